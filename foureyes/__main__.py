@@ -1,0 +1,5 @@
+"""`python -m foureyes` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""Shared plumbing for CLI commands: lazy config and store, output formats, safe tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..config import Config, load_config
+from ..textsafe import csv_cell, safe_text
+
+FORMATS = ("table", "json", "csv")
+
+
+@dataclass
+class AppContext:
+    config_path: str | None
+    _config: Config | None = None
+    _store: Any = None
+    _stores: list[Any] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def store(self) -> Any:
+        if self._store is None:
+            from ..store import open_store
+
+            self._store = open_store(self.config)
+            ctx = click.get_current_context()
+            ctx.call_on_close(self._store.close)
+        return self._store
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices or FORMATS),
+        default=default,
+        show_default=True,
+        help="Output format. JSON is the stable interface for scripts (docs/cli.md).",
+    )
+
+
+def snapshot_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--snapshot",
+        "snapshot_ref",
+        metavar="ID",
+        default=None,
+        help="Snapshot id, 'latest' (default), 'previous' or 'latest~N'.",
+    )(f)
+
+
+def stdout_console() -> Console:
+    # Wide enough that piped tables are not squeezed into 80 columns.
+    return Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, stderr=True)
+
+
+def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
+    """A table cell that shows untrusted text literally (no markup, no escapes)."""
+    return Text(safe_text(value, limit=limit), style=style or "")
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(v if isinstance(v, Text) else cell(v) for v in row))
+    stdout_console().print(table)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def print_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    sys.stdout.write(buffer.getvalue())
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr."""
+    click.echo(message, err=True)

@@ -1,0 +1,202 @@
+"""`version`, `snapshot`, `snapshots` and `demo`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_OK, EXIT_SOURCE
+from ..model import SnapshotInfo, SourceResult
+from . import main
+from .common import (
+    AppContext,
+    format_option,
+    note,
+    pass_app,
+    print_csv,
+    print_json,
+    print_table,
+)
+
+
+@main.command()
+@format_option("table", "json")
+def version(fmt: str) -> None:
+    """Print the foureyes version."""
+    if fmt == "json":
+        print_json({"version": __version__, "python": sys.version.split()[0]})
+    else:
+        click.echo(f"foureyes {__version__}")
+
+
+def info_json(info: SnapshotInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "taken_at": info.taken_at,
+        "label": info.label,
+        "digest": info.digest,
+        "gaps": info.gap_count,
+        "failed_sources": list(info.failed),
+        "sources": [
+            {
+                "name": s.name,
+                "system": s.system,
+                "counts": {
+                    "principals": s.principals,
+                    "resources": s.resources,
+                    "grants": s.grants,
+                    "edges": s.edges,
+                    "gaps": s.gaps,
+                },
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+                "error": s.error,
+                "stats": dict(s.stats),
+            }
+            for s in info.sources
+        ],
+    }
+
+
+def _source_rows(info: SnapshotInfo) -> list[list[Any]]:
+    return [
+        [info.id, info.taken_at, s.name, s.principals, s.resources, s.grants, s.edges, s.gaps,
+         s.error or ""]
+        for s in info.sources
+    ]
+
+
+SOURCE_COLUMNS = ["snapshot", "taken at", "source", "principals", "resources", "grants", "edges", "gaps", "error"]
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Run only this source (repeatable). Default: every configured source.")
+@click.option("--label", default="", help="A label stored with the snapshot.")
+@click.option("--stats", is_flag=True, help="Print requests made, retries and elapsed time per source.")
+@format_option("table", "json")
+@pass_app
+def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, fmt: str) -> None:
+    """Run the connectors and store one snapshot.
+
+    Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
+    stored either way.
+    """
+    from ..collect import collect
+
+    config = app.config
+    store = app.store()
+    reporter = _ProgressPrinter()
+    results = collect(config, sources, reporter)
+    reporter.finish()
+    info = store.write_snapshot(results, label=label)
+    if fmt == "json":
+        data = info_json(info)
+        print_json(data)
+    else:
+        click.echo(f"snapshot {info.id} stored ({store.display_url})")
+        print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info)])
+        if stats:
+            _print_stats(results)
+    if fmt == "json" and stats:
+        _print_stats(results)
+    for result in results:
+        for gap in result.gaps:
+            note(f"foureyes: gap: [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
+                 + (f" (may hide: {gap.hides})" if gap.hides else ""))
+    if info.failed or info.gap_count:
+        sys.exit(EXIT_SOURCE)
+    sys.exit(EXIT_OK)
+
+
+def _print_stats(results: list[SourceResult]) -> None:
+    for result in results:
+        if not result.stats:
+            continue
+        parts = ", ".join(f"{k}={v}" for k, v in sorted(result.stats.items()))
+        note(f"foureyes: stats: {result.name}: {parts}")
+
+
+class _ProgressPrinter:
+    """Connector progress as lines on stderr (one per message, throttled per source)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, str] = {}
+        self._tty = sys.stderr.isatty()
+
+    def __call__(self, event: Any) -> None:
+        from ..textsafe import safe_text
+
+        count = f" [{event.done}/{event.total}]" if event.total else ""
+        line = f"{event.source}: {safe_text(event.message)}{count}"
+        with self._lock:
+            if event.level == "warning":
+                if self._tty:
+                    sys.stderr.write("\r\x1b[K")
+                click.echo(f"foureyes: warning: {line}", err=True)
+            elif self._tty:
+                sys.stderr.write("\r\x1b[K" + line[:200])
+                sys.stderr.flush()
+            elif self._last.get(event.source) != event.message:
+                click.echo(line, err=True)
+            self._last[event.source] = event.message
+
+    def finish(self) -> None:
+        if self._tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@main.command()
+@format_option("table", "json", "csv")
+@pass_app
+def snapshots(app: AppContext, fmt: str) -> None:
+    """List stored snapshots with per-source counts and gaps."""
+    infos = app.store().list_snapshots()
+    if fmt == "json":
+        print_json({"snapshots": [info_json(i) for i in infos]})
+    elif fmt == "csv":
+        print_csv(SOURCE_COLUMNS, [row for i in infos for row in _source_rows(i)])
+    else:
+        if not infos:
+            note("no snapshots yet: run `foureyes snapshot`, or `foureyes demo --load` for the sample organisation")
+            return
+        rows = []
+        for i in infos:
+            counts = {k: sum(getattr(s, k) for s in i.sources) for k in ("principals", "grants", "gaps")}
+            rows.append([i.id, i.taken_at, i.label, ", ".join(s.name for s in i.sources),
+                         counts["principals"], counts["grants"], counts["gaps"],
+                         ", ".join(i.failed)])
+        print_table(None, ["id", "taken at", "label", "sources", "principals", "grants", "gaps", "failed"], rows)
+
+
+@main.command()
+@click.option("--load", is_flag=True, help="Store the two sample snapshots in the configured store and exit.")
+@pass_app
+def demo(app: AppContext, load: bool) -> None:
+    """Open the TUI on the embedded sample organisation "Acme".
+
+    The sample lives in its own database in the data directory, so it never mixes with
+    real snapshots; `--load` puts it into the configured store instead.
+    """
+    from ..connectors import demo as demo_org
+
+    if load:
+        store = app.store()
+        for info, created in demo_org.load_into(store):
+            verb = "stored" if created else "already stored"
+            note(f"{verb}: snapshot {info.id} ({info.label}) in {store.display_url}")
+        return
+    from ..store import Store
+
+    store = Store(demo_org.demo_store_url())
+    demo_org.load_into(store)
+    store.close()
+    from ..tui import run_app
+
+    run_app(store_url=demo_org.demo_store_url(), config=app.config, demo=True)

@@ -1,0 +1,465 @@
+"""Typed, strictly validated configuration read from TOML.
+
+Every section is a frozen dataclass; `load_config` checks each key against it, so a typo
+or a wrong type is one clear line naming the file, the line and the key (exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import os
+import re
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, Mapping, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+import platformdirs
+
+from .errors import ConfigError
+
+APP_NAME = "foureyes"
+CONFIG_ENV = "FOUREYES_CONFIG"
+STORE_ENV = "FOUREYES_STORE_URL"
+DEFAULT_TIER = "unclassified"
+
+
+# ---------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = ""  # empty: SQLite in the platformdirs data directory
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """What counts as one tier. A resource takes the first tier (in file order) it matches."""
+
+    github_repos: list[str] = field(default_factory=list)
+    github_environments: list[str] = field(default_factory=list)
+    aws_accounts: list[str] = field(default_factory=list)
+    aws_account_tags: dict[str, str] = field(default_factory=dict)
+    aws_ous: list[str] = field(default_factory=list)
+    gcp_projects: list[str] = field(default_factory=list)
+    gcp_labels: dict[str, str] = field(default_factory=dict)
+    gcp_folders: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Ties code to where it runs, for same-app rules and reviewer assignment."""
+
+    name: str
+    owner: str = ""
+    repos: list[str] = field(default_factory=list)
+    github_environments: list[str] = field(default_factory=list)
+    aws_accounts: list[str] = field(default_factory=list)
+    gcp_projects: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    name: str = ""
+    github: list[str] = field(default_factory=list)
+    aws: list[str] = field(default_factory=list)
+    gcp: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    email_domains: list[str] = field(default_factory=list)
+    domain_aliases: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    people: dict[str, PersonConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GitHubSource:
+    org: str
+    token_env: str = "GITHUB_TOKEN"
+    app_id: int | None = None
+    private_key_path: str = ""
+    installation_id: int | None = None
+    base_url: str = "https://api.github.com"
+    include: list[str] = field(default_factory=lambda: ["*"])
+    exclude: list[str] = field(default_factory=list)
+    include_archived: bool = False
+    concurrency: int = 16
+    per_page: int = 100
+    max_rate_limit_wait: float = 900.0
+    timeout: float = 30.0
+    production_environments: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AwsSource:
+    region: str = "us-east-1"
+    regions: list[str] = field(default_factory=list)
+    profile: str = ""
+    endpoint_url: str = ""
+    organization: bool = False
+    assume_role_name: str = "OrganizationAccountAccessRole"
+    accounts: list[str] = field(default_factory=list)
+    deploy_buckets: list[str] = field(default_factory=list)
+    max_attempts: int = 5
+    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
+
+
+@dataclass(frozen=True)
+class GcpSource:
+    organization: str = ""
+    projects: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    api_endpoint: str = ""
+    iam_admin_endpoint: str = ""
+    anonymous: bool = False
+    credentials_file: str = ""
+    timeout: float = 60.0
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoSource:
+    dataset: str = ""  # a demo-connector JSON file; empty: the embedded Acme organisation
+    stage: Literal["before", "after"] = "after"
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    github: GitHubSource | None = None
+    aws: AwsSource | None = None
+    gcp: GcpSource | None = None
+    demo: DemoSource | None = None
+
+    def configured(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    paths: list[str] = field(default_factory=list)  # extra rule files or directories
+    disable: list[str] = field(default_factory=list)  # rule ids to switch off
+    exceptions: list[str] = field(default_factory=list)  # exception (waiver) files
+    default_pack: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    store: StoreConfig = field(default_factory=StoreConfig)
+    tiers: dict[str, TierConfig] = field(default_factory=dict)
+    apps: list[AppConfig] = field(default_factory=list)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    path: str = field(default="", metadata={"internal": True})
+
+    # -- tiers and apps -------------------------------------------------------
+
+    def tier_for(self, *, system: str, kind: str, id: str, tags: Mapping[str, str] | None = None,
+                 ou_path: str = "", folders: typing.Sequence[str] = ()) -> str:
+        """The first configured tier a resource matches, else `DEFAULT_TIER`."""
+        tags = tags or {}
+        for name, tier in self.tiers.items():
+            if _tier_matches(tier, system=system, kind=kind, id=id, tags=tags,
+                             ou_path=ou_path, folders=folders):
+                return name
+        return DEFAULT_TIER
+
+    def app_for(self, *, system: str, kind: str, id: str) -> str:
+        """The configured app a repo, environment, account or project belongs to."""
+        for app in self.apps:
+            patterns: list[str] = []
+            target = id
+            if system == "github" and kind == "repo":
+                patterns = app.repos
+            elif system == "github" and kind == "environment":
+                # environment ids are "owner/repo/name": the app owns the repo's environments
+                repo = id.rsplit("/", 1)[0]
+                if any(fnmatch.fnmatchcase(repo, p) for p in app.repos):
+                    if not app.github_environments:
+                        return app.name
+                    patterns, target = app.github_environments, id.rsplit("/", 1)[-1]
+            elif system == "aws" and kind == "account":
+                patterns = app.aws_accounts
+            elif system == "gcp" and kind == "project":
+                patterns = app.gcp_projects
+            if any(fnmatch.fnmatchcase(target, p) for p in patterns):
+                return app.name
+        return ""
+
+    def app(self, name: str) -> AppConfig | None:
+        return next((a for a in self.apps if a.name == name), None)
+
+
+def _tier_matches(tier: TierConfig, *, system: str, kind: str, id: str, tags: Mapping[str, str],
+                  ou_path: str, folders: typing.Sequence[str]) -> bool:
+    def globs(patterns: list[str], value: str) -> bool:
+        return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+    def has_tags(wanted: dict[str, str]) -> bool:
+        lowered = {k.lower(): v for k, v in tags.items()}
+        return bool(wanted) and all(
+            fnmatch.fnmatchcase(lowered.get(k.lower(), "\x00"), v) for k, v in wanted.items()
+        )
+
+    if system == "github" and kind == "repo":
+        return globs(tier.github_repos, id)
+    if system == "github" and kind == "environment":
+        return globs(tier.github_environments, id.rsplit("/", 1)[-1]) or globs(
+            tier.github_environments, id
+        )
+    if system == "aws" and kind == "account":
+        return globs(tier.aws_accounts, id) or has_tags(tier.aws_account_tags) or (
+            bool(ou_path) and globs(tier.aws_ous, ou_path)
+        )
+    if system == "gcp" and kind == "project":
+        return (
+            globs(tier.gcp_projects, id)
+            or has_tags(tier.gcp_labels)
+            or any(globs(tier.gcp_folders, f) for f in folders)
+        )
+    return False
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "foureyes.toml"
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """`-c`, else $FOUREYES_CONFIG, else ./foureyes.toml, else the user config dir."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    for candidate in (Path("foureyes.toml"), default_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Find and load the config; no file at all gives the defaults (demo still works)."""
+    path = find_config(explicit)
+    if path is None:
+        return Config()
+    return load_config_file(path)
+
+
+def load_config_file(path: Path | str) -> Config:
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(shown, "file not found; pass -c PATH or create it from config.example.toml") from None
+    except IsADirectoryError:
+        raise ConfigError(shown, "is a directory, expected a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(shown, f"cannot read: {exc.strerror}") from None
+    return parse_config(text, shown)
+
+
+def parse_config(text: str, path: str = "<config>") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _toml_error_line(str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(path, f"TOML syntax error: {message}", line=line) from None
+    validator = _Validator(path, text)
+    config = validator.build(Config, raw, ())
+    return dataclasses.replace(config, path=path)
+
+
+def _toml_error_line(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- strict validation
+
+
+class _Validator:
+    """Turns parsed TOML into dataclasses, refusing unknown keys and wrong types."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, keypath: tuple[str, ...], message: str) -> typing.NoReturn:
+        raise ConfigError(self.path, message, key=_dotted(keypath), line=self.line_of(keypath))
+
+    def line_of(self, keypath: tuple[str, ...]) -> int | None:
+        """Best effort: the line where the last key of ``keypath`` is written."""
+        if not keypath:
+            return None
+        names = [k for k in keypath if not k.startswith("[")]
+        last = names[-1]
+        key_re = re.compile(r'^\s*(?:"%s"|%s)\s*=' % (re.escape(last), re.escape(last)))
+        table_names = names[:-1]
+        header_re = None
+        if table_names:
+            parts = r"\s*\.\s*".join(r'(?:"%s"|%s)' % (re.escape(n), re.escape(n)) for n in table_names)
+            header_re = re.compile(r"^\s*\[\[?\s*%s\s*\]\]?" % parts)
+        whole_header = re.compile(
+            r"^\s*\[\[?\s*%s\s*\]\]?"
+            % r"\s*\.\s*".join(r'(?:"%s"|%s)' % (re.escape(n), re.escape(n)) for n in names)
+        )
+        in_table = header_re is None
+        for number, line in enumerate(self.lines, 1):
+            if whole_header.match(line):
+                return number
+            if header_re is not None and header_re.match(line):
+                in_table = True
+                continue
+            if line.lstrip().startswith("[") and header_re is not None and in_table:
+                if not header_re.match(line):
+                    in_table = False
+            if in_table and key_re.match(line):
+                return number
+        # a dotted key written inline ("sources.github.org = ...") or in an inline table
+        dotted = re.compile(r"(^|[\s{,.])%s\s*=" % re.escape(last))
+        for number, line in enumerate(self.lines, 1):
+            if dotted.search(line):
+                return number
+        return None
+
+    def build(self, cls: type, raw: Any, keypath: tuple[str, ...]) -> Any:
+        if not isinstance(raw, dict):
+            self.fail(keypath, f"expected a table, got {_describe(raw)}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in fields:
+                known = ", ".join(sorted(fields)) or "(none)"
+                close = difflib.get_close_matches(key, list(fields), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.fail(keypath + (key,), f"unknown key{hint}; expected one of: {known}")
+            values[key] = self.coerce(hints[key], value, keypath + (key,))
+        for name, f in fields.items():
+            if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.fail(keypath + (name,), "required key is missing")
+        return cls(**values)
+
+    def coerce(self, hint: Any, value: Any, keypath: tuple[str, ...]) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (Union, types.UnionType):
+            options = [a for a in args if a is not type(None)]
+            if value is None and len(options) != len(args):
+                return None
+            if len(options) == 1:
+                return self.coerce(options[0], value, keypath)
+            for option in options:
+                try:
+                    return self.coerce(option, value, keypath)
+                except ConfigError:
+                    continue
+            self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
+        if origin is Literal:
+            if value not in args:
+                choices = ", ".join(repr(a) for a in args)
+                self.fail(keypath, f"expected one of {choices}, got {value!r}")
+            return value
+        if dataclasses.is_dataclass(hint):
+            return self.build(hint, value, keypath)
+        if origin is list:
+            if not isinstance(value, list):
+                self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
+            (item,) = args
+            return [self.coerce(item, v, keypath + (f"[{i}]",)) for i, v in enumerate(value)]
+        if origin is dict:
+            if not isinstance(value, dict):
+                self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
+            _, item = args
+            return {k: self.coerce(item, v, keypath + (k,)) for k, v in value.items()}
+        if hint is bool:
+            if not isinstance(value, bool):
+                self.fail(keypath, f"expected true or false, got {_describe(value)}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(keypath, f"expected an integer, got {_describe(value)}")
+            return value
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(keypath, f"expected a number, got {_describe(value)}")
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                self.fail(keypath, f"expected a string, got {_describe(value)}")
+            return value
+        if hint is date:
+            if isinstance(value, datetime) or not isinstance(value, date):
+                self.fail(keypath, f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+            return value
+        if hint is Any:
+            return value
+        raise TypeError(f"config schema has an unsupported type {hint!r}")  # programming error
+
+
+def _dotted(keypath: tuple[str, ...]) -> str:
+    out = ""
+    for part in keypath:
+        if part.startswith("["):
+            out += part
+        elif out:
+            out += "." + (part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else f'"{part}"')
+        else:
+            out = part
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is list:
+        return f"a list of {_type_name(args[0]).removeprefix('a ').removeprefix('an ')}s"
+    if origin is dict:
+        return f"a table of {_type_name(args[1]).removeprefix('a ').removeprefix('an ')}s"
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        return "a table"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        hint, str(hint)
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (boolean)"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"{shown!r} (string)"
+    if isinstance(value, int):
+        return f"{value} (integer)"
+    if isinstance(value, float):
+        return f"{value} (number)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__

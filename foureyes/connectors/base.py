@@ -1,0 +1,109 @@
+"""The Connector protocol, the progress channel, and a registry that imports lazily.
+
+A connector reads one system and returns a `SourceResult`. It never writes to the system
+it audits, never prints (it reports through `Progress`), and turns what it cannot read
+into Gaps instead of raising.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from ..config import Config
+from ..errors import SourceError
+from ..model import SourceResult
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a connector's work, for a progress bar or a log line."""
+
+    source: str
+    message: str
+    done: int | None = None
+    total: int | None = None
+    level: str = "info"  # info | warning
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def no_progress(_event: ProgressEvent) -> None:
+    """A `Progress` that discards everything."""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Reads one system. Constructed with its config section and the whole config."""
+
+    name: str
+
+    def __init__(self, section: Any, *, config: Config) -> None: ...
+
+    def collect(self, progress: Progress) -> SourceResult:
+        """Read the system; failures become Gaps in the result, not exceptions."""
+        ...
+
+
+# Explicit and lazy: importing foureyes never imports boto3, PyGithub or Google clients.
+REGISTRY: dict[str, str] = {
+    "demo": "foureyes.connectors.demo:DemoConnector",
+    "github": "foureyes.connectors.github:GitHubConnector",
+    "aws": "foureyes.connectors.aws:AwsConnector",
+    "gcp": "foureyes.connectors.gcp:GcpConnector",
+}
+
+
+def connector_class(name: str) -> type[Connector]:
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise SourceError(f"unknown source {name!r}; known sources: {known}") from None
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("foureyes"):
+            raise SourceError(f"source {name!r} is not available in this build of foureyes") from None
+        raise SourceError(
+            f"source {name!r} needs the Python package {exc.name!r}; reinstall foureyes"
+        ) from None
+    return getattr(module, attr)
+
+
+def make_connector(name: str, config: Config) -> Connector:
+    section = getattr(config.sources, name, None)
+    if section is None:
+        raise SourceError(
+            f"source {name!r} is not configured; add a [sources.{name}] table to {config.path or 'the config'}"
+        )
+    return connector_class(name)(section, config=config)
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Stopwatch:
+    """Counts requests and retries for ``snapshot --stats``."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.requests = 0
+        self.retries = 0
+        self.max_in_flight = 0
+        self.rate_limit_wait = 0.0
+
+    def as_stats(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "max_in_flight": self.max_in_flight,
+            "rate_limit_wait_s": round(self.rate_limit_wait, 3),
+            "elapsed_s": round(time.monotonic() - self.started, 3),
+        }

@@ -1,0 +1,413 @@
+"""The snapshot store: SQLite by default, any SQLAlchemy URL (PostgreSQL for teams).
+
+A snapshot is written in one transaction and marked complete in that same transaction,
+so an interrupted write never leaves a snapshot that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from ..config import STORE_ENV, Config, default_data_dir
+from ..errors import NotFound, StoreError
+from ..model import (
+    Edge,
+    Gap,
+    Grant,
+    Principal,
+    Resource,
+    Snapshot,
+    SnapshotInfo,
+    SourceResult,
+    SourceSummary,
+    snapshot_digest,
+)
+from . import migrations
+from . import schema as t
+
+BATCH = 5000
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'foureyes.db'}"
+
+
+def store_url(config: Config) -> str:
+    """$FOUREYES_STORE_URL, else ``[store] url``, else SQLite in the data directory."""
+    return os.environ.get(STORE_ENV) or config.store.url or default_url()
+
+
+def open_store(config: Config, *, warn: Callable[[str], None] | None = None) -> "Store":
+    return Store(store_url(config), warn=warn)
+
+
+class Store:
+    """Snapshots in a database. Open it, use it, `close` it (or use it as a context manager)."""
+
+    def __init__(self, url: str, *, warn: Callable[[str], None] | None = None, migrate: bool = True):
+        self._warn = warn or (lambda message: print(f"foureyes: warning: {message}", file=sys.stderr))
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"store url {url!r} is not a valid SQLAlchemy URL") from None
+        self.display_url = parsed.render_as_string(hide_password=True)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {}
+        if self.is_sqlite:
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                self.path: Path | None = Path(database)
+                self._prepare_sqlite_file(self.path)
+            else:
+                self.path = None
+                options["poolclass"] = StaticPool
+            options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            self.path = None
+            if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            self.engine: Engine = create_engine(parsed, **options)
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"store url {self.display_url} needs the Python package {exc.name!r}; "
+                "install foureyes[postgres] for PostgreSQL"
+            ) from None
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def _prepare_sqlite_file(self, path: Path) -> None:
+        """Create the database 0600 in a 0700 directory: a permission map is sensitive."""
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.close(fd)
+            else:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                if mode & 0o077:
+                    self._warn(
+                        f"store {path} is readable by others (mode {mode:04o}); "
+                        f"it maps who can do what: chmod 600 {path}"
+                    )
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot create the store at {path}: {exc.strerror}") from None
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the version. Refuses a newer schema."""
+        try:
+            with self.engine.begin() as conn:
+                version = migrations.current_version(conn)
+            if version > migrations.LATEST:
+                raise StoreError(
+                    f"store {self.display_url} has schema version {version}, newer than this "
+                    f"foureyes understands ({migrations.LATEST}); upgrade foureyes"
+                )
+            for number, description, step in migrations.pending_after(version):
+                with self.engine.begin() as conn:
+                    if migrations.current_version(conn) >= number:
+                        continue  # another process got there first
+                    step(conn)
+                    migrations.record(conn, number, description)
+            return migrations.LATEST
+        except OperationalError as exc:
+            raise StoreError(f"cannot open store {self.display_url}: {_db_message(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------
+
+    def write_snapshot(
+        self,
+        results: Sequence[SourceResult],
+        *,
+        taken_at: str | None = None,
+        label: str = "",
+    ) -> SnapshotInfo:
+        """Store the results of one run as one snapshot, all or nothing."""
+        taken = taken_at or now_iso()
+        digest = snapshot_digest(results)
+        with self.engine.begin() as conn:
+            snapshot_id = conn.execute(
+                t.snapshots.insert().values(
+                    taken_at=taken, label=label, digest=digest, status="writing", stored_at=now_iso()
+                )
+            ).inserted_primary_key[0]
+            for result in results:
+                self._write_source(conn, snapshot_id, result)
+            conn.execute(
+                t.snapshots.update().where(t.snapshots.c.id == snapshot_id).values(status="complete")
+            )
+        return self.snapshot_info(snapshot_id)
+
+    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult) -> None:
+        counts = r.counts()
+        conn.execute(
+            t.sources.insert().values(
+                snapshot_id=snapshot_id,
+                name=r.name,
+                system=r.system,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                error=r.error,
+                stats=_dumps(r.stats),
+                **counts,
+            )
+        )
+        base = {"snapshot_id": snapshot_id, "source": r.name}
+        _insert(conn, t.principals, (
+            {**base, "system": p.system, "ident": p.id, "kind": p.kind, "display_name": p.display_name,
+             "email": p.email, "home": p.home, "attrs": _dumps(p.attrs)}
+            for p in r.principals
+        ))
+        _insert(conn, t.resources, (
+            {**base, "system": x.system, "kind": x.kind, "ident": x.id, "name": x.name, "tier": x.tier,
+             "app": x.app, "parent": x.parent, "attrs": _dumps(x.attrs)}
+            for x in r.resources
+        ))
+        _insert(conn, t.grants, (
+            {**base, "key": g.key, "system": g.system, "principal": g.principal,
+             "entitlement": g.entitlement, "resource": g.resource,
+             "capabilities": " ".join(g.capabilities), "via": g.via, "detail": g.detail,
+             "condition": g.condition, "expires": g.expires, "last_used": g.last_used,
+             "attrs": _dumps(g.attrs)}
+            for g in r.grants
+        ))
+        _insert(conn, t.edges, (
+            {**base, "src": e.src, "dst": e.dst, "kind": e.kind, "label": e.label,
+             "condition": e.condition, "attrs": _dumps(e.attrs)}
+            for e in r.edges
+        ))
+        _insert(conn, t.gaps, (
+            {**base, "system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides}
+            for g in r.gaps
+        ))
+
+    # -- reading ----------------------------------------------------------------
+
+    def list_snapshots(self) -> list[SnapshotInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.snapshots).where(t.snapshots.c.status == "complete").order_by(t.snapshots.c.id)
+            ).all()
+            sources = self._summaries(conn, [row.id for row in rows])
+        return [_info(row, sources.get(row.id, ())) for row in rows]
+
+    def snapshot_info(self, snapshot_id: int) -> SnapshotInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.snapshots).where(
+                    t.snapshots.c.id == snapshot_id, t.snapshots.c.status == "complete"
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"snapshot {snapshot_id} does not exist; `foureyes snapshots` lists them")
+            sources = self._summaries(conn, [snapshot_id])
+        return _info(row, sources.get(snapshot_id, ()))
+
+    def _summaries(self, conn: Any, ids: list[int]) -> dict[int, tuple[SourceSummary, ...]]:
+        out: dict[int, list[SourceSummary]] = {}
+        if not ids:
+            return {}
+        query = select(t.sources).where(t.sources.c.snapshot_id.in_(ids)).order_by(t.sources.c.name)
+        for row in conn.execute(query):
+            out.setdefault(row.snapshot_id, []).append(
+                SourceSummary(
+                    name=row.name, system=row.system, principals=row.principals,
+                    resources=row.resources, grants=row.grants, edges=row.edges, gaps=row.gaps,
+                    started_at=row.started_at, finished_at=row.finished_at, error=row.error,
+                    stats=_loads(row.stats),
+                )
+            )
+        return {k: tuple(v) for k, v in out.items()}
+
+    def latest_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.max(t.snapshots.c.id)).where(t.snapshots.c.status == "complete")
+            ).scalar()
+
+    def previous_id(self, snapshot_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.max(t.snapshots.c.id)).where(
+                    t.snapshots.c.status == "complete", t.snapshots.c.id < snapshot_id
+                )
+            ).scalar()
+
+    def resolve(self, ref: str | int | None) -> int:
+        """A snapshot id from ``None``/"latest", "previous", "latest~N" or a number."""
+        if ref is None or ref == "latest":
+            found = self.latest_id()
+            if found is None:
+                raise NotFound(
+                    "the store has no snapshots yet; run `foureyes snapshot` or `foureyes demo --load`"
+                )
+            return found
+        text = str(ref)
+        if text == "previous":
+            text = "latest~1"
+        if text.startswith("latest~"):
+            steps = text.removeprefix("latest~")
+            if not steps.isdigit():
+                raise NotFound(f"snapshot {text!r}: expected latest~N")
+            current = self.resolve(None)
+            for _ in range(int(steps)):
+                prior = self.previous_id(current)
+                if prior is None:
+                    raise NotFound(f"snapshot {text!r} does not exist: there are fewer snapshots")
+                current = prior
+            return current
+        if not text.isdigit():
+            raise NotFound(f"snapshot {text!r}: expected a number, 'latest' or 'previous'")
+        return self.snapshot_info(int(text)).id
+
+    def find_by_digest(self, digest: str, label: str) -> SnapshotInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.snapshots.c.id).where(
+                    t.snapshots.c.digest == digest,
+                    t.snapshots.c.label == label,
+                    t.snapshots.c.status == "complete",
+                )
+            ).first()
+        return self.snapshot_info(row.id) if row else None
+
+    def load_snapshot(self, snapshot_id: int) -> Snapshot:
+        info = self.snapshot_info(snapshot_id)
+        intern = sys.intern
+        with self.engine.connect() as conn:
+            rows_by_source: dict[str, dict[str, list[Any]]] = {
+                s.name: {"principals": [], "resources": [], "grants": [], "edges": [], "gaps": []}
+                for s in info.sources
+            }
+
+            def rows(table: Any) -> Iterator[Any]:
+                yield from conn.execute(select(table).where(table.c.snapshot_id == snapshot_id))
+
+            for row in rows(t.principals):
+                rows_by_source[row.source]["principals"].append(
+                    Principal(system=row.system, id=intern(row.ident), kind=row.kind,
+                              display_name=row.display_name, email=row.email, home=row.home,
+                              attrs=_loads(row.attrs))
+                )
+            for row in rows(t.resources):
+                rows_by_source[row.source]["resources"].append(
+                    Resource(system=row.system, kind=row.kind, id=intern(row.ident), name=row.name,
+                             tier=row.tier, app=row.app, parent=row.parent, attrs=_loads(row.attrs))
+                )
+            for row in rows(t.grants):
+                rows_by_source[row.source]["grants"].append(
+                    Grant(system=row.system, principal=intern(row.principal),
+                          entitlement=intern(row.entitlement), resource=intern(row.resource),
+                          capabilities=_caps(row.capabilities), via=row.via, detail=row.detail,
+                          condition=row.condition, expires=row.expires, last_used=row.last_used,
+                          attrs=_loads(row.attrs))
+                )
+            for row in rows(t.edges):
+                rows_by_source[row.source]["edges"].append(
+                    Edge(src=intern(row.src), dst=intern(row.dst), kind=row.kind, label=row.label,
+                         condition=row.condition, attrs=_loads(row.attrs))
+                )
+            for row in rows(t.gaps):
+                rows_by_source[row.source]["gaps"].append(
+                    Gap(system=row.system, resource=row.resource, reason=row.reason, hides=row.hides)
+                )
+        results = tuple(
+            SourceResult(
+                name=s.name, system=s.system,
+                principals=tuple(rows_by_source[s.name]["principals"]),
+                resources=tuple(rows_by_source[s.name]["resources"]),
+                grants=tuple(rows_by_source[s.name]["grants"]),
+                edges=tuple(rows_by_source[s.name]["edges"]),
+                gaps=tuple(rows_by_source[s.name]["gaps"]),
+                started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
+            )
+            for s in info.sources
+        )
+        return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
+                        digest=info.digest)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()
+    if mode and str(mode[0]).lower() != "memory":
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _insert(conn: Any, table: Any, rows: Iterable[dict[str, Any]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            conn.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+
+
+_caps_cache: dict[str, tuple[str, ...]] = {}
+
+
+def _caps(text: str) -> tuple[str, ...]:
+    found = _caps_cache.get(text)
+    if found is None:
+        found = _caps_cache[text] = tuple(text.split()) if text else ()
+    return found
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
+
+
+def _loads(text: str) -> Mapping[str, Any]:
+    return json.loads(text) if text else _EMPTY
+
+
+def _info(row: Any, sources: tuple[SourceSummary, ...]) -> SnapshotInfo:
+    return SnapshotInfo(id=row.id, taken_at=row.taken_at, label=row.label, digest=row.digest,
+                        sources=sources)
+
+
+def _db_message(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None)
+    return str(original or exc).strip().splitlines()[0]
