@@ -244,6 +244,7 @@ class Person:
     display_name: str
     accounts: tuple[AccountLink, ...]
     linked: bool = True
+    external: bool = False  # linked by an email outside the configured corporate domains
 
     @property
     def email(self) -> str | None:

@@ -31,3 +31,45 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def foureyes_cmd() -> list[str]:
     """The console script, run as a subprocess the way a user runs it."""
     return [sys.executable, "-m", "foureyes"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """Run `python -m foureyes ARGS` in a subprocess, as a user would."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.pop("FOUREYES_DEBUG", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "foureyes", *args], capture_output=True, text=True,
+                          env=full_env, input=input, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> str:
+    """A store holding the two Acme snapshots; returns its URL (also set as FOUREYES_STORE_URL)."""
+    from foureyes.connectors import demo
+    from foureyes.store import Store
+
+    url = f"sqlite:///{tmp_path / 'demo-test.db'}"
+    with Store(url) as store:
+        list(demo.load_into(store))
+    os.environ["FOUREYES_STORE_URL"] = url
+    yield url
+    os.environ.pop("FOUREYES_STORE_URL", None)
+
+
+@pytest.fixture
+def demo_config_file(tmp_path: Path) -> Path:
+    """The demo's tiers, apps and identity settings as a config file."""
+    from foureyes.connectors.demo import DEMO_CONFIG_TOML
+
+    path = tmp_path / "foureyes.toml"
+    path.write_text(DEMO_CONFIG_TOML, encoding="utf-8")
+    return path

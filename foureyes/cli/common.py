@@ -82,7 +82,8 @@ def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Tex
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
+    table = Table(title=Text(title, style="bold") if title else None, title_justify="left", show_lines=False,
+                  header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:

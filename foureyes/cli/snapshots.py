@@ -200,3 +200,14 @@ def demo(app: AppContext, load: bool) -> None:
     from ..tui import run_app
 
     run_app(store_url=demo_org.demo_store_url(), config=app.config, demo=True)
+
+
+@main.command()
+@pass_app
+def tui(app: AppContext) -> None:
+    """Open the terminal UI on the configured store (latest snapshot)."""
+    from ..store import store_url
+    from ..tui import run_app
+
+    app.store()  # open (and migrate) now, so a store problem is one line, not a TUI crash
+    run_app(store_url=store_url(app.config), config=app.config, demo=False)

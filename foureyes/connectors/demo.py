@@ -559,8 +559,9 @@ def _aws(stage: str, config: Config) -> SourceResult:
             attrs={"name": name, "ou_path": "/r-acme/ou-workloads"},
         ))
 
-    def user(account: str, name: str, email: str | None = None, **attrs: Any) -> str:
-        p = Principal("aws", _arn(account, "user", name), Kind.USER, display_name=f"IAM user {name} in {ACCOUNT_NAMES[account]}",
+    def user(account: str, name: str, email: str | None = None, display: str = "", **attrs: Any) -> str:
+        p = Principal("aws", _arn(account, "user", name), Kind.USER,
+                      display_name=display or f"IAM user {name} in {ACCOUNT_NAMES[account]}",
                       email=email, home=accounts[account],
                       attrs={**({"email_source": "tag"} if email else {}), **attrs})
         return b.principal(p)
@@ -671,7 +672,7 @@ def _aws(stage: str, config: Config) -> SourceResult:
            "AWS managed policy AdministratorAccess attached to role ops-admin")
 
     # -- John Smith's IAM user carries an email tag; his GitHub account has no SAML identity
-    john = user(DEV, "jsmith", "john.smith@acme.com")
+    john = user(DEV, "jsmith", "john.smith@acme.com", display="John Smith")
     policy(john, DEV, "PowerUserAccess", (DEPLOY_RUN,), ["*"], "AWS managed policy PowerUserAccess")
     if after:
         policy(staging_ps, STAGING, "AmazonECS_FullAccess", (DEPLOY_RUN,), ["ecs:*"],
@@ -725,8 +726,11 @@ def _gcp(stage: str, config: Config) -> SourceResult:
         b.edge(Edge(member("user", email), viewers, EdgeKind.MEMBER_OF, "member of group gcp-viewers@acme.com"))
 
     # Cloud Run deployer service account, impersonated through workload identity from CI
-    sa = member("serviceAccount", "web-deployer@acme-prod-web.iam.gserviceaccount.com",
-                "service account web-deployer")
+    sa = b.principal(Principal(
+        "gcp", "serviceAccount:web-deployer@acme-prod-web.iam.gserviceaccount.com", Kind.SERVICE_ACCOUNT,
+        display_name="service account web-deployer", home=projects["acme-prod-web"],
+        attrs={"oidc_subjects": ["repo:acme/storefront-web:*"], "oidc_wildcard": True},
+    ))
     bind(sa, "roles/run.admin", projects["acme-prod-web"], (DEPLOY_RUN,), ["run.services.update"],
          detail="roles/run.admin on acme-prod-web; actAs on the runtime service account")
     wif = "repo:acme/storefront-web:*"
@@ -750,6 +754,8 @@ def _gcp(stage: str, config: Config) -> SourceResult:
     bind(sam, "roles/run.admin", projects["acme-staging-web"], (DEPLOY_RUN,), ["run.services.update"],
          condition='resource.name.startsWith("projects/acme-staging-web/locations/europe-west1")',
          detail="conditional binding: europe-west1 services only")
+    dkim = member("user", "dkim@acme.com", "Dae-jung Kim")
+    bind(dkim, "roles/viewer", projects["acme-dev-sandbox"], (), [], detail="binding of roles/viewer")
     temp = member("user", "temp.consultant@gmail.com", "temp.consultant@gmail.com")
     bind(temp, "roles/editor", projects["acme-dev-sandbox"], (DEPLOY_RUN,), ["*"],
          expires="2027-01-31T00:00:00Z", condition='request.time < timestamp("2027-01-31T00:00:00Z")',

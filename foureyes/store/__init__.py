@@ -313,21 +313,23 @@ class Store:
                 for s in info.sources
             }
 
-            def rows(table: Any) -> Iterator[Any]:
-                yield from conn.execute(select(table).where(table.c.snapshot_id == snapshot_id))
+            def rows(table: Any, *order: Any) -> Iterator[Any]:
+                # A stable order, so analysis ties break the same way on every backend.
+                query = select(table).where(table.c.snapshot_id == snapshot_id).order_by(*order)
+                yield from conn.execution_options(stream_results=True, yield_per=20000).execute(query)
 
-            for row in rows(t.principals):
+            for row in rows(t.principals, t.principals.c.system, t.principals.c.ident):
                 rows_by_source[row.source]["principals"].append(
                     Principal(system=row.system, id=intern(row.ident), kind=row.kind,
                               display_name=row.display_name, email=row.email, home=row.home,
                               attrs=_loads(row.attrs))
                 )
-            for row in rows(t.resources):
+            for row in rows(t.resources, t.resources.c.system, t.resources.c.kind, t.resources.c.ident):
                 rows_by_source[row.source]["resources"].append(
                     Resource(system=row.system, kind=row.kind, id=intern(row.ident), name=row.name,
                              tier=row.tier, app=row.app, parent=row.parent, attrs=_loads(row.attrs))
                 )
-            for row in rows(t.grants):
+            for row in rows(t.grants, t.grants.c.key):
                 rows_by_source[row.source]["grants"].append(
                     Grant(system=row.system, principal=intern(row.principal),
                           entitlement=intern(row.entitlement), resource=intern(row.resource),
@@ -335,12 +337,12 @@ class Store:
                           condition=row.condition, expires=row.expires, last_used=row.last_used,
                           attrs=_loads(row.attrs))
                 )
-            for row in rows(t.edges):
+            for row in rows(t.edges, t.edges.c.src, t.edges.c.kind, t.edges.c.dst):
                 rows_by_source[row.source]["edges"].append(
                     Edge(src=intern(row.src), dst=intern(row.dst), kind=row.kind, label=row.label,
                          condition=row.condition, attrs=_loads(row.attrs))
                 )
-            for row in rows(t.gaps):
+            for row in rows(t.gaps, t.gaps.c.system, t.gaps.c.resource, t.gaps.c.reason):
                 rows_by_source[row.source]["gaps"].append(
                     Gap(system=row.system, resource=row.resource, reason=row.reason, hides=row.hides)
                 )

@@ -1,0 +1,90 @@
+"""From a stored snapshot to people, capabilities and findings, in one call.
+
+Pure: everything here works on a snapshot and the config; no network. The CLI, the TUI,
+campaigns and exports all go through `analyze`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .config import Config
+from .graph import Graph, Holding, Step
+from .identity import Identities, link
+from .model import Gap, Person, Snapshot
+from .rules import Finding, RulePack, Waiver, evaluate, load_pack, load_waivers
+
+
+@dataclass
+class Analysis:
+    snapshot: Snapshot
+    identities: Identities
+    graph: Graph
+    pack: RulePack
+    findings: list[Finding]
+    waivers: list[Waiver] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return self.snapshot.gaps()
+
+    def holdings(self, person: str | None = None) -> list[Holding]:
+        return self.graph.holdings(person)
+
+    def path(self, holding: Holding) -> tuple[Step, ...]:
+        return self.graph.path(holding)
+
+    def person(self, key: str) -> Person | None:
+        return self.identities.people.get(key)
+
+    def open_findings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.covered]
+
+    def finding(self, finding_id: str) -> Finding | None:
+        return next((f for f in self.findings if f.id == finding_id), None)
+
+
+def rule_pack(config: Config, *, extra_paths: Sequence[str] = ()) -> RulePack:
+    base = Path(config.path).parent if config.path and not config.path.startswith("<") else Path(".")
+    paths = [_relative(base, p) for p in config.rules.paths] + list(extra_paths)
+    return load_pack(paths, default=config.rules.default_pack, disable=config.rules.disable)
+
+
+def waivers_for(config: Config, pack: RulePack, *, extra_files: Sequence[str] = ()) -> list[Waiver]:
+    base = Path(config.path).parent if config.path and not config.path.startswith("<") else Path(".")
+    files = [_relative(base, p) for p in config.rules.exceptions] + list(extra_files)
+    return load_waivers(files, known_rules=[r.id for r in pack])
+
+
+def analyze(
+    snapshot: Snapshot,
+    config: Config,
+    *,
+    pack: RulePack | None = None,
+    waivers: Iterable[Waiver] | None = None,
+    exception_files: Sequence[str] = (),
+    today: date | None = None,
+) -> Analysis:
+    pack = pack or rule_pack(config)
+    waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
+    identities = link(snapshot, config)
+    graph = Graph(snapshot, identities)
+    findings = evaluate(
+        pack,
+        people=identities.people.values(),
+        holdings_of=graph.by_person(),
+        resources=snapshot.resources,
+        principals=snapshot.principals,
+        waivers=waiver_list,
+        today=today,
+    )
+    return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
+                    waivers=waiver_list)
+
+
+def _relative(base: Path, entry: str) -> str:
+    path = Path(entry).expanduser()
+    return str(path if path.is_absolute() else base / path)

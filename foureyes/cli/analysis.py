@@ -1,0 +1,435 @@
+"""`who-can`, `conflicts`, `matrix`, `drift`, `check`, `identities` and `rules`."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections import defaultdict
+from typing import Any, Sequence
+
+import click
+from rich.text import Text
+
+from ..analysis import Analysis, analyze, rule_pack
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
+from ..graph import Holding
+from ..model import CAPABILITIES, SEVERITIES, EdgeKind, severity_rank
+from ..serialize import finding_json, holding_json, path_json, person_json
+from . import main
+from .common import (
+    AppContext,
+    cell,
+    format_option,
+    note,
+    pass_app,
+    print_csv,
+    print_json,
+    print_table,
+    snapshot_option,
+)
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def exceptions_option(f: Any) -> Any:
+    return click.option("--exceptions", "exception_files", multiple=True, metavar="FILE",
+                        type=click.Path(dir_okay=False),
+                        help="An exception (waiver) file, in addition to [rules] exceptions (repeatable).")(f)
+
+
+def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[str] = ()) -> Analysis:
+    store = app.store()
+    snapshot = store.load_snapshot(store.resolve(ref))
+    return analyze(snapshot, app.config, exception_files=exception_files)
+
+
+def _scope_matches(holding: Holding, scope: str, analysis: Analysis) -> bool:
+    if not scope:
+        return True
+    if scope.startswith("app:"):
+        return holding.app == scope[4:]
+    if scope.startswith("repo:"):
+        return fnmatch.fnmatchcase(holding.repo, scope[5:])
+    resource = analysis.snapshot.resources.get(holding.resource)
+    candidates = [holding.resource]
+    if resource is not None:
+        candidates += [resource.id, resource.label]
+    return any(fnmatch.fnmatchcase(c, scope) for c in candidates)
+
+
+# ---------------------------------------------------------------- who-can
+
+
+@main.command("who-can")
+@click.argument("capability", type=click.Choice(CAPABILITIES))
+@click.option("--tier", default=None, metavar="TIER", help="Only holdings on resources of this tier (e.g. production).")
+@click.option("--scope", default="", metavar="SCOPE",
+              help="Only this resource: a key or glob, app:NAME, or repo:OWNER/REPO.")
+@snapshot_option
+@format_option()
+@pass_app
+def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
+            fmt: str) -> None:
+    """People holding CAPABILITY, each with the path that explains it."""
+    analysis = load_analysis(app, snapshot_ref)
+    by_person: dict[str, list[Holding]] = defaultdict(list)
+    for holding in analysis.holdings():
+        if holding.capability != capability:
+            continue
+        if tier and holding.tier != tier:
+            continue
+        if not _scope_matches(holding, scope, analysis):
+            continue
+        by_person[holding.person].append(holding)
+    people = [analysis.identities.people[k] for k in sorted(by_person)]
+    if fmt == "json":
+        print_json({
+            "capability": capability,
+            "tier": tier,
+            "scope": scope or None,
+            "snapshot": analysis.snapshot.id,
+            "people": [
+                {
+                    **person_json(analysis, p),
+                    "paths": [path_json(analysis.path(h)) for h in by_person[p.key]],
+                    "holdings": [holding_json(analysis, h) for h in by_person[p.key]],
+                }
+                for p in people
+            ],
+        })
+        return
+    rows = []
+    for p in people:
+        for h in by_person[p.key]:
+            resource = analysis.snapshot.resources.get(h.resource)
+            rows.append([p.display_name if p.linked else p.key, resource.label if resource else h.resource,
+                         h.tier, " → ".join(path_json(analysis.path(h))[1:])])
+    if fmt == "csv":
+        print_csv(["person", "resource", "tier", "path"], rows)
+        return
+    title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
+    print_table(title, ["person", "resource", "tier", "path"], [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
+    note(f"{len(people)} people")
+
+
+# ---------------------------------------------------------------- conflicts
+
+
+def _severity_cell(severity: str) -> Text:
+    return Text(severity, style=SEVERITY_STYLE.get(severity, ""))
+
+
+@main.command()
+@click.option("--severity", "min_severity", type=click.Choice(SEVERITIES), default="info",
+              help="Only findings at or above this severity.")
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only these rules (repeatable).")
+@click.option("--person", default="", metavar="KEY", help="Only this person (email or SYSTEM:ID).")
+@click.option("--open", "open_only", is_flag=True, help="Hide findings covered by an active exception.")
+@exceptions_option
+@snapshot_option
+@format_option()
+@pass_app
+def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], person: str, open_only: bool,
+              exception_files: tuple[str, ...], snapshot_ref: str | None, fmt: str) -> None:
+    """Rule findings: separation-of-duties conflicts and posture problems, with paths."""
+    analysis = load_analysis(app, snapshot_ref, exception_files)
+    findings = [
+        f for f in analysis.findings
+        if f.at_least(min_severity)
+        and (not rule_ids or f.rule.id in rule_ids)
+        and (not person or f.person == person.lower() or f.person == person)
+        and (not open_only or not f.covered)
+    ]
+    findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule.id, f.person, f.scope))
+    if fmt == "json":
+        print_json({"snapshot": analysis.snapshot.id, "findings": [finding_json(analysis, f) for f in findings]})
+        return
+    columns = ["id", "severity", "rule", "title", "person or resource", "scope", "capabilities", "status"]
+    rows = [[f.id, f.severity, f.rule.id, f.rule.title, f.subject_label or f.subject, f.scope,
+             ", ".join(f.capabilities), "excepted" if f.covered else "open"] for f in findings]
+    if fmt == "csv":
+        print_csv(columns, rows)
+        return
+    print_table(f"conflicts (snapshot {analysis.snapshot.id})", columns,
+                [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
+    open_count = sum(1 for f in findings if not f.covered)
+    note(f"{len(findings)} findings, {open_count} open; `foureyes conflicts --format json` shows every path")
+
+
+# ---------------------------------------------------------------- matrix
+
+
+def team_members(analysis: Analysis, team: str) -> set[str]:
+    """Person keys that reach the GitHub team (directly or through child teams)."""
+    targets = {k for k, p in analysis.snapshot.principals.items()
+               if p.kind == "team" and (p.id.rsplit("/", 1)[-1] == team or p.id == team or k == team)}
+    if not targets:
+        return set()
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for edge in analysis.snapshot.edges():
+        if edge.kind == EdgeKind.MEMBER_OF:
+            reverse[edge.dst].add(edge.src)
+    seen, frontier = set(targets), list(targets)
+    while frontier:
+        node = frontier.pop()
+        for src in reverse.get(node, ()):
+            if src not in seen:
+                seen.add(src)
+                frontier.append(src)
+    return {analysis.identities.person_of[k] for k in seen if k in analysis.identities.person_of}
+
+
+def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
+                app_name: str = "") -> list[dict[str, Any]]:
+    in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
+    members = team_members(analysis, team) if team else None
+    rows = []
+    for person_key, holdings in analysis.graph.by_person().items():
+        if members is not None and person_key not in members:
+            continue
+        if conflicts_only and person_key not in in_conflict:
+            continue
+        caps: dict[str, list[str]] = {c: [] for c in CAPABILITIES}
+        for h in holdings:
+            # code capabilities have no deployment tier of their own: show them for every tier
+            if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
+                continue
+            if app_name and h.app != app_name:
+                continue
+            if h.resource not in caps[h.capability]:
+                caps[h.capability].append(h.resource)
+        if not any(caps.values()):
+            continue
+        person = analysis.identities.people[person_key]
+        rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
+                     "conflict": person_key in in_conflict, "capabilities": caps})
+    rows.sort(key=lambda r: (not r["conflict"], r["person"]))
+    return rows
+
+
+@main.command()
+@click.option("--tier", default="production", show_default=True, help="Tier of deploy and access capabilities ('any' for all).")
+@click.option("--conflicts-only", is_flag=True, help="Only people with a conflict finding.")
+@click.option("--team", default="", metavar="SLUG", help="Only members of this GitHub team (nested teams included).")
+@click.option("--app", "app_name", default="", metavar="NAME", help="Only capabilities on this app.")
+@snapshot_option
+@format_option()
+@pass_app
+def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name: str, snapshot_ref: str | None,
+           fmt: str) -> None:
+    """People × capabilities: how many resources each person holds each capability on."""
+    analysis = load_analysis(app, snapshot_ref)
+    rows = matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+    if fmt == "json":
+        print_json({"snapshot": analysis.snapshot.id, "tier": tier, "capabilities": list(CAPABILITIES), "rows": rows})
+        return
+    columns = ["person", *CAPABILITIES, "conflict"]
+    table_rows = [[r["name"] if r["linked"] else r["person"], *(len(r["capabilities"][c]) or "" for c in CAPABILITIES),
+                   "yes" if r["conflict"] else ""] for r in rows]
+    if fmt == "csv":
+        print_csv(columns, table_rows)
+        return
+    print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", columns,
+                [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+
+
+# ---------------------------------------------------------------- drift
+
+
+@main.command()
+@click.option("--from", "from_ref", default=None, metavar="ID", help="Older snapshot (default: the one before --to).")
+@click.option("--to", "to_ref", default=None, metavar="ID", help="Newer snapshot (default: latest).")
+@format_option()
+@pass_app
+def drift(app: AppContext, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
+    """Grants, capabilities and findings added and removed between two snapshots."""
+    from ..drift import compare, grant_json
+
+    store = app.store()
+    to_id = store.resolve(to_ref)
+    if from_ref is None:
+        from_id = store.previous_id(to_id)
+        if from_id is None:
+            from ..errors import NotFound
+
+            raise NotFound(f"snapshot {to_id} is the first one; there is nothing to compare it with")
+    else:
+        from_id = store.resolve(from_ref)
+    old = analyze(store.load_snapshot(from_id), app.config)
+    new = analyze(store.load_snapshot(to_id), app.config)
+    d = compare(old, new)
+    if fmt == "json":
+        print_json({
+            "from": d.from_id, "to": d.to_id,
+            "grants": {"added": [grant_json(g, new.snapshot) for g in d.grants_added],
+                       "removed": [grant_json(g, old.snapshot) for g in d.grants_removed]},
+            "capabilities": {"added": [{"person": h.person, **holding_json(new, h, with_path=True)} for h in d.capabilities_added],
+                             "removed": [{"person": h.person, **holding_json(old, h, with_path=False)} for h in d.capabilities_removed]},
+            "findings": {"added": [finding_json(new, f) for f in d.findings_added],
+                         "removed": [finding_json(old, f) for f in d.findings_removed]},
+        })
+        return
+    rows: list[list[Any]] = []
+    for sign, grants, snap in (("+", d.grants_added, new.snapshot), ("-", d.grants_removed, old.snapshot)):
+        for g in grants:
+            principal = snap.principals.get(g.principal)
+            resource = snap.resources.get(g.resource)
+            rows.append([sign, "grant", principal.label if principal else g.principal, g.entitlement,
+                         resource.label if resource else g.resource])
+    for sign, holdings, a in (("+", d.capabilities_added, new), ("-", d.capabilities_removed, old)):
+        for h in holdings:
+            resource = a.snapshot.resources.get(h.resource)
+            rows.append([sign, "capability", h.person, h.capability, resource.label if resource else h.resource])
+    for sign, findings in (("+", d.findings_added), ("-", d.findings_removed)):
+        for f in findings:
+            rows.append([sign, "finding", f.subject_label or f.subject, f"{f.rule.id} {f.rule.title}", f.scope])
+    if fmt == "csv":
+        print_csv(["change", "type", "who", "what", "where"], rows)
+        return
+    if not rows:
+        note(f"no changes between snapshot {d.from_id} and {d.to_id}")
+        return
+    styled = [[cell(r[0], style="green" if r[0] == "+" else "red")] + [cell(v) for v in r[1:]] for r in rows]
+    print_table(f"drift from snapshot {d.from_id} to {d.to_id}", ["", "type", "who", "what", "where"], styled)
+
+
+# ---------------------------------------------------------------- check
+
+
+@main.command()
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="low", show_default=True,
+              help="Exit 1 when an open finding is at or above this severity.")
+@click.option("--allow-gaps", is_flag=True, help="Do not exit 3 because the snapshot has gaps.")
+@exceptions_option
+@snapshot_option
+@format_option("table", "json")
+@pass_app
+def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tuple[str, ...],
+          snapshot_ref: str | None, fmt: str) -> None:
+    """CI gate. Exit 1 on open findings at or above --fail-on (not covered by an exception);
+    otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0."""
+    analysis = load_analysis(app, snapshot_ref, exception_files)
+    failing = [f for f in analysis.findings if not f.covered and f.at_least(fail_on)]
+    covered = [f for f in analysis.findings if f.covered]
+    gaps = analysis.gaps
+    failed_sources = [s.name for s in analysis.snapshot.sources if s.error]
+    if failing:
+        code = EXIT_FINDINGS
+    elif (gaps or failed_sources) and not allow_gaps:
+        code = EXIT_SOURCE
+    else:
+        code = EXIT_OK
+    if fmt == "json":
+        print_json({
+            "snapshot": analysis.snapshot.id,
+            "fail_on": fail_on,
+            "exit_code": code,
+            "failing": [finding_json(analysis, f) for f in failing],
+            "excepted": [f.id for f in covered],
+            "gaps": [{"system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides} for g in gaps],
+            "failed_sources": failed_sources,
+        })
+    else:
+        if failing:
+            print_table(f"open findings at or above {fail_on} (snapshot {analysis.snapshot.id})",
+                        ["id", "severity", "rule", "person or resource", "scope"],
+                        [[cell(f.id), _severity_cell(f.severity), cell(f.rule.id), cell(f.subject_label or f.subject),
+                          cell(f.scope)] for f in failing])
+        for g in gaps:
+            note(f"gap: [{g.system}] {g.resource or 'source'}: {g.reason}" + (f" (may hide: {g.hides})" if g.hides else ""))
+        note(f"check: {len(failing)} open finding(s) at or above {fail_on}, {len(covered)} excepted, "
+             f"{len(gaps)} gap(s){', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
+             f"→ exit {code}")
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- identities
+
+
+@main.command()
+@click.option("--suggest", is_flag=True, help="List possible links for unlinked accounts, with the evidence (never applied).")
+@snapshot_option
+@format_option()
+@pass_app
+def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, fmt: str) -> None:
+    """People and their linked accounts; unlinked accounts are their own person."""
+    from ..identity import link, suggest as make_suggestions
+
+    store = app.store()
+    snapshot = store.load_snapshot(store.resolve(snapshot_ref))
+    ids = link(snapshot, app.config)
+    if suggest:
+        suggestions = make_suggestions(snapshot, ids)
+        if fmt == "json":
+            print_json({"snapshot": snapshot.id, "suggestions": [
+                {"account": s.account, "person": s.person, "evidence": s.evidence} for s in suggestions]})
+        elif fmt == "csv":
+            print_csv(["account", "person", "evidence"], [[s.account, s.person, s.evidence] for s in suggestions])
+        else:
+            print_table(f"suggested links (snapshot {snapshot.id}); add them under [identity.people] to apply",
+                        ["account", "may be", "evidence"], [[s.account, s.person, s.evidence] for s in suggestions])
+        return
+    people = list(ids.people.values())
+    if fmt == "json":
+        print_json({
+            "snapshot": snapshot.id,
+            "counts": {"people": len(ids.linked), "unlinked": len(ids.unlinked),
+                       "accounts": sum(len(p.accounts) for p in people)},
+            "people": [
+                {"person": p.key, "name": p.display_name, "linked": p.linked, "external": p.external,
+                 "accounts": [{"account": a.principal, "method": a.method, "evidence": a.evidence} for a in p.accounts]}
+                for p in people
+            ],
+        })
+        return
+    rows = [[p.key, p.display_name, "yes" if p.linked else "NO", a.principal, a.method, a.evidence]
+            for p in people for a in p.accounts]
+    if fmt == "csv":
+        print_csv(["person", "name", "linked", "account", "method", "evidence"], rows)
+        return
+    print_table(f"identities (snapshot {snapshot.id})", ["person", "name", "linked", "account", "method", "evidence"], rows)
+    note(f"{len(ids.linked)} people, {len(ids.unlinked)} unlinked accounts (a conflict across systems is "
+         "invisible for them); `foureyes identities --suggest` lists possible links")
+
+
+# ---------------------------------------------------------------- rules
+
+
+@main.group()
+def rules() -> None:
+    """The rule pack: list rules, run their fixtures."""
+
+
+@rules.command("list")
+@format_option("table", "json")
+@pass_app
+def rules_list(app: AppContext, fmt: str) -> None:
+    """The rules in effect (default pack, [rules] paths, minus [rules] disable)."""
+    pack = rule_pack(app.config)
+    if fmt == "json":
+        print_json({"rules": [{"id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
+                               "controls": list(r.controls), "source": r.source} for r in pack]})
+        return
+    print_table("rules", ["id", "severity", "kind", "title", "controls"],
+                [[r.id, r.severity, r.kind, r.title, ", ".join(r.controls)] for r in pack])
+
+
+@rules.command("test")
+@click.argument("fixtures", nargs=-1, type=click.Path(exists=True))
+@pass_app
+def rules_test(app: AppContext, fixtures: tuple[str, ...]) -> None:
+    """Run rule fixtures (must fire / must not fire). Default: every fixture of the pack."""
+    from ..rules.fixtures import default_fixture_files, run_fixture_file
+
+    pack = rule_pack(app.config)
+    files = list(fixtures) or [str(p) for p in default_fixture_files()]
+    failures = 0
+    total = 0
+    for path in files:
+        for result in run_fixture_file(path, pack):
+            total += 1
+            if not result.ok:
+                failures += 1
+                note(f"FAIL {result.rule} {result.case}: {result.message}")
+    note(f"{total} case(s), {failures} failure(s)")
+    sys.exit(EXIT_FINDINGS if failures else EXIT_OK)

@@ -1,0 +1,425 @@
+"""The permission graph: which person reaches which capability, and the path that explains it.
+
+Principals are nodes; member-of, can-assume and can-trigger edges connect them; grants
+attach capabilities. Each node's reachable capabilities are computed once (strongly
+connected components, so role cycles are fine) and shared by everyone who reaches it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+from .identity import Identities
+from .model import (
+    Edge,
+    EdgeKind,
+    Grant,
+    Kind,
+    Person,
+    Principal,
+    Snapshot,
+    subject_repo,
+    workload_matches,
+)
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# A closure entry: (distance, ref, next key). ref >= 0 is an edge index, ref < 0 is
+# grant index -(ref + 1). The next key is the key in the successor's closure.
+Entry = tuple[int, int, tuple[str, str, str] | None]
+HoldKey = tuple[str, str, str]  # (capability, resource key, repo)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One hop of an explaining path."""
+
+    system: str  # github | aws | gcp | ci | person
+    kind: str  # person | account | member-of | can-assume | can-trigger | matches | grant | capability
+    node: str  # what the hop reaches, readable
+    how: str = ""  # why the hop exists
+    key: str = ""  # principal, grant or person key
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.how})" if self.how else self.node
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A person holds a capability on a resource, through one account."""
+
+    person: str
+    capability: str
+    resource: str  # resource key
+    repo: str  # "owner/repo" the capability concerns, or ""
+    tier: str
+    app: str
+    system: str  # system of the resource
+    grant: str  # grant key
+    account: str  # the person's account the path starts from
+    distance: int
+    latent: bool = False
+    attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
+    _first: tuple[int, HoldKey | None] = field(default=(0, None), compare=False, hash=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.person, self.capability, self.resource, self.repo)
+
+
+class Graph:
+    """Capabilities of every person in a snapshot, with shortest explaining paths."""
+
+    def __init__(self, snapshot: Snapshot, identities: Identities):
+        self.snapshot = snapshot
+        self.identities = identities
+        self.principals: Mapping[str, Principal] = snapshot.principals
+        self.resources = snapshot.resources
+        self.grants: list[Grant] = list(snapshot.grants())
+        self.edges: list[Edge] = sorted(snapshot.edges(), key=lambda e: (e.src, e.kind, e.dst))
+        self.edges.extend(self._workload_matches())
+        self.out: dict[str, list[int]] = defaultdict(list)
+        for index, edge in enumerate(self.edges):
+            self.out[edge.src].append(index)
+        self.own: dict[str, list[int]] = defaultdict(list)
+        for index, grant in enumerate(self.grants):
+            if grant.capabilities:
+                self.own[grant.principal].append(index)
+        self._repo_of_resource: dict[str, str] = {}
+        self._closure: dict[str, dict[HoldKey, Entry]] = {}
+        self._holdings: dict[str, list[Holding]] | None = None
+
+    # ------------------------------------------------------------ public
+
+    def holdings(self, person: str | None = None) -> list[Holding]:
+        """Every capability holding, or one person's; computed once, then cached."""
+        if self._holdings is None:
+            self._holdings = self._compute()
+        if person is None:
+            return [h for hs in self._holdings.values() for h in hs]
+        return list(self._holdings.get(person, ()))
+
+    def by_person(self) -> Mapping[str, list[Holding]]:
+        if self._holdings is None:
+            self._holdings = self._compute()
+        return self._holdings
+
+    def path(self, holding: Holding) -> tuple[Step, ...]:
+        """The shortest path from the person to the capability, hop by hop."""
+        person = self.identities.people.get(holding.person)
+        steps: list[Step] = [self._person_step(person, holding.person)]
+        account = self.principals.get(holding.account)
+        link = next((a for a in (person.accounts if person else ()) if a.principal == holding.account), None)
+        if account is not None and person is not None and person.linked:
+            how = "" if link is None else f"linked by {link.evidence}"
+            steps.append(Step(account.system, "account", _label(account), how, account.key))
+        node = holding.account
+        ref, next_key = holding._first
+        guard = 0
+        while True:
+            guard += 1
+            if guard > 10_000:  # a broken closure must not hang the UI
+                break
+            if ref < 0:
+                grant = self.grants[-ref - 1]
+                steps.append(self._grant_step(grant))
+                break
+            edge = self.edges[ref]
+            steps.append(self._edge_step(edge))
+            node = edge.dst
+            if next_key is None:
+                break
+            entry = self._closure_of(node).get(next_key)
+            if entry is None:
+                break
+            _, ref, next_key = entry
+        steps.append(self._capability_step(holding))
+        return tuple(steps)
+
+    def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
+        """Every distinct route (up to ``limit``) by which the person holds this capability."""
+        person = self.identities.people.get(holding.person)
+        if person is None:
+            return [self.path(holding)]
+        found: list[tuple[Step, ...]] = []
+        seen_grants: set[tuple[str, ...]] = set()
+        for link in person.accounts:
+            for route in self._routes(link.principal, holding, depth=0, visited=frozenset(), budget=[2000]):
+                signature = tuple(route)
+                if signature in seen_grants:
+                    continue
+                seen_grants.add(signature)
+                account = self.principals.get(link.principal)
+                head = [self._person_step(person, person.key)]
+                if account is not None and person.linked:
+                    head.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}",
+                                     account.key))
+                body = [self._edge_step(self.edges[r]) if r >= 0 else self._grant_step(self.grants[-r - 1])
+                        for r in route]
+                found.append(tuple(head + body + [self._capability_step(holding)]))
+                if len(found) >= limit:
+                    return sorted(found, key=len)
+        return sorted(found, key=len) or [self.path(holding)]
+
+    # ------------------------------------------------------------ closure
+
+    def _compute(self) -> dict[str, list[Holding]]:
+        self._build_closures()
+        result: dict[str, list[Holding]] = {}
+        for person in self.identities.people.values():
+            merged: dict[HoldKey, tuple[int, str, Entry]] = {}
+            for link in person.accounts:
+                for key, entry in self._closure_of(link.principal).items():
+                    best = merged.get(key)
+                    if best is None or entry[0] < best[0]:
+                        merged[key] = (entry[0], link.principal, entry)
+            result[person.key] = [self._holding(person, key, account, entry)
+                                  for key, (_, account, entry) in sorted(merged.items())]
+        return result
+
+    def _holding(self, person: Person, key: HoldKey, account: str, entry: Entry) -> Holding:
+        capability, resource_key, repo = key
+        grant = self._terminal_grant(account, entry)
+        resource = self.resources.get(resource_key)
+        app = resource.app if resource else ""
+        if not app and repo:
+            repo_resource = self.resources.get(f"github:repo:{repo}")
+            app = repo_resource.app if repo_resource else ""
+        attrs = grant.attrs if grant else _EMPTY
+        return Holding(
+            person=person.key, capability=capability, resource=resource_key, repo=repo,
+            tier=resource.tier if resource else "", app=app,
+            system=resource.system if resource else resource_key.split(":", 1)[0],
+            grant=grant.key if grant else "", account=account, distance=entry[0] + 1,
+            latent=bool(attrs.get("latent", False)), attrs=attrs, _first=(entry[1], entry[2]),
+        )
+
+    def _terminal_grant(self, node: str, entry: Entry) -> Grant | None:
+        ref, next_key = entry[1], entry[2]
+        for _ in range(10_000):
+            if ref < 0:
+                return self.grants[-ref - 1]
+            node = self.edges[ref].dst
+            nxt = self._closure_of(node).get(next_key) if next_key else None
+            if nxt is None:
+                return None
+            ref, next_key = nxt[1], nxt[2]
+        return None
+
+    def _closure_of(self, node: str) -> dict[HoldKey, Entry]:
+        found = self._closure.get(node)
+        if found is None:
+            self._build_closures(roots=[node])
+            found = self._closure.get(node, {})
+        return found
+
+    def _build_closures(self, roots: list[str] | None = None) -> None:
+        """Tarjan's SCCs, iteratively; each SCC is finished after everything it reaches."""
+        if roots is None:
+            roots = sorted({a.principal for p in self.identities.people.values() for a in p.accounts})
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        on_stack: set[str] = set()
+        stack: list[str] = []
+        counter = 0
+        for root in roots:
+            if root in self._closure or root in index:
+                continue
+            work: list[tuple[str, Iterator[int]]] = [(root, iter(self.out.get(root, ())))]
+            index[root] = low[root] = counter
+            counter += 1
+            stack.append(root)
+            on_stack.add(root)
+            while work:
+                node, edges = work[-1]
+                advanced = False
+                for edge_index in edges:
+                    succ = self.edges[edge_index].dst
+                    if succ in self._closure:
+                        continue  # finished in an earlier call
+                    if succ not in index:
+                        index[succ] = low[succ] = counter
+                        counter += 1
+                        stack.append(succ)
+                        on_stack.add(succ)
+                        work.append((succ, iter(self.out.get(succ, ()))))
+                        advanced = True
+                        break
+                    if succ in on_stack:
+                        low[node] = min(low[node], index[succ])
+                if advanced:
+                    continue
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    self._finish_component(component)
+
+    def _finish_component(self, component: list[str]) -> None:
+        members = set(component)
+        closures: dict[str, dict[HoldKey, Entry]] = {}
+        for node in component:
+            closure: dict[HoldKey, Entry] = {}
+            for grant_index in self.own.get(node, ()):
+                grant = self.grants[grant_index]
+                repo = self._grant_repo(grant)
+                for capability in grant.capabilities:
+                    key = self._retag(node, (capability, grant.resource, repo))
+                    if key not in closure:
+                        closure[key] = (0, -grant_index - 1, None)
+            for edge_index in self.out.get(node, ()):
+                succ = self.edges[edge_index].dst
+                if succ in members:
+                    continue
+                for key, entry in self._closure.get(succ, {}).items():
+                    mine = self._retag(node, key)
+                    best = closure.get(mine)
+                    if best is None or entry[0] + 1 < best[0]:
+                        closure[mine] = (entry[0] + 1, edge_index, key)
+            closures[node] = closure
+        if len(component) > 1 or any(self.edges[e].dst == component[0] for e in self.out.get(component[0], ())):
+            changed = True
+            while changed:  # shortest paths inside the cycle
+                changed = False
+                for node in component:
+                    for edge_index in self.out.get(node, ()):
+                        succ = self.edges[edge_index].dst
+                        if succ not in members or succ == node:
+                            continue
+                        for key, entry in list(closures[succ].items()):
+                            mine = self._retag(node, key)
+                            best = closures[node].get(mine)
+                            if best is None or entry[0] + 1 < best[0]:
+                                closures[node][mine] = (entry[0] + 1, edge_index, key)
+                                changed = True
+        self._closure.update(closures)
+
+    def _retag(self, node: str, key: HoldKey) -> HoldKey:
+        """Capabilities reached through a CI context concern that context's repository."""
+        if key[2]:
+            return key
+        principal = self.principals.get(node)
+        if principal is None or principal.kind != Kind.WORKLOAD:
+            return key
+        repo = str(principal.attrs.get("repo", "")) or subject_repo(principal.id)
+        return (key[0], key[1], repo) if repo else key
+
+    def _grant_repo(self, grant: Grant) -> str:
+        found = self._repo_of_resource.get(grant.resource)
+        if found is None:
+            found = ""
+            resource = self.resources.get(grant.resource)
+            if resource is not None and resource.system == "github":
+                if resource.kind == "repo":
+                    found = resource.id
+                elif resource.parent.startswith("github:repo:"):
+                    found = resource.parent.removeprefix("github:repo:")
+            self._repo_of_resource[grant.resource] = found
+        return found
+
+    # ------------------------------------------------------------ CI joins
+
+    def _workload_matches(self) -> list[Edge]:
+        """Edges from concrete CI contexts to the cloud trust patterns that accept them."""
+        workloads = sorted(p.id for p in self.principals.values() if p.system == "ci" and p.kind == Kind.WORKLOAD)
+        patterns = [p for p in self.principals.values() if p.system == "ci" and p.kind == Kind.WORKLOAD_PATTERN]
+        out: list[Edge] = []
+        for pattern in sorted(patterns, key=lambda p: p.id):
+            fixed = re.split(r"[*?\[]", pattern.id, maxsplit=1)[0]
+            start = bisect.bisect_left(workloads, fixed)
+            for context in workloads[start:]:
+                if not context.startswith(fixed):
+                    break
+                workload = self.principals[f"ci:{context}"]
+                protected = workload.attrs.get("protected", ()) or ()
+                if workload_matches(context, pattern.id, protected=protected):
+                    out.append(Edge(f"ci:{context}", pattern.key, EdgeKind.MATCHES,
+                                    f"its OIDC token subject is accepted by {pattern.id}"))
+        return out
+
+    # ------------------------------------------------------------ steps
+
+    def _person_step(self, person: Person | None, key: str) -> Step:
+        if person is None:
+            return Step("person", "person", key, "", key)
+        if not person.linked:
+            principal = self.principals.get(key)
+            system = principal.system if principal else "person"
+            return Step(system, "person", person.display_name or key, f"unlinked account {key}", key)
+        return Step("person", "person", f"{person.display_name} <{key}>", "", key)
+
+    def _edge_step(self, edge: Edge) -> Step:
+        target = self.principals.get(edge.dst)
+        node = _label(target) if target else edge.dst
+        how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
+        return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
+
+    def _grant_step(self, grant: Grant) -> Step:
+        resource = self.resources.get(grant.resource)
+        where = resource.label if resource else grant.resource
+        how = grant.detail or grant.via
+        if grant.condition:
+            how += f"; condition: {grant.condition}"
+        if grant.expires:
+            how += f"; expires {grant.expires}"
+        return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
+
+    def _capability_step(self, holding: Holding) -> Step:
+        actions = holding.attrs.get("actions") or []
+        how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
+        if holding.latent:
+            how = (how + "; " if how else "") + "latent: needs a setting changed first"
+        return Step(holding.system, "capability", holding.capability, how, holding.grant)
+
+    def _routes(self, node: str, holding: Holding, *, depth: int, visited: frozenset[str],
+                budget: list[int]) -> Iterator[list[int]]:
+        """Depth-first routes from ``node`` to grants giving the holding's capability."""
+        for route in self._raw_routes(node, holding, depth=depth, visited=visited, budget=budget):
+            if self._route_repo(node, route) == holding.repo:
+                yield route
+
+    def _raw_routes(self, node: str, holding: Holding, *, depth: int, visited: frozenset[str],
+                    budget: list[int]) -> Iterator[list[int]]:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 12 or node in visited:
+            return
+        closure = self._closure_of(node)
+        wanted = (holding.capability, holding.resource)
+        if (*wanted, holding.repo) not in closure and (*wanted, "") not in closure:
+            return  # nothing down here gives this capability
+        for grant_index in self.own.get(node, ()):
+            grant = self.grants[grant_index]
+            if grant.resource == holding.resource and holding.capability in grant.capabilities:
+                yield [-grant_index - 1]
+        for edge_index in self.out.get(node, ()):
+            succ = self.edges[edge_index].dst
+            for route in self._raw_routes(succ, holding, depth=depth + 1, visited=visited | {node},
+                                          budget=budget):
+                yield [edge_index] + route
+
+    def _route_repo(self, start: str, route: list[int]) -> str:
+        """The repository a route's capability concerns (the CI context nearest the grant)."""
+        nodes = [start] + [self.edges[r].dst for r in route if r >= 0]
+        grant = self.grants[-route[-1] - 1]
+        repo = self._grant_repo(grant)
+        for node in reversed(nodes):
+            if repo:
+                break
+            repo = self._retag(node, ("", "", ""))[2]
+        return repo
+
+
+def _label(principal: Principal) -> str:
+    return principal.display_name or principal.id

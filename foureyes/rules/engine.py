@@ -1,0 +1,206 @@
+"""Where a rule is decided: capability holdings in, findings out. No I/O, no graph walking.
+
+Conflict rules look at one person's holdings; posture rules at resources and principals.
+A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..graph import Holding
+from ..model import Person, Principal, Resource, severity_rank, stable_hash
+from .pack import ANY, CONFLICT, Requirement, Rule, RulePack
+from .waivers import Waiver
+
+EVIDENCE_PER_REQUIREMENT = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    rule: Rule
+    person: str  # person key; "" for posture findings
+    scope: str  # "app:payments", "repo:acme/api", "any", or a resource/principal key
+    subject: str  # the person key, or the resource/principal key of a posture finding
+    subject_label: str
+    evidence: tuple[tuple[Requirement, tuple[Holding, ...]], ...] = ()
+    waiver: Waiver | None = None
+    expired_waivers: tuple[Waiver, ...] = ()
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
+
+    @property
+    def title(self) -> str:
+        return self.rule.title
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(h.capability for _, hs in self.evidence for h in hs))
+
+    @property
+    def holdings(self) -> tuple[Holding, ...]:
+        return tuple(h for _, hs in self.evidence for h in hs)
+
+    @property
+    def covered(self) -> bool:
+        return self.waiver is not None
+
+    def at_least(self, severity: str) -> bool:
+        return severity_rank(self.severity) >= severity_rank(severity)
+
+
+def finding_id(rule_id: str, person: str, scope: str) -> str:
+    return f"{rule_id}:{stable_hash(rule_id, person, scope, length=10)}"
+
+
+def evaluate(
+    pack: RulePack,
+    *,
+    people: Iterable[Person],
+    holdings_of: Mapping[str, Sequence[Holding]],
+    resources: Mapping[str, Resource],
+    principals: Mapping[str, Principal],
+    waivers: Sequence[Waiver] = (),
+    today: Any = None,
+) -> list[Finding]:
+    """All findings of the pack, suppressions applied and exceptions attached."""
+    repo_app = {r.id: r.app for r in resources.values() if r.system == "github" and r.kind == "repo"}
+    findings: list[Finding] = []
+    conflict_rules = [r for r in pack if r.kind == CONFLICT]
+    for person in people:
+        found: list[Finding] = []
+        holdings = holdings_of.get(person.key, ())
+        if not holdings:
+            continue
+        for rule in conflict_rules:
+            found.extend(conflict_findings(rule, person, holdings, repo_app))
+        findings.extend(_suppress(found))
+    for rule in pack:
+        if rule.kind != CONFLICT:
+            findings.extend(posture_findings(rule, resources, principals))
+    return attach_waivers(findings, waivers, today=today)
+
+
+def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
+                      repo_app: Mapping[str, str]) -> list[Finding]:
+    if rule.subject == "linked" and not person.linked:
+        return []
+    if rule.subject == "unlinked" and person.linked:
+        return []
+    per_requirement: list[tuple[Requirement, dict[str, list[Holding]]]] = []
+    for requirement in rule.requirements:
+        by_scope: dict[str, list[Holding]] = defaultdict(list)
+        for holding in holdings:
+            if _satisfies(holding, requirement):
+                for key in _scopes(holding, rule.same, repo_app):
+                    by_scope[key].append(holding)
+        per_requirement.append((requirement, by_scope))
+    if rule.all_of:
+        if any(not scopes for _, scopes in per_requirement):
+            return []
+        common = set(per_requirement[0][1])
+        for _, scopes in per_requirement[1:]:
+            common &= set(scopes)
+    else:
+        common = set().union(*(set(s) for _, s in per_requirement))
+    if rule.same == "app":
+        apps = {k.removeprefix("app:") for k in common if k.startswith("app:")}
+        common = {k for k in common if not (k.startswith("repo:") and repo_app.get(k[5:]) in apps)}
+    out = []
+    for scope in sorted(common):
+        evidence = tuple(
+            (req, tuple(sorted(scopes.get(scope, ()), key=lambda h: (h.distance, h.resource))[:EVIDENCE_PER_REQUIREMENT]))
+            for req, scopes in per_requirement
+            if scopes.get(scope)
+        )
+        out.append(Finding(
+            id=finding_id(rule.id, person.key, scope), rule=rule, person=person.key, scope=scope,
+            subject=person.key, subject_label=person.display_name, evidence=evidence,
+        ))
+    return out
+
+
+def _satisfies(holding: Holding, requirement: Requirement) -> bool:
+    if requirement.capability != "*" and holding.capability != requirement.capability:
+        return False
+    if requirement.tier != ANY and holding.tier != requirement.tier:
+        return False
+    if requirement.systems and holding.system not in requirement.systems:
+        return False
+    for key, wanted in requirement.where.items():
+        value = holding.latent if key == "latent" else holding.attrs.get(key)
+        if value != wanted:
+            return False
+    return True
+
+
+def _scopes(holding: Holding, same: str, repo_app: Mapping[str, str]) -> set[str]:
+    if same == ANY:
+        return {ANY}
+    keys: set[str] = set()
+    if holding.repo:
+        keys.add(f"repo:{holding.repo}")
+    if same == "app":
+        if holding.app:
+            keys.add(f"app:{holding.app}")
+        if holding.repo and repo_app.get(holding.repo):
+            keys.add(f"app:{repo_app[holding.repo]}")
+    return keys
+
+
+def _suppress(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding when a rule it names in ``suppressed_by`` fired for the same person."""
+    fired: dict[str, set[str]] = defaultdict(set)
+    for f in findings:
+        fired[f.rule.id].add(f.scope)
+    kept = []
+    for f in findings:
+        suppressors = [fired.get(other, set()) for other in f.rule.suppressed_by]
+        if any(scopes and (f.rule.same == ANY or f.scope in scopes) for scopes in suppressors):
+            continue
+        kept.append(f)
+    return kept
+
+
+def posture_findings(rule: Rule, resources: Mapping[str, Resource],
+                     principals: Mapping[str, Principal]) -> list[Finding]:
+    match = rule.match
+    assert match is not None
+    out = []
+    if rule.target == "resource":
+        candidates: Iterable[tuple[str, str, str, str, Mapping[str, Any]]] = (
+            (r.key, r.label, r.system, r.tier, r.attrs) for r in resources.values() if r.kind in match.kinds
+        )
+    else:
+        candidates = (
+            (p.key, p.display_name or p.id, p.system,
+             resources[p.home].tier if p.home in resources else "", p.attrs)
+            for p in principals.values() if p.kind in match.kinds
+        )
+    for key, label, system, tier, attrs in candidates:
+        if match.system and system != match.system:
+            continue
+        if match.tier != ANY and tier != match.tier:
+            continue
+        # A missing attribute is unknown, not a violation: the connector's Gap says so.
+        if all(key_ in attrs and attrs[key_] == wanted for key_, wanted in rule.when.items()):
+            out.append(Finding(id=finding_id(rule.id, "", key), rule=rule, person="", scope=key,
+                               subject=key, subject_label=label))
+    return sorted(out, key=lambda f: f.scope)
+
+
+def attach_waivers(findings: list[Finding], waivers: Sequence[Waiver], *, today: Any = None) -> list[Finding]:
+    if not waivers:
+        return findings
+    out = []
+    for f in findings:
+        matching = [w for w in waivers if w.covers(f.rule.id, f.person, f.scope)]
+        active = [w for w in matching if w.active(today)]
+        expired = tuple(w for w in matching if not w.active(today))
+        out.append(replace(f, waiver=active[0] if active else None, expired_waivers=expired))
+    return out

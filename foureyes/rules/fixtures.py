@@ -1,0 +1,113 @@
+"""Rule fixtures: cases that must fire and must not fire, run by `foureyes rules test` and pytest.
+
+A fixture file names one rule and lists `[[case]]` tables with holdings (for conflict
+rules) or resources and principals (for posture rules), and what must happen.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import resources as importlib_resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from ..errors import InputError
+from ..graph import Holding
+from ..model import AccountLink, Person, Principal, Resource
+from .engine import evaluate
+from .pack import RulePack
+
+_CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count"}
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    rule: str
+    case: str
+    ok: bool
+    message: str = ""
+
+
+def default_fixture_files() -> list[Path]:
+    folder = importlib_resources.files("foureyes.rules") / "fixtures"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def run_fixture_file(path: str | Path, pack: RulePack) -> Iterator[CaseResult]:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: cannot read fixture: {exc}") from None
+    rule_id = data.get("rule")
+    rule = pack.get(rule_id) if isinstance(rule_id, str) else None
+    if rule is None:
+        raise InputError(f"{path}: fixture names rule {rule_id!r}, which is not in the rule pack")
+    cases = data.get("case", [])
+    if not cases:
+        raise InputError(f"{path}: fixture has no [[case]] tables")
+    expects = {c.get("expect") for c in cases}
+    if not {"fire", "quiet"} <= expects:
+        raise InputError(f"{path}: a fixture needs at least one case that fires and one that stays quiet")
+    single = RulePack((rule,))
+    for n, case in enumerate(cases, 1):
+        name = case.get("name", f"case {n}")
+        unknown = set(case) - _CASE_FIELDS
+        if unknown:
+            raise InputError(f"{path}: case {name!r}: unknown field {sorted(unknown)[0]!r}")
+        yield _run_case(rule.id, name, case, single)
+
+
+def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> CaseResult:
+    linked = case.get("linked", True)
+    person_key = "someone@example.com" if linked else "github:someone"
+    person = Person(key=person_key, display_name="Someone",
+                    accounts=(AccountLink(person_key if not linked else "github:someone", "fixture"),),
+                    linked=linked)
+    resources = {}
+    for spec in case.get("resources", []):
+        system, kind, ident = spec["key"].split(":", 2)
+        resources[spec["key"]] = Resource(system, kind, ident, tier=spec.get("tier", ""), app=spec.get("app", ""),
+                                          attrs=MappingProxyType(dict(spec.get("attrs", {}))))
+    principals = {}
+    for spec in case.get("principals", []):
+        system, ident = spec["key"].split(":", 1)
+        home = ""
+        if "home_tier" in spec:
+            home = f"fixture:home:{ident}"
+            resources[home] = Resource("fixture", "home", ident, tier=spec["home_tier"])
+        principals[spec["key"]] = Principal(system, ident, spec["kind"], home=home,
+                                            attrs=MappingProxyType(dict(spec.get("attrs", {}))))
+    holdings = []
+    for spec in case.get("holdings", []):
+        resource = spec.get("resource", "github:repo:acme/api")
+        repo = spec.get("repo", resource.removeprefix("github:repo:") if resource.startswith("github:repo:") else "")
+        if repo and f"github:repo:{repo}" not in resources:
+            resources[f"github:repo:{repo}"] = Resource("github", "repo", repo, app=spec.get("repo_app", spec.get("app", "")))
+        holdings.append(Holding(
+            person=person_key, capability=spec["capability"], resource=resource, repo=repo,
+            tier=spec.get("tier", ""), app=spec.get("app", ""), system=resource.split(":", 1)[0],
+            grant="fixture", account=person.accounts[0].principal, distance=1,
+            latent=spec.get("latent", False), attrs=MappingProxyType(dict(spec.get("attrs", {}))),
+        ))
+    findings = evaluate(pack, people=[person], holdings_of={person_key: holdings}, resources=resources,
+                        principals=principals)
+    expect = case.get("expect")
+    if expect == "quiet":
+        if findings:
+            return CaseResult(rule_id, name, False, f"fired unexpectedly (scopes {[f.scope for f in findings]})")
+        return CaseResult(rule_id, name, True)
+    if not findings:
+        return CaseResult(rule_id, name, False, "did not fire")
+    if "count" in case and len(findings) != case["count"]:
+        return CaseResult(rule_id, name, False, f"fired {len(findings)} times, expected {case['count']}")
+    if "scope" in case and case["scope"] not in {f.scope for f in findings}:
+        return CaseResult(rule_id, name, False, f"fired with scopes {[f.scope for f in findings]}, expected {case['scope']!r}")
+    return CaseResult(rule_id, name, True)

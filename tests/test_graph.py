@@ -1,0 +1,82 @@
+"""The permission graph: shortest paths, cycles, CI joins, and work shared between people."""
+
+from __future__ import annotations
+
+from foureyes.config import parse_config
+from foureyes.graph import Graph
+from foureyes.identity import link
+from foureyes.model import Edge, Grant, Principal, Resource, Snapshot, SourceResult
+
+
+def _user(login: str) -> Principal:
+    return Principal("github", login, "user", login, email=f"{login}@acme.com", attrs={"email_source": "saml"})
+
+
+def _graph(principals, grants, edges, resources=()) -> Graph:
+    result = SourceResult("t", "multi", principals=tuple(principals), resources=tuple(resources),
+                          grants=tuple(grants), edges=tuple(edges))
+    snap = Snapshot(1, "t", "", (result,))
+    return Graph(snap, link(snap, parse_config("")))
+
+
+def test_role_cycles_terminate_and_keep_the_shortest_path():
+    alice = _user("alice")
+    a, b, c = (Principal("aws", f"role/{n}", "role", f"role {n}") for n in "abc")
+    account = Resource("aws", "account", "1", tier="production")
+    edges = [Edge(alice.key, a.key, "can-assume", "trust a"), Edge(a.key, b.key, "can-assume", "trust b"),
+             Edge(b.key, a.key, "can-assume", "trust back"), Edge(b.key, c.key, "can-assume", "trust c"),
+             Edge(c.key, a.key, "can-assume", "trust back again"), Edge(alice.key, c.key, "can-assume", "direct c")]
+    grants = [Grant("aws", b.key, "policy deploy", account.key, ("deploy.run",)),
+              Grant("aws", c.key, "policy admin", account.key, ("access.admin",))]
+    g = _graph([alice, a, b, c], grants, edges, [account])
+    holdings = {h.capability: h for h in g.holdings("alice@acme.com")}
+    assert set(holdings) == {"deploy.run", "access.admin"}
+    deploy = [s.node for s in g.path(holdings["deploy.run"])]
+    assert deploy[2:4] == ["role a", "role b"]  # alice → a → b, not alice → c → a → b
+    admin = [s.node for s in g.path(holdings["access.admin"])]
+    assert admin[2] == "role c"
+
+
+def test_work_is_shared_between_people_reaching_the_same_team():
+    users = [_user(f"u{i}") for i in range(50)]
+    team = Principal("github", "team/acme/big", "team", "team big")
+    repos = [Resource("github", "repo", f"acme/r{i}") for i in range(20)]
+    grants = [Grant("github", team.key, "write", r.key, ("code.push",)) for r in repos]
+    edges = [Edge(u.key, team.key, "member-of", "member of team big") for u in users]
+    g = _graph(users + [team], grants, edges, repos)
+    assert len(g.holdings()) == 50 * 20
+    # one closure per node: the team's is computed once, not once per member
+    assert len(g._closure[team.key]) == 20
+
+
+def test_ci_context_joins_a_matching_trust_pattern_only():
+    alice = _user("alice")
+    any_branch = Principal("ci", "repo:acme/api:ref:refs/heads/*", "workload", "new branch of acme/api",
+                           attrs={"repo": "acme/api", "protected": ["main"]})
+    main_only = Principal("ci", "repo:acme/api:ref:refs/heads/main", "workload-pattern", "sub main")
+    any_ref = Principal("ci", "repo:acme/api:*", "workload-pattern", "sub repo:acme/api:*")
+    role_main = Principal("aws", "role/main", "role", "role main")
+    role_any = Principal("aws", "role/any", "role", "role any")
+    account = Resource("aws", "account", "1", tier="production")
+    edges = [Edge(alice.key, any_branch.key, "can-trigger", "can push a branch"),
+             Edge(main_only.key, role_main.key, "can-assume", "trust main"),
+             Edge(any_ref.key, role_any.key, "can-assume", "trust any")]
+    grants = [Grant("aws", role_main.key, "policy", account.key, ("deploy.run",)),
+              Grant("aws", role_any.key, "policy 2", account.key, ("deploy.run",))]
+    g = _graph([alice, any_branch, main_only, any_ref, role_main, role_any], grants, edges, [account])
+    (holding,) = g.holdings("alice@acme.com")
+    assert holding.repo == "acme/api"  # the capability is tagged with the repository it comes through
+    assert [s.node for s in g.path(holding)][-3] == "role any"
+
+
+def test_all_paths_lists_alternative_routes():
+    alice = _user("alice")
+    t1, t2 = Principal("github", "team/acme/a", "team", "team a"), Principal("github", "team/acme/b", "team", "team b")
+    repo = Resource("github", "repo", "acme/api")
+    grants = [Grant("github", t.key, "write", repo.key, ("code.push",)) for t in (t1, t2)]
+    edges = [Edge(alice.key, t.key, "member-of", f"member of {t.display_name}") for t in (t1, t2)]
+    g = _graph([alice, t1, t2], grants, edges, [repo])
+    (holding,) = g.holdings("alice@acme.com")
+    routes = g.paths(holding)
+    assert len(routes) == 2
+    assert {r[2].node for r in routes} == {"team a", "team b"}

@@ -1,0 +1,138 @@
+"""The store: round trips, atomic snapshot writes, file permissions, schema versions."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from sqlalchemy import event, inspect, text
+
+from foureyes.connectors import demo
+from foureyes.errors import StoreError
+from foureyes.model import Edge, Gap, Grant, Principal, Resource, SourceResult
+from foureyes.store import Store, migrations, schema
+
+
+def _result(n_grants: int = 10, name: str = "github") -> SourceResult:
+    principals = tuple(Principal("github", f"user{i}", "user", display_name=f"User {i}") for i in range(n_grants))
+    repo = Resource("github", "repo", "acme/api", tier="production", attrs={"protected": True})
+    grants = tuple(Grant("github", p.key, "write", repo.key, ("code.push",), detail="direct") for p in principals)
+    edges = (Edge(principals[0].key, "github:team/acme/x", "member-of", "member of team x"),)
+    gaps = (Gap("github", repo.key, "403 on rulesets", "bypass actors"),)
+    return SourceResult(name=name, system="github", principals=principals, resources=(repo,), grants=grants,
+                        edges=edges, gaps=gaps, stats={"requests": 3})
+
+
+def test_round_trip_keeps_everything(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        info = store.write_snapshot([_result()], label="first")
+        snap = store.load_snapshot(info.id)
+    source = snap.sources[0]
+    original = _result()
+    assert sorted(g.key for g in source.grants) == sorted(g.key for g in original.grants)
+    assert source.grants[0].capabilities == ("code.push",)
+    assert source.resources[0].attrs == {"protected": True}
+    assert source.gaps == original.gaps
+    assert source.stats == {"requests": 3}
+    assert info.label == "first" and info.gap_count == 1
+    assert info.sources[0].grants == 10
+
+
+def test_demo_round_trip_preserves_digest(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        infos = [info for info, _ in demo.load_into(store)]
+        assert [created for _, created in demo.load_into(store)] == [False, False]  # idempotent
+        assert len(store.list_snapshots()) == 2
+        from foureyes.model import snapshot_digest
+
+        for info in infos:
+            assert snapshot_digest(store.load_snapshot(info.id).sources) == info.digest
+
+
+def test_failure_halfway_through_a_write_leaves_no_partial_snapshot(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store(url)
+    store.write_snapshot([_result(5)], label="good")
+    inserts = {"grants": 0}
+
+    def explode(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO grants"):
+            inserts["grants"] += 1
+            if inserts["grants"] == 2:  # the second batch of grants: principals are already written
+                raise RuntimeError("disk pulled out")
+
+    event.listen(store.engine, "before_cursor_execute", explode)
+    import foureyes.store as store_module
+
+    old_batch = store_module.BATCH
+    store_module.BATCH = 3  # several batches so the failure lands in the middle
+    try:
+        with pytest.raises(RuntimeError):
+            store.write_snapshot([_result(10)], label="broken")
+    finally:
+        store_module.BATCH = old_batch
+        event.remove(store.engine, "before_cursor_execute", explode)
+    assert inserts["grants"] == 2
+    infos = store.list_snapshots()
+    assert [i.label for i in infos] == ["good"]
+    with store.engine.connect() as conn:
+        # nothing of the broken write survives, not even rows a reader could stumble on
+        assert conn.execute(text("SELECT count(*) FROM snapshots")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM principals")).scalar() == 5
+    store.close()
+    # and a fresh process sees the same
+    with Store(url) as again:
+        assert [i.label for i in again.list_snapshots()] == ["good"]
+
+
+def test_sqlite_file_is_private_and_a_wide_mode_is_warned(tmp_path):
+    path = tmp_path / "private" / "s.db"
+    warnings: list[str] = []
+    Store(f"sqlite:///{path}", warn=warnings.append).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert warnings == []
+    os.chmod(path, 0o644)
+    Store(f"sqlite:///{path}", warn=warnings.append).close()
+    assert len(warnings) == 1 and "chmod 600" in warnings[0]
+
+
+def test_schema_is_versioned_and_a_newer_schema_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store(url) as store:
+        with store.engine.begin() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST
+            conn.execute(text("INSERT INTO schema_version VALUES (999, 'from the future', 'x')"))
+    with pytest.raises(StoreError, match="newer than this foureyes"):
+        Store(url)
+
+
+def test_migrations_build_exactly_the_current_schema(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        inspector = inspect(store.engine)
+        actual = {name: {c["name"] for c in inspector.get_columns(name)} for name in inspector.get_table_names()}
+    expected = {name: {c.name for c in table.columns} for name, table in schema.metadata.tables.items()}
+    assert actual == expected
+
+
+def test_snapshot_references(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        from foureyes.errors import NotFound
+
+        with pytest.raises(NotFound, match="no snapshots yet"):
+            store.resolve(None)
+        a = store.write_snapshot([_result(1)]).id
+        b = store.write_snapshot([_result(2)]).id
+        assert store.resolve(None) == store.resolve("latest") == b
+        assert store.resolve("previous") == store.resolve("latest~1") == a
+        assert store.resolve(str(a)) == a
+        with pytest.raises(NotFound):
+            store.resolve("latest~5")
+        with pytest.raises(NotFound):
+            store.resolve("99")
+
+
+def test_invalid_store_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="not a valid SQLAlchemy URL"):
+        Store("not a url")
