@@ -21,7 +21,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/foureyes demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/with_postgres.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -73,3 +73,50 @@ def demo_config_file(tmp_path: Path) -> Path:
     path = tmp_path / "foureyes.toml"
     path.write_text(DEMO_CONFIG_TOML, encoding="utf-8")
     return path
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get("FOUREYES_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path: Path):
+    """A fresh, empty store on each backend: SQLite in a temp file, PostgreSQL in a new database.
+
+    `make test` starts PostgreSQL (tools/with_postgres.py) and sets FOUREYES_TEST_PG_URL;
+    without it the PostgreSQL variant is skipped.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin = _pg_admin_url()
+    if not admin:
+        pytest.skip("PostgreSQL not available (run through `make test`, which starts one)")
+    yield from _pg_database(admin)
+
+
+def _pg_database(admin: str):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"fe_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (skips when no server is available)."""
+    admin = _pg_admin_url()
+    if not admin:
+        pytest.skip("PostgreSQL not available (run through `make test`, which starts one)")
+    yield from _pg_database(admin)

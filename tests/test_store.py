@@ -24,8 +24,8 @@ def _result(n_grants: int = 10, name: str = "github") -> SourceResult:
                         edges=edges, gaps=gaps, stats={"requests": 3})
 
 
-def test_round_trip_keeps_everything(tmp_path):
-    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+def test_round_trip_keeps_everything(store_url):
+    with Store(store_url) as store:
         info = store.write_snapshot([_result()], label="first")
         snap = store.load_snapshot(info.id)
     source = snap.sources[0]
@@ -39,8 +39,8 @@ def test_round_trip_keeps_everything(tmp_path):
     assert info.sources[0].grants == 10
 
 
-def test_demo_round_trip_preserves_digest(tmp_path):
-    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+def test_demo_round_trip_preserves_digest(store_url):
+    with Store(store_url) as store:
         infos = [info for info, _ in demo.load_into(store)]
         assert [created for _, created in demo.load_into(store)] == [False, False]  # idempotent
         assert len(store.list_snapshots()) == 2
@@ -50,8 +50,8 @@ def test_demo_round_trip_preserves_digest(tmp_path):
             assert snapshot_digest(store.load_snapshot(info.id).sources) == info.digest
 
 
-def test_failure_halfway_through_a_write_leaves_no_partial_snapshot(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+def test_failure_halfway_through_a_write_leaves_no_partial_snapshot(store_url):
+    url = store_url
     store = Store(url)
     store.write_snapshot([_result(5)], label="good")
     inserts = {"grants": 0}
@@ -98,8 +98,8 @@ def test_sqlite_file_is_private_and_a_wide_mode_is_warned(tmp_path):
     assert len(warnings) == 1 and "chmod 600" in warnings[0]
 
 
-def test_schema_is_versioned_and_a_newer_schema_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+def test_schema_is_versioned_and_a_newer_schema_is_refused(store_url):
+    url = store_url
     with Store(url) as store:
         with store.engine.begin() as conn:
             assert migrations.current_version(conn) == migrations.LATEST
@@ -108,16 +108,16 @@ def test_schema_is_versioned_and_a_newer_schema_is_refused(tmp_path):
         Store(url)
 
 
-def test_migrations_build_exactly_the_current_schema(tmp_path):
-    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+def test_migrations_build_exactly_the_current_schema(store_url):
+    with Store(store_url) as store:
         inspector = inspect(store.engine)
         actual = {name: {c["name"] for c in inspector.get_columns(name)} for name in inspector.get_table_names()}
     expected = {name: {c.name for c in table.columns} for name, table in schema.metadata.tables.items()}
     assert actual == expected
 
 
-def test_snapshot_references(tmp_path):
-    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+def test_snapshot_references(store_url):
+    with Store(store_url) as store:
         from foureyes.errors import NotFound
 
         with pytest.raises(NotFound, match="no snapshots yet"):
