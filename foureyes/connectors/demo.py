@@ -7,13 +7,11 @@ every screen and rule has something true to show. It comes in two stages, "befor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import Config, DemoSource, default_data_dir
-from ..errors import InputError
 from ..model import (
     ACCESS_ADMIN,
     CODE_APPROVE,
@@ -801,56 +799,10 @@ class DemoConnector:
     def collect(self, progress: Progress = no_progress) -> list[SourceResult]:
         progress(ProgressEvent("demo", "building the sample organisation"))
         if self.section.dataset:
-            return load_dataset(self.section.dataset)
+            from ..dataset import load
+
+            path = Path(self.section.dataset)
+            if not path.is_absolute() and self.config.path and not self.config.path.startswith("<"):
+                path = Path(self.config.path).parent / path
+            return load(path)
         return build(self.section.stage)
-
-
-# ---------------------------------------------------------------- datasets (JSON)
-
-
-def dump_dataset(results: list[SourceResult], path: str | Path) -> None:
-    """Write source results as a demo-connector dataset (used by benchmarks/generate.py)."""
-    from dataclasses import asdict
-
-    data = {"format": "foureyes-dataset/1", "sources": []}
-    for r in results:
-        data["sources"].append({
-            "name": r.name, "system": r.system,
-            "principals": [_plain(asdict(p)) for p in r.principals],
-            "resources": [_plain(asdict(x)) for x in r.resources],
-            "grants": [_plain(asdict(g)) for g in r.grants],
-            "edges": [_plain(asdict(e)) for e in r.edges],
-            "gaps": [_plain(asdict(g)) for g in r.gaps],
-        })
-    Path(path).write_text(json.dumps(data), encoding="utf-8")
-
-
-def _plain(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (dict(v) if hasattr(v, "items") else list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
-
-
-def load_dataset(path: str | Path) -> list[SourceResult]:
-    """Read a demo-connector dataset; a malformed file is one clear InputError."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: dataset file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or data.get("format") != "foureyes-dataset/1":
-        raise InputError(f"{path}: not a foureyes dataset (expected \"format\": \"foureyes-dataset/1\")")
-    results = []
-    try:
-        for s in data["sources"]:
-            results.append(SourceResult(
-                name=s["name"], system=s["system"],
-                principals=tuple(Principal(**p) for p in s.get("principals", [])),
-                resources=tuple(Resource(**r) for r in s.get("resources", [])),
-                grants=tuple(Grant(**{**g, "capabilities": tuple(g.get("capabilities", ()))})
-                             for g in s.get("grants", [])),
-                edges=tuple(Edge(**e) for e in s.get("edges", [])),
-                gaps=tuple(Gap(**g) for g in s.get("gaps", [])),
-            ))
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"{path}: malformed dataset entry ({exc})") from None
-    return results
