@@ -76,6 +76,7 @@ def load(path: str | Path) -> list[SourceResult]:
                     stats[s["name"]] = s.get("stats", {})
                     buckets[s["name"]] = {k: [] for k in _TYPES}
                 continue
+            kind = str(record.get("type", "record"))
             try:
                 source, kind = record.pop("source"), record.pop("type")
                 cls = _TYPES[kind]
@@ -90,7 +91,7 @@ def load(path: str | Path) -> list[SourceResult]:
             except InputError:
                 raise
             except (KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{number}: malformed {record.get('type', 'record')} ({exc})") from None
+                raise InputError(f"{path}:{number}: malformed {kind} ({exc})") from None
     return [
         SourceResult(name=name, system=systems[name], principals=tuple(b["principal"]),
                      resources=tuple(b["resource"]), grants=tuple(b["grant"]), edges=tuple(b["edge"]),
