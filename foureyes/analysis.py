@@ -66,10 +66,14 @@ def analyze(
     pack: RulePack | None = None,
     waivers: Iterable[Waiver] | None = None,
     exception_files: Sequence[str] = (),
+    extra_waivers: Iterable[Waiver] = (),
     today: date | None = None,
 ) -> Analysis:
+    """``extra_waivers`` add to the file ones: exceptions approved in review campaigns
+    (`review.approved_waivers`), which count like file-based exceptions."""
     pack = pack or rule_pack(config)
     waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
+    waiver_list += list(extra_waivers)
     identities = link(snapshot, config)
     graph = Graph(snapshot, identities)
     findings = evaluate(

@@ -154,6 +154,41 @@ class RulesConfig:
     default_pack: bool = True
 
 
+ReviewerRule = Literal["app-owner", "team-maintainer", "fixed"]
+CampaignScope = Literal["production", "conflicts", "drift", "all"]
+
+
+@dataclass(frozen=True)
+class CampaignTemplate:
+    """A recurring recertification campaign: `campaign new --from-template NAME` (e.g. from cron)."""
+
+    name: str = "Access review {period}"  # {period} and {date} are filled in
+    recurrence: Literal["monthly", "quarterly", "yearly", "none"] = "quarterly"
+    scope: CampaignScope = "production"
+    systems: list[str] = field(default_factory=list)
+    apps: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    reviewers: list[ReviewerRule] = field(default_factory=lambda: ["app-owner", "team-maintainer"])
+    fixed_reviewers: list[str] = field(default_factory=list)
+    fallback_reviewer: str = ""  # empty: [campaigns] fallback_reviewer
+    due_days: int = 14
+    close_policy: Literal["revoke", "skip", ""] = ""  # empty: [campaigns] close_policy
+
+
+@dataclass(frozen=True)
+class CampaignsConfig:
+    """Defaults for recertification campaigns, and their recurring templates."""
+
+    fallback_reviewer: str = ""  # reviews what no rule assigns (and may decide any item but their own)
+    reviewers: list[ReviewerRule] = field(default_factory=lambda: ["app-owner", "team-maintainer"])
+    due_days: int = 14
+    close_policy: Literal["revoke", "skip"] = "revoke"  # what pending items become on `close --force`
+    exception_max_days: int = 365
+    exception_approvers: list[str] = field(default_factory=list)  # empty: anyone but requester and subject
+    templates: dict[str, CampaignTemplate] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -162,6 +197,7 @@ class Config:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     path: str = field(default="", metadata={"internal": True})
 
     # -- tiers and apps -------------------------------------------------------

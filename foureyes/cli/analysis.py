@@ -38,9 +38,12 @@ def exceptions_option(f: Any) -> Any:
 
 
 def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[str] = ()) -> Analysis:
+    from ..review import approved_waivers
+
     store = app.store()
     snapshot = store.load_snapshot(store.resolve(ref))
-    return analyze(snapshot, app.config, exception_files=exception_files)
+    # exceptions approved in review campaigns count like those in exception files
+    return analyze(snapshot, app.config, exception_files=exception_files, extra_waivers=approved_waivers(store))
 
 
 def _scope_matches(holding: Holding, scope: str, analysis: Analysis) -> bool:

@@ -9,7 +9,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
@@ -135,8 +150,190 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _v2_review(conn: Connection) -> None:
+    """Recertification campaigns, their frozen items, decisions, exceptions, notes,
+    revocation checks, and the hash-chained audit log with its head row."""
+    metadata = MetaData()
+    # Referenced by foreign keys only; created by v1.
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+
+    campaigns = Table(
+        "campaigns",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", Text, nullable=False),
+        Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False),
+        Column("snapshot_digest", String(64), nullable=False),
+        Column("scope", Text, nullable=False),  # JSON
+        Column("reviewer_rules", Text, nullable=False),  # JSON
+        Column("policy", Text, nullable=False),  # JSON: close policy, exception limits
+        Column("status", String(16), nullable=False),  # open | closed
+        Column("created_at", String(40), nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("due", String(10), nullable=False),
+        Column("template", String(100)),
+        Column("period", String(40)),
+        Column("baseline_snapshot_id", Integer),
+        Column("closed_at", String(40)),
+        Column("closed_by", Text),
+        Column("close_reason", Text),
+        # One campaign per template and period, however many cron jobs race.
+        UniqueConstraint("template", "period", name="uq_campaigns_template_period"),
+    )
+
+    items = Table(
+        "campaign_items",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+        Column("grant_key", String(40), nullable=False),
+        Column("person", Text, nullable=False),
+        Column("person_name", Text, nullable=False, default=""),
+        Column("accounts", Text, nullable=False, default="[]"),
+        Column("system", String(20), nullable=False),
+        Column("principal", Text, nullable=False),
+        Column("principal_name", Text, nullable=False, default=""),
+        Column("entitlement", Text, nullable=False),
+        Column("resource", Text, nullable=False),
+        Column("resource_name", Text, nullable=False, default=""),
+        Column("tier", String(100), nullable=False, default=""),
+        Column("app", Text, nullable=False, default=""),
+        Column("capabilities", Text, nullable=False, default=""),
+        Column("via", Text, nullable=False, default=""),
+        Column("detail", Text, nullable=False, default=""),
+        Column("condition", Text, nullable=False, default=""),
+        Column("expires", String(40)),
+        Column("last_used", String(40)),
+        Column("path", Text, nullable=False, default="[]"),
+        Column("teams", Text, nullable=False, default="[]"),
+        Column("conflicts", Text, nullable=False, default="[]"),
+        Column("holders", Integer, nullable=False, default=0),
+        Column("is_new", Boolean, nullable=False, default=False),
+        Column("previous", Text, nullable=False, default=""),
+        Column("fingerprint", String(64), nullable=False, default=""),
+        Column("reviewer", Text, nullable=False, default=""),
+        Column("reviewer_rule", Text, nullable=False, default=""),
+        Column("state", String(16), nullable=False),
+        Column("decision_id", Integer),
+        Column("decided_by", Text),
+        Column("decided_at", String(40)),
+        Column("version", Integer, nullable=False, default=0),
+        Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
+        Index("ix_campaign_items_grant", "grant_key"),
+    )
+
+    Table(
+        "campaign_findings",
+        metadata,
+        Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+        Column("finding_id", String(80), nullable=False),
+        Column("rule", String(80), nullable=False),
+        Column("person", Text, nullable=False),
+        Column("scope", Text, nullable=False),
+        Column("severity", String(16), nullable=False),
+        Column("title", Text, nullable=False),
+        Column("covered", Boolean, nullable=False, default=False),
+        PrimaryKeyConstraint("campaign_id", "finding_id", name="pk_campaign_findings"),
+    )
+
+    Table(
+        "decisions",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("campaign_id", Integer, ForeignKey(campaigns.c.id), nullable=False),
+        Column("item_id", Integer, ForeignKey(items.c.id), nullable=False),
+        Column("decision", String(16), nullable=False),
+        Column("reason", Text, nullable=False, default=""),
+        Column("actor", Text, nullable=False),
+        Column("at", String(40), nullable=False),
+        Column("reviewer_conflicted", Boolean, nullable=False, default=False),
+        Column("conflict_note", Text, nullable=False, default=""),
+        Column("by_policy", Boolean, nullable=False, default=False),
+        Column("bulk", String(40)),
+        Column("prior_state", String(16), nullable=False),
+        Column("prior_decision_id", Integer),
+        Column("undone_by", Text),
+        Column("undone_at", String(40)),
+        Column("audit_seq", Integer),
+        Index("ix_decisions_item", "item_id"),
+        Index("ix_decisions_campaign_actor", "campaign_id", "actor"),
+    )
+
+    Table(
+        "exceptions",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("campaign_id", Integer, ForeignKey(campaigns.c.id), nullable=False),
+        Column("item_id", Integer, ForeignKey(items.c.id), nullable=False),
+        Column("decision_id", Integer, nullable=False),
+        Column("person", Text, nullable=False),
+        Column("covers", Text, nullable=False, default="[]"),  # JSON [[rule, scope], ...]
+        Column("reason", Text, nullable=False),
+        Column("expires", String(10), nullable=False),
+        Column("requested_by", Text, nullable=False),
+        Column("requested_at", String(40), nullable=False),
+        # pending | approved | rejected | withdrawn | lapsed
+        Column("status", String(16), nullable=False),
+        Column("approver", Text),
+        Column("approved_at", String(40)),
+        Column("resolution_note", Text, nullable=False, default=""),
+        Index("ix_exceptions_status", "status"),
+    )
+
+    Table(
+        "item_notes",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("item_id", Integer, ForeignKey(items.c.id), nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("at", String(40), nullable=False),
+        Column("text", Text, nullable=False),
+        Index("ix_item_notes_item", "item_id"),
+    )
+
+    Table(
+        "revocation_checks",
+        metadata,
+        Column("item_id", Integer, ForeignKey(items.c.id), nullable=False),
+        Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False),
+        Column("present", Boolean),  # NULL: unknown, the snapshot has a gap there
+        Column("note", Text, nullable=False, default=""),
+        Column("checked_at", String(40), nullable=False),
+        PrimaryKeyConstraint("item_id", "snapshot_id", name="pk_revocation_checks"),
+    )
+
+    Table(
+        "audit_log",
+        metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("at", String(40), nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", String(40), nullable=False),
+        Column("campaign_id", Integer),
+        Column("item_id", Integer),
+        Column("decision", String(16), nullable=False, default=""),
+        Column("reason", Text, nullable=False, default=""),
+        Column("snapshot_digest", String(64), nullable=False, default=""),
+        Column("detail", Text, nullable=False, default=""),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+
+    head = Table(
+        "audit_head",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("seq", Integer, nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    metadata.create_all(conn, tables=[t for name, t in metadata.tables.items() if name != "snapshots"])
+    # The one head row every append locks: concurrent appends queue on it instead of forking the chain.
+    conn.execute(head.insert().values(id=1, seq=0, hash="0" * 64))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
+    (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,478 @@
+"""`campaign new|list|show|close`, `review`, `decide`, `undo`, `note`, `exception …` and `audit …`."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import date
+from typing import Any, Sequence
+
+import click
+
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, NotFound
+from ..textsafe import safe_text
+from . import main
+from .common import AppContext, cell, format_option, note, pass_app, print_csv, print_json, print_table
+
+ACTOR_ENV = "FOUREYES_REVIEWER"
+STATE_STYLE = {"certify": "green", "revoke": "red", "exception": "yellow", "defer": "cyan", "skipped": "dim",
+               "pending": ""}
+
+
+def as_option(required: bool = True, help_text: str = "Who you are: a person's email.") -> Any:
+    return click.option("--as", "actor", metavar="REVIEWER", envvar=ACTOR_ENV, required=required,
+                        help=f"{help_text} Default: ${ACTOR_ENV}.")
+
+
+def _date(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{what} {value!r}: expected a date such as 2027-03-31") from None
+
+
+def _campaign_for(app: AppContext, ref: int | None) -> Any:
+    from .. import review
+
+    store = app.store()
+    if ref is not None:
+        return review.get_campaign(store, ref)
+    opened = review.list_campaigns(store, status=review.OPEN)
+    if not opened:
+        raise NotFound("no campaign is open; `foureyes campaign new` creates one")
+    if len(opened) > 1:
+        raise InputError(f"{len(opened)} campaigns are open ({', '.join(str(c.id) for c in opened)}): "
+                         "pass --campaign ID")
+    return opened[0]
+
+
+def progress_bar(done: int, total: int, width: int = 30) -> str:
+    filled = int(round(width * done / total)) if total else width
+    return "█" * filled + "░" * (width - filled) + f" {done}/{total}"
+
+
+def _flags(item: Any) -> str:
+    flags = []
+    if item.is_new:
+        flags.append("new")
+    if item.conflicts:
+        flags.append("conflict")
+    if item.unchanged_since_certified:
+        flags.append("unchanged")
+    return ",".join(flags)
+
+
+# ---------------------------------------------------------------- campaign
+
+
+@main.group()
+def campaign() -> None:
+    """Recertification campaigns: create, list, show, close."""
+
+
+@campaign.command("new")
+@click.option("--name", default=None, help="Campaign name (default: 'Access review DATE').")
+@click.option("--from-template", "template", default=None, metavar="NAME",
+              help="Use [campaigns.templates.NAME]; runs twice in one period return the same campaign (cron).")
+@click.option("--scope", "scope_kind", type=click.Choice(["production", "conflicts", "drift", "all"]),
+              default=None, help="Which grants: all production grants (default), those in a conflict, "
+                                 "production grants new since the last closed campaign, or all.")
+@click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")
+@click.option("--app", "apps", multiple=True, metavar="NAME", help="Only this app (repeatable).")
+@click.option("--team", "teams", multiple=True, metavar="SLUG", help="Only members of this GitHub team (repeatable).")
+@click.option("--person", "people", multiple=True, metavar="KEY", help="Only this person (repeatable).")
+@click.option("--reviewers", "rules", default=None, metavar="RULES",
+              help="Reviewer rules in order, comma-separated: app-owner, team-maintainer, fixed "
+                   "(default: [campaigns] reviewers).")
+@click.option("--reviewer", "fixed", multiple=True, metavar="EMAIL", help="A fixed reviewer (repeatable; rule 'fixed').")
+@click.option("--fallback", default=None, metavar="EMAIL",
+              help="Reviews what no rule assigns (default: [campaigns] fallback_reviewer).")
+@click.option("--due", default=None, metavar="DATE", help="Due date YYYY-MM-DD (default: today + [campaigns] due_days).")
+@click.option("--close-policy", type=click.Choice(["revoke", "skip"]), default=None,
+              help="What unresolved items become on `close --force` (default: [campaigns] close_policy).")
+@click.option("--snapshot", "snapshot_ref", default=None, metavar="ID", help="Snapshot to freeze (default: latest).")
+@as_option(required=False, help_text="Who creates it (default: the OS user).")
+@format_option("table", "json")
+@pass_app
+def campaign_new(app: AppContext, name: str | None, template: str | None, scope_kind: str | None,
+                 systems: tuple[str, ...], apps: tuple[str, ...], teams: tuple[str, ...], people: tuple[str, ...],
+                 rules: str | None, fixed: tuple[str, ...], fallback: str | None, due: str | None,
+                 close_policy: str | None, snapshot_ref: str | None, actor: str | None, fmt: str) -> None:
+    """Freeze the items of a new campaign from a snapshot and assign their reviewers."""
+    from .. import review
+
+    store = app.store()
+    actor = actor or f"os:{getpass.getuser()}"
+    snapshot_id = store.resolve(snapshot_ref)
+    if template:
+        given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
+                                           ("--app", apps), ("--team", teams), ("--person", people),
+                                           ("--reviewers", rules), ("--reviewer", fixed), ("--fallback", fallback),
+                                           ("--due", due), ("--close-policy", close_policy)) if value]
+        if given:
+            raise InputError(f"--from-template takes its settings from the template; drop {', '.join(given)}")
+        found, created = review.create_from_template(store, app.config, template, actor=actor,
+                                                     snapshot_id=snapshot_id)
+    else:
+        today = date.today()
+        defaults = app.config.campaigns
+        rule_list = tuple(r.strip() for r in rules.split(",") if r.strip()) if rules is not None else (
+            ("fixed",) if fixed else tuple(defaults.reviewers))
+        reviewers = review.ReviewerRules(
+            rules=rule_list, fixed=tuple(f.strip().lower() for f in fixed),
+            fallback=(fallback if fallback is not None else defaults.fallback_reviewer).strip().lower())
+        scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people)
+        spec = review.spec_from_config(app.config, name=name or f"Access review {today.isoformat()}", scope=scope,
+                                       reviewers=reviewers, due=_date(due, "--due"), close_policy=close_policy)
+        found = review.create_campaign(store, app.config, spec, actor=actor, snapshot_id=snapshot_id)
+        created = True
+    counts = review.reviewer_counts(store, found.id)
+    if fmt == "json":
+        print_json({**review.campaign_json(found), "created": created,
+                    "items": sum(sum(c.values()) for c in counts.values()),
+                    "reviewers": {r or None: sum(c.values()) for r, c in sorted(counts.items())}})
+        return
+    verb = "created" if created else "already exists for this period:"
+    total = sum(sum(c.values()) for c in counts.values())
+    click.echo(f"campaign {found.id} {verb} {found.name!r}: {total} items from snapshot {found.snapshot_id}, "
+               f"due {found.due.isoformat()}")
+    print_table(None, ["reviewer", "items"], [[r or "(unassigned)", sum(c.values())] for r, c in sorted(counts.items())])
+    unassigned = sum(counts.get("", {}).values()) if "" in counts else 0
+    if unassigned:
+        note(f"foureyes: warning: {unassigned} item(s) have no reviewer (every candidate is the subject); "
+             "set a fallback reviewer with --fallback or [campaigns] fallback_reviewer")
+
+
+@campaign.command("list")
+@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="all", show_default=True)
+@format_option()
+@pass_app
+def campaign_list(app: AppContext, status: str, fmt: str) -> None:
+    """Campaigns with their progress."""
+    from .. import review
+
+    store = app.store()
+    found = review.summaries(store, status=None if status == "all" else status)
+    if fmt == "json":
+        print_json({"campaigns": [{**review.campaign_json(s.campaign), "progress": s.progress.to_json(),
+                                   "follow_through": dict(s.follow_through)} for s in found]})
+        return
+    columns = ["id", "name", "status", "snapshot", "due", "items", "done", "pending", "exceptions waiting"]
+    rows = [[s.campaign.id, s.campaign.name, s.campaign.status + (" (overdue)" if s.campaign.overdue() else ""),
+             s.campaign.snapshot_id, s.campaign.due.isoformat(), s.progress.total, s.progress.done,
+             s.progress.unresolved, s.progress.exception_waiting] for s in found]
+    if fmt == "csv":
+        print_csv(columns, rows)
+        return
+    if not rows:
+        note("no campaigns yet: `foureyes campaign new` creates one")
+        return
+    print_table("campaigns", columns, rows)
+
+
+@campaign.command("show")
+@click.argument("campaign_id", type=int)
+@click.option("--items", "show_items", is_flag=True, help="List the items too.")
+@click.option("--reviewer", default=None, metavar="EMAIL", help="Only this reviewer's items.")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only items matching (repeatable): person, app, system, resource, state, reviewer, new=yes, ….")
+@format_option()
+@pass_app
+def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer: str | None,
+                  where: tuple[str, ...], fmt: str) -> None:
+    """A campaign: progress, reviewers, exceptions and revocation follow-through."""
+    from .. import review
+
+    store = app.store()
+    found = review.get_campaign(store, campaign_id)
+    review.check_revocations(store, app.config, campaign_id=found.id)
+    prog = review.progress(store, found.id)
+    follow = review.follow_through_counts(store, campaign_id=found.id)
+    counts = review.reviewer_counts(store, found.id)
+    chosen = review.ItemFilter.parse(where)
+    listed = [i for i in review.items(store, found.id, reviewer=reviewer) if chosen.matches(i)] \
+        if (show_items or fmt != "table" or where or reviewer) else []
+    excepts = review.exceptions(store, campaign_id=found.id)
+    if fmt == "json":
+        print_json({**review.campaign_json(found), "progress": prog.to_json(), "follow_through": follow,
+                    "reviewers": {r or None: dict(c) for r, c in sorted(counts.items())},
+                    "exceptions": [review.exception_json(e) for e in excepts],
+                    "items": [review.item_json(i) for i in listed]})
+        return
+    if fmt == "csv":
+        print_csv(["id", "person", "entitlement", "resource", "tier", "app", "reviewer", "state", "decided_by",
+                   "decided_at", "flags"],
+                  [[i.id, i.person, i.entitlement, i.resource_name, i.tier, i.app, i.reviewer, i.state,
+                    i.decided_by or "", i.decided_at or "", _flags(i)] for i in listed])
+        return
+    out = click.echo
+    out(f"campaign {found.id}: {found.name}")
+    out(f"  status     {found.status}" + (f" (closed {found.closed_at} by {found.closed_by}: {found.close_reason})"
+                                          if found.closed_at else "") + (" — OVERDUE" if found.overdue() else ""))
+    out(f"  snapshot   {found.snapshot_id} (digest {found.snapshot_digest[:16]}…)")
+    out(f"  scope      {found.scope.describe()}")
+    out(f"  due        {found.due.isoformat()}    created {found.created_at} by {found.created_by}")
+    out(f"  reviewers  {', '.join(found.reviewers.rules) or '-'}"
+        + (f"; fallback {found.reviewers.fallback}" if found.reviewers.fallback else "")
+        + f"; close policy: {found.policy.close_policy}")
+    out(f"  progress   {progress_bar(prog.done, prog.total)}")
+    out(f"             {prog.certified} certified, {prog.revoked} revoked, {prog.excepted} excepted, "
+        f"{prog.skipped} skipped; {prog.pending} pending, {prog.deferred} deferred, "
+        f"{prog.exception_waiting} exception(s) awaiting a second approver")
+    out(f"  revocations {follow['pending']} pending, {follow['verified']} verified, {follow['regressed']} regressed")
+    print_table("by reviewer", ["reviewer", "items", "pending", "decided"],
+                [[r or "(unassigned)", sum(c.values()), c.get("pending", 0) + c.get("defer", 0),
+                  sum(c.values()) - c.get("pending", 0) - c.get("defer", 0)] for r, c in sorted(counts.items())])
+    if excepts:
+        print_table("exceptions", ["id", "item", "person", "status", "expires", "requested by", "approver", "reason"],
+                    [[e.id, e.item_id, e.person, e.status, e.expires.isoformat(), e.requested_by, e.approver or "",
+                      e.reason] for e in excepts])
+    if listed:
+        print_table("items", ["id", "person", "grant", "reviewer", "state", "flags"],
+                    [[cell(i.id), cell(i.person_name or i.person), cell(i.label), cell(i.reviewer),
+                      cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i))] for i in listed])
+
+
+@campaign.command("close")
+@click.argument("campaign_id", type=int)
+@click.option("--force", is_flag=True, help="Close with unresolved items; they follow the campaign's close policy.")
+@click.option("--reason", default="", help="Why (required with --force).")
+@as_option()
+@format_option("table", "json")
+@pass_app
+def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, actor: str, fmt: str) -> None:
+    """Close a campaign; unresolved items need --force and a reason."""
+    from .. import review
+
+    store = app.store()
+    closed, decided = review.close_campaign(store, campaign_id, actor=actor, force=force, reason=reason)
+    if fmt == "json":
+        print_json({**review.campaign_json(closed), "policy_items": decided,
+                    "progress": review.progress(store, closed.id).to_json()})
+        return
+    click.echo(f"campaign {closed.id} closed by {closed.closed_by}")
+    if decided:
+        outcome = "revoke" if closed.policy.close_policy == "revoke" else "skipped"
+        note(f"{len(decided)} unresolved item(s) became {outcome} (close policy): "
+             + ", ".join(str(i) for i in decided[:20]) + (" …" if len(decided) > 20 else ""))
+
+
+# ---------------------------------------------------------------- decide, undo, note
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True, metavar="[ITEM]... certify|revoke|defer|exception")
+@click.option("--reason", default="", help="Why; required for an exception.")
+@click.option("--expires", default=None, metavar="DATE", help="An exception's expiry, YYYY-MM-DD (required for one).")
+@click.option("--note", "note_text", default="", help="A note stored with the item.")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign for --where (default: the open one).")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Decide every item of your queue matching (repeatable; bulk): app=payments, new=no, ….")
+@click.option("--yes", is_flag=True, help="Confirm a bulk decision without asking.")
+@as_option()
+@format_option("table", "json")
+@pass_app
+def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | None, note_text: str,
+           campaign_id: int | None, where: tuple[str, ...], yes: bool, actor: str, fmt: str) -> None:
+    """Decide items: `decide 12 certify --as EMAIL`, `decide 12 13 revoke …`, or
+    `decide --where app=payments certify --yes` (each decision is committed as it is made)."""
+    from .. import review
+
+    store = app.store()
+    *raw_items, decision = args
+    if decision not in review.DECISIONS:
+        raise InputError(f"decision {decision!r}: expected one of {', '.join(review.DECISIONS)} (after the item ids)")
+    try:
+        item_ids = [int(x) for x in raw_items]
+    except ValueError:
+        raise InputError(f"items must be numbers, got {' '.join(raw_items)!r}") from None
+    if where:
+        if item_ids:
+            raise InputError("give item ids or --where, not both")
+        chosen = review.ItemFilter.parse(where)
+        found = _campaign_for(app, campaign_id)
+        queue = review.reviewer_queue(store, found, actor)
+        item_ids = [i.id for i in queue if chosen.matches(i)]
+        if not item_ids:
+            raise NotFound(f"no item of {actor}'s queue in campaign {found.id} matches {' '.join(where)}")
+    if not item_ids:
+        raise InputError("name the items to decide, or select them with --where KEY=VALUE")
+    until = _date(expires, "--expires")
+    if len(item_ids) > 1 and not yes:
+        if not sys.stdin.isatty():
+            raise InputError(f"a bulk decision ({decision} on {len(item_ids)} items) needs --yes when not interactive")
+        if not click.confirm(f"{decision} {len(item_ids)} items as {actor}?", err=True, default=False):
+            note("nothing decided")
+            sys.exit(EXIT_OK)
+    if len(item_ids) == 1:
+        outcomes = [review.decide(store, item_ids[0], decision, actor=actor, reason=reason, expires=until,
+                                  note=note_text)]
+        refused: Sequence[tuple[int, str]] = ()
+    else:
+        bulk = review.decide_many(store, item_ids, decision, actor=actor, reason=reason, expires=until,
+                                  note=note_text)
+        outcomes, refused = list(bulk.done), bulk.refused
+    for outcome in outcomes:
+        for warning in outcome.warnings:
+            note(f"foureyes: warning: {warning}")
+    for item_id, why in refused:
+        note(f"foureyes: refused: item {item_id}: {why}")
+    if fmt == "json":
+        print_json({"decided": [{**review.item_json(o.item), "decision": review.decision_json(o.decision) if o.decision else None,
+                                 "exception": review.exception_json(o.exception) if o.exception else None,
+                                 "warnings": list(o.warnings)} for o in outcomes],
+                    "refused": [{"item": i, "reason": why} for i, why in refused]})
+    else:
+        for o in outcomes:
+            flag = " (conflicted reviewer)" if o.decision and o.decision.reviewer_conflicted else ""
+            extra = f"; exception {o.exception.id} awaits a second approver" if o.exception else ""
+            click.echo(f"item {o.item.id}: {o.item.state} — {safe_text(o.item.person)} {safe_text(o.item.label)}{flag}{extra}")
+        if len(item_ids) > 1:
+            note(f"{len(outcomes)} decided, {len(refused)} refused")
+    sys.exit(EXIT_USAGE if refused else EXIT_OK)
+
+
+@main.command()
+@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign (default: the open one).")
+@as_option()
+@pass_app
+def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
+    """Undo your last decision in a campaign (a whole bulk decision at once)."""
+    from .. import review
+
+    found = _campaign_for(app, campaign_id)
+    outcomes = review.undo_last(app.store(), found.id, actor=actor)
+    for o in outcomes:
+        click.echo(f"item {o.item.id}: {o.decision.decision if o.decision else ''} undone, now {o.item.state}")
+
+
+@main.command("note")
+@click.argument("item_id", type=int)
+@click.argument("text")
+@as_option()
+@pass_app
+def note_command(app: AppContext, item_id: int, text: str, actor: str) -> None:
+    """Add a note to an item (audited)."""
+    from .. import review
+
+    added = review.add_note(app.store(), item_id, text, actor=actor)
+    click.echo(f"note {added.id} added to item {item_id}")
+
+
+# ---------------------------------------------------------------- exceptions
+
+
+@main.group("exception")
+def exception_group() -> None:
+    """Exceptions made in campaigns: list, approve (the second pair of eyes), reject."""
+
+
+@exception_group.command("list")
+@click.option("--campaign", "campaign_id", type=int, default=None)
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None)
+@format_option()
+@pass_app
+def exception_list(app: AppContext, campaign_id: int | None, status: str | None, fmt: str) -> None:
+    """Exceptions requested in campaigns; approved, unexpired ones count in `check` and `conflicts`."""
+    from .. import review
+
+    found = review.exceptions(app.store(), campaign_id=campaign_id, status=status)
+    if fmt == "json":
+        print_json({"exceptions": [review.exception_json(e) for e in found]})
+        return
+    columns = ["id", "campaign", "item", "person", "status", "expires", "requested by", "approver", "covers", "reason"]
+    rows = [[e.id, e.campaign_id, e.item_id, e.person, e.status, e.expires.isoformat(), e.requested_by,
+             e.approver or "", ", ".join(f"{r} {s}" for r, s in e.covers), e.reason] for e in found]
+    if fmt == "csv":
+        print_csv(columns, rows)
+        return
+    print_table("exceptions", columns, rows)
+
+
+@exception_group.command("approve")
+@click.argument("exception_id", type=int)
+@click.option("--note", "note_text", default="", help="A note with the approval.")
+@as_option()
+@pass_app
+def exception_approve(app: AppContext, exception_id: int, note_text: str, actor: str) -> None:
+    """Approve an exception: neither its requester nor its subject may."""
+    from .. import review
+
+    outcome = review.approve_exception(app.store(), exception_id, actor=actor, note=note_text)
+    for warning in outcome.warnings:
+        note(f"foureyes: warning: {warning}")
+    assert outcome.exception is not None
+    click.echo(f"exception {exception_id} approved by {outcome.exception.approver}; it counts until "
+               f"{outcome.exception.expires.isoformat()}")
+
+
+@exception_group.command("reject")
+@click.argument("exception_id", type=int)
+@click.option("--reason", required=True, help="Why it is refused.")
+@as_option()
+@pass_app
+def exception_reject(app: AppContext, exception_id: int, reason: str, actor: str) -> None:
+    """Reject an exception: its item goes back to pending."""
+    from .. import review
+
+    outcome = review.reject_exception(app.store(), exception_id, actor=actor, reason=reason)
+    click.echo(f"exception {exception_id} rejected; item {outcome.item.id} is pending again")
+
+
+# ---------------------------------------------------------------- audit
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log of every review action."""
+
+
+@audit_group.command("verify")
+@click.option("--expect-head", default=None, metavar="HASH",
+              help="A head hash kept from earlier: fail if the chain no longer contains it (truncation).")
+@format_option("table", "json")
+@pass_app
+def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
+    """Check the hash chain; exit 1 naming the first edited, deleted or reordered entry."""
+    from .. import audit, review
+
+    store = app.store()
+    result = audit.verify(store, expect_head=expect_head)
+    mismatches = review.check_against_audit(store) if result.ok else []
+    ok = result.ok and not mismatches
+    if fmt == "json":
+        print_json({"ok": ok, "entries": result.entries, "head": {"seq": result.head.seq, "hash": result.head.hash},
+                    "first_bad": result.first_bad, "problem": result.problem or None,
+                    "record_mismatches": mismatches})
+    elif ok:
+        click.echo(f"audit log intact: {result.entries} entries; head {result.head.seq} {result.head.hash}")
+        note("keep the head hash outside the database: `audit verify --expect-head HASH` then also detects "
+             "a truncated or rewritten tail")
+    if not result.ok:
+        note(f"foureyes: audit log broken at entry {result.first_bad}: {result.problem}")
+    for problem in mismatches:
+        note(f"foureyes: audit log and records disagree: {problem}")
+    sys.exit(EXIT_OK if ok else EXIT_FINDINGS)
+
+
+@audit_group.command("log")
+@click.option("--campaign", "campaign_id", type=int, default=None)
+@format_option()
+@pass_app
+def audit_log(app: AppContext, campaign_id: int | None, fmt: str) -> None:
+    """The audit entries, oldest first."""
+    from .. import audit
+
+    found = audit.entries(app.store(), campaign_id=campaign_id)
+    if fmt == "json":
+        print_json({"entries": [{**e.content(), "hash": e.hash} for e in found]})
+        return
+    columns = ["seq", "at", "actor", "action", "campaign", "item", "decision", "reason", "hash"]
+    rows = [[e.seq, e.at, e.actor, e.action, e.campaign_id or "", e.item_id or "", e.decision, e.reason,
+             e.hash[:16]] for e in found]
+    if fmt == "csv":
+        print_csv(columns, rows)
+        return
+    print_table("audit log", columns, rows)
