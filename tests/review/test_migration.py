@@ -1,0 +1,34 @@
+"""Store migration 2: an existing version-1 store upgrades in place and keeps its snapshots."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from foureyes import audit
+from foureyes.connectors import demo
+from foureyes.store import Store, migrations
+
+
+def test_a_version_1_store_upgrades_to_review_tables(store_url):
+    old = Store(store_url, migrate=False)
+    with old.engine.begin() as conn:
+        number, description, step = migrations.MIGRATIONS[0]
+        step(conn)
+        migrations.record(conn, number, description)
+    info = old.write_snapshot(demo.build("after"), label="from version 1")
+    old.close()
+
+    with Store(store_url) as store:
+        with store.engine.connect() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST == 2
+            versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
+        assert versions == [1, 2]
+        assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
+            inspect(store.engine).get_table_names())
+        assert [i.label for i in store.list_snapshots()] == ["from version 1"]
+        assert store.load_snapshot(info.id).digest == info.digest
+        assert audit.head(store) == audit.Head(seq=0, hash=audit.GENESIS)
+        assert audit.verify(store).ok
+    # opening again is a no-op
+    with Store(store_url) as again:
+        assert audit.head(again).seq == 0
