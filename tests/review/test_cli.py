@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,9 +14,25 @@ PRISCILLA, WANDA = "priscilla.payne@acme.com", "wanda.webb@acme.com"
 
 @pytest.fixture
 def run(store, store_url, review_config_file, cli):
-    """`foureyes -c CONFIG ARGS` against the test store; returns the CompletedProcess."""
+    """`foureyes -c CONFIG ARGS` in a subprocess against the test store, as a user runs it."""
     def call(*args: str, input: str | None = None):
         return cli("-c", str(review_config_file), *args, env={"FOUREYES_STORE_URL": store_url}, input=input)
+    return call
+
+
+@pytest.fixture
+def run_here(store, store_url, review_config_file, monkeypatch):
+    """The same in this process (click's runner): the error paths, without an interpreter per call."""
+    from click.testing import CliRunner
+
+    from foureyes.cli import main
+
+    monkeypatch.setenv("FOUREYES_STORE_URL", store_url)
+    runner = CliRunner()
+
+    def call(*args: str, input: str | None = None):
+        result = runner.invoke(main, ["-c", str(review_config_file), *args], input=input, catch_exceptions=False)
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
     return call
 
 
@@ -87,7 +104,8 @@ def test_campaign_lifecycle_from_the_command_line(run):
     assert "'=HYPERLINK" in csv.stdout  # a formula in a note stays text in a spreadsheet
 
 
-def test_guards_are_one_line_errors(run):
+def test_guards_are_one_line_errors(run_here):
+    run = run_here
     cid = _json(run("campaign", "new", "--as", "security@acme.com", "--format", "json"))["id"]
     items = _json(run("campaign", "show", str(cid), "--format", "json"))["items"]
     own = next(i for i in items if i["person"] == PRISCILLA)
@@ -104,7 +122,8 @@ def test_guards_are_one_line_errors(run):
     _one_line_error(run("campaign", "new", "--scope", "drift", "--as", "x@acme.com"), "needs a closed campaign")
 
 
-def test_exception_waits_for_a_second_approver_and_then_counts_in_check(run):
+def test_exception_waits_for_a_second_approver_and_then_counts_in_check(run_here):
+    run = run_here
     cid = _json(run("campaign", "new", "--as", "security@acme.com", "--format", "json"))["id"]
     items = _json(run("campaign", "show", str(cid), "--where", "person=walter*", "--where",
                       "resource=acme/storefront-web", "--format", "json"))["items"]
