@@ -299,6 +299,16 @@ class Store:
             raise NotFound(f"snapshot {text!r}: expected a number, 'latest' or 'previous'")
         return self.snapshot_info(int(text)).id
 
+    def grant_changes(self, from_id: int, to_id: int) -> tuple[list[str], list[str]]:
+        """Keys of grants added and removed between two snapshots, as set operations in SQL."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        query = (f"SELECT key FROM grants WHERE snapshot_id = {mark} "
+                 f"EXCEPT SELECT key FROM grants WHERE snapshot_id = {mark}")
+        with self.engine.connect() as conn:
+            added = [row[0] for row in conn.exec_driver_sql(query, (to_id, from_id))]
+            removed = [row[0] for row in conn.exec_driver_sql(query, (from_id, to_id))]
+        return sorted(added), sorted(removed)
+
     def find_by_digest(self, digest: str, label: str) -> SnapshotInfo | None:
         with self.engine.connect() as conn:
             row = conn.execute(
