@@ -453,16 +453,22 @@ class ItemDraft:
     previous: PreviousDecision | None = None
 
 
-def reachable_grants(graph: Graph, accounts: Iterable[str]) -> dict[str, Grant]:
-    """Every capability-conferring grant the accounts reach through member-of, assume and trigger edges."""
+def reachable_grants(graph: Graph, accounts: Iterable[str], keys: dict[int, str] | None = None) -> dict[str, Grant]:
+    """Every capability-conferring grant the accounts reach through member-of, assume and trigger edges.
+
+    ``keys`` caches grant keys by index across calls (a key is a hash: costly by the million).
+    """
+    keys = {} if keys is None else keys
     seen = set(accounts)
     queue = deque(seen)
     found: dict[str, Grant] = {}
     while queue:
         node = queue.popleft()
         for index in graph.own.get(node, ()):
-            grant = graph.grants[index]
-            found.setdefault(grant.key, grant)
+            key = keys.get(index)
+            if key is None:
+                key = keys[index] = graph.grants[index].key
+            found[key] = graph.grants[index]
         for index in graph.out.get(node, ()):
             succ = graph.edges[index].dst
             if succ not in seen:
@@ -471,23 +477,38 @@ def reachable_grants(graph: Graph, accounts: Iterable[str]) -> dict[str, Grant]:
     return found
 
 
-def _explanations(graph: Graph, person: str) -> dict[str, tuple[tuple[Step, ...], list[Holding]]]:
-    """For each grant the person reaches: the shortest explaining route, and the holdings it explains."""
+def _explanations(graph: Graph, person: str,
+                  grants: Mapping[str, Grant]) -> dict[str, tuple[tuple[Step, ...], list[Holding]]]:
+    """For each grant the person reaches: an explaining path, and the holdings the grant gives.
+
+    A holding's own shortest path ends in one grant; only when another reached grant gives
+    the same capability on the same resource are the holding's other routes enumerated
+    (`Graph.paths` is costly on a large organisation).
+    """
+    holdings = graph.holdings(person)
+    primary: dict[str, list[Holding]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        primary[holding.grant].append(holding)
+        by_target[(holding.resource, holding.capability)].append(holding)
+    routes_of: dict[tuple[str, str, str, str], list[tuple[Step, ...]]] = {}
     out: dict[str, tuple[tuple[Step, ...], list[Holding]]] = {}
-    for holding in graph.holdings(person):
-        for route in graph.paths(holding, limit=64):
-            grant_key = next((s.key for s in route if s.kind == "grant"), "")
-            if not grant_key:
-                continue
-            known = out.get(grant_key)
-            if known is None:
-                out[grant_key] = (route, [holding])
-                continue
-            best, holdings = known
-            if holding not in holdings:
-                holdings.append(holding)
-            if len(route) < len(best):
-                out[grant_key] = (route, holdings)
+    for key, grant in grants.items():
+        explained = list(primary.get(key, ()))
+        route: tuple[Step, ...] = graph.path(explained[0]) if explained else ()
+        for capability in grant.capabilities:
+            for holding in by_target.get((grant.resource, capability), ()):
+                if holding.grant == key or holding in explained:
+                    continue
+                if holding.key not in routes_of:
+                    routes_of[holding.key] = graph.paths(holding, limit=64)
+                through = [r for r in routes_of[holding.key] if any(s.kind == "grant" and s.key == key for s in r)]
+                if through:
+                    explained.append(holding)
+                    shortest = min(through, key=len)
+                    if not route or len(shortest) < len(route):
+                        route = shortest
+        out[key] = (route, explained)
     return out
 
 
@@ -526,8 +547,9 @@ def team_members(snapshot: Snapshot, identities: Identities, team: str) -> set[s
 def held_pairs(snapshot: Snapshot, identities: Identities, graph: Graph | None = None) -> set[tuple[str, str]]:
     """(person, grant key) for every capability-conferring grant every person reaches."""
     graph = graph or Graph(snapshot, identities)
+    keys: dict[int, str] = {}
     return {(person.key, key) for person in identities.people.values()
-            for key in reachable_grants(graph, [a.principal for a in person.accounts])}
+            for key in reachable_grants(graph, [a.principal for a in person.accounts], keys)}
 
 
 def _fingerprint(grant: Grant, route: Sequence[Step]) -> str:
@@ -556,8 +578,9 @@ def plan_items(
     for finding in analysis.findings:
         if finding.person and finding.rule.kind == "conflict":
             findings_of[finding.person].append(finding)
+    keys: dict[int, str] = {}
     reach: dict[str, dict[str, Grant]] = {
-        p.key: reachable_grants(graph, [a.principal for a in p.accounts]) for p in identities.people.values()
+        p.key: reachable_grants(graph, [a.principal for a in p.accounts], keys) for p in identities.people.values()
     }
     holders = Counter(key for grants in reach.values() for key in grants)
     members: set[str] | None = None
@@ -577,9 +600,22 @@ def plan_items(
         if people_filter and _norm(person.key) not in people_filter and not (
                 people_filter & {_norm(a) for a in accounts}):
             continue
-        explained = _explanations(graph, person.key)
-        for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
-            grant = grants[key]
+        # the cheap filters first: explaining a grant (its path) is the costly part
+        wanted: dict[str, Grant] = {}
+        for key, grant in grants.items():
+            resource = snapshot.resources.get(grant.resource)
+            if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
+                continue
+            if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+                continue
+            if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
+                continue
+            if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
+                continue
+            wanted[key] = grant
+        explained = _explanations(graph, person.key, wanted)
+        for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
+            grant = wanted[key]
             resource = snapshot.resources.get(grant.resource)
             route, holdings = explained.get(key, ((), []))
             if not holdings:  # more routes than paths() lists: explain by the holdings it gives
@@ -589,12 +625,6 @@ def plan_items(
             tier = resource.tier if resource else ""
             app = (resource.app if resource else "") or next((h.app for h in holdings if h.app), "")
             is_new = baseline is not None and (person.key, key) not in baseline
-            if scope.kind == "production" and tier != PRODUCTION:
-                continue
-            if scope.kind == "drift" and (tier != PRODUCTION or not is_new):
-                continue
-            if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
-                continue
             if scope.apps and app not in scope.apps:
                 continue
             conflicts = tuple(
@@ -903,22 +933,20 @@ def items(store: Store, campaign_id: int, *, reviewer: str | None = None,
     query = select(t.campaign_items).where(t.campaign_items.c.campaign_id == campaign_id)
     if states is not None:
         query = query.where(t.campaign_items.c.state.in_(list(states)))
+    if reviewer is not None:
+        query = query.where(func.lower(t.campaign_items.c.reviewer) == _norm(reviewer))
     query = query.order_by(t.campaign_items.c.person, t.campaign_items.c.resource, t.campaign_items.c.entitlement,
                            t.campaign_items.c.id)
     with store.engine.connect() as conn:
-        found = [_item(row) for row in conn.execute(query)]
-    if reviewer is not None:
-        found = [i for i in found if _norm(i.reviewer) == _norm(reviewer)]
-    return found
+        return [_item(row) for row in conn.execute(query)]
 
 
 def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item]:
     """What a reviewer may decide: their items, or every item (not about them) for the fallback reviewer."""
     who = _norm(reviewer)
-    every = items(store, campaign.id)
     if who and who == _norm(campaign.reviewers.fallback):
-        return [i for i in every if not i.is_about(who)]
-    return [i for i in every if _norm(i.reviewer) == who]
+        return [i for i in items(store, campaign.id) if not i.is_about(who)]
+    return items(store, campaign.id, reviewer=who)
 
 
 def get_item(store: Store, item_id: int) -> Item:
@@ -1567,21 +1595,25 @@ def check_revocations(store: Store, config: Config, *, campaign_id: int | None =
         graph = Graph(snapshot, identities)
         checked_at = now_iso()
         rows = []
+        reached: dict[str, set[str]] = {}
+        keys: dict[int, str] = {}
         for r in todo:
-            present, note = _presence(snapshot, identities, graph, r.person, r.grant_key, r.resource)
+            if r.person not in reached:
+                person = identities.people.get(r.person)
+                reached[r.person] = set(reachable_grants(graph, [a.principal for a in person.accounts], keys)) \
+                    if person is not None else set()
+            present, note = _presence(snapshot, r.person in identities.people, reached[r.person], r.grant_key,
+                                      r.resource)
             rows.append({"item_id": r.id, "snapshot_id": sid, "present": present, "note": note,
                          "checked_at": checked_at})
         recorded += _insert_checks(store, rows)
     return recorded
 
 
-def _presence(snapshot: Snapshot, identities: Identities, graph: Graph, person_key: str, grant_key: str,
+def _presence(snapshot: Snapshot, person_present: bool, reached: set[str], grant_key: str,
               resource: str) -> tuple[bool | None, str]:
-    person = identities.people.get(person_key)
-    if person is not None:
-        reached = reachable_grants(graph, [a.principal for a in person.accounts])
-        if grant_key in reached:
-            return True, "still held"
+    if grant_key in reached:
+        return True, "still held"
     system = resource.split(":", 1)[0]
     parent = getattr(snapshot.resources.get(resource), "parent", "")
     failed = [s.name for s in snapshot.sources if s.error and s.system in (system, "multi", "ci")]
@@ -1590,7 +1622,7 @@ def _presence(snapshot: Snapshot, identities: Identities, graph: Graph, person_k
     for gap in snapshot.gaps():
         if gap.resource in (resource, parent) or (not gap.resource and gap.system == system):
             return None, f"unknown: gap [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
-    if person is None:
+    if not person_present:
         return False, "gone: the person has no accounts in this snapshot"
     return False, "gone"
 
