@@ -154,6 +154,7 @@ def campaign_list(app: AppContext, status: str, fmt: str) -> None:
     from .. import review
 
     store = app.store()
+    review.check_revocations(store, app.config)  # later snapshots may have settled revocations
     found = review.summaries(store, status=None if status == "all" else status)
     if fmt == "json":
         print_json({"campaigns": [{**review.campaign_json(s.campaign), "progress": s.progress.to_json(),
