@@ -989,6 +989,17 @@ def current_exception(store: Store, item_id: int) -> ExceptionRequest | None:
     return found[-1] if found else None
 
 
+def approvable_by(store: Store, campaign: Campaign, actor: str) -> list[tuple[ExceptionRequest, Item]]:
+    """Pending exceptions of a campaign that ``actor`` may approve: not requested by them, not
+    about them, and ``actor`` is one of the campaign's approvers when it names any."""
+    approvers = {_norm(a) for a in campaign.policy.exception_approvers}
+    if approvers and _norm(actor) not in approvers:
+        return []
+    by_id = {i.id: i for i in items(store, campaign.id)}
+    return [(e, by_id[e.item_id]) for e in exceptions(store, campaign_id=campaign.id, status=EX_PENDING)
+            if e.item_id in by_id and _norm(e.requested_by) != _norm(actor) and not by_id[e.item_id].is_about(actor)]
+
+
 def notes(store: Store, item_id: int) -> list[Note]:
     with store.engine.connect() as conn:
         rows = conn.execute(select(t.item_notes).where(t.item_notes.c.item_id == item_id)

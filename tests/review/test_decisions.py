@@ -290,3 +290,14 @@ def test_date_boundaries_use_the_given_day(store, campaign):
     outcome = review.decide(store, walter.id, "exception", actor=WANDA, reason="r", expires=limit, today=TODAY)
     assert outcome.exception.expires == limit
     assert isinstance(outcome.exception.expires, date)
+
+
+def test_approvable_by_lists_only_what_a_second_person_may_approve(store, campaign):
+    walter = _item(store, campaign, person="walter.wong@acme.com", entitlement="write",
+                   resource="github:repo:acme/storefront-web")
+    request = review.decide(store, walter.id, "exception", actor=WANDA, reason="r", expires=LATER,
+                            today=TODAY).exception
+    assert review.approvable_by(store, campaign, WANDA) == []  # she requested it
+    assert review.approvable_by(store, campaign, "walter.wong@acme.com") == []  # it is about him
+    [(found, item)] = review.approvable_by(store, campaign, FALLBACK)
+    assert found.id == request.id and item.id == walter.id
