@@ -66,12 +66,16 @@ class Catalogue:
         return self.token | self.act_as | self.grant_self
 
     def interesting(self, granted: Iterable[str]) -> list[str]:
-        """The permissions of ``granted`` that a reviewer needs to see (deploy, admin, SA use)."""
-        wanted = set(self.set_iam_policy.values()) | self.impersonation
-        out = {p for p in granted if p in wanted}
+        """The permissions of ``granted`` a reviewer needs to see: admin, deploy (catalogue order), SA use.
+
+        A path shows the first few, so the most telling come first.
+        """
+        granted = set(granted)
+        out = [p for p in self.set_iam_policy.values() if p in granted]
         for platform in self.deploy:
-            out.update(platform.matching(granted))
-        return sorted(out)
+            out += [p for p in platform.matching(granted) if p not in out]
+        out += sorted(p for p in granted & self.impersonation if p not in out)
+        return out
 
 
 _KINDS = ("org", "folder", "project")

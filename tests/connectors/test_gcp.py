@@ -201,7 +201,7 @@ def test_deny_rule_with_a_tag_condition_is_not_applied_but_said(acme):
 
 def test_custom_role_is_expanded_through_list_roles_full_view(fake, acme):
     rita = the_grant(acme, user("rita.reyes@acme.com"), WEB, "projects/acme-prod-web/roles/webDeployer")
-    assert rita.attrs["actions"] == ["iam.serviceAccounts.actAs", "run.services.update"]
+    assert rita.attrs["actions"] == ["run.services.update", "iam.serviceAccounts.actAs"]
     assert ("ListRoles", "projects/acme-prod-web") in fake.iam.calls
     assert ("ListRoles", "organizations/424242424242") in fake.iam.calls
     assert ("GetRole", "projects/acme-prod-web/roles/webDeployer") not in fake.iam.calls  # cached from the list
