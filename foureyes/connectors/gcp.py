@@ -150,6 +150,8 @@ class _Translator:
         self.sa_access: dict[str, dict[str, _Access]] = defaultdict(dict)  # SA email -> principal key -> access
         self.projects_below: dict[str, list[Node]] = defaultdict(list)
         self._chains: dict[str, list[Node]] = {}
+        self._containers: dict[str, set[str]] = {}
+        self._members: dict[str, tuple[list[str], list[str]]] = {}
         # (principal key, project id) -> permissions its own bindings give it there
         self.project_permissions: dict[tuple[str, str], set[str]] = defaultdict(set)
 
@@ -158,6 +160,7 @@ class _Translator:
     def run(self) -> SourceResult:
         self._resources()
         self._groups()
+        self._everyone_members()
         applications = [a for node in sorted(self.inv.nodes.values(), key=lambda n: n.name)
                         for binding in node.bindings or [] for a in self._applications(node, binding)]
         for app in applications:
@@ -334,8 +337,26 @@ class _Translator:
                 (key,) = self.keys_for(member, None, "")
                 self.edge(key, group_key, EdgeKind.MEMBER_OF, f"member of group {email} ({source})")
 
+    def _everyone_members(self) -> None:
+        """domain:, allUsers and allAuthenticatedUsers members, known before any membership is asked."""
+        bindings = [b for n in self.inv.nodes.values() for b in n.bindings or []]
+        bindings += [b for sa in self.inv.service_accounts.values() for b in sa.bindings or []]
+        for binding in bindings:
+            for raw in binding.members:
+                member = parse_member(raw)
+                if member.kind == "domain":
+                    self.domains.add(member.value.lower())
+                elif member.kind == "public":
+                    self.public.add(member.raw)
+
     def containers(self, key: str) -> set[str]:
         """Principal keys whose grants also apply to ``key``: its groups (transitively), domain, public."""
+        found = self._containers.get(key)
+        if found is None:
+            found = self._containers[key] = self._find_containers(key)
+        return found
+
+    def _find_containers(self, key: str) -> set[str]:
         ident = key.split(":", 1)[1].lower()
         found: set[str] = set()
         queue = list(self.member_of.get(ident, ()))
@@ -356,6 +377,12 @@ class _Translator:
 
     def transitive_members(self, email: str) -> tuple[list[str], list[str]]:
         """(member ids, group emails that could not be expanded) below a group."""
+        found = self._members.get(email)
+        if found is None:
+            found = self._members[email] = self._find_members(email)
+        return found
+
+    def _find_members(self, email: str) -> tuple[list[str], list[str]]:
         out: list[str] = []
         unknown: list[str] = []
         seen = {email}

@@ -548,7 +548,11 @@ def _subject_pattern(claims: _Claims) -> str | None:
                                 "(their subject names the environment, not the ref)")
     else:
         tail = "*"
-    derived = "*" if (repo == "*" and tail == "*") else f"repo:{repo}:{tail}"
+    if tail == "*":
+        # `*` spans `:` (AWS StringLike semantics), so repo:acme/* already admits every context
+        derived = "*" if repo == "*" else f"repo:{repo}" if repo.endswith("*") else f"repo:{repo}:*"
+    else:
+        derived = f"repo:{repo}:{tail}"
     sub = exact.get("sub")
     if sub is not None:
         if not fnmatch.fnmatchcase(sub, derived) and not _has_glob(sub):
