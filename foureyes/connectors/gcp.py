@@ -659,6 +659,10 @@ class _Translator:
                 capabilities.add(DEPLOY_RUN)
             attrs.update(note.get("attrs", {}))
             uncertain += note.get("uncertain", [])
+        if capabilities and self.principals[key]["attrs"].get("disabled"):
+            # a disabled service account acts only once someone enables it again
+            attrs["latent"] = True
+            uncertain.append("held by a disabled service account: it needs enabling first")
         interesting = catalogue.interesting(effective)
         attrs["actions"] = interesting
         if removed:

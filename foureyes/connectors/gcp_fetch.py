@@ -148,13 +148,12 @@ class Clients:
         self.projects = resourcemanager_v3.ProjectsClient(**rest)
         self.deny = iam_v2.PoliciesClient(**rest)
         # iam_admin_v1 has no REST transport: roles and service accounts travel over gRPC
-        self._channel = None
         if section.iam_admin_endpoint and section.anonymous:
             import grpc
             from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
 
-            self._channel = grpc.insecure_channel(section.iam_admin_endpoint)
-            self.iam = iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=self._channel))
+            channel = grpc.insecure_channel(section.iam_admin_endpoint)
+            self.iam = iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=channel))
         elif section.iam_admin_endpoint:
             self.iam = iam_admin_v1.IAMClient(
                 credentials=credentials, client_options=ClientOptions(api_endpoint=section.iam_admin_endpoint))
@@ -166,10 +165,8 @@ class Clients:
         self.cloud_identity_rest = base or CLOUD_IDENTITY_REST
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
         self.session.close()
-        for client in (self.organizations, self.folders, self.projects, self.deny):
+        for client in (self.organizations, self.folders, self.projects, self.deny, self.iam):
             client.transport.close()
 
 
@@ -282,7 +279,6 @@ class Fetcher:
             "requests": self.requests,
             "retries": self.retries,
             "max_in_flight": self.max_in_flight,
-            "rate_limit_wait_s": 0.0,
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
 
@@ -347,33 +343,41 @@ class Fetcher:
         return True
 
     def _walk(self, root: str) -> None:
-        """Folders (recursively) and projects below an organisation or folder."""
-        queue = [root]
-        while queue:
-            parent = queue.pop(0)
-            parent_key = self.inventory.nodes[parent].key
-            try:
-                pager = self._counted(lambda: self.clients.folders.list_folders(
-                    parent=parent, retry=self.retry, timeout=self.timeout))
-                for page in self._pages(pager):
-                    for folder in page.folders:
+        """Folders (recursively) and projects below an organisation or folder, a level at a time."""
+        level = [root]
+        while level:
+            found: list[str] = []
+
+            def children(parent: str) -> None:
+                parent_key = self.inventory.nodes[parent].key
+                try:
+                    pager = self._counted(lambda: self.clients.folders.list_folders(
+                        parent=parent, retry=self.retry, timeout=self.timeout))
+                    folders = [f for page in self._pages(pager) for f in page.folders]
+                except Exception as exc:  # noqa: BLE001
+                    folders = []
+                    self.gap(parent_key, f"cannot list folders under {parent}: {describe_error(exc)}",
+                             f"folders and projects below {parent}, and everyone's access to them")
+                try:
+                    pager = self._counted(lambda: self.clients.projects.list_projects(
+                        parent=parent, retry=self.retry, timeout=self.timeout))
+                    projects = [p for page in self._pages(pager) for p in page.projects]
+                except Exception as exc:  # noqa: BLE001
+                    projects = []
+                    self.gap(parent_key, f"cannot list projects under {parent}: {describe_error(exc)}",
+                             f"projects directly under {parent}, and everyone's access to them")
+                with self._lock:
+                    for folder in folders:
                         if folder.name not in self.inventory.nodes:
                             self.inventory.nodes[folder.name] = Node(
                                 "folder", folder.name, folder.name.split("/", 1)[1],
                                 display=folder.display_name or folder.name, parent=parent)
-                            queue.append(folder.name)
-            except Exception as exc:  # noqa: BLE001
-                self.gap(parent_key, f"cannot list folders under {parent}: {describe_error(exc)}",
-                         f"folders and projects below {parent}, and everyone's access to them")
-            try:
-                pager = self._counted(lambda: self.clients.projects.list_projects(
-                    parent=parent, retry=self.retry, timeout=self.timeout))
-                for page in self._pages(pager):
-                    for project in page.projects:
+                            found.append(folder.name)
+                    for project in projects:
                         self._add_project(project, audited=True)
-            except Exception as exc:  # noqa: BLE001
-                self.gap(parent_key, f"cannot list projects under {parent}: {describe_error(exc)}",
-                         f"projects directly under {parent}, and everyone's access to them")
+
+            self._parallel(children, level)
+            level = sorted(found)
 
     def _read_project(self, project_id: str) -> None:
         name = f"projects/{project_id}"

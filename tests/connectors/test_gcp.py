@@ -388,3 +388,13 @@ def test_a_scope_is_required(fake):
     config = parse_config(f"[sources.gcp]\napi_endpoint = \"{fake.google.url}\"\nanonymous = true\n")
     with pytest.raises(SourceError, match="needs organization, folders or projects"):
         GcpConnector(config.sources.gcp, config=config).collect()
+
+
+def test_a_malformed_key_file_is_named_and_its_content_never_shown(tmp_path):
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----SECRET-MATERIAL"}))
+    config = parse_config(f'[sources.gcp]\nprojects = ["p"]\ncredentials_file = "{key}"\n')
+    with pytest.raises(SourceError) as raised:
+        GcpConnector(config.sources.gcp, config=config).collect()
+    assert str(raised.value) == f"[sources.gcp] credentials_file '{key}' is not a service-account key file"
+    assert "SECRET" not in str(raised.value)

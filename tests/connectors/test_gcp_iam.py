@@ -293,3 +293,15 @@ def test_unreadable_pool_still_yields_the_pattern_and_marks_the_grant_uncertain(
     grant = next(g for g in result.grants if g.principal == "ci:repo:acme/api:*" and g.entitlement == "roles/run.developer")
     assert DEPLOY_RUN in grant.capabilities
     assert grant.attrs["uncertain"][0].startswith("pool not readable")
+
+
+def test_a_disabled_service_account_deploys_only_once_enabled_again():
+    inv = inventory([Binding("roles/run.developer", ("serviceAccount:ci@prod.iam.gserviceaccount.com",)),
+                     Binding("roles/iam.serviceAccountUser", ("serviceAccount:ci@prod.iam.gserviceaccount.com",))])
+    inv.service_accounts["ci@prod.iam.gserviceaccount.com"] = ServiceAccount(
+        "ci@prod.iam.gserviceaccount.com", "prod", disabled=True, bindings=[])
+    inv.project_service_accounts["prod"].append("ci@prod.iam.gserviceaccount.com")
+    result = translate(inv, CONFIG, now=NOW)
+    grant = next(g for g in result.grants if g.entitlement == "roles/run.developer")
+    assert DEPLOY_RUN in grant.capabilities and grant.attrs["latent"] is True
+    assert grant.attrs["act_as"] == "runtime@prod.iam.gserviceaccount.com"  # not itself: it is disabled
