@@ -299,6 +299,16 @@ class Store:
             raise NotFound(f"snapshot {text!r}: expected a number, 'latest' or 'previous'")
         return self.snapshot_info(int(text)).id
 
+    def grant_changes(self, from_id: int, to_id: int) -> tuple[list[str], list[str]]:
+        """Keys of grants added and removed between two snapshots, as set operations in SQL."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        query = (f"SELECT key FROM grants WHERE snapshot_id = {mark} "
+                 f"EXCEPT SELECT key FROM grants WHERE snapshot_id = {mark}")
+        with self.engine.connect() as conn:
+            added = [row[0] for row in conn.exec_driver_sql(query, (to_id, from_id))]
+            removed = [row[0] for row in conn.exec_driver_sql(query, (from_id, to_id))]
+        return sorted(added), sorted(removed)
+
     def find_by_digest(self, digest: str, label: str) -> SnapshotInfo | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -313,7 +323,8 @@ class Store:
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
         buckets: dict[str, dict[str, list[Any]]] = {
-            s.name: {"principals": [], "resources": [], "grants": [], "edges": [], "gaps": []} for s in info.sources
+            s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": []}
+            for s in info.sources
         }
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
 
@@ -346,6 +357,7 @@ class Store:
                 edges=tuple(buckets[s.name]["edges"]),
                 gaps=tuple(buckets[s.name]["gaps"]),
                 started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
+                grant_keys=tuple(buckets[s.name]["keys"]),
             )
             for s in info.sources
         )
@@ -363,10 +375,11 @@ class Store:
                 "resources", "system, kind, ident, name, tier, app, parent, attrs"):
             buckets[src]["resources"].append(
                 Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
-        for (src, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
+        for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
              last_used, attrs) in rows(
-                "grants", "system, principal, entitlement, resource, capabilities, via, detail, condition, "
+                "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
                           "expires, last_used, attrs"):
+            buckets[src]["keys"].append(key)
             buckets[src]["grants"].append(
                 Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
                       via, detail, condition, expires, last_used, loads(attrs)))
