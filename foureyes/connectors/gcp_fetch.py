@@ -311,11 +311,12 @@ class Fetcher:
             for project_id in projects:
                 self._read_project(project_id)
             for folder in folders:
-                if self._read_container(folder, audited=True):
-                    self._walk(folder)
+                # even when the folder itself cannot be read, its children may be listable
+                self._read_container(folder, audited=True)
+                self._walk(folder)
         else:
-            if self._read_container(org, audited=True):
-                self._walk(org)
+            self._read_container(org, audited=True)
+            self._walk(org)
         self._read_ancestors()
 
     def _read_container(self, name: str, *, audited: bool) -> bool:

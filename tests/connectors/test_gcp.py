@@ -398,3 +398,16 @@ def test_a_malformed_key_file_is_named_and_its_content_never_shown(tmp_path):
         GcpConnector(config.sources.gcp, config=config).collect()
     assert str(raised.value) == f"[sources.gcp] credentials_file '{key}' is not a service-account key file"
     assert "SECRET" not in str(raised.value)
+
+
+def test_an_unreadable_organisation_is_a_gap_and_its_folders_are_still_walked(acme):
+    fake = gcp_org.start()
+    try:
+        fake.google.fail("GET", "/v3/organizations/424242424242", 403, times=None)
+        result = collect(fake)
+    finally:
+        fake.stop()
+    (gap,) = [g for g in result.gaps if g.resource == ORG]
+    assert gap.reason.startswith("cannot read organizations/424242424242: 403 Forbidden")
+    assert {r.key for r in result.resources} == {r.key for r in acme.resources}
+    assert deployers(result, WEB) == deployers(acme, WEB)
