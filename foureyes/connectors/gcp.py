@@ -114,7 +114,7 @@ class _Application:
     role: Any
     bound: Node
     target: Node
-    effective: set[str]
+    effective: frozenset[str]
     removed: set[str]
     policies: list[str]
     notes: list[str]
@@ -152,7 +152,11 @@ class _Translator:
         self._chains: dict[str, list[Node]] = {}
         self._containers: dict[str, set[str]] = {}
         self._members: dict[str, tuple[list[str], list[str]]] = {}
-        # (principal key, project id) -> permissions its own bindings give it there
+        # role permission sets are shared frozensets (their hash is cached): memoise per set
+        self._deploy_cache: dict[frozenset[str], tuple[list[str], list[str]]] = {}
+        self._interesting_cache: dict[frozenset[str], list[str]] = {}
+        self._without_cache: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
+        # (principal key, project id) -> workload-starting permissions its own bindings give it there
         self.project_permissions: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     # -- entry
@@ -163,9 +167,10 @@ class _Translator:
         self._everyone_members()
         applications = [a for node in sorted(self.inv.nodes.values(), key=lambda n: n.name)
                         for binding in node.bindings or [] for a in self._applications(node, binding)]
+        vehicles = set(self.catalogue.act_as_vehicles)
         for app in applications:
             if app.target.kind == "project":
-                self.project_permissions[(app.key, app.target.id)] |= app.effective
+                self.project_permissions[(app.key, app.target.id)] |= app.effective & vehicles
         self._service_account_access()
         for app in applications:
             self._grant(app)
@@ -433,7 +438,9 @@ class _Translator:
 
     def deny(self, key: str, member: Member, permissions: Iterable[str], target: Node) -> tuple[set[str], list[str], list[str]]:
         """(permissions denied to the principal on target, deny policies that did it, notes)."""
-        permissions = set(permissions)
+        rules = [(node, rule) for node in self.chain(target) for rule in node.deny or []]
+        if not rules:
+            return set(), [], []
         identities = self.identities(key, member)
         removed: set[str] = set()
         policies: list[str] = []
@@ -443,24 +450,23 @@ class _Translator:
             members, _ = self.transitive_members(member.value.lower())
             for ident in members:
                 member_forms |= deny_forms(parse_member(ident))
-        for node in self.chain(target):
-            for rule in node.deny or []:
-                hit = denied_permissions(rule, permissions, self.catalogue)
-                if not hit:
-                    continue
-                if rule.condition:
-                    if deny_applies(rule, identities):
-                        notes.append(f"deny policy {rule.policy} on {node.name} denies {', '.join(sorted(hit)[:3])} "
-                                     f"only when {rule.condition}: not applied")
-                    continue
+        for node, rule in rules:
+            hit = denied_permissions(rule, permissions, self.catalogue)
+            if not hit:
+                continue
+            if rule.condition:
                 if deny_applies(rule, identities):
-                    removed |= hit
-                    if rule.policy not in policies:
-                        policies.append(rule.policy)
-                elif member_forms & set(rule.denied_principals):
-                    some = sorted(member_forms & set(rule.denied_principals))
                     notes.append(f"deny policy {rule.policy} on {node.name} denies {', '.join(sorted(hit)[:3])} "
-                                 f"to some members ({', '.join(some[:3])}); the group's grant still shows them")
+                                 f"only when {rule.condition}: not applied")
+                continue
+            if deny_applies(rule, identities):
+                removed |= hit
+                if rule.policy not in policies:
+                    policies.append(rule.policy)
+            elif member_forms & set(rule.denied_principals):
+                some = sorted(member_forms & set(rule.denied_principals))
+                notes.append(f"deny policy {rule.policy} on {node.name} denies {', '.join(sorted(hit)[:3])} "
+                             f"to some members ({', '.join(some[:3])}); the group's grant still shows them")
         return removed, policies, notes
 
     # -- service accounts: who can act as or impersonate them
@@ -520,7 +526,7 @@ class _Translator:
             self._membership_gaps(member, project, binding.role, where)
             for key in self.keys_for(member, project, binding.role):
                 attrs: dict[str, Any] = {"bound_at": [project.key], "service_account": email,
-                                         "actions": self.catalogue.interesting(permissions)}
+                                         "actions": self.interesting(permissions)}
                 if role is None:
                     attrs["uncertain"] = [f"role {binding.role} could not be read: its permissions are unknown"]
                 if condition is not None:
@@ -633,8 +639,18 @@ class _Translator:
             for key in keys:
                 for target in targets:
                     removed, policies, notes = self.deny(key, member, permissions, target)
+                    # share the role's set unless a deny changed it: large orgs have many applications
+                    effective = self._without(permissions, removed) if removed else permissions
                     found.append(_Application(key, member, binding, role, bound, target,
-                                              set(permissions) - removed, removed, policies, notes))
+                                              effective, removed, policies, notes))
+        return found
+
+    def _without(self, permissions: frozenset[str], removed: set[str]) -> frozenset[str]:
+        """``permissions - removed``, one shared set per distinct result (a deny repeats per project)."""
+        key = (permissions, frozenset(removed))
+        found = self._without_cache.get(key)
+        if found is None:
+            found = self._without_cache[key] = frozenset(permissions - removed)
         return found
 
     def _grant(self, app: _Application) -> None:
@@ -663,8 +679,7 @@ class _Translator:
             # a disabled service account acts only once someone enables it again
             attrs["latent"] = True
             uncertain.append("held by a disabled service account: it needs enabling first")
-        interesting = catalogue.interesting(effective)
-        attrs["actions"] = interesting
+        attrs["actions"] = self.interesting(effective)
         if removed:
             attrs["denied"] = catalogue.interesting(removed) or sorted(removed)[:20]
             attrs["deny_policies"] = policies
@@ -691,11 +706,25 @@ class _Translator:
                               iso(condition.expires) if condition and condition.expires else None, distance, attrs)
         self._merge(record)
 
-    def _deploy(self, key: str, permissions: frozenset[str] | set[str], project: Node) -> tuple[bool, dict[str, Any]]:
-        plain = [p for platform in self.catalogue.deploy if not platform.needs_act_as
-                 for p in platform.matching(permissions)]
-        needing = [p for platform in self.catalogue.deploy if platform.needs_act_as
-                   for p in platform.matching(permissions)]
+    def deploy_permissions(self, permissions: frozenset[str]) -> tuple[list[str], list[str]]:
+        """(deploy permissions that suffice alone, those that also need actAs), cached per set."""
+        found = self._deploy_cache.get(permissions)
+        if found is None:
+            plain = [p for platform in self.catalogue.deploy if not platform.needs_act_as
+                     for p in platform.matching(permissions)]
+            needing = [p for platform in self.catalogue.deploy if platform.needs_act_as
+                       for p in platform.matching(permissions)]
+            found = self._deploy_cache[permissions] = (plain, needing)
+        return found
+
+    def interesting(self, permissions: frozenset[str]) -> list[str]:
+        found = self._interesting_cache.get(permissions)
+        if found is None:
+            found = self._interesting_cache[permissions] = self.catalogue.interesting(permissions)
+        return list(found)
+
+    def _deploy(self, key: str, permissions: frozenset[str], project: Node) -> tuple[bool, dict[str, Any]]:
+        plain, needing = self.deploy_permissions(permissions)
         if plain:
             return True, {}
         if not needing:

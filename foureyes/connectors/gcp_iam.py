@@ -39,7 +39,7 @@ class DeployPlatform:
 
     def matching(self, granted: Iterable[str]) -> list[str]:
         """The granted permissions this platform counts, in catalogue order."""
-        granted = set(granted)
+        granted = granted if isinstance(granted, (set, frozenset)) else set(granted)
         found: list[str] = []
         for want in self.permissions:
             hits = sorted(p for p in granted if fnmatch.fnmatchcase(p, want)) if "*" in want else (
@@ -70,7 +70,7 @@ class Catalogue:
 
         A path shows the first few, so the most telling come first.
         """
-        granted = set(granted)
+        granted = granted if isinstance(granted, (set, frozenset)) else set(granted)
         out = [p for p in self.set_iam_policy.values() if p in granted]
         for platform in self.deploy:
             out += [p for p in platform.matching(granted) if p not in out]
@@ -360,7 +360,9 @@ def denied_permissions(rule: DenyRule, granted: Iterable[str], catalogue: Catalo
     denied = _patterns(tuple(deny_to_allow(p, catalogue) for p in rule.denied_permissions))
     excepted = _patterns(tuple(deny_to_allow(p, catalogue) for p in rule.exception_permissions))
     granted = granted if isinstance(granted, (set, frozenset)) else set(granted)
-    hit = granted & denied[0] | {p for p in granted for g in denied[1] if fnmatch.fnmatchcase(p, g)}
+    hit = granted & denied[0]
+    if denied[1]:
+        hit |= {p for p in granted if any(fnmatch.fnmatchcase(p, g) for g in denied[1])}
     return {p for p in hit if p not in excepted[0] and not any(fnmatch.fnmatchcase(p, g) for g in excepted[1])}
 
 
