@@ -26,14 +26,12 @@ from ..model import (
     SourceResult,
     Via,
     principal_key,
-    resource_key,
 )
 from .base import Progress, ProgressEvent, no_progress, utcnow
 from .gcp_fetch import Binding, Clients, Fetcher, Inventory, Node, credentials_for
 from .gcp_iam import (
     ACT_AS,
     Catalogue,
-    Condition,
     Member,
     admin_permissions,
     admits_any_context,
