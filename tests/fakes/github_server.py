@@ -53,7 +53,8 @@ class Fault:
     ``action``: ``status`` (send ``status``/``headers``/``body``), ``reset`` (close the
     connection without a response), ``delay`` (sleep ``delay`` seconds, then answer
     normally), ``malformed`` (200 with a body that is not JSON), ``truncate`` (announce the
-    whole body, send half, close).
+    whole body, send half, close), ``exhaust`` (answer normally, but report the primary
+    budget spent until ``delay`` seconds from now).
     """
 
     path: str  # glob over the path without query ("/repos/acme/*/rulesets/*"), or "*"
@@ -754,6 +755,7 @@ class FakeGitHub:
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)", lambda repo: org.repo_json(repo)),
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/collaborators", lambda repo: self._collaborators(repo, q)),
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/teams", lambda repo: self._repo_teams(repo)),
+            ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/branches/(?P<branch>[^/]+)", lambda repo, branch: self._branch(repo, branch)),
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/branches/(?P<branch>.+)/protection",
              lambda repo, branch: self._protection(repo, urllib.parse.unquote(branch))),
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/rulesets", lambda repo: self._repo_rulesets(repo, q)),
@@ -875,6 +877,16 @@ class FakeGitHub:
                 team["permission"] = {"read": "pull", "write": "push"}.get(self.org.base_role(role), self.org.base_role(role))
                 out.append(team)
         return out
+
+    def _branch(self, repo: str, branch: str) -> dict[str, Any]:
+        r = self.org.repo(repo)
+        branch = urllib.parse.unquote(branch)
+        if branch not in r.get("branches", [r.get("default_branch", "main")]):
+            raise ApiError(404, "Branch not found")
+        protected = self.org.protection_rule(r, branch) is not None
+        base = f"{self.url}/repos/{self.org.login}/{repo}/branches/{branch}"
+        return {"name": branch, "commit": {"sha": "0" * 40, "url": base}, "protected": protected,
+                "protection_url": base + "/protection", "_links": {"self": base}}
 
     def _protection(self, repo: str, branch: str) -> dict[str, Any]:
         r = self.org.repo(repo)
@@ -1170,6 +1182,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.action == "delay":
             time.sleep(fault.delay)
             return False
+        if fault.action == "exhaust":
+            self._exhausted_until = time.time() + fault.delay
+            return False
         if fault.action == "reset":
             entry.status = -1
             self.close_connection = True
@@ -1234,6 +1249,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "x-ratelimit-reset": str(int(time.time()) + 3600), "x-ratelimit-used": str(fake.rate_used),
                 "x-ratelimit-resource": "graphql" if entry.path == "/graphql" else "core",
                 "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
+        exhausted = getattr(self, "_exhausted_until", None)
+        if exhausted is not None:
+            rate.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(exhausted))})
+            self._exhausted_until = None
         lowered = {k.lower() for k in headers}
         self.send_response(status)
         for key, value in {**{k: v for k, v in rate.items() if k.lower() not in lowered}, **headers}.items():
