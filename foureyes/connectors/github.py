@@ -207,11 +207,14 @@ class Fetcher:
         org = self._org()
         with ThreadPoolExecutor(max_workers=max(1, self.section.concurrency), thread_name_prefix="github") as pool:
             self._pool = pool
+            # Every request runs in the pool, so `concurrency` bounds what is in flight.
+            teams = pool.submit(self._teams, org)
+            repositories = pool.submit(self._repositories, org)
             background = [pool.submit(task, org) for task in (
                 self._members, self._outside, self._saml, self._custom_roles, self._org_roles, self._org_oidc)]
-            self._teams(org)
+            teams.result()
             team_jobs = [pool.submit(self._team_repos, org, team) for team in org.teams.values()]
-            self._repositories(org)
+            repositories.result()
             from . import actions
 
             total = len(org.repos)

@@ -137,6 +137,7 @@ class GitHubApi:
         self._local = threading.local()
         self._rate_lock = threading.Lock()
         self._blocked_until: dict[str, float] = {}
+        self._waits_reported: set[float] = set()
         self._token = token if token is not None else self._credentials()
 
     # ------------------------------------------------------------ credentials
@@ -172,9 +173,11 @@ class GitHubApi:
         return token
 
     def _retry(self) -> Any:
+        # raise_on_status=False: when retries run out, PyGithub sees the last answer (500, 403)
+        # and raises GithubException with its status, instead of urllib3's MaxRetryError.
         retry = _retry_class()(total=self.section.max_retries, backoff_factor=self.section.backoff_factor,
                                secondary_rate_wait=self.section.secondary_rate_wait,
-                               max_rate_limit_wait=self.section.max_rate_limit_wait)
+                               max_rate_limit_wait=self.section.max_rate_limit_wait, raise_on_status=False)
         retry.meter = self.meter
         return retry
 
@@ -282,10 +285,15 @@ class GitHubApi:
         if wait > self.section.max_rate_limit_wait:
             raise ApiFailure("GET", resource, 403, f"rate limit exhausted until {_clock(until)}, beyond "
                              f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)")
-        self.progress(ProgressEvent(SOURCE, f"GitHub {resource} rate limit exhausted: waiting until {_clock(until)}",
-                                    level="warning"))
+        with self._rate_lock:
+            first = until not in self._waits_reported  # threads wait together: count the window once
+            self._waits_reported.add(until)
+        if first:
+            self.progress(ProgressEvent(SOURCE, f"GitHub {resource} rate limit exhausted: waiting until "
+                                        f"{_clock(until)}", level="warning"))
         time.sleep(wait)
-        self.meter.waited(wait)
+        if first:
+            self.meter.waited(wait)
         with self._rate_lock:
             if self._blocked_until.get(resource, 0.0) <= until:
                 self._blocked_until.pop(resource, None)

@@ -1152,6 +1152,10 @@ class _Handler(BaseHTTPRequestHandler):
                 entry.fault = fault.action
                 if self._inject(fault, entry):
                     return
+            if auth and fake.org.token.get("reject"):
+                self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+                           {}, entry)
+                return
             if not auth and not path.startswith("/app/"):
                 self._send(401, {"message": "Requires authentication",
                                  "documentation_url": "https://docs.github.com/rest"}, {}, entry)
