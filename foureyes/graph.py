@@ -71,7 +71,8 @@ class Holding(NamedTuple):
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        return (self.person, self.capability, self.resource, self.repo)
+        """(person, capability, resource, repo): the first four fields, in order."""
+        return self[:4]
 
 
 class Graph:
@@ -98,6 +99,10 @@ class Graph:
             if len(indexes) > 1:
                 indexes.sort(key=lambda i: (grants[i].resource, grants[i].entitlement, grants[i].system))
         self._repo_of_resource: dict[str, str] = {}
+        # keys the store already knows, aligned with self.grants; otherwise hashed on demand
+        self._known_keys: list[str] | None = None
+        if all(len(s.grant_keys) == len(s.grants) for s in snapshot.sources):
+            self._known_keys = [k for s in snapshot.sources for k in s.grant_keys]
         self._grant_keys: dict[int, str] = {}
         reached = {e.dst for e in self.edges}
         self._sources_only = {a.principal for p in identities.people.values() for a in p.accounts} - reached
@@ -214,6 +219,8 @@ class Graph:
         )
 
     def _grant_key(self, index: int) -> str:
+        if self._known_keys is not None:
+            return self._known_keys[index]
         found = self._grant_keys.get(index)
         if found is None:
             found = self._grant_keys[index] = self.grants[index].key

@@ -266,6 +266,14 @@ class SourceResult:
     finished_at: str = ""
     error: str | None = None  # the connector failed as a whole; its gaps say what is unknown
     stats: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    # Grant keys in the order of `grants`, when already known (the store has them): saves
+    # hashing a million grants again. Empty means "compute them".
+    grant_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        if len(self.grant_keys) == len(self.grants):
+            return zip(self.grant_keys, self.grants)
+        return ((g.key, g) for g in self.grants)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -347,6 +355,10 @@ class Snapshot:
     def edges(self) -> Iterable[Edge]:
         for source in self.sources:
             yield from source.edges
+
+    def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        for source in self.sources:
+            yield from source.keyed_grants()
 
     def gaps(self) -> list[Gap]:
         return [g for s in self.sources for g in s.gaps]

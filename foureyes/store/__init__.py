@@ -323,7 +323,8 @@ class Store:
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
         buckets: dict[str, dict[str, list[Any]]] = {
-            s.name: {"principals": [], "resources": [], "grants": [], "edges": [], "gaps": []} for s in info.sources
+            s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": []}
+            for s in info.sources
         }
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
 
@@ -356,6 +357,7 @@ class Store:
                 edges=tuple(buckets[s.name]["edges"]),
                 gaps=tuple(buckets[s.name]["gaps"]),
                 started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
+                grant_keys=tuple(buckets[s.name]["keys"]),
             )
             for s in info.sources
         )
@@ -373,10 +375,11 @@ class Store:
                 "resources", "system, kind, ident, name, tier, app, parent, attrs"):
             buckets[src]["resources"].append(
                 Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
-        for (src, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
+        for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
              last_used, attrs) in rows(
-                "grants", "system, principal, entitlement, resource, capabilities, via, detail, condition, "
+                "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
                           "expires, last_used, attrs"):
+            buckets[src]["keys"].append(key)
             buckets[src]["grants"].append(
                 Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
                       via, detail, condition, expires, last_used, loads(attrs)))
