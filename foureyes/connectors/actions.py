@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .github import BranchGuard, Context, Fetcher, Holding, OrgData, RepoData
 
 DEFAULT_CLAIMS = ["repo", "context"]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
 AWS_ACTION = "aws-actions/configure-aws-credentials"
 GCP_ACTION = "google-github-actions/auth"
 
@@ -75,7 +76,7 @@ def parse_workflow(file: str, text: str) -> WorkflowScan:
     """The jobs of one workflow file; a YAML error is recorded, never raised."""
     scan = WorkflowScan()
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -118,6 +119,8 @@ def _id_token(permissions: Any) -> bool:
 
 
 def scan_repo(repo: "RepoData") -> WorkflowScan:
+    if repo.scan is not None:
+        return repo.scan
     total = WorkflowScan()
     for file, text in sorted(repo.workflows.items()):
         if text is None:
@@ -125,6 +128,7 @@ def scan_repo(repo: "RepoData") -> WorkflowScan:
         part = parse_workflow(file, text)
         total.jobs += part.jobs
         total.errors += part.errors
+    repo.scan = total
     return total
 
 

@@ -127,6 +127,7 @@ class RepoData:
     environments: list[dict[str, Any]] | None = None  # REST environments (actions.py)
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     oidc: dict[str, Any] | None = None  # repo OIDC subject customisation, when fetched
+    scan: Any = None  # actions.WorkflowScan, parsed once
     gaps: list[Gap] = field(default_factory=list)
 
     @property
@@ -154,7 +155,11 @@ class OrgData:
 
     @property
     def owners(self) -> set[str]:
-        return {login for login, m in self.members.items() if m.get("role") == "owner"}
+        found = self.__dict__.get("_owners")
+        if found is None or found[0] != len(self.members):  # members are only added while fetching
+            found = (len(self.members), {login for login, m in self.members.items() if m.get("role") == "owner"})
+            self.__dict__["_owners"] = found
+        return found[1]
 
     @property
     def key(self) -> str:

@@ -686,6 +686,7 @@ class FakeGitHub:
         self.faults = FaultPlan()
         self.stats = ServerStats()
         self.tokens: list[str] = []  # what clients sent, so tests can prove they never leak it
+        self._documents: dict[str, Any] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1079,8 +1080,18 @@ class FakeGitHub:
     def graphql(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or "query" not in body:
             raise ApiError(400, "Problems parsing JSON")
-        result = graphql.graphql_sync(schema(), body["query"], root_value=_Root(self.org),
-                                      variable_values=body.get("variables") or {})
+        document = self._documents.get(body["query"])
+        if document is None:  # parse and validate each distinct query once: it is most of the cost
+            try:
+                document = graphql.parse(body["query"])
+            except graphql.GraphQLError as exc:
+                return {"errors": [{**exc.formatted, "type": "INVALID"}]}
+            errors = graphql.validate(schema(), document)
+            if errors:
+                return {"errors": [{**e.formatted, "type": "INVALID"} for e in errors]}
+            self._documents[body["query"]] = document
+        result = graphql.execute(schema(), document, root_value=_Root(self.org),
+                                 variable_values=body.get("variables") or {})
         out: dict[str, Any] = {}
         if result.errors:
             errors = []
