@@ -48,6 +48,7 @@ def acme(tmp_path_factory):
         cli = Cli(tmp, gh.url)
         snap = cli("snapshot", "--source", "github", "--stats")
         cli.snapshot = snap  # type: ignore[attr-defined]
+        gh.settle()
         cli.server_requests = gh.stats.total  # type: ignore[attr-defined]
     return cli
 

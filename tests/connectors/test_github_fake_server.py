@@ -6,6 +6,7 @@ Later users (ticket exporter, scale benchmark, fault tests) rely on what is chec
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from github import Auth, Github, GithubException, UnknownObjectException
@@ -98,18 +99,25 @@ def test_issues_for_the_ticket_exporter(gh):
 
 
 def test_counters_log_and_max_in_flight():
-    with FakeGitHub(load_fixture("scenarios.yaml"), latency=0.05) as server:
+    with FakeGitHub(load_fixture("scenarios.yaml"), latency=0.2) as server:
+        ready = threading.Barrier(6)
+
         def hit() -> None:
-            client(server).get_organization("acme")
+            gh = client(server)
+            ready.wait(timeout=10)  # fire together, so the requests overlap
+            gh.get_organization("acme")
 
         threads = [threading.Thread(target=hit) for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        deadline = time.monotonic() + 5
+        while server.stats.total < 6 and time.monotonic() < deadline:  # the server logs after it answers
+            time.sleep(0.01)
         assert server.stats.total == 6 and server.stats.per_path == {"/orgs/acme": 6}
         assert 2 <= server.stats.max_in_flight <= 6
-        assert all(e.ended - e.started >= 0.05 and e.status == 200 for e in server.stats.log)
+        assert all(e.ended - e.started >= 0.2 and e.status == 200 for e in server.stats.log)
         assert server.tokens == ["t"] * 6
 
 

@@ -701,7 +701,14 @@ class FakeGitHub:
         self._thread.start()
         return self
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every request has been logged (the server logs just after answering)."""
+        deadline = time.monotonic() + timeout
+        while self.stats.in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def stop(self) -> None:
+        self.settle()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
