@@ -336,3 +336,31 @@ def test_progress_reports_each_repository(monkeypatch):
     per_repo = [e for e in events if e.message.startswith("read acme/")]
     assert len(per_repo) == 9 and {e.total for e in per_repo} == {9}
     assert sorted(e.done for e in per_repo) == list(range(1, 10))
+
+
+def test_github_app_credentials(tmp_path, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    result, _, gh = collect(load_fixture("scenarios.yaml"),
+                            extra=f'app_id = 4242\nprivate_key_path = "{pem}"\ninstallation_id = 77\n')
+    assert gh.stats.count("/app/installations/77/access_tokens", "POST") == 1
+    assert set(gh.tokens[1:]) == {"ghs_installation_77"}  # every API call used the installation token
+    assert any(r.key == REPO + "payments-api" for r in result.resources)
+    assert result.stats["requests"] == gh.stats.total
+
+
+def test_a_workflow_that_is_not_yaml_is_a_gap(monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    fixture = load_fixture("scenarios.yaml")
+    fixture["repos"][0]["workflows"]["broken.yml"] = "on: push\njobs:\n  a: [unclosed\n"
+    result, _, _ = collect(fixture)
+    gap = next(g for g in result.gaps if g.resource == REPO + "payments-api")
+    assert gap.reason == ".github/workflows/broken.yml: not valid YAML at line 4"
+    # the valid workflow next to it is still read
+    assert principal(result, "ci:repo:acme/payments-api:environment:production").attrs["assumes"]
