@@ -100,6 +100,9 @@ class GitHubSource:
     max_rate_limit_wait: float = 900.0
     timeout: float = 30.0
     production_environments: list[str] = field(default_factory=list)
+    max_retries: int = 8  # PyGithub/urllib3 retries per request (5xx, secondary rate limits, resets)
+    backoff_factor: float = 0.5  # seconds; doubles on each retry without Retry-After
+    secondary_rate_wait: float = 60.0  # wait after a secondary rate limit that names no Retry-After
 
 
 @dataclass(frozen=True)
