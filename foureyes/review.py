@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .analysis import Analysis, analyze
-from .config import CampaignTemplate, Config, ConfigError
-from .errors import FoureyesError, InputError, NotFound
+from .config import CampaignTemplate, Config
+from .errors import ConfigError, FoureyesError, InputError, NotFound
 from .graph import Graph, Holding, Step
 from .identity import Identities, link
 from .model import EdgeKind, Grant, Kind, Snapshot
@@ -1330,7 +1330,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
             if row.id in waiting:
                 conn.execute(t.exceptions.update().where(t.exceptions.c.item_id == row.id,
                                                          t.exceptions.c.status == EX_PENDING)
-                             .values(status=EX_LAPSED, resolution_note=f"not approved before the campaign closed"))
+                             .values(status=EX_LAPSED, resolution_note="not approved before the campaign closed"))
             decision_id = conn.execute(t.decisions.insert().values(
                 campaign_id=campaign.id, item_id=item.id, decision=outcome, actor=actor, at=at,
                 reason=f"unresolved when the campaign was closed: {reason}", reviewer_conflicted=False,
