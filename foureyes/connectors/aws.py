@@ -153,8 +153,11 @@ class AwsConnector:
         except NoCredentialsError:
             raise SourceError("no AWS credentials found: set AWS_PROFILE or [sources.aws] profile, or the "
                               "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment variables") from None
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise SourceError(f"AWS rejected the credentials: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
+        except BotoCoreError as exc:
+            where = f" at {self.section.endpoint_url}" if self.section.endpoint_url else ""
+            raise SourceError(f"cannot reach AWS{where}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
         caller_account = caller["Account"]
         partition = caller["Arn"].split(":")[1] or "aws"
         gaps: list[Gap] = []

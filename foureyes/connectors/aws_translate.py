@@ -35,6 +35,7 @@ from .aws_policy import (
     PolicyError,
     RequestContext,
     action_matches,
+    allow_resource_patterns,
     evaluate,
 )
 
@@ -234,6 +235,7 @@ class _Translator:
         self.entities: dict[str, _Entity] = {}
         self.by_account: dict[str, list[_Entity]] = {}
         self.accounts: dict[str, AccountRead] = {}
+        self._assume_cache: dict[str, bool] = {}
 
     # -- accounts -----------------------------------------------------------
 
@@ -583,6 +585,8 @@ class _Translator:
                 caller = self.entities[key]
                 if caller.kind == "group" or key == role.key:
                     continue
+                if how.startswith("account ") and not self._may_assume(caller):
+                    continue  # trust in an account delegates to the caller's own policies, which allow nothing here
                 decision = evaluate("sts:AssumeRole", role.arn, identity_policies=caller.holder.policies,
                                     boundary=caller.holder.boundary, scps=caller.holder.scps,
                                     resource_policy=trust, resource_policy_required=True,
@@ -610,6 +614,13 @@ class _Translator:
                                      f"people who can assume role {role.name} ({', '.join(sorted(role.reach))})"))
             if extra:
                 self.out.principals[role.key] = _with_attrs(principal, **extra)
+
+    def _may_assume(self, entity: _Entity) -> bool:
+        found = self._assume_cache.get(entity.key)
+        if found is None:
+            found = bool(allow_resource_patterns(entity.holder.policies, "sts:AssumeRole"))
+            self._assume_cache[entity.key] = found
+        return found
 
     def _aws_candidates(self, value: str, candidates: dict[str, str], external: list[str]) -> None:
         def account_members(account_id: str) -> list[str]:
