@@ -85,6 +85,14 @@ class Policy:
     def version(self) -> str:
         return str(self.document.get("Version", ""))
 
+    def attached(self, name: str, source: Any = None) -> "Policy":
+        """The same document under another name and source, sharing the parsed statements."""
+        clone = object.__new__(Policy)
+        for attr, value in (("document", self.document), ("name", name), ("source", source),
+                            ("statements", self.statements)):
+            object.__setattr__(clone, attr, value)
+        return clone
+
 
 PolicyInput = Union[Mapping[str, Any], str, bytes, Policy]
 
@@ -102,6 +110,20 @@ class _Statement:
     not_principals: Mapping[str, tuple[str, ...]] | None
     conditions: Mapping[str, Mapping[str, tuple[str, ...]]]
     raw: Mapping[str, Any]
+    # action -> does Action/NotAction cover it; few distinct actions are asked, many times
+    _covers: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def covers(self, action: str) -> bool:
+        found = self._covers.get(action)
+        if found is None:
+            if self.actions is not None:
+                found = any(action_matches(p, action) for p in self.actions)
+            elif self.not_actions is not None:
+                found = not any(action_matches(p, action) for p in self.not_actions)
+            else:
+                found = False
+            self._covers[action] = found
+        return found
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -597,13 +619,7 @@ def _conditions(stmt: _Statement, ctx: RequestContext, version: str) -> tuple[bo
 def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: RequestContext,
              *, with_principal: bool) -> tuple[bool | None, list[str], str | None]:
     """Does the statement apply? (True/None for unknown/False, notes, how the principal is named)."""
-    if stmt.actions is not None:
-        if not any(action_matches(p, action) for p in stmt.actions):
-            return False, [], None
-    elif stmt.not_actions is not None:
-        if any(action_matches(p, action) for p in stmt.not_actions):
-            return False, [], None
-    else:
+    if not stmt.covers(action):
         return False, [], None
     notes: list[str] = []
     unknown = False
@@ -861,12 +877,7 @@ def allow_resource_patterns(policies: Sequence[PolicyInput], action: str,
     for raw in policies:
         policy = Policy.of(raw)
         for stmt in policy.statements:
-            if stmt.effect != "Allow":
-                continue
-            if stmt.actions is not None:
-                if not any(action_matches(p, action) for p in stmt.actions):
-                    continue
-            elif stmt.not_actions is None or any(action_matches(p, action) for p in stmt.not_actions):
+            if stmt.effect != "Allow" or not stmt.covers(action):
                 continue
             if stmt.resources is None:
                 out.append("*")

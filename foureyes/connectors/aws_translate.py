@@ -36,6 +36,7 @@ from .aws_policy import (
     RequestContext,
     action_matches,
     allow_resource_patterns,
+    arn_matches,
     evaluate,
 )
 
@@ -235,7 +236,8 @@ class _Translator:
         self.entities: dict[str, _Entity] = {}
         self.by_account: dict[str, list[_Entity]] = {}
         self.accounts: dict[str, AccountRead] = {}
-        self._assume_cache: dict[str, bool] = {}
+        self._assume_cache: dict[str, list[str]] = {}
+        self._parsed: dict[tuple[str, str], Policy] = {}
 
     # -- accounts -----------------------------------------------------------
 
@@ -340,7 +342,7 @@ class _Translator:
             ref = PolicyRef(entity.key, label, entitlement, name_p, arn=arn_p,
                             kind="aws-managed" if aws_managed else "managed")
             if arn_p in managed:
-                self._add_policy(entity, ref, managed[arn_p][1])
+                self._add_managed(entity, ref, arn_p, managed[arn_p][1])
             else:
                 entity.unreadable.append(ref)
                 self.out.gap(Gap(SYSTEM, account.key, f"the document of policy {name_p} ({arn_p}) could not be read",
@@ -359,6 +361,21 @@ class _Translator:
                 self.out.gap(Gap(SYSTEM, account.key, f"the permissions boundary {boundary_arn} of {label} could "
                                  "not be read", f"a cap on what {label} can do (evaluated without it)"))
         return entity
+
+    def _add_managed(self, entity: _Entity, ref: PolicyRef, arn: str, document: Any) -> None:
+        # A managed policy attached to many principals is parsed once per account.
+        cache_key = (entity.account.id, arn)
+        template = self._parsed.get(cache_key)
+        if template is None:
+            try:
+                template = Policy.of(_document(document), name=ref.name)
+            except PolicyError as exc:
+                entity.unreadable.append(ref)
+                self.out.gap(Gap(SYSTEM, entity.account.key, f"{ref.entitlement} ({arn}) unreadable: {exc}",
+                                 f"what {ref.entitlement} allows {ref.holder_label}"))
+                return
+            self._parsed[cache_key] = template
+        entity.own.append(template.attached(ref.name, ref))
 
     def _add_policy(self, entity: _Entity, ref: PolicyRef, document: Any) -> None:
         try:
@@ -585,7 +602,7 @@ class _Translator:
                 caller = self.entities[key]
                 if caller.kind == "group" or key == role.key:
                     continue
-                if how.startswith("account ") and not self._may_assume(caller):
+                if how.startswith("account ") and not self._may_assume(caller, role.arn):
                     continue  # trust in an account delegates to the caller's own policies, which allow nothing here
                 decision = evaluate("sts:AssumeRole", role.arn, identity_policies=caller.holder.policies,
                                     boundary=caller.holder.boundary, scps=caller.holder.scps,
@@ -615,12 +632,13 @@ class _Translator:
             if extra:
                 self.out.principals[role.key] = _with_attrs(principal, **extra)
 
-    def _may_assume(self, entity: _Entity) -> bool:
-        found = self._assume_cache.get(entity.key)
-        if found is None:
-            found = bool(allow_resource_patterns(entity.holder.policies, "sts:AssumeRole"))
-            self._assume_cache[entity.key] = found
-        return found
+    def _may_assume(self, entity: _Entity, role_arn: str) -> bool:
+        """Could the caller's own policies allow sts:AssumeRole on the role at all? (cheap filter)"""
+        patterns = self._assume_cache.get(entity.key)
+        if patterns is None:
+            patterns = allow_resource_patterns(entity.holder.policies, "sts:AssumeRole", entity.holder.context)
+            self._assume_cache[entity.key] = patterns
+        return any(arn_matches(p, role_arn) for p in patterns)
 
     def _aws_candidates(self, value: str, candidates: dict[str, str], external: list[str]) -> None:
         def account_members(account_id: str) -> list[str]:
@@ -880,6 +898,11 @@ def github_subject_patterns(statement: Mapping[str, Any], issuer: str) -> tuple[
                 notes.append(f"{key} {operator} {_list(values)} (not checked by foureyes)")
     if equals:
         candidates = [v for v in equals[0] if all(v in other for other in equals[1:])]
+        literal = [v for v in candidates if "*" in v or "?" in v]
+        if literal:
+            # StringEquals compares literally: GitHub never issues a subject with * or ?.
+            notes.append(f"StringEquals on {issuer}:sub with a literal {_list(literal)} matches no token")
+            candidates = [v for v in candidates if v not in literal]
         candidates = [v for v in candidates if all(any(_fn(v, p) for p in group) for group in likes)]
         return candidates, "StringEquals", notes
     if likes:

@@ -244,6 +244,8 @@ def test_github_trust_patterns_and_the_exact_subject_key():
     ({"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/api:environment:prod",
                        "token.actions.githubusercontent.com:job_workflow_ref": "acme/wf/.github/workflows/d.yml@main"}},
      ["repo:acme/api:environment:prod"], 1),
+    ({"StringEquals": {"token.actions.githubusercontent.com:sub": ["repo:acme/*", "repo:acme/api:pull_request"]}},
+     ["repo:acme/api:pull_request"], 1),
 ])
 def test_github_subject_conditions(condition, patterns, notes):
     found, _, found_notes = github_subject_patterns({"Condition": condition}, "token.actions.githubusercontent.com")
