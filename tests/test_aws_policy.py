@@ -578,3 +578,12 @@ def test_arn_witness_finds_a_resource_inside_every_pattern():
     assert arn_matches("arn:aws:ecs:eu-west-1:*:service/prod/*", found)
     assert arn_witness("arn:aws:ecs:*:111:service/*", "arn:aws:ecs:*:222:service/*") is None
     assert arn_witness("arn:aws:ecs:*:111:service/*", "*") is not None
+
+
+def test_evaluate_is_importable_as_documented_and_states_its_limits():
+    import foureyes.connectors.aws_policy as module
+    from foureyes.connectors.aws_policy import evaluate as documented
+
+    assert documented is evaluate
+    assert "from foureyes.connectors.aws_policy import evaluate" in module.__doc__
+    assert "Limits:" in evaluate.__doc__ and "uncertain" in evaluate.__doc__

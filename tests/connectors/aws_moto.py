@@ -226,6 +226,7 @@ def build_world(url: str) -> AwsWorld:
     _role(iam, AUDIT_ROLE, audit_trust, inline={"read": json.dumps(member_policy)})
     _user(iam, "erin", ("email", "erin@acme.com"), inline={"ecs": ECS_DEPLOY})
     _user(iam, "frank", ("email", "frank@acme.com"), inline={"codedeploy": CODEDEPLOY})
+    iam.create_policy(PolicyName="PaymentsRelease", PolicyDocument=CODEDEPLOY)  # for permission set BreakGlass
     _role(iam, "AWSServiceRoleForECS", doc({"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
                                             "Action": "sts:AssumeRole"}),
           path="/aws-service-role/ecs.amazonaws.com/", inline={"ecs": doc(allow("ecs:*"))})
@@ -276,6 +277,8 @@ def build_world(url: str) -> AwsWorld:
     prod_deployer = permission_set("ProdDeployer", ECS_DEPLOY)
     read_only = permission_set("ReadOnly", READ_ONLY_ECS)
     break_glass = permission_set("BreakGlass", CODEDEPLOY)  # never provisioned into acme-payments' IAM
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        InstanceArn=ia, PermissionSetArn=break_glass, CustomerManagedPolicyReference={"Name": "PaymentsRelease"})
     assign(world.prod, prod_deployer, "GROUP", deployers)
     assign(world.prod, read_only, "GROUP", everyone)
     assign(world.payments, break_glass, "USER", mia)

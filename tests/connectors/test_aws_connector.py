@@ -300,6 +300,9 @@ def test_an_assignment_whose_role_is_not_in_the_account_is_decided_from_the_perm
     role = read.principals[assignment.dst]
     assert role.attrs["from_definition"] is True and role.home == read.account(w.payments)
     assert read.capabilities(assignment.dst) == {(DEPLOY_RUN, read.account(w.payments))}
+    # its inline policy, and the customer-managed policy it references by name in that account
+    grants = {g.entitlement: g.capabilities for g in read.grants(assignment.dst)}
+    assert grants == {"inline policy": (DEPLOY_RUN,), "policy PaymentsRelease": (DEPLOY_RUN,)}
     # moto 5.2.5 does not implement GetPermissionsBoundaryForPermissionSet: unknown, so shown as a gap
     (gap,) = [g for g in read.gaps(w.payments) if "BreakGlass" in g.reason]
     assert "permissions boundary" in gap.reason and "500" in gap.reason
