@@ -584,6 +584,11 @@ class _Translator:
             candidates: dict[str, str] = {}  # principal key -> how the trust names it
             external: list[str] = []
             federated: list[str] = []
+            # A Deny on GitHub tokens narrows the trusted subjects; it is noted, never subtracted.
+            github_denies = [f"trust policy {'Sid ' + s.sid if s.sid else f'statement {s.index + 1}'} denies some "
+                             "GitHub tokens (not subtracted from the subject pattern)"
+                             for s in trust.statements if s.effect == "Deny" and s.principals is not None
+                             and any(_GITHUB_PROVIDER.match(v) for v in s.principals.get("Federated", ()))]
             for stmt in trust.statements:
                 if stmt.effect != "Allow" or stmt.principals is None:
                     continue
@@ -593,7 +598,7 @@ class _Translator:
                 for value in stmt.principals.get("Federated", ()):
                     github = _GITHUB_PROVIDER.match(value)
                     if github and any(action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in actions):
-                        self._oidc(role, stmt.raw, github.group("issuer"))
+                        self._oidc(role, stmt.raw, github.group("issuer"), github_denies)
                     elif _SSO_SAML_PROVIDER.search(value):
                         continue  # Identity Center: edges come from account assignments
                     else:
@@ -675,8 +680,9 @@ class _Translator:
         else:
             external.append(value)
 
-    def _oidc(self, role: _Entity, statement: Mapping[str, Any], issuer: str) -> None:
+    def _oidc(self, role: _Entity, statement: Mapping[str, Any], issuer: str, extra_notes: list[str]) -> None:
         patterns, operator, notes = github_subject_patterns(statement, issuer)
+        notes = notes + extra_notes
         wildcard_any = False
         for pattern in patterns:
             wildcard = oidc_wildcard(pattern)

@@ -227,6 +227,19 @@ def test_github_trust_patterns_and_the_exact_subject_key():
     assert out.principals[gha].attrs["oidc_wildcard"] is False
 
 
+def test_a_deny_on_github_tokens_is_noted_on_the_edge_not_subtracted():
+    provider = f"arn:aws:iam::{A}:oidc-provider/token.actions.githubusercontent.com"
+    trust = doc({"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/api:*"}}},
+                {"Sid": "NoPullRequests", "Effect": "Deny", "Principal": {"Federated": provider},
+                 "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "*:pull_request"}}})
+    out = run(account(roles=[role("gha", trust, inline={"ecs": doc(allow("ecs:UpdateService"))})]))
+    (edge,) = out.edges.values()
+    assert edge.src == "ci:repo:acme/api:*"
+    assert "Sid NoPullRequests denies some GitHub tokens" in edge.condition
+
+
 @pytest.mark.parametrize("condition, patterns, notes", [
     ({"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/api:environment:production"}},
      ["repo:acme/api:environment:production"], 0),
