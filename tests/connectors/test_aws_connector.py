@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import aws_moto
+from . import aws_moto
 from foureyes.config import Config, parse_config
 from foureyes.connectors.aws import AwsConnector
 from foureyes.errors import SourceError

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-import aws_moto
+from . import aws_moto
 from foureyes.config import parse_config
 from foureyes.connectors.aws import AwsConnector
 from foureyes.errors import SourceError

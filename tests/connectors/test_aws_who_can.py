@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import aws_moto
+from . import aws_moto
 from foureyes.dataset import dump
 from foureyes.model import Edge, EdgeKind, Kind, Principal, Resource, SourceResult
 
