@@ -220,8 +220,8 @@ class AwsConnector:
         root = roots[0] if roots else {}
         types = root.get("PolicyTypes") or []
         scp_type = next((t for t in types if t.get("Type") == "SERVICE_CONTROL_POLICY"), None)
-        # moto lists no policy types on the root even when SCPs are on (reference §5); AWS detaches
-        # every SCP when the type is disabled, so "attached SCPs" is the fallback rule.
+        # A root that does not list the type: read what is attached anyway. AWS detaches every
+        # SCP when the type is disabled, and the translation ignores SCPs when none is attached.
         scps_enabled = scp_type is None or scp_type.get("Status") == "ENABLED"
         listed = _call("organizations:ListAccounts", lambda: _pages(org, "list_accounts", "Accounts"))
         names: dict[str, str] = {}
