@@ -696,8 +696,7 @@ class _LayerResult:
 
 
 def _scan(policies: Sequence[Policy], effect: str, layer: str, action: str, resource: str,
-          ctx: RequestContext, *, level: int = -1, with_principal: bool = False,
-          principal_filter: str | None = None) -> _LayerResult:
+          ctx: RequestContext, *, level: int = -1, with_principal: bool = False) -> _LayerResult:
     out = _LayerResult()
     for policy in policies:
         for stmt in policy.statements:
@@ -705,8 +704,6 @@ def _scan(policies: Sequence[Policy], effect: str, layer: str, action: str, reso
                 continue
             applies, notes, kind = _applies(policy, stmt, action, resource, ctx, with_principal=with_principal)
             if applies is False:
-                continue
-            if principal_filter is not None and kind != principal_filter:
                 continue
             found = Statement(policy, stmt.index, layer, level)
             if kind:

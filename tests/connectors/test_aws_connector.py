@@ -285,7 +285,6 @@ def test_an_sso_permission_set_assigned_to_a_group(read):
 
 
 def test_a_read_only_permission_set_confers_nothing(read):
-    w = read.world
     (edge,) = read.edges(src=read.sso("group", "everyone"))
     assert edge.dst.endswith("AWSReservedSSO_ReadOnly_fedcba9876543210")
     assert read.capabilities(edge.dst) == set()

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -157,7 +156,7 @@ def test_alice_deploys_through_her_group(who_can):
     assert path[2][1] == f"aws:arn:aws:iam::{world.prod}:group/deployers"
     (text,) = alice["paths"]
     assert text[1].endswith("(linked by IAM user tag email alice@acme.com)")
-    assert text[2] == f"IAM group deployers in acme-prod (member of IAM group deployers)"
+    assert text[2] == "IAM group deployers in acme-prod (member of IAM group deployers)"
     assert text[3].startswith(f"policy DeployECS on acme-prod ({world.prod}) (policy DeployECS attached")
     assert text[4] == "deploy.run (ecs:UpdateService)"
 
