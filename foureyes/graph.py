@@ -327,7 +327,11 @@ class Graph:
         if key[2]:
             return key
         principal = self.principals.get(node)
-        if principal is None or principal.kind != Kind.WORKLOAD:
+        if principal is None or principal.system != "ci":
+            return key
+        # A concrete CI context, whichever source described it: an exact trust subject and the
+        # GitHub context it names share one key, and either record may be the one kept.
+        if principal.kind != Kind.WORKLOAD and re.search(r"[*?\[]", principal.id):
             return key
         repo = str(principal.attrs.get("repo", "")) or subject_repo(principal.id)
         return (key[0], key[1], repo) if repo else key
