@@ -734,7 +734,8 @@ class _Translator:
         for group_id, user_id in sso.memberships:
             if user_id in users and group_id in groups:
                 self.out.edge(Edge(users[user_id], groups[group_id], EdgeKind.MEMBER_OF,
-                                   f"member of SSO group {names[group_id]}"))
+                                   f"member of SSO group {names[group_id]}",
+                                   attrs={"identity_store_id": store, "group_id": group_id, "user_id": user_id}))
         for assignment in sso.assignments:
             ps = sso.permission_sets.get(assignment["PermissionSetArn"])
             target = (users if assignment.get("PrincipalType") == "USER" else groups).get(assignment.get("PrincipalId", ""))
@@ -750,7 +751,11 @@ class _Translator:
                 continue
             self.out.edge(Edge(target, role_key, EdgeKind.CAN_ASSUME,
                                f"Identity Center assignment of permission set {ps.name} in "
-                               f"{self.account_label(account_id)}"))
+                               f"{self.account_label(account_id)}",
+                               attrs={"sso_assignment": True, "instance_arn": sso.instance_arn,
+                                      "permission_set_arn": ps.arn, "account_id": account_id,
+                                      "principal_type": assignment.get("PrincipalType", ""),
+                                      "principal_id": assignment.get("PrincipalId", "")}))
 
     def _sso_role(self, sso: SsoRead, ps: PermissionSetRead, account_id: str) -> str | None:
         for entity in self.by_account.get(account_id, []):
