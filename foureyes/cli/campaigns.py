@@ -373,13 +373,22 @@ def exception_group() -> None:
 @exception_group.command("list")
 @click.option("--campaign", "campaign_id", type=int, default=None)
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None)
+@click.option("--approvable-by", "approver", default=None, metavar="EMAIL",
+              help="Only pending exceptions this person may approve (not theirs, not about them).")
 @format_option()
 @pass_app
-def exception_list(app: AppContext, campaign_id: int | None, status: str | None, fmt: str) -> None:
+def exception_list(app: AppContext, campaign_id: int | None, status: str | None, approver: str | None,
+                   fmt: str) -> None:
     """Exceptions requested in campaigns; approved, unexpired ones count in `check` and `conflicts`."""
     from .. import review
 
-    found = review.exceptions(app.store(), campaign_id=campaign_id, status=status)
+    store = app.store()
+    if approver:
+        campaigns = [review.get_campaign(store, campaign_id)] if campaign_id is not None else \
+            review.list_campaigns(store, status=review.OPEN)
+        found = [e for c in campaigns for e, _ in review.approvable_by(store, c, approver)]
+    else:
+        found = review.exceptions(store, campaign_id=campaign_id, status=status)
     if fmt == "json":
         print_json({"exceptions": [review.exception_json(e) for e in found]})
         return

@@ -144,6 +144,9 @@ def test_exception_waits_for_a_second_approver_and_then_counts_in_check(run_here
     assert requested["decided"][0]["exception"]["status"] == "pending"
     assert finding["id"] not in _check(run)["excepted"]
 
+    mine = _json(run("exception", "list", "--approvable-by", WANDA, "--format", "json"))["exceptions"]
+    theirs = _json(run("exception", "list", "--approvable-by", FALLBACK, "--format", "json"))["exceptions"]
+    assert mine == [] and [e["id"] for e in theirs] == [exception_id]
     _one_line_error(run("exception", "approve", str(exception_id), "--as", WANDA), "needs a second person")
     _one_line_error(run("exception", "approve", str(exception_id), "--as", "walter.wong@acme.com"), "own access")
     approved = run("exception", "approve", str(exception_id), "--as", FALLBACK)
