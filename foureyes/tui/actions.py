@@ -33,9 +33,8 @@ class Action:
 
     @property
     def display_keys(self) -> str:
-        if self.key_display:
-            return self.key_display
-        names = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}
+        """Every key that runs it, as the help screen lists them."""
+        names = {"question_mark": "?", "slash": "/", "escape": "esc"}
         return ", ".join(names.get(k, k) for k in self.keys.split(","))
 
     def binding(self) -> Binding:

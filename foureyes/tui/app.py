@@ -6,6 +6,7 @@ reports back with a message from `messages`; the UI thread only lays out what it
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 from textual import work
@@ -23,6 +24,9 @@ from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
 from .navigation import DESTINATIONS, destination
 from .screens.base import ReportsWorkerFailures
 from .state import Triage, load_drift, load_triage
+
+
+UI_SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
 
 
 class FoureyesApp(ReportsWorkerFailures, App[None]):
@@ -52,11 +56,20 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self.sub_title = "sample organisation Acme" if demo else ""
 
     def on_mount(self) -> None:
-        self.load_snapshot(None)
+        # Workers analyse in threads; a short GIL switch interval keeps keys and paints
+        # prompt while they run (the UI thread waits at most this long for its turn).
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL)
+        # after the first paint: the loading thread competes with the UI thread for the GIL
+        self.call_after_refresh(self.load_snapshot, None)
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
 
     # ------------------------------------------------------------ loading
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot",
+          description="load and analyse a snapshot")
     def load_snapshot(self, ref: int | str | None) -> None:
         """Open the store, analyse one snapshot (latest when ``ref`` is None), report back."""
         from ..store import Store
@@ -74,7 +87,8 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             triage.warnings = warnings
             self.post_message(TriageLoaded(triage))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drift")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift",
+          description="compare with the previous snapshot")
     def load_drift(self, triage: Triage) -> None:
         from ..store import Store
 

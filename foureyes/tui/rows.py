@@ -60,12 +60,15 @@ class RowFilter:
 
     terms: tuple[tuple[str, str, bool], ...]  # (field or "", lowercased value, negated)
     text: str = ""
+    keys: frozenset[str] | None = None  # only rows with these keys (a team's members), when set
 
     @property
     def empty(self) -> bool:
-        return not self.terms
+        return not self.terms and self.keys is None
 
     def __call__(self, row: Row) -> bool:
+        if self.keys is not None and row.key not in self.keys:
+            return False
         for name, value, negated in self.terms:
             if name:
                 found = value in row.fields.get(name, "")

@@ -78,6 +78,9 @@ class Triage:
     def snapshot_id(self) -> int:
         return self.info.id
 
+    def __repr__(self) -> str:  # the default would print the whole analysis
+        return f"<Triage snapshot {self.info.id if self.info else '?'}>"
+
     @cached_property
     def grants_by_key(self) -> dict[str, Grant]:
         return {g.key: g for g in self.analysis.snapshot.grants()}
@@ -104,8 +107,11 @@ class Triage:
 
     @cached_property
     def tiers(self) -> list[str]:
-        names = {r.tier for r in self.analysis.snapshot.resources.values() if r.tier}
-        return sorted(names, key=lambda t: (t != "production", t)) + ["any"]
+        """Tiers in the order the config lists them, then any others the snapshot uses, then "any"."""
+        configured = list(self.config.tiers)
+        used = {r.tier for r in self.analysis.snapshot.resources.values() if r.tier}
+        extra = sorted(used - set(configured), key=lambda t: (t != "production", t))
+        return configured + extra + ["any"]
 
     def warm(self) -> None:
         """Build the lazy indexes now (in the worker), not on the UI thread."""
@@ -286,7 +292,7 @@ MATRIX_COLUMNS = (
 MATRIX_FIELDS = ("name", "person", "conflict")
 
 
-def matrix_table_rows(triage: Triage, *, tier: str, team: str = "", app_name: str = "") -> list[Row]:
+def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
     """The core's matrix (`foureyes.matrix.matrix_rows`) as table rows; cells count resources."""
     people = triage.analysis.identities.people
     rows = []

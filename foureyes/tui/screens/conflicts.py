@@ -69,7 +69,8 @@ class ConflictsScreen(TableScreen):
             return
         self.explain(self.triage, event.row.data)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
+          description="explain a finding")
     def explain(self, triage: Triage, finding: Finding) -> None:
         renderable = finding_detail(triage, finding)
         if not get_current_worker().is_cancelled:

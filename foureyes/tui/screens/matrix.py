@@ -1,13 +1,14 @@
 """Matrix: people × capabilities for a tier, readable at a glance; conflicts stand out.
 
-Cells count the resources a person holds the capability on. Tier, team and app recompute
-the core matrix (`foureyes.matrix`) in a worker; "conflicts only" and the name filter are
-applied in memory.
+Cells count the resources a person holds the capability on. Tier and app recompute the
+core matrix (`foureyes.matrix.matrix_rows`) in a worker. A team only narrows whose rows
+show (the core's `team_members`), so it, "conflicts only" and the name filter apply in memory.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import partial
 from typing import Iterable
 
@@ -19,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Label, Select, Static
 
+from ...matrix import team_members
 from ...model import CAPABILITIES, CAPABILITY_MEANING
 from ...textsafe import safe_text
 from ..actions import Action
@@ -58,6 +60,9 @@ class MatrixScreen(TableScreen):
         self.app_name = ""
         self.conflicts_only = False
         self._syncing = False
+        # rows per (snapshot, tier, app) and members per team: a scope seen before is instant
+        self._computed: dict[tuple[int, str, str], list[Row]] = {}
+        self._members: dict[tuple[int, str], frozenset[str]] = {}
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="matrix-controls"):
@@ -105,12 +110,26 @@ class MatrixScreen(TableScreen):
         self._syncing = False
 
     def make_rows(self, triage: Triage) -> list[Row]:
-        return matrix_table_rows(triage, tier=self.tier, team=self.team, app_name=self.app_name)
+        key = (triage.snapshot_id, self.tier, self.app_name)
+        rows = self._computed.get(key)
+        if rows is None:
+            rows = matrix_table_rows(triage, tier=self.tier, app_name=self.app_name)
+            if len(self._computed) > 16 or any(k[0] != key[0] for k in self._computed):
+                self._computed.clear()
+            self._computed[key] = rows
+        return rows
 
     def _rebuild(self) -> None:
-        if self.triage is not None:
-            self.query_one("#summary", Static).update(Text("Recomputing the matrix…", style="italic"))
-            self.build_rows(self.triage)
+        triage = self.triage
+        if triage is None:
+            return
+        cached = self._computed.get((triage.snapshot_id, self.tier, self.app_name))
+        if cached is not None:
+            self.table.set_rows(cached)
+            self.update_summary()
+            return
+        self.query_one("#summary", Static).update(Text("Recomputing the matrix…", style="italic"))
+        self.build_rows(triage)
 
     def summary_extra(self) -> Text:
         in_conflict = sum(1 for r in self.table.visible_rows if r.fields.get("conflict") == "yes")
@@ -125,7 +144,20 @@ class MatrixScreen(TableScreen):
         return text
 
     def filter_for(self, text: str) -> RowFilter:
-        return parse_filter(text + (" conflict:yes" if self.conflicts_only else ""), self.FIELDS)
+        row_filter = parse_filter(text + (" conflict:yes" if self.conflicts_only else ""), self.FIELDS)
+        return replace(row_filter, keys=self._team_members()) if self.team else row_filter
+
+    def _team_members(self) -> frozenset[str] | None:
+        triage = self.triage
+        if triage is None or not self.team:
+            return None
+        key = (triage.snapshot_id, self.team)
+        members = self._members.get(key)
+        if members is None:
+            if any(k[0] != key[0] for k in self._members):
+                self._members.clear()
+            members = self._members[key] = frozenset(team_members(triage.analysis, self.team))
+        return members
 
     # ------------------------------------------------------------ controls
 
@@ -133,12 +165,13 @@ class MatrixScreen(TableScreen):
     def _select_changed(self, event: Select.Changed) -> None:
         if self._syncing:
             return
-        value = "" if event.value is Select.BLANK else str(event.value)
+        value = "" if event.select.is_blank() else str(event.value)
         changed = False
         if event.select.id == "tier" and value and value != self.tier:
             self.tier, changed = value, True
         elif event.select.id == "team" and value != self.team:
-            self.team, changed = value, True
+            self.team = value
+            self.apply_filter()
         elif event.select.id == "app" and value != self.app_name:
             self.app_name, changed = value, True
         if changed:

@@ -71,7 +71,8 @@ class PathScreen(DetailScreen):
         if event.row is not None:
             self.draw(event.row.key, event.row.data)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="routes",
+          description="draw the routes of a capability")
     def draw(self, key: str, holding: Holding) -> None:
         analysis = self.triage.analysis
         routes = analysis.graph.paths(holding, limit=ROUTE_LIMIT)

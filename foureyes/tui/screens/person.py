@@ -88,7 +88,8 @@ class PersonScreen(DetailScreen):
         self.fill(self.triage)
         self.query_one("#capabilities-table", RecordTable).focus()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="person")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="person",
+          description="build a person's capabilities and grants")
     def fill(self, triage: Triage) -> None:
         """Capabilities (each with its path) and grants can be many: built off the UI thread."""
         assert self.person is not None

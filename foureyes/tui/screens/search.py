@@ -53,7 +53,8 @@ class SearchScreen(ReportsWorkerFailures, ModalScreen[Any]):
         else:
             self.index(self.triage)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="search-index")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search-index",
+          description="index the snapshot for search")
     def index(self, triage: Triage) -> None:
         rows = search_rows(triage)
         if not get_current_worker().is_cancelled:

@@ -54,7 +54,8 @@ class TableScreen(SectionScreen):
         self.query_one("#summary", Static).update(Text(f"Building the {self.NOUN} table…", style="italic"))
         self.build_rows(triage)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rows")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rows",
+          description="build table rows")
     def build_rows(self, triage: Triage) -> None:
         rows = self.make_rows(triage)
         if not get_current_worker().is_cancelled:
@@ -68,6 +69,7 @@ class TableScreen(SectionScreen):
         if self.triage is None or message.snapshot_id != self.triage.snapshot_id:
             return
         self.table.set_rows(message.rows)
+        self.apply_filter()  # the filter may depend on the snapshot (a team's members)
         if self._pending_reveal is not None:
             key, self._pending_reveal = self._pending_reveal, None
             self.reveal(key)
@@ -79,8 +81,10 @@ class TableScreen(SectionScreen):
         text.append(f"{table.row_count}", style="bold")
         filter_text = table.row_filter.text.strip() if table.row_filter is not None else ""
         if table.row_filter is not None and not table.row_filter.empty:
-            text.append(f" of {len(table.rows)} {self.NOUN if len(table.rows) != 1 else self.NOUN_ONE} match ")
-            text.append(safe_text(filter_text, limit=60), style="bold")
+            text.append(f" of {len(table.rows)} {self.NOUN if len(table.rows) != 1 else self.NOUN_ONE}")
+            if filter_text:
+                text.append(" match ")
+                text.append(safe_text(filter_text, limit=60), style="bold")
         else:
             text.append(f" {self.NOUN if table.row_count != 1 else self.NOUN_ONE}")
         extra = self.summary_extra()

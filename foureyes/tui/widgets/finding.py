@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...rules import Finding
+from ...rules.pack import Requirement
 from ...textsafe import safe_multiline, safe_text
 from ..state import SEVERITY_STYLE, Triage, chain, finding_scope, finding_status, person_label
 
@@ -48,7 +49,7 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
     if finding.evidence:
         parts += [Text(""), Text("Paths (enter draws them hop by hop)", style="bold underline")]
         for requirement, holdings in finding.evidence:
-            parts.append(Text(safe_text(f"{requirement.describe()}"), style="bold"))
+            parts.append(Text(requirement_text(requirement), style="bold"))
             for holding in holdings:
                 resource = analysis.snapshot.resources.get(holding.resource)
                 where = resource.label if resource else holding.resource
@@ -76,6 +77,21 @@ def exception_text(finding: Finding) -> Text:
     if not text:
         text.append("none", style="dim")
     return text
+
+
+def requirement_text(requirement: Requirement) -> str:
+    """``deploy.run in production on aws/gcp, self review allowed``: what the rule asked for."""
+    text = requirement.capability
+    if requirement.tier != "any":
+        text += f" in {requirement.tier}"
+    if requirement.systems:
+        text += f" on {'/'.join(requirement.systems)}"
+    # latent = false is the rule saying "usable today", which every listed path already is
+    conditions = [f"{k.replace('_', ' ')} {_literal(v)}" for k, v in requirement.where.items()
+                  if not (k == "latent" and v is False)]
+    if conditions:
+        text += ", " + ", ".join(conditions)
+    return safe_text(text)
 
 
 def _literal(value: object) -> str:

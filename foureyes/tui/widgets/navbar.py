@@ -20,21 +20,22 @@ class NavTab(Static):
         super().__init__(Text(label), classes="-current" if current else "")
         self.destination_id = destination_id
 
-    def on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         event.stop()
-        self.app.run_action(f"go('{self.destination_id}')")
+        await self.app.run_action(f"go('{self.destination_id}')")
 
 
 class SnapshotBadge(Static):
     """Which snapshot is on screen; clicking it opens the snapshot switcher."""
 
-    def on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         event.stop()
-        self.app.run_action("switch_snapshot")
+        await self.app.run_action("switch_snapshot")
 
     def show(self, triage: Triage | None, status: str = "") -> None:
         if triage is None:
-            self.update(Text(safe_text(status or "no snapshot"), style="italic"))
+            busy = status.startswith(("Opening", "Loading", "Analysing"))
+            self.update(Text("loading…" if busy else "no snapshot", style="italic"))
             return
         info = triage.info
         latest = triage.snapshots[-1].id if triage.snapshots else info.id
