@@ -60,6 +60,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         # prompt while they run (the UI thread waits at most this long for its turn).
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL)
+        self._apply_keymap()
         # after the first paint: the loading thread competes with the UI thread for the GIL
         self.call_after_refresh(self.load_snapshot, None)
 
@@ -129,6 +130,18 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         triage.drift = message.drift
         self.drift_changed.publish(triage)
 
+    def _apply_keymap(self) -> None:
+        from .keymap import load_keymap
+        from .screens.error import ErrorScreen
+
+        try:
+            keymap = load_keymap()
+        except FoureyesError as error:
+            self.push_screen(ErrorScreen("Your keymap was not applied", str(error)))
+            return
+        if keymap:
+            self.set_keymap(keymap)
+
     # ------------------------------------------------------------ failures
 
     def report_failure(self, worker: Worker[Any]) -> None:
@@ -148,9 +161,14 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     # ------------------------------------------------------------ navigation
 
     def close_details(self) -> None:
-        """Back to the section's own screen (detail and modal screens closed)."""
+        """Back to the section's own screen: detail and modal screens close, errors stay up."""
+        from .screens.error import ErrorScreen
+
+        errors = [(s.error_title, s.message) for s in self.screen_stack[1:] if isinstance(s, ErrorScreen)]
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        for title, message in errors:
+            self.push_screen(ErrorScreen(title, message))
 
     def action_go(self, mode: str) -> None:
         if destination(mode) is None:

@@ -100,3 +100,38 @@ def test_help_lists_every_section_and_key(demo_url):
             assert type(app.screen).__name__ == "OverviewScreen"
 
     asyncio.run(main())
+
+
+def test_a_keymap_file_rebinds_keys_by_binding_id(demo_url, isolated_dirs):
+    keymap = isolated_dirs / "config" / "foureyes" / "keymap.toml"
+    keymap.parent.mkdir(parents=True)
+    keymap.write_text('[keys]\n"app.search" = "ctrl+k"\n"go.matrix" = "m"\n', encoding="utf-8")
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "m")
+            assert app.current_mode == "matrix"
+            await press(app, pilot, "ctrl+k")
+            assert type(app.screen).__name__ == "SearchScreen"
+
+    asyncio.run(main())
+
+
+def test_a_keymap_with_an_unknown_binding_id_is_one_clear_message(demo_url, isolated_dirs):
+    keymap = isolated_dirs / "config" / "foureyes" / "keymap.toml"
+    keymap.parent.mkdir(parents=True)
+    keymap.write_text('[keys]\n"conflicts.filtre" = "ctrl+f"\n', encoding="utf-8")
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "ErrorScreen"
+            text = screen_text(app)
+            assert "keymap.toml: [keys] 'conflicts.filtre' is not a binding id" in text
+            await press(app, pilot, "escape", "2")  # the defaults still work
+            assert app.current_mode == "conflicts"
+
+    asyncio.run(main())

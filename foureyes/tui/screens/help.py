@@ -20,9 +20,9 @@ DETAIL_SCREENS = (("Person", ".screens.person:PersonScreen"), ("Path", ".screens
 
 
 def _table(actions: list[Action]) -> str:
-    lines = ["| key | does |", "|---|---|"]
+    lines = ["| key | does | binding id |", "|---|---|---|"]
     for action in actions:
-        lines.append(f"| `{action.display_keys}` | {action.help or action.description} |")
+        lines.append(f"| `{action.display_keys}` | {action.help or action.description} | `{action.id}` |")
     return "\n".join(lines)
 
 
@@ -36,7 +36,9 @@ def help_markdown() -> str:
     text = resources.files("foureyes.tui").joinpath("help.md").read_text(encoding="utf-8")
     parts = [text, "## Keys everywhere", _table(list(APP_ACTIONS) + [d.action for d in DESTINATIONS]),
              "`ctrl+p` opens the command palette: every key below is there as a \"category: action\" "
-             "command, with more (sort by a column, a matrix team or app, open a snapshot)."]
+             "command, with more (sort by a column, a matrix team or app, open a snapshot).",
+             "To change a key, map its binding id in `keymap.toml` beside your `foureyes.toml` in the "
+             "user config directory (or the file $FOUREYES_KEYMAP names), for example:\n\n```toml\n[keys]\n\"app.search\" = \"ctrl+k\"\n```"]
     for destination in DESTINATIONS:
         parts += [f"## {destination.key} {destination.title}", destination.help + ".",
                   _table(_screen_actions(destination.screen))]

@@ -50,13 +50,17 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
         parts += [Text(""), Text("Paths (enter draws them hop by hop)", style="bold underline")]
         for requirement, holdings in finding.evidence:
             parts.append(Text(requirement_text(requirement), style="bold"))
+            routes_grid = Table.grid(padding=(0, 1))
+            routes_grid.add_column(width=3, no_wrap=True)
+            routes_grid.add_column(ratio=1)  # long chains wrap inside their column, not under the number
             for holding in holdings:
                 resource = analysis.snapshot.resources.get(holding.resource)
                 where = resource.label if resource else holding.resource
-                parts.append(Text(f"  {safe_text(holding.capability)} on {safe_text(where)}", style="italic"))
+                routes_grid.add_row("", Text(f"{safe_text(holding.capability)} on {safe_text(where)}", style="italic"))
                 routes = analysis.graph.paths(holding, limit=ROUTES_PER_HOLDING)
                 for n, steps in enumerate(routes, 1):
-                    parts.append(Text(f"    {n}. {safe_text(chain(steps))}"))
+                    routes_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
+            parts.append(routes_grid)
     return Group(*parts)
 
 
