@@ -25,3 +25,11 @@ test: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Benchmarks at the full default size (20,000 people, ~1M grants) and at 1/50th; the
+# results are appended to benchmarks/README.md with the machine they ran on.
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --scale 1.0
+
+bench-small: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --scale 0.02

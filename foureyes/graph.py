@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from .identity import Identities
 from .model import (
@@ -28,9 +28,10 @@ from .model import (
 )
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-# A closure entry: (distance, ref, next key). ref >= 0 is an edge index, ref < 0 is
-# grant index -(ref + 1). The next key is the key in the successor's closure.
-Entry = tuple[int, int, tuple[str, str, str] | None]
+# A closure entry: (distance, ref, next key, grant index). ref >= 0 is an edge index, ref < 0
+# is grant index -(ref + 1). The next key is the key in the successor's closure; the grant
+# index is the grant the path ends in.
+Entry = tuple[int, int, "tuple[str, str, str] | None", int]
 HoldKey = tuple[str, str, str]  # (capability, resource key, repo)
 
 
@@ -48,9 +49,11 @@ class Step:
         return f"{self.node} ({self.how})" if self.how else self.node
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """A person holds a capability on a resource, through one account."""
+class Holding(NamedTuple):
+    """A person holds a capability on a resource, through one account.
+
+    A named tuple, not a dataclass: a large organisation has millions of these.
+    """
 
     person: str
     capability: str
@@ -63,12 +66,13 @@ class Holding:
     account: str  # the person's account the path starts from
     distance: int
     latent: bool = False
-    attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
-    _first: tuple[int, HoldKey | None] = field(default=(0, None), compare=False, hash=False, repr=False)
+    attrs: Mapping[str, Any] = _EMPTY
+    first_hop: tuple[int, Any] = (0, None)  # (ref, next key) into the graph, for `Graph.path`
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        return (self.person, self.capability, self.resource, self.repo)
+        """(person, capability, resource, repo): the first four fields, in order."""
+        return self[:4]
 
 
 class Graph:
@@ -89,7 +93,19 @@ class Graph:
         for index, grant in enumerate(self.grants):
             if grant.capabilities:
                 self.own[grant.principal].append(index)
+        # Ties between equally short paths break on the grant itself, never on load order.
+        grants = self.grants
+        for indexes in self.own.values():
+            if len(indexes) > 1:
+                indexes.sort(key=lambda i: (grants[i].resource, grants[i].entitlement, grants[i].system))
         self._repo_of_resource: dict[str, str] = {}
+        # keys the store already knows, aligned with self.grants; otherwise hashed on demand
+        self._known_keys: list[str] | None = None
+        if all(len(s.grant_keys) == len(s.grants) for s in snapshot.sources):
+            self._known_keys = [k for s in snapshot.sources for k in s.grant_keys]
+        self._grant_keys: dict[int, str] = {}
+        reached = {e.dst for e in self.edges}
+        self._sources_only = {a.principal for p in identities.people.values() for a in p.accounts} - reached
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
         self._holdings: dict[str, list[Holding]] | None = None
 
@@ -118,7 +134,7 @@ class Graph:
             how = "" if link is None else f"linked by {link.evidence}"
             steps.append(Step(account.system, "account", _label(account), how, account.key))
         node = holding.account
-        ref, next_key = holding._first
+        ref, next_key = holding.first_hop
         guard = 0
         while True:
             guard += 1
@@ -136,7 +152,7 @@ class Graph:
             entry = self._closure_of(node).get(next_key)
             if entry is None:
                 break
-            _, ref, next_key = entry
+            _, ref, next_key, _ = entry
         steps.append(self._capability_step(holding))
         return tuple(steps)
 
@@ -178,37 +194,37 @@ class Graph:
                     if best is None or entry[0] < best[0]:
                         merged[key] = (entry[0], link.principal, entry)
             result[person.key] = [self._holding(person, key, account, entry)
-                                  for key, (_, account, entry) in sorted(merged.items())]
+                                  for key, (_, account, entry) in merged.items()]
+        # Closures of accounts nobody else reaches are not needed again: each holding keeps
+        # its first hop, and paths continue through shared nodes whose closures stay.
+        for node in self._sources_only:
+            self._closure.pop(node, None)
         return result
 
     def _holding(self, person: Person, key: HoldKey, account: str, entry: Entry) -> Holding:
         capability, resource_key, repo = key
-        grant = self._terminal_grant(account, entry)
+        grant = self.grants[entry[3]]
         resource = self.resources.get(resource_key)
         app = resource.app if resource else ""
         if not app and repo:
             repo_resource = self.resources.get(f"github:repo:{repo}")
             app = repo_resource.app if repo_resource else ""
-        attrs = grant.attrs if grant else _EMPTY
+        attrs = grant.attrs
         return Holding(
             person=person.key, capability=capability, resource=resource_key, repo=repo,
             tier=resource.tier if resource else "", app=app,
             system=resource.system if resource else resource_key.split(":", 1)[0],
-            grant=grant.key if grant else "", account=account, distance=entry[0] + 1,
-            latent=bool(attrs.get("latent", False)), attrs=attrs, _first=(entry[1], entry[2]),
+            grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
+            latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
         )
 
-    def _terminal_grant(self, node: str, entry: Entry) -> Grant | None:
-        ref, next_key = entry[1], entry[2]
-        for _ in range(10_000):
-            if ref < 0:
-                return self.grants[-ref - 1]
-            node = self.edges[ref].dst
-            nxt = self._closure_of(node).get(next_key) if next_key else None
-            if nxt is None:
-                return None
-            ref, next_key = nxt[1], nxt[2]
-        return None
+    def _grant_key(self, index: int) -> str:
+        if self._known_keys is not None:
+            return self._known_keys[index]
+        found = self._grant_keys.get(index)
+        if found is None:
+            found = self._grant_keys[index] = self.grants[index].key
+        return found
 
     def _closure_of(self, node: str) -> dict[HoldKey, Entry]:
         found = self._closure.get(node)
@@ -278,7 +294,7 @@ class Graph:
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
                     if key not in closure:
-                        closure[key] = (0, -grant_index - 1, None)
+                        closure[key] = (0, -grant_index - 1, None, grant_index)
             for edge_index in self.out.get(node, ()):
                 succ = self.edges[edge_index].dst
                 if succ in members:
@@ -287,7 +303,7 @@ class Graph:
                     mine = self._retag(node, key)
                     best = closure.get(mine)
                     if best is None or entry[0] + 1 < best[0]:
-                        closure[mine] = (entry[0] + 1, edge_index, key)
+                        closure[mine] = (entry[0] + 1, edge_index, key, entry[3])
             closures[node] = closure
         if len(component) > 1 or any(self.edges[e].dst == component[0] for e in self.out.get(component[0], ())):
             changed = True
@@ -302,7 +318,7 @@ class Graph:
                             mine = self._retag(node, key)
                             best = closures[node].get(mine)
                             if best is None or entry[0] + 1 < best[0]:
-                                closures[node][mine] = (entry[0] + 1, edge_index, key)
+                                closures[node][mine] = (entry[0] + 1, edge_index, key, entry[3])
                                 changed = True
         self._closure.update(closures)
 

@@ -266,6 +266,14 @@ class SourceResult:
     finished_at: str = ""
     error: str | None = None  # the connector failed as a whole; its gaps say what is unknown
     stats: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    # Grant keys in the order of `grants`, when already known (the store has them): saves
+    # hashing a million grants again. Empty means "compute them".
+    grant_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        if len(self.grant_keys) == len(self.grants):
+            return zip(self.grant_keys, self.grants)
+        return ((g.key, g) for g in self.grants)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -348,6 +356,10 @@ class Snapshot:
         for source in self.sources:
             yield from source.edges
 
+    def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        for source in self.sources:
+            yield from source.keyed_grants()
+
     def gaps(self) -> list[Gap]:
         return [g for s in self.sources for g in s.gaps]
 
@@ -355,15 +367,21 @@ class Snapshot:
         return next((s for s in self.sources if s.name == name), None)
 
 
-def snapshot_digest(sources: Iterable[SourceResult]) -> str:
-    """Content digest over every key in the snapshot: equal content, equal digest."""
+def snapshot_digest(sources: Iterable[SourceResult], *, grant_keys: list[list[str]] | None = None) -> str:
+    """Content digest over every key in the snapshot: equal content, equal digest.
+
+    ``grant_keys`` (one list per source, in order) saves hashing every grant twice.
+    """
     h = hashlib.sha256()
-    for source in sorted(sources, key=lambda s: s.name):
+    listed = list(sources)
+    keys_of = {id(s): (grant_keys[i] if grant_keys else None) for i, s in enumerate(listed)}
+    for source in sorted(listed, key=lambda s: s.name):
         h.update(f"source\x00{source.name}\x00{source.system}\n".encode())
+        known = keys_of[id(source)]
         for tag, keys in (
             ("p", sorted(p.key for p in source.principals)),
             ("r", sorted(r.key for r in source.resources)),
-            ("g", sorted(g.key for g in source.grants)),
+            ("g", sorted(known if known is not None else (g.key for g in source.grants))),
             ("e", sorted(e.key for e in source.edges)),
             ("x", sorted(g.key for g in source.gaps)),
         ):

@@ -136,3 +136,15 @@ def test_snapshot_references(store_url):
 def test_invalid_store_url_is_a_clear_error():
     with pytest.raises(StoreError, match="not a valid SQLAlchemy URL"):
         Store("not a url")
+
+
+def test_grant_changes_in_sql_match_the_model(store_url):
+    from foureyes.drift import grant_changes
+
+    with Store(store_url) as store:
+        ids = [info.id for info, _ in demo.load_into(store)]
+        added, removed = store.grant_changes(*ids)
+        old, new = (store.load_snapshot(i) for i in ids)
+    in_memory_added, in_memory_removed = grant_changes(old, new)
+    assert added == sorted(g.key for g in in_memory_added) and len(added) == 4
+    assert removed == sorted(g.key for g in in_memory_removed) and len(removed) == 2

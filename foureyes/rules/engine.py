@@ -73,13 +73,17 @@ def evaluate(
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
     for person in people:
-        found: list[Finding] = []
         holdings = holdings_of.get(person.key, ())
         if not holdings:
             continue
+        by_capability: dict[str, list[Holding]] = defaultdict(list)
+        for holding in holdings:
+            by_capability[holding.capability].append(holding)
+        found: list[Finding] = []
         for rule in conflict_rules:
-            found.extend(conflict_findings(rule, person, holdings, repo_app))
-        findings.extend(_suppress(found))
+            found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
+        if found:
+            findings.extend(_suppress(found))
     for rule in pack:
         if rule.kind != CONFLICT:
             findings.extend(posture_findings(rule, resources, principals))
@@ -87,15 +91,27 @@ def evaluate(
 
 
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
-                      repo_app: Mapping[str, str]) -> list[Finding]:
+                      repo_app: Mapping[str, str], *,
+                      by_capability: Mapping[str, Sequence[Holding]] | None = None) -> list[Finding]:
     if rule.subject == "linked" and not person.linked:
         return []
     if rule.subject == "unlinked" and person.linked:
         return []
+    if by_capability is None:
+        grouped: dict[str, list[Holding]] = defaultdict(list)
+        for holding in holdings:
+            grouped[holding.capability].append(holding)
+        by_capability = grouped
+
+    def candidates(requirement: Requirement) -> Sequence[Holding]:
+        return holdings if requirement.capability == "*" else by_capability.get(requirement.capability, ())
+
+    if rule.all_of and any(not candidates(r) for r in rule.all_of):
+        return []  # a capability is missing altogether: nothing to combine
     per_requirement: list[tuple[Requirement, dict[str, list[Holding]]]] = []
     for requirement in rule.requirements:
         by_scope: dict[str, list[Holding]] = defaultdict(list)
-        for holding in holdings:
+        for holding in candidates(requirement):
             if _satisfies(holding, requirement):
                 for key in _scopes(holding, rule.same, repo_app):
                     by_scope[key].append(holding)

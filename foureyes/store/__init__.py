@@ -6,6 +6,7 @@ so an interrupted write never leaves a snapshot that looks complete.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
@@ -157,21 +158,22 @@ class Store:
     ) -> SnapshotInfo:
         """Store the results of one run as one snapshot, all or nothing."""
         taken = taken_at or now_iso()
-        digest = snapshot_digest(results)
+        grant_keys = [[g.key for g in r.grants] for r in results]  # hashed once, used twice
+        digest = snapshot_digest(results, grant_keys=grant_keys)
         with self.engine.begin() as conn:
             snapshot_id = conn.execute(
                 t.snapshots.insert().values(
                     taken_at=taken, label=label, digest=digest, status="writing", stored_at=now_iso()
                 )
             ).inserted_primary_key[0]
-            for result in results:
-                self._write_source(conn, snapshot_id, result)
+            for result, keys in zip(results, grant_keys):
+                self._write_source(conn, snapshot_id, result, keys)
             conn.execute(
                 t.snapshots.update().where(t.snapshots.c.id == snapshot_id).values(status="complete")
             )
         return self.snapshot_info(snapshot_id)
 
-    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult) -> None:
+    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, grant_keys: list[str]) -> None:
         counts = r.counts()
         conn.execute(
             t.sources.insert().values(
@@ -185,34 +187,38 @@ class Store:
                 **counts,
             )
         )
-        base = {"snapshot_id": snapshot_id, "source": r.name}
-        _insert(conn, t.principals, (
-            {**base, "system": p.system, "ident": p.id, "kind": p.kind, "display_name": p.display_name,
-             "email": p.email, "home": p.home, "attrs": _dumps(p.attrs)}
+        sid, name = snapshot_id, r.name
+        # Plain tuples through the driver's executemany: the ORM-free fast path for big snapshots.
+        self._bulk(conn, t.principals, (
+            (sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, _dumps(p.attrs))
             for p in r.principals
         ))
-        _insert(conn, t.resources, (
-            {**base, "system": x.system, "kind": x.kind, "ident": x.id, "name": x.name, "tier": x.tier,
-             "app": x.app, "parent": x.parent, "attrs": _dumps(x.attrs)}
+        self._bulk(conn, t.resources, (
+            (sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, _dumps(x.attrs))
             for x in r.resources
         ))
-        _insert(conn, t.grants, (
-            {**base, "key": g.key, "system": g.system, "principal": g.principal,
-             "entitlement": g.entitlement, "resource": g.resource,
-             "capabilities": " ".join(g.capabilities), "via": g.via, "detail": g.detail,
-             "condition": g.condition, "expires": g.expires, "last_used": g.last_used,
-             "attrs": _dumps(g.attrs)}
-            for g in r.grants
+        self._bulk(conn, t.grants, (
+            (sid, name, key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities), g.via,
+             g.detail, g.condition, g.expires, g.last_used, _dumps(g.attrs))
+            for g, key in zip(r.grants, grant_keys)
         ))
-        _insert(conn, t.edges, (
-            {**base, "src": e.src, "dst": e.dst, "kind": e.kind, "label": e.label,
-             "condition": e.condition, "attrs": _dumps(e.attrs)}
-            for e in r.edges
+        self._bulk(conn, t.edges, (
+            (sid, name, e.src, e.dst, e.kind, e.label, e.condition, _dumps(e.attrs)) for e in r.edges
         ))
-        _insert(conn, t.gaps, (
-            {**base, "system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides}
-            for g in r.gaps
-        ))
+        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides) for g in r.gaps))
+
+    def _bulk(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
+        columns = [c.name for c in table.columns]
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                conn.exec_driver_sql(sql, batch)
+                batch = []
+        if batch:
+            conn.exec_driver_sql(sql, batch)
 
     # -- reading ----------------------------------------------------------------
 
@@ -293,6 +299,16 @@ class Store:
             raise NotFound(f"snapshot {text!r}: expected a number, 'latest' or 'previous'")
         return self.snapshot_info(int(text)).id
 
+    def grant_changes(self, from_id: int, to_id: int) -> tuple[list[str], list[str]]:
+        """Keys of grants added and removed between two snapshots, as set operations in SQL."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        query = (f"SELECT key FROM grants WHERE snapshot_id = {mark} "
+                 f"EXCEPT SELECT key FROM grants WHERE snapshot_id = {mark}")
+        with self.engine.connect() as conn:
+            added = [row[0] for row in conn.exec_driver_sql(query, (to_id, from_id))]
+            removed = [row[0] for row in conn.exec_driver_sql(query, (from_id, to_id))]
+        return sorted(added), sorted(removed)
+
     def find_by_digest(self, digest: str, label: str) -> SnapshotInfo | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -306,60 +322,72 @@ class Store:
 
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
-        intern = sys.intern
-        with self.engine.connect() as conn:
-            rows_by_source: dict[str, dict[str, list[Any]]] = {
-                s.name: {"principals": [], "resources": [], "grants": [], "edges": [], "gaps": []}
-                for s in info.sources
-            }
+        buckets: dict[str, dict[str, list[Any]]] = {
+            s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": []}
+            for s in info.sources
+        }
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
 
-            def rows(table: Any, *order: Any) -> Iterator[Any]:
-                # A stable order, so analysis ties break the same way on every backend.
-                query = select(table).where(table.c.snapshot_id == snapshot_id).order_by(*order)
-                yield from conn.execution_options(stream_results=True, yield_per=20000).execute(query)
+        def rows(table: Any, columns: str) -> Any:
+            # The driver's own cursor: per-row wrapping costs seconds on a million grants.
+            cursor = conn.connection.cursor()
+            cursor.execute(f"SELECT source, {columns} FROM {table} WHERE snapshot_id = {mark}", (snapshot_id,))
+            while True:
+                chunk = cursor.fetchmany(20000)
+                if not chunk:
+                    break
+                yield from chunk
+            cursor.close()
 
-            for row in rows(t.principals, t.principals.c.system, t.principals.c.ident):
-                rows_by_source[row.source]["principals"].append(
-                    Principal(system=row.system, id=intern(row.ident), kind=row.kind,
-                              display_name=row.display_name, email=row.email, home=row.home,
-                              attrs=_loads(row.attrs))
-                )
-            for row in rows(t.resources, t.resources.c.system, t.resources.c.kind, t.resources.c.ident):
-                rows_by_source[row.source]["resources"].append(
-                    Resource(system=row.system, kind=row.kind, id=intern(row.ident), name=row.name,
-                             tier=row.tier, app=row.app, parent=row.parent, attrs=_loads(row.attrs))
-                )
-            for row in rows(t.grants, t.grants.c.key):
-                rows_by_source[row.source]["grants"].append(
-                    Grant(system=row.system, principal=intern(row.principal),
-                          entitlement=intern(row.entitlement), resource=intern(row.resource),
-                          capabilities=_caps(row.capabilities), via=row.via, detail=row.detail,
-                          condition=row.condition, expires=row.expires, last_used=row.last_used,
-                          attrs=_loads(row.attrs))
-                )
-            for row in rows(t.edges, t.edges.c.src, t.edges.c.kind, t.edges.c.dst):
-                rows_by_source[row.source]["edges"].append(
-                    Edge(src=intern(row.src), dst=intern(row.dst), kind=row.kind, label=row.label,
-                         condition=row.condition, attrs=_loads(row.attrs))
-                )
-            for row in rows(t.gaps, t.gaps.c.system, t.gaps.c.resource, t.gaps.c.reason):
-                rows_by_source[row.source]["gaps"].append(
-                    Gap(system=row.system, resource=row.resource, reason=row.reason, hides=row.hides)
-                )
+        # Millions of new objects would trigger the cyclic GC over and over; none of them form cycles.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with self.engine.connect() as conn:
+                self._load_rows(rows, buckets)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         results = tuple(
             SourceResult(
                 name=s.name, system=s.system,
-                principals=tuple(rows_by_source[s.name]["principals"]),
-                resources=tuple(rows_by_source[s.name]["resources"]),
-                grants=tuple(rows_by_source[s.name]["grants"]),
-                edges=tuple(rows_by_source[s.name]["edges"]),
-                gaps=tuple(rows_by_source[s.name]["gaps"]),
+                principals=tuple(buckets[s.name]["principals"]),
+                resources=tuple(buckets[s.name]["resources"]),
+                grants=tuple(buckets[s.name]["grants"]),
+                edges=tuple(buckets[s.name]["edges"]),
+                gaps=tuple(buckets[s.name]["gaps"]),
                 started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
+                grant_keys=tuple(buckets[s.name]["keys"]),
             )
             for s in info.sources
         )
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
                         digest=info.digest)
+
+    @staticmethod
+    def _load_rows(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+        intern, caps, loads = sys.intern, _caps, _loads
+        for src, system, ident, kind, display, email, home, attrs in rows(
+                "principals", "system, ident, kind, display_name, email, home, attrs"):
+            buckets[src]["principals"].append(
+                Principal(system, intern(ident), kind, display, email, home, loads(attrs)))
+        for src, system, kind, ident, name, tier, app, parent, attrs in rows(
+                "resources", "system, kind, ident, name, tier, app, parent, attrs"):
+            buckets[src]["resources"].append(
+                Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
+        for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
+             last_used, attrs) in rows(
+                "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
+                          "expires, last_used, attrs"):
+            buckets[src]["keys"].append(key)
+            buckets[src]["grants"].append(
+                Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
+                      via, detail, condition, expires, last_used, loads(attrs)))
+        for src, s_key, d_key, kind, label, condition, attrs in rows(
+                "edges", "src, dst, kind, label, condition, attrs"):
+            buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
+        for src, system, resource, reason, hides in rows("gaps", "system, resource, reason, hides"):
+            buckets[src]["gaps"].append(Gap(system, resource, reason, hides))
 
 
 # ---------------------------------------------------------------- helpers
@@ -374,17 +402,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _insert(conn: Any, table: Any, rows: Iterable[dict[str, Any]]) -> None:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            conn.execute(table.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(table.insert(), batch)
 
 
 _caps_cache: dict[str, tuple[str, ...]] = {}
