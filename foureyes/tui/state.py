@@ -368,9 +368,17 @@ def account_rows(triage: Triage, person: Person) -> list[Row]:
 
 
 def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
+    """Capability rows in a stable order (capability, then resource), whatever order the core keeps."""
     analysis = triage.analysis
+    resources = analysis.snapshot.resources
+    rank = {c: n for n, c in enumerate(CAPABILITIES)}
+
+    def order(h: Holding) -> tuple[int, str, str, str]:
+        resource = resources.get(h.resource)
+        return (rank.get(h.capability, 99), (resource.label if resource else h.resource).lower(), h.resource, h.repo)
+
     rows = []
-    for h in holdings:
+    for h in sorted(holdings, key=order):
         resource = analysis.snapshot.resources.get(h.resource)
         steps = analysis.path(h)
         label = resource.label if resource else h.resource

@@ -49,7 +49,20 @@ class Terminal:
     def send(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
+    def __enter__(self) -> "Terminal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:  # a failed test must not leave a TUI running
+            self.process.kill()
+            self.process.wait(timeout=10)
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
     def close(self, timeout: float = 30) -> int:
+        """Wait for the app to exit on its own (after "q") and return its exit code."""
         try:
             deadline = time.monotonic() + timeout
             while self.process.poll() is None and time.monotonic() < deadline:
@@ -61,25 +74,23 @@ class Terminal:
                         break
             return self.process.wait(timeout=5)
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
-            os.close(self.master)
+            self.__exit__()
 
 
 @pytest.mark.slow
 def test_foureyes_demo_stores_acme_and_opens_the_overview_then_quits():
-    term = Terminal("demo")
-    term.wait_for("Snapshot 2 · demo: Acme (November)")
-    term.wait_for("+ FE-SOD-001 Nina Nakamura")  # drift came from the worker
-    term.send("2")
-    term.wait_for("33 findings")
-    term.send("q")
-    assert term.close() == 0
+    with Terminal("demo") as term:
+        term.wait_for("Snapshot 2 · demo: Acme (November)")
+        term.wait_for("+ FE-SOD-001 Nina Nakamura")  # drift came from the worker
+        term.send("2")
+        term.wait_for("33 findings")
+        term.send("q")
+        assert term.close() == 0
 
 
 @pytest.mark.slow
 def test_foureyes_tui_opens_the_latest_stored_snapshot(demo_url):
-    term = Terminal("tui", env={"FOUREYES_STORE_URL": demo_url})
-    term.wait_for("Snapshot 2 · demo: Acme (November)")
-    term.send("q")
-    assert term.close() == 0
+    with Terminal("tui", env={"FOUREYES_STORE_URL": demo_url}) as term:
+        term.wait_for("Snapshot 2 · demo: Acme (November)")
+        term.send("q")
+        assert term.close() == 0

@@ -224,7 +224,7 @@ class MatrixScreen(TableScreen):
             keys = entry["capabilities"][capability]
             if not keys:
                 continue
-            labels = [safe_text(resources[k].label if k in resources else k) for k in keys[:RESOURCES_LISTED]]
+            labels = sorted(safe_text(resources[k].label if k in resources else k) for k in keys)[:RESOURCES_LISTED]
             more = f" … and {len(keys) - RESOURCES_LISTED} more" if len(keys) > RESOURCES_LISTED else ""
             grid.add_row(Text(capability, style=CAPABILITY_STYLE.get(capability, "")),
                          Text(", ".join(labels) + more))
