@@ -3,6 +3,7 @@ current screen's own commands, named "category: action"."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any, Iterable
 
@@ -13,6 +14,7 @@ from .navigation import DESTINATIONS
 from .state import when
 
 Command = tuple[str, Any, str]
+_PLAIN = re.compile(r"^[\w.\-/ ]{1,60}$")  # names safe to show in the palette (audited text otherwise)
 
 
 def palette_safe(name: str) -> str:
@@ -31,6 +33,8 @@ def palette_commands(app: Any, screen: Any) -> list[Command]:
     commands.extend(getattr(screen, "commands", lambda: ())())
     triage = getattr(app, "triage", None)
     if triage is not None:
+        commands.extend(_elsewhere(app, screen, triage))
+    if triage is not None:
         for info in reversed(triage.snapshots):
             current = " (on screen)" if info.id == triage.snapshot_id else ""
             commands.append((f"snapshot: open {info.id} taken {when(info.taken_at)}{current}",
@@ -44,6 +48,30 @@ def palette_commands(app: Any, screen: Any) -> list[Command]:
             seen.add(name)
             unique.append((name, callback, palette_safe(help_text)))
     return unique
+
+
+def _elsewhere(app: Any, screen: Any, triage: Any) -> Iterable[Command]:
+    """Section commands offered from any screen: they open the section, then apply."""
+    from ..model import SEVERITIES
+
+    def in_section(mode: str, method: str, **kwargs: Any) -> Any:
+        def run() -> None:
+            app.action_go(mode)
+            app.call_after_refresh(lambda: getattr(app.screen, method)(**kwargs))
+        return run
+
+    if getattr(screen, "DESTINATION", "") != "matrix":
+        for team in triage.teams:
+            if _PLAIN.match(team):
+                yield (f"matrix: team {team}", in_section("matrix", "set_scope", team=team), "Only members of this team")
+        for name in triage.apps:
+            if _PLAIN.match(name):
+                yield (f"matrix: app {name}", in_section("matrix", "set_scope", app_name=name),
+                       "Only capabilities on this app")
+    if getattr(screen, "DESTINATION", "") != "conflicts":
+        for severity in reversed(SEVERITIES):
+            yield (f"conflicts: only {severity}", in_section("conflicts", "set_filter_text", text=f"severity:{severity}"),
+                   f"Show {severity} findings")
 
 
 class FoureyesCommands(Provider):

@@ -135,3 +135,18 @@ def test_a_keymap_with_an_unknown_binding_id_is_one_clear_message(demo_url, isol
             assert app.current_mode == "conflicts"
 
     asyncio.run(main())
+
+
+def test_palette_offers_a_sections_commands_from_anywhere(demo_url):
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "ctrl+p")
+            await type_text(app, pilot, "matrix: team sre")
+            await press(app, pilot, "enter")
+            await settle(app, pilot)
+            assert app.current_mode == "matrix"
+            assert {r.cells[0] for r in app.screen.table.visible_rows} == {"Sam Sato", "Sid Shah", "Sue Sorensen"}
+
+    asyncio.run(main())

@@ -59,7 +59,6 @@ class MatrixScreen(TableScreen):
         self.team = ""
         self.app_name = ""
         self.conflicts_only = False
-        self._syncing = False
         # rows per (snapshot, tier, app) and members per team: a scope seen before is instant
         self._computed: dict[tuple[int, str, str], list[Row]] = {}
         self._members: dict[tuple[int, str], frozenset[str]] = {}
@@ -83,31 +82,27 @@ class MatrixScreen(TableScreen):
     # ------------------------------------------------------------ data
 
     def show_triage(self, triage: Triage) -> None:
-        self._syncing = True
-        try:
-            if self.tier not in triage.tiers:
-                self.tier = triage.tiers[0]
-            if self.team not in triage.teams:
-                self.team = ""
-            if self.app_name not in triage.apps:
-                self.app_name = ""
+        if self.tier not in triage.tiers:
+            self.tier = triage.tiers[0]
+        if self.team not in triage.teams:
+            self.team = ""
+        if self.app_name not in triage.apps:
+            self.app_name = ""
+        with self.prevent(Select.Changed):  # the controls follow the state; they do not drive it here
             tier = self.query_one("#tier", Select)
             tier.set_options([(Text(safe_text(t)), t) for t in triage.tiers])
             tier.value = self.tier
-            team = self.query_one("#team", Select)
-            team.set_options([(Text(safe_text(t)), t) for t in triage.teams])
-            if self.team:
-                team.value = self.team
-            app = self.query_one("#app", Select)
-            app.set_options([(Text(safe_text(a)), a) for a in triage.apps])
-            if self.app_name:
-                app.value = self.app_name
-        finally:
-            self.call_after_refresh(self._end_sync)
+            self._show_choice("#team", triage.teams, self.team)
+            self._show_choice("#app", triage.apps, self.app_name)
         super().show_triage(triage)
 
-    def _end_sync(self) -> None:
-        self._syncing = False
+    def _show_choice(self, selector: str, options: list[str], value: str) -> None:
+        select = self.query_one(selector, Select)
+        select.set_options([(Text(safe_text(o)), o) for o in options])
+        if value:
+            select.value = value
+        else:
+            select.clear()
 
     def make_rows(self, triage: Triage) -> list[Row]:
         key = (triage.snapshot_id, self.tier, self.app_name)
@@ -163,19 +158,13 @@ class MatrixScreen(TableScreen):
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        if self._syncing:
-            return
         value = "" if event.select.is_blank() else str(event.value)
-        changed = False
-        if event.select.id == "tier" and value and value != self.tier:
-            self.tier, changed = value, True
-        elif event.select.id == "team" and value != self.team:
-            self.team = value
-            self.apply_filter()
-        elif event.select.id == "app" and value != self.app_name:
-            self.app_name, changed = value, True
-        if changed:
-            self._rebuild()
+        if event.select.id == "tier" and value:
+            self.set_scope(tier=value)
+        elif event.select.id == "team":
+            self.set_scope(team=value)
+        elif event.select.id == "app":
+            self.set_scope(app_name=value)
 
     @on(Checkbox.Changed, "#conflicts-only")
     def _conflicts_changed(self, event: Checkbox.Changed) -> None:
@@ -190,22 +179,32 @@ class MatrixScreen(TableScreen):
         if self.triage is None:
             return
         tiers = self.triage.tiers
-        self.query_one("#tier", Select).value = tiers[(tiers.index(self.tier) + 1) % len(tiers)] \
-            if self.tier in tiers else tiers[0]
+        self.set_scope(tier=tiers[(tiers.index(self.tier) + 1) % len(tiers)] if self.tier in tiers else tiers[0])
 
-    def set_scope(self, *, team: str | None = None, app_name: str | None = None) -> None:
-        if team is not None:
-            select = self.query_one("#team", Select)
-            if team:
-                select.value = team
-            else:
-                select.clear()
-        if app_name is not None:
-            select = self.query_one("#app", Select)
-            if app_name:
-                select.value = app_name
-            else:
-                select.clear()
+    def set_scope(self, *, tier: str | None = None, team: str | None = None, app_name: str | None = None) -> None:
+        """Change tier, team or app; the controls above the table follow."""
+        rebuild = refilter = False
+        with self.prevent(Select.Changed):
+            if tier is not None and tier != self.tier:
+                self.tier, rebuild = tier, True
+                self.query_one("#tier", Select).value = tier
+            if team is not None and team != self.team:
+                self.team, refilter = team, True
+                self._set_select("#team", team)
+            if app_name is not None and app_name != self.app_name:
+                self.app_name, rebuild = app_name, True
+                self._set_select("#app", app_name)
+        if rebuild:
+            self._rebuild()
+        elif refilter:
+            self.apply_filter()
+
+    def _set_select(self, selector: str, value: str) -> None:
+        select = self.query_one(selector, Select)
+        if value:
+            select.value = value
+        else:
+            select.clear()
 
     # ------------------------------------------------------------ rows
 
@@ -250,8 +249,7 @@ class MatrixScreen(TableScreen):
             return
         for tier in triage.tiers:
             if _PALETTE_NAME.match(tier):
-                yield (f"matrix: tier {tier}", partial(setattr, self.query_one("#tier", Select), "value", tier),
-                       "Capabilities of this tier")
+                yield (f"matrix: tier {tier}", partial(self.set_scope, tier=tier), "Capabilities of this tier")
         yield ("matrix: all teams", partial(self.set_scope, team=""), "Everyone, whatever their team")
         for team in triage.teams:
             if _PALETTE_NAME.match(team):
