@@ -101,7 +101,8 @@ def synthetic_org(people: int = 10_000, grants: int = 100_000, seed: int = 7) ->
                               attrs={"self_review_allowed": j % 2 == 0}))
     for a in range(n_accounts):
         account = f"{100000000000 + a}"
-        aws_r.append(Resource("aws", "account", account, f"bench-{a:02d}", tier="production" if a % 2 == 0 else "staging",
+        tier = "production" if a % 2 == 0 else "staging"
+        aws_r.append(Resource("aws", "account", account, f"bench-{a:02d}", tier=tier,
                               app=f"app-{(a * 5) % n_apps:03d}"))
     projects = [f"bench-prod-{k:02d}" for k in range(max(n_accounts, 2))]
     for k, project in enumerate(projects):

@@ -241,8 +241,9 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             self.open_snapshot(snapshot_id)
 
     def open_snapshot(self, snapshot_id: int | str | None) -> None:
-        self._set_status(f"Loading snapshot {snapshot_id if snapshot_id is not None else 'latest'}…")
-        self.notify(f"Loading snapshot {snapshot_id}…", markup=False, timeout=2)
+        which = "the latest snapshot" if snapshot_id is None else f"snapshot {snapshot_id}"
+        self._set_status(f"Loading {which}…")
+        self.notify(f"Loading {which}…", markup=False, timeout=2)
         self.load_snapshot(snapshot_id)
 
     def action_reload(self) -> None:

@@ -63,14 +63,16 @@ def _elsewhere(app: Any, screen: Any, triage: Any) -> Iterable[Command]:
     if getattr(screen, "DESTINATION", "") != "matrix":
         for team in triage.teams:
             if _PLAIN.match(team):
-                yield (f"matrix: team {team}", in_section("matrix", "set_scope", team=team), "Only members of this team")
+                yield (f"matrix: team {team}", in_section("matrix", "set_scope", team=team),
+                       "Only members of this team")
         for name in triage.apps:
             if _PLAIN.match(name):
                 yield (f"matrix: app {name}", in_section("matrix", "set_scope", app_name=name),
                        "Only capabilities on this app")
     if getattr(screen, "DESTINATION", "") != "conflicts":
         for severity in reversed(SEVERITIES):
-            yield (f"conflicts: only {severity}", in_section("conflicts", "set_filter_text", text=f"severity:{severity}"),
+            yield (f"conflicts: only {severity}",
+                   in_section("conflicts", "set_filter_text", text=f"severity:{severity}"),
                    f"Show {severity} findings")
 
 

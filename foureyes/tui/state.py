@@ -199,8 +199,8 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
         rows.append(make_row(
             f.id,
             (f.severity, f.rule.id, f.rule.title, subject, scope, "+".join(systems), status),
-            sort=(-severity_rank(f.severity), f.rule.id, f.rule.title.lower(), subject.lower(), scope, "+".join(systems),
-                  status),
+            sort=(-severity_rank(f.severity), f.rule.id, f.rule.title.lower(), subject.lower(), scope,
+                  "+".join(systems), status),
             fields={"severity": f.severity, "rule": f.rule.id, "person": f"{f.person} {subject}",
                     "app": f"{scope} {f.scope}", "repo": " ".join(sorted(repos)) + " " + scope,
                     "system": " ".join(systems), "status": status, "title": f.rule.title, "kind": f.rule.kind},

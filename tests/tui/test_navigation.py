@@ -87,7 +87,8 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
         text = screen_text(app)
         assert "Max Mueller  max.mueller@acme.com" in text
         assert "2 accounts · 12 capabilities · 1 open finding" in text
-        assert re.search(r"deploy\.run\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+SSO group payments-oncall → role", text)
+        assert re.search(r"deploy\.run\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+"
+                         r"SSO group payments-oncall → role", text)
 
         await press(app, pilot, "a")
         text = screen_text(app)

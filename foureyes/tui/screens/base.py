@@ -71,7 +71,7 @@ class SectionScreen(FoureyesScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._shown: int | None = None
+        self._shown: Triage | None = None
         self.app.triage_changed.subscribe(self, self._triage_changed)  # type: ignore[attr-defined]
         self.app.status_changed.subscribe(self, self._status_changed)  # type: ignore[attr-defined]
         if self.triage is not None:
@@ -88,9 +88,8 @@ class SectionScreen(FoureyesScreen):
     def _triage_changed(self, triage: Triage) -> None:
         self.query_one("#status").display = False
         self.query_one("#body").display = True
-        if self._shown != triage.snapshot_id or triage is not getattr(self, "_shown_triage", None):
-            self._shown = triage.snapshot_id
-            self._shown_triage = triage
+        if triage is not self._shown:  # a reload of the same snapshot is a new analysis too
+            self._shown = triage
             self.show_triage(triage)
 
     def show_triage(self, triage: Triage) -> None:

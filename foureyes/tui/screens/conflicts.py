@@ -31,7 +31,8 @@ class ConflictsScreen(TableScreen):
     NOUN = "findings"
     NOUN_ONE = "finding"
     EMPTY = "No findings: no rule fired on this snapshot."
-    FILTER_HINT = "filter: words, severity:high, rule:FE-SOD-001, person:…, app:…, repo:…, system:aws, status:open"
+    FILTER_HINT = ("filter: words, severity:high, rule:FE-SOD-001, person:…, app:…, repo:…, system:aws, "
+                   "status:open")
     ACTIONS = (
         Action("conflicts.path", "enter", "open_path", "Path", "conflicts",
                "Draw every path behind the selected finding, hop by hop", show=True),

@@ -48,15 +48,19 @@ class GapsScreen(TableScreen):
         if event.row is None:
             body.update(Text(UNKNOWN, style="italic"))
             return
-        system, where, reason, hides = event.row.cells
+        system, where = event.row.cells[:2]
+        kind, item = event.row.data
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="bold", width=16, no_wrap=True)
         facts.add_column(ratio=1)
         facts.add_row("System", Text(system))
         facts.add_row("Where", Text(where))
-        kind, item = event.row.data
-        if kind == "gap" and item.resource:
-            facts.add_row("Resource key", Text(safe_text(item.resource)))
-        facts.add_row("Could not read", Text(reason))
-        facts.add_row("May hide", Text(hides))
+        if kind == "gap":
+            if item.resource:
+                facts.add_row("Resource key", Text(safe_text(item.resource)))
+            facts.add_row("Could not read", Text(safe_text(item.reason)))  # in full: table cells are cut
+            facts.add_row("May hide", Text(safe_text(item.hides or "not stated")))
+        else:
+            facts.add_row("Source failed", Text(safe_text(item.error)))
+            facts.add_row("May hide", Text("everything this source would have read"))
         body.update(Group(facts, Text(""), Text(UNKNOWN, style="italic")))

@@ -38,7 +38,8 @@ def help_markdown() -> str:
              "`ctrl+p` opens the command palette: every key below is there as a \"category: action\" "
              "command, with more (sort by a column, a matrix team or app, open a snapshot).",
              "To change a key, map its binding id in `keymap.toml` beside your `foureyes.toml` in the "
-             "user config directory (or the file $FOUREYES_KEYMAP names), for example:\n\n```toml\n[keys]\n\"app.search\" = \"ctrl+k\"\n```"]
+             "user config directory (or the file $FOUREYES_KEYMAP names), for example:\n\n"
+             "```toml\n[keys]\n\"app.search\" = \"ctrl+k\"\n```"]
     for destination in DESTINATIONS:
         parts += [f"## {destination.key} {destination.title}", destination.help + ".",
                   _table(_screen_actions(destination.screen))]
