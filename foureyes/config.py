@@ -100,6 +100,9 @@ class GitHubSource:
     max_rate_limit_wait: float = 900.0
     timeout: float = 30.0
     production_environments: list[str] = field(default_factory=list)
+    max_retries: int = 8  # PyGithub/urllib3 retries per request (5xx, secondary rate limits, resets)
+    backoff_factor: float = 0.5  # seconds; doubles on each retry without Retry-After
+    secondary_rate_wait: float = 60.0  # wait after a secondary rate limit that names no Retry-After
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class GcpSource:
     anonymous: bool = False
     credentials_file: str = ""
     timeout: float = 60.0
+    concurrency: int = 8
+    cloud_identity: bool = False  # expand groups through the Cloud Identity API
     groups: dict[str, list[str]] = field(default_factory=dict)
 
 

@@ -734,7 +734,7 @@ def _gcp(stage: str, config: Config) -> SourceResult:
     wif = "repo:acme/storefront-web:*"
     wif_key = b.principal(Principal(
         "ci", wif, Kind.WORKLOAD_PATTERN, display_name="workload identity principalSet attribute.repository/acme/storefront-web",
-        attrs={"oidc_subjects": [wif], "oidc_wildcard": False,
+        attrs={"oidc_subjects": [wif], "oidc_wildcard": True,
                "member": "principalSet://iam.googleapis.com/projects/9999/locations/global/workloadIdentityPools/github/attribute.repository/acme/storefront-web"},
     ))
     b.edge(Edge(wif_key, sa, EdgeKind.CAN_ASSUME,

@@ -1,0 +1,373 @@
+"""GitHub Actions: environments, deployment reviewers and branch policies, workflows, OIDC.
+
+Emits deploy.approve for required reviewers, and can-trigger edges from the people who can
+obtain a CI context alone (reference §2.4); the cloud connectors match those contexts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from ..model import (
+    ANY_BRANCH,
+    DEPLOY_APPROVE,
+    DEPLOY_RUN,
+    Edge,
+    EdgeKind,
+    Gap,
+    Grant,
+    Kind,
+    Principal,
+    Resource,
+    Via,
+    ci_principal_key,
+    ci_subject,
+    resource_key,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .github import BranchGuard, Context, Fetcher, Holding, OrgData, RepoData
+
+DEFAULT_CLAIMS = ["repo", "context"]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
+AWS_ACTION = "aws-actions/configure-aws-credentials"
+GCP_ACTION = "google-github-actions/auth"
+
+
+# ---------------------------------------------------------------- workflows (pure)
+
+
+@dataclass(frozen=True)
+class WorkflowJob:
+    """One job of a workflow on the default branch, with what it deploys as."""
+
+    file: str
+    job: str
+    environment: str | None  # a name, an expression ("${{ … }}"), or None
+    identities: tuple[str, ...] = ()  # "assume arn:aws:iam::…:role/x", "impersonate sa@… via …"
+    id_token: bool = False  # the job may mint an OIDC token
+    reusable: str = ""  # a called reusable workflow, whose jobs we do not see
+
+
+@dataclass
+class WorkflowScan:
+    jobs: list[WorkflowJob] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message)
+
+    @property
+    def uses_oidc(self) -> bool:
+        return any(j.id_token or j.identities for j in self.jobs)
+
+    def identities_for(self, environment: str | None) -> list[str]:
+        found: list[str] = []
+        for job in self.jobs:
+            if job.environment == environment:
+                found += [i for i in job.identities if i not in found]
+        return found
+
+
+def parse_workflow(file: str, text: str) -> WorkflowScan:
+    """The jobs of one workflow file; a YAML error is recorded, never raised."""
+    scan = WorkflowScan()
+    try:
+        doc = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        scan.errors.append((file, f"not valid YAML{where}"))
+        return scan
+    if not isinstance(doc, dict) or not isinstance(doc.get("jobs"), dict):
+        scan.errors.append((file, "no jobs mapping"))
+        return scan
+    top_token = _id_token(doc.get("permissions"))
+    for job_id, job in doc["jobs"].items():
+        if not isinstance(job, dict):
+            continue
+        env = job.get("environment")
+        if isinstance(env, dict):
+            env = env.get("name")
+        environment = str(env) if env is not None else None
+        identities: list[str] = []
+        for step in job.get("steps") or []:
+            if not isinstance(step, dict) or not isinstance(step.get("uses"), str):
+                continue
+            action = step["uses"].split("@", 1)[0].strip().lower()
+            args = step.get("with") if isinstance(step.get("with"), dict) else {}
+            if action == AWS_ACTION and args.get("role-to-assume"):
+                identities.append(f"assume {args['role-to-assume']}")
+            elif action == GCP_ACTION and (args.get("service_account") or args.get("workload_identity_provider")):
+                who = args.get("service_account") or "a principal set (direct workload identity)"
+                via = f" via {args['workload_identity_provider']}" if args.get("workload_identity_provider") else ""
+                identities.append(f"impersonate {who}{via}")
+        job_token = _id_token(job.get("permissions")) if "permissions" in job else top_token
+        scan.jobs.append(WorkflowJob(file=file, job=str(job_id), environment=environment,
+                                     identities=tuple(identities), id_token=job_token or bool(identities),
+                                     reusable=str(job.get("uses") or "")))
+    return scan
+
+
+def _id_token(permissions: Any) -> bool:
+    if permissions == "write-all":
+        return True
+    return isinstance(permissions, dict) and str(permissions.get("id-token", "")).lower() == "write"
+
+
+def scan_repo(repo: "RepoData") -> WorkflowScan:
+    if repo.scan is not None:
+        return repo.scan
+    total = WorkflowScan()
+    for file, text in sorted(repo.workflows.items()):
+        if text is None:
+            continue
+        part = parse_workflow(file, text)
+        total.jobs += part.jobs
+        total.errors += part.errors
+    repo.scan = total
+    return total
+
+
+# ---------------------------------------------------------------- fetch
+
+
+def fetch_repo(fetcher: "Fetcher", org: "OrgData", repo: "RepoData") -> None:
+    """Environments (only where GraphQL saw some) and the OIDC template (only where workflows use OIDC)."""
+    api = fetcher.api
+    if repo.environment_names:
+        envs = fetcher.guard(repo.gaps, repo.key, "environments: required reviewers, self-review, admin bypass "
+                             "and branch policies", lambda: list(api.paginate(f"/repos/{repo.full}/environments",
+                                                                              item_key="environments")))
+        repo.environments = envs
+        for env in envs or []:
+            policy = env.get("deployment_branch_policy") or {}
+            if policy.get("custom_branch_policies"):
+                name = env["name"]
+                quoted = urllib.parse.quote(name, safe="")
+                policies = fetcher.guard(
+                    repo.gaps, resource_key("github", "environment", f"{repo.full}/{name}"),
+                    "which branches and tags may deploy to this environment",
+                    lambda quoted=quoted: list(api.paginate(
+                        f"/repos/{repo.full}/environments/{quoted}/deployment-branch-policies", item_key="branch_policies")))
+                repo.branch_policies[name] = policies if policies is not None else None  # type: ignore[assignment]
+    if scan_repo(repo).uses_oidc:
+        repo.oidc = fetcher.guard(repo.gaps, repo.key, "the repository's OIDC subject template",
+                                  lambda: api.get(f"/repos/{repo.full}/actions/oidc/customization/sub"), missing_ok=True)
+
+
+# ---------------------------------------------------------------- translate
+
+
+def _claims(org: "OrgData", repo: "RepoData") -> list[str]:
+    """The OIDC subject claim keys in effect for a repository."""
+    custom = repo.oidc or {}
+    if custom and not custom.get("use_default", True) and custom.get("include_claim_keys"):
+        return list(custom["include_claim_keys"])
+    if custom and custom.get("use_default") is False and org.oidc:
+        return list(org.oidc)
+    return list(DEFAULT_CLAIMS)
+
+
+def translate_repo(ctx: "Context", repo: "RepoData", guard: "BranchGuard", holdings: list["Holding"]) -> None:
+    b = ctx.b
+    scan = scan_repo(repo)
+    for file, message in scan.errors:
+        b.gaps.append(Gap("github", repo.key, f".github/workflows/{file}: {message}",
+                          "the environments and cloud identities that workflow uses"))
+    claims = _claims(ctx.org, repo)
+    if scan.uses_oidc and claims != DEFAULT_CLAIMS:
+        b.gaps.append(Gap("github", repo.key, f"custom OIDC subject template (include_claim_keys {claims}): cloud trust "
+                          "conditions are matched against default-format subjects only",
+                          "CI paths from this repository to cloud roles"))
+    writers = guard.writers()
+    protected = guard.protected_names()
+    common = {"repo": repo.full, "oidc_sub_claims": claims}
+
+    branch_ctx = b.principal(Principal(
+        "ci", ci_subject(repo.full, ref=ANY_BRANCH), Kind.WORKLOAD,
+        display_name=f"workflow on a new branch of {repo.full}",
+        attrs={**common, "protected": protected, "assumes": scan.identities_for(None)}))
+    pr_ctx = b.principal(Principal(
+        "ci", ci_subject(repo.full, pull_request=True), Kind.WORKLOAD,
+        display_name=f"pull request workflow in {repo.full}", attrs={**common, "assumes": scan.identities_for(None)}))
+    for h in sorted(writers, key=lambda h: h.key):
+        b.edge(Edge(h.key, branch_ctx, EdgeKind.CAN_TRIGGER, f"can push a branch of {repo.full} and run a workflow on it"))
+        b.edge(Edge(h.key, pr_ctx, EdgeKind.CAN_TRIGGER, f"can open a pull request from a branch of {repo.full}"))
+
+    if repo.environment_names and repo.environments is None:
+        for name in repo.environment_names:
+            _environment_resource(ctx, repo, name, {"unknown": True})
+        return
+    for env in repo.environments or []:
+        _environment(ctx, repo, guard, env, scan, writers, common)
+
+
+def _environment_resource(ctx: "Context", repo: "RepoData", name: str, attrs: dict[str, Any]) -> str:
+    env_id = f"{repo.full}/{name}"
+    tier = ctx.config.tier_for(system="github", kind="environment", id=env_id)
+    if tier != "production" and any(fnmatch.fnmatchcase(n, p) for n in (name, env_id)
+                                     for p in ctx.section.production_environments):
+        tier = "production"
+    return ctx.b.resource(Resource(
+        "github", "environment", env_id, name=f"environment {name} of {repo.full}", tier=tier,
+        app=ctx.config.app_for(system="github", kind="environment", id=env_id), parent=repo.key, attrs=attrs))
+
+
+def _environment(ctx: "Context", repo: "RepoData", guard: "BranchGuard", env: dict[str, Any], scan: WorkflowScan,
+                 writers: list["Holding"], common: dict[str, Any]) -> None:
+    b = ctx.b
+    name = str(env.get("name"))
+    reviewers: list[tuple[str, str]] = []  # (User|Team, login|slug)
+    prevent_self = False
+    other_rules: list[str] = []
+    wait_timer = 0
+    for rule in env.get("protection_rules") or []:
+        kind = rule.get("type")
+        if kind == "required_reviewers":
+            prevent_self = bool(rule.get("prevent_self_review"))
+            for entry in rule.get("reviewers") or []:
+                who = entry.get("reviewer") or {}
+                if entry.get("type") == "Team" and who.get("slug"):
+                    reviewers.append(("Team", who["slug"]))
+                elif who.get("login"):
+                    reviewers.append(("User", who["login"]))
+        elif kind == "wait_timer":
+            wait_timer = int(rule.get("wait_timer") or 0)
+        elif kind not in ("branch_policy",):
+            other_rules.append(str(kind))
+    policy = env.get("deployment_branch_policy")
+    patterns: list[dict[str, Any]] | None = []
+    if not policy:
+        branch_policy = "none"
+    elif policy.get("protected_branches"):
+        branch_policy = "protected"
+    else:
+        branch_policy = "custom"
+        patterns = repo.branch_policies.get(name)  # None: could not be read (a Gap says so)
+    can_admins_bypass = bool(env.get("can_admins_bypass", True))
+    env_key = _environment_resource(ctx, repo, name, {
+        "reviewers": len(reviewers),
+        "reviewer_names": [f"{'team' if k == 'Team' else 'user'} {w}" for k, w in reviewers],
+        "prevent_self_review": prevent_self,
+        "can_admins_bypass": can_admins_bypass,
+        "branch_policy": branch_policy,
+        "branch_patterns": [p.get("name") for p in patterns or [] if p.get("type", "branch") == "branch"],
+        "tag_patterns": [p.get("name") for p in patterns or [] if p.get("type") == "tag"],
+        "wait_timer": wait_timer,
+        "custom_protection_rules": other_rules,
+    })
+    context = ci_subject(repo.full, environment=name)
+    identities = scan.identities_for(name)
+    jobs = sorted({f"{j.file}:{j.job}" for j in scan.jobs if j.environment == name})
+    ctx_key = b.principal(Principal("ci", context, Kind.WORKLOAD, display_name=f"job in environment {name} of {repo.full}",
+                                    attrs={**common, "environment": name, "assumes": identities, "jobs": jobs}))
+    detail = f"jobs in {name} receive its secrets and deploy"
+    if identities:
+        detail += "; workflows on the default branch " + ", ".join(identities)
+    b.grant(Grant("ci", ctx_key, f"deploy through environment {name}", env_key, (DEPLOY_RUN,), via=Via.CI,
+                  detail=detail, attrs={"actions": identities or [f"secrets and deployments of environment {name}"],
+                                        "jobs": jobs}))
+
+    reviewer_logins: set[str] = set()
+    for kind, who in reviewers:
+        if kind == "Team":
+            key = ctx.team(who)
+            reviewer_logins |= ctx.team_members(who)
+        else:
+            from .github import _ensure_user
+
+            key = _ensure_user(ctx, who)
+            reviewer_logins.add(who)
+        b.grant(Grant("github", key, "required reviewer", env_key, (DEPLOY_APPROVE,), via=Via.REVIEWER,
+                      detail=f"required reviewer of {name}" + ("" if prevent_self else "; self-review allowed"),
+                      attrs={"self_review_allowed": not prevent_self}))
+
+    admitted = _admitted(ctx, repo, guard, branch_policy, patterns, writers)
+    if not reviewers:
+        for key, why in sorted(admitted.items()):
+            b.edge(Edge(key, ctx_key, EdgeKind.CAN_TRIGGER,
+                        f"can push {repo.full} and environment {name} has no required reviewer ({why})"))
+    elif not prevent_self:
+        for login in sorted(reviewer_logins):
+            reach = _reach(ctx, login)
+            why = next((admitted[k] for k in sorted(reach) if k in admitted), None)
+            if why is not None:
+                b.edge(Edge(ctx.user(login), ctx_key, EdgeKind.CAN_TRIGGER,
+                            f"required reviewer of {name} who may approve their own run ({why})"))
+    if can_admins_bypass and (reviewers or branch_policy != "none"):
+        for h in sorted(guard.admins(), key=lambda h: h.key):
+            b.edge(Edge(h.key, ctx_key, EdgeKind.CAN_TRIGGER,
+                        f"admin of {repo.full} may bypass the protection rules of {name}"))
+
+
+def _reach(ctx: "Context", login: str) -> set[str]:
+    keys = {ctx.user(login)} | {ctx.team(s) for s in ctx.teams_of(login)}
+    if login in ctx.org.members and login not in ctx.org.outside:
+        keys.add(ctx.members_key)
+    return keys
+
+
+def _admitted(ctx: "Context", repo: "RepoData", guard: "BranchGuard", branch_policy: str,
+              patterns: list[dict[str, Any]] | None, writers: list["Holding"]) -> dict[str, str]:
+    """Holder key -> why the environment's branch policy admits a ref this holder can put code on alone."""
+    everyone = {h.key: "" for h in writers}
+    if branch_policy == "none":
+        return {k: "any branch may deploy" for k in everyone}
+    if patterns is None:  # unknown is not "no access": assume the patterns admit any branch
+        return {k: "the deployment branch policies could not be read" for k in everyone}
+    out: dict[str, str] = {}
+    if branch_policy == "protected":
+        if not repo.classic:
+            return {k: f"'protected branches only', and {repo.full} has no branch protection rule, so any branch may "
+                       "deploy" for k in everyone}
+        for branch in _protected_candidates(repo):
+            for key, (_, why) in guard.unreviewed(branch).items():
+                out.setdefault(key, f"can land on protected branch {branch} alone: {why}")
+        return out
+    for policy in patterns:
+        pattern = str(policy.get("name", ""))
+        if policy.get("type") == "tag":
+            for key in everyone:  # tag rulesets are not read: any writer may push a tag
+                out.setdefault(key, f"can push a tag matching {pattern}")
+            continue
+        for branch in _pattern_candidates(pattern, guard):
+            if not guard.requirements(branch):
+                for key in everyone:
+                    out.setdefault(key, f"can create unprotected branch {branch} matching {pattern}")
+                continue
+            for key, (_, why) in guard.unreviewed(branch).items():
+                out.setdefault(key, f"can land on {branch} (matches {pattern}) alone: {why}")
+    return out
+
+
+def _protected_candidates(repo: "RepoData") -> list[str]:
+    names: list[str] = []
+    for rule in repo.classic:
+        names += [n["name"] for n in (rule.get("matchingRefs") or {}).get("nodes") or [] if n]
+        pattern = str(rule.get("pattern", ""))
+        if re.search(r"[*?]", pattern):
+            names.append(_instantiate(pattern))
+        elif pattern:
+            names.append(pattern)
+    return list(dict.fromkeys(names))
+
+
+def _pattern_candidates(pattern: str, guard: "BranchGuard") -> list[str]:
+    from .github import branch_glob
+
+    glob = branch_glob(pattern)
+    names = [n for n in [guard.default] + guard.protected_names() if glob.fullmatch(n)]
+    if re.search(r"[*?\[]", pattern):
+        names.append(_instantiate(pattern))
+    elif pattern not in names:
+        names.append(pattern)
+    return list(dict.fromkeys(names))
+
+
+def _instantiate(pattern: str) -> str:
+    """A branch name a person could create that matches a GitHub branch pattern."""
+    return re.sub(r"\*\*|\*|\?|\[[^\]]*\]", "x", pattern) or "x"

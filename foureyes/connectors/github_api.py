@@ -1,0 +1,334 @@
+"""The GitHub HTTP layer: PyGithub's requester and retry, one client per worker thread.
+
+Counts every request, retry and rate-limit wait for ``snapshot --stats``, waits when the
+primary budget is spent (saying until when), and turns failures into `ApiFailure`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import GitHubSource
+from ..errors import SourceError
+from .base import Progress, ProgressEvent, Stopwatch
+
+SOURCE = "github"
+
+
+class ApiFailure(Exception):
+    """A request that failed for good (after PyGithub's retries). Never carries a credential."""
+
+    def __init__(self, verb: str, path: str, status: int | None, message: str):
+        self.verb = verb
+        self.path = path
+        self.status = status
+        self.message = message
+        what = f"{status}" if status else "error"
+        super().__init__(f"{what} on {verb} {path}: {message}")
+
+    @property
+    def denied(self) -> bool:
+        """403/404: a token with more rights might see this."""
+        return self.status in (401, 403, 404)
+
+
+class Meter:
+    """Thread-safe request counters, filled by `GitHubApi` and `CountingRetry`."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.watch = Stopwatch()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self.watch.requests += 1
+            self._in_flight += 1
+            self.watch.max_in_flight = max(self.watch.max_in_flight, self._in_flight)
+
+    def finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def retried(self, *, request: bool = True) -> None:
+        """A retry; ``request`` when it is sent without passing `started` (urllib3's own)."""
+        with self._lock:
+            self.watch.retries += 1
+            if request:
+                self.watch.requests += 1
+
+    def waited(self, seconds: float) -> None:
+        with self._lock:
+            self.watch.rate_limit_wait += seconds
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return self.watch.as_stats()
+
+
+def _retry_class() -> type:
+    from github.GithubRetry import GithubRetry
+
+    class CountingRetry(GithubRetry):
+        """PyGithub's retry (Retry-After, rate-limit messages, 5xx), counted and reported."""
+
+        meter: Meter | None = None
+
+        def new(self, **kw: Any) -> Any:
+            fresh = super().new(**kw)
+            fresh.meter = self.meter
+            return fresh
+
+        def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
+                      _pool: Any = None, _stacktrace: Any = None) -> Any:
+            fresh = super().increment(method, url, response, error, _pool, _stacktrace)
+            if self.meter is not None:
+                self.meter.retried()
+            return fresh
+
+        def sleep(self, response: Any = None) -> None:
+            started = time.monotonic()
+            limited = response is not None and (response.status in (403, 429) or "Retry-After" in response.headers)
+            if limited and self.meter is not None:
+                wait = response.headers.get("Retry-After") or "a moment"
+                self.meter.progress(ProgressEvent(
+                    SOURCE, f"GitHub rate limit: waiting {wait} s before retrying (secondary rate limit)",
+                    level="warning"))
+            super().sleep(response)
+            if limited and self.meter is not None:
+                self.meter.waited(time.monotonic() - started)
+
+    return CountingRetry
+
+
+@dataclass(frozen=True)
+class Page:
+    headers: dict[str, Any]
+    data: Any
+
+
+def _next_link(headers: dict[str, Any]) -> str | None:
+    for part in str(headers.get("link", "")).split(","):
+        if 'rel="next"' in part:
+            return part.split(";", 1)[0].strip().strip("<>")
+    return None
+
+
+class GitHubApi:
+    """REST and GraphQL through PyGithub's requester, safe to call from many threads.
+
+    PyGithub's connection objects are not thread-safe (PyGithub issue #2052), so each worker
+    thread gets its own `Github` client; they share the token, the counters and the
+    rate-limit state.
+    """
+
+    def __init__(self, section: GitHubSource, progress: Progress, *, token: str | None = None):
+        self.section = section
+        self.meter = Meter(progress)
+        self.progress = progress
+        self._local = threading.local()
+        self._rate_lock = threading.Lock()
+        self._blocked_until: dict[str, float] = {}
+        self._waits_reported: set[float] = set()
+        self._token = token if token is not None else self._credentials()
+
+    # ------------------------------------------------------------ credentials
+
+    def _credentials(self) -> str:
+        s = self.section
+        if s.app_id is not None:
+            if not s.private_key_path or s.installation_id is None:
+                raise SourceError("[sources.github] app_id needs private_key_path and installation_id too")
+            try:
+                key = Path(s.private_key_path).expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SourceError(f"[sources.github] private_key_path {s.private_key_path}: {exc.strerror}") from None
+            from github import Auth, GithubException, GithubIntegration
+
+            integration = GithubIntegration(auth=Auth.AppAuth(s.app_id, key), base_url=s.base_url,
+                                            retry=self._retry())
+            self.meter.started()
+            try:
+                return integration.get_access_token(s.installation_id).token
+            except GithubException as exc:
+                raise SourceError(f"GitHub App installation {s.installation_id}: cannot get a token "
+                                  f"({exc.status})") from None
+            except Exception as exc:  # a malformed key, an unreachable host: one line, no secret
+                raise SourceError(f"GitHub App installation {s.installation_id}: cannot get a token "
+                                  f"({type(exc).__name__})") from None
+            finally:
+                self.meter.finished()
+        token = os.environ.get(s.token_env, "").strip()
+        if not token:
+            raise SourceError(f"no GitHub token: set the environment variable {s.token_env} to a read-only token "
+                              "(docs/sources/github.md), or configure a GitHub App in [sources.github]")
+        return token
+
+    def _retry(self) -> Any:
+        # raise_on_status=False: when retries run out, PyGithub sees the last answer (500, 403)
+        # and raises GithubException with its status, instead of urllib3's MaxRetryError.
+        retry = _retry_class()(total=self.section.max_retries, backoff_factor=self.section.backoff_factor,
+                               secondary_rate_wait=self.section.secondary_rate_wait,
+                               max_rate_limit_wait=self.section.max_rate_limit_wait, raise_on_status=False)
+        retry.meter = self.meter
+        return retry
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            from github import Auth, Github
+
+            from .. import __version__
+
+            client = Github(base_url=self.section.base_url, auth=Auth.Token(self._token),
+                            timeout=max(1, int(round(self.section.timeout))), per_page=self.section.per_page,
+                            retry=self._retry(),
+                            pool_size=2, seconds_between_requests=None, seconds_between_writes=None,
+                            user_agent=f"foureyes/{__version__} (read-only audit)")
+            self._local.client = client
+        return client
+
+    # ------------------------------------------------------------ requests
+
+    def request(self, verb: str, url: str, *, params: dict[str, Any] | None = None,
+                body: Any = None) -> Page:
+        """One request with PyGithub's retry; broken bodies are retried here (twice)."""
+        from github import GithubException, RateLimitExceededException
+        from requests import RequestException
+
+        requester = self._client().requester
+        shown = _shown(url)
+        attempts = 3
+        for attempt in range(attempts):
+            self._wait_for_budget("graphql" if shown.endswith("graphql") else "core")
+            self.meter.started()
+            try:
+                headers, data = requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
+            except RateLimitExceededException as exc:
+                self._note_rate(exc.headers or {})
+                raise ApiFailure(verb, shown, exc.status, "rate limit exhausted and the wait would exceed "
+                                 f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)") from None
+            except GithubException as exc:
+                self._note_rate(exc.headers or {})
+                raise ApiFailure(verb, shown, exc.status, _message(exc.data)) from None
+            except ValueError as exc:  # a body that is not JSON: retry, then give up
+                failure = ApiFailure(verb, shown, None, f"malformed JSON in the response ({type(exc).__name__})")
+            except RequestException as exc:
+                failure = ApiFailure(verb, shown, None, _transport(exc))
+                if not _body_error(exc):
+                    raise failure from None  # urllib3 already retried connection errors and timeouts
+            else:
+                self._note_rate(headers)
+                return Page(headers, data)
+            finally:
+                self.meter.finished()
+            if attempt + 1 < attempts:
+                self.meter.retried(request=False)  # the retry is counted when it starts
+        raise failure
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None).data
+
+    def paginate(self, path: str, *, item_key: str | None = None, **params: Any) -> Iterator[Any]:
+        """Every item of a REST list, following the Link header (``per_page`` from config)."""
+        params = {"per_page": self.section.per_page, **params}
+        url: str | None = path
+        first = True
+        while url:
+            page = self.request("GET", url, params=params if first else None)
+            first = False
+            data = page.data
+            items = data.get(item_key, []) if item_key and isinstance(data, dict) else data
+            if not isinstance(items, list):
+                raise ApiFailure("GET", _shown(path), None, "expected a list in the response")
+            yield from items
+            url = _next_link(page.headers)
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """``(data, errors)``: GitHub answers partly when some fields are forbidden; keep both."""
+        page = self.request("POST", self._client().requester.graphql_url,
+                            body={"query": query, "variables": variables})
+        data = page.data if isinstance(page.data, dict) else {}
+        return data.get("data") or {}, list(data.get("errors") or [])
+
+    # ------------------------------------------------------------ primary rate limit
+
+    def _note_rate(self, headers: dict[str, Any]) -> None:
+        remaining = headers.get("x-ratelimit-remaining")
+        reset = headers.get("x-ratelimit-reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            if int(float(remaining)) > 0:
+                return
+            until = float(reset)
+        except ValueError:
+            return
+        resource = str(headers.get("x-ratelimit-resource", "core"))
+        with self._rate_lock:
+            self._blocked_until[resource] = max(self._blocked_until.get(resource, 0.0), until)
+
+    def _wait_for_budget(self, resource: str) -> None:
+        with self._rate_lock:
+            until = self._blocked_until.get(resource, 0.0)
+        wait = until - time.time()
+        if wait <= 0:
+            return
+        if wait > self.section.max_rate_limit_wait:
+            raise ApiFailure("GET", resource, 403, f"rate limit exhausted until {_clock(until)}, beyond "
+                             f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)")
+        with self._rate_lock:
+            first = until not in self._waits_reported  # threads wait together: count the window once
+            self._waits_reported.add(until)
+        if first:
+            self.progress(ProgressEvent(SOURCE, f"GitHub {resource} rate limit exhausted: waiting until "
+                                        f"{_clock(until)}", level="warning"))
+        time.sleep(wait)
+        if first:
+            self.meter.waited(wait)
+        with self._rate_lock:
+            if self._blocked_until.get(resource, 0.0) <= until:
+                self._blocked_until.pop(resource, None)
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%H:%M:%S UTC")
+
+
+def _shown(url: str) -> str:
+    """A request's path for messages: no scheme, host or query (nothing secret ever is, but keep it short)."""
+    if "://" in url:
+        url = "/" + url.split("://", 1)[1].split("/", 1)[-1]
+    return url.split("?", 1)[0]
+
+
+def _message(data: Any) -> str:
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"]).splitlines()[0][:200]
+    if isinstance(data, str):
+        return data.splitlines()[0][:200] if data else "no message"
+    try:
+        return json.dumps(data)[:200]
+    except (TypeError, ValueError):
+        return "no message"
+
+
+def _transport(exc: Exception) -> str:
+    kind = type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    # urllib3 puts the URL in its messages; the URL never holds the token, but keep it short.
+    return f"{kind}: {text[:160]}" if text else kind
+
+
+def _body_error(exc: Exception) -> bool:
+    from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+
+    return isinstance(exc, (ChunkedEncodingError, ContentDecodingError))

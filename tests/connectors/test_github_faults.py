@@ -1,0 +1,165 @@
+"""The GitHub connector under load and failure: request budget, retries, rate limits, gaps.
+
+Faults are injected by the fake server (real HTTP); the client is PyGithub with its retry.
+A faulty run must produce exactly the clean run's data (nothing lost, nothing doubled),
+and the stats must agree with what the server counted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from fakes import github_config
+from fakes.github_server import FakeGitHub, load_fixture, synthetic_org
+from foureyes.connectors.base import ProgressEvent
+from foureyes.connectors.github import GitHubConnector
+from foureyes.errors import SourceError
+from foureyes.model import SourceResult
+
+TOKEN = "ghp_fault_token_do_not_leak_4711"
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+
+def run(fixture: dict, plan: Callable[[FakeGitHub], None] | None = None, *, extra: str = "", latency: float = 0.0
+        ) -> tuple[SourceResult, FakeGitHub, list[ProgressEvent]]:
+    events: list[ProgressEvent] = []
+    with FakeGitHub(fixture, latency=latency) as gh:
+        if plan:
+            plan(gh)
+        config = github_config(gh.url, org=fixture["org"]["login"], extra=extra)
+        result = GitHubConnector(config.sources.github, config=config).collect(events.append)
+    return result, gh, events
+
+
+def content(result: SourceResult) -> tuple:
+    return ({p.key for p in result.principals}, {r.key for r in result.resources}, {g.key for g in result.grants},
+            {e.key for e in result.edges}, {g.key for g in result.gaps}, len(result.grants), len(result.edges))
+
+
+@pytest.fixture(scope="module")
+def clean() -> SourceResult:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GITHUB_TOKEN", TOKEN)
+    try:
+        result, gh, _ = run(load_fixture("scenarios.yaml"))
+    finally:
+        mp.undo()
+    assert result.stats["requests"] == gh.stats.total and result.stats["retries"] == 0
+    return result
+
+
+def test_secondary_rate_limit_and_500_lose_nothing_and_count_nothing_twice(clean):
+    def plan(gh: FakeGitHub) -> None:
+        gh.faults.secondary_rate_limit("/orgs/acme/teams/payments/repos", retry_after=1)
+        gh.faults.server_error("/repos/acme/ledger/collaborators")
+        gh.faults.server_error("/graphql", nth=3)
+
+    result, gh, events = run(load_fixture("scenarios.yaml"), plan)
+    assert not gh.faults.pending  # every fault fired
+    assert content(result) == content(clean)
+    assert gh.stats.count("/orgs/acme/teams/payments/repos") == 2
+    assert gh.stats.count("/repos/acme/ledger/collaborators") == 2
+    assert result.stats["retries"] == 3
+    assert result.stats["requests"] == gh.stats.total == clean.stats["requests"] + 3
+    assert 0.9 <= result.stats["rate_limit_wait_s"] < 3
+    assert any(e.level == "warning" and "rate limit" in e.message for e in events)
+
+
+def test_connection_reset_malformed_json_and_truncated_page_are_retried(clean):
+    def plan(gh: FakeGitHub) -> None:
+        gh.faults.add("/repos/acme/storefront/environments", action="reset")
+        gh.faults.add("/orgs/acme/teams/sre/repos", action="malformed")
+        gh.faults.add("/orgs/acme/outside_collaborators", action="truncate")
+
+    result, gh, _ = run(load_fixture("scenarios.yaml"), plan)
+    assert not gh.faults.pending
+    assert content(result) == content(clean)
+    assert result.stats["retries"] == 3
+    assert result.stats["requests"] == gh.stats.total
+
+
+def test_exhausted_primary_budget_waits_for_the_reset_and_says_until_when(clean):
+    result, gh, events = run(load_fixture("scenarios.yaml"),
+                             lambda gh: gh.faults.add("/orgs/acme", action="exhaust", delay=1.0))
+    assert content(result) == content(clean)
+    waits = [e for e in events if "rate limit exhausted: waiting until" in e.message]
+    assert waits and waits[0].message.endswith("UTC")
+    assert 0 < result.stats["rate_limit_wait_s"] <= 1.1
+
+
+def test_primary_rate_limit_error_is_retried_after_the_reset(clean):
+    result, gh, _ = run(load_fixture("scenarios.yaml"),
+                        lambda gh: gh.faults.primary_rate_limit("/repos/acme/infra/collaborators", reset_in=0))
+    assert content(result) == content(clean)
+    assert gh.stats.count("/repos/acme/infra/collaborators") == 2 and result.stats["retries"] == 1
+
+
+def test_a_request_that_keeps_failing_becomes_a_gap_on_that_repository(clean):
+    result, gh, _ = run(load_fixture("scenarios.yaml"),
+                        lambda gh: gh.faults.server_error("/repos/acme/infra/collaborators", times=50),
+                        extra="max_retries = 2\n")
+    gaps = [g for g in result.gaps if g.resource == "github:repo:acme/infra"]
+    assert len(gaps) == 1
+    assert gaps[0].reason.startswith("500 on GET /repos/acme/infra/collaborators")
+    assert "direct collaborators" in gaps[0].hides
+    assert gh.stats.count("/repos/acme/infra/collaborators") == 3  # the first try and two retries
+    # the rest of the organisation is intact
+    other = {g.key for g in clean.grants if "acme/infra" not in g.resource}
+    assert other <= {g.key for g in result.grants}
+    assert TOKEN not in repr(result)
+
+
+def test_forbidden_org_ruleset_is_a_gap_on_each_repository_it_covers(monkeypatch):
+    fixture = load_fixture("scenarios.yaml")
+    fixture["org_rulesets"] = [{"id": 70, "name": "org main", "enforcement": "active",
+                                "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
+                                               "repository_name": {"include": ["ledger", "infra"], "exclude": []}},
+                                "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1}}],
+                                "bypass_actors": [{"actor_type": "OrganizationAdmin", "bypass_mode": "always"}]}]
+    fixture["token"] = {"org_admin": False}
+    result, gh, _ = run(fixture)
+    covered = {g.resource for g in result.gaps if "organisation ruleset 'org main'" in g.reason}
+    assert covered == {"github:repo:acme/ledger", "github:repo:acme/infra"}
+    assert gh.stats.count("/orgs/acme/rulesets/70") == 1  # read once, shared by both repositories
+    # admins-not-enforced on infra no longer suffices: the org ruleset needs a review too
+    infra = [g for g in result.grants if g.resource == "github:repo:acme/infra" and g.entitlement == "merge unreviewed"]
+    assert infra == []
+
+
+def test_bad_token_fails_the_source_with_one_clear_line():
+    fixture = load_fixture("scenarios.yaml")
+    fixture["token"] = {"reject": True}
+    with pytest.raises(SourceError, match="401 Bad credentials") as info:
+        run(fixture)
+    assert TOKEN not in str(info.value)
+
+
+def test_missing_token_names_the_variable(monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN")
+    with pytest.raises(SourceError, match="GITHUB_TOKEN"):
+        run(load_fixture("scenarios.yaml"))
+
+
+@pytest.mark.slow
+def test_request_budget_on_200_repositories():
+    fixture = synthetic_org(repos=200, members=300, teams=20, org="synth")
+    result, gh, events = run(fixture, latency=0.002)
+    repos = [r for r in result.resources if r.kind == "repo"]
+    assert len(repos) == 200 and result.gaps == ()
+    teams = 20
+    budget = 3 * len(repos) + teams + 20
+    assert gh.stats.total <= budget, gh.stats.per_path
+    assert result.stats["requests"] == gh.stats.total
+    assert gh.stats.count("/repos/synth/*/collaborators") == 200
+    assert gh.stats.count("/orgs/synth/teams/*/repos") == teams
+    assert gh.stats.count("/repos/synth/*/environments") == 20  # only where GraphQL saw environments
+    assert gh.stats.count("/repos/synth/*/actions/oidc/customization/sub") == 20  # only where workflows use OIDC
+    assert 1 < result.stats["max_in_flight"] <= 8  # the configured concurrency bounds the pool
+    assert gh.stats.max_in_flight <= 8
+    assert len([e for e in events if e.message.startswith("read synth/")]) == 200
