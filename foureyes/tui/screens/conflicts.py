@@ -57,8 +57,7 @@ class ConflictsScreen(TableScreen):
         return conflict_rows(triage.analysis)
 
     def summary_extra(self) -> Text:
-        rows = self.table.visible_rows
-        open_count = sum(1 for r in rows if r.fields.get("status") != "excepted")
+        open_count = self.table.count_visible("status", "excepted", equal=False)
         return Text(f"{open_count} open", style="bold" if open_count else "")
 
     # ------------------------------------------------------------ detail

@@ -127,7 +127,7 @@ class MatrixScreen(TableScreen):
         self.build_rows(triage)
 
     def summary_extra(self) -> Text:
-        in_conflict = sum(1 for r in self.table.visible_rows if r.fields.get("conflict") == "yes")
+        in_conflict = self.table.count_visible("conflict", "yes")
         text = Text()
         text.append(f"{in_conflict} in conflict", style="bold red" if in_conflict else "")
         text.append(f" · tier {safe_text(self.tier)}")

@@ -34,7 +34,7 @@ class PeopleScreen(TableScreen):
         return people_rows(triage)
 
     def summary_extra(self) -> Text:
-        unlinked = sum(1 for r in self.table.visible_rows if r.fields.get("linked") == "unlinked")
+        unlinked = self.table.count_visible("linked", "unlinked")
         return Text(f"{unlinked} unlinked", style="yellow" if unlinked else "")
 
     @on(RecordTable.Selected, "#table")

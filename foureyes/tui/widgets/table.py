@@ -173,6 +173,11 @@ class RecordTable(ScrollView, can_focus=True):
         """Rows in view order (after filter and sort)."""
         return [self.rows[i] for i in self.view]
 
+    def count_visible(self, field: str, value: str, *, equal: bool = True) -> int:
+        """How many visible rows have (or, with ``equal=False``, lack) this field value."""
+        rows = self.rows
+        return sum(1 for i in self.view if (rows[i].fields.get(field) == value) == equal)
+
     @property
     def row_count(self) -> int:
         return len(self.view)
