@@ -134,6 +134,7 @@ class LoggedRequest:
     started: float
     ended: float
     fault: str = ""
+    answered: bool = False  # the answer is on its way: no longer in flight
 
 
 class ServerStats:
@@ -142,17 +143,27 @@ class ServerStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.log: list[LoggedRequest] = []
-        self.in_flight = 0
+        self.in_flight = 0  # received and not yet answered
         self.max_in_flight = 0
+        self.unlogged = 0  # received and not yet in the log
 
     def enter(self) -> None:
         with self._lock:
             self.in_flight += 1
+            self.unlogged += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def leave(self, entry: LoggedRequest) -> None:
+    def answered(self, entry: LoggedRequest) -> None:
+        """Called just before the answer is written: the client may send its next request once it has it."""
         with self._lock:
-            self.in_flight -= 1
+            if not entry.answered:
+                entry.answered = True
+                self.in_flight -= 1
+
+    def leave(self, entry: LoggedRequest) -> None:
+        self.answered(entry)
+        with self._lock:
+            self.unlogged -= 1
             self.log.append(entry)
 
     @property
@@ -704,7 +715,7 @@ class FakeGitHub:
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until every request has been logged (the server logs just after answering)."""
         deadline = time.monotonic() + timeout
-        while self.stats.in_flight > 0 and time.monotonic() < deadline:
+        while self.stats.unlogged > 0 and time.monotonic() < deadline:
             time.sleep(0.005)
 
     def stop(self) -> None:
@@ -1283,6 +1294,7 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in {**{k: v for k, v in rate.items() if k.lower() not in lowered}, **headers}.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
+        fake.stats.answered(entry)
         self.end_headers()
         self.wfile.write(payload)
         entry.status = status
