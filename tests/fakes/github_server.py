@@ -385,9 +385,13 @@ def _offset(cursor: str | None) -> int:
         raise graphql.GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from None
 
 
-def connection(items: list[Any], args: dict[str, Any], name: str, edge: Callable[[Any], dict[str, Any]] | None = None
-               ) -> dict[str, Any]:
-    """A GitHub-style connection with first/after, GitHub's limits and messages."""
+def connection(items: list[Any], args: dict[str, Any], name: str, edge: Callable[[Any], dict[str, Any]] | None = None,
+               make: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """A GitHub-style connection with first/after, GitHub's limits and messages.
+
+    ``make`` builds a node from an item of the page only: large organisations are paged
+    through many times, and building every node for every page would cost O(n²).
+    """
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
         raise graphql.GraphQLError(f"You must provide a `first` or `last` value to properly paginate the `{name}` connection.")
@@ -398,6 +402,8 @@ def connection(items: list[Any], args: dict[str, Any], name: str, edge: Callable
             f"limit of 100 records.")
     start = _offset(args.get("after"))
     page = items[start:start + size]
+    if make is not None:
+        page = [make(item) for item in page]
     edges = []
     for i, item in enumerate(page):
         e = {"cursor": _cursor(start + i), "node": item}
@@ -430,9 +436,9 @@ class GqlOrg:
 
     def membersWithRole(self, info: Any, **args: Any) -> dict[str, Any]:
         logins = self.org.members("all")
-        return connection([_gql_user(self.org, login) for login in logins], args, "membersWithRole",
-                          lambda u: {"role": "ADMIN" if self.org.people[u["login"]].get("role") == "owner" else "MEMBER",
-                                     "hasTwoFactorEnabled": True})
+        return connection(logins, args, "membersWithRole", make=lambda login: _gql_user(self.org, login),
+                          edge=lambda u: {"role": "ADMIN" if self.org.people[u["login"]].get("role") == "owner"
+                                          else "MEMBER", "hasTwoFactorEnabled": True})
 
     def samlIdentityProvider(self, info: Any) -> Any:
         if not self.org.data["org"].get("saml", False):
@@ -442,7 +448,7 @@ class GqlOrg:
         return GqlIdp(self.org)
 
     def teams(self, info: Any, **args: Any) -> dict[str, Any]:
-        return connection([GqlTeam(self.org, slug) for slug in self.org.teams], args, "teams")
+        return connection(list(self.org.teams), args, "teams", make=lambda slug: GqlTeam(self.org, slug))
 
     def team(self, info: Any, slug: str) -> Any:
         return GqlTeam(self.org, slug) if slug in self.org.teams else None
@@ -451,7 +457,7 @@ class GqlOrg:
         names = list(self.org.repos)
         if args.get("isArchived") is not None:
             names = [n for n in names if bool(self.org.repos[n].get("archived")) == args["isArchived"]]
-        return connection([GqlRepo(self.org, n) for n in names], args, "repositories")
+        return connection(names, args, "repositories", make=lambda name: GqlRepo(self.org, name))
 
 
 def _gql_user(org: Org, login: str) -> dict[str, Any]:
@@ -467,15 +473,15 @@ class GqlIdp:
         self.id = "OIP_1"
 
     def externalIdentities(self, info: Any, **args: Any) -> dict[str, Any]:
-        nodes = []
-        for login, p in self.org.people.items():
-            if not p.get("saml"):
-                continue
-            nodes.append({"guid": f"guid-{login}", "id": f"EI_{login}",
-                          "samlIdentity": {"nameId": p["saml"], "emails": [{"value": p["saml"], "primary": True, "type": "work"}],
-                                           "username": p["saml"], "givenName": None, "familyName": None},
-                          "user": _gql_user(self.org, login) if not p.get("saml_unlinked") else None})
-        return connection(nodes, args, "externalIdentities")
+        def identity(login: str) -> dict[str, Any]:
+            p = self.org.people[login]
+            return {"guid": f"guid-{login}", "id": f"EI_{login}",
+                    "samlIdentity": {"nameId": p["saml"], "emails": [{"value": p["saml"], "primary": True, "type": "work"}],
+                                     "username": p["saml"], "givenName": None, "familyName": None},
+                    "user": _gql_user(self.org, login) if not p.get("saml_unlinked") else None}
+
+        logins = [login for login, p in self.org.people.items() if p.get("saml")]
+        return connection(logins, args, "externalIdentities", make=identity)
 
 
 class GqlTeam:
