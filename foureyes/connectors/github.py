@@ -687,6 +687,15 @@ class Context:
         for slug, team in org.teams.items():
             for login, _ in team.members:
                 self.user_teams.setdefault(login, set()).add(slug)
+        self.children: dict[str, list[str]] = {}
+        for slug, parent in self.parents.items():
+            if parent:
+                self.children.setdefault(parent, []).append(slug)
+        # repository -> (team, role) in team order: each repository looks only at the teams that reach it
+        self.repo_teams: dict[str, list[tuple[str, str]]] = {}
+        for slug, team in sorted(org.teams.items()):
+            for full, role in (team.repos or {}).items():
+                self.repo_teams.setdefault(full, []).append((slug, role))
 
     def user(self, login: str) -> str:
         return principal_key("github", login)
@@ -713,9 +722,8 @@ class Context:
     def team_members(self, slug: str) -> set[str]:
         """Everyone a team's access reaches: its members and those of its descendants."""
         out = {login for login, _ in self.org.teams[slug].members} if slug in self.org.teams else set()
-        for child, parent in self.parents.items():
-            if parent == slug:
-                out |= self.team_members(child)
+        for child in self.children.get(slug, ()):
+            out |= self.team_members(child)
         return out
 
     def role_info(self, role: str) -> tuple[str, frozenset[str]]:
@@ -831,17 +839,14 @@ def _repo_access(ctx: Context, repo: RepoData) -> list[Holding]:
                          f"base permission of the {org.login} organisation"))
     for login in sorted(org.owners):
         hold(ctx.holding(ctx.user(login), "admin", Via.OWNER, f"owner of the {org.login} organisation", owner=True))
-    for slug, team in sorted(org.teams.items()):
-        role = (team.repos or {}).get(repo.full)
-        if role is None:
-            continue
+    for slug, role in ctx.repo_teams.get(repo.full, ()):
         # A child team lists what it inherits; the grant belongs to the ancestor that holds it.
         inherited = [a for a in ctx.ancestors(slug)
                      if ROLE_RANK.get(ctx.role_info((org.teams[a].repos or {}).get(repo.full, "none"))[0], -1)
                      >= ROLE_RANK.get(ctx.role_info(role)[0], 0)]
         if inherited:
             continue
-        children = [c for c, p in ctx.parents.items() if p == slug]
+        children = ctx.children.get(slug, [])
         note = f" (inherited by child teams {', '.join(sorted(children))})" if children else ""
         base, _ = ctx.role_info(role)
         custom = f", a custom role based on {base}" if role not in ROLE_RANK else ""
