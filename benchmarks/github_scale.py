@@ -52,7 +52,7 @@ LATENCY = 0.05
 PAGE = 100  # GitHub's largest page: REST per_page and GraphQL first
 REPO_PAGE = 25  # repositories per GraphQL page (see the module docstring)
 ORG = "synth"
-TOKEN = "bench-token-not-a-secret"
+TOKEN_ENV = "FOUREYES_BENCH_GITHUB_TOKEN"  # never the user's GITHUB_TOKEN: the fake needs none
 
 
 @dataclass
@@ -256,14 +256,15 @@ def github_config(url: str, concurrency: int | None) -> Any:
     from foureyes.config import parse_config
 
     extra = f"concurrency = {concurrency}\n" if concurrency is not None else ""
-    return parse_config(f'[sources.github]\norg = "{ORG}"\nbase_url = "{url}"\n{extra}', "<benchmark config>")
+    return parse_config(f'[sources.github]\norg = "{ORG}"\nbase_url = "{url}"\ntoken_env = "{TOKEN_ENV}"\n{extra}',
+                        "<benchmark config>")
 
 
 def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None = None, profile: str = "",
             timeline: str = "") -> Run:
     from foureyes.connectors.github import GitHubConnector
 
-    os.environ.setdefault("GITHUB_TOKEN", TOKEN)
+    os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
     fixture = fixture_for(scale)
     bound = lower_bound(fixture)
     with ServerProcess(scale, latency) as server:
@@ -351,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=None, help="default: the connector's default (16)")
     parser.add_argument("--serial-check-scale", type=float, default=None,
                         help="scale of the concurrency-1 run that checks the serial model; 0 skips it")
-    parser.add_argument("--profile", default="", help="write a cProfile of the connector's process here")
+    parser.add_argument("--profile", default="",
+                        help="write a cProfile of the main thread here (translation; for the workers use py-spy)")
     parser.add_argument("--timeline", default="", help="write every request (start, end, kind, path) here")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON on the last line")
     args = parser.parse_args(argv)
