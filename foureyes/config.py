@@ -129,6 +129,8 @@ class GcpSource:
     anonymous: bool = False
     credentials_file: str = ""
     timeout: float = 60.0
+    concurrency: int = 8
+    cloud_identity: bool = False  # expand groups through the Cloud Identity API
     groups: dict[str, list[str]] = field(default_factory=dict)
 
 

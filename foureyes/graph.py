@@ -156,6 +156,21 @@ class Graph:
         steps.append(self._capability_step(holding))
         return tuple(steps)
 
+    def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
+        """The edges of the holding's shortest path, from its account, and the grant it ends in."""
+        edges: list[Edge] = []
+        ref, next_key = holding.first_hop
+        for _ in range(10_000):
+            if ref < 0:
+                return edges, self.grants[-ref - 1]
+            edge = self.edges[ref]
+            edges.append(edge)
+            entry = self._closure_of(edge.dst).get(next_key) if next_key else None
+            if entry is None:
+                break
+            ref, next_key = entry[1], entry[2]
+        return edges, None
+
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         """Every distinct route (up to ``limit``) by which the person holds this capability."""
         person = self.identities.people.get(holding.person)
@@ -327,7 +342,11 @@ class Graph:
         if key[2]:
             return key
         principal = self.principals.get(node)
-        if principal is None or principal.kind != Kind.WORKLOAD:
+        if principal is None or principal.system != "ci":
+            return key
+        # A concrete CI context, whichever source described it: an exact trust subject and the
+        # GitHub context it names share one key, and either record may be the one kept.
+        if principal.kind != Kind.WORKLOAD and re.search(r"[*?\[]", principal.id):
             return key
         repo = str(principal.attrs.get("repo", "")) or subject_repo(principal.id)
         return (key[0], key[1], repo) if repo else key

@@ -80,3 +80,19 @@ def test_all_paths_lists_alternative_routes():
     routes = g.paths(holding)
     assert len(routes) == 2
     assert {r[2].node for r in routes} == {"team a", "team b"}
+
+
+def test_exact_trust_subject_sharing_a_key_with_the_github_context_keeps_the_repo():
+    # the AWS connector describes ci:repo:acme/api:environment:production as a trust pattern,
+    # the GitHub connector as a workload; whichever record wins, the capability concerns acme/api
+    alice = _user("alice")
+    role = Principal("aws", "role/deploy", "role", "role deploy")
+    account = Resource("aws", "account", "1", tier="production")
+    for kind in ("workload", "workload-pattern"):
+        context = Principal("ci", "repo:acme/api:environment:production", kind, "production of acme/api")
+        edges = [Edge(alice.key, context.key, "can-trigger", "no reviewer"),
+                 Edge(context.key, role.key, "can-assume", "trust sub StringEquals")]
+        g = _graph([alice, context, role], [Grant("aws", role.key, "policy", account.key, ("deploy.run",))], edges,
+                   [account])
+        (holding,) = g.holdings("alice@acme.com")
+        assert holding.repo == "acme/api", kind

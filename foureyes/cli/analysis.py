@@ -13,7 +13,8 @@ from rich.text import Text
 from ..analysis import Analysis, analyze, rule_pack
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..graph import Holding
-from ..model import CAPABILITIES, SEVERITIES, EdgeKind, severity_rank
+from ..matrix import matrix_rows
+from ..model import CAPABILITIES, SEVERITIES, severity_rank
 from ..serialize import finding_json, holding_json, path_json, person_json
 from . import main
 from .common import (
@@ -157,54 +158,6 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
 
 
 # ---------------------------------------------------------------- matrix
-
-
-def team_members(analysis: Analysis, team: str) -> set[str]:
-    """Person keys that reach the GitHub team (directly or through child teams)."""
-    targets = {k for k, p in analysis.snapshot.principals.items()
-               if p.kind == "team" and (p.id.rsplit("/", 1)[-1] == team or p.id == team or k == team)}
-    if not targets:
-        return set()
-    reverse: dict[str, set[str]] = defaultdict(set)
-    for edge in analysis.snapshot.edges():
-        if edge.kind == EdgeKind.MEMBER_OF:
-            reverse[edge.dst].add(edge.src)
-    seen, frontier = set(targets), list(targets)
-    while frontier:
-        node = frontier.pop()
-        for src in reverse.get(node, ()):
-            if src not in seen:
-                seen.add(src)
-                frontier.append(src)
-    return {analysis.identities.person_of[k] for k in seen if k in analysis.identities.person_of}
-
-
-def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
-                app_name: str = "") -> list[dict[str, Any]]:
-    in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
-    members = team_members(analysis, team) if team else None
-    rows = []
-    for person_key, holdings in analysis.graph.by_person().items():
-        if members is not None and person_key not in members:
-            continue
-        if conflicts_only and person_key not in in_conflict:
-            continue
-        caps: dict[str, list[str]] = {c: [] for c in CAPABILITIES}
-        for h in holdings:
-            # code capabilities have no deployment tier of their own: show them for every tier
-            if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
-                continue
-            if app_name and h.app != app_name:
-                continue
-            if h.resource not in caps[h.capability]:
-                caps[h.capability].append(h.resource)
-        if not any(caps.values()):
-            continue
-        person = analysis.identities.people[person_key]
-        rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
-                     "conflict": person_key in in_conflict, "capabilities": caps})
-    rows.sort(key=lambda r: (not r["conflict"], r["person"]))
-    return rows
 
 
 @main.command()

@@ -194,9 +194,8 @@ def demo(app: AppContext, load: bool) -> None:
         return
     from ..store import Store
 
-    store = Store(demo_org.demo_store_url())
-    demo_org.load_into(store)
-    store.close()
+    with Store(demo_org.demo_store_url()) as store:
+        list(demo_org.load_into(store))  # a generator: nothing is stored until it is consumed
     from ..tui import run_app
 
     run_app(store_url=demo_org.demo_store_url(), config=app.config, demo=True)

@@ -615,13 +615,16 @@ def _aws(stage: str, config: Config) -> SourceResult:
     # -- IAM Identity Center: permission sets provisioned as AWSReservedSSO_* roles
     store = "d-9067c1a2b3"
 
+    instance = "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"
+
     def sso_user(name: str, email: str, display: str) -> str:
         return b.principal(Principal("aws", f"sso:{store}:user/{name}", Kind.USER, display_name=f"{display} (SSO)",
-                                     email=email, attrs={"email_source": "sso", "user_name": email}))
+                                     email=email, attrs={"email_source": "sso", "user_name": email,
+                                                         "user_id": f"9067c1a2b3-{name.replace('.', '-')}"}))
 
     def sso_group(name: str) -> str:
         return b.principal(Principal("aws", f"sso:{store}:group/{name}", Kind.GROUP,
-                                     display_name=f"SSO group {name}"))
+                                     display_name=f"SSO group {name}", attrs={"group_id": f"9067c1a2b3-g-{name}"}))
 
     sso_people = {
         "olivia.okafor": ("olivia.okafor@acme.com", "Olivia Okafor"),
@@ -638,7 +641,9 @@ def _aws(stage: str, config: Config) -> SourceResult:
                         ("pedro.pinto", "engineering"), ("ravi.rao", "engineering"),
                         ("wanda.webb", "engineering"), ("sam.sato", "engineering"),
                         ("max.mueller", "engineering")]:
-        b.edge(Edge(sso[person], groups[grp], EdgeKind.MEMBER_OF, f"member of SSO group {grp}"))
+        b.edge(Edge(sso[person], groups[grp], EdgeKind.MEMBER_OF, f"member of SSO group {grp}",
+                    attrs={"identity_store_id": store, "group_id": f"9067c1a2b3-g-{grp}",
+                           "user_id": f"9067c1a2b3-{person.replace('.', '-')}"}))
 
     def permission_set(account: str, name: str, caps: tuple[str, ...], actions: list[str], detail: str) -> str:
         r = role(account, f"aws-reserved/sso.amazonaws.com/AWSReservedSSO_{name}_a1b2c3d4", permission_set=name)
@@ -655,8 +660,13 @@ def _aws(stage: str, config: Config) -> SourceResult:
                                 "permission set StagingDeployer")
     for grp, ps, account in [("aws-admins", admin_ps, PROD), ("payments-oncall", deployer_ps, PROD),
                              ("engineering", readonly_ps, PROD), ("engineering", staging_ps, STAGING)]:
+        ps_name = ps.split("AWSReservedSSO_")[1].rsplit("_", 1)[0]
         b.edge(Edge(groups[grp], ps, EdgeKind.CAN_ASSUME,
-                    f"SSO account assignment in {ACCOUNT_NAMES[account]}"))
+                    f"SSO account assignment in {ACCOUNT_NAMES[account]}",
+                    attrs={"sso_assignment": True, "instance_arn": instance,
+                           "permission_set_arn": f"{instance.replace(':instance/', ':permissionSet/')}/ps-{ps_name.lower()}",
+                           "account_id": account, "principal_type": "GROUP",
+                           "principal_id": f"9067c1a2b3-g-{grp}"}))
 
     # -- a break-glass role chain with a cycle, reached from a staging IAM user
     alex = user(STAGING, "alex", "Alex.Adeyemi@acme.com")
@@ -734,7 +744,7 @@ def _gcp(stage: str, config: Config) -> SourceResult:
     wif = "repo:acme/storefront-web:*"
     wif_key = b.principal(Principal(
         "ci", wif, Kind.WORKLOAD_PATTERN, display_name="workload identity principalSet attribute.repository/acme/storefront-web",
-        attrs={"oidc_subjects": [wif], "oidc_wildcard": False,
+        attrs={"oidc_subjects": [wif], "oidc_wildcard": True,
                "member": "principalSet://iam.googleapis.com/projects/9999/locations/global/workloadIdentityPools/github/attribute.repository/acme/storefront-web"},
     ))
     b.edge(Edge(wif_key, sa, EdgeKind.CAN_ASSUME,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -200,6 +201,13 @@ class GitHubApi:
             finally:
                 self.meter.finished()
                 self.slots.release()
+        looks_like_token = s.token_env.startswith(("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")) or (
+            len(s.token_env) >= 30 and not s.token_env.isupper())
+        if looks_like_token or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s.token_env):
+            # Someone pasted the token itself into the config: say so without repeating it.
+            raise SourceError("[sources.github] token_env must be the NAME of an environment variable "
+                              "(such as GITHUB_TOKEN), not a token; remove the token from the config file "
+                              "and revoke it, since it was written to disk")
         token = os.environ.get(s.token_env, "").strip()
         if not token:
             raise SourceError(f"no GitHub token: set the environment variable {s.token_env} to a read-only token "

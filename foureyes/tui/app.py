@@ -1,72 +1,265 @@
-"""The foureyes Textual app: a summary of the latest snapshot (screens come in the TUI issue)."""
+"""The foureyes Textual app: sections as modes, snapshot loading in workers, one error modal.
+
+Everything slow (opening the store, analysing, drift, building rows) runs in a worker and
+reports back with a message from `messages`; the UI thread only lays out what it receives.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import gc
+import sys
+from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.app import App
+from textual.binding import BindingType
+from textual.signal import Signal
+from textual.worker import Worker, get_current_worker
 
-from ..model import SnapshotInfo
+from ..config import Config, parse_config
+from ..errors import FoureyesError
 from ..textsafe import safe_text
+from .actions import APP_ACTIONS, bindings
+from .commands import FoureyesCommands
+from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
+from .navigation import DESTINATIONS, destination
+from .screens.base import ReportsWorkerFailures
+from .state import Triage, load_drift, load_triage
 
 
-@dataclass
-class SnapshotsLoaded(Message):
-    infos: list[SnapshotInfo]
+UI_SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
 
 
-class FoureyesApp(App[None]):
-    TITLE = "foureyes"
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
-    CSS = """
-    #summary { padding: 1 2; height: auto; }
-    DataTable { height: 1fr; }
+def settle_garbage() -> None:
+    """Collect once, then park every live object outside the cyclic collector.
+
+    An analysed snapshot is millions of long-lived objects; without this, each full
+    collection rescans them all and the UI stops for most of a second at random moments.
+    Runs in the loading worker, while the screen says it is loading.
     """
+    gc.collect()
+    gc.freeze()
 
-    def __init__(self, *, store_url: str, config: Any = None, demo: bool = False):
+
+class FoureyesApp(ReportsWorkerFailures, App[None]):
+    TITLE = "foureyes"
+    CSS_PATH = "app.tcss"
+    MODES: ClassVar[dict[str, Any]] = {d.id: d.factory() for d in DESTINATIONS}
+    DEFAULT_MODE = DESTINATIONS[0].id
+    BINDINGS: ClassVar[list[BindingType]] = bindings(APP_ACTIONS) + bindings(d.action for d in DESTINATIONS)
+    COMMANDS = App.COMMANDS | {FoureyesCommands}
+
+    def __init__(self, *, store_url: str, config: Config | None = None, demo: bool = False) -> None:
         super().__init__()
         self.store_url = store_url
-        self.config = config
         self.demo = demo
+        # The sample organisation has its own tiers and apps; real stores use the user's config.
+        if demo:
+            from ..connectors.demo import demo_config
+
+            self.config: Config = demo_config()
+        else:
+            self.config = config if config is not None else parse_config("", "<defaults>")
+        self.triage: Triage | None = None
+        self.status = "Opening the store…"
+        self.triage_changed: Signal[Triage] = Signal(self, "triage-changed")
+        self.drift_changed: Signal[Triage] = Signal(self, "drift-changed")
+        self.status_changed: Signal[str] = Signal(self, "status-changed")
         self.sub_title = "sample organisation Acme" if demo else ""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Loading snapshots…", id="summary")
-        yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
     def on_mount(self) -> None:
-        table = self.query_one("#sources", DataTable)
-        table.add_columns("snapshot", "taken at", "source", "principals", "grants", "edges", "gaps")
-        self.load_snapshots()
+        # Workers analyse in threads; a short GIL switch interval keeps keys and paints
+        # prompt while they run (the UI thread waits at most this long for its turn).
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL)
+        self._apply_keymap()
+        # after the first paint: the loading thread competes with the UI thread for the GIL
+        self.call_after_refresh(self.load_snapshot, None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def load_snapshots(self) -> None:
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
+        gc.unfreeze()
+
+    # ------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot",
+          description="load and analyse a snapshot")
+    def load_snapshot(self, ref: int | str | None) -> None:
+        """Open the store, analyse one snapshot (latest when ``ref`` is None), report back."""
         from ..store import Store
 
-        with Store(self.store_url) as store:
-            infos = store.list_snapshots()
-        self.post_message(SnapshotsLoaded(infos))
+        worker = get_current_worker()
+        gc.unfreeze()  # what the last snapshot left behind may be collected again
+        warnings: list[str] = []
+        with Store(self.store_url, warn=warnings.append) as store:
+            triage = load_triage(store, ref, self.config,
+                                 progress=lambda text: self.post_message(LoadProgress(text)))
+            if worker.is_cancelled:
+                return
+            if triage is None:
+                self.post_message(StoreEmpty(store.display_url))
+                return
+            triage.warnings = warnings
+            settle_garbage()
+            self.post_message(TriageLoaded(triage))
 
-    def on_snapshots_loaded(self, message: SnapshotsLoaded) -> None:
-        summary = self.query_one("#summary", Static)
-        if not message.infos:
-            summary.update("No snapshots yet. Run `foureyes snapshot` or `foureyes demo --load`.")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift",
+          description="compare with the previous snapshot")
+    def load_drift(self, triage: Triage) -> None:
+        from ..store import Store
+
+        worker = get_current_worker()
+        with Store(self.store_url, warn=lambda message: None) as store:
+            drift = load_drift(store, triage)
+        if not worker.is_cancelled:
+            self.post_message(DriftLoaded(triage.snapshot_id, drift))
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self.status_changed.publish(text)
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        self._set_status(message.text)
+
+    def on_store_empty(self, message: StoreEmpty) -> None:
+        self._set_status(f"No snapshots in {message.store} yet. Run `foureyes snapshot` to take one, "
+                         "or `foureyes demo` to explore the sample organisation.")
+
+    def on_triage_loaded(self, message: TriageLoaded) -> None:
+        triage = message.triage
+        self.close_details()
+        self.triage = triage
+        self._set_status("")
+        self.triage_changed.publish(triage)
+        for warning in triage.warnings:
+            self.notify(safe_text(warning), title="Store", severity="warning", markup=False)
+        if triage.previous_id is not None:
+            self.load_drift(triage)
+        else:
+            self.drift_changed.publish(triage)
+
+    def on_drift_loaded(self, message: DriftLoaded) -> None:
+        triage = self.triage
+        if triage is None or triage.snapshot_id != message.snapshot_id:
             return
-        latest = message.infos[-1]
-        summary.update(Text(
-            f"Snapshot {latest.id} taken {latest.taken_at} — {safe_text(latest.label)}\n"
-            f"{len(latest.sources)} sources, {latest.gap_count} gap(s)"
-        ))
-        table = self.query_one("#sources", DataTable)
-        for info in reversed(message.infos):
-            for s in info.sources:
-                table.add_row(str(info.id), info.taken_at, Text(safe_text(s.name)), str(s.principals),
-                              str(s.grants), str(s.edges), str(s.gaps))
+        triage.drift = message.drift
+        self.drift_changed.publish(triage)
+
+    def _apply_keymap(self) -> None:
+        from .keymap import load_keymap
+        from .screens.error import ErrorScreen
+
+        try:
+            keymap = load_keymap()
+        except FoureyesError as error:
+            self.push_screen(ErrorScreen("Your keymap was not applied", str(error)))
+            return
+        if keymap:
+            self.set_keymap(keymap)
+
+    # ------------------------------------------------------------ failures
+
+    def report_failure(self, worker: Worker[Any]) -> None:
+        """The one place a failed worker is shown: an error modal, the app stays usable."""
+        from .screens.error import ErrorScreen
+
+        error = worker.error
+        what = worker.group if worker.group != "default" else worker.name
+        if isinstance(error, FoureyesError):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        if worker.group == "snapshot" and self.triage is None:
+            self._set_status(f"Could not load a snapshot: {message}")
+        self.push_screen(ErrorScreen(f"Could not finish: {what}", message))
+
+    # ------------------------------------------------------------ navigation
+
+    def close_details(self) -> None:
+        """Back to the section's own screen: detail and modal screens close, errors stay up."""
+        from .screens.error import ErrorScreen
+
+        errors = [(s.error_title, s.message) for s in self.screen_stack[1:] if isinstance(s, ErrorScreen)]
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        for title, message in errors:
+            self.push_screen(ErrorScreen(title, message))
+
+    def action_go(self, mode: str) -> None:
+        if destination(mode) is None:
+            return
+        self.close_details()
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_search(self) -> None:
+        if self.triage is None:
+            self.bell()
+            return
+        from .screens.search import SearchScreen
+
+        self.push_screen(SearchScreen(self.triage), self._open_search_result)
+
+    def _open_search_result(self, target: tuple[str, str] | None) -> None:
+        if target is None or self.triage is None:
+            return
+        kind, key = target
+        if kind == "person":
+            self.open_person(key)
+        elif kind == "finding":
+            self.action_go("conflicts")
+            self.call_after_refresh(lambda: self.screen.reveal(key))  # type: ignore[attr-defined]
+        elif kind == "rule":
+            self.action_go("conflicts")
+            self.call_after_refresh(lambda: self.screen.set_filter_text(f"rule:{key}"))  # type: ignore[attr-defined]
+        elif kind == "resource":
+            resource = self.triage.analysis.snapshot.resources.get(key)
+            label = resource.label if resource else key
+            self.action_go("conflicts")
+            self.call_after_refresh(
+                lambda: self.screen.set_filter_text(f'"{label}"'))  # type: ignore[attr-defined]
+        elif kind == "gap":
+            self.action_go("gaps")
+            self.call_after_refresh(lambda: self.screen.reveal(key))  # type: ignore[attr-defined]
+
+    def open_person(self, person_key: str) -> None:
+        if self.triage is None or self.triage.analysis.person(person_key) is None:
+            self.bell()
+            return
+        from .screens.person import PersonScreen
+
+        self.push_screen(PersonScreen(self.triage, person_key))
+
+    def open_paths(self, title: str, holdings: list[Any], *, finding: Any = None, selected: Any = None) -> None:
+        if self.triage is None:
+            return
+        from .screens.path import PathScreen
+
+        self.push_screen(PathScreen(self.triage, title, holdings, finding=finding, selected=selected))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_switch_snapshot(self) -> None:
+        if self.triage is None:
+            self.bell()
+            return
+        from .screens.snapshots import SnapshotsScreen
+
+        self.push_screen(SnapshotsScreen(self.triage), self._switch_to)
+
+    def _switch_to(self, snapshot_id: int | None) -> None:
+        if snapshot_id is not None and (self.triage is None or snapshot_id != self.triage.snapshot_id):
+            self.open_snapshot(snapshot_id)
+
+    def open_snapshot(self, snapshot_id: int | str | None) -> None:
+        which = "the latest snapshot" if snapshot_id is None else f"snapshot {snapshot_id}"
+        self._set_status(f"Loading {which}…")
+        self.notify(f"Loading {which}…", markup=False, timeout=2)
+        self.load_snapshot(snapshot_id)
+
+    def action_reload(self) -> None:
+        self.open_snapshot(None)

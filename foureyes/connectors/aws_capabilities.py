@@ -1,0 +1,318 @@
+"""AWS permissions → foureyes capabilities: the catalogue loader and the per-principal decision.
+Which principal holds deploy.run or access.admin in its account, which policies give it, and why.
+
+The catalogue (`foureyes/rules/catalogues/aws_deploy.toml`) lists the ways to hold each
+capability; this module asks the policy evaluator whether a principal's policies allow
+every requirement of a way on some resource of its account, and attributes the result
+to the policies whose Allow statements made it possible.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from ..errors import InputError
+from ..model import ACCESS_ADMIN, DEPLOY_RUN
+from .aws_policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
+
+CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
+_SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
+_WAY_KEYS = {"id", "target", "title", "all_of", "applies_to"}
+_REQUIREMENT_KEYS = {"action", "resource", "context"}
+_KINDS = ("user", "group", "role")
+TEMPLATES = ("partition", "account", "self", "own_group", "attached_policy", "admin_role", "admin_user",
+             "admin_group", "deploy_bucket")
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One action the holder must be allowed, on some resource matching ``resource``."""
+
+    action: str
+    resource: str  # a template: "arn:{partition}:ecs:*:{account}:service/*", "{self}"
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way to hold a capability: every requirement together."""
+
+    id: str
+    capability: str
+    title: str
+    all_of: tuple[Requirement, ...]
+    target: str = ""
+    applies_to: tuple[str, ...] = _KINDS
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.action for r in self.all_of))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    ways: tuple[Way, ...]
+    path: str = ""
+
+    def for_capability(self, capability: str) -> tuple[Way, ...]:
+        return tuple(w for w in self.ways if w.capability == capability)
+
+
+def default_catalogue_path() -> Any:
+    return importlib_resources.files("foureyes.rules").joinpath("catalogues/aws_deploy.toml")
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(path: str | None = None) -> Catalogue:
+    """Read and check the catalogue; a mistake is one InputError naming the file and the entry."""
+    source = Path(path) if path else default_catalogue_path()
+    shown = str(source)
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{shown}: AWS catalogue not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{shown}: TOML syntax error: {exc}") from None
+    return parse_catalogue(raw, shown)
+
+
+def parse_catalogue(raw: Mapping[str, Any], shown: str = "<catalogue>") -> Catalogue:
+    def fail(where: str, message: str) -> InputError:
+        return InputError(f"{shown}: {where}: {message}")
+
+    if raw.get("format") != CATALOGUE_FORMAT:
+        raise fail("format", f"expected \"{CATALOGUE_FORMAT}\"")
+    unknown = set(raw) - {"format", *_SECTIONS}
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown table; expected one of: {', '.join(sorted(_SECTIONS))}")
+    ways: list[Way] = []
+    seen: set[str] = set()
+    for section, capability in _SECTIONS.items():
+        for index, entry in enumerate(raw.get(section, [])):
+            where = f"[[{section}]] #{index + 1}"
+            if not isinstance(entry, dict):
+                raise fail(where, "expected a table")
+            way_id = entry.get("id")
+            if not isinstance(way_id, str) or not way_id:
+                raise fail(where, "id: required, a non-empty string")
+            where = f"[[{section}]] {way_id}"
+            if way_id in seen:
+                raise fail(where, "id: used twice")
+            seen.add(way_id)
+            for key in entry:
+                if key not in _WAY_KEYS:
+                    close = difflib.get_close_matches(key, sorted(_WAY_KEYS), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    raise fail(where, f"{key}: unknown key{hint}")
+            requirements = entry.get("all_of")
+            if not isinstance(requirements, list) or not requirements:
+                raise fail(where, "all_of: required, a non-empty list of {action, resource}")
+            parsed = []
+            for r_index, req in enumerate(requirements):
+                r_where = f"{where} all_of[{r_index}]"
+                if not isinstance(req, dict) or set(req) - _REQUIREMENT_KEYS:
+                    raise fail(r_where, f"expected a table with keys {', '.join(sorted(_REQUIREMENT_KEYS))}")
+                action, resource = req.get("action"), req.get("resource")
+                if not isinstance(action, str) or ":" not in action or "*" in action or "?" in action:
+                    raise fail(r_where, f"action: expected one concrete action like ecs:UpdateService, got {action!r}")
+                if not isinstance(resource, str) or not resource:
+                    raise fail(r_where, "resource: required, an ARN template")
+                for name in _template_names(resource):
+                    if name not in TEMPLATES:
+                        raise fail(r_where, f"resource: unknown template {{{name}}}; known: {', '.join(TEMPLATES)}")
+                context = req.get("context", {})
+                if not isinstance(context, dict) or not all(isinstance(v, str) for v in context.values()):
+                    raise fail(r_where, "context: expected a table of strings")
+                parsed.append(Requirement(action, resource, dict(context)))
+            applies_to = entry.get("applies_to", list(_KINDS))
+            if not isinstance(applies_to, list) or not set(applies_to) <= set(_KINDS) or not applies_to:
+                raise fail(where, f"applies_to: expected a list from {', '.join(_KINDS)}")
+            ways.append(Way(way_id, capability, str(entry.get("title", "")), tuple(parsed),
+                            target=str(entry.get("target", "")), applies_to=tuple(applies_to)))
+    return Catalogue(tuple(ways), shown)
+
+
+def _template_names(text: str) -> list[str]:
+    names = []
+    i = text.find("{")
+    while i >= 0:
+        j = text.find("}", i)
+        if j < 0:
+            break
+        names.append(text[i + 1:j])
+        i = text.find("{", j)
+    return names
+
+
+# ---------------------------------------------------------------- holders
+
+
+@dataclass(frozen=True)
+class Holder:
+    """One IAM user, group or role with everything its permissions depend on."""
+
+    arn: str
+    kind: str  # user | group | role
+    account: str
+    policies: tuple[Policy, ...]  # identity policies: own, and for a user its groups'
+    boundary: Policy | None = None
+    scps: tuple[tuple[Policy, ...], ...] = ()  # root → OU → account; () when SCPs do not apply
+    context: RequestContext = field(default_factory=RequestContext)
+    partition: str = "aws"
+    groups: tuple[str, ...] = ()  # group ARNs (users)
+    attached_policies: tuple[str, ...] = ()  # customer-managed policy ARNs attached to it or its groups
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A capability a holder has, the ways and actions behind it, and the policies that give it."""
+
+    capability: str
+    ways: tuple[str, ...]
+    actions: tuple[str, ...]
+    policies: tuple[Policy, ...]  # every identity policy with an Allow that the ways needed
+    actions_by_policy: Mapping[int, tuple[str, ...]]  # id(policy) -> the actions it allowed
+    uncertain: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()  # the resources the decisions were made on (evidence)
+
+    def actions_of(self, policy: Policy) -> tuple[str, ...]:
+        return self.actions_by_policy.get(id(policy), ())
+
+
+@dataclass(frozen=True)
+class AccountAdmins:
+    """Admin-equivalent principals of one account, for the ways that reach admin through them."""
+
+    roles: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+class CapabilityDecider:
+    """Decides, for one holder at a time, which capabilities the catalogue grants it."""
+
+    def __init__(self, catalogue: Catalogue | None = None, *, deploy_buckets: Sequence[str] = ()):
+        self.catalogue = catalogue or load_catalogue()
+        self.deploy_buckets = tuple(deploy_buckets)
+
+    def reach(self, holder: Holder, admins: AccountAdmins = AccountAdmins(),
+              capabilities: Iterable[str] = (DEPLOY_RUN, ACCESS_ADMIN)) -> dict[str, Reach]:
+        found: dict[str, Reach] = {}
+        for capability in capabilities:
+            met: list[tuple[Way, list[tuple[Requirement, str, Decision]]]] = []
+            for way in self.catalogue.for_capability(capability):
+                if holder.kind not in way.applies_to:
+                    continue
+                outcome = self._way(way, holder, admins)
+                if outcome is not None:
+                    met.append((way, outcome))
+            if met:
+                found[capability] = _combine(capability, met)
+        return found
+
+    def _way(self, way: Way, holder: Holder, admins: AccountAdmins) -> list[tuple[Requirement, str, Decision]] | None:
+        done = []
+        for requirement in way.all_of:
+            result = self._requirement(requirement, holder, admins)
+            if result is None:
+                return None
+            done.append((requirement, *result))
+        return done
+
+    def _requirement(self, requirement: Requirement, holder: Holder,
+                     admins: AccountAdmins) -> tuple[str, Decision] | None:
+        values = {
+            "partition": [holder.partition], "account": [holder.account], "self": [holder.arn],
+            "own_group": list(holder.groups), "attached_policy": list(holder.attached_policies),
+            "admin_role": [a for a in admins.roles if a != holder.arn],
+            "admin_user": [a for a in admins.users if a != holder.arn],
+            "admin_group": [a for a in admins.groups if a not in holder.groups and a != holder.arn],
+            "deploy_bucket": list(self.deploy_buckets),
+        }
+        known = {k: _fill(v, values) for k, v in requirement.context.items()}
+        context = holder.context.with_values({k: v[0] for k, v in known.items() if v})
+        templates = _fill(requirement.resource, values)
+        if not templates:
+            return None
+        identity = allow_resource_patterns(holder.policies, requirement.action, context)
+        if not identity:
+            return None  # nothing allows the action at all: no need to look for a resource
+        bounds = allow_resource_patterns([holder.boundary], requirement.action, context) if holder.boundary else ["*"]
+        best: tuple[str, Decision] | None = None
+        for template in templates:
+            for candidate in _candidates(template, identity, bounds):
+                decision = evaluate(requirement.action, candidate, identity_policies=holder.policies,
+                                    boundary=holder.boundary, scps=holder.scps, context=context)
+                if not decision.allowed:
+                    continue
+                if not decision.uncertain:
+                    return candidate, decision
+                if best is None or len(decision.uncertain) < len(best[1].uncertain):
+                    best = (candidate, decision)
+        return best
+
+
+def _fill(template: str, values: Mapping[str, list[str]]) -> list[str]:
+    """Every expansion of a template's {names}; empty when a name has no value."""
+    out = [template]
+    for name in _template_names(template):
+        options = values.get(name, [])
+        out = [t.replace("{" + name + "}", option, 1) for t in out for option in options]
+    return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=65536)
+def _witness(template: str, identity: str, bound: str) -> str | None:
+    return arn_witness(template, identity, bound)
+
+
+def _candidates(template: str, identity: Sequence[str], bounds: Sequence[str]) -> list[str]:
+    """Concrete resources to try: one inside the template and each pair of Allow patterns."""
+    if template == "*":
+        return ["*"]  # actions that take no resource are requested on "*"
+    found: list[str] = []
+    for pattern in identity:
+        for bound in bounds:
+            witness = _witness(template, pattern, bound)
+            if witness is not None and witness not in found:
+                found.append(witness)
+    return found
+
+
+def _combine(capability: str, met: list[tuple[Way, list[tuple[Requirement, str, Decision]]]]) -> Reach:
+    policies: dict[int, Policy] = {}
+    actions_by_policy: dict[int, list[str]] = {}
+    actions: list[str] = []
+    uncertain: list[str] = []
+    resources: list[str] = []
+    for way, outcome in met:
+        for requirement, resource, decision in outcome:
+            actions.append(requirement.action)
+            resources.append(resource)
+            uncertain.extend(decision.uncertain)
+            for stmt in decision.allows:
+                policies.setdefault(id(stmt.policy), stmt.policy)
+                actions_by_policy.setdefault(id(stmt.policy), []).append(requirement.action)
+    return Reach(
+        capability=capability,
+        ways=tuple(w.id for w, _ in met),
+        actions=tuple(dict.fromkeys(actions)),
+        policies=tuple(policies.values()),
+        actions_by_policy={k: tuple(dict.fromkeys(v)) for k, v in actions_by_policy.items()},
+        uncertain=tuple(dict.fromkeys(uncertain)),
+        resources=tuple(dict.fromkeys(resources)),
+    )

@@ -1,0 +1,1009 @@
+"""The AWS IAM policy evaluator: is one action on one resource allowed, and which statement decided?
+Pure functions over policy documents; the AWS connector uses it, and so can anyone else.
+
+Use it like this::
+
+    from foureyes.connectors.aws_policy import evaluate
+
+    decision = evaluate(
+        "ecs:UpdateService",
+        "arn:aws:ecs:us-east-1:111111111111:service/prod/api",
+        identity_policies=[policy_document, ...],   # dicts, JSON strings or `Policy`
+        boundary=boundary_document,                 # or None
+        scps=[[root_scp], [ou_scp], [account_scp]], # root → OU → account; () when none apply
+        resource_policy=None,                       # a resource or role trust policy
+        context={"aws:PrincipalArn": "arn:aws:iam::111111111111:user/alice"},
+    )
+    decision.outcome      # "allowed" | "implicit_deny" | "explicit_deny"
+    decision.statement    # the Statement that decided (None for most implicit denies)
+    decision.uncertain    # conditions it could not resolve, as readable text
+
+The logic follows AWS's documented order (reference §3.1): an explicit Deny in any
+policy wins; every SCP level must allow; within one account an Allow in the identity
+policies (limited by the boundary) or an Allow for the principal in the resource policy
+grants; role trust policies must name the principal. See `evaluate` for the limits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
+
+ALLOWED = "allowed"
+IMPLICIT_DENY = "implicit_deny"
+EXPLICIT_DENY = "explicit_deny"
+OUTCOMES = (ALLOWED, IMPLICIT_DENY, EXPLICIT_DENY)
+
+IDENTITY, BOUNDARY, SCP, RESOURCE = "identity", "boundary", "scp", "resource"
+
+# The only policy language version that knows policy variables; older documents match `${` literally.
+_VARIABLES_VERSION = "2012-10-17"
+
+
+class PolicyError(ValueError):
+    """A policy document that cannot be read (not JSON, not an object, no statements)."""
+
+
+# ---------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """One policy document, with a name so a `Decision` can say which policy decided.
+
+    ``source`` is free for the caller (the connector keeps which grant a policy belongs to).
+    """
+
+    document: Mapping[str, Any]
+    name: str = ""
+    source: Any = None
+    statements: tuple["_Statement", ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statements", _parse_statements(self.document, self.name))
+
+    @classmethod
+    def of(cls, value: "PolicyInput", name: str = "", source: Any = None) -> "Policy":
+        """A `Policy` from a dict, a JSON string, or a `Policy` (returned as is)."""
+        if isinstance(value, Policy):
+            return value
+        if isinstance(value, (str, bytes)):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise PolicyError(f"policy {name or '(unnamed)'} is not valid JSON: {exc}") from None
+        if not isinstance(value, Mapping):
+            raise PolicyError(f"policy {name or '(unnamed)'} is not a JSON object")
+        return cls(value, name=name, source=source)
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("Version", ""))
+
+    def attached(self, name: str, source: Any = None) -> "Policy":
+        """The same document under another name and source, sharing the parsed statements."""
+        clone = object.__new__(Policy)
+        for attr, value in (("document", self.document), ("name", name), ("source", source),
+                            ("statements", self.statements)):
+            object.__setattr__(clone, attr, value)
+        return clone
+
+
+PolicyInput = Union[Mapping[str, Any], str, bytes, Policy]
+
+
+@dataclass(frozen=True, eq=False)
+class _Statement:
+    index: int
+    effect: str  # "Allow" | "Deny"
+    sid: str
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None  # None: no Resource element (trust policies)
+    not_resources: tuple[str, ...] | None
+    principals: Mapping[str, tuple[str, ...]] | None
+    not_principals: Mapping[str, tuple[str, ...]] | None
+    conditions: Mapping[str, Mapping[str, tuple[str, ...]]]
+    raw: Mapping[str, Any]
+    # action -> does Action/NotAction cover it; few distinct actions are asked, many times
+    _covers: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def covers(self, action: str) -> bool:
+        found = self._covers.get(action)
+        if found is None:
+            if self.actions is not None:
+                found = any(action_matches(p, action) for p in self.actions)
+            elif self.not_actions is not None:
+                found = not any(action_matches(p, action) for p in self.not_actions)
+            else:
+                found = False
+            self._covers[action] = found
+        return found
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(_scalar(v) for v in value)
+    return (_scalar(value),)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _principal_map(value: Any) -> Mapping[str, tuple[str, ...]] | None:
+    if value is None:
+        return None
+    if value == "*":
+        return {"AWS": ("*",)}
+    if isinstance(value, Mapping):
+        return {str(k): _strings(v) for k, v in value.items()}
+    return {"AWS": _strings(value)}
+
+
+def _parse_statements(document: Mapping[str, Any], name: str) -> tuple[_Statement, ...]:
+    raw = document.get("Statement")
+    if raw is None:
+        raise PolicyError(f"policy {name or '(unnamed)'} has no Statement")
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise PolicyError(f"policy {name or '(unnamed)'} statement {index + 1} is not an object")
+        effect = str(item.get("Effect", ""))
+        if effect not in ("Allow", "Deny"):
+            raise PolicyError(f"policy {name or '(unnamed)'} statement {index + 1} has Effect {effect!r}")
+        conditions: dict[str, dict[str, tuple[str, ...]]] = {}
+        for operator, block in (item.get("Condition") or {}).items():
+            if not isinstance(block, Mapping):
+                raise PolicyError(f"policy {name or '(unnamed)'} statement {index + 1}: condition "
+                                  f"{operator} is not an object")
+            conditions[str(operator)] = {str(k): _strings(v) for k, v in block.items()}
+        out.append(_Statement(
+            index=index,
+            effect=effect,
+            sid=str(item.get("Sid", "")),
+            actions=_strings(item["Action"]) if "Action" in item else None,
+            not_actions=_strings(item["NotAction"]) if "NotAction" in item else None,
+            resources=_strings(item["Resource"]) if "Resource" in item else None,
+            not_resources=_strings(item["NotResource"]) if "NotResource" in item else None,
+            principals=_principal_map(item.get("Principal")),
+            not_principals=_principal_map(item.get("NotPrincipal")),
+            conditions=conditions,
+            raw=item,
+        ))
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    """A statement as a `Decision` reports it: where it sits and what it says."""
+
+    policy: Policy
+    index: int  # position in the policy's Statement list, 0-based
+    layer: str  # identity | boundary | scp | resource
+    level: int = -1  # SCP level (0 = root) for layer "scp"
+
+    @property
+    def sid(self) -> str:
+        return self.policy.statements[self.index].sid
+
+    @property
+    def effect(self) -> str:
+        return self.policy.statements[self.index].effect
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        return self.policy.statements[self.index].raw
+
+    def describe(self) -> str:
+        """"policy DeployECS statement 2 (Sid AllowDeploy)", for paths and messages."""
+        where = {IDENTITY: "policy", BOUNDARY: "permissions boundary", SCP: "SCP",
+                 RESOURCE: "resource policy"}[self.layer]
+        text = f"{where} {self.policy.name}".rstrip() + f" statement {self.index + 1}"
+        return text + (f" (Sid {self.sid})" if self.sid else "")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one request.
+
+    ``statement`` is the statement that decided: the Deny for an explicit deny, the Allow
+    that granted for an allow, and None for an implicit deny (``reason`` says which layer
+    had no Allow). ``uncertain`` lists conditions on context values the evaluator did not
+    know; they were resolved in favour of access. ``allows`` holds every identity-policy
+    Allow that matched (to attribute access to policies).
+    """
+
+    outcome: str
+    statement: Statement | None = None
+    uncertain: tuple[str, ...] = ()
+    reason: str = ""
+    allows: tuple[Statement, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == ALLOWED
+
+
+# ---------------------------------------------------------------- request context
+
+_KNOWN, _ABSENT, _UNKNOWN = "known", "absent", "unknown"
+
+
+class RequestContext:
+    """Condition-key values of one request; keys are case-insensitive.
+
+    A key with a value is known; a key mapped to None, listed in ``absent`` or starting
+    with one of ``absent_prefixes`` is known to be missing from the request; any other
+    key is unknown (MFA, source IP, session tags ...).
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, *, absent: Iterable[str] = (),
+                 absent_prefixes: Iterable[str] = ()):
+        self._values: dict[str, Any] = {}
+        self._absent = {a.lower() for a in absent}
+        for key, value in (values or {}).items():
+            if value is None:
+                self._absent.add(key.lower())
+            else:
+                self._values[key.lower()] = value
+        self._absent_prefixes = tuple(p.lower() for p in absent_prefixes)
+
+    @classmethod
+    def of(cls, value: "RequestContext | Mapping[str, Any] | None") -> "RequestContext":
+        return value if isinstance(value, RequestContext) else cls(value)
+
+    def lookup(self, key: str) -> tuple[str, Any]:
+        k = key.lower()
+        if k in self._values:
+            return _KNOWN, self._values[k]
+        if k in self._absent or any(k.startswith(p) for p in self._absent_prefixes):
+            return _ABSENT, None
+        return _UNKNOWN, None
+
+    def with_values(self, values: Mapping[str, Any]) -> "RequestContext":
+        """A copy with more (or overriding) values."""
+        copy = RequestContext(absent=self._absent, absent_prefixes=self._absent_prefixes)
+        copy._values = {**self._values}
+        for key, value in values.items():
+            if value is None:
+                copy._values.pop(key.lower(), None)
+                copy._absent.add(key.lower())
+            else:
+                copy._values[key.lower()] = value
+                copy._absent.discard(key.lower())
+        return copy
+
+    def get(self, key: str) -> Any:
+        state, value = self.lookup(key)
+        return value if state == _KNOWN else None
+
+
+ContextInput = Union[RequestContext, Mapping[str, Any], None]
+
+
+# ---------------------------------------------------------------- matching
+
+_GLOB_TOKEN = re.compile(r"\$\{([^}]*)\}|(\*)|(\?)|([^$*?]+|\$)")
+
+
+@lru_cache(maxsize=65536)
+def _action_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob_to_regex(pattern), re.IGNORECASE | re.DOTALL)
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z"
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action matching: case-insensitive, ``*`` and ``?`` anywhere (``iam:*AccessKey*``)."""
+    return _action_regex(pattern).match(action) is not None
+
+
+def _substitute(pattern: str, ctx: RequestContext, version: str) -> tuple[str | None, list[str]]:
+    """Policy variables replaced by glob-safe text; unknown ones become ``*`` (noted)."""
+    if "${" not in pattern or version != _VARIABLES_VERSION:
+        return pattern, []
+    notes: list[str] = []
+    out = []
+    for m in _GLOB_TOKEN.finditer(pattern):
+        var, star, question, literal = m.groups()
+        if var is None:
+            out.append(m.group(0))
+            continue
+        if var in ("*", "?", "$"):
+            out.append("\x00" + var)  # a literal wildcard character, not a wildcard
+            continue
+        name, _, default = var.partition(",")
+        name = name.strip()
+        default = default.strip().strip("'\"") if default else None
+        state, value = ctx.lookup(name)
+        if state == _KNOWN and not isinstance(value, (list, tuple)):
+            out.append(_literal_text(str(value)))
+        elif state == _ABSENT:
+            if default is None:
+                return None, []  # AWS: a variable without a value makes the element not match
+            out.append(_literal_text(default))
+        else:
+            notes.append(f"policy variable ${{{name}}} (unknown at snapshot time)")
+            out.append("*")
+    return "".join(out), notes
+
+
+def _literal_text(text: str) -> str:
+    return text.replace("*", "\x00*").replace("?", "\x00?")
+
+
+def _glob_regex_with_literals(pattern: str, *, segment: bool) -> str:
+    """Regex for a glob in which ``\\x00X`` is a literal X; ``segment`` keeps ``*`` off ``:``."""
+    parts = []
+    i = 0
+    star = "[^:]*" if segment else ".*"
+    one = "[^:]" if segment else "."
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\x00" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(star if c == "*" else one if c == "?" else re.escape(c))
+        i += 1
+    return "".join(parts)
+
+
+@lru_cache(maxsize=65536)
+def _arn_regex(pattern: str) -> re.Pattern[str]:
+    segments = pattern.split(":", 5)
+    if len(segments) < 6:
+        return re.compile(_glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
+    # Each of the six ARN components matches on its own; the last one may hold colons.
+    head = ":".join(_glob_regex_with_literals(s, segment=True) for s in segments[:5])
+    return re.compile(head + ":" + _glob_regex_with_literals(segments[5], segment=False) + r"\Z", re.DOTALL)
+
+
+def arn_matches(pattern: str, arn: str) -> bool:
+    """ARN matching as in ``Resource`` and ``ArnLike``: ``*``/``?`` per colon-separated
+    component (the resource part may contain colons); ``*`` alone matches anything."""
+    if pattern == "*":
+        return True
+    return _arn_regex(pattern).match(arn) is not None
+
+
+def _resource_match(patterns: Sequence[str], resource: str, ctx: RequestContext,
+                    version: str) -> tuple[bool | None, list[str]]:
+    unknown_notes: list[str] = []
+    for pattern in patterns:
+        text, notes = _substitute(pattern, ctx, version)
+        if text is None:
+            continue
+        if arn_matches(text, resource):
+            if not notes:
+                return True, []
+            unknown_notes.extend(notes)
+    if unknown_notes:
+        return None, unknown_notes
+    return False, []
+
+
+# ---------------------------------------------------------------- principals
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def _principal_forms(ctx: RequestContext) -> tuple[str, str, str]:
+    """(caller ARN, role ARN when the caller is a role or role session, caller account)."""
+    arn = str(ctx.get("aws:PrincipalArn") or "")
+    account = str(ctx.get("aws:PrincipalAccount") or _account_of(arn))
+    role_arn = ""
+    if ":role/" in arn:
+        role_arn = arn
+    else:
+        m = re.match(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/", arn)
+        if m:
+            role_arn = f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
+    return arn, role_arn, account
+
+
+# How a resource policy's Principal names the caller. DIRECT: the user, the role session or
+# everyone ("*"); ROLE: the role ARN (its boundary still applies); ACCOUNT: the caller's account.
+_DIRECT, _ROLE, _ACCOUNT = "direct", "role", "account"
+
+
+def _principal_kind(entries: Mapping[str, tuple[str, ...]] | None, ctx: RequestContext) -> tuple[str | None, list[str]]:
+    """How a Principal element names the caller: directly, as its role, by account, or not at all."""
+    if not entries:
+        return None, []
+    arn, role_arn, account = _principal_forms(ctx)
+    rank = {_DIRECT: 3, _ROLE: 2, _ACCOUNT: 1}
+    best: str | None = None
+    notes: list[str] = []
+
+    def better(kind: str) -> None:
+        nonlocal best
+        if best is None or rank[kind] > rank[best]:
+            best = kind
+
+    for value in entries.get("AWS", ()):
+        if value == "*":
+            better(_DIRECT)
+        elif arn and value == arn:
+            better(_ROLE if value == role_arn else _DIRECT)
+        elif role_arn and value == role_arn:
+            better(_ROLE)
+        elif role_arn and ":assumed-role/" in value and _account_of(value) == account:
+            name = role_arn.rsplit("/", 1)[-1]
+            if value.split(":assumed-role/", 1)[1].split("/", 1)[0] == name:
+                better(_DIRECT)
+                notes.append(f"names a session of role {name} (the session name is the caller's choice)")
+        elif account and (value == account or value.endswith(f":iam::{account}:root")):
+            better(_ACCOUNT)
+    return best, notes
+
+
+# ---------------------------------------------------------------- conditions
+
+_SET_PREFIXES = ("foranyvalue:", "forallvalues:")
+_NEGATED = {"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "numericnotequals",
+            "datenotequals", "notipaddress", "arnnotequals", "arnnotlike"}
+
+
+def _parse_operator(operator: str) -> tuple[str, str, bool]:
+    """("foranyvalue"|"forallvalues"|"", base operator lowercased, IfExists)."""
+    text = operator.strip()
+    qualifier = ""
+    lowered = text.lower()
+    for prefix in _SET_PREFIXES:
+        if lowered.startswith(prefix):
+            qualifier = prefix[:-1]
+            text = text[len(prefix):]
+            lowered = text.lower()
+            break
+    if_exists = lowered.endswith("ifexists")
+    if if_exists:
+        lowered = lowered[: -len("ifexists")]
+    return qualifier, lowered, if_exists
+
+
+def _to_number(value: str) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_date(value: str) -> datetime | None:
+    text = str(value).strip()
+    number = _to_number(text)
+    if number is not None:
+        return datetime.fromtimestamp(number, tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=16384)
+def _string_like_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
+
+
+def _compare(op: str, have: str, want: str) -> bool:
+    """The positive form of ``op`` for one request value against one policy value."""
+    if op in ("stringequals", "stringnotequals"):
+        return have == want
+    if op in ("stringequalsignorecase", "stringnotequalsignorecase"):
+        return have.lower() == want.lower()
+    if op in ("stringlike", "stringnotlike"):
+        return _string_like_regex(want).match(have) is not None
+    if op.startswith("numeric"):
+        a, b = _to_number(have), _to_number(want)
+        if a is None or b is None:
+            return False
+        return {"numericequals": a == b, "numericnotequals": a == b, "numericlessthan": a < b,
+                "numericlessthanequals": a <= b, "numericgreaterthan": a > b,
+                "numericgreaterthanequals": a >= b}[op]
+    if op.startswith("date"):
+        a, b = _to_date(have), _to_date(want)
+        if a is None or b is None:
+            return False
+        return {"dateequals": a == b, "datenotequals": a == b, "datelessthan": a < b,
+                "datelessthanequals": a <= b, "dategreaterthan": a > b,
+                "dategreaterthanequals": a >= b}[op]
+    if op == "bool":
+        return have.lower() == want.lower()
+    if op == "binaryequals":
+        return have == want
+    if op in ("ipaddress", "notipaddress"):
+        try:
+            return ipaddress.ip_address(have.strip()) in ipaddress.ip_network(want.strip(), strict=False)
+        except ValueError:
+            return False
+    if op in ("arnequals", "arnlike", "arnnotequals", "arnnotlike"):
+        return arn_matches(want, have)
+    raise KeyError(op)
+
+
+_KNOWN_OPERATORS = {
+    "stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
+    "stringlike", "stringnotlike", "numericequals", "numericnotequals", "numericlessthan",
+    "numericlessthanequals", "numericgreaterthan", "numericgreaterthanequals", "dateequals",
+    "datenotequals", "datelessthan", "datelessthanequals", "dategreaterthan",
+    "dategreaterthanequals", "bool", "binaryequals", "ipaddress", "notipaddress", "arnequals",
+    "arnlike", "arnnotequals", "arnnotlike", "null",
+}
+
+
+def _condition_text(operator: str, key: str, values: Sequence[str]) -> str:
+    shown = values[0] if len(values) == 1 else "[" + ", ".join(values) + "]"
+    return f"{key} {operator} {shown}"
+
+
+def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
+                   version: str) -> tuple[bool | None, list[str]]:
+    qualifier, op, if_exists = _parse_operator(operator)
+    text = _condition_text(operator, key, values)
+    if op not in _KNOWN_OPERATORS:
+        return None, [f"{text} (operator not understood)"]
+    state, have = ctx.lookup(key)
+    if state == _UNKNOWN:
+        return None, [f"{text} (unknown at snapshot time)"]
+    if op == "null":
+        want_absent = any(v.lower() == "true" for v in values)
+        return (state == _ABSENT) == want_absent, []
+    if state == _ABSENT:
+        if if_exists or qualifier == "forallvalues":
+            return True, []
+        if qualifier == "foranyvalue":
+            return False, []
+        return op in _NEGATED, []
+    wanted: list[str] = []
+    notes: list[str] = []
+    for value in values:
+        substituted, var_notes = _substitute(value, ctx, version)
+        if substituted is None:
+            continue
+        if var_notes:
+            notes.extend(var_notes)
+            continue  # a value we cannot compute: this comparison is unknown
+        wanted.append(substituted if op in ("stringlike", "stringnotlike", "arnlike", "arnnotlike",
+                                             "arnequals", "arnnotequals") else substituted.replace("\x00", ""))
+    request_values = [_scalar(v) for v in have] if isinstance(have, (list, tuple, set, frozenset)) else [_scalar(have)]
+
+    def positive(value: str) -> bool:
+        return any(_compare(op, value, w) for w in wanted)
+
+    def holds(value: str) -> bool:
+        return not positive(value) if op in _NEGATED else positive(value)
+
+    if qualifier == "forallvalues":
+        result = all(holds(v) for v in request_values)
+    else:  # ForAnyValue, or a plain operator (a multi-valued key then behaves as ForAnyValue)
+        result = any(holds(v) for v in request_values)
+    if notes and not result:
+        return None, [f"{text} ({'; '.join(notes)})"]
+    return result, []
+
+
+def _conditions(stmt: _Statement, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
+    notes: list[str] = []
+    unknown = False
+    for operator, block in stmt.conditions.items():
+        for key, values in block.items():
+            result, found = _one_condition(operator, key, values, ctx, version)
+            if result is False:
+                return False, []
+            if result is None:
+                unknown = True
+                notes.extend(found)
+    return (None, notes) if unknown else (True, [])
+
+
+# ---------------------------------------------------------------- statement applicability
+
+
+def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: RequestContext,
+             *, with_principal: bool) -> tuple[bool | None, list[str], str | None]:
+    """Does the statement apply? (True/None for unknown/False, notes, how the principal is named)."""
+    if not stmt.covers(action):
+        return False, [], None
+    notes: list[str] = []
+    unknown = False
+    if stmt.resources is not None:
+        matched, found = _resource_match(stmt.resources, resource, ctx, policy.version)
+        if matched is False:
+            return False, [], None
+        if matched is None:
+            unknown = True
+            notes.extend(found)
+    elif stmt.not_resources is not None:
+        matched, found = _resource_match(stmt.not_resources, resource, ctx, policy.version)
+        if matched is True:
+            return False, [], None
+        if matched is None:
+            unknown = True
+            notes.extend(found)
+    principal_kind = None
+    if with_principal:
+        if stmt.principals is not None:
+            principal_kind, found = _principal_kind(stmt.principals, ctx)
+            if principal_kind is None:
+                return False, [], None
+            if found:
+                unknown = True
+                notes.extend(found)
+        elif stmt.not_principals is not None:
+            excluded, _ = _principal_kind(stmt.not_principals, ctx)
+            if excluded is not None:
+                return False, [], None
+            principal_kind = _DIRECT
+        else:
+            return False, [], None
+    result, found = _conditions(stmt, ctx, policy.version)
+    if result is False:
+        return False, [], None
+    if result is None:
+        unknown = True
+        notes.extend(found)
+    return (None if unknown else True), notes, principal_kind
+
+
+def _located(policy: Policy, stmt: _Statement, layer: str, level: int, notes: Iterable[str]) -> list[str]:
+    where = Statement(policy, stmt.index, layer, level).describe()
+    return [f"{n} — {where}" for n in notes]
+
+
+@dataclass
+class _LayerResult:
+    certain: list[Statement] = field(default_factory=list)
+    maybe: list[tuple[Statement, list[str]]] = field(default_factory=list)
+    principal: dict[int, str] = field(default_factory=dict)  # id(Statement) -> how named
+
+    @property
+    def any(self) -> bool:
+        return bool(self.certain or self.maybe)
+
+    def first(self) -> Statement | None:
+        if self.certain:
+            return self.certain[0]
+        return self.maybe[0][0] if self.maybe else None
+
+    def notes(self) -> list[str]:
+        """Uncertainty that matters: none when a certain statement already decides."""
+        if self.certain:
+            return []
+        return [n for _, ns in self.maybe for n in ns]
+
+    def statements(self) -> list[Statement]:
+        return self.certain + [s for s, _ in self.maybe]
+
+    def notes_for(self, statement: Statement) -> list[str]:
+        return next((ns for s, ns in self.maybe if s is statement), [])
+
+
+def _scan(policies: Sequence[Policy], effect: str, layer: str, action: str, resource: str,
+          ctx: RequestContext, *, level: int = -1, with_principal: bool = False) -> _LayerResult:
+    out = _LayerResult()
+    for policy in policies:
+        for stmt in policy.statements:
+            if stmt.effect != effect:
+                continue
+            applies, notes, kind = _applies(policy, stmt, action, resource, ctx, with_principal=with_principal)
+            if applies is False:
+                continue
+            found = Statement(policy, stmt.index, layer, level)
+            if kind:
+                out.principal[id(found)] = kind
+            if applies:
+                out.certain.append(found)
+            else:
+                out.maybe.append((found, _located(policy, stmt, layer, level, notes)))
+    return out
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    action: str,
+    resource: str,
+    *,
+    identity_policies: Sequence[PolicyInput],
+    boundary: PolicyInput | None = None,
+    scps: Sequence[Sequence[PolicyInput]] = (),
+    resource_policy: PolicyInput | None = None,
+    context: ContextInput = None,
+    resource_policy_required: bool = False,
+) -> Decision:
+    """Decide one request the way AWS does, and say which statement decided.
+
+    ``action`` is ``service:Action``; ``resource`` the ARN the action acts on (``*`` for
+    actions that take no resource). ``identity_policies`` are all the principal's
+    identity policies (for a user: its own and its groups'); ``boundary`` its permissions
+    boundary; ``scps`` one list of SCP documents per level from the root through each OU
+    to the account (empty when no SCP applies: no organization, the management account,
+    service-linked roles); ``resource_policy`` a resource-based policy or a role trust
+    policy; ``resource_policy_required`` says it must name the principal itself (role trust
+    and KMS key policies). ``context`` maps condition keys to values; ``aws:PrincipalArn``
+    identifies the caller to the resource policy.
+
+    Order, as AWS documents it: an explicit Deny anywhere wins; each SCP level needs an
+    Allow; within one account an Allow for the caller's user or role-session ARN in the
+    resource policy suffices, one for a role ARN still needs the boundary, one for the
+    account (root) delegates to identity policies; otherwise identity policies must allow
+    and the boundary (if any) must allow too. Across accounts both sides must allow.
+
+    Unknown context: a condition on a key the context does not know (MFA, source IP,
+    request tags, ...) or a policy variable without a value is *uncertain*. Uncertainty
+    is always resolved in favour of access — an Allow that may apply counts, a Deny that
+    may apply does not — and every such condition is listed in ``Decision.uncertain``.
+    foureyes must never hide access because it could not prove a condition false.
+
+    Limits: no session policies, resource control policies, VPC endpoint policies or
+    ACLs; ``NotPrincipal`` excludes a caller named by ARN or account; a resource's
+    account is read from its ARN (S3 ARNs have none: same account assumed); condition
+    operators outside ``String*``, ``Numeric*``, ``Date*``, ``Bool``, ``Binary``,
+    ``IpAddress``, ``Arn*`` and ``Null`` are uncertain; action names are matched as
+    text, so a pattern naming no real action is not detected.
+    """
+    ctx = RequestContext.of(context)
+    identity = [Policy.of(p, name=f"identity policy {i + 1}") for i, p in enumerate(identity_policies)]
+    bound = Policy.of(boundary, name="permissions boundary") if boundary is not None else None
+    levels = [[Policy.of(p, name=f"SCP {i + 1}.{j + 1}") for j, p in enumerate(level)]
+              for i, level in enumerate(scps)]
+    res = Policy.of(resource_policy, name="resource policy") if resource_policy is not None else None
+
+    uncertain: list[str] = []
+
+    # 1. An explicit Deny in any policy that applies wins.
+    deny_layers: list[_LayerResult] = [_scan(identity, "Deny", IDENTITY, action, resource, ctx)]
+    if bound is not None:
+        deny_layers.append(_scan([bound], "Deny", BOUNDARY, action, resource, ctx))
+    for i, level in enumerate(levels):
+        deny_layers.append(_scan(level, "Deny", SCP, action, resource, ctx, level=i))
+    if res is not None:
+        deny_layers.append(_scan([res], "Deny", RESOURCE, action, resource, ctx, with_principal=True))
+    for layer in deny_layers:
+        if layer.certain:
+            return Decision(EXPLICIT_DENY, layer.certain[0], (), "explicit deny")
+    for layer in deny_layers:
+        # A Deny we cannot decide might not apply: access stays possible, and we say why.
+        uncertain.extend(n for _, ns in layer.maybe for n in ns)
+
+    # 2. Every SCP level (root → OU → account) must allow.
+    for i, level in enumerate(levels):
+        allowed = _scan(level, "Allow", SCP, action, resource, ctx, level=i)
+        if not allowed.any:
+            where = "the root" if i == 0 else f"organization level {i + 1}"
+            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), f"no SCP at {where} allows {action}")
+        uncertain.extend(allowed.notes())
+
+    identity_allow = _scan(identity, "Allow", IDENTITY, action, resource, ctx)
+    boundary_allow = _scan([bound], "Allow", BOUNDARY, action, resource, ctx) if bound is not None else None
+    boundary_ok = boundary_allow is None or boundary_allow.any
+    identity_ok = identity_allow.any and boundary_ok
+
+    def identity_notes() -> list[str]:
+        return identity_allow.notes() + (boundary_allow.notes() if boundary_allow is not None else [])
+
+    # 3. The resource (or trust) policy.
+    if res is not None:
+        caller, role_arn, caller_account = _principal_forms(ctx)
+        resource_account = _account_of(resource)
+        cross_account = bool(caller_account and resource_account and caller_account != resource_account)
+        res_allow = _scan([res], "Allow", RESOURCE, action, resource, ctx, with_principal=True)
+        kinds = res_allow.principal
+        direct = [s for s in res_allow.statements() if kinds.get(id(s)) == _DIRECT]
+        as_role = [s for s in res_allow.statements() if kinds.get(id(s)) == _ROLE]
+        by_account = [s for s in res_allow.statements() if kinds.get(id(s)) == _ACCOUNT]
+        if cross_account:
+            if not res_allow.any:
+                return Decision(IMPLICIT_DENY, None, _dedupe(uncertain),
+                                "cross-account: the resource policy does not allow the caller")
+            if not identity_ok:
+                return Decision(IMPLICIT_DENY, None, _dedupe(uncertain),
+                                _identity_reason(identity_allow, boundary_allow, action))
+            return Decision(ALLOWED, identity_allow.first(),
+                            _dedupe(uncertain + res_allow.notes_for(res_allow.statements()[0]) + identity_notes()),
+                            "allowed", tuple(identity_allow.statements()))
+        # Same account: an Allow naming the user or session needs nothing else; one naming
+        # the role ARN is still limited by the role's boundary.
+        if direct:
+            return Decision(ALLOWED, direct[0], _dedupe(uncertain + res_allow.notes_for(direct[0])),
+                            "allowed by the resource policy", tuple(identity_allow.statements()))
+        if as_role and boundary_ok:
+            return Decision(ALLOWED, as_role[0],
+                            _dedupe(uncertain + res_allow.notes_for(as_role[0])
+                                    + (boundary_allow.notes() if boundary_allow else [])),
+                            "allowed by the resource policy", tuple(identity_allow.statements()))
+        named = direct + as_role
+        if resource_policy_required and not (named or by_account):
+            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain),
+                            "the trust policy does not name the caller or its account")
+        if identity_ok:
+            return Decision(ALLOWED, identity_allow.first(),
+                            _dedupe(uncertain + (res_allow.notes_for((named + by_account)[0])
+                                                 if resource_policy_required else []) + identity_notes()),
+                            "allowed", tuple(identity_allow.statements()))
+        return Decision(IMPLICIT_DENY, None, _dedupe(uncertain),
+                        _identity_reason(identity_allow, boundary_allow, action))
+
+    # 4. Identity policies, capped by the boundary.
+    if not identity_ok:
+        return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(identity_allow, boundary_allow, action))
+    return Decision(ALLOWED, identity_allow.first(), _dedupe(uncertain + identity_notes()), "allowed",
+                    tuple(identity_allow.statements()))
+
+
+def _identity_reason(identity_allow: _LayerResult, boundary_allow: _LayerResult | None, action: str) -> str:
+    if not identity_allow.any:
+        return f"no identity policy allows {action}"
+    return f"the permissions boundary does not allow {action}"
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------- helpers for callers
+
+
+def allow_resource_patterns(policies: Sequence[PolicyInput], action: str,
+                            context: ContextInput = None) -> list[str]:
+    """Resource patterns of the Allow statements that cover ``action`` (``*`` for NotResource).
+
+    Callers that ask "is the action allowed on *some* resource?" use these to pick
+    candidate resources to evaluate.
+    """
+    ctx = RequestContext.of(context)
+    out: list[str] = []
+    for raw in policies:
+        policy = Policy.of(raw)
+        for stmt in policy.statements:
+            if stmt.effect != "Allow" or not stmt.covers(action):
+                continue
+            if stmt.resources is None:
+                out.append("*")
+                continue
+            for pattern in stmt.resources:
+                text, _ = _substitute(pattern, ctx, policy.version)
+                if text is not None:
+                    out.append(text)
+    return list(dict.fromkeys(out))
+
+
+def iter_statements(policy: PolicyInput) -> Iterator[Mapping[str, Any]]:
+    """The statements of a document as written (a single statement object becomes one)."""
+    for stmt in Policy.of(policy).statements:
+        yield stmt.raw
+
+
+def glob_witness(*patterns: str, forbid: str = "") -> str | None:
+    """A string every glob in ``patterns`` matches (``*`` and ``?``, ``\\x00X`` literal), or None.
+
+    A breadth-first search over the product of the patterns' automata: the shortest
+    witness, built from characters the patterns name plus one fresh filler character.
+    Characters in ``forbid`` are never used. Finds a concrete resource inside several
+    ``Resource`` patterns at once (see `arn_witness`).
+    """
+    tokens = [_glob_tokens(p) for p in patterns]
+    alphabet = sorted({t[1] for ts in tokens for t in ts if t[0] == "lit"} - set(forbid))
+    filler = next(c for c in "xqz0123456789-" if c not in alphabet and c not in forbid)
+    alphabet = [filler] + alphabet
+
+    start = frozenset([tuple(0 for _ in tokens)])
+    # States are sets of position tuples (an NFA subset), expanded by epsilon moves over stars.
+
+    def eps(states: frozenset[tuple[int, ...]]) -> frozenset[tuple[int, ...]]:
+        out = set(states)
+        stack = list(states)
+        while stack:
+            st = stack.pop()
+            for k, (ts, pos) in enumerate(zip(tokens, st)):
+                if pos < len(ts) and ts[pos][0] == "star":
+                    nxt = st[:k] + (pos + 1,) + st[k + 1:]
+                    if nxt not in out:
+                        out.add(nxt)
+                        stack.append(nxt)
+        return frozenset(out)
+
+    def move(states: frozenset[tuple[int, ...]], ch: str) -> frozenset[tuple[int, ...]]:
+        out = set()
+        for st in states:
+            options: list[list[int]] = []
+            for ts, pos in zip(tokens, st):
+                choices = []
+                if pos < len(ts):
+                    kind, value = ts[pos]
+                    if kind == "star":
+                        choices.append(pos)
+                    elif kind == "one" or (kind == "lit" and value == ch):
+                        choices.append(pos + 1)
+                options.append(choices)
+                if not choices:
+                    break
+            else:
+                for combo in _product(options):
+                    out.add(tuple(combo))
+        return eps(frozenset(out))
+
+    accept = tuple(len(ts) for ts in tokens)
+    first = eps(start)
+    seen = {first}
+    queue = [(first, "")]
+    while queue:
+        states, text = queue.pop(0)
+        if accept in states:
+            return text
+        if len(text) > 512:
+            continue
+        for ch in alphabet:
+            nxt = move(states, ch)
+            if nxt and nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, text + ch))
+    return None
+
+
+def arn_witness(*patterns: str) -> str | None:
+    """An ARN that every pattern matches the way `arn_matches` does, or None if there is none."""
+    patterns = tuple(p for p in patterns if p != "*")
+    if not patterns:
+        return "*"
+    split = [p.split(":", 5) for p in patterns]
+    if all(len(s) == 6 for s in split):
+        parts = []
+        for k in range(6):
+            found = glob_witness(*(s[k] for s in split), forbid=":" if k < 5 else "")
+            if found is None:
+                return None
+            parts.append(found)
+        candidate = ":".join(parts)
+    else:
+        candidate = glob_witness(*patterns)
+    if candidate is None or not all(arn_matches(p, candidate) for p in patterns):
+        return None
+    return candidate
+
+
+def _product(options: list[list[int]]) -> Iterator[list[int]]:
+    if not options:
+        yield []
+        return
+    for head in options[0]:
+        for rest in _product(options[1:]):
+            yield [head] + rest
+
+
+def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\x00" and i + 1 < len(pattern):
+            tokens.append(("lit", pattern[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            if not tokens or tokens[-1][0] != "star":
+                tokens.append(("star", ""))
+        elif c == "?":
+            tokens.append(("one", ""))
+        else:
+            tokens.append(("lit", c))
+        i += 1
+    return tokens

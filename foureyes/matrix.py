@@ -1,0 +1,65 @@
+"""The people × capabilities matrix: who holds which capability, per tier, team and app.
+
+Shared by `foureyes matrix` and the TUI's Matrix screen, so both show the same cells.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .analysis import Analysis
+from .model import CAPABILITIES, EdgeKind
+
+
+def team_members(analysis: Analysis, team: str) -> set[str]:
+    """Person keys that reach the GitHub team (directly or through child teams)."""
+    targets = {k for k, p in analysis.snapshot.principals.items()
+               if p.kind == "team" and (p.id.rsplit("/", 1)[-1] == team or p.id == team or k == team)}
+    if not targets:
+        return set()
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for edge in analysis.snapshot.edges():
+        if edge.kind == EdgeKind.MEMBER_OF:
+            reverse[edge.dst].add(edge.src)
+    seen, frontier = set(targets), list(targets)
+    while frontier:
+        node = frontier.pop()
+        for src in reverse.get(node, ()):
+            if src not in seen:
+                seen.add(src)
+                frontier.append(src)
+    return {analysis.identities.person_of[k] for k in seen if k in analysis.identities.person_of}
+
+
+def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
+                app_name: str = "") -> list[dict[str, Any]]:
+    """One row per person holding anything in scope: the resources behind each capability.
+
+    Code capabilities have no deployment tier of their own, so they count for every tier.
+    Rows with a conflict finding come first.
+    """
+    in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
+    members = team_members(analysis, team) if team else None
+    rows = []
+    for person_key, holdings in analysis.graph.by_person().items():
+        if members is not None and person_key not in members:
+            continue
+        if conflicts_only and person_key not in in_conflict:
+            continue
+        # dicts keep first-seen order and make the de-duplication O(1) for people with many holdings
+        found: dict[str, dict[str, None]] = {c: {} for c in CAPABILITIES}
+        for h in holdings:
+            if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
+                continue
+            if app_name and h.app != app_name:
+                continue
+            found[h.capability][h.resource] = None
+        if not any(found.values()):
+            continue
+        person = analysis.identities.people[person_key]
+        rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
+                     "conflict": person_key in in_conflict,
+                     "capabilities": {c: list(resources) for c, resources in found.items()}})
+    rows.sort(key=lambda r: (not r["conflict"], r["person"]))
+    return rows

@@ -1,0 +1,1 @@
+"""One screen per file. Top-level sections are registered in `foureyes.tui.navigation`."""

@@ -1,0 +1,35 @@
+"""Overview: which snapshot this is, its sources and gaps, people, findings and drift."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid
+
+from ..state import Triage
+from ..widgets.overview import DriftPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
+from .base import SectionScreen
+
+# The panels, in reading order (two columns; the first spans both).
+PANELS: tuple[type[OverviewPanel], ...] = (SnapshotPanel, FindingsPanel, PeoplePanel, DriftPanel)
+
+
+class OverviewScreen(SectionScreen):
+    DESTINATION = "overview"
+
+    def compose_body(self) -> ComposeResult:
+        with Grid(id="overview-grid"):
+            for panel in PANELS:
+                yield panel(classes="-wide" if panel is PANELS[0] else "")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.app.drift_changed.subscribe(self, self._drift_changed)  # type: ignore[attr-defined]
+
+    def show_triage(self, triage: Triage) -> None:
+        for panel in self.query(OverviewPanel):
+            panel.show(triage)
+
+    def _drift_changed(self, triage: Triage) -> None:
+        if triage is self.triage:
+            for panel in self.query(OverviewPanel):
+                panel.show_drift(triage)

@@ -1,0 +1,479 @@
+"""What the TUI shows, computed off the UI thread: the loaded snapshot's analysis and its rows.
+
+`load_triage` opens the store and analyses one snapshot; the row builders turn findings,
+people, gaps and matrix cells into `Row`s. No Textual here: workers and benchmarks call it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Iterable
+
+from ..analysis import Analysis, analyze
+from ..config import Config
+from ..drift import Drift, compare
+from ..graph import Holding, Step
+from ..matrix import matrix_rows
+from ..model import CAPABILITIES, SEVERITIES, Grant, Person, SnapshotInfo, severity_rank
+from ..rules import Finding
+from ..textsafe import safe_text
+from .rows import Column, Row, make_row
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+SYSTEM_STYLE = {"github": "magenta", "aws": "dark_orange", "gcp": "dodger_blue2", "ci": "green", "person": "bold"}
+CAPABILITY_STYLE = {
+    "code.push": "green",
+    "code.merge_unreviewed": "bold yellow",
+    "code.approve": "cyan",
+    "deploy.run": "bold red",
+    "deploy.approve": "magenta",
+    "access.admin": "bold red",
+}
+
+
+def when(iso: str) -> str:
+    """``2026-11-02T08:00:00+00:00`` as ``2026-11-02 08:00 UTC`` (stored time, never the clock)."""
+    if not iso:
+        return "unknown time"
+    text = safe_text(iso)
+    date, _, rest = text.partition("T")
+    if not rest:
+        return text
+    clock = rest[:5]
+    zone = rest[8:] if len(rest) > 8 else ""
+    zone = "UTC" if zone in ("+00:00", "Z", "") else zone.lstrip(":")
+    return f"{date} {clock} {zone}".strip()
+
+
+def person_label(person: Person | None, key: str = "") -> str:
+    if person is None:
+        return key
+    return person.display_name if person.linked else f"{person.display_name} ({person.key})"
+
+
+def chain(steps: Iterable[Step]) -> str:
+    """A path on one line: ``Paul Platt → team platform → … → deploy.run``."""
+    return " → ".join(s.node for s in steps if s.kind != "account")
+
+
+# ---------------------------------------------------------------- the loaded snapshot
+
+
+@dataclass
+class Triage:
+    """One analysed snapshot, the list of snapshots, and (later) drift against the one before."""
+
+    info: SnapshotInfo
+    snapshots: list[SnapshotInfo]
+    analysis: Analysis
+    config: Config
+    previous_id: int | None = None
+    drift: Drift | None = None
+    warnings: list[str] = field(default_factory=list)
+    search_index: list[Row] | None = None  # built on the first search
+
+    @property
+    def snapshot_id(self) -> int:
+        return self.info.id
+
+    def __repr__(self) -> str:  # the default would print the whole analysis
+        return f"<Triage snapshot {self.info.id if self.info else '?'}>"
+
+    @cached_property
+    def grants_by_key(self) -> dict[str, Grant]:
+        return {g.key: g for g in self.analysis.snapshot.grants()}
+
+    @cached_property
+    def findings_by_person(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.analysis.findings:
+            if finding.person:
+                out[finding.person].append(finding)
+        return out
+
+    @cached_property
+    def teams(self) -> list[str]:
+        """GitHub team slugs, for the matrix's team filter."""
+        return sorted({p.id.rsplit("/", 1)[-1] for p in self.analysis.snapshot.principals.values()
+                       if p.kind == "team"})
+
+    @cached_property
+    def apps(self) -> list[str]:
+        names = {a.name for a in self.config.apps}
+        names |= {r.app for r in self.analysis.snapshot.resources.values() if r.app}
+        return sorted(names)
+
+    @cached_property
+    def tiers(self) -> list[str]:
+        """Tiers in the order the config lists them, then any others the snapshot uses, then "any"."""
+        configured = list(self.config.tiers)
+        used = {r.tier for r in self.analysis.snapshot.resources.values() if r.tier}
+        extra = sorted(used - set(configured), key=lambda t: (t != "production", t))
+        return configured + extra + ["any"]
+
+    def warm(self) -> None:
+        """Build the lazy indexes now (in the worker), not on the UI thread."""
+        _ = self.grants_by_key, self.findings_by_person, self.teams, self.apps, self.tiers
+
+
+def load_triage(store: Any, ref: int | str | None, config: Config,
+                progress: Callable[[str], None] = lambda message: None) -> Triage | None:
+    """Resolve, load and analyse one snapshot; None when the store holds none."""
+    snapshots = store.list_snapshots()
+    if not snapshots:
+        return None
+    snapshot_id = store.resolve(ref)
+    info = next(i for i in snapshots if i.id == snapshot_id)
+    progress(f"Loading snapshot {snapshot_id}…")
+    snapshot = store.load_snapshot(snapshot_id)
+    progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
+    analysis = analyze(snapshot, config)
+    triage = Triage(info=info, snapshots=snapshots, analysis=analysis, config=config,
+                    previous_id=store.previous_id(snapshot_id))
+    triage.warm()
+    return triage
+
+
+def load_drift(store: Any, triage: Triage) -> Drift | None:
+    """Drift from the snapshot before this one (None for the first snapshot)."""
+    if triage.previous_id is None:
+        return None
+    old = analyze(store.load_snapshot(triage.previous_id), triage.config)
+    return compare(old, triage.analysis)
+
+
+# ---------------------------------------------------------------- conflicts
+
+CONFLICT_COLUMNS = (
+    Column("severity", "Severity", 9),
+    Column("rule", "Rule", 10),
+    Column("title", "Title", 0, min_width=20),
+    Column("subject", "Person or resource", 0, min_width=18),
+    Column("scope", "App or repo", 24),
+    Column("systems", "Systems", 14),
+    Column("status", "Status", 9),
+)
+CONFLICT_FIELDS = ("severity", "rule", "person", "app", "repo", "system", "status", "title", "kind")
+
+
+def finding_status(finding: Finding) -> str:
+    if finding.waiver is not None:
+        return "excepted"
+    return "expired" if finding.expired_waivers else "open"
+
+
+def finding_systems(analysis: Analysis, finding: Finding) -> list[str]:
+    if finding.holdings:
+        return sorted({h.system for h in finding.holdings})
+    return [finding.subject.split(":", 1)[0]]
+
+
+def finding_scope(analysis: Analysis, finding: Finding) -> str:
+    """Where a finding applies, as an app or repo where there is one."""
+    if finding.person:
+        return finding.scope
+    resource = analysis.snapshot.resources.get(finding.subject)
+    if resource is not None:
+        if resource.app:
+            return f"app:{resource.app}"
+        repo = resource.id if resource.kind == "repo" else resource.parent.removeprefix("github:repo:")
+        return f"repo:{repo}" if resource.system == "github" else resource.label
+    principal = analysis.snapshot.principals.get(finding.subject)
+    home = analysis.snapshot.resources.get(principal.home) if principal is not None else None
+    return f"app:{home.app}" if home is not None and home.app else (home.label if home else "")
+
+
+def conflict_rows(analysis: Analysis) -> list[Row]:
+    findings = sorted(analysis.findings, key=lambda f: (-severity_rank(f.severity), f.rule.id, f.subject_label,
+                                                        f.scope))
+    rows = []
+    for f in findings:
+        person = analysis.identities.people.get(f.person) if f.person else None
+        subject = person_label(person, f.subject) if f.person else f.subject_label
+        scope = finding_scope(analysis, f)
+        systems = finding_systems(analysis, f)
+        status = finding_status(f)
+        repos = {h.repo for h in f.holdings if h.repo}
+        rows.append(make_row(
+            f.id,
+            (f.severity, f.rule.id, f.rule.title, subject, scope, "+".join(systems), status),
+            sort=(-severity_rank(f.severity), f.rule.id, f.rule.title.lower(), subject.lower(), scope,
+                  "+".join(systems), status),
+            fields={"severity": f.severity, "rule": f.rule.id, "person": f"{f.person} {subject}",
+                    "app": f"{scope} {f.scope}", "repo": " ".join(sorted(repos)) + " " + scope,
+                    "system": " ".join(systems), "status": status, "title": f.rule.title, "kind": f.rule.kind},
+            style="dim" if status == "excepted" else "",
+            cell_styles=(SEVERITY_STYLE.get(f.severity, ""),),
+            data=f,
+        ))
+    return rows
+
+
+# ---------------------------------------------------------------- people
+
+PEOPLE_COLUMNS = (
+    Column("name", "Name", 0, min_width=16),
+    Column("key", "Person", 0, min_width=20),
+    Column("linked", "Linked", 9),
+    Column("accounts", "Accounts", 8, align="right"),
+    Column("systems", "Systems", 16),
+    Column("capabilities", "Capabilities", 12, align="right"),
+    Column("findings", "Open findings", 13, align="right"),
+)
+PEOPLE_FIELDS = ("name", "person", "system", "linked")
+
+
+def people_rows(triage: Triage) -> list[Row]:
+    analysis = triage.analysis
+    by_person = analysis.graph.by_person()
+    rows = []
+    for person in analysis.identities.people.values():
+        systems = sorted({a.principal.split(":", 1)[0] for a in person.accounts})
+        open_findings = sum(1 for f in triage.findings_by_person.get(person.key, ()) if not f.covered)
+        linked = "external" if person.external else ("yes" if person.linked else "unlinked")
+        capabilities = len(by_person.get(person.key, ()))
+        rows.append(make_row(
+            person.key,
+            (person.display_name, person.key, linked, len(person.accounts), ", ".join(systems), capabilities,
+             open_findings or ""),
+            sort=(person.display_name.lower(), person.key, linked, len(person.accounts), ",".join(systems),
+                  capabilities, open_findings),
+            fields={"name": person.display_name, "person": person.key, "system": " ".join(systems),
+                    "linked": linked},
+            style="bold" if open_findings else "",
+            cell_styles=("", "", "yellow" if not person.linked else ""),
+            data=person,
+        ))
+    return rows
+
+
+# ---------------------------------------------------------------- gaps
+
+GAP_COLUMNS = (
+    Column("system", "System", 8),
+    Column("resource", "Resource", 0, min_width=20),
+    Column("reason", "What could not be read", 0, min_width=24),
+    Column("hides", "What it may hide", 0, min_width=20),
+)
+GAP_FIELDS = ("system", "resource")
+
+
+def gap_rows(analysis: Analysis) -> list[Row]:
+    snapshot = analysis.snapshot
+    rows = []
+    for source in snapshot.sources:
+        if source.error:
+            rows.append(make_row(
+                f"source:{source.name}", (source.system, f"source {source.name} (whole source)", source.error,
+                                          "everything this source would have read"),
+                fields={"system": source.system, "resource": source.name}, style="bold red",
+                data=("source", source),
+            ))
+    for gap in snapshot.gaps():
+        resource = snapshot.resources.get(gap.resource)
+        where = resource.label if resource else (gap.resource or "(whole source)")
+        rows.append(make_row(
+            f"gap:{gap.key}", (gap.system, where, gap.reason, gap.hides or "not stated"),
+            fields={"system": gap.system, "resource": f"{gap.resource} {where}"},
+            data=("gap", gap),
+        ))
+    return rows
+
+
+# ---------------------------------------------------------------- matrix
+
+MATRIX_COLUMNS = (
+    Column("name", "Person", 0, min_width=18),
+    Column("conflict", "Conflict", 8, align="center"),
+    *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
+)
+MATRIX_FIELDS = ("name", "person", "conflict")
+
+
+def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
+    """The core's matrix (`foureyes.matrix.matrix_rows`) as table rows; cells count resources."""
+    people = triage.analysis.identities.people
+    rows = []
+    entries = matrix_rows(triage.analysis, tier=tier, team=team, app_name=app_name)
+    # conflicts first, as the core orders them, then by what the reader sees: the name
+    entries.sort(key=lambda e: (not e["conflict"], person_label(people.get(e["person"]), e["person"]).lower()))
+    for entry in entries:
+        person = people.get(entry["person"])
+        label = person_label(person, entry["person"])
+        counts = [len(entry["capabilities"][c]) for c in CAPABILITIES]
+        conflict = entry["conflict"]
+        rows.append(make_row(
+            entry["person"],
+            (label, "▲ yes" if conflict else "", *(f"● {n}" if n else "·" for n in counts)),
+            sort=(label.lower(), 0 if conflict else 1, *(-n for n in counts)),
+            fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no"},
+            style="bold" if conflict else "",
+            cell_styles=("", "bold red" if conflict else "",
+                         *(CAPABILITY_STYLE[c] if n else "dim" for c, n in zip(CAPABILITIES, counts))),
+            data=entry,
+        ))
+    return rows
+
+
+# ---------------------------------------------------------------- one person
+
+ACCOUNT_COLUMNS = (
+    Column("account", "Account", 0, min_width=20),
+    Column("system", "System", 8),
+    Column("kind", "Kind", 8),
+    Column("method", "Linked by", 10),
+    Column("evidence", "Evidence", 0, min_width=20),
+)
+HOLDING_COLUMNS = (
+    Column("capability", "Capability", 22),
+    Column("resource", "Resource", 32),
+    Column("tier", "Tier", 12),
+    Column("app", "App", 12),
+    Column("hops", "Hops", 4, align="right"),
+    Column("path", "Path", 0, min_width=30),
+)
+GRANT_COLUMNS = (
+    Column("system", "System", 8),
+    Column("entitlement", "Entitlement", 0, min_width=16),
+    Column("resource", "Resource", 0, min_width=18),
+    Column("holder", "Held by", 0, min_width=16),
+    Column("via", "Via", 0, min_width=16),
+)
+FINDING_COLUMNS = (
+    Column("severity", "Severity", 9),
+    Column("rule", "Rule", 10),
+    Column("title", "Title", 0, min_width=20),
+    Column("scope", "App or repo", 24),
+    Column("status", "Status", 9),
+)
+HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system")
+
+
+def account_rows(triage: Triage, person: Person) -> list[Row]:
+    principals = triage.analysis.snapshot.principals
+    rows = []
+    for link in person.accounts:
+        principal = principals.get(link.principal)
+        system = link.principal.split(":", 1)[0]
+        label = f"{principal.label} ({link.principal})" if principal and principal.label != principal.id \
+            else link.principal
+        rows.append(make_row(link.principal, (label, system, principal.kind if principal else "?", link.method,
+                                              link.evidence),
+                             cell_styles=("", SYSTEM_STYLE.get(system, ""), "",
+                                          "yellow" if link.method == "unlinked" else ""),
+                             data=link))
+    return rows
+
+
+def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
+    """Capability rows in a stable order (capability, then resource), whatever order the core keeps."""
+    analysis = triage.analysis
+    resources = analysis.snapshot.resources
+    rank = {c: n for n, c in enumerate(CAPABILITIES)}
+
+    def order(h: Holding) -> tuple[int, str, str, str]:
+        resource = resources.get(h.resource)
+        return (rank.get(h.capability, 99), (resource.label if resource else h.resource).lower(), h.resource, h.repo)
+
+    rows = []
+    for h in sorted(holdings, key=order):
+        resource = analysis.snapshot.resources.get(h.resource)
+        steps = analysis.path(h)
+        label = resource.label if resource else h.resource
+        rows.append(make_row(
+            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, chain(steps[1:])),
+            sort=(CAPABILITIES.index(h.capability) if h.capability in CAPABILITIES else 99, label.lower(), h.tier,
+                  h.app, len(steps), ""),
+            fields={"capability": h.capability, "resource": f"{h.resource} {label}", "tier": h.tier,
+                    "app": h.app, "system": h.system},
+            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""),),
+            data=h, limit=400,
+        ))
+    return rows
+
+
+def person_grants(triage: Triage, person: Person) -> list[Grant]:
+    """Grants held by the person's accounts, and the grants behind each of their capabilities."""
+    accounts = {a.principal for a in person.accounts}
+    found: dict[str, Grant] = {}
+    for source in triage.analysis.snapshot.sources:
+        for grant in source.grants:
+            if grant.principal in accounts:
+                found[grant.key] = grant
+    for holding in triage.analysis.holdings(person.key):
+        grant = triage.grants_by_key.get(holding.grant)
+        if grant is not None:
+            found.setdefault(grant.key, grant)
+    return sorted(found.values(), key=lambda g: (g.system, g.resource, g.entitlement, g.principal))
+
+
+def grant_rows(triage: Triage, grants: Iterable[Grant]) -> list[Row]:
+    snapshot = triage.analysis.snapshot
+    rows = []
+    for g in grants:
+        principal = snapshot.principals.get(g.principal)
+        resource = snapshot.resources.get(g.resource)
+        via = g.via + (f": {g.detail}" if g.detail and g.detail != g.via else "")
+        rows.append(make_row(g.key, (g.system, g.entitlement, resource.label if resource else g.resource,
+                                     principal.label if principal else g.principal, via),
+                             cell_styles=(SYSTEM_STYLE.get(g.system, ""),), data=g))
+    return rows
+
+
+def finding_rows(triage: Triage, findings: Iterable[Finding]) -> list[Row]:
+    analysis = triage.analysis
+    return [make_row(f.id, (f.severity, f.rule.id, f.rule.title, finding_scope(analysis, f), finding_status(f)),
+                     sort=(-severity_rank(f.severity), f.rule.id, f.rule.title, f.scope, finding_status(f)),
+                     cell_styles=(SEVERITY_STYLE.get(f.severity, ""),), data=f)
+            for f in sorted(findings, key=lambda f: (-severity_rank(f.severity), f.rule.id, f.scope))]
+
+
+# ---------------------------------------------------------------- search everywhere
+
+SEARCH_COLUMNS = (
+    Column("kind", "Kind", 9),
+    Column("name", "Name", 0, min_width=20),
+    Column("detail", "Detail", 0, min_width=20),
+)
+SEARCH_FIELDS = ("kind",)
+
+
+def search_rows(triage: Triage) -> list[Row]:
+    """People, accounts, findings, resources, rules and gaps, in that order."""
+    analysis = triage.analysis
+    rows: list[Row] = []
+    for person in analysis.identities.people.values():
+        accounts = ", ".join(a.principal for a in person.accounts)
+        rows.append(make_row(f"person:{person.key}", ("person", person.display_name, f"{person.key} · {accounts}"),
+                             fields={"kind": "person"}, data=("person", person.key)))
+    for f in analysis.findings:
+        rows.append(make_row(f"finding:{f.id}", ("finding", f"{f.rule.id} {f.subject_label}",
+                                                 f"{f.severity} · {f.rule.title} · {f.scope}"),
+                             fields={"kind": "finding"}, cell_styles=("", "", SEVERITY_STYLE.get(f.severity, "")),
+                             data=("finding", f.id)))
+    for resource in analysis.snapshot.resources.values():
+        rows.append(make_row(f"resource:{resource.key}", ("resource", resource.label,
+                                                          f"{resource.system} {resource.kind} · tier "
+                                                          f"{resource.tier or '-'} · app {resource.app or '-'}"),
+                             fields={"kind": "resource"}, data=("resource", resource.key)))
+    for rule in analysis.pack:
+        rows.append(make_row(f"rule:{rule.id}", ("rule", f"{rule.id} {rule.title}", f"{rule.severity} {rule.kind}"),
+                             fields={"kind": "rule"}, data=("rule", rule.id)))
+    for row in gap_rows(analysis):
+        rows.append(make_row(f"gap:{row.key}", ("gap", row.cells[1], row.cells[2]), fields={"kind": "gap"},
+                             data=("gap", row.key)))
+    return rows
+
+
+# ---------------------------------------------------------------- overview figures
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, tuple[int, int]]:
+    """Per severity, most severe first: (open, excepted)."""
+    open_: Counter[str] = Counter()
+    excepted: Counter[str] = Counter()
+    for f in findings:
+        (excepted if f.covered else open_)[f.severity] += 1
+    return {s: (open_[s], excepted[s]) for s in reversed(SEVERITIES)}

@@ -1,0 +1,168 @@
+"""The Overview's panels. Each shows one aspect of the loaded snapshot; the Overview screen
+lists them in `PANELS`, so a new panel is one class here and one entry there."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ...textsafe import safe_text
+from ..state import SEVERITY_STYLE, Triage, person_label, severity_counts, when
+
+
+class OverviewPanel(Static):
+    """A bordered panel that redraws from a `Triage`."""
+
+    TITLE = ""
+
+    DEFAULT_CSS = """
+    OverviewPanel { border: round $primary 60%; padding: 0 1; height: auto; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+
+    def show(self, triage: Triage) -> None:
+        self.update(self.render_triage(triage))
+
+    def show_drift(self, triage: Triage) -> None:
+        """Drift arrives after the rest; most panels do not use it."""
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        raise NotImplementedError
+
+
+class SnapshotPanel(OverviewPanel):
+    TITLE = "Snapshot"
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        info = triage.info
+        head = Text()
+        head.append(f"Snapshot {info.id}", style="bold")
+        if info.label:
+            head.append(f" · {safe_text(info.label)}")
+        head.append(f"\ntaken {when(info.taken_at)} · {len(triage.snapshots)} stored")
+        if triage.previous_id is not None:
+            head.append(f" · previous: {triage.previous_id}")
+        if triage.snapshots and triage.snapshots[-1].id != info.id:
+            head.append(" · not the latest (press s to switch)", style="yellow")
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for name, justify in (("source", "left"), ("system", "left"), ("principals", "right"),
+                              ("resources", "right"), ("grants", "right"), ("edges", "right"),
+                              ("gaps", "right"), ("status", "left")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for s in info.sources:
+            status = Text(safe_text(s.error, limit=40), style="bold red") if s.error else Text("ok", style="green")
+            table.add_row(Text(safe_text(s.name)), Text(safe_text(s.system)), str(s.principals), str(s.resources),
+                          str(s.grants), str(s.edges),
+                          Text(str(s.gaps), style="bold yellow" if s.gaps else ""), status)
+        gaps = info.gap_count
+        foot = Text()
+        if gaps or info.failed:
+            foot.append(f"{gaps} gap{'s' if gaps != 1 else ''}", style="bold yellow")
+            if info.failed:
+                foot.append(f", failed sources: {safe_text(', '.join(info.failed))}", style="bold red")
+            foot.append(": what could not be read is unknown, not “no access” (5 Gaps)")
+        else:
+            foot.append("No gaps: every source read everything it tried to.", style="green")
+        return Group(head, table, foot)
+
+
+class PeoplePanel(OverviewPanel):
+    TITLE = "People and accounts"
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        identities = triage.analysis.identities
+        linked = identities.linked
+        unlinked = identities.unlinked
+        accounts = sum(len(p.accounts) for p in identities.people.values())
+        by_system = Counter(a.principal.split(":", 1)[0] for p in identities.people.values() for a in p.accounts)
+        external = [p for p in linked if p.external]
+        text = Text()
+        text.append(f"{len(linked)}", style="bold")
+        text.append(" people linked across systems\n")
+        text.append(f"{accounts}", style="bold")
+        text.append(" human accounts: " + ", ".join(f"{safe_text(k)} {v}" for k, v in sorted(by_system.items())))
+        text.append("\n")
+        text.append(f"{len(unlinked)}", style="bold yellow" if unlinked else "bold")
+        text.append(" unlinked accounts (a conflict across systems is invisible for them)\n")
+        if external:
+            text.append(f"{len(external)}", style="bold")
+            text.append(f" {'person' if len(external) == 1 else 'people'} linked by an email outside the "
+                        "corporate domains\n")
+        for person in unlinked[:5]:
+            text.append("  · ", style="dim")
+            text.append(safe_text(person_label(person), limit=60))
+            text.append("\n")
+        if len(unlinked) > 5:
+            text.append(f"  … and {len(unlinked) - 5} more (4 People, filter linked:unlinked)\n", style="dim")
+        text.rstrip()
+        return text
+
+
+class FindingsPanel(OverviewPanel):
+    TITLE = "Findings by severity"
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        counts = severity_counts(triage.analysis.findings)
+        top = max((o for o, _ in counts.values()), default=0) or 1
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=9)
+        table.add_column(justify="right", width=5)
+        table.add_column(width=24)
+        table.add_column()
+        for severity, (open_, excepted) in counts.items():
+            bar = "█" * max(1 if open_ else 0, round(open_ / top * 24))
+            table.add_row(Text(severity, style=SEVERITY_STYLE.get(severity, "")), str(open_),
+                          Text(bar, style=SEVERITY_STYLE.get(severity, "")),
+                          Text(f"+{excepted} excepted" if excepted else "", style="dim"))
+        total_open = sum(o for o, _ in counts.values())
+        total_excepted = sum(e for _, e in counts.values())
+        conflicts = sum(1 for f in triage.analysis.findings if f.rule.kind == "conflict" and not f.covered)
+        foot = Text(f"{total_open} open ({conflicts} separation-of-duties conflicts), {total_excepted} excepted "
+                    "· 2 Conflicts", style="")
+        return Group(table, Text(""), foot)
+
+
+class DriftPanel(OverviewPanel):
+    TITLE = "Drift since the previous snapshot"
+    LISTED = 6
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        if triage.previous_id is None:
+            return Text("This is the first snapshot: nothing to compare with yet.", style="italic")
+        if triage.drift is None:
+            return Text(f"Comparing with snapshot {triage.previous_id}…", style="italic")
+        d = triage.drift
+        before = next((i for i in triage.snapshots if i.id == d.from_id), None)
+        head = Text(f"From snapshot {d.from_id}" + (f" ({when(before.taken_at)})" if before else "") +
+                    f" to {d.to_id}\n")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(width=14)
+        table.add_column(justify="right")
+        table.add_column(justify="right")
+        table.add_row(Text("", style="bold"), Text("added", style="bold"), Text("removed", style="bold"))
+        for name, added, removed in (("grants", d.grants_added, d.grants_removed),
+                                     ("capabilities", d.capabilities_added, d.capabilities_removed),
+                                     ("findings", d.findings_added, d.findings_removed)):
+            table.add_row(name, Text(f"+{len(added)}", style="green" if added else "dim"),
+                          Text(f"−{len(removed)}", style="red" if removed else "dim"))
+        lines = Text()
+        changes = [("+", f) for f in d.findings_added] + [("−", f) for f in d.findings_removed]
+        for sign, f in changes[:self.LISTED]:
+            lines.append(f"\n{sign} ", style="bold green" if sign == "+" else "bold red")
+            lines.append(f"{f.rule.id} ", style=SEVERITY_STYLE.get(f.severity, ""))
+            lines.append(safe_text(f"{f.subject_label} · {f.scope}", limit=70))
+        if len(changes) > self.LISTED:
+            lines.append(f"\n… and {len(changes) - self.LISTED} more", style="dim")
+        if d.empty:
+            lines.append("\nNo changes.", style="italic")
+        return Group(head, table, lines)
+
+    def show_drift(self, triage: Triage) -> None:
+        self.show(triage)

@@ -1,0 +1,314 @@
+"""A fake Google REST server on loopback: Resource Manager v3, IAM v2 deny policies, IAM v1 pools, Cloud Identity.
+
+It serves a declarative organisation (tests/fixtures/gcp/*.json) the way the real APIs answer
+the real client libraries: paged lists with nextPageToken, `$alt=json;enum-encoding=int`
+ignored, deny-policy attachment points double-encoded (`%252F`), policies downgraded when
+version 3 is not requested, Google-style JSON errors, and injectable failures.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+          500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+@dataclass
+class Failure:
+    status: int
+    times: int | None  # None: every time
+    retry_after: str | None = None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # decoded path, one level of encoding kept for deny attachment points
+    raw_path: str
+    query: dict[str, list[str]]
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class GoogleError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _decode(segment: str) -> str:
+    """Fully decode a path segment (`%252F` -> `%2F` -> `/`)."""
+    previous = None
+    while previous != segment:
+        previous, segment = segment, unquote(segment)
+    return segment
+
+
+class FakeGoogle:
+    """Start with `start()`, point clients at `url`, stop with `stop()`."""
+
+    def __init__(self, fixture: dict[str, Any], *, page_size: int = 2):
+        self.fixture = fixture
+        self.page_size = page_size
+        self.requests: list[Request] = []
+        self.failures: dict[tuple[str, str], Failure] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        for failure in fixture.get("errors", []):
+            self.fail(failure["method"], failure["path"], failure["status"], times=failure.get("times"))
+
+    # -- control
+
+    def start(self) -> "FakeGoogle":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake._handle(self, "POST")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="fake-google", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail(self, method: str, path: str, status: int, *, times: int | None = 1,
+             retry_after: str | None = None) -> None:
+        """Answer ``method path`` (decoded, no query) with ``status``, ``times`` times (None: always)."""
+        with self._lock:
+            self.failures[(method, path)] = Failure(status, times, retry_after)
+
+    def seen(self, method: str, path: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and r.path == path]
+
+    # -- HTTP
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(handler.path)
+        segments = [_decode(s) for s in split.path.split("/")]
+        path = "/".join(segments)
+        query = {k: v for k, v in parse_qs(split.query).items() if k != "$alt"}
+        length = int(handler.headers.get("content-length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw.strip() else {}
+        request = Request(method, path, handler.path, query, body)
+        with self._lock:
+            self.requests.append(request)
+            failure = self.failures.get((method, path))
+            if failure is not None and failure.times is not None:
+                failure.times -= 1
+                if failure.times < 0:
+                    failure = None
+        headers: dict[str, str] = {}
+        try:
+            if failure is not None:
+                if failure.retry_after:
+                    headers["Retry-After"] = failure.retry_after
+                raise GoogleError(failure.status, f"injected {failure.status} for {method} {path}")
+            status, payload = 200, self._route(request, segments)
+        except GoogleError as exc:
+            status = exc.status
+            payload = {"error": {"code": exc.status, "message": exc.message,
+                                 "status": STATUS.get(exc.status, "UNKNOWN")}}
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=UTF-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _page(self, request: Request, items: list[Any], key: str) -> dict[str, Any]:
+        size = int(request.query.get("pageSize", [self.page_size])[0]) or self.page_size
+        size = min(size, self.page_size)
+        start = int(request.query.get("pageToken", ["0"])[0] or 0)
+        out: dict[str, Any] = {key: items[start:start + size]}
+        if start + size < len(items):
+            out["nextPageToken"] = str(start + size)
+        return out
+
+    # -- routes
+
+    def _route(self, request: Request, segments: list[str]) -> dict[str, Any]:
+        parts = [s for s in segments if s]
+        if not parts:
+            raise GoogleError(404, "no such route")
+        version, rest = parts[0], parts[1:]
+        if version == "v3":
+            return self._resource_manager(request, rest)
+        if version == "v2" and rest and rest[0] == "policies":
+            return self._deny(request, rest[1:])
+        if version == "v1" and rest and rest[0] in ("groups", "groups:lookup"):
+            return self._cloud_identity(request, rest)
+        if version == "v1" and rest and rest[0] == "projects":
+            return self._pools(request, rest)
+        raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+    def _organization(self) -> dict[str, Any]:
+        return self.fixture["organization"]
+
+    def _folders(self) -> list[dict[str, Any]]:
+        return self.fixture.get("folders", [])
+
+    def _projects(self) -> list[dict[str, Any]]:
+        return self.fixture.get("projects", [])
+
+    def _project(self, ident: str) -> dict[str, Any]:
+        for project in self._projects():
+            if ident in (project["projectId"], str(project["number"])):
+                return project
+        # Google answers 403 for a project that does not exist, to hide what exists
+        raise GoogleError(403, f"The caller does not have permission to read projects/{ident}")
+
+    def _project_json(self, project: dict[str, Any]) -> dict[str, Any]:
+        return {"name": f"projects/{project['number']}", "projectId": project["projectId"],
+                "parent": project["parent"], "displayName": project.get("displayName", project["projectId"]),
+                "labels": project.get("labels", {}), "state": "ACTIVE"}
+
+    def _resource_manager(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        last = rest[-1]
+        if request.method == "POST" and last.endswith(":getIamPolicy"):
+            collection = rest[0]
+            ident = last.removesuffix(":getIamPolicy") if len(rest) == 2 else ""
+            if collection == "projects":
+                ident = self._project(ident)["projectId"]
+            name = f"{collection}/{ident}"
+            known = {self._organization()["name"]} | {f["name"] for f in self._folders()} | {
+                f"projects/{p['projectId']}" for p in self._projects()}
+            if name not in known:
+                raise GoogleError(403, f"The caller does not have permission on {name}")
+            requested = int((request.body.get("options") or {}).get("requestedPolicyVersion", 0) or 0)
+            return _policy(self.fixture.get("policies", {}).get(name, {}), requested)
+        if request.method != "GET":
+            raise GoogleError(404, f"no route for {request.method} {request.path}")
+        if rest == ["folders"]:
+            parent = request.query.get("parent", [""])[0]
+            folders = [f for f in self._folders() if f["parent"] == parent]
+            return self._page(request, [{**f, "state": "ACTIVE"} for f in folders], "folders")
+        if rest == ["projects"]:
+            parent = request.query.get("parent", [""])[0]
+            projects = [self._project_json(p) for p in self._projects() if p["parent"] == parent]
+            return self._page(request, projects, "projects")
+        if len(rest) == 2 and rest[0] == "organizations":
+            if f"organizations/{rest[1]}" != self._organization()["name"]:
+                raise GoogleError(403, f"The caller does not have permission on organizations/{rest[1]}")
+            return {**self._organization(), "state": "ACTIVE"}
+        if len(rest) == 2 and rest[0] == "folders":
+            for folder in self._folders():
+                if folder["name"] == f"folders/{rest[1]}":
+                    return {**folder, "state": "ACTIVE"}
+            raise GoogleError(403, f"The caller does not have permission on folders/{rest[1]}")
+        if len(rest) == 2 and rest[0] == "projects":
+            return self._project_json(self._project(rest[1]))
+        raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+    def _deny(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        # rest: [attachment, "denypolicies"] or [attachment, "denypolicies", id]
+        if len(rest) < 2 or rest[1] != "denypolicies" or request.method != "GET":
+            raise GoogleError(404, f"no route for {request.method} {request.path}")
+        attachment = rest[0]
+        prefix = "cloudresourcemanager.googleapis.com/"
+        if not attachment.startswith(prefix):
+            raise GoogleError(400, f"unsupported attachment point {attachment}")
+        resource = attachment[len(prefix):]
+        if resource.startswith("projects/"):
+            project = self._project(resource.split("/", 1)[1])
+            resource, number = f"projects/{project['projectId']}", str(project["number"])
+        else:
+            number = resource.split("/", 1)[1]
+        policies = self.fixture.get("denyPolicies", {}).get(resource, [])
+        kind = resource.split("/", 1)[0]
+        # Responses name the attachment point with the numeric id, URL-encoded.
+        encoded = f"policies/cloudresourcemanager.googleapis.com%2F{kind}%2F{number}/denypolicies"
+
+        def full(policy: dict[str, Any]) -> dict[str, Any]:
+            return {"name": f"{encoded}/{policy['id']}", "kind": "DenyPolicy",
+                    "displayName": policy.get("displayName", policy["id"]), "rules": policy.get("rules", [])}
+
+        if len(rest) == 2:
+            # the list call leaves the rules out
+            return self._page(request, [{k: v for k, v in full(p).items() if k != "rules"} for p in policies],
+                              "policies")
+        for policy in policies:
+            if policy["id"] == rest[2]:
+                return full(policy)
+        raise GoogleError(404, f"deny policy {rest[2]} not found")
+
+    def _pools(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        # projects/N/locations/global/workloadIdentityPools/POOL[/providers]
+        if len(rest) < 6 or rest[4] != "workloadIdentityPools":
+            raise GoogleError(404, f"no route for {request.method} {request.path}")
+        project = self._project(rest[1])
+        name = f"projects/{project['number']}/locations/{rest[3]}/workloadIdentityPools/{rest[5]}"
+        pool = self.fixture.get("workloadIdentityPools", {}).get(name)
+        if pool is None:
+            raise GoogleError(404, f"Requested entity was not found: {name}")
+        if len(rest) == 6:
+            return {"name": name, "state": "ACTIVE", **pool.get("pool", {})}
+        if rest[6:] == ["providers"]:
+            providers = [{"name": f"{name}/providers/{p['id']}", "state": "ACTIVE",
+                          **{k: v for k, v in p.items() if k != "id"}} for p in pool.get("providers", [])]
+            return self._page(request, providers, "workloadIdentityPoolProviders")
+        raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+    def _cloud_identity(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        groups = self.fixture.get("cloudIdentity", {}).get("groups", {})
+        if rest == ["groups:lookup"]:
+            email = request.query.get("groupKey.id", [""])[0]
+            if email not in groups:
+                raise GoogleError(403, f"Permission denied or group {email} does not exist")
+            return {"name": f"groups/{groups[email]['id']}"}
+        if len(rest) == 3 and rest[0] == "groups" and rest[2] == "memberships":
+            for email, group in groups.items():
+                if group["id"] == rest[1]:
+                    memberships = [{"name": f"groups/{group['id']}/memberships/{i}",
+                                    "preferredMemberKey": {"id": m["id"]}, "type": m.get("type", "USER")}
+                                   for i, m in enumerate(group["members"])]
+                    return self._page(request, memberships, "memberships")
+            raise GoogleError(404, f"group {rest[1]} not found")
+        raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+
+def _policy(policy: dict[str, Any], requested: int) -> dict[str, Any]:
+    bindings = policy.get("bindings", [])
+    etag = hashlib.sha256(json.dumps(bindings, sort_keys=True).encode()).digest()[:8]
+    conditional = any("condition" in b for b in bindings)
+    if conditional and requested < 3:
+        # What IAM does for a caller that did not ask for version 3: conditions vanish and the
+        # role names are mangled, so conditional bindings cannot be read faithfully.
+        bindings = [
+            {"role": f"{b['role']}_withcond_{hashlib.sha1(json.dumps(b['condition']).encode()).hexdigest()[:20]}",
+             "members": b["members"]} if "condition" in b else b
+            for b in bindings
+        ]
+        version = 1
+    else:
+        version = 3 if conditional else 1
+    return {"version": version, "bindings": bindings, "etag": base64.b64encode(etag).decode()}

@@ -1,0 +1,61 @@
+"""TUI fixtures: the Acme demo store (built once), a settled app, and the screen as text."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+SIZE = (160, 45)
+
+
+@pytest.fixture(scope="session")
+def _demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from foureyes.connectors import demo
+    from foureyes.store import Store
+
+    path = tmp_path_factory.mktemp("tui-demo") / "demo.db"
+    with Store(f"sqlite:///{path}") as store:
+        list(demo.load_into(store))
+    return path
+
+
+@pytest.fixture
+def demo_url(_demo_db: Path, tmp_path: Path) -> str:
+    """A private copy of the two Acme snapshots, so no test sees another's writes."""
+    path = tmp_path / "demo.db"
+    shutil.copyfile(_demo_db, path)
+    path.chmod(0o600)
+    return f"sqlite:///{path}"
+
+
+async def settle(app: Any, pilot: Any) -> None:
+    """Wait until every worker (loading, rows, detail panes) has reported and been drawn."""
+    for _ in range(4):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press(app: Any, pilot: Any, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+
+
+async def type_text(app: Any, pilot: Any, text: str) -> None:
+    await pilot.press(*["space" if c == " " else c for c in text])
+    await settle(app, pilot)
+
+
+def screen_text(app: Any) -> str:
+    """The terminal as a user sees it, as plain text (what the SVG snapshot shows, minus colour)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()

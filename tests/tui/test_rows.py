@@ -1,0 +1,85 @@
+"""The rows and the filter language behind every table (no terminal needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from foureyes.analysis import analyze
+from foureyes.connectors.demo import build, demo_config
+from foureyes.matrix import matrix_rows
+from foureyes.model import CAPABILITIES, Gap, Snapshot, SnapshotInfo, SourceResult
+from foureyes.tui.rows import make_row, parse_filter
+from foureyes.tui.state import (
+    CONFLICT_FIELDS,
+    Triage,
+    conflict_rows,
+    gap_rows,
+    matrix_table_rows,
+    when,
+)
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    config = demo_config()
+    snapshot = Snapshot(id=2, taken_at="2026-11-02T08:00:00+00:00", label="after",
+                        sources=tuple(build("after", config)))
+    info = SnapshotInfo(id=2, taken_at=snapshot.taken_at, label="after", digest="")
+    return Triage(info=info, snapshots=[info], analysis=analyze(snapshot, config, waivers=[]), config=config)
+
+
+def test_filter_words_fields_negation_and_quotes():
+    row = make_row("k", ("critical", "FE-SOD-003", "Paul Platt", "app:platform"),
+                   fields={"severity": "critical", "rule": "FE-SOD-003", "person": "paul.platt@acme.com"})
+    fields = ("severity", "rule", "person")
+    assert parse_filter("paul platform", fields)(row)
+    assert parse_filter("severity:crit", fields)(row)
+    assert not parse_filter("severity:high", fields)(row)
+    assert not parse_filter("-rule:FE-SOD-003", fields)(row)
+    assert parse_filter('"paul platt"', fields)(row)
+    assert not parse_filter('"platt paul"', fields)(row)
+    assert parse_filter("nosuchfield:paul", fields)(row) is False  # unknown fields are plain words
+    assert parse_filter('"unclosed', fields)(row) is False  # typing a quote never raises
+
+
+def test_cells_are_neutralised_once_when_rows_are_built():
+    row = make_row("k", ("\x1b[31mred", "[b]x[/b]", "\u202eevil"))
+    assert row.cells == ("\\x1b[31mred", "[b]x[/b]", "\\u202eevil")
+
+
+def test_conflict_rows_carry_every_finding_and_filter_by_field(triage):
+    rows = conflict_rows(triage.analysis)
+    assert len(rows) == len(triage.analysis.findings)
+    paul = [r for r in rows if parse_filter("person:paul.platt", CONFLICT_FIELDS)(r)]
+    assert [(r.cells[1], r.cells[4], r.cells[5]) for r in paul] == [("FE-SOD-003", "app:platform", "aws+github")]
+    storefront = [r for r in rows if parse_filter("app:storefront rule:FE-SOD-001", CONFLICT_FIELDS)(r)]
+    assert len(storefront) == 10
+
+
+def test_matrix_rows_are_the_core_matrix(triage):
+    core = {r["person"]: r for r in matrix_rows(triage.analysis, tier="production")}
+    rows = matrix_table_rows(triage, tier="production")
+    assert {r.key for r in rows} == set(core)
+    for row in rows:
+        counts = [len(core[row.key]["capabilities"][c]) for c in CAPABILITIES]
+        assert row.cells[2:] == tuple(f"● {n}" if n else "·" for n in counts)
+        assert (row.cells[1] == "▲ yes") == core[row.key]["conflict"]
+
+
+def test_gap_rows_include_a_failed_source_as_unknown_everything():
+    failed = SourceResult("aws", "aws", error="AccessDenied on organizations:ListAccounts",
+                          gaps=(Gap("aws", "", "organizations:ListAccounts denied", "every member account"),))
+    snapshot = Snapshot(id=1, taken_at="", label="", sources=(failed,))
+    config = demo_config()
+    rows = gap_rows(analyze(snapshot, config, waivers=[]))
+    assert [r.cells for r in rows] == [
+        ("aws", "source aws (whole source)", "AccessDenied on organizations:ListAccounts",
+         "everything this source would have read"),
+        ("aws", "(whole source)", "organizations:ListAccounts denied", "every member account"),
+    ]
+
+
+def test_times_are_the_stored_ones_never_the_clock():
+    assert when("2026-11-02T08:00:00+00:00") == "2026-11-02 08:00 UTC"
+    assert when("2026-11-02T08:00:00+02:00") == "2026-11-02 08:00 +02:00"
+    assert when("") == "unknown time"
