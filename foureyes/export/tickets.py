@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -511,8 +512,6 @@ def to_markdown(tickets: TicketSet) -> str:
 
 def render(tickets: TicketSet, fmt: str, config: Config) -> str:
     """Tickets in one of the file formats (github has its own exporter)."""
-    import json
-
     if fmt == "json":
         return json.dumps(to_json(tickets), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
