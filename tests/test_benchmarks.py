@@ -17,7 +17,8 @@ def test_bench_small_runs_and_writes_its_table(tmp_path):
     text = readme.read_text()
     assert "Machine: " in text and "cores" in text
     for name in ("store: write snapshot", "store: load snapshot", "analysis: identity + graph + rules",
-                 "analysis: peak RSS", "drift: grants between two full snapshots"):
+                 "analysis: peak RSS", "drift: grants between two full snapshots",
+                 "github: requests vs lower bound", "github: most requests in flight"):
         assert name in text
     assert "| failed |" not in text
 

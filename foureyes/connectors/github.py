@@ -56,7 +56,7 @@ query($org: String!, $after: String) { organization(login: $org) { samlIdentityP
 
 TEAMS_QUERY = """
 query($org: String!, $after: String) { organization(login: $org) {
-  teams(first: 50, after: $after) { pageInfo { hasNextPage endCursor }
+  teams(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
     nodes { databaseId slug name privacy parentTeam { slug }
       members(first: 100, membership: IMMEDIATE) { totalCount pageInfo { hasNextPage endCursor }
         edges { role node { login name } } } } } } }
@@ -71,7 +71,7 @@ query($org: String!, $slug: String!, $after: String) { organization(login: $org)
 _ACTOR = "actor { __typename ... on User { login } ... on Team { slug } ... on App { slug } }"
 REPOS_QUERY = """
 query($org: String!, $after: String, $first: Int!) { organization(login: $org) {
-  repositories(first: $first, after: $after) { pageInfo { hasNextPage endCursor }
+  repositories(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
     nodes {
       databaseId name nameWithOwner isArchived isFork visibility
       defaultBranchRef { name branchProtectionRule { id } }
@@ -205,39 +205,46 @@ class Fetcher:
         self._lock = threading.Lock()
         self._org_rulesets: dict[int, Future[dict[str, Any] | None]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._jobs: list[Future[None]] = []
+        self._repos_done = 0
+        self._repos_expected = 0  # the organisation's repositories less those left out so far
 
     # ------------------------------------------------------------ orchestration
 
     def fetch(self) -> OrgData:
         org = self._org()
-        with ThreadPoolExecutor(max_workers=max(1, self.section.concurrency), thread_name_prefix="github") as pool:
+        readers = (self._repositories, self._teams, self._members, self._saml, self._outside, self._custom_roles,
+                   self._org_roles, self._org_oidc)
+        # The organisation's lists are cursor chains, each read in a thread of its own; what a page
+        # makes possible (a team's repositories, a repository's collaborators, environments …)
+        # starts as soon as the page arrives, in the pool. `api.slots` bounds what is in flight.
+        with ThreadPoolExecutor(max_workers=max(1, self.section.concurrency), thread_name_prefix="github") as pool, \
+                ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="github-list") as lists:
             self._pool = pool
-            # Every request runs in the pool, so `concurrency` bounds what is in flight.
-            teams = pool.submit(self._teams, org)
-            repositories = pool.submit(self._repositories, org)
-            background = [pool.submit(task, org) for task in (
-                self._members, self._outside, self._saml, self._custom_roles, self._org_roles, self._org_oidc)]
-            teams.result()
-            team_jobs = [pool.submit(self._team_repos, org, team) for team in org.teams.values()]
-            repositories.result()
-            from . import actions
-
-            total = len(org.repos)
-            done = [0]
-
-            def read_repo(repo: RepoData) -> None:
-                self._repo_details(org, repo)
-                actions.fetch_repo(self, org, repo)
-                with self._lock:
-                    done[0] += 1
-                    count = done[0]
-                self.progress(ProgressEvent(SOURCE, f"read {repo.full}", count, total))
-
-            repo_jobs = [pool.submit(read_repo, repo) for repo in org.repos]
-            for job in background + team_jobs + repo_jobs:
+            for reader in [lists.submit(read, org) for read in readers]:
+                reader.result()
+            with self._lock:
+                jobs = list(self._jobs)  # every list has been read: nothing submits any more
+            for job in jobs:
                 job.result()
         self._pool = None
+        org.repos.sort(key=lambda r: r.full)
         return org
+
+    def _submit(self, work: Callable[..., None], *args: Any) -> None:
+        assert self._pool is not None
+        with self._lock:
+            self._jobs.append(self._pool.submit(work, *args))
+
+    def _read_repo(self, org: OrgData, repo: RepoData) -> None:
+        from . import actions
+
+        self._repo_details(org, repo)
+        actions.fetch_repo(self, org, repo)
+        with self._lock:
+            self._repos_done += 1
+            count, total = self._repos_done, max(self._repos_done, self._repos_expected)
+        self.progress(ProgressEvent(SOURCE, f"read {repo.full}", count, total))
 
     def guard(self, gaps: list[Gap], resource: str, hides: str, action: Callable[[], Any],
               *, missing_ok: bool = False) -> Any:
@@ -271,7 +278,7 @@ class Fetcher:
         """Each page's connection object at ``path``; raises ApiFailure on GraphQL errors."""
         after = None
         while True:
-            data, errors = self.api.graphql(query, {**variables, "after": after})
+            data, errors = self.api.graphql(query, {**variables, "after": after}, urgent=True)
             if errors:
                 raise ApiFailure("POST", "/graphql", None, _graphql_error(errors))
             node: Any = data
@@ -310,7 +317,7 @@ class Fetcher:
         after = None
         try:
             while True:
-                data, errors = self.api.graphql(SAML_QUERY, {"org": org.login, "after": after})
+                data, errors = self.api.graphql(SAML_QUERY, {"org": org.login, "after": after}, urgent=True)
                 if errors:
                     org.saml_state = "forbidden"
                     self.progress(ProgressEvent(SOURCE, "SAML identities are not visible with this token "
@@ -405,6 +412,7 @@ class Fetcher:
                             team.members += [(e["node"]["login"], e.get("role", "MEMBER"))
                                              for e in extra.get("edges") or [] if e.get("node")]
                     org.teams[team.slug] = team
+                    self._submit(self._team_repos, org, team)
 
         self.guard(org.gaps, org.key, "teams, their members and their repository access", read)
 
@@ -422,18 +430,26 @@ class Fetcher:
 
     def _repositories(self, org: OrgData) -> None:
         def read() -> None:
+            first = True
             for page in self._graphql_pages(REPOS_QUERY, {"org": org.login, "first": REPO_PAGE},
                                             ["organization", "repositories"]):
+                wanted = []
                 for node in page.get("nodes") or []:
                     if node is None:
                         continue
                     repo = _repo_from_graphql(node)
-                    if not self._wanted(repo):
-                        continue
-                    org.repos.append(repo)
+                    if self._wanted(repo):
+                        wanted.append(repo)
+                with self._lock:  # the progress total: what the organisation has, less what is left out
+                    if first:
+                        self._repos_expected = int(page.get("totalCount") or 0)
+                        first = False
+                    self._repos_expected -= len(page.get("nodes") or []) - len(wanted)
+                    org.repos += wanted
+                for repo in wanted:
+                    self._submit(self._read_repo, org, repo)
 
         self.guard(org.gaps, org.key, "repositories (and everything about them)", read)
-        org.repos.sort(key=lambda r: r.full)
 
     def _wanted(self, repo: RepoData) -> bool:
         if repo.archived and not self.section.include_archived:
@@ -671,6 +687,15 @@ class Context:
         for slug, team in org.teams.items():
             for login, _ in team.members:
                 self.user_teams.setdefault(login, set()).add(slug)
+        self.children: dict[str, list[str]] = {}
+        for slug, parent in self.parents.items():
+            if parent:
+                self.children.setdefault(parent, []).append(slug)
+        # repository -> (team, role) in team order: each repository looks only at the teams that reach it
+        self.repo_teams: dict[str, list[tuple[str, str]]] = {}
+        for slug, team in sorted(org.teams.items()):
+            for full, role in (team.repos or {}).items():
+                self.repo_teams.setdefault(full, []).append((slug, role))
 
     def user(self, login: str) -> str:
         return principal_key("github", login)
@@ -697,9 +722,8 @@ class Context:
     def team_members(self, slug: str) -> set[str]:
         """Everyone a team's access reaches: its members and those of its descendants."""
         out = {login for login, _ in self.org.teams[slug].members} if slug in self.org.teams else set()
-        for child, parent in self.parents.items():
-            if parent == slug:
-                out |= self.team_members(child)
+        for child in self.children.get(slug, ()):
+            out |= self.team_members(child)
         return out
 
     def role_info(self, role: str) -> tuple[str, frozenset[str]]:
@@ -815,17 +839,14 @@ def _repo_access(ctx: Context, repo: RepoData) -> list[Holding]:
                          f"base permission of the {org.login} organisation"))
     for login in sorted(org.owners):
         hold(ctx.holding(ctx.user(login), "admin", Via.OWNER, f"owner of the {org.login} organisation", owner=True))
-    for slug, team in sorted(org.teams.items()):
-        role = (team.repos or {}).get(repo.full)
-        if role is None:
-            continue
+    for slug, role in ctx.repo_teams.get(repo.full, ()):
         # A child team lists what it inherits; the grant belongs to the ancestor that holds it.
         inherited = [a for a in ctx.ancestors(slug)
                      if ROLE_RANK.get(ctx.role_info((org.teams[a].repos or {}).get(repo.full, "none"))[0], -1)
                      >= ROLE_RANK.get(ctx.role_info(role)[0], 0)]
         if inherited:
             continue
-        children = [c for c, p in ctx.parents.items() if p == slug]
+        children = ctx.children.get(slug, [])
         note = f" (inherited by child teams {', '.join(sorted(children))})" if children else ""
         base, _ = ctx.role_info(role)
         custom = f", a custom role based on {base}" if role not in ROLE_RANK else ""

@@ -75,6 +75,37 @@ class Meter:
             return self.watch.as_stats()
 
 
+class Slots:
+    """At most ``limit`` requests in flight, across every thread and request path.
+
+    An ``urgent`` request (the next page of a list that later work waits on) takes the next
+    free slot before ordinary ones, so a long cursor chain is not held up by the fan-out.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._free = self.limit
+        self._urgent = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, urgent: bool = False) -> None:
+        with self._cond:
+            if urgent:
+                self._urgent += 1
+            try:
+                while self._free == 0 or (not urgent and self._urgent):
+                    self._cond.wait()
+            finally:
+                if urgent:
+                    self._urgent -= 1
+            self._free -= 1
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()
+
+
 def _retry_class() -> type:
     from github.GithubRetry import GithubRetry
 
@@ -139,6 +170,7 @@ class GitHubApi:
         self._rate_lock = threading.Lock()
         self._blocked_until: dict[str, float] = {}
         self._waits_reported: set[float] = set()
+        self.slots = Slots(section.concurrency)
         self._token = token if token is not None else self._credentials()
 
     # ------------------------------------------------------------ credentials
@@ -156,6 +188,7 @@ class GitHubApi:
 
             integration = GithubIntegration(auth=Auth.AppAuth(s.app_id, key), base_url=s.base_url,
                                             retry=self._retry())
+            self.slots.acquire()
             self.meter.started()
             try:
                 return integration.get_access_token(s.installation_id).token
@@ -167,6 +200,7 @@ class GitHubApi:
                                   f"({type(exc).__name__})") from None
             finally:
                 self.meter.finished()
+                self.slots.release()
         looks_like_token = s.token_env.startswith(("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")) or (
             len(s.token_env) >= 30 and not s.token_env.isupper())
         if looks_like_token or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s.token_env):
@@ -207,8 +241,11 @@ class GitHubApi:
     # ------------------------------------------------------------ requests
 
     def request(self, verb: str, url: str, *, params: dict[str, Any] | None = None,
-                body: Any = None) -> Page:
-        """One request with PyGithub's retry; broken bodies are retried here (twice)."""
+                body: Any = None, urgent: bool = False) -> Page:
+        """One request with PyGithub's retry; broken bodies are retried here (twice).
+
+        Each attempt holds one of the `concurrency` slots (PyGithub's own retries included).
+        """
         from github import GithubException, RateLimitExceededException
         from requests import RequestException
 
@@ -217,6 +254,7 @@ class GitHubApi:
         attempts = 3
         for attempt in range(attempts):
             self._wait_for_budget("graphql" if shown.endswith("graphql") else "core")
+            self.slots.acquire(urgent)
             self.meter.started()
             try:
                 headers, data = requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
@@ -238,6 +276,7 @@ class GitHubApi:
                 return Page(headers, data)
             finally:
                 self.meter.finished()
+                self.slots.release()
             if attempt + 1 < attempts:
                 self.meter.retried(request=False)  # the retry is counted when it starts
         raise failure
@@ -260,10 +299,11 @@ class GitHubApi:
             yield from items
             url = _next_link(page.headers)
 
-    def graphql(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def graphql(self, query: str, variables: dict[str, Any], *, urgent: bool = False
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """``(data, errors)``: GitHub answers partly when some fields are forbidden; keep both."""
         page = self.request("POST", self._client().requester.graphql_url,
-                            body={"query": query, "variables": variables})
+                            body={"query": query, "variables": variables}, urgent=urgent)
         data = page.data if isinstance(page.data, dict) else {}
         return data.get("data") or {}, list(data.get("errors") or [])
 

@@ -1,0 +1,373 @@
+"""GitHub snapshot at scale: requests against the lower bound, wall time against serial, requests in flight.
+
+Runs the real GitHubConnector (PyGithub over HTTP) against the fake GitHub of tests/fakes,
+serving a synthetic organisation with added latency per request, in a process of its own.
+
+What is measured, exactly (benchmarks/README.md, "GitHub snapshot", says the same):
+
+- *requests* are what the server received (retries included), against `lower_bound()`:
+  the pages that must be fetched to know everything the snapshot reports, each list read
+  at GitHub's largest page size — 100 items per REST page and per GraphQL connection,
+  except repositories, 25 per GraphQL page (the repository query asks for about 10,150
+  nodes per repository, so GitHub's 500,000-node limit allows 49; half of that keeps each
+  query well inside GitHub's 10 s timeout, as the workflow files travel in it). Counted:
+  the organisation, its custom and organisation roles, its OIDC template and outside
+  collaborators (once each, a page per 100); GraphQL pages of members, SAML identities,
+  teams (with their first 100 immediate members; a team with more needs further pages)
+  and repositories; per team, the pages of its repositories with their role names; per
+  included repository, the pages of its direct collaborators, of its environments where
+  it has any (and of their custom branch policies), the detail of each active branch
+  ruleset that gates merging (organisation rulesets once each), and its OIDC template
+  where a workflow takes on a cloud identity or mints an OIDC token.
+- *serial time* is what the same snapshot would take one request at a time: requests ×
+  latency + the CPU time the run spent (client process + server process). The model is
+  checked with a real concurrency-1 run at `--serial-check-scale` (default: the smaller of
+  the scale and 0.1), and that check is reported beside it.
+- *in flight* is the server's own counter of requests being served at once, and the
+  connector's counter of requests it had sent and not yet seen answered.
+
+`python benchmarks/github_scale.py --scale S [--json]`; `benchmarks/run.py` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (str(ROOT), str(ROOT / "tests")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+FULL_REPOS, FULL_MEMBERS, FULL_TEAMS = 2000, 5000, 250  # one team per 20 people, as in generate.py
+LATENCY = 0.05
+PAGE = 100  # GitHub's largest page: REST per_page and GraphQL first
+REPO_PAGE = 25  # repositories per GraphQL page (see the module docstring)
+ORG = "synth"
+TOKEN_ENV = "FOUREYES_BENCH_GITHUB_TOKEN"  # never the user's GITHUB_TOKEN: the fake needs none
+
+
+@dataclass
+class Row:
+    name: str
+    measured: str
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+
+def org_size(scale: float) -> dict[str, int]:
+    """2,000 repositories, 5,000 members and 250 teams at scale 1.0; at least a handful of teams."""
+    return {"repos": max(1, round(FULL_REPOS * scale)), "members": max(2, round(FULL_MEMBERS * scale)),
+            "teams": max(5, round(FULL_TEAMS * scale))}
+
+
+def fixture_for(scale: float) -> dict[str, Any]:
+    from fakes.github_server import synthetic_org
+
+    return synthetic_org(**org_size(scale), org=ORG)
+
+
+# ---------------------------------------------------------------- the lower bound
+
+
+def _pages(items: int, per_page: int = PAGE) -> int:
+    """A list always costs one page, even when empty."""
+    return max(1, math.ceil(items / per_page))
+
+
+def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> dict[str, int]:
+    """The pages that must be fetched to snapshot ``fixture``, by kind of request (see the module docstring)."""
+    from fakes.github_server import Org, _rank
+    from foureyes.connectors.actions import parse_workflow
+
+    org = Org(fixture)
+    visible = org.token
+    repos = [r for r in org.repos.values() if include_archived or not r.get("archived")]
+    bound = {"organisation": 0, "graphql": 0, "team repositories": 0, "collaborators": 0, "environments": 0,
+             "rulesets": 0, "oidc": 0}
+    # organisation: itself, custom roles, organisation roles (and the people and teams of those
+    # that reach code), the OIDC template, outside collaborators
+    bound["organisation"] += 4 + _pages(len(org.outside()))
+    for role in org.data.get("org_roles", []):
+        if _rank(str(role.get("base_role") or "read"), org) >= _rank("write", org):
+            bound["organisation"] += _pages(len(role.get("teams", []))) + _pages(len(role.get("users", [])))
+    # GraphQL: members, SAML identities, teams with their first 100 immediate members, repositories
+    bound["graphql"] += _pages(len(org.members("all")))
+    if org.data["org"].get("saml") and visible["saml_visible"]:
+        bound["graphql"] += _pages(sum(1 for p in org.people.values() if p.get("saml")))
+    else:
+        bound["graphql"] += 1  # one query learns there is no identity provider, or that it is hidden
+    bound["graphql"] += _pages(len(org.teams))
+    for team in org.teams.values():
+        immediate = len(dict.fromkeys(team.get("maintainers", []) + team.get("members", [])))
+        if immediate > PAGE:
+            bound["graphql"] += _pages(immediate) - 1  # the first page came with the team
+    bound["graphql"] += _pages(len(org.repos), REPO_PAGE)
+    # per team: its repositories with role names (inherited from parents included)
+    for slug in org.teams:
+        bound["team repositories"] += _pages(len([n for n in org.team_repo_roles(slug) if n in org.repos]))
+    # per repository
+    org_rulesets: set[int] = set()
+    for repo in repos:
+        bound["collaborators"] += _pages(len(repo.get("collaborators", {})))
+        envs = repo.get("environments", [])
+        if envs:
+            bound["environments"] += _pages(len(envs))
+            for env in envs:
+                if (env.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
+                    bound["environments"] += _pages(len(env.get("branch_policies", [])))
+        for ruleset in repo.get("rulesets", []):
+            if _gates_merging(ruleset):
+                bound["rulesets"] += 1
+        for ruleset in org.org_rulesets_for(repo["name"]):
+            if _gates_merging(ruleset):
+                org_rulesets.add(ruleset["id"])
+        scans = [parse_workflow(name, text) for name, text in (repo.get("workflows") or {}).items()
+                 if text != "<binary>"]
+        if any(scan.uses_oidc for scan in scans):
+            bound["oidc"] += 1
+    bound["rulesets"] += len(org_rulesets)
+    return bound
+
+
+def _gates_merging(ruleset: dict[str, Any]) -> bool:
+    """An active branch ruleset with a pull-request or update rule: its bypass list decides who merges alone."""
+    return (ruleset.get("enforcement", "active") == "active" and ruleset.get("target", "branch") == "branch"
+            and any(r.get("type") in ("pull_request", "update") for r in ruleset.get("rules", [])))
+
+
+def request_kind(method: str, path: str) -> str:
+    """The `lower_bound` kind a logged request belongs to."""
+    if path == "/graphql":
+        return "graphql"
+    if path.startswith("/orgs/") and path.endswith("/repos") and "/teams/" in path:
+        return "team repositories"
+    if path.endswith("/collaborators") and path.startswith("/repos/"):
+        return "collaborators"
+    if "/environments" in path:
+        return "environments"
+    if "/rulesets/" in path:
+        return "rulesets"
+    if path.startswith("/repos/") and path.endswith("/actions/oidc/customization/sub"):
+        return "oidc"
+    return "organisation"
+
+
+# ---------------------------------------------------------------- the server, in its own process
+
+
+def _serve(scale: float, latency: float, conn: Any) -> None:
+    """Child process: the fake GitHub, answering 'reset', 'stats' and 'stop' over a pipe."""
+    for p in (str(ROOT), str(ROOT / "tests")):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    from fakes.github_server import FakeGitHub
+
+    gh = FakeGitHub(fixture_for(scale), latency=latency).start()
+    conn.send(gh.url)
+    cpu = time.process_time()
+    while True:
+        command = conn.recv()
+        if command == "reset":
+            gh.settle()
+            gh.stats.reset()
+            cpu = time.process_time()
+            conn.send(None)
+        elif command == "stats":
+            gh.settle()
+            kinds: dict[str, int] = {}
+            for entry in list(gh.stats.log):
+                kind = request_kind(entry.method, entry.path)
+                kinds[kind] = kinds.get(kind, 0) + 1
+            conn.send({"requests": gh.stats.total, "max_in_flight": gh.stats.max_in_flight, "by_kind": kinds,
+                       "cpu_s": time.process_time() - cpu,
+                       "errors": sum(1 for e in gh.stats.log if e.status >= 400 or e.status < 0)})
+        elif command == "log":
+            gh.settle()
+            conn.send([(e.method, e.path, e.started, e.ended) for e in gh.stats.log])
+        else:
+            gh.stop()
+            conn.send(None)
+            return
+
+
+class ServerProcess:
+    def __init__(self, scale: float, latency: float):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(scale, latency, child), daemon=True)
+        self._process.start()
+        self.url: str = self._conn.recv()
+
+    def call(self, command: str) -> Any:
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.call("stop")
+        finally:
+            self._process.join(10)
+
+
+# ---------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    scale: float
+    concurrency: int
+    latency: float
+    wall_s: float
+    client_cpu_s: float
+    server_cpu_s: float
+    requests: int
+    server_max_in_flight: int
+    client_max_in_flight: int
+    by_kind: dict[str, int]
+    bound: dict[str, int]
+    repos: int
+    gaps: int
+    errors: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lower_bound(self) -> int:
+        return sum(self.bound.values())
+
+    @property
+    def serial_model_s(self) -> float:
+        return self.requests * self.latency + self.client_cpu_s + self.server_cpu_s
+
+
+def github_config(url: str, concurrency: int | None) -> Any:
+    from foureyes.config import parse_config
+
+    extra = f"concurrency = {concurrency}\n" if concurrency is not None else ""
+    return parse_config(f'[sources.github]\norg = "{ORG}"\nbase_url = "{url}"\ntoken_env = "{TOKEN_ENV}"\n{extra}',
+                        "<benchmark config>")
+
+
+def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None = None, profile: str = "",
+            timeline: str = "") -> Run:
+    from foureyes.connectors.github import GitHubConnector
+
+    os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
+    fixture = fixture_for(scale)
+    bound = lower_bound(fixture)
+    with ServerProcess(scale, latency) as server:
+        config = github_config(server.url, concurrency)
+        section = config.sources.github
+        server.call("reset")
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        cpu, started = time.process_time(), time.perf_counter()
+        result = GitHubConnector(section, config=config).collect()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        seen = server.call("stats")
+        if timeline:
+            log = server.call("log")
+            first = min(e[2] for e in log)
+            Path(timeline).write_text("".join(f"{s - first:.4f} {e - first:.4f} {request_kind(m, p)} {m} {p}\n"
+                                              for m, p, s, e in sorted(log, key=lambda e: e[2])))
+    return Run(scale=scale, concurrency=section.concurrency, latency=latency, wall_s=wall, client_cpu_s=cpu,
+               server_cpu_s=seen["cpu_s"], requests=seen["requests"], server_max_in_flight=seen["max_in_flight"],
+               client_max_in_flight=int(result.stats.get("max_in_flight", 0)), by_kind=seen["by_kind"], bound=bound,
+               repos=sum(1 for r in result.resources if r.kind == "repo"), gaps=len(result.gaps),
+               errors=seen["errors"], stats=dict(result.stats))
+
+
+# ---------------------------------------------------------------- report
+
+
+def rows_for(run: Run, check: Run | None) -> list[Row]:
+    size = org_size(run.scale)
+    rows = [Row("github: synthetic organisation",
+                f"{size['repos']:,} repos, {size['members']:,} members, {size['teams']:,} teams",
+                note=f"{run.latency * 1000:.0f} ms added latency per request; concurrency {run.concurrency}; "
+                     f"{run.repos:,} repositories read, {run.gaps} gaps, {run.errors} error answers")]
+    ratio = run.requests / run.lower_bound
+    excess = ", ".join(f"{k} {run.by_kind.get(k, 0):,}/{b:,}" for k, b in run.bound.items()
+                       if run.by_kind.get(k, 0) != b)
+    rows.append(Row("github: requests vs lower bound", f"{run.requests:,} / {run.lower_bound:,} = {ratio:.3f}×",
+                    "≤ 1.2× lower bound", ratio <= 1.2,
+                    "per kind, made/bound: " + (excess or "all kinds at the bound") +
+                    f"; {run.stats.get('retries', 0)} retries"))
+    serial = run.serial_model_s
+    fraction = run.wall_s / serial
+    note = (f"serial = {run.requests:,} requests × {run.latency * 1000:.0f} ms + CPU "
+            f"(client {run.client_cpu_s:.1f} s, server {run.server_cpu_s:.1f} s)")
+    if check is not None:
+        error = check.wall_s / check.serial_model_s - 1
+        note += (f"; model checked by a concurrency-1 run at scale {check.scale:g}: measured "
+                 f"{fmt_s(check.wall_s)}, model {fmt_s(check.serial_model_s)} ({error:+.0%})")
+    rows.append(Row("github: wall time vs serial", f"{fmt_s(run.wall_s)} / {fmt_s(serial)} = 1/{1 / fraction:.1f}",
+                    "≤ 1/8 of serial", fraction <= 1 / 8, note))
+    peak = max(run.server_max_in_flight, run.client_max_in_flight)
+    rows.append(Row("github: most requests in flight", f"{run.server_max_in_flight} (server), "
+                    f"{run.client_max_in_flight} (connector)", f"≤ {run.concurrency} (configured concurrency)",
+                    peak <= run.concurrency))
+    if run.scale != 1.0:  # targets are for the full size; smaller runs only exercise the script
+        for r in rows:
+            if r.target:
+                r.target, r.ok = f"({r.target} at full size)", None
+    return rows
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| benchmark | measured | target | met | notes |", "|---|---|---|---|---|"]
+    for r in rows:
+        met = "" if r.ok is None else ("yes" if r.ok else "**no**")
+        lines.append(f"| {r.name} | {r.measured} | {r.target} | {met} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0: 2,000 repositories, 5,000 members")
+    parser.add_argument("--latency", type=float, default=LATENCY, help="seconds added to every request (0.05)")
+    parser.add_argument("--concurrency", type=int, default=None, help="default: the connector's default (16)")
+    parser.add_argument("--serial-check-scale", type=float, default=None,
+                        help="scale of the concurrency-1 run that checks the serial model; 0 skips it")
+    parser.add_argument("--profile", default="",
+                        help="write a cProfile of the main thread here (translation; for the workers use py-spy)")
+    parser.add_argument("--timeline", default="", help="write every request (start, end, kind, path) here")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON on the last line")
+    args = parser.parse_args(argv)
+    run = measure(args.scale, latency=args.latency, concurrency=args.concurrency, profile=args.profile,
+                  timeline=args.timeline)
+    check_scale = min(args.scale, 0.1) if args.serial_check_scale is None else args.serial_check_scale
+    check = measure(check_scale, latency=args.latency, concurrency=1) if check_scale > 0 else None
+    rows = rows_for(run, check)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows]))
+    else:
+        print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
