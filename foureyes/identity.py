@@ -162,7 +162,7 @@ def _best_name(accounts: Iterable[AccountLink], snapshot: Snapshot) -> str:
     ranked = sorted(accounts, key=lambda a: {"github": 0, "aws": 1, "gcp": 2}.get(a.principal.split(":", 1)[0], 3))
     for account in ranked:
         principal = snapshot.principals.get(account.principal)
-        if principal and principal.display_name and "@" not in principal.display_name:
+        if principal and principal.display_name and not _EMAIL.match(principal.display_name.strip()):
             return re.sub(r"\s*\((SSO|IAM)\)$", "", principal.display_name)
     return ""
 

@@ -27,7 +27,7 @@ from .graph import Graph, Holding, Step
 from .identity import Identities, link
 from .model import EdgeKind, Grant, Kind, Snapshot
 from .rules import Waiver
-from .rules.engine import _satisfies, _scopes  # the engine's own test of "holding counts for rule"
+from .rules.engine import satisfies, scopes_of  # the engine's own test of "holding counts for rule"
 from .store import Store, now_iso
 from .store import schema as t
 
@@ -630,7 +630,7 @@ def plan_items(
             conflicts = tuple(
                 ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
                 for f in findings_of.get(person.key, ())
-                if any(_satisfies(h, req) and f.scope in _scopes(h, f.rule.same, repo_app)
+                if any(satisfies(h, req) and f.scope in scopes_of(h, f.rule.same, repo_app)
                        for h in holdings for req in f.rule.requirements)
             )
             if scope.kind == "conflicts" and not conflicts:

@@ -260,6 +260,26 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
              + ", ".join(str(i) for i in decided[:20]) + (" …" if len(decided) > 20 else ""))
 
 
+# ---------------------------------------------------------------- review (TUI)
+
+
+@main.command("review")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign (default: the latest open one).")
+@as_option(required=False, help_text="Who reviews: a person's email (asked for when missing).")
+@pass_app
+def review_command(app: AppContext, campaign_id: int | None, actor: str | None) -> None:
+    """The review queue in the terminal UI: your items, decided by key."""
+    from .. import review
+    from ..store import store_url
+    from ..tui import run_app
+
+    store = app.store()  # open (and migrate) now, so a store problem is one line, not a TUI crash
+    if campaign_id is not None:
+        review.get_campaign(store, campaign_id)
+    run_app(store_url=store_url(app.config), config=app.config, demo=False, review=True,
+            reviewer=(actor or "").strip().lower(), campaign_id=campaign_id)
+
+
 # ---------------------------------------------------------------- decide, undo, note
 
 

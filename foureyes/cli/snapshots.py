@@ -104,6 +104,11 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
             _print_stats(results)
     if fmt == "json" and stats:
         _print_stats(results)
+    from ..review import check_revocations, follow_through_counts
+
+    if check_revocations(store, config):  # each new snapshot checks the grants reviewers revoked
+        counts = follow_through_counts(store)
+        note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
     for result in results:
         for gap in result.gaps:
             note(f"foureyes: gap: [{gap.system}] {gap.resource or 'source'}: {gap.reason}"

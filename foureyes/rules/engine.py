@@ -112,8 +112,8 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     for requirement in rule.requirements:
         by_scope: dict[str, list[Holding]] = defaultdict(list)
         for holding in candidates(requirement):
-            if _satisfies(holding, requirement):
-                for key in _scopes(holding, rule.same, repo_app):
+            if satisfies(holding, requirement):
+                for key in scopes_of(holding, rule.same, repo_app):
                     by_scope[key].append(holding)
         per_requirement.append((requirement, by_scope))
     if rule.all_of:
@@ -141,7 +141,7 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     return out
 
 
-def _satisfies(holding: Holding, requirement: Requirement) -> bool:
+def satisfies(holding: Holding, requirement: Requirement) -> bool:
     if requirement.capability != "*" and holding.capability != requirement.capability:
         return False
     if requirement.tier != ANY and holding.tier != requirement.tier:
@@ -155,7 +155,7 @@ def _satisfies(holding: Holding, requirement: Requirement) -> bool:
     return True
 
 
-def _scopes(holding: Holding, same: str, repo_app: Mapping[str, str]) -> set[str]:
+def scopes_of(holding: Holding, same: str, repo_app: Mapping[str, str]) -> set[str]:
     if same == ANY:
         return {ANY}
     keys: set[str] = set()

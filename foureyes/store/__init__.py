@@ -182,7 +182,7 @@ class Store:
                 system=r.system,
                 started_at=r.started_at,
                 finished_at=r.finished_at,
-                error=r.error,
+                error=r.error.replace("\x00", "\ufffd") if r.error else r.error,
                 stats=_dumps(r.stats),
                 **counts,
             )
@@ -208,6 +208,11 @@ class Store:
         self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides) for g in r.gaps))
 
     def _bulk(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
+        if not self.is_sqlite:
+            # PostgreSQL text cannot hold NUL; a NUL from an audited system becomes U+FFFD
+            # (SQLite keeps it, and every renderer shows it escaped).
+            rows = (tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
+                    for row in rows)
         columns = [c.name for c in table.columns]
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"

@@ -49,7 +49,8 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings(APP_ACTIONS) + bindings(d.action for d in DESTINATIONS)
     COMMANDS = App.COMMANDS | {FoureyesCommands}
 
-    def __init__(self, *, store_url: str, config: Config | None = None, demo: bool = False) -> None:
+    def __init__(self, *, store_url: str, config: Config | None = None, demo: bool = False,
+                 reviewer: str = "", campaign_id: int | None = None, review: bool = False) -> None:
         super().__init__()
         self.store_url = store_url
         self.demo = demo
@@ -65,6 +66,11 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self.triage_changed: Signal[Triage] = Signal(self, "triage-changed")
         self.drift_changed: Signal[Triage] = Signal(self, "drift-changed")
         self.status_changed: Signal[str] = Signal(self, "status-changed")
+        # `foureyes review`: who reviews, in which campaign (None: the open one), opened on the queue
+        self.reviewer = reviewer
+        self.review_campaign_id = campaign_id
+        self.open_review = review
+        self.campaigns_changed: Signal[int] = Signal(self, "campaigns-changed")
         self.sub_title = "sample organisation Acme" if demo else ""
 
     def on_mount(self) -> None:
@@ -73,6 +79,8 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL)
         self._apply_keymap()
+        if self.open_review:
+            self.switch_mode("review")
         # after the first paint: the loading thread competes with the UI thread for the GIL
         self.call_after_refresh(self.load_snapshot, None)
 

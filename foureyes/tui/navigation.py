@@ -48,6 +48,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 ".screens.people:PeopleScreen"),
     Destination("gaps", "Gaps", "5", "What could not be read, and what it may hide",
                 ".screens.gaps:GapsScreen"),
+    Destination("review", "Review", "6", "Your recertification queue: certify, revoke, defer, except",
+                ".screens.review:ReviewScreen"),
 )
 
 

@@ -129,7 +129,10 @@ def load_triage(store: Any, ref: int | str | None, config: Config,
     progress(f"Loading snapshot {snapshot_id}…")
     snapshot = store.load_snapshot(snapshot_id)
     progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-    analysis = analyze(snapshot, config)
+    from ..review import approved_waivers
+
+    # exceptions approved in campaigns count here as they do in `foureyes check`
+    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store))
     triage = Triage(info=info, snapshots=snapshots, analysis=analysis, config=config,
                     previous_id=store.previous_id(snapshot_id))
     triage.warm()
@@ -140,7 +143,9 @@ def load_drift(store: Any, triage: Triage) -> Drift | None:
     """Drift from the snapshot before this one (None for the first snapshot)."""
     if triage.previous_id is None:
         return None
-    old = analyze(store.load_snapshot(triage.previous_id), triage.config)
+    from ..review import approved_waivers
+
+    old = analyze(store.load_snapshot(triage.previous_id), triage.config, extra_waivers=approved_waivers(store))
     return compare(old, triage.analysis)
 
 

@@ -119,6 +119,7 @@ def test_guards_are_one_line_errors(run_here):
     missing = run("decide", str(pedro["id"]), "certify")
     assert missing.returncode == 2 and "--as" in missing.stderr
     _one_line_error(run("campaign", "show", "42"), "campaign 42 does not exist")
+    _one_line_error(run("review", "--campaign", "42", "--as", PRISCILLA), "campaign 42 does not exist")
     _one_line_error(run("campaign", "new", "--scope", "drift", "--as", "x@acme.com"), "needs a closed campaign")
 
 

@@ -6,11 +6,13 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 
 from ..state import Triage
+from ..widgets.campaigns import CampaignsPanel
 from ..widgets.overview import DriftPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
 from .base import SectionScreen
 
 # The panels, in reading order (two columns; the first spans both).
-PANELS: tuple[type[OverviewPanel], ...] = (SnapshotPanel, FindingsPanel, PeoplePanel, DriftPanel)
+PANELS: tuple[type[OverviewPanel], ...] = (SnapshotPanel, FindingsPanel, PeoplePanel, DriftPanel,
+                                         CampaignsPanel)
 
 
 class OverviewScreen(SectionScreen):

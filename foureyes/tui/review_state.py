@@ -1,0 +1,252 @@
+"""What the review screens show, computed off the UI thread: a reviewer's queue as rows, an
+item's detail pane, and the open campaigns. No Textual here: workers and tests call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .. import review
+from ..config import Config
+from ..store import Store
+from ..textsafe import safe_multiline, safe_text
+from .rows import Column, Row, make_row
+from .state import SEVERITY_STYLE, when
+
+STATE_STYLE = {"certify": "green", "revoke": "bold red", "defer": "cyan", "exception": "yellow",
+               "skipped": "dim", "pending": ""}
+STATE_LABEL = {"certify": "certified", "revoke": "revoked", "defer": "deferred", "exception": "exception",
+               "skipped": "skipped", "pending": "pending"}
+
+# Grouped by person: the person first; by resource: the resource first. Sorting by the
+# first column keeps each group's rows together.
+BY_PERSON = (Column("mark", "", 1, min_width=1), Column("person", "Person", 28),
+             Column("grant", "Grant", 0), Column("app", "App", 12), Column("state", "State", 20),
+             Column("flags", "Flags", 18))
+BY_RESOURCE = (Column("mark", "", 1, min_width=1), Column("resource", "Resource", 36),
+               Column("grant", "Entitlement", 24), Column("person", "Person", 0), Column("state", "State", 20),
+               Column("flags", "Flags", 18))
+REVIEW_FIELDS = ("person", "app", "system", "resource", "entitlement", "state", "team", "conflict", "new",
+                 "unchanged", "rule", "reviewer", "tier")
+
+
+@dataclass
+class Queue:
+    """One reviewer's view of one campaign, loaded in a worker."""
+
+    campaign: review.Campaign | None
+    reviewer: str
+    items: list[review.Item]
+    progress: review.Progress | None
+    waiting: dict[int, review.ExceptionRequest] = field(default_factory=dict)  # item id -> pending exception
+    open_campaigns: list[review.Campaign] = field(default_factory=list)
+    approvals: bool = False  # the queue lists exceptions awaiting this reviewer's approval instead
+
+
+def load_queue(store: Store, reviewer: str, campaign_id: int | None, *, approvals: bool = False) -> Queue:
+    opened = review.list_campaigns(store, status=review.OPEN)
+    campaign = None
+    if campaign_id is not None:
+        campaign = review.get_campaign(store, campaign_id)
+    elif opened:
+        campaign = opened[-1]
+    if campaign is None:
+        return Queue(None, reviewer, [], None, open_campaigns=opened)
+    pending = {e.item_id: e for e in review.exceptions(store, campaign_id=campaign.id, status=review.EX_PENDING)}
+    if approvals:
+        items = [item for _, item in review.approvable_by(store, campaign, reviewer)] if reviewer else []
+    else:
+        items = review.reviewer_queue(store, campaign, reviewer) if reviewer else []
+    return Queue(campaign, reviewer, items, review.progress(store, campaign.id), waiting=pending,
+                 open_campaigns=opened, approvals=approvals)
+
+
+def flags(item: review.Item) -> str:
+    out = []
+    if item.is_new:
+        out.append("NEW")
+    if item.conflicts:
+        out.append("conflict")
+    if item.unchanged_since_certified:
+        out.append("unchanged")
+    return " ".join(out)
+
+
+def state_text(item: review.Item, waiting: dict[int, review.ExceptionRequest]) -> str:
+    if item.state == review.EXCEPTION and item.id in waiting:
+        return "exception (awaiting)"
+    return STATE_LABEL.get(item.state, item.state)
+
+
+def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, by: str = "person",
+             marked: bool = False) -> Row:
+    person = item.person_name or item.person
+    state = state_text(item, waiting)
+    grant = item.label if by == "person" else item.entitlement
+    if by == "person":
+        values = ["●" if marked else " ", person, grant, item.app, state, flags(item)]
+        sort = ["", item.person.lower(), (item.resource, item.entitlement), item.app, state, flags(item)]
+    else:
+        values = ["●" if marked else " ", item.resource_name or item.resource, grant, person, state, flags(item)]
+        sort = ["", (item.resource_name or item.resource).lower(), item.entitlement, item.person.lower(), state,
+                flags(item)]
+    styles = ["bold cyan" if marked else "", "", "", "", STATE_STYLE.get(item.state, ""), "bold yellow" if item.is_new else ""]
+    return make_row(
+        str(item.id), values, sort=sort, data=item, cell_styles=styles,
+        style="bold" if item.conflicts and item.state == review.PENDING else "",
+        fields={"person": f"{item.person} {item.person_name}", "app": item.app, "system": item.system,
+                "resource": f"{item.resource} {item.resource_name}", "entitlement": item.entitlement,
+                "state": f"{item.state} {state}", "team": " ".join(t.rsplit("/", 1)[-1] for t in item.teams),
+                "conflict": "yes" if item.conflicts else "no", "new": "yes" if item.is_new else "no",
+                "unchanged": "yes" if item.unchanged_since_certified else "no",
+                "rule": " ".join(c.rule for c in item.conflicts), "reviewer": item.reviewer, "tier": item.tier},
+    )
+
+
+def queue_rows(queue: Queue, *, by: str = "person", marked: set[str] | None = None) -> list[Row]:
+    marked = marked or set()
+    return [item_row(i, queue.waiting, by=by, marked=str(i.id) in marked) for i in queue.items]
+
+
+# ---------------------------------------------------------------- the detail pane
+
+
+def _label(text: str, width: int = 13) -> Text:
+    return Text(text.ljust(width), style="bold")
+
+
+def item_detail(store: Store, item: review.Item) -> RenderableType:
+    """Everything a reviewer needs to decide one item. Runs in a worker (reads the store)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+
+    def row(name: str, value: Text | str, style: str = "") -> None:
+        grid.add_row(_label(name), value if isinstance(value, Text) else Text(safe_text(value), style=style))
+
+    grant = Text(safe_text(item.label), style="bold")
+    grant.append(f"  ({safe_text(item.system)} · via {safe_text(item.via)}", style="dim")
+    if item.detail:
+        grant.append(f" · {safe_text(item.detail)}", style="dim")
+    grant.append(")", style="dim")
+    row("Grant", grant)
+    path = Text()
+    for n, step in enumerate(item.path):
+        if n:
+            path.append("\n  → ", style="dim")
+        path.append(safe_text(step))
+    row("Path", path if item.path else Text("(no path recorded)", style="italic"))
+    caps = Text(", ".join(item.capabilities))
+    caps.append(f"   tier {safe_text(item.tier or '-')} · app {safe_text(item.app or '-')}", style="dim")
+    row("Capabilities", caps)
+    if item.condition:
+        row("Condition", item.condition)
+    if item.expires:
+        row("Expires", item.expires)
+    row("Last used", Text(when(item.last_used), style="") if item.last_used
+        else Text("unknown: the system does not report usage for this grant", style="dim"))
+    if item.conflicts:
+        conflicts = Text()
+        for n, c in enumerate(item.conflicts):
+            if n:
+                conflicts.append("\n")
+            conflicts.append(f"{c.rule} ", style=SEVERITY_STYLE.get(c.severity, ""))
+            conflicts.append(f"{c.severity} ", style=SEVERITY_STYLE.get(c.severity, ""))
+            conflicts.append(safe_text(f"{c.title} ({c.scope})"))
+        row("Conflicts", conflicts)
+    else:
+        row("Conflicts", Text("none", style="dim"))
+    others = item.holders
+    row("Others", f"{others} other {'person holds' if others == 1 else 'people hold'} the same grant")
+    if item.previous is not None:
+        row("Previous", Text(safe_text(item.previous.describe()),
+                             style="green" if item.unchanged_since_certified else "yellow"))
+    else:
+        row("Previous", Text("not in an earlier campaign", style="dim"))
+    if item.is_new:
+        row("Drift", Text("NEW since the baseline snapshot", style="bold yellow"))
+    row("Reviewer", f"{item.reviewer or '(unassigned)'} — {item.reviewer_rule}")
+    decisions = review.decisions(store, item_id=item.id, include_undone=False)
+    current = next((d for d in reversed(decisions) if d.id == item.decision_id), None)
+    if current is not None:
+        text = Text(f"{current.decision} by {safe_text(current.actor)} at {when(current.at)}",
+                    style=STATE_STYLE.get(current.decision, ""))
+        if current.reason:
+            text.append(f": {safe_text(current.reason)}")
+        if current.reviewer_conflicted:
+            text.append("\n⚠ made by a conflicted reviewer: " + safe_text(current.conflict_note), style="bold yellow")
+        row("Decision", text)
+    exception = review.current_exception(store, item.id)
+    if exception is not None:
+        text = Text(f"{exception.status}", style="yellow" if exception.status == "pending" else "green")
+        if exception.status == "pending":
+            text.append(" — awaiting a second approver (neither the requester nor the subject)")
+        else:
+            text.append(f" by {safe_text(exception.approver or '')} at {when(exception.approved_at or '')}")
+        text.append(f"\nuntil {exception.expires.isoformat()} · requested by {safe_text(exception.requested_by)}: "
+                    f"{safe_text(exception.reason)}")
+        row("Exception", text)
+    notes = review.notes(store, item.id)
+    if notes:
+        text = Text()
+        for n, note in enumerate(notes):
+            if n:
+                text.append("\n")
+            text.append(f"{when(note.at)} {safe_text(note.actor)}: ", style="dim")
+            text.append(safe_multiline(note.text))
+        row("Notes", text)
+    return grid
+
+
+# ---------------------------------------------------------------- the Overview panel
+
+
+@dataclass
+class CampaignsSummary:
+    summaries: list[review.CampaignSummary]
+
+
+def load_campaigns(store: Store, config: Config) -> CampaignsSummary:
+    review.check_revocations(store, config)  # later snapshots may have settled revocations
+    return CampaignsSummary(review.summaries(store, status=review.OPEN))
+
+
+def progress_bar(done: int, total: int, width: int = 24) -> Text:
+    filled = round(width * done / total) if total else width
+    bar = Text("█" * filled, style="green")
+    bar.append("░" * (width - filled), style="dim")
+    bar.append(f" {done}/{total}")
+    return bar
+
+
+def campaigns_renderable(summary: CampaignsSummary) -> RenderableType:
+    if not summary.summaries:
+        return Text("No open campaign. Press 6 for Review, then ctrl+n to create one "
+                    "(or `foureyes campaign new`).", style="italic")
+    parts: list[Any] = []
+    for s in summary.summaries:
+        c = s.campaign
+        head = Text(f"#{c.id} ", style="bold")
+        head.append(safe_text(c.name, limit=60), style="bold")
+        head.append(f" · snapshot {c.snapshot_id} · due {c.due.isoformat()}")
+        if c.overdue():
+            head.append(" OVERDUE", style="bold red")
+        line = progress_bar(s.progress.done, s.progress.total)
+        line.append(f"  {s.progress.pending} pending, {s.progress.deferred} deferred")
+        if s.exceptions_waiting:
+            line.append(f", {s.exceptions_waiting} exception{'s' if s.exceptions_waiting != 1 else ''} "
+                        "awaiting approval", style="yellow")
+        follow = s.follow_through
+        revocations = Text("revocations: ")
+        revocations.append(f"{follow['pending']} pending", style="yellow" if follow["pending"] else "dim")
+        revocations.append(", ")
+        revocations.append(f"{follow['verified']} verified", style="green" if follow["verified"] else "dim")
+        revocations.append(", ")
+        revocations.append(f"{follow['regressed']} regressed", style="bold red" if follow["regressed"] else "dim")
+        parts.extend([head, line, revocations])
+    return Group(*parts)

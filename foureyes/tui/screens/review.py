@@ -1,0 +1,599 @@
+"""Review: a reviewer's queue in a campaign, the selected item explained, decisions by key.
+
+Every decision runs in a worker and is committed on its own (`review.decide`); the screen
+then redraws the rows it changed. Guards refuse with a notification, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from ... import review
+from ...errors import FoureyesError
+from ...textsafe import safe_text
+from ..actions import Action
+from ..review_state import BY_PERSON, BY_RESOURCE, REVIEW_FIELDS, Queue, item_detail, item_row, load_queue
+from ..rows import Row, parse_filter
+from ..widgets.inputs import FilterBox
+from ..widgets.table import RecordTable
+from .base import Command, FoureyesScreen
+from .review_dialogs import CloseScreen, ConfirmScreen, ExceptionScreen, TextScreen
+
+REVIEWER_ENV = "FOUREYES_REVIEWER"
+
+
+@dataclass
+class QueueLoaded(Message):
+    queue: Queue
+    rows: list[Row]
+
+
+@dataclass
+class ItemsChanged(Message):
+    """Items after a decision, undo or approval, with the campaign's progress."""
+
+    items: list[review.Item]
+    progress: review.Progress
+    waiting: dict[int, review.ExceptionRequest]
+    notices: list[tuple[str, str]] = field(default_factory=list)  # (severity, text)
+    advance: bool = False  # move the cursor to the next row (after deciding the current one)
+
+
+@dataclass
+class Refused(Message):
+    text: str
+
+
+@dataclass
+class ItemDetailReady(Message):
+    key: str
+    renderable: Any
+
+
+class ReviewScreen(FoureyesScreen):
+    DESTINATION = "review"
+    DEFAULT_CSS = """
+    ReviewScreen #review-progress-line { height: 1; padding: 0 1; }
+    ReviewScreen #review-progress { width: 44; }
+    ReviewScreen #review-counts { width: 1fr; }
+    """
+    ACTIONS = (
+        Action("review.certify", "c", "decide('certify')", "Certify", "review",
+               "Certify the item (or every selected item): the access is still needed", show=True),
+        Action("review.revoke", "v", "decide('revoke')", "Revoke", "review",
+               "Revoke the item (or the selected items): it leaves as a ticket and is followed up", show=True),
+        Action("review.defer", "d", "decide('defer')", "Defer", "review",
+               "Come back to it later in this campaign"),
+        Action("review.exception", "e", "exception", "Exception…", "review",
+               "Accept the access until a date, for a reason; counts once a second person approves"),
+        Action("review.undo", "u", "undo", "Undo", "review", "Undo your last decision (a whole bulk one)", show=True),
+        Action("review.note", "n", "note", "Note…", "review", "Add a note to the item"),
+        Action("review.mark", "space", "mark", "Select", "review", "Select or unselect the item for a bulk decision"),
+        Action("review.mark_all", "asterisk", "mark_all", "Select all shown", "review",
+               "Select every item the filter shows (again: clear the selection)", key_display="*"),
+        Action("review.group", "g", "group", "Group by person/resource", "review",
+               "Group the queue by person or by resource"),
+        Action("review.filter", "f", "filter", "Filter", "review",
+               "Filter: words or field:value (person, app, system, resource, state, team, conflict, new, rule)"),
+        Action("review.approvals", "w", "approvals", "Exceptions to approve", "review",
+               "Switch between your queue and the exceptions awaiting your approval"),
+        Action("review.approve", "y", "approve", "Approve exception", "review",
+               "Approve the selected item's exception: you are the second pair of eyes"),
+        Action("review.new", "ctrl+n", "new_campaign", "New campaign…", "review", "Create a campaign"),
+        Action("review.close", "ctrl+x", "close_campaign", "Close campaign…", "review",
+               "Close the campaign (unresolved items follow its close policy)"),
+        Action("review.who", "i", "who", "Review as…", "review", "Say who you are (a person's email)"),
+        Action("review.close_filter", "escape", "close_filter", "Leave filter", "review",
+               "Back to the table; the filter stays"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: Queue | None = None
+        self.by = "person"
+        self.marked: set[str] = set()
+        self.approvals = False
+
+    # ------------------------------------------------------------ layout
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="review-head", classes="summary")
+        with Horizontal(id="review-progress-line"):
+            yield ProgressBar(id="review-progress", show_eta=False, show_percentage=True)
+            yield Static(id="review-counts")
+        yield FilterBox(placeholder="filter: words, person:…, app:…, state:pending, conflict:yes, new:yes, rule:…",
+                        id="filter")
+        yield Static(id="summary", classes="summary")
+        yield RecordTable(BY_PERSON, empty_text="Nothing to review here.", id="table")
+        with VerticalScroll(id="detail", classes="detail"):
+            yield Static(Text("Select an item to read its grant, path and history.", style="italic"),
+                         id="detail-body")
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one("#table", RecordTable)
+
+    @property
+    def reviewer(self) -> str:
+        return getattr(self.app, "reviewer", "") or ""
+
+    def on_mount(self) -> None:
+        self.table.sort_by("person")
+        self.table.focus()
+        if not self.reviewer and os.environ.get(REVIEWER_ENV):
+            self.app.reviewer = os.environ[REVIEWER_ENV].strip().lower()  # type: ignore[attr-defined]
+        if not self.reviewer:
+            self.action_who()
+        else:
+            self.reload()
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        self.query_one("#review-head", Static).update(Text("Loading the review queue…", style="italic"))
+        self.load(self.reviewer, getattr(self.app, "review_campaign_id", None), self.approvals, self.by)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review-queue",
+          description="load the review queue")
+    def load(self, reviewer: str, campaign_id: int | None, approvals: bool, by: str) -> None:
+        from ...store import Store
+
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            queue = load_queue(store, reviewer, campaign_id, approvals=approvals)
+        rows = [item_row(i, queue.waiting, by=by, marked=str(i.id) in self.marked) for i in queue.items]
+        if not get_current_worker().is_cancelled:
+            self.post_message(QueueLoaded(queue, rows))
+
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        self.queue = queue = message.queue
+        if queue.campaign is not None:
+            self.app.review_campaign_id = queue.campaign.id  # type: ignore[attr-defined]
+        self.marked &= {r.key for r in message.rows}
+        self.table.set_rows(message.rows)
+        self.apply_filter()
+        self.show_head()
+
+    def show_head(self) -> None:
+        queue = self.queue
+        head = Text()
+        if queue is None:
+            return
+        if queue.campaign is None:
+            head.append("No open campaign. ", style="bold")
+            head.append("Press ctrl+n to create one, or run `foureyes campaign new`.")
+            self.query_one("#review-head", Static).update(head)
+            self.query_one("#review-progress-line").display = False
+            return
+        c = queue.campaign
+        head.append(f"Campaign {c.id} ", style="bold")
+        head.append(safe_text(c.name, limit=60), style="bold")
+        head.append(f" · snapshot {c.snapshot_id} · due {c.due.isoformat()}")
+        if c.overdue():
+            head.append(" OVERDUE", style="bold red")
+        if not c.is_open:
+            head.append(" · closed", style="bold")
+        head.append(" · reviewing as ")
+        head.append(safe_text(queue.reviewer or "nobody (press i)"), style="bold")
+        if queue.approvals:
+            head.append(" · exceptions awaiting your approval (w: back to your queue)", style="yellow")
+        if len(queue.open_campaigns) > 1:
+            head.append(f" · {len(queue.open_campaigns)} open campaigns (ctrl+p: review: open …)", style="dim")
+        self.query_one("#review-head", Static).update(head)
+        self.show_progress()
+
+    def show_progress(self) -> None:
+        queue = self.queue
+        if queue is None or queue.progress is None:
+            return
+        p = queue.progress
+        self.query_one("#review-progress-line").display = True
+        bar = self.query_one("#review-progress", ProgressBar)
+        bar.update(total=max(p.total, 1), progress=p.done)
+        counts = Text(f" {p.done}/{p.total} done · ")
+        counts.append(f"{p.certified} certified", style="green")
+        counts.append(", ")
+        counts.append(f"{p.revoked} revoked", style="red")
+        counts.append(f", {p.excepted} excepted, {p.pending} pending, {p.deferred} deferred")
+        if p.exception_waiting:
+            counts.append(f", {p.exception_waiting} awaiting a second approver", style="yellow")
+        self.query_one("#review-counts", Static).update(counts)
+
+    def update_summary(self) -> None:
+        table = self.table
+        text = Text()
+        text.append(f"{table.row_count}", style="bold")
+        noun = "items" if len(table.rows) != 1 else "item"
+        if table.row_filter is not None and not table.row_filter.empty:
+            text.append(f" of {len(table.rows)} {noun} match ")
+            text.append(safe_text(table.row_filter.text, limit=60), style="bold")
+        else:
+            text.append(f" {noun} in {'this list' if self.approvals else 'your queue'}")
+        pending = sum(1 for r in table.visible_rows if r.data.state == review.PENDING)
+        text.append(f" · {pending} pending")
+        if self.marked:
+            text.append(f" · {len(self.marked)} selected (c/v/d decide them all)", style="bold cyan")
+        text.append(f" · grouped by {self.by}", style="dim")
+        self.query_one("#summary", Static).update(text)
+
+    # ------------------------------------------------------------ detail
+
+    @on(RecordTable.Highlighted, "#table")
+    def _highlighted(self, event: RecordTable.Highlighted) -> None:
+        if event.row is None:
+            self.query_one("#detail-body", Static).update(Text(""))
+            return
+        self.explain(event.row.key, event.row.data)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review-detail",
+          description="explain a review item")
+    def explain(self, key: str, item: review.Item) -> None:
+        from ...store import Store
+
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            renderable = item_detail(store, item)
+        if not get_current_worker().is_cancelled:
+            self.post_message(ItemDetailReady(key, renderable))
+
+    def on_item_detail_ready(self, message: ItemDetailReady) -> None:
+        if message.key == self.table.current_key:
+            self.query_one("#detail-body", Static).update(message.renderable)
+            self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+
+    # ------------------------------------------------------------ deciding
+
+    def _targets(self) -> list[review.Item]:
+        """The selected items, else the one under the cursor."""
+        if self.marked:
+            by_key = {r.key: r.data for r in self.table.rows}
+            return [by_key[k] for k in sorted(self.marked, key=int) if k in by_key]
+        row = self.table.current
+        return [row.data] if row is not None else []
+
+    def _ready(self) -> bool:
+        if self.queue is None or self.queue.campaign is None or not self.reviewer:
+            self.app.bell()
+            return False
+        return True
+
+    def action_decide(self, decision: str, reason: str = "", expires: date | None = None) -> None:
+        if not self._ready():
+            return
+        targets = self._targets()
+        if not targets:
+            self.app.bell()
+            return
+        if len(targets) == 1:
+            single = not self.marked
+            self.run_decisions(targets, decision, reason, expires, advance=False)
+            if single:  # on to the next item at once: a quick review is a run of keys
+                self.table.action_cursor(1)
+            return
+        message = (f"{decision} {len(targets)} items as {self.reviewer}? Each is committed on its own; "
+                   "`u` undoes the whole batch.")
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.run_decisions(targets, decision, reason, expires, advance=False)
+
+        self.app.push_screen(ConfirmScreen(f"{decision.capitalize()} {len(targets)} items", message), confirmed)
+
+    def action_exception(self) -> None:
+        if not self._ready():
+            return
+        targets = self._targets()
+        if not targets or self.queue is None or self.queue.campaign is None:
+            self.app.bell()
+            return
+        label = targets[0].label if len(targets) == 1 else f"{len(targets)} selected items"
+
+        def chosen(answer: tuple[str, date] | None) -> None:
+            if answer is not None:
+                self.action_decide("exception", answer[0], answer[1])
+
+        self.app.push_screen(ExceptionScreen(label, max_days=self.queue.campaign.policy.exception_max_days), chosen)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="record decisions")
+    def run_decisions(self, targets: list[review.Item], decision: str, reason: str, expires: date | None,
+                      *, advance: bool) -> None:
+        from ...store import Store
+
+        notices: list[tuple[str, str]] = []
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            if len(targets) == 1:
+                item = targets[0]
+                try:
+                    outcome = review.decide(store, item.id, decision, actor=self.reviewer, reason=reason,
+                                            expires=expires, expect_version=item.version)
+                except FoureyesError as error:
+                    self.post_message(Refused(str(error)))
+                    return
+                notices += [("warning", w) for w in outcome.warnings]
+                if outcome.exception is not None:
+                    notices.append(("information", f"Exception {outcome.exception.id} requested: it counts once "
+                                                   "a second person approves it."))
+            else:
+                bulk = review.decide_many(store, [t.id for t in targets], decision, actor=self.reviewer,
+                                          reason=reason, expires=expires)
+                notices.append(("information", f"{len(bulk.done)} item(s) {decision}, {len(bulk.refused)} refused"))
+                notices += [("warning", w) for w in dict.fromkeys(bulk.warnings)]
+                notices += [("error", f"item {i}: {why}") for i, why in bulk.refused[:5]]
+            self.post_message(self._changed(store, [t.id for t in targets], notices, advance=advance))
+
+    def _changed(self, store: Any, item_ids: Iterable[int], notices: list[tuple[str, str]], *,
+                 advance: bool = False) -> ItemsChanged:
+        campaign_id = self.queue.campaign.id if self.queue and self.queue.campaign else 0
+        pending = {e.item_id: e for e in review.exceptions(store, campaign_id=campaign_id, status=review.EX_PENDING)}
+        return ItemsChanged([review.get_item(store, i) for i in item_ids], review.progress(store, campaign_id),
+                            pending, notices, advance)
+
+    def on_items_changed(self, message: ItemsChanged) -> None:
+        if self.queue is None:
+            return
+        self.queue.progress = message.progress
+        self.queue.waiting = message.waiting
+        changed = {str(i.id): i for i in message.items}
+        was_marked = bool(self.marked & set(changed))
+        self.marked -= set(changed)
+        rows = [item_row(changed[r.key], message.waiting, by=self.by, marked=r.key in self.marked)
+                if r.key in changed else r for r in self.table.rows]
+        current = self.table.current_key
+        self.table.set_rows(rows, keep=current)
+        if was_marked:  # the selection marks went with the decision
+            self.table.set_rows([item_row(r.data, message.waiting, by=self.by, marked=r.key in self.marked)
+                                 for r in self.table.rows], keep=current)
+        if message.advance:
+            self.table.action_cursor(1)
+        elif current is not None:
+            row = self.table.current
+            if row is not None:
+                self.explain(row.key, row.data)
+        self.show_progress()
+        self.update_summary()
+        if self.queue.campaign is not None:  # the Overview's campaign panel redraws
+            self.app.campaigns_changed.publish(self.queue.campaign.id)  # type: ignore[attr-defined]
+        for severity, text in message.notices:
+            self.notify(safe_text(text), severity=severity, markup=False,  # type: ignore[arg-type]
+                        timeout=6 if severity != "information" else 3)
+
+    def on_refused(self, message: Refused) -> None:
+        self.notify(safe_text(message.text), title="Refused", severity="error", markup=False, timeout=8)
+        if "changed since you loaded it" in message.text:
+            self.reload()
+
+    def action_undo(self) -> None:
+        if not self._ready():
+            return
+        self.run_undo()
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="undo")
+    def run_undo(self) -> None:
+        from ...store import Store
+
+        assert self.queue is not None and self.queue.campaign is not None
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            try:
+                outcomes = review.undo_last(store, self.queue.campaign.id, actor=self.reviewer)
+            except FoureyesError as error:
+                self.post_message(Refused(str(error)))
+                return
+            text = f"Undone: {len(outcomes)} decision(s) ({outcomes[0].decision.decision if outcomes[0].decision else ''})"
+            self.post_message(self._changed(store, [o.item.id for o in outcomes], [("information", text)]))
+
+    def action_note(self) -> None:
+        row = self.table.current
+        if row is None or not self._ready():
+            return
+        item: review.Item = row.data
+
+        def written(text: str | None) -> None:
+            if text:
+                self.run_note(item.id, text)
+
+        self.app.push_screen(TextScreen("Note", safe_text(item.label), placeholder="a note for this item"), written)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="add a note")
+    def run_note(self, item_id: int, text: str) -> None:
+        from ...store import Store
+
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            try:
+                review.add_note(store, item_id, text, actor=self.reviewer)
+            except FoureyesError as error:
+                self.post_message(Refused(str(error)))
+                return
+            self.post_message(self._changed(store, [item_id], [("information", "Note added")]))
+
+    def action_approve(self) -> None:
+        row = self.table.current
+        if row is None or not self._ready() or self.queue is None:
+            return
+        request = self.queue.waiting.get(row.data.id)
+        if request is None:
+            self.notify("This item has no exception awaiting approval.", markup=False, timeout=4)
+            return
+        self.run_approve(request.id, row.data.id)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="approve")
+    def run_approve(self, exception_id: int, item_id: int) -> None:
+        from ...store import Store
+
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            try:
+                outcome = review.approve_exception(store, exception_id, actor=self.reviewer)
+            except FoureyesError as error:
+                self.post_message(Refused(str(error)))
+                return
+            notices = [("information", f"Exception {exception_id} approved: it counts until "
+                                       f"{outcome.exception.expires.isoformat() if outcome.exception else '?'}")]
+            notices += [("warning", w) for w in outcome.warnings]
+            self.post_message(self._changed(store, [item_id], notices))
+
+    # ------------------------------------------------------------ selection, grouping, filter
+
+    def action_mark(self) -> None:
+        row = self.table.current
+        if row is None:
+            return
+        if row.key in self.marked:
+            self.marked.discard(row.key)
+        else:
+            self.marked.add(row.key)
+        self._redraw_marks()
+        self.table.action_cursor(1)
+
+    def action_mark_all(self) -> None:
+        shown = {r.key for r in self.table.visible_rows}
+        self.marked = set() if shown and shown <= self.marked else shown
+        self._redraw_marks()
+
+    def _redraw_marks(self) -> None:
+        if self.queue is None:
+            return
+        self.table.set_rows([item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked)
+                             for r in self.table.rows], keep=self.table.current_key)
+        self.update_summary()
+
+    def action_group(self) -> None:
+        self.by = "resource" if self.by == "person" else "person"
+        self.table.columns = BY_RESOURCE if self.by == "resource" else BY_PERSON
+        self.table.sort_column = self.by
+        self._redraw_marks()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", FilterBox)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#filter", FilterBox)
+        if not box.value:
+            box.remove_class("-shown")
+        self.table.focus()
+
+    def apply_filter(self) -> None:
+        self.table.set_filter(parse_filter(self.query_one("#filter", FilterBox).value, REVIEW_FIELDS))
+        self.update_summary()
+
+    def set_filter_text(self, text: str) -> None:
+        box = self.query_one("#filter", FilterBox)
+        box.add_class("-shown")
+        box.value = text
+        self.apply_filter()
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def action_approvals(self) -> None:
+        self.approvals = not self.approvals
+        self.marked.clear()
+        self._clear_filter()  # another list: the filter was for the one before
+        self.reload()
+
+    def _clear_filter(self) -> None:
+        box = self.query_one("#filter", FilterBox)
+        box.value = ""
+        box.remove_class("-shown")
+        self.table.set_filter(None)
+        self.table.focus()
+
+    # ------------------------------------------------------------ who, campaigns
+
+    def action_who(self) -> None:
+        def chosen(who: str | None) -> None:
+            if who:
+                self.app.reviewer = who.strip().lower()  # type: ignore[attr-defined]
+                self.marked.clear()
+                self._clear_filter()
+                self.reload()
+            elif not self.reviewer:
+                self.query_one("#review-head", Static).update(
+                    Text("Press i and say who you are to see your review queue.", style="italic"))
+
+        self.app.push_screen(TextScreen("Review as", "Your email, as your accounts are linked "
+                                                     "(decisions are recorded under it).",
+                                        value=self.reviewer, placeholder="name@example.com"), chosen)
+
+    def open_campaign(self, campaign_id: int) -> None:
+        self.app.review_campaign_id = campaign_id  # type: ignore[attr-defined]
+        self.marked.clear()
+        self.reload()
+
+    def action_new_campaign(self) -> None:
+        from .campaign_new import NewCampaignScreen
+
+        def created(campaign_id: int | None) -> None:
+            if campaign_id is not None:
+                self.notify(f"Campaign {campaign_id} created.", markup=False, timeout=4)
+                self.open_campaign(campaign_id)
+                self.app.campaigns_changed.publish(campaign_id)  # type: ignore[attr-defined]
+
+        self.app.push_screen(NewCampaignScreen(), created)
+
+    def action_close_campaign(self) -> None:
+        if self.queue is None or self.queue.campaign is None or self.queue.progress is None:
+            self.app.bell()
+            return
+        campaign = self.queue.campaign
+        unresolved = self.queue.progress.unresolved
+
+        def reason_given(reason: str | None) -> None:
+            if reason is not None:
+                self.run_close(campaign.id, reason, bool(unresolved))
+
+        self.app.push_screen(CloseScreen(campaign.name, unresolved, campaign.policy.close_policy), reason_given)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="close a campaign")
+    def run_close(self, campaign_id: int, reason: str, force: bool) -> None:
+        from ...store import Store
+
+        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
+            try:
+                closed, decided = review.close_campaign(store, campaign_id, actor=self.reviewer or "unknown",
+                                                        force=force, reason=reason)
+            except FoureyesError as error:
+                self.post_message(Refused(str(error)))
+                return
+        self.post_message(CampaignClosed(closed.id, len(decided), closed.policy.close_policy))
+
+    def on_campaign_closed(self, message: "CampaignClosed") -> None:
+        extra = f"; {message.decided} unresolved item(s) {message.policy}" if message.decided else ""
+        self.notify(f"Campaign {message.campaign_id} closed{extra}.", markup=False, timeout=5)
+        self.app.campaigns_changed.publish(message.campaign_id)  # type: ignore[attr-defined]
+        self.reload()
+
+    def commands(self) -> Iterable[Command]:
+        queue = self.queue
+        for campaign in (queue.open_campaigns if queue else []):
+            yield (f"review: open campaign {campaign.id} {safe_text(campaign.name, limit=50)}",
+                   _bind(self.open_campaign, campaign.id), f"due {campaign.due.isoformat()}")
+        for text, label in (("state:pending", "only pending"), ("conflict:yes", "only items in a conflict"),
+                            ("new:yes", "only new grants"), ("unchanged:yes", "only unchanged since certified")):
+            yield (f"review: {label}", _bind(self.set_filter_text, text), f"Filter {text}")
+
+
+@dataclass
+class CampaignClosed(Message):
+    campaign_id: int
+    decided: int
+    policy: str
+
+
+def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: function(*args)
