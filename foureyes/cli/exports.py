@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import click
 
 from ..errors import InputError
+from ..export.files import write_file
 from . import main
 from .campaigns import _campaign_for
 from .common import AppContext, note, pass_app
@@ -19,23 +17,12 @@ REPORT_FORMATS = ("html", "markdown")
 
 
 def write_output(text: str, out: str | None) -> None:
-    """Data to stdout, or to FILE written whole (a reader never sees half a report)."""
+    """Data to stdout, or to FILE written whole."""
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    path = Path(out)
-    if path.is_dir():
-        raise InputError(f"--out {out}: is a directory; name a file")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent.resolve()))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except FileNotFoundError:
-        raise InputError(f"--out {out}: the directory {path.parent} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write ({exc.strerror})") from None
+    write_file(out, text)
 
 
 @main.group("export")
