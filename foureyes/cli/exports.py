@@ -66,6 +66,8 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
     if not apply:
         for action in result.actions:
             click.echo(action.describe(applied=False))
+    for warning in result.warnings:
+        note(f"foureyes: warning: {warning}")
     counts = {a: result.count(a) for a in github_issues.WRITES}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing to change"
     if apply:

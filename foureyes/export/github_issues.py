@@ -18,6 +18,7 @@ from ..textsafe import safe_text
 from .tickets import Ticket, TicketSet, ticket_markdown
 
 DEFAULT_BASE_URL = "https://api.github.com"
+BODY_LIMIT = 65_000  # GitHub refuses an issue body over 65,536 characters
 MARKER = "<!-- foureyes:ticket:{key} (foureyes finds this issue by this line: keep it) -->"
 # only at the very start of a body: a hostile name quoted further down cannot claim an issue
 MARKER_AT_START = re.compile(r"\A\s*<!-- foureyes:ticket:(c\d+-[ig][0-9a-f]+)\b")
@@ -76,6 +77,7 @@ class IssueExport:
     repo: str
     applied: bool
     actions: tuple[IssueAction, ...]
+    warnings: tuple[str, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for a in self.actions if a.action == action)
@@ -85,7 +87,14 @@ class IssueExport:
 
 
 def issue_body(ticket: Ticket) -> str:
-    return MARKER.format(key=ticket.key) + "\n\n" + ticket_markdown(ticket, heading="##", with_title=False)
+    body = MARKER.format(key=ticket.key) + "\n\n" + ticket_markdown(ticket, heading="##", with_title=False)
+    if len(body) <= BODY_LIMIT:
+        return body
+    # a large group: cut at a line (the marker stays first) and say where the whole ticket is
+    whole = f"foureyes export tickets --campaign {ticket.campaign.id} --format markdown" + \
+        (" --group" if ticket.grouped else "")
+    note = f"\n\n(Cut here: the ticket is longer than a GitHub issue may be. The whole ticket: `{whole}`.)\n"
+    return body[: body.rfind("\n", 0, BODY_LIMIT - len(note))] + note
 
 
 def issue_labels(ticket: Ticket, config: Config) -> tuple[str, ...]:
@@ -208,9 +217,11 @@ def connect(config: Config, *, environ: Mapping[str, str] | None = None) -> tupl
     return where, client
 
 
-def existing_issues(client: Any, where: Target, config: Config, campaign_id: int) -> list[ExistingIssue]:
+def existing_issues(client: Any, where: Target, config: Config, campaign_id: int,
+                    warnings: list[str] | None = None) -> list[ExistingIssue]:
     """foureyes' issues in the repository: those with the first label, and those a search finds
-    by marker (a label someone removed must not lead to a duplicate)."""
+    by marker (a label someone removed must not lead to a duplicate). A failed search is a
+    warning when the label listing worked, else an error."""
     repo = _call(where, lambda: client.get_repo(where.repo))
     seen: dict[int, ExistingIssue] = {}
     labels = config.export.github.labels
@@ -228,7 +239,15 @@ def existing_issues(client: Any, where: Target, config: Config, campaign_id: int
 
     if labels:
         _call(where, lambda: take(repo.get_issues(state="all", labels=[labels[0]])))
-    _call(where, lambda: take(client.search_issues(f'"foureyes:ticket:c{campaign_id}-" repo:{where.repo} is:issue')))
+    try:
+        _call(where, lambda: take(client.search_issues(
+            f'"foureyes:ticket:c{campaign_id}-" repo:{where.repo} is:issue')))
+    except IssueTargetError as exc:
+        if not labels:
+            raise
+        if warnings is not None:
+            warnings.append(f"searching issues by marker failed ({exc}); issues were found by the label "
+                            f"{labels[0]!r} only")
     return [seen[n] for n in sorted(seen)]
 
 
@@ -237,10 +256,11 @@ def export(tickets: TicketSet, config: Config, *, apply: bool = False,
            ) -> IssueExport:
     """Plan against the issues that exist; with ``apply``, carry the plan out, one request at a time."""
     where, client = connect(config, environ=environ)
-    existing = existing_issues(client, where, config, tickets.campaign.id)
+    warnings: list[str] = []
+    existing = existing_issues(client, where, config, tickets.campaign.id, warnings)
     actions = plan(tickets, existing, config)
     if not apply:
-        return IssueExport(where.repo, False, tuple(actions))
+        return IssueExport(where.repo, False, tuple(actions), tuple(warnings))
     handles = {i.number: i.handle for i in existing}
     repo = None
     done: list[IssueAction] = []
@@ -261,7 +281,7 @@ def export(tickets: TicketSet, config: Config, *, apply: bool = False,
         done.append(action)
         if on_action is not None:
             on_action(action)
-    return IssueExport(where.repo, True, tuple(done))
+    return IssueExport(where.repo, True, tuple(done), tuple(warnings))
 
 
 def _carry_out(where: Target, issue: Any, action: IssueAction) -> None:

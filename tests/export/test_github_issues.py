@@ -211,3 +211,26 @@ def test_missing_or_malformed_repo_is_a_config_error_naming_the_key(export_confi
         export_config.export, github=dataclasses.replace(export_config.export.github, repo="acme")))
     with pytest.raises(ConfigError, match="expected OWNER/NAME, got 'acme'"):
         github_issues.target(bad)
+
+
+def test_a_failed_search_falls_back_to_the_label_listing_with_a_warning(store, export_config, github):
+    config = _config(export_config, github)
+    _export(store, config, apply=True)
+    github.faults.add("/search/issues", status=422, times=10, body={"message": "Validation Failed"})
+    result = _export(store, config, apply=True)
+    assert [a.action for a in result.actions] == ["unchanged"] * 4
+    assert result.warnings == ("searching issues by marker failed (GitHub answered 422 for acme/access-reviews: "
+                               "Validation Failed); issues were found by the label 'access-review' only",)
+    no_labels = _config(export_config, github, labels=[])
+    with pytest.raises(IssueTargetError, match="422"):
+        _export(store, no_labels, apply=False)
+
+
+def test_an_issue_body_longer_than_github_allows_is_cut_at_a_line_and_says_where_the_rest_is(store, export_config):
+    found = tickets.build(store, export_config, 1, group=True)
+    web = next(t for t in found.tickets if len(t.revocations) == 3)
+    huge = dataclasses.replace(web, revocations=web.revocations * 400)
+    body = github_issues.issue_body(huge)
+    assert len(body) <= github_issues.BODY_LIMIT
+    assert github_issues.MARKER_AT_START.match(body).group(1) == web.key
+    assert body.endswith("The whole ticket: `foureyes export tickets --campaign 1 --format markdown --group`.)\n")

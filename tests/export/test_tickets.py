@@ -7,7 +7,6 @@ import io
 import json
 from html.parser import HTMLParser
 
-import pytest
 from markdown_it import MarkdownIt
 
 from foureyes import review
