@@ -21,6 +21,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/foureyes demo
 
 test: $(VENV)/.installed-test
+	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python tools/with_postgres.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -195,6 +195,29 @@ class CampaignsConfig:
 
 
 @dataclass(frozen=True)
+class GitHubIssuesTarget:
+    """Where `export tickets --format github` files revocation issues."""
+
+    repo: str = ""  # "owner/name"
+    labels: list[str] = field(default_factory=lambda: ["access-review"])  # the first finds them again on a re-run
+    token_env: str = ""  # empty: [sources.github] token_env, else GITHUB_TOKEN
+    base_url: str = ""  # empty: [sources.github] base_url, else https://api.github.com
+    timeout: float = 30.0
+    max_retries: int = 5
+    seconds_between_writes: float = 1.0  # GitHub asks for a pause between content-creating requests
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Revocation tickets and evidence reports."""
+
+    due_days: int = 14  # a revocation ticket is due this many days after the decision
+    labels: list[str] = field(default_factory=lambda: ["access-review"])  # csv, json, markdown, jira-csv
+    jira_issue_type: str = "Task"
+    github: GitHubIssuesTarget = field(default_factory=GitHubIssuesTarget)
+
+
+@dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     tiers: dict[str, TierConfig] = field(default_factory=dict)
@@ -203,6 +226,7 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     path: str = field(default="", metadata={"internal": True})
 
     # -- tiers and apps -------------------------------------------------------

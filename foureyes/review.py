@@ -1015,6 +1015,28 @@ def campaign_findings(store: Store, campaign_id: int, *, person: str | None = No
         return [ConflictRef(r.finding_id, r.rule, r.title, r.severity, r.scope) for r in conn.execute(query)]
 
 
+@dataclass(frozen=True)
+class CampaignFinding:
+    """A conflict finding frozen when the campaign was created, with its subject."""
+
+    id: str
+    rule: str
+    title: str
+    severity: str
+    person: str
+    scope: str
+    covered: bool  # an exception covered it when the campaign was created
+
+
+def campaign_finding_records(store: Store, campaign_id: int) -> list[CampaignFinding]:
+    """Every conflict frozen into the campaign, ordered by rule, person and scope (evidence reports)."""
+    query = (select(t.campaign_findings).where(t.campaign_findings.c.campaign_id == campaign_id)
+             .order_by(t.campaign_findings.c.rule, t.campaign_findings.c.person, t.campaign_findings.c.scope))
+    with store.engine.connect() as conn:
+        return [CampaignFinding(r.finding_id, r.rule, r.title, r.severity, r.person, r.scope, bool(r.covered))
+                for r in conn.execute(query)]
+
+
 def progress(store: Store, campaign_id: int, *, reviewer: str | None = None) -> Progress:
     counts: Counter[str] = Counter()
     waiting = 0

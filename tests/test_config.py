@@ -28,7 +28,8 @@ def test_example_config_is_valid_and_documents_every_key():
     from foureyes import config as c
 
     for cls in (c.StoreConfig, c.TierConfig, c.AppConfig, c.IdentityConfig, c.PersonConfig, c.GitHubSource,
-                c.AwsSource, c.GcpSource, c.DemoSource, c.RulesConfig, c.CampaignsConfig, c.CampaignTemplate):
+                c.AwsSource, c.GcpSource, c.DemoSource, c.RulesConfig, c.CampaignsConfig, c.CampaignTemplate,
+                c.ExportConfig, c.GitHubIssuesTarget):
         for f in dataclasses.fields(cls):
             assert f"{f.name} =" in text or f"{f.name}=" in text or f"[{f.name}" in text or f".{f.name}" in text, \
                 f"{cls.__name__}.{f.name} is not documented in config.example.toml"

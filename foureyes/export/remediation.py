@@ -95,6 +95,16 @@ def _edge_remedy(snapshot: Snapshot, edge: Edge) -> Remedy | None:
             ME if src.kind == Kind.USER else ALL,
             "" if src.kind == Kind.USER else f"every member of {src.display_name or src.id} loses this assignment",
         )
+    if edge.kind == EdgeKind.CAN_ASSUME and src.system == "aws" and dst.system == "aws" and ":role/" in dst.id \
+            and dst.id.startswith("arn:"):
+        role, who = _name(dst.id), src.id
+        # a trust policy is one JSON document: fetch it, drop the principal, put it back
+        return Remedy(f"Remove {_name(who)} from the trust policy of role {role}", (
+            f"aws iam get-role --role-name {q(role)} --query Role.AssumeRolePolicyDocument --output json > trust.json",
+            f"aws iam update-assume-role-policy --role-name {q(role)} --policy-document file://trust.json",
+        ), ME if src.kind == Kind.USER else ALL,
+            f"between the two commands, delete {who} from the Principal of trust.json; where the trust names "
+            f"the account instead, remove sts:AssumeRole on role {role} from {_name(who)}'s own policies")
     if edge.kind == EdgeKind.MEMBER_OF and src.system == "gcp" and dst.kind == Kind.GROUP:
         group = dst.id.removeprefix("group:")
         member = src.id.split(":", 1)[-1]
@@ -151,7 +161,11 @@ def _github(grant: Grant, ident: str, holder: Principal | None, kind: str, targe
         return []
     if grant.entitlement in ("merge unreviewed", "latent bypass"):
         branch = str(grant.attrs.get("branch", "main"))
-        return [Remedy(f"Require an independent review on {branch} of {target}", (
+        # an owner bypasses as an admin of every repository: demoting them is the personal option
+        demote = [Remedy(f"Make {ident} a member instead of an owner of {org}",
+                         (f"gh api -X PUT /orgs/{q(org)}/memberships/{q(ident)} -f role=member",), ME,
+                         "owners are admins of every repository")] if grant.via == "owner" else []
+        return demote + [Remedy(f"Require an independent review on {branch} of {target}", (
             f"gh api -X POST /repos/{q(target)}/branches/{q(branch)}/protection/enforce_admins",
             f"gh api -X PATCH /repos/{q(target)}/branches/{q(branch)}/protection/required_pull_request_reviews "
             f"-F required_approving_review_count=1 -F require_last_push_approval=true",

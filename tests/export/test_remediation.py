@@ -74,3 +74,23 @@ def test_hostile_names_are_quoted_and_cannot_inject_commands():
             words = shlex.split(command)
             assert "rm" not in words and not any(w.startswith("$(") for w in words)
             assert "'x;rm -rf ~'" in command or "'alice$(id)'" in command or "'acme/api`reboot`'" in command
+
+
+def test_role_trust_gives_the_person_their_own_option_before_the_role_policy(acme):
+    found = _remedies(acme, "alex.adeyemi@acme.com", "deploy.run", "aws:account:111111111111")
+    assert found[0].title == "Remove alex from the trust policy of role ops-breakglass"
+    assert found[0].affects == ME
+    assert found[0].commands == (
+        "aws iam get-role --role-name ops-breakglass --query Role.AssumeRolePolicyDocument --output json > trust.json",
+        "aws iam update-assume-role-policy --role-name ops-breakglass --policy-document file://trust.json")
+    assert "arn:aws:iam::222222222222:user/alex" in found[0].note
+    # the second role in the chain is shared: only the first trust on the path is offered
+    assert not any("ops-admin" in r.title and "trust" in r.title for r in found)
+    assert found[-1].affects == ALL and "ops-admin" in found[-1].title
+
+
+def test_an_owner_who_merges_unreviewed_can_be_demoted_or_the_branch_protected(acme):
+    found = _remedies(acme, "olivia.okafor@acme.com", "code.merge_unreviewed", "github:repo:acme/deploy-tools")
+    assert [r.affects for r in found] == [ME, ALL]
+    assert found[0].commands == ("gh api -X PUT /orgs/acme/memberships/olivia-ops -f role=member",)
+    assert "required_approving_review_count=1" in found[1].commands[1]

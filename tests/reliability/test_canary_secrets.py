@@ -39,7 +39,10 @@ def outputs(tmp_path, cli):
         gh.faults.add("/orgs/acme/teams/web/repos", status=403, times=10,
                       body={"message": f"Forbidden for token {GITHUB_CANARY[:8]}…"})
         config = tmp_path / "foureyes.toml"
-        config.write_text(config_toml(gh.url))
+        # exports file issues in the fake too, with the GITHUB_TOKEN canary ([sources.github] token_env)
+        config.write_text(config_toml(gh.url, extra='\n[campaigns]\nfallback_reviewer = "sec@acme.com"\n'
+                                                    '\n[export.github]\nrepo = "acme/ledger"\n'
+                                                    'seconds_between_writes = 0.0\n'))
         base = ["-c", str(config)]
         commands = [
             ["snapshot", "--stats"], ["snapshot", "--format", "json", "--stats"], ["snapshots", "--format", "json"],
@@ -50,6 +53,25 @@ def outputs(tmp_path, cli):
         for args in commands:
             result = cli(*base, *args, env=env)
             texts[" ".join(args)] = result.stdout + result.stderr
+        # a campaign with a revocation, its tickets in every format, GitHub issues and the evidence report
+        assert cli(*base, "campaign", "new", "--as", "sec@acme.com", env=env).returncode == 0
+        shown = json.loads(cli(*base, "campaign", "show", "1", "--items", "--format", "json", env=env).stdout)
+        item = shown["items"][0]["id"]
+        assert cli(*base, "decide", str(item), "revoke", "--reason", "canary run", "--as", "sec@acme.com",
+                   env=env).returncode == 0
+        tickets, evidence = tmp_path / "tickets.csv", tmp_path / "evidence.html"
+        exports = [["export", "tickets", "--format", fmt] for fmt in ("json", "markdown", "jira-csv")]
+        exports += [["export", "tickets", "--format", "csv", "--group", "--out", str(tickets)],
+                    ["export", "tickets", "--format", "github"], ["export", "tickets", "--format", "github", "--apply"],
+                    ["report", "--out", str(evidence)], ["report", "--format", "markdown"]]
+        for args in exports:
+            result = cli(*base, *args, env=env)
+            assert result.returncode == 0, result.stderr
+            texts[" ".join(args)] = result.stdout + result.stderr
+        files += [tickets, evidence]
+        issues = gh.org.issues.get("ledger", [])
+        assert issues and GITHUB_CANARY in gh.tokens  # the canary was the token, and issues were filed
+        texts["issues filed"] = json.dumps(issues)
     # the canary in the config: a token pasted where its variable's name belongs, a password in a URL
     pasted = tmp_path / "pasted.toml"
     pasted.write_text(f'[sources.github]\norg = "acme"\ntoken_env = "{GITHUB_CANARY}"\nbase_url = "http://127.0.0.1:1"\n')

@@ -90,6 +90,8 @@ class ReviewScreen(FoureyesScreen):
                "Switch between your queue and the exceptions awaiting your approval"),
         Action("review.approve", "y", "approve", "Approve exception", "review",
                "Approve the selected item's exception: you are the second pair of eyes"),
+        Action("review.export", "x", "export", "Export…", "review",
+               "Export the campaign's revocation tickets or its evidence report, with a preview"),
         Action("review.new", "ctrl+n", "new_campaign", "New campaign…", "review", "Create a campaign"),
         Action("review.close", "ctrl+x", "close_campaign", "Close campaign…", "review",
                "Close the campaign (unresolved items follow its close policy)"),
@@ -545,6 +547,18 @@ class ReviewScreen(FoureyesScreen):
                 self.app.campaigns_changed.publish(campaign_id)  # type: ignore[attr-defined]
 
         self.app.push_screen(NewCampaignScreen(), created)
+
+    def action_export(self) -> None:
+        if self.queue is None or self.queue.campaign is None:
+            self.app.bell()
+            return
+        from .export import ExportScreen
+
+        def saved(path: str | None) -> None:
+            if path:
+                self.notify(f"Saved {safe_text(path)}", markup=False, timeout=6)
+
+        self.app.push_screen(ExportScreen(self.queue.campaign), saved)
 
     def action_close_campaign(self) -> None:
         if self.queue is None or self.queue.campaign is None or self.queue.progress is None:
