@@ -115,8 +115,9 @@ class AwsSource:
     assume_role_name: str = "OrganizationAccountAccessRole"
     accounts: list[str] = field(default_factory=list)
     deploy_buckets: list[str] = field(default_factory=list)
-    max_attempts: int = 5
+    max_attempts: int = 5  # botocore's retries per call after the first try (throttling, 5xx, resets, timeouts)
     retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
+    timeout: float = 60.0  # seconds one request may take to connect (at most 10) and to answer
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class GcpSource:
     iam_admin_endpoint: str = ""
     anonymous: bool = False
     credentials_file: str = ""
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds one request may take
+    retry_deadline: float = 120.0  # seconds one call keeps retrying transient errors and rate limits, then a Gap
     concurrency: int = 8
     cloud_identity: bool = False  # expand groups through the Cloud Identity API
     groups: dict[str, list[str]] = field(default_factory=dict)

@@ -2,13 +2,14 @@
 Fetching only; `aws_translate` turns what was read into principals, grants, edges and gaps.
 
 One account with the default credential chain, or an AWS Organization: list its accounts
-and assume a read-only role in each. Failures (AccessDenied, throttling after botocore's
-bounded retries, unreachable endpoints) become Gaps on the account they concern; an
-account that could not be read is never reported as an empty one.
+and assume a read-only role in each. Failures (AccessDenied, throttling, 5xx, resets and
+timeouts after botocore's bounded retries, malformed or cut-off answers) become Gaps on the
+account they concern; an account that could not be read is never reported as an empty one.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +17,16 @@ from typing import Any, Callable, TypeVar
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+from botocore.parsers import ResponseParserError
 
 from ..config import AwsSource, Config
 from ..errors import SourceError
@@ -46,6 +56,20 @@ class _Failed(Exception):
         self.reason = reason
 
 
+class MalformedResponse(BotoCoreError):
+    """An answer cut short of its Content-Length, or a JSON answer that does not parse."""
+
+    fmt = "{problem}"
+
+
+# ResponseParserError is not a BotoCoreError; its message quotes the body (AssumeRole's holds a secret key).
+_READ_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+_THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+_TRANSPORT = {ReadTimeoutError: "no answer within [sources.aws] timeout",
+              ConnectTimeoutError: "no connection within [sources.aws] timeout",
+              ConnectionClosedError: "connection closed before an answer"}
+
+
 def describe_failure(exc: BaseException, operation: str = "") -> str:
     """"AccessDenied (HTTP 403) on iam:GetAccountAuthorizationDetails": code and call, no message text."""
     where = f" on {operation}" if operation else ""
@@ -59,9 +83,31 @@ def describe_failure(exc: BaseException, operation: str = "") -> str:
         return text + (f" after {attempts + 1} attempts" if attempts else "")
     if isinstance(exc, NoCredentialsError):
         return "no AWS credentials found" + where
-    if isinstance(exc, BotoCoreError):
-        return f"{type(exc).__name__}{where}"
-    return f"{type(exc).__name__}{where}"
+    if isinstance(exc, MalformedResponse):
+        return f"malformed response ({exc}){where}"
+    if isinstance(exc, ResponseParserError):
+        return f"malformed response (not the XML expected){where}"
+    gloss = next((text for kind, text in _TRANSPORT.items() if isinstance(exc, kind)), "")
+    return f"{type(exc).__name__}" + (f" ({gloss})" if gloss else "") + where
+
+
+def _refuse_cut_or_malformed(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore reads a body without checking its length, and a JSON body that does not parse as
+    ``{"message": body}``: either would pass for a page with nothing on it."""
+    body = response_dict.get("body")
+    if not isinstance(body, bytes):
+        return  # a streamed body: none of the calls here
+    announced = response_dict.get("headers", {}).get("content-length", "")
+    if announced.isdigit() and int(announced) != len(body):
+        raise MalformedResponse(problem=f"cut off after {len(body)} of {announced} bytes")
+    model = operation_model.service_model
+    protocol = getattr(model, "resolved_protocol", None) or model.metadata.get("protocol", "")
+    status = response_dict.get("status_code", 0)
+    if protocol in ("json", "rest-json") and 200 <= status < 300 and operation_model.output_shape is not None:
+        try:
+            json.loads(body)
+        except ValueError:
+            raise MalformedResponse(problem="not JSON") from None
 
 
 class _Counter:
@@ -102,10 +148,11 @@ class _Clients:
                     config=BotoConfig(
                         retries={"mode": self.source.retry_mode, "max_attempts": self.source.max_attempts},
                         user_agent_extra="foureyes",
-                        connect_timeout=10,
-                        read_timeout=60,
+                        connect_timeout=min(10.0, self.source.timeout),
+                        read_timeout=self.source.timeout,
                     ),
                 )
+                client.meta.events.register("before-parse.*.*", _refuse_cut_or_malformed)
                 client.meta.events.register("before-call.*.*", self.counter.call)
                 client.meta.events.register("before-send.*.*", self.counter.attempt)
                 self.cache[service] = client
@@ -123,7 +170,7 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
 def _call(what: str, fn: Callable[[], T]) -> T:
     try:
         return fn()
-    except (ClientError, BotoCoreError) as exc:
+    except _READ_ERRORS as exc:
         raise _Failed(describe_failure(exc, what)) from None
 
 
@@ -154,10 +201,15 @@ class AwsConnector:
             raise SourceError("no AWS credentials found: set AWS_PROFILE or [sources.aws] profile, or the "
                               "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment variables") from None
         except ClientError as exc:
-            raise SourceError(f"AWS rejected the credentials: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
-        except BotoCoreError as exc:
+            error = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            what = "AWS could not answer" if status >= 500 or error in _THROTTLED else "AWS rejected the credentials"
+            raise SourceError(f"{what}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
+        except (BotoCoreError, ResponseParserError) as exc:
             where = f" at {self.section.endpoint_url}" if self.section.endpoint_url else ""
-            raise SourceError(f"cannot reach AWS{where}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
+            what = ("no usable answer from AWS" if isinstance(exc, (MalformedResponse, ResponseParserError))
+                    else "cannot reach AWS")
+            raise SourceError(f"{what}{where}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
         caller_account = caller["Account"]
         partition = caller["Arn"].split(":")[1] or "aws"
         gaps: list[Gap] = []
@@ -305,7 +357,7 @@ class AwsConnector:
         role_arn = f"arn:{partition}:iam::{account.id}:role/{self.section.assume_role_name}"
         try:
             creds = base("sts").assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
-        except (ClientError, BotoCoreError) as exc:
+        except _READ_ERRORS as exc:
             account.gaps.append(Gap(SYSTEM, account.key,
                                     f"could not assume {role_arn}: {describe_failure(exc, 'sts:AssumeRole')}",
                                     _ALL_ACCOUNTS))
@@ -325,7 +377,7 @@ class AwsConnector:
             for page in iam.get_paginator("get_account_authorization_details").paginate():
                 for key in merged:
                     merged[key].extend(page.get(key, []))
-        except (ClientError, BotoCoreError) as exc:
+        except _READ_ERRORS as exc:
             reason = describe_failure(exc, "iam:GetAccountAuthorizationDetails")
             if any(merged.values()):
                 account.gaps.append(Gap(SYSTEM, account.key, f"IAM snapshot incomplete: {reason}",
@@ -479,7 +531,7 @@ class AwsConnector:
                 gap(f"the permissions boundary of permission set {ps.name} is unreadable: "
                     f"{describe_failure(exc, 'sso:GetPermissionsBoundaryForPermissionSet')}",
                     f"a cap on permission set {ps.name} (evaluated without it)")
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             gap(f"the permissions boundary of permission set {ps.name} is unreadable: "
                 f"{describe_failure(exc, 'sso:GetPermissionsBoundaryForPermissionSet')}",
                 f"a cap on permission set {ps.name} (evaluated without it)")

@@ -413,8 +413,9 @@ class _Translator:
                 how = "not in [sources.gcp.groups]" + (" and not expandable through Cloud Identity"
                                                         if self.inv.cloud_identity else "")
                 nested = "" if email == member.value.lower() else f" (inside group {member.value.lower()})"
+                error = self.inv.group_errors.get(email)
                 self.gap(where.key, f"members of group:{email}{nested} unknown ({how}); "
-                         f"it holds {role} on {scope}",
+                         f"it holds {role} on {scope}" + (f"; Cloud Identity answered: {error}" if error else ""),
                          f"people who hold {role} on {scope} through group:{member.value.lower()}")
         elif member.kind in ("domain", "public"):
             self.gap(where.key, f"{member.raw} holds {role} on {scope}: its members cannot be listed",

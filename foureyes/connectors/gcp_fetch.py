@@ -2,22 +2,29 @@
 
 Resource Manager v3 and IAM v2 (deny) over REST, iam_admin_v1 (roles, service accounts)
 over gRPC, workload identity pools and Cloud Identity over google-auth's AuthorizedSession.
-Every call is retried by google-api-core; whatever cannot be read becomes a Gap.
+Every call is retried by google-api-core within [sources.gcp] retry_deadline, paced by the
+server when it says how long to wait; whatever cannot be read becomes a Gap with the cause.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
+import requests
 from google.api_core import exceptions as core_exceptions
 from google.api_core import retry as core_retry
+from google.protobuf import json_format
+from google.rpc import error_details_pb2
 
 from ..config import GcpSource
 from ..errors import SourceError
@@ -32,7 +39,7 @@ SCOPES = [
 ]
 IAM_REST = "https://iam.googleapis.com"
 CLOUD_IDENTITY_REST = "https://cloudidentity.googleapis.com"
-# Backoff for transient errors; tests shrink it through the section's timeout only.
+# Truncated exponential backoff for transient errors, within [sources.gcp] retry_deadline.
 RETRY_INITIAL_S = 0.25
 RETRY_MAXIMUM_S = 8.0
 _REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
@@ -96,6 +103,7 @@ class Inventory:
     pools: dict[str, Pool | None] = field(default_factory=dict)  # None: unreadable
     groups: dict[str, tuple[list[str], str] | None] = field(default_factory=dict)  # email -> (members, source)
     cloud_identity: bool = False  # groups not in config were looked up in Cloud Identity
+    group_errors: dict[str, str] = field(default_factory=dict)  # email -> why Cloud Identity could not expand it
     gaps: list[Gap] = field(default_factory=list)
 
     def node_by_number(self, number: str) -> Node | None:
@@ -173,16 +181,119 @@ class Clients:
 # ---------------------------------------------------------------- the fetcher
 
 
+# A malformed or cut-off body (a proxy's error page, a dropped connection) is worth another try.
+_MALFORMED = (json_format.ParseError, requests.exceptions.JSONDecodeError)
+_TIMED_OUT = (requests.exceptions.Timeout, core_exceptions.DeadlineExceeded, core_exceptions.GatewayTimeout)
+
+
 def _transient(exc: Exception) -> bool:
     return core_retry.if_transient_error(exc) or isinstance(
-        exc, (core_exceptions.DeadlineExceeded, core_exceptions.GatewayTimeout))
+        exc, (core_exceptions.BadGateway, *_TIMED_OUT, *_MALFORMED))
+
+
+def server_delay(exc: BaseException) -> float | None:
+    """Seconds a throttled or unavailable service asks to wait: google.rpc.RetryInfo, or Retry-After."""
+    if not isinstance(exc, core_exceptions.GoogleAPICallError):
+        return None
+    for detail in exc.details or ():
+        if isinstance(detail, error_details_pb2.RetryInfo):  # gRPC
+            return detail.retry_delay.ToTimedelta().total_seconds()
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("/google.rpc.RetryInfo"):  # REST
+            try:
+                return float(str(detail.get("retryDelay", "")).removesuffix("s"))
+            except ValueError:
+                pass
+    headers = getattr(exc.response, "headers", None)
+    value = (headers.get("Retry-After") or "").strip() if headers is not None else ""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class GaveUp(Exception):
+    """A call still failing when [sources.gcp] retry_deadline ran out, or would have before the server's wait."""
+
+    def __init__(self, cause: BaseException, attempts: int, elapsed: float, deadline: float):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.deadline = deadline
+
+    def describe(self) -> str:
+        asked = server_delay(self.cause)
+        tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        if asked is not None and asked >= self.deadline:  # no wait within the deadline could have helped
+            why = (f"gave up after {tries}: the service asks to wait {asked:g} s, beyond [sources.gcp] "
+                   f"retry_deadline ({self.deadline:g} s)")
+        else:
+            why = f"gave up after {tries} in {self.elapsed:.1f} s ([sources.gcp] retry_deadline {self.deadline:g} s)"
+        return f"{why}: {describe_error(self.cause)}"
+
+
+class PacedRetry:
+    """google-api-core's retry for every call and every page, paced by the server when it asks.
+
+    Truncated exponential backoff on transient errors for at most ``deadline`` seconds; a
+    RetryInfo or Retry-After sets the next wait, and one beyond the deadline ends the call at
+    once. ``on_attempt(retry)`` is told of every request sent, ``on_error`` of every retried error.
+    """
+
+    def __init__(self, deadline: float, on_attempt: Callable[[bool], None],
+                 on_error: Callable[[Exception], Any] | None = None):
+        self.deadline = deadline
+        self.on_attempt = on_attempt
+        self.on_error = on_error
+
+    def __call__(self, func: Callable[..., T], on_error: Callable[[Exception], Any] | None = None) -> Callable[..., T]:
+        on_error = self.on_error or on_error
+
+        @functools.wraps(func)
+        def retried(*args: Any, **kwargs: Any) -> T:
+            asked: list[float] = []
+            attempts = 0
+            started = time.monotonic()
+
+            def attempt() -> T:
+                nonlocal attempts
+                self.on_attempt(attempts > 0)
+                attempts += 1
+                return func(*args, **kwargs)
+
+            def noted(exc: Exception) -> None:
+                delay = server_delay(exc)
+                if delay is not None:
+                    asked.append(delay)
+                if on_error is not None:
+                    on_error(exc)
+
+            def sleeps() -> Iterable[float]:
+                # api-core draws the next sleep after on_error: a server's wait replaces the backoff
+                for backoff in core_retry.exponential_sleep_generator(RETRY_INITIAL_S, RETRY_MAXIMUM_S, 2.0):
+                    yield max(backoff, asked.pop()) if asked else backoff
+
+            try:
+                return core_retry.retry_target(attempt, _transient, sleeps(), timeout=self.deadline, on_error=noted)
+            except core_exceptions.RetryError as exc:
+                raise GaveUp(exc.cause or exc, attempts, time.monotonic() - started, self.deadline) from None
+
+        return retried
 
 
 def describe_error(exc: BaseException) -> str:
     """One line for a Gap: status and the server's message (never request headers)."""
-    if isinstance(exc, core_exceptions.RetryError):
-        cause = exc.cause
-        return f"gave up after retries ({describe_error(cause)})" if cause else "gave up after retries"
+    if isinstance(exc, GaveUp):
+        return exc.describe()
     if isinstance(exc, core_exceptions.GoogleAPICallError):
         message = (exc.message or "").splitlines()[0] if exc.message else ""
         # REST errors start with "METHOD URL: "; the URL adds nothing a reviewer needs
@@ -192,7 +303,14 @@ def describe_error(exc: BaseException) -> str:
         status = " ".join(str(p) for p in (exc.code, phrase) if p)
         return f"{status}: {message[:200]}" if message else status
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+    what = f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+    if isinstance(exc, _MALFORMED):
+        return f"malformed response ({what})"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer in time ({what})"
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return f"connection failed ({what})"
+    return what
 
 
 class Fetcher:
@@ -211,20 +329,29 @@ class Fetcher:
         self.max_in_flight = 0
         self.started = time.monotonic()
         self.timeout = section.timeout
-        self.retry = core_retry.Retry(
-            predicate=_transient, initial=RETRY_INITIAL_S, maximum=RETRY_MAXIMUM_S, multiplier=2.0,
-            timeout=section.timeout, on_error=self._on_retry,
-        )
+        # passed to every GAPIC call, which hands it on to the pager for each further page
+        self.retry = PacedRetry(section.retry_deadline, self._on_attempt, self._on_transient)
+        self.throttled = 0
 
     # -- plumbing
 
-    def _on_retry(self, _exc: Exception) -> None:
+    def _on_attempt(self, retry: bool) -> None:
         with self._lock:
-            self.retries += 1
+            self.requests += 1
+            self.retries += retry
+
+    def _on_transient(self, exc: Exception) -> None:
+        if not isinstance(exc, core_exceptions.TooManyRequests):
+            return
+        with self._lock:
+            self.throttled += 1
+            first = self.throttled == 1
+        if first:  # once a run: every throttled call says the same
+            self.progress(ProgressEvent(self.name, f"rate limited ({describe_error(exc)}): retrying each call for "
+                                        f"up to {self.section.retry_deadline:g} s", level="warning"))
 
     def _counted(self, fn: Callable[[], T]) -> T:
         with self._lock:
-            self.requests += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -234,14 +361,8 @@ class Fetcher:
                 self.in_flight -= 1
 
     def _pages(self, pager: Any) -> Iterable[Any]:
-        """Pages of a GAPIC pager; the first request is already made and counted."""
-        first = True
-        for page in pager.pages:
-            if not first:
-                with self._lock:
-                    self.requests += 1
-            first = False
-            yield page
+        """Pages of a GAPIC pager; each page's request is retried and counted by ``self.retry``."""
+        return pager.pages
 
     def gap(self, resource: str, reason: str, hides: str) -> None:
         with self._lock:
@@ -278,6 +399,7 @@ class Fetcher:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "throttled": self.throttled,
             "max_in_flight": self.max_in_flight,
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
@@ -607,6 +729,8 @@ class Fetcher:
             found = self._rest_get(f"{base}/groups:lookup", {"groupKey.id": email})
             memberships = self._rest_pages(f"{base}/{found['name']}/memberships", "memberships", {"view": "FULL"})
         except Exception as exc:  # noqa: BLE001
+            with self._lock:
+                self.inventory.group_errors[email] = describe_error(exc)
             self.progress(ProgressEvent(self.name, f"cannot expand group {email} through Cloud Identity: "
                                         f"{describe_error(exc)}", level="warning"))
             return None

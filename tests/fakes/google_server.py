@@ -3,29 +3,97 @@
 It serves a declarative organisation (tests/fixtures/gcp/*.json) the way the real APIs answer
 the real client libraries: paged lists with nextPageToken, `$alt=json;enum-encoding=int`
 ignored, deny-policy attachment points double-encoded (`%252F`), policies downgraded when
-version 3 is not requested, Google-style JSON errors, and injectable failures.
+version 3 is not requested, Google-style JSON errors, and a fault plan (`faults`): error
+statuses with Retry-After and RetryInfo, resets, delays, malformed and truncated bodies.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
-          500: "INTERNAL", 503: "UNAVAILABLE"}
+          500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
 
 @dataclass
-class Failure:
-    status: int
-    times: int | None  # None: every time
+class Fault:
+    """One planned misbehaviour: the ``nth`` (1-based) matching request, and ``times`` in all (None: ever after).
+
+    ``action``: ``status`` (a Google JSON error with ``status``; ``retry_after`` adds a
+    Retry-After header and a google.rpc.RetryInfo detail), ``reset`` (close the connection
+    without a response), ``delay`` (sleep ``delay`` seconds, then answer normally),
+    ``malformed`` (200 with the real body cut in half, Content-Length agreeing), ``truncate``
+    (announce the whole real body, send half, close).
+    """
+
+    method: str
+    path: str  # glob over the decoded path without query ("/v3/projects/*:getIamPolicy")
+    action: str = "status"
+    status: int = 500
+    nth: int = 1
+    times: int | None = 1
     retry_after: str | None = None
+    delay: float = 0.0
+    query: dict[str, str] = field(default_factory=dict)  # parameters the request must carry ({"parent": ...})
+    seen: int = 0
+    fired: int = 0
+
+    def claims(self, method: str, path: str, query: dict[str, list[str]]) -> bool:
+        if self.method not in ("*", method) or not fnmatch.fnmatchcase(path, self.path):
+            return False
+        if any(query.get(k, [None])[0] != v for k, v in self.query.items()):
+            return False
+        self.seen += 1
+        if self.seen >= self.nth and (self.times is None or self.fired < self.times):
+            self.fired += 1
+            return True
+        return False
+
+
+class FaultPlan:
+    """The faults the server injects; the first that claims a request wins."""
+
+    ACTIONS = ("status", "reset", "delay", "malformed", "truncate")
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, method: str, path: str, action: str = "status", **kwargs: Any) -> Fault:
+        if action not in self.ACTIONS:
+            raise ValueError(f"unknown fault action {action!r}")
+        fault = Fault(method, path, action, **kwargs)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def match(self, method: str, path: str, query: dict[str, list[str]]) -> Fault | None:
+        with self._lock:
+            return next((f for f in self._faults if f.claims(method, path, query)), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def __iter__(self) -> Iterator[Fault]:
+        with self._lock:
+            return iter(list(self._faults))
+
+    @property
+    def pending(self) -> list[Fault]:
+        """Faults that have not fired as often as planned (never empty for ``times=None``)."""
+        with self._lock:
+            return [f for f in self._faults if f.times is None or f.fired < f.times]
 
 
 @dataclass
@@ -35,13 +103,25 @@ class Request:
     raw_path: str
     query: dict[str, list[str]]
     body: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class GoogleError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, retry_after: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Drop the connection with a TCP reset, no response at all."""
+    handler.close_connection = True
+    try:
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    except OSError:
+        pass
+    handler.connection.close()
 
 
 def _decode(segment: str) -> str:
@@ -59,7 +139,7 @@ class FakeGoogle:
         self.fixture = fixture
         self.page_size = page_size
         self.requests: list[Request] = []
-        self.failures: dict[tuple[str, str], Failure] = {}
+        self.faults = FaultPlan()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         for failure in fixture.get("errors", []):
@@ -100,8 +180,7 @@ class FakeGoogle:
     def fail(self, method: str, path: str, status: int, *, times: int | None = 1,
              retry_after: str | None = None) -> None:
         """Answer ``method path`` (decoded, no query) with ``status``, ``times`` times (None: always)."""
-        with self._lock:
-            self.failures[(method, path)] = Failure(status, times, retry_after)
+        self.faults.add(method, path, status=status, times=times, retry_after=retry_after)
 
     def seen(self, method: str, path: str) -> list[Request]:
         with self._lock:
@@ -120,30 +199,50 @@ class FakeGoogle:
         request = Request(method, path, handler.path, query, body)
         with self._lock:
             self.requests.append(request)
-            failure = self.failures.get((method, path))
-            if failure is not None and failure.times is not None:
-                failure.times -= 1
-                if failure.times < 0:
-                    failure = None
+        fault = self.faults.match(method, path, query)
+        try:
+            if fault is not None and fault.action == "reset":
+                _reset(handler)
+                return
+            if fault is not None and fault.action == "delay":
+                time.sleep(fault.delay)  # the client gave up meanwhile: what follows goes nowhere
+            self._answer(handler, request, segments, fault)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _answer(self, handler: BaseHTTPRequestHandler, request: Request, segments: list[str],
+                fault: Fault | None) -> None:
         headers: dict[str, str] = {}
         try:
-            if failure is not None:
-                if failure.retry_after:
-                    headers["Retry-After"] = failure.retry_after
-                raise GoogleError(failure.status, f"injected {failure.status} for {method} {path}")
+            if fault is not None and fault.action == "status":
+                if fault.retry_after:
+                    headers["Retry-After"] = fault.retry_after
+                raise GoogleError(fault.status, f"injected {fault.status} for {request.method} {request.path}",
+                                  retry_after=fault.retry_after)
             status, payload = 200, self._route(request, segments)
         except GoogleError as exc:
             status = exc.status
-            payload = {"error": {"code": exc.status, "message": exc.message,
-                                 "status": STATUS.get(exc.status, "UNKNOWN")}}
+            error: dict[str, Any] = {"code": exc.status, "message": exc.message,
+                                     "status": STATUS.get(exc.status, "UNKNOWN")}
+            if exc.retry_after:
+                error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                     "retryDelay": f"{exc.retry_after}s"}]
+            payload = {"error": error}
         data = json.dumps(payload).encode()
+        announced = len(data)
+        if fault is not None and fault.action in ("malformed", "truncate"):
+            announced = len(data) // 2 if fault.action == "malformed" else len(data)
+            data = data[: len(data) // 2]
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Content-Length", str(announced))
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+        handler.wfile.flush()
+        if fault is not None and fault.action == "truncate":
+            handler.close_connection = True
 
     def _page(self, request: Request, items: list[Any], key: str) -> dict[str, Any]:
         size = int(request.query.get("pageSize", [self.page_size])[0]) or self.page_size

@@ -3,25 +3,66 @@
 iam_admin_v1 has no REST transport, so the real client talks gRPC to this server. It serves
 predefined roles (tests/fixtures/gcp/predefined-roles.json.gz, MIT, see NOTICE.md), custom
 roles, service accounts, their IAM policies and keys from a declarative fixture, with real
-paging (BASIC view hides permissions, as IAM does) and injectable status codes.
+paging (BASIC view hides permissions, as IAM does) and a fault plan: status codes (with
+google.rpc.RetryInfo for RESOURCE_EXHAUSTED), answers slower than the client's deadline, and
+responses that do not decode.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import json
 import threading
+import time
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import grpc
 from google.cloud.iam_admin_v1 import types
 from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
 from google.type import expr_pb2
+from grpc_status import rpc_status
 
 SERVICE = "google.iam.admin.v1.IAM"
 ROLES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "gcp" / "predefined-roles.json.gz"
+
+
+# A length-delimited field that promises 127 bytes and ends: no client can decode it.
+UNDECODABLE = b"\x0a\x7fcut"
+
+
+@dataclass
+class GrpcFault:
+    """The ``nth`` matching call and ``times`` in all (None: ever after) fail as planned.
+
+    ``code``: abort with that status (``retry_delay`` adds a google.rpc.RetryInfo);
+    ``"DELAY"``: sleep ``delay`` seconds, then answer; ``"UNDECODABLE"``: answer bytes that
+    are not the response message.
+    """
+
+    method: str
+    name: str  # glob over the resource name
+    code: str
+    times: int | None = 1
+    nth: int = 1
+    delay: float = 0.0
+    retry_delay: float | None = None
+    seen: int = 0
+    fired: int = 0
+
+    def claims(self, method: str, name: str) -> bool:
+        if self.method != method or not fnmatch.fnmatchcase(name, self.name):
+            return False
+        self.seen += 1
+        if self.seen >= self.nth and (self.times is None or self.fired < self.times):
+            self.fired += 1
+            return True
+        return False
 
 
 def predefined_roles() -> dict[str, dict[str, Any]]:
@@ -37,16 +78,33 @@ class FakeIam:
         self.page_size = page_size
         self.predefined = predefined_roles()
         self.calls: list[tuple[str, str]] = []  # (method, resource name)
-        self.failures: dict[tuple[str, str], list[Any]] = {}  # (method, name) -> [code, times]
+        self.arrived: list[float] = []  # when each of ``calls`` arrived (monotonic)
+        self.faults: list[GrpcFault] = []  # the first that claims a call wins
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
         self.port = 0
         for failure in fixture.get("grpcErrors", []):
             self.fail(failure["method"], failure["name"], failure["code"], times=failure.get("times"))
 
-    def fail(self, method: str, name: str, code: str, *, times: int | None = 1) -> None:
+    def fail(self, method: str, name: str, code: str, *, times: int | None = 1, nth: int = 1,
+             delay: float = 0.0, retry_delay: float | None = None) -> GrpcFault:
+        """Fail ``method`` on ``name`` (a glob): a status code name, "DELAY" or "UNDECODABLE"."""
+        if code not in ("DELAY", "UNDECODABLE"):
+            grpc.StatusCode[code]  # an unknown name fails here, not in the server thread
+        fault = GrpcFault(method, name, code, times, nth, delay, retry_delay)
         with self._lock:
-            self.failures[(method, name)] = [grpc.StatusCode[code], times]
+            self.faults.append(fault)
+        return fault
+
+    def seen(self, method: str, name: str) -> list[float]:
+        """When each ``method`` call on ``name`` arrived."""
+        with self._lock:
+            return [t for (m, n), t in zip(self.calls, self.arrived) if (m, n) == (method, name)]
+
+    @property
+    def pending(self) -> list[GrpcFault]:
+        with self._lock:
+            return [f for f in self.faults if f.times is None or f.fired < f.times]
 
     @property
     def target(self) -> str:
@@ -63,9 +121,9 @@ class FakeIam:
             "GetIamPolicy": grpc.unary_unary_rpc_method_handler(
                 self._guard("GetIamPolicy", lambda r: r.resource, self.get_iam_policy),
                 request_deserializer=iam_policy_pb2.GetIamPolicyRequest.FromString,
-                response_serializer=policy_pb2.Policy.SerializeToString),
+                response_serializer=_serializer(policy_pb2.Policy.SerializeToString)),
         }
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self._server.start()
@@ -86,22 +144,32 @@ class FakeIam:
 
         return grpc.unary_unary_rpc_method_handler(
             self._guard(method, name_of, fn),
-            request_deserializer=request.deserialize, response_serializer=response.serialize)
+            request_deserializer=request.deserialize, response_serializer=_serializer(response.serialize))
 
     def _guard(self, method: str, name_of: Callable[[Any], str], fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             name = name_of(request)
             with self._lock:
                 self.calls.append((method, name))
-                failure = self.failures.get((method, name))
-                code = None
-                if failure is not None and (failure[1] is None or failure[1] > 0):
-                    code = failure[0]
-                    if failure[1] is not None:
-                        failure[1] -= 1
-            if code is not None:
-                context.abort(code, f"injected {code.name} for {method} {name}")
-            return fn(request, context)
+                self.arrived.append(time.monotonic())
+                fault = next((f for f in self.faults if f.claims(method, name)), None)
+            if fault is None:
+                return fn(request, context)
+            if fault.code == "DELAY":
+                time.sleep(fault.delay)  # the client's deadline passes meanwhile
+                return fn(request, context)
+            if fault.code == "UNDECODABLE":
+                return UNDECODABLE
+            code = grpc.StatusCode[fault.code]
+            message = f"injected {code.name} for {method} {name}"
+            if fault.retry_delay is None:
+                context.abort(code, message)
+            wait = duration_pb2.Duration()
+            wait.FromNanoseconds(int(fault.retry_delay * 1e9))
+            detail = any_pb2.Any()
+            detail.Pack(error_details_pb2.RetryInfo(retry_delay=wait))
+            context.abort_with_status(rpc_status.to_status(
+                status_pb2.Status(code=code.value[0], message=message, details=[detail])))
 
         return handle
 
@@ -195,3 +263,8 @@ class FakeIam:
                 key_type=types.ListServiceAccountKeysRequest.KeyType[kind],
                 disabled=bool(key.get("disabled", False))))
         return types.ListServiceAccountKeysResponse(keys=keys)
+
+
+def _serializer(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """The message's serializer, letting planned undecodable bytes through as they are."""
+    return lambda message: message if isinstance(message, bytes) else serialize(message)
