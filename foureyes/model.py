@@ -22,6 +22,8 @@ import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import not_
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -271,9 +273,13 @@ class SourceResult:
     grant_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        return zip(self.keys_of_grants(), self.grants)
+
+    def keys_of_grants(self) -> Iterable[str]:
+        """The grants' keys, in the order of `grants`."""
         if len(self.grant_keys) == len(self.grants):
-            return zip(self.grant_keys, self.grants)
-        return ((g.key, g) for g in self.grants)
+            return self.grant_keys
+        return (g.key for g in self.grants)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -359,6 +365,13 @@ class Snapshot:
     def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
         for source in self.sources:
             yield from source.keyed_grants()
+
+    def grants_not_in(self, other: "Snapshot") -> list[Grant]:
+        """This snapshot's grants whose key `other` lacks; set work in C, for a million grants."""
+        theirs = set(chain.from_iterable(s.keys_of_grants() for s in other.sources))
+        keys = chain.from_iterable(s.keys_of_grants() for s in self.sources)
+        grants = chain.from_iterable(s.grants for s in self.sources)
+        return list(compress(grants, map(not_, map(theirs.__contains__, keys))))
 
     def gaps(self) -> list[Gap]:
         return [g for s in self.sources for g in s.gaps]

@@ -6,7 +6,6 @@ so an interrupted write never leaves a snapshot that looks complete.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import stat
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from ..bulk import gc_paused
 from ..config import STORE_ENV, Config, default_data_dir
 from ..errors import NotFound, StoreError
 from ..model import (
@@ -344,15 +344,8 @@ class Store:
                 yield from chunk
             cursor.close()
 
-        # Millions of new objects would trigger the cyclic GC over and over; none of them form cycles.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            with self.engine.connect() as conn:
-                self._load_rows(rows, buckets)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        with gc_paused(keep=True), self.engine.connect() as conn:
+            self._load_rows(rows, buckets)
         results = tuple(
             SourceResult(
                 name=s.name, system=s.system,
@@ -402,6 +395,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Up to 128 MiB of page cache (default 2 MiB): a million-grant snapshot inserts into
+    # indexes larger than that, and writes it ~15% faster with them cached.
+    cursor.execute("PRAGMA cache_size=-131072")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()
     if mode and str(mode[0]).lower() != "memory":
         cursor.execute("PRAGMA journal_mode=WAL")
