@@ -1,7 +1,9 @@
 """Times the TUI on a large synthetic snapshot: first paint, cursor move and filter.
 
 Builds its own org (default 10,000 people, 100,000 grants) from foureyes.model objects,
-stores it in a temporary SQLite file and drives the real app headless with Pilot.
+stores it in a temporary SQLite file and drives the real app headless with Pilot; with
+``--db`` naming an existing store it drives the app on that store's latest snapshot instead
+(`make bench` passes the full synthetic enterprise this way).
 """
 
 from __future__ import annotations
@@ -225,27 +227,28 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
         timings.add("conflicts table filled, from launch", [time.perf_counter() - started],
                     f"{screen.table.row_count} findings; load + analysis dominate")
         await app.workers.wait_for_complete()
-        await _section(app, pilot, screen, repeat, timings, "conflicts", "fe-sod-001 app-01")
+        await _section(app, pilot, screen, repeat, timings, "conflicts", _conflict_query(app.triage))
 
         await pilot.press("3")
         screen = app.screen
         await _wait_for(lambda: screen.table.row_count > 0, pilot)
         await app.workers.wait_for_complete()
-        await _section(app, pilot, screen, repeat, timings, "matrix", "ada 1")
+        await _section(app, pilot, screen, repeat, timings, "matrix", _person_query(app.triage))
         await pilot.press("escape")
         toggles = [await _timed("c", app, pilot) for _ in range(repeat * 2)]
         timings.add("matrix: toggle conflicts only (key c)", toggles, "in memory", limit_ms=LIMIT_MS)
         teams = []
-        for n in range(repeat):
+        for team in app.triage.teams[:repeat]:
             await pilot.pause()
             start = time.perf_counter()
-            screen.set_scope(team=f"team-{n:03d}")  # what choosing a team in the Select does
+            screen.set_scope(team=team)  # what choosing a team in the Select does
             for _ in range(3):
                 await pilot._wait_for_screen()
             app.screen._compositor.render_update(full=True)
             teams.append(time.perf_counter() - start)
-        timings.add("matrix: team filter (core team_members, in memory)", teams,
-                    f"{screen.table.row_count} people in the last team", limit_ms=LIMIT_MS)
+        if teams:
+            timings.add("matrix: team filter (core team_members, in memory)", teams,
+                        f"{screen.table.row_count} people in the last team", limit_ms=LIMIT_MS)
         screen.set_scope(team="")
         tiers = []
         for _ in range(repeat):
@@ -272,6 +275,23 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
         await app.workers.wait_for_complete()
         switches = [await _timed(key, app, pilot) for key in "12345" * max(repeat // 2, 1)]
         timings.add("switch sections (screens built, idle)", switches, "number keys 1-5")
+
+
+def _conflict_query(triage: Any) -> str:
+    """What a user would type to find one conflict: its rule and the start of its person's name
+    (taken from the data, so the script runs on any snapshot)."""
+    findings = [f for f in triage.analysis.findings if f.person]
+    finding = findings[len(findings) // 2]
+    person = triage.analysis.person(finding.person)
+    name = (person.display_name if person else finding.person).split()[0][:6]
+    return f"{finding.rule.id} {name}".lower()
+
+
+def _person_query(triage: Any) -> str:
+    """The start of a name in the middle of the matrix, and a digit: a few rows are left."""
+    people = sorted(triage.analysis.identities.people.values(), key=lambda p: p.key)
+    name = people[len(people) // 2].display_name or people[len(people) // 2].key
+    return name.split()[0][:4].lower() + " 1"
 
 
 async def _section(app: Any, pilot: Any, screen: Any, repeat: int, timings: Timings, name: str,
@@ -318,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies --people and --grants")
     parser.add_argument("--repeat", type=int, default=5, help="samples per measurement (x4 for cursor moves)")
     parser.add_argument("--db", type=Path, default=None,
-                        help="keep the synthetic store in this SQLite file and reuse it on the next run")
+                        help="an existing store to drive the app on; if missing, the synthetic org is stored there "
+                             "and reused on the next run")
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON line of result rows (for benchmarks/run.py); progress on stderr")
     args = parser.parse_args(argv)

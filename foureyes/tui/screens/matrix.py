@@ -7,6 +7,8 @@ show (the core's `team_members`), so it, "conflicts only" and the name filter ap
 
 from __future__ import annotations
 
+import heapq
+
 import re
 from dataclasses import replace
 from functools import partial
@@ -223,7 +225,9 @@ class MatrixScreen(TableScreen):
             keys = entry["capabilities"][capability]
             if not keys:
                 continue
-            labels = sorted(safe_text(resources[k].label if k in resources else k) for k in keys)[:RESOURCES_LISTED]
+            # An owner holds thousands: pick the first few labels, and make only those safe.
+            first = heapq.nsmallest(RESOURCES_LISTED, (resources[k].label if k in resources else k for k in keys))
+            labels = [safe_text(label) for label in first]
             more = f" … and {len(keys) - RESOURCES_LISTED} more" if len(keys) > RESOURCES_LISTED else ""
             grid.add_row(Text(capability, style=CAPABILITY_STYLE.get(capability, "")),
                          Text(", ".join(labels) + more))
