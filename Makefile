@@ -2,9 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Both cores, a whole test file per worker (module-scoped fake servers stay shared);
-# `make test PYTEST_ARGS=` runs serially.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?=
 
 .PHONY: demo test bench bench-small clean
 
