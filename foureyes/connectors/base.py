@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 from ..config import Config
 from ..errors import SourceError
-from ..model import SourceResult
+from ..model import Edge, Gap, Grant, Principal, Resource, SourceResult
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,36 @@ class Stopwatch:
             "rate_limit_wait_s": round(self.rate_limit_wait, 3),
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
+
+
+class SourceBuilder:
+    """Accumulates one source's principals, resources, grants, edges and gaps; the first
+    writer of a key wins, so keys stay stable however often a connector meets a thing."""
+
+    def __init__(self) -> None:
+        self.principals: dict[str, Principal] = {}
+        self.resources: dict[str, Resource] = {}
+        self.grants: dict[str, Grant] = {}
+        self.edges: dict[str, Edge] = {}
+        self.gaps: list[Gap] = []
+
+    def principal(self, p: Principal) -> str:
+        self.principals.setdefault(p.key, p)
+        return p.key
+
+    def resource(self, r: Resource) -> str:
+        self.resources.setdefault(r.key, r)
+        return r.key
+
+    def grant(self, g: Grant) -> None:
+        self.grants.setdefault(g.key, g)
+
+    def edge(self, e: Edge) -> None:
+        self.edges.setdefault(e.key, e)
+
+    def result(self, name: str, system: str, **when_and_stats: Any) -> SourceResult:
+        return SourceResult(
+            name=name, system=system, principals=tuple(self.principals.values()),
+            resources=tuple(self.resources.values()), grants=tuple(self.grants.values()),
+            edges=tuple(self.edges.values()), gaps=tuple(self.gaps), **when_and_stats,
+        )

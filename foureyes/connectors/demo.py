@@ -29,12 +29,10 @@ from ..model import (
     Resource,
     SourceResult,
     Via,
-    ci_principal_key,
     ci_subject,
     principal_key,
-    resource_key,
 )
-from .base import Progress, ProgressEvent, no_progress
+from .base import Progress, ProgressEvent, SourceBuilder, no_progress
 
 ORG = "acme"
 DOMAIN = "acme.com"
@@ -277,45 +275,17 @@ def _repos(stage: str) -> list[_Repo]:
 # ---------------------------------------------------------------- the builder
 
 
-class _Builder:
-    """Accumulates one source's principals, resources, grants, edges and gaps."""
+class _Builder(SourceBuilder):
+    """One demo source: a builder that knows its name and the stage's timestamps."""
 
     def __init__(self, name: str, system: str):
+        super().__init__()
         self.name = name
         self.system = system
-        self.principals: dict[str, Principal] = {}
-        self.resources: dict[str, Resource] = {}
-        self.grants: dict[str, Grant] = {}
-        self.edges: dict[str, Edge] = {}
-        self.gaps: list[Gap] = []
 
-    def principal(self, p: Principal) -> str:
-        self.principals.setdefault(p.key, p)
-        return p.key
-
-    def resource(self, r: Resource) -> str:
-        self.resources.setdefault(r.key, r)
-        return r.key
-
-    def grant(self, g: Grant) -> None:
-        self.grants.setdefault(g.key, g)
-
-    def edge(self, e: Edge) -> None:
-        self.edges.setdefault(e.key, e)
-
-    def result(self, stage: str) -> SourceResult:
-        return SourceResult(
-            name=self.name,
-            system=self.system,
-            principals=tuple(self.principals.values()),
-            resources=tuple(self.resources.values()),
-            grants=tuple(self.grants.values()),
-            edges=tuple(self.edges.values()),
-            gaps=tuple(self.gaps),
-            started_at=TAKEN_AT[stage],
-            finished_at=TAKEN_AT[stage],
-            stats={"requests": 0, "demo": True},
-        )
+    def finish(self, stage: str) -> SourceResult:
+        return self.result(self.name, self.system, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
+                              stats={"requests": 0, "demo": True})
 
 
 def _gh(login: str) -> str:
@@ -524,7 +494,7 @@ def _github(stage: str, config: Config) -> SourceResult:
                     for key in sorted(admins):
                         b.edge(Edge(key, ctx_key, EdgeKind.CAN_TRIGGER,
                                     f"admin of {full} may bypass the protection rules of {env_name}"))
-    return b.result(stage)
+    return b.finish(stage)
 
 
 def _can_push(key: str, pushers: set[str], teams: dict, ancestors: Any, present: set[str]) -> bool:
@@ -685,7 +655,7 @@ def _aws(stage: str, config: Config) -> SourceResult:
     if after:
         policy(staging_ps, STAGING, "AmazonECS_FullAccess", (DEPLOY_RUN,), ["ecs:*"],
                "AWS managed policy AmazonECS_FullAccess added to permission set StagingDeployer")
-    return b.result(stage)
+    return b.finish(stage)
 
 
 # ---------------------------------------------------------------- GCP
@@ -770,7 +740,7 @@ def _gcp(stage: str, config: Config) -> SourceResult:
          detail="time-bound binding")
     if after:
         bind(priya, "roles/viewer", projects["acme-staging-web"], (), [], detail="binding of roles/viewer")
-    return b.result(stage)
+    return b.finish(stage)
 
 
 # ---------------------------------------------------------------- public API

@@ -32,7 +32,7 @@ from ..model import (
     principal_key,
     resource_key,
 )
-from .base import Progress, ProgressEvent, no_progress, utcnow
+from .base import Progress, ProgressEvent, SourceBuilder, no_progress, utcnow
 from .github_api import SOURCE, ApiFailure, GitHubApi
 
 ROLE_RANK = {"none": -1, "read": 0, "triage": 1, "write": 2, "maintain": 3, "admin": 4}
@@ -187,11 +187,8 @@ class GitHubConnector:
         org = fetcher.fetch()
         progress(ProgressEvent(SOURCE, f"translating {len(org.repos)} repositories"))
         result = translate(org, self.config, self.section)
-        return SourceResult(
-            name=self.name, system="github", principals=result.principals_tuple(),
-            resources=result.resources_tuple(), grants=result.grants_tuple(), edges=result.edges_tuple(),
-            gaps=tuple(result.gaps), started_at=started, finished_at=utcnow(), stats=api.meter.stats(),
-        )
+        return result.result(self.name, "github", started_at=started, finished_at=utcnow(),
+                             stats=api.meter.stats())
 
 
 class Fetcher:
@@ -587,41 +584,7 @@ def _legacy_role(permissions: dict[str, bool]) -> str:
 # ---------------------------------------------------------------- translation
 
 
-class Builder:
-    """Accumulates principals, resources, grants and edges, first writer wins (stable keys)."""
-
-    def __init__(self) -> None:
-        self.principals: dict[str, Principal] = {}
-        self.resources: dict[str, Resource] = {}
-        self.grants: dict[str, Grant] = {}
-        self.edges: dict[str, Edge] = {}
-        self.gaps: list[Gap] = []
-
-    def principal(self, p: Principal) -> str:
-        self.principals.setdefault(p.key, p)
-        return p.key
-
-    def resource(self, r: Resource) -> str:
-        self.resources.setdefault(r.key, r)
-        return r.key
-
-    def grant(self, g: Grant) -> None:
-        self.grants.setdefault(g.key, g)
-
-    def edge(self, e: Edge) -> None:
-        self.edges.setdefault(e.key, e)
-
-    def principals_tuple(self) -> tuple[Principal, ...]:
-        return tuple(self.principals.values())
-
-    def resources_tuple(self) -> tuple[Resource, ...]:
-        return tuple(self.resources.values())
-
-    def grants_tuple(self) -> tuple[Grant, ...]:
-        return tuple(self.grants.values())
-
-    def edges_tuple(self) -> tuple[Edge, ...]:
-        return tuple(self.edges.values())
+Builder = SourceBuilder  # the name the translation below has always used
 
 
 @dataclass(frozen=True)
