@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from ...textsafe import safe_text
 from ..actions import Action, bindings
 from ..state import Triage
+from ..widgets.inputs import FilterBox
 from ..widgets.navbar import NavBar
 
 # A palette command a screen offers: (name "category: action", callback, help line).
@@ -28,6 +29,29 @@ class ReportsWorkerFailures:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.app.report_failure(event.worker)  # type: ignore[attr-defined]
+
+
+class FilterActions:
+    """Mixed into screens with a table and a ``#filter`` box: show the box, hide it when it is
+    empty, fill it from elsewhere. The screen supplies ``table`` and ``apply_filter``."""
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", FilterBox)  # type: ignore[attr-defined]
+        box.add_class("-shown")
+        box.focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#filter", FilterBox)  # type: ignore[attr-defined]
+        if not box.value:
+            box.remove_class("-shown")
+        self.table.focus()  # type: ignore[attr-defined]
+
+    def set_filter_text(self, text: str) -> None:
+        box = self.query_one("#filter", FilterBox)  # type: ignore[attr-defined]
+        box.add_class("-shown")
+        box.value = text
+        self.apply_filter()  # type: ignore[attr-defined]
+        self.table.focus()  # type: ignore[attr-defined]
 
 
 class FoureyesScreen(ReportsWorkerFailures, Screen[None]):

@@ -27,7 +27,7 @@ from ..review_state import BY_PERSON, BY_RESOURCE, REVIEW_FIELDS, Queue, item_de
 from ..rows import Row, parse_filter
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
-from .base import Command, FoureyesScreen
+from .base import Command, FilterActions, FoureyesScreen
 from .review_dialogs import CloseScreen, ConfirmScreen, ExceptionScreen, TextScreen
 
 REVIEWER_ENV = "FOUREYES_REVIEWER"
@@ -61,7 +61,7 @@ class ItemDetailReady(Message):
     renderable: Any
 
 
-class ReviewScreen(FoureyesScreen):
+class ReviewScreen(FilterActions, FoureyesScreen):
     DESTINATION = "review"
     DEFAULT_CSS = """
     ReviewScreen #review-progress-line { height: 1; padding: 0 1; }
@@ -472,27 +472,9 @@ class ReviewScreen(FoureyesScreen):
         self.table.sort_column = self.by
         self._redraw_marks()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", FilterBox)
-        box.add_class("-shown")
-        box.focus()
-
-    def action_close_filter(self) -> None:
-        box = self.query_one("#filter", FilterBox)
-        if not box.value:
-            box.remove_class("-shown")
-        self.table.focus()
-
     def apply_filter(self) -> None:
         self.table.set_filter(parse_filter(self.query_one("#filter", FilterBox).value, REVIEW_FIELDS))
         self.update_summary()
-
-    def set_filter_text(self, text: str) -> None:
-        box = self.query_one("#filter", FilterBox)
-        box.add_class("-shown")
-        box.value = text
-        self.apply_filter()
-        self.table.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

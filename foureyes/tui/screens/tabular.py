@@ -19,10 +19,10 @@ from ..rows import Column, Row, RowFilter, parse_filter
 from ..state import Triage
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
-from .base import SectionScreen
+from .base import FilterActions, SectionScreen
 
 
-class TableScreen(SectionScreen):
+class TableScreen(FilterActions, SectionScreen):
     COLUMNS: ClassVar[Sequence[Column]] = ()
     FIELDS: ClassVar[Sequence[str]] = ()
     NOUN: ClassVar[str] = "rows"
@@ -101,17 +101,6 @@ class TableScreen(SectionScreen):
 
     # ------------------------------------------------------------ filter
 
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", FilterBox)
-        box.add_class("-shown")
-        box.focus()
-
-    def action_close_filter(self) -> None:
-        box = self.query_one("#filter", FilterBox)
-        if not box.value:
-            box.remove_class("-shown")
-        self.table.focus()
-
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", FilterBox)
         box.value = ""
@@ -135,13 +124,6 @@ class TableScreen(SectionScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
-
-    def set_filter_text(self, text: str) -> None:
-        box = self.query_one("#filter", FilterBox)
-        box.add_class("-shown")
-        box.value = text
-        self.apply_filter()
         self.table.focus()
 
     def reveal(self, key: str) -> None:
