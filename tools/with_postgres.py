@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -78,6 +79,9 @@ def main(argv: list[str]) -> int:
         prefix = ["runuser", "-u", "postgres", "--"]
     else:
         user = pwd.getpwuid(os.geteuid()).pw_name
+    # A cancelled run (SIGTERM, SIGHUP) still stops the server and removes its directory.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
     port = free_port()
     log = os.path.join(base, "server.log")
     try:
