@@ -11,7 +11,7 @@ import fnmatch
 import hashlib
 import json
 import uuid
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -453,30 +453,6 @@ class ItemDraft:
     previous: PreviousDecision | None = None
 
 
-def reachable_grants(graph: Graph, accounts: Iterable[str], keys: dict[int, str] | None = None) -> dict[str, Grant]:
-    """Every capability-conferring grant the accounts reach through member-of, assume and trigger edges.
-
-    ``keys`` caches grant keys by index across calls (a key is a hash: costly by the million).
-    """
-    keys = {} if keys is None else keys
-    seen = set(accounts)
-    queue = deque(seen)
-    found: dict[str, Grant] = {}
-    while queue:
-        node = queue.popleft()
-        for index in graph.own.get(node, ()):
-            key = keys.get(index)
-            if key is None:
-                key = keys[index] = graph.grants[index].key
-            found[key] = graph.grants[index]
-        for index in graph.out.get(node, ()):
-            succ = graph.edges[index].dst
-            if succ not in seen:
-                seen.add(succ)
-                queue.append(succ)
-    return found
-
-
 def _explanations(graph: Graph, person: str,
                   grants: Mapping[str, Grant]) -> dict[str, tuple[tuple[Step, ...], list[Holding]]]:
     """For each grant the person reaches: an explaining path, and the holdings the grant gives.
@@ -512,44 +488,11 @@ def _explanations(graph: Graph, person: str,
     return out
 
 
-def team_maintainers(snapshot: Snapshot, identities: Identities) -> dict[str, list[str]]:
-    """Team principal key -> person keys of its maintainers (member-of edges labelled so)."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for edge in snapshot.edges():
-        if edge.kind != EdgeKind.MEMBER_OF:
-            continue
-        if edge.attrs.get("role") == "maintainer" or edge.label.startswith("maintainer of"):
-            person = identities.person_of.get(edge.src)
-            if person:
-                out[edge.dst].add(person)
-    return {team: sorted(people) for team, people in out.items()}
-
-
-def team_members(snapshot: Snapshot, identities: Identities, team: str) -> set[str]:
-    """Person keys reaching a GitHub team (slug, ``org/slug`` or principal key), nested teams included."""
-    targets = {k for k, p in snapshot.principals.items()
-               if p.kind == Kind.TEAM and (p.id.rsplit("/", 1)[-1] == team or p.id.endswith("/" + team)
-                                           or p.id == team or k == team)}
-    reverse: dict[str, set[str]] = defaultdict(set)
-    for edge in snapshot.edges():
-        if edge.kind == EdgeKind.MEMBER_OF:
-            reverse[edge.dst].add(edge.src)
-    seen, frontier = set(targets), list(targets)
-    while frontier:
-        node = frontier.pop()
-        for src in reverse.get(node, ()):
-            if src not in seen:
-                seen.add(src)
-                frontier.append(src)
-    return {identities.person_of[k] for k in seen if k in identities.person_of}
-
-
 def held_pairs(snapshot: Snapshot, identities: Identities, graph: Graph | None = None) -> set[tuple[str, str]]:
     """(person, grant key) for every capability-conferring grant every person reaches."""
     graph = graph or Graph(snapshot, identities)
-    keys: dict[int, str] = {}
     return {(person.key, key) for person in identities.people.values()
-            for key in reachable_grants(graph, [a.principal for a in person.accounts], keys)}
+            for key in graph.reachable_grants(a.principal for a in person.accounts)}
 
 
 def _fingerprint(grant: Grant, route: Sequence[Step]) -> str:
@@ -578,17 +521,16 @@ def plan_items(
     for finding in analysis.findings:
         if finding.person and finding.rule.kind == "conflict":
             findings_of[finding.person].append(finding)
-    keys: dict[int, str] = {}
     reach: dict[str, dict[str, Grant]] = {
-        p.key: reachable_grants(graph, [a.principal for a in p.accounts], keys) for p in identities.people.values()
+        p.key: graph.reachable_grants(a.principal for a in p.accounts) for p in identities.people.values()
     }
     holders = Counter(key for grants in reach.values() for key in grants)
     members: set[str] | None = None
     if scope.teams:
-        members = set().union(*(team_members(snapshot, identities, team) for team in scope.teams))
+        members = set().union(*(graph.team_members(team) for team in scope.teams))
     people_filter = {_norm(p) for p in scope.people}
     systems = set(scope.systems)
-    maintainers = team_maintainers(snapshot, identities) if "team-maintainer" in reviewers.rules else {}
+    maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
     drafts: list[ItemDraft] = []
     for person in identities.people.values():
         grants = reach[person.key]
@@ -1629,11 +1571,10 @@ def check_revocations(store: Store, config: Config, *, campaign_id: int | None =
         checked_at = now_iso()
         rows = []
         reached: dict[str, set[str]] = {}
-        keys: dict[int, str] = {}
         for r in todo:
             if r.person not in reached:
                 person = identities.people.get(r.person)
-                reached[r.person] = set(reachable_grants(graph, [a.principal for a in person.accounts], keys)) \
+                reached[r.person] = set(graph.reachable_grants(a.principal for a in person.accounts)) \
                     if person is not None else set()
             present, note = _presence(snapshot, r.person in identities.people, reached[r.person], r.grant_key,
                                       r.resource)

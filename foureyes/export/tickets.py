@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-from collections import deque
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Sequence
@@ -206,28 +205,7 @@ class Routes:
 
     def edges_to(self, accounts: Iterable[str], principal: str) -> list[Edge] | None:
         """The shortest chain of member-of / assume / trigger edges, or None when unreachable."""
-        starts = list(dict.fromkeys(accounts))
-        if principal in starts:
-            return []
-        came: dict[str, tuple[str, int] | None] = {a: None for a in starts}
-        queue = deque(starts)
-        while queue:
-            node = queue.popleft()
-            for index in self.graph.out.get(node, ()):
-                succ = self.graph.edges[index].dst
-                if succ in came:
-                    continue
-                came[succ] = (node, index)
-                if succ == principal:
-                    chain: list[Edge] = []
-                    step = came[succ]
-                    while step is not None:
-                        prev, edge_index = step
-                        chain.append(self.graph.edges[edge_index])
-                        step = came[prev]
-                    return chain[::-1]
-                queue.append(succ)
-        return None
+        return self.graph.route_to(accounts, principal)
 
     def remedies(self, item: review.Item) -> list[Remedy]:
         grant = self.grants.get(item.grant_key)
