@@ -466,7 +466,8 @@ def audit_group() -> None:
 @pass_app
 def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
     """Check the hash chain; exit 1 naming the first edited, deleted or reordered entry."""
-    from .. import audit, review
+    from .. import review
+    from ..store import audit
 
     store = app.store()
     result = audit.verify(store, expect_head=expect_head)
@@ -493,7 +494,7 @@ def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
 @pass_app
 def audit_log(app: AppContext, campaign_id: int | None, fmt: str) -> None:
     """The audit entries, oldest first."""
-    from .. import audit
+    from ..store import audit
 
     found = audit.entries(app.store(), campaign_id=campaign_id)
     if fmt == "json":

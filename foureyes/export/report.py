@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, audit, review
+from .. import __version__, review
+from ..store import audit
 from ..analysis import analyze
 from ..config import Config
 from ..model import SEVERITIES, Gap, SnapshotInfo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -38,7 +39,7 @@ def test_one_ticket_per_revoked_grant_with_who_what_why_due_and_both_options(sto
     assert (walter["severity"], walter["priority"]) == ("high", "High")  # FE-SOD-001 on storefront
     assert walter["labels"] == ["access-review", "q4 2026", "severity:high"]
     decided = review.get_item(store, item["item"]).decided_at[:10]
-    assert walter["due"] == (review.date.fromisoformat(decided) + review.timedelta(days=10)).isoformat()
+    assert walter["due"] == (date.fromisoformat(decided) + timedelta(days=10)).isoformat()
     assert (item["decided_by"], item["reason"], item["via"]) == ("wanda.webb@acme.com", "moved to the mobile team",
                                                                  "team")
     assert "team web (member of team web)" in " → ".join(item["path"])
@@ -114,7 +115,7 @@ def test_jira_csv_has_the_importer_columns_one_labels_column_per_label(store, ex
     assert len(rows) == 4
     for row in rows:
         assert row[1] == "Task" and row[2] in ("Highest", "High", "Medium", "Low", "Lowest")
-        assert review.date.fromisoformat(row[3])
+        assert date.fromisoformat(row[3])
         assert row[4:7][:2] == ["access-review", "q4-2026"]  # a Jira label has no spaces
         assert row[6].startswith("severity:")
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)

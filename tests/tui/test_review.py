@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.analysis import analyze
 from foureyes.config import parse_config
 from foureyes.connectors import demo
