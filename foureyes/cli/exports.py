@@ -7,13 +7,14 @@ import sys
 import click
 
 from ..errors import InputError
+from ..export import report as report_module, tickets as tickets_module
 from ..export.files import write_file
 from . import main
 from .campaigns import _campaign_for
 from .common import AppContext, note, pass_app
 
-TICKET_FORMATS = ("csv", "json", "markdown", "jira-csv", "github")
-REPORT_FORMATS = ("html", "markdown")
+TICKET_FORMATS = tickets_module.FORMAT_NAMES
+REPORT_FORMATS = report_module.FORMAT_NAMES
 
 
 def write_output(text: str, out: str | None) -> None:

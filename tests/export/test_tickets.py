@@ -201,3 +201,15 @@ def test_cli_writes_each_format_and_refuses_apply_for_files(cli, store, export_c
         "foureyes: error: --apply is for --format github (files are simply written)"
     result = cli("-c", str(config), "export", "tickets", "--campaign", "9", env=env)
     assert result.returncode == 2 and "campaign 9 does not exist" in result.stderr
+
+
+def test_exports_record_nothing_the_follow_through_step_does(store, export_config, later_snapshot):
+    from foureyes.export import report
+
+    later_snapshot()
+    assert {t.follow_through for t in tickets.build(store, export_config, 1).tickets} == {"verified", "pending"}
+    assert report.gather(store, export_config, 1).follow_counts == {"pending": 2, "verified": 2, "regressed": 0}
+    # neither recorded a check: the store still knows none, until the explicit step records them
+    assert review.follow_through_counts(store, campaign_id=1) == {"pending": 4, "verified": 0, "regressed": 0}
+    assert review.check_revocations(store, export_config) == 4
+    assert review.follow_through_counts(store, campaign_id=1) == {"pending": 2, "verified": 2, "regressed": 0}

@@ -1,8 +1,8 @@
 """Export from the campaign (review) screen: the revocation tickets or the evidence report,
 previewed exactly as they will be written, then saved to a file.
 
-Building runs in a worker (it reads the store and checks revocations against later
-snapshots); the preview is a read-only text area, so untrusted names show literally.
+Building runs in a worker and only reads the store (a preview never writes); the preview is
+a read-only text area, so untrusted names show literally.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from textual.worker import get_current_worker
 
 from ... import review
 from ...errors import FoureyesError
+from ...export.report import FORMATS as REPORT_FORMATS
+from ...export.tickets import FORMATS as TICKET_FORMATS
 from ...textsafe import safe_text
 from .base import ReportsWorkerFailures
 
@@ -36,14 +38,12 @@ class Choice:
     suffix: str
 
 
-CHOICES: tuple[Choice, ...] = (
-    Choice("tickets-markdown", "Tickets · Markdown", "tickets", "markdown", "tickets.md"),
-    Choice("tickets-jira-csv", "Tickets · Jira CSV", "tickets", "jira-csv", "tickets-jira.csv"),
-    Choice("tickets-csv", "Tickets · CSV", "tickets", "csv", "tickets.csv"),
-    Choice("tickets-json", "Tickets · JSON", "tickets", "json", "tickets.json"),
-    Choice("report-html", "Evidence report · HTML", "report", "html", "evidence.html"),
-    Choice("report-markdown", "Evidence report · Markdown", "report", "markdown", "evidence.md"),
-)
+# Every ticket file format, then every report format (GitHub issues are filed from the CLI).
+CHOICES: tuple[Choice, ...] = tuple(
+    Choice(f"tickets-{f.name}", f"Tickets · {f.label}", "tickets", f.name, f.suffix)
+    for f in TICKET_FORMATS if f.is_file
+) + tuple(Choice(f"report-{f.name}", f"Evidence report · {f.label}", "report", f.name, f.suffix)
+          for f in REPORT_FORMATS)
 
 
 @dataclass
