@@ -30,6 +30,7 @@ from .campaigns import (
     progress,
     reviewer_counts,
     reviewer_queue,
+    SeveralOpen,
 )
 from .deciding import (
     add_note,

@@ -194,11 +194,20 @@ def list_campaigns(store: Store, *, status: str | None = None) -> list[Campaign]
     return [campaign_of(row) for row in rows.campaigns(store, status=status)]
 
 
+class SeveralOpen(InputError):
+    """Several campaigns are open and none was named: which one is meant is not guessed."""
+
+    def __init__(self, campaigns: list[Campaign]):
+        self.campaigns = campaigns
+        super().__init__(f"{len(campaigns)} campaigns are open ({', '.join(str(c.id) for c in campaigns)}): "
+                         "pass --campaign ID")
+
+
 def choose_campaign(store: Store, campaign_id: int | None = None) -> Campaign:
     """The campaign an action is about: the one named, else the one open campaign.
 
-    The one rule for the CLI and the TUI: with none open, or several, refuse and say which
-    are open, rather than guess.
+    The one rule for the CLI and the TUI: with none open (`NotFound`) or several (`SeveralOpen`,
+    which lists them) it refuses rather than guess.
     """
     if campaign_id is not None:
         return get_campaign(store, campaign_id)
@@ -206,8 +215,7 @@ def choose_campaign(store: Store, campaign_id: int | None = None) -> Campaign:
     if not opened:
         raise NotFound("no campaign is open; `foureyes campaign new` creates one")
     if len(opened) > 1:
-        raise InputError(f"{len(opened)} campaigns are open ({', '.join(str(c.id) for c in opened)}): "
-                         "pass --campaign ID")
+        raise SeveralOpen(opened)
     return opened[0]
 
 
