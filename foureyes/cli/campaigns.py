@@ -163,8 +163,9 @@ def campaign_list(app: AppContext, status: str, fmt: str) -> None:
 @click.argument("campaign_id", type=int)
 @click.option("--items", "show_items", is_flag=True, help="List the items too.")
 @click.option("--reviewer", default=None, metavar="EMAIL", help="Only this reviewer's items.")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Only items matching (repeatable): person, app, system, resource, state, reviewer, new=yes, ….")
+@click.option("--where", "where", multiple=True, metavar="TERM",
+              help="Only items matching (repeatable, all must match): key:value contains, key=value is, a glob "
+                   "or a word: person:walter, app=payments, new=yes, … (docs/review.md).")
 @format_option()
 @pass_app
 def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer: str | None,
@@ -272,8 +273,9 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
 @click.option("--expires", default=None, metavar="DATE", help="An exception's expiry, YYYY-MM-DD (required for one).")
 @click.option("--note", "note_text", default="", help="A note stored with the item.")
 @click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign for --where (default: the open one).")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Decide every item of your queue matching (repeatable; bulk): app=payments, new=no, ….")
+@click.option("--where", "where", multiple=True, metavar="TERM",
+              help="Decide every item of your queue matching (repeatable, all must match; bulk): key=value is, "
+                   "key:value contains: app=payments, new=no, person:walter, … (docs/review.md).")
 @click.option("--yes", is_flag=True, help="Confirm a bulk decision without asking.")
 @as_option()
 @format_option("table", "json")

@@ -42,7 +42,7 @@ from .deciding import (
     reject_exception,
     undo_last,
 )
-from .filters import FILTER_KEYS, ItemFilter
+from .filters import FILTER_KEYS, ItemFilter, item_fields
 from .follow import (
     check_revocations,
     follow_through,

@@ -5,7 +5,7 @@ item's detail pane, and the open campaigns. No Textual here: workers and tests c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -31,8 +31,40 @@ BY_PERSON = (Column("mark", "", 1, min_width=1), Column("person", "Person", 28),
 BY_RESOURCE = (Column("mark", "", 1, min_width=1), Column("resource", "Resource", 36),
                Column("grant", "Entitlement", 24), Column("person", "Person", 0), Column("state", "State", 20),
                Column("flags", "Flags", 18))
-REVIEW_FIELDS = ("person", "app", "system", "resource", "entitlement", "state", "team", "conflict", "new",
-                 "unchanged", "rule", "reviewer", "tier")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The filter box over queue rows, in the review's one filter language (`review.ItemFilter`,
+    the same as `decide --where`); lenient while typing: an unknown key is looked for as a word.
+
+    ``fields`` caches each item's filterable fields across keystrokes (by id and version)."""
+
+    items: review.ItemFilter
+    awaiting: Callable[[int], bool]
+    fields: dict[tuple[int, int, bool], Any]
+
+    @classmethod
+    def parse(cls, text: str, awaiting: Callable[[int], bool],
+              fields: dict[tuple[int, int, bool], Any] | None = None) -> "QueueFilter":
+        return cls(review.ItemFilter.parse(text, strict=False), awaiting, {} if fields is None else fields)
+
+    @property
+    def text(self) -> str:
+        return self.items.text
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def __call__(self, row: Row) -> bool:
+        item: review.Item = row.data
+        awaiting = self.awaiting(item.id)
+        key = (item.id, item.version, awaiting)
+        found = self.fields.get(key)
+        if found is None:
+            found = self.fields[key] = review.item_fields(item, awaiting=awaiting)
+        return self.items.matches_fields(found)
 
 
 @dataclass

@@ -23,8 +23,8 @@ from ... import review
 from ...errors import FoureyesError
 from ...textsafe import safe_text
 from ..actions import Action
-from ..review_state import BY_PERSON, BY_RESOURCE, REVIEW_FIELDS, Queue, item_detail, item_row, load_queue
-from ..rows import Row, parse_filter
+from ..review_state import BY_PERSON, BY_RESOURCE, Queue, QueueFilter, item_detail, item_row, load_queue
+from ..rows import Row
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command, FilterActions, FoureyesScreen
@@ -85,7 +85,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         Action("review.group", "g", "group", "Group by person/resource", "review",
                "Group the queue by person or by resource"),
         Action("review.filter", "f", "filter", "Filter", "review",
-               "Filter: words or field:value (person, app, system, resource, state, team, conflict, new, rule)"),
+               "Filter: words, key:value (contains) or key=value (is): person, app, system, resource, state, "
+               "team, rule, conflict, new, unchanged, … (docs/review.md)"),
         Action("review.approvals", "w", "approvals", "Exceptions to approve", "review",
                "Switch between your queue and the exceptions awaiting your approval"),
         Action("review.approve", "y", "approve", "Approve exception", "review",
@@ -106,6 +107,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.by = "person"
         self.marked: set[str] = set()
         self.approvals = False
+        self._filter_fields: dict[Any, Any] = {}  # each item's filterable fields, kept across keystrokes
 
     # ------------------------------------------------------------ layout
 
@@ -464,8 +466,12 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.table.sort_column = self.by
         self._redraw_marks()
 
+    def _awaiting(self, item_id: int) -> bool:
+        return self.queue is not None and item_id in self.queue.waiting
+
     def apply_filter(self) -> None:
-        self.table.set_filter(parse_filter(self.query_one("#filter", FilterBox).value, REVIEW_FIELDS))
+        self.table.set_filter(QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
+                                                self._filter_fields))
         self.update_summary()
 
     @on(Input.Changed, "#filter")
