@@ -254,7 +254,7 @@ def decision_chart(rows: tuple[DecisionRow, ...], *, width: int = 640, label_wid
 
 
 def _environment(autoescape: bool) -> Any:
-    import jinja2
+    import jinja2  # deferred: only rendering a report needs Jinja2, not every command that imports exports
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=autoescape,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,

@@ -27,6 +27,7 @@ from .commands import FoureyesCommands
 from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
 from .navigation import DESTINATIONS, destination
 from .screens.base import ReportsWorkerFailures
+from .screens.error import ErrorScreen
 from .state import Triage, load_drift, load_triage
 
 
@@ -166,8 +167,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self.drift_changed.publish(triage)
 
     def _apply_keymap(self) -> None:
-        from .keymap import load_keymap
-        from .screens.error import ErrorScreen
+        from .keymap import load_keymap  # deferred: keymap imports this module to list binding ids
 
         try:
             keymap = load_keymap()
@@ -181,8 +181,6 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
 
     def report_failure(self, worker: Worker[Any]) -> None:
         """The one place a failed worker is shown: an error modal, the app stays usable."""
-        from .screens.error import ErrorScreen
-
         error = worker.error
         what = worker.group if worker.group != "default" else worker.name
         if isinstance(error, FoureyesError):
@@ -197,8 +195,6 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
 
     def close_details(self) -> None:
         """Back to the section's own screen: detail and modal screens close, errors stay up."""
-        from .screens.error import ErrorScreen
-
         errors = [(s.error_title, s.message) for s in self.screen_stack[1:] if isinstance(s, ErrorScreen)]
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -216,7 +212,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None:
             self.bell()
             return
-        from .screens.search import SearchScreen
+        from .screens.search import SearchScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(SearchScreen(self.triage), self._open_search_result)
 
@@ -246,19 +242,19 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None or self.triage.analysis.person(person_key) is None:
             self.bell()
             return
-        from .screens.person import PersonScreen
+        from .screens.person import PersonScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(PersonScreen(self.triage, person_key))
 
     def open_paths(self, title: str, holdings: list[Any], *, finding: Any = None, selected: Any = None) -> None:
         if self.triage is None:
             return
-        from .screens.path import PathScreen
+        from .screens.path import PathScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(PathScreen(self.triage, title, holdings, finding=finding, selected=selected))
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .screens.help import HelpScreen  # a screen's module loads when it first opens (startup)
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -267,7 +263,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None:
             self.bell()
             return
-        from .screens.snapshots import SnapshotsScreen
+        from .screens.snapshots import SnapshotsScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(SnapshotsScreen(self.triage), self._switch_to)
 

@@ -518,7 +518,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.reload()
 
     def action_new_campaign(self) -> None:
-        from .campaign_new import NewCampaignScreen
+        from .campaign_new import NewCampaignScreen  # a dialog's module loads when it first opens (startup)
 
         def created(campaign_id: int | None) -> None:
             if campaign_id is not None:
@@ -532,7 +532,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if self.queue is None or self.queue.campaign is None:
             self.app.bell()
             return
-        from .export import ExportScreen
+        from .export import ExportScreen  # a dialog's module loads when it first opens (startup)
 
         def saved(path: str | None) -> None:
             if path:
