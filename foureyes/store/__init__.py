@@ -55,10 +55,6 @@ def store_url(config: Config) -> str:
     return os.environ.get(STORE_ENV) or config.store.url or default_url()
 
 
-def open_store(config: Config, *, warn: Callable[[str], None] | None = None) -> "Store":
-    return Store(store_url(config), warn=warn)
-
-
 class Store:
     """Snapshots in a database. Open it, use it, `close` it (or use it as a context manager)."""
 
