@@ -38,6 +38,7 @@ from .values import (
 from .vocabulary import (
     CERTIFY,
     CLOSE_POLICIES,
+    CLOSED,
     DEFER,
     EX_APPROVED,
     EX_PENDING,
@@ -133,7 +134,7 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
 
 def _baseline_snapshot(store: Store, snapshot_id: int, *, drift: bool) -> int | None:
     """What new grants are measured against: the last closed campaign's snapshot, else the previous one."""
-    found = rows.last_closed_snapshot(store, snapshot_id)
+    found = rows.last_closed_snapshot(store, snapshot_id, closed=CLOSED)
     if found is not None:
         return found
     if drift:
@@ -293,7 +294,7 @@ def progress(store: Store, campaign_id: int, *, reviewer: str | None = None) -> 
     waiting = 0
     states = [r for r in rows.item_states(store, campaign_id)
               if reviewer is None or norm(r.reviewer) == norm(reviewer)]
-    pending_ex = rows.items_awaiting_approval(store, campaign_id)
+    pending_ex = rows.items_with_exception(store, campaign_id, status=EX_PENDING)
     for row in states:
         if row.state == EXCEPTION and row.id in pending_ex:
             waiting += 1

@@ -30,6 +30,7 @@ from .values import (
     item_of,
 )
 from .vocabulary import (
+    CLOSED,
     DECISIONS,
     DEFER,
     EX_APPROVED,
@@ -294,7 +295,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
         if not campaign.is_open:
             raise NotAllowed(f"campaign {campaign.id} is already closed ({campaign.closed_at} by {campaign.closed_by})")
         all_rows = rows.items_to_close(conn, campaign_id)
-        waiting = rows.items_awaiting_approval(conn, campaign_id)
+        waiting = rows.items_with_exception(conn, campaign_id, status=EX_PENDING)
         unresolved = [r for r in all_rows
                       if r.state in (PENDING, DEFER) or (r.state == EXCEPTION and r.id in waiting)]
         if unresolved and not force:
@@ -328,7 +329,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
                                          "policy": campaign.policy.close_policy})
             rows.set_audit_seq(conn, decision_id, entry.seq)
             decided.append(item.id)
-        rows.mark_closed(conn, campaign.id, at=at, actor=actor, reason=reason)
+        rows.mark_closed(conn, campaign.id, status=CLOSED, at=at, actor=actor, reason=reason)
         audit.append(conn, actor=actor, action="campaign.close", campaign_id=campaign.id, reason=reason,
                      snapshot_digest=campaign.snapshot_digest, at=at,
                      detail={"forced": bool(unresolved), "policy": campaign.policy.close_policy,

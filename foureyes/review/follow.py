@@ -19,7 +19,7 @@ from ..store import Store, now_iso
 from ..store import review as rows
 from .campaigns import list_campaigns, progress
 from .values import CampaignSummary, FollowUp
-from .vocabulary import FOLLOW_STATES, OPEN
+from .vocabulary import FOLLOW_STATES, OPEN, REVOKE
 
 Check = Mapping[str, Any]  # item_id, snapshot_id, present (None: unknown), note, checked_at
 
@@ -31,7 +31,7 @@ def pending_checks(store: Store, config: Config, *, campaign_id: int | None = No
     A revoked grant absent from a snapshot whose source failed or left a gap on it is
     unknown: a gap is never proof that access is gone.
     """
-    revoked = rows.revoked_items(store, campaign_id=campaign_id)
+    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id)
     if not revoked:
         return []
     done = {(r.item_id, r.snapshot_id) for r in rows.revocation_checks(store, [r.id for r in revoked])}
@@ -85,7 +85,7 @@ def follow_through(store: Store, *, campaign_id: int | None = None,
                    unrecorded: Sequence[Check] = ()) -> list[FollowUp]:
     """The state of every currently revoked item, from the checks recorded so far and the
     ``unrecorded`` ones given (from `pending_checks`)."""
-    revoked = rows.revoked_items(store, campaign_id=campaign_id)
+    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id)
     checks: dict[int, dict[int, Any]] = defaultdict(dict)
     for check in unrecorded:
         checks[check["item_id"]][check["snapshot_id"]] = check.get("present")

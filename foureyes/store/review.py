@@ -3,6 +3,7 @@ exceptions, notes and revocation checks. Rows in, rows out; `foureyes.review` ow
 
 Readers take the `Store` (a connection of their own) or the caller's `Connection` (inside a
 write transaction, see `store.audit.run`); writers always take the transaction's connection.
+States and statuses are the review's words (`review.vocabulary`), passed in, never spelled here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from . import Store
 from . import schema as t
 
 ITEM_BATCH = 2000
-OPEN, CLOSED = "open", "closed"
-EXCEPTION_PENDING, EXCEPTION_APPROVED = "pending", "approved"
-REVOKED = "revoke"
 
 Db = Store | Connection
 
@@ -81,20 +79,20 @@ def campaigns(db: Db, *, status: str | None = None) -> list[Row[Any]]:
         return list(conn.execute(query))
 
 
-def last_closed_snapshot(db: Db, snapshot_id: int) -> int | None:
-    """The snapshot of the campaign closed last, among those on ``snapshot_id`` or earlier."""
+def last_closed_snapshot(db: Db, snapshot_id: int, *, closed: str) -> int | None:
+    """The snapshot of the campaign closed (status ``closed``) last, among those on ``snapshot_id`` or earlier."""
     with _reading(db) as conn:
         row = conn.execute(
-            select(t.campaigns.c.snapshot_id).where(t.campaigns.c.status == CLOSED,
+            select(t.campaigns.c.snapshot_id).where(t.campaigns.c.status == closed,
                                                     t.campaigns.c.snapshot_id <= snapshot_id)
             .order_by(t.campaigns.c.closed_at.desc(), t.campaigns.c.id.desc()).limit(1)
         ).first()
     return row.snapshot_id if row is not None else None
 
 
-def mark_closed(conn: Connection, campaign_id: int, *, at: str, actor: str, reason: str) -> None:
+def mark_closed(conn: Connection, campaign_id: int, *, status: str, at: str, actor: str, reason: str) -> None:
     conn.execute(t.campaigns.update().where(t.campaigns.c.id == campaign_id)
-                 .values(status=CLOSED, closed_at=at, closed_by=actor, close_reason=reason))
+                 .values(status=status, closed_at=at, closed_by=actor, close_reason=reason))
 
 
 # ---------------------------------------------------------------- items
@@ -240,12 +238,12 @@ def exceptions(db: Db, *, campaign_id: int | None = None, status: str | None = N
         return list(conn.execute(query))
 
 
-def items_awaiting_approval(db: Db, campaign_id: int) -> set[int]:
-    """Ids of the campaign's items whose exception awaits its second approver."""
+def items_with_exception(db: Db, campaign_id: int, *, status: str) -> set[int]:
+    """Ids of the campaign's items with an exception in ``status`` (pending: awaiting its second approver)."""
     with _reading(db) as conn:
         return {r.item_id for r in conn.execute(
             select(t.exceptions.c.item_id).where(t.exceptions.c.campaign_id == campaign_id,
-                                                 t.exceptions.c.status == EXCEPTION_PENDING))}
+                                                 t.exceptions.c.status == status))}
 
 
 def set_exception_status(conn: Connection, *, status: str, note: str, exception_id: int | None = None,
@@ -299,13 +297,13 @@ def findings(db: Db, campaign_id: int, *, person: str | None = None, rules: Iter
 # ---------------------------------------------------------------- revocation checks
 
 
-def revoked_items(db: Db, *, campaign_id: int | None = None) -> list[Row[Any]]:
-    """Revoked items with their campaign's snapshot: (id, campaign_id, person, grant_key, resource,
-    snapshot_id), in id order."""
+def items_in_state(db: Db, state: str, *, campaign_id: int | None = None) -> list[Row[Any]]:
+    """Items in ``state`` (revoked: for follow-through) with their campaign's snapshot: (id,
+    campaign_id, person, grant_key, resource, snapshot_id), in id order."""
     query = (select(t.campaign_items.c.id, t.campaign_items.c.campaign_id, t.campaign_items.c.person,
                     t.campaign_items.c.grant_key, t.campaign_items.c.resource, t.campaigns.c.snapshot_id)
              .join(t.campaigns, t.campaigns.c.id == t.campaign_items.c.campaign_id)
-             .where(t.campaign_items.c.state == REVOKED).order_by(t.campaign_items.c.id))
+             .where(t.campaign_items.c.state == state).order_by(t.campaign_items.c.id))
     if campaign_id is not None:
         query = query.where(t.campaign_items.c.campaign_id == campaign_id)
     with _reading(db) as conn:
