@@ -31,6 +31,7 @@ from .matrix import matrix_rows
 from .model import Person, Snapshot, SnapshotInfo, SourceResult
 from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
+from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, audit, store_url
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
@@ -145,10 +146,8 @@ class Workspace:
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)
 
-    def rule_fixture_results(self, files: Sequence[str] = ()) -> list[Any]:
+    def rule_fixture_results(self, files: Sequence[str] = ()) -> list[CaseResult]:
         """Run rule fixtures (must fire / must not fire); default: every fixture of the pack."""
-        from .rules.fixtures import default_fixture_files, run_fixture_file  # only `rules test` needs them
-
         pack = self.rule_pack()
         return [result for path in (list(files) or [str(p) for p in default_fixture_files()])
                 for result in run_fixture_file(path, pack)]
