@@ -176,11 +176,11 @@ def translate_repo(ctx: "Context", repo: "RepoData", guard: "BranchGuard", holdi
     b = ctx.b
     scan = scan_repo(repo)
     for file, message in scan.errors:
-        b.gaps.append(Gap("github", repo.key, f".github/workflows/{file}: {message}",
+        b.gap(Gap("github", repo.key, f".github/workflows/{file}: {message}",
                           "the environments and cloud identities that workflow uses"))
     claims = _claims(ctx.org, repo)
     if scan.uses_oidc and claims != DEFAULT_CLAIMS:
-        b.gaps.append(Gap("github", repo.key, f"custom OIDC subject template (include_claim_keys {claims}): cloud trust "
+        b.gap(Gap("github", repo.key, f"custom OIDC subject template (include_claim_keys {claims}): cloud trust "
                           "conditions are matched against default-format subjects only",
                           "CI paths from this repository to cloud roles"))
     writers = guard.writers()

@@ -241,12 +241,7 @@ class AwsConnector:
         watch.max_in_flight = min(ACCOUNT_WORKERS, max(1, total))
         stats = {**watch.as_stats(), "accounts": total,
                  "accounts_read": sum(1 for a in accounts if a.iam is not None)}
-        return SourceResult(
-            name=self.name, system=SYSTEM,
-            principals=tuple(result.principals.values()), resources=tuple(result.resources.values()),
-            grants=tuple(result.grants.values()), edges=tuple(result.edges.values()), gaps=tuple(result.gaps),
-            started_at=started, finished_at=utcnow(), stats=stats,
-        )
+        return result.result(self.name, SYSTEM, started_at=started, finished_at=utcnow(), stats=stats)
 
     # -- accounts ---------------------------------------------------------------
 

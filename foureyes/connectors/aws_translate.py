@@ -29,6 +29,7 @@ from ..model import (
     principal_key,
     resource_key,
 )
+from .base import SourceBuilder
 from .aws_capabilities import AccountAdmins, CapabilityDecider, Catalogue, Holder, Reach
 from .aws_policy import (
     Policy,
@@ -120,32 +121,6 @@ class PolicyRef:
     kind: str = "managed"  # inline | managed | aws-managed | permission-set
 
 
-@dataclass
-class Translation:
-    principals: dict[str, Principal] = field(default_factory=dict)
-    resources: dict[str, Resource] = field(default_factory=dict)
-    grants: dict[str, Grant] = field(default_factory=dict)
-    edges: dict[str, Edge] = field(default_factory=dict)
-    gaps: list[Gap] = field(default_factory=list)
-
-    def principal(self, p: Principal) -> str:
-        existing = self.principals.get(p.key)
-        if existing is None:
-            self.principals[p.key] = p
-        return p.key
-
-    def grant(self, g: Grant) -> None:
-        self.grants.setdefault(g.key, g)
-
-    def edge(self, e: Edge) -> None:
-        if e.src != e.dst:
-            self.edges.setdefault(e.key, e)
-
-    def gap(self, g: Gap) -> None:
-        if all(x.key != g.key for x in self.gaps):
-            self.gaps.append(g)
-
-
 # ---------------------------------------------------------------- small helpers
 
 
@@ -232,7 +207,7 @@ class _Translator:
         self.source = source
         self.partition = partition
         self.decider = CapabilityDecider(catalogue, deploy_buckets=source.deploy_buckets)
-        self.out = Translation()
+        self.out = SourceBuilder()
         self.entities: dict[str, _Entity] = {}
         self.by_account: dict[str, list[_Entity]] = {}
         self.accounts: dict[str, AccountRead] = {}
@@ -261,12 +236,12 @@ class _Translator:
         if account.scp_levels:
             attrs["scp_levels"] = list(account.scp_levels)
         attrs["iam_read"] = account.iam is not None
-        self.out.resources[account.key] = Resource(
+        self.out.resource(Resource(
             SYSTEM, "account", account.id,
             name=f"{account.name} ({account.id})" if account.name else account.id,
             tier=tier, app=self.config.app_for(system=SYSTEM, kind="account", id=account.id),
             attrs=attrs,
-        )
+        ))
         for gap in account.gaps:
             self.out.gap(gap)
 
@@ -556,8 +531,7 @@ class _Translator:
                 why = " (the user's own denies cap the group's other rights)"
             self._policy_grants(user, [policy], capabilities, via=Via.GROUP, note=why)
         if capped:
-            principal = self.out.principals[user.key]
-            self.out.principals[user.key] = _with_attrs(principal, capped_groups=capped)
+            self.out.with_attrs(user.key, capped_groups=capped)
 
     def _last_used(self, entity: _Entity) -> str | None:
         if entity.kind == "role":
@@ -623,7 +597,6 @@ class _Translator:
                              f"{caller.kind} sts:AssumeRole")
                 self.out.edge(Edge(key, role.key, EdgeKind.CAN_ASSUME, label,
                                    condition="; ".join(decision.uncertain)))
-            principal = self.out.principals[role.key]
             extra: dict[str, Any] = {}
             if external:
                 extra["trusted_external"] = sorted(set(external))
@@ -635,7 +608,7 @@ class _Translator:
                                      "whose users foureyes does not read",
                                      f"people who can assume role {role.name} ({', '.join(sorted(role.reach))})"))
             if extra:
-                self.out.principals[role.key] = _with_attrs(principal, **extra)
+                self.out.with_attrs(role.key, **extra)
 
     def _may_assume(self, entity: _Entity, role_arn: str) -> bool:
         """Could the caller's own policies allow sts:AssumeRole on the role at all? (cheap filter)"""
@@ -697,8 +670,8 @@ class _Translator:
             self.out.edge(Edge(key, role.key, EdgeKind.CAN_ASSUME, label, condition="; ".join(notes)))
         principal = self.out.principals[role.key]
         subjects = sorted(set(principal.attrs.get("oidc_subjects", [])) | set(patterns))
-        self.out.principals[role.key] = _with_attrs(
-            principal, oidc_subjects=subjects,
+        self.out.with_attrs(
+            role.key, oidc_subjects=subjects,
             oidc_wildcard=bool(principal.attrs.get("oidc_wildcard")) or wildcard_any,
             oidc_provider=issuer,
         )
@@ -866,12 +839,6 @@ def _describe_ref(ref: PolicyRef) -> str:
     return f"{owner} {ref.name} attached to {ref.holder_label}"
 
 
-def _with_attrs(principal: Principal, **extra: Any) -> Principal:
-    from dataclasses import replace
-
-    return replace(principal, attrs={**dict(principal.attrs), **extra})
-
-
 # ---------------------------------------------------------------- GitHub OIDC trust
 
 
@@ -944,7 +911,7 @@ def oidc_wildcard(pattern: str) -> bool:
 
 
 def translate(accounts: Sequence[AccountRead], sso: SsoRead | None, *, config: Config, source: AwsSource,
-              catalogue: Catalogue | None = None, partition: str = "aws") -> Translation:
+              catalogue: Catalogue | None = None, partition: str = "aws") -> SourceBuilder:
     """Principals, resources, grants, edges and gaps for everything that was read."""
     t = _Translator(config, source, catalogue, partition)
     for account in accounts:

@@ -275,17 +275,10 @@ def _repos(stage: str) -> list[_Repo]:
 # ---------------------------------------------------------------- the builder
 
 
-class _Builder(SourceBuilder):
-    """One demo source: a builder that knows its name and the stage's timestamps."""
-
-    def __init__(self, name: str, system: str):
-        super().__init__()
-        self.name = name
-        self.system = system
-
-    def finish(self, stage: str) -> SourceResult:
-        return self.result(self.name, self.system, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                              stats={"requests": 0, "demo": True})
+def _finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
+    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests)."""
+    return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
+                    stats={"requests": 0, "demo": True})
 
 
 def _gh(login: str) -> str:
@@ -298,7 +291,7 @@ def _team(slug: str) -> str:
 
 def _github(stage: str, config: Config) -> SourceResult:
     after = stage == "after"
-    b = _Builder("github", "github")
+    b = SourceBuilder()
     people = {h.login: h for h in PEOPLE}
     teams = {slug: (parent, list(members), list(maint)) for slug, (parent, members, maint) in TEAMS.items()}
     if after:
@@ -434,7 +427,7 @@ def _github(stage: str, config: Config) -> SourceResult:
                 key = _team(who) if kind == "Team" else _gh(who)
                 unreviewed(key, f"ruleset '{repo.ruleset['name']}' bypass, mode {mode}")
         if repo.hidden_bypass:
-            b.gaps.append(Gap("github", repo_key,
+            b.gap(Gap("github", repo_key,
                               f"403 on GET /repos/{full}/rulesets/7: bypass list not visible with this token",
                               hides="ruleset bypass actors who may merge without review"))
 
@@ -494,7 +487,7 @@ def _github(stage: str, config: Config) -> SourceResult:
                     for key in sorted(admins):
                         b.edge(Edge(key, ctx_key, EdgeKind.CAN_TRIGGER,
                                     f"admin of {full} may bypass the protection rules of {env_name}"))
-    return b.finish(stage)
+    return _finish(b, "github", stage)
 
 
 def _can_push(key: str, pushers: set[str], teams: dict, ancestors: Any, present: set[str]) -> bool:
@@ -517,7 +510,7 @@ def _arn(account: str, kind: str, name: str) -> str:
 
 def _aws(stage: str, config: Config) -> SourceResult:
     after = stage == "after"
-    b = _Builder("aws", "aws")
+    b = SourceBuilder()
     accounts = {}
     for account, name in ACCOUNT_NAMES.items():
         accounts[account] = b.resource(Resource(
@@ -655,7 +648,7 @@ def _aws(stage: str, config: Config) -> SourceResult:
     if after:
         policy(staging_ps, STAGING, "AmazonECS_FullAccess", (DEPLOY_RUN,), ["ecs:*"],
                "AWS managed policy AmazonECS_FullAccess added to permission set StagingDeployer")
-    return b.finish(stage)
+    return _finish(b, "aws", stage)
 
 
 # ---------------------------------------------------------------- GCP
@@ -663,7 +656,7 @@ def _aws(stage: str, config: Config) -> SourceResult:
 
 def _gcp(stage: str, config: Config) -> SourceResult:
     after = stage == "after"
-    b = _Builder("gcp", "gcp")
+    b = SourceBuilder()
     org = b.resource(Resource("gcp", "org", GCP_ORG.split("/")[1], name=f"GCP organization {DOMAIN}"))
     prod_folder = b.resource(Resource("gcp", "folder", "1001", name="folder production", parent=org))
     nonprod_folder = b.resource(Resource("gcp", "folder", "1002", name="folder non-production", parent=org))
@@ -740,7 +733,7 @@ def _gcp(stage: str, config: Config) -> SourceResult:
          detail="time-bound binding")
     if after:
         bind(priya, "roles/viewer", projects["acme-staging-web"], (), [], detail="binding of roles/viewer")
-    return b.finish(stage)
+    return _finish(b, "gcp", stage)
 
 
 # ---------------------------------------------------------------- public API

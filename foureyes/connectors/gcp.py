@@ -27,7 +27,7 @@ from ..model import (
     Via,
     principal_key,
 )
-from .base import Progress, ProgressEvent, no_progress, utcnow
+from .base import Progress, ProgressEvent, SourceBuilder, no_progress, utcnow
 from .gcp_fetch import Binding, Clients, Fetcher, Inventory, Node, credentials_for
 from .gcp_iam import (
     ACT_AS,
@@ -136,11 +136,10 @@ class _Translator:
         self.now = now
         self.name = name
         self.counts: Counter[str] = Counter()
-        self.principals: dict[str, dict[str, Any]] = {}
-        self.resources: dict[str, Resource] = {}
+        self.b = SourceBuilder()
         self.grants: dict[tuple[str, str, str], _GrantRecord] = {}
-        self.edges: dict[tuple[str, str, str], Edge] = {}
-        self.gaps: dict[str, Gap] = {g.key: g for g in inventory.gaps}
+        for gap in inventory.gaps:
+            self.b.gap(gap)
         self.member_of: dict[str, set[str]] = defaultdict(set)  # member id -> group emails containing it
         self.group_members: dict[str, list[str]] = {}
         self.domains: set[str] = set()  # domain:X members seen in bindings
@@ -209,19 +208,19 @@ class _Translator:
                                      "policy_readable": node.bindings is not None}
             if node.kind == "project":
                 attrs.update(labels=dict(node.labels), number=node.number, folders=[f.id for f in folders])
-            self.resources[node.key] = Resource(
+            self.b.resource(Resource(
                 SYSTEM, node.kind, node.id, name=_node_label(node), tier=tier, app=app,
-                parent=parent.key if parent else "", attrs=attrs)
+                parent=parent.key if parent else "", attrs=attrs))
 
     def node_of_project(self, project_id: str) -> Node | None:
         return self.inv.nodes.get(f"projects/{project_id}")
 
     # -- principals
 
-    def _principal(self, key: str, **spec: Any) -> str:
-        if key not in self.principals:
-            spec.setdefault("attrs", {})
-            self.principals[key] = spec
+    def _principal(self, key: str, *, system: str, id: str, kind: str, display_name: str = "",
+                   email: str | None = None, home: str = "", attrs: dict[str, Any] | None = None) -> str:
+        if key not in self.b.principals:
+            self.b.principal(Principal(system, id, kind, display_name, email, home, _known(attrs or {})))
         return key
 
     def keys_for(self, member: Member, where: Node | None, role: str) -> list[str]:
@@ -312,12 +311,14 @@ class _Translator:
                             display_name=f"workload identity {selector} (pool {pool_id})",
                             attrs={"oidc_subjects": [trust.pattern], "oidc_wildcard": admits_any_context(trust.pattern),
                                    "members": [], "uncertain": []})
-            attrs = self.principals[key]["attrs"]
-            if member.raw not in attrs["members"]:
-                attrs["members"].append(member.raw)
+            attrs = self.b.principals[key].attrs
+            members, uncertain = list(attrs.get("members", [])), list(attrs.get("uncertain", []))
+            if member.raw not in members:
+                members.append(member.raw)
             for note in trust.uncertain:
-                if note not in attrs["uncertain"]:
-                    attrs["uncertain"].append(note)
+                if note not in uncertain:
+                    uncertain.append(note)
+            self.b.with_attrs(key, **_known({"members": members, "uncertain": uncertain}))
             keys.append(key)
         return keys
 
@@ -584,12 +585,11 @@ class _Translator:
                 elif project is not None:
                     # actAs alone runs nothing: it needs a permission to start a workload as the account
                     self._act_as_edges(holder, sa_key, project, through, condition, attrs)
-                if holder.startswith("ci:") and (holder, EdgeKind.CAN_ASSUME, sa_key) in self.edges:
+                if holder.startswith("ci:") and Edge(holder, sa_key, EdgeKind.CAN_ASSUME).key in self.b.edges:
                     trusted.append(holder[3:])
             if trusted:
-                attrs = self.principals[sa_key]["attrs"]
-                attrs["oidc_subjects"] = sorted(trusted)
-                attrs["oidc_wildcard"] = any(admits_any_context(p) for p in trusted)
+                self.b.with_attrs(sa_key, oidc_subjects=sorted(trusted),
+                                  oidc_wildcard=any(admits_any_context(p) for p in trusted))
 
     def _act_as_edges(self, holder: str, sa_key: str, project: Node, through: str, condition: str,
                       attrs: dict[str, Any]) -> None:
@@ -657,7 +657,7 @@ class _Translator:
         key, member, binding, role, bound, target = app.key, app.member, app.binding, app.role, app.bound, app.target
         condition = binding.condition
         attrs: dict[str, Any] = {"bound_at": [bound.key]}
-        uncertain: list[str] = list(self.principals[key]["attrs"].get("uncertain", []))
+        uncertain: list[str] = list(self.b.principals[key].attrs.get("uncertain", []))
         if role is None:
             uncertain.append(f"role {binding.role} could not be read: its permissions are unknown")
         elif role.deleted:
@@ -674,7 +674,7 @@ class _Translator:
                 capabilities.add(DEPLOY_RUN)
             attrs.update(note.get("attrs", {}))
             uncertain += note.get("uncertain", [])
-        if capabilities and self.principals[key]["attrs"].get("disabled"):
+        if capabilities and self.b.principals[key].attrs.get("disabled"):
             # a disabled service account acts only once someone enables it again
             attrs["latent"] = True
             uncertain.append("held by a disabled service account: it needs enabling first")
@@ -744,7 +744,7 @@ class _Translator:
                 continue
             if not record.principal.startswith("gcp:group:"):
                 continue
-            project = self.inv.nodes.get(self.resources[record.resource].attrs["resource_name"])
+            project = self.inv.nodes.get(self.b.resources[record.resource].attrs["resource_name"])
             group = record.principal.removeprefix("gcp:group:")
             members, _ = self.transitive_members(group)
             for ident in members:
@@ -782,17 +782,16 @@ class _Translator:
 
     def edge(self, src: str, dst: str, kind: str, label: str, *, condition: str = "",
              attrs: dict[str, Any] | None = None) -> None:
-        self.edges.setdefault((src, kind, dst), Edge(src, dst, kind, label, condition, attrs or {}))
+        self.b.edge(Edge(src, dst, kind, label, condition, attrs or {}))
 
     def gap(self, resource: str, reason: str, hides: str) -> None:
-        gap = Gap(SYSTEM, resource, reason, hides)
-        self.gaps.setdefault(gap.key, gap)
+        self.b.gap(Gap(SYSTEM, resource, reason, hides))
 
     def _domain_edges(self) -> None:
-        for key, spec in sorted(self.principals.items()):
-            if spec["kind"] != Kind.USER or not spec.get("email"):
+        for key, principal in sorted(self.b.principals.items()):
+            if principal.kind != Kind.USER or not principal.email:
                 continue
-            domain = spec["email"].rsplit("@", 1)[-1]
+            domain = principal.email.rsplit("@", 1)[-1]
             if domain in self.domains:
                 self.edge(key, f"gcp:domain:{domain}", EdgeKind.MEMBER_OF, f"account in domain {domain}")
             for public in sorted(self.public):
@@ -801,26 +800,20 @@ class _Translator:
     # -- result
 
     def _result(self) -> SourceResult:
-        principals = []
-        for key, spec in sorted(self.principals.items()):
-            attrs = {k: v for k, v in spec.get("attrs", {}).items() if v not in (None, [], "")}
-            principals.append(Principal(spec["system"], spec["id"], spec["kind"], spec.get("display_name", ""),
-                                        spec.get("email"), spec.get("home", ""), attrs))
-        grants = []
-        for record in sorted(self.grants.values(), key=lambda r: (r.resource, r.principal, r.entitlement)):
-            attrs = {k: v for k, v in record.attrs.items() if v not in (None, [], "")}
+        for record in self.grants.values():
+            attrs = _known(record.attrs)
             capabilities = tuple(c for c in (DEPLOY_RUN, ACCESS_ADMIN) if c in record.capabilities)
-            grants.append(Grant(SYSTEM, record.principal,
-                                record.entitlement, record.resource, capabilities, via=record.via,
-                                detail=record.detail, condition=record.condition, expires=record.expires,
-                                attrs=attrs))
+            self.b.grant(Grant(SYSTEM, record.principal, record.entitlement, record.resource, capabilities,
+                               via=record.via, detail=record.detail, condition=record.condition,
+                               expires=record.expires, attrs=attrs))
         stats = {f"{k}": v for k, v in sorted(self.counts.items())}
-        return SourceResult(
-            name=self.name, system=SYSTEM, principals=tuple(principals),
-            resources=tuple(self.resources[k] for k in sorted(self.resources)),
-            grants=tuple(grants), edges=tuple(self.edges[k] for k in sorted(self.edges)),
-            gaps=tuple(sorted(self.gaps.values(), key=lambda g: (g.resource, g.reason))), stats=stats,
-        )
+        # Reads run in parallel: the result is sorted so that every run gives the same one.
+        return self.b.result(self.name, SYSTEM, ordered=True, stats=stats)
+
+
+def _known(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes with a value: an empty list or string says nothing a reader needs."""
+    return {k: v for k, v in attrs.items() if v not in (None, [], "")}
 
 
 def _node_label(node: Node) -> str:

@@ -584,9 +584,6 @@ def _legacy_role(permissions: dict[str, bool]) -> str:
 # ---------------------------------------------------------------- translation
 
 
-Builder = SourceBuilder  # the name the translation below has always used
-
-
 @dataclass(frozen=True)
 class Holding:
     """A principal's role on one repository, and how it got it."""
@@ -637,7 +634,7 @@ class Requirement:
 class Context:
     """What translation needs to know about the organisation while it walks repositories."""
 
-    def __init__(self, org: OrgData, config: Config, section: GitHubSource, b: Builder):
+    def __init__(self, org: OrgData, config: Config, section: GitHubSource, b: SourceBuilder):
         self.org = org
         self.config = config
         self.section = section
@@ -702,11 +699,12 @@ class Context:
         return Holding(key, role, base, via, detail, perms, owner)
 
 
-def translate(org: OrgData, config: Config, section: GitHubSource) -> Builder:
+def translate(org: OrgData, config: Config, section: GitHubSource) -> SourceBuilder:
     """Everything the organisation's payloads say, as model objects. Pure: no I/O."""
-    b = Builder()
+    b = SourceBuilder()
     ctx = Context(org, config, section, b)
-    b.gaps.extend(org.gaps)
+    for gap in org.gaps:
+        b.gap(gap)
     b.resource(Resource(
         "github", "org", org.login, name=f"GitHub org {org.login}",
         tier=config.tier_for(system="github", kind="org", id=org.login),
@@ -718,7 +716,8 @@ def translate(org: OrgData, config: Config, section: GitHubSource) -> Builder:
     from . import actions
 
     for repo in org.repos:
-        b.gaps.extend(repo.gaps)
+        for gap in repo.gaps:
+            b.gap(gap)
         holdings = _repo_access(ctx, repo)
         guard = BranchGuard(ctx, repo, holdings)
         _repo_resource(ctx, repo, guard)
