@@ -53,7 +53,7 @@ class Connector(Protocol):
 REGISTRY: dict[str, str] = {
     "demo": "foureyes.connectors.demo:DemoConnector",
     "github": "foureyes.connectors.github:GitHubConnector",
-    "aws": "foureyes.connectors.aws:AwsConnector",
+    "aws": "foureyes.connectors.aws.connector:AwsConnector",
     "gcp": "foureyes.connectors.gcp:GcpConnector",
 }
 
