@@ -54,7 +54,7 @@ REGISTRY: dict[str, str] = {
     "demo": "foureyes.connectors.demo:DemoConnector",
     "github": "foureyes.connectors.github:GitHubConnector",
     "aws": "foureyes.connectors.aws.connector:AwsConnector",
-    "gcp": "foureyes.connectors.gcp:GcpConnector",
+    "gcp": "foureyes.connectors.gcp.connector:GcpConnector",
 }
 
 
