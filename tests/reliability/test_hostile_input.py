@@ -134,7 +134,7 @@ def test_the_tui_renders_the_hostile_snapshot(hostile_store):
 def test_a_50_mb_page_is_read_or_refused_without_a_crash(monkeypatch, tmp_path):
     from fakes import github_config
     from fakes.github_server import FakeGitHub, load_fixture
-    from foureyes.connectors.github import GitHubConnector
+    from foureyes.connectors.github.connector import GitHubConnector
 
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_hostile_test_token")
     fixture = load_fixture("scenarios.yaml")
