@@ -51,7 +51,7 @@ class Connector(Protocol):
 
 # Explicit and lazy: importing foureyes never imports boto3, PyGithub or Google clients.
 REGISTRY: dict[str, str] = {
-    "demo": "foureyes.connectors.demo:DemoConnector",
+    "demo": "foureyes.connectors.demo.connector:DemoConnector",
     "github": "foureyes.connectors.github.connector:GitHubConnector",
     "aws": "foureyes.connectors.aws.connector:AwsConnector",
     "gcp": "foureyes.connectors.gcp.connector:GcpConnector",
