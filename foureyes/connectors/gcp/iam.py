@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from ..errors import InputError
+from ...errors import InputError
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 OWNER_ROLE = "roles/owner"

@@ -22,9 +22,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ..errors import InputError
-from ..model import ACCESS_ADMIN, DEPLOY_RUN
-from .aws_policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
+from ...errors import InputError
+from ...model import ACCESS_ADMIN, DEPLOY_RUN
+from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
 _SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
