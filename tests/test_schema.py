@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from foureyes.config import load_config_file
-from foureyes.connectors import aws_capabilities, gcp_iam
+from foureyes.connectors.aws import capabilities as aws_capabilities
+from foureyes.connectors.gcp import iam as gcp_iam
 from foureyes.errors import EXIT_USAGE, LocatedError
 from foureyes.rules import load_rule_file, load_waivers
 from foureyes.tomlfile import MAX_KEY_PARTS, key_lines

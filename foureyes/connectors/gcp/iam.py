@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources as importlib_resources
 from typing import Iterable, Mapping
 
-from ..schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table
+from ...schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 OWNER_ROLE = "roles/owner"

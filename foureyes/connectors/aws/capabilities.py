@@ -15,9 +15,9 @@ from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..model import ACCESS_ADMIN, DEPLOY_RUN
-from ..schema import Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
-from .aws_policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
+from ...model import ACCESS_ADMIN, DEPLOY_RUN
+from ...schema import Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
+from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
 _SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
