@@ -87,7 +87,7 @@ def _pages(items: int, per_page: int = PAGE) -> int:
 def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> dict[str, int]:
     """The pages that must be fetched to snapshot ``fixture``, by kind of request (see the module docstring)."""
     from fakes.github_server import Org, _rank
-    from foureyes.connectors.actions import parse_workflow
+    from foureyes.connectors.github.workflows import parse_workflow
 
     org = Org(fixture)
     visible = org.token
@@ -262,7 +262,7 @@ def github_config(url: str, concurrency: int | None) -> Any:
 
 def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None = None, profile: str = "",
             timeline: str = "") -> Run:
-    from foureyes.connectors.github import GitHubConnector
+    from foureyes.connectors.github.connector import GitHubConnector
 
     os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
     fixture = fixture_for(scale)

@@ -14,7 +14,7 @@ import pytest
 from fakes import github_config
 from fakes.github_server import FakeGitHub, load_fixture, synthetic_org
 from foureyes.connectors.base import ProgressEvent
-from foureyes.connectors.github import GitHubConnector
+from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult
 

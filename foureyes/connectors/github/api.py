@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..config import GitHubSource
-from ..errors import SourceError
-from .base import Progress, ProgressEvent, Stopwatch
+from ...config import GitHubSource
+from ...errors import SourceError
+from ..base import Progress, ProgressEvent, Stopwatch
 
 SOURCE = "github"
 
@@ -228,7 +228,7 @@ class GitHubApi:
         if client is None:
             from github import Auth, Github
 
-            from .. import __version__
+            from ... import __version__
 
             client = Github(base_url=self.section.base_url, auth=Auth.Token(self._token),
                             timeout=max(1, int(round(self.section.timeout))), per_page=self.section.per_page,
