@@ -251,12 +251,21 @@ class Workspace:
 
     def items(self, campaign_id: int, *, reviewer: str | None = None,
               where: review.ItemFilter | None = None) -> list[Item]:
-        found = review.items(self._store, campaign_id, reviewer=reviewer)
-        return [i for i in found if where.matches(i)] if where else found
+        """A campaign's items in queue order (one reviewer's, those matching ``where``)."""
+        return self._matching(campaign_id, review.items(self._store, campaign_id, reviewer=reviewer), where)
 
-    def reviewer_queue(self, campaign: Campaign, reviewer: str) -> list[Item]:
+    def reviewer_queue(self, campaign: Campaign, reviewer: str, *,
+                       where: review.ItemFilter | None = None) -> list[Item]:
         """What a reviewer may decide (everything not about them, for the fallback reviewer)."""
-        return review.reviewer_queue(self._store, campaign, reviewer)
+        return self._matching(campaign.id, review.reviewer_queue(self._store, campaign, reviewer), where)
+
+    def _matching(self, campaign_id: int, items: list[Item], where: review.ItemFilter | None) -> list[Item]:
+        if not where:
+            return items
+        # `state:awaiting`: the item's exception waits for its second approver, as the TUI shows it
+        awaiting = {e.item_id for e in review.exceptions(self._store, campaign_id=campaign_id,
+                                                         status=review.EX_PENDING)}
+        return [i for i in items if where.matches(i, awaiting=i.id in awaiting)]
 
     def item(self, item_id: int) -> Item:
         return review.get_item(self._store, item_id)

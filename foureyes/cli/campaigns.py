@@ -297,12 +297,11 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
             raise InputError("give item ids or --where, not both")
         chosen = review.ItemFilter.parse(where)
         found = _campaign_for(app, campaign_id)
-        queue = workspace.reviewer_queue(found, actor)
-        item_ids = [i.id for i in queue if chosen.matches(i)]
+        item_ids = [i.id for i in workspace.reviewer_queue(found, actor, where=chosen)]
         if not item_ids:
             raise NotFound(f"no item of {actor}'s queue in campaign {found.id} matches {' '.join(where)}")
     if not item_ids:
-        raise InputError("name the items to decide, or select them with --where KEY=VALUE")
+        raise InputError("name the items to decide, or select them with --where TERM (KEY=VALUE, KEY:VALUE)")
     until = _date(expires, "--expires")
     if len(item_ids) > 1 and not yes:
         if not sys.stdin.isatty():

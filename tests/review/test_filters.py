@@ -4,6 +4,7 @@ filter box choose the same items from the same text (docs/review.md)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -82,3 +83,15 @@ def test_strict_for_scripts_lenient_while_typing():
     # one --where is one term, spaces and all; the box splits on spaces unless quoted
     assert review.ItemFilter.parse(["name=Walter Wong"]).terms == (("name", "Walter Wong"),)
     assert review.ItemFilter.parse('name="Walter Wong" app:web').terms == (("name", "Walter Wong"), ("app", "web"))
+
+
+def test_an_exception_awaiting_its_second_approver_reads_awaiting_in_both(items_and_cli, tmp_path):
+    items, cli_ids = items_and_cli
+    sam = next(i for i in items if i.person == "sam.sato@acme.com" and i.conflicts)
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        outcome = review.decide(store, sam.id, "exception", actor="ciso@acme.com", reason="rota",
+                                expires=TODAY + timedelta(days=30), today=TODAY)
+    assert outcome.exception.status == "pending"
+    assert cli_ids("state:awaiting") == [sam.id]
+    row = item_row(outcome.item, {sam.id: outcome.exception})
+    assert QueueFilter.parse("state:awaiting", lambda item_id: item_id == sam.id)(row)
