@@ -305,6 +305,8 @@ class Org:
 
     def actor_id(self, actor: dict[str, Any]) -> int | None:
         kind = actor["actor_type"]
+        if "actor_id" in actor:  # an id the fixture states (an enterprise role, a team of another organisation)
+            return actor["actor_id"]
         if kind == "OrganizationAdmin":
             return 1
         if kind == "DeployKey":
@@ -559,6 +561,15 @@ class GqlRepo:
                            for i, e in enumerate(envs)], args, "environments")
 
     def object(self, info: Any, expression: str | None = None, oid: str | None = None) -> Any:
+        owners = self.r.get("codeowners") or {}
+        for prefix in ("HEAD:", f"{self.r.get('default_branch', 'main')}:"):
+            if expression and expression.startswith(prefix) and expression[len(prefix):] in owners:
+                text = owners[expression[len(prefix):]]
+                blob = {"__typename": "Blob", "id": f"B_{self.name}_co", "oid": "2" * 40, "byteSize": len(text.encode()),
+                        "isBinary": False, "isTruncated": False, "text": text}
+                if text == "<binary>":
+                    blob.update(isBinary=True, text=None)
+                return blob
         if expression not in ("HEAD:.github/workflows", f"{self.r.get('default_branch', 'main')}:.github/workflows"):
             return None
         workflows = self.r.get("workflows")
@@ -769,9 +780,12 @@ class FakeGitHub:
             ("GET", rf"/orgs/{o}/custom-repository-roles", lambda: self._custom_roles()),
             ("GET", rf"/orgs/{o}/organization-roles", lambda: self._org_roles()),
             ("GET", rf"/orgs/{o}/organization-roles/(?P<rid>\d+)/teams",
-             lambda rid: [org.team(s) for s in self._org_role(rid).get("teams", [])]),
+             lambda rid: [self._role_team(t) for t in self._org_role(rid).get("teams", [])]),
             ("GET", rf"/orgs/{o}/organization-roles/(?P<rid>\d+)/users",
-             lambda rid: [org.user(u) for u in self._org_role(rid).get("users", [])]),
+             lambda rid: [self._role_user(u) for u in self._org_role(rid).get("users", [])]),
+            ("GET", rf"/orgs/{o}/actions/permissions/workflow", lambda: self._workflow_permissions(None)),
+            ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/actions/permissions/workflow",
+             lambda repo: self._workflow_permissions(repo)),
             ("GET", rf"/orgs/{o}/rulesets", lambda: [org.ruleset_json(rs, org.login, "Organization", detail=False)
                                                       for rs in org.org_rulesets.values()]),
             ("GET", rf"/orgs/{o}/rulesets/(?P<rid>\d+)", lambda rid: self._org_ruleset(int(rid))),
@@ -853,6 +867,31 @@ class FakeGitHub:
             if str(r["id"]) == rid:
                 return r
         raise ApiError(404, "Not Found")
+
+    def _role_user(self, spec: Any) -> dict[str, Any]:
+        """A user-role-assignment: ``assignment`` direct, indirect (through ``inherited_from``) or mixed."""
+        spec = {"login": spec} if isinstance(spec, str) else spec
+        user = self.org.user(spec["login"])
+        user["assignment"] = spec.get("assignment", "direct")
+        user["inherited_from"] = [{k: v for k, v in self.org.team(t).items() if k != "parent"}
+                                  for t in spec.get("via", [])]
+        return user
+
+    def _role_team(self, spec: Any) -> dict[str, Any]:
+        spec = {"slug": spec} if isinstance(spec, str) else spec
+        team = self.org.team(spec["slug"])
+        team["assignment"] = spec.get("assignment", "direct")
+        return team
+
+    def _workflow_permissions(self, repo: str | None) -> dict[str, Any]:
+        """GET …/actions/permissions/workflow: off at the organisation is off in every repository."""
+        data = self.org.data["org"]
+        if data.get("actions_forbidden"):
+            raise ApiError(403, "Resource not accessible by integration")
+        allowed = bool(data.get("actions_can_approve", False))
+        if repo is not None:
+            allowed = allowed and bool(self.org.repo(repo).get("actions_can_approve", allowed))
+        return {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": allowed}
 
     def _org_ruleset(self, rid: int) -> dict[str, Any]:
         rs = self.org.org_rulesets.get(rid)

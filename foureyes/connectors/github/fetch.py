@@ -23,9 +23,11 @@ from .payloads import (
     RepoData,
     TeamData,
     add_members,
+    actions_can_approve,
     add_saml_identities,
     custom_roles_from_rest,
     graphql_error,
+    ids_by_login,
     oidc_claim_keys,
     org_from_rest,
     org_role_from_rest,
@@ -62,6 +64,7 @@ class Fetcher:
         org = self._org()
         readers = (self._repositories, self._teams, self._members, self._saml, self._outside, self._custom_roles,
                    self._org_roles, self._org_oidc)
+        self._org_actions(org)  # before the repositories: whether each one's own setting needs reading
         # The organisation's lists are cursor chains, each read in a thread of its own; what a page
         # makes possible (a team's repositories, a repository's collaborators, environments …)
         # starts as soon as the page arrives, in the pool. `api.slots` bounds what is in flight.
@@ -216,12 +219,25 @@ class Fetcher:
         if data:
             org.oidc = oidc_claim_keys(data)
 
+    def _org_actions(self, org: OrgData) -> None:
+        """"Allow GitHub Actions to create and approve pull requests" for the organisation.
+
+        Off at the organisation means off everywhere (a repository cannot turn it on), so the
+        repositories' own setting is read only when it is on here, or unknown.
+        """
+        data = self.guard(org.gaps, org.key, "whether GitHub Actions may approve pull requests (a workflow's token "
+                          "then counts as one approval)",
+                          lambda: self.api.get(f"/orgs/{org.login}/actions/permissions/workflow"), missing_ok=True)
+        org.actions_can_approve = actions_can_approve(data) if data is not None else None
+
     # ------------------------------------------------------------ teams
 
     def _teams(self, org: OrgData) -> None:
         def read() -> None:
             for page in self._graphql_pages(TEAMS_QUERY, {"org": org.login}, ["organization", "teams"]):
                 for node in page.get("nodes") or []:
+                    if not node or not node.get("slug"):
+                        continue  # TeamConnection.nodes items are nullable
                     team = team_from_graphql(node)
                     if ((node.get("members") or {}).get("pageInfo") or {}).get("hasNextPage"):
                         more = self._graphql_pages(TEAM_MEMBERS_QUERY, {"org": org.login, "slug": team.slug},
@@ -279,12 +295,19 @@ class Fetcher:
 
     def _repo_details(self, org: OrgData, repo: RepoData) -> None:
         def collaborators() -> dict[str, str]:
-            return roles_by_login(list(self.api.paginate(f"/repos/{repo.full}/collaborators", affiliation="direct")))
+            items = list(self.api.paginate(f"/repos/{repo.full}/collaborators", affiliation="direct"))
+            repo.collaborator_ids = ids_by_login(items)
+            return roles_by_login(items)
 
         repo.collaborators = self.guard(repo.gaps, repo.key, "direct collaborators and their roles", collaborators)
+        if org.actions_can_approve is not False:
+            data = self.guard(repo.gaps, repo.key, "whether GitHub Actions may approve pull requests here (a workflow's "
+                              "token then counts as one approval)",
+                              lambda: self.api.get(f"/repos/{repo.full}/actions/permissions/workflow"))
+            repo.actions_can_approve = actions_can_approve(data) if data is not None else None
         for ruleset in repo.rulesets:
-            if not ruleset_matters(ruleset):
-                continue
+            if not ruleset_matters(ruleset) or ruleset.get("databaseId") is None:
+                continue  # no databaseId: a Gap from payloads.repo_from_graphql
             rid = int(ruleset["databaseId"])
             source = ruleset.get("source") or {}
             if source.get("__typename") == "Organization":
