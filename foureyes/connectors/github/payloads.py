@@ -72,6 +72,7 @@ class OrgData:
     org_roles: list[dict[str, Any]] = field(default_factory=list)
     oidc: list[str] | None = None
     actions_can_approve: bool | None = False  # the organisation's setting; None: could not be read
+    private_forks: bool | None = None  # members_can_fork_private_repositories; None: not visible
     repos: list[RepoData] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
 
@@ -101,6 +102,8 @@ def org_from_rest(data: dict[str, Any], login: str) -> OrgData:
     org = OrgData(login=str(data.get("login") or login), name=str(data.get("name") or ""),
                   base_permission=str(base) if base in ROLE_RANK else "unknown",
                   plan=str((data.get("plan") or {}).get("name", "")))
+    forks = data.get("members_can_fork_private_repositories")
+    org.private_forks = forks if isinstance(forks, bool) else None
     if org.base_permission == "unknown":
         shown = "null" if "default_repository_permission" in data else "absent"
         org.gaps.append(Gap("github", org.key, f"GET /orgs/{org.login}: default_repository_permission is {shown} "
