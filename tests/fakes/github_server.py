@@ -66,11 +66,14 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     delay: float = 0.0
+    body_contains: str = ""  # only requests whose body holds this text (one GraphQL query among others)
     seen: int = 0
     fired: int = 0
 
-    def claims(self, method: str, path: str) -> bool:
+    def claims(self, method: str, path: str, body: str = "") -> bool:
         if self.method not in ("*", method) or not fnmatch.fnmatchcase(path, self.path):
+            return False
+        if self.body_contains and self.body_contains not in body:
             return False
         self.seen += 1
         if self.seen >= self.nth and self.fired < self.times:
@@ -101,22 +104,31 @@ class FaultPlan:
     def server_error(self, path: str, *, nth: int = 1, times: int = 1, status: int = 500) -> Fault:
         return self.add(path, nth=nth, times=times, status=status, body={"message": "Server Error"})
 
-    def primary_rate_limit(self, path: str, *, nth: int = 1, reset_in: float = 1.0) -> Fault:
-        """403 'API rate limit exceeded' with x-ratelimit-remaining 0 and a reset ``reset_in`` s away."""
+    def primary_rate_limit(self, path: str, *, nth: int = 1, reset_in: float = 1.0, status: int = 403) -> Fault:
+        """403 or 429 'API rate limit exceeded' with x-ratelimit-remaining 0 and a reset ``reset_in`` s away."""
         reset = str(int(time.time() + reset_in))
-        return self.add(path, nth=nth, status=403,
+        return self.add(path, nth=nth, status=status,
                         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
                         body={"message": "API rate limit exceeded for user ID 1.",
                               "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"})
+
+    def graphql_rate_limited(self, query_contains: str, *, reset_in: float = 1.0, times: int = 1) -> Fault:
+        """GitHub's GraphQL primary limit: 200, ``errors[].type`` RATE_LIMITED, the budget spent."""
+        reset = str(int(time.time() + reset_in))
+        return self.add("/graphql", method="POST", body_contains=query_contains, times=times, status=200,
+                        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset,
+                                 "x-ratelimit-resource": "graphql"},
+                        body={"errors": [{"type": "RATE_LIMITED",
+                                          "message": "API rate limit already exceeded for user ID 1."}]})
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def match(self, method: str, path: str) -> Fault | None:
+    def match(self, method: str, path: str, body: str = "") -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.claims(method, path):
+                if fault.claims(method, path, body):
                     return fault
         return None
 
@@ -1224,7 +1236,7 @@ class _Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             if auth:
                 fake.tokens.append(auth.split(" ", 1)[-1])
-            fault = fake.faults.match(method, path)
+            fault = fake.faults.match(method, path, raw.decode("utf-8", "replace"))
             if fault is not None:
                 entry.fault = fault.action
                 if self._inject(fault, entry):

@@ -130,7 +130,8 @@ def _untrusted(job: dict[str, Any]) -> str:
         uses = str(step.get("uses") or "").split("@", 1)[0].strip().lower()
         args = step.get("with") if isinstance(step.get("with"), dict) else {}
         run = str(step.get("run") or "")
-        name = str(step.get("name") or uses or "a run step")
+        shown_run = f"run: {run.strip().splitlines()[0][:60]}" if run.strip() else "a step"
+        name = str(step.get("name") or uses or shown_run)
         if uses == CHECKOUT and _UNTRUSTED_REF.search(str(args.get("ref") or "")):
             checked_out = f"step '{name}' checks out the pull request's head (ref: {args.get('ref')})"
             continue
