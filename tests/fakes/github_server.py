@@ -694,21 +694,36 @@ def schema() -> graphql.GraphQLSchema:
     return _SCHEMA
 
 
-def check_schema(full_schema: str | Path) -> list[str]:
-    """Differences between the fake's schema subset and a copy of GitHub's whole schema."""
-    full = graphql.build_schema(Path(full_schema).read_text(encoding="utf-8"), assume_valid_sdl=True)
+def check_schema(full_schema: "str | Path | graphql.GraphQLSchema") -> list[str]:
+    """Differences between the fake's schema subset and GitHub's whole schema (a path or a built
+    schema): every type, field with its type, argument with its type, enum value and union
+    member of the fake must be GitHub's."""
+    if isinstance(full_schema, graphql.GraphQLSchema):
+        full = full_schema
+    else:
+        full = graphql.build_schema(Path(full_schema).read_text(encoding="utf-8"), assume_valid_sdl=True)
     problems = []
     for name, typ in schema().type_map.items():
         if name.startswith("__"):
             continue
         theirs = full.type_map.get(name)
-        if theirs is None:
-            problems.append(f"type {name} is not in GitHub's schema")
+        if theirs is None or type(theirs) is not type(typ):
+            problems.append(f"type {name} is not in GitHub's schema (or is another kind of type)")
             continue
         for fname, f in getattr(typ, "fields", {}).items():
             other = theirs.fields.get(fname)  # type: ignore[union-attr]
             if other is None or str(other.type) != str(f.type):
                 problems.append(f"{name}.{fname}")
+                continue
+            for aname, arg in getattr(f, "args", {}).items():
+                their_arg = other.args.get(aname)
+                if their_arg is None or str(their_arg.type) != str(arg.type):
+                    problems.append(f"{name}.{fname}({aname})")
+        if isinstance(typ, graphql.GraphQLEnumType):
+            problems += [f"{name}.{v}" for v in typ.values if v not in theirs.values]  # type: ignore[union-attr]
+        if isinstance(typ, graphql.GraphQLUnionType):
+            theirs_members = {t.name for t in theirs.types}  # type: ignore[union-attr]
+            problems += [f"{name} | {t.name}" for t in typ.types if t.name not in theirs_members]
     return problems
 
 

@@ -32,11 +32,11 @@ from .payloads import (
     org_from_rest,
     org_role_from_rest,
     reaches_code,
-    repo_from_graphql,
+    repos_from_graphql,
     roles_by_login,
     roles_by_repo,
     ruleset_matters,
-    team_from_graphql,
+    teams_from_graphql,
     team_members,
 )
 from .queries import MEMBERS_QUERY, REPO_PAGE, REPOS_QUERY, SAML_QUERY, TEAM_MEMBERS_QUERY, TEAMS_QUERY
@@ -235,11 +235,8 @@ class Fetcher:
     def _teams(self, org: OrgData) -> None:
         def read() -> None:
             for page in self._graphql_pages(TEAMS_QUERY, {"org": org.login}, ["organization", "teams"]):
-                for node in page.get("nodes") or []:
-                    if not node or not node.get("slug"):
-                        continue  # TeamConnection.nodes items are nullable
-                    team = team_from_graphql(node)
-                    if ((node.get("members") or {}).get("pageInfo") or {}).get("hasNextPage"):
+                for team, more_members in teams_from_graphql(page):
+                    if more_members:
                         more = self._graphql_pages(TEAM_MEMBERS_QUERY, {"org": org.login, "slug": team.slug},
                                                    ["organization", "team", "members"])
                         seen = False
@@ -267,13 +264,7 @@ class Fetcher:
             first = True
             for page in self._graphql_pages(REPOS_QUERY, {"org": org.login, "first": REPO_PAGE},
                                             ["organization", "repositories"]):
-                wanted = []
-                for node in page.get("nodes") or []:
-                    if node is None:
-                        continue
-                    repo = repo_from_graphql(node)
-                    if self._wanted(repo):
-                        wanted.append(repo)
+                wanted = [repo for repo in repos_from_graphql(page) if self._wanted(repo)]
                 with self._lock:  # the progress total: what the organisation has, less what is left out
                     if first:
                         self._repos_expected = int(page.get("totalCount") or 0)

@@ -201,6 +201,18 @@ def team_from_graphql(node: dict[str, Any]) -> TeamData:
     return team
 
 
+def teams_from_graphql(page: dict[str, Any]) -> list[tuple[TeamData, bool]]:
+    """One page of ``organization.teams``: each team, and whether it has more members than the page
+    held. ``nodes`` items are nullable in GitHub's schema: a null one is skipped."""
+    out = []
+    for node in page.get("nodes") or []:
+        if not node or not node.get("slug"):
+            continue
+        more = bool(((node.get("members") or {}).get("pageInfo") or {}).get("hasNextPage"))
+        out.append((team_from_graphql(node), more))
+    return out
+
+
 def team_members(edges: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
     """``TeamMemberEdge``s: (login, MEMBER | MAINTAINER)."""
     return [(e["node"]["login"], e.get("role") or "MEMBER") for e in edges or []
@@ -225,6 +237,11 @@ def roles_by_login(items: list[dict[str, Any]]) -> dict[str, str]:
 def ids_by_login(items: list[dict[str, Any]]) -> dict[int, str]:
     """The same list: user id -> login, to resolve ruleset bypass actors of type ``User``."""
     return {int(item["id"]): item["login"] for item in items if item and item.get("login") and item.get("id")}
+
+
+def repos_from_graphql(page: dict[str, Any]) -> list[RepoData]:
+    """One page of ``organization.repositories``; null nodes (allowed by GitHub's schema) skipped."""
+    return [repo_from_graphql(node) for node in page.get("nodes") or [] if node and node.get("nameWithOwner")]
 
 
 def repo_from_graphql(node: dict[str, Any]) -> RepoData:

@@ -315,6 +315,8 @@ class BranchGuard:
             why = "is neither a member nor a direct collaborator this token can list"
         elif kind == "RepositoryRole" and ROLE_IDS.get(_int(ident)) is None and self._custom_role(ident) is None:
             why = "is not a built-in role or a custom role this token can read"
+        elif kind == "Integration" and ident is None:
+            why = "names no app"
         elif kind in ("EnterpriseOwner", "EnterpriseRole"):
             why = "is an enterprise role; foureyes does not read enterprise membership"
         elif kind not in ("OrganizationAdmin", "RepositoryRole", "Team", "User", "Integration", "DeployKey"):
