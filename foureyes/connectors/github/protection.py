@@ -70,7 +70,7 @@ class Requirement:
     code_owners: bool = False
     creation_restricted: bool = False
     update_restricted: bool = False
-    apps: dict[str, str] = field(default_factory=dict)  # app slug -> name, from the classic allowances
+    apps: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # slug -> (database id, name), classic lists
 
 
 class BranchGuard:
@@ -332,8 +332,11 @@ class BranchGuard:
             self.gaps.append(Gap("github", self.repo.key, reason, hides))
 
     def _actor_sets(self, conn: dict[str, Any] | None, name: str, label: str
-                    ) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, str]]:
-        users, teams, apps, names = set(), set(), set(), {}
+                    ) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, tuple[int | None, str]]]:
+        users: set[str] = set()
+        teams: set[str] = set()
+        apps: set[str] = set()
+        names: dict[str, tuple[int | None, str]] = {}
         for node in (conn or {}).get("nodes") or []:
             actor = (node or {}).get("actor") or {}
             kind = actor.get("__typename")
@@ -343,7 +346,7 @@ class BranchGuard:
                 teams.add(actor["slug"])
             elif kind == "App" and actor.get("slug"):
                 apps.add(actor["slug"])
-                names[actor["slug"]] = f"{actor.get('databaseId') or ''}|{actor.get('name') or actor['slug']}"
+                names[actor["slug"]] = (_int(actor.get("databaseId")) or None, str(actor.get("name") or actor["slug"]))
             else:
                 self._gap(f"{name}: an actor in {label} is {'null' if not actor else kind} (deleted or not visible)",
                           "who may push or bypass reviews")
@@ -385,15 +388,13 @@ class BranchGuard:
         """Apps and deploy keys named on any layer's lists (non-human principals, Kind.APP)."""
         found: dict[str, Actor] = {}
         for req in reqs:
-            for slug, label in req.apps.items():
-                ident, _, name = label.partition("|")
-                app = _int(ident) or None
+            for slug, (app, name) in req.apps.items():
                 key = self.app_principal(app, slug, name)
                 found.setdefault(key, Actor(key, app=app, app_slug=slug))
             for entry in req.bypass or []:
                 if entry.get("actor_type") == "Integration" and entry.get("actor_id") is not None:
                     app = _int(entry["actor_id"])
-                    slug = next((s for r in reqs for s, lab in r.apps.items() if lab.partition("|")[0] == str(app)), None)
+                    slug = next((s for r in reqs for s, (ident, _) in r.apps.items() if ident == app), None)
                     key = self.app_principal(app, slug, "")
                     found.setdefault(key, Actor(key, app=app, app_slug=slug))
                 elif entry.get("actor_type") == "DeployKey":
@@ -525,11 +526,19 @@ class BranchGuard:
                         logins.add(user)
         for slug in self._listed_teams(reqs):
             logins |= ctx.team_members(slug)
-        for key in partial:  # holders that pass some layers: their members may pass the rest otherwise
+        # Holders that pass some layers: their members may pass the rest through something else
+        # they hold. For the members group that is only those who hold something more (a member
+        # with the base permission alone is the group itself, already judged; lists are above).
+        holders = {h.key for h in self.holdings}
+        for key in partial:
             if key.startswith("github:team/"):
                 logins |= ctx.team_members(key.rsplit("/", 1)[1])
             elif key == ctx.members_key:
-                logins |= {login for login in ctx.org.members if login not in ctx.org.outside}
+                for other in holders - {key}:
+                    if other.startswith("github:team/"):
+                        logins |= ctx.team_members(other.rsplit("/", 1)[1])
+                    elif not other.startswith("github:org/"):
+                        logins.add(other.split(":", 1)[1])
             else:
                 logins.add(key.split(":", 1)[1])
         return logins
