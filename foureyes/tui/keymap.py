@@ -27,6 +27,7 @@ def keymap_path() -> Path:
 
 def binding_ids() -> set[str]:
     """Every binding id the app defines (sections, detail screens, modals, the table)."""
+    # deferred: the app imports this module (a cycle at import time), and screens load when first opened
     from .app import FoureyesApp
     from .navigation import DESTINATIONS
     from .screens.error import ErrorScreen
