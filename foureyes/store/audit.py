@@ -292,8 +292,8 @@ def verify(store: Store, *, expect_head: str | None = None, anchors: Sequence[An
         return bad(recorded.seq, f"the chain head records entry {recorded.seq} with another hash: "
                                  "the head row was edited")
     wanted = list(anchors) + ([Anchor(hash=expect_head.strip().lower(), where="--expect-head")] if expect_head else [])
-    by_hash = {e.hash: e.seq for e in log}
-    by_seq = {e.seq: e.hash for e in log}
+    by_hash = {GENESIS: 0, **{e.hash: e.seq for e in log}}  # an anchor of the empty chain holds for any
+    by_seq = {0: GENESIS, **{e.seq: e.hash for e in log}}
     for anchor in wanted:
         if anchor.seq is None:
             if anchor.hash not in by_hash:  # an older head is fine: the chain has grown since
