@@ -320,13 +320,16 @@ def approvable_by(store: Store, campaign: Campaign, actor: str) -> list[tuple[Ex
         return []
     by_id = {i.id: i for i in items(store, campaign.id)}
     return [(e, by_id[e.item_id]) for e in exceptions(store, campaign_id=campaign.id, status=EX_PENDING)
-            if e.item_id in by_id and not requested_by(me, e) and not by_id[e.item_id].is_about(me)]
+            if e.item_id in by_id and not requested_by(store, me, e) and not by_id[e.item_id].is_about(me)]
 
 
-def requested_by(me: Who, request: ExceptionRequest) -> bool:
-    """Is ``me`` (any spelling) the person who requested the exception?"""
-    theirs = {request.requested_by_key or norm(request.requested_by), norm(request.requested_by)}
-    return me.key in theirs or bool(me.people & theirs)
+def requested_by(db: Any, me: Who, request: ExceptionRequest) -> bool:
+    """Is ``me`` (any spelling) the person who requested the exception? The requester's spelling
+    is resolved again through the campaign's identities (a request older than its key may
+    carry a key that is only folded)."""
+    theirs = who_is(db, request.campaign_id, request.requested_by)
+    keys = {request.requested_by_key, theirs.key} - {""}
+    return me.key in keys or bool(me.people & (keys | theirs.people))
 
 
 def notes(store: Store, item_id: int) -> list[Note]:

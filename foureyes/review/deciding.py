@@ -265,7 +265,7 @@ def _resolve_exception(store: Store, exception_id: int, *, actor: str, approve: 
         if request.status != EX_PENDING:
             raise ReviewError(f"exception {request.id} is {request.status}, not awaiting approval")
         me = _acting(conn, campaign, actor)
-        if requested_by(me, request):
+        if requested_by(conn, me, request):
             same = "" if norm(actor) == norm(request.requested_by) else \
                 f", and {actor} is the same person{_as(me, actor)}"
             raise SelfReview(f"exception {request.id} was requested by {request.requested_by}{same}: an exception "
