@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -12,9 +15,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the developer's real config or data directories."""
-    home = tmp_path / "home"
+def isolated_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No test reads or writes the developer's real home, config or data directories.
+
+    The home is a short directory of its own (``/tmp/fe-XXXXXXXX``), not one under
+    ``tmp_path``: pytest-xdist puts a worker's ``tmp_path`` one level deeper
+    (``pytest-N/popen-gw0/...``), and a path the app shows (the keymap error, the default
+    store) then folded at another column of the error modal, so the keymap test passed
+    serially and failed in a worker. Here every run, serial or parallel, shows a path of the
+    same, short length, as a user's ``~/.config/foureyes/keymap.toml`` is.
+    """
+    home = Path(tempfile.mkdtemp(prefix="fe-"))
+    monkeypatch.setenv("HOME", str(home))
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):
         path = home / sub
         path.mkdir(parents=True, exist_ok=True)
@@ -24,7 +36,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             continue
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
