@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import traceback
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -40,28 +47,122 @@ def isolated_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[P
     shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.fixture
-def foureyes_cmd() -> list[str]:
-    """The console script, run as a subprocess the way a user runs it."""
-    return [sys.executable, "-m", "foureyes"]
+# -- the command line --------------------------------------------------------------------
+#
+# Most CLI tests run `foureyes` in this process (click's CliRunner), as a fresh process would
+# see it: its own environment and working directory, stdin that is not a terminal, stdout and
+# stderr captured apart, and Python's default warning filters and last-resort logging to
+# stderr, so a warning or a log line shows in `.stderr` as it would from a real process. What
+# a command changes process-wide (signal handlers, the GIL switch interval, frozen GC
+# generations) is put back afterwards. An interpreter per call cost about a second each.
+#
+# `run_process` (the `cli_process` fixture) is the real thing, `python -m foureyes` in a child
+# process: for what only a process shows (exit codes through the real entry point, signals,
+# pipes, terminals). tests/test_entry_point.py keeps one for each exit code 0, 1, 2 and 3.
+
+# Python's filters when started without -W or PYTHONWARNINGS (3.11, not in development mode).
+_PYTHON_DEFAULT_WARNINGS = (("default", DeprecationWarning, "__main__"), ("ignore", DeprecationWarning, ""),
+                            ("ignore", PendingDeprecationWarning, ""), ("ignore", ImportWarning, ""),
+                            ("ignore", ResourceWarning, ""))
+
+
+class _LastResortLogging(logging.Handler):
+    """What a fresh process does with a log record nobody handles: WARNING and above, the bare
+    message, to whatever sys.stderr is at that moment (here the runner's). pytest's own
+    handlers on the root logger would otherwise swallow it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            if logger.handlers:  # the library handles its own records (often a NullHandler)
+                return
+            logger = logger.parent if logger.propagate else None
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover - as logging.Handler.handleError would
+            self.handleError(record)
+
+
+@contextmanager
+def _as_a_fresh_process(environ: dict[str, str], cwd: str | os.PathLike[str] | None) -> Iterator[None]:
+    saved_environ, saved_cwd = dict(os.environ), os.getcwd()
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    switch_interval, frozen, gc_enabled = sys.getswitchinterval(), gc.get_freeze_count(), gc.isenabled()
+    last_resort = _LastResortLogging()
+    os.environ.clear()
+    os.environ.update(environ)
+    if cwd is not None:
+        os.chdir(cwd)
+    logging.root.addHandler(last_resort)
+    try:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()
+            for action, category, module in _PYTHON_DEFAULT_WARNINGS:
+                warnings.filterwarnings(action, category=category, module=module, append=True)
+            yield
+    finally:
+        logging.root.removeHandler(last_resort)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        os.chdir(saved_cwd)
+        for signum, handler in saved_signals.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        sys.setswitchinterval(switch_interval)
+        if gc.get_freeze_count() > frozen:
+            gc.unfreeze()
+        (gc.enable if gc_enabled else gc.disable)()
+
+
+def _environment(env: dict[str, str] | None, replace_env: bool) -> dict[str, str]:
+    full_env = {} if replace_env else dict(os.environ)
+    full_env.pop("FOUREYES_DEBUG", None)
+    full_env.update(env or {})
+    return full_env
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            cwd: str | os.PathLike[str] | None = None, replace_env: bool = False,
             timeout: float = 120) -> "subprocess.CompletedProcess[str]":
-    """Run `python -m foureyes ARGS` in a subprocess, as a user would."""
-    import subprocess
+    """`foureyes ARGS` run in this process as a user's shell would run it; a CompletedProcess.
 
-    full_env = dict(os.environ)
-    full_env.pop("FOUREYES_DEBUG", None)
-    if env:
-        full_env.update(env)
+    ``env`` adds to this process's environment (``replace_env=True``: is the whole of it);
+    ``timeout`` is accepted for `run_process`'s sake and not enforced here.
+    """
+    from click.testing import CliRunner
+
+    from foureyes.cli import main
+
+    with _as_a_fresh_process(_environment(env, replace_env), cwd):
+        result = CliRunner().invoke(main, list(args), input=input, prog_name="foureyes", catch_exceptions=True)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # what the interpreter prints for an exception that escapes `main`
+        stderr += "".join(traceback.format_exception(*result.exc_info))  # type: ignore[misc]
+    return subprocess.CompletedProcess(["foureyes", *args], result.exit_code, result.stdout, stderr)
+
+
+def run_process(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+                cwd: str | os.PathLike[str] | None = None, replace_env: bool = False,
+                timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """`python -m foureyes ARGS` in a child process: the real entry point, exit code and streams."""
     return subprocess.run([sys.executable, "-m", "foureyes", *args], capture_output=True, text=True,
-                          env=full_env, input=input, timeout=timeout)
+                          env=_environment(env, replace_env), input=input, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture
 def cli():
+    """`foureyes ARGS` in this process (`run_cli`)."""
     return run_cli
+
+
+@pytest.fixture
+def cli_process():
+    """`python -m foureyes ARGS` in a child process (`run_process`)."""
+    return run_process
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from conftest import run_cli
 from fakes.github_server import FakeGitHub
 
 from . import aws_moto
@@ -81,8 +81,7 @@ max_attempts = 1
                         "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "c")})
 
             def foureyes(*args: str) -> subprocess.CompletedProcess:
-                done = subprocess.run([sys.executable, "-m", "foureyes", "-c", str(config), *args], env=env,
-                                      capture_output=True, text=True, timeout=300, cwd=home)
+                done = run_cli("-c", str(config), *args, env=env, replace_env=True, cwd=home)
                 assert TOKEN not in done.stdout + done.stderr
                 assert world.auditor["AWS_SECRET_ACCESS_KEY"] not in done.stdout + done.stderr
                 return done
