@@ -14,7 +14,7 @@ import traceback
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -165,18 +165,107 @@ def cli_process():
     return run_process
 
 
-@pytest.fixture
-def demo_store(tmp_path: Path) -> str:
-    """A store holding the two Acme snapshots; returns its URL (also set as FOUREYES_STORE_URL)."""
-    from foureyes.connectors import demo
-    from foureyes.store import Store
+# -- stores built once -------------------------------------------------------------------
 
-    url = f"sqlite:///{tmp_path / 'demo-test.db'}"
-    with Store(url) as store:
-        list(demo.load_into(store))
-    os.environ["FOUREYES_STORE_URL"] = url
-    yield url
-    os.environ.pop("FOUREYES_STORE_URL", None)
+
+class StoreTemplates:
+    """Stores that take a while to build, built once per worker and copied for each test.
+
+    ``copy(name, build, url)`` makes the empty store at ``url`` a copy of the template ``name``,
+    which ``build(store)`` fills the first time it is asked for on that backend: SQLite by a file
+    copy, PostgreSQL by ``CREATE DATABASE ... TEMPLATE`` (each worker has its own templates, so
+    no two workers ever copy from, or build, the same database).
+    """
+
+    def __init__(self, directory: Path, admin: str | None) -> None:
+        self.directory, self.admin = directory, admin
+        self._sqlite: dict[str, Path] = {}
+        self._postgres: dict[str, str] = {}
+
+    def copy(self, name: str, build: Callable[[Any], object], url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            target = Path(parsed.database or "")
+            template = self._sqlite_template(name, build)
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{template}{suffix}").exists():
+                    shutil.copyfile(f"{template}{suffix}", f"{target}{suffix}")
+            target.chmod(0o600)
+            return url
+        template_db = self._postgres_template(name, build)
+        self._admin_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)',
+                        f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template_db}"')
+        return url
+
+    def sqlite_path(self, name: str, build: Callable[[Any], object]) -> Path:
+        """The SQLite template itself (copy it; never open it for writing)."""
+        return self._sqlite_template(name, build)
+
+    def _sqlite_template(self, name: str, build: Callable[[Any], object]) -> Path:
+        from foureyes.store import Store
+
+        if name not in self._sqlite:
+            path = self.directory / f"{name}.db"
+            with Store(f"sqlite:///{path}") as store:
+                build(store)
+            self._sqlite[name] = path
+        return self._sqlite[name]
+
+    def _postgres_template(self, name: str, build: Callable[[Any], object]) -> str:
+        import uuid
+
+        from sqlalchemy.engine import make_url
+
+        from foureyes.store import Store
+
+        if name not in self._postgres:
+            assert self.admin, "PostgreSQL templates need FOUREYES_TEST_PG_URL"
+            database = f"fe_tpl_{name}_{uuid.uuid4().hex[:8]}"
+            self._admin_sql(f'CREATE DATABASE "{database}"')
+            with Store(make_url(self.admin).set(database=database).render_as_string(hide_password=False)) as store:
+                build(store)  # closing the store disposes its pool: a template must have no connections
+            self._postgres[name] = database
+        return self._postgres[name]
+
+    def _admin_sql(self, *statements: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.admin or "", isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    def drop_all(self) -> None:
+        for database in self._postgres.values():
+            self._admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self._postgres.clear()
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    templates = StoreTemplates(tmp_path_factory.mktemp("store-templates"), _pg_admin_url())
+    yield templates
+    templates.drop_all()
+
+
+def load_demo(store: Any) -> None:
+    """The two Acme snapshots (October and November), as `foureyes demo --load` stores them."""
+    from foureyes.connectors import demo
+
+    list(demo.load_into(store))
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path, store_templates: StoreTemplates, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store holding the two Acme snapshots; returns its URL (also set as FOUREYES_STORE_URL)."""
+    url = store_templates.copy("demo", load_demo, f"sqlite:///{tmp_path / 'demo-test.db'}")
+    monkeypatch.setenv("FOUREYES_STORE_URL", url)
+    return url
 
 
 @pytest.fixture

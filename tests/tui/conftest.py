@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from conftest import load_demo
+
 SIZE = (160, 45)
 
 
-@pytest.fixture(scope="session")
-def _demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from foureyes.connectors import demo
-    from foureyes.store import Store
-
-    path = tmp_path_factory.mktemp("tui-demo") / "demo.db"
-    with Store(f"sqlite:///{path}") as store:
-        list(demo.load_into(store))
-    return path
-
-
 @pytest.fixture
-def demo_url(_demo_db: Path, tmp_path: Path) -> str:
-    """A private copy of the two Acme snapshots, so no test sees another's writes."""
-    path = tmp_path / "demo.db"
-    shutil.copyfile(_demo_db, path)
-    path.chmod(0o600)
-    return f"sqlite:///{path}"
+def demo_url(store_templates, tmp_path: Path) -> str:
+    """A private copy of the two Acme snapshots (built once), so no test sees another's writes."""
+    return store_templates.copy("demo", load_demo, f"sqlite:///{tmp_path / 'demo.db'}")
 
 
 async def settle(app: Any, pilot: Any) -> None:
