@@ -165,6 +165,20 @@ def cli_process():
     return run_process
 
 
+# -- AWS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Any]:
+    """This worker's moto server (tests/fakes/aws_server.py): ``moto.world(name, build)`` for a
+    world that modules only read, ``moto.fresh()`` for an empty one a module fills itself."""
+    from fakes.aws_server import MotoServer
+
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
 # -- stores built once -------------------------------------------------------------------
 
 

@@ -46,12 +46,12 @@ def github_side() -> SourceResult:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, moto):
     """Snapshot once; return a function running more foureyes commands against that store."""
-    server, url = aws_moto.start_server()
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    url = world.url
     home = tmp_path_factory.mktemp("who-can")
     try:
-        world = aws_moto.build_world(url)
         dump([github_side()], home / "github.jsonl")
         config = home / "foureyes.toml"
         config.write_text(f"""
@@ -94,7 +94,7 @@ dataset = "github.jsonl"
             aws_moto.enforce_iam(url, False)
         yield world, snapshot, foureyes
     finally:
-        server.stop()
+        aws_moto.enforce_iam(url, False)  # the server is shared: leave it as the next module expects
 
 
 @pytest.fixture(scope="module")

@@ -44,11 +44,11 @@ ORG = {
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory):
+def cli(tmp_path_factory, moto):
     home = tmp_path_factory.mktemp("aws-github")
-    server, url = aws_moto.start_server()
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    url = world.url
     try:
-        world = aws_moto.build_world(url)
         with FakeGitHub(ORG) as gh:
             config = home / "foureyes.toml"
             config.write_text(f"""
@@ -93,7 +93,7 @@ max_attempts = 1
                 aws_moto.enforce_iam(url, False)
         yield world, snapshot, foureyes
     finally:
-        server.stop()
+        aws_moto.enforce_iam(url, False)  # the server is shared: leave it as the next module expects
 
 
 def test_both_sources_are_read(cli):
