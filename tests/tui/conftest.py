@@ -21,11 +21,20 @@ def demo_url(store_templates, tmp_path: Path) -> str:
 
 
 async def settle(app: Any, pilot: Any) -> None:
-    """Wait until every worker (loading, rows, detail panes) has reported and been drawn."""
-    for _ in range(4):
+    """Wait until every worker (loading, rows, detail panes) has reported and been drawn: until
+    two pauses in a row end with no worker running (a worker's last message, or a callback
+    after the refresh, may start the next one). Each pause redraws the screen, and waits for
+    the process to go idle, so a settled key costs two of them instead of a fixed five."""
+    quiet = 0
+    for _ in range(16):
+        if len(app.workers):
+            await app.workers.wait_for_complete()
+            quiet = 0
         await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
+        quiet = 0 if len(app.workers) else quiet + 1
+        if quiet == 2:
+            return
+    raise AssertionError(f"the app never settled: workers still running {list(app.workers)}")
 
 
 async def press(app: Any, pilot: Any, *keys: str) -> None:
