@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fakes import config_toml
 from fakes.github_server import FakeGitHub, load_fixture
+from foureyes.store import Store
 
 SCRIPT = Path(sys.executable).with_name("foureyes")  # the console script pip installed beside python
 
@@ -58,20 +59,20 @@ def test_exit_3_for_a_snapshot_with_a_gap(cli_process, tmp_path):
 def test_ctrl_c_in_the_middle_of_a_snapshot_is_one_line_and_stores_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_entry_point_token")
     store = tmp_path / "store.db"
-    with FakeGitHub(load_fixture("scenarios.yaml"), latency=0.3) as gh:
+    with FakeGitHub(load_fixture("scenarios.yaml")) as gh:
+        slow = gh.faults.add("*", nth=3, action="delay", delay=2.0)  # Ctrl-C lands while this is answered
         config = tmp_path / "foureyes.toml"
         config.write_text(config_toml(gh.url) + f'\n[store]\nurl = "sqlite:///{store}"\n')
         proc = subprocess.Popen([sys.executable, "-m", "foureyes", "-c", str(config), "snapshot"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
-        while gh.stats.total < 3 and time.monotonic() < deadline and proc.poll() is None:
+        while not slow.fired and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert proc.poll() is None, "the snapshot finished before it could be interrupted"
+        assert slow.fired and proc.poll() is None, "the snapshot finished before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "foureyes: interrupted", err
     assert "Traceback" not in err
-    listed = subprocess.run([sys.executable, "-m", "foureyes", "-c", str(config), "snapshots", "--format", "json"],
-                            capture_output=True, text=True, timeout=60)
-    assert json.loads(listed.stdout)["snapshots"] == [], listed.stderr
+    with Store(f"sqlite:///{store}") as opened:
+        assert opened.list_snapshots() == []
