@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from foureyes.connectors.aws_policy import (
+from foureyes.connectors.aws.policy import (
     ALLOWED,
     EXPLICIT_DENY,
     IMPLICIT_DENY,
@@ -581,9 +581,9 @@ def test_arn_witness_finds_a_resource_inside_every_pattern():
 
 
 def test_evaluate_is_importable_as_documented_and_states_its_limits():
-    import foureyes.connectors.aws_policy as module
-    from foureyes.connectors.aws_policy import evaluate as documented
+    import foureyes.connectors.aws.policy as module
+    from foureyes.connectors.aws.policy import evaluate as documented
 
     assert documented is evaluate
-    assert "from foureyes.connectors.aws_policy import evaluate" in module.__doc__
+    assert "from foureyes.connectors.aws.policy import evaluate" in module.__doc__
     assert "Limits:" in evaluate.__doc__ and "uncertain" in evaluate.__doc__

@@ -11,7 +11,7 @@ import fnmatch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from foureyes.connectors.aws_policy import ALLOWED, EXPLICIT_DENY, evaluate
+from foureyes.connectors.aws.policy import ALLOWED, EXPLICIT_DENY, evaluate
 
 ACTIONS = [
     "ecs:UpdateService", "ecs:CreateService", "ecs:ListClusters", "iam:PassRole", "iam:CreateUser",

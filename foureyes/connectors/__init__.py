@@ -1,4 +1,4 @@
-"""Connectors: one module per audited system, each returning a SourceResult.
+"""Connectors: one package per audited system (github, aws, gcp, demo), each returning a SourceResult.
 
 Nothing here imports a cloud SDK or Textual at import time; `base.connector_class`
 imports a connector module only when that source runs.

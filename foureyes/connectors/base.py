@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, runtime_checkable
 
@@ -51,10 +51,10 @@ class Connector(Protocol):
 
 # Explicit and lazy: importing foureyes never imports boto3, PyGithub or Google clients.
 REGISTRY: dict[str, str] = {
-    "demo": "foureyes.connectors.demo:DemoConnector",
-    "github": "foureyes.connectors.github:GitHubConnector",
-    "aws": "foureyes.connectors.aws:AwsConnector",
-    "gcp": "foureyes.connectors.gcp:GcpConnector",
+    "demo": "foureyes.connectors.demo.connector:DemoConnector",
+    "github": "foureyes.connectors.github.connector:GitHubConnector",
+    "aws": "foureyes.connectors.aws.connector:AwsConnector",
+    "gcp": "foureyes.connectors.gcp.connector:GcpConnector",
 }
 
 
@@ -110,19 +110,30 @@ class Stopwatch:
 
 
 class SourceBuilder:
-    """Accumulates one source's principals, resources, grants, edges and gaps; the first
-    writer of a key wins, so keys stay stable however often a connector meets a thing."""
+    """Accumulates one source's principals, resources, grants, edges and gaps.
+
+    One de-duplication rule for every connector and the demo: the first writer of a key
+    wins, so keys stay stable however often a connector meets a thing; a gap is counted
+    once however many reads hit it; an edge from a principal to itself explains nothing
+    and is dropped. Facts learned later about a principal go through `with_attrs`.
+    """
 
     def __init__(self) -> None:
         self.principals: dict[str, Principal] = {}
         self.resources: dict[str, Resource] = {}
         self.grants: dict[str, Grant] = {}
         self.edges: dict[str, Edge] = {}
-        self.gaps: list[Gap] = []
+        self._gaps: dict[str, Gap] = {}
 
     def principal(self, p: Principal) -> str:
         self.principals.setdefault(p.key, p)
         return p.key
+
+    def with_attrs(self, key: str, **attrs: Any) -> Principal:
+        """Add or replace attributes of a principal already added (frozen values: a new copy)."""
+        found = replace(self.principals[key], attrs={**dict(self.principals[key].attrs), **attrs})
+        self.principals[key] = found
+        return found
 
     def resource(self, r: Resource) -> str:
         self.resources.setdefault(r.key, r)
@@ -132,11 +143,29 @@ class SourceBuilder:
         self.grants.setdefault(g.key, g)
 
     def edge(self, e: Edge) -> None:
-        self.edges.setdefault(e.key, e)
+        if e.src != e.dst:
+            self.edges.setdefault(e.key, e)
 
-    def result(self, name: str, system: str, **when_and_stats: Any) -> SourceResult:
+    def gap(self, g: Gap) -> None:
+        self._gaps.setdefault(g.key, g)
+
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        return tuple(self._gaps.values())
+
+    def result(self, name: str, system: str, *, ordered: bool = False, **when_and_stats: Any) -> SourceResult:
+        """The accumulated source. ``ordered``: sorted by what each thing is about, so a
+        connector that reads in parallel gives the same result in the same order every run
+        (otherwise: the order things were added in)."""
+        principals, resources = list(self.principals.values()), list(self.resources.values())
+        grants, edges, gaps = list(self.grants.values()), list(self.edges.values()), list(self._gaps.values())
+        if ordered:
+            principals.sort(key=lambda p: p.key)
+            resources.sort(key=lambda r: r.key)
+            grants.sort(key=lambda g: (g.resource, g.principal, g.entitlement))
+            edges.sort(key=lambda e: (e.src, e.kind, e.dst))
+            gaps.sort(key=lambda g: (g.resource, g.reason))
         return SourceResult(
-            name=name, system=system, principals=tuple(self.principals.values()),
-            resources=tuple(self.resources.values()), grants=tuple(self.grants.values()),
-            edges=tuple(self.edges.values()), gaps=tuple(self.gaps), **when_and_stats,
+            name=name, system=system, principals=tuple(principals), resources=tuple(resources),
+            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps), **when_and_stats,
         )

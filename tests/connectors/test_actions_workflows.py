@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from foureyes.connectors.actions import parse_workflow
+from foureyes.connectors.github.workflows import parse_workflow
 
 
 def test_environment_and_aws_role_in_a_job():

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from foureyes.connectors.aws_capabilities import (
+from foureyes.connectors.aws.capabilities import (
     AccountAdmins,
     CapabilityDecider,
     Holder,
     load_catalogue,
     parse_catalogue,
 )
-from foureyes.connectors.aws_policy import Policy, RequestContext
+from foureyes.connectors.aws.policy import Policy, RequestContext
 from foureyes.errors import InputError
 from foureyes.model import ACCESS_ADMIN, DEPLOY_RUN
 

@@ -15,7 +15,7 @@ import pytest
 
 from . import aws_moto
 from foureyes.config import Config, parse_config
-from foureyes.connectors.aws import AwsConnector
+from foureyes.connectors.aws.connector import AwsConnector
 from foureyes.errors import SourceError
 from foureyes.model import ACCESS_ADMIN, DEPLOY_RUN, EdgeKind, SourceResult
 

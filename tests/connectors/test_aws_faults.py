@@ -17,7 +17,7 @@ from . import aws_moto
 from .aws_faults import MANAGEMENT, FaultProxy
 from .aws_moto import ECS_DEPLOY, LAMBDA_DEPLOY, allow, client, doc
 from foureyes.config import parse_config
-from foureyes.connectors.aws import AwsConnector
+from foureyes.connectors.aws.connector import AwsConnector
 from foureyes.connectors.base import ProgressEvent
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult

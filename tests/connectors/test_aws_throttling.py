@@ -18,7 +18,7 @@ import pytest
 
 from . import aws_moto
 from foureyes.config import parse_config
-from foureyes.connectors.aws import AwsConnector
+from foureyes.connectors.aws.connector import AwsConnector
 from foureyes.errors import SourceError
 
 

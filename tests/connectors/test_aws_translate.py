@@ -11,15 +11,9 @@ import json
 import pytest
 
 from foureyes.config import parse_config
-from foureyes.connectors.aws_translate import (
-    AccountRead,
-    PermissionSetRead,
-    SsoRead,
-    github_subject_patterns,
-    oidc_wildcard,
-    sso_role_permission_set,
-    translate,
-)
+from foureyes.connectors.aws.reads import AccountRead, PermissionSetRead, SsoRead, sso_role_permission_set
+from foureyes.connectors.aws.translate import translate
+from foureyes.connectors.aws.trust import github_subject_patterns, oidc_wildcard
 from foureyes.model import ACCESS_ADMIN, DEPLOY_RUN, EdgeKind, Via
 
 A = "111111111111"

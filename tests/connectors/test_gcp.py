@@ -13,7 +13,7 @@ import pytest
 
 from fakes import gcp_org
 from foureyes.config import parse_config
-from foureyes.connectors.gcp import GcpConnector
+from foureyes.connectors.gcp.connector import GcpConnector
 from foureyes.errors import SourceError
 from foureyes.model import ACCESS_ADMIN, DEPLOY_RUN, EdgeKind, Kind, SourceResult, Via, workload_matches
 

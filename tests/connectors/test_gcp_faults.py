@@ -17,7 +17,7 @@ import pytest
 from fakes import gcp_org
 from foureyes.config import parse_config
 from foureyes.connectors.base import ProgressEvent
-from foureyes.connectors.gcp import GcpConnector
+from foureyes.connectors.gcp.connector import GcpConnector
 from foureyes.model import SourceResult
 
 ORG = "organizations/424242424242"

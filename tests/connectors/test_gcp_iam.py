@@ -1,6 +1,6 @@
 """GCP semantics without a server: conditions, deny names, members, workload identity, catalogue.
 
-The translation (`foureyes.connectors.gcp.translate`) is pure, so the cases the fake
+The translation (`foureyes.connectors.gcp.translate.translate`) is pure, so the cases the fake
 organisation does not show are checked here on small hand-built inventories.
 """
 
@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 import pytest
 
 from foureyes.config import parse_config
-from foureyes.connectors.gcp import translate
-from foureyes.connectors.gcp_fetch import Binding, Inventory, Node, Role, ServiceAccount
-from foureyes.connectors.gcp_iam import (
+from foureyes.connectors.gcp.translate import translate
+from foureyes.connectors.gcp.inventory import Binding, Inventory, Node, Role, ServiceAccount
+from foureyes.connectors.gcp.iam import (
     DenyRule,
     Pool,
     Provider,
@@ -206,7 +206,8 @@ def test_catalogue_admin_permissions_follow_the_hierarchy():
 
 
 def test_a_bad_catalogue_is_one_clear_error():
-    with pytest.raises(InputError, match=r"x.toml: deploy\[0\]: unknown key 'permisions'"):
+    with pytest.raises(InputError,
+                       match=r"^x.toml:3: deploy\[0\]\.permisions: unknown key \(did you mean 'permissions'\?\)"):
         parse_catalogue('[[deploy]]\nplatform = "Run"\npermisions = ["run.services.update"]\n', "x.toml")
     with pytest.raises(InputError, match="no \\[\\[deploy\\]\\] platforms"):
         parse_catalogue("[admin]\nroles = []\n", "x.toml")

@@ -17,8 +17,8 @@ import pytest
 from fakes import config_toml
 from fakes.github_server import FakeGitHub
 from foureyes.config import parse_config
-from foureyes.connectors.github import GitHubConnector
-from foureyes.connectors.github_api import Slots
+from foureyes.connectors.github.connector import GitHubConnector
+from foureyes.connectors.github.api import Slots
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from github_scale import ORG, fixture_for, lower_bound, org_size, request_kind  # noqa: E402

@@ -14,7 +14,7 @@ import pytest
 from fakes import github_config, holdings, reach, unlatent
 from fakes.github_server import FakeGitHub, load_fixture
 from foureyes.connectors.base import ProgressEvent
-from foureyes.connectors.github import GitHubConnector
+from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.model import (
     ACCESS_ADMIN,
     CODE_APPROVE,

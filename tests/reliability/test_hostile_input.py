@@ -134,7 +134,7 @@ def test_the_tui_renders_the_hostile_snapshot(hostile_store):
 def test_a_50_mb_page_is_read_or_refused_without_a_crash(monkeypatch, tmp_path):
     from fakes import github_config
     from fakes.github_server import FakeGitHub, load_fixture
-    from foureyes.connectors.github import GitHubConnector
+    from foureyes.connectors.github.connector import GitHubConnector
 
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_hostile_test_token")
     fixture = load_fixture("scenarios.yaml")
@@ -157,7 +157,7 @@ def test_a_50_mb_page_is_read_or_refused_without_a_crash(monkeypatch, tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_garbage_cel_conditions_never_raise(expression):
-    from foureyes.connectors.gcp_iam import parse_condition
+    from foureyes.connectors.gcp.iam import parse_condition
 
     condition = parse_condition(expression)
     assert condition.expression == expression.strip()

@@ -1,4 +1,4 @@
-"""Reads a GCP organisation's IAM state into plain values: the I/O half of the GCP connector.
+"""Reads a GCP organisation's IAM state into an `Inventory`: the I/O half of the GCP connector.
 
 Resource Manager v3 and IAM v2 (deny) over REST, iam_admin_v1 (roles, service accounts)
 over gRPC, workload identity pools and Cloud Identity over google-auth's AuthorizedSession.
@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -26,11 +25,12 @@ from google.api_core import retry as core_retry
 from google.protobuf import json_format
 from google.rpc import error_details_pb2
 
-from ..config import GcpSource
-from ..errors import SourceError
-from ..model import Gap, resource_key
-from .base import Progress, ProgressEvent
-from .gcp_iam import Condition, DenyRule, Pool, Provider, parse_condition, parse_member
+from ...config import GcpSource
+from ...errors import SourceError
+from ...model import Gap
+from ..base import Progress, ProgressEvent
+from .iam import DenyRule, Pool, Provider, parse_condition, parse_member
+from .inventory import Binding, Inventory, Node, Role, ServiceAccount
 
 T = TypeVar("T")
 SCOPES = [
@@ -43,71 +43,6 @@ CLOUD_IDENTITY_REST = "https://cloudidentity.googleapis.com"
 RETRY_INITIAL_S = 0.25
 RETRY_MAXIMUM_S = 8.0
 _REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
-
-
-# ---------------------------------------------------------------- inventory
-
-
-@dataclass(frozen=True)
-class Binding:
-    role: str
-    members: tuple[str, ...]
-    condition: Condition | None = None
-
-
-@dataclass
-class Node:
-    """An organisation, folder or project, with what could be read of its policies."""
-
-    kind: str  # org | folder | project
-    name: str  # resource name: organizations/N, folders/N, projects/ID
-    id: str  # N, or the project id
-    display: str = ""
-    parent: str = ""  # resource name of the parent; "" for the organisation or when unknown
-    number: str = ""  # project number
-    labels: dict[str, str] = field(default_factory=dict)
-    audited: bool = True  # in the configured scope (False: an ancestor read for inheritance)
-    bindings: list[Binding] | None = None  # None: unreadable, a Gap says why
-    deny: list[DenyRule] | None = None
-
-    @property
-    def key(self) -> str:
-        return resource_key("gcp", self.kind, self.id)
-
-
-@dataclass
-class ServiceAccount:
-    email: str
-    project: str  # project id
-    display: str = ""
-    unique_id: str = ""
-    disabled: bool = False
-    bindings: list[Binding] | None = None
-    user_managed_keys: int | None = None
-
-
-@dataclass(frozen=True)
-class Role:
-    name: str
-    title: str
-    permissions: frozenset[str]
-    deleted: bool = False
-
-
-@dataclass
-class Inventory:
-    nodes: dict[str, Node] = field(default_factory=dict)  # by resource name
-    service_accounts: dict[str, ServiceAccount] = field(default_factory=dict)  # by email
-    project_service_accounts: dict[str, list[str] | None] = field(default_factory=dict)  # project id -> emails
-    roles: dict[str, Role | None] = field(default_factory=dict)  # None: unreadable
-    pools: dict[str, Pool | None] = field(default_factory=dict)  # None: unreadable
-    groups: dict[str, tuple[list[str], str] | None] = field(default_factory=dict)  # email -> (members, source)
-    cloud_identity: bool = False  # groups not in config were looked up in Cloud Identity
-    group_errors: dict[str, str] = field(default_factory=dict)  # email -> why Cloud Identity could not expand it
-    gaps: list[Gap] = field(default_factory=list)
-
-    def node_by_number(self, number: str) -> Node | None:
-        return next((n for n in self.nodes.values() if n.number == number), None)
 
 
 # ---------------------------------------------------------------- clients

@@ -3,7 +3,7 @@ Pure functions over policy documents; the AWS connector uses it, and so can anyo
 
 Use it like this::
 
-    from foureyes.connectors.aws_policy import evaluate
+    from foureyes.connectors.aws.policy import evaluate
 
     decision = evaluate(
         "ecs:UpdateService",

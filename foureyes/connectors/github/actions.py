@@ -1,4 +1,5 @@
-"""GitHub Actions: environments, deployment reviewers and branch policies, workflows, OIDC.
+"""GitHub Actions, translated: environments, deployment reviewers and branch policies, and the
+CI contexts (workload principals) people can obtain.
 
 Emits deploy.approve for required reviewers, and can-trigger edges from the people who can
 obtain a CI context alone (reference §2.4); the cloud connectors match those contexts.
@@ -8,13 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import urllib.parse
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import yaml
-
-from ..model import (
+from ...model import (
     ANY_BRANCH,
     DEPLOY_APPROVE,
     DEPLOY_RUN,
@@ -26,143 +23,18 @@ from ..model import (
     Principal,
     Resource,
     Via,
-    ci_principal_key,
     ci_subject,
-    resource_key,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .github import BranchGuard, Context, Fetcher, Holding, OrgData, RepoData
+from .context import Context, Holding
+from .payloads import OrgData, RepoData
+from .protection import BranchGuard, branch_glob
+from . import triggers
+from .workflows import WorkflowScan, scan_repo
 
 DEFAULT_CLAIMS = ["repo", "context"]
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
-AWS_ACTION = "aws-actions/configure-aws-credentials"
-GCP_ACTION = "google-github-actions/auth"
 
 
-# ---------------------------------------------------------------- workflows (pure)
-
-
-@dataclass(frozen=True)
-class WorkflowJob:
-    """One job of a workflow on the default branch, with what it deploys as."""
-
-    file: str
-    job: str
-    environment: str | None  # a name, an expression ("${{ … }}"), or None
-    identities: tuple[str, ...] = ()  # "assume arn:aws:iam::…:role/x", "impersonate sa@… via …"
-    id_token: bool = False  # the job may mint an OIDC token
-    reusable: str = ""  # a called reusable workflow, whose jobs we do not see
-
-
-@dataclass
-class WorkflowScan:
-    jobs: list[WorkflowJob] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message)
-
-    @property
-    def uses_oidc(self) -> bool:
-        return any(j.id_token or j.identities for j in self.jobs)
-
-    def identities_for(self, environment: str | None) -> list[str]:
-        found: list[str] = []
-        for job in self.jobs:
-            if job.environment == environment:
-                found += [i for i in job.identities if i not in found]
-        return found
-
-
-def parse_workflow(file: str, text: str) -> WorkflowScan:
-    """The jobs of one workflow file; a YAML error is recorded, never raised."""
-    scan = WorkflowScan()
-    try:
-        doc = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        scan.errors.append((file, f"not valid YAML{where}"))
-        return scan
-    if not isinstance(doc, dict) or not isinstance(doc.get("jobs"), dict):
-        scan.errors.append((file, "no jobs mapping"))
-        return scan
-    top_token = _id_token(doc.get("permissions"))
-    for job_id, job in doc["jobs"].items():
-        if not isinstance(job, dict):
-            continue
-        env = job.get("environment")
-        if isinstance(env, dict):
-            env = env.get("name")
-        environment = str(env) if env is not None else None
-        identities: list[str] = []
-        for step in job.get("steps") or []:
-            if not isinstance(step, dict) or not isinstance(step.get("uses"), str):
-                continue
-            action = step["uses"].split("@", 1)[0].strip().lower()
-            args = step.get("with") if isinstance(step.get("with"), dict) else {}
-            if action == AWS_ACTION and args.get("role-to-assume"):
-                identities.append(f"assume {args['role-to-assume']}")
-            elif action == GCP_ACTION and (args.get("service_account") or args.get("workload_identity_provider")):
-                who = args.get("service_account") or "a principal set (direct workload identity)"
-                via = f" via {args['workload_identity_provider']}" if args.get("workload_identity_provider") else ""
-                identities.append(f"impersonate {who}{via}")
-        job_token = _id_token(job.get("permissions")) if "permissions" in job else top_token
-        scan.jobs.append(WorkflowJob(file=file, job=str(job_id), environment=environment,
-                                     identities=tuple(identities), id_token=job_token or bool(identities),
-                                     reusable=str(job.get("uses") or "")))
-    return scan
-
-
-def _id_token(permissions: Any) -> bool:
-    if permissions == "write-all":
-        return True
-    return isinstance(permissions, dict) and str(permissions.get("id-token", "")).lower() == "write"
-
-
-def scan_repo(repo: "RepoData") -> WorkflowScan:
-    if repo.scan is not None:
-        return repo.scan
-    total = WorkflowScan()
-    for file, text in sorted(repo.workflows.items()):
-        if text is None:
-            continue
-        part = parse_workflow(file, text)
-        total.jobs += part.jobs
-        total.errors += part.errors
-    repo.scan = total
-    return total
-
-
-# ---------------------------------------------------------------- fetch
-
-
-def fetch_repo(fetcher: "Fetcher", org: "OrgData", repo: "RepoData") -> None:
-    """Environments (only where GraphQL saw some) and the OIDC template (only where workflows use OIDC)."""
-    api = fetcher.api
-    if repo.environment_names:
-        envs = fetcher.guard(repo.gaps, repo.key, "environments: required reviewers, self-review, admin bypass "
-                             "and branch policies", lambda: list(api.paginate(f"/repos/{repo.full}/environments",
-                                                                              item_key="environments")))
-        repo.environments = envs
-        for env in envs or []:
-            policy = env.get("deployment_branch_policy") or {}
-            if policy.get("custom_branch_policies"):
-                name = env["name"]
-                quoted = urllib.parse.quote(name, safe="")
-                policies = fetcher.guard(
-                    repo.gaps, resource_key("github", "environment", f"{repo.full}/{name}"),
-                    "which branches and tags may deploy to this environment",
-                    lambda quoted=quoted: list(api.paginate(
-                        f"/repos/{repo.full}/environments/{quoted}/deployment-branch-policies", item_key="branch_policies")))
-                repo.branch_policies[name] = policies if policies is not None else None  # type: ignore[assignment]
-    if scan_repo(repo).uses_oidc:
-        repo.oidc = fetcher.guard(repo.gaps, repo.key, "the repository's OIDC subject template",
-                                  lambda: api.get(f"/repos/{repo.full}/actions/oidc/customization/sub"), missing_ok=True)
-
-
-# ---------------------------------------------------------------- translate
-
-
-def _claims(org: "OrgData", repo: "RepoData") -> list[str]:
+def _claims(org: OrgData, repo: RepoData) -> list[str]:
     """The OIDC subject claim keys in effect for a repository."""
     custom = repo.oidc or {}
     if custom and not custom.get("use_default", True) and custom.get("include_claim_keys"):
@@ -172,15 +44,15 @@ def _claims(org: "OrgData", repo: "RepoData") -> list[str]:
     return list(DEFAULT_CLAIMS)
 
 
-def translate_repo(ctx: "Context", repo: "RepoData", guard: "BranchGuard", holdings: list["Holding"]) -> None:
+def translate_repo(ctx: Context, repo: RepoData, guard: BranchGuard, holdings: list[Holding]) -> None:
     b = ctx.b
     scan = scan_repo(repo)
     for file, message in scan.errors:
-        b.gaps.append(Gap("github", repo.key, f".github/workflows/{file}: {message}",
+        b.gap(Gap("github", repo.key, f".github/workflows/{file}: {message}",
                           "the environments and cloud identities that workflow uses"))
     claims = _claims(ctx.org, repo)
     if scan.uses_oidc and claims != DEFAULT_CLAIMS:
-        b.gaps.append(Gap("github", repo.key, f"custom OIDC subject template (include_claim_keys {claims}): cloud trust "
+        b.gap(Gap("github", repo.key, f"custom OIDC subject template (include_claim_keys {claims}): cloud trust "
                           "conditions are matched against default-format subjects only",
                           "CI paths from this repository to cloud roles"))
     writers = guard.writers()
@@ -201,12 +73,16 @@ def translate_repo(ctx: "Context", repo: "RepoData", guard: "BranchGuard", holdi
     if repo.environment_names and repo.environments is None:
         for name in repo.environment_names:
             _environment_resource(ctx, repo, name, {"unknown": True})
+        triggers.outsider_runs(ctx, repo, guard, scan, {}, common, unknown=set(repo.environment_names))
         return
+    gates = {}
     for env in repo.environments or []:
-        _environment(ctx, repo, guard, env, scan, writers, common)
+        gate = _environment(ctx, repo, guard, env, scan, writers, common)
+        gates[gate.name] = gate
+    triggers.outsider_runs(ctx, repo, guard, scan, gates, common)
 
 
-def _environment_resource(ctx: "Context", repo: "RepoData", name: str, attrs: dict[str, Any]) -> str:
+def _environment_resource(ctx: Context, repo: RepoData, name: str, attrs: dict[str, Any]) -> str:
     env_id = f"{repo.full}/{name}"
     tier = ctx.config.tier_for(system="github", kind="environment", id=env_id)
     if tier != "production" and any(fnmatch.fnmatchcase(n, p) for n in (name, env_id)
@@ -217,8 +93,8 @@ def _environment_resource(ctx: "Context", repo: "RepoData", name: str, attrs: di
         app=ctx.config.app_for(system="github", kind="environment", id=env_id), parent=repo.key, attrs=attrs))
 
 
-def _environment(ctx: "Context", repo: "RepoData", guard: "BranchGuard", env: dict[str, Any], scan: WorkflowScan,
-                 writers: list["Holding"], common: dict[str, Any]) -> None:
+def _environment(ctx: Context, repo: RepoData, guard: BranchGuard, env: dict[str, Any], scan: WorkflowScan,
+                 writers: list[Holding], common: dict[str, Any]) -> "triggers.EnvironmentGate":
     b = ctx.b
     name = str(env.get("name"))
     reviewers: list[tuple[str, str]] = []  # (User|Team, login|slug)
@@ -278,9 +154,7 @@ def _environment(ctx: "Context", repo: "RepoData", guard: "BranchGuard", env: di
             key = ctx.team(who)
             reviewer_logins |= ctx.team_members(who)
         else:
-            from .github import _ensure_user
-
-            key = _ensure_user(ctx, who)
+            key = ctx.ensure_user(who)
             reviewer_logins.add(who)
         b.grant(Grant("github", key, "required reviewer", env_key, (DEPLOY_APPROVE,), via=Via.REVIEWER,
                       detail=f"required reviewer of {name}" + ("" if prevent_self else "; self-review allowed"),
@@ -302,17 +176,19 @@ def _environment(ctx: "Context", repo: "RepoData", guard: "BranchGuard", env: di
         for h in sorted(guard.admins(), key=lambda h: h.key):
             b.edge(Edge(h.key, ctx_key, EdgeKind.CAN_TRIGGER,
                         f"admin of {repo.full} may bypass the protection rules of {name}"))
+    return triggers.EnvironmentGate(name, ctx_key, bool(reviewers), reviewer_logins, prevent_self, branch_policy,
+                                    patterns)
 
 
-def _reach(ctx: "Context", login: str) -> set[str]:
+def _reach(ctx: Context, login: str) -> set[str]:
     keys = {ctx.user(login)} | {ctx.team(s) for s in ctx.teams_of(login)}
     if login in ctx.org.members and login not in ctx.org.outside:
         keys.add(ctx.members_key)
     return keys
 
 
-def _admitted(ctx: "Context", repo: "RepoData", guard: "BranchGuard", branch_policy: str,
-              patterns: list[dict[str, Any]] | None, writers: list["Holding"]) -> dict[str, str]:
+def _admitted(ctx: Context, repo: RepoData, guard: BranchGuard, branch_policy: str,
+              patterns: list[dict[str, Any]] | None, writers: list[Holding]) -> dict[str, str]:
     """Holder key -> why the environment's branch policy admits a ref this holder can put code on alone."""
     everyone = {h.key: "" for h in writers}
     if branch_policy == "none":
@@ -324,48 +200,65 @@ def _admitted(ctx: "Context", repo: "RepoData", guard: "BranchGuard", branch_pol
         if not repo.classic:
             return {k: f"'protected branches only', and {repo.full} has no branch protection rule, so any branch may "
                        "deploy" for k in everyone}
-        for branch in _protected_candidates(repo):
+        for branch, new in _protected_candidates(repo):
+            if new:  # a name matching a wildcard rule: whoever may create it puts any commit there
+                for key, (_, why) in guard.creators(branch).items():
+                    out.setdefault(key, f"can create protected branch {branch} alone: {why}")
+                continue
             for key, (_, why) in guard.unreviewed(branch).items():
                 out.setdefault(key, f"can land on protected branch {branch} alone: {why}")
         return out
     for policy in patterns:
         pattern = str(policy.get("name", ""))
         if policy.get("type") == "tag":
-            for key in everyone:  # tag rulesets are not read: any writer may push a tag
-                out.setdefault(key, f"can push a tag matching {pattern}")
+            tag = _instantiate(pattern)
+            if not guard.tag_requirements(tag):
+                for key in everyone:
+                    out.setdefault(key, f"can push a tag matching {pattern} (no active tag ruleset restricts it)")
+                continue
+            for key, (_, why) in guard.creators(tag, tag=True).items():
+                out.setdefault(key, f"can create tag {tag} matching {pattern}: {why}")
+            for key, (_, why) in guard.updaters(tag).items():
+                out.setdefault(key, f"can move an existing tag matching {pattern}: {why}")
             continue
-        for branch in _pattern_candidates(pattern, guard):
-            if not guard.requirements(branch):
+        for branch, new in _pattern_candidates(pattern, guard):
+            if new and not guard.requirements(branch):
                 for key in everyone:
                     out.setdefault(key, f"can create unprotected branch {branch} matching {pattern}")
-                continue
-            for key, (_, why) in guard.unreviewed(branch).items():
-                out.setdefault(key, f"can land on {branch} (matches {pattern}) alone: {why}")
+            elif new:
+                for key, (_, why) in guard.creators(branch).items():
+                    out.setdefault(key, f"can create branch {branch} matching {pattern}: {why}")
+            else:
+                for key, (_, why) in guard.unreviewed(branch).items():
+                    out.setdefault(key, f"can land on {branch} (matches {pattern}) alone: {why}")
     return out
 
 
-def _protected_candidates(repo: "RepoData") -> list[str]:
-    names: list[str] = []
+def _protected_candidates(repo: RepoData) -> list[tuple[str, bool]]:
+    """(branch, new): existing branches a classic rule protects, and a new name for each wildcard rule."""
+    names: dict[str, bool] = {}
     for rule in repo.classic:
-        names += [n["name"] for n in (rule.get("matchingRefs") or {}).get("nodes") or [] if n]
+        for n in (rule.get("matchingRefs") or {}).get("nodes") or []:
+            if n and n.get("name"):
+                names[n["name"]] = False
         pattern = str(rule.get("pattern", ""))
         if re.search(r"[*?]", pattern):
-            names.append(_instantiate(pattern))
+            names.setdefault(_instantiate(pattern), True)
         elif pattern:
-            names.append(pattern)
-    return list(dict.fromkeys(names))
+            names.setdefault(pattern, False)
+    return list(names.items())
 
 
-def _pattern_candidates(pattern: str, guard: "BranchGuard") -> list[str]:
-    from .github import branch_glob
-
+def _pattern_candidates(pattern: str, guard: BranchGuard) -> list[tuple[str, bool]]:
+    """(branch, new) a deployment branch pattern admits: known branches, and one a writer could create."""
     glob = branch_glob(pattern)
-    names = [n for n in [guard.default] + guard.protected_names() if glob.fullmatch(n)]
+    known = [guard.default] + guard.protected_names()
+    names: dict[str, bool] = {n: False for n in known if glob.fullmatch(n)}
     if re.search(r"[*?\[]", pattern):
-        names.append(_instantiate(pattern))
+        names.setdefault(_instantiate(pattern), True)
     elif pattern not in names:
-        names.append(pattern)
-    return list(dict.fromkeys(names))
+        names[pattern] = True
+    return list(names.items())
 
 
 def _instantiate(pattern: str) -> str:

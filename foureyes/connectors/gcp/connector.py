@@ -1,0 +1,41 @@
+"""The GCP connector: `[sources.gcp]` read through the Google clients (`fetch.py`), then
+translated (`translate.py`). Credentials: anonymous (local test endpoints), a key file, or
+Application Default Credentials; nothing is written to GCP.
+"""
+
+from __future__ import annotations
+
+from ...config import Config, GcpSource
+from ...model import SourceResult
+from ..base import Progress, ProgressEvent, no_progress, utcnow
+from .fetch import Clients, Fetcher, credentials_for
+from .iam import now_utc
+from .inventory import SYSTEM
+from .translate import translate
+
+
+class GcpConnector:
+    """`[sources.gcp]`: reads an organisation (or folders, or projects) read-only."""
+
+    name = "gcp"
+
+    def __init__(self, section: GcpSource, *, config: Config):
+        self.section = section
+        self.config = config
+
+    def collect(self, progress: Progress = no_progress) -> SourceResult:
+        started = utcnow()
+        clients = Clients(self.section, credentials_for(self.section))
+        try:
+            fetcher = Fetcher(self.section, clients, progress, self.name)
+            inventory = fetcher.fetch()
+        finally:
+            clients.close()
+        progress(ProgressEvent(self.name, "translating bindings into grants"))
+        result = translate(inventory, self.config, now=now_utc(), name=self.name)
+        stats = {**fetcher.stats(), **dict(result.stats)}
+        return SourceResult(
+            name=result.name, system=SYSTEM, principals=result.principals, resources=result.resources,
+            grants=result.grants, edges=result.edges, gaps=result.gaps, started_at=started,
+            finished_at=utcnow(), stats=stats,
+        )
