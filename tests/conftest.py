@@ -28,9 +28,10 @@ def isolated_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[P
     The home is a short directory of its own (``/tmp/fe-XXXXXXXX``), not one under
     ``tmp_path``: pytest-xdist puts a worker's ``tmp_path`` one level deeper
     (``pytest-N/popen-gw0/...``), and a path the app shows (the keymap error, the default
-    store) then folded at another column of the error modal, so the keymap test passed
-    serially and failed in a worker. Here every run, serial or parallel, shows a path of the
-    same, short length, as a user's ``~/.config/foureyes/keymap.toml`` is.
+    store) then folded at another column of the 80-column error modal: the keymap test,
+    which looked for the path and the key on one line, passed serially and failed in a
+    worker. Here every run, serial or parallel, shows a path of the same, short length, as
+    a user's ``~/.config/foureyes/keymap.toml`` is.
     """
     home = Path(tempfile.mkdtemp(prefix="fe-"))
     monkeypatch.setenv("HOME", str(home))

@@ -13,14 +13,11 @@ from ...textsafe import safe_multiline, safe_text
 
 
 class ErrorScreen(ModalScreen[None]):
-    """One error message. Up to 120 columns wide: a message is one line naming a file, a key and
-    what to do, and at 80 columns a config path was folded mid-name, the key on the next line."""
-
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close", id="error.close")]
     DEFAULT_CSS = """
     ErrorScreen { align: center middle; }
     ErrorScreen > Vertical {
-        width: 120; max-width: 90%; height: auto; max-height: 80%; border: thick $error; background: $surface; padding: 1 2;
+        width: 80; height: auto; max-height: 80%; border: thick $error; background: $surface; padding: 1 2;
     }
     ErrorScreen #error-title { text-style: bold; color: $error; }
     ErrorScreen #error-hint { color: $text-muted; margin-top: 1; }
