@@ -2,22 +2,16 @@
 
 Most CLI tests run the command in the test's own process (`cli`, tests/conftest.py). These run
 `python -m foureyes` and the installed `foureyes` script as a user's shell does: the CLI
-contract's exit codes 0, 1, 2 and 3 through the real `sys.exit`, and Ctrl-C (SIGINT) in the
-middle of a snapshot.
+contract's exit codes 0, 1, 2 and 3 through the real `sys.exit`. (Killed processes:
+tests/reliability/test_kill_snapshot.py, tests/review/test_concurrency.py, tests/tui/.)
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-from fakes import config_toml
-from fakes.github_server import FakeGitHub, load_fixture
-from foureyes.store import Store
 
 SCRIPT = Path(sys.executable).with_name("foureyes")  # the console script pip installed beside python
 
@@ -55,24 +49,3 @@ def test_exit_3_for_a_snapshot_with_a_gap(cli_process, tmp_path):
     assert json.loads(result.stdout)["gaps"] == 1
     assert "gap: [github] github:repo:acme/legacy-billing" in result.stderr
 
-
-def test_ctrl_c_in_the_middle_of_a_snapshot_is_one_line_and_stores_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_entry_point_token")
-    store = tmp_path / "store.db"
-    with FakeGitHub(load_fixture("scenarios.yaml")) as gh:
-        slow = gh.faults.add("*", nth=3, action="delay", delay=2.0)  # Ctrl-C lands while this is answered
-        config = tmp_path / "foureyes.toml"
-        config.write_text(config_toml(gh.url) + f'\n[store]\nurl = "sqlite:///{store}"\n')
-        proc = subprocess.Popen([sys.executable, "-m", "foureyes", "-c", str(config), "snapshot"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not slow.fired and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert slow.fired and proc.poll() is None, "the snapshot finished before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "foureyes: interrupted", err
-    assert "Traceback" not in err
-    with Store(f"sqlite:///{store}") as opened:
-        assert opened.list_snapshots() == []
