@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# Both cores (pytest-xdist); worksteal hands out single tests and lets an idle worker take
+# from the other's queue, so neither waits on a long file at the end. `make test PYTEST_ARGS=`
+# runs serially.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 .PHONY: demo test bench bench-small clean
 
