@@ -12,12 +12,13 @@ PYTEST_ARGS ?= -n 2 --dist worksteal
 $(BIN)/python:
 	$(PYTHON) tools/bootstrap_venv.py $(VENV)
 
+# tools/install.py uses uv (from PyPI, into the venv) and falls back to pip
 $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python tools/install.py $(VENV) .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python tools/install.py $(VENV) '.[test]'
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
