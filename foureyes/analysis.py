@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .bulk import gc_paused
 from .config import Config
@@ -46,6 +46,53 @@ class Analysis:
 
     def finding(self, finding_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == finding_id), None)
+
+    # What the stored analysis (`foureyes.stored.StoredAnalysis`) reads from its rows, computed here
+    # from the graph: callers ask these, never the graph, so either kind of analysis serves them.
+
+    stale = None  # a computed analysis is current by definition
+    graph_loaded = True
+
+    def by_person(self) -> Mapping[str, list[Holding]]:
+        return self.graph.by_person()
+
+    def holding_count(self, person: str) -> int:
+        return len(self.graph.by_person().get(person, ()))
+
+    def holdings_of(self, capability: str) -> dict[str, list[Holding]]:
+        """Everyone's holdings of one capability, by person."""
+        out: dict[str, list[Holding]] = {}
+        for person, held in self.graph.by_person().items():
+            mine = [h for h in held if h.capability == capability]
+            if mine:
+                out[person] = mine
+        return out
+
+    def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
+        """Every distinct route (up to ``limit``) by which the person holds the capability."""
+        return self.graph.paths(holding, limit=limit)
+
+    def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
+        """Nothing to read ahead: the graph is in memory."""
+
+    def team_members(self, team: str) -> set[str]:
+        """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""
+        return self.graph.team_members(team)
+
+    def team_maintainers(self) -> dict[str, list[str]]:
+        return self.graph.team_maintainers()
+
+    def team_keys(self) -> list[str]:
+        return sorted(k for k, p in self.snapshot.principals.items() if p.kind == "team")
+
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[list[str]]]]:
+        """(person, capability, [[resource, tier, app], ...]) with each distinct cell once, in holding order."""
+        for person, held in self.graph.by_person().items():
+            cells: dict[str, dict[tuple[str, str, str], None]] = {}
+            for h in held:
+                cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app)] = None
+            for capability, found in cells.items():
+                yield person, capability, [list(c) for c in found]
 
 
 def rule_pack(config: Config, *, extra_paths: Sequence[str] = ()) -> RulePack:

@@ -22,6 +22,7 @@ from .model import (
     Kind,
     Person,
     Principal,
+    Resource,
     Snapshot,
     subject_repo,
     workload_matches,
@@ -129,25 +130,20 @@ class Graph:
     def path(self, holding: Holding) -> tuple[Step, ...]:
         """The shortest path from the person to the capability, hop by hop."""
         person = self.identities.people.get(holding.person)
-        steps: list[Step] = [self._person_step(person, holding.person)]
-        account = self.principals.get(holding.account)
-        link = next((a for a in (person.accounts if person else ()) if a.principal == holding.account), None)
-        if account is not None and person is not None and person.linked:
-            how = "" if link is None else f"linked by {link.evidence}"
-            steps.append(Step(account.system, "account", _label(account), how, account.key))
+        steps: list[Step] = head_steps(person, holding.person, holding.account, self.principals)
         node = holding.account
-        ref, next_key = holding.first_hop
+        ref, next_key = self._first_hop(holding)
         guard = 0
-        while True:
+        while ref is not None:
             guard += 1
             if guard > 10_000:  # a broken closure must not hang the UI
                 break
             if ref < 0:
                 grant = self._grants[-ref - 1]
-                steps.append(self._grant_step(grant))
+                steps.append(grant_step(grant, self.resources))
                 break
             edge = self._edges[ref]
-            steps.append(self._edge_step(edge))
+            steps.append(edge_step(edge, self.principals))
             node = edge.dst
             if next_key is None:
                 break
@@ -155,14 +151,66 @@ class Graph:
             if entry is None:
                 break
             _, ref, next_key, _ = entry
-        steps.append(self._capability_step(holding))
+        steps.append(capability_step(holding))
         return tuple(steps)
+
+    def _first_hop(self, holding: Holding) -> tuple[int | None, Any]:
+        """The holding's first hop into this graph; a holding read back from the store carries
+        its hop by name (ref None), so it is found again in the account's closure."""
+        ref, next_key = holding.first_hop
+        if ref is not None:
+            return ref, next_key
+        entry = self._closure_of(holding.account).get((holding.capability, holding.resource, holding.repo))
+        return (entry[1], entry[2]) if entry is not None else (None, None)
+
+    # ------------------------------------------------------------ the stored form (`foureyes.stored`)
+
+    def stored_hop(self, holding: Holding) -> Any:
+        """The first hop by name: 0 for the grant itself, else [next principal, edge kind, next repo]."""
+        return self._hop(*self._first_hop(holding))
+
+    def _hop(self, ref: int | None, next_key: Any) -> Any:
+        if ref is None or ref < 0:
+            return 0
+        edge = self._edges[ref]
+        return [edge.dst, edge.kind, next_key[2] if next_key else ""]
+
+    def shared_closures(self) -> Iterator[tuple[str, list[list[Any]]]]:
+        """Every closure kept after `holdings` (nodes more than one path goes through), by name:
+        [capability, resource, repo, distance, hop, grant key] per entry. Paths continue through these."""
+        self.by_person()
+        for node, closure in self._closure.items():
+            yield node, [[key[0], key[1], key[2], entry[0], self._hop(entry[1], entry[2]),
+                          self._grant_key(entry[3])] for key, entry in closure.items()]
+
+    def reach(self, accounts: Iterable[str]) -> list[list[Any]]:
+        """Every principal the accounts reach, breadth first, each with the index of the node it is
+        reached from and the edge's kind ([account, -1, ""] for the accounts): shortest routes to
+        every grant the accounts reach, for campaign planning."""
+        out: list[list[Any]] = []
+        where: dict[str, int] = {}
+        for account in accounts:
+            if account not in where:
+                where[account] = len(out)
+                out.append([account, -1, ""])
+        at = 0
+        while at < len(out):
+            node = out[at][0]
+            for index in self._out.get(node, ()):
+                edge = self._edges[index]
+                if edge.dst not in where:
+                    where[edge.dst] = len(out)
+                    out.append([edge.dst, at, edge.kind])
+            at += 1
+        return out
 
     def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
         """The edges of the holding's shortest path, from its account, and the grant it ends in."""
         edges: list[Edge] = []
-        ref, next_key = holding.first_hop
+        ref, next_key = self._first_hop(holding)
         for _ in range(10_000):
+            if ref is None:
+                break
             if ref < 0:
                 return edges, self._grants[-ref - 1]
             edge = self._edges[ref]
@@ -186,14 +234,10 @@ class Graph:
                 if signature in seen_grants:
                     continue
                 seen_grants.add(signature)
-                account = self.principals.get(link.principal)
-                head = [self._person_step(person, person.key)]
-                if account is not None and person.linked:
-                    head.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}",
-                                     account.key))
-                body = [self._edge_step(self._edges[r]) if r >= 0 else self._grant_step(self._grants[-r - 1])
-                        for r in route]
-                found.append(tuple(head + body + [self._capability_step(holding)]))
+                head = head_steps(person, person.key, link.principal, self.principals)
+                body = [edge_step(self._edges[r], self.principals) if r >= 0
+                        else grant_step(self._grants[-r - 1], self.resources) for r in route]
+                found.append(tuple(head + body + [capability_step(holding)]))
                 if len(found) >= limit:
                     return sorted(found, key=len)
         return sorted(found, key=len) or [self.path(holding)]
@@ -252,6 +296,11 @@ class Graph:
         """
         targets = [k for k, p in self.principals.items()
                    if p.kind == Kind.TEAM and (p.id == team or k == team or p.id.endswith("/" + team))]
+        return self.members_of(targets)
+
+    def members_of(self, targets: Iterable[str]) -> set[str]:
+        """Person keys reaching any of these principals through member-of edges (child teams' members)."""
+        targets = list(targets)
         if not targets:
             return set()
         members = self._member_index()
@@ -475,43 +524,8 @@ class Graph:
                 workload = self.principals[f"ci:{context}"]
                 protected = workload.attrs.get("protected", ()) or ()
                 if workload_matches(context, pattern.id, protected=protected):
-                    out.append(Edge(f"ci:{context}", pattern.key, EdgeKind.MATCHES,
-                                    f"its OIDC token subject is accepted by {pattern.id}"))
+                    out.append(match_edge(f"ci:{context}", pattern))
         return out
-
-    # ------------------------------------------------------------ steps
-
-    def _person_step(self, person: Person | None, key: str) -> Step:
-        if person is None:
-            return Step("person", "person", key, "", key)
-        if not person.linked:
-            principal = self.principals.get(key)
-            system = principal.system if principal else "person"
-            return Step(system, "person", person.display_name or key, f"unlinked account {key}", key)
-        return Step("person", "person", f"{person.display_name} <{key}>", "", key)
-
-    def _edge_step(self, edge: Edge) -> Step:
-        target = self.principals.get(edge.dst)
-        node = _label(target) if target else edge.dst
-        how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
-        return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
-
-    def _grant_step(self, grant: Grant) -> Step:
-        resource = self.resources.get(grant.resource)
-        where = resource.label if resource else grant.resource
-        how = grant.detail or grant.via
-        if grant.condition:
-            how += f"; condition: {grant.condition}"
-        if grant.expires:
-            how += f"; expires {grant.expires}"
-        return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
-
-    def _capability_step(self, holding: Holding) -> Step:
-        actions = holding.attrs.get("actions") or []
-        how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
-        if holding.latent:
-            how = (how + "; " if how else "") + "latent: needs a setting changed first"
-        return Step(holding.system, "capability", holding.capability, how, holding.grant)
 
     def _routes(self, node: str, holding: Holding, *, depth: int, visited: frozenset[str],
                 budget: list[int]) -> Iterator[list[int]]:
@@ -553,3 +567,58 @@ class Graph:
 
 def _label(principal: Principal) -> str:
     return principal.display_name or principal.id
+
+
+# ---------------------------------------------------------------- steps (shared with the stored analysis)
+
+
+def person_step(person: Person | None, key: str, principals: Mapping[str, Principal]) -> Step:
+    if person is None:
+        return Step("person", "person", key, "", key)
+    if not person.linked:
+        principal = principals.get(key)
+        system = principal.system if principal else "person"
+        return Step(system, "person", person.display_name or key, f"unlinked account {key}", key)
+    return Step("person", "person", f"{person.display_name} <{key}>", "", key)
+
+
+def head_steps(person: Person | None, key: str, account_key: str, principals: Mapping[str, Principal]) -> list[Step]:
+    """The person, then (for a linked person) the account the path starts from and how it was linked."""
+    steps = [person_step(person, key, principals)]
+    account = principals.get(account_key)
+    if account is not None and person is not None and person.linked:
+        link = next((a for a in person.accounts if a.principal == account_key), None)
+        how = "" if link is None else f"linked by {link.evidence}"
+        steps.append(Step(account.system, "account", _label(account), how, account.key))
+    return steps
+
+
+def edge_step(edge: Edge, principals: Mapping[str, Principal]) -> Step:
+    target = principals.get(edge.dst)
+    node = _label(target) if target else edge.dst
+    how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
+    return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
+
+
+def grant_step(grant: Grant, resources: Mapping[str, Resource]) -> Step:
+    resource = resources.get(grant.resource)
+    where = resource.label if resource else grant.resource
+    how = grant.detail or grant.via
+    if grant.condition:
+        how += f"; condition: {grant.condition}"
+    if grant.expires:
+        how += f"; expires {grant.expires}"
+    return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
+
+
+def capability_step(holding: Holding) -> Step:
+    actions = holding.attrs.get("actions") or []
+    how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
+    if holding.latent:
+        how = (how + "; " if how else "") + "latent: needs a setting changed first"
+    return Step(holding.system, "capability", holding.capability, how, holding.grant)
+
+
+def match_edge(context: str, pattern: Principal) -> Edge:
+    """The edge from a concrete CI context to a trust pattern that accepts it (made, not stored)."""
+    return Edge(context, pattern.key, EdgeKind.MATCHES, f"its OIDC token subject is accepted by {pattern.id}")

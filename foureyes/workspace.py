@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from . import review
-from .analysis import Analysis, analyze, rule_pack
+from .analysis import Analysis, analyze, rule_pack, waivers_for
 from .collect import collect
 from .config import Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
-from .errors import InputError, NotFound
+from .errors import FoureyesError, InputError, NotFound
 from .export import github_issues, report, tickets
 from .export.files import ExportFormat, write_file
 from .graph import Holding
@@ -33,7 +33,8 @@ from .model import Person, Snapshot, SnapshotInfo, SourceResult
 from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
-from .store import Store, audit, now_iso, store_url
+from .store import Store, analyses, audit, now_iso, store_url
+from .stored import StoredAnalysis, open_latest_stored, open_stored
 from .textsafe import safe_text
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
@@ -71,23 +72,24 @@ def demo_config() -> Config:
 class Workspace:
     """A config and the store it names. Open it, use it, `close` it (or use it as a context manager)."""
 
-    def __init__(self, config: Config, store: Store):
+    def __init__(self, config: Config, store: Store, *, warn: Callable[[str], None] | None = None):
         self.config = config
         self._store = store
         self._people_checked = False
+        self._warn = warn or store._warn
 
     @classmethod
     def open(cls, config: Config, *, url: str | None = None,
              warn: Callable[[str], None] | None = None) -> "Workspace":
         """Open (and migrate) the store at ``url``, else the one the config and environment name."""
-        return cls(config, Store(url or store_url(config), warn=warn))
+        return cls(config, Store(url or store_url(config), warn=warn), warn=warn)
 
     @classmethod
     def open_demo(cls, *, warn: Callable[[str], None] | None = None) -> "Workspace":
         """The sample organisation in its own database (never mixed with real snapshots), loaded."""
         from .connectors import demo  # the sample organisation is built only when asked for
 
-        workspace = cls(demo.demo_config(), Store(demo.demo_store_url(), warn=warn))
+        workspace = cls(demo.demo_config(), Store(demo.demo_store_url(), warn=warn), warn=warn)
         workspace.load_demo()
         return workspace
 
@@ -119,9 +121,15 @@ class Workspace:
 
     def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
                       progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
-        """Run the connectors (each failure becomes a gap) and store one snapshot."""
+        """Run the connectors (each failure becomes a gap), store one snapshot, and analyse it
+        (stored beside it, so the commands and the TUI that follow read it at once)."""
         results = collect(self.config, sources, progress)
-        return self._store.write_snapshot(results, label=label), results
+        info = self._store.write_snapshot(results, label=label)
+        try:
+            self.analysis(info.id)
+        except FoureyesError as error:  # the snapshot stands; the analysis waits for a fixed config
+            self._warn(f"snapshot {info.id} was stored but not analysed: {error}")
+        return info, results
 
     def load_demo(self) -> list[tuple[SnapshotInfo, bool]]:
         """Store the sample organisation's two snapshots (once): (info, stored now) each."""
@@ -132,10 +140,34 @@ class Workspace:
     # ------------------------------------------------------------ analysis
 
     def analysis(self, ref: str | int | None = None, *, exception_files: Sequence[str] = (),
-                 today: date | None = None) -> Analysis:
-        """One snapshot analysed; exceptions approved in campaigns count like those in exception
-        files (`check`, `conflicts`, the TUI and drift all see the same findings)."""
-        return self.analyse_snapshot(self.load_snapshot(ref), exception_files=exception_files, today=today)
+                 today: date | None = None, progress: Callable[[str], None] = lambda text: None) -> Analysis:
+        """One snapshot's analysis: the one stored beside it when its inputs are unchanged, else
+        computed now and stored (`foureyes.stored`). Exceptions approved in campaigns count like
+        those in exception files (`check`, `conflicts`, the TUI and drift all see the same findings)."""
+        pack = self.rule_pack()
+        found = open_stored(self._store, self.config, self._store.resolve(ref), pack=pack,
+                            waivers=self._waivers(pack, exception_files, today), today=today, progress=progress)
+        assert found is not None
+        return found
+
+    def stored_analysis(self, ref: str | int | None = None, *, today: date | None = None) -> StoredAnalysis | None:
+        """The stored analysis for today's inputs without computing one; else the newest stored
+        one marked `stale` with what changed (the TUI shows it while the current one is computed);
+        None when the snapshot has none."""
+        snapshot_id = self._store.resolve(ref)
+        pack = self.rule_pack()
+        waivers = self._waivers(pack, (), today)
+        return (open_stored(self._store, self.config, snapshot_id, pack=pack, waivers=waivers, today=today,
+                            compute=False)
+                or open_latest_stored(self._store, self.config, snapshot_id, pack=pack, waivers=waivers, today=today))
+
+    def forget_analyses(self, ref: str | int | None = None) -> int:
+        """Drop the stored analyses (of one snapshot, or all): recomputed when next asked for."""
+        return analyses.delete_all(self._store, None if ref is None else self._store.resolve(ref))
+
+    def _waivers(self, pack: RulePack, exception_files: Sequence[str], today: date | None) -> list[Any]:
+        return (waivers_for(self.config, pack, extra_files=exception_files)
+                + review.approved_waivers(self._store, today=today))
 
     def load_snapshot(self, ref: str | int | None = None) -> Snapshot:
         return self._store.load_snapshot(self._store.resolve(ref))
@@ -191,7 +223,7 @@ class Workspace:
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:
         """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""
-        return analysis.graph.team_members(team)
+        return analysis.team_members(team)
 
     def who_can(self, capability: str, *, tier: str | None = None, scope: str = "",
                 snapshot: str | int | None = None) -> WhoCan:
@@ -199,11 +231,10 @@ class Workspace:
         app:NAME or repo:OWNER/REPO), in person order."""
         analysis = self.analysis(snapshot)
         by_person: dict[str, list[Holding]] = defaultdict(list)
-        for holding in analysis.holdings():
-            if holding.capability != capability or (tier and holding.tier != tier):
-                continue
-            if _in_scope(holding, scope, analysis):
-                by_person[holding.person].append(holding)
+        for person, held in analysis.holdings_of(capability).items():
+            for holding in held:
+                if (not tier or holding.tier == tier) and _in_scope(holding, scope, analysis):
+                    by_person[person].append(holding)
         people = analysis.identities.people
         return WhoCan(analysis, tuple((people[k], tuple(by_person[k])) for k in sorted(by_person)))
 

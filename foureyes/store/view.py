@@ -1,0 +1,145 @@
+"""A stored snapshot read on demand, for the stored analysis: what a command shows (labels of
+resources and principals, gaps, the grants and edges of a few paths) without loading a million
+grants. `full()` loads the whole snapshot for what needs all of it (a graph, drift).
+
+Safe to share between threads (the TUI's workers): each part is read once, under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from itertools import chain
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..model import Edge, Gap, Grant, Principal, Resource, Snapshot, SnapshotInfo, SourceSummary
+from .analyses import ids_in_chunks
+
+
+class SnapshotView:
+    """Duck-types `model.Snapshot` for what the stored analysis's readers ask; the rest goes
+    through `full()`."""
+
+    def __init__(self, store: Any, info: SnapshotInfo):
+        self._store = store
+        self.info = info
+        self._lock = threading.RLock()
+        self._principals: dict[str, Principal] | None = None
+        self._resources: dict[str, Resource] | None = None
+        self._gaps: list[Gap] | None = None
+        self._full: Snapshot | None = None
+        self._grants: dict[str, Grant] = {}
+        self._edges: dict[str, list[Edge]] = {}
+
+    def __repr__(self) -> str:
+        return f"<SnapshotView {self.info.id}>"
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def taken_at(self) -> str:
+        return self.info.taken_at
+
+    @property
+    def label(self) -> str:
+        return self.info.label
+
+    @property
+    def digest(self) -> str:
+        return self.info.digest
+
+    @property
+    def sources(self) -> tuple[SourceSummary, ...]:
+        """Each source's name, system, counts and error (not its rows: `full()` has those)."""
+        return self.info.sources
+
+    # ------------------------------------------------------------ small parts, read whole
+
+    def _parts(self, table: str) -> list[Any]:
+        parts = self._store.read_parts(self.info, (table,))
+        return list(chain.from_iterable(parts[s.name][table] for s in self.info.sources))
+
+    @property
+    def principals(self) -> Mapping[str, Principal]:
+        with self._lock:
+            if self._principals is None:
+                self._principals = {p.key: p for p in self._parts("principals")}
+            return self._principals
+
+    @property
+    def resources(self) -> Mapping[str, Resource]:
+        with self._lock:
+            if self._resources is None:
+                self._resources = {r.key: r for r in self._parts("resources")}
+            return self._resources
+
+    def gaps(self) -> list[Gap]:
+        with self._lock:
+            if self._gaps is None:
+                self._gaps = self._parts("gaps")
+            return list(self._gaps)
+
+    # ------------------------------------------------------------ grants and edges, by key
+
+    def grants_by_key(self, keys: Iterable[str]) -> dict[str, Grant]:
+        """The grants with these keys (those the snapshot has), read in batches and kept."""
+        wanted = set(keys)
+        with self._lock:
+            missing = sorted(wanted - self._grants.keys())
+            for batch in ids_in_chunks(missing):
+                parts = self._store.read_parts(self.info, ("grants",), where=_in("key", batch), params=batch)
+                for source in self.info.sources:
+                    for key, grant in zip(parts[source.name]["keys"], parts[source.name]["grants"]):
+                        self._grants.setdefault(key, grant)
+            return {k: self._grants[k] for k in wanted if k in self._grants}
+
+    def edges_from(self, sources: Iterable[str]) -> dict[str, list[Edge]]:
+        """Every edge leaving these principals, in the order the whole snapshot lists them."""
+        wanted = set(sources)
+        with self._lock:
+            missing = sorted(wanted - self._edges.keys())
+            for key in missing:
+                self._edges[key] = []
+            for batch in ids_in_chunks(missing):
+                parts = self._store.read_parts(self.info, ("edges",), where=_in("src", batch), params=batch)
+                for source in self.info.sources:
+                    for edge in parts[source.name]["edges"]:
+                        self._edges[edge.src].append(edge)
+            return {k: self._edges[k] for k in wanted}
+
+    def grants_of(self, principals: Iterable[str]) -> list[Grant]:
+        """Grants held by these principals themselves (not through anything)."""
+        batch = sorted(set(principals))
+        found: list[Grant] = []
+        for chunk in ids_in_chunks(batch):
+            parts = self._store.read_parts(self.info, ("grants",), where=_in("principal", chunk), params=chunk)
+            found += chain.from_iterable(parts[s.name]["grants"] for s in self.info.sources)
+        return found
+
+    # ------------------------------------------------------------ the whole snapshot
+
+    def full(self) -> Snapshot:
+        with self._lock:
+            if self._full is None:
+                self._full = self._store.load_snapshot(self.info.id)
+            return self._full
+
+    def grants(self) -> Iterable[Grant]:
+        return self.full().grants()
+
+    def edges(self) -> Iterable[Edge]:
+        return self.full().edges()
+
+    def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
+        return self.full().keyed_grants()
+
+    def grants_not_in(self, other: Any) -> list[Grant]:
+        return self.full().grants_not_in(other.full() if isinstance(other, SnapshotView) else other)
+
+    def source(self, name: str) -> Any:
+        return self.full().source(name)
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f" AND {column} IN ({', '.join('?' * len(values))})"
