@@ -55,6 +55,15 @@ def test_a_failed_source_is_said_first_and_exits_3_unless_allowed(failed, comman
     assert same == [line for line in result.stdout.splitlines() if not line.startswith("Generated ")]
 
 
+def test_the_report_says_so_at_its_top(failed):
+    markdown = failed("report", "--format", "markdown", "--allow-gaps").stdout
+    head = markdown.split("## Scope")[0]
+    assert "**INCOMPLETE:** in snapshot 2, source `github` failed: the items of this campaign lack everything it " \
+           "would have read" in head
+    html = failed("report", "--allow-gaps").stdout
+    assert '<p class="bad">INCOMPLETE: in snapshot 2, source <span class="lit">github</span> failed' in html
+
+
 def test_who_can_and_conflicts_no_longer_give_a_clean_bill(failed):
     people = failed("who-can", "deploy.run", "--format", "json")
     data = json.loads(people.stdout)
