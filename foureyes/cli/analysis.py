@@ -150,8 +150,8 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
     print_table(f"conflicts (snapshot {analysis.snapshot.id})", columns,
                 [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
-    note(f"{len(findings)} findings, {open_count} open" + (" (incomplete: a source failed)" if completeness.failed else "")
-         + "; `foureyes conflicts --format json` shows every path")
+    incomplete = " (incomplete: a source failed)" if completeness.failed else ""
+    note(f"{len(findings)} findings, {open_count} open{incomplete}; `foureyes conflicts --format json` shows every path")
     finish(code)
 
 
@@ -216,7 +216,8 @@ def drift(app: AppContext, from_ref: str | None, to_ref: str | None, allow_gaps:
     old, new, d = found.old, found.new, found.drift
     sides = (workspace.completeness(old), workspace.completeness(new))
     # a failed source first, whichever snapshot it is in
-    code = worst(*(announce(c, allow_gaps=allow_gaps, strict=strict) for c in sorted(sides, key=lambda c: not c.failed)))
+    code = worst(*(announce(c, allow_gaps=allow_gaps, strict=strict)
+                   for c in sorted(sides, key=lambda c: not c.failed)))
     if fmt == "json":
         print_json({
             "from": d.from_id, "to": d.to_id,
@@ -260,7 +261,8 @@ def drift(app: AppContext, from_ref: str | None, to_ref: str | None, allow_gaps:
 def _both(old: Completeness, new: Completeness) -> dict[str, Any]:
     """Both snapshots' completeness as one: each failed source and gap says which snapshot it is in."""
     return {"complete": old.complete and new.complete,
-            "failed_sources": [{"snapshot": c.snapshot, "source": name} for c in (old, new) for name in c.failed_sources],
+            "failed_sources": [{"snapshot": c.snapshot, "source": name}
+                               for c in (old, new) for name in c.failed_sources],
             "gaps": [{"snapshot": c.snapshot, **gap} for c in (old, new) for gap in c.to_json()["gaps"]]}
 
 

@@ -51,7 +51,7 @@ def write_file(path: str | Path, text: str, *, force: bool = False, protected: t
     if not target.parent.is_dir():
         raise InputError(f"{target}: the directory {target.parent} does not exist")
     if not force and (target.exists() or target.is_symlink()):
-        raise InputError(f"{target}: already exists; name another file, or replace it with --force")
+        raise InputError(f"{target}: already exists; name another file (on the command line, --force replaces it)")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
         try:

@@ -317,8 +317,8 @@ def _call(where: Target, work: Callable[[], Any]) -> Any:
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
         shown = safe_text(where.secrets.scrub(str(message)), limit=200)
         if exc.status == 404:
-            raise IssueTargetError(f"{where.repo} was not found at {where.secrets.scrub(where.base_url)}, or the token in "
-                                   f"{where.token_env} cannot see it (404)") from None
+            raise IssueTargetError(f"{where.repo} was not found at {where.secrets.scrub(where.base_url)}, or the "
+                                   f"token in {where.token_env} cannot see it (404)") from None
         if exc.status in (401, 403):
             raise IssueTargetError(f"the token in {where.token_env} may not write issues in {where.repo} "
                                    f"({exc.status}: {shown})") from None

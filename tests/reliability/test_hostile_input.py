@@ -265,7 +265,8 @@ def test_out_never_replaces_the_store_or_an_existing_file(hostile_world, tmp_pat
     existing = tmp_path / "evidence.html"
     existing.write_text("keep me")
     refused = foureyes("export", "tickets", "--allow-gaps", "--out", str(existing))
-    assert refused.returncode == 2 and "already exists; name another file, or replace it with --force" in refused.stderr
+    assert refused.returncode == 2 and "already exists; name another file (on the command line, --force replaces it)" \
+        in refused.stderr
     assert existing.read_text() == "keep me"
     assert foureyes("report", "--allow-gaps", "--out", str(existing), "--force").returncode == 0
     assert existing.read_text().startswith("<!DOCTYPE html>")
