@@ -12,7 +12,7 @@ import click
 from .. import review
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, NotFound
 from . import main
-from .common import AppContext, finish, format_option, need_terminal, pass_app
+from .common import AppContext, announce, finish, format_option, need_terminal, pass_app
 from .output import cell, confirm, note, out, print_csv, print_json, print_table, warning
 
 ACTOR_ENV = "FOUREYES_REVIEWER"
@@ -97,6 +97,9 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     snapshot_id = workspace.resolve(snapshot_ref)
     if systems:
         workspace.check_systems(systems, snapshot_id)
+    completeness = workspace.completeness(snapshot_id)
+    if completeness.failed:  # the campaign freezes what the snapshot lacks: say so, first
+        announce(completeness, allow_gaps=True)
     if template:
         given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
                                            ("--app", apps), ("--team", teams), ("--person", people),

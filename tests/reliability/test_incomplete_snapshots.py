@@ -166,3 +166,9 @@ async def _settle(app, pilot) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def test_a_campaign_frozen_from_a_failed_snapshot_says_what_it_lacks(failed):
+    created = failed("campaign", "new", "--name", "second", "--as", "ciso@acme.com")
+    assert created.returncode == 0, created.stderr  # created: the review may go on, knowingly
+    assert created.stderr.splitlines()[0].startswith(INCOMPLETE + "snapshot 2: source github failed")

@@ -101,7 +101,7 @@ class IncompleteBanner(Static):
         if not failed:
             self.update("")
             return
-        names = ", ".join(s.name for s in failed)
+        names = safe_text(", ".join(s.name for s in failed))
         why = "; ".join(f"{s.name}: {s.error}" for s in failed)
         self.update(Text(f"INCOMPLETE: snapshot {triage.info.id} lacks what {names} would have read (the source "  # type: ignore[union-attr]
                          f"failed): who is missing here is unknown, not without access. {safe_text(why, limit=300)}"))
