@@ -36,6 +36,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def refuse_protected(path: str | Path, protected: tuple[Path, ...]) -> None:
+    """One line (exit 2) when ``path`` names one of the ``protected`` files, by any name or link."""
+    target = Path(path).expanduser()
+    if any(_same_file(target, p) for p in protected):
+        raise InputError(f"{target}: is the foureyes store (or one of its files); an export never replaces it, "
+                         "name another file")
+
+
 def write_file(path: str | Path, text: str, *, force: bool = False, protected: tuple[Path, ...] = ()) -> Path:
     """Write ``text`` as UTF-8 to ``path`` through a temporary file and a rename.
 
@@ -43,9 +51,7 @@ def write_file(path: str | Path, text: str, *, force: bool = False, protected: t
     database and its journal files) never, whatever its name or link says.
     """
     target = Path(path).expanduser()
-    if any(_same_file(target, p) for p in protected):
-        raise InputError(f"{target}: is the foureyes store (or one of its files); an export never replaces it, "
-                         "name another file")
+    refuse_protected(target, protected)
     if target.is_dir():
         raise InputError(f"{target}: is a directory; name a file")
     if not target.parent.is_dir():

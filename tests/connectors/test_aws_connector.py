@@ -70,13 +70,10 @@ def collect(world: aws_moto.AwsWorld, creds: dict[str, str] | None, *, enforce: 
 
 
 @pytest.fixture(scope="module")
-def world():
-    server, url = aws_moto.start_server()
-    try:
-        yield aws_moto.build_world(url)
-    finally:
-        aws_moto.enforce_iam(url, False)
-        server.stop()
+def world(moto):
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    yield world
+    aws_moto.enforce_iam(world.url, False)
 
 
 @pytest.fixture(scope="module")

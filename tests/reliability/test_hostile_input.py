@@ -320,3 +320,12 @@ def test_a_toml_file_of_100000_nested_brackets_is_exit_2(tmp_path, run):
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and str(config) in result.stderr
     assert "internal error" not in result.stderr and "Recursion" not in result.stderr
+
+
+def test_an_anchor_is_never_appended_to_the_store(hostile_world, tmp_path, run):
+    foureyes, url = _hostile(hostile_world, tmp_path, run)
+    store = Path(url.removeprefix("sqlite:///"))
+    before = store.read_bytes()
+    result = foureyes("audit", "anchor", "--file", str(store))
+    assert result.returncode == 2 and "is the foureyes store (or one of its files)" in result.stderr, result.stderr
+    assert store.read_bytes() == before
