@@ -2,49 +2,22 @@
 source (and one with only gaps), and a hostile organisation whose names carry terminal escapes,
 Markdown breakouts and mentions, with a campaign that revoked them.
 
-`run` is `foureyes ARGS` in this process (click's runner), as a fresh process would see it; the
-few tests about what only a real process shows (a closed pipe, a terminal) start one.
+Commands run in this process (tests/conftest.py's `run_cli`, the `cli` fixture); the few tests
+about what only a real process shows (a closed pipe, a redirected terminal) start one.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from conftest import run_cli as run_in_process
 
 from foureyes import dataset
 from foureyes.model import CODE_APPROVE, CODE_PUSH, DEPLOY_RUN, Edge, Gap, Grant, Principal, Resource, SourceResult
-
-
-def run_in_process(*args: str, env: dict[str, str] | None = None, input: str | None = None
-                   ) -> "subprocess.CompletedProcess[str]":
-    """`foureyes ARGS` through click's runner with ``env`` added to the environment."""
-    from click.testing import CliRunner
-
-    from foureyes.cli import main
-
-    saved = dict(os.environ)
-    os.environ.pop("FOUREYES_DEBUG", None)
-    os.environ.update(env or {})
-    try:
-        result = CliRunner().invoke(main, list(args), input=input, prog_name="foureyes", catch_exceptions=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += f"\nTraceback: {type(result.exception).__name__}: {result.exception}"
-    return subprocess.CompletedProcess(["foureyes", *args], result.exit_code, result.stdout, stderr)
-
-
-@pytest.fixture
-def run() -> Callable[..., "subprocess.CompletedProcess[str]"]:
-    return run_in_process
 
 
 def closed_port() -> int:

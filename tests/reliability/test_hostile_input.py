@@ -185,17 +185,17 @@ from .conftest import BREAKOUT, ESCAPES, SYSTEM, copy_store  # noqa: E402
 TERMINAL_ACTIONS = ("\x1b", "\x07", "\x9b", "\u202e")
 
 
-def _hostile(hostile_world, tmp_path, run):
+def _hostile(hostile_world, tmp_path, cli):
     url = copy_store(hostile_world["store"], tmp_path)
 
     def foureyes(*args: str):
-        return run("-c", str(hostile_world["config"]), *args, env={"FOUREYES_STORE_URL": url})
+        return cli("-c", str(hostile_world["config"]), *args, env={"FOUREYES_STORE_URL": url})
 
     return foureyes, url
 
 
-def test_escape_sequences_in_gap_and_error_lines_are_shown_not_run(hostile_world, tmp_path, run):
-    foureyes, _ = _hostile(hostile_world, tmp_path, run)
+def test_escape_sequences_in_gap_and_error_lines_are_shown_not_run(hostile_world, tmp_path, cli):
+    foureyes, _ = _hostile(hostile_world, tmp_path, cli)
     snap = foureyes("snapshot")
     check = foureyes("check", "--format", "table")
     # a refused decision quotes the item's resource name: Alice may not decide her own access
@@ -220,10 +220,10 @@ def _outside_code(html: str) -> str:
     return re.sub(r"<code>.*?</code>", "", html, flags=re.S)
 
 
-def test_a_backtick_cannot_break_out_of_a_markdown_code_span(hostile_world, tmp_path, run):
+def test_a_backtick_cannot_break_out_of_a_markdown_code_span(hostile_world, tmp_path, cli):
     from markdown_it import MarkdownIt
 
-    foureyes, _ = _hostile(hostile_world, tmp_path, run)
+    foureyes, _ = _hostile(hostile_world, tmp_path, cli)
     tickets = foureyes("export", "tickets", "--format", "markdown", "--allow-gaps")
     report = foureyes("report", "--format", "markdown", "--allow-gaps")
     assert tickets.returncode == 0 and report.returncode == 0, tickets.stderr + report.stderr
@@ -241,11 +241,11 @@ def test_a_backtick_cannot_break_out_of_a_markdown_code_span(hostile_world, tmp_
     assert f"<code>{SYSTEM}</code>" in body and f"<code>{SYSTEM}</code>" in MarkdownIt("gfm-like").render(report.stdout)
 
 
-def test_out_never_replaces_the_store_or_an_existing_file(hostile_world, tmp_path, run):
+def test_out_never_replaces_the_store_or_an_existing_file(hostile_world, tmp_path, cli):
     import sqlite3
     from contextlib import closing
 
-    foureyes, url = _hostile(hostile_world, tmp_path, run)
+    foureyes, url = _hostile(hostile_world, tmp_path, cli)
     store = Path(url.removeprefix("sqlite:///"))
     before = store.read_bytes()
     # found: `report --out <the store file>` replaced the database and its audit log
@@ -278,7 +278,7 @@ def _gzip_member(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def test_a_gzip_dataset_that_inflates_to_one_gib_line_stops_at_the_limit(tmp_path, run):
+def test_a_gzip_dataset_that_inflates_to_one_gib_line_stops_at_the_limit(tmp_path, cli):
     # found: a 1 MB gzip dataset holding one 1 GiB line took 3.2 GB and 34 s, then an internal error
     header = _gzip_member(b'{"format": "foureyes-dataset/1", "sources": [{"name": "x", "system": "github"}]}\n')
     block = _gzip_member(b"A" * 2**20)  # ~1 KiB that inflates to 1 MiB; 1024 members: 1 GiB, one line
@@ -291,7 +291,7 @@ def test_a_gzip_dataset_that_inflates_to_one_gib_line_stops_at_the_limit(tmp_pat
     config = tmp_path / "bomb.toml"
     config.write_text(f'[sources.demo]\ndataset = "{bomb}"\n')
     started = time.monotonic()
-    result = run("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
     assert time.monotonic() - started < 10
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (f"foureyes: error: {bomb}:2: a line longer than the limit (16 MiB, "
@@ -300,30 +300,30 @@ def test_a_gzip_dataset_that_inflates_to_one_gib_line_stops_at_the_limit(tmp_pat
     # the whole file's size is bounded too, and nesting, each naming its key
     config.write_text(f'[sources.demo]\ndataset = "{bomb}"\nmax_line_bytes = 1073741824\n'
                       'max_dataset_bytes = 4194304\n')
-    result = run("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
     assert result.returncode == 2 and "[sources.demo] max_dataset_bytes = 4194304" in result.stderr, result.stderr
     nested = tmp_path / "nested.jsonl"
     nested.write_text('{"format": "foureyes-dataset/1", "sources": [{"name": "x", "system": "github"}]}\n'
                       '{"source": "x", "type": "principal", "system": "github", "id": "a", "kind": "user", '
                       '"attrs": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}\n")
     config.write_text(f'[sources.demo]\ndataset = "{nested}"\n')
-    result = run("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
     assert result.returncode == 2 and "nested deeper than the limit (64 levels, [sources.demo] max_nesting = 64)" \
         in result.stderr, result.stderr
 
 
-def test_a_toml_file_of_100000_nested_brackets_is_exit_2(tmp_path, run):
+def test_a_toml_file_of_100000_nested_brackets_is_exit_2(tmp_path, cli):
     # found: `internal error: RecursionError` (exit 70)
     config = tmp_path / "deep.toml"
     config.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    result = run("-c", str(config), "snapshots")
+    result = cli("-c", str(config), "snapshots")
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and str(config) in result.stderr
     assert "internal error" not in result.stderr and "Recursion" not in result.stderr
 
 
-def test_an_anchor_is_never_appended_to_the_store(hostile_world, tmp_path, run):
-    foureyes, url = _hostile(hostile_world, tmp_path, run)
+def test_an_anchor_is_never_appended_to_the_store(hostile_world, tmp_path, cli):
+    foureyes, url = _hostile(hostile_world, tmp_path, cli)
     store = Path(url.removeprefix("sqlite:///"))
     before = store.read_bytes()
     result = foureyes("audit", "anchor", "--file", str(store))

@@ -30,11 +30,11 @@ DATA_COMMANDS = {
 
 
 @pytest.fixture
-def failed(failed_world, tmp_path, run):
+def failed(failed_world, tmp_path, cli):
     url = copy_store(failed_world["store"], tmp_path)
 
     def foureyes(*args: str, config: str = "config"):
-        return run("-c", str(failed_world[config]), *args, env={"FOUREYES_STORE_URL": url})
+        return cli("-c", str(failed_world[config]), *args, env={"FOUREYES_STORE_URL": url})
 
     return foureyes
 

@@ -20,10 +20,10 @@ from foureyes.store import Store, mask_url
 PASSWORD = "pw-QUERY-canary-0451"
 
 
-def test_a_password_in_the_query_is_masked_like_one_before_the_host(tmp_path, run):
+def test_a_password_in_the_query_is_masked_like_one_before_the_host(tmp_path, cli):
     for url in (f"postgresql+psycopg://auditor@127.0.0.1:1/foureyes?password={PASSWORD}&sslmode=disable",
                 f"postgresql+psycopg://auditor:{PASSWORD}@127.0.0.1:1/foureyes?sslpassword={PASSWORD}"):
-        result = run("snapshots", env={"FOUREYES_STORE_URL": url})
+        result = cli("snapshots", env={"FOUREYES_STORE_URL": url})
         assert result.returncode == 2, result.stderr
         assert PASSWORD not in result.stderr + result.stdout
         assert "cannot open store postgresql+psycopg://auditor" in result.stderr and "***" in result.stderr
@@ -83,11 +83,11 @@ def test_a_store_others_could_change_is_warned_about(tmp_path):
                         "snapshots and the review records in it"]
 
 
-def test_the_cli_prints_store_warnings_once_and_escaped(tmp_path, run):
+def test_the_cli_prints_store_warnings_once_and_escaped(tmp_path, cli):
     shared = tmp_path / "shared\x1b[2J"
     shared.mkdir()
     shared.chmod(0o777)
-    result = run("snapshots", env={"FOUREYES_STORE_URL": f"sqlite:///{shared / 'f.db'}"})
+    result = cli("snapshots", env={"FOUREYES_STORE_URL": f"sqlite:///{shared / 'f.db'}"})
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("foureyes: warning: ")]
     assert len(warnings) == 1 and "shared\\x1b[2J is writable by others" in warnings[0]

@@ -32,8 +32,8 @@ def test_a_closed_pipe_ends_quietly(failed_world, tmp_path):
 
 
 @pytest.mark.parametrize("command", [["tui"], ["demo"], ["review", "--as", "ciso@acme.com"]])
-def test_the_tui_refuses_to_start_without_a_terminal(failed_world, tmp_path, run, command):
-    result = run("-c", str(failed_world["config"]), *command,
+def test_the_tui_refuses_to_start_without_a_terminal(failed_world, tmp_path, cli, command):
+    result = cli("-c", str(failed_world["config"]), *command,
                  env={"FOUREYES_STORE_URL": copy_store(failed_world["store"], tmp_path)})
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -51,11 +51,11 @@ def test_tui_with_stdout_in_a_file_exits_at_once(failed_world, tmp_path):
     assert done.returncode == 2 and "needs a terminal" in done.stderr
 
 
-def test_an_unreachable_host_is_one_readable_line_said_once(tmp_path, run):
+def test_an_unreachable_host_is_one_readable_line_said_once(tmp_path, cli):
     port = closed_port()
     config = tmp_path / "foureyes.toml"
     config.write_text(f'[sources.github]\norg = "acme"\nbase_url = "http://127.0.0.1:{port}"\nmax_retries = 0\n')
-    result = run("-c", str(config), "snapshot",
+    result = cli("-c", str(config), "snapshot",
                  env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}", "GITHUB_TOKEN": "ghp_unused_0000"})
     assert result.returncode == 3
     failure = f"cannot reach 127.0.0.1:{port} (connection refused)"
