@@ -30,8 +30,11 @@ from .model import (
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # A closure entry: (distance, ref, next key, grant index). ref >= 0 is an edge index, ref < 0
 # is grant index -(ref + 1). The next key is the key in the successor's closure; the grant
-# index is the grant the path ends in.
+# index is the grant the path ends in. An escalation (a can-escalate edge, a grant marked
+# "escalation") adds ESCALATION to the distance, so a route without one always wins and
+# distance // ESCALATION counts the escalations on the chosen route.
 Entry = tuple[int, int, "tuple[str, str, str] | None", int]
+ESCALATION = 1000
 HoldKey = tuple[str, str, str]  # (capability, resource key, repo)
 
 
@@ -68,6 +71,7 @@ class Holding(NamedTuple):
     latent: bool = False
     attrs: Mapping[str, Any] = _EMPTY
     first_hop: tuple[int, Any] = (0, None)  # (ref, next key) into the graph, for `Graph.path`
+    escalation: bool = False  # every route to it needs a privilege escalation first
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -89,6 +93,7 @@ class Graph:
         self.out: dict[str, list[int]] = defaultdict(list)
         for index, edge in enumerate(self.edges):
             self.out[edge.src].append(index)
+        self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self.edges]
         self.own: dict[str, list[int]] = defaultdict(list)
         for index, grant in enumerate(self.grants):
             if grant.capabilities:
@@ -229,8 +234,9 @@ class Graph:
             person=person.key, capability=capability, resource=resource_key, repo=repo,
             tier=resource.tier if resource else "", app=app,
             system=resource.system if resource else resource_key.split(":", 1)[0],
-            grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
+            grant=self._grant_key(entry[3]), account=account, distance=entry[0] % ESCALATION + 1,
             latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
+            escalation=entry[0] >= ESCALATION,
         )
 
     def _grant_key(self, index: int) -> str:
@@ -306,19 +312,21 @@ class Graph:
             for grant_index in self.own.get(node, ()):
                 grant = self.grants[grant_index]
                 repo = self._grant_repo(grant)
+                start = ESCALATION if grant.attrs.get("escalation") else 0
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
-                    if key not in closure:
-                        closure[key] = (0, -grant_index - 1, None, grant_index)
+                    if key not in closure or start < closure[key][0]:
+                        closure[key] = (start, -grant_index - 1, None, grant_index)
             for edge_index in self.out.get(node, ()):
                 succ = self.edges[edge_index].dst
                 if succ in members:
                     continue
+                cost = self._cost[edge_index]
                 for key, entry in self._closure.get(succ, {}).items():
                     mine = self._retag(node, key)
                     best = closure.get(mine)
-                    if best is None or entry[0] + 1 < best[0]:
-                        closure[mine] = (entry[0] + 1, edge_index, key, entry[3])
+                    if best is None or entry[0] + cost < best[0]:
+                        closure[mine] = (entry[0] + cost, edge_index, key, entry[3])
             closures[node] = closure
         if len(component) > 1 or any(self.edges[e].dst == component[0] for e in self.out.get(component[0], ())):
             changed = True
@@ -329,11 +337,12 @@ class Graph:
                         succ = self.edges[edge_index].dst
                         if succ not in members or succ == node:
                             continue
+                        cost = self._cost[edge_index]
                         for key, entry in list(closures[succ].items()):
                             mine = self._retag(node, key)
                             best = closures[node].get(mine)
-                            if best is None or entry[0] + 1 < best[0]:
-                                closures[node][mine] = (entry[0] + 1, edge_index, key, entry[3])
+                            if best is None or entry[0] + cost < best[0]:
+                                closures[node][mine] = (entry[0] + cost, edge_index, key, entry[3])
                                 changed = True
         self._closure.update(closures)
 

@@ -45,6 +45,7 @@ def holding_json(analysis: Analysis, holding: Holding, *, with_path: bool = True
         "grant": holding.grant,
         "account": holding.account,
         "latent": holding.latent,
+        "escalation": holding.escalation,
     }
     if with_path:
         steps = analysis.path(holding)

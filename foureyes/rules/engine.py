@@ -149,7 +149,8 @@ def satisfies(holding: Holding, requirement: Requirement) -> bool:
     if requirement.systems and holding.system not in requirement.systems:
         return False
     for key, wanted in requirement.where.items():
-        value = holding.latent if key == "latent" else holding.attrs.get(key)
+        value = holding.latent if key == "latent" else holding.escalation if key == "escalation" \
+            else holding.attrs.get(key)
         if value != wanted:
             return False
     return True

@@ -27,12 +27,16 @@ from ...model import ACCESS_ADMIN, DEPLOY_RUN
 from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
-_SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
+ESCALATE = "escalate"  # an [[escalate]] way: a hop to another principal, not a capability
+_SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN, "escalate": ESCALATE}
 _WAY_KEYS = {"id", "target", "title", "all_of", "applies_to"}
+_ESCALATE_KEYS = {"id", "to", "title", "all_of", "applies_to", "services", "needs", "then_assume"}
 _REQUIREMENT_KEYS = {"action", "resource", "context"}
 _KINDS = ("user", "group", "role")
+_CALLERS = ("user", "role")
+_NEEDS = ("instance_profile",)
 TEMPLATES = ("partition", "account", "self", "own_group", "attached_policy", "admin_role", "admin_user",
-             "admin_group", "deploy_bucket")
+             "admin_group", "deploy_bucket", "target")
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -57,6 +61,12 @@ class Way:
     all_of: tuple[Requirement, ...]
     target: str = ""
     applies_to: tuple[str, ...] = _KINDS
+    # [[escalate]] only: the kind of principal reached, the services a role must trust,
+    # what the role must already have, and whether the escalator must then assume it.
+    to: str = ""
+    services: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    then_assume: bool = False
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -113,9 +123,10 @@ def parse_catalogue(raw: Mapping[str, Any], shown: str = "<catalogue>") -> Catal
             if way_id in seen:
                 raise fail(where, "id: used twice")
             seen.add(way_id)
+            allowed = _ESCALATE_KEYS if section == "escalate" else _WAY_KEYS
             for key in entry:
-                if key not in _WAY_KEYS:
-                    close = difflib.get_close_matches(key, sorted(_WAY_KEYS), n=1)
+                if key not in allowed:
+                    close = difflib.get_close_matches(key, sorted(allowed), n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     raise fail(where, f"{key}: unknown key{hint}")
             requirements = entry.get("all_of")
@@ -138,12 +149,38 @@ def parse_catalogue(raw: Mapping[str, Any], shown: str = "<catalogue>") -> Catal
                 if not isinstance(context, dict) or not all(isinstance(v, str) for v in context.values()):
                     raise fail(r_where, "context: expected a table of strings")
                 parsed.append(Requirement(action, resource, dict(context)))
-            applies_to = entry.get("applies_to", list(_KINDS))
-            if not isinstance(applies_to, list) or not set(applies_to) <= set(_KINDS) or not applies_to:
-                raise fail(where, f"applies_to: expected a list from {', '.join(_KINDS)}")
+            kinds = _CALLERS if section == "escalate" else _KINDS
+            applies_to = entry.get("applies_to", list(kinds))
+            if not isinstance(applies_to, list) or not set(applies_to) <= set(kinds) or not applies_to:
+                raise fail(where, f"applies_to: expected a list from {', '.join(kinds)}")
+            extra: dict[str, Any] = {}
+            if section == "escalate":
+                extra = _escalate_fields(entry, lambda message: fail(where, message))
+                if not any("{target}" in r.resource for r in parsed):
+                    raise fail(where, "all_of: an [[escalate]] way needs a requirement on {target}")
+            elif any("{target}" in r.resource for r in parsed):
+                raise fail(where, "resource: {target} is for [[escalate]] ways")
             ways.append(Way(way_id, capability, str(entry.get("title", "")), tuple(parsed),
-                            target=str(entry.get("target", "")), applies_to=tuple(applies_to)))
+                            target=str(entry.get("target", "")), applies_to=tuple(applies_to), **extra))
     return Catalogue(tuple(ways), shown)
+
+
+def _escalate_fields(entry: Mapping[str, Any], fail: Any) -> dict[str, Any]:
+    to = entry.get("to")
+    if to not in _KINDS:
+        raise fail(f"to: expected one of {', '.join(_KINDS)}")
+    services = entry.get("services", [])
+    if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
+        raise fail("services: expected a list of service principals like lambda.amazonaws.com")
+    needs = entry.get("needs", [])
+    if not isinstance(needs, list) or not set(needs) <= set(_NEEDS):
+        raise fail(f"needs: expected a list from {', '.join(_NEEDS)}")
+    then_assume = entry.get("then_assume", False)
+    if not isinstance(then_assume, bool):
+        raise fail("then_assume: expected true or false")
+    if (services or needs or then_assume) and to != "role":
+        raise fail("services, needs and then_assume are for ways to a role")
+    return {"to": to, "services": tuple(services), "needs": tuple(needs), "then_assume": then_assume}
 
 
 def _template_names(text: str) -> list[str]:
@@ -233,8 +270,13 @@ class CapabilityDecider:
             done.append((requirement, *result))
         return done
 
-    def _requirement(self, requirement: Requirement, holder: Holder,
-                     admins: AccountAdmins) -> tuple[str, Decision] | None:
+    def requirement(self, requirement: Requirement, holder: Holder, admins: AccountAdmins = AccountAdmins(),
+                    extra: Mapping[str, list[str]] | None = None) -> tuple[str, Decision] | None:
+        """Is ``requirement`` allowed to the holder on some matching resource? (resource, decision)."""
+        return self._requirement(requirement, holder, admins, extra)
+
+    def _requirement(self, requirement: Requirement, holder: Holder, admins: AccountAdmins,
+                     extra: Mapping[str, list[str]] | None = None) -> tuple[str, Decision] | None:
         values = {
             "partition": [holder.partition], "account": [holder.account], "self": [holder.arn],
             "own_group": list(holder.groups), "attached_policy": list(holder.attached_policies),
@@ -242,6 +284,7 @@ class CapabilityDecider:
             "admin_user": [a for a in admins.users if a != holder.arn],
             "admin_group": [a for a in admins.groups if a not in holder.groups and a != holder.arn],
             "deploy_bucket": list(self.deploy_buckets),
+            **(extra or {}),
         }
         known = {k: _fill(v, values) for k, v in requirement.context.items()}
         context = holder.context.with_values({k: v[0] for k, v in known.items() if v})
