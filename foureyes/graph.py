@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from .identity import Identities
 from .model import (
@@ -94,6 +94,7 @@ class Graph:
         for index, edge in enumerate(self.edges):
             self.out[edge.src].append(index)
         self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self.edges]
+        self._in: dict[str, list[int]] | None = None  # edges by destination, built on first use
         self.own: dict[str, list[int]] = defaultdict(list)
         for index, grant in enumerate(self.grants):
             if grant.capabilities:
@@ -200,6 +201,62 @@ class Graph:
                 if len(found) >= limit:
                     return sorted(found, key=len)
         return sorted(found, key=len) or [self.path(holding)]
+
+    def inbound(self, node: str) -> list[Edge]:
+        """The edges into ``node`` (who can act as it, one hop away)."""
+        return [self.edges[i] for i in self._inbound().get(node, ())]
+
+    def reaching(self, node: str, *, first: Callable[[Edge], bool] | None = None) -> list[tuple[str, tuple[Step, ...]]]:
+        """People who can act as ``node``, each with a shortest path to it (person first, ``node`` last).
+
+        ``first`` chooses which edges into ``node`` count (the wildcard trust patterns of a
+        role, say): a posture finding's blast radius is everyone who reaches it that way.
+        """
+        inbound = self._inbound()
+        toward: dict[str, tuple[int, int]] = {}  # principal -> (distance, edge index toward node)
+        frontier: list[str] = []
+        for index in inbound.get(node, ()):
+            src = self.edges[index].src
+            if src not in toward and (first is None or first(self.edges[index])):
+                toward[src] = (1, index)
+                frontier.append(src)
+        distance = 1
+        while frontier:
+            distance += 1
+            found: list[str] = []
+            for current in frontier:
+                for index in inbound.get(current, ()):
+                    src = self.edges[index].src
+                    if src != node and src not in toward:
+                        toward[src] = (distance, index)
+                        found.append(src)
+            frontier = found
+        out: list[tuple[str, tuple[Step, ...]]] = []
+        for person in self.identities.people.values():
+            starts = [(toward[a.principal][0], a.principal, a) for a in person.accounts if a.principal in toward]
+            if not starts:
+                continue
+            _, start, link = min(starts, key=lambda s: (s[0], s[1]))
+            steps = [self._person_step(person, person.key)]
+            account = self.principals.get(start)
+            if account is not None and person.linked:
+                steps.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}", account.key))
+            current = start
+            for _ in range(10_000):  # a broken index must not hang the caller
+                if current == node or current not in toward:
+                    break
+                edge = self.edges[toward[current][1]]
+                steps.append(self._edge_step(edge))
+                current = edge.dst
+            out.append((person.key, tuple(steps)))
+        return sorted(out, key=lambda item: (len(item[1]), item[0]))
+
+    def _inbound(self) -> dict[str, list[int]]:
+        if self._in is None:
+            self._in = defaultdict(list)
+            for index, edge in enumerate(self.edges):
+                self._in[edge.dst].append(index)
+        return self._in
 
     # ------------------------------------------------------------ closure
 

@@ -58,6 +58,28 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Exposes:
+    """Who can exploit a posture finding: the people holding ``capability`` on the subject
+    resource (holdings whose attributes equal ``where``), or the people who can act as the
+    subject principal through a principal whose attributes equal ``through``."""
+
+    capability: str = ""
+    where: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    through: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def describe(self) -> str:
+        if self.capability:
+            text = f"people holding {self.capability} on it"
+            conditions = [f"{k} = {_toml(v)}" for k, v in self.where.items()]
+            return text + (f" ({', '.join(conditions)})" if conditions else "")
+        return "people who can act as it through " + ", ".join(f"{k} = {_toml(v)}" for k, v in self.through.items())
+
+
+def _toml(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     title: str
@@ -75,6 +97,8 @@ class Rule:
     match: Match | None = None
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     source: str = ""
+    exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
+    show: tuple[str, ...] = ()  # posture: subject attributes shown as evidence beside `when`
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -104,11 +128,12 @@ class RulePack:
 _RULE_FIELDS = {
     "id": str, "title": str, "severity": str, "kind": str, "rationale": str, "controls": list,
     "remediation": str, "all_of": list, "any_of": list, "same": str, "subject": str,
-    "suppressed_by": list, "target": str, "match": dict, "when": dict,
+    "suppressed_by": list, "target": str, "match": dict, "when": dict, "exposes": dict, "show": list,
 }
 _REQUIRED = ("id", "title", "severity", "kind", "rationale", "controls", "remediation")
 _REQUIREMENT_FIELDS = {"capability": str, "tier": str, "systems": list, "where": dict}
 _MATCH_FIELDS = {"kind": (str, list), "tier": str, "system": str}
+_EXPOSES_FIELDS = {"capability": str, "where": dict, "through": dict}
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 
@@ -226,7 +251,7 @@ def _parse_rule(raw: dict[str, Any], path: str, lines: list[str], number: int) -
             fail("same must be 'app', 'repo' or 'any'", "same")
         if subject not in (ANY, "linked", "unlinked"):
             fail("subject must be 'any', 'linked' or 'unlinked'", "subject")
-        for key in ("target", "match", "when"):
+        for key in ("target", "match", "when", "exposes", "show"):
             if key in raw:
                 fail(f"{key!r} is for posture rules", key)
     else:
@@ -244,6 +269,9 @@ def _parse_rule(raw: dict[str, Any], path: str, lines: list[str], number: int) -
         match = Match(kinds=tuple(kinds), tier=spec.get("tier", ANY), system=spec.get("system", ""))
         if not raw.get("when"):
             fail("a posture rule needs when = { attribute = value, ... }", "when")
+        exposes = _exposes(raw, fail)
+        if not all(isinstance(v, str) for v in raw.get("show", [])):
+            fail("show must be a list of attribute names", "show")
     return Rule(
         id=raw["id"], title=raw["title"], severity=raw["severity"], kind=kind,
         rationale=raw["rationale"].strip(), controls=tuple(raw["controls"]),
@@ -251,7 +279,29 @@ def _parse_rule(raw: dict[str, Any], path: str, lines: list[str], number: int) -
         subject=subject, suppressed_by=tuple(raw.get("suppressed_by", ())),
         target=raw.get("target", "resource"), match=match,
         when=MappingProxyType(dict(raw.get("when", {}))), source=path,
+        exposes=exposes if kind != CONFLICT else None, show=tuple(raw.get("show", ())),
     )
+
+
+def _exposes(raw: Mapping[str, Any], fail: Any) -> Exposes | None:
+    spec = raw.get("exposes")
+    if spec is None:
+        return None
+    for k, v in spec.items():
+        if k not in _EXPOSES_FIELDS or not isinstance(v, _EXPOSES_FIELDS[k]):
+            fail(f"exposes: unknown or mistyped field {k!r}; expected capability, where (a table) or through "
+                 "(a table)", "exposes")
+    target = raw.get("target", "resource")
+    if target == "resource" and (not spec.get("capability") or "through" in spec):
+        fail("exposes: a rule on resources names the capability that exploits it: { capability = ... }", "exposes")
+    if target == "principal" and (not spec.get("through") or "capability" in spec or "where" in spec):
+        fail("exposes: a rule on principals names what it is reached through: { through = { attr = value } }",
+             "exposes")
+    capability = spec.get("capability", "")
+    if capability and capability not in CAPABILITIES:
+        fail(f"exposes: unknown capability {capability!r}; expected one of {', '.join(CAPABILITIES)}", "exposes")
+    return Exposes(capability=capability, where=MappingProxyType(dict(spec.get("where", {}))),
+                   through=MappingProxyType(dict(spec.get("through", {}))))
 
 
 def _line_of(lines: list[str], rule_id: str, key: str) -> int | None:
