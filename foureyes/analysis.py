@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from .bulk import gc_paused
 from .config import Config
@@ -27,8 +27,6 @@ class Analysis:
     pack: RulePack
     findings: list[Finding]
     waivers: list[Waiver] = field(default_factory=list)
-    # Derived indexes built on first use (e.g. team membership for the matrix), never compared.
-    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def gaps(self) -> list[Gap]:

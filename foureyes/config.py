@@ -1,32 +1,25 @@
 """Typed, strictly validated configuration read from TOML.
 
-Every section is a frozen dataclass; `load_config` checks each key against it, so a typo
-or a wrong type is one clear line naming the file, the line and the key (exit code 2).
+Every section is a frozen dataclass, and the dataclasses are the file's schema
+(foureyes/schema.py): a typo or a wrong type is one clear line naming the file, the line
+and the key, with a "did you mean" (exit code 2).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
+import functools
 import os
-import re
-import sys
-import types
 import typing
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Mapping, Union
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from typing import Literal, Mapping
 
 import platformdirs
 
 from .errors import ConfigError
+from .schema import Schema, from_dataclass
 
 APP_NAME = "foureyes"
 CONFIG_ENV = "FOUREYES_CONFIG"
@@ -332,201 +325,16 @@ def load_config(explicit: str | None = None) -> Config:
 
 
 def load_config_file(path: Path | str) -> Config:
-    path = Path(path)
-    shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(shown, "file not found; pass -c PATH or create it from config.example.toml") from None
-    except IsADirectoryError:
-        raise ConfigError(shown, "is a directory, expected a TOML file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(shown, f"cannot read: {exc.strerror}") from None
-    return parse_config(text, shown)
+    checked = config_schema().load(Path(path))
+    return dataclasses.replace(checked.value, path=checked.path)
 
 
 def parse_config(text: str, path: str = "<config>") -> Config:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _toml_error_line(str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(path, f"TOML syntax error: {message}", line=line) from None
-    validator = _Validator(path, text)
-    config = validator.build(Config, raw, ())
-    return dataclasses.replace(config, path=path)
+    return dataclasses.replace(config_schema().parse(text, path).value, path=path)
 
 
-def _toml_error_line(message: str) -> int | None:
-    m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else None
-
-
-# ---------------------------------------------------------------- strict validation
-
-
-class _Validator:
-    """Turns parsed TOML into dataclasses, refusing unknown keys and wrong types."""
-
-    def __init__(self, path: str, text: str):
-        self.path = path
-        self.lines = text.splitlines()
-
-    def fail(self, keypath: tuple[str, ...], message: str) -> typing.NoReturn:
-        raise ConfigError(self.path, message, key=_dotted(keypath), line=self.line_of(keypath))
-
-    def line_of(self, keypath: tuple[str, ...]) -> int | None:
-        """Best effort: the line where the last key of ``keypath`` is written."""
-        if not keypath:
-            return None
-        names = [k for k in keypath if not k.startswith("[")]
-        last = names[-1]
-        key_re = re.compile(r'^\s*(?:"%s"|%s)\s*=' % (re.escape(last), re.escape(last)))
-        table_names = names[:-1]
-        header_re = None
-        if table_names:
-            parts = r"\s*\.\s*".join(r'(?:"%s"|%s)' % (re.escape(n), re.escape(n)) for n in table_names)
-            header_re = re.compile(r"^\s*\[\[?\s*%s\s*\]\]?" % parts)
-        whole_header = re.compile(
-            r"^\s*\[\[?\s*%s\s*\]\]?"
-            % r"\s*\.\s*".join(r'(?:"%s"|%s)' % (re.escape(n), re.escape(n)) for n in names)
-        )
-        in_table = header_re is None
-        for number, line in enumerate(self.lines, 1):
-            if whole_header.match(line):
-                return number
-            if header_re is not None and header_re.match(line):
-                in_table = True
-                continue
-            if line.lstrip().startswith("[") and header_re is not None and in_table:
-                if not header_re.match(line):
-                    in_table = False
-            if in_table and key_re.match(line):
-                return number
-        # a dotted key written inline ("sources.github.org = ...") or in an inline table
-        dotted = re.compile(r"(^|[\s{,.])%s\s*=" % re.escape(last))
-        for number, line in enumerate(self.lines, 1):
-            if dotted.search(line):
-                return number
-        return None
-
-    def build(self, cls: type, raw: Any, keypath: tuple[str, ...]) -> Any:
-        if not isinstance(raw, dict):
-            self.fail(keypath, f"expected a table, got {_describe(raw)}")
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key not in fields:
-                known = ", ".join(sorted(fields)) or "(none)"
-                close = difflib.get_close_matches(key, list(fields), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.fail(keypath + (key,), f"unknown key{hint}; expected one of: {known}")
-            values[key] = self.coerce(hints[key], value, keypath + (key,))
-        for name, f in fields.items():
-            if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                self.fail(keypath + (name,), "required key is missing")
-        return cls(**values)
-
-    def coerce(self, hint: Any, value: Any, keypath: tuple[str, ...]) -> Any:
-        origin = typing.get_origin(hint)
-        args = typing.get_args(hint)
-        if origin in (Union, types.UnionType):
-            options = [a for a in args if a is not type(None)]
-            if value is None and len(options) != len(args):
-                return None
-            if len(options) == 1:
-                return self.coerce(options[0], value, keypath)
-            for option in options:
-                try:
-                    return self.coerce(option, value, keypath)
-                except ConfigError:
-                    continue
-            self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
-        if origin is Literal:
-            if value not in args:
-                choices = ", ".join(repr(a) for a in args)
-                self.fail(keypath, f"expected one of {choices}, got {value!r}")
-            return value
-        if dataclasses.is_dataclass(hint):
-            return self.build(hint, value, keypath)
-        if origin is list:
-            if not isinstance(value, list):
-                self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
-            (item,) = args
-            return [self.coerce(item, v, keypath + (f"[{i}]",)) for i, v in enumerate(value)]
-        if origin is dict:
-            if not isinstance(value, dict):
-                self.fail(keypath, f"expected {_type_name(hint)}, got {_describe(value)}")
-            _, item = args
-            return {k: self.coerce(item, v, keypath + (k,)) for k, v in value.items()}
-        if hint is bool:
-            if not isinstance(value, bool):
-                self.fail(keypath, f"expected true or false, got {_describe(value)}")
-            return value
-        if hint is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.fail(keypath, f"expected an integer, got {_describe(value)}")
-            return value
-        if hint is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.fail(keypath, f"expected a number, got {_describe(value)}")
-            return float(value)
-        if hint is str:
-            if not isinstance(value, str):
-                self.fail(keypath, f"expected a string, got {_describe(value)}")
-            return value
-        if hint is date:
-            if isinstance(value, datetime) or not isinstance(value, date):
-                self.fail(keypath, f"expected a date (YYYY-MM-DD), got {_describe(value)}")
-            return value
-        if hint is Any:
-            return value
-        raise TypeError(f"config schema has an unsupported type {hint!r}")  # programming error
-
-
-def _dotted(keypath: tuple[str, ...]) -> str:
-    out = ""
-    for part in keypath:
-        if part.startswith("["):
-            out += part
-        elif out:
-            out += "." + (part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else f'"{part}"')
-        else:
-            out = part
-    return out
-
-
-def _type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is list:
-        return f"a list of {_type_name(args[0]).removeprefix('a ').removeprefix('an ')}s"
-    if origin is dict:
-        return f"a table of {_type_name(args[1]).removeprefix('a ').removeprefix('an ')}s"
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in args if a is not type(None))
-    if dataclasses.is_dataclass(hint):
-        return "a table"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        hint, str(hint)
-    )
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (boolean)"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"{shown!r} (string)"
-    if isinstance(value, int):
-        return f"{value} (integer)"
-    if isinstance(value, float):
-        return f"{value} (number)"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
+@functools.cache
+def config_schema() -> Schema:
+    """The config file's shape: the dataclasses above, their type hints and defaults."""
+    return Schema(from_dataclass(Config), error=ConfigError,
+                  missing="file not found; pass -c PATH or create it from config.example.toml")

@@ -18,8 +18,8 @@ class FoureyesError(Exception):
     exit_code = EXIT_USAGE
 
 
-class ConfigError(FoureyesError):
-    """The config file is missing, malformed, or has an unknown key or wrong type."""
+class LocatedError(FoureyesError):
+    """A problem at one place in a file: ``path:line: key: message`` (line and key when known)."""
 
     def __init__(self, path: str, message: str, *, key: str = "", line: int | None = None):
         self.path = path
@@ -31,8 +31,16 @@ class ConfigError(FoureyesError):
         super().__init__(subject + message)
 
 
+class ConfigError(LocatedError):
+    """The config file is missing, malformed, or has an unknown key or wrong type."""
+
+
 class InputError(FoureyesError):
     """A file given on the command line (rules, exceptions, dataset) is malformed."""
+
+
+class InputFileError(LocatedError, InputError):
+    """A rule pack, exception file, catalogue or keymap is unreadable or has a wrong key."""
 
 
 class StoreError(FoureyesError):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict, deque
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from .identity import Identities
 from .model import (
@@ -87,33 +87,35 @@ class Graph:
         self.identities = identities
         self.principals: Mapping[str, Principal] = snapshot.principals
         self.resources = snapshot.resources
-        self.grants: list[Grant] = list(snapshot.grants())
-        self.edges: list[Edge] = sorted(snapshot.edges(), key=lambda e: (e.src, e.kind, e.dst))
-        self.edges.extend(self._workload_matches())
-        self.out: dict[str, list[int]] = defaultdict(list)
-        for index, edge in enumerate(self.edges):
-            self.out[edge.src].append(index)
-        self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self.edges]
+        # The indexes below are the graph's own: other modules use the traversal API instead.
+        self._grants: list[Grant] = list(snapshot.grants())
+        self._edges: list[Edge] = sorted(snapshot.edges(), key=lambda e: (e.src, e.kind, e.dst))
+        self._edges.extend(self._workload_matches())
+        self._out: dict[str, list[int]] = defaultdict(list)
+        for index, edge in enumerate(self._edges):
+            self._out[edge.src].append(index)
+        self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self._edges]
         self._in: dict[str, list[int]] | None = None  # edges by destination, built on first use
-        self.own: dict[str, list[int]] = defaultdict(list)
-        for index, grant in enumerate(self.grants):
+        self._own: dict[str, list[int]] = defaultdict(list)
+        for index, grant in enumerate(self._grants):
             if grant.capabilities:
-                self.own[grant.principal].append(index)
+                self._own[grant.principal].append(index)
         # Ties between equally short paths break on the grant itself, never on load order.
-        grants = self.grants
-        for indexes in self.own.values():
+        grants = self._grants
+        for indexes in self._own.values():
             if len(indexes) > 1:
                 indexes.sort(key=lambda i: (grants[i].resource, grants[i].entitlement, grants[i].system))
         self._repo_of_resource: dict[str, str] = {}
-        # keys the store already knows, aligned with self.grants; otherwise hashed on demand
+        # keys the store already knows, aligned with self._grants; otherwise hashed on demand
         self._known_keys: list[str] | None = None
         if all(len(s.grant_keys) == len(s.grants) for s in snapshot.sources):
             self._known_keys = [k for s in snapshot.sources for k in s.grant_keys]
         self._grant_keys: dict[int, str] = {}
-        reached = {e.dst for e in self.edges}
+        reached = {e.dst for e in self._edges}
         self._sources_only = {a.principal for p in identities.people.values() for a in p.accounts} - reached
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
         self._holdings: dict[str, list[Holding]] | None = None
+        self._members_of: dict[str, list[str]] | None = None  # principal -> its direct members (member-of)
 
     # ------------------------------------------------------------ public
 
@@ -147,10 +149,10 @@ class Graph:
             if guard > 10_000:  # a broken closure must not hang the UI
                 break
             if ref < 0:
-                grant = self.grants[-ref - 1]
+                grant = self._grants[-ref - 1]
                 steps.append(self._grant_step(grant))
                 break
-            edge = self.edges[ref]
+            edge = self._edges[ref]
             steps.append(self._edge_step(edge))
             node = edge.dst
             if next_key is None:
@@ -168,8 +170,8 @@ class Graph:
         ref, next_key = holding.first_hop
         for _ in range(10_000):
             if ref < 0:
-                return edges, self.grants[-ref - 1]
-            edge = self.edges[ref]
+                return edges, self._grants[-ref - 1]
+            edge = self._edges[ref]
             edges.append(edge)
             entry = self._closure_of(edge.dst).get(next_key) if next_key else None
             if entry is None:
@@ -195,16 +197,109 @@ class Graph:
                 if account is not None and person.linked:
                     head.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}",
                                      account.key))
-                body = [self._edge_step(self.edges[r]) if r >= 0 else self._grant_step(self.grants[-r - 1])
+                body = [self._edge_step(self._edges[r]) if r >= 0 else self._grant_step(self._grants[-r - 1])
                         for r in route]
                 found.append(tuple(head + body + [self._capability_step(holding)]))
                 if len(found) >= limit:
                     return sorted(found, key=len)
         return sorted(found, key=len) or [self.path(holding)]
 
+    # ------------------------------------------------------------ traversal
+
+    def reachable_grants(self, accounts: Iterable[str]) -> dict[str, Grant]:
+        """Every capability-conferring grant the accounts reach through member-of, can-assume,
+        can-trigger and CI-match edges, by grant key (breadth first; cycles are fine)."""
+        seen = set(accounts)
+        queue = deque(seen)
+        found: dict[str, Grant] = {}
+        while queue:
+            node = queue.popleft()
+            for index in self._own.get(node, ()):
+                found[self._grant_key(index)] = self._grants[index]
+            for index in self._out.get(node, ()):
+                succ = self._edges[index].dst
+                if succ not in seen:
+                    seen.add(succ)
+                    queue.append(succ)
+        return found
+
+    def route_to(self, accounts: Iterable[str], principal: str) -> list[Edge] | None:
+        """The shortest chain of edges from one of the accounts to ``principal`` (the holder of a
+        grant): ``[]`` when it is one of the accounts, None when none of them reaches it."""
+        starts = list(dict.fromkeys(accounts))
+        if principal in starts:
+            return []
+        came: dict[str, tuple[str, int] | None] = {a: None for a in starts}
+        queue = deque(starts)
+        while queue:
+            node = queue.popleft()
+            for index in self._out.get(node, ()):
+                succ = self._edges[index].dst
+                if succ in came:
+                    continue
+                came[succ] = (node, index)
+                if succ == principal:
+                    chain: list[Edge] = []
+                    step = came[succ]
+                    while step is not None:
+                        prev, edge_index = step
+                        chain.append(self._edges[edge_index])
+                        step = came[prev]
+                    return chain[::-1]
+                queue.append(succ)
+        return None
+
+    def team_members(self, team: str) -> set[str]:
+        """Person keys reaching a GitHub team, its child teams' members included.
+
+        ``team`` is a slug (``web``), ``org/slug`` (``acme/web``), the team's id
+        (``team/acme/web``) or its key (``github:team/acme/web``); a slug matches that team in
+        every organisation of the snapshot.
+        """
+        targets = [k for k, p in self.principals.items()
+                   if p.kind == Kind.TEAM and (p.id == team or k == team or p.id.endswith("/" + team))]
+        if not targets:
+            return set()
+        members = self._member_index()
+        seen, frontier = set(targets), list(targets)
+        while frontier:
+            for src in members.get(frontier.pop(), ()):
+                if src not in seen:
+                    seen.add(src)
+                    frontier.append(src)
+        person_of = self.identities.person_of
+        return {person_of[k] for k in seen if k in person_of}
+
+    def team_maintainers(self) -> dict[str, list[str]]:
+        """Team principal key -> person keys of its maintainers (member-of edges labelled so)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for edge in self.snapshot.edges():
+            if edge.kind != EdgeKind.MEMBER_OF:
+                continue
+            if edge.attrs.get("role") == "maintainer" or edge.label.startswith("maintainer of"):
+                person = self.identities.person_of.get(edge.src)
+                if person:
+                    out[edge.dst].add(person)
+        return {team: sorted(people) for team, people in out.items()}
+
+    def index_teams(self) -> None:
+        """Build the team-membership index now (in a worker): at 20,000 people a scan of every
+        edge takes a fifth of a second, and `team_members` is then instant."""
+        self._member_index()
+
+    def _member_index(self) -> dict[str, list[str]]:
+        """Principal -> its direct members (member-of edges), built once."""
+        if self._members_of is None:
+            members: dict[str, list[str]] = defaultdict(list)
+            for edge in self._edges:
+                if edge.kind == EdgeKind.MEMBER_OF:
+                    members[edge.dst].append(edge.src)
+            self._members_of = dict(members)
+        return self._members_of
+
     def inbound(self, node: str) -> list[Edge]:
         """The edges into ``node`` (who can act as it, one hop away)."""
-        return [self.edges[i] for i in self._inbound().get(node, ())]
+        return [self._edges[i] for i in self._inbound().get(node, ())]
 
     def reaching(self, node: str, *, first: Callable[[Edge], bool] | None = None) -> list[tuple[str, tuple[Step, ...]]]:
         """People who can act as ``node``, each with a shortest path to it (person first, ``node`` last).
@@ -216,8 +311,8 @@ class Graph:
         toward: dict[str, tuple[int, int]] = {}  # principal -> (distance, edge index toward node)
         frontier: list[str] = []
         for index in inbound.get(node, ()):
-            src = self.edges[index].src
-            if src not in toward and (first is None or first(self.edges[index])):
+            src = self._edges[index].src
+            if src not in toward and (first is None or first(self._edges[index])):
                 toward[src] = (1, index)
                 frontier.append(src)
         distance = 1
@@ -226,7 +321,7 @@ class Graph:
             found: list[str] = []
             for current in frontier:
                 for index in inbound.get(current, ()):
-                    src = self.edges[index].src
+                    src = self._edges[index].src
                     if src != node and src not in toward:
                         toward[src] = (distance, index)
                         found.append(src)
@@ -245,7 +340,7 @@ class Graph:
             for _ in range(10_000):  # a broken index must not hang the caller
                 if current == node or current not in toward:
                     break
-                edge = self.edges[toward[current][1]]
+                edge = self._edges[toward[current][1]]
                 steps.append(self._edge_step(edge))
                 current = edge.dst
             out.append((person.key, tuple(steps)))
@@ -254,7 +349,7 @@ class Graph:
     def _inbound(self) -> dict[str, list[int]]:
         if self._in is None:
             self._in = defaultdict(list)
-            for index, edge in enumerate(self.edges):
+            for index, edge in enumerate(self._edges):
                 self._in[edge.dst].append(index)
         return self._in
 
@@ -280,7 +375,7 @@ class Graph:
 
     def _holding(self, person: Person, key: HoldKey, account: str, entry: Entry) -> Holding:
         capability, resource_key, repo = key
-        grant = self.grants[entry[3]]
+        grant = self._grants[entry[3]]
         resource = self.resources.get(resource_key)
         app = resource.app if resource else ""
         if not app and repo:
@@ -301,7 +396,7 @@ class Graph:
             return self._known_keys[index]
         found = self._grant_keys.get(index)
         if found is None:
-            found = self._grant_keys[index] = self.grants[index].key
+            found = self._grant_keys[index] = self._grants[index].key
         return found
 
     def _closure_of(self, node: str) -> dict[HoldKey, Entry]:
@@ -323,7 +418,7 @@ class Graph:
         for root in roots:
             if root in self._closure or root in index:
                 continue
-            work: list[tuple[str, Iterator[int]]] = [(root, iter(self.out.get(root, ())))]
+            work: list[tuple[str, Iterator[int]]] = [(root, iter(self._out.get(root, ())))]
             index[root] = low[root] = counter
             counter += 1
             stack.append(root)
@@ -332,7 +427,7 @@ class Graph:
                 node, edges = work[-1]
                 advanced = False
                 for edge_index in edges:
-                    succ = self.edges[edge_index].dst
+                    succ = self._edges[edge_index].dst
                     if succ in self._closure:
                         continue  # finished in an earlier call
                     if succ not in index:
@@ -340,7 +435,7 @@ class Graph:
                         counter += 1
                         stack.append(succ)
                         on_stack.add(succ)
-                        work.append((succ, iter(self.out.get(succ, ()))))
+                        work.append((succ, iter(self._out.get(succ, ()))))
                         advanced = True
                         break
                     if succ in on_stack:
@@ -366,16 +461,16 @@ class Graph:
         closures: dict[str, dict[HoldKey, Entry]] = {}
         for node in component:
             closure: dict[HoldKey, Entry] = {}
-            for grant_index in self.own.get(node, ()):
-                grant = self.grants[grant_index]
+            for grant_index in self._own.get(node, ()):
+                grant = self._grants[grant_index]
                 repo = self._grant_repo(grant)
                 start = ESCALATION if grant.attrs.get("escalation") else 0
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
                     if key not in closure or start < closure[key][0]:
                         closure[key] = (start, -grant_index - 1, None, grant_index)
-            for edge_index in self.out.get(node, ()):
-                succ = self.edges[edge_index].dst
+            for edge_index in self._out.get(node, ()):
+                succ = self._edges[edge_index].dst
                 if succ in members:
                     continue
                 cost = self._cost[edge_index]
@@ -385,13 +480,13 @@ class Graph:
                     if best is None or entry[0] + cost < best[0]:
                         closure[mine] = (entry[0] + cost, edge_index, key, entry[3])
             closures[node] = closure
-        if len(component) > 1 or any(self.edges[e].dst == component[0] for e in self.out.get(component[0], ())):
+        if len(component) > 1 or any(self._edges[e].dst == component[0] for e in self._out.get(component[0], ())):
             changed = True
             while changed:  # shortest paths inside the cycle
                 changed = False
                 for node in component:
-                    for edge_index in self.out.get(node, ()):
-                        succ = self.edges[edge_index].dst
+                    for edge_index in self._out.get(node, ()):
+                        succ = self._edges[edge_index].dst
                         if succ not in members or succ == node:
                             continue
                         cost = self._cost[edge_index]
@@ -500,20 +595,20 @@ class Graph:
         wanted = (holding.capability, holding.resource)
         if (*wanted, holding.repo) not in closure and (*wanted, "") not in closure:
             return  # nothing down here gives this capability
-        for grant_index in self.own.get(node, ()):
-            grant = self.grants[grant_index]
+        for grant_index in self._own.get(node, ()):
+            grant = self._grants[grant_index]
             if grant.resource == holding.resource and holding.capability in grant.capabilities:
                 yield [-grant_index - 1]
-        for edge_index in self.out.get(node, ()):
-            succ = self.edges[edge_index].dst
+        for edge_index in self._out.get(node, ()):
+            succ = self._edges[edge_index].dst
             for route in self._raw_routes(succ, holding, depth=depth + 1, visited=visited | {node},
                                           budget=budget):
                 yield [edge_index] + route
 
     def _route_repo(self, start: str, route: list[int]) -> str:
         """The repository a route's capability concerns (the CI context nearest the grant)."""
-        nodes = [start] + [self.edges[r].dst for r in route if r >= 0]
-        grant = self.grants[-route[-1] - 1]
+        nodes = [start] + [self._edges[r].dst for r in route if r >= 0]
+        grant = self._grants[-route[-1] - 1]
         repo = self._grant_repo(grant)
         for node in reversed(nodes):
             if repo:

@@ -5,41 +5,15 @@ Shared by `foureyes matrix` and the TUI's Matrix screen, so both show the same c
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from .analysis import Analysis
-from .model import CAPABILITIES, EdgeKind
+from .model import CAPABILITIES
 
 
 def team_members(analysis: Analysis, team: str) -> set[str]:
-    """Person keys that reach the GitHub team (directly or through child teams)."""
-    teams, reverse = _membership(analysis)
-    targets = {k for k, p in teams if p.id.rsplit("/", 1)[-1] == team or p.id == team or k == team}
-    if not targets:
-        return set()
-    seen, frontier = set(targets), list(targets)
-    while frontier:
-        node = frontier.pop()
-        for src in reverse.get(node, ()):
-            if src not in seen:
-                seen.add(src)
-                frontier.append(src)
-    return {analysis.identities.person_of[k] for k in seen if k in analysis.identities.person_of}
-
-
-def _membership(analysis: Analysis) -> tuple[list[tuple[str, Any]], dict[str, set[str]]]:
-    """The teams, and who is a direct member of each principal; built once per analysis (at
-    20,000 people a scan of every edge takes a fifth of a second)."""
-    cached = analysis.derived.get("membership")
-    if cached is None:
-        teams = [(k, p) for k, p in analysis.snapshot.principals.items() if p.kind == "team"]
-        reverse: dict[str, set[str]] = defaultdict(set)
-        for edge in analysis.snapshot.edges():
-            if edge.kind == EdgeKind.MEMBER_OF:
-                reverse[edge.dst].add(edge.src)
-        cached = analysis.derived["membership"] = (teams, dict(reverse))
-    return cached
+    """Person keys that reach the GitHub team (directly or through child teams): `Graph.team_members`."""
+    return analysis.graph.team_members(team)
 
 
 def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
@@ -51,7 +25,7 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
     """
     in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
     members = team_members(analysis, team) if team else None
-    _membership(analysis)  # built here, in the TUI's worker, so choosing a team later is instant
+    analysis.graph.index_teams()  # here, in the TUI's worker, so choosing a team later is instant
     rows = []
     for person_key, holdings in analysis.graph.by_person().items():
         if members is not None and person_key not in members:

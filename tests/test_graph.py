@@ -96,3 +96,55 @@ def test_exact_trust_subject_sharing_a_key_with_the_github_context_keeps_the_rep
                    [account])
         (holding,) = g.holdings("alice@acme.com")
         assert holding.repo == "acme/api", kind
+
+
+def _teams_graph() -> Graph:
+    """acme/web with a child team acme/mobile, and a team of the same slug in another org."""
+    alice, bob, carol, dan = (_user(n) for n in ("alice", "bob", "carol", "dan"))
+    web = Principal("github", "team/acme/web", "team", "team web")
+    mobile = Principal("github", "team/acme/mobile", "team", "team mobile")
+    other_web = Principal("github", "team/other/web", "team", "team web")
+    edges = [Edge(alice.key, mobile.key, "member-of", "member of team mobile"),
+             Edge(mobile.key, web.key, "member-of", "child team of web"),
+             Edge(bob.key, web.key, "member-of", "maintainer of team web"),
+             Edge(carol.key, other_web.key, "member-of", "member of team web"),
+             Edge(dan.key, mobile.key, "can-assume", "not a membership")]
+    return _graph([alice, bob, carol, dan, web, mobile, other_web], [], edges)
+
+
+def test_team_members_include_child_teams_and_accept_slug_org_slug_id_and_key():
+    g = _teams_graph()
+    acme_web = {"alice@acme.com", "bob@acme.com"}
+    # one rule: slug, org/slug, the team's id and its key; a slug names the team in every org
+    assert g.team_members("web") == acme_web | {"carol@acme.com"}
+    for name in ("acme/web", "team/acme/web", "github:team/acme/web"):
+        assert g.team_members(name) == acme_web, name
+    assert g.team_members("acme/mobile") == g.team_members("mobile") == {"alice@acme.com"}
+    assert g.team_members("other/web") == {"carol@acme.com"}
+    # no partial names, and only member-of edges make a member
+    assert g.team_members("cme/web") == g.team_members("eb") == g.team_members("nobody") == set()
+    assert g.team_maintainers() == {"github:team/acme/web": ["bob@acme.com"]}
+
+
+def test_matrix_and_campaign_scope_name_a_team_the_same_way():
+    from foureyes.analysis import analyze
+    from foureyes.matrix import matrix_rows
+    from foureyes.review import Scope, ReviewerRules, plan_items
+
+    alice, bob, carol = (_user(n) for n in ("alice", "bob", "carol"))
+    web = Principal("github", "team/acme/web", "team", "team web")
+    mobile = Principal("github", "team/acme/mobile", "team", "team mobile")
+    repo = Resource("github", "repo", "acme/web", tier="production")
+    result = SourceResult("t", "multi", principals=(alice, bob, carol, web, mobile), resources=(repo,),
+                          grants=(Grant("github", web.key, "write", repo.key, ("code.push",)),
+                                  Grant("github", carol.key, "write", repo.key, ("code.push",))),
+                          edges=(Edge(alice.key, mobile.key, "member-of", "member of team mobile"),
+                                 Edge(mobile.key, web.key, "member-of", "child team of web"),
+                                 Edge(bob.key, web.key, "member-of", "member of team web")))
+    config = parse_config("")
+    analysis = analyze(Snapshot(1, "t", "", (result,)), config)
+    for name in ("web", "acme/web", "github:team/acme/web"):
+        # `foureyes matrix --team` once knew only the slug: "acme/web" listed nobody
+        assert {r["person"] for r in matrix_rows(analysis, tier="any", team=name)} == {"alice@acme.com", "bob@acme.com"}
+        drafts = plan_items(analysis, config, Scope(kind="all", teams=(name,)), ReviewerRules(rules=()))
+        assert {d.person for d in drafts} == {"alice@acme.com", "bob@acme.com"}

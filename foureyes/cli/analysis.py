@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import fnmatch
 import sys
-from collections import defaultdict
 from typing import Any, Sequence
 
 import click
 from rich.text import Text
 
-from ..analysis import Analysis, analyze, rule_pack
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
-from ..graph import Holding
-from ..matrix import matrix_rows
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
+from ..drift import grant_json
 from ..serialize import finding_json, holding_json, path_json, person_json
+from ..workspace import Analysis
 from . import main
 from .common import (
     AppContext,
@@ -39,26 +36,8 @@ def exceptions_option(f: Any) -> Any:
 
 
 def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[str] = ()) -> Analysis:
-    from ..review import approved_waivers
-
-    store = app.store()
-    snapshot = store.load_snapshot(store.resolve(ref))
-    # exceptions approved in review campaigns count like those in exception files
-    return analyze(snapshot, app.config, exception_files=exception_files, extra_waivers=approved_waivers(store))
-
-
-def _scope_matches(holding: Holding, scope: str, analysis: Analysis) -> bool:
-    if not scope:
-        return True
-    if scope.startswith("app:"):
-        return holding.app == scope[4:]
-    if scope.startswith("repo:"):
-        return fnmatch.fnmatchcase(holding.repo, scope[5:])
-    resource = analysis.snapshot.resources.get(holding.resource)
-    candidates = [holding.resource]
-    if resource is not None:
-        candidates += [resource.id, resource.label]
-    return any(fnmatch.fnmatchcase(c, scope) for c in candidates)
+    # exceptions approved in review campaigns count like those in exception files (the workspace adds them)
+    return app.workspace().analysis(ref, exception_files=exception_files)
 
 
 # ---------------------------------------------------------------- who-can
@@ -75,17 +54,10 @@ def _scope_matches(holding: Holding, scope: str, analysis: Analysis) -> bool:
 def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
             fmt: str) -> None:
     """People holding CAPABILITY, each with the path that explains it."""
-    analysis = load_analysis(app, snapshot_ref)
-    by_person: dict[str, list[Holding]] = defaultdict(list)
-    for holding in analysis.holdings():
-        if holding.capability != capability:
-            continue
-        if tier and holding.tier != tier:
-            continue
-        if not _scope_matches(holding, scope, analysis):
-            continue
-        by_person[holding.person].append(holding)
-    people = [analysis.identities.people[k] for k in sorted(by_person)]
+    found = app.workspace().who_can(capability, tier=tier, scope=scope, snapshot=snapshot_ref)
+    analysis = found.analysis
+    people = [p for p, _ in found.people]
+    by_person = {p.key: holdings for p, holdings in found.people}
     if fmt == "json":
         print_json({
             "capability": capability,
@@ -174,8 +146,9 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
 def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name: str, snapshot_ref: str | None,
            fmt: str) -> None:
     """People × capabilities: how many resources each person holds each capability on."""
-    analysis = load_analysis(app, snapshot_ref)
-    rows = matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+    workspace = app.workspace()
+    analysis = workspace.analysis(snapshot_ref)
+    rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
     if fmt == "json":
         print_json({"snapshot": analysis.snapshot.id, "tier": tier, "capabilities": list(CAPABILITIES), "rows": rows})
         return
@@ -199,21 +172,8 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
 @pass_app
 def drift(app: AppContext, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
     """Grants, capabilities and findings added and removed between two snapshots."""
-    from ..drift import compare, grant_json
-
-    store = app.store()
-    to_id = store.resolve(to_ref)
-    if from_ref is None:
-        from_id = store.previous_id(to_id)
-        if from_id is None:
-            from ..errors import NotFound
-
-            raise NotFound(f"snapshot {to_id} is the first one; there is nothing to compare it with")
-    else:
-        from_id = store.resolve(from_ref)
-    old = analyze(store.load_snapshot(from_id), app.config)
-    new = analyze(store.load_snapshot(to_id), app.config)
-    d = compare(old, new)
+    found = app.workspace().drift(from_ref, to_ref)
+    old, new, d = found.old, found.new, found.drift
     if fmt == "json":
         print_json({
             "from": d.from_id, "to": d.to_id,
@@ -309,13 +269,10 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
 @pass_app
 def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, fmt: str) -> None:
     """People and their linked accounts; unlinked accounts are their own person."""
-    from ..identity import link, suggest as make_suggestions
-
-    store = app.store()
-    snapshot = store.load_snapshot(store.resolve(snapshot_ref))
-    ids = link(snapshot, app.config)
+    workspace = app.workspace()
+    snapshot, ids = workspace.identities(snapshot_ref)
     if suggest:
-        suggestions = make_suggestions(snapshot, ids)
+        suggestions = workspace.link_suggestions(snapshot, ids)
         if fmt == "json":
             print_json({"snapshot": snapshot.id, "suggestions": [
                 {"account": s.account, "person": s.person, "evidence": s.evidence} for s in suggestions]})
@@ -361,7 +318,7 @@ def rules() -> None:
 @pass_app
 def rules_list(app: AppContext, fmt: str) -> None:
     """The rules in effect (default pack, [rules] paths, minus [rules] disable)."""
-    pack = rule_pack(app.config)
+    pack = app.workspace().rule_pack()
     if fmt == "json":
         print_json({"rules": [{"id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
                                "controls": list(r.controls), "source": r.source} for r in pack]})
@@ -375,17 +332,12 @@ def rules_list(app: AppContext, fmt: str) -> None:
 @pass_app
 def rules_test(app: AppContext, fixtures: tuple[str, ...]) -> None:
     """Run rule fixtures (must fire / must not fire). Default: every fixture of the pack."""
-    from ..rules.fixtures import default_fixture_files, run_fixture_file
-
-    pack = rule_pack(app.config)
-    files = list(fixtures) or [str(p) for p in default_fixture_files()]
     failures = 0
     total = 0
-    for path in files:
-        for result in run_fixture_file(path, pack):
-            total += 1
-            if not result.ok:
-                failures += 1
-                note(f"FAIL {result.rule} {result.case}: {result.message}")
+    for result in app.workspace().rule_fixture_results(fixtures):
+        total += 1
+        if not result.ok:
+            failures += 1
+            note(f"FAIL {result.rule} {result.case}: {result.message}")
     note(f"{total} case(s), {failures} failure(s)")
     sys.exit(EXIT_FINDINGS if failures else EXIT_OK)

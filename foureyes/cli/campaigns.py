@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import click
 
+from .. import review
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, NotFound
 from ..textsafe import safe_text
 from . import main
@@ -33,19 +34,9 @@ def _date(value: str | None, what: str) -> date | None:
         raise InputError(f"{what} {value!r}: expected a date such as 2027-03-31") from None
 
 
-def _campaign_for(app: AppContext, ref: int | None) -> Any:
-    from .. import review
-
-    store = app.store()
-    if ref is not None:
-        return review.get_campaign(store, ref)
-    opened = review.list_campaigns(store, status=review.OPEN)
-    if not opened:
-        raise NotFound("no campaign is open; `foureyes campaign new` creates one")
-    if len(opened) > 1:
-        raise InputError(f"{len(opened)} campaigns are open ({', '.join(str(c.id) for c in opened)}): "
-                         "pass --campaign ID")
-    return opened[0]
+def _campaign_for(app: AppContext, ref: int | None) -> review.Campaign:
+    """The campaign named, else the one open campaign (the workspace's one rule)."""
+    return app.workspace().choose_campaign(ref)
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -101,11 +92,9 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
                  rules: str | None, fixed: tuple[str, ...], fallback: str | None, due: str | None,
                  close_policy: str | None, snapshot_ref: str | None, actor: str | None, fmt: str) -> None:
     """Freeze the items of a new campaign from a snapshot and assign their reviewers."""
-    from .. import review
-
-    store = app.store()
+    workspace = app.workspace()
     actor = actor or f"os:{getpass.getuser()}"
-    snapshot_id = store.resolve(snapshot_ref)
+    snapshot_id = workspace.resolve(snapshot_ref)
     if template:
         given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
                                            ("--app", apps), ("--team", teams), ("--person", people),
@@ -113,8 +102,7 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
                                            ("--due", due), ("--close-policy", close_policy)) if value]
         if given:
             raise InputError(f"--from-template takes its settings from the template; drop {', '.join(given)}")
-        found, created = review.create_from_template(store, app.config, template, actor=actor,
-                                                     snapshot_id=snapshot_id)
+        found, created = workspace.create_from_template(template, actor=actor, snapshot=snapshot_id)
     else:
         today = date.today()
         defaults = app.config.campaigns
@@ -124,11 +112,11 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
             rules=rule_list, fixed=tuple(f.strip().lower() for f in fixed),
             fallback=(fallback if fallback is not None else defaults.fallback_reviewer).strip().lower())
         scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people)
-        spec = review.spec_from_config(app.config, name=name or f"Access review {today.isoformat()}", scope=scope,
+        spec = workspace.campaign_spec(name=name or f"Access review {today.isoformat()}", scope=scope,
                                        reviewers=reviewers, due=_date(due, "--due"), close_policy=close_policy)
-        found = review.create_campaign(store, app.config, spec, actor=actor, snapshot_id=snapshot_id)
+        found = workspace.create_campaign(spec, actor=actor, snapshot=snapshot_id)
         created = True
-    counts = review.reviewer_counts(store, found.id)
+    counts = workspace.reviewer_counts(found.id)
     if fmt == "json":
         print_json({**review.campaign_json(found), "created": created,
                     "items": sum(sum(c.values()) for c in counts.values()),
@@ -151,11 +139,9 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
 @pass_app
 def campaign_list(app: AppContext, status: str, fmt: str) -> None:
     """Campaigns with their progress."""
-    from .. import review
-
-    store = app.store()
-    review.check_revocations(store, app.config)  # later snapshots may have settled revocations
-    found = review.summaries(store, status=None if status == "all" else status)
+    workspace = app.workspace()
+    workspace.check_revocations()  # later snapshots may have settled revocations
+    found = workspace.campaign_summaries(status=None if status == "all" else status)
     if fmt == "json":
         print_json({"campaigns": [{**review.campaign_json(s.campaign), "progress": s.progress.to_json(),
                                    "follow_through": dict(s.follow_through)} for s in found]})
@@ -177,25 +163,24 @@ def campaign_list(app: AppContext, status: str, fmt: str) -> None:
 @click.argument("campaign_id", type=int)
 @click.option("--items", "show_items", is_flag=True, help="List the items too.")
 @click.option("--reviewer", default=None, metavar="EMAIL", help="Only this reviewer's items.")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Only items matching (repeatable): person, app, system, resource, state, reviewer, new=yes, ….")
+@click.option("--where", "where", multiple=True, metavar="TERM",
+              help="Only items matching (repeatable, all must match): key:value contains, key=value is, a glob "
+                   "or a word: person:walter, app=payments, new=yes, … (docs/review.md).")
 @format_option()
 @pass_app
 def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer: str | None,
                   where: tuple[str, ...], fmt: str) -> None:
     """A campaign: progress, reviewers, exceptions and revocation follow-through."""
-    from .. import review
-
-    store = app.store()
-    found = review.get_campaign(store, campaign_id)
-    review.check_revocations(store, app.config, campaign_id=found.id)
-    prog = review.progress(store, found.id)
-    follow = review.follow_through_counts(store, campaign_id=found.id)
-    counts = review.reviewer_counts(store, found.id)
+    workspace = app.workspace()
+    found = workspace.campaign(campaign_id)
+    workspace.check_revocations(found.id)
+    prog = workspace.progress(found.id)
+    follow = workspace.follow_through_counts(found.id)
+    counts = workspace.reviewer_counts(found.id)
     chosen = review.ItemFilter.parse(where)
-    listed = [i for i in review.items(store, found.id, reviewer=reviewer) if chosen.matches(i)] \
+    listed = workspace.items(found.id, reviewer=reviewer, where=chosen) \
         if (show_items or fmt != "table" or where or reviewer) else []
-    excepts = review.exceptions(store, campaign_id=found.id)
+    excepts = workspace.exceptions(campaign_id=found.id)
     if fmt == "json":
         print_json({**review.campaign_json(found), "progress": prog.to_json(), "follow_through": follow,
                     "reviewers": {r or None: dict(c) for r, c in sorted(counts.items())},
@@ -245,13 +230,11 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
 @pass_app
 def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, actor: str, fmt: str) -> None:
     """Close a campaign; unresolved items need --force and a reason."""
-    from .. import review
-
-    store = app.store()
-    closed, decided = review.close_campaign(store, campaign_id, actor=actor, force=force, reason=reason)
+    workspace = app.workspace()
+    closed, decided = workspace.close_campaign(campaign_id, actor=actor, force=force, reason=reason)
     if fmt == "json":
         print_json({**review.campaign_json(closed), "policy_items": decided,
-                    "progress": review.progress(store, closed.id).to_json()})
+                    "progress": workspace.progress(closed.id).to_json()})
         return
     click.echo(f"campaign {closed.id} closed by {closed.closed_by}")
     if decided:
@@ -264,20 +247,21 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
 
 
 @main.command("review")
-@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign (default: the latest open one).")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="Campaign (default: the one open campaign; with several open, name one).")
 @as_option(required=False, help_text="Who reviews: a person's email (asked for when missing).")
 @pass_app
 def review_command(app: AppContext, campaign_id: int | None, actor: str | None) -> None:
     """The review queue in the terminal UI: your items, decided by key."""
-    from .. import review
-    from ..store import store_url
-    from ..tui import run_app
+    from ..tui import run_app  # Textual is imported only by the commands that open the TUI
 
-    store = app.store()  # open (and migrate) now, so a store problem is one line, not a TUI crash
-    if campaign_id is not None:
-        review.get_campaign(store, campaign_id)
-    run_app(store_url=store_url(app.config), config=app.config, demo=False, review=True,
-            reviewer=(actor or "").strip().lower(), campaign_id=campaign_id)
+    workspace = app.workspace()  # open (and migrate) now, so a store problem is one line, not a TUI crash
+    try:  # the one rule: a campaign named, else the one open campaign; several open are refused
+        workspace.choose_campaign(campaign_id)
+    except NotFound:
+        if campaign_id is not None:
+            raise  # with none open, the queue says so and offers to create one
+    run_app(workspace=workspace, review=True, reviewer=(actor or "").strip().lower(), campaign_id=campaign_id)
 
 
 # ---------------------------------------------------------------- decide, undo, note
@@ -289,8 +273,9 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
 @click.option("--expires", default=None, metavar="DATE", help="An exception's expiry, YYYY-MM-DD (required for one).")
 @click.option("--note", "note_text", default="", help="A note stored with the item.")
 @click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign for --where (default: the open one).")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Decide every item of your queue matching (repeatable; bulk): app=payments, new=no, ….")
+@click.option("--where", "where", multiple=True, metavar="TERM",
+              help="Decide every item of your queue matching (repeatable, all must match; bulk): key=value is, "
+                   "key:value contains: app=payments, new=no, person:walter, … (docs/review.md).")
 @click.option("--yes", is_flag=True, help="Confirm a bulk decision without asking.")
 @as_option()
 @format_option("table", "json")
@@ -299,9 +284,7 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
            campaign_id: int | None, where: tuple[str, ...], yes: bool, actor: str, fmt: str) -> None:
     """Decide items: `decide 12 certify --as EMAIL`, `decide 12 13 revoke …`, or
     `decide --where app=payments certify --yes` (each decision is committed as it is made)."""
-    from .. import review
-
-    store = app.store()
+    workspace = app.workspace()
     *raw_items, decision = args
     if decision not in review.DECISIONS:
         raise InputError(f"decision {decision!r}: expected one of {', '.join(review.DECISIONS)} (after the item ids)")
@@ -314,12 +297,11 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
             raise InputError("give item ids or --where, not both")
         chosen = review.ItemFilter.parse(where)
         found = _campaign_for(app, campaign_id)
-        queue = review.reviewer_queue(store, found, actor)
-        item_ids = [i.id for i in queue if chosen.matches(i)]
+        item_ids = [i.id for i in workspace.reviewer_queue(found, actor, where=chosen)]
         if not item_ids:
             raise NotFound(f"no item of {actor}'s queue in campaign {found.id} matches {' '.join(where)}")
     if not item_ids:
-        raise InputError("name the items to decide, or select them with --where KEY=VALUE")
+        raise InputError("name the items to decide, or select them with --where TERM (KEY=VALUE, KEY:VALUE)")
     until = _date(expires, "--expires")
     if len(item_ids) > 1 and not yes:
         if not sys.stdin.isatty():
@@ -328,12 +310,12 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
             note("nothing decided")
             sys.exit(EXIT_OK)
     if len(item_ids) == 1:
-        outcomes = [review.decide(store, item_ids[0], decision, actor=actor, reason=reason, expires=until,
-                                  note=note_text)]
+        outcomes = [workspace.decide(item_ids[0], decision, actor=actor, reason=reason, expires=until,
+                                     note=note_text)]
         refused: Sequence[tuple[int, str]] = ()
     else:
-        bulk = review.decide_many(store, item_ids, decision, actor=actor, reason=reason, expires=until,
-                                  note=note_text)
+        bulk = workspace.decide_many(item_ids, decision, actor=actor, reason=reason, expires=until,
+                                     note=note_text)
         outcomes, refused = list(bulk.done), bulk.refused
     for outcome in outcomes:
         for warning in outcome.warnings:
@@ -361,10 +343,8 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
 @pass_app
 def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
     """Undo your last decision in a campaign (a whole bulk decision at once)."""
-    from .. import review
-
     found = _campaign_for(app, campaign_id)
-    outcomes = review.undo_last(app.store(), found.id, actor=actor)
+    outcomes = app.workspace().undo_last(found.id, actor=actor)
     for o in outcomes:
         click.echo(f"item {o.item.id}: {o.decision.decision if o.decision else ''} undone, now {o.item.state}")
 
@@ -376,9 +356,7 @@ def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
 @pass_app
 def note_command(app: AppContext, item_id: int, text: str, actor: str) -> None:
     """Add a note to an item (audited)."""
-    from .. import review
-
-    added = review.add_note(app.store(), item_id, text, actor=actor)
+    added = app.workspace().add_note(item_id, text, actor=actor)
     click.echo(f"note {added.id} added to item {item_id}")
 
 
@@ -400,15 +378,13 @@ def exception_group() -> None:
 def exception_list(app: AppContext, campaign_id: int | None, status: str | None, approver: str | None,
                    fmt: str) -> None:
     """Exceptions requested in campaigns; approved, unexpired ones count in `check` and `conflicts`."""
-    from .. import review
-
-    store = app.store()
+    workspace = app.workspace()
     if approver:
-        campaigns = [review.get_campaign(store, campaign_id)] if campaign_id is not None else \
-            review.list_campaigns(store, status=review.OPEN)
-        found = [e for c in campaigns for e, _ in review.approvable_by(store, c, approver)]
+        campaigns = [workspace.campaign(campaign_id)] if campaign_id is not None else \
+            workspace.campaigns(status=review.OPEN)
+        found = [e for c in campaigns for e, _ in workspace.approvable_by(c, approver)]
     else:
-        found = review.exceptions(store, campaign_id=campaign_id, status=status)
+        found = workspace.exceptions(campaign_id=campaign_id, status=status)
     if fmt == "json":
         print_json({"exceptions": [review.exception_json(e) for e in found]})
         return
@@ -428,9 +404,7 @@ def exception_list(app: AppContext, campaign_id: int | None, status: str | None,
 @pass_app
 def exception_approve(app: AppContext, exception_id: int, note_text: str, actor: str) -> None:
     """Approve an exception: neither its requester nor its subject may."""
-    from .. import review
-
-    outcome = review.approve_exception(app.store(), exception_id, actor=actor, note=note_text)
+    outcome = app.workspace().approve_exception(exception_id, actor=actor, note=note_text)
     for warning in outcome.warnings:
         note(f"foureyes: warning: {warning}")
     assert outcome.exception is not None
@@ -445,9 +419,7 @@ def exception_approve(app: AppContext, exception_id: int, note_text: str, actor:
 @pass_app
 def exception_reject(app: AppContext, exception_id: int, reason: str, actor: str) -> None:
     """Reject an exception: its item goes back to pending."""
-    from .. import review
-
-    outcome = review.reject_exception(app.store(), exception_id, actor=actor, reason=reason)
+    outcome = app.workspace().reject_exception(exception_id, actor=actor, reason=reason)
     click.echo(f"exception {exception_id} rejected; item {outcome.item.id} is pending again")
 
 
@@ -466,11 +438,7 @@ def audit_group() -> None:
 @pass_app
 def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
     """Check the hash chain; exit 1 naming the first edited, deleted or reordered entry."""
-    from .. import audit, review
-
-    store = app.store()
-    result = audit.verify(store, expect_head=expect_head)
-    mismatches = review.check_against_audit(store) if result.ok else []
+    result, mismatches = app.workspace().audit_verify(expect_head=expect_head)
     ok = result.ok and not mismatches
     if fmt == "json":
         print_json({"ok": ok, "entries": result.entries, "head": {"seq": result.head.seq, "hash": result.head.hash},
@@ -493,9 +461,7 @@ def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
 @pass_app
 def audit_log(app: AppContext, campaign_id: int | None, fmt: str) -> None:
     """The audit entries, oldest first."""
-    from .. import audit
-
-    found = audit.entries(app.store(), campaign_id=campaign_id)
+    found = app.workspace().audit_entries(campaign_id=campaign_id)
     if fmt == "json":
         print_json({"entries": [{**e.content(), "hash": e.hash} for e in found]})
         return

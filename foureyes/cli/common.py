@@ -1,4 +1,4 @@
-"""Shared plumbing for CLI commands: lazy config and store, output formats, safe tables."""
+"""Shared plumbing for CLI commands: the lazy config and workspace, output formats, safe tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import click
@@ -16,16 +16,19 @@ from rich.text import Text
 
 from ..config import Config, load_config
 from ..textsafe import csv_cell, safe_text
+from ..workspace import Workspace
 
 FORMATS = ("table", "json", "csv")
 
 
 @dataclass
 class AppContext:
+    """What a command runs against: the config (loaded on first use) and the workspace (its
+    store opened on first use, closed when the command ends)."""
+
     config_path: str | None
     _config: Config | None = None
-    _store: Any = None
-    _stores: list[Any] = field(default_factory=list)
+    _workspace: Workspace | None = None
 
     @property
     def config(self) -> Config:
@@ -33,14 +36,11 @@ class AppContext:
             self._config = load_config(self.config_path)
         return self._config
 
-    def store(self) -> Any:
-        if self._store is None:
-            from ..store import open_store
-
-            self._store = open_store(self.config)
-            ctx = click.get_current_context()
-            ctx.call_on_close(self._store.close)
-        return self._store
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace.open(self.config)
+            click.get_current_context().call_on_close(self._workspace.close)
+        return self._workspace
 
 
 pass_app = click.make_pass_decorator(AppContext)

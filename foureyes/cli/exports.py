@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from ..errors import InputError
-from ..export.files import write_file
+from ..workspace import ISSUE_WRITES, REPORT_FORMATS, TICKET_FORMATS
 from . import main
 from .campaigns import _campaign_for
 from .common import AppContext, note, pass_app
 
-TICKET_FORMATS = ("csv", "json", "markdown", "jira-csv", "github")
-REPORT_FORMATS = ("html", "markdown")
-
-
-def write_output(text: str, out: str | None) -> None:
+def write_output(app: AppContext, text: str, out: str | None) -> None:
     """Data to stdout, or to FILE written whole."""
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    write_file(out, text)
+    app.workspace().write_export(out, text)
 
 
 @main.group("export")
@@ -33,7 +30,7 @@ def export_group() -> None:
 @export_group.command("tickets")
 @click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
               help="Campaign (default: the one open campaign).")
-@click.option("--format", "fmt", type=click.Choice(TICKET_FORMATS), default="markdown", show_default=True,
+@click.option("--format", "fmt", type=click.Choice([f.name for f in TICKET_FORMATS]), default="markdown", show_default=True,
               help="json is the stable interface (docs/cli.md); jira-csv is for Jira's CSV importer; github files "
                    "issues in [export.github] repo.")
 @click.option("--group", is_flag=True, help="One ticket per system and resource instead of one per revoked grant.")
@@ -44,31 +41,29 @@ def export_group() -> None:
 def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bool, apply: bool,
                    out: str | None) -> None:
     """One ticket per revoked grant, with who, what, why and the exact commands that remove it."""
-    from ..export import github_issues, tickets
-
     if apply and fmt != "github":
         raise InputError("--apply is for --format github (files are simply written)")
     if out and fmt == "github":
         raise InputError("--out is for file formats; --format github files issues in [export.github] repo")
-    store = app.store()
+    workspace = app.workspace()
     campaign = _campaign_for(app, campaign_id)
-    found = tickets.build(store, app.config, campaign.id, group=group)
+    found = workspace.tickets(campaign.id, group=group)
     if fmt != "github":
-        write_output(tickets.render(found, fmt, app.config), out)
+        write_output(app, workspace.render_tickets(found, fmt), out)
         if out:
             note(f"{len(found.tickets)} ticket(s) of campaign {campaign.id} written to {out}")
         return
 
-    def show(action: github_issues.IssueAction) -> None:
+    def show(action: Any) -> None:
         click.echo(action.describe(applied=True))
 
-    result = github_issues.export(found, app.config, apply=apply, on_action=show if apply else None)
+    result = workspace.file_github_issues(found, apply=apply, on_action=show if apply else None)
     if not apply:
         for action in result.actions:
             click.echo(action.describe(applied=False))
     for warning in result.warnings:
         note(f"foureyes: warning: {warning}")
-    counts = {a: result.count(a) for a in github_issues.WRITES}
+    counts = {a: result.count(a) for a in ISSUE_WRITES}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing to change"
     if apply:
         note(f"{result.repo}: {summary}")
@@ -79,17 +74,16 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
 @main.command("report")
 @click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
               help="Campaign (default: the one open campaign).")
-@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="html", show_default=True,
+@click.option("--format", "fmt", type=click.Choice([f.name for f in REPORT_FORMATS]), default="html", show_default=True,
               help="html: one self-contained, printable page; markdown: the same content.")
 @click.option("--out", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
 @pass_app
 def report_command(app: AppContext, campaign_id: int | None, fmt: str, out: str | None) -> None:
     """A campaign's evidence for auditors: scope, sources and gaps, reviewers, decisions, exceptions,
     findings, revocation follow-through and the audit chain's head."""
-    from ..export import report
-
     campaign = _campaign_for(app, campaign_id)
-    evidence = report.gather(app.store(), app.config, campaign.id)
-    write_output(report.render(evidence, fmt), out)
+    workspace = app.workspace()
+    evidence = workspace.report(campaign.id)
+    write_output(app, workspace.render_report(evidence, fmt), out)
     if out:
         note(f"evidence report of campaign {campaign.id} written to {out}; audit head {evidence.chain.head.hash}")

@@ -11,6 +11,8 @@ import click
 from .. import __version__
 from ..errors import EXIT_OK, EXIT_SOURCE
 from ..model import SnapshotInfo, SourceResult
+from ..textsafe import safe_text
+from ..workspace import Workspace
 from . import main
 from .common import (
     AppContext,
@@ -86,28 +88,22 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
     Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
     stored either way.
     """
-    from ..collect import collect
-
-    config = app.config
-    store = app.store()
+    workspace = app.workspace()
     reporter = _ProgressPrinter()
-    results = collect(config, sources, reporter)
+    info, results = workspace.take_snapshot(sources, label=label, progress=reporter)
     reporter.finish()
-    info = store.write_snapshot(results, label=label)
     if fmt == "json":
         data = info_json(info)
         print_json(data)
     else:
-        click.echo(f"snapshot {info.id} stored ({store.display_url})")
+        click.echo(f"snapshot {info.id} stored ({workspace.display_url})")
         print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info)])
         if stats:
             _print_stats(results)
     if fmt == "json" and stats:
         _print_stats(results)
-    from ..review import check_revocations, follow_through_counts
-
-    if check_revocations(store, config):  # each new snapshot checks the grants reviewers revoked
-        counts = follow_through_counts(store)
+    if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
+        counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
     for result in results:
         for gap in result.gaps:
@@ -135,8 +131,6 @@ class _ProgressPrinter:
         self._tty = sys.stderr.isatty()
 
     def __call__(self, event: Any) -> None:
-        from ..textsafe import safe_text
-
         count = f" [{event.done}/{event.total}]" if event.total else ""
         line = f"{event.source}: {safe_text(event.message)}{count}"
         with self._lock:
@@ -162,7 +156,7 @@ class _ProgressPrinter:
 @pass_app
 def snapshots(app: AppContext, fmt: str) -> None:
     """List stored snapshots with per-source counts and gaps."""
-    infos = app.store().list_snapshots()
+    infos = app.workspace().snapshots()
     if fmt == "json":
         print_json({"snapshots": [info_json(i) for i in infos]})
     elif fmt == "csv":
@@ -189,29 +183,23 @@ def demo(app: AppContext, load: bool) -> None:
     The sample lives in its own database in the data directory, so it never mixes with
     real snapshots; `--load` puts it into the configured store instead.
     """
-    from ..connectors import demo as demo_org
-
     if load:
-        store = app.store()
-        for info, created in demo_org.load_into(store):
+        workspace = app.workspace()
+        for info, created in workspace.load_demo():
             verb = "stored" if created else "already stored"
-            note(f"{verb}: snapshot {info.id} ({info.label}) in {store.display_url}")
+            note(f"{verb}: snapshot {info.id} ({info.label}) in {workspace.display_url}")
         return
-    from ..store import Store
+    from ..tui import run_app  # Textual is imported only by the commands that open the TUI
 
-    with Store(demo_org.demo_store_url()) as store:
-        list(demo_org.load_into(store))  # a generator: nothing is stored until it is consumed
-    from ..tui import run_app
-
-    run_app(store_url=demo_org.demo_store_url(), config=app.config, demo=True)
+    with Workspace.open_demo() as workspace:
+        run_app(workspace=workspace, demo=True)
 
 
 @main.command()
 @pass_app
 def tui(app: AppContext) -> None:
     """Open the terminal UI on the configured store (latest snapshot)."""
-    from ..store import store_url
-    from ..tui import run_app
+    from ..tui import run_app  # Textual is imported only by the commands that open the TUI
 
-    app.store()  # open (and migrate) now, so a store problem is one line, not a TUI crash
-    run_app(store_url=store_url(app.config), config=app.config, demo=False)
+    workspace = app.workspace()  # open (and migrate) now, so a store problem is one line, not a TUI crash
+    run_app(workspace=workspace)

@@ -1,4 +1,5 @@
-"""Writing an export to a file whole: a reader (or a crash) never sees half a report.
+"""Export formats, and writing an export to a file whole: a reader (or a crash) never sees
+half a report.
 
 Shared by the CLI's ``--out`` and the TUI's export dialog; errors are one line (exit 2).
 """
@@ -7,9 +8,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A way an export leaves: a file format (with the file name it suggests), or not a file."""
+
+    name: str
+    label: str
+    suffix: str = ""  # "": not a file (GitHub issues are filed, not written)
+
+    @property
+    def is_file(self) -> bool:
+        return bool(self.suffix)
 
 
 def write_file(path: str | Path, text: str) -> Path:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
+from .. import __version__
 from ..config import Config
 from ..errors import EXIT_SOURCE, ConfigError, FoureyesError, InputError
 from ..textsafe import safe_text
@@ -200,9 +201,7 @@ def target(config: Config) -> Target:
 
 def connect(config: Config, *, environ: Mapping[str, str] | None = None) -> tuple[Target, Any]:
     """A PyGithub client for the issues repository; the token is read here and never shown."""
-    from github import Auth, Github, GithubRetry
-
-    from .. import __version__
+    from github import Auth, Github, GithubRetry  # deferred: PyGithub loads only when issues are filed
 
     where = target(config)
     token = (environ if environ is not None else os.environ).get(where.token_env, "").strip()
@@ -302,7 +301,7 @@ def _carry_out(where: Target, issue: Any, action: IssueAction) -> None:
 
 def _call(where: Target, work: Callable[[], Any]) -> Any:
     """Run one PyGithub call; its failure becomes one line that never carries the token."""
-    from github import BadCredentialsException, GithubException
+    from github import BadCredentialsException, GithubException  # deferred: PyGithub loads only when issues are filed
     from requests.exceptions import RequestException
 
     try:

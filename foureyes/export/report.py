@@ -13,15 +13,20 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, audit, review
+from .. import __version__, review
 from ..analysis import analyze
 from ..config import Config
 from ..model import SEVERITIES, Gap, SnapshotInfo
-from ..store import Store
+from ..store import Store, audit
 from ..textsafe import safe_multiline, safe_text
+from .files import ExportFormat
 from .markup import md_literal
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# The one list of report formats: the CLI's --format choices and the TUI's export dialog.
+FORMATS: tuple[ExportFormat, ...] = (ExportFormat("html", "HTML", "evidence.html"),
+                                     ExportFormat("markdown", "Markdown", "evidence.md"))
+FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 DECIDED = (review.CERTIFY, review.REVOKE, review.EXCEPTION, review.DEFER, review.SKIPPED)
 STATE_WORD = {review.PENDING: "pending", review.CERTIFY: "certified", review.REVOKE: "revoked",
               review.DEFER: "deferred", review.EXCEPTION: "exception", review.SKIPPED: "skipped"}
@@ -149,9 +154,10 @@ class Evidence:
 
 
 def gather(store: Store, config: Config, campaign_id: int, *, today: date | None = None) -> Evidence:
-    """Everything the report shows, read once (revocations are checked against later snapshots first)."""
+    """Everything the report shows, read once; never writes. Follow-through counts the recorded
+    checks and those later snapshots would add, computed but not recorded."""
     campaign = review.get_campaign(store, campaign_id)
-    review.check_revocations(store, config, campaign_id=campaign.id)
+    pending = review.pending_checks(store, config, campaign_id=campaign.id)
     items = review.items(store, campaign.id)
     by_id = {i.id: i for i in items}
     decisions = review.decisions(store, campaign_id=campaign.id)
@@ -162,7 +168,7 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
         exception_of[e.item_id] = e
     rows = tuple(DecisionRow(i, decision_of.get(i.decision_id or -1), exception_of.get(i.id))
                  for i in sorted(items, key=lambda i: i.id))
-    follow = review.follow_through(store, campaign_id=campaign.id)
+    follow = review.follow_through(store, campaign_id=campaign.id, unrecorded=pending)
     snapshot = store.snapshot_info(campaign.snapshot_id)
     findings, against = _findings(store, config, campaign, today=today)
     return Evidence(
@@ -171,7 +177,7 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
         undone=sum(1 for d in decisions if d.undone),
         exceptions=tuple((e, by_id.get(e.item_id)) for e in exceptions), findings=findings,
         findings_against=against, follow=tuple(FollowRow(by_id[f.item_id], f) for f in follow if f.item_id in by_id),
-        follow_counts=review.follow_through_counts(store, campaign_id=campaign.id),
+        follow_counts=review.follow_through_counts(store, campaign_id=campaign.id, unrecorded=pending),
         chain=audit.verify(store), campaign_entries=len(audit.entries(store, campaign_id=campaign.id)),
         chart=decision_chart(rows),
     )
@@ -248,7 +254,7 @@ def decision_chart(rows: tuple[DecisionRow, ...], *, width: int = 640, label_wid
 
 
 def _environment(autoescape: bool) -> Any:
-    import jinja2
+    import jinja2  # deferred: only rendering a report needs Jinja2, not every command that imports exports
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=autoescape,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,

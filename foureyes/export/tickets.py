@@ -1,9 +1,11 @@
 """Revocation tickets: one per revoked grant, or one per system and resource, each with who,
 what, why, the exact remediation, a priority from the severity and a due date.
 
-`build` reads a campaign from the store; `to_json`, `to_csv`, `to_jira_csv` and
-`to_markdown` render the same tickets (docs/exports.md); `ticket_markdown` is one
-ticket's body, which the GitHub issue exporter reuses.
+`revocations` reads a campaign's revoked items from the store (reads only: follow-through
+includes checks not recorded yet without recording them); `build_tickets` turns them into
+tickets (pure); `build` is both. `to_json`, `to_csv`, `to_jira_csv` and `to_markdown` render
+the same tickets (docs/exports.md); `ticket_markdown` is one ticket's body, which the GitHub
+issue exporter reuses. `FORMATS` is the one list of ticket formats.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-from collections import deque
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Sequence
@@ -25,10 +26,10 @@ from ..model import (ACCESS_ADMIN, CODE_MERGE_UNREVIEWED, CODE_PUSH, DEPLOY_RUN,
                      Snapshot, subject_repo)
 from ..store import Store
 from ..textsafe import csv_cell, safe_text
+from .files import ExportFormat
 from .markup import jira_block, jira_text, md_block, md_literal
 from .remediation import ALL, ME, Remedy, remedies
 
-FORMATS = ("csv", "json", "markdown", "jira-csv", "github")
 PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"}
 # Jira's CSV importer: one "Labels" column per label (repeated headers), the rest one each.
 JIRA_COLUMNS = ("Summary", "Issue Type", "Priority", "Due Date", "Labels", "Description")
@@ -40,6 +41,17 @@ ACCESS_WEIGHT = (ACCESS_ADMIN, DEPLOY_RUN, CODE_MERGE_UNREVIEWED)
 
 
 # ---------------------------------------------------------------- values
+
+
+# The one list of ticket formats: the CLI's --format choices and the TUI's export dialog.
+FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat("markdown", "Markdown", "tickets.md"),
+    ExportFormat("jira-csv", "Jira CSV", "tickets-jira.csv"),
+    ExportFormat("csv", "CSV", "tickets.csv"),
+    ExportFormat("json", "JSON", "tickets.json"),
+    ExportFormat("github", "GitHub issues"),
+)
+FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 
 
 @dataclass(frozen=True)
@@ -132,20 +144,35 @@ class TicketSet:
 
 
 def build(store: Store, config: Config, campaign_id: int, *, group: bool = False) -> TicketSet:
-    """The tickets of a campaign's revocations, with follow-through checked against later snapshots."""
+    """The tickets of a campaign's revocations; reads the store, never writes to it."""
+    campaign, found = revocations(store, config, campaign_id)
+    return build_tickets(config, campaign, found, group=group)
+
+
+def revocations(store: Store, config: Config, campaign_id: int) -> tuple[review.Campaign, list[Revocation]]:
+    """A campaign's revoked items with their decisions, remedies and follow-through.
+
+    Follow-through counts the recorded checks and those later snapshots would add
+    (`review.pending_checks`), which are computed but not recorded: an export never writes.
+    """
     campaign = review.get_campaign(store, campaign_id)
-    review.check_revocations(store, config, campaign_id=campaign.id)
     revoked = review.items(store, campaign.id, states=[review.REVOKE])
     if not revoked:
-        return TicketSet(campaign, group, ())
+        return campaign, []
     decisions = {d.id: d for d in review.decisions(store, campaign_id=campaign.id)}
-    follow = {f.item_id: f for f in review.follow_through(store, campaign_id=campaign.id)}
+    pending = review.pending_checks(store, config, campaign_id=campaign.id)
+    follow = {f.item_id: f for f in review.follow_through(store, campaign_id=campaign.id, unrecorded=pending)}
     routes = Routes(store.load_snapshot(campaign.snapshot_id), config)
-    revocations = [
+    return campaign, [
         Revocation(item=item, decision=decisions.get(item.decision_id or -1), remedies=tuple(routes.remedies(item)),
                    follow=follow.get(item.id), severity=severity_of(item))
         for item in revoked
     ]
+
+
+def build_tickets(config: Config, campaign: review.Campaign, revocations: Sequence[Revocation], *,
+                  group: bool = False) -> TicketSet:
+    """Revocations as tickets, one each or one per system and resource (``group``). Pure."""
     if group:
         buckets: dict[tuple[str, str], list[Revocation]] = {}
         for r in revocations:
@@ -206,28 +233,7 @@ class Routes:
 
     def edges_to(self, accounts: Iterable[str], principal: str) -> list[Edge] | None:
         """The shortest chain of member-of / assume / trigger edges, or None when unreachable."""
-        starts = list(dict.fromkeys(accounts))
-        if principal in starts:
-            return []
-        came: dict[str, tuple[str, int] | None] = {a: None for a in starts}
-        queue = deque(starts)
-        while queue:
-            node = queue.popleft()
-            for index in self.graph.out.get(node, ()):
-                succ = self.graph.edges[index].dst
-                if succ in came:
-                    continue
-                came[succ] = (node, index)
-                if succ == principal:
-                    chain: list[Edge] = []
-                    step = came[succ]
-                    while step is not None:
-                        prev, edge_index = step
-                        chain.append(self.graph.edges[edge_index])
-                        step = came[prev]
-                    return chain[::-1]
-                queue.append(succ)
-        return None
+        return self.graph.route_to(accounts, principal)
 
     def remedies(self, item: review.Item) -> list[Remedy]:
         grant = self.grants.get(item.grant_key)
@@ -511,7 +517,7 @@ def to_markdown(tickets: TicketSet) -> str:
 
 
 def render(tickets: TicketSet, fmt: str, config: Config) -> str:
-    """Tickets in one of the file formats (github has its own exporter)."""
+    """Tickets in one of the file formats of `FORMATS` (github has its own exporter)."""
     if fmt == "json":
         return json.dumps(to_json(tickets), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":

@@ -87,7 +87,7 @@ def evaluate(
 
     With the ``graph``, posture findings carry the people they expose and their paths.
     """
-    repo_app = {r.id: r.app for r in resources.values() if r.system == "github" and r.kind == "repo"}
+    repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
     posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind != CONFLICT]
@@ -164,6 +164,18 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
             subject=person.key, subject_label=person.display_name, evidence=evidence,
         ))
     return out
+
+
+def repo_apps(resources: Mapping[str, Resource]) -> dict[str, str]:
+    """GitHub repository ("owner/repo") -> the app it belongs to, for same-app scopes."""
+    return {r.id: r.app for r in resources.values() if r.system == "github" and r.kind == "repo"}
+
+
+def takes_part(finding: Finding, holding: Holding, repo_app: Mapping[str, str]) -> bool:
+    """Does the holding count toward a conflict finding: it meets one of the rule's requirements
+    within the finding's scope (the test `conflict_findings` applies; evidence lists only a few)."""
+    return any(satisfies(holding, req) and finding.scope in scopes_of(holding, finding.rule.same, repo_app)
+               for req in finding.rule.requirements)
 
 
 def satisfies(holding: Holding, requirement: Requirement) -> bool:

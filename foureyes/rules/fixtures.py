@@ -6,21 +6,16 @@ rules) or resources and principals (for posture rules), and what must happen.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from ..errors import InputError
 from ..graph import Holding
 from ..model import AccountLink, Person, Principal, Resource
+from ..tomlfile import parse_toml
 from .engine import evaluate
 from .pack import RulePack
 
@@ -43,9 +38,10 @@ def default_fixture_files() -> list[Path]:
 def run_fixture_file(path: str | Path, pack: RulePack) -> Iterator[CaseResult]:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read fixture: {exc}") from None
+    data = parse_toml(text, str(path))
     rule_id = data.get("rule")
     rule = pack.get(rule_id) if isinstance(rule_id, str) else None
     if rule is None:

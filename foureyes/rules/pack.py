@@ -1,27 +1,22 @@
-"""Rule definitions and their strict TOML loader.
+"""Rule definitions, the shape of a rule file, and its loader.
 
-A rule file holds `[[rule]]` tables. Every field is checked: an unknown field, a wrong
-type or an unknown capability is one error naming the file, the line and the rule id.
+A rule file holds `[[rule]]` tables. Every field is checked (foureyes/schema.py): an
+unknown field, a wrong type or an unknown capability is one error naming the file, the
+line and the rule id, with a "did you mean".
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import sys
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from ..errors import InputError
-from ..model import CAPABILITIES, SEVERITIES
+from ..model import CAPABILITIES, SEVERITIES, SYSTEMS
+from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, ListOf, MapOf, Schema, Str, Table,
+                      close_match)
 
 ANY = "any"
 CONFLICT, POSTURE = "conflict", "posture"
@@ -123,18 +118,57 @@ class RulePack:
         return len(self.rules)
 
 
-# ---------------------------------------------------------------- loading
+# ---------------------------------------------------------------- the rule file's shape
 
-_RULE_FIELDS = {
-    "id": str, "title": str, "severity": str, "kind": str, "rationale": str, "controls": list,
-    "remediation": str, "all_of": list, "any_of": list, "same": str, "subject": str,
-    "suppressed_by": list, "target": str, "match": dict, "when": dict, "exposes": dict, "show": list,
-}
-_REQUIRED = ("id", "title", "severity", "kind", "rationale", "controls", "remediation")
-_REQUIREMENT_FIELDS = {"capability": str, "tier": str, "systems": list, "where": dict}
-_MATCH_FIELDS = {"kind": (str, list), "tier": str, "system": str}
-_EXPOSES_FIELDS = {"capability": str, "where": dict, "through": dict}
-_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+_ID = r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+"
+_CAPABILITY = Choice(CAPABILITIES + ("*",), noun="capability")
+_REQUIREMENTS = ListOf(Either((_CAPABILITY, Table({
+    "capability": Field(_CAPABILITY, required=True),
+    "tier": Field(Str(), default=ANY),
+    "systems": Field(ListOf(Choice(SYSTEMS, noun="system"))),
+    "where": Field(MapOf(AnyValue())),
+})), described="a capability name or a { capability, tier, systems, where } table"))
+_MATCH = Table({
+    "kind": Field(Either((Str(nonempty=True), ListOf(Str(nonempty=True)))), required=True),
+    "tier": Field(Str(), default=ANY),
+    "system": Field(Choice(SYSTEMS, noun="system"), default=""),
+})
+_RULE = Table({
+    "id": Field(Str(pattern=_ID, expected="an id like FE-SOD-001 (capital letters, digits and dashes)",
+                    must="look like FE-SOD-001 (capital letters, digits and dashes)"), required=True),
+    "title": Field(Str(), required=True),
+    "severity": Field(Choice(SEVERITIES), required=True),
+    "kind": Field(Choice((CONFLICT, POSTURE)), required=True),
+    "rationale": Field(Str(strip=True), required=True),
+    "controls": Field(ListOf(Str(nonempty=True)), required=True),
+    "remediation": Field(Str(strip=True), required=True),
+    "all_of": Field(_REQUIREMENTS),
+    "any_of": Field(_REQUIREMENTS),
+    "same": Field(Choice(("app", "repo", ANY)), default=ANY),
+    "subject": Field(Choice((ANY, "linked", "unlinked")), default=ANY),
+    "suppressed_by": Field(ListOf(Str(nonempty=True))),
+    "target": Field(Choice(("resource", "principal")), default="resource"),
+    "match": Field(_MATCH, default=None),
+    "when": Field(MapOf(AnyValue())),
+    "exposes": Field(Table({
+        "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
+        "where": Field(MapOf(AnyValue())),
+        "through": Field(MapOf(AnyValue())),
+    }), default=None),
+    "show": Field(ListOf(Str(nonempty=True, expected="an attribute name"))),
+})
+
+
+def _rule_label(index: int, raw: Any) -> str:
+    rule_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"rule {rule_id}" if isinstance(rule_id, str) and rule_id else f"rule #{index + 1}"
+
+
+RULE_FILE = Schema(Table({"rule": Field(ListOf(_RULE))}, note="rules go in [[rule]] tables"),
+                   voice=EntryVoice("rule", _rule_label), missing="rule file not found")
+
+
+# ---------------------------------------------------------------- loading
 
 
 def default_pack_files() -> list[Path]:
@@ -153,177 +187,94 @@ def load_pack(paths: Iterable[str | Path] = (), *, default: bool = True, disable
             files.append(path)
         else:
             raise InputError(f"{path}: rule file or directory not found ([rules] paths)")
-    rules: list[Rule] = []
+    rules: list[tuple[Rule, Checked, int]] = []
     seen: dict[str, str] = {}
     for path in files:
-        for rule in load_rule_file(path):
+        checked = RULE_FILE.load(path)
+        for index, rule in enumerate(_rules(checked)):
             if rule.id in seen:
-                raise InputError(f"{path}: rule {rule.id}: id already defined in {seen[rule.id]}")
+                checked.fail(("rule", index, "id"), f"already defined in {seen[rule.id]}")
             seen[rule.id] = str(path)
-            rules.append(rule)
+            rules.append((rule, checked, index))
     disabled = set(disable)
-    unknown = disabled - set(seen)
-    if unknown:
-        raise InputError(f"[rules] disable names unknown rule id {sorted(unknown)[0]!r}")
-    known = set(seen)
-    for rule in rules:
-        for other in rule.suppressed_by:
-            if other not in known:
-                raise InputError(f"{rule.source}: rule {rule.id}: suppressed_by names unknown rule {other!r}")
-    return RulePack(tuple(r for r in rules if r.id not in disabled))
+    for rule_id in sorted(disabled - set(seen)):
+        hint = close_match(rule_id, seen)
+        raise InputError(f"[rules] disable names unknown rule id {rule_id!r}"
+                         + (f" (did you mean {hint!r}?)" if hint else "; `foureyes rules list` shows them"))
+    for rule, checked, index in rules:
+        for n, other in enumerate(rule.suppressed_by):
+            if other not in seen:
+                hint = close_match(other, seen)
+                checked.fail(("rule", index, "suppressed_by", n),
+                             f"names unknown rule {other!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    return RulePack(tuple(r for r, _, _ in rules if r.id not in disabled))
 
 
 def load_rule_file(path: str | Path) -> list[Rule]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except FileNotFoundError:
-        raise InputError(f"{path}: rule file not found") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"rule"}
-    if unknown:
-        raise InputError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}; rules go in [[rule]] tables")
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list):
-        raise InputError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    lines = text.splitlines()
-    return [_parse_rule(raw, str(path), lines, n) for n, raw in enumerate(raw_rules)]
+    return _rules(RULE_FILE.load(Path(path)))
 
 
-def _parse_rule(raw: dict[str, Any], path: str, lines: list[str], number: int) -> Rule:
-    rule_id = raw.get("id") if isinstance(raw.get("id"), str) else f"#{number + 1}"
+def _rules(checked: Checked) -> list[Rule]:
+    return [_rule(raw, checked, index) for index, raw in enumerate(checked.value["rule"])]
 
-    def fail(message: str, key: str = "") -> None:
-        line = _line_of(lines, rule_id, key)
-        where = f"{path}:{line}" if line else path
-        raise InputError(f"{where}: rule {rule_id}: {message}")
 
-    for key, value in raw.items():
-        if key not in _RULE_FIELDS:
-            close = difflib.get_close_matches(key, list(_RULE_FIELDS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            fail(f"unknown field {key!r}{hint}", key)
-        if not isinstance(value, _RULE_FIELDS[key]):
-            fail(f"field {key!r} must be a {_RULE_FIELDS[key].__name__.replace('str', 'string').replace('dict', 'table')}", key)
-    for key in _REQUIRED:
-        if key not in raw:
-            fail(f"missing required field {key!r}")
-    if not _ID.match(raw["id"]):
-        fail("id must look like FE-SOD-001 (capital letters, digits and dashes)", "id")
-    if raw["severity"] not in SEVERITIES:
-        fail(f"severity must be one of {', '.join(SEVERITIES)}", "severity")
-    if raw["kind"] not in (CONFLICT, POSTURE):
-        fail("kind must be 'conflict' or 'posture'", "kind")
-    if not all(isinstance(c, str) for c in raw["controls"]):
-        fail("controls must be a list of strings", "controls")
-
-    def requirements(key: str) -> tuple[Requirement, ...]:
-        out = []
-        for item in raw.get(key, []):
-            if isinstance(item, str):
-                item = {"capability": item}
-            if not isinstance(item, dict):
-                fail(f"{key} entries must be capability names or tables", key)
-            for k, v in item.items():
-                if k not in _REQUIREMENT_FIELDS:
-                    fail(f"{key}: unknown field {k!r}; expected one of {', '.join(_REQUIREMENT_FIELDS)}", key)
-                if not isinstance(v, _REQUIREMENT_FIELDS[k]):
-                    fail(f"{key}: field {k!r} has the wrong type", key)
-            capability = item.get("capability")
-            if capability != "*" and capability not in CAPABILITIES:
-                fail(f"{key}: unknown capability {capability!r}; expected one of {', '.join(CAPABILITIES)} or '*'", key)
-            out.append(Requirement(capability=capability, tier=item.get("tier", ANY),
-                                   systems=tuple(item.get("systems", ())),
-                                   where=MappingProxyType(dict(item.get("where", {})))))
-        return tuple(out)
-
-    kind = raw["kind"]
-    all_of, any_of = requirements("all_of"), requirements("any_of")
-    same = raw.get("same", ANY)
-    subject = raw.get("subject", ANY)
-    match = None
-    if kind == CONFLICT:
+def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
+    """A checked [[rule]] table as a Rule, after what its shape cannot say: what each kind needs."""
+    at = ("rule", index)
+    all_of, any_of = _requirements(raw["all_of"]), _requirements(raw["any_of"])
+    if raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
-            fail("a conflict rule needs exactly one of all_of or any_of")
-        if same not in ("app", "repo", ANY):
-            fail("same must be 'app', 'repo' or 'any'", "same")
-        if subject not in (ANY, "linked", "unlinked"):
-            fail("subject must be 'any', 'linked' or 'unlinked'", "subject")
+            checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
         for key in ("target", "match", "when", "exposes", "show"):
-            if key in raw:
-                fail(f"{key!r} is for posture rules", key)
+            if key in checked.data["rule"][index]:
+                checked.fail(at + (key,), "is for posture rules")
     else:
         if all_of or any_of:
-            fail("a posture rule has match and when, not all_of/any_of")
-        if raw.get("target", "resource") not in ("resource", "principal"):
-            fail("target must be 'resource' or 'principal'", "target")
-        spec = raw.get("match")
-        if not isinstance(spec, dict) or "kind" not in spec:
-            fail("a posture rule needs match = { kind = ... }", "match")
-        for k, v in spec.items():
-            if k not in _MATCH_FIELDS or not isinstance(v, _MATCH_FIELDS[k]):
-                fail(f"match: unknown or mistyped field {k!r}; expected kind (string or list), tier, system", "match")
-        kinds = spec["kind"] if isinstance(spec["kind"], list) else [spec["kind"]]
-        match = Match(kinds=tuple(kinds), tier=spec.get("tier", ANY), system=spec.get("system", ""))
-        if not raw.get("when"):
-            fail("a posture rule needs when = { attribute = value, ... }", "when")
-        exposes = _exposes(raw, fail)
-        if not all(isinstance(v, str) for v in raw.get("show", [])):
-            fail("show must be a list of attribute names", "show")
+            checked.fail(at + ("all_of" if all_of else "any_of",),
+                         "a posture rule has match and when, not all_of/any_of")
+        if raw["match"] is None:
+            checked.fail(at, "a posture rule needs match = { kind = ... }")
+        if not raw["when"]:
+            checked.fail(at + ("when",), "a posture rule needs when = { attribute = value, ... }")
+        _check_exposes(raw, checked, at)
+    match = None
+    if raw["match"] is not None:
+        kinds = raw["match"]["kind"]
+        match = Match(kinds=tuple(kinds) if isinstance(kinds, list) else (kinds,), tier=raw["match"]["tier"],
+                      system=raw["match"]["system"])
     return Rule(
-        id=raw["id"], title=raw["title"], severity=raw["severity"], kind=kind,
-        rationale=raw["rationale"].strip(), controls=tuple(raw["controls"]),
-        remediation=raw["remediation"].strip(), all_of=all_of, any_of=any_of, same=same,
-        subject=subject, suppressed_by=tuple(raw.get("suppressed_by", ())),
-        target=raw.get("target", "resource"), match=match,
-        when=MappingProxyType(dict(raw.get("when", {}))), source=path,
-        exposes=exposes if kind != CONFLICT else None, show=tuple(raw.get("show", ())),
+        id=raw["id"], title=raw["title"], severity=raw["severity"], kind=raw["kind"],
+        rationale=raw["rationale"], controls=tuple(raw["controls"]), remediation=raw["remediation"],
+        all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
+        suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
+        when=MappingProxyType(dict(raw["when"])), source=checked.path,
+        exposes=_exposes(raw["exposes"]) if raw["kind"] != CONFLICT else None, show=tuple(raw["show"]),
     )
 
 
-def _exposes(raw: Mapping[str, Any], fail: Any) -> Exposes | None:
-    spec = raw.get("exposes")
+def _check_exposes(raw: dict[str, Any], checked: Checked, at: tuple[Any, ...]) -> None:
+    spec = raw["exposes"]
+    if spec is None:
+        return
+    if raw["target"] == "resource" and (not spec["capability"] or spec["through"]):
+        checked.fail(at + ("exposes",), "a rule on resources names the capability that exploits it: "
+                                        "{ capability = ... }")
+    if raw["target"] == "principal" and (not spec["through"] or spec["capability"] or spec["where"]):
+        checked.fail(at + ("exposes",), "a rule on principals names what it is reached through: "
+                                        "{ through = { attribute = value } }")
+
+
+def _exposes(spec: dict[str, Any] | None) -> Exposes | None:
     if spec is None:
         return None
-    for k, v in spec.items():
-        if k not in _EXPOSES_FIELDS or not isinstance(v, _EXPOSES_FIELDS[k]):
-            fail(f"exposes: unknown or mistyped field {k!r}; expected capability, where (a table) or through "
-                 "(a table)", "exposes")
-    target = raw.get("target", "resource")
-    if target == "resource" and (not spec.get("capability") or "through" in spec):
-        fail("exposes: a rule on resources names the capability that exploits it: { capability = ... }", "exposes")
-    if target == "principal" and (not spec.get("through") or "capability" in spec or "where" in spec):
-        fail("exposes: a rule on principals names what it is reached through: { through = { attr = value } }",
-             "exposes")
-    capability = spec.get("capability", "")
-    if capability and capability not in CAPABILITIES:
-        fail(f"exposes: unknown capability {capability!r}; expected one of {', '.join(CAPABILITIES)}", "exposes")
-    return Exposes(capability=capability, where=MappingProxyType(dict(spec.get("where", {}))),
-                   through=MappingProxyType(dict(spec.get("through", {}))))
+    return Exposes(capability=spec["capability"], where=MappingProxyType(dict(spec["where"])),
+                   through=MappingProxyType(dict(spec["through"])))
 
 
-def _line_of(lines: list[str], rule_id: str, key: str) -> int | None:
-    """Best effort: the line of ``key`` inside the [[rule]] whose id is ``rule_id``."""
-    start = None
-    id_re = re.compile(r'^\s*id\s*=\s*["\']%s["\']' % re.escape(rule_id))
-    for n, line in enumerate(lines, 1):
-        if id_re.match(line):
-            start = n
-            break
-    if start is None:
-        return None
-    if not key:
-        return start
-    # the rule's table begins at the [[rule]] header before its id
-    begin = start
-    while begin > 1 and not lines[begin - 1].strip().startswith("[[rule]]"):
-        begin -= 1
-    key_re = re.compile(r"^\s*%s\s*=" % re.escape(key))
-    for n in range(begin, len(lines) + 1):
-        if n > begin and lines[n - 1].strip().startswith("[[rule]]"):
-            break
-        if key_re.match(lines[n - 1]):
-            return n
-    return start
+def _requirements(items: list[Any]) -> tuple[Requirement, ...]:
+    return tuple(
+        Requirement(capability=item) if isinstance(item, str) else
+        Requirement(capability=item["capability"], tier=item["tier"], systems=tuple(item["systems"]),
+                    where=MappingProxyType(dict(item["where"])))
+        for item in items
+    )

@@ -6,21 +6,13 @@ approver who is not the person. Expired exceptions are shown but no longer count
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-from ..errors import InputError
 from ..model import stable_hash
-
-_FIELDS = {"rule", "person", "scope", "reason", "expires", "approver", "requested_by", "ticket"}
+from ..schema import Checked, Date, EntryVoice, Field, ListOf, Schema, Str, Table, close_match
 
 
 @dataclass(frozen=True)
@@ -46,53 +38,45 @@ class Waiver:
         return self.rule == rule and self.person == person and self.scope in ("*", scope)
 
 
+_EXCEPTION = Table({
+    "rule": Field(Str(nonempty=True), required=True),
+    "person": Field(Str(strip=True), default=""),
+    "scope": Field(Str(), default="*"),
+    "reason": Field(Str(nonempty=True, strip=True), required=True),
+    "expires": Field(Date(expected="a TOML date such as 2027-03-31 (no quotes)", datetime_ok=True), required=True),
+    "approver": Field(Str(nonempty=True, strip=True), required=True),
+    "requested_by": Field(Str(strip=True), default=""),
+    "ticket": Field(Str(), default=""),
+})
+EXCEPTION_FILE = Schema(Table({"exception": Field(ListOf(_EXCEPTION))}, note="use [[exception]] tables"),
+                        voice=EntryVoice("exception", lambda index, raw: f"exception #{index + 1}"),
+                        missing="exception file not found")
+
+
 def load_waivers(paths: Iterable[str | Path], *, known_rules: Iterable[str] = ()) -> list[Waiver]:
     known = set(known_rules)
     out: list[Waiver] = []
     for entry in paths:
-        path = Path(entry)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: exception file not found") from None
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InputError(f"{path}: not valid TOML: {exc}") from None
-        extra = set(data) - {"exception"}
-        if extra:
-            raise InputError(f"{path}: unknown top-level key {sorted(extra)[0]!r}; use [[exception]] tables")
-        for n, raw in enumerate(data.get("exception", []), 1):
-            out.append(_parse(raw, f"{path}: exception #{n}", known, str(path)))
+        checked = EXCEPTION_FILE.load(Path(entry))
+        for index, raw in enumerate(checked.value["exception"]):
+            out.append(_waiver(raw, checked, ("exception", index), known))
     return out
 
 
-def _parse(raw: dict[str, Any], where: str, known: set[str], source: str) -> Waiver:
-    unknown = set(raw) - _FIELDS
-    if unknown:
-        raise InputError(f"{where}: unknown field {sorted(unknown)[0]!r}; expected {', '.join(sorted(_FIELDS))}")
-    for key in ("rule", "reason", "expires", "approver"):
-        if key not in raw:
-            raise InputError(f"{where}: missing required field {key!r}")
-    for key in ("rule", "person", "scope", "reason", "approver", "requested_by", "ticket"):
-        if key in raw and not isinstance(raw[key], str):
-            raise InputError(f"{where}: field {key!r} must be a string")
-    expires = raw["expires"]
-    if isinstance(expires, datetime):
-        expires = expires.date()
-    if not isinstance(expires, date):
-        raise InputError(f"{where}: expires must be a TOML date such as 2027-03-31")
+def _waiver(raw: dict[str, Any], checked: Checked, at: tuple[str, int], known: set[str]) -> Waiver:
+    """A checked [[exception]] as a Waiver, once it names a loaded rule and a second person."""
     rule = raw["rule"]
     if known and rule not in known:
-        raise InputError(f"{where}: rule {rule!r} is not in the loaded rule pack")
-    person = raw.get("person", "").strip().lower() if "@" in raw.get("person", "") else raw.get("person", "")
-    approver = raw["approver"].strip().lower()
-    if not raw["reason"].strip():
-        raise InputError(f"{where}: reason must not be empty")
-    if approver and approver == person.lower():
-        raise InputError(f"{where}: the approver {approver} is the person the exception is for; "
-                         "an exception needs a second person")
-    requested_by = raw.get("requested_by", "").strip().lower()
+        hint = close_match(rule, known)
+        checked.fail(at + ("rule",), f"{rule!r} is not in the loaded rule pack"
+                     + (f" (did you mean {hint!r}?)" if hint else "; `foureyes rules list` shows them"))
+    person = raw["person"].lower() if "@" in raw["person"] else raw["person"]
+    approver = raw["approver"].lower()
+    if approver == person.lower():
+        checked.fail(at + ("approver",), f"the approver {approver} is the person the exception is for; "
+                     "an exception needs a second person")
+    requested_by = raw["requested_by"].lower()
     if requested_by and requested_by == approver:
-        raise InputError(f"{where}: the approver {approver} also requested the exception")
-    return Waiver(rule=rule, person=person, scope=raw.get("scope", "*"), reason=raw["reason"].strip(),
-                  expires=expires, approver=approver, requested_by=requested_by,
-                  ticket=raw.get("ticket", ""), source=source)
+        checked.fail(at + ("approver",), f"the approver {approver} also requested the exception")
+    return Waiver(rule=rule, person=person, scope=raw["scope"], reason=raw["reason"], expires=raw["expires"],
+                  approver=approver, requested_by=requested_by, ticket=raw["ticket"], source=checked.path)

@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
@@ -53,10 +53,6 @@ def default_url() -> str:
 def store_url(config: Config) -> str:
     """$FOUREYES_STORE_URL, else ``[store] url``, else SQLite in the data directory."""
     return os.environ.get(STORE_ENV) or config.store.url or default_url()
-
-
-def open_store(config: Config, *, warn: Callable[[str], None] | None = None) -> "Store":
-    return Store(store_url(config), warn=warn)
 
 
 class Store:

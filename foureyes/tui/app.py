@@ -2,12 +2,14 @@
 
 Everything slow (opening the store, analysing, drift, building rows) runs in a worker and
 reports back with a message from `messages`; the UI thread only lays out what it receives.
+The app asks one `Workspace` (config and store, opened once) everything; workers share it.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
+import threading
 from typing import Any, ClassVar
 
 from textual import work
@@ -19,11 +21,13 @@ from textual.worker import Worker, get_current_worker
 from ..config import Config, parse_config
 from ..errors import FoureyesError
 from ..textsafe import safe_text
+from ..workspace import Workspace, demo_config
 from .actions import APP_ACTIONS, bindings
 from .commands import FoureyesCommands
 from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
 from .navigation import DESTINATIONS, destination
 from .screens.base import ReportsWorkerFailures
+from .screens.error import ErrorScreen
 from .state import Triage, load_drift, load_triage
 
 
@@ -49,16 +53,21 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings(APP_ACTIONS) + bindings(d.action for d in DESTINATIONS)
     COMMANDS = App.COMMANDS | {FoureyesCommands}
 
-    def __init__(self, *, store_url: str, config: Config | None = None, demo: bool = False,
-                 reviewer: str = "", campaign_id: int | None = None, review: bool = False) -> None:
+    def __init__(self, *, store_url: str | None = None, config: Config | None = None, demo: bool = False,
+                 workspace: Workspace | None = None, reviewer: str = "", campaign_id: int | None = None,
+                 review: bool = False) -> None:
         super().__init__()
         self.store_url = store_url
         self.demo = demo
-        # The sample organisation has its own tiers and apps; real stores use the user's config.
-        if demo:
-            from ..connectors.demo import demo_config
-
-            self.config: Config = demo_config()
+        # An open workspace (from the CLI) is used as it is; else one is opened on first use.
+        self._workspace = workspace
+        self._owns_workspace = workspace is None
+        self._workspace_lock = threading.Lock()
+        self._store_warnings: list[str] = []
+        if workspace is not None:
+            self.config: Config = workspace.config
+        elif demo:  # the sample organisation has its own tiers and apps; real stores use the user's config
+            self.config = demo_config()
         else:
             self.config = config if config is not None else parse_config("", "<defaults>")
         self.triage: Triage | None = None
@@ -87,38 +96,42 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
         gc.unfreeze()
+        if self._owns_workspace and self._workspace is not None:
+            self._workspace.close()
+
+    @property
+    def workspace(self) -> Workspace:
+        """The app's one workspace: opened (the store migrated) by the first worker that asks, then
+        shared by all; a store that cannot be opened fails that worker with one clear message."""
+        with self._workspace_lock:
+            if self._workspace is None:
+                self._workspace = Workspace.open(self.config, url=self.store_url, warn=self._store_warnings.append)
+            return self._workspace
 
     # ------------------------------------------------------------ loading
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot",
           description="load and analyse a snapshot")
     def load_snapshot(self, ref: int | str | None) -> None:
-        """Open the store, analyse one snapshot (latest when ``ref`` is None), report back."""
-        from ..store import Store
-
+        """Analyse one snapshot (latest when ``ref`` is None) and report back."""
         worker = get_current_worker()
         gc.unfreeze()  # what the last snapshot left behind may be collected again
-        warnings: list[str] = []
-        with Store(self.store_url, warn=warnings.append) as store:
-            triage = load_triage(store, ref, self.config,
-                                 progress=lambda text: self.post_message(LoadProgress(text)))
-            if worker.is_cancelled:
-                return
-            if triage is None:
-                self.post_message(StoreEmpty(store.display_url))
-                return
-            triage.warnings = warnings
-            settle_garbage()
-            self.post_message(TriageLoaded(triage))
+        workspace = self.workspace
+        triage = load_triage(workspace, ref, progress=lambda text: self.post_message(LoadProgress(text)))
+        if worker.is_cancelled:
+            return
+        if triage is None:
+            self.post_message(StoreEmpty(workspace.display_url))
+            return
+        triage.warnings, self._store_warnings[:] = list(self._store_warnings), []  # shown once
+        settle_garbage()
+        self.post_message(TriageLoaded(triage))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="drift",
           description="compare with the previous snapshot")
     def load_drift(self, triage: Triage) -> None:
-        from ..store import Store
-
         worker = get_current_worker()
-        with Store(self.store_url, warn=lambda message: None) as store:
-            drift = load_drift(store, triage)
+        drift = load_drift(self.workspace, triage)
         if not worker.is_cancelled:
             self.post_message(DriftLoaded(triage.snapshot_id, drift))
 
@@ -154,8 +167,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self.drift_changed.publish(triage)
 
     def _apply_keymap(self) -> None:
-        from .keymap import load_keymap
-        from .screens.error import ErrorScreen
+        from .keymap import load_keymap  # deferred: keymap imports this module to list binding ids
 
         try:
             keymap = load_keymap()
@@ -169,8 +181,6 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
 
     def report_failure(self, worker: Worker[Any]) -> None:
         """The one place a failed worker is shown: an error modal, the app stays usable."""
-        from .screens.error import ErrorScreen
-
         error = worker.error
         what = worker.group if worker.group != "default" else worker.name
         if isinstance(error, FoureyesError):
@@ -185,8 +195,6 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
 
     def close_details(self) -> None:
         """Back to the section's own screen: detail and modal screens close, errors stay up."""
-        from .screens.error import ErrorScreen
-
         errors = [(s.error_title, s.message) for s in self.screen_stack[1:] if isinstance(s, ErrorScreen)]
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -204,7 +212,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None:
             self.bell()
             return
-        from .screens.search import SearchScreen
+        from .screens.search import SearchScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(SearchScreen(self.triage), self._open_search_result)
 
@@ -234,19 +242,19 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None or self.triage.analysis.person(person_key) is None:
             self.bell()
             return
-        from .screens.person import PersonScreen
+        from .screens.person import PersonScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(PersonScreen(self.triage, person_key))
 
     def open_paths(self, title: str, holdings: list[Any], *, finding: Any = None, selected: Any = None) -> None:
         if self.triage is None:
             return
-        from .screens.path import PathScreen
+        from .screens.path import PathScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(PathScreen(self.triage, title, holdings, finding=finding, selected=selected))
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .screens.help import HelpScreen  # a screen's module loads when it first opens (startup)
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -255,7 +263,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         if self.triage is None:
             self.bell()
             return
-        from .screens.snapshots import SnapshotsScreen
+        from .screens.snapshots import SnapshotsScreen  # a screen's module loads when it first opens (startup)
 
         self.push_screen(SnapshotsScreen(self.triage), self._switch_to)
 

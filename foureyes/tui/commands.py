@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..model import SEVERITIES
 from .actions import APP_ACTIONS
 from .navigation import DESTINATIONS
 from .state import when
@@ -52,8 +53,6 @@ def palette_commands(app: Any, screen: Any) -> list[Command]:
 
 def _elsewhere(app: Any, screen: Any, triage: Any) -> Iterable[Command]:
     """Section commands offered from any screen: they open the section, then apply."""
-    from ..model import SEVERITIES
-
     def in_section(mode: str, method: str, **kwargs: Any) -> Any:
         def run() -> None:
             app.action_go(mode)

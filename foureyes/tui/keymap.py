@@ -4,24 +4,19 @@
     "app.search" = "ctrl+k"
     "conflicts.filter" = "f,ctrl+f"
 
-$FOUREYES_KEYMAP names another file. Every id is checked; a mistake is one clear message.
+$FOUREYES_KEYMAP names another file. Every id is checked (foureyes/schema.py); a mistake
+is one clear message with the line and a "did you mean".
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Iterable
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from ..config import default_config_path
-from ..errors import InputError
+from ..schema import Choice, Field, MapOf, Schema, Str, Table
 
 KEYMAP_ENV = "FOUREYES_KEYMAP"
 
@@ -32,6 +27,7 @@ def keymap_path() -> Path:
 
 def binding_ids() -> set[str]:
     """Every binding id the app defines (sections, detail screens, modals, the table)."""
+    # deferred: the app imports this module (a cycle at import time), and screens load when first opened
     from .app import FoureyesApp
     from .navigation import DESTINATIONS
     from .screens.error import ErrorScreen
@@ -54,25 +50,16 @@ def _own_bindings(cls: type) -> Iterable:
     return cls.__dict__.get("BINDINGS", [])
 
 
+def keymap_schema(ids: Iterable[str]) -> Schema:
+    """``[keys]``: binding id = "key,key"; an id must be one the app defines."""
+    known = Choice(tuple(sorted(ids)), noun="binding id", note="the help (F1) shows each key's binding id")
+    keys = MapOf(Str(nonempty=True, strip=True, expected='a key name such as "ctrl+k"'), keys=known)
+    return Schema(Table({"keys": Field(keys)}, note="put bindings under [keys]"))
+
+
 def load_keymap(path: Path | None = None) -> dict[str, str]:
     """The keymap file's bindings, or {} when there is none."""
     path = path or keymap_path()
     if not path.is_file():
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: not a valid keymap: {exc}") from None
-    unknown = set(data) - {"keys"}
-    if unknown:
-        raise InputError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}; put bindings under [keys]")
-    keys = data.get("keys", {})
-    if not isinstance(keys, dict):
-        raise InputError(f"{path}: [keys] must be a table of binding id = \"keys\"")
-    known = binding_ids()
-    for binding_id, value in keys.items():
-        if binding_id not in known:
-            raise InputError(f"{path}: [keys] {binding_id!r} is not a binding id; F1 lists every id")
-        if not isinstance(value, str) or not value.strip():
-            raise InputError(f"{path}: [keys] {binding_id!r} must be a key name such as \"ctrl+k\"")
-    return {k: v.strip() for k, v in keys.items()}
+    return keymap_schema(binding_ids()).load(path).value["keys"]

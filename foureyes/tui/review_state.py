@@ -5,16 +5,16 @@ item's detail pane, and the open campaigns. No Textual here: workers and tests c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from .. import review
-from ..config import Config
-from ..store import Store
+from ..errors import NotFound
 from ..textsafe import safe_multiline, safe_text
+from ..workspace import Workspace
 from .rows import Column, Row, make_row
 from .state import SEVERITY_STYLE, when
 
@@ -31,8 +31,40 @@ BY_PERSON = (Column("mark", "", 1, min_width=1), Column("person", "Person", 28),
 BY_RESOURCE = (Column("mark", "", 1, min_width=1), Column("resource", "Resource", 36),
                Column("grant", "Entitlement", 24), Column("person", "Person", 0), Column("state", "State", 20),
                Column("flags", "Flags", 18))
-REVIEW_FIELDS = ("person", "app", "system", "resource", "entitlement", "state", "team", "conflict", "new",
-                 "unchanged", "rule", "reviewer", "tier")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The filter box over queue rows, in the review's one filter language (`review.ItemFilter`,
+    the same as `decide --where`); lenient while typing: an unknown key is looked for as a word.
+
+    ``fields`` caches each item's filterable fields across keystrokes (by id and version)."""
+
+    items: review.ItemFilter
+    awaiting: Callable[[int], bool]
+    fields: dict[tuple[int, int, bool], Any]
+
+    @classmethod
+    def parse(cls, text: str, awaiting: Callable[[int], bool],
+              fields: dict[tuple[int, int, bool], Any] | None = None) -> "QueueFilter":
+        return cls(review.ItemFilter.parse(text, strict=False), awaiting, {} if fields is None else fields)
+
+    @property
+    def text(self) -> str:
+        return self.items.text
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def __call__(self, row: Row) -> bool:
+        item: review.Item = row.data
+        awaiting = self.awaiting(item.id)
+        key = (item.id, item.version, awaiting)
+        found = self.fields.get(key)
+        if found is None:
+            found = self.fields[key] = review.item_fields(item, awaiting=awaiting)
+        return self.items.matches_fields(found)
 
 
 @dataclass
@@ -47,22 +79,27 @@ class Queue:
     open_campaigns: list[review.Campaign] = field(default_factory=list)
     approvals: bool = False  # the queue lists exceptions awaiting this reviewer's approval instead
 
+    @property
+    def undecided(self) -> bool:
+        """Several campaigns are open and none was named: the reviewer chooses (nothing is guessed)."""
+        return self.campaign is None and len(self.open_campaigns) > 1
 
-def load_queue(store: Store, reviewer: str, campaign_id: int | None, *, approvals: bool = False) -> Queue:
-    opened = review.list_campaigns(store, status=review.OPEN)
-    campaign = None
-    if campaign_id is not None:
-        campaign = review.get_campaign(store, campaign_id)
-    elif opened:
-        campaign = opened[-1]
-    if campaign is None:
-        return Queue(None, reviewer, [], None, open_campaigns=opened)
-    pending = {e.item_id: e for e in review.exceptions(store, campaign_id=campaign.id, status=review.EX_PENDING)}
+
+def load_queue(workspace: Workspace, reviewer: str, campaign_id: int | None, *, approvals: bool = False) -> Queue:
+    """The reviewer's queue in the campaign named, else in the one open campaign (the CLI's rule)."""
+    opened = workspace.campaigns(status=review.OPEN)
+    try:
+        campaign = workspace.choose_campaign(campaign_id)
+    except (review.SeveralOpen, NotFound):
+        if campaign_id is not None:
+            raise  # the campaign named does not exist
+        return Queue(None, reviewer, [], None, open_campaigns=opened)  # none open, or several: the head says which
+    pending = {e.item_id: e for e in workspace.exceptions(campaign_id=campaign.id, status=review.EX_PENDING)}
     if approvals:
-        items = [item for _, item in review.approvable_by(store, campaign, reviewer)] if reviewer else []
+        items = [item for _, item in workspace.approvable_by(campaign, reviewer)] if reviewer else []
     else:
-        items = review.reviewer_queue(store, campaign, reviewer) if reviewer else []
-    return Queue(campaign, reviewer, items, review.progress(store, campaign.id), waiting=pending,
+        items = workspace.reviewer_queue(campaign, reviewer) if reviewer else []
+    return Queue(campaign, reviewer, items, workspace.progress(campaign.id), waiting=pending,
                  open_campaigns=opened, approvals=approvals)
 
 
@@ -120,7 +157,7 @@ def _label(text: str, width: int = 13) -> Text:
     return Text(text.ljust(width), style="bold")
 
 
-def item_detail(store: Store, item: review.Item) -> RenderableType:
+def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     """Everything a reviewer needs to decide one item. Runs in a worker (reads the store)."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
@@ -171,7 +208,7 @@ def item_detail(store: Store, item: review.Item) -> RenderableType:
     if item.is_new:
         row("Drift", Text("NEW since the baseline snapshot", style="bold yellow"))
     row("Reviewer", f"{item.reviewer or '(unassigned)'} — {item.reviewer_rule}")
-    decisions = review.decisions(store, item_id=item.id, include_undone=False)
+    decisions = workspace.decisions(item_id=item.id, include_undone=False)
     current = next((d for d in reversed(decisions) if d.id == item.decision_id), None)
     if current is not None:
         text = Text(f"{current.decision} by {safe_text(current.actor)} at {when(current.at)}",
@@ -181,7 +218,7 @@ def item_detail(store: Store, item: review.Item) -> RenderableType:
         if current.reviewer_conflicted:
             text.append("\n⚠ made by a conflicted reviewer: " + safe_text(current.conflict_note), style="bold yellow")
         row("Decision", text)
-    exception = review.current_exception(store, item.id)
+    exception = workspace.current_exception(item.id)
     if exception is not None:
         text = Text(f"{exception.status}", style="yellow" if exception.status == "pending" else "green")
         if exception.status == "pending":
@@ -191,7 +228,7 @@ def item_detail(store: Store, item: review.Item) -> RenderableType:
         text.append(f"\nuntil {exception.expires.isoformat()} · requested by {safe_text(exception.requested_by)}: "
                     f"{safe_text(exception.reason)}")
         row("Exception", text)
-    notes = review.notes(store, item.id)
+    notes = workspace.notes(item.id)
     if notes:
         text = Text()
         for n, note in enumerate(notes):
@@ -211,9 +248,9 @@ class CampaignsSummary:
     summaries: list[review.CampaignSummary]
 
 
-def load_campaigns(store: Store, config: Config) -> CampaignsSummary:
-    review.check_revocations(store, config)  # later snapshots may have settled revocations
-    return CampaignsSummary(review.summaries(store, status=review.OPEN))
+def load_campaigns(workspace: Workspace) -> CampaignsSummary:
+    workspace.check_revocations()  # the follow-through step: later snapshots may have settled revocations
+    return CampaignsSummary(workspace.campaign_summaries(status=review.OPEN))
 
 
 def progress_bar(done: int, total: int, width: int = 24) -> Text:

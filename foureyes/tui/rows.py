@@ -101,6 +101,6 @@ def parse_filter(text: str, fields: Iterable[str] = ()) -> RowFilter:
 
 def apply_filter(rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None) -> list[int]:
     """Indexes of the rows that pass."""
-    if row_filter is None or (isinstance(row_filter, RowFilter) and row_filter.empty):
+    if row_filter is None or getattr(row_filter, "empty", False):
         return list(range(len(rows)))
     return [i for i, row in enumerate(rows) if row_filter(row)]

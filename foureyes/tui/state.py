@@ -1,6 +1,6 @@
 """What the TUI shows, computed off the UI thread: the loaded snapshot's analysis and its rows.
 
-`load_triage` opens the store and analyses one snapshot; the row builders turn findings,
+`load_triage` asks the workspace for one analysed snapshot; the row builders turn findings,
 people, gaps and matrix cells into `Row`s. No Textual here: workers and benchmarks call it.
 """
 
@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from ..analysis import Analysis, analyze
 from ..config import Config
-from ..drift import Drift, compare
+from ..drift import Drift
 from ..graph import Holding, Step
-from ..matrix import matrix_rows
 from ..model import CAPABILITIES, SEVERITIES, Grant, Person, SnapshotInfo, severity_rank
 from ..rules import Finding
 from ..textsafe import safe_text
+from ..workspace import Analysis, Workspace
 from .rows import Column, Row, make_row
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -118,35 +117,30 @@ class Triage:
         _ = self.grants_by_key, self.findings_by_person, self.teams, self.apps, self.tiers
 
 
-def load_triage(store: Any, ref: int | str | None, config: Config,
+def load_triage(workspace: Workspace, ref: int | str | None,
                 progress: Callable[[str], None] = lambda message: None) -> Triage | None:
     """Resolve, load and analyse one snapshot; None when the store holds none."""
-    snapshots = store.list_snapshots()
+    snapshots = workspace.snapshots()
     if not snapshots:
         return None
-    snapshot_id = store.resolve(ref)
+    snapshot_id = workspace.resolve(ref)
     info = next(i for i in snapshots if i.id == snapshot_id)
     progress(f"Loading snapshot {snapshot_id}…")
-    snapshot = store.load_snapshot(snapshot_id)
+    snapshot = workspace.load_snapshot(snapshot_id)
     progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-    from ..review import approved_waivers
-
-    # exceptions approved in campaigns count here as they do in `foureyes check`
-    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store))
-    triage = Triage(info=info, snapshots=snapshots, analysis=analysis, config=config,
-                    previous_id=store.previous_id(snapshot_id))
+    # exceptions approved in campaigns count here as they do in `foureyes check` (the workspace adds them)
+    analysis = workspace.analyse_snapshot(snapshot)
+    triage = Triage(info=info, snapshots=snapshots, analysis=analysis, config=workspace.config,
+                    previous_id=workspace.previous_id(snapshot_id))
     triage.warm()
     return triage
 
 
-def load_drift(store: Any, triage: Triage) -> Drift | None:
+def load_drift(workspace: Workspace, triage: Triage) -> Drift | None:
     """Drift from the snapshot before this one (None for the first snapshot)."""
     if triage.previous_id is None:
         return None
-    from ..review import approved_waivers
-
-    old = analyze(store.load_snapshot(triage.previous_id), triage.config, extra_waivers=approved_waivers(store))
-    return compare(old, triage.analysis)
+    return workspace.drift_from_previous(triage.analysis)
 
 
 # ---------------------------------------------------------------- conflicts
@@ -301,7 +295,7 @@ def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: st
     """The core's matrix (`foureyes.matrix.matrix_rows`) as table rows; cells count resources."""
     people = triage.analysis.identities.people
     rows = []
-    entries = matrix_rows(triage.analysis, tier=tier, team=team, app_name=app_name)
+    entries = Workspace.matrix(triage.analysis, tier=tier, team=team, app_name=app_name)
     # conflicts first, as the core orders them, then by what the reader sees: the name
     entries.sort(key=lambda e: (not e["conflict"], person_label(people.get(e["person"]), e["person"]).lower()))
     for entry in entries:

@@ -206,7 +206,8 @@ def test_catalogue_admin_permissions_follow_the_hierarchy():
 
 
 def test_a_bad_catalogue_is_one_clear_error():
-    with pytest.raises(InputError, match=r"x.toml: deploy\[0\]: unknown key 'permisions'"):
+    with pytest.raises(InputError,
+                       match=r"^x.toml:3: deploy\[0\]\.permisions: unknown key \(did you mean 'permissions'\?\)"):
         parse_catalogue('[[deploy]]\nplatform = "Run"\npermisions = ["run.services.update"]\n', "x.toml")
     with pytest.raises(InputError, match="no \\[\\[deploy\\]\\] platforms"):
         parse_catalogue("[admin]\nroles = []\n", "x.toml")

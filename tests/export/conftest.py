@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def _build(path: Path) -> None:
     with Store(f"sqlite:///{path}") as store:
         list(demo.load_into(store))
         store.write_snapshot(hostile_acme(), label="November, with Zed")
-        spec = review.spec_from_config(config, name="Q4 production", today=review.date(2026, 11, 16))
+        spec = review.spec_from_config(config, name="Q4 production", today=date(2026, 11, 16))
         campaign = review.create_campaign(store, config, spec, actor="security@acme.com")
         items = review.items(store, campaign.id)
         walter = find(items, "walter.wong@acme.com", "write", STOREFRONT_WEB)
@@ -75,7 +76,7 @@ def _build(path: Path) -> None:
         review.decide(store, max_sso.id, "revoke", actor=FALLBACK, reason="deploys through the pipeline now")
         review.decide(store, omar.id, "certify", actor=omar.reviewer)
         outcome = review.decide(store, sam.id, "exception", actor=FALLBACK, reason="on-call rota until March",
-                                expires=review.date(2027, 3, 31))
+                                expires=date(2027, 3, 31))
         review.approve_exception(store, outcome.exception.id, actor="priscilla.payne@acme.com", note="rota agreed")
 
 

@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.export import report
 
 from .conftest import HOSTILE, HOSTILE_REASON

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -38,7 +39,7 @@ def test_one_ticket_per_revoked_grant_with_who_what_why_due_and_both_options(sto
     assert (walter["severity"], walter["priority"]) == ("high", "High")  # FE-SOD-001 on storefront
     assert walter["labels"] == ["access-review", "q4 2026", "severity:high"]
     decided = review.get_item(store, item["item"]).decided_at[:10]
-    assert walter["due"] == (review.date.fromisoformat(decided) + review.timedelta(days=10)).isoformat()
+    assert walter["due"] == (date.fromisoformat(decided) + timedelta(days=10)).isoformat()
     assert (item["decided_by"], item["reason"], item["via"]) == ("wanda.webb@acme.com", "moved to the mobile team",
                                                                  "team")
     assert "team web (member of team web)" in " → ".join(item["path"])
@@ -114,7 +115,7 @@ def test_jira_csv_has_the_importer_columns_one_labels_column_per_label(store, ex
     assert len(rows) == 4
     for row in rows:
         assert row[1] == "Task" and row[2] in ("Highest", "High", "Medium", "Low", "Lowest")
-        assert review.date.fromisoformat(row[3])
+        assert date.fromisoformat(row[3])
         assert row[4:7][:2] == ["access-review", "q4-2026"]  # a Jira label has no spaces
         assert row[6].startswith("severity:")
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
@@ -200,3 +201,15 @@ def test_cli_writes_each_format_and_refuses_apply_for_files(cli, store, export_c
         "foureyes: error: --apply is for --format github (files are simply written)"
     result = cli("-c", str(config), "export", "tickets", "--campaign", "9", env=env)
     assert result.returncode == 2 and "campaign 9 does not exist" in result.stderr
+
+
+def test_exports_record_nothing_the_follow_through_step_does(store, export_config, later_snapshot):
+    from foureyes.export import report
+
+    later_snapshot()
+    assert {t.follow_through for t in tickets.build(store, export_config, 1).tickets} == {"verified", "pending"}
+    assert report.gather(store, export_config, 1).follow_counts == {"pending": 2, "verified": 2, "regressed": 0}
+    # neither recorded a check: the store still knows none, until the explicit step records them
+    assert review.follow_through_counts(store, campaign_id=1) == {"pending": 4, "verified": 0, "regressed": 0}
+    assert review.check_revocations(store, export_config) == 4
+    assert review.follow_through_counts(store, campaign_id=1) == {"pending": 2, "verified": 2, "regressed": 0}

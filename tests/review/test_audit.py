@@ -7,7 +7,8 @@ import json
 import pytest
 from sqlalchemy import text
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 
 from .conftest import FALLBACK, TODAY
 

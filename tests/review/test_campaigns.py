@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 import pytest
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.connectors import demo
 from foureyes.errors import InputError
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 
 from .conftest import FALLBACK, TODAY
 

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.analysis import analyze
 
 from .conftest import FALLBACK, TODAY

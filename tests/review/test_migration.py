@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from foureyes import audit
+from foureyes.store import audit
 from foureyes.connectors import demo
 from foureyes.store import Store, migrations
 

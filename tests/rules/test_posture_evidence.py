@@ -136,10 +136,10 @@ def test_the_tui_finding_detail_shows_the_settings_and_the_exposed_people_litera
 
 
 @pytest.mark.parametrize("bad, message", [
-    ('exposes = { capability = "deploy.walk" }', "unknown capability 'deploy.walk'"),
+    ('exposes = { capability = "deploy.walk" }', "rules.toml:9: rule X-POS-001: exposes.capability: unknown capability"),
     ('exposes = { through = { oidc_wildcard = true } }', "names the capability that exploits it"),
-    ('exposes = { capability = "deploy.run", reach = true }', "unknown or mistyped field 'reach'"),
-    ('show = ["reviewers", 3]', "show must be a list of attribute names"),
+    ('exposes = { capability = "deploy.run", reach = true }', "exposes: unknown field 'reach'"),
+    ('show = ["reviewers", 3]', "rule X-POS-001: field 'show[1]' must be an attribute name"),
 ])
 def test_exposes_and_show_are_checked_like_every_field(tmp_path, bad, message):
     path = tmp_path / "rules.toml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from foureyes.errors import InputError
 from foureyes.rules import load_pack, load_rule_file
 from foureyes.rules.fixtures import default_fixture_files, run_fixture_file
+from foureyes.rules.pack import RULE_FILE
+from foureyes.rules.waivers import EXCEPTION_FILE
+from foureyes.schema import key_paths
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 PACK = load_pack()
 FIXTURES = {p.stem: p for p in default_fixture_files()}
@@ -91,3 +97,16 @@ def test_rules_test_command(cli):
     result = cli("rules", "test")
     assert result.returncode == 0, result.stderr
     assert "0 failure(s)" in result.stderr
+
+
+def test_docs_describe_every_field_of_a_rule_and_of_an_exception():
+    text = DOCS.read_text(encoding="utf-8")
+    braces = " ".join(re.findall(r"\{[^}]*\}", text))  # `{ capability, tier, systems, where }`, `match = { kind … }`
+    for path in key_paths(RULE_FILE.shape):
+        if len(path) == 3:  # ("rule", 0, "severity")
+            assert f"`{path[2]}`" in text, path
+        elif len(path) > 3 and isinstance(path[-1], str):  # ("rule", 0, "all_of", 0, "tier")
+            assert re.search(rf"\b{path[-1]}\b", braces), path
+    for path in key_paths(EXCEPTION_FILE.shape):
+        if isinstance(path[-1], str) and len(path) == 3:
+            assert re.search(rf"^{path[-1]} = ", text, re.MULTILINE), path

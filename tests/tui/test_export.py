@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from export.conftest import EXPORT_CONFIG_TOML, HOSTILE, _build
+from export.conftest import EXPORT_CONFIG_TOML, HOSTILE, WALTER_IN_WEB, _build, hostile_acme
 from foureyes.config import parse_config
+from foureyes.store import Store
 from foureyes.tui import make_app
 
 from .conftest import SIZE, press, screen_text, settle
@@ -116,5 +119,37 @@ def test_a_write_that_fails_says_why_and_keeps_the_dialog(campaign_url, tmp_path
         assert f"the directory {tmp_path / 'missing'} does not exist" in str(status.render())
         await press(app, pilot, "escape")
         assert type(app.screen).__name__ == "ReviewScreen"
+
+    run(campaign_url, scenario)
+
+
+def _store_bytes(path: Path) -> bytes:
+    """The store file, with the write-ahead log folded into it first: a write still in the WAL counts."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    return path.read_bytes()
+
+
+def test_the_export_preview_leaves_the_store_byte_for_byte_unchanged(campaign_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = Path(campaign_url.removeprefix("sqlite:///"))
+
+    async def scenario(app, pilot):
+        # December arrives while the queue is open: two revocations now have a later snapshot to
+        # be verified against, which an export preview once recorded in the store
+        with Store(campaign_url) as store:
+            store.write_snapshot(hostile_acme(drop_edges=(WALTER_IN_WEB,), drop_zed_grant=True), label="December")
+        before = _store_bytes(path)
+        await press(app, pilot, "x")
+        assert "Follow-through:** verified: gone in snapshot 4" in _preview(app)  # checked, not recorded
+        for _ in range(5):  # every format: Jira CSV, CSV, JSON, the report in HTML and Markdown
+            await press(app, pilot, "down", "enter")
+        await press(app, pilot, "ctrl+g")
+        assert _preview(app).startswith("# Access review evidence: campaign 1")
+        assert "2 verified" in _preview(app)
+        await press(app, pilot, "escape")
+        assert _store_bytes(path) == before
 
     run(campaign_url, scenario)

@@ -21,6 +21,13 @@ from foureyes.tui.widgets.table import RecordTable
 from .conftest import SIZE, press, screen_text, settle, type_text
 
 
+def _shown(app, selector: str) -> str:
+    """What one widget shows on screen, its rows joined (cut at its own edges, not the background's)."""
+    region = app.screen.query_one(selector).content_region
+    rows = screen_text(app).splitlines()[region.y:region.y + region.height]
+    return "".join(row[region.x:region.x + region.width] for row in rows)
+
+
 def _screen_classes():
     for d in DESTINATIONS:
         module_name, _, name = d.screen.partition(":")
@@ -129,8 +136,11 @@ def test_a_keymap_with_an_unknown_binding_id_is_one_clear_message(demo_url, isol
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
             assert type(app.screen).__name__ == "ErrorScreen"
-            text = screen_text(app)
-            assert "keymap.toml: [keys] 'conflicts.filtre' is not a binding id" in text
+            expected = (f"{keymap}:2: keys.\"conflicts.filtre\": not a binding id (did you mean 'conflicts.filter'?); "
+                        "the help (F1) shows each key's binding id")
+            assert app.screen.message == expected
+            # on screen as written, wherever the terminal wrapped the long path
+            assert "".join(expected.split()) in "".join(_shown(app, "#error-message").split())
             await press(app, pilot, "escape", "2")  # the defaults still work
             assert app.current_mode == "conflicts"
 

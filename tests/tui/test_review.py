@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.analysis import analyze
 from foureyes.config import parse_config
 from foureyes.connectors import demo
@@ -260,3 +261,39 @@ def test_review_screen_snapshot(snap_compare, demo_url):
 
     app = make_app(store_url=demo_url, config=CONFIG, reviewer=PRISCILLA, review=True, campaign_id=campaign.id)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_several_open_campaigns_are_not_guessed_the_reviewer_names_one(demo_url):
+    first, second = _campaign(demo_url, "Q4 web"), _campaign(demo_url, "Q4 payments")
+
+    async def scenario(app, pilot):
+        # the CLI's rule: with several open and none named, nothing is guessed (it once took the last)
+        text = screen_text(app)
+        assert f"2 campaigns are open: #{first} Q4 web, #{second} Q4 payments" in text
+        assert not app.screen.table.rows and app.review_campaign_id is None
+        # the palette names both; choosing one opens its queue
+        app.screen.open_campaign(first)
+        await settle(app, pilot)
+        assert f"Campaign {first} Q4 web" in screen_text(app) and app.screen.table.rows
+
+    run(demo_url, scenario, reviewer=PRISCILLA, review=True)
+
+
+def test_the_app_opens_its_store_once_for_every_worker(demo_url, monkeypatch):
+    import foureyes.store as store_module
+
+    campaign_id = _campaign(demo_url)
+    engines = []
+    real = store_module.create_engine
+    monkeypatch.setattr(store_module, "create_engine", lambda *a, **k: engines.append(a) or real(*a, **k))
+
+    async def scenario(app, pilot):
+        await press(app, pilot, "c")  # a decision, the detail pane, progress: each in a worker
+        await press(app, pilot, "x")  # the export preview
+        await press(app, pilot, "escape", "1")  # the Overview: snapshot, drift, open campaigns
+        await press(app, pilot, "3")  # the matrix
+        assert len(engines) == 1  # once per app, not once per worker
+        with Store(demo_url) as store:
+            assert len(review.decisions(store, campaign_id=campaign_id)) == 1
+
+    run(demo_url, scenario, reviewer=PRISCILLA, review=True, campaign_id=campaign_id)

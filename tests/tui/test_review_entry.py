@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from foureyes import audit, review
+from foureyes import review
+from foureyes.store import audit
 from foureyes.config import parse_config
 from foureyes.connectors import demo
 from foureyes.store import Store

@@ -9,34 +9,25 @@ to the policies whose Allow statements made it possible.
 
 from __future__ import annotations
 
-import difflib
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-from ...errors import InputError
 from ...model import ACCESS_ADMIN, DEPLOY_RUN
+from ...schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
 from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
 ESCALATE = "escalate"  # an [[escalate]] way: a hop to another principal, not a capability
-_SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN, "escalate": ESCALATE}
-_WAY_KEYS = {"id", "target", "title", "all_of", "applies_to"}
-_ESCALATE_KEYS = {"id", "to", "title", "all_of", "applies_to", "services", "needs", "then_assume"}
-_REQUIREMENT_KEYS = {"action", "resource", "context"}
+_SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
 _KINDS = ("user", "group", "role")
 _CALLERS = ("user", "role")
 _NEEDS = ("instance_profile",)
 TEMPLATES = ("partition", "account", "self", "own_group", "attached_policy", "admin_role", "admin_user",
-             "admin_group", "deploy_bucket", "target")
+             "admin_group", "deploy_bucket")
+ESCALATE_TEMPLATES = TEMPLATES + ("target",)  # {target}: the principal an [[escalate]] way reaches
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -86,101 +77,88 @@ def default_catalogue_path() -> Any:
     return importlib_resources.files("foureyes.rules").joinpath("catalogues/aws_deploy.toml")
 
 
+def _known_templates(resource: str, known: tuple[str, ...] = TEMPLATES) -> str | None:
+    for name in _template_names(resource):
+        if name not in known:
+            hint = close_match(name, known)
+            return (f"unknown template {{{name}}}" + (f" (did you mean {{{hint}}}?)" if hint else "")
+                    + f"; known: {', '.join(known)}")
+    return None
+
+
+def _all_of(known: tuple[str, ...]) -> Field:
+    return Field(ListOf(Table({
+        "action": Field(Str(pattern=r"[A-Za-z0-9-]+:[A-Za-z0-9]+",
+                            expected="one concrete action like ecs:UpdateService"), required=True),
+        "resource": Field(Str(nonempty=True, expected="an ARN template",
+                              check=lambda resource: _known_templates(resource, known)), required=True),
+        "context": Field(MapOf(Str())),
+    }), nonempty=True), required=True)
+
+
+_WAY = Table({
+    "id": Field(Str(nonempty=True), required=True),
+    "target": Field(Str(), default=""),
+    "title": Field(Str(), default=""),
+    "all_of": _all_of(TEMPLATES),
+    "applies_to": Field(ListOf(Choice(_KINDS, noun="principal kind"), nonempty=True), default=list(_KINDS)),
+})
+_ESCALATE_WAY = Table({
+    "id": Field(Str(nonempty=True), required=True),
+    "to": Field(Choice(_KINDS, noun="principal kind"), required=True),
+    "title": Field(Str(), default=""),
+    "all_of": _all_of(ESCALATE_TEMPLATES),
+    "applies_to": Field(ListOf(Choice(_CALLERS, noun="caller kind"), nonempty=True), default=list(_CALLERS)),
+    "services": Field(ListOf(Str(nonempty=True, expected="a service principal like lambda.amazonaws.com"))),
+    "needs": Field(ListOf(Choice(_NEEDS))),
+    "then_assume": Field(Bool(), default=False),
+})
+CATALOGUE = Schema(Table({
+    "format": Field(Choice((CATALOGUE_FORMAT,)), required=True),
+    **{section: Field(ListOf(_WAY)) for section in _SECTIONS},
+    ESCALATE: Field(ListOf(_ESCALATE_WAY)),
+}), missing="AWS catalogue not found")
+
+
 @lru_cache(maxsize=4)
 def load_catalogue(path: str | None = None) -> Catalogue:
-    """Read and check the catalogue; a mistake is one InputError naming the file and the entry."""
+    """Read and check the catalogue; a mistake is one InputError naming the file, the line and the key."""
     source = Path(path) if path else default_catalogue_path()
-    shown = str(source)
-    try:
-        raw = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{shown}: AWS catalogue not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{shown}: TOML syntax error: {exc}") from None
-    return parse_catalogue(raw, shown)
+    return _catalogue(CATALOGUE.load(source, str(source)))
 
 
-def parse_catalogue(raw: Mapping[str, Any], shown: str = "<catalogue>") -> Catalogue:
-    def fail(where: str, message: str) -> InputError:
-        return InputError(f"{shown}: {where}: {message}")
+def parse_catalogue(raw: Mapping[str, Any], shown: str = "<catalogue>", text: str = "") -> Catalogue:
+    """Check an already parsed catalogue (with its ``text``, messages give lines)."""
+    return _catalogue(CATALOGUE.check(raw, shown, text))
 
-    if raw.get("format") != CATALOGUE_FORMAT:
-        raise fail("format", f"expected \"{CATALOGUE_FORMAT}\"")
-    unknown = set(raw) - {"format", *_SECTIONS}
-    if unknown:
-        raise fail(sorted(unknown)[0], f"unknown table; expected one of: {', '.join(sorted(_SECTIONS))}")
+
+def _catalogue(checked: Checked) -> Catalogue:
     ways: list[Way] = []
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, int]] = {}
     for section, capability in _SECTIONS.items():
-        for index, entry in enumerate(raw.get(section, [])):
-            where = f"[[{section}]] #{index + 1}"
-            if not isinstance(entry, dict):
-                raise fail(where, "expected a table")
-            way_id = entry.get("id")
-            if not isinstance(way_id, str) or not way_id:
-                raise fail(where, "id: required, a non-empty string")
-            where = f"[[{section}]] {way_id}"
-            if way_id in seen:
-                raise fail(where, "id: used twice")
-            seen.add(way_id)
-            allowed = _ESCALATE_KEYS if section == "escalate" else _WAY_KEYS
-            for key in entry:
-                if key not in allowed:
-                    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    raise fail(where, f"{key}: unknown key{hint}")
-            requirements = entry.get("all_of")
-            if not isinstance(requirements, list) or not requirements:
-                raise fail(where, "all_of: required, a non-empty list of {action, resource}")
-            parsed = []
-            for r_index, req in enumerate(requirements):
-                r_where = f"{where} all_of[{r_index}]"
-                if not isinstance(req, dict) or set(req) - _REQUIREMENT_KEYS:
-                    raise fail(r_where, f"expected a table with keys {', '.join(sorted(_REQUIREMENT_KEYS))}")
-                action, resource = req.get("action"), req.get("resource")
-                if not isinstance(action, str) or ":" not in action or "*" in action or "?" in action:
-                    raise fail(r_where, f"action: expected one concrete action like ecs:UpdateService, got {action!r}")
-                if not isinstance(resource, str) or not resource:
-                    raise fail(r_where, "resource: required, an ARN template")
-                for name in _template_names(resource):
-                    if name not in TEMPLATES:
-                        raise fail(r_where, f"resource: unknown template {{{name}}}; known: {', '.join(TEMPLATES)}")
-                context = req.get("context", {})
-                if not isinstance(context, dict) or not all(isinstance(v, str) for v in context.values()):
-                    raise fail(r_where, "context: expected a table of strings")
-                parsed.append(Requirement(action, resource, dict(context)))
-            kinds = _CALLERS if section == "escalate" else _KINDS
-            applies_to = entry.get("applies_to", list(kinds))
-            if not isinstance(applies_to, list) or not set(applies_to) <= set(kinds) or not applies_to:
-                raise fail(where, f"applies_to: expected a list from {', '.join(kinds)}")
-            extra: dict[str, Any] = {}
-            if section == "escalate":
-                extra = _escalate_fields(entry, lambda message: fail(where, message))
-                if not any("{target}" in r.resource for r in parsed):
-                    raise fail(where, "all_of: an [[escalate]] way needs a requirement on {target}")
-            elif any("{target}" in r.resource for r in parsed):
-                raise fail(where, "resource: {target} is for [[escalate]] ways")
-            ways.append(Way(way_id, capability, str(entry.get("title", "")), tuple(parsed),
-                            target=str(entry.get("target", "")), applies_to=tuple(applies_to), **extra))
-    return Catalogue(tuple(ways), shown)
-
-
-def _escalate_fields(entry: Mapping[str, Any], fail: Any) -> dict[str, Any]:
-    to = entry.get("to")
-    if to not in _KINDS:
-        raise fail(f"to: expected one of {', '.join(_KINDS)}")
-    services = entry.get("services", [])
-    if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
-        raise fail("services: expected a list of service principals like lambda.amazonaws.com")
-    needs = entry.get("needs", [])
-    if not isinstance(needs, list) or not set(needs) <= set(_NEEDS):
-        raise fail(f"needs: expected a list from {', '.join(_NEEDS)}")
-    then_assume = entry.get("then_assume", False)
-    if not isinstance(then_assume, bool):
-        raise fail("then_assume: expected true or false")
-    if (services or needs or then_assume) and to != "role":
-        raise fail("services, needs and then_assume are for ways to a role")
-    return {"to": to, "services": tuple(services), "needs": tuple(needs), "then_assume": then_assume}
+        for index, entry in enumerate(checked.value[section]):
+            if entry["id"] in seen:
+                first = "{}[{}]".format(*seen[entry["id"]])
+                checked.fail((section, index, "id"), f"{entry['id']!r} used twice (first in {first})")
+            seen[entry["id"]] = (section, index)
+            requirements = tuple(Requirement(r["action"], r["resource"], dict(r["context"])) for r in entry["all_of"])
+            ways.append(Way(entry["id"], capability, entry["title"], requirements, target=entry["target"],
+                            applies_to=tuple(entry["applies_to"])))
+    for index, entry in enumerate(checked.value[ESCALATE]):
+        if entry["id"] in seen:
+            first = "{}[{}]".format(*seen[entry["id"]])
+            checked.fail((ESCALATE, index, "id"), f"{entry['id']!r} used twice (first in {first})")
+        seen[entry["id"]] = (ESCALATE, index)
+        requirements = tuple(Requirement(r["action"], r["resource"], dict(r["context"])) for r in entry["all_of"])
+        if not any("{target}" in r.resource for r in requirements):
+            checked.fail((ESCALATE, index, "all_of"), "an [[escalate]] way needs a requirement on {target}")
+        for key in ("services", "needs", "then_assume"):
+            if entry[key] and entry["to"] != "role":
+                checked.fail((ESCALATE, index, key), f"{key} is for ways to a role")
+        ways.append(Way(entry["id"], ESCALATE, entry["title"], requirements, applies_to=tuple(entry["applies_to"]),
+                        to=entry["to"], services=tuple(entry["services"]), needs=tuple(entry["needs"]),
+                        then_assume=entry["then_assume"]))
+    return Catalogue(tuple(ways), checked.path)
 
 
 def _template_names(text: str) -> list[str]:

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources as importlib_resources
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-from ...errors import InputError
+from ...schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 OWNER_ROLE = "roles/owner"
@@ -94,50 +88,47 @@ def admin_permissions(bound_kind: str, target_kind: str, catalogue: Catalogue) -
 CATALOGUE_FILE = "gcp_deploy.toml"
 
 
+_PERMISSIONS = ListOf(Str(nonempty=True, expected="a permission name"))
+CATALOGUE = Schema(Table({
+    "deploy": Field(ListOf(Table({
+        "platform": Field(Str(nonempty=True), required=True),
+        "permissions": Field(_PERMISSIONS, required=True),
+        "needs_act_as": Field(Bool(), default=False),
+    }))),
+    "admin": Field(Table({
+        "roles": Field(_PERMISSIONS),
+        "set_iam_policy": Field(MapOf(Str(nonempty=True), keys=Choice(_KINDS, noun="resource kind"))),
+    })),
+    "service_accounts": Field(Table({name: Field(_PERMISSIONS)
+                                     for name in ("token", "act_as", "grant_self", "act_as_vehicles")})),
+    "deny": Field(Table({"services": Field(MapOf(Str(nonempty=True)))})),
+}))
+
+
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
-    text = (importlib_resources.files("foureyes.rules") / "catalogues" / CATALOGUE_FILE).read_text("utf-8")
-    return parse_catalogue(text, f"foureyes/rules/catalogues/{CATALOGUE_FILE}")
+    source = importlib_resources.files("foureyes.rules") / "catalogues" / CATALOGUE_FILE
+    return _catalogue(CATALOGUE.load(source, f"foureyes/rules/catalogues/{CATALOGUE_FILE}"))
 
 
 def parse_catalogue(text: str, path: str) -> Catalogue:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: TOML syntax error: {exc}") from None
+    return _catalogue(CATALOGUE.parse(text, path))
 
-    def strings(value: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise InputError(f"{path}: {key}: expected a list of permission names")
-        return tuple(value)
 
-    platforms = []
-    for index, entry in enumerate(raw.get("deploy", [])):
-        key = f"deploy[{index}]"
-        unknown = set(entry) - {"platform", "permissions", "needs_act_as"}
-        if unknown:
-            raise InputError(f"{path}: {key}: unknown key {sorted(unknown)[0]!r}")
-        if not isinstance(entry.get("platform"), str) or not isinstance(entry.get("needs_act_as", False), bool):
-            raise InputError(f"{path}: {key}: needs a platform name and needs_act_as = true|false")
-        platforms.append(DeployPlatform(entry["platform"], strings(entry.get("permissions"), f"{key}.permissions"),
-                                        entry.get("needs_act_as", False)))
-    admin = raw.get("admin", {})
-    sa = raw.get("service_accounts", {})
-    set_iam = admin.get("set_iam_policy", {})
-    if set(set_iam) - set(_KINDS):
-        raise InputError(f"{path}: admin.set_iam_policy: keys must be among {', '.join(_KINDS)}")
-    deny_services = raw.get("deny", {}).get("services", {})
-    if not platforms:
-        raise InputError(f"{path}: no [[deploy]] platforms")
+def _catalogue(checked: Checked) -> Catalogue:
+    raw = checked.value
+    if not raw["deploy"]:
+        checked.fail(("deploy",), "no [[deploy]] platforms; the catalogue needs at least one")
+    admin, sa = raw["admin"], raw["service_accounts"]
     return Catalogue(
-        deploy=tuple(platforms),
-        admin_roles=frozenset(strings(admin.get("roles", []), "admin.roles")),
-        set_iam_policy=dict(set_iam),
-        token=frozenset(strings(sa.get("token", []), "service_accounts.token")),
-        act_as=frozenset(strings(sa.get("act_as", []), "service_accounts.act_as")),
-        grant_self=frozenset(strings(sa.get("grant_self", []), "service_accounts.grant_self")),
-        act_as_vehicles=strings(sa.get("act_as_vehicles", []), "service_accounts.act_as_vehicles"),
-        deny_services=dict(deny_services),
+        deploy=tuple(DeployPlatform(p["platform"], tuple(p["permissions"]), p["needs_act_as"]) for p in raw["deploy"]),
+        admin_roles=frozenset(admin["roles"]),
+        set_iam_policy=dict(admin["set_iam_policy"]),
+        token=frozenset(sa["token"]),
+        act_as=frozenset(sa["act_as"]),
+        grant_self=frozenset(sa["grant_self"]),
+        act_as_vehicles=tuple(sa["act_as_vehicles"]),
+        deny_services=dict(raw["deny"]["services"]),
     )
 
 

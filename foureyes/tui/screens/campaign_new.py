@@ -158,9 +158,8 @@ class NewCampaignScreen(ModalScreen[int | None]):
                 reviewers = review.ReviewerRules(rules=rules,
                                                  fixed=tuple(w.lower() for w in _words(self._value("campaign-fixed"))),
                                                  fallback=self._value("campaign-fallback").lower())
-                request = ("spec", review.spec_from_config(self.app.config,  # type: ignore[attr-defined]
-                                                           name=self._value("campaign-name"), scope=scope,
-                                                           reviewers=reviewers, due=due))
+                request = ("spec", self.app.workspace.campaign_spec(  # type: ignore[attr-defined]
+                    name=self._value("campaign-name"), scope=scope, reviewers=reviewers, due=due))
         except FoureyesError as exc:
             error.update(Text(safe_text(str(exc))))
             return
@@ -170,18 +169,12 @@ class NewCampaignScreen(ModalScreen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="campaign-new", description="create a campaign")
     def create(self, request: tuple[str, Any], actor: str, snapshot: str) -> None:
-        from ...store import Store
-
-        config = self.app.config  # type: ignore[attr-defined]
+        workspace = self.app.workspace  # type: ignore[attr-defined]
         try:
-            with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-                snapshot_id = store.resolve(None if snapshot == "latest" else snapshot)
-                if request[0] == "template":
-                    campaign, created = review.create_from_template(store, config, request[1], actor=actor,
-                                                                    snapshot_id=snapshot_id)
-                else:
-                    campaign, created = review.create_campaign(store, config, request[1], actor=actor,
-                                                               snapshot_id=snapshot_id), True
+            if request[0] == "template":
+                campaign, created = workspace.create_from_template(request[1], actor=actor, snapshot=snapshot)
+            else:
+                campaign, created = workspace.create_campaign(request[1], actor=actor, snapshot=snapshot), True
         except FoureyesError as exc:
             self.post_message(CampaignFailed(str(exc)))
             return

@@ -1,8 +1,8 @@
 """Export from the campaign (review) screen: the revocation tickets or the evidence report,
 previewed exactly as they will be written, then saved to a file.
 
-Building runs in a worker (it reads the store and checks revocations against later
-snapshots); the preview is a read-only text area, so untrusted names show literally.
+Building runs in a worker and only reads the store (a preview never writes); the preview is
+a read-only text area, so untrusted names show literally.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from ... import review
 from ...errors import FoureyesError
+from ...workspace import REPORT_FORMATS, TICKET_FORMATS
 from ...textsafe import safe_text
 from .base import ReportsWorkerFailures
 
@@ -36,14 +37,12 @@ class Choice:
     suffix: str
 
 
-CHOICES: tuple[Choice, ...] = (
-    Choice("tickets-markdown", "Tickets · Markdown", "tickets", "markdown", "tickets.md"),
-    Choice("tickets-jira-csv", "Tickets · Jira CSV", "tickets", "jira-csv", "tickets-jira.csv"),
-    Choice("tickets-csv", "Tickets · CSV", "tickets", "csv", "tickets.csv"),
-    Choice("tickets-json", "Tickets · JSON", "tickets", "json", "tickets.json"),
-    Choice("report-html", "Evidence report · HTML", "report", "html", "evidence.html"),
-    Choice("report-markdown", "Evidence report · Markdown", "report", "markdown", "evidence.md"),
-)
+# Every ticket file format, then every report format (GitHub issues are filed from the CLI).
+CHOICES: tuple[Choice, ...] = tuple(
+    Choice(f"tickets-{f.name}", f"Tickets · {f.label}", "tickets", f.name, f.suffix)
+    for f in TICKET_FORMATS if f.is_file
+) + tuple(Choice(f"report-{f.name}", f"Evidence report · {f.label}", "report", f.name, f.suffix)
+          for f in REPORT_FORMATS)
 
 
 @dataclass
@@ -155,31 +154,27 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-preview", description="prepare an export")
     def build(self, choice: Choice, group: bool) -> None:
-        from ...export import report, tickets
-        from ...store import Store
-
-        config = self.app.config  # type: ignore[attr-defined]
+        workspace = self.app.workspace  # type: ignore[attr-defined]
         shown: str | None = None
         try:
-            with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-                if choice.kind == "tickets":
-                    key = ("tickets", group)
-                    if key not in self._cache:
-                        self._cache[key] = tickets.build(store, config, self.campaign.id, group=group)
-                    found = self._cache[key]
-                    text = tickets.render(found, choice.fmt, config)
-                    n = len(found.tickets)
-                    summary = f"{n} ticket{'s' if n != 1 else ''}" + (" (grouped)" if group else "")
-                else:
-                    if "report" not in self._cache:
-                        self._cache["report"] = report.gather(store, config, self.campaign.id)
-                    evidence = self._cache["report"]
-                    text = report.render(evidence, choice.fmt)
-                    summary = (f"{evidence.progress.total} items, {len(evidence.findings)} findings, "
-                               f"audit head {evidence.chain.head.hash[:16]}…")
-                    if choice.fmt == "html":  # its source is CSS first: show what the page says instead
-                        shown = report.render_markdown(evidence)
-                        summary += " · the page's content shown as Markdown; the file is one HTML page"
+            if choice.kind == "tickets":
+                key = ("tickets", group)
+                if key not in self._cache:
+                    self._cache[key] = workspace.tickets(self.campaign.id, group=group)
+                found = self._cache[key]
+                text = workspace.render_tickets(found, choice.fmt)
+                n = len(found.tickets)
+                summary = f"{n} ticket{'s' if n != 1 else ''}" + (" (grouped)" if group else "")
+            else:
+                if "report" not in self._cache:
+                    self._cache["report"] = workspace.report(self.campaign.id)
+                evidence = self._cache["report"]
+                text = workspace.render_report(evidence, choice.fmt)
+                summary = (f"{evidence.progress.total} items, {len(evidence.findings)} findings, "
+                           f"audit head {evidence.chain.head.hash[:16]}…")
+                if choice.fmt == "html":  # its source is CSS first: show what the page says instead
+                    shown = workspace.render_report(evidence, "markdown")
+                    summary += " · the page's content shown as Markdown; the file is one HTML page"
         except FoureyesError as error:
             self.post_message(ExportFailed(str(error)))
             return
@@ -224,10 +219,8 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-save", description="write an export")
     def save(self, path: Path, text: str) -> None:
-        from ...export.files import write_file
-
         try:
-            written = write_file(path, text)
+            written = self.app.workspace.write_export(path, text)  # type: ignore[attr-defined]
         except FoureyesError as error:
             self.post_message(ExportFailed(str(error)))
             return

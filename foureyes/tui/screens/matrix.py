@@ -1,8 +1,8 @@
 """Matrix: people × capabilities for a tier, readable at a glance; conflicts stand out.
 
 Cells count the resources a person holds the capability on. Tier and app recompute the
-core matrix (`foureyes.matrix.matrix_rows`) in a worker. A team only narrows whose rows
-show (the core's `team_members`), so it, "conflicts only" and the name filter apply in memory.
+core matrix (`Workspace.matrix`) in a worker. A team only narrows whose rows show
+(`Workspace.team_members`), so it, "conflicts only" and the name filter apply in memory.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Label, Select, Static
 
-from ...matrix import team_members
 from ...model import CAPABILITIES, CAPABILITY_MEANING
 from ...textsafe import safe_text
+from ...workspace import Workspace
 from ..actions import Action
 from ..rows import Row, RowFilter, parse_filter
 from ..state import CAPABILITY_STYLE, MATRIX_COLUMNS, MATRIX_FIELDS, Triage, matrix_table_rows
@@ -153,7 +153,7 @@ class MatrixScreen(TableScreen):
         if members is None:
             if any(k[0] != key[0] for k in self._members):
                 self._members.clear()
-            members = self._members[key] = frozenset(team_members(triage.analysis, self.team))
+            members = self._members[key] = frozenset(Workspace.team_members(triage.analysis, self.team))
         return members
 
     # ------------------------------------------------------------ controls

@@ -23,8 +23,8 @@ from ... import review
 from ...errors import FoureyesError
 from ...textsafe import safe_text
 from ..actions import Action
-from ..review_state import BY_PERSON, BY_RESOURCE, REVIEW_FIELDS, Queue, item_detail, item_row, load_queue
-from ..rows import Row, parse_filter
+from ..review_state import BY_PERSON, BY_RESOURCE, Queue, QueueFilter, item_detail, item_row, load_queue
+from ..rows import Row
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command, FilterActions, FoureyesScreen
@@ -85,7 +85,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         Action("review.group", "g", "group", "Group by person/resource", "review",
                "Group the queue by person or by resource"),
         Action("review.filter", "f", "filter", "Filter", "review",
-               "Filter: words or field:value (person, app, system, resource, state, team, conflict, new, rule)"),
+               "Filter: words, key:value (contains) or key=value (is): person, app, system, resource, state, "
+               "team, rule, conflict, new, unchanged, … (docs/review.md)"),
         Action("review.approvals", "w", "approvals", "Exceptions to approve", "review",
                "Switch between your queue and the exceptions awaiting your approval"),
         Action("review.approve", "y", "approve", "Approve exception", "review",
@@ -106,6 +107,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.by = "person"
         self.marked: set[str] = set()
         self.approvals = False
+        self._filter_fields: dict[Any, Any] = {}  # each item's filterable fields, kept across keystrokes
 
     # ------------------------------------------------------------ layout
 
@@ -149,10 +151,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="review-queue",
           description="load the review queue")
     def load(self, reviewer: str, campaign_id: int | None, approvals: bool, by: str) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            queue = load_queue(store, reviewer, campaign_id, approvals=approvals)
+        queue = load_queue(self.app.workspace, reviewer, campaign_id, approvals=approvals)  # type: ignore[attr-defined]
         rows = [item_row(i, queue.waiting, by=by, marked=str(i.id) in self.marked) for i in queue.items]
         if not get_current_worker().is_cancelled:
             self.post_message(QueueLoaded(queue, rows))
@@ -170,6 +169,14 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         queue = self.queue
         head = Text()
         if queue is None:
+            return
+        if queue.undecided:  # several open and none named: which one is the reviewer's to say
+            head.append(f"{len(queue.open_campaigns)} campaigns are open: ", style="bold")
+            head.append(safe_text(", ".join(f"#{c.id} {c.name}" for c in queue.open_campaigns), limit=120))
+            head.append(". Choose one: ctrl+p, then “review: open campaign …” "
+                        "(or `foureyes review --campaign ID`).")
+            self.query_one("#review-head", Static).update(head)
+            self.query_one("#review-progress-line").display = False
             return
         if queue.campaign is None:
             head.append("No open campaign. ", style="bold")
@@ -240,10 +247,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="review-detail",
           description="explain a review item")
     def explain(self, key: str, item: review.Item) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            renderable = item_detail(store, item)
+        renderable = item_detail(self.app.workspace, item)  # type: ignore[attr-defined]
         if not get_current_worker().is_cancelled:
             self.post_message(ItemDetailReady(key, renderable))
 
@@ -308,35 +312,34 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="record decisions")
     def run_decisions(self, targets: list[review.Item], decision: str, reason: str, expires: date | None,
                       *, advance: bool) -> None:
-        from ...store import Store
-
+        workspace = self.app.workspace  # type: ignore[attr-defined]
         notices: list[tuple[str, str]] = []
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            if len(targets) == 1:
-                item = targets[0]
-                try:
-                    outcome = review.decide(store, item.id, decision, actor=self.reviewer, reason=reason,
-                                            expires=expires, expect_version=item.version)
-                except FoureyesError as error:
-                    self.post_message(Refused(str(error)))
-                    return
-                notices += [("warning", w) for w in outcome.warnings]
-                if outcome.exception is not None:
-                    notices.append(("information", f"Exception {outcome.exception.id} requested: it counts once "
-                                                   "a second person approves it."))
-            else:
-                bulk = review.decide_many(store, [t.id for t in targets], decision, actor=self.reviewer,
-                                          reason=reason, expires=expires)
-                notices.append(("information", f"{len(bulk.done)} item(s) {decision}, {len(bulk.refused)} refused"))
-                notices += [("warning", w) for w in dict.fromkeys(bulk.warnings)]
-                notices += [("error", f"item {i}: {why}") for i, why in bulk.refused[:5]]
-            self.post_message(self._changed(store, [t.id for t in targets], notices, advance=advance))
+        if len(targets) == 1:
+            item = targets[0]
+            try:
+                outcome = workspace.decide(item.id, decision, actor=self.reviewer, reason=reason, expires=expires,
+                                           expect_version=item.version)
+            except FoureyesError as error:
+                self.post_message(Refused(str(error)))
+                return
+            notices += [("warning", w) for w in outcome.warnings]
+            if outcome.exception is not None:
+                notices.append(("information", f"Exception {outcome.exception.id} requested: it counts once "
+                                               "a second person approves it."))
+        else:
+            bulk = workspace.decide_many([t.id for t in targets], decision, actor=self.reviewer, reason=reason,
+                                         expires=expires)
+            notices.append(("information", f"{len(bulk.done)} item(s) {decision}, {len(bulk.refused)} refused"))
+            notices += [("warning", w) for w in dict.fromkeys(bulk.warnings)]
+            notices += [("error", f"item {i}: {why}") for i, why in bulk.refused[:5]]
+        self.post_message(self._changed([t.id for t in targets], notices, advance=advance))
 
-    def _changed(self, store: Any, item_ids: Iterable[int], notices: list[tuple[str, str]], *,
+    def _changed(self, item_ids: Iterable[int], notices: list[tuple[str, str]], *,
                  advance: bool = False) -> ItemsChanged:
+        workspace = self.app.workspace  # type: ignore[attr-defined]
         campaign_id = self.queue.campaign.id if self.queue and self.queue.campaign else 0
-        pending = {e.item_id: e for e in review.exceptions(store, campaign_id=campaign_id, status=review.EX_PENDING)}
-        return ItemsChanged([review.get_item(store, i) for i in item_ids], review.progress(store, campaign_id),
+        pending = {e.item_id: e for e in workspace.exceptions(campaign_id=campaign_id, status=review.EX_PENDING)}
+        return ItemsChanged([workspace.item(i) for i in item_ids], workspace.progress(campaign_id),
                             pending, notices, advance)
 
     def on_items_changed(self, message: ItemsChanged) -> None:
@@ -380,17 +383,14 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="undo")
     def run_undo(self) -> None:
-        from ...store import Store
-
         assert self.queue is not None and self.queue.campaign is not None
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            try:
-                outcomes = review.undo_last(store, self.queue.campaign.id, actor=self.reviewer)
-            except FoureyesError as error:
-                self.post_message(Refused(str(error)))
-                return
-            text = f"Undone: {len(outcomes)} decision(s) ({outcomes[0].decision.decision if outcomes[0].decision else ''})"
-            self.post_message(self._changed(store, [o.item.id for o in outcomes], [("information", text)]))
+        try:
+            outcomes = self.app.workspace.undo_last(self.queue.campaign.id, actor=self.reviewer)  # type: ignore[attr-defined]
+        except FoureyesError as error:
+            self.post_message(Refused(str(error)))
+            return
+        text = f"Undone: {len(outcomes)} decision(s) ({outcomes[0].decision.decision if outcomes[0].decision else ''})"
+        self.post_message(self._changed([o.item.id for o in outcomes], [("information", text)]))
 
     def action_note(self) -> None:
         row = self.table.current
@@ -406,15 +406,12 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="add a note")
     def run_note(self, item_id: int, text: str) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            try:
-                review.add_note(store, item_id, text, actor=self.reviewer)
-            except FoureyesError as error:
-                self.post_message(Refused(str(error)))
-                return
-            self.post_message(self._changed(store, [item_id], [("information", "Note added")]))
+        try:
+            self.app.workspace.add_note(item_id, text, actor=self.reviewer)  # type: ignore[attr-defined]
+        except FoureyesError as error:
+            self.post_message(Refused(str(error)))
+            return
+        self.post_message(self._changed([item_id], [("information", "Note added")]))
 
     def action_approve(self) -> None:
         row = self.table.current
@@ -428,18 +425,15 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="approve")
     def run_approve(self, exception_id: int, item_id: int) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            try:
-                outcome = review.approve_exception(store, exception_id, actor=self.reviewer)
-            except FoureyesError as error:
-                self.post_message(Refused(str(error)))
-                return
-            notices = [("information", f"Exception {exception_id} approved: it counts until "
-                                       f"{outcome.exception.expires.isoformat() if outcome.exception else '?'}")]
-            notices += [("warning", w) for w in outcome.warnings]
-            self.post_message(self._changed(store, [item_id], notices))
+        try:
+            outcome = self.app.workspace.approve_exception(exception_id, actor=self.reviewer)  # type: ignore[attr-defined]
+        except FoureyesError as error:
+            self.post_message(Refused(str(error)))
+            return
+        notices = [("information", f"Exception {exception_id} approved: it counts until "
+                                   f"{outcome.exception.expires.isoformat() if outcome.exception else '?'}")]
+        notices += [("warning", w) for w in outcome.warnings]
+        self.post_message(self._changed([item_id], notices))
 
     # ------------------------------------------------------------ selection, grouping, filter
 
@@ -472,8 +466,12 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.table.sort_column = self.by
         self._redraw_marks()
 
+    def _awaiting(self, item_id: int) -> bool:
+        return self.queue is not None and item_id in self.queue.waiting
+
     def apply_filter(self) -> None:
-        self.table.set_filter(parse_filter(self.query_one("#filter", FilterBox).value, REVIEW_FIELDS))
+        self.table.set_filter(QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
+                                                self._filter_fields))
         self.update_summary()
 
     @on(Input.Changed, "#filter")
@@ -520,7 +518,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.reload()
 
     def action_new_campaign(self) -> None:
-        from .campaign_new import NewCampaignScreen
+        from .campaign_new import NewCampaignScreen  # a dialog's module loads when it first opens (startup)
 
         def created(campaign_id: int | None) -> None:
             if campaign_id is not None:
@@ -534,7 +532,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if self.queue is None or self.queue.campaign is None:
             self.app.bell()
             return
-        from .export import ExportScreen
+        from .export import ExportScreen  # a dialog's module loads when it first opens (startup)
 
         def saved(path: str | None) -> None:
             if path:
@@ -557,15 +555,12 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="close a campaign")
     def run_close(self, campaign_id: int, reason: str, force: bool) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            try:
-                closed, decided = review.close_campaign(store, campaign_id, actor=self.reviewer or "unknown",
-                                                        force=force, reason=reason)
-            except FoureyesError as error:
-                self.post_message(Refused(str(error)))
-                return
+        try:
+            closed, decided = self.app.workspace.close_campaign(  # type: ignore[attr-defined]
+                campaign_id, actor=self.reviewer or "unknown", force=force, reason=reason)
+        except FoureyesError as error:
+            self.post_message(Refused(str(error)))
+            return
         self.post_message(CampaignClosed(closed.id, len(decided), closed.policy.close_policy))
 
     def on_campaign_closed(self, message: "CampaignClosed") -> None:

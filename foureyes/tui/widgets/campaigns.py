@@ -34,10 +34,7 @@ class CampaignsPanel(OverviewPanel):
     @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns-panel",
           description="read open campaigns")
     def load(self) -> None:
-        from ...store import Store
-
-        with Store(self.app.store_url, warn=lambda message: None) as store:  # type: ignore[attr-defined]
-            summary = load_campaigns(store, self.app.config)  # type: ignore[attr-defined]
+        summary = load_campaigns(self.app.workspace)  # type: ignore[attr-defined]
         if not get_current_worker().is_cancelled:
             self.post_message(CampaignsReady(summary))
 

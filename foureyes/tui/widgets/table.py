@@ -6,7 +6,7 @@ keeps plain `Row` tuples, sorts and filters index lists, and draws lines on dema
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -97,7 +97,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self.row_filter: RowFilter | None = None
+        self.row_filter: RowFilter | Callable[[Row], bool] | None = None
         self._widths: list[int] = []
         self._laid_out_for = -1  # the content width the column widths were computed for
         self._styles: dict[str, Style] = {}
@@ -111,7 +111,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.rows = list(rows)
         self._rebuild(current)
 
-    def set_filter(self, row_filter: RowFilter | None) -> None:
+    def set_filter(self, row_filter: RowFilter | Callable[[Row], bool] | None) -> None:
         self.row_filter = row_filter
         self._rebuild(self.current_key)
 

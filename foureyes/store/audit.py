@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .store import Store, now_iso
-from .store import schema as t
+from . import Store, now_iso
+from . import schema as t
 
 GENESIS = "0" * 64
 HASH_VERSION = 1

@@ -1,0 +1,320 @@
+"""Campaigns in the store: creating one (items frozen from an analysed snapshot) and reading
+campaigns, items, decisions, exceptions, notes, frozen findings and progress back.
+
+The SQL is in `foureyes.store.review`; this module turns rows into `values`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from ..analysis import analyze
+from ..config import Config
+from ..errors import InputError, NotFound
+from ..identity import link
+from ..rules import Waiver
+from ..store import Store, now_iso
+from ..store import audit
+from ..store import review as rows
+from .planning import ItemDraft, held_pairs, plan_items, spec_from_template
+from .values import (
+    Campaign,
+    CampaignFinding,
+    CampaignSpec,
+    ConflictRef,
+    Decision,
+    ExceptionRequest,
+    Item,
+    Note,
+    PreviousDecision,
+    Progress,
+    campaign_of,
+    decision_of,
+    exception_of,
+    item_of,
+)
+from .vocabulary import (
+    CERTIFY,
+    CLOSE_POLICIES,
+    CLOSED,
+    DEFER,
+    EX_APPROVED,
+    EX_PENDING,
+    EXCEPTION,
+    OPEN,
+    PENDING,
+    REVOKE,
+    SKIPPED,
+    ReviewError,
+    actor_name,
+    dumps,
+    norm,
+    utc_today,
+)
+
+# ---------------------------------------------------------------- creating
+
+
+def create_campaign(store: Store, config: Config, spec: CampaignSpec, *, actor: str,
+                    snapshot_id: int | None = None, today: date | None = None) -> Campaign:
+    """Freeze the items of ``spec`` from a snapshot (default: the latest) into a new campaign."""
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)[0]
+
+
+def create_from_template(store: Store, config: Config, template_name: str, *, actor: str,
+                         snapshot_id: int | None = None, today: date | None = None) -> tuple[Campaign, bool]:
+    """Create this period's campaign of a template, or return the one that exists (safe to run from cron).
+
+    Returns the campaign and whether it was created now.
+    """
+    spec = spec_from_template(config, template_name, today=today)
+    if spec.period:
+        existing = find_campaign(store, template=template_name, period=spec.period)
+        if existing is not None:
+            return existing, False
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)
+
+
+def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
+            today: date | None) -> tuple[Campaign, bool]:
+    actor = actor_name(actor)
+    if not spec.name.strip():
+        raise InputError("a campaign needs a name")
+    if spec.policy.close_policy not in CLOSE_POLICIES:
+        raise InputError(f"close policy {spec.policy.close_policy!r}: expected revoke or skip")
+    sid = store.resolve(snapshot_id)
+    info = store.snapshot_info(sid)
+    snapshot = store.load_snapshot(sid)
+    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store, today=today), today=today)
+    baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
+    baseline = None
+    if baseline_id is not None:
+        base_snapshot = store.load_snapshot(baseline_id)
+        baseline = held_pairs(base_snapshot, link(base_snapshot, config))
+    drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
+                        previous=_previous_decisions(store))
+    created = now_iso()
+    due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
+
+    def work(conn: Any) -> int:
+        campaign_id = rows.insert_campaign(conn, dict(
+            name=spec.name.strip(), snapshot_id=sid, snapshot_digest=info.digest,
+            scope=dumps(spec.scope.to_json()), reviewer_rules=dumps(spec.reviewers.to_json()),
+            policy=dumps(spec.policy.to_json()), status=OPEN, created_at=created, created_by=actor,
+            due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
+        ))
+        item_rows = [_draft_row(campaign_id, d) for d in drafts]
+        rows.insert_items(conn, item_rows)
+        rows.insert_findings(conn, [
+            {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
+             "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title, "covered": f.covered}
+            for f in analysis.findings if f.person and f.rule.kind == "conflict"
+        ])
+        audit.append(conn, actor=actor, action="campaign.new", campaign_id=campaign_id,
+                     snapshot_digest=info.digest,
+                     detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
+                             "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
+                             "due": due.isoformat(), "items": len(item_rows), "template": spec.template,
+                             "period": spec.period, "baseline_snapshot": baseline_id})
+        return campaign_id
+
+    try:
+        campaign_id = audit.run(store, work)
+    except rows.PeriodTaken:
+        # another cron run created this period's campaign between our check and our insert
+        if spec.template and spec.period:
+            existing = find_campaign(store, template=spec.template, period=spec.period)
+            if existing is not None:
+                return existing, False
+        raise
+    return get_campaign(store, campaign_id), True
+
+
+def _baseline_snapshot(store: Store, snapshot_id: int, *, drift: bool) -> int | None:
+    """What new grants are measured against: the last closed campaign's snapshot, else the previous one."""
+    found = rows.last_closed_snapshot(store, snapshot_id, closed=CLOSED)
+    if found is not None:
+        return found
+    if drift:
+        raise ReviewError("scope 'drift' needs a closed campaign to measure against, and there is none yet; "
+                          "run a campaign with scope 'production' first")
+    return store.previous_id(snapshot_id)
+
+
+def _previous_decisions(store: Store) -> dict[tuple[str, str], tuple[PreviousDecision, str]]:
+    """(person, grant) -> the latest final decision in any earlier campaign, with that item's fingerprint."""
+    out: dict[tuple[str, str], tuple[PreviousDecision, str]] = {}
+    for row in rows.final_states(store, (CERTIFY, REVOKE, EXCEPTION, SKIPPED)):
+        out[(row.person, row.grant_key)] = (
+            PreviousDecision(campaign_id=row.id, campaign_name=row.name, decision=row.state,
+                             by=row.decided_by or "", at=row.decided_at or "", unchanged=False),
+            row.fingerprint,
+        )
+    return out
+
+
+def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
+    g = d.grant
+    previous = ""
+    if d.previous is not None:
+        p = d.previous
+        previous = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name, "decision": p.decision,
+                          "by": p.by, "at": p.at, "unchanged": p.unchanged})
+    return {
+        "campaign_id": campaign_id, "grant_key": g.key, "person": d.person, "person_name": d.person_name,
+        "accounts": dumps(list(d.accounts)), "system": g.system, "principal": g.principal,
+        "principal_name": d.principal_name, "entitlement": g.entitlement, "resource": g.resource,
+        "resource_name": d.resource_name, "tier": d.tier, "app": d.app, "capabilities": " ".join(g.capabilities),
+        "via": g.via, "detail": g.detail, "condition": g.condition, "expires": g.expires,
+        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": dumps(list(d.teams)),
+        "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
+        "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
+        "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
+        "decided_at": None, "version": 0,
+    }
+
+
+# ---------------------------------------------------------------- reading campaigns
+
+
+def get_campaign(store: Store, campaign_id: int, conn: Any = None) -> Campaign:
+    row = rows.campaign(conn if conn is not None else store, campaign_id)
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} does not exist; `foureyes campaign list` lists them")
+    return campaign_of(row)
+
+
+def find_campaign(store: Store, *, template: str, period: str) -> Campaign | None:
+    row = rows.campaign_of_period(store, template, period)
+    return campaign_of(row) if row else None
+
+
+def list_campaigns(store: Store, *, status: str | None = None) -> list[Campaign]:
+    return [campaign_of(row) for row in rows.campaigns(store, status=status)]
+
+
+class SeveralOpen(InputError):
+    """Several campaigns are open and none was named: which one is meant is not guessed."""
+
+    def __init__(self, campaigns: list[Campaign]):
+        self.campaigns = campaigns
+        super().__init__(f"{len(campaigns)} campaigns are open ({', '.join(str(c.id) for c in campaigns)}): "
+                         "pass --campaign ID")
+
+
+def choose_campaign(store: Store, campaign_id: int | None = None) -> Campaign:
+    """The campaign an action is about: the one named, else the one open campaign.
+
+    The one rule for the CLI and the TUI: with none open (`NotFound`) or several (`SeveralOpen`,
+    which lists them) it refuses rather than guess.
+    """
+    if campaign_id is not None:
+        return get_campaign(store, campaign_id)
+    opened = list_campaigns(store, status=OPEN)
+    if not opened:
+        raise NotFound("no campaign is open; `foureyes campaign new` creates one")
+    if len(opened) > 1:
+        raise SeveralOpen(opened)
+    return opened[0]
+
+
+# ---------------------------------------------------------------- reading items and their records
+
+
+def items(store: Store, campaign_id: int, *, reviewer: str | None = None,
+          states: Iterable[str] | None = None) -> list[Item]:
+    """A campaign's items in queue order (person, resource, entitlement)."""
+    return [item_of(row) for row in rows.items(store, campaign_id, states=states,
+                                                reviewer=norm(reviewer) if reviewer is not None else None)]
+
+
+def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item]:
+    """What a reviewer may decide: their items, or every item (not about them) for the fallback reviewer."""
+    who = norm(reviewer)
+    if who and who == norm(campaign.reviewers.fallback):
+        return [i for i in items(store, campaign.id) if not i.is_about(who)]
+    return items(store, campaign.id, reviewer=who)
+
+
+def get_item(store: Store, item_id: int) -> Item:
+    row = rows.item(store, item_id)
+    if row is None:
+        raise NotFound(f"item {item_id} does not exist; `foureyes campaign show ID --items` lists them")
+    return item_of(row)
+
+
+def decisions(store: Store, *, campaign_id: int | None = None, item_id: int | None = None,
+              include_undone: bool = True) -> list[Decision]:
+    return [decision_of(row) for row in rows.decisions(store, campaign_id=campaign_id, item_id=item_id,
+                                                       include_undone=include_undone)]
+
+
+def exceptions(store: Store, *, campaign_id: int | None = None, status: str | None = None,
+               item_id: int | None = None) -> list[ExceptionRequest]:
+    return [exception_of(row) for row in rows.exceptions(store, campaign_id=campaign_id, status=status,
+                                                         item_id=item_id)]
+
+
+def current_exception(store: Store, item_id: int) -> ExceptionRequest | None:
+    """The item's exception that is pending or approved, if any."""
+    found = [e for e in exceptions(store, item_id=item_id) if e.status in (EX_PENDING, EX_APPROVED)]
+    return found[-1] if found else None
+
+
+def approvable_by(store: Store, campaign: Campaign, actor: str) -> list[tuple[ExceptionRequest, Item]]:
+    """Pending exceptions of a campaign that ``actor`` may approve: not requested by them, not
+    about them, and ``actor`` is one of the campaign's approvers when it names any."""
+    approvers = {norm(a) for a in campaign.policy.exception_approvers}
+    if approvers and norm(actor) not in approvers:
+        return []
+    by_id = {i.id: i for i in items(store, campaign.id)}
+    return [(e, by_id[e.item_id]) for e in exceptions(store, campaign_id=campaign.id, status=EX_PENDING)
+            if e.item_id in by_id and norm(e.requested_by) != norm(actor) and not by_id[e.item_id].is_about(actor)]
+
+
+def notes(store: Store, item_id: int) -> list[Note]:
+    return [Note(id=r.id, item_id=r.item_id, actor=r.actor, at=r.at, text=r.text) for r in rows.notes(store, item_id)]
+
+
+def campaign_findings(store: Store, campaign_id: int, *, person: str | None = None) -> list[ConflictRef]:
+    found = rows.findings(store, campaign_id, person=norm(person) if person is not None else None)
+    return [ConflictRef(r.finding_id, r.rule, r.title, r.severity, r.scope) for r in found]
+
+
+def campaign_finding_records(store: Store, campaign_id: int) -> list[CampaignFinding]:
+    """Every conflict frozen into the campaign, ordered by rule, person and scope (evidence reports)."""
+    return [CampaignFinding(r.finding_id, r.rule, r.title, r.severity, r.person, r.scope, bool(r.covered))
+            for r in rows.findings(store, campaign_id, ordered=True)]
+
+
+def progress(store: Store, campaign_id: int, *, reviewer: str | None = None) -> Progress:
+    counts: Counter[str] = Counter()
+    waiting = 0
+    states = [r for r in rows.item_states(store, campaign_id)
+              if reviewer is None or norm(r.reviewer) == norm(reviewer)]
+    pending_ex = rows.items_with_exception(store, campaign_id, status=EX_PENDING)
+    for row in states:
+        if row.state == EXCEPTION and row.id in pending_ex:
+            waiting += 1
+        else:
+            counts[row.state] += 1
+    return Progress(total=len(states), pending=counts[PENDING], certified=counts[CERTIFY], revoked=counts[REVOKE],
+                    deferred=counts[DEFER], exception_waiting=waiting, excepted=counts[EXCEPTION],
+                    skipped=counts[SKIPPED])
+
+
+def reviewer_counts(store: Store, campaign_id: int) -> dict[str, Counter[str]]:
+    """Reviewer -> item states, for `campaign show`."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows.item_states(store, campaign_id):
+        out[row.reviewer][row.state] += 1
+    return dict(out)
+
+
+def approved_waivers(store: Store, *, today: date | None = None, include_expired: bool = False) -> list[Waiver]:
+    """Approved campaign exceptions as waivers, for `analyze(extra_waivers=…)`: they count like file ones."""
+    found = exceptions(store, status=EX_APPROVED)
+    day = today or utc_today()
+    return [w for e in found if include_expired or e.counts(day) for w in e.waivers()]

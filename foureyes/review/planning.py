@@ -1,0 +1,298 @@
+"""Planning a campaign: which grants of which people it reviews, why each is there (path,
+conflicts, drift, earlier decisions) and who reviews it. Pure: an analysis in, item drafts out.
+
+Whether a grant takes part in a conflict is the rules engine's answer (`takes_part`), not
+decided again here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, Mapping, Sequence
+
+from ..analysis import Analysis
+from ..config import CampaignTemplate, Config
+from ..errors import ConfigError, InputError
+from ..graph import Graph, Holding, Step
+from ..identity import Identities
+from ..model import EdgeKind, Grant, Kind, Snapshot
+from ..rules.engine import repo_apps, takes_part
+from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
+from .vocabulary import PRODUCTION, dumps, norm, utc_today
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    """An item before it is stored: everything the reviewer will see, frozen."""
+
+    grant: Grant
+    person: str
+    person_name: str
+    accounts: tuple[str, ...]
+    principal_name: str
+    resource_name: str
+    tier: str
+    app: str
+    path: tuple[str, ...]
+    teams: tuple[str, ...]
+    conflicts: tuple[ConflictRef, ...]
+    holders: int
+    is_new: bool
+    fingerprint: str
+    reviewer: str = ""
+    reviewer_rule: str = ""
+    previous: PreviousDecision | None = None
+
+
+def _explanations(graph: Graph, person: str,
+                  grants: Mapping[str, Grant]) -> dict[str, tuple[tuple[Step, ...], list[Holding]]]:
+    """For each grant the person reaches: an explaining path, and the holdings the grant gives.
+
+    A holding's own shortest path ends in one grant; only when another reached grant gives
+    the same capability on the same resource are the holding's other routes enumerated
+    (`Graph.paths` is costly on a large organisation).
+    """
+    holdings = graph.holdings(person)
+    primary: dict[str, list[Holding]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        primary[holding.grant].append(holding)
+        by_target[(holding.resource, holding.capability)].append(holding)
+    routes_of: dict[tuple[str, str, str, str], list[tuple[Step, ...]]] = {}
+    out: dict[str, tuple[tuple[Step, ...], list[Holding]]] = {}
+    for key, grant in grants.items():
+        explained = list(primary.get(key, ()))
+        route: tuple[Step, ...] = graph.path(explained[0]) if explained else ()
+        for capability in grant.capabilities:
+            for holding in by_target.get((grant.resource, capability), ()):
+                if holding.grant == key or holding in explained:
+                    continue
+                if holding.key not in routes_of:
+                    routes_of[holding.key] = graph.paths(holding, limit=64)
+                through = [r for r in routes_of[holding.key] if any(s.kind == "grant" and s.key == key for s in r)]
+                if through:
+                    explained.append(holding)
+                    shortest = min(through, key=len)
+                    if not route or len(shortest) < len(route):
+                        route = shortest
+        out[key] = (route, explained)
+    return out
+
+
+def held_pairs(snapshot: Snapshot, identities: Identities, graph: Graph | None = None) -> set[tuple[str, str]]:
+    """(person, grant key) for every capability-conferring grant every person reaches."""
+    graph = graph or Graph(snapshot, identities)
+    return {(person.key, key) for person in identities.people.values()
+            for key in graph.reachable_grants(a.principal for a in person.accounts)}
+
+
+def _fingerprint(grant: Grant, route: Sequence[Step]) -> str:
+    data = [grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
+            grant.expires or ""]
+    return hashlib.sha256(dumps(data).encode()).hexdigest()
+
+
+def plan_items(
+    analysis: Analysis,
+    config: Config,
+    scope: Scope,
+    reviewers: ReviewerRules,
+    *,
+    baseline: set[tuple[str, str]] | None = None,
+    previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]] | None = None,
+) -> list[ItemDraft]:
+    """The items of a campaign on one analysed snapshot: pure, no store access.
+
+    ``baseline`` is the (person, grant) pairs of the snapshot new grants are measured
+    against; ``previous`` maps (person, grant) to an earlier decision and its fingerprint.
+    """
+    snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
+    repo_app = repo_apps(snapshot.resources)
+    findings_of: dict[str, list[Any]] = defaultdict(list)
+    for finding in analysis.findings:
+        if finding.person and finding.rule.kind == "conflict":
+            findings_of[finding.person].append(finding)
+    reach: dict[str, dict[str, Grant]] = {
+        p.key: graph.reachable_grants(a.principal for a in p.accounts) for p in identities.people.values()
+    }
+    holders = Counter(key for grants in reach.values() for key in grants)
+    members: set[str] | None = None
+    if scope.teams:
+        members = set().union(*(graph.team_members(team) for team in scope.teams))
+    people_filter = {norm(p) for p in scope.people}
+    systems = set(scope.systems)
+    maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    drafts: list[ItemDraft] = []
+    for person in identities.people.values():
+        grants = reach[person.key]
+        if not grants:
+            continue
+        accounts = tuple(a.principal for a in person.accounts)
+        if members is not None and person.key not in members:
+            continue
+        if people_filter and norm(person.key) not in people_filter and not (
+                people_filter & {norm(a) for a in accounts}):
+            continue
+        # the cheap filters first: explaining a grant (its path) is the costly part
+        wanted: dict[str, Grant] = {}
+        for key, grant in grants.items():
+            resource = snapshot.resources.get(grant.resource)
+            if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
+                continue
+            if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+                continue
+            if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
+                continue
+            if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
+                continue
+            wanted[key] = grant
+        explained = _explanations(graph, person.key, wanted)
+        for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
+            grant = wanted[key]
+            resource = snapshot.resources.get(grant.resource)
+            route, holdings = explained.get(key, ((), []))
+            if not holdings:  # more routes than paths() lists: explain by the holdings it gives
+                holdings = [h for h in graph.holdings(person.key)
+                            if h.resource == grant.resource and h.capability in grant.capabilities]
+                route = graph.path(holdings[0]) if holdings else ()
+            tier = resource.tier if resource else ""
+            app = (resource.app if resource else "") or next((h.app for h in holdings if h.app), "")
+            is_new = baseline is not None and (person.key, key) not in baseline
+            if scope.apps and app not in scope.apps:
+                continue
+            conflicts = tuple(
+                ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
+                for f in findings_of.get(person.key, ())
+                if any(takes_part(f, h, repo_app) for h in holdings)
+            )
+            if scope.kind == "conflicts" and not conflicts:
+                continue
+            principal = snapshot.principals.get(grant.principal)
+            teams = tuple(dict.fromkeys(
+                s.key for s in route
+                if s.kind == EdgeKind.MEMBER_OF and getattr(snapshot.principals.get(s.key), "kind", "") == Kind.TEAM
+            ))
+            if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
+                teams = teams + (grant.principal,)
+            drafts.append(ItemDraft(
+                grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
+                principal_name=principal.label if principal else grant.principal,
+                resource_name=resource.label if resource else grant.resource, tier=tier, app=app,
+                path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
+                holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
+            ))
+    assigned = _assign(drafts, config, reviewers, maintainers)
+    if previous:
+        assigned = [_with_previous(d, previous) for d in assigned]
+    return assigned
+
+
+def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:
+    found = previous.get((draft.person, draft.grant.key))
+    if found is None:
+        return draft
+    decision, fingerprint = found
+    return replace(draft, previous=replace(decision, unchanged=fingerprint == draft.fingerprint))
+
+
+def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
+            maintainers: Mapping[str, list[str]]) -> list[ItemDraft]:
+    """The first rule that names someone other than the item's subject reviews it."""
+    rotation = 0
+    out = []
+    for draft in drafts:
+        def eligible(candidate: str) -> bool:
+            key = norm(candidate)
+            return bool(key) and key != norm(draft.person) and key not in {norm(a) for a in draft.accounts}
+
+        chosen, why = "", ""
+        for rule in reviewers.rules:
+            if rule == "app-owner" and draft.app:
+                app = config.app(draft.app)
+                if app and app.owner and eligible(app.owner):
+                    chosen, why = app.owner.strip().lower(), f"owner of app {draft.app}"
+            elif rule == "team-maintainer":
+                for team in reversed(draft.teams):  # the team that holds the grant first
+                    candidates = [m for m in maintainers.get(team, ()) if eligible(m)]
+                    if candidates:
+                        chosen, why = candidates[0], f"maintainer of team {team.rsplit('/', 1)[-1]}"
+                        break
+            elif rule == "fixed":
+                candidates = [r.strip().lower() for r in reviewers.fixed if eligible(r)]
+                if candidates:
+                    chosen, why = candidates[rotation % len(candidates)], "fixed reviewer list"
+                    rotation += 1
+            if chosen:
+                break
+        if not chosen and reviewers.fallback and eligible(reviewers.fallback):
+            chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
+        if not chosen:
+            why = "unassigned: every candidate reviewer is the subject"
+        out.append(replace(draft, reviewer=chosen, reviewer_rule=why))
+    return out
+
+
+# ---------------------------------------------------------------- campaign specs
+
+
+def spec_from_config(config: Config, *, name: str, scope: Scope | None = None,
+                     reviewers: ReviewerRules | None = None, due: date | None = None,
+                     close_policy: str | None = None, today: date | None = None) -> CampaignSpec:
+    """A campaign spec with [campaigns] defaults for whatever is not given."""
+    c = config.campaigns
+    if c.due_days < 0:
+        raise ConfigError(config.path or "<config>", "must not be negative", key="campaigns.due_days")
+    if c.exception_max_days < 1:
+        raise ConfigError(config.path or "<config>", "must be at least 1", key="campaigns.exception_max_days")
+    return CampaignSpec(
+        name=name,
+        scope=scope or Scope(),
+        reviewers=reviewers or ReviewerRules(rules=tuple(c.reviewers), fallback=c.fallback_reviewer.strip().lower()),
+        due=due or (today or utc_today()) + timedelta(days=c.due_days),
+        policy=Policy(close_policy=close_policy or c.close_policy, exception_max_days=c.exception_max_days,
+                      exception_approvers=tuple(a.strip().lower() for a in c.exception_approvers)),
+    )
+
+
+def spec_from_template(config: Config, template_name: str, *, today: date | None = None) -> CampaignSpec:
+    templates = config.campaigns.templates
+    template: CampaignTemplate | None = templates.get(template_name)
+    if template is None:
+        known = ", ".join(sorted(templates)) or "none are configured"
+        raise InputError(f"campaign template {template_name!r} is not in [campaigns.templates] ({known})")
+    if template.due_days < 0:
+        raise ConfigError(config.path or "<config>", "must not be negative",
+                          key=f"campaigns.templates.{template_name}.due_days")
+    day = today or utc_today()
+    period = _period(template.recurrence, day)
+    name = template.name.replace("{period}", period).replace("{date}", day.isoformat())
+    base = spec_from_config(config, name=name, today=day)
+    try:
+        reviewers = ReviewerRules(
+            rules=tuple(template.reviewers), fixed=tuple(r.strip().lower() for r in template.fixed_reviewers),
+            fallback=(template.fallback_reviewer or config.campaigns.fallback_reviewer).strip().lower())
+    except InputError as exc:
+        raise ConfigError(config.path or "<config>", str(exc), key=f"campaigns.templates.{template_name}.reviewers")
+    return replace(
+        base,
+        scope=Scope(kind=template.scope, systems=tuple(template.systems), apps=tuple(template.apps),
+                    teams=tuple(template.teams), people=tuple(template.people)),
+        reviewers=reviewers,
+        due=day + timedelta(days=template.due_days),
+        policy=replace(base.policy, close_policy=template.close_policy or base.policy.close_policy),
+        template=template_name,
+        period=period if template.recurrence != "none" else None,
+    )
+
+
+def _period(recurrence: str, today: date) -> str:
+    if recurrence == "monthly":
+        return f"{today.year}-{today.month:02d}"
+    if recurrence == "quarterly":
+        return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    if recurrence == "yearly":
+        return str(today.year)
+    return today.isoformat()

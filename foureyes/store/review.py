@@ -1,0 +1,333 @@
+"""Every SQL statement of the review: campaigns, their items and frozen findings, decisions,
+exceptions, notes and revocation checks. Rows in, rows out; `foureyes.review` owns the meaning.
+
+Readers take the `Store` (a connection of their own) or the caller's `Connection` (inside a
+write transaction, see `store.audit.run`); writers always take the transaction's connection.
+States and statuses are the review's words (`review.vocabulary`), passed in, never spelled here.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy import Connection, Row, func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import Store
+from . import schema as t
+
+ITEM_BATCH = 2000
+
+Db = Store | Connection
+
+
+class PeriodTaken(Exception):
+    """Another process created this template's campaign for the period first (a unique key)."""
+
+
+@contextmanager
+def _reading(db: Db) -> Iterator[Connection]:
+    if isinstance(db, Connection):
+        yield db
+    else:
+        with db.engine.connect() as conn:
+            yield conn
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+def insert_campaign(conn: Connection, values: Mapping[str, Any]) -> int:
+    """A new campaign row; `PeriodTaken` when its (template, period) exists already."""
+    try:
+        return conn.execute(t.campaigns.insert().values(**values)).inserted_primary_key[0]
+    except IntegrityError as exc:
+        raise PeriodTaken(str(exc.orig)) from exc
+
+
+def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    for start in range(0, len(rows), ITEM_BATCH):
+        conn.execute(t.campaign_items.insert(), list(rows[start:start + ITEM_BATCH]))
+
+
+def insert_findings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.campaign_findings.insert(), list(rows))
+
+
+def campaign(db: Db, campaign_id: int, *, lock: str = "") -> Row[Any] | None:
+    """One campaign row; ``lock`` "share" or "update" locks it for the transaction."""
+    query = select(t.campaigns).where(t.campaigns.c.id == campaign_id)
+    if lock:
+        query = query.with_for_update(read=lock == "share")
+    with _reading(db) as conn:
+        return conn.execute(query).first()
+
+
+def campaign_of_period(db: Db, template: str, period: str) -> Row[Any] | None:
+    with _reading(db) as conn:
+        return conn.execute(select(t.campaigns).where(t.campaigns.c.template == template,
+                                                      t.campaigns.c.period == period)).first()
+
+
+def campaigns(db: Db, *, status: str | None = None) -> list[Row[Any]]:
+    query = select(t.campaigns).order_by(t.campaigns.c.id)
+    if status:
+        query = query.where(t.campaigns.c.status == status)
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+def last_closed_snapshot(db: Db, snapshot_id: int, *, closed: str) -> int | None:
+    """The snapshot of the campaign closed (status ``closed``) last, among those on ``snapshot_id`` or earlier."""
+    with _reading(db) as conn:
+        row = conn.execute(
+            select(t.campaigns.c.snapshot_id).where(t.campaigns.c.status == closed,
+                                                    t.campaigns.c.snapshot_id <= snapshot_id)
+            .order_by(t.campaigns.c.closed_at.desc(), t.campaigns.c.id.desc()).limit(1)
+        ).first()
+    return row.snapshot_id if row is not None else None
+
+
+def mark_closed(conn: Connection, campaign_id: int, *, status: str, at: str, actor: str, reason: str) -> None:
+    conn.execute(t.campaigns.update().where(t.campaigns.c.id == campaign_id)
+                 .values(status=status, closed_at=at, closed_by=actor, close_reason=reason))
+
+
+# ---------------------------------------------------------------- items
+
+
+def items(db: Db, campaign_id: int, *, reviewer: str | None = None,
+          states: Iterable[str] | None = None) -> list[Row[Any]]:
+    """A campaign's items in queue order (person, resource, entitlement); ``reviewer`` casefolded."""
+    query = select(t.campaign_items).where(t.campaign_items.c.campaign_id == campaign_id)
+    if states is not None:
+        query = query.where(t.campaign_items.c.state.in_(list(states)))
+    if reviewer is not None:
+        query = query.where(func.lower(t.campaign_items.c.reviewer) == reviewer)
+    query = query.order_by(t.campaign_items.c.person, t.campaign_items.c.resource, t.campaign_items.c.entitlement,
+                           t.campaign_items.c.id)
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+def item(db: Db, item_id: int, *, lock: bool = False) -> Row[Any] | None:
+    query = select(t.campaign_items).where(t.campaign_items.c.id == item_id)
+    if lock:
+        query = query.with_for_update()
+    with _reading(db) as conn:
+        return conn.execute(query).first()
+
+
+def items_to_close(conn: Connection, campaign_id: int) -> list[Row[Any]]:
+    """Every item of the campaign, locked, in id order."""
+    return list(conn.execute(select(t.campaign_items).where(t.campaign_items.c.campaign_id == campaign_id)
+                             .order_by(t.campaign_items.c.id).with_for_update()))
+
+
+def item_states(db: Db, campaign_id: int) -> list[Row[Any]]:
+    """(id, state, reviewer) of each item of the campaign."""
+    with _reading(db) as conn:
+        return list(conn.execute(
+            select(t.campaign_items.c.id, t.campaign_items.c.state, t.campaign_items.c.reviewer)
+            .where(t.campaign_items.c.campaign_id == campaign_id)))
+
+
+def set_item(conn: Connection, item_id: int, version: int, *, state: str, decision_id: int | None,
+             decided_by: str | None, decided_at: str | None) -> bool:
+    """Compare-and-set on ``version``: False when another writer changed the item first."""
+    result = conn.execute(
+        t.campaign_items.update()
+        .where(t.campaign_items.c.id == item_id, t.campaign_items.c.version == version)
+        .values(state=state, decision_id=decision_id, decided_by=decided_by, decided_at=decided_at,
+                version=version + 1)
+    )
+    return result.rowcount == 1
+
+
+def final_states(db: Db, states: Sequence[str]) -> list[Row[Any]]:
+    """Items in one of ``states`` with their campaign's id and name, oldest campaign first."""
+    query = (
+        select(t.campaign_items.c.person, t.campaign_items.c.grant_key, t.campaign_items.c.state,
+               t.campaign_items.c.decided_by, t.campaign_items.c.decided_at, t.campaign_items.c.fingerprint,
+               t.campaigns.c.id, t.campaigns.c.name)
+        .join(t.campaigns, t.campaigns.c.id == t.campaign_items.c.campaign_id)
+        .where(t.campaign_items.c.state.in_(list(states)))
+        .order_by(t.campaigns.c.id)
+    )
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def insert_decision(conn: Connection, values: Mapping[str, Any]) -> int:
+    return conn.execute(t.decisions.insert().values(**values)).inserted_primary_key[0]
+
+
+def decision(db: Db, decision_id: int) -> Row[Any] | None:
+    with _reading(db) as conn:
+        return conn.execute(select(t.decisions).where(t.decisions.c.id == decision_id)).first()
+
+
+def set_audit_seq(conn: Connection, decision_id: int, seq: int) -> None:
+    conn.execute(t.decisions.update().where(t.decisions.c.id == decision_id).values(audit_seq=seq))
+
+
+def decisions(db: Db, *, campaign_id: int | None = None, item_id: int | None = None,
+              include_undone: bool = True) -> list[Row[Any]]:
+    query = select(t.decisions).order_by(t.decisions.c.id)
+    if campaign_id is not None:
+        query = query.where(t.decisions.c.campaign_id == campaign_id)
+    if item_id is not None:
+        query = query.where(t.decisions.c.item_id == item_id)
+    if not include_undone:
+        query = query.where(t.decisions.c.undone_by.is_(None))
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+def last_decision_of(conn: Connection, campaign_id: int, actor: str) -> Row[Any] | None:
+    """The actor's (casefolded) latest decision in the campaign that is not undone nor by policy."""
+    return conn.execute(
+        select(t.decisions).where(t.decisions.c.campaign_id == campaign_id,
+                                  func.lower(t.decisions.c.actor) == actor,
+                                  t.decisions.c.undone_by.is_(None), t.decisions.c.by_policy == False)  # noqa: E712
+        .order_by(t.decisions.c.id.desc()).limit(1)
+    ).first()
+
+
+def bulk_decisions(conn: Connection, bulk: str) -> list[Row[Any]]:
+    """The decisions of one bulk action that are not undone, newest first."""
+    return list(conn.execute(select(t.decisions).where(t.decisions.c.bulk == bulk, t.decisions.c.undone_by.is_(None))
+                             .order_by(t.decisions.c.id.desc())))
+
+
+def mark_undone(conn: Connection, decision_id: int, *, actor: str, at: str) -> None:
+    conn.execute(t.decisions.update().where(t.decisions.c.id == decision_id).values(undone_by=actor, undone_at=at))
+
+
+# ---------------------------------------------------------------- exceptions
+
+
+def insert_exception(conn: Connection, values: Mapping[str, Any]) -> Row[Any]:
+    exception_id = conn.execute(t.exceptions.insert().values(**values)).inserted_primary_key[0]
+    return conn.execute(select(t.exceptions).where(t.exceptions.c.id == exception_id)).one()
+
+
+def exception(db: Db, exception_id: int, *, lock: bool = False) -> Row[Any] | None:
+    query = select(t.exceptions).where(t.exceptions.c.id == exception_id)
+    if lock:
+        query = query.with_for_update()
+    with _reading(db) as conn:
+        return conn.execute(query).first()
+
+
+def exceptions(db: Db, *, campaign_id: int | None = None, status: str | None = None,
+               item_id: int | None = None) -> list[Row[Any]]:
+    query = select(t.exceptions).order_by(t.exceptions.c.id)
+    if campaign_id is not None:
+        query = query.where(t.exceptions.c.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(t.exceptions.c.status == status)
+    if item_id is not None:
+        query = query.where(t.exceptions.c.item_id == item_id)
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+def items_with_exception(db: Db, campaign_id: int, *, status: str) -> set[int]:
+    """Ids of the campaign's items with an exception in ``status`` (pending: awaiting its second approver)."""
+    with _reading(db) as conn:
+        return {r.item_id for r in conn.execute(
+            select(t.exceptions.c.item_id).where(t.exceptions.c.campaign_id == campaign_id,
+                                                 t.exceptions.c.status == status))}
+
+
+def set_exception_status(conn: Connection, *, status: str, note: str, exception_id: int | None = None,
+                         decision_id: int | None = None, item_id: int | None = None,
+                         only: Sequence[str] = (), **values: Any) -> None:
+    """Set the status (and ``values``) of the exceptions picked by id, decision or item, those in
+    ``only`` statuses when given."""
+    query = t.exceptions.update()
+    if exception_id is not None:
+        query = query.where(t.exceptions.c.id == exception_id)
+    if decision_id is not None:
+        query = query.where(t.exceptions.c.decision_id == decision_id)
+    if item_id is not None:
+        query = query.where(t.exceptions.c.item_id == item_id)
+    if only:
+        query = query.where(t.exceptions.c.status.in_(list(only)))
+    conn.execute(query.values(status=status, resolution_note=note, **values))
+
+
+# ---------------------------------------------------------------- notes and findings
+
+
+def insert_note(conn: Connection, *, item_id: int, actor: str, at: str, text: str) -> int:
+    return conn.execute(t.item_notes.insert().values(item_id=item_id, actor=actor, at=at, text=text)) \
+        .inserted_primary_key[0]
+
+
+def notes(db: Db, item_id: int) -> list[Row[Any]]:
+    with _reading(db) as conn:
+        return list(conn.execute(select(t.item_notes).where(t.item_notes.c.item_id == item_id)
+                                 .order_by(t.item_notes.c.id)))
+
+
+def findings(db: Db, campaign_id: int, *, person: str | None = None, rules: Iterable[str] | None = None,
+             ordered: bool = False) -> list[Row[Any]]:
+    """Conflicts frozen into a campaign: one person's (casefolded), of some rules, or all; ``ordered``
+    by rule, person and scope."""
+    query = select(t.campaign_findings).where(t.campaign_findings.c.campaign_id == campaign_id)
+    if person is not None:
+        query = query.where(func.lower(t.campaign_findings.c.person) == person)
+    if rules is not None:
+        query = query.where(t.campaign_findings.c.rule.in_(sorted(rules)))
+    if ordered:
+        query = query.order_by(t.campaign_findings.c.rule, t.campaign_findings.c.person, t.campaign_findings.c.scope)
+    elif rules is not None:
+        query = query.order_by(t.campaign_findings.c.rule, t.campaign_findings.c.scope)
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------- revocation checks
+
+
+def items_in_state(db: Db, state: str, *, campaign_id: int | None = None) -> list[Row[Any]]:
+    """Items in ``state`` (revoked: for follow-through) with their campaign's snapshot: (id,
+    campaign_id, person, grant_key, resource, snapshot_id), in id order."""
+    query = (select(t.campaign_items.c.id, t.campaign_items.c.campaign_id, t.campaign_items.c.person,
+                    t.campaign_items.c.grant_key, t.campaign_items.c.resource, t.campaigns.c.snapshot_id)
+             .join(t.campaigns, t.campaigns.c.id == t.campaign_items.c.campaign_id)
+             .where(t.campaign_items.c.state == state).order_by(t.campaign_items.c.id))
+    if campaign_id is not None:
+        query = query.where(t.campaign_items.c.campaign_id == campaign_id)
+    with _reading(db) as conn:
+        return list(conn.execute(query))
+
+
+def revocation_checks(db: Db, item_ids: Sequence[int]) -> list[Row[Any]]:
+    """Checks recorded for these items, in snapshot order."""
+    if not item_ids:
+        return []
+    with _reading(db) as conn:
+        return list(conn.execute(select(t.revocation_checks).where(t.revocation_checks.c.item_id.in_(list(item_ids)))
+                                 .order_by(t.revocation_checks.c.snapshot_id)))
+
+
+def record_checks(store: Store, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert check rows, each on its own; another process may have recorded the same check
+    first (the same truth), which is skipped. Returns how many were inserted."""
+    inserted = 0
+    for row in rows:
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(t.revocation_checks.insert().values(**row))
+            inserted += 1
+        except IntegrityError:
+            continue
+    return inserted

@@ -1,0 +1,366 @@
+"""The application layer: one config and one store, opened once, behind every question the CLI
+and the TUI ask. Analyses (approved campaign exceptions included, once), snapshots, drift,
+the matrix, who-can, campaigns and decisions, follow-through, tickets, the evidence report
+and the demo organisation. The CLI and the TUI call only this, and read the values it returns.
+
+Thread-safe: the store is one SQLAlchemy engine and each call takes its own connection, so
+the TUI's workers share one `Workspace`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from . import review
+from .analysis import Analysis, analyze, rule_pack
+from .collect import collect
+from .config import Config
+from .connectors.base import Progress, no_progress
+from .drift import Drift, compare
+from .errors import NotFound
+from .export import github_issues, report, tickets
+from .export.files import ExportFormat, write_file
+from .graph import Holding
+from .identity import Identities, Suggestion, link, suggest
+from .matrix import matrix_rows
+from .model import Person, Snapshot, SnapshotInfo, SourceResult
+from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
+from .rules import RulePack
+from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
+from .store import Store, audit, store_url
+
+TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
+REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
+ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
+
+__all__ = ["Workspace", "Analysis", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS", "REPORT_FORMATS",
+           "ISSUE_WRITES", "demo_config"]
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """Two analysed snapshots and what changed between them."""
+
+    old: Analysis
+    new: Analysis
+    drift: Drift
+
+
+@dataclass(frozen=True)
+class WhoCan:
+    """The people holding a capability, each with the holdings (and so the paths) behind it."""
+
+    analysis: Analysis
+    people: tuple[tuple[Person, tuple[Holding, ...]], ...]
+
+
+def demo_config() -> Config:
+    """The sample organisation's own tiers, apps and identity settings."""
+    from .connectors import demo  # the sample organisation is built only when asked for
+
+    return demo.demo_config()
+
+
+class Workspace:
+    """A config and the store it names. Open it, use it, `close` it (or use it as a context manager)."""
+
+    def __init__(self, config: Config, store: Store):
+        self.config = config
+        self._store = store
+
+    @classmethod
+    def open(cls, config: Config, *, url: str | None = None,
+             warn: Callable[[str], None] | None = None) -> "Workspace":
+        """Open (and migrate) the store at ``url``, else the one the config and environment name."""
+        return cls(config, Store(url or store_url(config), warn=warn))
+
+    @classmethod
+    def open_demo(cls, *, warn: Callable[[str], None] | None = None) -> "Workspace":
+        """The sample organisation in its own database (never mixed with real snapshots), loaded."""
+        from .connectors import demo  # the sample organisation is built only when asked for
+
+        workspace = cls(demo.demo_config(), Store(demo.demo_store_url(), warn=warn))
+        workspace.load_demo()
+        return workspace
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        """The store's URL without its password."""
+        return self._store.display_url
+
+    # ------------------------------------------------------------ snapshots
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        return self._store.list_snapshots()
+
+    def resolve(self, ref: str | int | None) -> int:
+        """A snapshot id from None/"latest", "previous", "latest~N" or a number."""
+        return self._store.resolve(ref)
+
+    def previous_id(self, snapshot_id: int) -> int | None:
+        return self._store.previous_id(snapshot_id)
+
+    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
+                      progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
+        """Run the connectors (each failure becomes a gap) and store one snapshot."""
+        results = collect(self.config, sources, progress)
+        return self._store.write_snapshot(results, label=label), results
+
+    def load_demo(self) -> list[tuple[SnapshotInfo, bool]]:
+        """Store the sample organisation's two snapshots (once): (info, stored now) each."""
+        from .connectors import demo  # the sample organisation is built only when asked for
+
+        return list(demo.load_into(self._store))
+
+    # ------------------------------------------------------------ analysis
+
+    def analysis(self, ref: str | int | None = None, *, exception_files: Sequence[str] = (),
+                 today: date | None = None) -> Analysis:
+        """One snapshot analysed; exceptions approved in campaigns count like those in exception
+        files (`check`, `conflicts`, the TUI and drift all see the same findings)."""
+        return self.analyse_snapshot(self.load_snapshot(ref), exception_files=exception_files, today=today)
+
+    def load_snapshot(self, ref: str | int | None = None) -> Snapshot:
+        return self._store.load_snapshot(self._store.resolve(ref))
+
+    def analyse_snapshot(self, snapshot: Snapshot, *, exception_files: Sequence[str] = (),
+                         today: date | None = None) -> Analysis:
+        """A loaded snapshot analysed, with the approved campaign exceptions (the one place they are added)."""
+        return analyze(snapshot, self.config, exception_files=exception_files,
+                       extra_waivers=review.approved_waivers(self._store, today=today), today=today)
+
+    def rule_pack(self) -> RulePack:
+        return rule_pack(self.config)
+
+    def rule_fixture_results(self, files: Sequence[str] = ()) -> list[CaseResult]:
+        """Run rule fixtures (must fire / must not fire); default: every fixture of the pack."""
+        pack = self.rule_pack()
+        return [result for path in (list(files) or [str(p) for p in default_fixture_files()])
+                for result in run_fixture_file(path, pack)]
+
+    def identities(self, ref: str | int | None = None) -> tuple[Snapshot, Identities]:
+        """A snapshot's accounts linked into people."""
+        snapshot = self.load_snapshot(ref)
+        return snapshot, link(snapshot, self.config)
+
+    @staticmethod
+    def link_suggestions(snapshot: Snapshot, identities: Identities) -> list[Suggestion]:
+        """Possible links for unlinked accounts, with their evidence (never applied)."""
+        return suggest(snapshot, identities)
+
+    def drift(self, from_ref: str | int | None = None, to_ref: str | int | None = None) -> DriftResult:
+        """What changed from one snapshot (default: the one before ``to_ref``) to another (default: latest)."""
+        to_id = self._store.resolve(to_ref)
+        if from_ref is None:
+            from_id = self._store.previous_id(to_id)
+            if from_id is None:
+                raise NotFound(f"snapshot {to_id} is the first one; there is nothing to compare it with")
+        else:
+            from_id = self._store.resolve(from_ref)
+        old, new = self.analysis(from_id), self.analysis(to_id)
+        return DriftResult(old, new, compare(old, new))
+
+    def drift_from_previous(self, analysis: Analysis) -> Drift | None:
+        """An analysed snapshot compared with the one before it (None for the first)."""
+        previous = self._store.previous_id(analysis.snapshot.id)
+        return None if previous is None else compare(self.analysis(previous), analysis)
+
+    @staticmethod
+    def matrix(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
+               app_name: str = "") -> list[dict[str, Any]]:
+        """People × capabilities (`foureyes.matrix`), the same cells for the CLI and the TUI."""
+        return matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+
+    @staticmethod
+    def team_members(analysis: Analysis, team: str) -> set[str]:
+        """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""
+        return analysis.graph.team_members(team)
+
+    def who_can(self, capability: str, *, tier: str | None = None, scope: str = "",
+                snapshot: str | int | None = None) -> WhoCan:
+        """People holding ``capability`` (on ``tier``; on ``scope``: a resource key or glob,
+        app:NAME or repo:OWNER/REPO), in person order."""
+        analysis = self.analysis(snapshot)
+        by_person: dict[str, list[Holding]] = defaultdict(list)
+        for holding in analysis.holdings():
+            if holding.capability != capability or (tier and holding.tier != tier):
+                continue
+            if _in_scope(holding, scope, analysis):
+                by_person[holding.person].append(holding)
+        people = analysis.identities.people
+        return WhoCan(analysis, tuple((people[k], tuple(by_person[k])) for k in sorted(by_person)))
+
+    # ------------------------------------------------------------ campaigns
+
+    def campaigns(self, status: str | None = None) -> list[Campaign]:
+        return review.list_campaigns(self._store, status=status)
+
+    def campaign(self, campaign_id: int) -> Campaign:
+        return review.get_campaign(self._store, campaign_id)
+
+    def choose_campaign(self, campaign_id: int | None = None) -> Campaign:
+        """The campaign named, else the one open campaign; none or several open is refused
+        with the list (`review.SeveralOpen`): the one rule for the CLI and the TUI."""
+        return review.choose_campaign(self._store, campaign_id)
+
+    def campaign_spec(self, *, name: str, scope: Scope | None = None, reviewers: ReviewerRules | None = None,
+                      due: date | None = None, close_policy: str | None = None) -> CampaignSpec:
+        """A campaign spec with the config's [campaigns] defaults for whatever is not given."""
+        return review.spec_from_config(self.config, name=name, scope=scope, reviewers=reviewers, due=due,
+                                       close_policy=close_policy)
+
+    def create_campaign(self, spec: CampaignSpec, *, actor: str, snapshot: str | int | None = None) -> Campaign:
+        return review.create_campaign(self._store, self.config, spec, actor=actor,
+                                      snapshot_id=self._store.resolve(snapshot))
+
+    def create_from_template(self, template: str, *, actor: str,
+                             snapshot: str | int | None = None) -> tuple[Campaign, bool]:
+        """This period's campaign of a template, created now (True) or found (False)."""
+        return review.create_from_template(self._store, self.config, template, actor=actor,
+                                           snapshot_id=self._store.resolve(snapshot))
+
+    def close_campaign(self, campaign_id: int, *, actor: str, force: bool = False,
+                       reason: str = "") -> tuple[Campaign, list[int]]:
+        return review.close_campaign(self._store, campaign_id, actor=actor, force=force, reason=reason)
+
+    def campaign_summaries(self, status: str | None = review.OPEN) -> list[review.CampaignSummary]:
+        """Campaigns with progress and follow-through (recorded checks; see `check_revocations`)."""
+        return review.summaries(self._store, status=status)
+
+    def progress(self, campaign_id: int) -> review.Progress:
+        return review.progress(self._store, campaign_id)
+
+    def reviewer_counts(self, campaign_id: int) -> dict[str, Any]:
+        return review.reviewer_counts(self._store, campaign_id)
+
+    # ------------------------------------------------------------ items and decisions
+
+    def items(self, campaign_id: int, *, reviewer: str | None = None,
+              where: review.ItemFilter | None = None) -> list[Item]:
+        """A campaign's items in queue order (one reviewer's, those matching ``where``)."""
+        return self._matching(campaign_id, review.items(self._store, campaign_id, reviewer=reviewer), where)
+
+    def reviewer_queue(self, campaign: Campaign, reviewer: str, *,
+                       where: review.ItemFilter | None = None) -> list[Item]:
+        """What a reviewer may decide (everything not about them, for the fallback reviewer)."""
+        return self._matching(campaign.id, review.reviewer_queue(self._store, campaign, reviewer), where)
+
+    def _matching(self, campaign_id: int, items: list[Item], where: review.ItemFilter | None) -> list[Item]:
+        if not where:
+            return items
+        # `state:awaiting`: the item's exception waits for its second approver, as the TUI shows it
+        awaiting = {e.item_id for e in review.exceptions(self._store, campaign_id=campaign_id,
+                                                         status=review.EX_PENDING)}
+        return [i for i in items if where.matches(i, awaiting=i.id in awaiting)]
+
+    def item(self, item_id: int) -> Item:
+        return review.get_item(self._store, item_id)
+
+    def decisions(self, *, campaign_id: int | None = None, item_id: int | None = None,
+                  include_undone: bool = True) -> list[review.Decision]:
+        return review.decisions(self._store, campaign_id=campaign_id, item_id=item_id, include_undone=include_undone)
+
+    def exceptions(self, *, campaign_id: int | None = None, status: str | None = None) -> list[review.ExceptionRequest]:
+        return review.exceptions(self._store, campaign_id=campaign_id, status=status)
+
+    def current_exception(self, item_id: int) -> review.ExceptionRequest | None:
+        return review.current_exception(self._store, item_id)
+
+    def approvable_by(self, campaign: Campaign, actor: str) -> list[tuple[review.ExceptionRequest, Item]]:
+        return review.approvable_by(self._store, campaign, actor)
+
+    def notes(self, item_id: int) -> list[review.Note]:
+        return review.notes(self._store, item_id)
+
+    def decide(self, item_id: int, decision: str, *, actor: str, reason: str = "", expires: date | None = None,
+               note: str = "", expect_version: int | None = None) -> review.Outcome:
+        return review.decide(self._store, item_id, decision, actor=actor, reason=reason, expires=expires, note=note,
+                             expect_version=expect_version)
+
+    def decide_many(self, item_ids: Sequence[int], decision: str, *, actor: str, reason: str = "",
+                    expires: date | None = None, note: str = "") -> review.BulkOutcome:
+        return review.decide_many(self._store, item_ids, decision, actor=actor, reason=reason, expires=expires,
+                                  note=note)
+
+    def undo_last(self, campaign_id: int, *, actor: str) -> list[review.Outcome]:
+        return review.undo_last(self._store, campaign_id, actor=actor)
+
+    def add_note(self, item_id: int, text: str, *, actor: str) -> review.Note:
+        return review.add_note(self._store, item_id, text, actor=actor)
+
+    def approve_exception(self, exception_id: int, *, actor: str, note: str = "") -> review.Outcome:
+        return review.approve_exception(self._store, exception_id, actor=actor, note=note)
+
+    def reject_exception(self, exception_id: int, *, actor: str, reason: str) -> review.Outcome:
+        return review.reject_exception(self._store, exception_id, actor=actor, reason=reason)
+
+    # ------------------------------------------------------------ follow-through and audit
+
+    def check_revocations(self, campaign_id: int | None = None) -> int:
+        """The follow-through step, and the only one that writes checks: revoked grants against
+        every later snapshot not checked yet. Returns how many checks were recorded."""
+        return review.check_revocations(self._store, self.config, campaign_id=campaign_id)
+
+    def follow_through_counts(self, campaign_id: int | None = None) -> dict[str, int]:
+        return review.follow_through_counts(self._store, campaign_id=campaign_id)
+
+    def audit_verify(self, *, expect_head: str | None = None) -> tuple[audit.Verification, list[str]]:
+        """The hash chain's verification, and (when it holds) decision rows that disagree with it."""
+        result = audit.verify(self._store, expect_head=expect_head)
+        return result, review.check_against_audit(self._store) if result.ok else []
+
+    def audit_entries(self, *, campaign_id: int | None = None) -> list[audit.AuditEntry]:
+        return audit.entries(self._store, campaign_id=campaign_id)
+
+    # ------------------------------------------------------------ exports (read only)
+
+    def tickets(self, campaign_id: int, *, group: bool = False) -> tickets.TicketSet:
+        """A campaign's revocations as tickets; never writes to the store."""
+        return tickets.build(self._store, self.config, campaign_id, group=group)
+
+    def render_tickets(self, found: tickets.TicketSet, fmt: str) -> str:
+        return tickets.render(found, fmt, self.config)
+
+    def file_github_issues(self, found: tickets.TicketSet, *, apply: bool = False,
+                           on_action: Callable[[Any], None] | None = None) -> github_issues.IssueExport:
+        """Plan (or, with ``apply``, carry out) the GitHub issues of the tickets ([export.github])."""
+        return github_issues.export(found, self.config, apply=apply, on_action=on_action)
+
+    def report(self, campaign_id: int) -> report.Evidence:
+        """A campaign's evidence for auditors; never writes to the store."""
+        return report.gather(self._store, self.config, campaign_id)
+
+    @staticmethod
+    def render_report(evidence: report.Evidence, fmt: str) -> str:
+        return report.render(evidence, fmt)
+
+    @staticmethod
+    def write_export(path: str | Path, text: str) -> Path:
+        """Write an export whole (through a temporary file), or fail with one line."""
+        return write_file(path, text)
+
+
+def _in_scope(holding: Holding, scope: str, analysis: Analysis) -> bool:
+    if not scope:
+        return True
+    if scope.startswith("app:"):
+        return holding.app == scope[4:]
+    if scope.startswith("repo:"):
+        return fnmatch.fnmatchcase(holding.repo, scope[5:])
+    resource = analysis.snapshot.resources.get(holding.resource)
+    candidates: Iterable[str] = [holding.resource] + ([resource.id, resource.label] if resource is not None else [])
+    return any(fnmatch.fnmatchcase(c, scope) for c in candidates)
