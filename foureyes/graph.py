@@ -23,6 +23,7 @@ from .model import (
     Person,
     Principal,
     Snapshot,
+    Via,
     subject_repo,
     workload_matches,
 )
@@ -327,10 +328,10 @@ class Graph:
                         found.append(src)
             frontier = found
         out: list[tuple[str, tuple[Step, ...]]] = []
-        for person in self.identities.people.values():
+        person_of, people = self.identities.person_of, self.identities.people
+        for key in sorted({person_of[n] for n in toward if n in person_of}):
+            person = people[key]
             starts = [(toward[a.principal][0], a.principal, a) for a in person.accounts if a.principal in toward]
-            if not starts:
-                continue
             _, start, link = min(starts, key=lambda s: (s[0], s[1]))
             steps = [self._person_step(person, person.key)]
             account = self.principals.get(start)
@@ -382,14 +383,16 @@ class Graph:
             repo_resource = self.resources.get(f"github:repo:{repo}")
             app = repo_resource.app if repo_resource else ""
         attrs = grant.attrs
-        return Holding(
+        holding = Holding(
             person=person.key, capability=capability, resource=resource_key, repo=repo,
             tier=resource.tier if resource else "", app=app,
             system=resource.system if resource else resource_key.split(":", 1)[0],
-            grant=self._grant_key(entry[3]), account=account, distance=entry[0] % ESCALATION + 1,
+            grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
             latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
-            escalation=entry[0] >= ESCALATION,
         )
+        if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
+            holding = holding._replace(distance=entry[0] % ESCALATION + 1, escalation=True)
+        return holding
 
     def _grant_key(self, index: int) -> str:
         if self._known_keys is not None:
@@ -464,7 +467,7 @@ class Graph:
             for grant_index in self._own.get(node, ()):
                 grant = self._grants[grant_index]
                 repo = self._grant_repo(grant)
-                start = ESCALATION if grant.attrs.get("escalation") else 0
+                start = ESCALATION if grant.via == Via.ESCALATION else 0
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
                     if key not in closure or start < closure[key][0]:

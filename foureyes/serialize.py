@@ -11,7 +11,7 @@ from typing import Any
 from .analysis import Analysis
 from .graph import Holding, Step
 from .model import Person
-from .rules import Finding
+from .rules import Exposure, Finding
 
 
 def path_json(steps: tuple[Step, ...]) -> list[str]:
@@ -60,9 +60,17 @@ def exposed_json(analysis: Analysis, finding: Finding) -> list[dict[str, Any]]:
     out = []
     for exposure in finding.exposed:
         person = analysis.identities.people.get(exposure.person)
+        steps = exposure_steps(analysis, exposure)
         out.append({"person": exposure.person, "name": person.display_name if person else exposure.person,
-                    "path": path_json(exposure.steps), "hops": hops_json(exposure.steps)})
+                    "path": path_json(steps), "hops": hops_json(steps)})
     return out
+
+
+def exposure_steps(analysis: Analysis, exposure: Exposure) -> tuple[Step, ...]:
+    """The path by which the person can exploit the finding."""
+    if exposure.holding is not None and not exposure.steps:
+        return analysis.path(exposure.holding)
+    return exposure.steps
 
 
 def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
     ]
     if rule.kind == "posture":
         # What matched, and everyone who can use it: the settings, and the holdings that exploit them.
-        paths = [path_json(e.steps) for e in finding.exposed]
+        paths = [path_json(exposure_steps(analysis, e)) for e in finding.exposed]
         conditions = ", ".join(f"{k} = {json.dumps(v)}" for k, v in rule.when.items())
         evidence = [{"requirement": f"{conditions}; exposes {rule.exposes.describe() if rule.exposes else 'nobody named'}",
                      "settings": dict(finding.settings),

@@ -20,8 +20,9 @@ EVIDENCE_PER_REQUIREMENT = 5
 
 @dataclass(frozen=True)
 class Exposure:
-    """A person who can exploit a posture finding: the path to what it leaves open, and the
-    holding that path ends in (for rules whose exposure is a capability on the subject)."""
+    """A person who can exploit a posture finding: the path to what it leaves open, or the
+    holding that exploits it (for rules whose exposure is a capability on the subject; its
+    path is the graph's, drawn when shown: `Analysis.path`)."""
 
     person: str
     steps: tuple[Step, ...] = ()
@@ -94,6 +95,8 @@ def evaluate(
     # Holdings on the subjects of posture rules that name a capability: their exposure.
     exposing = {key for rule, subjects in posture if rule.exposes and rule.exposes.capability
                 for key, _, _ in subjects}
+    exposing_capabilities = {rule.exposes.capability for rule, subjects in posture
+                             if subjects and rule.exposes and rule.exposes.capability}
     on_subject: dict[str, list[Holding]] = defaultdict(list)
     for person in people:
         holdings = holdings_of.get(person.key, ())
@@ -102,8 +105,10 @@ def evaluate(
         by_capability: dict[str, list[Holding]] = defaultdict(list)
         for holding in holdings:
             by_capability[holding.capability].append(holding)
-            if holding.resource in exposing:
-                on_subject[holding.resource].append(holding)
+        for capability in exposing_capabilities:
+            for holding in by_capability.get(capability, ()):
+                if holding.resource in exposing:
+                    on_subject[holding.resource].append(holding)
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
@@ -262,7 +267,7 @@ def posture_findings(rule: Rule, resources: Mapping[str, Resource], principals: 
         exposed: tuple[Exposure, ...] = ()
         exposes = rule.exposes
         if exposes is not None and exposes.capability:
-            exposed = _holders(exposes.capability, exposes.where, (on_subject or {}).get(key, ()), graph)
+            exposed = _holders(exposes.capability, exposes.where, (on_subject or {}).get(key, ()))
         elif exposes is not None and graph is not None:
             def through(edge: Edge, wanted: Mapping[str, Any] = exposes.through) -> bool:
                 source = principals.get(edge.src)
@@ -277,18 +282,16 @@ def posture_findings(rule: Rule, resources: Mapping[str, Resource], principals: 
     return out
 
 
-def _holders(capability: str, where: Mapping[str, Any], holdings: Sequence[Holding],
-             graph: Graph | None) -> tuple[Exposure, ...]:
+def _holders(capability: str, where: Mapping[str, Any], holdings: Sequence[Holding]) -> tuple[Exposure, ...]:
     """One exposure per person holding ``capability`` (attributes ``where``), by their nearest holding."""
     wanted = Requirement(capability=capability, where=where)
     best: dict[str, Holding] = {}
     for holding in holdings:
-        if satisfies(holding, wanted):
+        if holding.capability == capability and satisfies(holding, wanted):
             found = best.get(holding.person)
             if found is None or (holding.distance, holding.grant) < (found.distance, found.grant):
                 best[holding.person] = holding
-    return tuple(Exposure(person, graph.path(h) if graph is not None else (), h)
-                 for person, h in sorted(best.items()))
+    return tuple(Exposure(person, holding=h) for person, h in sorted(best.items()))
 
 
 def attach_waivers(findings: list[Finding], waivers: Sequence[Waiver], *, today: Any = None) -> list[Finding]:

@@ -56,7 +56,8 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
         exposed_grid.add_column(width=3, no_wrap=True)
         exposed_grid.add_column(ratio=1)
         for n, exposure in enumerate(finding.exposed, 1):
-            exposed_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(exposure.steps))))
+            steps = exposure.steps or (analysis.path(exposure.holding) if exposure.holding else ())
+            exposed_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
         parts.append(exposed_grid)
     if finding.evidence:
         parts += [Text(""), Text("Paths (enter draws them hop by hop)", style="bold underline")]
