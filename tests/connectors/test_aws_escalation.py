@@ -422,3 +422,19 @@ def test_what_the_target_must_be_for_a_hop():
         roles=[profiled, role("no-profile", ec2_trust, inline=administers("no-profile"))]))
     assert targets(out, "scaler") == {"with-profile"}
     assert targets(out, "notebooks") == set()  # neither role trusts SageMaker
+
+
+def test_an_administrator_by_another_route_reaches_the_deployment_of_the_one_it_becomes():
+    """A user that can rewrite the trust of an administering role is an administrator (reference
+    §3.4: taking over an admin role); the role deploys only after writing itself a policy. The user
+    must reach that deployment through the role, not stop at "admin"."""
+    trust = json.loads(doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}))
+    self_admin = {"self": json.loads(doc(allow("iam:PutRolePolicy", f"arn:aws:iam::{A}:role/admin")))}
+    rewriter = {"p": json.loads(doc(allow("iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{A}:role/admin")))}
+    out = run(account(users=[user("rewriter", inline=rewriter)], roles=[role("admin", trust, inline=self_admin)]))
+    rewriter_key, role_key = key("user", "rewriter"), key("role", "admin")
+    assert {c for g in out.grants.values() if g.principal == rewriter_key for c in g.capabilities} == {ACCESS_ADMIN}
+    assert [e.dst for e in edges_from(out, rewriter_key)] == [role_key]
+    (deploys,) = escalation_grants(out, role_key)
+    assert deploys.capabilities == (DEPLOY_RUN,)

@@ -45,13 +45,17 @@ class _Escalations:
         self._trust: dict[str, Policy | None] = {}
         self._out: dict[str, list[str]] | None = None
         self._reach_cache: dict[str, frozenset[str]] = {}
+        self._escalated: set[str] = set()  # principals that deploy after administering themselves
 
     def run(self) -> None:
-        for entities in self.t.by_account.values():
-            self._account(entities)
+        # Self-administration first: a principal that can deploy only after administering itself
+        # is worth reaching for that too (an administrator by another route is not yet one).
         for entity in self.t.entities.values():
             if entity.kind in ("user", "role") and ACCESS_ADMIN in entity.reach and DEPLOY_RUN not in entity.reach:
-                self._self_administration(entity)
+                if self._self_administration(entity):
+                    self._escalated.add(entity.key)
+        for entities in self.t.by_account.values():
+            self._account(entities)
 
     # -- edges -------------------------------------------------------------
 
@@ -125,6 +129,8 @@ class _Escalations:
             entity = entities.get(node)
             if entity is not None:
                 out.update((capability, entity.account.key) for capability in entity.reach)
+                if node in self._escalated:
+                    out.add((DEPLOY_RUN, entity.account.key))
         return frozenset(out)
 
     def _may(self, caller: Entity, route: Way) -> bool:
@@ -247,7 +253,7 @@ class _Escalations:
 
     # -- administering oneself ----------------------------------------------
 
-    def _self_administration(self, entity: Entity) -> None:
+    def _self_administration(self, entity: Entity) -> bool:
         """deploy.run for a principal that can first grant itself anything in its account."""
         holder = entity.holder
         assert holder is not None
@@ -263,17 +269,17 @@ class _Escalations:
         elif new_role:
             arn = f"arn:{holder.partition}:iam::{holder.account}:role/new-role-of-{entity.name}"
             if not self._assume_named(holder, arn).allowed:
-                return
+                return False
             after = Holder(arn=arn, kind="role", account=holder.account, policies=(_ANYTHING,), scps=holder.scps,
                            context=RequestContext({"aws:PrincipalArn": arn, "aws:PrincipalAccount": holder.account,
                                                    "aws:PrincipalType": "AssumedRole"}),
                            partition=holder.partition)
             ways, how = new_role, "then, as that role,"
         else:
-            return
+            return False
         deploy = self.t.decider.reach(after, capabilities=(DEPLOY_RUN,)).get(DEPLOY_RUN)
         if deploy is None:
-            return
+            return False
         catalogue = {w.id: w for w in self.t.decider.catalogue.ways}
         first_hop = [a for w in ways for a in catalogue[w].actions]
         titles = [catalogue[w].title for w in ways]
@@ -289,6 +295,7 @@ class _Escalations:
             attrs={"escalation": True, "ways": list(ways), "first_hop": list(dict.fromkeys(first_hop)),
                    "actions": list(deploy.actions), "deploy_ways": list(deploy.ways), "uncertain": uncertain},
         ))
+        return True
 
     def _may_drop_boundary(self, entity: Entity) -> bool:
         holder = entity.holder
