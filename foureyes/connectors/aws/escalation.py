@@ -67,8 +67,13 @@ class _Escalations:
         target's holdings becomes a target itself for the next round.
         """
         holds = {e.key: self._holds(e.key) for e in entities}
-        callers = [e for e in entities if e.kind in ("user", "role") and e.holder is not None
-                   and any(self._may(e, route) for route in self.routes)]
+        usable: dict[str, dict[str, list[Way]]] = {}  # caller -> target kind -> routes its policies may allow
+        for e in entities:
+            if e.kind in ("user", "role") and e.holder is not None:
+                for route in self.routes:
+                    if self._may(e, route):
+                        usable.setdefault(e.key, {}).setdefault(route.to, []).append(route)
+        callers = [e for e in entities if e.key in usable]
         frontier = [e for e in entities if holds[e.key]]
         found: dict[tuple[str, str], list[tuple[Way, list[Decision]]]] = {}
         for _ in range(_MAX_ROUNDS):
@@ -76,8 +81,8 @@ class _Escalations:
                 break
             reached: dict[str, Entity] = {}
             for caller in callers:
-                mine, already = holds[caller.key], self._reachable(caller.key)
-                candidates = [x for x in frontier if x.key != caller.key and x.key not in already
+                mine, already, routes = holds[caller.key], self._reachable(caller.key), usable[caller.key]
+                candidates = [x for x in frontier if x.kind in routes and x.key != caller.key and x.key not in already
                               and not holds[x.key] <= mine and not (x.kind == "group" and x in caller.groups)]
                 # The target holding most first: it covers the ones holding a subset of it.
                 candidates.sort(key=lambda x: (-len(holds[x.key]), x.key))
@@ -86,8 +91,7 @@ class _Escalations:
                     theirs = holds[target.key]
                     if any(theirs <= c for c in covered):
                         continue
-                    ways = [(route, decisions) for route in self.routes
-                            if route.to == target.kind and caller.kind in route.applies_to
+                    ways = [(route, decisions) for route in routes[target.kind]
                             for decisions in [self._route(caller, route, target)] if decisions is not None]
                     if ways:
                         found[(caller.key, target.key)] = ways
