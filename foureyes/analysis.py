@@ -86,6 +86,7 @@ def analyze(
             principals=snapshot.principals,
             waivers=waiver_list,
             today=today,
+            graph=graph,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
                     waivers=waiver_list)
