@@ -133,6 +133,10 @@ class GcpSource:
 class DemoSource:
     dataset: str = ""  # a demo-connector JSON file; empty: the embedded Acme organisation
     stage: Literal["before", "after"] = "after"
+    # bounds on a dataset file, so a hostile one (a gzip bomb, one endless line) ends in one clear error
+    max_dataset_bytes: int = 4 * 2**30  # decompressed
+    max_line_bytes: int = 16 * 2**20
+    max_nesting: int = 64  # arrays and objects inside one another in a line
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ class Fault:
     connection without a response), ``delay`` (sleep ``delay`` seconds, then answer
     normally), ``malformed`` (200 with a body that is not JSON), ``truncate`` (announce the
     whole body, send half, close), ``exhaust`` (answer normally, but report the primary
-    budget spent until ``delay`` seconds from now).
+    budget spent until ``delay`` seconds from now), ``echo`` (send ``status`` with the
+    request's Authorization header quoted in the message, as a hostile server would).
     """
 
     path: str  # glob over the path without query ("/repos/acme/*/rulesets/*"), or "*"
@@ -1334,6 +1335,11 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.connection.close()
+            return True
+        if fault.action == "echo":
+            auth = self.headers.get("Authorization", "")
+            self._send(fault.status, {"message": f"Forbidden for the credentials you sent: Authorization: {auth}",
+                                      "documentation_url": "https://docs.github.com/rest"}, dict(fault.headers), entry)
             return True
         if fault.action == "malformed":
             payload = b'{"login": "acme", "oops": '

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from ...config import Config, DemoSource
 from ...model import SourceResult
-from ..base import Progress, ProgressEvent, no_progress
+from ..base import Progress, ProgressEvent, Secrets, no_progress
 from .acme import LABEL, TAKEN_AT, demo_config
 from .aws import aws_source
 from .gcp import gcp_source
@@ -45,14 +45,16 @@ class DemoConnector:
     def __init__(self, section: DemoSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # holds none: a dataset or the sample needs no credential
 
     def collect(self, progress: Progress = no_progress) -> list[SourceResult]:
         progress(ProgressEvent("demo", "building the sample organisation"))
         if self.section.dataset:
-            from ...dataset import load
+            from ...dataset import Limits, load
 
             path = Path(self.section.dataset)
             if not path.is_absolute() and self.config.path and not self.config.path.startswith("<"):
                 path = Path(self.config.path).parent / path
-            return load(path)
+            return load(path, limits=Limits(self.section.max_dataset_bytes, self.section.max_line_bytes,
+                                            self.section.max_nesting))
         return build(self.section.stage)
