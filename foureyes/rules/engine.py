@@ -1,18 +1,20 @@
 """Where a rule is decided: capability holdings in, findings out. No I/O, no graph walking.
 
-Conflict rules look at one person's holdings; posture rules at resources and principals.
-A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
+Conflict rules look at one person's holdings; posture rules at resources and principals;
+roster rules at a person's roster record and holdings, or at identity-provider groups
+(`roster_rules`). A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..graph import Holding
 from ..model import Person, Principal, Resource, severity_rank, stable_hash
-from .pack import ANY, CONFLICT, Requirement, Rule, RulePack
+from .pack import ANY, CONFLICT, GROUP_DRIFT, MOVER, POSTURE, ROSTER, Requirement, Rule, RulePack
+from .roster_rules import Peers, RosterFacts, drift_findings, person_findings
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
@@ -29,6 +31,8 @@ class Finding:
     evidence: tuple[tuple[Requirement, tuple[Holding, ...]], ...] = ()
     waiver: Waiver | None = None
     expired_waivers: tuple[Waiver, ...] = ()
+    # roster findings: days since leaving, departments, the IdP group and who differs (JSON-safe)
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def severity(self) -> str:
@@ -67,11 +71,17 @@ def evaluate(
     principals: Mapping[str, Principal],
     waivers: Sequence[Waiver] = (),
     today: Any = None,
+    roster: RosterFacts | None = None,
 ) -> list[Finding]:
-    """All findings of the pack, suppressions applied and exceptions attached."""
+    """All findings of the pack, suppressions applied and exceptions attached. Roster rules
+    need ``roster`` (people carry their records; without it they stay silent)."""
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
+    people_rules = [r for r in pack if r.kind == ROSTER and r.condition != GROUP_DRIFT] if roster else []
+    peers = None
+    if roster is not None and any(r.condition == MOVER for r in people_rules) and roster.departments_then:
+        peers = Peers(holdings_of, roster.departments_now)
     for person in people:
         holdings = holdings_of.get(person.key, ())
         if not holdings:
@@ -82,11 +92,24 @@ def evaluate(
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
+        for rule in people_rules:
+            assert roster is not None
+            made = person_findings(rule, person, holdings, roster, peers, satisfies)
+            if made is not None:
+                held, facts = made
+                found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
+                                     scope=ANY, subject=person.key, subject_label=person.display_name,
+                                     evidence=((rule.any_of[0], held),), facts=facts))
         if found:
             findings.extend(_suppress(found))
     for rule in pack:
-        if rule.kind != CONFLICT:
+        if rule.kind == POSTURE:
             findings.extend(posture_findings(rule, resources, principals))
+        elif rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
+            for feed, facts in drift_findings(rule, roster):
+                findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
+                                        rule=rule, person="", scope=feed.target, subject=feed.target,
+                                        subject_label=feed.target_label, facts=facts))
     return attach_waivers(findings, waivers, today=today)
 
 
