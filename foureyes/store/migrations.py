@@ -331,9 +331,16 @@ def _v2_review(conn: Connection) -> None:
     conn.execute(head.insert().values(id=1, seq=0, hash="0" * 64))
 
 
+def _v3_item_roster(conn: Connection) -> None:
+    """Campaign items record what the roster said of their person when the campaign was created."""
+    for column in ("person_status", "person_manager", "person_department"):
+        conn.exec_driver_sql(f"ALTER TABLE campaign_items ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
+    (3, "campaign items record the person's roster status, manager and department", _v3_item_roster),
 ]
 
 LATEST = MIGRATIONS[-1][0]
