@@ -63,7 +63,7 @@ def read_roster(section: RosterSource, base: Path | None = None) -> tuple[str, l
 
 
 def _csv_records(text: str, shown: str, columns: RosterColumns) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
