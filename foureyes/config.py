@@ -96,6 +96,7 @@ class GitHubSource:
     max_retries: int = 8  # PyGithub/urllib3 retries per request (5xx, secondary rate limits, resets)
     backoff_factor: float = 0.5  # seconds; doubles on each retry without Retry-After
     secondary_rate_wait: float = 60.0  # wait after a secondary rate limit that names no Retry-After
+    team_sync: bool = False  # read which IdP group feeds each team (team sync, external groups): a request per team
 
 
 @dataclass(frozen=True)

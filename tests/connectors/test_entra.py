@@ -13,7 +13,7 @@ from foureyes.analysis import analyze
 from foureyes.collect import collect
 from foureyes.config import parse_config
 from foureyes.model import PEOPLE_UNREAD, Kind, Principal, RosterStatus, Snapshot, SourceResult
-from tests.fakes.graph_server import FakeGraph
+from fakes.graph_server import FakeGraph
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "identity" / "entra.json"
 pytest.importorskip("msgraph", reason="foureyes[entra] is not installed")

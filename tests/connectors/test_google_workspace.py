@@ -14,7 +14,7 @@ from foureyes.analysis import analyze
 from foureyes.collect import collect
 from foureyes.config import parse_config
 from foureyes.model import PEOPLE_UNREAD, Kind, Principal, RosterStatus, Snapshot, SourceResult
-from tests.fakes.google_server import FakeGoogle
+from fakes.google_server import FakeGoogle
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "identity" / "workspace.json"
 USERS = "/admin/directory/v1/users"

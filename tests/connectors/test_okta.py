@@ -14,8 +14,8 @@ from foureyes.analysis import analyze
 from foureyes.collect import collect
 from foureyes.config import parse_config
 from foureyes.model import PEOPLE_UNREAD, AccountLink, Kind, Principal, RosterStatus, Snapshot, SourceResult
-from tests.fakes.okta_server import FakeOkta
-from tests.fakes.tls import certificate
+from fakes.okta_server import FakeOkta
+from fakes.tls import certificate
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "identity" / "okta.json"
 
