@@ -45,7 +45,7 @@ class Roster:
     def manager_chain(self, email: str, *, limit: int = 50) -> list[str]:
         """The person's manager, their manager, and so on (e-mails; stops at a cycle)."""
         chain: list[str] = []
-        seen = {email}
+        seen: set[str] = set()
         current = self.people.get(email)
         while current is not None and current.manager and len(chain) < limit:
             if current.manager in seen:
@@ -139,7 +139,10 @@ def _merge(email: str, found: list[Principal], canonical: Any, today: date,
         status, reason, left_on = RosterStatus.TERMINATED, f"end date {end} has passed", end
     if status == RosterStatus.ACTIVE:
         reason = "; ".join(f"{e.source}: {e.raw_status or e.status}" for e in entries)
-    manager = next((e.manager for e in entries if e.manager and e.manager != email), "")
+    # a self-reference (HR exports list the top of the tree as their own manager) is kept: the
+    # manager reviewer rule skips it as "the subject" and looks further up
+    manager = next((e.manager for e in entries if e.manager and e.manager != email),
+                   next((e.manager for e in entries if e.manager), ""))
     return RosterPerson(
         email=email, name=first("name") or next((p.display_name for p in found if p.display_name), email),
         status=status, status_reason=reason, manager=manager, department=first("department"),
