@@ -45,7 +45,7 @@ def roster_word(person: Person | None) -> str:
     """The roster status as a cell shows it ("" without a roster)."""
     if person is None or person.roster is None:
         return ""
-    return "LEFT" if person.is_leaver else person.status
+    return "LEFT" if person.is_leaver else "no record" if not person.roster.in_roster else person.status
 
 
 def when(iso: str) -> str:
@@ -231,12 +231,12 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
 PEOPLE_COLUMNS = (
     Column("name", "Name", 0, min_width=16),
     Column("key", "Person", 0, min_width=20),
-    Column("status", "Roster", 13),
+    Column("status", "Roster", 9),
     Column("linked", "Linked", 9),
     Column("accounts", "Accounts", 8, align="right"),
     Column("systems", "Systems", 16),
     Column("capabilities", "Capabilities", 12, align="right"),
-    Column("findings", "Open findings", 13, align="right"),
+    Column("findings", "Findings", 8, align="right"),  # open ones
 )
 PEOPLE_FIELDS = ("name", "person", "system", "linked", "status", "department", "manager")
 
@@ -305,7 +305,7 @@ def gap_rows(analysis: Analysis) -> list[Row]:
 
 MATRIX_COLUMNS = (
     Column("name", "Person", 0, min_width=18),
-    Column("status", "Roster", 8, align="center"),
+    Column("status", "Roster", 10, align="center"),
     Column("conflict", "Conflict", 8, align="center"),
     *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
 )

@@ -125,10 +125,11 @@ def roster_lines(triage: Triage) -> Text:
         text.append(f"\n  … and {len(leavers) - 4} more (2 Conflicts, filter rule:FE-ROS-001)", style="dim")
     counts = Counter(f.rule.condition for f in open_)
     statuses = Counter(p.status for p in analysis.identities.people.values())
-    text.append(f"\n{counts['orphan']} accounts belong to nobody in the roster · {counts['mover']} "
-                f"{'mover' if counts['mover'] == 1 else 'movers'} keep their old team's access · "
-                f"{counts['group-drift']} IdP {'group differs' if counts['group-drift'] == 1 else 'groups differ'} "
-                "from the team they feed")
+    one = {"orphan": ("account belongs", "accounts belong"), "mover": ("mover keeps", "movers keep"),
+           "group-drift": ("IdP group differs from the team it feeds", "IdP groups differ from the teams they feed")}
+    words = {k: one[k][0] if counts[k] == 1 else one[k][1] for k in one}
+    text.append(f"\n{counts['orphan']} {words['orphan']} to nobody in the roster · {counts['mover']} "
+                f"{words['mover']} their old team's access · {counts['group-drift']} {words['group-drift']}")
     if statuses.get("unknown"):
         text.append(f"\n{statuses['unknown']} people of unknown status: an identity source could not be read",
                     style="bold yellow")
