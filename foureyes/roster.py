@@ -9,7 +9,7 @@ might know "unknown", never "active".
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -94,6 +94,10 @@ def build_roster(snapshot: Snapshot, *, today: date | None = None) -> Roster:
     groups = _groups_of(snapshot, {p.key for p in records})
     people = {email: _merge(email, found, canonical, today, groups)
               for email, found in sorted(by_email.items())}
+    if unreadable:  # "active" where a source could not say otherwise is not known to be active
+        people = {email: p if p.is_leaver else replace(
+            p, status=RosterStatus.UNKNOWN, status_reason=f"{p.status_reason}; could not read {'; '.join(unreadable)}")
+            for email, p in people.items()}
     return Roster(configured=True, people=MappingProxyType(people), aliases=MappingProxyType(aliases),
                   unreadable=tuple(unreadable), sources=tuple(s.name for s in sources))
 

@@ -265,14 +265,14 @@ def manager_for(person: str, roster: Roster, eligible: Callable[[str], bool]) ->
         found = roster.people.get(manager)
         if found is not None and found.is_leaver:
             skipped.append(f"{manager} has left")
-        elif found is not None and found.status == RosterStatus.UNKNOWN:
-            skipped.append(f"{manager}'s status is unknown")
         elif not eligible(manager):
             skipped.append(f"{manager} is the subject")
         else:
+            # an unknown status (a source could not be read) is said, not skipped: they may well be there
+            doubt = "; their status is unknown" if found is not None and found.status == RosterStatus.UNKNOWN else ""
             if not skipped:
-                return manager, "manager (roster)"
-            return manager, f"next manager up (roster): {'; '.join(skipped)}"
+                return manager, f"manager (roster{doubt})"
+            return manager, f"next manager up (roster{doubt}): {'; '.join(skipped)}"
     return "", ""
 
 
