@@ -20,7 +20,7 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
 
     with Store(store_url) as store:
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == migrations.LATEST == 2
+            assert migrations.current_version(conn) == migrations.LATEST == 3
             versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
         assert versions == [1, 2]
         assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
