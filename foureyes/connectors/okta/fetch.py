@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ def make_client(section: OktaSource) -> Any:
             super().__init__(configuration=config)
             self._request_executor = RequestExecutor(config, NoOpCache(), None)
 
+    # The SDK logs every failed request at ERROR; foureyes turns them into Gaps, so they are not
+    # printed a second time on stderr (Python's last-resort handler would).
+    logging.getLogger("okta-sdk-python").addHandler(logging.NullHandler())
     return ReadOnlyOkta(client_config(section))
 
 
