@@ -137,6 +137,12 @@ gaps = Table(
     Index("ix_gaps_snapshot", "snapshot_id"),
 )
 
+# Every table that holds a part of a snapshot (a row per principal, grant, …, keyed by
+# snapshot_id, deleted with it). The snapshot's content digest (`store.digests`) covers each
+# of them, every column but snapshot_id: a table added here is covered without more code,
+# and a test checks that every table with a cascading snapshot_id is listed.
+SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps)
+
 # -- review (migration 2) ----------------------------------------------------
 
 campaigns = Table(
@@ -159,6 +165,9 @@ campaigns = Table(
     Column("closed_at", String(40)),
     Column("closed_by", Text),
     Column("close_reason", Text),
+    # Whether the campaign's identities (`campaign_people`) were frozen: false only for a
+    # campaign created before migration 3 until foureyes freezes them on its first use.
+    Column("people_frozen", Boolean, nullable=False, default=False),
     # One campaign per template and period, however many cron jobs race.
     UniqueConstraint("template", "period", name="uq_campaigns_template_period"),
 )
@@ -194,18 +203,20 @@ campaign_items = Table(
     Column("previous", Text, nullable=False, default=""),
     Column("fingerprint", String(64), nullable=False, default=""),
     Column("reviewer", Text, nullable=False, default=""),
+    Column("reviewer_key", Text, nullable=False, default=""),  # the person the reviewer resolves to (keys.fold)
     Column("reviewer_rule", Text, nullable=False, default=""),
     Column("state", String(16), nullable=False),
     Column("decision_id", Integer),
     Column("decided_by", Text),
     Column("decided_at", String(40)),
     Column("version", Integer, nullable=False, default=0),
-    # the roster at creation: "" without one (migration 3)
+    # the roster at creation: "" without one (migration 4)
     Column("person_status", Text, nullable=False, default=""),
     Column("person_manager", Text, nullable=False, default=""),
     Column("person_department", Text, nullable=False, default=""),
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
+    Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),
 )
 
 campaign_findings = Table(
@@ -219,7 +230,21 @@ campaign_findings = Table(
     Column("severity", String(16), nullable=False),
     Column("title", Text, nullable=False),
     Column("covered", Boolean, nullable=False, default=False),
+    Column("person_key", Text, nullable=False, default=""),  # keys.fold(person)
     PrimaryKeyConstraint("campaign_id", "finding_id", name="pk_campaign_findings"),
+)
+
+# Who is who in a campaign, frozen from its snapshot's identity links: every spelling of a
+# person (their key, each linked account, the accounts' emails, configured e-mail aliases)
+# folded (keys.fold), with the person it names. An alias "@domain" holds a domain alias.
+campaign_people = Table(
+    "campaign_people",
+    metadata,
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+    Column("alias", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("via", Text, nullable=False, default=""),
+    PrimaryKeyConstraint("campaign_id", "alias", "person", name="pk_campaign_people"),
 )
 
 decisions = Table(
@@ -231,6 +256,7 @@ decisions = Table(
     Column("decision", String(16), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("actor", Text, nullable=False),
+    Column("actor_key", Text, nullable=False, default=""),  # the person the actor resolves to (keys.fold)
     Column("at", String(40), nullable=False),
     Column("reviewer_conflicted", Boolean, nullable=False, default=False),
     Column("conflict_note", Text, nullable=False, default=""),
@@ -243,6 +269,7 @@ decisions = Table(
     Column("audit_seq", Integer),
     Index("ix_decisions_item", "item_id"),
     Index("ix_decisions_campaign_actor", "campaign_id", "actor"),
+    Index("ix_decisions_campaign_actor_key", "campaign_id", "actor_key"),
 )
 
 exceptions = Table(
@@ -257,10 +284,12 @@ exceptions = Table(
     Column("reason", Text, nullable=False),
     Column("expires", String(10), nullable=False),
     Column("requested_by", Text, nullable=False),
+    Column("requested_by_key", Text, nullable=False, default=""),
     Column("requested_at", String(40), nullable=False),
     # pending | approved | rejected | withdrawn | lapsed
     Column("status", String(16), nullable=False),
     Column("approver", Text),
+    Column("approver_key", Text),
     Column("approved_at", String(40)),
     Column("resolution_note", Text, nullable=False, default=""),
     Index("ix_exceptions_status", "status"),
@@ -292,6 +321,8 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
+    # 1: entries written before migration 3 (no state); 2: the entry commits to `state`
+    Column("v", Integer, nullable=False, default=1),
     Column("at", String(40), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", String(40), nullable=False),
@@ -301,6 +332,7 @@ audit_log = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("snapshot_digest", String(64), nullable=False, default=""),
     Column("detail", Text, nullable=False, default=""),
+    Column("state", Text, nullable=False, default=""),  # JSON: the records the action left (v2)
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
