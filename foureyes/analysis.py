@@ -120,6 +120,7 @@ def analyze(
             principals=snapshot.principals,
             waivers=waiver_list,
             today=today,
+            graph=graph,
             roster=facts,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,

@@ -56,6 +56,28 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Exposes:
+    """Who can exploit a posture finding: the people holding ``capability`` on the subject
+    resource (holdings whose attributes equal ``where``), or the people who can act as the
+    subject principal through a principal whose attributes equal ``through``."""
+
+    capability: str = ""
+    where: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    through: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def describe(self) -> str:
+        if self.capability:
+            text = f"people holding {self.capability} on it"
+            conditions = [f"{k} = {_toml(v)}" for k, v in self.where.items()]
+            return text + (f" ({', '.join(conditions)})" if conditions else "")
+        return "people who can act as it through " + ", ".join(f"{k} = {_toml(v)}" for k, v in self.through.items())
+
+
+def _toml(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     title: str
@@ -74,6 +96,8 @@ class Rule:
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     condition: str = ""  # roster rules: leaver | orphan | mover | group-drift
     source: str = ""
+    exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
+    show: tuple[str, ...] = ()  # posture: subject attributes shown as evidence beside `when`
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -131,6 +155,12 @@ _RULE = Table({
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
     "condition": Field(Choice(ROSTER_CONDITIONS), default=""),
+    "exposes": Field(Table({
+        "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
+        "where": Field(MapOf(AnyValue())),
+        "through": Field(MapOf(AnyValue())),
+    }), default=None),
+    "show": Field(ListOf(Str(nonempty=True, expected="an attribute name"))),
 })
 
 
@@ -208,13 +238,13 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
             checked.fail(at, "a roster rule about people needs any_of = [capabilities it looks for]")
         if all_of:
             checked.fail(at + ("all_of",), "a roster rule takes any_of")
-        for key in ("target", "match", "when"):
+        for key in ("target", "match", "when", "exposes", "show"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is for posture rules")
     elif raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
-        for key in ("target", "match", "when"):
+        for key in ("target", "match", "when", "exposes", "show"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is for posture rules")
     else:
@@ -225,6 +255,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
             checked.fail(at, "a posture rule needs match = { kind = ... }")
         if not raw["when"]:
             checked.fail(at + ("when",), "a posture rule needs when = { attribute = value, ... }")
+        _check_exposes(raw, checked, at)
     match = None
     if raw["match"] is not None:
         kinds = raw["match"]["kind"]
@@ -236,7 +267,27 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
         when=MappingProxyType(dict(raw["when"])), condition=raw["condition"], source=checked.path,
+        exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
+
+
+def _check_exposes(raw: dict[str, Any], checked: Checked, at: tuple[Any, ...]) -> None:
+    spec = raw["exposes"]
+    if spec is None:
+        return
+    if raw["target"] == "resource" and (not spec["capability"] or spec["through"]):
+        checked.fail(at + ("exposes",), "a rule on resources names the capability that exploits it: "
+                                        "{ capability = ... }")
+    if raw["target"] == "principal" and (not spec["through"] or spec["capability"] or spec["where"]):
+        checked.fail(at + ("exposes",), "a rule on principals names what it is reached through: "
+                                        "{ through = { attribute = value } }")
+
+
+def _exposes(spec: dict[str, Any] | None) -> Exposes | None:
+    if spec is None:
+        return None
+    return Exposes(capability=spec["capability"], where=MappingProxyType(dict(spec["where"])),
+                   through=MappingProxyType(dict(spec["through"])))
 
 
 def _requirements(items: list[Any]) -> tuple[Requirement, ...]:

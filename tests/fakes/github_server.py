@@ -18,6 +18,7 @@ import base64
 import copy
 import fnmatch
 import json
+import math
 import re
 import socket
 import threading
@@ -1403,7 +1404,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
         exhausted = getattr(self, "_exhausted_until", None)
         if exhausted is not None:
-            rate.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(exhausted))})
+            # GitHub's reset is in whole epoch seconds: answer at the start of a second, so the
+            # window is `delay` long. Truncated at any moment, a 1 s window was 0 to 1 s away and,
+            # on a busy machine, already past when the client read it.
+            window = round(exhausted - time.time())
+            second = math.ceil(time.time())
+            time.sleep(max(0.0, second - time.time()))
+            rate.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(second + window)})
             self._exhausted_until = None
         lowered = {k.lower() for k in headers}
         self.send_response(status)

@@ -11,6 +11,8 @@ from foureyes.config import Config, parse_config
 from foureyes.connectors import demo
 from foureyes.store import Store
 
+from conftest import load_demo
+
 FALLBACK = "ciso@acme.com"
 # The demo's config plus a fallback reviewer who is nobody in the snapshot.
 REVIEW_CONFIG_TOML = demo.DEMO_CONFIG_TOML + f"""
@@ -40,10 +42,10 @@ def review_config_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(store_url):
-    """Acme's October and November snapshots in a fresh store, on each backend."""
-    with Store(store_url) as opened:
-        list(demo.load_into(opened))
+def store(store_url, store_templates):
+    """Acme's October and November snapshots in a fresh store, on each backend (a copy of a
+    store built once: tests/conftest.py's StoreTemplates)."""
+    with Store(store_templates.copy("demo", load_demo, store_url)) as opened:
         yield opened
 
 
