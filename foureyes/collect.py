@@ -17,7 +17,8 @@ from .connectors.base import Progress, Secrets, make_connector, no_progress, utc
 from .errors import FoureyesError, InputError, SourceError
 from .model import Gap, SourceResult
 
-_SYSTEM_OF = {"github": "github", "aws": "aws", "gcp": "gcp", "demo": "multi"}
+_SYSTEM_OF = {"github": "github", "aws": "aws", "gcp": "gcp", "okta": "okta", "entra": "entra",
+              "google_workspace": "google_workspace", "roster": "roster", "demo": "multi"}
 SOURCE_FAILED = "source failed: "  # the reason of the source-wide gap a failed source leaves
 
 
@@ -31,7 +32,8 @@ def selected_sources(config: Config, names: Sequence[str]) -> list[str]:
     if not names:
         if not configured:
             raise SourceError(
-                "no sources configured; add [sources.github], [sources.aws] or [sources.gcp] "
+                "no sources configured; add [sources.github], [sources.aws], [sources.gcp] or an identity "
+                "source ([sources.okta], [sources.entra], [sources.google_workspace], [sources.roster]) "
                 "to the config (see config.example.toml), or try `foureyes demo`"
             )
         return configured

@@ -188,7 +188,8 @@ class Workspace:
                          today: date | None = None) -> Analysis:
         """A loaded snapshot analysed, with the approved campaign exceptions (the one place they are added)."""
         return analyze(snapshot, self.config, exception_files=exception_files,
-                       extra_waivers=review.approved_waivers(self._store, today=today), today=today)
+                       extra_waivers=review.approved_waivers(self._store, today=today), today=today,
+                       baseline=review.mover_baseline(self._store, snapshot.id))
 
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)

@@ -68,15 +68,18 @@ def campaign() -> None:
 @click.option("--name", default=None, help="Campaign name (default: 'Access review DATE').")
 @click.option("--from-template", "template", default=None, metavar="NAME",
               help="Use [campaigns.templates.NAME]; runs twice in one period return the same campaign (cron).")
-@click.option("--scope", "scope_kind", type=click.Choice(["production", "conflicts", "drift", "all"]),
+@click.option("--scope", "scope_kind", type=click.Choice(list(review.SCOPE_KINDS)),
               default=None, help="Which grants: all production grants (default), those in a conflict, "
-                                 "production grants new since the last closed campaign, or all.")
+                                 "production grants new since the last closed campaign, every grant of "
+                                 "leavers (the roster says they left), what movers keep of their old team's "
+                                 "capabilities, or all.")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")
 @click.option("--app", "apps", multiple=True, metavar="NAME", help="Only this app (repeatable).")
 @click.option("--team", "teams", multiple=True, metavar="SLUG", help="Only members of this GitHub team (repeatable).")
 @click.option("--person", "people", multiple=True, metavar="KEY", help="Only this person (repeatable).")
 @click.option("--reviewers", "rules", default=None, metavar="RULES",
-              help="Reviewer rules in order, comma-separated: app-owner, team-maintainer, fixed "
+              help="Reviewer rules in order, comma-separated: app-owner, team-maintainer, manager "
+                   "(the person's manager in the roster), fixed "
                    "(default: [campaigns] reviewers).")
 @click.option("--reviewer", "fixed", multiple=True, metavar="EMAIL", help="A fixed reviewer (repeatable; rule 'fixed').")
 @click.option("--fallback", default=None, metavar="EMAIL",

@@ -184,6 +184,10 @@ REGISTRY: dict[str, str] = {
     "github": "foureyes.connectors.github.connector:GitHubConnector",
     "aws": "foureyes.connectors.aws.connector:AwsConnector",
     "gcp": "foureyes.connectors.gcp.connector:GcpConnector",
+    "okta": "foureyes.connectors.okta.connector:OktaConnector",
+    "entra": "foureyes.connectors.entra.connector:EntraConnector",
+    "google_workspace": "foureyes.connectors.gworkspace.connector:GoogleWorkspaceConnector",
+    "roster": "foureyes.connectors.roster.connector:RosterConnector",
 }
 
 

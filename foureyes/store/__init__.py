@@ -448,6 +448,23 @@ class Store:
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
                         digest=info.digest)
 
+    def load_people(self, snapshot_id: int) -> Snapshot:
+        """A snapshot with only its person records (`Kind.PERSON` principals) and gaps: what the
+        roster of an earlier snapshot needs, without loading a million grants."""
+        info = self.snapshot_info(snapshot_id)
+        found: dict[str, list[Principal]] = {s.name: [] for s in info.sources}
+        gaps: dict[str, list[Gap]] = {s.name: [] for s in info.sources}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(t.principals).where(t.principals.c.snapshot_id == snapshot_id,
+                                                               t.principals.c.kind == "person")):
+                found[row.source].append(Principal(row.system, row.ident, row.kind, row.display_name, row.email,
+                                                   row.home, _loads(row.attrs)))
+            for row in conn.execute(select(t.gaps).where(t.gaps.c.snapshot_id == snapshot_id)):
+                gaps[row.source].append(Gap(row.system, row.resource, row.reason, row.hides))
+        results = tuple(SourceResult(name=s.name, system=s.system, principals=tuple(found[s.name]),
+                                     gaps=tuple(gaps[s.name]), error=s.error) for s in info.sources)
+        return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results, digest=info.digest)
+
     @staticmethod
     def _load_rows(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
         intern, caps, loads = sys.intern, _caps, _loads

@@ -90,7 +90,7 @@ def test_reexport_creates_no_duplicates_and_closes_the_issue_a_later_snapshot_ve
         assert issue["body"].startswith(f"<!-- foureyes:ticket:{action.key} ")
         assert {label["name"] for label in issue["labels"]} >= {"access-review"}
     walter = next(i for i in issues if "Walter" in i["title"])
-    assert "gh api -X DELETE /orgs/acme/teams/web/memberships/walter-web" in walter["body"]
+    assert "Remove walter-web from Okta group Engineering - Web" in walter["body"]  # team web is synchronised
     assert any(label["name"] == "severity:high" for label in walter["labels"])
 
     # the same campaign again: nothing to write, still four issues

@@ -32,7 +32,7 @@ def evidence(store, export_config, later_snapshot):
 def test_evidence_gathers_each_section_of_the_campaign(evidence, store):
     e = evidence
     assert (e.campaign.id, e.snapshot.id, e.findings_against.id) == (1, 3, 4)
-    assert [s.name for s in e.snapshot.sources] == ["aws", "gcp", "github"]
+    assert [s.name for s in e.snapshot.sources] == ["aws", "gcp", "github", "okta", "roster"]
     assert [g.resource for g in e.gaps] == ["github:repo:acme/legacy-billing"]
     assert e.progress.revoked == 4 and e.progress.certified == 1 and e.progress.excepted == 1
     wanda = next(r for r in e.reviewers if r.reviewer == "wanda.webb@acme.com")

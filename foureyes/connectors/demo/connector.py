@@ -14,6 +14,7 @@ from .acme import LABEL, TAKEN_AT, demo_config
 from .aws import aws_source
 from .gcp import gcp_source
 from .github import github_source
+from .identity import okta_source, roster_source
 
 
 def build(stage: str = "after", config: Config | None = None) -> list[SourceResult]:
@@ -21,7 +22,8 @@ def build(stage: str = "after", config: Config | None = None) -> list[SourceResu
     if stage not in TAKEN_AT:
         raise ValueError(f"unknown demo stage {stage!r}")
     cfg = config or demo_config()
-    return [github_source(stage, cfg), aws_source(stage, cfg), gcp_source(stage, cfg)]
+    return [github_source(stage, cfg), aws_source(stage, cfg), gcp_source(stage, cfg), roster_source(stage, cfg),
+            okta_source(stage, cfg)]
 
 
 def load_into(store: Any) -> Iterator[tuple[Any, bool]]:
