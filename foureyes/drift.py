@@ -47,7 +47,7 @@ _holding_key = itemgetter(0, 1, 2, 3)
 def capability_changes(old: Analysis, new: Analysis) -> tuple[tuple[Holding, ...], tuple[Holding, ...]]:
     """Holdings whose key one side lacks, compared person by person: most people's holdings
     are unchanged, and telling so needs no dictionary of 1.7 million keys."""
-    before_by, after_by = old.graph.by_person(), new.graph.by_person()
+    before_by, after_by = old.by_person(), new.by_person()
     added: list[Holding] = []
     removed: list[Holding] = []
     with gc_paused():

@@ -2,7 +2,8 @@
 was computed from, and read back part by part (`StoredAnalysis`) by every command and the TUI.
 
 The key (`inputs_of`) covers the snapshot, the rule pack's content, the config (every section but
-[store], [campaigns] and [export]) and the analysis code itself; exceptions (files and those
+[store], [campaigns] and [export]), the analysis code itself, the day end dates are measured
+against and the roster baseline movers are measured against; exceptions (files and those
 approved in campaigns) are a second, cheap layer (`coverage`): when only they change, the base is
 kept and only which exception covers which finding is decided again. A stored analysis whose key
 does not match is never used. Its rows carry a content digest, and it can always be recomputed
@@ -23,23 +24,26 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .analysis import Analysis, analyze
+from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
 from .bulk import gc_paused
 from .config import Config
 from .graph import Graph, Holding, Step, capability_step, edge_step, grant_step, head_steps, match_edge
 from .identity import Identities
-from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, SnapshotInfo
-from .rules import Finding, RulePack, Waiver
+from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
+from .roster import GroupFeed, Roster, group_feeds
+from .rules import Exposure, Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 
 FORMAT = 1  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
-ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model",
-                    "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.waivers", "foureyes.stored")
+ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
+                    "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
+                    "foureyes.rules.waivers", "foureyes.stored")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
 
 
 # ---------------------------------------------------------------- the key
@@ -78,12 +82,16 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def inputs_of(info: SnapshotInfo, config: Config, pack: RulePack) -> dict[str, str]:
-    """Each input of the base analysis, by its digest: what `base_key` is made of."""
+def inputs_of(info: SnapshotInfo, config: Config, pack: RulePack, *, today: date | None = None,
+              baseline: RosterBaseline | None = None) -> dict[str, str]:
+    """Each input of the base analysis, by its digest: what `base_key` is made of. ``today``
+    (default: the day the snapshot was taken) decides roster statuses and days since leaving;
+    ``baseline`` is the roster's departments movers are measured against."""
     sections = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in NOT_ANALYSIS_CONFIG}
     rules = [{k: v for k, v in canonical(rule).items() if k != "source"} for rule in pack]  # not where it lives
     return {"snapshot": f"{info.id}:{info.digest}", "rules": digest(rules), "config": digest(sections),
-            "code": code_digest()}
+            "code": code_digest(), "day": (today or snapshot_day(info.taken_at)).isoformat(),
+            "baseline": digest(baseline) if baseline is not None else ""}
 
 
 def base_key(inputs: Mapping[str, str]) -> str:
@@ -143,21 +151,17 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
             grouped: dict[str, list[list[Any]]] = {}
             cells: dict[str, dict[tuple[str, str, str], None]] = {}
             for h in held:
-                grouped.setdefault(h.capability, []).append(
-                    [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
-                     _attrs(h.attrs, keep), hop(h)])
+                grouped.setdefault(h.capability, []).append(_held(h, keep, hop))
                 cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app)] = None
             for capability in sorted(grouped, key=_capability_rank):
                 holding_rows.append((person.key, capability, _pack(grouped[capability]),
                                      _pack([list(c) for c in cells[capability]])))
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
-            evidence = [[_requirement_index(f, req),
-                         [[h.capability, h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance,
-                           int(h.latent), _attrs(h.attrs, keep), hop(h)] for h in holdings]]
+            evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
                         for req, holdings in f.evidence]
             finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
-                                 json.dumps(evidence, ensure_ascii=False)))
+                                 json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
         node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
         maintainers = graph.team_maintainers()
         team_rows = []
@@ -165,8 +169,54 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
             if principal.kind == Kind.TEAM:
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
+    roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
     summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows)}
-    return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows), summary
+    return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
+
+
+def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
+    """A holding without its person and capability (the row has them)."""
+    return [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
+            _attrs(h.attrs, keep), hop(h), int(h.escalation)]
+
+
+def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> str:
+    """What a posture finding (settings, who it exposes) and a roster finding (facts) add."""
+    out: dict[str, Any] = {}
+    if f.settings:
+        out["settings"] = [[k, v] for k, v in f.settings]
+    if f.exposed:
+        out["exposed"] = [[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
+                           [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)] if e.holding else 0]
+                          for e in f.exposed]
+    if f.facts:
+        out["facts"] = dict(f.facts)
+    return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _roster_json(roster: Roster) -> dict[str, Any]:
+    return {"sources": list(roster.sources), "unreadable": list(roster.unreadable),
+            "aliases": {k: list(v) for k, v in roster.aliases.items()},
+            "people": [canonical(p) for p in roster.people.values()]}
+
+
+def _roster_of(data: Mapping[str, Any]) -> Roster:
+    people = {}
+    for p in data["people"]:
+        entries = tuple(RosterEntry(**e) for e in p.pop("entries"))
+        record = RosterPerson(**{**p, "entries": entries, "groups": tuple(p["groups"]), "apps": tuple(p["apps"])})
+        people[record.email] = record
+    return Roster(configured=True, people=MappingProxyType(people),
+                  aliases=MappingProxyType({k: (v[0], v[1]) for k, v in data["aliases"].items()}),
+                  unreadable=tuple(data["unreadable"]), sources=tuple(data["sources"]))
 
 
 def _capability_rank(capability: str) -> tuple[int, str]:
@@ -193,17 +243,18 @@ class Stale:
 
     def describe(self) -> str:
         names = {"rules": "the rule pack", "config": "the config", "code": "foureyes itself",
-                 "snapshot": "the snapshot", "exceptions": "the exceptions"}
+                 "snapshot": "the snapshot", "exceptions": "the exceptions", "day": "the day",
+                 "baseline": "the roster baseline"}
         return ", ".join(names.get(c, c) for c in self.changed) or "its inputs"
 
 
 def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePack, waivers: Sequence[Waiver],
-                today: date | None = None, compute: bool = True,
+                today: date | None = None, baseline: RosterBaseline | None = None, compute: bool = True,
                 progress: Callable[[str], None] = lambda text: None) -> "StoredAnalysis | None":
     """The snapshot's analysis for these inputs: the stored one when its key matches, else
     computed now and stored (None when not found and ``compute`` is false)."""
     info = store.snapshot_info(snapshot_id)
-    inputs = inputs_of(info, config, pack)
+    inputs = inputs_of(info, config, pack, today=today, baseline=baseline)
     key = base_key(inputs)
     row = analyses.find(store, snapshot_id, key)
     if row is None:
@@ -212,26 +263,28 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Loading snapshot {snapshot_id}…")
         snapshot = store.load_snapshot(snapshot_id)
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today)
+        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
         progress(f"Storing the analysis of snapshot {snapshot_id}…")
         parts, summary = encode(computed)
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)
-    return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today)
+    return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline)
 
 
 def open_latest_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePack,
-                       waivers: Sequence[Waiver], today: date | None = None) -> "StoredAnalysis | None":
+                       waivers: Sequence[Waiver], today: date | None = None,
+                       baseline: RosterBaseline | None = None) -> "StoredAnalysis | None":
     """The newest stored analysis of the snapshot whatever its key, marked `stale` with what changed
     when its key is not the current one (None when the snapshot has none)."""
     row = analyses.latest(store, snapshot_id)
     if row is None:
         return None
-    current = inputs_of(store.snapshot_info(snapshot_id), config, pack)
-    changed = tuple(k for k in ("snapshot", "rules", "config", "code") if row.inputs.get(k) != current.get(k))
+    current = inputs_of(store.snapshot_info(snapshot_id), config, pack, today=today, baseline=baseline)
+    changed = tuple(k for k in INPUTS if row.inputs.get(k) != current.get(k))
     usable = pack if "rules" not in changed else _pack_of(pack, row)
-    found = StoredAnalysis(store, row, store.snapshot_view(snapshot_id), usable, waivers, today=today)
+    found = StoredAnalysis(store, row, store.snapshot_view(snapshot_id), usable, waivers, today=today,
+                           baseline=baseline)
     if changed or row.format != FORMAT:
         found.stale = Stale(changed or ("code",))
     return found
@@ -256,13 +309,17 @@ class StoredAnalysis(Analysis):
     """
 
     def __init__(self, store: Store, row: AnalysisRow, snapshot: Any, pack: RulePack, waivers: Sequence[Waiver], *,
-                 today: date | None = None):
+                 today: date | None = None, baseline: RosterBaseline | None = None):
         self._store = store
         self.row = row
         self._snapshot = snapshot
         self._pack = pack
-        self._waivers = ordered_waivers(waivers)
+        self._waivers = ordered_waivers(waivers)  # the order the coverage numbers them in
+        given = {id(w): n for n, w in enumerate(waivers)}
+        self._given_order = [given[id(w)] for w in self._waivers]  # the order they were given in decides
         self._today = today
+        self._baseline = baseline
+        self._feeds: list[GroupFeed] | None = None
         self.stale: Stale | None = None
         self._lock = threading.RLock()
         self._identities: Identities | None = None
@@ -296,17 +353,39 @@ class StoredAnalysis(Analysis):
         return list(self._waivers)
 
     @property  # type: ignore[override]
+    def baseline(self) -> RosterBaseline | None:
+        return self._baseline
+
+    @property
+    def today(self) -> date | None:
+        """The day given for end dates and exceptions (None: the snapshot's own day)."""
+        return self._today
+
+    @property  # type: ignore[override]
     def identities(self) -> Identities:
         with self._lock:
             if self._identities is None:
+                blob = analyses.roster(self._store, self.row.id)
+                roster = _roster_of(_unpack(blob)) if blob is not None else Roster()
                 people: dict[str, Person] = {}
                 for key, name, linked, external, accounts, count in analyses.people(self._store, self.row.id):
                     links = tuple(AccountLink(p, m, e) for p, m, e in json.loads(accounts))
-                    people[key] = Person(key, name, links, bool(linked), bool(external))
+                    record = roster.record_for(key if linked else "", name) if roster.configured else None
+                    people[key] = Person(key, name, links, bool(linked), bool(external), record)
                     self._holding_counts[key] = count
                 person_of = {a.principal: p.key for p in people.values() for a in p.accounts}
-                self._identities = Identities(people=people, person_of=person_of)
+                self._identities = Identities(people=people, person_of=person_of, roster=roster)
             return self._identities
+
+    @property  # type: ignore[override]
+    def feeds(self) -> list[GroupFeed]:
+        """IdP groups and the teams they feed (from the whole snapshot, on first use)."""
+        with self._lock:
+            if self._feeds is None:
+                identities = self.identities
+                self._feeds = (group_feeds(self.snapshot.full(), identities.people, identities.person_of,
+                                           identities.roster) if identities.roster.configured else [])
+            return self._feeds
 
     @property  # type: ignore[override]
     def findings(self) -> list[Finding]:
@@ -337,7 +416,7 @@ class StoredAnalysis(Analysis):
         coverage = self._coverage()
         today = self._today
         out: list[Finding] = []
-        for seq, finding_id, rule_id, person, scope, subject, label, evidence in analyses.findings(
+        for seq, finding_id, rule_id, person, scope, subject, label, evidence, details in analyses.findings(
                 self._store, self.row.id):
             rule = self._pack.get(rule_id)
             if rule is None:  # a stale analysis of a rule removed since
@@ -345,11 +424,17 @@ class StoredAnalysis(Analysis):
             requirements = rule.requirements
             parts = tuple((requirements[index], tuple(_holding(person, h[0], h[1:]) for h in held))
                           for index, held in json.loads(evidence) if index < len(requirements))
-            matching = [self._waivers[i] for i in coverage.get(str(seq), ()) if i < len(self._waivers)]
+            matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
+                                                         key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]
+            extra = json.loads(details) if details else {}
+            exposed = tuple(Exposure(who, tuple(Step(*s) for s in steps), _holding(h[0], h[1], h[2:]) if h else None)
+                            for who, steps, h in extra.get("exposed", ()))
             out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
                                subject_label=label, evidence=parts, waiver=active[0] if active else None,
-                               expired_waivers=tuple(w for w in matching if not w.active(today))))
+                               expired_waivers=tuple(w for w in matching if not w.active(today)),
+                               settings=tuple((k, v) for k, v in extra.get("settings", ())), exposed=exposed,
+                               facts=extra.get("facts", {})))
         return out
 
     def _coverage(self) -> dict[str, list[int]]:
@@ -494,9 +579,9 @@ def _decode(row: tuple[str, str, bytes]) -> list[Holding]:
 
 
 def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:
-    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop = h
+    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation = h
     return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
-                   attrs or _EMPTY, (None, tuple(hop) if hop else 0))
+                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation))
 
 
 def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:
@@ -509,7 +594,8 @@ def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:
         problems.append(f"analysis {row.id}: its rows do not match their content digest "
                         f"(stored {row.digest[:16]}…, recomputed {now[:16]}…)")
     snapshot = store.load_snapshot(row.snapshot_id)
-    parts, _ = encode(analyze(snapshot, config, pack=analysis.pack, waivers=[]))
+    parts, _ = encode(analyze(snapshot, config, pack=analysis.pack, waivers=[], today=analysis.today,
+                              baseline=analysis.baseline))
     again = analyses.parts_digest(row.base_key, parts)
     if again != row.digest:
         problems.append(f"analysis {row.id}: computing it again from snapshot {row.snapshot_id} gives other rows "

@@ -43,6 +43,7 @@ class Parts:
     findings: Sequence[tuple[Any, ...]]
     nodes: Sequence[tuple[Any, ...]]
     teams: Sequence[tuple[Any, ...]]
+    roster: Sequence[tuple[Any, ...]] = ()  # one row (the roster's blob) where identity sources are read
 
     def tables(self) -> Iterator[tuple[Table, Sequence[tuple[Any, ...]]]]:
         yield t.analysis_people, self.people
@@ -50,6 +51,7 @@ class Parts:
         yield t.analysis_findings, self.findings
         yield t.analysis_nodes, self.nodes
         yield t.analysis_teams, self.teams
+        yield t.analysis_roster, self.roster
 
 
 def _row(row: Any) -> AnalysisRow:
@@ -191,7 +193,8 @@ def holdings(store: Store, analysis_id: int, *, person: str | None = None,
 
 
 def findings(store: Store, analysis_id: int) -> list[tuple[Any, ...]]:
-    return _select(store, t.analysis_findings, "seq, finding_id, rule, person, scope, subject, subject_label, evidence",
+    return _select(store, t.analysis_findings,
+                   "seq, finding_id, rule, person, scope, subject, subject_label, evidence, details",
                    analysis_id, order=" ORDER BY seq")
 
 
@@ -201,6 +204,11 @@ def nodes(store: Store, analysis_id: int) -> list[tuple[str, bytes]]:
 
 def teams(store: Store, analysis_id: int) -> list[tuple[str, str, str]]:
     return _select(store, t.analysis_teams, "team, members, maintainers", analysis_id)
+
+
+def roster(store: Store, analysis_id: int) -> bytes | None:
+    found = _select(store, t.analysis_roster, "roster", analysis_id)
+    return found[0][0] if found else None
 
 
 # ---------------------------------------------------------------- content digest
@@ -233,7 +241,7 @@ def stored_digest(store: Store, analysis_id: int) -> str:
         return ""
     parts = Parts(**{table.name.removeprefix("analysis_"): _all_rows(store, table, analysis_id)
                      for table in (t.analysis_people, t.analysis_holdings, t.analysis_findings, t.analysis_nodes,
-                                   t.analysis_teams)})
+                                   t.analysis_teams, t.analysis_roster)})
     return parts_digest(row.base_key, parts)
 
 

@@ -388,7 +388,13 @@ def _v3_evidence(conn: Connection) -> None:
     people.create_all(conn, tables=[people.tables["campaign_people"]])
 
 
-def _v4_analyses(conn: Connection) -> None:
+def _v4_item_roster(conn: Connection) -> None:
+    """Campaign items record what the roster said of their person when the campaign was created."""
+    for column in ("person_status", "person_manager", "person_department"):
+        conn.exec_driver_sql(f"ALTER TABLE campaign_items ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
+def _v5_analyses(conn: Connection) -> None:
     """The analysis stored beside its snapshot: people, holdings, paths, findings and teams under
     the digest of their inputs (derived data: dropping these tables loses nothing but time)."""
     metadata = MetaData()
@@ -429,11 +435,12 @@ def _v4_analyses(conn: Connection) -> None:
           Column("rule", String(80), nullable=False), Column("person", Text, nullable=False),
           Column("scope", Text, nullable=False), Column("subject", Text, nullable=False),
           Column("subject_label", Text, nullable=False), Column("evidence", Text, nullable=False),
-          Index("ix_analysis_findings", "analysis_id", "seq"))
+          Column("details", Text, nullable=False, default="{}"), Index("ix_analysis_findings", "analysis_id", "seq"))
     child("analysis_nodes", Column("node", Text, nullable=False), Column("closure", LargeBinary, nullable=False),
           Index("ix_analysis_nodes", "analysis_id"))
     child("analysis_teams", Column("team", Text, nullable=False), Column("members", Text, nullable=False),
           Column("maintainers", Text, nullable=False), Index("ix_analysis_teams", "analysis_id"))
+    child("analysis_roster", Column("roster", LargeBinary, nullable=False), Index("ix_analysis_roster", "analysis_id"))
     metadata.create_all(conn, tables=[t for name, t in metadata.tables.items() if name != "snapshots"])
 
 
@@ -441,7 +448,8 @@ MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
-    (4, "the analysis stored beside its snapshot, keyed by its inputs", _v4_analyses),
+    (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
+    (5, "the analysis stored beside its snapshot, keyed by its inputs", _v5_analyses),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -144,7 +144,7 @@ gaps = Table(
 # and a test checks that every table with a cascading snapshot_id is listed.
 SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps)
 
-# -- the analysis stored beside its snapshot (migration 4) ------------------------------------
+# -- the analysis stored beside its snapshot (migration 5) ------------------------------------
 #
 # Derived, not content: a snapshot's analysis (people, capability holdings, paths, findings, teams)
 # under the digest of everything it was computed from (`foureyes.stored`), recomputed whenever
@@ -218,7 +218,18 @@ analysis_findings = Table(
     Column("subject", Text, nullable=False),
     Column("subject_label", Text, nullable=False),
     Column("evidence", Text, nullable=False),  # JSON: [requirement index, [holding, ...]] each
+    # JSON: a posture finding's settings and exposed people, a roster finding's facts
+    Column("details", Text, nullable=False, default="{}"),
     Index("ix_analysis_findings", "analysis_id", "seq"),
+)
+
+# The roster the people were linked with (identity sources' people, aliases, what could not be read).
+analysis_roster = Table(
+    "analysis_roster",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("roster", LargeBinary, nullable=False),  # zlib(JSON)
+    Index("ix_analysis_roster", "analysis_id"),
 )
 
 # Closures of the principals paths go through (teams, roles, CI contexts): a path is walked here.
@@ -242,7 +253,7 @@ analysis_teams = Table(
 )
 
 ANALYSIS_TABLES = (analysis_coverage, analysis_people, analysis_holdings, analysis_findings, analysis_nodes,
-                   analysis_teams)
+                   analysis_teams, analysis_roster)
 # Tables deleted with a snapshot that are not part of its content (the digest leaves them out).
 DERIVED_TABLES = (analyses,)
 
@@ -313,6 +324,10 @@ campaign_items = Table(
     Column("decided_by", Text),
     Column("decided_at", String(40)),
     Column("version", Integer, nullable=False, default=0),
+    # the roster at creation: "" without one (migration 4)
+    Column("person_status", Text, nullable=False, default=""),
+    Column("person_manager", Text, nullable=False, default=""),
+    Column("person_department", Text, nullable=False, default=""),
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
     Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),
