@@ -17,7 +17,7 @@ import importlib.util
 import json
 import threading
 import zlib
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -88,6 +88,8 @@ def inputs_of(info: SnapshotInfo, config: Config, pack: RulePack, *, today: date
     (default: the day the snapshot was taken) decides roster statuses and days since leaving;
     ``baseline`` is the roster's departments movers are measured against."""
     sections = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in NOT_ANALYSIS_CONFIG}
+    # exception files are the cheap second layer (`coverage_key`); the rule pack has its own digest
+    sections["rules"] = replace(config.rules, exceptions=[])
     rules = [{k: v for k, v in canonical(rule).items() if k != "source"} for rule in pack]  # not where it lives
     return {"snapshot": f"{info.id}:{info.digest}", "rules": digest(rules), "config": digest(sections),
             "code": code_digest(), "day": (today or snapshot_day(info.taken_at)).isoformat(),
