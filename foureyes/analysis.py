@@ -13,9 +13,9 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from .bulk import gc_paused
 from .config import Config
-from .graph import Graph, Holding, Step
+from .graph import Graph, Holding, Step, edge_step, grant_capability_step, grant_step, head_steps
 from .identity import Identities, link
-from .model import Gap, Person, Snapshot
+from .model import Gap, Grant, Person, Snapshot
 from .roster import GroupFeed, build_roster, group_feeds
 from .rules import Finding, RulePack, Waiver, evaluate, load_pack, load_waivers
 from .rules.roster_rules import RosterFacts
@@ -95,6 +95,37 @@ class Analysis:
 
     def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
         """Nothing to read ahead: the graph is in memory."""
+
+    def reachable_grants(self, person: str, *, tier: str | None = None) -> dict[str, Grant]:
+        """Every capability-conferring grant the person reaches (on a resource of ``tier``), by key."""
+        found = self.identities.people.get(person)
+        if found is None:
+            return {}
+        grants = self.graph.reachable_grants(a.principal for a in found.accounts)
+        if tier is None:
+            return grants
+        resources = self.snapshot.resources
+        return {k: g for k, g in grants.items() if getattr(resources.get(g.resource), "tier", "") == tier}
+
+    def grant_route(self, person: str, grant: Grant) -> tuple[Step, ...]:
+        """The shortest route from the person to ``grant``: their account, the hops, the grant and
+        the capability it confers (empty when the person does not reach it)."""
+        found = self.identities.people.get(person)
+        route = self.graph.route_from((a.principal for a in found.accounts), grant.principal) if found else None
+        if route is None:
+            return ()
+        account, edges = route
+        principals = self.snapshot.principals
+        return tuple([*head_steps(found, person, account, principals), *(edge_step(e, principals) for e in edges),
+                      grant_step(grant, self.snapshot.resources), grant_capability_step(grant, self.snapshot.resources)])
+
+    def prepare_routes(self) -> None:
+        """Nothing to read ahead: the graph is in memory."""
+
+    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
+        """The holdings of these people, by person."""
+        by_person = self.graph.by_person()
+        return {p: list(by_person.get(p, ())) for p in people}
 
     def team_members(self, team: str) -> set[str]:
         """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""

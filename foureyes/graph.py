@@ -271,9 +271,14 @@ class Graph:
     def route_to(self, accounts: Iterable[str], principal: str) -> list[Edge] | None:
         """The shortest chain of edges from one of the accounts to ``principal`` (the holder of a
         grant): ``[]`` when it is one of the accounts, None when none of them reaches it."""
+        found = self.route_from(accounts, principal)
+        return None if found is None else found[1]
+
+    def route_from(self, accounts: Iterable[str], principal: str) -> tuple[str, list[Edge]] | None:
+        """`route_to`, with the account the chain starts from."""
         starts = list(dict.fromkeys(accounts))
         if principal in starts:
-            return []
+            return principal, []
         came: dict[str, tuple[str, int] | None] = {a: None for a in starts}
         queue = deque(starts)
         while queue:
@@ -285,12 +290,12 @@ class Graph:
                 came[succ] = (node, index)
                 if succ == principal:
                     chain: list[Edge] = []
-                    step = came[succ]
+                    step, start = came[succ], succ
                     while step is not None:
-                        prev, edge_index = step
+                        start, edge_index = step
                         chain.append(self._edges[edge_index])
-                        step = came[prev]
-                    return chain[::-1]
+                        step = came[start]
+                    return start, chain[::-1]
                 queue.append(succ)
         return None
 
@@ -683,6 +688,17 @@ def capability_step(holding: Holding) -> Step:
     if holding.latent:
         how = (how + "; " if how else "") + "latent: needs a setting changed first"
     return Step(holding.system, "capability", holding.capability, how, holding.grant)
+
+
+def grant_capability_step(grant: Grant, resources: Mapping[str, Resource]) -> Step:
+    """The capability a grant confers (its first), as the last step of a route to the grant."""
+    resource = resources.get(grant.resource)
+    system = resource.system if resource else grant.resource.split(":", 1)[0]
+    actions = grant.attrs.get("actions") or []
+    how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
+    if grant.attrs.get("latent", False):
+        how = (how + "; " if how else "") + "latent: needs a setting changed first"
+    return Step(system, "capability", grant.capabilities[0] if grant.capabilities else "", how, grant.key)
 
 
 def match_edge(context: str, pattern: Principal) -> Edge:

@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
 from .bulk import gc_paused
 from .config import Config
-from .graph import Graph, Holding, Step, capability_step, edge_step, grant_step, head_steps, match_edge
+from .graph import (Graph, Holding, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
+                    match_edge)
 from .identity import Identities
 from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
@@ -331,6 +332,9 @@ class StoredAnalysis(Analysis):
         self._closures: dict[str, dict[tuple[str, str, str], list[Any]]] | None = None
         self._teams: dict[str, tuple[list[str], list[str]]] | None = None
         self._holding_counts: dict[str, int] = {}
+        self._reach: dict[str, Any] | None = None
+        self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
+        self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -573,6 +577,79 @@ class StoredAnalysis(Analysis):
 
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         return self.graph.paths(holding, limit=limit)
+
+    # ------------------------------------------------------------ routes to grants (campaign planning)
+
+    def _reach_of(self, person: str) -> list[list[Any]]:
+        """The principals the person's accounts reach, breadth first: [node, parent index, edge kind]."""
+        with self._lock:
+            if self._reach is None:
+                self._reach = {key: blob for key, blob in analyses.reach(self._store, self.row.id)}
+            found = self._reach.get(person)
+            if isinstance(found, str):
+                found = self._reach[person] = json.loads(found)
+            return found or []
+
+    def _capability_grants(self, tier: str | None) -> dict[str, list[tuple[str, Any]]]:
+        """Capability-conferring grants by principal, in the order the graph keeps them."""
+        with self._lock:
+            if tier not in self._own:
+                own: dict[str, list[tuple[str, Any]]] = {}
+                for key, grant in self.snapshot.capability_grants(tier):
+                    own.setdefault(grant.principal, []).append((key, grant))
+                for found in own.values():
+                    if len(found) > 1:
+                        found.sort(key=lambda kg: (kg[1].resource, kg[1].entitlement, kg[1].system))
+                self._own[tier] = own
+            return self._own[tier]
+
+    def reachable_grants(self, person: str, *, tier: str | None = None) -> dict[str, Any]:
+        own = self._capability_grants(tier)
+        out: dict[str, Any] = {}
+        for node, _, _ in self._reach_of(person):
+            for key, grant in own.get(node, ()):
+                out[key] = grant
+        return out
+
+    def grant_route(self, person: str, grant: Any) -> tuple[Step, ...]:
+        reach = self._reach_of(person)
+        with self._lock:
+            if self._route_memo[0] != person:
+                self._route_memo = (person, {row[0]: n for n, row in enumerate(reach)}, {})
+            _, where, heads = self._route_memo
+        at = where.get(grant.principal)
+        if at is None:
+            return ()
+        principals, resources = self.snapshot.principals, self.snapshot.resources
+        hops = heads.get(at)
+        if hops is None:
+            chain = []
+            n = at
+            while reach[n][1] >= 0:
+                parent = reach[n][1]
+                chain.append((reach[parent][0], reach[n][0], reach[n][2]))
+                n = parent
+            account = reach[n][0]
+            out_edges = self.snapshot.edges_from({src for src, _, kind in chain if kind != EdgeKind.MATCHES})
+            hops = heads[at] = (*head_steps(self.identities.people.get(person), person, account, principals),
+                                *(edge_step(self._edge(src, dst, kind, out_edges), principals)
+                                  for src, dst, kind in reversed(chain)))
+        return (*hops, grant_step(grant, resources), grant_capability_step(grant, resources))
+
+    def prepare_routes(self) -> None:
+        """Read every edge at once: routes are about to be drawn for everyone."""
+        self.snapshot.edges_from(self.snapshot.principals)
+
+    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
+        wanted = list(dict.fromkeys(people))
+        if self._by_person is not None or len(wanted) > 2000:
+            by_person = self.by_person()
+            return {p: list(by_person.get(p, ())) for p in wanted}
+        out: dict[str, list[Holding]] = {p: [] for p in wanted}
+        for batch in analyses.ids_in_chunks(wanted):
+            for row in analyses.holdings(self._store, self.row.id, people=batch):
+                out[row[0]].extend(_decode(row))
+        return out
 
 
 def _decode(row: tuple[str, str, bytes]) -> list[Holding]:

@@ -159,11 +159,18 @@ class Workspace:
         (stored beside it, so the commands and the TUI that follow read it at once)."""
         results = collect(self.config, sources, progress)
         info = self._store.write_snapshot(results, label=label)
-        try:
-            self.analysis(info.id)
-        except FoureyesError as error:  # the snapshot stands; the analysis waits for a fixed config
-            self._warn(f"snapshot {info.id} was stored but not analysed: {error}")
+        self.prepare_snapshot(info.id)
         return info, results
+
+    def prepare_snapshot(self, ref: str | int | None = None) -> None:
+        """What the commands, the TUI and campaigns read of a snapshot, computed once: its analysis
+        (stored beside it) and the content digest a campaign's creation commits to."""
+        snapshot_id = self._store.resolve(ref)
+        try:
+            self.analysis(snapshot_id)
+        except FoureyesError as error:  # the snapshot stands; the analysis waits for a fixed config
+            self._warn(f"snapshot {snapshot_id} was stored but not analysed: {error}")
+        self._store.remember_snapshot_digest(snapshot_id)
 
     def completeness(self, of: "Analysis | Snapshot | str | int | None" = None) -> Completeness:
         """What a snapshot (an analysed one, a loaded one, or one named) could not read."""
@@ -342,13 +349,13 @@ class Workspace:
 
     def create_campaign(self, spec: CampaignSpec, *, actor: str, snapshot: str | int | None = None) -> Campaign:
         return review.create_campaign(self._store, self.config, spec, actor=actor,
-                                      snapshot_id=self._store.resolve(snapshot))
+                                      snapshot_id=self._store.resolve(snapshot), analysis_of=self.analysis)
 
     def create_from_template(self, template: str, *, actor: str,
                              snapshot: str | int | None = None) -> tuple[Campaign, bool]:
         """This period's campaign of a template, created now (True) or found (False)."""
         return review.create_from_template(self._store, self.config, template, actor=actor,
-                                           snapshot_id=self._store.resolve(snapshot))
+                                           snapshot_id=self._store.resolve(snapshot), analysis_of=self.analysis)
 
     def close_campaign(self, campaign_id: int, *, actor: str, force: bool = False,
                        reason: str = "") -> tuple[Campaign, list[int]]:

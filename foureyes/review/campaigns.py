@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from ..analysis import RosterBaseline, analyze, roster_baseline
+from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
 from ..config import Config
 from ..errors import InputError, NotFound
 from ..identity import link
@@ -46,6 +46,7 @@ from .vocabulary import (
     EXCEPTION,
     OPEN,
     PENDING,
+    PRODUCTION,
     REVOKE,
     SKIPPED,
     ReviewError,
@@ -60,14 +61,22 @@ NEW, PEOPLE = "campaign.new", "campaign.people"  # the audit actions that create
 # ---------------------------------------------------------------- creating
 
 
+# A snapshot's analysis as the caller keeps it (`Workspace.analysis`: the one stored beside it).
+AnalysisOf = Callable[[int], Analysis]
+
+
 def create_campaign(store: Store, config: Config, spec: CampaignSpec, *, actor: str,
-                    snapshot_id: int | None = None, today: date | None = None) -> Campaign:
-    """Freeze the items of ``spec`` from a snapshot (default: the latest) into a new campaign."""
-    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)[0]
+                    snapshot_id: int | None = None, today: date | None = None,
+                    analysis_of: AnalysisOf | None = None) -> Campaign:
+    """Freeze the items of ``spec`` from a snapshot (default: the latest) into a new campaign.
+    ``analysis_of`` gives a snapshot's analysis (default: computed here)."""
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
+                   analysis_of=analysis_of)[0]
 
 
 def create_from_template(store: Store, config: Config, template_name: str, *, actor: str,
-                         snapshot_id: int | None = None, today: date | None = None) -> tuple[Campaign, bool]:
+                         snapshot_id: int | None = None, today: date | None = None,
+                         analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     """Create this period's campaign of a template, or return the one that exists (safe to run from cron).
 
     Returns the campaign and whether it was created now.
@@ -77,11 +86,18 @@ def create_from_template(store: Store, config: Config, template_name: str, *, ac
         existing = find_campaign(store, template=template_name, period=spec.period)
         if existing is not None:
             return existing, False
-    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today, analysis_of=analysis_of)
+
+
+def _computed(store: Store, config: Config, today: date | None) -> AnalysisOf:
+    def analysis_of(snapshot_id: int) -> Analysis:
+        return analyze(store.load_snapshot(snapshot_id), config, extra_waivers=approved_waivers(store, today=today),
+                       today=today, baseline=mover_baseline(store, snapshot_id))
+    return analysis_of
 
 
 def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
-            today: date | None) -> tuple[Campaign, bool]:
+            today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     actor = actor_name(actor)
     if not spec.name.strip():
         raise InputError("a campaign needs a name")
@@ -89,14 +105,15 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         raise InputError(f"close policy {spec.policy.close_policy!r}: expected revoke or skip")
     sid = store.resolve(snapshot_id)
     info = store.snapshot_info(sid)
-    snapshot = store.load_snapshot(sid)
-    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store, today=today), today=today,
-                       baseline=mover_baseline(store, sid))
+    analysis_of = analysis_of or _computed(store, config, today)
+    analysis = analysis_of(sid)
+    snapshot = analysis.snapshot
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     baseline = None
     if baseline_id is not None:
-        base_snapshot = store.load_snapshot(baseline_id)
-        baseline = held_pairs(base_snapshot, link(base_snapshot, config))
+        # new grants are measured against what people reached then (production ones suffice for those scopes)
+        tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
+        baseline = held_pairs(analysis_of(baseline_id), tier=tier)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
     drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
                         previous=_previous_decisions(store), aliases=aliases)

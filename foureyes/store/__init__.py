@@ -430,6 +430,13 @@ class Store:
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
                         digest=info.digest)
 
+    def remember_snapshot_digest(self, snapshot_id: int) -> None:
+        """Compute and keep the content digest campaigns of this snapshot commit to (`records`)."""
+        from .records import remembered_snapshot_digest
+
+        with self.engine.begin() as conn:
+            remembered_snapshot_digest(conn, snapshot_id)
+
     def snapshot_view(self, snapshot_id: int) -> "SnapshotView":
         """The snapshot read on demand: resources, principals and gaps when first asked for,
         grants and edges by key, the whole of it only when something needs all of it."""

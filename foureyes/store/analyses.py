@@ -179,14 +179,16 @@ def reach(store: Store, analysis_id: int) -> list[tuple[str, str]]:
     return _select(store, t.analysis_people, "person, reach", analysis_id, order=" ORDER BY seq")
 
 
-def holdings(store: Store, analysis_id: int, *, person: str | None = None,
+def holdings(store: Store, analysis_id: int, *, person: str | None = None, people: Sequence[str] = (),
              capability: str | None = None, cells: bool = False) -> list[tuple[str, str, bytes]]:
     """(person, capability, blob): the holdings (or, with ``cells``, the matrix cells) of one person,
-    of one capability, or of everyone."""
+    of a few people (up to `CHUNK`), of one capability, or of everyone."""
     column = "cells" if cells else "holdings"
     where, params = "", []
     if person is not None:
         where, params = " AND person = ?", [person]
+    elif people:
+        where, params = f" AND person IN ({', '.join('?' * len(people))})", list(people)
     elif capability is not None:
         where, params = " AND capability = ?", [capability]
     return _select(store, t.analysis_holdings, f"person, capability, {column}", analysis_id, where, params)

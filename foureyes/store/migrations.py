@@ -441,7 +441,11 @@ def _v5_analyses(conn: Connection) -> None:
     child("analysis_teams", Column("team", Text, nullable=False), Column("members", Text, nullable=False),
           Column("maintainers", Text, nullable=False), Index("ix_analysis_teams", "analysis_id"))
     child("analysis_roster", Column("roster", LargeBinary, nullable=False), Index("ix_analysis_roster", "analysis_id"))
+    Table("snapshot_digests", metadata,
+          Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+          Column("digest", Text, nullable=False), Column("created_at", String(40), nullable=False))
     metadata.create_all(conn, tables=[t for name, t in metadata.tables.items() if name != "snapshots"])
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_edges_src ON edges (snapshot_id, src)")
 
 
 MIGRATIONS: list[Migration] = [
@@ -449,7 +453,7 @@ MIGRATIONS: list[Migration] = [
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
     (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
-    (5, "the analysis stored beside its snapshot, keyed by its inputs", _v5_analyses),
+    (5, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source", _v5_analyses),
 ]
 
 LATEST = MIGRATIONS[-1][0]

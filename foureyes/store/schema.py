@@ -124,6 +124,8 @@ edges = Table(
     Column("condition", Text, nullable=False, default=""),
     Column("attrs", Text, nullable=False, default=""),
     Index("ix_edges_snapshot", "snapshot_id"),
+    # the edges leaving a principal: the stored analysis draws a path from them (migration 5)
+    Index("ix_edges_src", "snapshot_id", "src"),
 )
 
 gaps = Table(
@@ -254,8 +256,17 @@ analysis_teams = Table(
 
 ANALYSIS_TABLES = (analysis_coverage, analysis_people, analysis_holdings, analysis_findings, analysis_nodes,
                    analysis_teams, analysis_roster)
+# A snapshot's content digest as campaigns commit to it (`records.snapshot_digest`), computed once.
+snapshot_digests = Table(
+    "snapshot_digests",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", Text, nullable=False),  # JSON
+    Column("created_at", String(40), nullable=False),
+)
+
 # Tables deleted with a snapshot that are not part of its content (the digest leaves them out).
-DERIVED_TABLES = (analyses,)
+DERIVED_TABLES = (analyses, snapshot_digests)
 
 # -- review (migration 2) ----------------------------------------------------
 

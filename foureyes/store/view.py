@@ -15,6 +15,10 @@ from ..model import Edge, Gap, Grant, Principal, Resource, Snapshot, SnapshotInf
 from .analyses import ids_in_chunks
 
 
+# Asked for more principals' edges than this, one pass reads every edge of the snapshot.
+WHOLE_READ = 2000
+
+
 class SnapshotView:
     """Duck-types `model.Snapshot` for what the stored analysis's readers ask; the rest goes
     through `full()`."""
@@ -29,6 +33,7 @@ class SnapshotView:
         self._full: Snapshot | None = None
         self._grants: dict[str, Grant] = {}
         self._edges: dict[str, list[Edge]] = {}
+        self._all_edges = False  # every edge of the snapshot is in `_edges`
 
     def __repr__(self) -> str:
         return f"<SnapshotView {self.info.id}>"
@@ -94,11 +99,38 @@ class SnapshotView:
                         self._grants.setdefault(key, grant)
             return {k: self._grants[k] for k in wanted if k in self._grants}
 
+    def capability_grants(self, tier: str | None = None) -> list[tuple[str, Grant]]:
+        """(key, grant) of every grant that confers a capability (on a resource of ``tier``), in
+        stored order; each is kept for `grants_by_key` too."""
+        where, params = " AND capabilities <> ''", []
+        if tier is not None:
+            where += (" AND resource IN (SELECT system || ':' || kind || ':' || ident FROM resources"
+                      " WHERE snapshot_id = ? AND tier = ?)")
+            params = [self.info.id, tier]
+        parts = self._store.read_parts(self.info, ("grants",), where=where, params=params)
+        found = [kg for s in self.info.sources for kg in zip(parts[s.name]["keys"], parts[s.name]["grants"])]
+        with self._lock:
+            for key, grant in found:
+                self._grants.setdefault(key, grant)
+        return found
+
     def edges_from(self, sources: Iterable[str]) -> dict[str, list[Edge]]:
-        """Every edge leaving these principals, in the order the whole snapshot lists them."""
+        """Every edge leaving these principals, in the order the whole snapshot lists them
+        (all of them read in one pass when many are asked for)."""
         wanted = set(sources)
         with self._lock:
             missing = sorted(wanted - self._edges.keys())
+            if len(missing) > WHOLE_READ and not self._all_edges:
+                self._all_edges = True
+                by_src: dict[str, list[Edge]] = {}
+                parts = self._store.read_parts(self.info, ("edges",))
+                for source in self.info.sources:
+                    for edge in parts[source.name]["edges"]:
+                        by_src.setdefault(edge.src, []).append(edge)
+                self._edges = by_src
+                missing = []
+            if self._all_edges:
+                return {k: self._edges.get(k, []) for k in wanted}
             for key in missing:
                 self._edges[key] = []
             for batch in ids_in_chunks(missing):

@@ -256,8 +256,9 @@ def _as_written_before_migration_3(path) -> None:
     for column in ("person_status", "person_manager", "person_department"):  # migration 4 came later still
         con.execute(f"ALTER TABLE campaign_items DROP COLUMN {column}")
     for table in ("analysis_coverage", "analysis_people", "analysis_holdings", "analysis_findings", "analysis_nodes",
-                  "analysis_teams", "analysis_roster", "analyses"):  # migration 5 (stored analyses) is undone with it
+                  "analysis_teams", "analysis_roster", "analyses", "snapshot_digests"):  # migration 5, undone with it
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP INDEX IF EXISTS ix_edges_src")
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()
