@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import work
@@ -92,6 +93,13 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             self.switch_mode("review")
         # after the first paint: the loading thread competes with the UI thread for the GIL
         self.call_after_refresh(self.load_snapshot, None)
+        self.call_after_refresh(self._prepare_help)
+
+    def _prepare_help(self) -> None:
+        from .screens.help import prepare_help  # laid out once, in a worker: opening it only draws it
+
+        self.run_worker(partial(prepare_help, self.size.width), thread=True, group="help",
+                        description="lay out the help", exit_on_error=False)
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)

@@ -115,7 +115,13 @@ class TableScreen(FilterActions, SectionScreen):
         return parse_filter(text, self.FIELDS)
 
     def apply_filter(self) -> None:
-        self.table.set_filter(self.filter_for(self.query_one("#filter", FilterBox).value))
+        """Filter the table; a big one in a worker (`RecordTable.filter_later`), the summary
+        following when the rows show."""
+        text = self.query_one("#filter", FilterBox).value
+        self.table.filter_later(lambda: self.filter_for(text))
+
+    @on(RecordTable.ViewChanged, "#table")
+    def _view_changed(self, event: RecordTable.ViewChanged) -> None:
         self.update_summary()
 
     @on(Input.Changed, "#filter")
