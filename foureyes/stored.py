@@ -482,6 +482,14 @@ class StoredAnalysis(Analysis):
                 self._by_person = {k: found[k] for k in order if k in found}
             return self._by_person
 
+    def holding_digests(self) -> dict[str, str]:
+        """A digest of each person's stored holdings: equal digests, equal holdings (drift reads
+        back only the people whose digests differ)."""
+        found: dict[str, Any] = {}
+        for person, capability, blob in analyses.holdings(self._store, self.row.id):
+            found.setdefault(person, hashlib.sha256()).update(capability.encode() + b"\0" + blob)
+        return {person: h.hexdigest() for person, h in found.items()}
+
     def holdings_of(self, capability: str) -> dict[str, list[Holding]]:
         """Everyone's holdings of one capability, by person."""
         out: dict[str, list[Holding]] = {}

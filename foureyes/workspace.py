@@ -326,6 +326,8 @@ class Workspace:
                 if (not tier or holding.tier == tier) and _in_scope(holding, scope, analysis):
                     by_person[person].append(holding)
         people = analysis.identities.people
+        # each holding is shown with its path: what those name is read in a few queries, not one per path
+        analysis.prefetch_paths(h for held in by_person.values() for h in held)
         return WhoCan(analysis, tuple((people[k], tuple(by_person[k])) for k in sorted(by_person)))
 
     # ------------------------------------------------------------ campaigns
