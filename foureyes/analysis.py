@@ -137,14 +137,14 @@ class Analysis:
     def team_keys(self) -> list[str]:
         return sorted(k for k, p in self.snapshot.principals.items() if p.kind == "team")
 
-    def matrix_cells(self) -> Iterator[tuple[str, str, list[list[str]]]]:
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str]]]]:
         """(person, capability, [[resource, tier, app], ...]) with each distinct cell once, in holding order."""
         for person, held in self.graph.by_person().items():
             cells: dict[str, dict[tuple[str, str, str], None]] = {}
             for h in held:
                 cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app)] = None
             for capability, found in cells.items():
-                yield person, capability, [list(c) for c in found]
+                yield person, capability, list(found)
 
 
 def rule_pack(config: Config, *, extra_paths: Sequence[str] = ()) -> RulePack:

@@ -113,6 +113,7 @@ class Graph:
         if all(len(s.grant_keys) == len(s.grants) for s in snapshot.sources):
             self._known_keys = [k for s in snapshot.sources for k in s.grant_keys]
         self._grant_keys: dict[int, str] = {}
+        self._where: dict[tuple[str, str], tuple[str, str, str]] = {}  # (resource, repo) -> tier, app, system
         reached = {e.dst for e in self._edges}
         self._sources_only = {a.principal for p in identities.people.values() for a in p.accounts} - reached
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
@@ -410,14 +411,21 @@ class Graph:
     def _compute(self) -> dict[str, list[Holding]]:
         self._build_closures()
         result: dict[str, list[Holding]] = {}
+        make = self._holding
         for person in self.identities.people.values():
+            accounts = person.accounts
+            if len(accounts) == 1:  # most people: one account's closure, nothing to merge
+                account = accounts[0].principal
+                result[person.key] = [make(person.key, key, account, entry)
+                                      for key, entry in self._closure_of(account).items()]
+                continue
             merged: dict[HoldKey, tuple[int, str, Entry]] = {}
-            for link in person.accounts:
+            for link in accounts:
                 for key, entry in self._closure_of(link.principal).items():
                     best = merged.get(key)
                     if best is None or entry[0] < best[0]:
                         merged[key] = (entry[0], link.principal, entry)
-            result[person.key] = [self._holding(person, key, account, entry)
+            result[person.key] = [make(person.key, key, account, entry)
                                   for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
@@ -425,25 +433,30 @@ class Graph:
             self._closure.pop(node, None)
         return result
 
-    def _holding(self, person: Person, key: HoldKey, account: str, entry: Entry) -> Holding:
+    def _holding(self, person: str, key: HoldKey, account: str, entry: Entry) -> Holding:
         capability, resource_key, repo = key
+        where = self._where.get((resource_key, repo))
+        if where is None:
+            where = self._where[(resource_key, repo)] = self._place(resource_key, repo)
         grant = self._grants[entry[3]]
+        attrs = grant.attrs
+        # positional: a million named tuples are built here, and keywords cost twice as much
+        holding = Holding(person, capability, resource_key, repo, where[0], where[1], where[2],
+                          self._grant_key(entry[3]), account, entry[0] + 1,
+                          bool(attrs.get("latent", False)) if attrs else False, attrs, (entry[1], entry[2]))
+        if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
+            holding = holding._replace(distance=entry[0] % ESCALATION + 1, escalation=True)
+        return holding
+
+    def _place(self, resource_key: str, repo: str) -> tuple[str, str, str]:
+        """(tier, app, system) of a holding on this resource, concerning this repository."""
         resource = self.resources.get(resource_key)
         app = resource.app if resource else ""
         if not app and repo:
             repo_resource = self.resources.get(f"github:repo:{repo}")
             app = repo_resource.app if repo_resource else ""
-        attrs = grant.attrs
-        holding = Holding(
-            person=person.key, capability=capability, resource=resource_key, repo=repo,
-            tier=resource.tier if resource else "", app=app,
-            system=resource.system if resource else resource_key.split(":", 1)[0],
-            grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
-            latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
-        )
-        if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
-            holding = holding._replace(distance=entry[0] % ESCALATION + 1, escalation=True)
-        return holding
+        return (resource.tier if resource else "", app,
+                resource.system if resource else resource_key.split(":", 1)[0])
 
     def _grant_key(self, index: int) -> str:
         if self._known_keys is not None:

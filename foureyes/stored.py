@@ -35,12 +35,13 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Exposure, Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
+from .stored_form import Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach, kept_attrs, placer
 
-FORMAT = 1  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 2  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
-                    "foureyes.rules.waivers", "foureyes.stored")
+                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -127,13 +128,6 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def _attrs(attrs: Mapping[str, Any], keep: frozenset[str]) -> Any:
-    if not attrs:
-        return 0
-    kept = {k: (list(attrs[k])[:4] if k == "actions" else attrs[k]) for k in keep if k in attrs}
-    return kept or 0
-
-
 def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary."""
     graph, identities = analysis.graph, analysis.identities
@@ -141,6 +135,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
     hop = graph.stored_hop
     people_rows: list[tuple[Any, ...]] = []
     holding_rows: list[tuple[Any, ...]] = []
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
     total = 0
     with gc_paused():
         by_person = graph.by_person()
@@ -150,15 +145,12 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
             accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
             people_rows.append((seq, person.key, person.display_name, person.linked, person.external,
                                 json.dumps(accounts, ensure_ascii=False), len(held),
-                                json.dumps(graph.reach(a.principal for a in person.accounts), ensure_ascii=False)))
-            grouped: dict[str, list[list[Any]]] = {}
-            cells: dict[str, dict[tuple[str, str, str], None]] = {}
+                                encode_reach(graph.reach(a.principal for a in person.accounts))))
+            grouped: dict[str, list[Holding]] = {}
             for h in held:
-                grouped.setdefault(h.capability, []).append(_held(h, keep, hop))
-                cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app)] = None
+                grouped.setdefault(h.capability, []).append(h)
             for capability in sorted(grouped, key=_capability_rank):
-                holding_rows.append((person.key, capability, _pack(grouped[capability]),
-                                     _pack([list(c) for c in cells[capability]])))
+                holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -178,9 +170,9 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
-    """A holding without its person and capability (the row has them)."""
+    """A holding of a finding's evidence or exposure, without its person and capability (JSON)."""
     return [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
-            _attrs(h.attrs, keep), hop(h), int(h.escalation)]
+            kept_attrs(h.attrs, keep), hop(h), int(h.escalation)]
 
 
 def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> str:
@@ -332,6 +324,7 @@ class StoredAnalysis(Analysis):
         self._closures: dict[str, dict[tuple[str, str, str], list[Any]]] | None = None
         self._teams: dict[str, tuple[list[str], list[str]]] | None = None
         self._holding_counts: dict[str, int] = {}
+        self._placer: Place | None = None
         self._reach: dict[str, Any] | None = None
         self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
@@ -469,7 +462,7 @@ class StoredAnalysis(Analysis):
             return [h for held in self.by_person().values() for h in held]
         if self._by_person is not None:
             return list(self._by_person.get(person, ()))
-        return [h for row in analyses.holdings(self._store, self.row.id, person=person) for h in _decode(row)]
+        return [h for row in analyses.holdings(self._store, self.row.id, person=person) for h in self._decode(row)]
 
     def by_person(self) -> Mapping[str, list[Holding]]:
         with self._lock:
@@ -477,7 +470,7 @@ class StoredAnalysis(Analysis):
                 found: dict[str, list[Holding]] = {}
                 with gc_paused(keep=True):
                     for row in analyses.holdings(self._store, self.row.id):
-                        found.setdefault(row[0], []).extend(_decode(row))
+                        found.setdefault(row[0], []).extend(self._decode(row))
                 order = self.identities.people
                 self._by_person = {k: found[k] for k in order if k in found}
             return self._by_person
@@ -494,12 +487,23 @@ class StoredAnalysis(Analysis):
         """Everyone's holdings of one capability, by person."""
         out: dict[str, list[Holding]] = {}
         for row in analyses.holdings(self._store, self.row.id, capability=capability):
-            out.setdefault(row[0], []).extend(_decode(row))
+            out.setdefault(row[0], []).extend(self._decode(row))
         return out
 
-    def matrix_cells(self) -> Iterator[tuple[str, str, list[list[str]]]]:
-        for person, capability, blob in analyses.holdings(self._store, self.row.id, cells=True):
-            yield person, capability, _unpack(blob)
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str]]]]:
+        place = self._place()
+        for person, capability, blob in analyses.holdings(self._store, self.row.id):
+            yield person, capability, cells(blob, place)
+
+    def _place(self) -> Place:
+        with self._lock:
+            if self._placer is None:
+                self._placer = placer(self.snapshot.resources)
+            return self._placer
+
+    def _decode(self, row: tuple[str, str, bytes]) -> list[Holding]:
+        person, capability, blob = row
+        return decode_holdings(person, capability, blob, self._place())
 
     # ------------------------------------------------------------ teams
 
@@ -595,7 +599,7 @@ class StoredAnalysis(Analysis):
                 self._reach = {key: blob for key, blob in analyses.reach(self._store, self.row.id)}
             found = self._reach.get(person)
             if isinstance(found, str):
-                found = self._reach[person] = json.loads(found)
+                found = self._reach[person] = decode_reach(found)
             return found or []
 
     def _capability_grants(self, tier: str | None) -> dict[str, list[tuple[str, Any]]]:
@@ -656,13 +660,8 @@ class StoredAnalysis(Analysis):
         out: dict[str, list[Holding]] = {p: [] for p in wanted}
         for batch in analyses.ids_in_chunks(wanted):
             for row in analyses.holdings(self._store, self.row.id, people=batch):
-                out[row[0]].extend(_decode(row))
+                out[row[0]].extend(self._decode(row))
         return out
-
-
-def _decode(row: tuple[str, str, bytes]) -> list[Holding]:
-    person, capability, blob = row
-    return [_holding(person, capability, h) for h in _unpack(blob)]
 
 
 def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:

@@ -180,10 +180,10 @@ def reach(store: Store, analysis_id: int) -> list[tuple[str, str]]:
 
 
 def holdings(store: Store, analysis_id: int, *, person: str | None = None, people: Sequence[str] = (),
-             capability: str | None = None, cells: bool = False) -> list[tuple[str, str, bytes]]:
-    """(person, capability, blob): the holdings (or, with ``cells``, the matrix cells) of one person,
-    of a few people (up to `CHUNK`), of one capability, or of everyone."""
-    column = "cells" if cells else "holdings"
+             capability: str | None = None) -> list[tuple[str, str, bytes]]:
+    """(person, capability, blob): the holdings of one person, of a few people (up to `CHUNK`), of
+    one capability, or of everyone."""
+    column = "holdings"
     where, params = "", []
     if person is not None:
         where, params = " AND person = ?", [person]

@@ -428,7 +428,7 @@ def _v5_analyses(conn: Connection) -> None:
           Column("holdings", Integer, nullable=False, default=0), Column("reach", Text, nullable=False, default="[]"),
           Index("ix_analysis_people", "analysis_id", "person"))
     child("analysis_holdings", Column("person", Text, nullable=False), Column("capability", String(40), nullable=False),
-          Column("holdings", LargeBinary, nullable=False), Column("cells", LargeBinary, nullable=False),
+          Column("holdings", LargeBinary, nullable=False),
           Index("ix_analysis_holdings_capability", "analysis_id", "capability"),
           Index("ix_analysis_holdings_person", "analysis_id", "person"))
     child("analysis_findings", Column("seq", Integer, nullable=False), Column("finding_id", String(80), nullable=False),

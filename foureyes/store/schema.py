@@ -202,8 +202,7 @@ analysis_holdings = Table(
     Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
     Column("person", Text, nullable=False),
     Column("capability", String(40), nullable=False),
-    Column("holdings", LargeBinary, nullable=False),  # zlib(JSON): the person's holdings of it
-    Column("cells", LargeBinary, nullable=False),  # zlib(JSON): [resource, tier, app] each, for the matrix
+    Column("holdings", LargeBinary, nullable=False),  # the person's holdings of it (`foureyes.stored_form`)
     Index("ix_analysis_holdings_capability", "analysis_id", "capability"),
     Index("ix_analysis_holdings_person", "analysis_id", "person"),
 )
