@@ -7,14 +7,19 @@ import importlib
 from functools import lru_cache, partial
 from importlib import resources
 
+from typing import Sequence
+
 from rich.console import Console
 from rich.markdown import Markdown as RichMarkdown
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
+from textual.geometry import Size
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..actions import APP_ACTIONS, Action
 from ..navigation import DESTINATIONS
@@ -65,21 +70,50 @@ def help_width(terminal_width: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def help_text(width: int) -> Text:
-    """The help laid out once for a width, as plain styled lines: drawing those costs nothing,
-    where Rich laid the Markdown (and its tables) out again for every paint and every measure,
-    and Textual's Markdown widget mounted a widget per block (either took seconds to open)."""
+def help_lines(width: int) -> tuple[Strip, ...]:
+    """The help laid out once for a width, as lines ready to draw: opening it then draws only the
+    lines on screen. Rich laid the Markdown (and its tables) out again for every paint and every
+    measure, and Textual's Markdown widget mounted a widget per block; either took seconds."""
     console = Console(width=width, force_terminal=True, color_system="truecolor", legacy_windows=False)
-    lines = console.render_lines(help_document(), console.options.update_width(width), pad=False)
-    text = Text("\n").join(Text.assemble(*((seg.text, seg.style) for seg in line if not seg.control))
-                           for line in lines)
-    _ready.add(width)
-    return text
+    lines = console.render_lines(help_document(), console.options.update_width(width), pad=True)
+    laid_out = tuple(Strip([seg for seg in line if not seg.control], width) for line in lines)
+    _LAID_OUT.add(width)
+    return laid_out
+
+
+def help_text(width: int) -> str:
+    """The help as the panel shows it, as plain text."""
+    return "\n".join(strip.text.rstrip() for strip in help_lines(width))
 
 
 def prepare_help(terminal_width: int) -> None:
     """Lay the help out ahead of time (the app calls this in a worker once it has started)."""
-    help_text(help_width(terminal_width))
+    help_lines(help_width(terminal_width))
+
+
+class HelpLines(ScrollView, can_focus=True):
+    """Lines laid out beforehand, drawn as they scroll into view (keys scroll as in any scroll view)."""
+
+    DEFAULT_CSS = "HelpLines { height: 1fr; }"
+
+    def __init__(self, lines: Sequence[Strip], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: Sequence[Strip] = ()
+        self.show(lines)
+
+    def show(self, lines: Sequence[Strip]) -> None:
+        self.lines = lines
+        self.virtual_size = Size(max((s.cell_length for s in lines), default=0), len(lines))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if index >= len(self.lines):
+            return Strip.blank(width, style)
+        scroll_x = round(self.scroll_x)
+        return self.lines[index].crop_extend(scroll_x, scroll_x + width, style)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -87,28 +121,28 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         width = help_width(self.app.size.width)
-        with VerticalScroll(id="help-panel"):
-            yield Static(help_text(width) if _laid_out(width) else Text("Laying out the help…", style="italic"),
-                         id="help")
+        waiting = (Strip([Segment("Laying out the help…", Style(italic=True))]),)
+        with Vertical(id="help-panel"):
+            yield HelpLines(help_lines(width) if _laid_out(width) else waiting, id="help")
 
     def on_mount(self) -> None:
-        self.query_one("#help-panel").focus()
+        self.query_one("#help").focus()
         width = help_width(self.app.size.width)
         if not _laid_out(width):
             self.run_worker(partial(self._lay_out, width), thread=True, exclusive=True, group="help",
                             exit_on_error=False)
 
     def _lay_out(self, width: int) -> None:
-        text = help_text(width)
-        self.app.call_from_thread(self._show, text)
+        lines = help_lines(width)
+        self.app.call_from_thread(self._show, lines)
 
-    def _show(self, text: Text) -> None:
-        for static in self.query("#help").results(Static):  # none once the help was closed
-            static.update(text)
+    def _show(self, lines: Sequence[Strip]) -> None:
+        for view in self.query("#help").results(HelpLines):  # none once the help was closed
+            view.show(lines)
 
 
-_ready: set[int] = set()
+_LAID_OUT: set[int] = set()  # widths `help_lines` has laid the help out for
 
 
 def _laid_out(width: int) -> bool:
-    return width in _ready
+    return width in _LAID_OUT
