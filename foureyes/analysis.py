@@ -62,6 +62,10 @@ class Analysis:
     def person(self, key: str) -> Person | None:
         return self.identities.people.get(key)
 
+    def people_in_conflict(self) -> set[str]:
+        """People with a separation-of-duties conflict finding (covered or not)."""
+        return {f.person for f in self.findings if f.person and f.rule.kind == "conflict"}
+
     def open_findings(self) -> list[Finding]:
         return [f for f in self.findings if not f.covered]
 

@@ -24,7 +24,7 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
     Rows with a conflict finding come first. Read from the analysis's matrix cells (each
     distinct resource, tier and app a person holds a capability on), stored or computed.
     """
-    in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
+    in_conflict = analysis.people_in_conflict()
     members = team_members(analysis, team) if team else None
     found: dict[str, dict[str, dict[str, None]]] = {}
     for person_key, capability, cells in analysis.matrix_cells():

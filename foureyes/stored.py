@@ -405,6 +405,13 @@ class StoredAnalysis(Analysis):
     def graph_loaded(self) -> bool:
         return self._graph is not None
 
+    def people_in_conflict(self) -> set[str]:
+        """Read from two columns of the stored findings, without decoding their evidence."""
+        if self._findings is not None:
+            return super().people_in_conflict()
+        return {person for rule_id, person in analyses.finding_people(self._store, self.row.id)
+                if person and getattr(self._pack.get(rule_id), "kind", "") == "conflict"}
+
     def holding_count(self, person: str) -> int:
         self.identities
         return self._holding_counts.get(person, 0)

@@ -200,6 +200,11 @@ def findings(store: Store, analysis_id: int) -> list[tuple[Any, ...]]:
                    analysis_id, order=" ORDER BY seq")
 
 
+def finding_people(store: Store, analysis_id: int) -> list[tuple[str, str]]:
+    """(rule, person) of every finding."""
+    return _select(store, t.analysis_findings, "rule, person", analysis_id)
+
+
 def nodes(store: Store, analysis_id: int) -> list[tuple[str, bytes]]:
     return _select(store, t.analysis_nodes, "node, closure", analysis_id)
 
