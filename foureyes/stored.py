@@ -661,7 +661,7 @@ class StoredAnalysis(Analysis):
 
     def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
         wanted = list(dict.fromkeys(people))
-        if self._by_person is not None or len(wanted) > 2000:
+        if self._by_person is not None or len(wanted) > len(self.identities.people) // 2:
             by_person = self.by_person()
             return {p: list(by_person.get(p, ())) for p in wanted}
         out: dict[str, list[Holding]] = {p: [] for p in wanted}

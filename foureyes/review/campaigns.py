@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
@@ -227,6 +228,12 @@ def _previous_decisions(store: Store) -> dict[tuple[str, str], tuple[PreviousDec
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _json_list(values: tuple[str, ...]) -> str:
+    """A person's accounts or a route's teams as stored: the same few lists recur on every item."""
+    return dumps(list(values))
+
+
 def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
     g = d.grant
     previous = ""
@@ -236,12 +243,13 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
                           "by": p.by, "at": p.at, "unchanged": p.unchanged})
     return {
         "campaign_id": campaign_id, "grant_key": g.key, "person": d.person, "person_name": d.person_name,
-        "accounts": dumps(list(d.accounts)), "system": g.system, "principal": g.principal,
+        "accounts": _json_list(d.accounts), "system": g.system, "principal": g.principal,
         "principal_name": d.principal_name, "entitlement": g.entitlement, "resource": g.resource,
         "resource_name": d.resource_name, "tier": d.tier, "app": d.app, "capabilities": " ".join(g.capabilities),
         "via": g.via, "detail": g.detail, "condition": g.condition, "expires": g.expires,
-        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": dumps(list(d.teams)),
-        "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
+        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": _json_list(d.teams),
+        "conflicts": dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", "holders": d.holders,
+        "is_new": d.is_new,
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
         "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
         "decided_at": None, "version": 0, "person_status": d.person_status, "person_manager": d.person_manager,

@@ -153,7 +153,12 @@ def plan_items(
                 people_filter & {norm(a) for a in accounts}):
             continue
         conflicts_of = findings_of.get(person.key, ())
-        held = holdings_of.get(person.key, ())
+        # the holdings each grant gives: its own, and those it also confers by another route
+        gives_by_grant: dict[str, list[Any]] = defaultdict(list)
+        gives_on: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for h in holdings_of.get(person.key, ()):
+            gives_by_grant[h.grant].append(h)
+            gives_on[(h.resource, h.capability)].append(h)
         if scope.kind == "conflicts" and not conflicts_of:
             continue
         status = person.status
@@ -176,9 +181,8 @@ def plan_items(
                 continue
             conflicts: tuple[ConflictRef, ...] = ()
             if conflicts_of:
-                # the holdings the grant gives: its own, and those it also confers by another route
-                gives = [h for h in held if h.grant == key
-                         or (h.resource == grant.resource and h.capability in grant.capabilities)]
+                gives = [*gives_by_grant.get(key, ()), *(h for c in grant.capabilities
+                                                         for h in gives_on.get((grant.resource, c), ()) if h.grant != key)]
                 conflicts = tuple(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
                                   for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
             if scope.kind == "conflicts" and not conflicts:
@@ -229,8 +233,11 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             resolved[candidate] = resolve(candidate, lookup)
         return resolved[candidate]
 
+    subjects: dict[str, set[str]] = {}
     for draft in drafts:
-        subject = {fold(draft.person), *(fold(a) for a in draft.accounts)}
+        subject = subjects.get(draft.person)
+        if subject is None:
+            subject = subjects[draft.person] = {fold(draft.person), *(fold(a) for a in draft.accounts)}
 
         def eligible(candidate: str) -> bool:
             found = who(candidate)

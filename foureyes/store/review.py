@@ -9,6 +9,7 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 from __future__ import annotations
 
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, select
@@ -56,8 +57,12 @@ def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     clean = conn.dialect.name != "sqlite"  # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
+    whole = itemgetter(*names)  # rows that name every column (a campaign's), in C
     for start in range(0, len(rows), ITEM_BATCH):
-        batch = [tuple(row.get(n, defaults[n]) for n in names) for row in rows[start:start + ITEM_BATCH]]
+        try:
+            batch = [whole(row) for row in rows[start:start + ITEM_BATCH]]
+        except KeyError:
+            batch = [tuple(row.get(n, defaults[n]) for n in names) for row in rows[start:start + ITEM_BATCH]]
         if clean:
             batch = [tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
                      for row in batch]

@@ -91,7 +91,7 @@ class SnapshotView:
         """The grants with these keys (those the snapshot has), read in batches and kept."""
         wanted = set(keys)
         with self._lock:
-            missing = sorted(wanted - self._grants.keys())
+            missing = sorted(k for k in wanted if k not in self._grants)
             for batch in ids_in_chunks(missing):
                 parts = self._store.read_parts(self.info, ("grants",), where=_in("key", batch), params=batch)
                 for source in self.info.sources:
@@ -119,8 +119,11 @@ class SnapshotView:
         (all of them read in one pass when many are asked for)."""
         wanted = set(sources)
         with self._lock:
-            missing = sorted(wanted - self._edges.keys())
-            if len(missing) > WHOLE_READ and not self._all_edges:
+            if self._all_edges:
+                return {k: self._edges.get(k, []) for k in wanted}
+            # (not `wanted - keys`: a set minus a dict's keys copies the keys, all of them)
+            missing = sorted(k for k in wanted if k not in self._edges)
+            if len(missing) > WHOLE_READ:
                 self._all_edges = True
                 by_src: dict[str, list[Edge]] = {}
                 parts = self._store.read_parts(self.info, ("edges",))
