@@ -327,6 +327,7 @@ class StoredAnalysis(Analysis):
         self._placer: Place | None = None
         self._reach: dict[str, Any] | None = None
         self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
+        self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
 
     def __repr__(self) -> str:
@@ -653,7 +654,11 @@ class StoredAnalysis(Analysis):
             hops = heads[at] = (*head_steps(self.identities.people.get(person), person, account, principals),
                                 *(edge_step(self._edge(src, dst, kind, out_edges), principals)
                                   for src, dst, kind in reversed(chain)))
-        return (*hops, grant_step(grant, resources), grant_capability_step(grant, resources))
+        tail = self._grant_steps.get(id(grant))
+        if tail is None or tail[0] is not grant:
+            tail = self._grant_steps[id(grant)] = (grant, grant_step(grant, resources),
+                                                   grant_capability_step(grant, resources))
+        return (*hops, tail[1], tail[2])
 
     def prepare_routes(self) -> None:
         """Read every edge at once: routes are about to be drawn for everyone."""

@@ -242,7 +242,7 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         previous = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name, "decision": p.decision,
                           "by": p.by, "at": p.at, "unchanged": p.unchanged})
     return {
-        "campaign_id": campaign_id, "grant_key": g.key, "person": d.person, "person_name": d.person_name,
+        "campaign_id": campaign_id, "grant_key": d.grant_key, "person": d.person, "person_name": d.person_name,
         "accounts": _json_list(d.accounts), "system": g.system, "principal": g.principal,
         "principal_name": d.principal_name, "entitlement": g.entitlement, "resource": g.resource,
         "resource_name": d.resource_name, "tier": d.tier, "app": d.app, "capabilities": " ".join(g.capabilities),

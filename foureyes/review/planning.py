@@ -27,9 +27,10 @@ from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, Reviewe
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ItemDraft:
-    """An item before it is stored: everything the reviewer will see, frozen."""
+    """An item before it is stored: everything the reviewer will see. Planning fills in the
+    reviewer and any earlier decision in place (a campaign has hundreds of thousands)."""
 
     grant: Grant
     person: str
@@ -52,6 +53,11 @@ class ItemDraft:
     person_status: str = ""  # the roster's, "" without one
     person_manager: str = ""
     person_department: str = ""
+    key: str = ""  # the grant's key (as stored; computed from the grant when not given)
+
+    @property
+    def grant_key(self) -> str:
+        return self.key or self.grant.key
 
 
 def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
@@ -61,8 +67,8 @@ def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str,
             for key in analysis.reachable_grants(person, tier=tier)}
 
 
-def _fingerprint(grant: Grant, route: Sequence[Step]) -> str:
-    data = [grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
+def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
+    data = [key or grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
             grant.expires or ""]
     return hashlib.sha256(dumps(data).encode()).hexdigest()
 
@@ -201,7 +207,7 @@ def plan_items(
                 tier=resource.tier if resource else "", app=app,
                 path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
                 holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
-                fingerprint=_fingerprint(grant, route),
+                fingerprint=_fingerprint(grant, route, key), key=key,
                 person_status=status, person_manager=manager, person_department=department,
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
@@ -211,11 +217,12 @@ def plan_items(
 
 
 def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:
-    found = previous.get((draft.person, draft.grant.key))
+    found = previous.get((draft.person, draft.grant_key))
     if found is None:
         return draft
     decision, fingerprint = found
-    return replace(draft, previous=replace(decision, unchanged=fingerprint == draft.fingerprint))
+    draft.previous = replace(decision, unchanged=fingerprint == draft.fingerprint)
+    return draft
 
 
 def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
@@ -268,8 +275,8 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
             why = "unassigned: every candidate reviewer is the subject"
-        out.append(replace(draft, reviewer=chosen, reviewer_key=who(chosen).key if chosen else "",
-                           reviewer_rule=why))
+        draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
+        out.append(draft)
     return out
 
 
