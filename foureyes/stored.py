@@ -568,11 +568,17 @@ class StoredAnalysis(Analysis):
         """Read what the paths of these holdings name (edges, grants) in a few queries."""
         sources: set[str] = set()
         grants: set[str] = set()
+        named: set[str] = set()
         for holding in holdings:
             grants.add(holding.grant)
-            sources.update(src for src, _, kind in self._walk(holding) if kind != EdgeKind.MATCHES)
+            named.add(holding.account)
+            for src, dst, kind in self._walk(holding):
+                named.add(dst)
+                if kind != EdgeKind.MATCHES:
+                    sources.add(src)
         self.snapshot.edges_from(sources)
         self.snapshot.grants_by_key(grants)
+        self.snapshot.principals_by_key(named)
 
     def path(self, holding: Holding) -> tuple[Step, ...]:
         principals = self.snapshot.principals

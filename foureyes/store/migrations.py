@@ -446,6 +446,7 @@ def _v5_analyses(conn: Connection) -> None:
           Column("digest", Text, nullable=False), Column("created_at", String(40), nullable=False))
     metadata.create_all(conn, tables=[t for name, t in metadata.tables.items() if name != "snapshots"])
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_edges_src ON edges (snapshot_id, src)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_principals_key ON principals (snapshot_id, system, ident)")
 
 
 MIGRATIONS: list[Migration] = [
@@ -453,7 +454,7 @@ MIGRATIONS: list[Migration] = [
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
     (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
-    (5, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source", _v5_analyses),
+    (5, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source, principals by key", _v5_analyses),
 ]
 
 LATEST = MIGRATIONS[-1][0]

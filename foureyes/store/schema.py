@@ -74,6 +74,8 @@ principals = Table(
     Column("home", Text, nullable=False, default=""),
     Column("attrs", Text, nullable=False, default=""),
     Index("ix_principals_snapshot", "snapshot_id"),
+    # one principal by key: the stored analysis names the few it shows (migration 5)
+    Index("ix_principals_key", "snapshot_id", "system", "ident"),
 )
 
 resources = Table(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from itertools import chain
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..model import Edge, Gap, Grant, Principal, Resource, Snapshot, SnapshotInfo, SourceSummary
 from .analyses import ids_in_chunks
@@ -28,6 +28,8 @@ class SnapshotView:
         self.info = info
         self._lock = threading.RLock()
         self._principals: dict[str, Principal] | None = None
+        self._principal_cache: dict[str, Principal | None] = {}
+        self._lazy_principals = _Principals(self)
         self._resources: dict[str, Resource] | None = None
         self._gaps: list[Gap] | None = None
         self._full: Snapshot | None = None
@@ -67,10 +69,36 @@ class SnapshotView:
 
     @property
     def principals(self) -> Mapping[str, Principal]:
+        """Every principal by key: looked up key by key as asked for (a finding's subject, the
+        hops of a path), read whole only when something iterates them."""
+        return self._lazy_principals
+
+    def all_principals(self) -> dict[str, Principal]:
         with self._lock:
             if self._principals is None:
                 self._principals = {p.key: p for p in self._parts("principals")}
             return self._principals
+
+    def principals_by_key(self, keys: Iterable[str]) -> dict[str, Principal]:
+        """The principals with these keys (those the snapshot has), read in batches and kept."""
+        wanted = set(keys)
+        with self._lock:
+            if self._principals is not None:
+                return {k: self._principals[k] for k in wanted if k in self._principals}
+            missing = [k for k in wanted if k not in self._principal_cache]
+            by_system: dict[str, list[str]] = {}
+            for key in sorted(missing):
+                system, _, ident = key.partition(":")
+                by_system.setdefault(system, []).append(ident)
+                self._principal_cache[key] = None
+            for system, idents in by_system.items():
+                for batch in ids_in_chunks(idents):
+                    parts = self._store.read_parts(self.info, ("principals",), where=" AND system = ?" + _in("ident", batch),
+                                                   params=[system, *batch])
+                    for source in self.info.sources:  # a later source's record wins, as in a whole read
+                        for principal in parts[source.name]["principals"]:
+                            self._principal_cache[principal.key] = principal
+            return {k: p for k in wanted if (p := self._principal_cache.get(k)) is not None}
 
     @property
     def resources(self) -> Mapping[str, Resource]:
@@ -180,6 +208,28 @@ class SnapshotView:
 
     def source(self, name: str) -> Any:
         return self.full().source(name)
+
+
+class _Principals(Mapping[str, Principal]):
+    """`SnapshotView.principals`: a key at a time, or all of them when iterated."""
+
+    def __init__(self, view: SnapshotView):
+        self._view = view
+
+    def __getitem__(self, key: str) -> Principal:
+        found = self._view.principals_by_key((key,)).get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._view.principals_by_key((key,))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view.all_principals())
+
+    def __len__(self) -> int:
+        return len(self._view.all_principals())
 
 
 def _in(column: str, values: Sequence[str]) -> str:

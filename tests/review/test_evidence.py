@@ -259,6 +259,7 @@ def _as_written_before_migration_3(path) -> None:
                   "analysis_teams", "analysis_roster", "analyses", "snapshot_digests"):  # migration 5, undone with it
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("DROP INDEX IF EXISTS ix_edges_src")
+    con.execute("DROP INDEX IF EXISTS ix_principals_key")
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()
