@@ -238,8 +238,11 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
         stale = getattr(app.triage.analysis, "stale", None)
         timings.add("launch to a filled Conflicts table (snapshot taken, analysis stored)",
                     [time.perf_counter() - started],
-                    f"{screen.table.row_count} findings" + (f"; STALE ({stale.describe()})" if stale else ""),
+                    f"its first {screen.table.row_count} rows, in order" + (f"; STALE ({stale.describe()})" if stale else ""),
                     limit_ms=LAUNCH_MS)
+        total = len(app.triage.analysis.findings)
+        await _wait_for(lambda: len(screen.table.rows) >= total, pilot, step=0.005)
+        timings.add("launch to the whole Conflicts table", [time.perf_counter() - started], f"{total} findings")
         await _settle(app, pilot)
         await _section(app, pilot, screen, repeat, timings, "conflicts", _conflict_query(app.triage))
 

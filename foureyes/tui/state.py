@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..config import Config
 from ..drift import Drift
@@ -217,9 +217,13 @@ def finding_scope(analysis: Analysis, finding: Finding) -> str:
 
 
 def conflict_rows(analysis: Analysis) -> list[Row]:
+    return list(iter_conflict_rows(analysis))
+
+
+def iter_conflict_rows(analysis: Analysis) -> Iterator[Row]:
+    """The rows in table order, one at a time (the first screenful shows before the rest is built)."""
     findings = sorted(analysis.findings, key=lambda f: (-severity_rank(f.severity), f.rule.id, f.subject_label,
                                                         f.scope))
-    rows = []
     for f in findings:
         person = analysis.identities.people.get(f.person) if f.person else None
         subject = person_label(person, f.subject) if f.person else f.subject_label
@@ -227,7 +231,7 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
         systems = finding_systems(analysis, f)
         status = finding_status(f)
         repos = {h.repo for h in f.holdings if h.repo}
-        rows.append(make_row(
+        yield make_row(
             f.id,
             (f.severity, f.rule.id, f.rule.title, subject, scope, "+".join(systems), status),
             sort=(-severity_rank(f.severity), f.rule.id, f.rule.title.lower(), subject.lower(), scope,
@@ -238,8 +242,7 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
             style="dim" if status == "excepted" else "",
             cell_styles=(SEVERITY_STYLE.get(f.severity, ""),),
             data=f,
-        ))
-    return rows
+        )
 
 
 # ---------------------------------------------------------------- people
