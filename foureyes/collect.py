@@ -6,9 +6,12 @@ Gap, so a failed source is visible in the snapshot instead of looking empty.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Any, Sequence
 
+from .activity import ActivityPeriod
 from .config import Config
 from .connectors.base import Progress, ProgressEvent, make_connector, no_progress, utcnow
 from .errors import FoureyesError, SourceError
@@ -34,8 +37,13 @@ def selected_sources(config: Config, names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def collect(config: Config, names: Sequence[str], progress: Progress = no_progress) -> list[SourceResult]:
-    """Run each named source (concurrently); never raises for a source's own failure."""
+def collect(config: Config, names: Sequence[str], progress: Progress = no_progress, *,
+            period: ActivityPeriod | None = None) -> list[SourceResult]:
+    """Run each named source (concurrently); never raises for a source's own failure.
+
+    With a ``period``, each source also reads the activity in it; a source that cannot read
+    activity says so in a source-wide Gap (unknown, never "nothing happened").
+    """
     chosen = selected_sources(config, names)
     # Build connectors first: a configuration problem is the user's to fix (exit 2/3 now).
     connectors = {name: make_connector(name, config) for name in chosen}
@@ -43,8 +51,14 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
     def run(name: str) -> list[SourceResult]:
         started = utcnow()
         try:
-            result = connectors[name].collect(progress)
-            return list(result) if isinstance(result, (list, tuple)) else [result]
+            connector = connectors[name]
+            if period is None:
+                result: Any = connector.collect(progress)
+            elif _reads_activity(connector):
+                result = connector.collect(progress, period=period)
+            else:
+                result = [_no_activity(r) for r in _listed(connector.collect(progress))]
+            return _listed(result)
         except FoureyesError as exc:
             message = str(exc)
         except Exception as exc:  # a connector bug must not lose the other sources
@@ -65,3 +79,17 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
     with ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix="source") as pool:
         batches = list(pool.map(run, chosen))
     return [result for batch in batches for result in batch]
+
+
+def _listed(result: Any) -> list[SourceResult]:
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _reads_activity(connector: Any) -> bool:
+    return "period" in inspect.signature(connector.collect).parameters
+
+
+def _no_activity(result: SourceResult) -> SourceResult:
+    gap = Gap(system=result.system, resource="", reason=f"source {result.name} does not read activity",
+              hides="what happened in the review period on this system (changes, deployments, use)")
+    return dataclasses.replace(result, gaps=result.gaps + (gap,))

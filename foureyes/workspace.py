@@ -114,10 +114,12 @@ class Workspace:
     def previous_id(self, snapshot_id: int) -> int | None:
         return self._store.previous_id(snapshot_id)
 
-    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
-                      progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
-        """Run the connectors (each failure becomes a gap) and store one snapshot."""
-        results = collect(self.config, sources, progress)
+    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "", activity: bool = False,
+                      since: str = "", progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
+        """Run the connectors (each failure becomes a gap) and store one snapshot; with
+        ``activity``, the activity of the `[activity]` period (or ``since``) is read and stored with it."""
+        period = self.config.activity_period(since=since) if activity or since else None
+        results = collect(self.config, sources, progress, period=period)
         return self._store.write_snapshot(results, label=label), results
 
     def load_demo(self) -> list[tuple[SnapshotInfo, bool]]:

@@ -58,6 +58,8 @@ def info_json(info: SnapshotInfo) -> dict[str, Any]:
                 "finished_at": s.finished_at,
                 "error": s.error,
                 "stats": dict(s.stats),
+                "activity": s.activity,
+                "period": {"start": s.period[0], "end": s.period[1]} if s.period else None,
             }
             for s in info.sources
         ],
@@ -80,17 +82,25 @@ SOURCE_COLUMNS = ["snapshot", "taken at", "source", "principals", "resources", "
               help="Run only this source (repeatable). Default: every configured source.")
 @click.option("--label", default="", help="A label stored with the snapshot.")
 @click.option("--stats", is_flag=True, help="Print requests made, retries and elapsed time per source.")
+@click.option("--activity", is_flag=True,
+              help="Also read what happened in the review period ([activity] in the config, default the last "
+                   "90 days): changes, deployments, bypasses used, audit events, last use.")
+@click.option("--since", default="", metavar="PERIOD",
+              help="The review period back from now, such as 90d or 12w (implies --activity).")
 @format_option("table", "json")
 @pass_app
-def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, fmt: str) -> None:
+def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, activity: bool, since: str,
+             fmt: str) -> None:
     """Run the connectors and store one snapshot.
 
     Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
-    stored either way.
+    stored either way. With --activity the activity of the review period is stored with the
+    snapshot, under the same digest (`foureyes changes` lists the changes).
     """
     workspace = app.workspace()
     reporter = _ProgressPrinter()
-    info, results = workspace.take_snapshot(sources, label=label, progress=reporter)
+    info, results = workspace.take_snapshot(sources, label=label, activity=activity, since=since,
+                                            progress=reporter)
     reporter.finish()
     if fmt == "json":
         data = info_json(info)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from ..activity import ActivityPeriod, Record, activity_order
 from ..config import Config
 from ..errors import SourceError
 from ..model import Edge, Gap, Grant, Principal, Resource, SourceResult
@@ -44,8 +45,13 @@ class Connector(Protocol):
 
     def __init__(self, section: Any, *, config: Config) -> None: ...
 
-    def collect(self, progress: Progress) -> SourceResult:
-        """Read the system; failures become Gaps in the result, not exceptions."""
+    def collect(self, progress: Progress, *, period: ActivityPeriod | None = None) -> SourceResult:
+        """Read the system; failures become Gaps in the result, not exceptions.
+
+        With a ``period``, also read the activity in it (docs/activity.md) and return it in
+        the result's ``activity``, with ``period`` set; a connector that reads no activity
+        leaves both empty (and says so in a Gap when asked for a period).
+        """
         ...
 
 
@@ -124,6 +130,7 @@ class SourceBuilder:
         self.grants: dict[str, Grant] = {}
         self.edges: dict[str, Edge] = {}
         self._gaps: dict[str, Gap] = {}
+        self._activity: dict[str, Record] = {}
 
     def principal(self, p: Principal) -> str:
         self.principals.setdefault(p.key, p)
@@ -149,6 +156,11 @@ class SourceBuilder:
     def gap(self, g: Gap) -> None:
         self._gaps.setdefault(g.key, g)
 
+    def activity(self, record: Record) -> str:
+        """An activity record (foureyes/activity.py); the first of one kind, system and id wins."""
+        self._activity.setdefault(record.key, record)
+        return record.key
+
     @property
     def gaps(self) -> tuple[Gap, ...]:
         return tuple(self._gaps.values())
@@ -167,5 +179,6 @@ class SourceBuilder:
             gaps.sort(key=lambda g: (g.resource, g.reason))
         return SourceResult(
             name=name, system=system, principals=tuple(principals), resources=tuple(resources),
-            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps), **when_and_stats,
+            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps),
+            activity=tuple(sorted(self._activity.values(), key=activity_order)), **when_and_stats,
         )

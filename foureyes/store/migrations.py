@@ -331,9 +331,36 @@ def _v2_review(conn: Connection) -> None:
     conn.execute(head.insert().values(id=1, seq=0, hash="0" * 64))
 
 
+def _v3_activity(conn: Connection) -> None:
+    """Activity read for a review period, kept with its snapshot: each record's kind, key,
+    time and canonical JSON; each source's activity count and period."""
+    from sqlalchemy import text
+
+    metadata = MetaData()
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+    Table(
+        "activity",
+        metadata,
+        Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+        Column("source", String(100), nullable=False),
+        Column("kind", String(20), nullable=False),
+        Column("key", String(40), nullable=False),
+        Column("system", String(20), nullable=False),
+        Column("ident", Text, nullable=False),
+        Column("at", String(40), nullable=False, default=""),
+        Column("content", Text, nullable=False),
+        Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
+    )
+    metadata.create_all(conn, tables=[metadata.tables["activity"]])
+    conn.execute(text("ALTER TABLE sources ADD COLUMN activity INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(text("ALTER TABLE sources ADD COLUMN period_start VARCHAR(40)"))
+    conn.execute(text("ALTER TABLE sources ADD COLUMN period_end VARCHAR(40)"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
+    (3, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v3_activity),
 ]
 
 LATEST = MIGRATIONS[-1][0]

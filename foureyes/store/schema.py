@@ -57,6 +57,9 @@ sources = Table(
     Column("grants", Integer, nullable=False, default=0),
     Column("edges", Integer, nullable=False, default=0),
     Column("gaps", Integer, nullable=False, default=0),
+    Column("activity", Integer, nullable=False, default=0),  # migration 3
+    Column("period_start", String(40)),  # migration 3: NULL when the source read no activity
+    Column("period_end", String(40)),
     Index("ix_sources_snapshot", "snapshot_id"),
 )
 
@@ -135,6 +138,22 @@ gaps = Table(
     Column("reason", Text, nullable=False),
     Column("hides", Text, nullable=False, default=""),
     Index("ix_gaps_snapshot", "snapshot_id"),
+)
+
+# -- activity in the review period (migration 3) -----------------------------
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # change | deployment | bypass | event | last_used
+    Column("key", String(40), nullable=False),
+    Column("system", String(20), nullable=False),
+    Column("ident", Text, nullable=False),
+    Column("at", String(40), nullable=False, default=""),
+    Column("content", Text, nullable=False),  # the record's canonical JSON (foureyes.activity.canonical)
+    Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
 )
 
 # -- review (migration 2) ----------------------------------------------------
