@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .bulk import gc_paused
+from .changes import Population, population
 from .config import Config
 from .graph import Graph, Holding, Step
 from .identity import Identities, link
@@ -27,6 +28,7 @@ class Analysis:
     pack: RulePack
     findings: list[Finding]
     waivers: list[Waiver] = field(default_factory=list)
+    changes: Population | None = None  # the review period's change population (None: no activity read)
 
     @property
     def gaps(self) -> list[Gap]:
@@ -78,6 +80,7 @@ def analyze(
     with gc_paused(keep=True):  # saves a fifth of the time on a large organisation
         identities = link(snapshot, config)
         graph = Graph(snapshot, identities)
+        changes = population(snapshot, identities, config) if snapshot.period is not None else None
         findings = evaluate(
             pack,
             people=identities.people.values(),
@@ -86,9 +89,10 @@ def analyze(
             principals=snapshot.principals,
             waivers=waiver_list,
             today=today,
+            facts=changes.facts if changes is not None else (),
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
-                    waivers=waiver_list)
+                    waivers=waiver_list, changes=changes)
 
 
 def _relative(base: Path, entry: str) -> str:

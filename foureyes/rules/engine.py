@@ -10,9 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..changes import Fact, ProofStep
 from ..graph import Holding
 from ..model import Person, Principal, Resource, severity_rank, stable_hash
-from .pack import ANY, CONFLICT, Requirement, Rule, RulePack
+from .pack import ACTIVITY, ANY, CONFLICT, Requirement, Rule, RulePack
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
@@ -29,6 +30,11 @@ class Finding:
     evidence: tuple[tuple[Requirement, tuple[Holding, ...]], ...] = ()
     waiver: Waiver | None = None
     expired_waivers: tuple[Waiver, ...] = ()
+    fact: Fact | None = None  # activity findings: what happened, with its proof hop by hop
+
+    @property
+    def proof(self) -> tuple[ProofStep, ...]:
+        return self.fact.proof if self.fact is not None else ()
 
     @property
     def severity(self) -> str:
@@ -67,8 +73,10 @@ def evaluate(
     principals: Mapping[str, Principal],
     waivers: Sequence[Waiver] = (),
     today: Any = None,
+    facts: Sequence[Fact] = (),
 ) -> list[Finding]:
-    """All findings of the pack, suppressions applied and exceptions attached."""
+    """All findings of the pack, suppressions applied and exceptions attached; ``facts`` (from
+    the activity of the review period, `foureyes.changes`) feed the activity rules."""
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
@@ -85,9 +93,29 @@ def evaluate(
         if found:
             findings.extend(_suppress(found))
     for rule in pack:
-        if rule.kind != CONFLICT:
+        if rule.kind == ACTIVITY:
+            findings.extend(activity_findings(rule, facts))
+        elif rule.kind != CONFLICT:
             findings.extend(posture_findings(rule, resources, principals))
     return attach_waivers(findings, waivers, today=today)
+
+
+def activity_findings(rule: Rule, facts: Sequence[Fact]) -> list[Finding]:
+    """One finding per fact of the rule's kind whose fields (or attributes) equal ``when``."""
+    out = []
+    for fact in facts:
+        if fact.kind != rule.fact or not fact.person:
+            continue
+        if all(_fact_value(fact, key) == wanted for key, wanted in rule.when.items()):
+            out.append(Finding(id=finding_id(rule.id, fact.person, fact.scope), rule=rule, person=fact.person,
+                               scope=fact.scope, subject=fact.person, subject_label=fact.person_label, fact=fact))
+    return sorted(out, key=lambda f: (f.fact.at if f.fact else "", f.scope))
+
+
+def _fact_value(fact: Fact, key: str) -> Any:
+    if key in ("tier", "repo", "app"):
+        return getattr(fact, key)
+    return fact.attrs.get(key)
 
 
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],

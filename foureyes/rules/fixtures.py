@@ -19,7 +19,8 @@ from ..tomlfile import parse_toml
 from .engine import evaluate
 from .pack import RulePack
 
-_CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count"}
+_CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count",
+                "changes", "deployments", "bypasses", "unlinked"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ def run_fixture_file(path: str | Path, pack: RulePack) -> Iterator[CaseResult]:
 
 
 def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> CaseResult:
+    if pack.rules[0].kind == "activity":
+        from .activity_fixtures import activity_findings_of
+
+        return _judge(rule_id, name, case, activity_findings_of(case, pack))
     linked = case.get("linked", True)
     person_key = "someone@example.com" if linked else "github:someone"
     person = Person(key=person_key, display_name="Someone",
@@ -95,6 +100,10 @@ def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> 
         ))
     findings = evaluate(pack, people=[person], holdings_of={person_key: holdings}, resources=resources,
                         principals=principals)
+    return _judge(rule_id, name, case, findings)
+
+
+def _judge(rule_id: str, name: str, case: dict[str, Any], findings: list[Any]) -> CaseResult:
     expect = case.get("expect")
     if expect == "quiet":
         if findings:

@@ -13,13 +13,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
+from ..changes import FACTS
 from ..errors import InputError
 from ..model import CAPABILITIES, SEVERITIES, SYSTEMS
 from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, ListOf, MapOf, Schema, Str, Table,
                       close_match)
 
 ANY = "any"
-CONFLICT, POSTURE = "conflict", "posture"
+CONFLICT, POSTURE, ACTIVITY = "conflict", "posture", "activity"
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -57,7 +58,7 @@ class Rule:
     id: str
     title: str
     severity: str
-    kind: str  # conflict | posture
+    kind: str  # conflict | posture | activity
     rationale: str
     controls: tuple[str, ...]
     remediation: str
@@ -69,6 +70,7 @@ class Rule:
     target: str = "resource"  # posture: resource | principal
     match: Match | None = None
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    fact: str = ""  # activity: the kind of fact it reports (foureyes.changes.FACTS)
     source: str = ""
 
     @property
@@ -114,7 +116,7 @@ _RULE = Table({
                     must="look like FE-SOD-001 (capital letters, digits and dashes)"), required=True),
     "title": Field(Str(), required=True),
     "severity": Field(Choice(SEVERITIES), required=True),
-    "kind": Field(Choice((CONFLICT, POSTURE)), required=True),
+    "kind": Field(Choice((CONFLICT, POSTURE, ACTIVITY)), required=True),
     "rationale": Field(Str(strip=True), required=True),
     "controls": Field(ListOf(Str(nonempty=True)), required=True),
     "remediation": Field(Str(strip=True), required=True),
@@ -126,6 +128,7 @@ _RULE = Table({
     "target": Field(Choice(("resource", "principal")), default="resource"),
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
+    "fact": Field(Choice(FACTS, noun="fact"), default=""),
 })
 
 
@@ -195,9 +198,15 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
     if raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
-        for key in ("target", "match", "when"):
+        for key in ("target", "match", "when", "fact"):
             if key in checked.data["rule"][index]:
-                checked.fail(at + (key,), "is for posture rules")
+                checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
+    elif raw["kind"] == ACTIVITY:
+        if not raw["fact"]:
+            checked.fail(at, f"an activity rule needs fact = one of {', '.join(FACTS)}")
+        for key in ("all_of", "any_of", "target", "match", "same", "subject", "suppressed_by"):
+            if key in checked.data["rule"][index]:
+                checked.fail(at + (key,), "is not for activity rules (they have fact and when)")
     else:
         if all_of or any_of:
             checked.fail(at + ("all_of" if all_of else "any_of",),
@@ -216,7 +225,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         rationale=raw["rationale"], controls=tuple(raw["controls"]), remediation=raw["remediation"],
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
-        when=MappingProxyType(dict(raw["when"])), source=checked.path,
+        when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], source=checked.path,
     )
 
 
