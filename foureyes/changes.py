@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .activity import DIRECT_PUSH, ActivityPeriod, Approval, BypassUse, Change, Deployment
+from .activity import DIRECT_PUSH, ActivityPeriod, Approval, BypassUse, Change, Deployment, parse_time
 from .attribution import Attributor, Who
 from .config import Config
 from .identity import Identities
@@ -77,6 +77,7 @@ class DeploymentView:
     exact: bool  # the deployment's commit is the change's; else the first deployment of the branch after it
     triggered_by: tuple[Who, ...]  # creator, run actor, triggering actor (each once)
     approvers: tuple[Who, ...]  # environment approvals that approved
+    unknown: tuple[str, ...] = ()  # what could not be read about it ("who started run 103")
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,16 @@ def _deployment_view(d: Deployment, snapshot: Snapshot, who: Any) -> DeploymentV
             w = who(actor)
             seen.setdefault(w.person or actor.principal or actor.email or actor.name, w)
     approvers = tuple(who(a.reviewer) for a in d.approvals if a.approves)
-    return DeploymentView(d, env.label if env else d.environment.rsplit("/", 1)[-1], env.tier if env else "",
-                          exact=True, triggered_by=tuple(seen.values()), approvers=approvers)
+    unknown = []
+    if d.run_id and d.evidence.get("run_read") is False:
+        unknown.append(f"who started run {d.run_id} (actor, triggering actor): not readable")
+    if d.evidence.get("approvals_read") is False:
+        unknown.append(f"who approved the environment for run {d.run_id}: not readable")
+    unknown += [f"{w.label}: {w.how}" for w in seen.values() if not w.known and not w.machine]
+    name = env.id[len(env.parent.removeprefix("github:repo:")) + 1:] if env and env.parent else (
+        env.label if env else d.environment.rsplit("/", 1)[-1])
+    return DeploymentView(d, name, env.tier if env else "",
+                          exact=True, triggered_by=tuple(seen.values()), approvers=approvers, unknown=tuple(unknown))
 
 
 def _deployments_of(change: Change, candidates: list[Deployment],
@@ -248,7 +257,7 @@ def _deployments_of(change: Change, candidates: list[Deployment],
             continue
         covered.add(d.environment)
         v = views[d.key]
-        out.append(DeploymentView(v.deployment, v.environment, v.tier, False, v.triggered_by, v.approvers))
+        out.append(DeploymentView(v.deployment, v.environment, v.tier, False, v.triggered_by, v.approvers, v.unknown))
     return out
 
 
@@ -266,7 +275,7 @@ def _facts(rows: list[ChangeRow], bypasses: list[BypassUse], deployments: list[D
         facts += _shipped_alone(row)
     explained: set[str] = set()  # changes a recorded bypass already reports, with their proof
     production = _production_repos(snapshot)
-    for bypass in bypasses:
+    for bypass in _distinct(bypasses):
         found = _bypass_fact(bypass, changes_by_sha, snapshot, who, production)
         explained |= {f.attrs["change"] for f in found if f.attrs.get("change")}
         facts += found
@@ -280,6 +289,21 @@ def _facts(rows: list[ChangeRow], bypasses: list[BypassUse], deployments: list[D
     for view in deployments:
         facts += _self_approved(view, shipped.get(view.deployment.key, []), snapshot)
     return facts
+
+
+def _distinct(bypasses: list[BypassUse]) -> list[BypassUse]:
+    """One bypass once: an audit-log override by the same actor on the same repository within five
+    minutes of a rule suite's bypass is the same event, told twice (the rule suite names the commit)."""
+    suites = [b for b in bypasses if b.source != "audit log"]
+    out = list(suites)
+    for b in bypasses:
+        if b.source != "audit log":
+            continue
+        twin = any(s.repo == b.repo and s.actor.principal == b.actor.principal and s.at and b.at
+                   and abs((parse_time(s.at) - parse_time(b.at)).total_seconds()) <= 300 for s in suites)
+        if not twin:
+            out.append(b)
+    return out
 
 
 def _change_proof(row: ChangeRow) -> list[ProofStep]:

@@ -145,6 +145,15 @@ class Workspace:
         return analyze(snapshot, self.config, exception_files=exception_files,
                        extra_waivers=review.approved_waivers(self._store, today=today), today=today)
 
+    def changes(self, ref: str | int | None = None) -> Analysis:
+        """A snapshot analysed with its change population (`analysis.changes`); refused with what
+        to run when the snapshot was taken without activity."""
+        analysis = self.analysis(ref)
+        if analysis.changes is None:
+            raise NotFound(f"snapshot {analysis.snapshot.id} was taken without activity; run "
+                           "`foureyes snapshot --activity` (the period is [activity] in the config)")
+        return analysis
+
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)
 
