@@ -33,6 +33,8 @@ PULL_REQUEST, DIRECT_PUSH = "pull_request", "direct_push"
 MERGE, SQUASH, REBASE, MERGE_QUEUE, PUSH = "merge", "squash", "rebase", "merge queue", "push"
 # Review states that count as an approval (GitHub's review state; environment approvals).
 APPROVED = "APPROVED"
+# `Gap.about` of what could not be read about the review period.
+ABOUT = "activity"
 
 
 def _hash(*parts: str) -> str:

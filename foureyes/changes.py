@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .activity import DIRECT_PUSH, ActivityPeriod, Approval, BypassUse, Change, Deployment, parse_time
+from .activity import ABOUT, DIRECT_PUSH, ActivityPeriod, Approval, BypassUse, Change, Deployment, parse_time
 from .attribution import Attributor, Who
 from .config import Config
 from .identity import Identities
@@ -141,14 +141,8 @@ def population(snapshot: Snapshot, identities: Identities, config: Config) -> Po
         rows.append(_row(change, snapshot, who, shipped))
     bypasses = [r for r in records if isinstance(r, BypassUse)]
     facts = _facts(rows, bypasses, list(views.values()), snapshot, who)
-    gaps = tuple(g for g in snapshot.gaps() if _activity_gap(g))
+    gaps = tuple(g for g in snapshot.gaps() if g.about == ABOUT or g.reason.startswith("source failed"))
     return Population(snapshot.period, tuple(rows), tuple(facts), gaps, tuple(views.values()))
-
-
-def _activity_gap(gap: Gap) -> bool:
-    words = ("activity", "pull request", "deployment", "rule suite", "audit log", "commits", "review", "last use",
-             "CloudTrail", "used")
-    return any(w.lower() in (gap.hides + " " + gap.reason).lower() for w in words)
 
 
 def _production_repos(snapshot: Snapshot) -> set[str]:

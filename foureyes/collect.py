@@ -11,7 +11,7 @@ import inspect
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
-from .activity import ActivityPeriod
+from .activity import ABOUT, ActivityPeriod
 from .config import Config
 from .connectors.base import Progress, ProgressEvent, make_connector, no_progress, utcnow
 from .errors import FoureyesError, SourceError
@@ -91,5 +91,5 @@ def _reads_activity(connector: Any) -> bool:
 
 def _no_activity(result: SourceResult) -> SourceResult:
     gap = Gap(system=result.system, resource="", reason=f"source {result.name} does not read activity",
-              hides="what happened in the review period on this system (changes, deployments, use)")
+              hides="what happened in the review period on this system (changes, deployments, use)", about=ABOUT)
     return dataclasses.replace(result, gaps=result.gaps + (gap,))

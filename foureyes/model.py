@@ -227,6 +227,7 @@ class Gap:
     resource: str  # resource key, or "" when the gap is source-wide
     reason: str  # what failed: "403 Forbidden on GET /repos/acme/api/rulesets"
     hides: str = ""  # what it may hide: "ruleset bypass actors"
+    about: str = ""  # "activity" for what happened in the review period; "" for who can do what
 
     @property
     def key(self) -> str:

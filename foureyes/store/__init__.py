@@ -207,7 +207,7 @@ class Store:
         self._bulk(conn, t.edges, (
             (sid, name, e.src, e.dst, e.kind, e.label, e.condition, _dumps(e.attrs)) for e in r.edges
         ))
-        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides) for g in r.gaps))
+        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps))
         self._bulk(conn, t.activity, (
             (sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text) for a, text in zip(r.activity, activity_texts)
         ))
@@ -393,8 +393,8 @@ class Store:
         for src, s_key, d_key, kind, label, condition, attrs in rows(
                 "edges", "src, dst, kind, label, condition, attrs"):
             buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
-        for src, system, resource, reason, hides in rows("gaps", "system, resource, reason, hides"):
-            buckets[src]["gaps"].append(Gap(system, resource, reason, hides))
+        for src, system, resource, reason, hides, about in rows("gaps", "system, resource, reason, hides, about"):
+            buckets[src]["gaps"].append(Gap(system, resource, reason, hides, about))
         for src, kind, content in rows("activity", "kind, content"):
             buckets[src]["activity"].append(decode(kind, json.loads(content)))
         for bucket in buckets.values():  # rows come back in no promised order: the builder's order

@@ -333,7 +333,7 @@ def _v2_review(conn: Connection) -> None:
 
 def _v3_activity(conn: Connection) -> None:
     """Activity read for a review period, kept with its snapshot: each record's kind, key,
-    time and canonical JSON; each source's activity count and period."""
+    time and canonical JSON; each source's activity count and period; what a gap is about."""
     from sqlalchemy import text
 
     metadata = MetaData()
@@ -355,6 +355,7 @@ def _v3_activity(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sources ADD COLUMN activity INTEGER NOT NULL DEFAULT 0"))
     conn.execute(text("ALTER TABLE sources ADD COLUMN period_start VARCHAR(40)"))
     conn.execute(text("ALTER TABLE sources ADD COLUMN period_end VARCHAR(40)"))
+    conn.execute(text("ALTER TABLE gaps ADD COLUMN about VARCHAR(20) NOT NULL DEFAULT ''"))
 
 
 MIGRATIONS: list[Migration] = [

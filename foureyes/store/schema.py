@@ -137,6 +137,7 @@ gaps = Table(
     Column("resource", Text, nullable=False, default=""),
     Column("reason", Text, nullable=False),
     Column("hides", Text, nullable=False, default=""),
+    Column("about", String(20), nullable=False, default=""),  # migration 3: "activity" or ""
     Index("ix_gaps_snapshot", "snapshot_id"),
 )
 

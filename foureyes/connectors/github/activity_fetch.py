@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ...activity import ActivityPeriod, parse_time, utc
+from ...activity import ABOUT, ActivityPeriod, parse_time, utc
 from ...config import GitHubSource
 from ...model import Gap
 from ..base import Progress, ProgressEvent
@@ -88,7 +88,7 @@ class ActivityFetcher:
             return action()
         except ApiFailure as exc:
             with self._lock:
-                gaps.append(Gap("github", resource, str(exc), hides))
+                gaps.append(Gap("github", resource, str(exc), hides, about=ABOUT))
             return None
 
     def _repo(self, org: OrgActivity, repo: RepoActivity) -> None:
@@ -157,7 +157,7 @@ class ActivityFetcher:
         except ApiFailure as exc:
             with self._lock:
                 repo.gaps.append(Gap("github", repo.key, f"pull request #{node['number']}: {exc}",
-                                     f"authors of its commits beyond the last {PR_COMMITS}"))
+                                     f"authors of its commits beyond the last {PR_COMMITS}", about=ABOUT))
             return
         node["commits"] = {"totalCount": total, "nodes": nodes}
 
@@ -169,7 +169,7 @@ class ActivityFetcher:
             with self._lock:
                 repo.gaps.append(Gap("github", repo.key, "the repository activity API reaches back one year; the "
                                      f"period starts {period.start[:10]}",
-                                     f"pushes to {repo.default_branch} before the last year"))
+                                     f"pushes to {repo.default_branch} before the last year", about=ABOUT))
             window = "year"
         ref = f"refs/heads/{repo.default_branch}"
         for item in self.api.paginate(f"/repos/{repo.full}/activity", ref=ref, time_period=window,
@@ -242,7 +242,7 @@ class ActivityFetcher:
             else:
                 with self._lock:
                     org.gaps.append(Gap("github", f"github:org:{org.login}", str(exc),
-                                        "ruleset bypasses used in the period (rule suites)"))
+                                        "ruleset bypasses used in the period (rule suites)", about=ABOUT))
             items = None
         if items is not None:
             by_name = {r.full.split("/", 1)[1]: r for r in org.repos.values()}
@@ -255,7 +255,7 @@ class ActivityFetcher:
                 org.gaps.append(Gap("github", f"github:org:{org.login}", "the rule insights API reaches back one "
                                     f"month; the period starts {org.period.start[:10]}",
                                     f"ruleset bypasses used before {covered_from[:10]} (the audit log, where the "
-                                    "plan has one, still shows protection overrides)"))
+                                    "plan has one, still shows protection overrides)", about=ABOUT))
 
     def _repo_rule_suites(self, org: OrgActivity, repo: RepoActivity, window: str) -> None:
         for item in self.api.paginate(f"/repos/{repo.full}/rulesets/rule-suites", time_period=window,
@@ -292,7 +292,7 @@ class ActivityFetcher:
             with self._lock:
                 org.gaps.append(Gap("github", f"github:org:{org.login}", why,
                                     "protection overrides and changes in the period (protected_branch.policy_override "
-                                    "and similar audit-log events)"))
+                                    "and similar audit-log events)", about=ABOUT))
 
 
 def run_id_of(deployment: dict[str, Any]) -> int:
