@@ -113,6 +113,7 @@ class AwsSource:
     max_attempts: int = 5  # botocore's retries per call after the first try (throttling, 5xx, resets, timeouts)
     retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
     timeout: float = 60.0  # seconds one request may take to connect (at most 10) and to answer
+    access_advisor_wait: float = 120.0  # seconds to wait for IAM Access Advisor reports (snapshot --activity)
 
 
 @dataclass(frozen=True)
