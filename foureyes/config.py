@@ -123,6 +123,7 @@ class GcpSource:
     folders: list[str] = field(default_factory=list)
     api_endpoint: str = ""
     iam_admin_endpoint: str = ""
+    logging_endpoint: str = ""  # optional gRPC host:port for Cloud Logging (audit logs, snapshot --activity)
     anonymous: bool = False
     credentials_file: str = ""
     timeout: float = 60.0  # seconds one request may take
