@@ -159,7 +159,7 @@ class RulesConfig:
 
 
 ReviewerRule = Literal["app-owner", "team-maintainer", "fixed"]
-CampaignScope = Literal["production", "conflicts", "drift", "all"]
+CampaignScope = Literal["production", "conflicts", "drift", "unused", "all"]
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class CampaignTemplate:
     name: str = "Access review {period}"  # {period} and {date} are filled in
     recurrence: Literal["monthly", "quarterly", "yearly", "none"] = "quarterly"
     scope: CampaignScope = "production"
+    unused_days: int = 0  # scope "unused": days without use; 0: [campaigns] unused_days
     systems: list[str] = field(default_factory=list)
     apps: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
@@ -190,6 +191,7 @@ class CampaignsConfig:
     close_policy: Literal["revoke", "skip"] = "revoke"  # what pending items become on `close --force`
     exception_max_days: int = 365
     exception_approvers: list[str] = field(default_factory=list)  # empty: anyone but requester and subject
+    unused_days: int = 90  # a grant with no use seen for this many days is "unused": scope and revoke suggestion
     templates: dict[str, CampaignTemplate] = field(default_factory=dict)
 
 

@@ -172,7 +172,7 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
         "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
-        "decided_at": None, "version": 0,
+        "decided_at": None, "version": 0, "usage": d.usage.to_json(),
     }
 
 

@@ -20,6 +20,7 @@ from ..graph import Graph, Holding, Step
 from ..identity import Identities
 from ..model import EdgeKind, Grant, Kind, Snapshot
 from ..rules.engine import repo_apps, takes_part
+from ..usage import Usage, UsageIndex
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
@@ -45,6 +46,7 @@ class ItemDraft:
     reviewer: str = ""
     reviewer_rule: str = ""
     previous: PreviousDecision | None = None
+    usage: Usage = Usage()
 
 
 def _explanations(graph: Graph, person: str,
@@ -125,6 +127,9 @@ def plan_items(
     people_filter = {norm(p) for p in scope.people}
     systems = set(scope.systems)
     maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    usage_of = UsageIndex(snapshot)
+    # a production grant unused this many days is suggested for revocation in every campaign
+    idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     drafts: list[ItemDraft] = []
     for person in identities.people.values():
         grants = reach[person.key]
@@ -140,7 +145,7 @@ def plan_items(
         wanted: dict[str, Grant] = {}
         for key, grant in grants.items():
             resource = snapshot.resources.get(grant.resource)
-            if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
+            if scope.kind in ("production", "drift", "unused") and (resource.tier if resource else "") != PRODUCTION:
                 continue
             if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
                 continue
@@ -149,6 +154,9 @@ def plan_items(
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
             wanted[key] = grant
+        usages = {key: usage_of.of(grant, accounts).suggest(idle_days) for key, grant in wanted.items()}
+        if scope.kind == "unused":
+            wanted = {k: g for k, g in wanted.items() if usages[k].unused_for(scope.unused_days)}
         explained = _explanations(graph, person.key, wanted)
         for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
             grant = wanted[key]
@@ -183,6 +191,7 @@ def plan_items(
                 resource_name=resource.label if resource else grant.resource, tier=tier, app=app,
                 path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
                 holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
+                usage=usages[key],
             ))
     assigned = _assign(drafts, config, reviewers, maintainers)
     if previous:
@@ -279,7 +288,8 @@ def spec_from_template(config: Config, template_name: str, *, today: date | None
     return replace(
         base,
         scope=Scope(kind=template.scope, systems=tuple(template.systems), apps=tuple(template.apps),
-                    teams=tuple(template.teams), people=tuple(template.people)),
+                    teams=tuple(template.teams), people=tuple(template.people),
+                    unused_days=template.unused_days or config.campaigns.unused_days),
         reviewers=reviewers,
         due=day + timedelta(days=template.due_days),
         policy=replace(base.policy, close_policy=template.close_policy or base.policy.close_policy),

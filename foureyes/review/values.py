@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ..errors import InputError
 from ..rules import Waiver
+from ..usage import Usage
 from .vocabulary import (
     CERTIFY,
     EX_APPROVED,
@@ -28,19 +29,24 @@ from .vocabulary import (
 class Scope:
     """Which grants a campaign reviews: a kind, narrowed by optional filters."""
 
-    kind: str = "production"  # production | conflicts | drift | all
+    kind: str = "production"  # production | conflicts | drift | unused | all
     systems: tuple[str, ...] = ()
     apps: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+    unused_days: int = 90  # scope "unused": production grants with no use seen for this many days
 
     def __post_init__(self) -> None:
         if self.kind not in SCOPE_KINDS:
             raise InputError(f"scope {self.kind!r}: expected one of {', '.join(SCOPE_KINDS)}")
+        if self.unused_days < 1:
+            raise InputError(f"unused days {self.unused_days}: expected at least 1")
 
     def describe(self) -> str:
         text = {"production": "all production grants", "conflicts": "grants in a conflict",
-                "drift": "production grants new since the last closed campaign", "all": "all grants"}[self.kind]
+                "drift": "production grants new since the last closed campaign",
+                "unused": f"production grants unused for {self.unused_days} days or more",
+                "all": "all grants"}[self.kind]
         for label, values in (("system", self.systems), ("app", self.apps), ("team", self.teams),
                               ("person", self.people)):
             if values:
@@ -48,14 +54,17 @@ class Scope:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "systems": list(self.systems), "apps": list(self.apps),
-                "teams": list(self.teams), "people": list(self.people)}
+        out = {"kind": self.kind, "systems": list(self.systems), "apps": list(self.apps),
+               "teams": list(self.teams), "people": list(self.people)}
+        if self.kind == "unused":
+            out["unused_days"] = self.unused_days
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Scope":
         return cls(kind=data.get("kind", "production"), systems=tuple(data.get("systems", ())),
                    apps=tuple(data.get("apps", ())), teams=tuple(data.get("teams", ())),
-                   people=tuple(data.get("people", ())))
+                   people=tuple(data.get("people", ())), unused_days=int(data.get("unused_days", 90)))
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,7 @@ class Item:
     decided_by: str | None
     decided_at: str | None
     version: int
+    usage: Usage = field(default_factory=Usage)  # last use and its evidence, frozen at planning
 
     @property
     def label(self) -> str:
@@ -403,6 +413,7 @@ def item_of(row: Any) -> Item:
         holders=row.holders, is_new=bool(row.is_new), previous=previous, fingerprint=row.fingerprint,
         reviewer=row.reviewer, reviewer_rule=row.reviewer_rule, state=row.state, decision_id=row.decision_id,
         decided_by=row.decided_by, decided_at=row.decided_at, version=row.version,
+        usage=Usage.from_json(getattr(row, "usage", ""), row.last_used),
     )
 
 

@@ -358,10 +358,18 @@ def _v3_activity(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE gaps ADD COLUMN about VARCHAR(20) NOT NULL DEFAULT ''"))
 
 
+def _v4_item_usage(conn: Connection) -> None:
+    """Each campaign item's last use and the evidence for it, frozen when the item is planned."""
+    from sqlalchemy import text
+
+    conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v3_activity),
+    (4, "campaign items: last use and its evidence", _v4_item_usage),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -220,6 +220,7 @@ campaign_items = Table(
     Column("decided_by", Text),
     Column("decided_at", String(40)),
     Column("version", Integer, nullable=False, default=0),
+    Column("usage", Text, nullable=False, default=""),  # migration 4: last use and its evidence (JSON)
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
 )
