@@ -4,7 +4,7 @@ items freeze it at planning (`foureyes.review`); the matrix marks what was used 
 
 Four answers, never mixed up: ``used`` (a date and its source), ``unused`` (no use seen in the
 window the source tracks), ``unknown`` (the source could not be read: a gap says why) and
-``""`` (the system reports no usage for such grants, e.g. GitHub).
+``""`` (no usage was read for the grant: GitHub reports none, or the snapshot read no activity).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Usage:
             return f"no use seen in the period ({self.evidence}, tracked since {self.since[:10] or '?'})"
         if self.state == UNKNOWN:
             return f"unknown: could not read usage ({self.evidence})"
-        return "usage not reported by this system"
+        return "unknown: no usage was read for this grant (the system reports none, or no activity was read)"
 
     def unused_for(self, days: int) -> bool:
         """No use for at least ``days`` days before the snapshot (unknown is never unused)."""

@@ -33,6 +33,7 @@ from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, audit, store_url
+from .usage import UsageIndex
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
@@ -195,6 +196,17 @@ class Workspace:
                app_name: str = "") -> list[dict[str, Any]]:
         """People × capabilities (`foureyes.matrix`), the same cells for the CLI and the TUI."""
         return matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+
+    @staticmethod
+    def used_holdings(analysis: Analysis, holdings: Iterable[Holding]) -> set[tuple[str, str, str, str]]:
+        """Keys of the holdings whose grant was used in the snapshot's activity period (`foureyes.usage`)."""
+        period = analysis.snapshot.period
+        if period is None:
+            return set()
+        index = UsageIndex(analysis.snapshot)
+        grants = {g.key: g for g in analysis.snapshot.grants()}
+        return {h.key for h in holdings
+                if h.grant in grants and index.used_in_period(grants[h.grant], (h.account,), period.start)}
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:
