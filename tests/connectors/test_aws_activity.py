@@ -502,6 +502,19 @@ def test_the_documented_read_only_policy_allows_every_activity_call():
             assert decision.outcome == "allowed", (action, decision)
 
 
+def test_security_audit_covers_the_activity_calls_and_view_only_does_not():
+    managed = json.loads((ROOT / "tests/fixtures/aws_managed_policies/policies.json").read_text())
+    calls = ("cloudtrail:LookupEvents", "iam:GenerateServiceLastAccessedDetails", "iam:GetServiceLastAccessedDetails",
+             "iam:GetRole")
+
+    def allowed(name: str) -> set[str]:
+        document = managed[name]["document"]
+        return {c for c in calls if evaluate(c, f"arn:aws:iam::{A}:role/x", identity_policies=[document]).allowed}
+
+    assert allowed("SecurityAudit") == set(calls) and allowed("ReadOnlyAccess") == set(calls)
+    assert "iam:GenerateServiceLastAccessedDetails" not in allowed("ViewOnlyAccess")  # docs/sources/aws.md says so
+
+
 def test_every_catalogue_deploy_action_is_looked_up_or_said_why_not():
     from foureyes.connectors.aws.capabilities import load_catalogue
     from foureyes.model import DEPLOY_RUN

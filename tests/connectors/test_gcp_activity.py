@@ -165,6 +165,14 @@ def test_a_throttled_log_read_is_retried_as_the_server_asks(fake):
     assert len(asked) == 3  # Admin Activity twice (throttled, then answered), Data Access once
 
 
+def test_the_security_reviewer_role_already_allows_the_activity_reads():
+    from fakes.iam_grpc import predefined_roles
+
+    granted = set(predefined_roles()["roles/iam.securityReviewer"]["includedPermissions"])
+    assert {"logging.logEntries.list", "logging.privateLogEntries.list",
+            "recommender.iamPolicyInsights.list"} <= granted  # docs/sources/gcp.md relies on it
+
+
 def test_without_a_period_no_activity_is_read(fake):
     fake.logging.reset()
     result = collect(fake, period=None)

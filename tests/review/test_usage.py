@@ -176,3 +176,19 @@ def test_a_usage_window_counts_as_used_in_the_period_only_when_it_reaches_it():
     alice, bob = aws.grants[0], aws.grants[1]
     assert index.used_in_period(alice, (), PERIOD.start)
     assert not index.used_in_period(bob, (), PERIOD.start)  # used, but in June
+
+
+def test_the_matrix_and_the_person_screen_mark_capabilities_used_in_the_period(config):
+    from foureyes.analysis import analyze
+    from foureyes.matrix import matrix_rows
+    from foureyes.model import Snapshot
+    from foureyes.workspace import Workspace
+
+    analysis = analyze(Snapshot(1, "2026-11-02T08:00:00+00:00", "", tuple(estate())), config, waivers=[])
+    rows = {r["person"]: r for r in matrix_rows(analysis, tier="production")}
+    assert rows["alice@acme.com"]["used"] == {DEPLOY_RUN: [f"aws:account:{PROD}"]}
+    assert rows["bob@acme.com"]["used"] == {}  # last used in June, before the period
+    assert rows["dan@acme.com"]["used"] == {}  # unknown is not used
+    holdings = analysis.holdings("alice@acme.com") + analysis.holdings("carol@acme.com")
+    used = Workspace.used_holdings(analysis, holdings)
+    assert {k[0] for k in used} == {"alice@acme.com"}
