@@ -18,7 +18,8 @@ def test_demo_load_then_snapshots_json_lists_two_snapshots_with_counts(cli):
         assert set(sources) == {"github", "aws", "gcp"}
         for s in sources.values():
             assert s["counts"]["principals"] > 0 and s["counts"]["grants"] > 0
-        assert sources["github"]["counts"]["gaps"] == 1
+        # the hidden ruleset bypass list; November's quarter of activity adds an Actions run it could not read
+        assert sources["github"]["counts"]["gaps"] == (1 if snap["id"] == 1 else 2)
     # loading again stores nothing new
     again = cli("demo", "--load")
     assert "already stored" in again.stderr

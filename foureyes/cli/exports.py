@@ -80,7 +80,8 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
 @pass_app
 def report_command(app: AppContext, campaign_id: int | None, fmt: str, out: str | None) -> None:
     """A campaign's evidence for auditors: scope, sources and gaps, reviewers, decisions, exceptions,
-    findings, revocation follow-through and the audit chain's head."""
+    findings, the change population of the review period (with --activity), revocation follow-through and
+    the audit chain's head."""
     campaign = _campaign_for(app, campaign_id)
     workspace = app.workspace()
     evidence = workspace.report(campaign.id)

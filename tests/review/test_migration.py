@@ -1,4 +1,4 @@
-"""Store migration 2: an existing version-1 store upgrades in place and keeps its snapshots."""
+"""Store migrations 2 and 3: an existing version-1 store upgrades in place and keeps its snapshots."""
 
 from __future__ import annotations
 
@@ -9,20 +9,35 @@ from foureyes.connectors import demo
 from foureyes.store import Store, migrations
 
 
+def _copy_as_version_1(target: Store, source: Store) -> None:
+    """The source's snapshot rows, in the columns a version-1 store has (a store written by foureyes then)."""
+    tables = ("snapshots", "sources", "principals", "resources", "grants", "edges", "gaps")
+    with source.engine.connect() as read, target.engine.begin() as write:
+        for table in tables:
+            columns = [c["name"] for c in inspect(write).get_columns(table)]
+            rows = read.execute(text(f"SELECT {', '.join(columns)} FROM {table}")).all()
+            if rows:
+                marks = ", ".join(f":{c}" for c in columns)
+                write.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
+                              [dict(zip(columns, row)) for row in rows])
+
+
 def test_a_version_1_store_upgrades_to_review_tables(store_url):
     old = Store(store_url, migrate=False)
     with old.engine.begin() as conn:
         number, description, step = migrations.MIGRATIONS[0]
         step(conn)
         migrations.record(conn, number, description)
-    info = old.write_snapshot(demo.build("after"), label="from version 1")
+    with Store("sqlite://") as current:  # a snapshot without activity, as version 1 stored them
+        info = current.write_snapshot(demo.build("before"), label="from version 1")
+        _copy_as_version_1(old, current)
     old.close()
 
     with Store(store_url) as store:
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == migrations.LATEST == 2
+            assert migrations.current_version(conn) == migrations.LATEST == 3
             versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
             inspect(store.engine).get_table_names())
         assert [i.label for i in store.list_snapshots()] == ["from version 1"]
