@@ -153,9 +153,10 @@ def _moment(text: str) -> datetime | None:
 
 
 def _services(grant: Grant) -> set[str]:
-    """AWS service namespaces the grant's policy allows (``ecs`` of ``ecs:UpdateService``)."""
-    actions = grant.attrs.get("actions") or []
-    return {str(a).split(":", 1)[0].lower() for a in actions if ":" in str(a)}
+    """What a last-use record may name for this grant: AWS service namespaces its policy allows
+    (``ecs`` of ``ecs:UpdateService``), GCP permissions its role holds (``run.services.update``)."""
+    actions = [str(a) for a in grant.attrs.get("actions") or []]
+    return {a.split(":", 1)[0].lower() if ":" in a else a for a in actions}
 
 
 def _source(record: LastUsed, *, with_entity: bool = False) -> str:
