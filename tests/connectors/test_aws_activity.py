@@ -368,6 +368,12 @@ def test_cloudtrail_access_denied_is_a_gap_about_activity_never_a_quiet_period(d
     assert gap.hides.startswith("deployments and their actors")
     assert len(denied.called("LookupEvents")) == 1  # denied once: the other event names are not tried
     assert (f"aws:{arn('role', 'release')}", "codedeploy") in last_used(result)  # Access Advisor still read
+    # the change population (foureyes changes, the evidence report) lists it with the period's other unknowns
+    from foureyes.changes import population
+
+    cfg = config("http://unused")
+    snapshot = Snapshot(1, "t", "", (result,))
+    assert gap in population(snapshot, link(snapshot, cfg), cfg).gaps
 
 
 def test_a_failed_access_advisor_report_is_a_gap_on_that_principal(denied):

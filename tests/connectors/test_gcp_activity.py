@@ -150,6 +150,11 @@ def test_unreadable_logs_and_insights_are_gaps_about_activity(read):
     assert "403" in insights.reason and "whether its grants are used" in insights.hides
     assert not [g for g in read.gaps if g.about == "activity" and g.resource != CHECKOUT]
     assert not [e for e in events(read).values() if e.resource == CHECKOUT]
+    from foureyes.changes import population
+
+    config = parse_config(IDENTITY)
+    snapshot = Snapshot(1, "t", "", (read,))
+    assert activity in population(snapshot, link(snapshot, config), config).gaps
 
 
 def test_a_throttled_log_read_is_retried_as_the_server_asks(fake):
