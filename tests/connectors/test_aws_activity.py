@@ -130,8 +130,8 @@ def seed(fake: AwsActivityFake) -> None:
 
 
 @pytest.fixture(scope="module")
-def fake():
-    server, url = aws_moto.start_server()
+def fake(moto):
+    url = moto.fresh()  # this worker's moto server, emptied: the module builds its own account
     front = AwsActivityFake(url).start()
     try:
         build(url)
@@ -139,7 +139,6 @@ def fake():
         yield front
     finally:
         front.stop()
-        server.stop()
 
 
 def config(url: str, **aws: Any):
