@@ -17,6 +17,7 @@ Deterministic: one seeded random generator, fixed times.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -75,7 +76,7 @@ class _Quarter:
 
     def sha(self, prefix: str) -> str:
         self.seq += 1
-        return f"{prefix}{self.seq:07x}{'0' * 32}"[:40]
+        return hashlib.sha1(f"{prefix}{self.seq}".encode()).hexdigest()
 
     def when(self, index: int, count: int) -> datetime:
         span = (90 * 24 - 30) / max(count, 1)
