@@ -11,13 +11,14 @@ What is measured, exactly (benchmarks/README.md, "GitHub snapshot", says the sam
   except repositories, 25 per GraphQL page (the repository query asks for about 10,150
   nodes per repository, so GitHub's 500,000-node limit allows 49; half of that keeps each
   query well inside GitHub's 10 s timeout, as the workflow files travel in it). Counted:
-  the organisation, its custom and organisation roles, its OIDC template and outside
-  collaborators (once each, a page per 100); GraphQL pages of members, SAML identities,
+  the organisation, its custom and organisation roles, its OIDC template, its outside
+  collaborators and whether Actions may approve pull requests (once each, a page per 100;
+  the last per repository too where the organisation allows it); GraphQL pages of members, SAML identities,
   teams (with their first 100 immediate members; a team with more needs further pages)
   and repositories; per team, the pages of its repositories with their role names; per
   included repository, the pages of its direct collaborators, of its environments where
-  it has any (and of their custom branch policies), the detail of each active branch
-  ruleset that gates merging (organisation rulesets once each), and its OIDC template
+  it has any (and of their custom branch policies), the detail of each active branch or tag
+  ruleset that gates merging or ref creation (organisation rulesets once each), and its OIDC template
   where a workflow takes on a cloud identity or mints an OIDC token.
 - *serial time* is what the same snapshot would take one request at a time: requests ×
   latency + the CPU time the run spent (client process + server process). The model is
@@ -95,8 +96,11 @@ def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> d
     bound = {"organisation": 0, "graphql": 0, "team repositories": 0, "collaborators": 0, "environments": 0,
              "rulesets": 0, "oidc": 0}
     # organisation: itself, custom roles, organisation roles (and the people and teams of those
-    # that reach code), the OIDC template, outside collaborators
-    bound["organisation"] += 4 + _pages(len(org.outside()))
+    # that reach code), the OIDC template, outside collaborators, whether Actions may approve
+    # pull requests (per repository too, where the organisation allows it)
+    bound["organisation"] += 5 + _pages(len(org.outside()))
+    if org.data["org"].get("actions_can_approve"):
+        bound["organisation"] += len(repos)
     for role in org.data.get("org_roles", []):
         if _rank(str(role.get("base_role") or "read"), org) >= _rank("write", org):
             bound["organisation"] += _pages(len(role.get("teams", []))) + _pages(len(role.get("users", [])))
@@ -140,9 +144,11 @@ def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> d
 
 
 def _gates_merging(ruleset: dict[str, Any]) -> bool:
-    """An active branch ruleset with a pull-request or update rule: its bypass list decides who merges alone."""
-    return (ruleset.get("enforcement", "active") == "active" and ruleset.get("target", "branch") == "branch"
-            and any(r.get("type") in ("pull_request", "update") for r in ruleset.get("rules", [])))
+    """An active branch or tag ruleset that requires a review or restricts creating or updating refs:
+    its bypass list decides who gets past it alone."""
+    return (ruleset.get("enforcement", "active") == "active" and ruleset.get("target", "branch") in ("branch", "tag")
+            and any(r.get("type") in ("pull_request", "update", "creation", "lock_branch")
+                    for r in ruleset.get("rules", [])))
 
 
 def request_kind(method: str, path: str) -> str:

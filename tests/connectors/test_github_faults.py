@@ -93,11 +93,51 @@ def test_exhausted_primary_budget_waits_for_the_reset_and_says_until_when(clean)
     assert 0 < result.stats["rate_limit_wait_s"] <= 1.1
 
 
-def test_primary_rate_limit_error_is_retried_after_the_reset(clean):
-    result, gh, _ = run(load_fixture("scenarios.yaml"),
-                        lambda gh: gh.faults.primary_rate_limit("/repos/acme/infra/collaborators", reset_in=0))
+@pytest.mark.parametrize("status", [403, 429])
+def test_primary_rate_limit_error_is_retried_after_the_reset(clean, status):
+    """GitHub, "Rate limits for the REST API": exceeding the primary limit answers 403 or 429 with
+    x-ratelimit-remaining 0; wait until x-ratelimit-reset, then retry. The wait names the limit."""
+    result, gh, events = run(load_fixture("scenarios.yaml"),
+                             lambda gh: gh.faults.primary_rate_limit("/repos/acme/infra/collaborators", reset_in=0,
+                                                                     status=status))
     assert content(result) == content(clean)
     assert gh.stats.count("/repos/acme/infra/collaborators") == 2 and result.stats["retries"] == 1
+    (wait,) = [e.message for e in events if "rate limit" in e.message]
+    assert wait.startswith(f"GitHub primary rate limit ({status}): waiting ") and wait.endswith(" s before retrying")
+    assert "secondary" not in wait and "a moment" not in wait
+
+
+def test_secondary_rate_limit_429_with_retry_after_says_secondary(clean):
+    """GitHub: a secondary limit answers 403 or 429, with retry-after when it says how long."""
+    def plan(gh: FakeGitHub) -> None:
+        gh.faults.add("/orgs/acme/teams/sre/repos", status=429, headers={"Retry-After": "1"},
+                      body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before "
+                                       "you try again."})
+
+    result, gh, events = run(load_fixture("scenarios.yaml"), plan)
+    assert content(result) == content(clean) and gh.stats.count("/orgs/acme/teams/sre/repos") == 2
+    (wait,) = [e.message for e in events if "rate limit" in e.message]
+    assert wait == "GitHub secondary rate limit (429): waiting 1 s before retrying"
+
+
+def test_graphql_rate_limited_on_the_repositories_query_waits_and_asks_again(clean):
+    """GitHub, "Rate limits and node limits for the GraphQL API": over the primary limit, GraphQL
+    answers 200 with errors[].type RATE_LIMITED and x-ratelimit-remaining 0; the repositories
+    are read after the reset instead of becoming a Gap over every repository."""
+    result, gh, events = run(load_fixture("scenarios.yaml"),
+                             lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=1))
+    assert not gh.faults.pending
+    assert content(result) == content(clean)
+    assert result.stats["retries"] == 1 and result.stats["rate_limit_wait_s"] > 0
+    assert any("graphql rate limit exhausted: waiting until" in e.message for e in events)
+
+
+def test_graphql_rate_limited_past_the_retries_is_one_gap(clean):
+    result, gh, _ = run(load_fixture("scenarios.yaml"),
+                        lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=0, times=10),
+                        extra="max_retries = 2\n")
+    (gap,) = [g for g in result.gaps if "RATE_LIMITED" in g.reason]
+    assert gap.resource == "github:org:acme" and "repositories" in gap.hides
 
 
 def test_a_request_that_keeps_failing_becomes_a_gap_on_that_repository(clean):

@@ -603,3 +603,49 @@ def test_environments_that_could_not_be_read_stay_unknown():
     b = run(org)
     assert b.resources[PROD].attrs == {"unknown": True}
     assert not [g for g in b.grants.values() if g.resource == PROD]
+
+
+# ---------------------------------------------------------------- layers per account, code owners (issue 23)
+
+
+def test_the_base_permission_passes_one_layer_and_a_listed_member_the_other():
+    """GitHub, "About rulesets" (layering) and "Creating rulesets for a repository" (bypass by
+    repository role): members writing through the base permission get past a ruleset that lets
+    the write role bypass; only a member also on the classic rule's bypass list gets past both."""
+    org = organisation(base="write", members=(("olivia", "ADMIN"), ("walter", "MEMBER"), ("wendy", "MEMBER")))
+    with_repo(org, repo_node(rules=(classic_rule(approvals=1, admins_enforced=True, bypass=("walter",)),),
+                             rulesets=(ruleset_node(7, "main review"),), default_rule="BPR_kwDOA1"),
+              ruleset_details={7: rest_ruleset(7, "main review", ("RepositoryRole", 4, "always"))})
+    landed = merge_unreviewed(run(org))
+    assert set(landed) == {user("walter")}
+    assert "ruleset 'main review' bypass (role write)" in landed[user("walter")].detail
+    assert "bypass list for pull request reviews of branch protection rule main" in landed[user("walter")].detail
+
+
+def codeowners_node(text: str, *, where: str = "codeownersGithub") -> dict:
+    rule = classic_rule(approvals=0, admins_enforced=True)
+    rule["requiresCodeOwnerReviews"] = True
+    node = repo_node(rules=(rule,), default_rule="BPR_kwDOA1")
+    node[where] = {"text": text, "isBinary": False, "isTruncated": False, "byteSize": len(text)}
+    return node
+
+
+def test_an_owner_line_without_a_valid_owner_leaves_its_paths_unowned():
+    """GitHub, "About code owners": owners need write access, and a team must be one of the
+    organisation's; a line left with no valid owner owns nothing (foureyes's reading: its paths
+    have no owner, so zero approvals let writers change them alone)."""
+    org, _ = protected_org(codeowners_node("* @acme/web\n/vendor/ @other-org/team @wendy\n"))
+    b = run(org)
+    landed = merge_unreviewed(b)
+    assert team("web") in landed and "/vendor/ in .github/CODEOWNERS have no code owner" in landed[team("web")].detail
+    assert b.resources[API].attrs["codeowners"]["ignored_owners"] == ["@other-org/team", "@wendy"]
+
+
+def test_an_email_code_owner_foureyes_cannot_map_is_a_gap():
+    org, _ = protected_org(codeowners_node("* walter@acme.com\n/docs/ nobody@acme.com\n", where="codeownersRoot"))
+    org.saml["walter"] = "walter@acme.com"
+    b = run(org)
+    assert merge_unreviewed(b) == {}  # everything is owned
+    owner = grants(b, user("walter"))["code owner"]
+    assert owner.attrs["paths"] == ["*"] and owner.attrs["codeowners"] == "CODEOWNERS"
+    assert any("code owner nobody@acme.com is an email foureyes cannot map" in g.reason for g in b.gaps)

@@ -68,11 +68,14 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     delay: float = 0.0
+    body_contains: str = ""  # only requests whose body holds this text (one GraphQL query among others)
     seen: int = 0
     fired: int = 0
 
-    def claims(self, method: str, path: str) -> bool:
+    def claims(self, method: str, path: str, body: str = "") -> bool:
         if self.method not in ("*", method) or not fnmatch.fnmatchcase(path, self.path):
+            return False
+        if self.body_contains and self.body_contains not in body:
             return False
         self.seen += 1
         if self.seen >= self.nth and self.fired < self.times:
@@ -103,22 +106,31 @@ class FaultPlan:
     def server_error(self, path: str, *, nth: int = 1, times: int = 1, status: int = 500) -> Fault:
         return self.add(path, nth=nth, times=times, status=status, body={"message": "Server Error"})
 
-    def primary_rate_limit(self, path: str, *, nth: int = 1, reset_in: float = 1.0) -> Fault:
-        """403 'API rate limit exceeded' with x-ratelimit-remaining 0 and a reset ``reset_in`` s away."""
+    def primary_rate_limit(self, path: str, *, nth: int = 1, reset_in: float = 1.0, status: int = 403) -> Fault:
+        """403 or 429 'API rate limit exceeded' with x-ratelimit-remaining 0 and a reset ``reset_in`` s away."""
         reset = str(int(time.time() + reset_in))
-        return self.add(path, nth=nth, status=403,
+        return self.add(path, nth=nth, status=status,
                         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
                         body={"message": "API rate limit exceeded for user ID 1.",
                               "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"})
+
+    def graphql_rate_limited(self, query_contains: str, *, reset_in: float = 1.0, times: int = 1) -> Fault:
+        """GitHub's GraphQL primary limit: 200, ``errors[].type`` RATE_LIMITED, the budget spent."""
+        reset = str(int(time.time() + reset_in))
+        return self.add("/graphql", method="POST", body_contains=query_contains, times=times, status=200,
+                        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset,
+                                 "x-ratelimit-resource": "graphql"},
+                        body={"errors": [{"type": "RATE_LIMITED",
+                                          "message": "API rate limit already exceeded for user ID 1."}]})
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def match(self, method: str, path: str) -> Fault | None:
+    def match(self, method: str, path: str, body: str = "") -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.claims(method, path):
+                if fault.claims(method, path, body):
                     return fault
         return None
 
@@ -307,6 +319,8 @@ class Org:
 
     def actor_id(self, actor: dict[str, Any]) -> int | None:
         kind = actor["actor_type"]
+        if "actor_id" in actor:  # an id the fixture states (an enterprise role, a team of another organisation)
+            return actor["actor_id"]
         if kind == "OrganizationAdmin":
             return 1
         if kind == "DeployKey":
@@ -561,6 +575,15 @@ class GqlRepo(GqlRepoActivity):
                            for i, e in enumerate(envs)], args, "environments")
 
     def object(self, info: Any, expression: str | None = None, oid: str | None = None) -> Any:
+        owners = self.r.get("codeowners") or {}
+        for prefix in ("HEAD:", f"{self.r.get('default_branch', 'main')}:"):
+            if expression and expression.startswith(prefix) and expression[len(prefix):] in owners:
+                text = owners[expression[len(prefix):]]
+                blob = {"__typename": "Blob", "id": f"B_{self.name}_co", "oid": "2" * 40, "byteSize": len(text.encode()),
+                        "isBinary": False, "isTruncated": False, "text": text}
+                if text == "<binary>":
+                    blob.update(isBinary=True, text=None)
+                return blob
         if expression not in ("HEAD:.github/workflows", f"{self.r.get('default_branch', 'main')}:.github/workflows"):
             return None
         workflows = self.r.get("workflows")
@@ -673,21 +696,36 @@ def schema() -> graphql.GraphQLSchema:
     return _SCHEMA
 
 
-def check_schema(full_schema: str | Path) -> list[str]:
-    """Differences between the fake's schema subset and a copy of GitHub's whole schema."""
-    full = graphql.build_schema(Path(full_schema).read_text(encoding="utf-8"), assume_valid_sdl=True)
+def check_schema(full_schema: "str | Path | graphql.GraphQLSchema") -> list[str]:
+    """Differences between the fake's schema subset and GitHub's whole schema (a path or a built
+    schema): every type, field with its type, argument with its type, enum value and union
+    member of the fake must be GitHub's."""
+    if isinstance(full_schema, graphql.GraphQLSchema):
+        full = full_schema
+    else:
+        full = graphql.build_schema(Path(full_schema).read_text(encoding="utf-8"), assume_valid_sdl=True)
     problems = []
     for name, typ in schema().type_map.items():
         if name.startswith("__"):
             continue
         theirs = full.type_map.get(name)
-        if theirs is None:
-            problems.append(f"type {name} is not in GitHub's schema")
+        if theirs is None or type(theirs) is not type(typ):
+            problems.append(f"type {name} is not in GitHub's schema (or is another kind of type)")
             continue
         for fname, f in getattr(typ, "fields", {}).items():
             other = theirs.fields.get(fname)  # type: ignore[union-attr]
             if other is None or str(other.type) != str(f.type):
                 problems.append(f"{name}.{fname}")
+                continue
+            for aname, arg in getattr(f, "args", {}).items():
+                their_arg = other.args.get(aname)
+                if their_arg is None or str(their_arg.type) != str(arg.type):
+                    problems.append(f"{name}.{fname}({aname})")
+        if isinstance(typ, graphql.GraphQLEnumType):
+            problems += [f"{name}.{v}" for v in typ.values if v not in theirs.values]  # type: ignore[union-attr]
+        if isinstance(typ, graphql.GraphQLUnionType):
+            theirs_members = {t.name for t in theirs.types}  # type: ignore[union-attr]
+            problems += [f"{name} | {t.name}" for t in typ.types if t.name not in theirs_members]
     return problems
 
 
@@ -771,9 +809,12 @@ class FakeGitHub:
             ("GET", rf"/orgs/{o}/custom-repository-roles", lambda: self._custom_roles()),
             ("GET", rf"/orgs/{o}/organization-roles", lambda: self._org_roles()),
             ("GET", rf"/orgs/{o}/organization-roles/(?P<rid>\d+)/teams",
-             lambda rid: [org.team(s) for s in self._org_role(rid).get("teams", [])]),
+             lambda rid: [self._role_team(t) for t in self._org_role(rid).get("teams", [])]),
             ("GET", rf"/orgs/{o}/organization-roles/(?P<rid>\d+)/users",
-             lambda rid: [org.user(u) for u in self._org_role(rid).get("users", [])]),
+             lambda rid: [self._role_user(u) for u in self._org_role(rid).get("users", [])]),
+            ("GET", rf"/orgs/{o}/actions/permissions/workflow", lambda: self._workflow_permissions(None)),
+            ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/actions/permissions/workflow",
+             lambda repo: self._workflow_permissions(repo)),
             ("GET", rf"/orgs/{o}/rulesets", lambda: [org.ruleset_json(rs, org.login, "Organization", detail=False)
                                                       for rs in org.org_rulesets.values()]),
             ("GET", rf"/orgs/{o}/rulesets/(?P<rid>\d+)", lambda rid: self._org_ruleset(int(rid))),
@@ -856,6 +897,31 @@ class FakeGitHub:
             if str(r["id"]) == rid:
                 return r
         raise ApiError(404, "Not Found")
+
+    def _role_user(self, spec: Any) -> dict[str, Any]:
+        """A user-role-assignment: ``assignment`` direct, indirect (through ``inherited_from``) or mixed."""
+        spec = {"login": spec} if isinstance(spec, str) else spec
+        user = self.org.user(spec["login"])
+        user["assignment"] = spec.get("assignment", "direct")
+        user["inherited_from"] = [{k: v for k, v in self.org.team(t).items() if k != "parent"}
+                                  for t in spec.get("via", [])]
+        return user
+
+    def _role_team(self, spec: Any) -> dict[str, Any]:
+        spec = {"slug": spec} if isinstance(spec, str) else spec
+        team = self.org.team(spec["slug"])
+        team["assignment"] = spec.get("assignment", "direct")
+        return team
+
+    def _workflow_permissions(self, repo: str | None) -> dict[str, Any]:
+        """GET …/actions/permissions/workflow: off at the organisation is off in every repository."""
+        data = self.org.data["org"]
+        if data.get("actions_forbidden"):
+            raise ApiError(403, "Resource not accessible by integration")
+        allowed = bool(data.get("actions_can_approve", False))
+        if repo is not None:
+            allowed = allowed and bool(self.org.repo(repo).get("actions_can_approve", allowed))
+        return {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": allowed}
 
     def _org_ruleset(self, rid: int) -> dict[str, Any]:
         rs = self.org.org_rulesets.get(rid)
@@ -1193,7 +1259,7 @@ class _Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             if auth:
                 fake.tokens.append(auth.split(" ", 1)[-1])
-            fault = fake.faults.match(method, path)
+            fault = fake.faults.match(method, path, raw.decode("utf-8", "replace"))
             if fault is not None:
                 entry.fault = fault.action
                 if self._inject(fault, entry):

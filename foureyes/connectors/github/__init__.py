@@ -7,9 +7,11 @@ fetch.py         reads the organisation, teams, repositories, rulesets, environm
 payloads.py      API payloads → OrgData, TeamData, RepoData: the fetch/translate contract
 translate.py     org base permission, owners, teams, collaborators, roles → grants, pure
 context.py       the organisation's lookups during translation: teams, nesting, roles, holdings
-protection.py    classic protection and rulesets: who lands a change without approval
-actions.py       environments, reviewers, branch policies, CI contexts (translation)
-workflows.py     workflow files: jobs, environments, the cloud identities they take on
+protection.py    classic protection and rulesets, layer by layer: who lands a change, creates a ref alone
+codeowners.py    CODEOWNERS: who must approve which paths when code-owner review is required
+actions.py       environments, reviewers, branch and tag policies, CI contexts (translation)
+triggers.py      pull_request_target and other default-branch runs that outsiders can start
+workflows.py     workflow files: triggers, jobs, environments, the cloud identities they take on
 
 Importing this package imports nothing else; PyGithub is imported when a request is made.
 """

@@ -28,6 +28,7 @@ from ...model import (
 from .context import Context, Holding
 from .payloads import OrgData, RepoData
 from .protection import BranchGuard, branch_glob
+from . import triggers
 from .workflows import WorkflowScan, scan_repo
 
 DEFAULT_CLAIMS = ["repo", "context"]
@@ -72,9 +73,13 @@ def translate_repo(ctx: Context, repo: RepoData, guard: BranchGuard, holdings: l
     if repo.environment_names and repo.environments is None:
         for name in repo.environment_names:
             _environment_resource(ctx, repo, name, {"unknown": True})
+        triggers.outsider_runs(ctx, repo, guard, scan, {}, common, unknown=set(repo.environment_names))
         return
+    gates = {}
     for env in repo.environments or []:
-        _environment(ctx, repo, guard, env, scan, writers, common)
+        gate = _environment(ctx, repo, guard, env, scan, writers, common)
+        gates[gate.name] = gate
+    triggers.outsider_runs(ctx, repo, guard, scan, gates, common)
 
 
 def _environment_resource(ctx: Context, repo: RepoData, name: str, attrs: dict[str, Any]) -> str:
@@ -89,7 +94,7 @@ def _environment_resource(ctx: Context, repo: RepoData, name: str, attrs: dict[s
 
 
 def _environment(ctx: Context, repo: RepoData, guard: BranchGuard, env: dict[str, Any], scan: WorkflowScan,
-                 writers: list[Holding], common: dict[str, Any]) -> None:
+                 writers: list[Holding], common: dict[str, Any]) -> "triggers.EnvironmentGate":
     b = ctx.b
     name = str(env.get("name"))
     reviewers: list[tuple[str, str]] = []  # (User|Team, login|slug)
@@ -171,6 +176,8 @@ def _environment(ctx: Context, repo: RepoData, guard: BranchGuard, env: dict[str
         for h in sorted(guard.admins(), key=lambda h: h.key):
             b.edge(Edge(h.key, ctx_key, EdgeKind.CAN_TRIGGER,
                         f"admin of {repo.full} may bypass the protection rules of {name}"))
+    return triggers.EnvironmentGate(name, ctx_key, bool(reviewers), reviewer_logins, prevent_self, branch_policy,
+                                    patterns)
 
 
 def _reach(ctx: Context, login: str) -> set[str]:
@@ -193,46 +200,65 @@ def _admitted(ctx: Context, repo: RepoData, guard: BranchGuard, branch_policy: s
         if not repo.classic:
             return {k: f"'protected branches only', and {repo.full} has no branch protection rule, so any branch may "
                        "deploy" for k in everyone}
-        for branch in _protected_candidates(repo):
+        for branch, new in _protected_candidates(repo):
+            if new:  # a name matching a wildcard rule: whoever may create it puts any commit there
+                for key, (_, why) in guard.creators(branch).items():
+                    out.setdefault(key, f"can create protected branch {branch} alone: {why}")
+                continue
             for key, (_, why) in guard.unreviewed(branch).items():
                 out.setdefault(key, f"can land on protected branch {branch} alone: {why}")
         return out
     for policy in patterns:
         pattern = str(policy.get("name", ""))
         if policy.get("type") == "tag":
-            for key in everyone:  # tag rulesets are not read: any writer may push a tag
-                out.setdefault(key, f"can push a tag matching {pattern}")
+            tag = _instantiate(pattern)
+            if not guard.tag_requirements(tag):
+                for key in everyone:
+                    out.setdefault(key, f"can push a tag matching {pattern} (no active tag ruleset restricts it)")
+                continue
+            for key, (_, why) in guard.creators(tag, tag=True).items():
+                out.setdefault(key, f"can create tag {tag} matching {pattern}: {why}")
+            for key, (_, why) in guard.updaters(tag).items():
+                out.setdefault(key, f"can move an existing tag matching {pattern}: {why}")
             continue
-        for branch in _pattern_candidates(pattern, guard):
-            if not guard.requirements(branch):
+        for branch, new in _pattern_candidates(pattern, guard):
+            if new and not guard.requirements(branch):
                 for key in everyone:
                     out.setdefault(key, f"can create unprotected branch {branch} matching {pattern}")
-                continue
-            for key, (_, why) in guard.unreviewed(branch).items():
-                out.setdefault(key, f"can land on {branch} (matches {pattern}) alone: {why}")
+            elif new:
+                for key, (_, why) in guard.creators(branch).items():
+                    out.setdefault(key, f"can create branch {branch} matching {pattern}: {why}")
+            else:
+                for key, (_, why) in guard.unreviewed(branch).items():
+                    out.setdefault(key, f"can land on {branch} (matches {pattern}) alone: {why}")
     return out
 
 
-def _protected_candidates(repo: RepoData) -> list[str]:
-    names: list[str] = []
+def _protected_candidates(repo: RepoData) -> list[tuple[str, bool]]:
+    """(branch, new): existing branches a classic rule protects, and a new name for each wildcard rule."""
+    names: dict[str, bool] = {}
     for rule in repo.classic:
-        names += [n["name"] for n in (rule.get("matchingRefs") or {}).get("nodes") or [] if n]
+        for n in (rule.get("matchingRefs") or {}).get("nodes") or []:
+            if n and n.get("name"):
+                names[n["name"]] = False
         pattern = str(rule.get("pattern", ""))
         if re.search(r"[*?]", pattern):
-            names.append(_instantiate(pattern))
+            names.setdefault(_instantiate(pattern), True)
         elif pattern:
-            names.append(pattern)
-    return list(dict.fromkeys(names))
+            names.setdefault(pattern, False)
+    return list(names.items())
 
 
-def _pattern_candidates(pattern: str, guard: BranchGuard) -> list[str]:
+def _pattern_candidates(pattern: str, guard: BranchGuard) -> list[tuple[str, bool]]:
+    """(branch, new) a deployment branch pattern admits: known branches, and one a writer could create."""
     glob = branch_glob(pattern)
-    names = [n for n in [guard.default] + guard.protected_names() if glob.fullmatch(n)]
+    known = [guard.default] + guard.protected_names()
+    names: dict[str, bool] = {n: False for n in known if glob.fullmatch(n)}
     if re.search(r"[*?\[]", pattern):
-        names.append(_instantiate(pattern))
+        names.setdefault(_instantiate(pattern), True)
     elif pattern not in names:
-        names.append(pattern)
-    return list(dict.fromkeys(names))
+        names[pattern] = True
+    return list(names.items())
 
 
 def _instantiate(pattern: str) -> str:

@@ -106,13 +106,26 @@ class Slots:
             self._cond.notify_all()
 
 
+def rate_limit_kind(headers: Any) -> str:
+    """GitHub's documented split (rate limits for the REST API): ``x-ratelimit-remaining: 0`` on a
+    403 or 429 is the primary limit; any other rate-limit answer is a secondary limit."""
+    return "primary" if str(headers.get("x-ratelimit-remaining", "")).strip() == "0" else "secondary"
+
+
 def _retry_class() -> type:
+    from github.GithubException import RateLimitExceededExceedsMaxWait
     from github.GithubRetry import GithubRetry
 
     class CountingRetry(GithubRetry):
-        """PyGithub's retry (Retry-After, rate-limit messages, 5xx), counted and reported."""
+        """PyGithub's retry (Retry-After, rate-limit messages, 5xx), counted and reported, and 429
+        treated like 403: GitHub answers either status when a rate limit is exceeded."""
 
         meter: Meter | None = None
+
+        def __init__(self, **kw: Any) -> None:
+            forcelist = list(kw.get("status_forcelist", range(500, 600)))
+            kw["status_forcelist"] = forcelist + [429] * (429 not in forcelist)
+            super().__init__(**kw)
 
         def new(self, **kw: Any) -> Any:
             fresh = super().new(**kw)
@@ -122,18 +135,35 @@ def _retry_class() -> type:
         def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
                       _pool: Any = None, _stacktrace: Any = None) -> Any:
             fresh = super().increment(method, url, response, error, _pool, _stacktrace)
+            if response is not None and response.status == 429 and "Retry-After" not in response.headers:
+                backoff = self._limit_backoff(response.headers)
+                if self.max_rate_limit_wait is not None and backoff > self.max_rate_limit_wait:
+                    raise RateLimitExceededExceedsMaxWait(429, {"message": "rate limit exceeded"},
+                                                          dict(response.headers), wait=backoff)
+                backoff = max(backoff, fresh.get_backoff_time())
+                fresh.get_backoff_time = lambda: backoff
             if self.meter is not None:
                 self.meter.retried()
             return fresh
+
+        def _limit_backoff(self, headers: Any) -> float:
+            """Until ``x-ratelimit-reset`` for a primary limit, else ``secondary_rate_wait`` (GitHub's docs)."""
+            if rate_limit_kind(headers) == "primary":
+                try:
+                    return max(0.0, float(headers.get("x-ratelimit-reset")) - time.time()) + 1
+                except (TypeError, ValueError):
+                    pass
+            return float(self.secondary_rate_wait)
 
         def sleep(self, response: Any = None) -> None:
             started = time.monotonic()
             limited = response is not None and (response.status in (403, 429) or "Retry-After" in response.headers)
             if limited and self.meter is not None:
-                wait = response.headers.get("Retry-After") or "a moment"
+                after = response.headers.get("Retry-After")
+                wait = float(after) if after and str(after).strip().isdigit() else self.get_backoff_time()
                 self.meter.progress(ProgressEvent(
-                    SOURCE, f"GitHub rate limit: waiting {wait} s before retrying (secondary rate limit)",
-                    level="warning"))
+                    SOURCE, f"GitHub {rate_limit_kind(response.headers)} rate limit ({response.status}): "
+                    f"waiting {wait:.3g} s before retrying", level="warning"))
             super().sleep(response)
             if limited and self.meter is not None:
                 self.meter.waited(time.monotonic() - started)
@@ -301,11 +331,34 @@ class GitHubApi:
 
     def graphql(self, query: str, variables: dict[str, Any], *, urgent: bool = False
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """``(data, errors)``: GitHub answers partly when some fields are forbidden; keep both."""
-        page = self.request("POST", self._client().requester.graphql_url,
-                            body={"query": query, "variables": variables}, urgent=urgent)
-        data = page.data if isinstance(page.data, dict) else {}
-        return data.get("data") or {}, list(data.get("errors") or [])
+        """``(data, errors)``: GitHub answers partly when some fields are forbidden; keep both.
+
+        GraphQL's primary rate limit is a 200 whose ``errors`` say ``RATE_LIMITED`` (GitHub's
+        GraphQL rate-limit docs): wait — until ``x-ratelimit-reset`` when the budget is spent,
+        else ``secondary_rate_wait`` — and ask again, ``max_retries`` times at most.
+        """
+        attempt = 0
+        while True:
+            page = self.request("POST", self._client().requester.graphql_url,
+                                body={"query": query, "variables": variables}, urgent=urgent)
+            data = page.data if isinstance(page.data, dict) else {}
+            errors = list(data.get("errors") or [])
+            if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+                return data.get("data") or {}, errors
+            attempt += 1
+            if attempt > max(1, self.section.max_retries):
+                raise ApiFailure("POST", "/graphql", None, "GraphQL RATE_LIMITED after "
+                                 f"{attempt} tries; the rest waits for the next snapshot")
+            self.meter.retried(request=False)
+            kind = rate_limit_kind(page.headers)
+            if kind == "primary":
+                self._note_rate(page.headers)  # the next request waits for the reset (max_rate_limit_wait)
+                continue
+            wait = float(self.section.secondary_rate_wait)
+            self.progress(ProgressEvent(SOURCE, f"GitHub GraphQL secondary rate limit (RATE_LIMITED): waiting "
+                                        f"{wait:.3g} s before retrying", level="warning"))
+            time.sleep(wait)
+            self.meter.waited(wait)
 
     # ------------------------------------------------------------ primary rate limit
 

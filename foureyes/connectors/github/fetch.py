@@ -23,18 +23,20 @@ from .payloads import (
     RepoData,
     TeamData,
     add_members,
+    actions_can_approve,
     add_saml_identities,
     custom_roles_from_rest,
     graphql_error,
+    ids_by_login,
     oidc_claim_keys,
     org_from_rest,
     org_role_from_rest,
     reaches_code,
-    repo_from_graphql,
+    repos_from_graphql,
     roles_by_login,
     roles_by_repo,
     ruleset_matters,
-    team_from_graphql,
+    teams_from_graphql,
     team_members,
 )
 from .queries import MEMBERS_QUERY, REPO_PAGE, REPOS_QUERY, SAML_QUERY, TEAM_MEMBERS_QUERY, TEAMS_QUERY
@@ -62,6 +64,7 @@ class Fetcher:
         org = self._org()
         readers = (self._repositories, self._teams, self._members, self._saml, self._outside, self._custom_roles,
                    self._org_roles, self._org_oidc)
+        self._org_actions(org)  # before the repositories: whether each one's own setting needs reading
         # The organisation's lists are cursor chains, each read in a thread of its own; what a page
         # makes possible (a team's repositories, a repository's collaborators, environments …)
         # starts as soon as the page arrives, in the pool. `api.slots` bounds what is in flight.
@@ -216,14 +219,24 @@ class Fetcher:
         if data:
             org.oidc = oidc_claim_keys(data)
 
+    def _org_actions(self, org: OrgData) -> None:
+        """"Allow GitHub Actions to create and approve pull requests" for the organisation.
+
+        Off at the organisation means off everywhere (a repository cannot turn it on), so the
+        repositories' own setting is read only when it is on here, or unknown.
+        """
+        data = self.guard(org.gaps, org.key, "whether GitHub Actions may approve pull requests (a workflow's token "
+                          "then counts as one approval)",
+                          lambda: self.api.get(f"/orgs/{org.login}/actions/permissions/workflow"), missing_ok=True)
+        org.actions_can_approve = actions_can_approve(data) if data is not None else None
+
     # ------------------------------------------------------------ teams
 
     def _teams(self, org: OrgData) -> None:
         def read() -> None:
             for page in self._graphql_pages(TEAMS_QUERY, {"org": org.login}, ["organization", "teams"]):
-                for node in page.get("nodes") or []:
-                    team = team_from_graphql(node)
-                    if ((node.get("members") or {}).get("pageInfo") or {}).get("hasNextPage"):
+                for team, more_members in teams_from_graphql(page):
+                    if more_members:
                         more = self._graphql_pages(TEAM_MEMBERS_QUERY, {"org": org.login, "slug": team.slug},
                                                    ["organization", "team", "members"])
                         seen = False
@@ -251,13 +264,7 @@ class Fetcher:
             first = True
             for page in self._graphql_pages(REPOS_QUERY, {"org": org.login, "first": REPO_PAGE},
                                             ["organization", "repositories"]):
-                wanted = []
-                for node in page.get("nodes") or []:
-                    if node is None:
-                        continue
-                    repo = repo_from_graphql(node)
-                    if self._wanted(repo):
-                        wanted.append(repo)
+                wanted = [repo for repo in repos_from_graphql(page) if self._wanted(repo)]
                 with self._lock:  # the progress total: what the organisation has, less what is left out
                     if first:
                         self._repos_expected = int(page.get("totalCount") or 0)
@@ -279,12 +286,19 @@ class Fetcher:
 
     def _repo_details(self, org: OrgData, repo: RepoData) -> None:
         def collaborators() -> dict[str, str]:
-            return roles_by_login(list(self.api.paginate(f"/repos/{repo.full}/collaborators", affiliation="direct")))
+            items = list(self.api.paginate(f"/repos/{repo.full}/collaborators", affiliation="direct"))
+            repo.collaborator_ids = ids_by_login(items)
+            return roles_by_login(items)
 
         repo.collaborators = self.guard(repo.gaps, repo.key, "direct collaborators and their roles", collaborators)
+        if org.actions_can_approve is not False:
+            data = self.guard(repo.gaps, repo.key, "whether GitHub Actions may approve pull requests here (a workflow's "
+                              "token then counts as one approval)",
+                              lambda: self.api.get(f"/repos/{repo.full}/actions/permissions/workflow"))
+            repo.actions_can_approve = actions_can_approve(data) if data is not None else None
         for ruleset in repo.rulesets:
-            if not ruleset_matters(ruleset):
-                continue
+            if not ruleset_matters(ruleset) or ruleset.get("databaseId") is None:
+                continue  # no databaseId: a Gap from payloads.repo_from_graphql
             rid = int(ruleset["databaseId"])
             source = ruleset.get("source") or {}
             if source.get("__typename") == "Organization":

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...model import Gap, resource_key
+from .codeowners import CodeOwners, from_blobs
 
 ROLE_RANK = {"none": -1, "read": 0, "triage": 1, "write": 2, "maintain": 3, "admin": 4}
 
@@ -40,6 +41,9 @@ class RepoData:
     environment_names: list[str]
     workflows: dict[str, str | None]  # file name -> YAML text (None: binary or truncated)
     collaborators: dict[str, str] | None = None  # login -> role_name (direct); None: not readable
+    collaborator_ids: dict[int, str] = field(default_factory=dict)  # user id -> login (ruleset bypass actors)
+    codeowners: CodeOwners | None = None
+    actions_can_approve: bool | None = False  # "Allow GitHub Actions to create and approve pull requests"; None: unknown
     ruleset_details: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     environments: list[dict[str, Any]] | None = None  # REST environments; None: not readable
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -67,6 +71,8 @@ class OrgData:
     custom_roles: dict[str, dict[str, Any]] | None = field(default_factory=dict)  # None: not readable
     org_roles: list[dict[str, Any]] = field(default_factory=list)
     oidc: list[str] | None = None
+    actions_can_approve: bool | None = False  # the organisation's setting; None: could not be read
+    private_forks: bool | None = None  # members_can_fork_private_repositories; None: not visible
     repos: list[RepoData] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
 
@@ -87,28 +93,55 @@ class OrgData:
 
 
 def org_from_rest(data: dict[str, Any], login: str) -> OrgData:
-    """``GET /orgs/{org}``: the organisation, its base permission and plan."""
-    return OrgData(login=str(data.get("login") or login), name=str(data.get("name") or ""),
-                   base_permission=str(data.get("default_repository_permission") or "read"),
-                   plan=str((data.get("plan") or {}).get("name", "")))
+    """``GET /orgs/{org}``: the organisation, its base permission and plan.
+
+    ``default_repository_permission`` is nullable in GitHub's description and absent for a
+    token that is not an owner's: then the base permission is ``unknown`` and a Gap says so.
+    """
+    base = data.get("default_repository_permission")
+    org = OrgData(login=str(data.get("login") or login), name=str(data.get("name") or ""),
+                  base_permission=str(base) if base in ROLE_RANK else "unknown",
+                  plan=str((data.get("plan") or {}).get("name", "")))
+    forks = data.get("members_can_fork_private_repositories")
+    org.private_forks = forks if isinstance(forks, bool) else None
+    if org.base_permission == "unknown":
+        shown = "null" if "default_repository_permission" in data else "absent"
+        org.gaps.append(Gap("github", org.key, f"GET /orgs/{org.login}: default_repository_permission is {shown} "
+                            "(visible to organisation owners only)",
+                            "the base permission every member holds on every repository (none, read, write or admin)"))
+    return org
 
 
 def add_members(org: OrgData, page: dict[str, Any]) -> None:
-    """One page of the GraphQL ``membersWithRole`` connection: members, owners (role ADMIN), ids."""
+    """One page of the GraphQL ``membersWithRole`` connection: members, owners (role ADMIN), ids.
+
+    ``edges``, its items, ``node`` and ``role`` are all nullable in GitHub's schema: a null
+    edge is skipped, a null ``role`` is a Gap (never read as "member", which could hide an owner).
+    """
     for edge in page.get("edges") or []:
-        user = edge.get("node") or {}
-        if user.get("login"):
-            if user.get("databaseId"):
-                org.user_ids[int(user["databaseId"])] = user["login"]
-            org.members[user["login"]] = {
-                "name": user.get("name") or "", "email": user.get("email") or "",
-                "role": "owner" if edge.get("role") == "ADMIN" else "member"}
+        user = (edge or {}).get("node") or {}
+        if not user.get("login"):
+            continue
+        if user.get("databaseId"):
+            org.user_ids[int(user["databaseId"])] = user["login"]
+        role = edge.get("role")
+        if role not in ("ADMIN", "MEMBER"):
+            role_name = "unknown"
+            org.gaps.append(Gap("github", org.key, f"membersWithRole: role of {user['login']} is "
+                                f"{'null' if role is None else repr(role)} (OrganizationMemberEdge.role)",
+                                f"whether {user['login']} is an owner (admin on every repository)"))
+        else:
+            role_name = "owner" if role == "ADMIN" else "member"
+        org.members[user["login"]] = {"name": user.get("name") or "", "email": user.get("email") or "",
+                                      "role": role_name}
 
 
 def add_saml_identities(org: OrgData, page: dict[str, Any]) -> None:
     """One page of the GraphQL ``externalIdentities`` connection: GitHub login -> corporate email."""
     for node in page.get("nodes") or []:
-        login = ((node or {}).get("user") or {}).get("login")
+        if not node:
+            continue
+        login = (node.get("user") or {}).get("login")
         email = saml_email(node.get("samlIdentity") or {})
         if login and email:
             org.saml[login] = email
@@ -116,7 +149,7 @@ def add_saml_identities(org: OrgData, page: dict[str, Any]) -> None:
 
 def custom_roles_from_rest(data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """``GET /orgs/{org}/custom-repository-roles``: role name -> role (base_role, permissions, id)."""
-    return {r["name"]: r for r in (data or {}).get("custom_roles", [])}
+    return {r["name"]: r for r in (data or {}).get("custom_roles") or [] if r and r.get("name")}
 
 
 def reaches_code(role: dict[str, Any]) -> bool:
@@ -126,8 +159,28 @@ def reaches_code(role: dict[str, Any]) -> bool:
 
 def org_role_from_rest(role: dict[str, Any], teams: list[dict[str, Any]], users: list[dict[str, Any]]
                        ) -> dict[str, Any]:
-    """An organisation role with the teams and users it is assigned to (two more REST lists)."""
-    return {**role, "teams": [t["slug"] for t in teams], "users": [u["login"] for u in users]}
+    """An organisation role with the teams and users it is assigned to (two more REST lists).
+
+    ``GET …/organization-roles/{id}/users`` items are ``user-role-assignment``s: ``assignment``
+    is ``direct``, ``indirect`` (held only through the teams in ``inherited_from``) or
+    ``mixed``; teams likewise (a child team holds it ``indirect``ly through its parent).
+    """
+    def assignment(item: dict[str, Any]) -> str:
+        return str(item.get("assignment") or "direct")
+
+    return {**role,
+            "teams": [t["slug"] for t in teams if t and t.get("slug")],
+            "team_assignment": {t["slug"]: assignment(t) for t in teams if t and t.get("slug")},
+            "users": [u["login"] for u in users if u and u.get("login")],
+            "user_assignment": {u["login"]: (assignment(u), [t.get("slug") for t in u.get("inherited_from") or []
+                                                             if t and t.get("slug")])
+                                for u in users if u and u.get("login")}}
+
+
+def actions_can_approve(data: dict[str, Any] | None) -> bool | None:
+    """``GET …/actions/permissions/workflow``: ``can_approve_pull_request_reviews`` (None if absent)."""
+    value = (data or {}).get("can_approve_pull_request_reviews")
+    return value if isinstance(value, bool) else None
 
 
 def oidc_claim_keys(data: dict[str, Any] | None) -> list[str]:
@@ -148,9 +201,22 @@ def team_from_graphql(node: dict[str, Any]) -> TeamData:
     return team
 
 
+def teams_from_graphql(page: dict[str, Any]) -> list[tuple[TeamData, bool]]:
+    """One page of ``organization.teams``: each team, and whether it has more members than the page
+    held. ``nodes`` items are nullable in GitHub's schema: a null one is skipped."""
+    out = []
+    for node in page.get("nodes") or []:
+        if not node or not node.get("slug"):
+            continue
+        more = bool(((node.get("members") or {}).get("pageInfo") or {}).get("hasNextPage"))
+        out.append((team_from_graphql(node), more))
+    return out
+
+
 def team_members(edges: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
     """``TeamMemberEdge``s: (login, MEMBER | MAINTAINER)."""
-    return [(e["node"]["login"], e.get("role", "MEMBER")) for e in edges or [] if e.get("node")]
+    return [(e["node"]["login"], e.get("role") or "MEMBER") for e in edges or []
+            if e and e.get("node") and e["node"].get("login")]
 
 
 def role_of(item: dict[str, Any]) -> str:
@@ -165,41 +231,71 @@ def roles_by_repo(items: list[dict[str, Any]]) -> dict[str, str]:
 
 def roles_by_login(items: list[dict[str, Any]]) -> dict[str, str]:
     """``GET /repos/{owner}/{repo}/collaborators?affiliation=direct``: login -> role."""
-    return {item["login"]: role_of(item) for item in items}
+    return {item["login"]: role_of(item) for item in items if item and item.get("login")}
+
+
+def ids_by_login(items: list[dict[str, Any]]) -> dict[int, str]:
+    """The same list: user id -> login, to resolve ruleset bypass actors of type ``User``."""
+    return {int(item["id"]): item["login"] for item in items if item and item.get("login") and item.get("id")}
+
+
+def repos_from_graphql(page: dict[str, Any]) -> list[RepoData]:
+    """One page of ``organization.repositories``; null nodes (allowed by GitHub's schema) skipped."""
+    return [repo_from_graphql(node) for node in page.get("nodes") or [] if node and node.get("nameWithOwner")]
 
 
 def repo_from_graphql(node: dict[str, Any]) -> RepoData:
-    """A GraphQL `Repository` node (`REPOS_QUERY`): protection rules, rulesets, environments, workflows."""
+    """A GraphQL `Repository` node (`REPOS_QUERY`): protection rules, rulesets, environments, workflows,
+    and the CODEOWNERS file. Null items of any list are skipped (GitHub's schema allows them)."""
     default = node.get("defaultBranchRef") or {}
     workflows: dict[str, str | None] = {}
     tree = node.get("workflows") or {}
     for entry in tree.get("entries") or []:
-        name = entry.get("name", "")
+        name = (entry or {}).get("name") or ""
         if entry.get("type") != "blob" or not name.endswith((".yml", ".yaml")):
             continue
         blob = entry.get("object") or {}
         workflows[name] = None if blob.get("isBinary") or blob.get("isTruncated") else blob.get("text")
+    rulesets = []
+    for ruleset in (node.get("rulesets") or {}).get("nodes") or []:
+        if not ruleset:
+            continue
+        rules = ruleset.get("rules") or {}
+        rulesets.append({**ruleset, "rules": {**rules, "nodes": [r for r in rules.get("nodes") or [] if r]}})
     repo = RepoData(
         full=node["nameWithOwner"], name=node["name"], archived=bool(node.get("isArchived")),
         visibility=str(node.get("visibility") or "PRIVATE").lower(), default_branch=default.get("name") or "main",
         classic=[n for n in (node.get("branchProtectionRules") or {}).get("nodes") or [] if n],
         default_rule_id=(default.get("branchProtectionRule") or {}).get("id"),
-        rulesets=[n for n in (node.get("rulesets") or {}).get("nodes") or [] if n],
-        environment_names=[n["name"] for n in (node.get("environments") or {}).get("nodes") or [] if n],
+        rulesets=rulesets,
+        environment_names=[n["name"] for n in (node.get("environments") or {}).get("nodes") or [] if n and n.get("name")],
         workflows=workflows,
+        codeowners=from_blobs([(".github/CODEOWNERS", node.get("codeownersGithub")),
+                               ("CODEOWNERS", node.get("codeownersRoot")),
+                               ("docs/CODEOWNERS", node.get("codeownersDocs"))]),
     )
     key = repo.key
     for label, conn in (("branch protection rules", node.get("branchProtectionRules")),
                         ("rulesets", node.get("rulesets")), ("environments", node.get("environments"))):
-        if conn and conn.get("totalCount", 0) > len(conn.get("nodes") or []):
+        if conn and (conn.get("totalCount") or 0) > len(conn.get("nodes") or []):
             repo.gaps.append(Gap("github", key, f"more than {len(conn.get('nodes') or [])} {label}; the rest were not read",
                                  f"{label} beyond the first page"))
     for rule in repo.classic:
         for label in ("pushAllowances", "bypassPullRequestAllowances"):
             conn = rule.get(label) or {}
-            if conn.get("totalCount", 0) > len(conn.get("nodes") or []):
+            if (conn.get("totalCount") or 0) > len(conn.get("nodes") or []):
                 repo.gaps.append(Gap("github", key, f"branch rule {rule.get('pattern')}: {label} truncated",
                                      "actors allowed to push or bypass reviews"))
+    for ruleset in repo.rulesets:
+        rules = ruleset.get("rules") or {}
+        if (rules.get("totalCount") or 0) > len(rules.get("nodes") or []):
+            repo.gaps.append(Gap("github", key, f"ruleset '{ruleset.get('name')}': more than "
+                                 f"{len(rules.get('nodes') or [])} rules; the rest were not read",
+                                 "rules that may require a review or restrict who creates or updates refs"))
+        if ruleset_matters(ruleset) and ruleset.get("databaseId") is None:
+            repo.gaps.append(Gap("github", key, f"ruleset '{ruleset.get('name')}' has no databaseId "
+                                 "(RepositoryRuleset.databaseId is null): its bypass list cannot be read",
+                                 "ruleset bypass actors who may merge without review"))
     for name, text in workflows.items():
         if text is None:
             repo.gaps.append(Gap("github", key, f".github/workflows/{name} could not be read as text (binary or too large)",
@@ -207,11 +303,15 @@ def repo_from_graphql(node: dict[str, Any]) -> RepoData:
     return repo
 
 
+RULE_TYPES_THAT_GATE = ("PULL_REQUEST", "UPDATE", "CREATION", "LOCK_BRANCH")
+
+
 def ruleset_matters(ruleset: dict[str, Any]) -> bool:
-    """Active branch rulesets that gate merging: the only ones whose bypass list we need."""
-    if ruleset.get("enforcement") != "ACTIVE" or (ruleset.get("target") or "BRANCH") != "BRANCH":
+    """Active branch or tag rulesets that gate merging or restrict who creates or updates refs:
+    the only ones whose bypass list we need."""
+    if ruleset.get("enforcement") != "ACTIVE" or (ruleset.get("target") or "BRANCH") not in ("BRANCH", "TAG"):
         return False
-    return any(r.get("type") in ("PULL_REQUEST", "UPDATE") for r in (ruleset.get("rules") or {}).get("nodes") or [])
+    return any((r or {}).get("type") in RULE_TYPES_THAT_GATE for r in (ruleset.get("rules") or {}).get("nodes") or [])
 
 
 def graphql_error(errors: list[dict[str, Any]]) -> str:

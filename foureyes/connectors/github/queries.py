@@ -30,7 +30,11 @@ query($org: String!, $slug: String!, $after: String) { organization(login: $org)
     edges { role node { login name } } } } } }
 """
 
-_ACTOR = "actor { __typename ... on User { login } ... on Team { slug } ... on App { slug } }"
+_ACTOR = ("actor { __typename ... on User { login databaseId } ... on Team { slug databaseId } "
+          "... on App { slug name databaseId } }")
+# GitHub reads CODEOWNERS from the first of these that exists (docs: "About code owners").
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+_BLOB = "... on Blob { text isBinary isTruncated byteSize }"
 REPOS_QUERY = """
 query($org: String!, $after: String, $first: Int!) { organization(login: $org) {
   repositories(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
@@ -53,6 +57,9 @@ query($org: String!, $after: String, $first: Int!) { organization(login: $org) {
                                          dismissStaleReviewsOnPush } } } } } }
       environments(first: 50) { totalCount nodes { name } }
       workflows: object(expression: "HEAD:.github/workflows") { ... on Tree {
-        entries { name type object { ... on Blob { text isBinary isTruncated byteSize } } } } }
+        entries { name type object { %(blob)s } } } }
+      codeownersGithub: object(expression: "HEAD:.github/CODEOWNERS") { %(blob)s }
+      codeownersRoot: object(expression: "HEAD:CODEOWNERS") { %(blob)s }
+      codeownersDocs: object(expression: "HEAD:docs/CODEOWNERS") { %(blob)s }
     } } } }
-""" % {"actor": _ACTOR}
+""" % {"actor": _ACTOR, "blob": _BLOB}

@@ -18,6 +18,7 @@ from ...model import (
     CODE_PUSH,
     Edge,
     EdgeKind,
+    Gap,
     Grant,
     Kind,
     Principal,
@@ -52,7 +53,10 @@ def translate(org: OrgData, config: Config, section: GitHubSource) -> SourceBuil
         guard = BranchGuard(ctx, repo, holdings)
         _repo_resource(ctx, repo, guard)
         _merge_unreviewed(ctx, repo, guard, holdings)
+        _code_owners(ctx, repo, guard)
         actions.translate_repo(ctx, repo, guard, holdings)
+        for gap in guard.gaps:
+            b.gap(gap)
     return b
 
 
@@ -114,7 +118,7 @@ def _repo_access(ctx: Context, repo: RepoData) -> list[Holding]:
         b.grant(Grant("github", h.key, h.role, repo.key, caps, via=h.via, detail=h.detail, attrs=attrs))
         out.append(h)
 
-    if org.base_permission not in ("none", ""):
+    if org.base_permission not in ("none", "", "unknown"):  # unknown: a Gap on the organisation says so
         hold(ctx.holding(ctx.members_key, org.base_permission, Via.BASE,
                          f"base permission of the {org.login} organisation"))
     for login in sorted(org.owners):
@@ -144,14 +148,29 @@ def _repo_access(ctx: Context, repo: RepoData) -> list[Holding]:
         hold(ctx.holding(ctx.user(login), role, Via.DIRECT, detail))
     for role in org.org_roles:
         base = str(role.get("base_role"))
+        assigned = set(role.get("teams", []))
+        team_assignment = role.get("team_assignment") or {}
         for slug in role.get("teams", []):
-            if slug in org.teams:
-                hold(ctx.holding(ctx.team(slug), base, Via.TEAM,
-                                 f"organisation role {role['name']} gives team {slug} {base} on every repository"))
+            if slug not in org.teams:
+                continue
+            if team_assignment.get(slug) == "indirect" and any(a in assigned for a in ctx.ancestors(slug)):
+                continue  # a child team holds it through its parent: the child-team edge explains it
+            hold(ctx.holding(ctx.team(slug), base, Via.TEAM,
+                             f"organisation role {role['name']} gives team {slug} {base} on every repository"))
+        user_assignment = role.get("user_assignment") or {}
         for login in role.get("users", []):
+            how, via_teams = user_assignment.get(login, ("direct", []))
+            known = [t for t in via_teams if t in org.teams and t in assigned]
+            if how == "indirect" and known and set(known) == set(via_teams):
+                continue  # held through teams that hold the grant: the path names the team
             ctx.ensure_user(login)
-            hold(ctx.holding(ctx.user(login), base, Via.DIRECT,
-                             f"organisation role {role['name']} gives {base} on every repository"))
+            if how == "indirect":  # through a team foureyes cannot see: say which
+                hold(ctx.holding(ctx.user(login), base, Via.TEAM,
+                                 f"organisation role {role['name']} gives {base} on every repository, through team "
+                                 f"{', '.join(via_teams) or 'unknown'}"))
+            else:
+                hold(ctx.holding(ctx.user(login), base, Via.DIRECT,
+                                 f"organisation role {role['name']} gives {base} on every repository"))
     return out
 
 
@@ -178,6 +197,8 @@ def _repo_resource(ctx: Context, repo: RepoData, guard: BranchGuard) -> None:
             "protected_branches": guard.protected_names(),
             "require_last_push_approval": any(r.last_push_approval for r in reqs),
             "require_code_owner_reviews": any(r.code_owners for r in reqs),
+            "codeowners": _codeowners_attr(repo, guard),
+            "actions_can_approve_pull_requests": repo.actions_can_approve,
             "rulesets": [f"{rs.get('name')} ({str(rs.get('enforcement', '')).lower()})" for rs in repo.rulesets],
             "visibility": repo.visibility,
             "archived": repo.archived,
@@ -206,3 +227,44 @@ def _merge_unreviewed(ctx: Context, repo: RepoData, guard: BranchGuard, holdings
             continue
         b.grant(Grant("github", h.key, "latent bypass", repo.key, (CODE_MERGE_UNREVIEWED,), via=h.via,
                       detail=reason, attrs={"latent": True, "branch": branch}))
+
+
+def _codeowners_attr(repo: RepoData, guard: BranchGuard) -> dict[str, Any]:
+    owners = repo.codeowners
+    attrs: dict[str, Any] = {"state": owners.state if owners else "unknown", "path": owners.path if owners else "",
+                             "coverage": guard.owners.state}
+    if guard.owners.unowned and guard.owners.state != "none":
+        attrs["unowned"] = guard.owners.unowned
+    if guard.owners.ignored:
+        attrs["ignored_owners"] = sorted(set(guard.owners.ignored))
+    return attrs
+
+
+def _code_owners(ctx: Context, repo: RepoData, guard: BranchGuard) -> None:
+    """code.approve for code owners, where a layer of the default branch requires their review.
+
+    An owner's approval counts for the paths they own (the last matching CODEOWNERS pattern);
+    an author cannot approve their own pull request ("About code owners").
+    """
+    reqs = [r for r in guard.requirements(repo.default_branch) if r.code_owners and r.requires_pr]
+    if not reqs or repo.archived:
+        return
+    names = ", ".join(r.name for r in reqs)
+    owners = guard.owners
+    where = repo.codeowners.path if repo.codeowners and repo.codeowners.path else "CODEOWNERS"
+    if owners.state == "unknown":
+        reason = repo.codeowners.reason if repo.codeowners and repo.codeowners.reason else "CODEOWNERS not read"
+        ctx.b.gap(Gap("github", repo.key, f"{reason}; {names} requires a code owner's review",
+                      "who must approve changes (code owners), and whether writers can land changes without one"))
+        return
+    for raw in owners.unresolved:
+        ctx.b.gap(Gap("github", repo.key, f"{where}: code owner {raw} is an email foureyes cannot map to a login",
+                      "a code owner whose approval counts for the paths they own"))
+    for (kind, name), patterns in sorted(owners.owners.items()):
+        key = ctx.team(name) if kind == "team" else ctx.ensure_user(name)
+        shown = ", ".join(patterns[:5]) + (f" and {len(patterns) - 5} more" if len(patterns) > 5 else "")
+        ctx.b.grant(Grant("github", key, "code owner", repo.key, (CODE_APPROVE,),
+                          via=Via.TEAM if kind == "team" else Via.DIRECT,
+                          detail=f"code owner of {shown} in {where} ({names} requires a code owner's review; "
+                                 "an owner cannot approve their own change)",
+                          attrs={"paths": list(patterns), "codeowners": where}))

@@ -4,6 +4,7 @@ identities they take on (AWS role to assume, GCP service account or principal se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,21 @@ from .payloads import RepoData
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
 AWS_ACTION = "aws-actions/configure-aws-credentials"
+CHECKOUT = "actions/checkout"
+# Events whose runs have GITHUB_REF on the default branch (pull_request_target: the pull request's
+# base branch) though someone without write access can cause them ("Events that trigger
+# workflows"): the run gets the secrets, environments and OIDC subject of that branch.
+BASE_CONTEXT_EVENTS = frozenset({"pull_request_target", "issue_comment", "workflow_run", "issues",
+                                 "discussion", "discussion_comment"})
+# What a pull request's or an issue's author controls, as workflow expressions (GitHub Security
+# Lab, "Keeping your GitHub Actions and workflows secure"): checked out, or pasted into a script.
+_UNTRUSTED_REF = re.compile(r"github\.event\.pull_request\.head\.(sha|ref)|github\.head_ref|refs/pull/|"
+                            r"github\.event\.workflow_run\.head_(sha|branch)|github\.event\.issue\.number|"
+                            r"github\.event\.pull_request\.number|github\.event\.number")
+_UNTRUSTED_TEXT = re.compile(r"\$\{\{\s*github\.event\.(issue\.(title|body)|comment\.body|pull_request\.(title|body)|"
+                             r"pull_request\.head\.(ref|label)|review\.body|discussion\.(title|body)|"
+                             r"workflow_run\.head_branch)\s*\}\}|\$\{\{\s*github\.head_ref\s*\}\}")
+_PR_CHECKOUT_COMMANDS = re.compile(r"gh\s+pr\s+checkout|git\s+fetch\s+\S+\s+(\+?refs/)?pull/")
 GCP_ACTION = "google-github-actions/auth"
 
 
@@ -26,6 +42,13 @@ class WorkflowJob:
     identities: tuple[str, ...] = ()  # "assume arn:aws:iam::…:role/x", "impersonate sa@… via …"
     id_token: bool = False  # the job may mint an OIDC token
     reusable: str = ""  # a called reusable workflow, whose jobs we do not see
+    triggers: tuple[str, ...] = ()  # the workflow's events (`on:`)
+    untrusted: str = ""  # the step that runs code or text from a pull request or an issue, if any
+
+    @property
+    def base_context(self) -> tuple[str, ...]:
+        """Events this job runs on with the default (or base) branch's context for someone outside."""
+        return tuple(t for t in self.triggers if t in BASE_CONTEXT_EVENTS)
 
 
 @dataclass
@@ -59,6 +82,7 @@ def parse_workflow(file: str, text: str) -> WorkflowScan:
         scan.errors.append((file, "no jobs mapping"))
         return scan
     top_token = _id_token(doc.get("permissions"))
+    triggers = _triggers(doc.get("on", doc.get(True)))  # YAML 1.1 reads a bare `on` as true
     for job_id, job in doc["jobs"].items():
         if not isinstance(job, dict):
             continue
@@ -81,8 +105,44 @@ def parse_workflow(file: str, text: str) -> WorkflowScan:
         job_token = _id_token(job.get("permissions")) if "permissions" in job else top_token
         scan.jobs.append(WorkflowJob(file=file, job=str(job_id), environment=environment,
                                      identities=tuple(identities), id_token=job_token or bool(identities),
-                                     reusable=str(job.get("uses") or "")))
+                                     reusable=str(job.get("uses") or ""), triggers=triggers,
+                                     untrusted=_untrusted(job) if set(triggers) & BASE_CONTEXT_EVENTS else ""))
     return scan
+
+
+def _triggers(on: Any) -> tuple[str, ...]:
+    if isinstance(on, str):
+        return (on,)
+    if isinstance(on, list):
+        return tuple(str(t) for t in on if isinstance(t, str))
+    if isinstance(on, dict):
+        return tuple(str(t) for t in on)
+    return ()
+
+
+def _untrusted(job: dict[str, Any]) -> str:
+    """The first step that runs what an outsider wrote: a checkout of the pull request's head (then
+    any later step runs its code), a `gh pr checkout`, or an event field pasted into a script."""
+    checked_out = ""
+    for step in job.get("steps") or []:
+        if not isinstance(step, dict):
+            continue
+        uses = str(step.get("uses") or "").split("@", 1)[0].strip().lower()
+        args = step.get("with") if isinstance(step.get("with"), dict) else {}
+        run = str(step.get("run") or "")
+        shown_run = f"run: {run.strip().splitlines()[0][:60]}" if run.strip() else "a step"
+        name = str(step.get("name") or uses or shown_run)
+        if uses == CHECKOUT and _UNTRUSTED_REF.search(str(args.get("ref") or "")):
+            checked_out = f"step '{name}' checks out the pull request's head (ref: {args.get('ref')})"
+            continue
+        if run and _PR_CHECKOUT_COMMANDS.search(run):
+            checked_out = f"step '{name}' fetches the pull request's head"
+            continue
+        if run and _UNTRUSTED_TEXT.search(run):
+            return f"step '{name}' pastes {_UNTRUSTED_TEXT.search(run).group(0)} into a script"
+        if checked_out and (run or uses):
+            return f"{checked_out}, and step '{name}' then runs in it"
+    return ""
 
 
 def _id_token(permissions: Any) -> bool:
