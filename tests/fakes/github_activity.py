@@ -374,15 +374,19 @@ def rest_routes(fake: Any, o: str, q: dict[str, str]) -> list[tuple[str, str, An
         and ``ci_runs`` more (builds on every push), newest first."""
         since = q.get("created", "").removeprefix(">=")
         listed = []
-        for rid in sorted((int(k) for k in activity(repo).get("runs", {})), reverse=True):
+        for rid in (int(k) for k in activity(repo).get("runs", {})):
             spec = activity(repo).get("runs", {}).get(rid) or activity(repo).get("runs", {}).get(str(rid))
             if spec.get("forbidden"):
                 continue  # the fixture's way of a run the token may not read: asked for alone, a 403
             if not since or str(spec.get("created_at", ""))[:10] >= since:
                 listed.append(run(repo, str(rid)))
-        for i in range(activity(repo).get("ci_runs", 0)):
+        ci = activity(repo).get("ci_runs", 0)
+        times = sorted(str(r.get("created_at") or "") for r in listed) or [""]
+        for i in range(ci):  # spread between the deploy runs, as builds on every push are
             listed.append({"id": 10_000_000 + i, "name": "ci", "event": "push", "status": "completed",
-                           "path": ".github/workflows/ci.yml", "actor": None, "triggering_actor": None})
+                           "path": ".github/workflows/ci.yml", "created_at": times[i * len(times) // ci],
+                           "actor": None, "triggering_actor": None})
+        listed.sort(key=lambda r: (str(r.get("created_at") or ""), r["id"]), reverse=True)  # newest first
         return Listed(listed, "workflow_runs")
 
     def approvals(repo: str, rid: str) -> list[dict[str, Any]]:
