@@ -221,10 +221,9 @@ def test_nullable_fields_of_a_pull_request_become_unknown_actors_not_errors():
     node = {"number": 9, "title": None, "url": None, "mergedAt": "2026-10-01T10:00:00Z", "baseRefName": "main",
             "headRefOid": "h1", "reviewDecision": None, "author": None, "mergedBy": None, "mergeCommit": None,
             "commits": {"totalCount": 1, "nodes": [None, {"commit": {"oid": "h1", "committedDate": None,
-                                                                        "messageHeadline": None,
-                                                                        "authors": {"nodes": [None, {"email": None,
-                                                                                                     "name": None,
-                                                                                                     "user": None}]},
+                                                                        "message": None,
+                                                                        "author": {"email": None, "name": None,
+                                                                                   "user": None},
                                                                         "committer": None}}]},
             "reviews": {"nodes": [None, {"author": None, "state": "APPROVED", "submittedAt": None, "commit": None}]},
             "timelineItems": {"nodes": [None]}}

@@ -119,12 +119,16 @@ def _git_actor(org: Any, spec: Any) -> dict[str, Any]:
 
 
 def _commit(org: Any, spec: dict[str, Any], pr: dict[str, Any] | None = None) -> dict[str, Any]:
-    authors = [_git_actor(org, spec.get("author") or (pr or {}).get("author"))]
-    authors += [_git_actor(org, a) for a in spec.get("co_authors", [])]
     oid = spec["oid"]
+    message = spec.get("message", f"commit {oid}")
+    trailers = []
+    for co in spec.get("co_authors", []):  # as git writes them: the message's last paragraph
+        actor = _git_actor(org, co)
+        trailers.append(f"Co-authored-by: {actor['name']} <{actor['email']}>")
+    if trailers:
+        message += "\n\n" + "\n".join(trailers)
     return {"id": f"C_{oid}", "oid": oid, "committedDate": spec.get("committed_at", "2026-01-01T00:00:00Z"),
-            "messageHeadline": spec.get("message", f"commit {oid}"),
-            "authors": lambda info, **args: _connection(authors, args, "authors"),
+            "message": message, "author": _git_actor(org, spec.get("author") or (pr or {}).get("author")),
             "committer": _git_actor(org, spec.get("committer", {"login": "web-flow", "name": "GitHub",
                                                                  "email": "noreply@github.com"})),
             "parents": lambda info, **args: _connection([{"oid": f"p{i}"} for i in range(spec.get("parents", 1))],
