@@ -2,19 +2,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# Both cores (pytest-xdist); worksteal hands out single tests and lets an idle worker take
+# from the other's queue, so neither waits on a long file at the end. `make test PYTEST_ARGS=`
+# runs serially.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 .PHONY: demo test bench bench-small clean
 
 $(BIN)/python:
 	$(PYTHON) tools/bootstrap_venv.py $(VENV)
 
+# tools/install.py uses uv (from PyPI, into the venv) and falls back to pip
 $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python tools/install.py $(VENV) .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python tools/install.py $(VENV) '.[test]'
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base

@@ -90,6 +90,7 @@ def analyze(
             waivers=waiver_list,
             today=today,
             facts=changes.facts if changes is not None else (),
+            graph=graph,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
                     waivers=waiver_list, changes=changes)

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from .identity import Identities
 from .model import (
@@ -23,6 +23,7 @@ from .model import (
     Person,
     Principal,
     Snapshot,
+    Via,
     subject_repo,
     workload_matches,
 )
@@ -30,8 +31,11 @@ from .model import (
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # A closure entry: (distance, ref, next key, grant index). ref >= 0 is an edge index, ref < 0
 # is grant index -(ref + 1). The next key is the key in the successor's closure; the grant
-# index is the grant the path ends in.
+# index is the grant the path ends in. An escalation (a can-escalate edge, a grant marked
+# "escalation") adds ESCALATION to the distance, so a route without one always wins and
+# distance // ESCALATION counts the escalations on the chosen route.
 Entry = tuple[int, int, "tuple[str, str, str] | None", int]
+ESCALATION = 1000
 HoldKey = tuple[str, str, str]  # (capability, resource key, repo)
 
 
@@ -68,6 +72,7 @@ class Holding(NamedTuple):
     latent: bool = False
     attrs: Mapping[str, Any] = _EMPTY
     first_hop: tuple[int, Any] = (0, None)  # (ref, next key) into the graph, for `Graph.path`
+    escalation: bool = False  # every route to it needs a privilege escalation first
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -90,6 +95,8 @@ class Graph:
         self._out: dict[str, list[int]] = defaultdict(list)
         for index, edge in enumerate(self._edges):
             self._out[edge.src].append(index)
+        self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self._edges]
+        self._in: dict[str, list[int]] | None = None  # edges by destination, built on first use
         self._own: dict[str, list[int]] = defaultdict(list)
         for index, grant in enumerate(self._grants):
             if grant.capabilities:
@@ -291,6 +298,62 @@ class Graph:
             self._members_of = dict(members)
         return self._members_of
 
+    def inbound(self, node: str) -> list[Edge]:
+        """The edges into ``node`` (who can act as it, one hop away)."""
+        return [self._edges[i] for i in self._inbound().get(node, ())]
+
+    def reaching(self, node: str, *, first: Callable[[Edge], bool] | None = None) -> list[tuple[str, tuple[Step, ...]]]:
+        """People who can act as ``node``, each with a shortest path to it (person first, ``node`` last).
+
+        ``first`` chooses which edges into ``node`` count (the wildcard trust patterns of a
+        role, say): a posture finding's blast radius is everyone who reaches it that way.
+        """
+        inbound = self._inbound()
+        toward: dict[str, tuple[int, int]] = {}  # principal -> (distance, edge index toward node)
+        frontier: list[str] = []
+        for index in inbound.get(node, ()):
+            src = self._edges[index].src
+            if src not in toward and (first is None or first(self._edges[index])):
+                toward[src] = (1, index)
+                frontier.append(src)
+        distance = 1
+        while frontier:
+            distance += 1
+            found: list[str] = []
+            for current in frontier:
+                for index in inbound.get(current, ()):
+                    src = self._edges[index].src
+                    if src != node and src not in toward:
+                        toward[src] = (distance, index)
+                        found.append(src)
+            frontier = found
+        out: list[tuple[str, tuple[Step, ...]]] = []
+        person_of, people = self.identities.person_of, self.identities.people
+        for key in sorted({person_of[n] for n in toward if n in person_of}):
+            person = people[key]
+            starts = [(toward[a.principal][0], a.principal, a) for a in person.accounts if a.principal in toward]
+            _, start, link = min(starts, key=lambda s: (s[0], s[1]))
+            steps = [self._person_step(person, person.key)]
+            account = self.principals.get(start)
+            if account is not None and person.linked:
+                steps.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}", account.key))
+            current = start
+            for _ in range(10_000):  # a broken index must not hang the caller
+                if current == node or current not in toward:
+                    break
+                edge = self._edges[toward[current][1]]
+                steps.append(self._edge_step(edge))
+                current = edge.dst
+            out.append((person.key, tuple(steps)))
+        return sorted(out, key=lambda item: (len(item[1]), item[0]))
+
+    def _inbound(self) -> dict[str, list[int]]:
+        if self._in is None:
+            self._in = defaultdict(list)
+            for index, edge in enumerate(self._edges):
+                self._in[edge.dst].append(index)
+        return self._in
+
     # ------------------------------------------------------------ closure
 
     def _compute(self) -> dict[str, list[Holding]]:
@@ -320,13 +383,16 @@ class Graph:
             repo_resource = self.resources.get(f"github:repo:{repo}")
             app = repo_resource.app if repo_resource else ""
         attrs = grant.attrs
-        return Holding(
+        holding = Holding(
             person=person.key, capability=capability, resource=resource_key, repo=repo,
             tier=resource.tier if resource else "", app=app,
             system=resource.system if resource else resource_key.split(":", 1)[0],
             grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
             latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
         )
+        if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
+            holding = holding._replace(distance=entry[0] % ESCALATION + 1, escalation=True)
+        return holding
 
     def _grant_key(self, index: int) -> str:
         if self._known_keys is not None:
@@ -401,19 +467,21 @@ class Graph:
             for grant_index in self._own.get(node, ()):
                 grant = self._grants[grant_index]
                 repo = self._grant_repo(grant)
+                start = ESCALATION if grant.via == Via.ESCALATION else 0
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
-                    if key not in closure:
-                        closure[key] = (0, -grant_index - 1, None, grant_index)
+                    if key not in closure or start < closure[key][0]:
+                        closure[key] = (start, -grant_index - 1, None, grant_index)
             for edge_index in self._out.get(node, ()):
                 succ = self._edges[edge_index].dst
                 if succ in members:
                     continue
+                cost = self._cost[edge_index]
                 for key, entry in self._closure.get(succ, {}).items():
                     mine = self._retag(node, key)
                     best = closure.get(mine)
-                    if best is None or entry[0] + 1 < best[0]:
-                        closure[mine] = (entry[0] + 1, edge_index, key, entry[3])
+                    if best is None or entry[0] + cost < best[0]:
+                        closure[mine] = (entry[0] + cost, edge_index, key, entry[3])
             closures[node] = closure
         if len(component) > 1 or any(self._edges[e].dst == component[0] for e in self._out.get(component[0], ())):
             changed = True
@@ -424,11 +492,12 @@ class Graph:
                         succ = self._edges[edge_index].dst
                         if succ not in members or succ == node:
                             continue
+                        cost = self._cost[edge_index]
                         for key, entry in list(closures[succ].items()):
                             mine = self._retag(node, key)
                             best = closures[node].get(mine)
-                            if best is None or entry[0] + 1 < best[0]:
-                                closures[node][mine] = (entry[0] + 1, edge_index, key, entry[3])
+                            if best is None or entry[0] + cost < best[0]:
+                                closures[node][mine] = (entry[0] + cost, edge_index, key, entry[3])
                                 changed = True
         self._closure.update(closures)
 

@@ -81,6 +81,9 @@ class EdgeKind:
     CAN_ASSUME = "can-assume"
     CAN_TRIGGER = "can-trigger"
     MATCHES = "matches"  # computed by the graph: workload context ⊨ trust pattern
+    # The source can make itself the destination by a privilege escalation (create its access
+    # key, rewrite its trust, pass it to a service that runs code as it): never a routine path.
+    CAN_ESCALATE = "can-escalate"
 
 
 class Via:
@@ -96,6 +99,7 @@ class Via:
     INHERITED = "inherited"
     REVIEWER = "required reviewer"
     CI = "ci"
+    ESCALATION = "escalation"  # a capability reached only by first granting oneself more
 
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")

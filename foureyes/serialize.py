@@ -5,6 +5,7 @@ Scripts rely on these; add fields freely, never rename or remove one.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .analysis import Analysis
@@ -12,7 +13,7 @@ from .attribution import Who
 from .changes import ChangeRow, DeploymentView, Population, ProofStep
 from .graph import Holding, Step
 from .model import Person
-from .rules import Finding
+from .rules import Exposure, Finding
 
 
 def path_json(steps: tuple[Step, ...]) -> list[str]:
@@ -47,6 +48,7 @@ def holding_json(analysis: Analysis, holding: Holding, *, with_path: bool = True
         "grant": holding.grant,
         "account": holding.account,
         "latent": holding.latent,
+        "escalation": holding.escalation,
     }
     if with_path:
         steps = analysis.path(holding)
@@ -55,9 +57,38 @@ def holding_json(analysis: Analysis, holding: Holding, *, with_path: bool = True
     return data
 
 
+def exposed_json(analysis: Analysis, finding: Finding) -> list[dict[str, Any]]:
+    """The people a posture finding exposes, each with the path by which they can exploit it."""
+    out = []
+    for exposure in finding.exposed:
+        person = analysis.identities.people.get(exposure.person)
+        steps = exposure_steps(analysis, exposure)
+        out.append({"person": exposure.person, "name": person.display_name if person else exposure.person,
+                    "path": path_json(steps), "hops": hops_json(steps)})
+    return out
+
+
+def exposure_steps(analysis: Analysis, exposure: Exposure) -> tuple[Step, ...]:
+    """The path by which the person can exploit the finding."""
+    if exposure.holding is not None and not exposure.steps:
+        return analysis.path(exposure.holding)
+    return exposure.steps
+
+
 def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
     rule = finding.rule
     paths = [path_json(analysis.path(h)) for h in finding.holdings]
+    evidence = [
+        {"requirement": req.describe(), "holdings": [holding_json(analysis, h) for h in hs]}
+        for req, hs in finding.evidence
+    ]
+    if rule.kind == "posture":
+        # What matched, and everyone who can use it: the settings, and the holdings that exploit them.
+        paths = [path_json(exposure_steps(analysis, e)) for e in finding.exposed]
+        conditions = ", ".join(f"{k} = {json.dumps(v)}" for k, v in rule.when.items())
+        evidence = [{"requirement": f"{conditions}; exposes {rule.exposes.describe() if rule.exposes else 'nobody named'}",
+                     "settings": dict(finding.settings),
+                     "holdings": [holding_json(analysis, e.holding) for e in finding.exposed if e.holding]}]
     waiver = finding.waiver
     return {
         "id": finding.id,
@@ -71,10 +102,9 @@ def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
         "scope": finding.scope,
         "capabilities": list(finding.capabilities),
         "paths": paths,
-        "evidence": [
-            {"requirement": req.describe(), "holdings": [holding_json(analysis, h) for h in hs]}
-            for req, hs in finding.evidence
-        ],
+        "evidence": evidence,
+        "settings": dict(finding.settings),
+        "exposed": exposed_json(analysis, finding),
         "controls": list(rule.controls),
         "rationale": rule.rationale,
         "remediation": rule.remediation,

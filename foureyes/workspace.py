@@ -10,6 +10,7 @@ the TUI's workers share one `Workspace`.
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,7 @@ from .collect import collect
 from .config import Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
-from .errors import NotFound
+from .errors import InputError, NotFound
 from .export import github_issues, report, tickets
 from .export.files import ExportFormat, write_file
 from .graph import Holding
@@ -32,7 +33,8 @@ from .model import Person, Snapshot, SnapshotInfo, SourceResult
 from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
-from .store import Store, audit, store_url
+from .store import Store, audit, now_iso, store_url
+from .textsafe import safe_text
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
@@ -72,6 +74,7 @@ class Workspace:
     def __init__(self, config: Config, store: Store):
         self.config = config
         self._store = store
+        self._people_checked = False
 
     @classmethod
     def open(cls, config: Config, *, url: str | None = None,
@@ -246,6 +249,7 @@ class Workspace:
 
     def close_campaign(self, campaign_id: int, *, actor: str, force: bool = False,
                        reason: str = "") -> tuple[Campaign, list[int]]:
+        self._freeze_people()
         return review.close_campaign(self._store, campaign_id, actor=actor, force=force, reason=reason)
 
     def campaign_summaries(self, status: str | None = review.OPEN) -> list[review.CampaignSummary]:
@@ -262,13 +266,31 @@ class Workspace:
 
     def items(self, campaign_id: int, *, reviewer: str | None = None,
               where: review.ItemFilter | None = None) -> list[Item]:
-        """A campaign's items in queue order (one reviewer's, those matching ``where``)."""
+        """A campaign's items in queue order (one reviewer's, by any spelling of theirs; those
+        matching ``where``)."""
+        self._freeze_people()
         return self._matching(campaign_id, review.items(self._store, campaign_id, reviewer=reviewer), where)
 
     def reviewer_queue(self, campaign: Campaign, reviewer: str, *,
                        where: review.ItemFilter | None = None) -> list[Item]:
         """What a reviewer may decide (everything not about them, for the fallback reviewer)."""
+        self._freeze_people()
         return self._matching(campaign.id, review.reviewer_queue(self._store, campaign, reviewer), where)
+
+    def who_is(self, campaign_id: int, spelling: str) -> review.Who:
+        """The person a spelling (email, linked account, alias) names in a campaign."""
+        self._freeze_people()
+        return review.who_is(self._store, campaign_id, spelling)
+
+    def _freeze_people(self) -> None:
+        """Open campaigns created before identities were frozen with campaigns get theirs now
+        (once per workspace: an audited step), so every guard sees one notion of a person."""
+        if self._people_checked:
+            return
+        for campaign in review.list_campaigns(self._store, status=review.OPEN):
+            if not campaign.people_frozen:
+                review.freeze_people(self._store, self.config, campaign.id)
+        self._people_checked = True
 
     def _matching(self, campaign_id: int, items: list[Item], where: review.ItemFilter | None) -> list[Item]:
         if not where:
@@ -292,6 +314,7 @@ class Workspace:
         return review.current_exception(self._store, item_id)
 
     def approvable_by(self, campaign: Campaign, actor: str) -> list[tuple[review.ExceptionRequest, Item]]:
+        self._freeze_people()
         return review.approvable_by(self._store, campaign, actor)
 
     def notes(self, item_id: int) -> list[review.Note]:
@@ -299,24 +322,31 @@ class Workspace:
 
     def decide(self, item_id: int, decision: str, *, actor: str, reason: str = "", expires: date | None = None,
                note: str = "", expect_version: int | None = None) -> review.Outcome:
+        """One decision; it replaces the item's earlier one (the reviewer named this item)."""
+        self._freeze_people()
         return review.decide(self._store, item_id, decision, actor=actor, reason=reason, expires=expires, note=note,
                              expect_version=expect_version)
 
     def decide_many(self, item_ids: Sequence[int], decision: str, *, actor: str, reason: str = "",
-                    expires: date | None = None, note: str = "") -> review.BulkOutcome:
+                    expires: date | None = None, note: str = "", overwrite: bool = False) -> review.BulkOutcome:
+        """The same decision on many items; those decided already are skipped unless ``overwrite``."""
+        self._freeze_people()
         return review.decide_many(self._store, item_ids, decision, actor=actor, reason=reason, expires=expires,
-                                  note=note)
+                                  note=note, overwrite=overwrite)
 
     def undo_last(self, campaign_id: int, *, actor: str) -> list[review.Outcome]:
+        self._freeze_people()
         return review.undo_last(self._store, campaign_id, actor=actor)
 
     def add_note(self, item_id: int, text: str, *, actor: str) -> review.Note:
         return review.add_note(self._store, item_id, text, actor=actor)
 
     def approve_exception(self, exception_id: int, *, actor: str, note: str = "") -> review.Outcome:
+        self._freeze_people()
         return review.approve_exception(self._store, exception_id, actor=actor, note=note)
 
     def reject_exception(self, exception_id: int, *, actor: str, reason: str) -> review.Outcome:
+        self._freeze_people()
         return review.reject_exception(self._store, exception_id, actor=actor, reason=reason)
 
     # ------------------------------------------------------------ follow-through and audit
@@ -329,10 +359,31 @@ class Workspace:
     def follow_through_counts(self, campaign_id: int | None = None) -> dict[str, int]:
         return review.follow_through_counts(self._store, campaign_id=campaign_id)
 
-    def audit_verify(self, *, expect_head: str | None = None) -> tuple[audit.Verification, list[str]]:
-        """The hash chain's verification, and (when it holds) decision rows that disagree with it."""
-        result = audit.verify(self._store, expect_head=expect_head)
-        return result, review.check_against_audit(self._store) if result.ok else []
+    def audit_verify(self, *, expect_head: str | None = None,
+                     anchor_files: Sequence[str | Path] = ()) -> review.Verdict:
+        """The audit verdict (`review.verifying`): the chain, the records against it, the heads
+        kept outside (``expect_head``, anchor files). The evidence report shows the same."""
+        anchors = [a for path in anchor_files for a in read_anchors(path)]
+        return review.verify_audit(self._store, expect_head=expect_head, anchors=anchors)
+
+    def audit_anchor(self, *, campaign_id: int | None = None,
+                     file: str | Path | None = None) -> tuple[review.Verdict, str]:
+        """State the chain's head in one line, after verifying it: appended to ``file`` (never
+        overwritten) or returned for a ticket or a chat. Nothing is written when it fails."""
+        verdict = self.audit_verify()
+        if not verdict.ok:
+            return verdict, ""
+        campaign = None
+        if campaign_id is not None:
+            campaign = self.campaign(campaign_id)
+        else:
+            opened = self.campaigns(status=review.OPEN)
+            campaign = opened[0] if len(opened) == 1 else None
+        named = f"{campaign.id} ({safe_text(campaign.name, limit=80)})" if campaign is not None else ""
+        line = audit.anchor_line(verdict.head, at=now_iso(), campaign=named)
+        if file is not None:
+            append_line(file, line)
+        return verdict, line
 
     def audit_entries(self, *, campaign_id: int | None = None) -> list[audit.AuditEntry]:
         return audit.entries(self._store, campaign_id=campaign_id)
@@ -363,6 +414,29 @@ class Workspace:
     def write_export(path: str | Path, text: str) -> Path:
         """Write an export whole (through a temporary file), or fail with one line."""
         return write_file(path, text)
+
+
+def read_anchors(path: str | Path) -> list[audit.Anchor]:
+    """The anchor lines of a file (`audit anchor --file`, or pasted from a ticket or chat)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"anchor file {path}: cannot read it: {exc.strerror}") from None
+    found = audit.parse_anchors(text, where=str(path))
+    if not found:
+        raise InputError(f"anchor file {path} holds no anchor line (`foureyes audit anchor --file {path}` "
+                         f"appends them; they start '{audit.ANCHOR_PREFIX}')")
+    return found
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line to a file, creating it; never truncates what is there."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot append to {path}: {exc.strerror}") from None
 
 
 def _in_scope(holding: Holding, scope: str, analysis: Analysis) -> bool:

@@ -11,7 +11,7 @@ import fnmatch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from foureyes.connectors.aws.policy import ALLOWED, EXPLICIT_DENY, evaluate
+from foureyes.connectors.aws.policy import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, evaluate
 
 ACTIONS = [
     "ecs:UpdateService", "ecs:CreateService", "ecs:ListClusters", "iam:PassRole", "iam:CreateUser",
@@ -226,3 +226,63 @@ def test_not_knowing_a_context_value_never_hides_access(setup, request, context)
         assert unknown.outcome == ALLOWED
     if unknown.outcome == ALLOWED and known.outcome != ALLOWED:
         assert any(TEAM.lower() in u.lower() for u in unknown.uncertain)
+
+
+# -- evaluate never raises, whatever operators, qualifiers and values a policy or a request holds
+
+BASE_OPERATORS = [
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null", "NoSuchOperator",
+]
+CONDITION_KEYS = ["aws:CurrentTime", "aws:EpochTime", "aws:SourceIp", "aws:SourceArn", "aws:TagKeys",
+                  "aws:MultiFactorAuthPresent", "s3:max-keys", TEAM, "aws:username", "aws:PrincipalArn"]
+ODD_TEXT = ["1704067199999", "1e20", "-1e20", "nan", "NaN", "inf", "-inf", "1e400", "0x10", "", " ", "true",
+            "FALSE", "maybe", "2026-13-45T99:00:00Z", "2026-01-01", "9999-12-31T23:59:59+14:00", "10.0.0.0/8",
+            "::1/200", "300.1.1.1", "arn:aws:s3:::*", "arn:aws", "arn:::::", "*", "?", "${aws:TagKeys}",
+            "${aws:username}", "${aws:username, 'x'}", "${", "${}", "${*}", "$", "\x00", "ü\u202e", "QUJD"]
+scalars = st.one_of(st.sampled_from(ODD_TEXT), st.text(max_size=10), st.integers(-10**25, 10**25),
+                    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none())
+values = st.one_of(scalars, st.lists(scalars, max_size=3))
+
+
+@st.composite
+def odd_operators(draw) -> str:
+    text = draw(st.sampled_from(["", "ForAllValues:", "ForAnyValue:", "forallvalues:"]))
+    text += draw(st.sampled_from(BASE_OPERATORS)) + draw(st.sampled_from(["", "IfExists", "ifexists"]))
+    return text.swapcase() if draw(st.integers(0, 5)) == 0 else text
+
+
+@st.composite
+def odd_statements(draw, principal: bool = False) -> dict:
+    stmt: dict = {"Effect": draw(st.sampled_from(["Allow", "Deny"])), "Action": draw(st.sampled_from(ACTIONS + ["*"])),
+                  "Resource": draw(st.sampled_from(["*", "arn:aws:s3:::home/${aws:username}/*",
+                                                    "arn:aws:s3:::b/${aws:TagKeys}", RESOURCES[0]]))}
+    stmt["Condition"] = {draw(odd_operators()): {draw(st.sampled_from(CONDITION_KEYS)): draw(values)}
+                         for _ in range(draw(st.integers(1, 3)))}
+    if principal:
+        key = draw(st.sampled_from(["Principal", "NotPrincipal"]))
+        stmt[key] = draw(st.sampled_from(["*", {"AWS": CALLER}, {"AWS": [CALLER, "111111111111"]},
+                                          {"AWS": "arn:aws:iam::111111111111:root"}]))
+    return stmt
+
+
+odd_contexts = st.dictionaries(st.sampled_from(CONDITION_KEYS), st.one_of(values, st.lists(st.lists(scalars, max_size=2),
+                                                                                        max_size=2)), max_size=6)
+
+
+@settings(max_examples=200)
+@given(st.lists(odd_statements(), min_size=1, max_size=3), st.one_of(st.none(), odd_statements()),
+       st.one_of(st.none(), odd_statements(principal=True)), odd_contexts, requests, st.booleans())
+def test_evaluate_never_raises_on_any_condition_value(identity, bound, resource, context, request, required):
+    def policy(*stmts: dict) -> dict:
+        return {"Version": "2012-10-17", "Statement": list(stmts)}
+
+    decision = evaluate(request[0], request[1], identity_policies=[policy(*identity)],
+                        boundary=policy(bound) if bound else None,
+                        resource_policy=policy(resource) if resource else None, resource_policy_required=required,
+                        scps=[[policy(*identity)]] if required else (), context={"aws:PrincipalArn": CALLER, **context})
+    assert decision.outcome in (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY)
+    assert all(isinstance(note, str) for note in decision.uncertain)

@@ -1,4 +1,5 @@
-"""`campaign new|list|show|close`, `review`, `decide`, `undo`, `note`, `exception …` and `audit …`."""
+"""`campaign new|list|show|close`, `review`, `decide`, `undo`, `note` and `exception …` (`audit …`
+is in `cli.audit`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Sequence
 import click
 
 from .. import review
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, NotFound
+from ..errors import EXIT_OK, EXIT_USAGE, InputError, NotFound
 from ..textsafe import safe_text
 from . import main
 from .common import AppContext, cell, format_option, note, pass_app, print_csv, print_json, print_table
@@ -277,13 +278,18 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
               help="Decide every item of your queue matching (repeatable, all must match; bulk): key=value is, "
                    "key:value contains: app=payments, new=no, person:walter, … (docs/review.md).")
 @click.option("--yes", is_flag=True, help="Confirm a bulk decision without asking.")
+@click.option("--overwrite", is_flag=True,
+              help="Bulk: replace earlier decisions too (without it, items decided already are skipped).")
 @as_option()
 @format_option("table", "json")
 @pass_app
 def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | None, note_text: str,
-           campaign_id: int | None, where: tuple[str, ...], yes: bool, actor: str, fmt: str) -> None:
+           campaign_id: int | None, where: tuple[str, ...], yes: bool, overwrite: bool, actor: str, fmt: str) -> None:
     """Decide items: `decide 12 certify --as EMAIL`, `decide 12 13 revoke …`, or
-    `decide --where app=payments certify --yes` (each decision is committed as it is made)."""
+    `decide --where app=payments certify --yes` (each decision is committed as it is made).
+
+    One item named is decided whatever its state; a bulk decision (several items, or
+    --where) skips items decided already unless --overwrite."""
     workspace = app.workspace()
     *raw_items, decision = args
     if decision not in review.DECISIONS:
@@ -306,34 +312,40 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
     if len(item_ids) > 1 and not yes:
         if not sys.stdin.isatty():
             raise InputError(f"a bulk decision ({decision} on {len(item_ids)} items) needs --yes when not interactive")
-        if not click.confirm(f"{decision} {len(item_ids)} items as {actor}?", err=True, default=False):
+        decided = 0 if overwrite else sum(1 for i in item_ids if workspace.item(i).state != review.PENDING)
+        left = f"; {decided} decided already would be skipped" if decided else ""
+        if not click.confirm(f"{decision} {len(item_ids) - decided} items as {actor}{left}?", err=True, default=False):
             note("nothing decided")
             sys.exit(EXIT_OK)
+    skipped: Sequence[tuple[int, str]] = ()
     if len(item_ids) == 1:
         outcomes = [workspace.decide(item_ids[0], decision, actor=actor, reason=reason, expires=until,
                                      note=note_text)]
         refused: Sequence[tuple[int, str]] = ()
     else:
         bulk = workspace.decide_many(item_ids, decision, actor=actor, reason=reason, expires=until,
-                                     note=note_text)
-        outcomes, refused = list(bulk.done), bulk.refused
+                                     note=note_text, overwrite=overwrite)
+        outcomes, refused, skipped = list(bulk.done), bulk.refused, bulk.skipped
     for outcome in outcomes:
         for warning in outcome.warnings:
             note(f"foureyes: warning: {warning}")
     for item_id, why in refused:
         note(f"foureyes: refused: item {item_id}: {why}")
+    for item_id, why in skipped:
+        note(f"foureyes: skipped: {why}")
     if fmt == "json":
         print_json({"decided": [{**review.item_json(o.item), "decision": review.decision_json(o.decision) if o.decision else None,
                                  "exception": review.exception_json(o.exception) if o.exception else None,
                                  "warnings": list(o.warnings)} for o in outcomes],
-                    "refused": [{"item": i, "reason": why} for i, why in refused]})
+                    "refused": [{"item": i, "reason": why} for i, why in refused],
+                    "skipped": [{"item": i, "reason": why} for i, why in skipped]})
     else:
         for o in outcomes:
             flag = " (conflicted reviewer)" if o.decision and o.decision.reviewer_conflicted else ""
             extra = f"; exception {o.exception.id} awaits a second approver" if o.exception else ""
             click.echo(f"item {o.item.id}: {o.item.state} — {safe_text(o.item.person)} {safe_text(o.item.label)}{flag}{extra}")
         if len(item_ids) > 1:
-            note(f"{len(outcomes)} decided, {len(refused)} refused")
+            note(f"{len(outcomes)} decided, {len(skipped)} skipped (already decided), {len(refused)} refused")
     sys.exit(EXIT_USAGE if refused else EXIT_OK)
 
 
@@ -421,54 +433,3 @@ def exception_reject(app: AppContext, exception_id: int, reason: str, actor: str
     """Reject an exception: its item goes back to pending."""
     outcome = app.workspace().reject_exception(exception_id, actor=actor, reason=reason)
     click.echo(f"exception {exception_id} rejected; item {outcome.item.id} is pending again")
-
-
-# ---------------------------------------------------------------- audit
-
-
-@main.group("audit")
-def audit_group() -> None:
-    """The tamper-evident audit log of every review action."""
-
-
-@audit_group.command("verify")
-@click.option("--expect-head", default=None, metavar="HASH",
-              help="A head hash kept from earlier: fail if the chain no longer contains it (truncation).")
-@format_option("table", "json")
-@pass_app
-def audit_verify(app: AppContext, expect_head: str | None, fmt: str) -> None:
-    """Check the hash chain; exit 1 naming the first edited, deleted or reordered entry."""
-    result, mismatches = app.workspace().audit_verify(expect_head=expect_head)
-    ok = result.ok and not mismatches
-    if fmt == "json":
-        print_json({"ok": ok, "entries": result.entries, "head": {"seq": result.head.seq, "hash": result.head.hash},
-                    "first_bad": result.first_bad, "problem": result.problem or None,
-                    "record_mismatches": mismatches})
-    elif ok:
-        click.echo(f"audit log intact: {result.entries} entries; head {result.head.seq} {result.head.hash}")
-        note("keep the head hash outside the database: `audit verify --expect-head HASH` then also detects "
-             "a truncated or rewritten tail")
-    if not result.ok:
-        note(f"foureyes: audit log broken at entry {result.first_bad}: {result.problem}")
-    for problem in mismatches:
-        note(f"foureyes: audit log and records disagree: {problem}")
-    sys.exit(EXIT_OK if ok else EXIT_FINDINGS)
-
-
-@audit_group.command("log")
-@click.option("--campaign", "campaign_id", type=int, default=None)
-@format_option()
-@pass_app
-def audit_log(app: AppContext, campaign_id: int | None, fmt: str) -> None:
-    """The audit entries, oldest first."""
-    found = app.workspace().audit_entries(campaign_id=campaign_id)
-    if fmt == "json":
-        print_json({"entries": [{**e.content(), "hash": e.hash} for e in found]})
-        return
-    columns = ["seq", "at", "actor", "action", "campaign", "item", "decision", "reason", "hash"]
-    rows = [[e.seq, e.at, e.actor, e.action, e.campaign_id or "", e.item_id or "", e.decision, e.reason,
-             e.hash[:16]] for e in found]
-    if fmt == "csv":
-        print_csv(columns, rows)
-        return
-    print_table("audit log", columns, rows)

@@ -65,6 +65,8 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
         note(f"foureyes: warning: {warning}")
     counts = {a: result.count(a) for a in ISSUE_WRITES}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing to change"
+    if result.ignored:
+        summary += f"; {len(result.ignored)} issue(s) with a ticket marker not adopted (not made by foureyes)"
     if apply:
         note(f"{result.repo}: {summary}")
     else:

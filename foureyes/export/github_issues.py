@@ -2,7 +2,11 @@
 closed once a later snapshot verifies the revocation, reopened if it regresses.
 
 Each issue body starts with a hidden marker naming its ticket; a re-run finds its issues
-by that marker (listing the first label, and searching) instead of filing duplicates.
+by that marker (listing the first label, and searching) instead of filing duplicates. An
+issue is adopted as a ticket's only when foureyes made it: opened by the token's own
+identity (the user of a personal token, the app's bot for an installation token) and
+carrying the first label. Anyone who can open an issue can write a marker (the keys are
+predictable); such an issue is reported and left alone, and the ticket gets its own.
 """
 
 from __future__ import annotations
@@ -48,6 +52,19 @@ class ExistingIssue:
     labels: tuple[str, ...]
     url: str
     handle: Any = None  # the PyGithub issue, to act on
+    author: str = ""  # the login that opened it
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An issue that carries a ticket's marker but that foureyes did not make: never adopted."""
+
+    issue: ExistingIssue
+    why: str
+
+    def describe(self) -> str:
+        return (f"issue #{self.issue.number} starts with the marker of ticket {self.issue.key} but {self.why}: "
+                "not adopted (a new issue is filed for the ticket); look at who wrote it")
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,8 @@ class IssueExport:
     applied: bool
     actions: tuple[IssueAction, ...]
     warnings: tuple[str, ...] = ()
+    ignored: tuple[Ignored, ...] = ()  # issues with a marker foureyes did not make
+    identity: str = ""  # the login the token acts as
 
     def count(self, action: str) -> int:
         return sum(1 for a in self.actions if a.action == action)
@@ -231,10 +250,11 @@ def existing_issues(client: Any, where: Target, config: Config, campaign_id: int
                 continue
             m = MARKER_AT_START.match(issue.body or "")
             if m and issue.number not in seen:
+                user = issue.user
                 seen[issue.number] = ExistingIssue(
                     number=issue.number, key=m.group(1), title=issue.title or "", body=issue.body or "",
                     state=issue.state, labels=tuple(label.name for label in issue.labels),
-                    url=issue.html_url or "", handle=issue)
+                    url=issue.html_url or "", handle=issue, author=user.login if user is not None else "")
 
     if labels:
         _call(where, lambda: take(repo.get_issues(state="all", labels=[labels[0]])))
@@ -250,16 +270,53 @@ def existing_issues(client: Any, where: Target, config: Config, campaign_id: int
     return [seen[n] for n in sorted(seen)]
 
 
+def token_identity(client: Any, where: Target) -> str:
+    """The login the token acts as: GET /user for a user's token; an installation token may not
+    read /user (403 "Resource not accessible by integration"), and GraphQL's viewer names its
+    app's bot (``slug[bot]``)."""
+    from github import GithubException  # deferred: PyGithub loads only when issues are filed
+
+    try:
+        return str(_call(where, lambda: client.get_user().login, passthrough=(403,)))
+    except GithubException:  # an installation token: its app's bot, through GraphQL
+        _, data = _call(where, lambda: client.requester.graphql_query("query { viewer { login } }", {}))
+    login = ((data.get("data") or {}).get("viewer") or {}).get("login") if isinstance(data, dict) else None
+    if not login:
+        raise IssueTargetError(f"cannot tell which GitHub identity the token in {where.token_env} acts as (GET /user "
+                               "was refused and GraphQL's viewer named nobody), so foureyes cannot tell its own "
+                               "issues from planted ones")
+    return str(login)
+
+
+def adoptable(existing: Iterable[ExistingIssue], identity: str,
+              label: str | None) -> tuple[list[ExistingIssue], list[Ignored]]:
+    """The issues foureyes made (opened by ``identity``, carrying ``label``), and the others."""
+    mine, others = [], []
+    for issue in existing:
+        if issue.author.casefold() != identity.casefold():
+            others.append(Ignored(issue, f"was opened by {safe_text(issue.author or 'an unknown user')}, not by "
+                                         f"the token's own identity {safe_text(identity)}"))
+        elif label is not None and label not in issue.labels:
+            others.append(Ignored(issue, f"does not carry the label {label!r} foureyes files its issues with"))
+        else:
+            mine.append(issue)
+    return mine, others
+
+
 def export(tickets: TicketSet, config: Config, *, apply: bool = False,
            environ: Mapping[str, str] | None = None, on_action: Callable[[IssueAction], None] | None = None,
            ) -> IssueExport:
-    """Plan against the issues that exist; with ``apply``, carry the plan out, one request at a time."""
+    """Plan against the issues foureyes made; with ``apply``, carry the plan out, one request at a time."""
     where, client = connect(config, environ=environ)
     warnings: list[str] = []
-    existing = existing_issues(client, where, config, tickets.campaign.id, warnings)
+    identity = token_identity(client, where)
+    found = existing_issues(client, where, config, tickets.campaign.id, warnings)
+    labels = config.export.github.labels
+    existing, ignored = adoptable(found, identity, labels[0] if labels else None)
+    warnings.extend(i.describe() for i in ignored)
     actions = plan(tickets, existing, config)
     if not apply:
-        return IssueExport(where.repo, False, tuple(actions), tuple(warnings))
+        return IssueExport(where.repo, False, tuple(actions), tuple(warnings), tuple(ignored), identity)
     handles = {i.number: i.handle for i in existing}
     repo = None
     done: list[IssueAction] = []
@@ -280,7 +337,7 @@ def export(tickets: TicketSet, config: Config, *, apply: bool = False,
         done.append(action)
         if on_action is not None:
             on_action(action)
-    return IssueExport(where.repo, True, tuple(done), tuple(warnings))
+    return IssueExport(where.repo, True, tuple(done), tuple(warnings), tuple(ignored), identity)
 
 
 def _carry_out(where: Target, issue: Any, action: IssueAction) -> None:
@@ -299,8 +356,9 @@ def _carry_out(where: Target, issue: Any, action: IssueAction) -> None:
         _call(where, lambda: issue.edit(state="closed", state_reason=action.state_reason))
 
 
-def _call(where: Target, work: Callable[[], Any]) -> Any:
-    """Run one PyGithub call; its failure becomes one line that never carries the token."""
+def _call(where: Target, work: Callable[[], Any], *, passthrough: tuple[int, ...] = ()) -> Any:
+    """Run one PyGithub call; its failure becomes one line that never carries the token (a
+    status in ``passthrough`` is raised as it is, for the caller to handle)."""
     from github import BadCredentialsException, GithubException  # deferred: PyGithub loads only when issues are filed
     from requests.exceptions import RequestException
 
@@ -309,6 +367,8 @@ def _call(where: Target, work: Callable[[], Any]) -> Any:
     except BadCredentialsException:
         raise IssueTargetError(f"GitHub rejected the token in {where.token_env} (401 Bad credentials)") from None
     except GithubException as exc:
+        if exc.status in passthrough:
+            raise
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
         shown = safe_text(message, limit=200)
         if exc.status == 404:

@@ -147,7 +147,7 @@ class Evidence:
     findings_against: SnapshotInfo
     follow: tuple[FollowRow, ...]
     follow_counts: dict[str, int]
-    chain: audit.Verification
+    chain: review.Verdict  # exactly `audit verify`'s verdict
     campaign_entries: int
     chart: Chart
     changes: ChangeSection | None = None  # None: the campaign's snapshot was taken without activity
@@ -165,6 +165,10 @@ class Evidence:
     @property
     def verify_command(self) -> str:
         return f"foureyes audit verify --expect-head {self.chain.head.hash}"
+
+    @property
+    def anchor_command(self) -> str:
+        return f"foureyes audit anchor --campaign {self.campaign.id} --file FILE"
 
 
 # ---------------------------------------------------------------- gathering
@@ -196,7 +200,7 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
         exceptions=tuple((e, by_id.get(e.item_id)) for e in exceptions), findings=findings,
         findings_against=against, follow=tuple(FollowRow(by_id[f.item_id], f) for f in follow if f.item_id in by_id),
         follow_counts=review.follow_through_counts(store, campaign_id=campaign.id, unrecorded=pending),
-        chain=audit.verify(store), campaign_entries=len(audit.entries(store, campaign_id=campaign.id)),
+        chain=review.verify_audit(store), campaign_entries=len(audit.entries(store, campaign_id=campaign.id)),
         chart=decision_chart(rows), changes=_changes(store, config, loaded, today=today),
     )
 

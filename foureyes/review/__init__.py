@@ -3,8 +3,9 @@ decisions, exceptions with a second approver, independence guards and revocation
 
 The package's modules: `vocabulary` (decisions, states, errors), `values` (frozen records),
 `planning` (which grants a campaign reviews, pure), `campaigns` (creating and reading),
-`deciding` (decisions, with the guards), `follow` (revocation follow-through), `filters`
-(choosing items) and `shapes` (the JSON shapes). Their SQL is in `foureyes.store.review`.
+`deciding` (decisions, with the guards), `people` (who a spelling names), `follow` (revocation
+follow-through), `verifying` (the audit verdict), `filters` (choosing items) and `shapes`
+(the JSON shapes). Their SQL is in `foureyes.store.review`.
 Callers import the names below from `foureyes.review`, never a module of the package.
 """
 
@@ -22,6 +23,7 @@ from .campaigns import (
     decisions,
     exceptions,
     find_campaign,
+    freeze_people,
     get_campaign,
     get_item,
     items,
@@ -31,11 +33,11 @@ from .campaigns import (
     reviewer_counts,
     reviewer_queue,
     SeveralOpen,
+    who_is,
 )
 from .deciding import (
     add_note,
     approve_exception,
-    check_against_audit,
     close_campaign,
     decide,
     decide_many,
@@ -43,6 +45,8 @@ from .deciding import (
     undo_last,
 )
 from .filters import FILTER_KEYS, ItemFilter, item_fields
+from .people import Who
+from .verifying import Verdict, check_against_audit, verify_audit
 from .follow import (
     check_revocations,
     follow_through,
@@ -92,6 +96,7 @@ from .vocabulary import (
     SCOPE_KINDS,
     SKIPPED,
     STATES,
+    AlreadyDecided,
     NotAllowed,
     ReviewError,
     SelfReview,

@@ -16,8 +16,9 @@ from ..errors import InputError, NotFound
 from ..identity import link
 from ..rules import Waiver
 from ..store import Store, now_iso
-from ..store import audit
+from ..store import audit, records
 from ..store import review as rows
+from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .planning import ItemDraft, held_pairs, plan_items, spec_from_template
 from .values import (
     Campaign,
@@ -53,6 +54,8 @@ from .vocabulary import (
     norm,
     utc_today,
 )
+
+NEW, PEOPLE = "campaign.new", "campaign.people"  # the audit actions that create a campaign, freeze its people
 
 # ---------------------------------------------------------------- creating
 
@@ -93,8 +96,9 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     if baseline_id is not None:
         base_snapshot = store.load_snapshot(baseline_id)
         baseline = held_pairs(base_snapshot, link(base_snapshot, config))
+    aliases = aliases_of(snapshot, analysis.identities, config.identity)
     drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
-                        previous=_previous_decisions(store))
+                        previous=_previous_decisions(store), aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -104,16 +108,20 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             scope=dumps(spec.scope.to_json()), reviewer_rules=dumps(spec.reviewers.to_json()),
             policy=dumps(spec.policy.to_json()), status=OPEN, created_at=created, created_by=actor,
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
+            people_frozen=True,
         ))
         item_rows = [_draft_row(campaign_id, d) for d in drafts]
         rows.insert_items(conn, item_rows)
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
-             "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title, "covered": f.covered}
+             "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
+             "covered": f.covered}
             for f in analysis.findings if f.person and f.rule.kind == "conflict"
         ])
-        audit.append(conn, actor=actor, action="campaign.new", campaign_id=campaign_id,
-                     snapshot_digest=info.digest,
+        rows.insert_people(conn, campaign_id, aliases)
+        audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
+                     snapshot_digest=info.digest, campaigns=[campaign_id],
+                     frozen=records.freeze(conn, campaign_id, sid),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": len(item_rows), "template": spec.template,
@@ -130,6 +138,35 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                 return existing, False
         raise
     return get_campaign(store, campaign_id), True
+
+
+def freeze_people(store: Store, config: Config, campaign_id: int, *, actor: str = "foureyes") -> bool:
+    """Freeze the identities of a campaign created before foureyes froze them with campaigns:
+    from its snapshot, with today's identity config; its items' reviewers are resolved again.
+    An audited step (its entry commits to the identities); False when they were frozen already."""
+    campaign = get_campaign(store, campaign_id)
+    if campaign.people_frozen:
+        return False
+    snapshot = store.load_snapshot(campaign.snapshot_id)
+    aliases = aliases_of(snapshot, link(snapshot, config), config.identity)
+    lookup = dict_lookup(aliases)
+
+    def work(conn: Any) -> bool:
+        row = rows.campaign(conn, campaign_id, lock="update")
+        if row is None or row.people_frozen:
+            return False  # another process froze them first
+        rows.insert_people(conn, campaign_id, aliases)
+        for item in rows.items(conn, campaign_id):
+            if item.reviewer:
+                rows.set_reviewer_key(conn, item.id, resolve(item.reviewer, lookup).key)
+        rows.mark_people_frozen(conn, campaign_id)
+        audit.append(conn, actor=actor, action=PEOPLE, campaign_id=campaign_id,
+                     snapshot_digest=campaign.snapshot_digest, campaigns=[campaign_id],
+                     frozen={"people": records.people_digest(conn, campaign_id)},
+                     detail={"aliases": len(aliases), "why": "campaign created before identities were frozen"})
+        return True
+
+    return audit.run(store, work)
 
 
 def _baseline_snapshot(store: Store, snapshot_id: int, *, drift: bool) -> int | None:
@@ -171,7 +208,7 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         "last_used": g.last_used, "path": dumps(list(d.path)), "teams": dumps(list(d.teams)),
         "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
-        "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
+        "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
         "decided_at": None, "version": 0,
     }
 
@@ -223,19 +260,30 @@ def choose_campaign(store: Store, campaign_id: int | None = None) -> Campaign:
 # ---------------------------------------------------------------- reading items and their records
 
 
+def people_lookup(db: Any, campaign_id: int) -> Lookup:
+    """Who the spellings name in a campaign, from its frozen identities (``db``: store or connection)."""
+    return lambda aliases: rows.people_named(db, campaign_id, aliases)
+
+
+def who_is(db: Any, campaign_id: int, spelling: str | None) -> Who:
+    """The person a spelling names in a campaign: its key, a linked account or an alias."""
+    return resolve(spelling, people_lookup(db, campaign_id))
+
+
 def items(store: Store, campaign_id: int, *, reviewer: str | None = None,
           states: Iterable[str] | None = None) -> list[Item]:
-    """A campaign's items in queue order (person, resource, entitlement)."""
-    return [item_of(row) for row in rows.items(store, campaign_id, states=states,
-                                                reviewer=norm(reviewer) if reviewer is not None else None)]
+    """A campaign's items in queue order (person, resource, entitlement); ``reviewer``'s, by any
+    spelling of theirs."""
+    key = who_is(store, campaign_id, reviewer).key if reviewer is not None else None
+    return [item_of(row) for row in rows.items(store, campaign_id, states=states, reviewer_key=key)]
 
 
 def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item]:
     """What a reviewer may decide: their items, or every item (not about them) for the fallback reviewer."""
-    who = norm(reviewer)
-    if who and who == norm(campaign.reviewers.fallback):
-        return [i for i in items(store, campaign.id) if not i.is_about(who)]
-    return items(store, campaign.id, reviewer=who)
+    me = who_is(store, campaign.id, reviewer)
+    if me.key and me.is_(who_is(store, campaign.id, campaign.reviewers.fallback)):
+        return [i for i in items(store, campaign.id) if not i.is_about(me)]
+    return [item_of(row) for row in rows.items(store, campaign.id, reviewer_key=me.key)]
 
 
 def get_item(store: Store, item_id: int) -> Item:
@@ -266,12 +314,22 @@ def current_exception(store: Store, item_id: int) -> ExceptionRequest | None:
 def approvable_by(store: Store, campaign: Campaign, actor: str) -> list[tuple[ExceptionRequest, Item]]:
     """Pending exceptions of a campaign that ``actor`` may approve: not requested by them, not
     about them, and ``actor`` is one of the campaign's approvers when it names any."""
-    approvers = {norm(a) for a in campaign.policy.exception_approvers}
-    if approvers and norm(actor) not in approvers:
+    me = who_is(store, campaign.id, actor)
+    approvers = {who_is(store, campaign.id, a).key for a in campaign.policy.exception_approvers}
+    if approvers and me.key not in approvers:
         return []
     by_id = {i.id: i for i in items(store, campaign.id)}
     return [(e, by_id[e.item_id]) for e in exceptions(store, campaign_id=campaign.id, status=EX_PENDING)
-            if e.item_id in by_id and norm(e.requested_by) != norm(actor) and not by_id[e.item_id].is_about(actor)]
+            if e.item_id in by_id and not requested_by(store, me, e) and not by_id[e.item_id].is_about(me)]
+
+
+def requested_by(db: Any, me: Who, request: ExceptionRequest) -> bool:
+    """Is ``me`` (any spelling) the person who requested the exception? The requester's spelling
+    is resolved again through the campaign's identities (a request older than its key may
+    carry a key that is only folded)."""
+    theirs = who_is(db, request.campaign_id, request.requested_by)
+    keys = {request.requested_by_key, theirs.key} - {""}
+    return me.key in keys or bool(me.people & (keys | theirs.people))
 
 
 def notes(store: Store, item_id: int) -> list[Note]:
@@ -279,7 +337,7 @@ def notes(store: Store, item_id: int) -> list[Note]:
 
 
 def campaign_findings(store: Store, campaign_id: int, *, person: str | None = None) -> list[ConflictRef]:
-    found = rows.findings(store, campaign_id, person=norm(person) if person is not None else None)
+    found = rows.findings(store, campaign_id, people={norm(person)} if person is not None else None)
     return [ConflictRef(r.finding_id, r.rule, r.title, r.severity, r.scope) for r in found]
 
 
@@ -292,8 +350,8 @@ def campaign_finding_records(store: Store, campaign_id: int) -> list[CampaignFin
 def progress(store: Store, campaign_id: int, *, reviewer: str | None = None) -> Progress:
     counts: Counter[str] = Counter()
     waiting = 0
-    states = [r for r in rows.item_states(store, campaign_id)
-              if reviewer is None or norm(r.reviewer) == norm(reviewer)]
+    key = who_is(store, campaign_id, reviewer).key if reviewer is not None else None
+    states = [r for r in rows.item_states(store, campaign_id) if key is None or r.reviewer_key == key]
     pending_ex = rows.items_with_exception(store, campaign_id, status=EX_PENDING)
     for row in states:
         if row.state == EXCEPTION and row.id in pending_ex:

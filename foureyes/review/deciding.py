@@ -16,7 +16,8 @@ from ..errors import NotFound
 from ..store import Store, now_iso
 from ..store import audit
 from ..store import review as rows
-from .campaigns import decisions, get_campaign
+from .campaigns import get_campaign, requested_by, who_is
+from .people import Who
 from .values import (
     BulkOutcome,
     Campaign,
@@ -43,6 +44,7 @@ from .vocabulary import (
     REVOKE,
     SKIPPED,
     NotAllowed,
+    AlreadyDecided,
     ReviewError,
     SelfReview,
     StaleItem,
@@ -67,8 +69,12 @@ def decide(
     expect_version: int | None = None,
     bulk: str | None = None,
     today: date | None = None,
+    overwrite: bool = True,
 ) -> Outcome:
-    """Record one decision in its own transaction: checks, item update, decision row and audit entry."""
+    """Record one decision in its own transaction: checks, item update, decision row and audit entry.
+
+    With ``overwrite`` false an item decided already is left alone (`AlreadyDecided`): bulk
+    decisions never replace earlier ones unless asked to."""
     actor = actor_name(actor)
     if decision not in DECISIONS:
         raise ReviewError(f"decision {decision!r}: expected one of {', '.join(DECISIONS)}")
@@ -81,14 +87,18 @@ def decide(
             raise NotFound(f"item {item_id} does not exist; `foureyes campaign show ID --items` lists them")
         campaign = _lock_campaign(conn, item_row.campaign_id, share=True)
         item = _lock_item(conn, item_id)
-        _check_may_decide(campaign, item, actor)
+        me = _acting(conn, campaign, actor)
+        _check_may_decide(conn, campaign, item, me)
         if expect_version is not None and item.version != expect_version:
             by = f" ({item.state} by {item.decided_by})" if item.decided_by else ""
             raise StaleItem(f"item {item.id} changed since you loaded it{by}; reload and decide again")
+        if not overwrite and item.state != PENDING:
+            raise AlreadyDecided(f"item {item.id} is decided already ({item.state} by {item.decided_by or '?'}); "
+                                 "left alone (--overwrite replaces it)")
         if decision == EXCEPTION:
             _check_exception_terms(campaign, reason, expires, day)
         warnings = []
-        conflicted, conflict_note = _reviewer_conflict(conn, campaign, item, actor)
+        conflicted, conflict_note = _reviewer_conflict(conn, campaign, item, me)
         if conflicted:
             warnings.append(f"{actor} holds the same conflicting combination ({conflict_note}) as "
                             f"{item.person}: the decision on item {item.id} is marked as made by a "
@@ -96,9 +106,9 @@ def decide(
         at = now_iso()
         _withdraw_open_exception(conn, item.id, f"superseded by a {decision} decision of {actor}")
         decision_id = rows.insert_decision(conn, dict(
-            campaign_id=campaign.id, item_id=item.id, decision=decision, reason=reason, actor=actor, at=at,
-            reviewer_conflicted=conflicted, conflict_note=conflict_note, by_policy=False, bulk=bulk,
-            prior_state=item.state, prior_decision_id=item.decision_id,
+            campaign_id=campaign.id, item_id=item.id, decision=decision, reason=reason, actor=actor,
+            actor_key=me.key, at=at, reviewer_conflicted=conflicted, conflict_note=conflict_note, by_policy=False,
+            bulk=bulk, prior_state=item.state, prior_decision_id=item.decision_id,
         ))
         exception_row = None
         if decision == EXCEPTION:
@@ -107,14 +117,14 @@ def decide(
             exception_row = rows.insert_exception(conn, dict(
                 campaign_id=campaign.id, item_id=item.id, decision_id=decision_id, person=item.person,
                 covers=dumps([list(c) for c in covers]), reason=reason, expires=expires.isoformat(),
-                requested_by=actor, requested_at=at, status=EX_PENDING, resolution_note="",
+                requested_by=actor, requested_by_key=me.key, requested_at=at, status=EX_PENDING, resolution_note="",
             ))
         _set_item(conn, item, state=decision, decision_id=decision_id, decided_by=actor, decided_at=at)
         if note.strip():
             rows.insert_note(conn, item_id=item.id, actor=actor, at=at, text=note.strip())
         entry = audit.append(
             conn, actor=actor, action="decide", campaign_id=campaign.id, item_id=item.id, decision=decision,
-            reason=reason, snapshot_digest=campaign.snapshot_digest, at=at,
+            reason=reason, snapshot_digest=campaign.snapshot_digest, at=at, items=[item.id],
             detail={**_item_ref(item), "decision_id": decision_id, "reviewer_conflicted": conflicted,
                     "conflict_note": conflict_note, "bulk": bulk, "note": note.strip(),
                     "expires": expires.isoformat() if decision == EXCEPTION and expires else None,
@@ -139,20 +149,25 @@ def decide_many(
     note: str = "",
     today: date | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> BulkOutcome:
-    """The same decision on many items, each committed on its own; refusals are collected, not fatal."""
+    """The same decision on many items, each committed on its own; refusals are collected, not
+    fatal. Items decided already are skipped (each checked under its lock) unless ``overwrite``."""
     bulk = "bulk-" + uuid.uuid4().hex[:12]
     done: list[Outcome] = []
     refused: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str]] = []
     for n, item_id in enumerate(item_ids, 1):
         try:
             done.append(decide(store, item_id, decision, actor=actor, reason=reason, expires=expires, note=note,
-                               bulk=bulk, today=today))
+                               bulk=bulk, today=today, overwrite=overwrite))
+        except AlreadyDecided as exc:
+            skipped.append((item_id, str(exc)))
         except ReviewError as exc:
             refused.append((item_id, str(exc)))
         if on_progress:
             on_progress(n, len(item_ids))
-    return BulkOutcome(bulk=bulk, done=tuple(done), refused=tuple(refused))
+    return BulkOutcome(bulk=bulk, done=tuple(done), refused=tuple(refused), skipped=tuple(skipped))
 
 
 def undo_last(store: Store, campaign_id: int, *, actor: str) -> list[Outcome]:
@@ -163,7 +178,8 @@ def undo_last(store: Store, campaign_id: int, *, actor: str) -> list[Outcome]:
         campaign = _lock_campaign(conn, campaign_id, share=True)
         if not campaign.is_open:
             raise NotAllowed(f"campaign {campaign.id} is closed; its decisions can no longer be undone")
-        last = rows.last_decision_of(conn, campaign_id, norm(actor))
+        me = _acting(conn, campaign, actor)
+        last = rows.last_decision_of(conn, campaign_id, me.key)
         if last is None:
             raise ReviewError(f"{actor} has no decision to undo in campaign {campaign_id}")
         group = [last]
@@ -184,13 +200,14 @@ def undo_last(store: Store, campaign_id: int, *, actor: str) -> list[Outcome]:
             if prior is not None and prior.decision == EXCEPTION:
                 # the exception that decision replaced needs its second approver again
                 rows.set_exception_status(conn, decision_id=prior.id, status=EX_PENDING, approver=None,
-                                          approved_at=None,
+                                          approver_key=None, approved_at=None,
                                           note=f"restored by an undo of {actor}; needs approval again")
             _set_item(conn, item, state=row.prior_state, decision_id=row.prior_decision_id,
                       decided_by=prior.actor if prior is not None else None,
                       decided_at=prior.at if prior is not None else None)
             audit.append(conn, actor=actor, action="undo", campaign_id=campaign.id, item_id=item.id,
                          decision=row.decision, reason="", snapshot_digest=campaign.snapshot_digest, at=at,
+                         items=[item.id],
                          detail={**_item_ref(item), "decision_id": row.id, "restored_state": row.prior_state,
                                  "bulk": row.bulk})
             out.append(Outcome(item=_read_item(conn, item.id), decision=_read_decision(conn, row.id)))
@@ -212,7 +229,8 @@ def add_note(store: Store, item_id: int, text: str, *, actor: str) -> Note:
         at = now_iso()
         note_id = rows.insert_note(conn, item_id=item.id, actor=actor, at=at, text=text)
         audit.append(conn, actor=actor, action="note", campaign_id=campaign.id, item_id=item.id, reason=text,
-                     snapshot_digest=campaign.snapshot_digest, at=at, detail={**_item_ref(item), "note_id": note_id})
+                     snapshot_digest=campaign.snapshot_digest, at=at, detail={**_item_ref(item), "note_id": note_id},
+                     items=[item.id])
         return Note(id=note_id, item_id=item.id, actor=actor, at=at, text=text)
 
     return audit.run(store, work)
@@ -246,24 +264,29 @@ def _resolve_exception(store: Store, exception_id: int, *, actor: str, approve: 
         request = exception_of(rows.exception(conn, exception_id, lock=True))
         if request.status != EX_PENDING:
             raise ReviewError(f"exception {request.id} is {request.status}, not awaiting approval")
-        if norm(actor) == norm(request.requested_by):
-            raise SelfReview(f"exception {request.id} was requested by {actor}: an exception needs a second "
-                             "person to approve it")
-        if item.is_about(actor):
-            raise SelfReview(f"exception {request.id} is about {actor}'s own access: someone else must approve it")
-        approvers = {norm(a) for a in campaign.policy.exception_approvers}
-        if approve and approvers and norm(actor) not in approvers:
+        me = _acting(conn, campaign, actor)
+        if requested_by(conn, me, request):
+            same = "" if norm(actor) == norm(request.requested_by) else \
+                f", and {actor} is the same person{_as(me, actor)}"
+            raise SelfReview(f"exception {request.id} was requested by {request.requested_by}{same}: an exception "
+                             "needs a second person to approve it")
+        if item.is_about(me):
+            raise SelfReview(f"exception {request.id} is about {actor}'s own access{_as(me, actor)}: someone else "
+                             "must approve it")
+        approvers = {who_is(conn, campaign.id, a).key for a in campaign.policy.exception_approvers}
+        if approve and approvers and me.key not in approvers:
             raise NotAllowed(f"{actor} may not approve exceptions in campaign {campaign.id}; approvers: "
                              + ", ".join(sorted(campaign.policy.exception_approvers)))
         if approve and request.expires < (today or utc_today()):
             raise ReviewError(f"exception {request.id} expired on {request.expires}; it cannot be approved")
         warnings = []
-        conflicted, conflict_note = _reviewer_conflict(conn, campaign, item, actor)
+        conflicted, conflict_note = _reviewer_conflict(conn, campaign, item, me)
         if conflicted:
-            warnings.append(f"{actor} holds the same conflicting combination ({conflict_note}) as {item.person}")
+            warnings.append(f"{actor}{_as(me, actor)} holds the same conflicting combination ({conflict_note}) "
+                            f"as {item.person}")
         at = now_iso()
         rows.set_exception_status(conn, exception_id=request.id, status=EX_APPROVED if approve else EX_REJECTED,
-                                  approver=actor, approved_at=at, note=note)
+                                  approver=actor, approver_key=me.key, approved_at=at, note=note)
         if approve:
             _set_item(conn, item, state=item.state, decision_id=item.decision_id, decided_by=item.decided_by,
                       decided_at=item.decided_at)
@@ -271,7 +294,7 @@ def _resolve_exception(store: Store, exception_id: int, *, actor: str, approve: 
             _set_item(conn, item, state=PENDING, decision_id=None, decided_by=None, decided_at=None)
         audit.append(conn, actor=actor, action="exception.approve" if approve else "exception.reject",
                      campaign_id=campaign.id, item_id=item.id, decision=EXCEPTION, reason=note,
-                     snapshot_digest=campaign.snapshot_digest, at=at,
+                     snapshot_digest=campaign.snapshot_digest, at=at, items=[item.id],
                      detail={**_item_ref(item), "exception_id": request.id, "requested_by": request.requested_by,
                              "expires": request.expires.isoformat(), "covers": [list(c) for c in request.covers],
                              "approver_conflicted": conflicted, "conflict_note": conflict_note})
@@ -294,6 +317,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
         campaign = _lock_campaign(conn, campaign_id, share=False)
         if not campaign.is_open:
             raise NotAllowed(f"campaign {campaign.id} is already closed ({campaign.closed_at} by {campaign.closed_by})")
+        me = _acting(conn, campaign, actor)
         all_rows = rows.items_to_close(conn, campaign_id)
         waiting = rows.items_with_exception(conn, campaign_id, status=EX_PENDING)
         unresolved = [r for r in all_rows
@@ -317,7 +341,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
                 rows.set_exception_status(conn, item_id=row.id, only=(EX_PENDING,), status=EX_LAPSED,
                                           note="not approved before the campaign closed")
             decision_id = rows.insert_decision(conn, dict(
-                campaign_id=campaign.id, item_id=item.id, decision=outcome, actor=actor, at=at,
+                campaign_id=campaign.id, item_id=item.id, decision=outcome, actor=actor, actor_key=me.key, at=at,
                 reason=f"unresolved when the campaign was closed: {reason}", reviewer_conflicted=False,
                 conflict_note="", by_policy=True, bulk=None, prior_state=item.state,
                 prior_decision_id=item.decision_id,
@@ -325,13 +349,14 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
             _set_item(conn, item, state=outcome, decision_id=decision_id, decided_by=actor, decided_at=at)
             entry = audit.append(conn, actor=actor, action="close.policy", campaign_id=campaign.id, item_id=item.id,
                                  decision=outcome, reason=reason, snapshot_digest=campaign.snapshot_digest, at=at,
+                                 items=[item.id],
                                  detail={**_item_ref(item), "decision_id": decision_id, "prior_state": item.state,
                                          "policy": campaign.policy.close_policy})
             rows.set_audit_seq(conn, decision_id, entry.seq)
             decided.append(item.id)
         rows.mark_closed(conn, campaign.id, status=CLOSED, at=at, actor=actor, reason=reason)
         audit.append(conn, actor=actor, action="campaign.close", campaign_id=campaign.id, reason=reason,
-                     snapshot_digest=campaign.snapshot_digest, at=at,
+                     snapshot_digest=campaign.snapshot_digest, at=at, campaigns=[campaign.id],
                      detail={"forced": bool(unresolved), "policy": campaign.policy.close_policy,
                              "policy_items": len(decided), "items": len(all_rows)})
         return get_campaign(store, campaign.id, conn), decided
@@ -339,36 +364,37 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
     return audit.run(store, work)
 
 
-def check_against_audit(store: Store) -> list[str]:
-    """Decision rows that disagree with the audit entry that recorded them (edited outside foureyes)."""
-    entries = {e.seq: e for e in audit.entries(store)}
-    problems = []
-    for d in decisions(store):
-        entry = entries.get(d.audit_seq or -1)
-        if entry is None:
-            problems.append(f"decision {d.id} (item {d.item_id}) has no audit entry")
-            continue
-        if (entry.item_id, entry.decision, entry.actor, entry.detail.get("decision_id")) != \
-                (d.item_id, d.decision, d.actor, d.id) or (not d.by_policy and entry.reason != d.reason):
-            problems.append(f"decision {d.id} (item {d.item_id}) does not match audit {entry.describe()}")
-    return problems
-
-
 # ---------------------------------------------------------------- guards
 
 
-def _check_may_decide(campaign: Campaign, item: Item, actor: str) -> None:
+def _acting(conn: Connection, campaign: Campaign, actor: str) -> Who:
+    """The person ``actor`` names in the campaign; a spelling that names several is refused."""
+    me = who_is(conn, campaign.id, actor)
+    if me.ambiguous:
+        raise ReviewError(f"{actor} names several people in campaign {campaign.id} ({', '.join(sorted(me.people))}); "
+                          "act as one of them by their own email")
+    return me
+
+
+def _as(me: Who, actor: str) -> str:
+    """", that is omar.osman@acme.com" when the spelling was another of theirs."""
+    return f" (that is {me.key})" if me.key and me.key != norm(actor) else ""
+
+
+def _check_may_decide(conn: Connection, campaign: Campaign, item: Item, me: Who) -> None:
+    actor = me.given
     if not campaign.is_open:
         raise NotAllowed(f"campaign {campaign.id} is closed ({campaign.closed_at} by {campaign.closed_by}); "
                          "its decisions are final")
-    if item.is_about(actor):
-        raise SelfReview(f"{actor} cannot decide item {item.id}: it is about their own access "
+    if item.is_about(me):
+        raise SelfReview(f"{actor} cannot decide item {item.id}: it is about their own access{_as(me, actor)} "
                          f"({item.label}); nobody reviews their own accounts")
-    allowed = {norm(item.reviewer), norm(campaign.reviewers.fallback)} - {""}
-    if norm(actor) not in allowed:
+    reviewer = item.reviewer_key or norm(item.reviewer)
+    fallback = who_is(conn, campaign.id, campaign.reviewers.fallback)
+    if not ((reviewer and (me.key == reviewer or reviewer in me.people)) or (fallback.key and me.is_(fallback))):
         owner = item.reviewer or "nobody (unassigned)"
-        fallback = f" or the fallback reviewer {campaign.reviewers.fallback}" if campaign.reviewers.fallback else ""
-        raise NotAllowed(f"{actor} is not a reviewer of item {item.id}: it is assigned to {owner}{fallback}")
+        also = f" or the fallback reviewer {campaign.reviewers.fallback}" if campaign.reviewers.fallback else ""
+        raise NotAllowed(f"{actor} is not a reviewer of item {item.id}: it is assigned to {owner}{also}")
 
 
 def _check_exception_terms(campaign: Campaign, reason: str, expires: date | None, today: date) -> None:
@@ -384,12 +410,12 @@ def _check_exception_terms(campaign: Campaign, reason: str, expires: date | None
                           f"(until {limit.isoformat()}), not until {expires.isoformat()}")
 
 
-def _reviewer_conflict(conn: Connection, campaign: Campaign, item: Item, actor: str) -> tuple[bool, str]:
-    """Does the actor hold a conflict of the same rule as one the item takes part in?"""
+def _reviewer_conflict(conn: Connection, campaign: Campaign, item: Item, me: Who) -> tuple[bool, str]:
+    """Does the actor (whichever spelling) hold a conflict of the same rule as one the item takes part in?"""
     rules = {c.rule for c in item.conflicts}
     if not rules:
         return False, ""
-    found = rows.findings(conn, campaign.id, person=norm(actor), rules=rules)
+    found = rows.findings(conn, campaign.id, people={me.key, *me.people}, rules=rules)
     if not found:
         return False, ""
     return True, "; ".join(f"{r.rule} {r.title} ({r.scope})" for r in found)

@@ -20,6 +20,8 @@ from ..graph import Graph, Holding, Step
 from ..identity import Identities
 from ..model import EdgeKind, Grant, Kind, Snapshot
 from ..rules.engine import repo_apps, takes_part
+from ..store.keys import fold
+from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
@@ -43,6 +45,7 @@ class ItemDraft:
     is_new: bool
     fingerprint: str
     reviewer: str = ""
+    reviewer_key: str = ""  # the person the reviewer resolves to (store.keys.fold)
     reviewer_rule: str = ""
     previous: PreviousDecision | None = None
 
@@ -103,11 +106,13 @@ def plan_items(
     *,
     baseline: set[tuple[str, str]] | None = None,
     previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]] | None = None,
+    aliases: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[ItemDraft]:
     """The items of a campaign on one analysed snapshot: pure, no store access.
 
     ``baseline`` is the (person, grant) pairs of the snapshot new grants are measured
-    against; ``previous`` maps (person, grant) to an earlier decision and its fingerprint.
+    against; ``previous`` maps (person, grant) to an earlier decision and its fingerprint;
+    ``aliases`` (`people.aliases_of`, computed when not given) says who each reviewer is.
     """
     snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
     repo_app = repo_apps(snapshot.resources)
@@ -122,7 +127,11 @@ def plan_items(
     members: set[str] | None = None
     if scope.teams:
         members = set().union(*(graph.team_members(team) for team in scope.teams))
-    people_filter = {norm(p) for p in scope.people}
+    if aliases is None:
+        aliases = aliases_of(snapshot, identities, config.identity)
+    lookup = dict_lookup(aliases)
+    # a person named by any spelling: their key, an account, an alias
+    people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
     maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
     drafts: list[ItemDraft] = []
@@ -184,7 +193,7 @@ def plan_items(
                 path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
                 holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
             ))
-    assigned = _assign(drafts, config, reviewers, maintainers)
+    assigned = _assign(drafts, config, reviewers, maintainers, lookup)
     if previous:
         assigned = [_with_previous(d, previous) for d in assigned]
     return assigned
@@ -199,14 +208,24 @@ def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[Pr
 
 
 def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
-            maintainers: Mapping[str, list[str]]) -> list[ItemDraft]:
-    """The first rule that names someone other than the item's subject reviews it."""
+            maintainers: Mapping[str, list[str]], lookup: Lookup) -> list[ItemDraft]:
+    """The first rule that names someone other than the item's subject reviews it: other
+    than the subject under any of their spellings (a linked account, an alias)."""
     rotation = 0
     out = []
+    resolved: dict[str, Who] = {}
+
+    def who(candidate: str) -> Who:
+        if candidate not in resolved:
+            resolved[candidate] = resolve(candidate, lookup)
+        return resolved[candidate]
+
     for draft in drafts:
+        subject = {fold(draft.person), *(fold(a) for a in draft.accounts)}
+
         def eligible(candidate: str) -> bool:
-            key = norm(candidate)
-            return bool(key) and key != norm(draft.person) and key not in {norm(a) for a in draft.accounts}
+            found = who(candidate)
+            return bool(found.key) and found.key not in subject and not found.people & subject
 
         chosen, why = "", ""
         for rule in reviewers.rules:
@@ -231,7 +250,8 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
             why = "unassigned: every candidate reviewer is the subject"
-        out.append(replace(draft, reviewer=chosen, reviewer_rule=why))
+        out.append(replace(draft, reviewer=chosen, reviewer_key=who(chosen).key if chosen else "",
+                           reviewer_rule=why))
     return out
 
 

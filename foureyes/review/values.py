@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ..errors import InputError
 from ..rules import Waiver
+from .people import Who
 from .vocabulary import (
     CERTIFY,
     EX_APPROVED,
@@ -131,6 +132,7 @@ class Campaign:
     closed_at: str | None = None
     closed_by: str | None = None
     close_reason: str | None = None
+    people_frozen: bool = True  # false: created before identities were frozen with campaigns
 
     @property
     def is_open(self) -> bool:
@@ -207,6 +209,7 @@ class Item:
     decided_by: str | None
     decided_at: str | None
     version: int
+    reviewer_key: str = ""  # the person the reviewer resolves to (folded)
 
     @property
     def label(self) -> str:
@@ -216,10 +219,14 @@ class Item:
     def unchanged_since_certified(self) -> bool:
         return bool(self.previous and self.previous.unchanged and self.previous.decision == CERTIFY)
 
-    def is_about(self, who: str) -> bool:
-        """Is ``who`` (a person key or an account key) the subject of this item?"""
+    def is_about(self, who: "str | Who") -> bool:
+        """Is ``who`` the subject of this item: a spelling (person or account key) as it is, or a
+        resolved `Who` naming the subject (through any linked account or alias)?"""
+        subject = {norm(self.person), *(norm(a) for a in self.accounts)}
+        if isinstance(who, Who):
+            return bool(who.key) and (who.key in subject or bool(who.people & subject))
         key = norm(who)
-        return bool(key) and (key == norm(self.person) or key in {norm(a) for a in self.accounts})
+        return bool(key) and key in subject
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,7 @@ class Decision:
     undone_by: str | None
     undone_at: str | None
     audit_seq: int | None
+    actor_key: str = ""  # the person the actor resolves to (folded)
 
     @property
     def undone(self) -> bool:
@@ -264,6 +272,8 @@ class ExceptionRequest:
     approver: str | None
     approved_at: str | None
     resolution_note: str
+    requested_by_key: str = ""
+    approver_key: str | None = None
 
     def counts(self, today: date | None = None) -> bool:
         return self.status == EX_APPROVED and self.expires >= (today or utc_today())
@@ -329,6 +339,11 @@ class BulkOutcome:
     bulk: str
     done: tuple[Outcome, ...]
     refused: tuple[tuple[int, str], ...]  # (item id, why)
+    skipped: tuple[tuple[int, str], ...] = ()  # (item id, its state): already decided, left alone
+
+    def summary(self) -> str:
+        """"9 decided, 1 skipped (already decided), 0 refused"."""
+        return f"{len(self.done)} decided, {len(self.skipped)} skipped (already decided), {len(self.refused)} refused"
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -382,7 +397,7 @@ def campaign_of(row: Any) -> Campaign:
         policy=Policy.from_json(json.loads(row.policy)), status=row.status, created_at=row.created_at,
         created_by=row.created_by, due=date.fromisoformat(row.due), template=row.template, period=row.period,
         baseline_snapshot_id=row.baseline_snapshot_id, closed_at=row.closed_at, closed_by=row.closed_by,
-        close_reason=row.close_reason,
+        close_reason=row.close_reason, people_frozen=bool(row.people_frozen),
     )
 
 
@@ -402,7 +417,7 @@ def item_of(row: Any) -> Item:
         teams=tuple(json.loads(row.teams)), conflicts=tuple(ConflictRef(**c) for c in json.loads(row.conflicts)),
         holders=row.holders, is_new=bool(row.is_new), previous=previous, fingerprint=row.fingerprint,
         reviewer=row.reviewer, reviewer_rule=row.reviewer_rule, state=row.state, decision_id=row.decision_id,
-        decided_by=row.decided_by, decided_at=row.decided_at, version=row.version,
+        decided_by=row.decided_by, decided_at=row.decided_at, version=row.version, reviewer_key=row.reviewer_key,
     )
 
 
@@ -412,7 +427,7 @@ def decision_of(row: Any) -> Decision:
         actor=row.actor, at=row.at, reviewer_conflicted=bool(row.reviewer_conflicted),
         conflict_note=row.conflict_note, by_policy=bool(row.by_policy), bulk=row.bulk, prior_state=row.prior_state,
         prior_decision_id=row.prior_decision_id, undone_by=row.undone_by, undone_at=row.undone_at,
-        audit_seq=row.audit_seq,
+        audit_seq=row.audit_seq, actor_key=row.actor_key,
     )
 
 
@@ -422,5 +437,5 @@ def exception_of(row: Any) -> ExceptionRequest:
         person=row.person, covers=tuple((c[0], c[1]) for c in json.loads(row.covers)), reason=row.reason,
         expires=date.fromisoformat(row.expires), requested_by=row.requested_by, requested_at=row.requested_at,
         status=row.status, approver=row.approver, approved_at=row.approved_at,
-        resolution_note=row.resolution_note,
+        resolution_note=row.resolution_note, requested_by_key=row.requested_by_key, approver_key=row.approver_key,
     )

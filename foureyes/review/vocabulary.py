@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..errors import FoureyesError
+from ..store.keys import fold
 
 CERTIFY, REVOKE, DEFER, EXCEPTION = "certify", "revoke", "defer", "exception"
 DECISIONS: tuple[str, ...] = (CERTIFY, REVOKE, DEFER, EXCEPTION)
@@ -37,6 +38,10 @@ class NotAllowed(ReviewError):
     """The actor is not a reviewer of this item, or the campaign does not allow the action."""
 
 
+class AlreadyDecided(ReviewError):
+    """A bulk decision reached an item decided already: it is left alone unless --overwrite."""
+
+
 class StaleItem(ReviewError):
     """The item changed after the reviewer loaded it (another reviewer decided it)."""
 
@@ -49,8 +54,9 @@ def utc_today() -> date:
 
 
 def norm(who: str | None) -> str:
-    """A person or account key as compared: trimmed and casefolded."""
-    return (who or "").strip().casefold()
+    """A person or account key as compared: trimmed, NFKC-normalised and casefolded, as every
+    key column holds it (`store.keys.fold`)."""
+    return fold(who)
 
 
 def actor_name(who: str) -> str:

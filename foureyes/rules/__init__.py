@@ -4,11 +4,11 @@
 `fixtures` runs each rule's must-fire / must-not-fire cases.
 """
 
-from .engine import Finding, evaluate, finding_id
+from .engine import Exposure, Finding, evaluate, finding_id
 from .pack import Requirement, Rule, RulePack, load_pack, load_rule_file
 from .waivers import Waiver, load_waivers
 
 __all__ = [
-    "Finding", "Requirement", "Rule", "RulePack", "Waiver",
+    "Exposure", "Finding", "Requirement", "Rule", "RulePack", "Waiver",
     "evaluate", "finding_id", "load_pack", "load_rule_file", "load_waivers",
 ]

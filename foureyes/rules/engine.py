@@ -11,12 +11,23 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..changes import Fact, ProofStep
-from ..graph import Holding
-from ..model import Person, Principal, Resource, severity_rank, stable_hash
+from ..graph import Graph, Holding, Step
+from ..model import Edge, Person, Principal, Resource, severity_rank, stable_hash
 from .pack import ACTIVITY, ANY, CONFLICT, Requirement, Rule, RulePack
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A person who can exploit a posture finding: the path to what it leaves open, or the
+    holding that exploits it (for rules whose exposure is a capability on the subject; its
+    path is the graph's, drawn when shown: `Analysis.path`)."""
+
+    person: str
+    steps: tuple[Step, ...] = ()
+    holding: Holding | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,10 @@ class Finding:
     evidence: tuple[tuple[Requirement, tuple[Holding, ...]], ...] = ()
     waiver: Waiver | None = None
     expired_waivers: tuple[Waiver, ...] = ()
+    # posture findings: the subject's settings that matched (and the rule's `show` ones), and
+    # the people who can exploit them, each with a path
+    settings: tuple[tuple[str, Any], ...] = ()
+    exposed: tuple[Exposure, ...] = ()
     fact: Fact | None = None  # activity findings: what happened, with its proof hop by hop
 
     @property
@@ -73,13 +88,24 @@ def evaluate(
     principals: Mapping[str, Principal],
     waivers: Sequence[Waiver] = (),
     today: Any = None,
+    graph: Graph | None = None,
     facts: Sequence[Fact] = (),
 ) -> list[Finding]:
-    """All findings of the pack, suppressions applied and exceptions attached; ``facts`` (from
-    the activity of the review period, `foureyes.changes`) feed the activity rules."""
+    """All findings of the pack, suppressions applied and exceptions attached.
+
+    With the ``graph``, posture findings carry the people they expose and their paths;
+    ``facts`` (from the activity of the review period, `foureyes.changes`) feed the activity rules.
+    """
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
+    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind not in (CONFLICT, ACTIVITY)]
+    # Holdings on the subjects of posture rules that name a capability: their exposure.
+    exposing = {key for rule, subjects in posture if rule.exposes and rule.exposes.capability
+                for key, _, _ in subjects}
+    exposing_capabilities = {rule.exposes.capability for rule, subjects in posture
+                             if subjects and rule.exposes and rule.exposes.capability}
+    on_subject: dict[str, list[Holding]] = defaultdict(list)
     for person in people:
         holdings = holdings_of.get(person.key, ())
         if not holdings:
@@ -87,16 +113,21 @@ def evaluate(
         by_capability: dict[str, list[Holding]] = defaultdict(list)
         for holding in holdings:
             by_capability[holding.capability].append(holding)
+        for capability in exposing_capabilities:
+            for holding in by_capability.get(capability, ()):
+                if holding.resource in exposing:
+                    on_subject[holding.resource].append(holding)
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
         if found:
             findings.extend(_suppress(found))
+    for rule, subjects in posture:
+        findings.extend(posture_findings(rule, resources, principals, subjects=subjects, on_subject=on_subject,
+                                         graph=graph))
     for rule in pack:
         if rule.kind == ACTIVITY:
             findings.extend(activity_findings(rule, facts))
-        elif rule.kind != CONFLICT:
-            findings.extend(posture_findings(rule, resources, principals))
     return attach_waivers(findings, waivers, today=today)
 
 
@@ -189,7 +220,8 @@ def satisfies(holding: Holding, requirement: Requirement) -> bool:
     if requirement.systems and holding.system not in requirement.systems:
         return False
     for key, wanted in requirement.where.items():
-        value = holding.latent if key == "latent" else holding.attrs.get(key)
+        value = holding.latent if key == "latent" else holding.escalation if key == "escalation" \
+            else holding.attrs.get(key)
         if value != wanted:
             return False
     return True
@@ -223,8 +255,9 @@ def _suppress(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def posture_findings(rule: Rule, resources: Mapping[str, Resource],
-                     principals: Mapping[str, Principal]) -> list[Finding]:
+def posture_subjects(rule: Rule, resources: Mapping[str, Resource],
+                     principals: Mapping[str, Principal]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(key, label, attributes) of every resource or principal the posture rule fires on."""
     match = rule.match
     assert match is not None
     out = []
@@ -245,9 +278,49 @@ def posture_findings(rule: Rule, resources: Mapping[str, Resource],
             continue
         # A missing attribute is unknown, not a violation: the connector's Gap says so.
         if all(key_ in attrs and attrs[key_] == wanted for key_, wanted in rule.when.items()):
-            out.append(Finding(id=finding_id(rule.id, "", key), rule=rule, person="", scope=key,
-                               subject=key, subject_label=label))
-    return sorted(out, key=lambda f: f.scope)
+            out.append((key, label, attrs))
+    return sorted(out, key=lambda s: s[0])
+
+
+def posture_findings(rule: Rule, resources: Mapping[str, Resource], principals: Mapping[str, Principal], *,
+                     subjects: Sequence[tuple[str, str, Mapping[str, Any]]] | None = None,
+                     on_subject: Mapping[str, Sequence[Holding]] | None = None,
+                     graph: Graph | None = None) -> list[Finding]:
+    """One finding per matching subject, with the settings that matched and who can exploit them."""
+    if subjects is None:
+        subjects = posture_subjects(rule, resources, principals)
+    out = []
+    for key, label, attrs in subjects:
+        settings = [(k, attrs[k]) for k in rule.when]
+        settings += [(k, attrs[k]) for k in rule.show if k in attrs and k not in rule.when]
+        exposed: tuple[Exposure, ...] = ()
+        exposes = rule.exposes
+        if exposes is not None and exposes.capability:
+            exposed = _holders(exposes.capability, exposes.where, (on_subject or {}).get(key, ()))
+        elif exposes is not None and graph is not None:
+            def through(edge: Edge, wanted: Mapping[str, Any] = exposes.through) -> bool:
+                source = principals.get(edge.src)
+                return source is not None and all(source.attrs.get(k) == v for k, v in wanted.items())
+
+            trusted = [e.label for e in graph.inbound(key) if through(e)]
+            if trusted:
+                settings.append(("trusted_by", trusted))
+            exposed = tuple(Exposure(person, steps) for person, steps in graph.reaching(key, first=through))
+        out.append(Finding(id=finding_id(rule.id, "", key), rule=rule, person="", scope=key,
+                           subject=key, subject_label=label, settings=tuple(settings), exposed=exposed))
+    return out
+
+
+def _holders(capability: str, where: Mapping[str, Any], holdings: Sequence[Holding]) -> tuple[Exposure, ...]:
+    """One exposure per person holding ``capability`` (attributes ``where``), by their nearest holding."""
+    wanted = Requirement(capability=capability, where=where)
+    best: dict[str, Holding] = {}
+    for holding in holdings:
+        if holding.capability == capability and satisfies(holding, wanted):
+            found = best.get(holding.person)
+            if found is None or (holding.distance, holding.grant) < (found.distance, found.grant):
+                best[holding.person] = holding
+    return tuple(Exposure(person, holding=h) for person, h in sorted(best.items()))
 
 
 def attach_waivers(findings: list[Finding], waivers: Sequence[Waiver], *, today: Any = None) -> list[Finding]:

@@ -54,6 +54,28 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Exposes:
+    """Who can exploit a posture finding: the people holding ``capability`` on the subject
+    resource (holdings whose attributes equal ``where``), or the people who can act as the
+    subject principal through a principal whose attributes equal ``through``."""
+
+    capability: str = ""
+    where: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    through: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def describe(self) -> str:
+        if self.capability:
+            text = f"people holding {self.capability} on it"
+            conditions = [f"{k} = {_toml(v)}" for k, v in self.where.items()]
+            return text + (f" ({', '.join(conditions)})" if conditions else "")
+        return "people who can act as it through " + ", ".join(f"{k} = {_toml(v)}" for k, v in self.through.items())
+
+
+def _toml(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     title: str
@@ -72,6 +94,8 @@ class Rule:
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     fact: str = ""  # activity: the kind of fact it reports (foureyes.changes.FACTS)
     source: str = ""
+    exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
+    show: tuple[str, ...] = ()  # posture: subject attributes shown as evidence beside `when`
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -129,6 +153,12 @@ _RULE = Table({
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
     "fact": Field(Choice(FACTS, noun="fact"), default=""),
+    "exposes": Field(Table({
+        "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
+        "where": Field(MapOf(AnyValue())),
+        "through": Field(MapOf(AnyValue())),
+    }), default=None),
+    "show": Field(ListOf(Str(nonempty=True, expected="an attribute name"))),
 })
 
 
@@ -198,13 +228,13 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
     if raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
-        for key in ("target", "match", "when", "fact"):
+        for key in ("target", "match", "when", "exposes", "show", "fact"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
     elif raw["kind"] == ACTIVITY:
         if not raw["fact"]:
             checked.fail(at, f"an activity rule needs fact = one of {', '.join(FACTS)}")
-        for key in ("all_of", "any_of", "target", "match", "same", "subject", "suppressed_by"):
+        for key in ("all_of", "any_of", "target", "match", "same", "subject", "suppressed_by", "exposes", "show"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is not for activity rules (they have fact and when)")
     else:
@@ -215,6 +245,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
             checked.fail(at, "a posture rule needs match = { kind = ... }")
         if not raw["when"]:
             checked.fail(at + ("when",), "a posture rule needs when = { attribute = value, ... }")
+        _check_exposes(raw, checked, at)
     match = None
     if raw["match"] is not None:
         kinds = raw["match"]["kind"]
@@ -226,7 +257,27 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
         when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], source=checked.path,
+        exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
+
+
+def _check_exposes(raw: dict[str, Any], checked: Checked, at: tuple[Any, ...]) -> None:
+    spec = raw["exposes"]
+    if spec is None:
+        return
+    if raw["target"] == "resource" and (not spec["capability"] or spec["through"]):
+        checked.fail(at + ("exposes",), "a rule on resources names the capability that exploits it: "
+                                        "{ capability = ... }")
+    if raw["target"] == "principal" and (not spec["through"] or spec["capability"] or spec["where"]):
+        checked.fail(at + ("exposes",), "a rule on principals names what it is reached through: "
+                                        "{ through = { attribute = value } }")
+
+
+def _exposes(spec: dict[str, Any] | None) -> Exposes | None:
+    if spec is None:
+        return None
+    return Exposes(capability=spec["capability"], where=MappingProxyType(dict(spec["where"])),
+                   through=MappingProxyType(dict(spec["through"])))
 
 
 def _requirements(items: list[Any]) -> tuple[Requirement, ...]:

@@ -331,7 +331,63 @@ def _v2_review(conn: Connection) -> None:
     conn.execute(head.insert().values(id=1, seq=0, hash="0" * 64))
 
 
-def _v3_activity(conn: Connection) -> None:
+def _v3_evidence(conn: Connection) -> None:
+    """Folded person keys beside every actor, reviewer and subject; the campaigns' frozen
+    identities; audit entries that commit to the records they leave (version 2 entries).
+
+    Existing rows get their keys folded here (the folding of `store.keys`, as it is at this
+    version); existing campaigns keep people_frozen false until foureyes freezes their
+    identities from their snapshot; existing audit entries stay version 1, without state.
+    """
+    from .keys import fold  # the folding every key column holds
+
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    for table, column, kind in (
+        ("campaigns", "people_frozen", f"BOOLEAN NOT NULL DEFAULT {false}"),
+        ("campaign_items", "reviewer_key", "TEXT NOT NULL DEFAULT ''"),
+        ("campaign_findings", "person_key", "TEXT NOT NULL DEFAULT ''"),
+        ("decisions", "actor_key", "TEXT NOT NULL DEFAULT ''"),
+        ("exceptions", "requested_by_key", "TEXT NOT NULL DEFAULT ''"),
+        ("exceptions", "approver_key", "TEXT"),
+        ("audit_log", "v", "INTEGER NOT NULL DEFAULT 1"),
+        ("audit_log", "state", "TEXT NOT NULL DEFAULT ''"),
+    ):
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    metadata = MetaData()
+    for table, source, target, key in (
+        ("campaign_items", "reviewer", "reviewer_key", "id"),
+        ("decisions", "actor", "actor_key", "id"),
+        ("exceptions", "requested_by", "requested_by_key", "id"),
+        ("exceptions", "approver", "approver_key", "id"),
+    ):
+        t = Table(table, metadata, autoload_with=conn) if table not in metadata.tables else metadata.tables[table]
+        for row in conn.execute(select(t.c[key], t.c[source])).all():
+            if row[1] is not None:
+                conn.execute(t.update().where(t.c[key] == row[0]).values({target: fold(row[1])}))
+    findings = Table("campaign_findings", metadata, autoload_with=conn)
+    for campaign_id, finding_id, person in conn.execute(
+            select(findings.c.campaign_id, findings.c.finding_id, findings.c.person)).all():
+        conn.execute(findings.update().where(findings.c.campaign_id == campaign_id,
+                                             findings.c.finding_id == finding_id).values(person_key=fold(person)))
+    Index("ix_campaign_items_reviewer_key", metadata.tables["campaign_items"].c.campaign_id,
+          metadata.tables["campaign_items"].c.reviewer_key).create(conn)
+    Index("ix_decisions_campaign_actor_key", metadata.tables["decisions"].c.campaign_id,
+          metadata.tables["decisions"].c.actor_key).create(conn)
+    people = MetaData()
+    Table("campaigns", people, Column("id", Integer, primary_key=True))
+    Table(
+        "campaign_people",
+        people,
+        Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+        Column("alias", Text, nullable=False),
+        Column("person", Text, nullable=False),
+        Column("via", Text, nullable=False, default=""),
+        PrimaryKeyConstraint("campaign_id", "alias", "person", name="pk_campaign_people"),
+    )
+    people.create_all(conn, tables=[people.tables["campaign_people"]])
+
+
+def _v4_activity(conn: Connection) -> None:
     """Activity read for a review period, kept with its snapshot: each record's kind, key,
     time and canonical JSON; each source's activity count and period; what a gap is about."""
     from sqlalchemy import text
@@ -361,7 +417,8 @@ def _v3_activity(conn: Connection) -> None:
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
-    (3, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v3_activity),
+    (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
+    (4, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v4_activity),
 ]
 
 LATEST = MIGRATIONS[-1][0]

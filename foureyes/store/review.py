@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import IntegrityError
 
 from . import Store
@@ -90,6 +90,32 @@ def last_closed_snapshot(db: Db, snapshot_id: int, *, closed: str) -> int | None
     return row.snapshot_id if row is not None else None
 
 
+def insert_people(conn: Connection, campaign_id: int, aliases: Mapping[str, Mapping[str, str]]) -> None:
+    """A campaign's identities: folded alias -> {folded person: how it was linked}."""
+    rows = [{"campaign_id": campaign_id, "alias": alias, "person": person, "via": via}
+            for alias, people in sorted(aliases.items()) for person, via in sorted(people.items())]
+    for start in range(0, len(rows), ITEM_BATCH):
+        conn.execute(t.campaign_people.insert(), rows[start:start + ITEM_BATCH])
+
+
+def people_named(db: Db, campaign_id: int, aliases: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Folded alias -> the folded person keys it names in the campaign, for those that name any."""
+    wanted = sorted(set(aliases))
+    out: dict[str, set[str]] = {}
+    if not wanted:
+        return {}
+    with _reading(db) as conn:
+        for row in conn.execute(select(t.campaign_people.c.alias, t.campaign_people.c.person)
+                                .where(t.campaign_people.c.campaign_id == campaign_id,
+                                       t.campaign_people.c.alias.in_(wanted))):
+            out.setdefault(row.alias, set()).add(row.person)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def mark_people_frozen(conn: Connection, campaign_id: int) -> None:
+    conn.execute(t.campaigns.update().where(t.campaigns.c.id == campaign_id).values(people_frozen=True))
+
+
 def mark_closed(conn: Connection, campaign_id: int, *, status: str, at: str, actor: str, reason: str) -> None:
     conn.execute(t.campaigns.update().where(t.campaigns.c.id == campaign_id)
                  .values(status=status, closed_at=at, closed_by=actor, close_reason=reason))
@@ -98,14 +124,15 @@ def mark_closed(conn: Connection, campaign_id: int, *, status: str, at: str, act
 # ---------------------------------------------------------------- items
 
 
-def items(db: Db, campaign_id: int, *, reviewer: str | None = None,
+def items(db: Db, campaign_id: int, *, reviewer_key: str | None = None,
           states: Iterable[str] | None = None) -> list[Row[Any]]:
-    """A campaign's items in queue order (person, resource, entitlement); ``reviewer`` casefolded."""
+    """A campaign's items in queue order (person, resource, entitlement); one reviewer's by
+    their folded key (`keys.fold`, compared as stored: never SQL's lower())."""
     query = select(t.campaign_items).where(t.campaign_items.c.campaign_id == campaign_id)
     if states is not None:
         query = query.where(t.campaign_items.c.state.in_(list(states)))
-    if reviewer is not None:
-        query = query.where(func.lower(t.campaign_items.c.reviewer) == reviewer)
+    if reviewer_key is not None:
+        query = query.where(t.campaign_items.c.reviewer_key == reviewer_key)
     query = query.order_by(t.campaign_items.c.person, t.campaign_items.c.resource, t.campaign_items.c.entitlement,
                            t.campaign_items.c.id)
     with _reading(db) as conn:
@@ -127,10 +154,11 @@ def items_to_close(conn: Connection, campaign_id: int) -> list[Row[Any]]:
 
 
 def item_states(db: Db, campaign_id: int) -> list[Row[Any]]:
-    """(id, state, reviewer) of each item of the campaign."""
+    """(id, state, reviewer, reviewer_key) of each item of the campaign."""
     with _reading(db) as conn:
         return list(conn.execute(
-            select(t.campaign_items.c.id, t.campaign_items.c.state, t.campaign_items.c.reviewer)
+            select(t.campaign_items.c.id, t.campaign_items.c.state, t.campaign_items.c.reviewer,
+                   t.campaign_items.c.reviewer_key)
             .where(t.campaign_items.c.campaign_id == campaign_id)))
 
 
@@ -144,6 +172,10 @@ def set_item(conn: Connection, item_id: int, version: int, *, state: str, decisi
                 version=version + 1)
     )
     return result.rowcount == 1
+
+
+def set_reviewer_key(conn: Connection, item_id: int, key: str) -> None:
+    conn.execute(t.campaign_items.update().where(t.campaign_items.c.id == item_id).values(reviewer_key=key))
 
 
 def final_states(db: Db, states: Sequence[str]) -> list[Row[Any]]:
@@ -189,11 +221,12 @@ def decisions(db: Db, *, campaign_id: int | None = None, item_id: int | None = N
         return list(conn.execute(query))
 
 
-def last_decision_of(conn: Connection, campaign_id: int, actor: str) -> Row[Any] | None:
-    """The actor's (casefolded) latest decision in the campaign that is not undone nor by policy."""
+def last_decision_of(conn: Connection, campaign_id: int, actor_key: str) -> Row[Any] | None:
+    """The latest decision in the campaign of the person ``actor_key`` names (folded), not undone
+    nor by policy, whichever spelling they used."""
     return conn.execute(
         select(t.decisions).where(t.decisions.c.campaign_id == campaign_id,
-                                  func.lower(t.decisions.c.actor) == actor,
+                                  t.decisions.c.actor_key == actor_key,
                                   t.decisions.c.undone_by.is_(None), t.decisions.c.by_policy == False)  # noqa: E712
         .order_by(t.decisions.c.id.desc()).limit(1)
     ).first()
@@ -277,13 +310,13 @@ def notes(db: Db, item_id: int) -> list[Row[Any]]:
                                  .order_by(t.item_notes.c.id)))
 
 
-def findings(db: Db, campaign_id: int, *, person: str | None = None, rules: Iterable[str] | None = None,
+def findings(db: Db, campaign_id: int, *, people: Iterable[str] | None = None, rules: Iterable[str] | None = None,
              ordered: bool = False) -> list[Row[Any]]:
-    """Conflicts frozen into a campaign: one person's (casefolded), of some rules, or all; ``ordered``
-    by rule, person and scope."""
+    """Conflicts frozen into a campaign: some people's (by folded key), of some rules, or all;
+    ``ordered`` by rule, person and scope."""
     query = select(t.campaign_findings).where(t.campaign_findings.c.campaign_id == campaign_id)
-    if person is not None:
-        query = query.where(func.lower(t.campaign_findings.c.person) == person)
+    if people is not None:
+        query = query.where(t.campaign_findings.c.person_key.in_(sorted(people)))
     if rules is not None:
         query = query.where(t.campaign_findings.c.rule.in_(sorted(rules)))
     if ordered:

@@ -57,8 +57,8 @@ sources = Table(
     Column("grants", Integer, nullable=False, default=0),
     Column("edges", Integer, nullable=False, default=0),
     Column("gaps", Integer, nullable=False, default=0),
-    Column("activity", Integer, nullable=False, default=0),  # migration 3
-    Column("period_start", String(40)),  # migration 3: NULL when the source read no activity
+    Column("activity", Integer, nullable=False, default=0),  # migration 4
+    Column("period_start", String(40)),  # migration 4: NULL when the source read no activity
     Column("period_end", String(40)),
     Index("ix_sources_snapshot", "snapshot_id"),
 )
@@ -137,11 +137,11 @@ gaps = Table(
     Column("resource", Text, nullable=False, default=""),
     Column("reason", Text, nullable=False),
     Column("hides", Text, nullable=False, default=""),
-    Column("about", String(20), nullable=False, default=""),  # migration 3: "activity" or ""
+    Column("about", String(20), nullable=False, default=""),  # migration 4: "activity" or ""
     Index("ix_gaps_snapshot", "snapshot_id"),
 )
 
-# -- activity in the review period (migration 3) -----------------------------
+# -- activity in the review period (migration 4) -----------------------------
 
 activity = Table(
     "activity",
@@ -156,6 +156,12 @@ activity = Table(
     Column("content", Text, nullable=False),  # the record's canonical JSON (foureyes.activity.canonical)
     Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
 )
+
+# Every table that holds a part of a snapshot (a row per principal, grant, …, keyed by
+# snapshot_id, deleted with it). The snapshot's content digest (`store.digests`) covers each
+# of them, every column but snapshot_id: a table added here is covered without more code,
+# and a test checks that every table with a cascading snapshot_id is listed.
+SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps, activity)
 
 # -- review (migration 2) ----------------------------------------------------
 
@@ -179,6 +185,9 @@ campaigns = Table(
     Column("closed_at", String(40)),
     Column("closed_by", Text),
     Column("close_reason", Text),
+    # Whether the campaign's identities (`campaign_people`) were frozen: false only for a
+    # campaign created before migration 3 until foureyes freezes them on its first use.
+    Column("people_frozen", Boolean, nullable=False, default=False),
     # One campaign per template and period, however many cron jobs race.
     UniqueConstraint("template", "period", name="uq_campaigns_template_period"),
 )
@@ -214,6 +223,7 @@ campaign_items = Table(
     Column("previous", Text, nullable=False, default=""),
     Column("fingerprint", String(64), nullable=False, default=""),
     Column("reviewer", Text, nullable=False, default=""),
+    Column("reviewer_key", Text, nullable=False, default=""),  # the person the reviewer resolves to (keys.fold)
     Column("reviewer_rule", Text, nullable=False, default=""),
     Column("state", String(16), nullable=False),
     Column("decision_id", Integer),
@@ -222,6 +232,7 @@ campaign_items = Table(
     Column("version", Integer, nullable=False, default=0),
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
+    Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),
 )
 
 campaign_findings = Table(
@@ -235,7 +246,21 @@ campaign_findings = Table(
     Column("severity", String(16), nullable=False),
     Column("title", Text, nullable=False),
     Column("covered", Boolean, nullable=False, default=False),
+    Column("person_key", Text, nullable=False, default=""),  # keys.fold(person)
     PrimaryKeyConstraint("campaign_id", "finding_id", name="pk_campaign_findings"),
+)
+
+# Who is who in a campaign, frozen from its snapshot's identity links: every spelling of a
+# person (their key, each linked account, the accounts' emails, configured e-mail aliases)
+# folded (keys.fold), with the person it names. An alias "@domain" holds a domain alias.
+campaign_people = Table(
+    "campaign_people",
+    metadata,
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+    Column("alias", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("via", Text, nullable=False, default=""),
+    PrimaryKeyConstraint("campaign_id", "alias", "person", name="pk_campaign_people"),
 )
 
 decisions = Table(
@@ -247,6 +272,7 @@ decisions = Table(
     Column("decision", String(16), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("actor", Text, nullable=False),
+    Column("actor_key", Text, nullable=False, default=""),  # the person the actor resolves to (keys.fold)
     Column("at", String(40), nullable=False),
     Column("reviewer_conflicted", Boolean, nullable=False, default=False),
     Column("conflict_note", Text, nullable=False, default=""),
@@ -259,6 +285,7 @@ decisions = Table(
     Column("audit_seq", Integer),
     Index("ix_decisions_item", "item_id"),
     Index("ix_decisions_campaign_actor", "campaign_id", "actor"),
+    Index("ix_decisions_campaign_actor_key", "campaign_id", "actor_key"),
 )
 
 exceptions = Table(
@@ -273,10 +300,12 @@ exceptions = Table(
     Column("reason", Text, nullable=False),
     Column("expires", String(10), nullable=False),
     Column("requested_by", Text, nullable=False),
+    Column("requested_by_key", Text, nullable=False, default=""),
     Column("requested_at", String(40), nullable=False),
     # pending | approved | rejected | withdrawn | lapsed
     Column("status", String(16), nullable=False),
     Column("approver", Text),
+    Column("approver_key", Text),
     Column("approved_at", String(40)),
     Column("resolution_note", Text, nullable=False, default=""),
     Index("ix_exceptions_status", "status"),
@@ -308,6 +337,8 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
+    # 1: entries written before migration 3 (no state); 2: the entry commits to `state`
+    Column("v", Integer, nullable=False, default=1),
     Column("at", String(40), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", String(40), nullable=False),
@@ -317,6 +348,7 @@ audit_log = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("snapshot_digest", String(64), nullable=False, default=""),
     Column("detail", Text, nullable=False, default=""),
+    Column("state", Text, nullable=False, default=""),  # JSON: the records the action left (v2)
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )

@@ -1,4 +1,5 @@
-"""A moto server on loopback and the Acme AWS organisation that the AWS connector tests read.
+"""The Acme AWS organisation that the AWS connector tests read, built on moto's server on loopback
+(one per worker: tests/fakes/aws_server.py, the `moto` fixture).
 
 Everything is created through boto3 over HTTP, the way an administrator would; the
 connector then reads it as an auditor holding exactly the policies of docs/sources/aws.md,
@@ -15,7 +16,6 @@ from typing import Any
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGED = json.loads((ROOT / "tests/fixtures/aws_managed_policies/policies.json").read_text())
@@ -37,15 +37,6 @@ def docs_policies() -> list[dict]:
     """The JSON policies of docs/sources/aws.md, in order (caller policy, member policy, trust)."""
     text = (ROOT / "docs/sources/aws.md").read_text()
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
-
-
-def start_server() -> tuple[ThreadedMotoServer, str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    requests.post(f"{url}/moto-api/reset", timeout=10)
-    return server, url
 
 
 def enforce_iam(url: str, on: bool) -> None:

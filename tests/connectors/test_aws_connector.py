@@ -70,13 +70,10 @@ def collect(world: aws_moto.AwsWorld, creds: dict[str, str] | None, *, enforce: 
 
 
 @pytest.fixture(scope="module")
-def world():
-    server, url = aws_moto.start_server()
-    try:
-        yield aws_moto.build_world(url)
-    finally:
-        aws_moto.enforce_iam(url, False)
-        server.stop()
+def world(moto):
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    yield world
+    aws_moto.enforce_iam(world.url, False)
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +235,12 @@ def test_scps_do_not_restrict_service_linked_roles(read):
 def test_scps_do_not_restrict_the_management_account(read):
     w = read.world
     mallory = read.user(aws_moto.MANAGEMENT, "mgmt-admin")
-    assert read.capabilities(mallory) == {(ACCESS_ADMIN, read.account(aws_moto.MANAGEMENT))}
+    management = read.account(aws_moto.MANAGEMENT)
+    assert read.capabilities(mallory) == {(ACCESS_ADMIN, management), (DEPLOY_RUN, management)}
+    # She deploys only by first writing herself a policy: the deploy grant says so.
+    (deploys,) = [g for g in read.grants(mallory) if DEPLOY_RUN in g.capabilities]
+    assert deploys.attrs["escalation"] is True and deploys.capabilities == (DEPLOY_RUN,)
+    assert deploys.detail.startswith("can write an inline policy onto itself (iam:PutUserPolicy), then allow itself")
     # the same self-service policy in a member account is denied by the root SCP
     (ivan,) = read.grants(read.user(w.prod, "ivan"))
     assert ivan.capabilities == ()

@@ -26,9 +26,9 @@ SECRET = "canary-secret-key-do-not-leak-4711"  # what the connector signs with; 
 
 
 @pytest.fixture(scope="module")
-def world():
+def world(moto):
     """A small organisation: the management account, acme-prod (tagged, under an SCP), Identity Center."""
-    server, url = aws_moto.start_server()
+    url = moto.fresh()  # this worker's moto server, emptied
     proxy = FaultProxy(url)
     try:
         org = client(url, "organizations")
@@ -64,7 +64,6 @@ def world():
         yield proxy, prod
     finally:
         proxy.stop()
-        server.stop()
 
 
 class Run:

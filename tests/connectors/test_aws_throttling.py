@@ -92,8 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def setup():
-    server, url = aws_moto.start_server()
+def setup(moto):
+    url = moto.fresh()  # this worker's moto server, emptied
     proxy = ThrottlingProxy(url)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
@@ -108,7 +108,6 @@ def setup():
         yield proxy, member
     finally:
         proxy.shutdown()
-        server.stop()
 
 
 def collect(endpoint: str, monkeypatch: pytest.MonkeyPatch, **aws):

@@ -1,9 +1,9 @@
 """End to end: `foureyes snapshot` reads the moto organisation, `foureyes who-can` answers.
 
-The CLI runs as a user runs it (a subprocess, credentials in the environment, moto
-enforcing IAM). The GitHub side of the OIDC scenario — who can run which workflow
-context — comes from a dataset in the shapes docs/connectors.md gives the GitHub
-connector, so the graph joins `ci:` contexts with the AWS trust patterns.
+The CLI runs as a user runs it (its own environment holding the credentials, moto
+enforcing IAM), in this process (tests/conftest.py's run_cli). The GitHub side of the OIDC
+scenario — who can run which workflow context — comes from a dataset in the shapes
+docs/connectors.md gives the GitHub connector, so the graph joins `ci:` contexts with the AWS trust patterns.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
+
+from conftest import run_cli
 
 from . import aws_moto
 from foureyes.dataset import dump
@@ -45,12 +46,12 @@ def github_side() -> SourceResult:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, moto):
     """Snapshot once; return a function running more foureyes commands against that store."""
-    server, url = aws_moto.start_server()
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    url = world.url
     home = tmp_path_factory.mktemp("who-can")
     try:
-        world = aws_moto.build_world(url)
         dump([github_side()], home / "github.jsonl")
         config = home / "foureyes.toml"
         config.write_text(f"""
@@ -84,8 +85,7 @@ dataset = "github.jsonl"
                     "XDG_CONFIG_HOME": str(home / "config")})
 
         def foureyes(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "foureyes", "-c", str(config), *args], env=env,
-                                  capture_output=True, text=True, timeout=300, cwd=home)
+            return run_cli("-c", str(config), *args, env=env, replace_env=True, cwd=home)
 
         aws_moto.enforce_iam(url, True)
         try:
@@ -94,7 +94,7 @@ dataset = "github.jsonl"
             aws_moto.enforce_iam(url, False)
         yield world, snapshot, foureyes
     finally:
-        server.stop()
+        aws_moto.enforce_iam(url, False)  # the server is shared: leave it as the next module expects
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from conftest import run_cli
 from fakes.github_server import FakeGitHub
 
 from . import aws_moto
@@ -44,11 +44,11 @@ ORG = {
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory):
+def cli(tmp_path_factory, moto):
     home = tmp_path_factory.mktemp("aws-github")
-    server, url = aws_moto.start_server()
+    world = moto.world("acme", aws_moto.build_world)  # built once per worker; the tests only read it
+    url = world.url
     try:
-        world = aws_moto.build_world(url)
         with FakeGitHub(ORG) as gh:
             config = home / "foureyes.toml"
             config.write_text(f"""
@@ -81,8 +81,7 @@ max_attempts = 1
                         "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "c")})
 
             def foureyes(*args: str) -> subprocess.CompletedProcess:
-                done = subprocess.run([sys.executable, "-m", "foureyes", "-c", str(config), *args], env=env,
-                                      capture_output=True, text=True, timeout=300, cwd=home)
+                done = run_cli("-c", str(config), *args, env=env, replace_env=True, cwd=home)
                 assert TOKEN not in done.stdout + done.stderr
                 assert world.auditor["AWS_SECRET_ACCESS_KEY"] not in done.stdout + done.stderr
                 return done
@@ -94,7 +93,7 @@ max_attempts = 1
                 aws_moto.enforce_iam(url, False)
         yield world, snapshot, foureyes
     finally:
-        server.stop()
+        aws_moto.enforce_iam(url, False)  # the server is shared: leave it as the next module expects
 
 
 def test_both_sources_are_read(cli):

@@ -1,7 +1,7 @@
 """End to end: `foureyes snapshot --source github` against the fake server, then the analysis.
 
-The CLI runs as a subprocess, as a user runs it; the fake GitHub runs in the test process
-on loopback. Capabilities and paths are asserted through `who-can` and `check` (JSON).
+The CLI runs as a user runs it, with its own environment (in this process: tests/conftest.py's
+run_cli); the fake GitHub runs in the test process on loopback. Capabilities and paths are asserted through `who-can` and `check` (JSON).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from fakes import config_toml
 from fakes.github_server import FakeGitHub, load_fixture
 
@@ -29,8 +29,7 @@ class Cli:
         self.env.pop("FOUREYES_DEBUG", None)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "foureyes", "-c", str(self.config), *args],
-                                capture_output=True, text=True, env=self.env, timeout=120)
+        result = run_cli("-c", str(self.config), *args, env=self.env, replace_env=True)
         assert TOKEN not in result.stdout and TOKEN not in result.stderr
         return result
 

@@ -29,6 +29,24 @@ def github():
         yield server
 
 
+@pytest.fixture
+def run_export_here(store, github, tmp_path, monkeypatch):
+    """`foureyes -c CONFIG ARGS` in this process (click's runner), against the fake GitHub."""
+    from click.testing import CliRunner
+
+    from foureyes.cli import main
+
+    path = tmp_path / "foureyes.toml"
+    path.write_text(EXPORT_CONFIG_TOML + f'\n[export.github]\nrepo = "acme/{REPO}"\nbase_url = "{github.url}"\n'
+                    f'token_env = "{TOKEN_ENV}"\nseconds_between_writes = 0.0\n')
+    monkeypatch.setenv("FOUREYES_STORE_URL", store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+    def call(*args: str):
+        return CliRunner().invoke(main, ["-c", str(path), *args], catch_exceptions=False)
+    return call
+
+
 def _config(export_config, github, **overrides):
     settings = dict(repo=f"acme/{REPO}", base_url=github.url, token_env=TOKEN_ENV, seconds_between_writes=0.0,
                     max_retries=2)
@@ -97,14 +115,65 @@ def test_reexport_creates_no_duplicates_and_closes_the_issue_a_later_snapshot_ve
     assert [a.action for a in _export(store, config, apply=True).actions] == ["unchanged"] * 4
 
 
-def test_an_issue_whose_label_was_removed_by_hand_is_still_found_by_its_marker(store, export_config, github):
+def test_an_issue_whose_label_was_removed_is_reported_and_its_ticket_filed_again(store, export_config, github):
+    # foureyes adopts only issues that carry its label: anyone may write a marker (issue 16)
     config = _config(export_config, github)
     _export(store, config, apply=True)
-    _issues(github)[0]["labels"] = []  # someone tidied the labels
+    tidied = _issues(github)[0]
+    tidied["labels"] = []  # someone tidied the labels
     result = _export(store, config, apply=True)
-    assert len(_issues(github)) == 4
-    assert sorted(a.action for a in result.actions) == ["unchanged"] * 3 + ["update"]
-    assert {label["name"] for label in _issues(github)[0]["labels"]} >= {"access-review"}
+    assert len(_issues(github)) == 5
+    assert sorted(a.action for a in result.actions) == ["create"] + ["unchanged"] * 3
+    assert [i.issue.number for i in result.ignored] == [tidied["number"]]
+    assert "does not carry the label 'access-review'" in result.ignored[0].why
+    assert tidied["labels"] == [] and tidied["comments"] == 0  # left alone
+
+
+def _plant(github, ticket, *, author, labels, state="closed"):
+    return github.plant_issue(REPO, title=ticket.title, body=github_issues.issue_body(ticket), author=author,
+                              labels=labels, state=state)
+
+
+def test_a_planted_issue_is_reported_never_adopted_and_the_ticket_is_filed(store, export_config, github,
+                                                                          run_export_here):
+    """A closed issue with a ticket's marker, opened by someone else or without the label, would
+    keep the revocation ticket closed if adopted: it is reported and a new ticket is filed."""
+    config = _config(export_config, github)
+    found = tickets.build(store, config, 1)
+    by_mallory = _plant(github, found.tickets[0], author="mallory", labels=("access-review",))
+    unlabelled = _plant(github, found.tickets[1], author="foureyes-bot", labels=())
+    result = _export(store, config, apply=True)
+    assert result.identity == "foureyes-bot"
+    assert [a.action for a in result.actions] == ["create"] * 4
+    created = {a.key: a.number for a in result.actions}
+    assert created[found.tickets[0].key] not in (by_mallory["number"], unlabelled["number"])
+    assert [(i.issue.number, i.issue.author) for i in result.ignored] == [
+        (by_mallory["number"], "mallory"), (unlabelled["number"], "foureyes-bot")]
+    assert "was opened by mallory, not by the token's own identity foureyes-bot" in result.ignored[0].describe()
+    assert "does not carry the label 'access-review'" in result.ignored[1].describe()
+    for planted in (by_mallory, unlabelled):  # never touched: no comment, still closed
+        assert planted["state"] == "closed" and planted["comments"] == 0
+    # the command line says so: a warning per planted issue, and the summary counts them
+    shown = run_export_here("export", "tickets", "--campaign", "1", "--format", "github")
+    assert shown.exit_code == 0, shown.stderr
+    assert f"foureyes: warning: issue #{by_mallory['number']} starts with the marker of ticket " \
+           f"{found.tickets[0].key} but was opened by mallory" in shown.stderr
+    assert "2 issue(s) with a ticket marker not adopted (not made by foureyes)" in shown.stderr
+
+
+def test_an_installation_token_adopts_the_issues_its_app_bot_opened(store, export_config, github):
+    # GET /user refuses an installation token (403); GraphQL's viewer names the app's bot
+    config = _config(export_config, github)
+    environ = {TOKEN_ENV: "ghs_installationtoken0123456789"}
+    first = github_issues.export(tickets.build(store, config, 1), config, apply=True, environ=environ)
+    assert first.identity == "foureyes-app[bot]" and [a.action for a in first.actions] == ["create"] * 4
+    assert {i["user"]["login"] for i in _issues(github)} == {"foureyes-app[bot]"}
+    again = github_issues.export(tickets.build(store, config, 1), config, apply=True, environ=environ)
+    assert [a.action for a in again.actions] == ["unchanged"] * 4 and again.ignored == ()
+    # the same issues seen through a personal token are someone else's
+    other = _export(store, config, apply=False)
+    assert [a.action for a in other.actions] == ["create"] * 4 and len(other.ignored) == 4
+    assert github.stats.count("/user", "GET") >= 3
 
 
 def test_a_regression_reopens_and_an_undone_revocation_closes_as_not_planned(store, export_config, github,

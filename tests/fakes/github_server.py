@@ -18,6 +18,7 @@ import base64
 import copy
 import fnmatch
 import json
+import math
 import re
 import socket
 import threading
@@ -246,9 +247,17 @@ class Org:
     def user(self, login: str) -> dict[str, Any]:
         p = self.people.get(login, {"login": login})
         uid = self.user_ids.get(login, 9999)
-        return {"login": login, "id": uid, "node_id": f"U_{uid}", "type": "User", "site_admin": False,
+        kind = "Bot" if login.endswith("[bot]") else "User"
+        return {"login": login, "id": uid, "node_id": f"U_{uid}", "type": kind, "site_admin": False,
                 "url": f"/users/{login}", "html_url": f"https://github.example/{login}",
                 "name": p.get("name"), "email": p.get("email") or None}
+
+    def identity(self, token: str) -> str:
+        """Who a token acts as: ``token.users`` maps tokens to logins (default ``token.login``,
+        else foureyes-bot); an installation token (``ghs_``) is its app's bot, ``SLUG[bot]``."""
+        if token.startswith("ghs_"):
+            return f"{self.token.get('app_slug', 'foureyes-app')}[bot]"
+        return self.token.get("users", {}).get(token) or self.token.get("login", "foureyes-bot")
 
     def team(self, slug: str) -> dict[str, Any]:
         t = self.teams[slug]
@@ -785,14 +794,16 @@ class FakeGitHub:
 
     # -- routing
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]]:
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any,
+              token: str = "") -> tuple[int, Any, dict[str, str]]:
         org = self.org
         o = re.escape(org.login)
         q = {k: v[-1] for k, v in query.items()}
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info(), "graphql": self._rate_info()},
                                              "rate": self._rate_info()}),
-            ("POST", r"/graphql", lambda: self.graphql(body)),
+            ("POST", r"/graphql", lambda: self.graphql(body, token)),
+            ("GET", r"/user", lambda: self._authenticated_user(token)),
             ("GET", rf"/orgs/{o}", lambda: self._org_json()),
             ("GET", rf"/orgs/{o}/members", lambda: [org.user(m) for m in org.members(q.get("role", "all"))]),
             ("GET", rf"/orgs/{o}/outside_collaborators", lambda: [org.user(m) for m in org.outside()]),
@@ -836,12 +847,12 @@ class FakeGitHub:
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/actions/oidc/customization/sub", lambda repo: self._repo_oidc(repo)),
             # issues, for the ticket exporter
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/issues", lambda repo: self._issues(repo, q)),
-            ("POST", rf"/repos/{o}/(?P<repo>[^/]+)/issues", lambda repo: self._create_issue(repo, body)),
+            ("POST", rf"/repos/{o}/(?P<repo>[^/]+)/issues", lambda repo: self._create_issue(repo, body, token)),
             ("GET", rf"/repos/{o}/(?P<repo>[^/]+)/issues/(?P<num>\d+)", lambda repo, num: self._issue(repo, int(num))),
             ("PATCH", rf"/repos/{o}/(?P<repo>[^/]+)/issues/(?P<num>\d+)",
              lambda repo, num: self._update_issue(repo, int(num), body)),
             ("POST", rf"/repos/{o}/(?P<repo>[^/]+)/issues/(?P<num>\d+)/comments",
-             lambda repo, num: self._comment(repo, int(num), body)),
+             lambda repo, num: self._comment(repo, int(num), body, token)),
             ("GET", r"/search/issues", lambda: self._search_issues(q.get("q", ""))),
             *rest_routes(self, o, q),  # activity: repository activity, compare, rule suites, runs, audit log
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens",
@@ -1096,7 +1107,21 @@ class FakeGitHub:
         return [i for i in self._issue_list(repo) if (state == "all" or i["state"] == state)
                 and all(label in [x["name"] for x in i["labels"]] for label in labels)]
 
-    def _create_issue(self, repo: str, body: Any) -> tuple[int, dict[str, Any]]:
+    def _authenticated_user(self, token: str) -> dict[str, Any]:
+        """GET /user: an installation token may not read it, as on GitHub."""
+        if token.startswith("ghs_"):
+            raise ApiError(403, "Resource not accessible by integration")
+        return self.org.user(self.org.identity(token))
+
+    def plant_issue(self, repo: str, *, title: str, body: str, author: str, labels: tuple[str, ...] = (),
+                    state: str = "open") -> dict[str, Any]:
+        """An issue someone else opened (for tests of what the exporter adopts)."""
+        _, issue = self._create_issue(repo, {"title": title, "body": body, "labels": list(labels)}, "", author=author)
+        if state == "closed":
+            self._update_issue(repo, issue["number"], {"state": "closed", "state_reason": "completed"})
+        return issue
+
+    def _create_issue(self, repo: str, body: Any, token: str, *, author: str | None = None) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict) or not body.get("title"):
             raise ApiError(422, "Validation Failed")
         with self.org.lock:
@@ -1110,7 +1135,7 @@ class FakeGitHub:
                      "url": f"{self.url}/repos/{self.org.login}/{repo}/issues/{number}",
                      "html_url": f"https://github.example/{self.org.login}/{repo}/issues/{number}",
                      "repository_url": f"{self.url}/repos/{self.org.login}/{repo}",
-                     "user": self.org.user("foureyes-bot"), "created_at": "2026-01-01T00:00:00Z",
+                     "user": self.org.user(author or self.org.identity(token)), "created_at": "2026-01-01T00:00:00Z",
                      "updated_at": "2026-01-01T00:00:00Z", "closed_at": None}
             issues.append(issue)
         return 201, issue
@@ -1133,12 +1158,13 @@ class FakeGitHub:
                 issue["closed_at"] = "2026-01-02T00:00:00Z"
         return issue
 
-    def _comment(self, repo: str, number: int, body: Any) -> tuple[int, dict[str, Any]]:
+    def _comment(self, repo: str, number: int, body: Any, token: str) -> tuple[int, dict[str, Any]]:
         issue = self._issue(repo, number)
         with self.org.lock:
             issue["comments"] += 1
             issue["comment_bodies"].append(body.get("body", ""))
-        return 201, {"id": 8000 + issue["comments"], "body": body.get("body", ""), "user": self.org.user("foureyes-bot")}
+        return 201, {"id": 8000 + issue["comments"], "body": body.get("body", ""),
+                     "user": self.org.user(self.org.identity(token))}
 
     def _search_issues(self, query: str) -> dict[str, Any]:
         """GitHub issue search: quoted phrases and bare words in title or body, plus repo:/is:/state:."""
@@ -1170,7 +1196,7 @@ class FakeGitHub:
 
     # -- GraphQL
 
-    def graphql(self, body: Any) -> dict[str, Any]:
+    def graphql(self, body: Any, token: str = "") -> dict[str, Any]:
         if not isinstance(body, dict) or "query" not in body:
             raise ApiError(400, "Problems parsing JSON")
         document = self._documents.get(body["query"])
@@ -1183,7 +1209,7 @@ class FakeGitHub:
             if errors:
                 return {"errors": [{**e.formatted, "type": "INVALID"} for e in errors]}
             self._documents[body["query"]] = document
-        result = graphql.execute(schema(), document, root_value=_Root(self.org),
+        result = graphql.execute(schema(), document, root_value=_Root(self.org, token),
                                  variable_values=body.get("variables") or {})
         out: dict[str, Any] = {}
         if result.errors:
@@ -1200,8 +1226,14 @@ class FakeGitHub:
 
 
 class _Root:
-    def __init__(self, org: Org):
+    def __init__(self, org: Org, token: str = ""):
         self._org = org
+        self._token = token
+
+    def viewer(self, info: Any) -> dict[str, Any]:
+        """The token's own identity: an installation token's is its app's bot, ``SLUG[bot]``."""
+        login = self._org.identity(self._token)
+        return {**_gql_user(self._org, login), "login": login}
 
     def organization(self, info: Any, login: str) -> Any:
         if login.lower() != self._org.login.lower():
@@ -1279,7 +1311,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             query = urllib.parse.parse_qs(parsed.query)
             try:
-                status, data, headers = fake.route(method, path, query, body)
+                token = auth.split(" ", 1)[-1] if auth else ""
+                status, data, headers = fake.route(method, path, query, body, token)
             except ApiError as exc:
                 self._send(exc.status, {"message": exc.message,
                                         "documentation_url": "https://docs.github.com/rest"}, exc.headers, entry)
@@ -1369,7 +1402,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
         exhausted = getattr(self, "_exhausted_until", None)
         if exhausted is not None:
-            rate.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(exhausted))})
+            # GitHub's reset is in whole epoch seconds: answer at the start of a second, so the
+            # window is `delay` long. Truncated at any moment, a 1 s window was 0 to 1 s away and,
+            # on a busy machine, already past when the client read it.
+            window = round(exhausted - time.time())
+            second = math.ceil(time.time())
+            time.sleep(max(0.0, second - time.time()))
+            rate.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(second + window)})
             self._exhausted_until = None
         lowered = {k.lower() for k in headers}
         self.send_response(status)

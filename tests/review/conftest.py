@@ -11,6 +11,8 @@ from foureyes.config import Config, parse_config
 from foureyes.connectors import demo
 from foureyes.store import Store
 
+from conftest import load_demo
+
 FALLBACK = "ciso@acme.com"
 # The demo's config plus a fallback reviewer who is nobody in the snapshot.
 REVIEW_CONFIG_TOML = demo.DEMO_CONFIG_TOML + f"""
@@ -40,8 +42,77 @@ def review_config_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(store_url):
-    """Acme's October and November snapshots in a fresh store, on each backend."""
-    with Store(store_url) as opened:
-        list(demo.load_into(opened))
+def store(store_url, store_templates):
+    """Acme's October and November snapshots in a fresh store, on each backend (a copy of a
+    store built once: tests/conftest.py's StoreTemplates)."""
+    with Store(store_templates.copy("demo", load_demo, store_url)) as opened:
         yield opened
+
+
+# ---------------------------------------------------------------- the evidence world (issue 16)
+
+# Who decides what in the evidence world, in order: audit entries 2 to 7 (1 creates the campaign).
+WANDA, PRISCILLA = "wanda.webb@acme.com", "priscilla.payne@acme.com"
+
+
+def _evidence_world(path: Path) -> dict[str, int]:
+    """Acme's two snapshots, one campaign on the latest, six actions: entries 1-7."""
+    from foureyes import review
+
+    config = parse_config(REVIEW_CONFIG_TOML, "<review test config>")
+    with Store(f"sqlite:///{path}") as store:
+        list(demo.load_into(store))
+        spec = review.spec_from_config(config, name="Q4 evidence", today=TODAY)
+        campaign = review.create_campaign(store, config, spec, actor="security@acme.com", today=TODAY)
+        items = review.items(store, campaign.id)
+
+        def one(person: str, reviewer: str, rule: str | None = None, skip: int = 0) -> int:
+            found = [i.id for i in items if i.person == person and i.reviewer == reviewer
+                     and (rule is None or any(c.rule == rule for c in i.conflicts))]
+            return found[skip]
+
+        ids = {"walter": one("walter.wong@acme.com", WANDA), "nina": one("nina.nakamura@acme.com", WANDA),
+               "sam": one("sam.sato@acme.com", WANDA, "FE-SOD-004"),
+               "nina2": one("nina.nakamura@acme.com", WANDA, skip=1),
+               "max": one("max.mueller@acme.com", PRISCILLA), "paul": one("paul.platt@acme.com", PRISCILLA)}
+        review.decide(store, ids["walter"], "revoke", actor=WANDA, reason="moved to the mobile team")  # 2
+        review.decide(store, ids["nina"], "certify", actor=WANDA)  # 3
+        review.decide(store, ids["sam"], "exception", actor=WANDA, reason="on-call rota until March",  # 4
+                      expires=date(2027, 3, 31), today=TODAY)
+        review.add_note(store, ids["nina2"], "asked the team lead", actor=WANDA)  # 5
+        review.decide(store, ids["max"], "revoke", actor=PRISCILLA, reason="deploys through the pipeline")  # 6
+        review.decide(store, ids["paul"], "certify", actor=PRISCILLA)  # 7
+        return {**ids, "campaign": campaign.id}
+
+
+@pytest.fixture(scope="session")
+def evidence_db(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("evidence") / "evidence.db"
+    return path, _evidence_world(path)
+
+
+@pytest.fixture
+def evidence(evidence_db, tmp_path, monkeypatch):
+    """A fresh copy of the evidence world (SQLite), with `run` calling the CLI in this process."""
+    import shutil
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from foureyes.cli import main
+
+    source, ids = evidence_db
+    path = tmp_path / "evidence.db"
+    shutil.copy(source, path)
+    url = f"sqlite:///{path}"
+    config_file = tmp_path / "foureyes.toml"
+    config_file.write_text(REVIEW_CONFIG_TOML, encoding="utf-8")
+    monkeypatch.setenv("FOUREYES_STORE_URL", url)
+
+    def run(*args: str):
+        result = CliRunner().invoke(main, ["-c", str(config_file), *args], catch_exceptions=False)
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+    with Store(url) as store:
+        yield SimpleNamespace(store=store, url=url, path=path, ids=ids, run=run,
+                              config=parse_config(REVIEW_CONFIG_TOML, "<review test config>"))

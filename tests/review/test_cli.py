@@ -14,7 +14,7 @@ PRISCILLA, WANDA = "priscilla.payne@acme.com", "wanda.webb@acme.com"
 
 @pytest.fixture
 def run(store, store_url, review_config_file, cli):
-    """`foureyes -c CONFIG ARGS` in a subprocess against the test store, as a user runs it."""
+    """`foureyes -c CONFIG ARGS` against the test store, as a user runs it (in this process)."""
     def call(*args: str, input: str | None = None):
         return cli("-c", str(review_config_file), *args, env={"FOUREYES_STORE_URL": store_url}, input=input)
     return call
@@ -83,7 +83,7 @@ def test_campaign_lifecycle_from_the_command_line(run):
     bulk = run("decide", "--where", "app=payments", "--where", "conflict=no", "--where", "state=pending",
                "certify", "--as", PRISCILLA, "--yes")
     assert bulk.returncode == 0, bulk.stderr
-    assert "decided, 0 refused" in bulk.stderr
+    assert "decided, 0 skipped (already decided), 0 refused" in bulk.stderr
 
     undone = run("undo", "--as", PRISCILLA)
     assert undone.returncode == 0 and "certify undone, now pending" in undone.stdout

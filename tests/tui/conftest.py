@@ -3,42 +3,38 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from conftest import load_demo
+
 SIZE = (160, 45)
 
 
-@pytest.fixture(scope="session")
-def _demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from foureyes.connectors import demo
-    from foureyes.store import Store
-
-    path = tmp_path_factory.mktemp("tui-demo") / "demo.db"
-    with Store(f"sqlite:///{path}") as store:
-        list(demo.load_into(store))
-    return path
-
-
 @pytest.fixture
-def demo_url(_demo_db: Path, tmp_path: Path) -> str:
-    """A private copy of the two Acme snapshots, so no test sees another's writes."""
-    path = tmp_path / "demo.db"
-    shutil.copyfile(_demo_db, path)
-    path.chmod(0o600)
-    return f"sqlite:///{path}"
+def demo_url(store_templates, tmp_path: Path) -> str:
+    """A private copy of the two Acme snapshots (built once), so no test sees another's writes."""
+    return store_templates.copy("demo", load_demo, f"sqlite:///{tmp_path / 'demo.db'}")
 
 
 async def settle(app: Any, pilot: Any) -> None:
-    """Wait until every worker (loading, rows, detail panes) has reported and been drawn."""
-    for _ in range(4):
+    """Wait until every worker (loading, rows, detail panes) has reported and been drawn: until
+    two pauses in a row end with no worker running (a worker's last message, or a callback
+    after the refresh, may start the next one). Each pause redraws the screen, and waits for
+    the process to go idle, so a settled key costs two of them instead of a fixed five."""
+    quiet = 0
+    for _ in range(16):
+        if len(app.workers):
+            await app.workers.wait_for_complete()
+            quiet = 0
         await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
+        quiet = 0 if len(app.workers) else quiet + 1
+        if quiet == 2:
+            return
+    raise AssertionError(f"the app never settled: workers still running {list(app.workers)}")
 
 
 async def press(app: Any, pilot: Any, *keys: str) -> None:

@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...model import ACCESS_ADMIN, DEPLOY_RUN
-from ...schema import Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
+from ...schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
 from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
+ESCALATE = "escalate"  # an [[escalate]] way: a hop to another principal, not a capability
 _SECTIONS = {"deploy": DEPLOY_RUN, "admin": ACCESS_ADMIN}
 _KINDS = ("user", "group", "role")
+_CALLERS = ("user", "role")
+_NEEDS = ("instance_profile",)
 TEMPLATES = ("partition", "account", "self", "own_group", "attached_policy", "admin_role", "admin_user",
              "admin_group", "deploy_bucket")
+ESCALATE_TEMPLATES = TEMPLATES + ("target",)  # {target}: the principal an [[escalate]] way reaches
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -48,6 +52,12 @@ class Way:
     all_of: tuple[Requirement, ...]
     target: str = ""
     applies_to: tuple[str, ...] = _KINDS
+    # [[escalate]] only: the kind of principal reached, the services a role must trust,
+    # what the role must already have, and whether the escalator must then assume it.
+    to: str = ""
+    services: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    then_assume: bool = False
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -67,30 +77,46 @@ def default_catalogue_path() -> Any:
     return importlib_resources.files("foureyes.rules").joinpath("catalogues/aws_deploy.toml")
 
 
-def _known_templates(resource: str) -> str | None:
+def _known_templates(resource: str, known: tuple[str, ...] = TEMPLATES) -> str | None:
     for name in _template_names(resource):
-        if name not in TEMPLATES:
-            hint = close_match(name, TEMPLATES)
+        if name not in known:
+            hint = close_match(name, known)
             return (f"unknown template {{{name}}}" + (f" (did you mean {{{hint}}}?)" if hint else "")
-                    + f"; known: {', '.join(TEMPLATES)}")
+                    + f"; known: {', '.join(known)}")
     return None
+
+
+def _all_of(known: tuple[str, ...]) -> Field:
+    return Field(ListOf(Table({
+        "action": Field(Str(pattern=r"[A-Za-z0-9-]+:[A-Za-z0-9]+",
+                            expected="one concrete action like ecs:UpdateService"), required=True),
+        "resource": Field(Str(nonempty=True, expected="an ARN template",
+                              check=lambda resource: _known_templates(resource, known)), required=True),
+        "context": Field(MapOf(Str())),
+    }), nonempty=True), required=True)
 
 
 _WAY = Table({
     "id": Field(Str(nonempty=True), required=True),
     "target": Field(Str(), default=""),
     "title": Field(Str(), default=""),
-    "all_of": Field(ListOf(Table({
-        "action": Field(Str(pattern=r"[A-Za-z0-9-]+:[A-Za-z0-9]+",
-                            expected="one concrete action like ecs:UpdateService"), required=True),
-        "resource": Field(Str(nonempty=True, expected="an ARN template", check=_known_templates), required=True),
-        "context": Field(MapOf(Str())),
-    }), nonempty=True), required=True),
+    "all_of": _all_of(TEMPLATES),
     "applies_to": Field(ListOf(Choice(_KINDS, noun="principal kind"), nonempty=True), default=list(_KINDS)),
+})
+_ESCALATE_WAY = Table({
+    "id": Field(Str(nonempty=True), required=True),
+    "to": Field(Choice(_KINDS, noun="principal kind"), required=True),
+    "title": Field(Str(), default=""),
+    "all_of": _all_of(ESCALATE_TEMPLATES),
+    "applies_to": Field(ListOf(Choice(_CALLERS, noun="caller kind"), nonempty=True), default=list(_CALLERS)),
+    "services": Field(ListOf(Str(nonempty=True, expected="a service principal like lambda.amazonaws.com"))),
+    "needs": Field(ListOf(Choice(_NEEDS))),
+    "then_assume": Field(Bool(), default=False),
 })
 CATALOGUE = Schema(Table({
     "format": Field(Choice((CATALOGUE_FORMAT,)), required=True),
     **{section: Field(ListOf(_WAY)) for section in _SECTIONS},
+    ESCALATE: Field(ListOf(_ESCALATE_WAY)),
 }), missing="AWS catalogue not found")
 
 
@@ -118,6 +144,20 @@ def _catalogue(checked: Checked) -> Catalogue:
             requirements = tuple(Requirement(r["action"], r["resource"], dict(r["context"])) for r in entry["all_of"])
             ways.append(Way(entry["id"], capability, entry["title"], requirements, target=entry["target"],
                             applies_to=tuple(entry["applies_to"])))
+    for index, entry in enumerate(checked.value[ESCALATE]):
+        if entry["id"] in seen:
+            first = "{}[{}]".format(*seen[entry["id"]])
+            checked.fail((ESCALATE, index, "id"), f"{entry['id']!r} used twice (first in {first})")
+        seen[entry["id"]] = (ESCALATE, index)
+        requirements = tuple(Requirement(r["action"], r["resource"], dict(r["context"])) for r in entry["all_of"])
+        if not any("{target}" in r.resource for r in requirements):
+            checked.fail((ESCALATE, index, "all_of"), "an [[escalate]] way needs a requirement on {target}")
+        for key in ("services", "needs", "then_assume"):
+            if entry[key] and entry["to"] != "role":
+                checked.fail((ESCALATE, index, key), f"{key} is for ways to a role")
+        ways.append(Way(entry["id"], ESCALATE, entry["title"], requirements, applies_to=tuple(entry["applies_to"]),
+                        to=entry["to"], services=tuple(entry["services"]), needs=tuple(entry["needs"]),
+                        then_assume=entry["then_assume"]))
     return Catalogue(tuple(ways), checked.path)
 
 
@@ -208,8 +248,13 @@ class CapabilityDecider:
             done.append((requirement, *result))
         return done
 
-    def _requirement(self, requirement: Requirement, holder: Holder,
-                     admins: AccountAdmins) -> tuple[str, Decision] | None:
+    def requirement(self, requirement: Requirement, holder: Holder, admins: AccountAdmins = AccountAdmins(),
+                    extra: Mapping[str, list[str]] | None = None) -> tuple[str, Decision] | None:
+        """Is ``requirement`` allowed to the holder on some matching resource? (resource, decision)."""
+        return self._requirement(requirement, holder, admins, extra)
+
+    def _requirement(self, requirement: Requirement, holder: Holder, admins: AccountAdmins,
+                     extra: Mapping[str, list[str]] | None = None) -> tuple[str, Decision] | None:
         values = {
             "partition": [holder.partition], "account": [holder.account], "self": [holder.arn],
             "own_group": list(holder.groups), "attached_policy": list(holder.attached_policies),
@@ -217,6 +262,7 @@ class CapabilityDecider:
             "admin_user": [a for a in admins.users if a != holder.arn],
             "admin_group": [a for a in admins.groups if a not in holder.groups and a != holder.arn],
             "deploy_bucket": list(self.deploy_buckets),
+            **(extra or {}),
         }
         known = {k: _fill(v, values) for k, v in requirement.context.items()}
         context = holder.context.with_values({k: v[0] for k, v in known.items() if v})

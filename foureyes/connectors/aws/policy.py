@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -238,6 +239,7 @@ class Decision:
 # ---------------------------------------------------------------- request context
 
 _KNOWN, _ABSENT, _UNKNOWN = "known", "absent", "unknown"
+_MULTI = (list, tuple, set, frozenset)  # a context value of several values (a multivalued key)
 
 
 class RequestContext:
@@ -329,8 +331,12 @@ def _substitute(pattern: str, ctx: RequestContext, version: str) -> tuple[str | 
         name = name.strip()
         default = default.strip().strip("'\"") if default else None
         state, value = ctx.lookup(name)
-        if state == _KNOWN and not isinstance(value, (list, tuple)):
-            out.append(_literal_text(str(value)))
+        if state == _KNOWN and isinstance(value, _MULTI):
+            # AWS: a multivalued context key cannot be used as a policy variable; the element
+            # never matches (reference_policies_variables.md, "multivalued context keys").
+            return None, []
+        if state == _KNOWN:
+            out.append(_literal_text(_scalar(value)))
         elif state == _ABSENT:
             if default is None:
                 return None, []  # AWS: a variable without a value makes the element not match
@@ -454,6 +460,22 @@ def _principal_kind(entries: Mapping[str, tuple[str, ...]] | None, ctx: RequestC
     return best, notes
 
 
+def _not_principal_excludes(entries: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
+    """Does NotPrincipal spare the caller? Only when it names the caller's account *and* the
+    caller (user, role or role session): AWS checks the account, then the principal, so
+    naming one alone excludes nobody (reference_policies_elements_notprincipal, "denies all
+    principals except the user named Bob"). A role named without its session is taken as
+    sparing the session, in favour of access."""
+    values = entries.get("AWS", ())
+    if "*" in values:
+        return True
+    kind, _ = _principal_kind({"AWS": values}, ctx)
+    if kind not in (_DIRECT, _ROLE):
+        return False
+    _, _, account = _principal_forms(ctx)
+    return any(v == account or v.endswith(f":iam::{account}:root") for v in values) if account else True
+
+
 # ---------------------------------------------------------------- conditions
 
 _SET_PREFIXES = ("foranyvalue:", "forallvalues:")
@@ -479,17 +501,23 @@ def _parse_operator(operator: str) -> tuple[str, str, bool]:
 
 
 def _to_number(value: str) -> float | None:
+    """A finite number, or None: ``nan``, ``inf`` and text are not numbers to IAM."""
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _to_date(value: str) -> datetime | None:
+    """ISO 8601 or epoch seconds; None for anything else, including epochs no date can hold."""
     text = str(value).strip()
     number = _to_number(text)
     if number is not None:
-        return datetime.fromtimestamp(number, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(number, tz=timezone.utc)
+        except (OverflowError, ValueError, OSError):  # 1704067199999 (milliseconds), 1e20, -1e20
+            return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -502,39 +530,48 @@ def _string_like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(_glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
 
 
-def _compare(op: str, have: str, want: str) -> bool:
-    """The positive form of ``op`` for one request value against one policy value."""
+_BOOLEANS = ("true", "false")
+_NUMERIC = {"numericequals": lambda a, b: a == b, "numericnotequals": lambda a, b: a == b,
+            "numericlessthan": lambda a, b: a < b, "numericlessthanequals": lambda a, b: a <= b,
+            "numericgreaterthan": lambda a, b: a > b, "numericgreaterthanequals": lambda a, b: a >= b}
+_DATES = {"date" + k[len("numeric"):]: v for k, v in _NUMERIC.items()}
+
+
+def _is_arn(text: str) -> bool:
+    return text.startswith("arn:") and text.count(":") >= 5
+
+
+def _compare(op: str, have: str, want: str) -> bool | None:
+    """The positive form of ``op`` for one request value against one policy value.
+
+    None when either side is not of the operator's type (a number, a date, true/false,
+    an IP address, an ARN): such a pair matches under neither the operator nor its
+    negation, as the evaluator of cloud-copilot/iam-simulate's published tests does.
+    """
     if op in ("stringequals", "stringnotequals"):
         return have == want
     if op in ("stringequalsignorecase", "stringnotequalsignorecase"):
         return have.lower() == want.lower()
     if op in ("stringlike", "stringnotlike"):
         return _string_like_regex(want).match(have) is not None
-    if op.startswith("numeric"):
+    if op in _NUMERIC:
         a, b = _to_number(have), _to_number(want)
-        if a is None or b is None:
-            return False
-        return {"numericequals": a == b, "numericnotequals": a == b, "numericlessthan": a < b,
-                "numericlessthanequals": a <= b, "numericgreaterthan": a > b,
-                "numericgreaterthanequals": a >= b}[op]
-    if op.startswith("date"):
-        a, b = _to_date(have), _to_date(want)
-        if a is None or b is None:
-            return False
-        return {"dateequals": a == b, "datenotequals": a == b, "datelessthan": a < b,
-                "datelessthanequals": a <= b, "dategreaterthan": a > b,
-                "dategreaterthanequals": a >= b}[op]
+        return None if a is None or b is None else _NUMERIC[op](a, b)
+    if op in _DATES:
+        x, y = _to_date(have), _to_date(want)
+        return None if x is None or y is None else _DATES[op](x, y)
     if op == "bool":
-        return have.lower() == want.lower()
+        a, b = have.lower(), want.lower()
+        return a == b if a in _BOOLEANS and b in _BOOLEANS else None
     if op == "binaryequals":
         return have == want
     if op in ("ipaddress", "notipaddress"):
         try:
             return ipaddress.ip_address(have.strip()) in ipaddress.ip_network(want.strip(), strict=False)
-        except ValueError:
-            return False
+        except (ValueError, TypeError):
+            return None
     if op in ("arnequals", "arnlike", "arnnotequals", "arnnotlike"):
-        return arn_matches(want, have)
+        return arn_matches(want, have) if _is_arn(have) else None
     raise KeyError(op)
 
 
@@ -546,11 +583,35 @@ _KNOWN_OPERATORS = {
     "dategreaterthanequals", "bool", "binaryequals", "ipaddress", "notipaddress", "arnequals",
     "arnlike", "arnnotequals", "arnnotlike", "null",
 }
+_KEEP_ESCAPES = {"stringlike", "stringnotlike", "arnlike", "arnnotlike", "arnequals", "arnnotequals"}
 
 
 def _condition_text(operator: str, key: str, values: Sequence[str]) -> str:
     shown = values[0] if len(values) == 1 else "[" + ", ".join(values) + "]"
     return f"{key} {operator} {shown}"
+
+
+def _null(qualifier: str, values: tuple[str, ...], state: str, text: str) -> tuple[bool | None, list[str]]:
+    """``Null``: is the key absent? Several values are ORed, so ``[true, false]`` always holds.
+
+    ``ForAllValues:Null`` holds and ``ForAnyValue:Null`` fails on an absent key, whatever the
+    values, like every set operator (reference_policies_condition-single-vs-multi-valued-context-keys).
+    Any value but ``true`` asks for the key to be present, as ``false`` does.
+    """
+    wanted = {"true" if v.lower() == "true" else "false" for v in values}
+
+    def outcome(absent: bool) -> bool:
+        if absent and qualifier == "forallvalues":
+            return True
+        if absent and qualifier == "foranyvalue":
+            return False
+        return ("true" if absent else "false") in wanted
+
+    if state != _UNKNOWN:
+        return outcome(state == _ABSENT), []
+    if outcome(True) == outcome(False):
+        return outcome(True), []
+    return None, [f"{text} (unknown at snapshot time)"]
 
 
 def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
@@ -560,41 +621,43 @@ def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: Reques
     if op not in _KNOWN_OPERATORS:
         return None, [f"{text} (operator not understood)"]
     state, have = ctx.lookup(key)
+    if op == "null":
+        return _null(qualifier, values, state, text)
     if state == _UNKNOWN:
         return None, [f"{text} (unknown at snapshot time)"]
-    if op == "null":
-        want_absent = any(v.lower() == "true" for v in values)
-        return (state == _ABSENT) == want_absent, []
+    negated = op in _NEGATED
     if state == _ABSENT:
         if if_exists or qualifier == "forallvalues":
             return True, []
         if qualifier == "foranyvalue":
             return False, []
-        return op in _NEGATED, []
+        return negated, []
     wanted: list[str] = []
     notes: list[str] = []
+    broken = False  # a value whose variable cannot be resolved: it never matches
     for value in values:
         substituted, var_notes = _substitute(value, ctx, version)
         if substituted is None:
+            broken = True
             continue
         if var_notes:
             notes.extend(var_notes)
             continue  # a value we cannot compute: this comparison is unknown
-        wanted.append(substituted if op in ("stringlike", "stringnotlike", "arnlike", "arnnotlike",
-                                             "arnequals", "arnnotequals") else substituted.replace("\x00", ""))
-    request_values = [_scalar(v) for v in have] if isinstance(have, (list, tuple, set, frozenset)) else [_scalar(have)]
-
-    def positive(value: str) -> bool:
-        return any(_compare(op, value, w) for w in wanted)
+        wanted.append(substituted if op in _KEEP_ESCAPES else substituted.replace("\x00", ""))
+    request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
 
     def holds(value: str) -> bool:
-        return not positive(value) if op in _NEGATED else positive(value)
+        found = [_compare(op, value, w) for w in wanted]
+        if negated:  # no policy value matches, and every one was comparable
+            return not broken and all(f is False for f in found)
+        return any(f is True for f in found)
 
     if qualifier == "forallvalues":
         result = all(holds(v) for v in request_values)
     else:  # ForAnyValue, or a plain operator (a multi-valued key then behaves as ForAnyValue)
         result = any(holds(v) for v in request_values)
-    if notes and not result:
+    # Values we could not compute can only add matches (or, negated, remove them).
+    if notes and result == negated:
         return None, [f"{text} ({'; '.join(notes)})"]
     return result, []
 
@@ -617,7 +680,7 @@ def _conditions(stmt: _Statement, ctx: RequestContext, version: str) -> tuple[bo
 
 
 def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: RequestContext,
-             *, with_principal: bool) -> tuple[bool | None, list[str], str | None]:
+             *, with_principal: bool, has_boundary: bool = False) -> tuple[bool | None, list[str], str | None]:
     """Does the statement apply? (True/None for unknown/False, notes, how the principal is named)."""
     if not stmt.covers(action):
         return False, [], None
@@ -647,8 +710,9 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
                 unknown = True
                 notes.extend(found)
         elif stmt.not_principals is not None:
-            excluded, _ = _principal_kind(stmt.not_principals, ctx)
-            if excluded is not None:
+            # AWS: a Deny with NotPrincipal in a resource policy always denies a caller that has a
+            # permissions boundary, whatever NotPrincipal names (reference_policies_elements_notprincipal).
+            if not (has_boundary and stmt.effect == "Deny") and _not_principal_excludes(stmt.not_principals, ctx):
                 return False, [], None
             principal_kind = _DIRECT
         else:
@@ -696,13 +760,15 @@ class _LayerResult:
 
 
 def _scan(policies: Sequence[Policy], effect: str, layer: str, action: str, resource: str,
-          ctx: RequestContext, *, level: int = -1, with_principal: bool = False) -> _LayerResult:
+          ctx: RequestContext, *, level: int = -1, with_principal: bool = False,
+          has_boundary: bool = False) -> _LayerResult:
     out = _LayerResult()
     for policy in policies:
         for stmt in policy.statements:
             if stmt.effect != effect:
                 continue
-            applies, notes, kind = _applies(policy, stmt, action, resource, ctx, with_principal=with_principal)
+            applies, notes, kind = _applies(policy, stmt, action, resource, ctx, with_principal=with_principal,
+                                            has_boundary=has_boundary)
             if applies is False:
                 continue
             found = Statement(policy, stmt.index, layer, level)
@@ -713,6 +779,54 @@ def _scan(policies: Sequence[Policy], effect: str, layer: str, action: str, reso
             else:
                 out.maybe.append((found, _located(policy, stmt, layer, level, notes)))
     return out
+
+
+# ---------------------------------------------------------------- writes AWS refuses
+
+# Some writes fail whatever any policy says, so no policy may turn them into a path:
+# - IAM Identity Center roles ("Cannot perform the operation on the protected role
+#   'AWSReservedSSO_…' - this role is only modifiable by AWS": AWS re:Post knowledge
+#   center, identity-center-aws-reserved-sso; IAM Identity Center User Guide, "Using
+#   service-linked roles for IAM Identity Center", which lists these actions as the ones
+#   only IAM Identity Center performs on role/aws-reserved/sso.amazonaws.com/*);
+# - service-linked roles (IAM API Reference, error UnmodifiableEntity: "service-linked roles
+#   are protected AWS resources. Only the service that depends on the service-linked role
+#   can modify or delete the role");
+# - AWS managed policies ("You can't change the permissions in AWS managed policies",
+#   IAM User Guide, "AWS managed policies");
+# - KMS aliases under alias/aws/ ("The alias/aws/ prefix is reserved for AWS managed
+#   keys", AWS KMS Developer Guide, "Create aliases").
+_ROLE_WRITES = ("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+                "iam:DeleteRolePermissionsBoundary", "iam:DeleteRole")
+_PROTECTED_PLACES = (
+    (re.compile(r"^arn:[^:]*:iam::[^:]*:role/aws-reserved/sso\.amazonaws\.com/"),
+     _ROLE_WRITES + ("iam:UpdateRole", "iam:UpdateRoleDescription"),
+     "IAM Identity Center roles (aws-reserved/sso.amazonaws.com/) are only modifiable by IAM Identity Center"),
+    (re.compile(r"^arn:[^:]*:iam::[^:]*:role/aws-service-role/"), _ROLE_WRITES,
+     "service-linked roles are protected: only the service that depends on one modifies it (UnmodifiableEntity)"),
+    (re.compile(r"^arn:[^:]*:iam::aws:policy/"),
+     ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"),
+     "AWS managed policies cannot be changed: only AWS versions them"),
+    (re.compile(r"^arn:[^:]*:kms:[^:]*:[^:]*:alias/aws/"),
+     ("kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"),
+     "the alias/aws/ prefix is reserved for AWS managed keys"),
+)
+_PROTECTED: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+for _where, _actions, _why in _PROTECTED_PLACES:
+    for _action in _actions:
+        _PROTECTED.setdefault(_action.lower(), []).append((_where, _why))
+del _where, _actions, _why, _action
+
+
+def refused_by_aws(action: str, resource: str) -> str | None:
+    """Why AWS refuses this write whatever the policies say, or None when it does not."""
+    places = _PROTECTED.get(action.lower())
+    if places:
+        for where, why in places:
+            if where.match(resource):
+                return f"AWS refuses {action} on {resource}: {why}"
+    return None
 
 
 # ---------------------------------------------------------------- evaluate
@@ -753,13 +867,24 @@ def evaluate(
     may apply does not — and every such condition is listed in ``Decision.uncertain``.
     foureyes must never hide access because it could not prove a condition false.
 
+    Writes AWS refuses whatever a policy says (`refused_by_aws`: changing IAM Identity
+    Center and service-linked roles, versioning AWS managed policies, ``alias/aws/`` KMS
+    aliases) are an implicit deny whose ``reason`` says so. A condition value of the wrong
+    type for its operator (not a number, date, true/false, IP address or ARN; an epoch no
+    date can hold; ``nan``) matches under neither the operator nor its negation.
+
     Limits: no session policies, resource control policies, VPC endpoint policies or
-    ACLs; ``NotPrincipal`` excludes a caller named by ARN or account; a resource's
+    ACLs; ``NotPrincipal`` spares a caller whose account and ARN it both names (a role
+    ARN spares its sessions; a Deny with ``NotPrincipal`` still applies to a caller with a
+    permissions boundary); a resource's
     account is read from its ARN (S3 ARNs have none: same account assumed); condition
     operators outside ``String*``, ``Numeric*``, ``Date*``, ``Bool``, ``Binary``,
     ``IpAddress``, ``Arn*`` and ``Null`` are uncertain; action names are matched as
     text, so a pattern naming no real action is not detected.
     """
+    refusal = refused_by_aws(action, resource)
+    if refusal is not None:
+        return Decision(IMPLICIT_DENY, None, (), refusal)
     ctx = RequestContext.of(context)
     identity = [Policy.of(p, name=f"identity policy {i + 1}") for i, p in enumerate(identity_policies)]
     bound = Policy.of(boundary, name="permissions boundary") if boundary is not None else None
@@ -776,7 +901,8 @@ def evaluate(
     for i, level in enumerate(levels):
         deny_layers.append(_scan(level, "Deny", SCP, action, resource, ctx, level=i))
     if res is not None:
-        deny_layers.append(_scan([res], "Deny", RESOURCE, action, resource, ctx, with_principal=True))
+        deny_layers.append(_scan([res], "Deny", RESOURCE, action, resource, ctx, with_principal=True,
+                                 has_boundary=bound is not None))
     for layer in deny_layers:
         if layer.certain:
             return Decision(EXPLICIT_DENY, layer.certain[0], (), "explicit deny")

@@ -14,6 +14,7 @@ from typing import Sequence
 from ...config import AwsSource, Config
 from ..base import SourceBuilder
 from .capabilities import Catalogue
+from .escalation import add_escalations
 from .iam import Translator
 from .identity_center import add_identity_center
 from .reads import AccountRead, SsoRead
@@ -33,6 +34,7 @@ def translate(accounts: Sequence[AccountRead], sso: SsoRead | None, *, config: C
     t.decide()
     t.grants()
     add_trust(t)
+    add_escalations(t)
     if sso is not None:
         add_identity_center(t, sso)
     return t.out

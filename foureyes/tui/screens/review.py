@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from rich.text import Text
 from textual import on, work
@@ -285,8 +285,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             if single:  # on to the next item at once: a quick review is a run of keys
                 self.table.action_cursor(1)
             return
-        message = (f"{decision} {len(targets)} items as {self.reviewer}? Each is committed on its own; "
-                   "`u` undoes the whole batch.")
+        message = bulk_message(decision, targets, self.reviewer)
 
         def confirmed(answer: bool | None) -> None:
             if answer:
@@ -329,7 +328,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         else:
             bulk = workspace.decide_many([t.id for t in targets], decision, actor=self.reviewer, reason=reason,
                                          expires=expires)
-            notices.append(("information", f"{len(bulk.done)} item(s) {decision}, {len(bulk.refused)} refused"))
+            notices.append(("information", f"{decision}: {bulk.summary()}"))
             notices += [("warning", w) for w in dict.fromkeys(bulk.warnings)]
             notices += [("error", f"item {i}: {why}") for i, why in bulk.refused[:5]]
         self.post_message(self._changed([t.id for t in targets], notices, advance=advance))
@@ -588,3 +587,12 @@ class CampaignClosed(Message):
 
 def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     return lambda: function(*args)
+
+
+def bulk_message(decision: str, targets: Sequence[Any], reviewer: str) -> str:
+    """The bulk confirmation: how many items are decided, and how many decided already are left
+    alone (a bulk decision never overwrites one; the CLI's --overwrite does)."""
+    decided = sum(1 for t in targets if t.state != review.PENDING)
+    left = f" {decided} decided already {'is' if decided == 1 else 'are'} skipped (not overwritten)." if decided else ""
+    return (f"{decision} {len(targets) - decided} items as {reviewer}?{left} Each is committed on its own; "
+            "`u` undoes the whole batch.")

@@ -44,12 +44,25 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
         because = ", ".join(f"{safe_text(k)} = {_literal(v)}" for k, v in rule.when.items())
         facts.add_row("Subject", Text(safe_text(f"{thing.label if thing else finding.subject} ({finding.subject})")))
         facts.add_row("Because", Text(because or "the rule's condition holds"))
+        shown = [f"{safe_text(k)}: {_setting(v)}" for k, v in finding.settings if k not in rule.when]
+        if shown:
+            facts.add_row("Settings", Text("\n".join(shown)))
     facts.add_row("Exception", exception_text(finding))
 
     parts: list[RenderableType] = [head, sub, Text(""), facts]
     if finding.proof:
         parts += [Text(""), Text("Proof, hop by hop (what happened, as the systems recorded it)",
                                  style="bold underline"), proof_table(finding.proof)]
+    if not finding.person:
+        who = rule.exposes.describe() if rule.exposes else "who can exploit it"
+        parts += [Text(""), Text(f"Exposes {len(finding.exposed)} (" + safe_text(who) + ")", style="bold underline")]
+        exposed_grid = Table.grid(padding=(0, 1))
+        exposed_grid.add_column(width=3, no_wrap=True)
+        exposed_grid.add_column(ratio=1)
+        for n, exposure in enumerate(finding.exposed, 1):
+            steps = exposure.steps or (analysis.path(exposure.holding) if exposure.holding else ())
+            exposed_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
+        parts.append(exposed_grid)
     if finding.evidence:
         parts += [Text(""), Text("Paths (enter draws them hop by hop)", style="bold underline")]
         for requirement, holdings in finding.evidence:
@@ -118,6 +131,13 @@ def requirement_text(requirement: Requirement) -> str:
     if conditions:
         text += ", " + ", ".join(conditions)
     return safe_text(text)
+
+
+def _setting(value: object) -> str:
+    """A subject's setting as text: lists joined, booleans as the rule file writes them."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_literal(v) for v in value) or "none"
+    return _literal(value)
 
 
 def _literal(value: object) -> str:
