@@ -354,20 +354,31 @@ def utc(when: str) -> str:
 # ---------------------------------------------------------------- JSON, for the store and the digest
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    found = _FIELD_NAMES.get(cls)
+    if found is None:
+        found = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
 def encode(record: Any) -> dict[str, Any]:
     """A record as plain JSON values (nested actors, approvals and commits as objects)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        out[f.name] = _plain(value)
-    return out
+    return {name: _plain(getattr(record, name)) for name in _names(type(record))}
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"_": type(value).__name__, **encode(value)}
-    if isinstance(value, (tuple, list)):
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if kind in (tuple, list):
         return [_plain(v) for v in value]
+    if kind in (dict, MappingProxyType):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"_": kind.__name__, **encode(value)}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
@@ -379,13 +390,8 @@ def decode(kind: str, data: Mapping[str, Any]) -> Record:
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:
-    hints = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
-    for name, raw in data.items():
-        if name == "_" or name not in hints:
-            continue
-        values[name] = _value(raw, name == "evidence")
-    return cls(**values)
+    known = _names(cls)
+    return cls(**{name: _value(raw, name == "evidence") for name, raw in data.items() if name in known})
 
 
 def _value(raw: Any, frozen_map: bool) -> Any:

@@ -50,8 +50,16 @@ class Attributor:
         self.identities = identities
         self.normalise = EmailNormaliser(config.identity)
         self._by_email = {k: p for k, p in identities.people.items() if p.linked}
+        self._seen: dict[Actor, Who] = {}
 
     def who(self, actor: Actor) -> Who:
+        """The person behind ``actor`` (the same actor is attributed once)."""
+        found = self._seen.get(actor)
+        if found is None:
+            found = self._seen[actor] = self._attribute(actor)
+        return found
+
+    def _attribute(self, actor: Actor) -> Who:
         label = actor.label
         principal = self.snapshot.principals.get(actor.principal) if actor.principal else None
         if actor.kind in NON_HUMAN or (principal is not None and principal.kind not in Kind.HUMAN

@@ -300,7 +300,7 @@ def _distinct(bypasses: list[BypassUse]) -> list[BypassUse]:
     return out
 
 
-def _change_proof(row: ChangeRow) -> list[ProofStep]:
+def change_proof(row: ChangeRow) -> list[ProofStep]:
     c = row.change
     authors = ", ".join(f"{w.label} ({w.how})" for w in row.authors)
     kind = "pull request" if c.kind != DIRECT_PUSH else "direct push"
@@ -326,7 +326,7 @@ def _change_proof(row: ChangeRow) -> list[ProofStep]:
     return steps
 
 
-def _deployment_step(view: DeploymentView) -> ProofStep:
+def deployment_step(view: DeploymentView) -> ProofStep:
     d = view.deployment
     by = ", ".join(w.label for w in view.triggered_by) or "unknown"
     how = "of this commit" if view.exact else f"of {d.sha[:7] or 'a later commit'}, the first after the change"
@@ -348,7 +348,7 @@ def _shipped_alone(row: ChangeRow) -> list[Fact]:
         merged = author.same(row.merger) or row.change.kind == DIRECT_PUSH
         if not hits or not merged:
             continue
-        proof = _change_proof(row) + [_deployment_step(d) for d in hits]
+        proof = change_proof(row) + [deployment_step(d) for d in hits]
         out.append(Fact(SHIPPED_ALONE, author.person, author.label, f"change:{row.change.id}", row.tier, row.repo,
                         row.app, row.change.at, tuple(proof),
                         {"change": row.change.id, "deployed": True, "exact": any(d.exact for d in hits)}))
@@ -364,7 +364,7 @@ def _change_bypasses(row: ChangeRow) -> list[Fact]:
     if not actor.person:
         return []
     return [Fact(BYPASS_USED, actor.person, actor.label, f"change:{row.change.id}", row.tier, row.repo, row.app,
-                 row.change.at, tuple(_change_proof(row) + [_deployment_step(d) for d in row.deployments]),
+                 row.change.at, tuple(change_proof(row) + [deployment_step(d) for d in row.deployments]),
                  {"change": row.change.id, "how": "; ".join(row.bypasses)})]
 
 
@@ -383,7 +383,7 @@ def _bypass_fact(bypass: BypassUse, changes: Mapping[str, ChangeRow], snapshot: 
     if row is None and bypass.change:
         row = next((r for r in changes.values() if r.change.id == bypass.change), None)
     if row is not None:
-        steps += _change_proof(row) + [_deployment_step(d) for d in row.deployments]
+        steps += change_proof(row) + [deployment_step(d) for d in row.deployments]
     return [Fact(BYPASS_USED, actor.person, actor.label, f"bypass:{bypass.id}", PRODUCTION, repo.id, repo.app,
                  bypass.at, tuple(steps), {"change": row.change.id if row else "", "how": bypass.source or "rule suite"})]
 
@@ -402,11 +402,11 @@ def _self_approved(view: DeploymentView, rows: list[ChangeRow], snapshot: Snapsh
         if not triggered and not authored:
             continue
         why = "who triggered it" if triggered else f"who authored {', '.join(r.change.id for r in authored)}"
-        proof = [_deployment_step(view), ProofStep("approval", next(
+        proof = [deployment_step(view), ProofStep("approval", next(
             (a.at for a in d.approvals if a.approves), ""), f"environment approved by {approver.label} ({approver.how}), "
             f"{why}")]
         for r in authored:
-            proof += _change_proof(r)
+            proof += change_proof(r)
         out.append(Fact(SELF_APPROVED_DEPLOYMENT, approver.person, approver.label, f"deployment:{d.id}", view.tier,
                         repo.id if repo else d.repo, repo.app if repo else "", d.at, tuple(proof),
                         {"triggered": triggered, "authored": bool(authored)}))

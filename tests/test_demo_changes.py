@@ -50,6 +50,18 @@ def test_changes_csv_on_the_demo_lists_the_quarter(demo_db):
     assert sum(r["verdict"] == "independent" for r in rows) == 287
 
 
+def test_activity_shows_what_the_snapshot_holds_of_its_period(demo_db):
+    data = json.loads(invoke(demo_db, "activity", "--format", "json").stdout)
+    assert data["period"] == {"start": "2026-08-04T08:00:00Z", "end": "2026-11-02T08:00:00Z"}
+    by_source = {s["source"]: s for s in data["sources"]}
+    assert by_source["github"]["records"] == {"bypass": 1, "change": 301, "deployment": 85}
+    # CloudTrail's record of the payments deployments; last use, some of it months ago
+    assert by_source["aws"]["records"] == {"event": 24, "last_used": 9}
+    assert by_source["gcp"]["records"] == {"last_used": 3}
+    older = invoke(demo_db, "changes", "--snapshot", "1")  # October was stored without activity
+    assert older.exit_code == 2 and "taken without activity; run `foureyes snapshot --activity`" in older.output
+
+
 def test_demo_violations_carry_their_proof(demo_db):
     data = json.loads(invoke(demo_db, "conflicts", "--format", "json").stdout)
     proven = {(f["rule"], f["scope"]): f for f in data["findings"] if f["kind"] == "activity"}

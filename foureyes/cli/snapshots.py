@@ -112,6 +112,14 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
             _print_stats(results)
     if fmt == "json" and stats:
         _print_stats(results)
+    for result in results:
+        if result.period is not None:
+            kinds: dict[str, int] = {}
+            for record in result.activity:
+                kinds[type(record).KIND] = kinds.get(type(record).KIND, 0) + 1
+            note(f"foureyes: activity: {result.name} {result.period.label()}: "
+                 + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing happened")
+                 + " (`foureyes changes` lists the changes)")
     if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
         counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))

@@ -88,13 +88,13 @@ def evaluate(
     principals: Mapping[str, Principal],
     waivers: Sequence[Waiver] = (),
     today: Any = None,
-    facts: Sequence[Fact] = (),
     graph: Graph | None = None,
+    facts: Sequence[Fact] = (),
 ) -> list[Finding]:
-    """All findings of the pack, suppressions applied and exceptions attached; ``facts`` (from
-    the activity of the review period, `foureyes.changes`) feed the activity rules.
+    """All findings of the pack, suppressions applied and exceptions attached.
 
-    With the ``graph``, posture findings carry the people they expose and their paths.
+    With the ``graph``, posture findings carry the people they expose and their paths;
+    ``facts`` (from the activity of the review period, `foureyes.changes`) feed the activity rules.
     """
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
@@ -122,12 +122,12 @@ def evaluate(
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
         if found:
             findings.extend(_suppress(found))
-    for rule in pack:
-        if rule.kind == ACTIVITY:
-            findings.extend(activity_findings(rule, facts))
     for rule, subjects in posture:
         findings.extend(posture_findings(rule, resources, principals, subjects=subjects, on_subject=on_subject,
                                          graph=graph))
+    for rule in pack:
+        if rule.kind == ACTIVITY:
+            findings.extend(activity_findings(rule, facts))
     return attach_waivers(findings, waivers, today=today)
 
 

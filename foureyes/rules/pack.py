@@ -228,7 +228,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
     if raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
-        for key in ("target", "match", "when", "fact", "exposes", "show"):
+        for key in ("target", "match", "when", "exposes", "show", "fact"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
     elif raw["kind"] == ACTIVITY:
@@ -257,7 +257,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
         when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], source=checked.path,
-        exposes=_exposes(raw["exposes"]) if raw["kind"] not in (CONFLICT, ACTIVITY) else None, show=tuple(raw["show"]),
+        exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
 
 

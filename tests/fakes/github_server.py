@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 import graphql
 import yaml
 
-from .github_activity import Cursored, GqlRepoActivity, rest_routes
+from .github_activity import Cursored, GqlRepoActivity, Listed, rest_routes
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 SCHEMA_PATH = FIXTURES / "schema.graphql"
@@ -1319,7 +1319,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if isinstance(data, list):
                 data, headers = self._paginate(data, parsed, query)
-            elif isinstance(data, Cursored):
+            elif isinstance(data, (Cursored, Listed)):
                 data, headers = data.page(self.headers.get("Host", "127.0.0.1"), parsed, query)
             self._send(status, data, headers, entry)
         except (BrokenPipeError, ConnectionResetError):

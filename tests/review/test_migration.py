@@ -1,4 +1,4 @@
-"""Store migrations 2 to 4: an existing version-1 store upgrades in place and keeps its snapshots."""
+"""Store migrations: an existing version-1 store upgrades in place and keeps its snapshots."""
 
 from __future__ import annotations
 

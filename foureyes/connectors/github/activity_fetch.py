@@ -21,7 +21,7 @@ from ...config import GitHubSource
 from ...model import Gap
 from ..base import Progress, ProgressEvent
 from .activity_queries import DEPLOYMENTS_QUERY, PR_COMMITS, PR_COMMITS_QUERY, PULL_REQUESTS_QUERY
-from .api import SOURCE, ApiFailure, GitHubApi
+from .api import SOURCE, ApiFailure, GitHubApi, next_link
 from .payloads import graphql_error
 
 # How far back each GitHub list reaches (its `time_period` values, in days).
@@ -101,7 +101,7 @@ class ActivityFetcher:
             self._guard(repo.gaps, f"github:environment:{repo.full}/{env}",
                         "deployments to this environment in the period, who started and approved them",
                         lambda env=env: self._deployments(repo, env, period))
-        self._runs(repo)
+        self._runs(repo, period)
         with self._lock:
             self._done += 1
             done = self._done
@@ -207,20 +207,43 @@ class ActivityFetcher:
                 return
             after = info.get("endCursor")
 
-    def _runs(self, repo: RepoActivity) -> None:
+    def _runs(self, repo: RepoActivity, period: ActivityPeriod) -> None:
+        """Each deployment's run (actor, triggering actor) and, where the environment has reviewers,
+        its approvals. Runs come from the repository's list of runs in the period when that takes
+        fewer pages than asking for each (one page is read to know); the rest one by one."""
         wanted: dict[int, bool] = {}
         for node in repo.deployments:
             run = run_id_of(node)
             if run:
                 wanted[run] = wanted.get(run, False) or node.get("environment") in repo.reviewed
+        if len(wanted) > 1:
+            self._guard(repo.gaps, repo.key, "Actions runs of the period (who started each deployment)",
+                        lambda: self._run_list(repo, period, set(wanted)))
         for run, reviewed in sorted(wanted.items()):
-            repo.runs[run] = self._guard(repo.gaps, repo.key, f"Actions run {run}: who started it (actor, "
-                                         "triggering actor)", lambda run=run: self.api.get(
-                                             f"/repos/{repo.full}/actions/runs/{run}"))
+            if run not in repo.runs:
+                repo.runs[run] = self._guard(repo.gaps, repo.key, f"Actions run {run}: who started it (actor, "
+                                             "triggering actor)", lambda run=run: self.api.get(
+                                                 f"/repos/{repo.full}/actions/runs/{run}"))
             if reviewed and repo.runs[run] is not None:  # an unreadable run's approvals are unreadable too
                 repo.approvals[run] = self._guard(
                     repo.gaps, repo.key, f"Actions run {run}: who approved its environment",
                     lambda run=run: list(self.api.get(f"/repos/{repo.full}/actions/runs/{run}/approvals") or []))
+
+    def _run_list(self, repo: RepoActivity, period: ActivityPeriod, wanted: set[int]) -> None:
+        path = f"/repos/{repo.full}/actions/runs"
+        page = self.api.request("GET", path, params={"created": f">={period.start[:10]}", "per_page": 100,
+                                                     "exclude_pull_requests": "true"})
+        total = int((page.data or {}).get("total_count") or 0)
+        if -(-total // 100) >= len(wanted):
+            return  # asking for each run is cheaper
+        while True:
+            for run in (page.data or {}).get("workflow_runs") or []:
+                if run.get("id") in wanted:
+                    repo.runs[int(run["id"])] = run
+            url = next_link(page.headers)
+            if not url or wanted <= set(repo.runs):
+                return
+            page = self.api.request("GET", url)
 
     # ------------------------------------------------------------ organisation: rule suites, audit log
 

@@ -85,13 +85,18 @@ def git_actor(node: Mapping[str, Any] | None, via: str) -> Actor:
 
 
 def _commit(node: Mapping[str, Any]) -> Commit:
+    """A GraphQL commit: its author (GitHub's account where it matched one) and the co-authors its
+    message's ``Co-authored-by`` trailers name (by address; a noreply address names its login)."""
     commit = node.get("commit") or node
-    authors = [git_actor(a, "commit author") for a in ((commit.get("authors") or {}).get("nodes") or []) if a]
-    first, rest = (authors[0], authors[1:]) if authors else (UNKNOWN, [])
-    co = tuple(Actor(a.principal, a.name, a.email, "Co-authored-by trailer", a.kind) for a in rest)
-    return Commit(str(commit.get("oid") or ""), author=first, committer=git_actor(commit.get("committer"), "committer"),
-                  co_authors=co, at=utc(str(commit.get("committedDate") or "")),
-                  message=str(commit.get("messageHeadline") or "")[:200])
+    message = str(commit.get("message") or "")
+    return Commit(str(commit.get("oid") or ""), author=git_actor(commit.get("author"), "commit author"),
+                  committer=git_actor(commit.get("committer"), "committer"), co_authors=_co_authors(message),
+                  at=utc(str(commit.get("committedDate") or "")), message=message.split("\n", 1)[0][:200])
+
+
+def _co_authors(message: str) -> tuple[Actor, ...]:
+    return tuple(git_actor({"email": m.group("email"), "name": m.group("name")}, "Co-authored-by trailer")
+                 for m in _TRAILER.finditer(message))
 
 
 def _rest_commit(item: Mapping[str, Any]) -> Commit:
@@ -105,10 +110,9 @@ def _rest_commit(item: Mapping[str, Any]) -> Commit:
                          "bot" if account.get("type") == "Bot" else "user")
         return git_actor({"email": (git or {}).get("email"), "name": (git or {}).get("name")}, via)
 
-    co = tuple(git_actor({"email": m.group("email"), "name": m.group("name")}, "Co-authored-by trailer")
-               for m in _TRAILER.finditer(message))
     return Commit(str(item.get("sha") or ""), author=person(item.get("author"), inner.get("author"), "commit author"),
-                  committer=person(item.get("committer"), inner.get("committer"), "committer"), co_authors=co,
+                  committer=person(item.get("committer"), inner.get("committer"), "committer"),
+                  co_authors=_co_authors(message),
                   at=utc(str((inner.get("committer") or {}).get("date") or "")), message=message.split("\n", 1)[0][:200])
 
 
