@@ -20,7 +20,7 @@ from .engine import evaluate
 from .pack import RulePack
 
 _CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count",
-                "changes", "deployments", "bypasses", "unlinked"}
+                "changes", "deployments", "bypasses", "unlinked", "assumes", "break_glass"}
 
 
 @dataclass(frozen=True)
