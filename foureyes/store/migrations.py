@@ -415,10 +415,12 @@ def _v4_activity(conn: Connection) -> None:
 
 
 def _v5_item_usage(conn: Connection) -> None:
-    """Each campaign item's last use and the evidence for it, frozen when the item is planned."""
+    """Each campaign item's last use and the evidence for it, frozen when the item is planned.
+    Adds only what is missing, so it can run again over a store that has it."""
     from sqlalchemy import text
 
-    conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
+    if "usage" not in {c["name"] for c in inspect(conn).get_columns("campaign_items")}:
+        conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
 
 
 MIGRATIONS: list[Migration] = [
