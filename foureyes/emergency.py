@@ -15,7 +15,7 @@ import fnmatch
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -293,7 +293,7 @@ def _declared_grant(grant: Grant, declared: BreakGlassConfig, snapshot: Snapshot
 def timed_access(snapshot: Snapshot, config: Config) -> list[TimedAccess]:
     """Grants with an expiry, and assignments and memberships `[just_in_time]` says are granted for
     a while (their start read from the audit logs of the period, when there)."""
-    now = parse_time(snapshot.taken_at)
+    now = _taken(snapshot)
     out: list[TimedAccess] = []
     for key, grant in snapshot.keyed_grants():
         if not grant.expires:
@@ -332,6 +332,14 @@ def timed_access(snapshot: Snapshot, config: Config) -> list[TimedAccess]:
                               added.get((team, member.id)), jit.max_time, now, "[just_in_time] github_teams",
                               "added", "audit log team.add_member"))
     return out
+
+
+def _taken(snapshot: Snapshot) -> datetime:
+    """When the snapshot was taken (what "expired" is measured against); now when it does not say."""
+    try:
+        return parse_time(snapshot.taken_at)
+    except ValueError:
+        return datetime.now(timezone.utc)
 
 
 def _timed(edge: Edge, kind: str, label: str, resource: str, started: str | None, longest: timedelta,
