@@ -280,6 +280,15 @@ class GcpBindingPath:
     condition: str = "*"  # glob on the condition's title or expression; a binding without a condition never matches
     resources: list[str] = field(default_factory=list)  # project ids, folder or organisation names (globs)
 
+    def matches(self, role: str, title: str, expression: str, where: typing.Iterable[str]) -> bool:
+        """Is a conditional binding of ``role`` (its condition's title and expression), bound on or
+        inherited by the resources ``where`` (ids and names), this path?"""
+        if not expression or not fnmatch.fnmatchcase(role, self.role):
+            return False
+        if not (fnmatch.fnmatchcase(title, self.condition) or fnmatch.fnmatchcase(expression, self.condition)):
+            return False
+        return not self.resources or any(fnmatch.fnmatchcase(w, p) for w in where if w for p in self.resources)
+
 
 @dataclass(frozen=True)
 class BreakGlassConfig:

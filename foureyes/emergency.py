@@ -272,13 +272,7 @@ def _declared_grant(grant: Grant, declared: BreakGlassConfig, snapshot: Snapshot
         where = {grant.resource.split(":", 2)[-1], *(str(b).split(":", 2)[-1] for b in grant.attrs.get("bound_at", ()))}
         if resource is not None:
             where.add(str(resource.attrs.get("resource_name", "")))
-        for binding in declared.gcp_bindings:
-            if not fnmatch.fnmatchcase(role, binding.role):
-                continue
-            if not (fnmatch.fnmatchcase(title, binding.condition) or fnmatch.fnmatchcase(grant.condition, binding.condition)):
-                continue
-            if binding.resources and not any(_glob(w, binding.resources) for w in where if w):
-                continue
+        if any(b.matches(role, title, grant.condition, where) for b in declared.gcp_bindings):
             return f"GCP binding {grant.entitlement} of {grant.principal.split(':', 1)[1]} on {grant.resource}"
     if grant.system == "github" and grant.via == Via.BYPASS and declared.github_rulesets:
         for m in _RULESET.finditer(grant.detail):
@@ -302,6 +296,12 @@ def timed_access(snapshot: Snapshot, config: Config) -> list[TimedAccess]:
         where = "the binding's condition (request.time)" if grant.system == "gcp" else "the grant's expiry"
         out.append(TimedAccess("grant", grant.principal, f"{grant.entitlement} on {grant.resource}", grant.resource,
                                utc(grant.expires), where, expired, grant=key))
+    for edge in snapshot.edges():
+        if edge.attrs.get("expires"):  # the system's own expiry (a GCP binding's request.time bound behind it)
+            expires = str(edge.attrs["expires"])
+            out.append(TimedAccess("edge", edge.src, f"{edge.label} (to {edge.dst})", "", utc(expires),
+                                   "the condition of the binding behind it (request.time)", _before(expires, now),
+                                   edge=(edge.src, edge.dst)))
     jit = config.just_in_time
     if not jit.configured:
         return out
@@ -546,10 +546,17 @@ def _gcp_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attribut
     """Cloud Audit Logs entries of a declared binding's members on its resource, within its window;
     one person's entries further apart than `GCP_IDLE` are separate uses."""
     grants = [g for key, g in snapshot.keyed_grants() if key in set(path.grants) and g.system == "gcp"]
+    if not grants:
+        return []
+    members: dict[str, set[str]] = defaultdict(set)  # a group -> its member accounts
+    for edge in snapshot.edges():
+        if edge.kind == EdgeKind.MEMBER_OF and edge.dst.startswith("gcp:group:"):
+            members[edge.dst].add(edge.src)
+    person_of = attributor.identities.person_of
     out: list[Use] = []
     for grant in grants:
-        holder = attributor.who(Actor(principal=grant.principal, email=grant.principal.split(":", 2)[-1]
-                                      if grant.principal.startswith("gcp:user:") else ""))
+        accounts = {grant.principal} | members.get(grant.principal, set())
+        holders = {person_of[a] for a in accounts if a in person_of}
         window_end = parse_time(grant.expires) if grant.expires else None
         not_before = grant.attrs.get("not_before")
         window_start = parse_time(str(not_before)) if not_before else None
@@ -561,12 +568,13 @@ def _gcp_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attribut
             if (window_end and when >= window_end) or (window_start and when < window_start):
                 continue
             who = attributor.who(e.actor)
-            if who.same(holder) or (e.actor.email and grant.principal == f"gcp:user:{e.actor.email.lower()}"):
+            if e.actor.principal in accounts or (who.person and who.person in holders):
                 mine.append((when, e, who))
         mine.sort(key=lambda x: (x[0], x[1].id))
         sessions: list[list[tuple[datetime, AuditEvent, Who]]] = []
         for item in mine:
-            if sessions and item[0] - sessions[-1][-1][0] <= GCP_IDLE:
+            # a binding with a window (granted for the emergency) is one use; else a pause ends one
+            if sessions and (window_start and window_end or item[0] - sessions[-1][-1][0] <= GCP_IDLE):
                 sessions[-1].append(item)
             else:
                 sessions.append([item])
