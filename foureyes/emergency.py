@@ -468,17 +468,22 @@ def _uses(snapshot: Snapshot, paths: tuple[DeclaredPath, ...], attributor: Attri
     normalise = EmailNormaliser(config.identity)
     out: list[Use] = []
     for path in paths:
-        if not path.matched:
-            continue
         found = _aws_uses(path, events, attributor, snapshot) + _gcp_uses(path, events, attributor, snapshot) + \
             _github_uses(path, records, attributor, snapshot, team_members)
         out.extend(_judged(u, path.config, normalise, attributor) for u in found)
     return sorted(out, key=lambda u: (u.start, u.path, u.id))
 
 
+def _declared_role(arn: str, declared: BreakGlassConfig) -> bool:
+    """A role ARN a declaration names, whether or not the snapshot still has the role."""
+    if declared.aws_roles and _role_matches(arn, declared.aws_roles):
+        return True
+    m = _SSO_ROLE.search(arn)
+    return bool(m and declared.aws_permission_sets and _glob(m.group("ps"), declared.aws_permission_sets))
+
+
 def _aws_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attributor, snapshot: Snapshot) -> list[Use]:
-    roles = {n for n in path.nodes if n.startswith("aws:")}
-    if not roles:
+    if not (path.config.aws_roles or path.config.aws_permission_sets):
         return []
     # A session's calls, by (role name, session name): CloudTrail names the session's role in its
     # assumed-role ARN even where the actor is the Identity Center user behind it.
@@ -493,7 +498,7 @@ def _aws_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attribut
         if event.system != "aws" or event.action not in ASSUME_ACTIONS or event.result not in ("", "success"):
             continue
         role = f"aws:{event.target}"
-        if role not in roles:
+        if not _declared_role(event.target, path.config):
             continue
         ev = event.evidence
         valid = int(ev.get("durationSeconds") or DEFAULT_SESSION_S)
