@@ -107,10 +107,22 @@ class Use:
     ticket_sources: tuple[str, ...] = ()  # where foureyes looked for it
     problems: tuple[tuple[str, str], ...] = ()  # (fact kind, readable why)
     evidence: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    principal: str = ""  # the path's principal: the role, the binding's member, the account that bypassed
 
     @property
     def key(self) -> str:
         return stable_hash("emergency-use", self.path, self.system, self.id)
+
+    @property
+    def entitlement(self) -> str:
+        """What a campaign item about this use is called (unique per use)."""
+        return f"emergency use of {self.path} at {self.start[:16].replace('T', ' ')} ({self.id})"
+
+    def as_grant(self, capabilities: tuple[str, ...] = ()) -> Grant:
+        """The use as a campaign item's grant (scope "emergency"): its key is unique to the use."""
+        return Grant(self.system, self.principal or self.who.actor.principal or self.person, self.entitlement,
+                     self.resource, capabilities, via=USE_VIA, detail=self.summary(),
+                     condition=f"ticket {self.ticket}" if self.ticket else "", last_used=self.start)
 
     @property
     def person(self) -> str:
@@ -243,7 +255,7 @@ def declared_paths(snapshot: Snapshot, config: Config) -> tuple[DeclaredPath, ..
                 arn = p.id
                 if declared.aws_roles and _role_matches(arn, declared.aws_roles):
                     nodes.append(key)
-                    labels.append(f"AWS role {p.label}")
+                    labels.append(p.label)
                 elif declared.aws_permission_sets and (ps := permission_set_of(p)) and \
                         _glob(ps, declared.aws_permission_sets):
                     nodes.append(key)
@@ -251,7 +263,7 @@ def declared_paths(snapshot: Snapshot, config: Config) -> tuple[DeclaredPath, ..
             elif p.system == "github" and p.kind == Kind.TEAM and declared.github_teams and \
                     _team_matches(p, declared.github_teams):
                 nodes.append(key)
-                labels.append(f"GitHub team {p.label}")
+                labels.append(f"GitHub {p.label}" if p.label.startswith("team") else f"GitHub team {p.label}")
         grants: list[str] = []
         if declared.gcp_bindings or declared.github_rulesets:
             for key, grant in snapshot.keyed_grants():
@@ -511,7 +523,7 @@ def _aws_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attribut
         texts += [(f"session tag {k}", str(v)) for k, v in sorted(tags.items())] if isinstance(tags, Mapping) else []
         principal = snapshot.principals.get(role)
         out.append(Use(
-            path=path.name, id=event.id, system="aws", who=attributor.who(event.actor), start=event.at,
+            path=path.name, id=event.id, system="aws", who=attributor.who(event.actor), start=event.at, principal=role,
             end=utc(until.isoformat()), resource=event.resource, target=principal.label if principal else event.target,
             duration_s=valid, active_s=int((last - start).total_seconds()),
             actions=tuple(f"{e.at[11:16]} {e.action} {e.target}".rstrip() + ("" if e.result in ("", "success")
@@ -591,7 +603,7 @@ def _gcp_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attribut
             else:
                 held = int((last[0] - first[0]).total_seconds())
             out.append(Use(
-                path=path.name, id=first[1].id, system="gcp", who=first[2], start=first[1].at,
+                path=path.name, id=first[1].id, system="gcp", who=first[2], start=first[1].at, principal=grant.principal,
                 end=last[1].at, resource=grant.resource, target=grant.entitlement, duration_s=held,
                 active_s=int((last[0] - first[0]).total_seconds()),
                 actions=tuple(f"{e.at[11:16]} {e.evidence.get('methodName') or e.action} {e.target}".rstrip()
@@ -634,6 +646,7 @@ def _github_uses(path: DeclaredPath, records: list[Any], attributor: Attributor,
             did += f": {change.id} {change.title}"
         out.append(Use(
             path=path.name, id=bypass.id, system="github", who=who, start=bypass.at, end=bypass.at,
+            principal=bypass.actor.principal,
             resource=bypass.repo, target=through, duration_s=0, active_s=0, actions=(did,),
             ticket_sources=tuple(w for w, _ in texts),
             evidence={"bypass": bypass.id, "change": change.id if change else "",

@@ -76,10 +76,12 @@ def campaign() -> None:
 @click.option("--name", default=None, help="Campaign name (default: 'Access review DATE').")
 @click.option("--from-template", "template", default=None, metavar="NAME",
               help="Use [campaigns.templates.NAME]; runs twice in one period return the same campaign (cron).")
-@click.option("--scope", "scope_kind", type=click.Choice(["production", "conflicts", "drift", "unused", "all"]),
+@click.option("--scope", "scope_kind", type=click.Choice(["production", "conflicts", "drift", "unused", "emergency",
+                                                          "all"]),
               default=None, help="Which grants: all production grants (default), those in a conflict, "
                                  "production grants new since the last closed campaign, production grants "
-                                 "with no use seen for --unused-days, or all.")
+                                 "with no use seen for --unused-days, or all; emergency: each use of a "
+                                 "[[break_glass]] path in the snapshot's activity period, one item per use.")
 @click.option("--unused-days", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --scope unused: days without use (default: [campaigns] unused_days).")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")

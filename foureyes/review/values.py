@@ -30,7 +30,7 @@ from .vocabulary import (
 class Scope:
     """Which grants a campaign reviews: a kind, narrowed by optional filters."""
 
-    kind: str = "production"  # production | conflicts | drift | unused | all
+    kind: str = "production"  # production | conflicts | drift | unused | emergency | all
     systems: tuple[str, ...] = ()
     apps: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
@@ -47,6 +47,7 @@ class Scope:
         text = {"production": "all production grants", "conflicts": "grants in a conflict",
                 "drift": "production grants new since the last closed campaign",
                 "unused": f"production grants unused for {self.unused_days} days or more",
+                "emergency": "each use of a declared emergency path in the snapshot's activity period",
                 "all": "all grants"}[self.kind]
         for label, values in (("system", self.systems), ("app", self.apps), ("team", self.teams),
                               ("person", self.people)):

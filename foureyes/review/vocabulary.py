@@ -15,7 +15,7 @@ DECISIONS: tuple[str, ...] = (CERTIFY, REVOKE, DEFER, EXCEPTION)
 PENDING, SKIPPED = "pending", "skipped"
 STATES: tuple[str, ...] = (PENDING, CERTIFY, REVOKE, DEFER, EXCEPTION, SKIPPED)
 
-SCOPE_KINDS = ("production", "conflicts", "drift", "unused", "all")
+SCOPE_KINDS = ("production", "conflicts", "drift", "unused", "emergency", "all")
 REVIEWER_RULES = ("app-owner", "team-maintainer", "fixed")
 CLOSE_POLICIES = ("revoke", "skip")
 OPEN, CLOSED = "open", "closed"
