@@ -23,6 +23,7 @@ from .collect import collect
 from .config import Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
+from .emergency import USE_VIA, duration_text
 from .errors import InputError, NotFound
 from .export import github_issues, report, tickets
 from .export.files import ExportFormat, write_file
@@ -42,7 +43,7 @@ REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
 __all__ = ["Workspace", "Analysis", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS", "REPORT_FORMATS",
-           "ISSUE_WRITES", "demo_config"]
+           "ISSUE_WRITES", "demo_config", "USE_VIA", "duration_text"]
 
 
 @dataclass(frozen=True)

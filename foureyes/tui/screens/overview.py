@@ -1,4 +1,4 @@
-"""Overview: which snapshot this is, its sources and gaps, people, findings and drift."""
+"""Overview: which snapshot this is, its sources and gaps, people, findings, drift, emergency access."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from textual.containers import Grid
 
 from ..state import Triage
 from ..widgets.campaigns import CampaignsPanel
-from ..widgets.overview import DriftPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
+from ..widgets.overview import DriftPanel, EmergencyPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
 from .base import SectionScreen
 
 # The panels, in reading order (two columns; the first spans both).
 PANELS: tuple[type[OverviewPanel], ...] = (SnapshotPanel, FindingsPanel, PeoplePanel, DriftPanel,
-                                         CampaignsPanel)
+                                         EmergencyPanel, CampaignsPanel)
 
 
 class OverviewScreen(SectionScreen):

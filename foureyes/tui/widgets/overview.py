@@ -12,7 +12,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...textsafe import safe_text
-from ..state import SEVERITY_STYLE, Triage, person_label, severity_counts, when
+from ..state import (EMERGENCY_STYLE, SEVERITY_STYLE, TIME_BOUND_STYLE, Triage, duration_text, person_label,
+                     severity_counts, when)
 
 
 class OverviewPanel(Static):
@@ -176,3 +177,53 @@ class DriftPanel(OverviewPanel):
 
     def show_drift(self, triage: Triage) -> None:
         self.show(triage)
+
+
+class EmergencyPanel(OverviewPanel):
+    TITLE = "Emergency and time-bound access"
+    LISTED = 4
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        analysis = triage.analysis
+        found = analysis.emergency
+        text = Text()
+        if not found.paths and not found.timed:
+            text.append("No emergency path is declared ([[break_glass]] in the config, docs/emergency.md) and "
+                        "nothing is time-bound.", style="italic")
+            return text
+        holders: dict[str, set[str]] = {p.name: set() for p in found.paths}
+        for holding in analysis.holdings():
+            if holding.emergency:
+                for name in analysis.graph.marks_of(holding).emergency:
+                    holders.setdefault(name, set()).add(holding.person)
+        for path in found.paths:
+            uses = [u for u in found.uses if u.path == path.name]
+            flagged = sum(1 for u in uses if u.problems)
+            text.append("⚑ ", style=EMERGENCY_STYLE)
+            text.append(safe_text(path.name, limit=40), style="bold")
+            text.append(f"  {len(holders.get(path.name, ()))} people reach production only through it · "
+                        f"{len(uses)} use{'s' if len(uses) != 1 else ''} in the period")
+            if flagged:
+                text.append(f", {flagged} with a finding", style="bold red")
+            text.append("\n")
+            if not path.matched:
+                text.append("  matches nothing in this snapshot\n", style="yellow")
+        for use in found.uses[: self.LISTED]:
+            text.append(f"  {use.start[:16].replace('T', ' ')} ", style="dim")
+            text.append(safe_text(use.who.label, limit=30))
+            text.append(f" · {duration_text(max(use.duration_s, use.active_s))}")
+            text.append(f" · {safe_text(use.ticket.split(' (')[0], limit=20)}" if use.ticket else " · no ticket",
+                        style="" if use.ticket else "red")
+            if use.problems:
+                text.append(f" · {len(use.problems)} finding{'s' if len(use.problems) != 1 else ''}", style="bold red")
+            text.append("\n")
+        if len(found.uses) > self.LISTED:
+            text.append(f"  … and {len(found.uses) - self.LISTED} more\n", style="dim")
+        expired = len(found.expired)
+        text.append(f"{len(found.timed)}", style=TIME_BOUND_STYLE)
+        text.append(" time-bound grants and assignments")
+        if expired:
+            text.append(f", {expired} expired and still in place", style="bold yellow")
+        if found.uses:
+            text.append("\nReview the uses: 6 Review, ctrl+n, scope emergency", style="dim")
+        return text
