@@ -34,7 +34,7 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+13 █", text)
-        assert "37 open (28 separation-of-duties conflicts, 4 proven in the review" in text  # the panel wraps
+        assert "39 open (28 separation-of-duties conflicts, 6 proven in the review" in text  # the panel wraps
         assert "Review period 2026-08-04 to 2026-11-02: 301 production changes, 13 not" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
         assert "From snapshot 1 (2026-10-01 08:00 UTC) to 2" in text
@@ -50,7 +50,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 37 findings match paul" in text
+        assert "1 of 39 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
