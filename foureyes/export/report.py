@@ -194,7 +194,8 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
     findings, against = _findings(store, config, campaign, today=today)
     loaded = store.load_snapshot(campaign.snapshot_id)
     return Evidence(
-        campaign=campaign, snapshot=snapshot, gaps=tuple(loaded.gaps()),
+        # access gaps here; those about the review period are the change population's
+        campaign=campaign, snapshot=snapshot, gaps=tuple(g for g in loaded.gaps() if not g.about),
         progress=review.progress(store, campaign.id), reviewers=_reviewers(rows), decisions=rows,
         undone=sum(1 for d in decisions if d.undone),
         exceptions=tuple((e, by_id.get(e.item_id)) for e in exceptions), findings=findings,

@@ -389,7 +389,8 @@ def _v3_evidence(conn: Connection) -> None:
 
 def _v4_activity(conn: Connection) -> None:
     """Activity read for a review period, kept with its snapshot: each record's kind, key,
-    time and canonical JSON; each source's activity count and period; what a gap is about."""
+    time and canonical JSON; each source's activity count and period; what a gap is about.
+    Adds only what is missing, so it can run again over a store that has it."""
     from sqlalchemy import text
 
     metadata = MetaData()
@@ -407,11 +408,13 @@ def _v4_activity(conn: Connection) -> None:
         Column("content", Text, nullable=False),
         Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
     )
-    metadata.create_all(conn, tables=[metadata.tables["activity"]])
-    conn.execute(text("ALTER TABLE sources ADD COLUMN activity INTEGER NOT NULL DEFAULT 0"))
-    conn.execute(text("ALTER TABLE sources ADD COLUMN period_start VARCHAR(40)"))
-    conn.execute(text("ALTER TABLE sources ADD COLUMN period_end VARCHAR(40)"))
-    conn.execute(text("ALTER TABLE gaps ADD COLUMN about VARCHAR(20) NOT NULL DEFAULT ''"))
+    metadata.create_all(conn, tables=[metadata.tables["activity"]])  # checks first: a step may be re-run
+    have = {table: {c["name"] for c in inspect(conn).get_columns(table)} for table in ("sources", "gaps")}
+    for table, column, kind in (("sources", "activity", "INTEGER NOT NULL DEFAULT 0"),
+                                ("sources", "period_start", "VARCHAR(40)"), ("sources", "period_end", "VARCHAR(40)"),
+                                ("gaps", "about", "VARCHAR(20) NOT NULL DEFAULT ''")):
+        if column not in have[table]:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
 MIGRATIONS: list[Migration] = [

@@ -251,7 +251,8 @@ def _as_written_before_migration_3(path) -> None:
                           ("audit_log", "state")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DROP TABLE campaign_people")
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    # version 3 and every later step run again (a later step, such as 4's activity tables, adds only what is missing)
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()
 
