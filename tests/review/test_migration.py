@@ -47,3 +47,31 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
     # opening again is a no-op
     with Store(store_url) as again:
         assert audit.head(again).seq == 0
+
+
+def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
+    """A store the roster's release wrote (version 4: items with roster columns, no activity) upgrades
+    to 5: snapshots keep their digests, then take activity with their period."""
+    old = Store(store_url, migrate=False)
+    with old.engine.begin() as conn:
+        for number, description, step in migrations.MIGRATIONS:
+            if number <= 4:
+                step(conn)
+                migrations.record(conn, number, description)
+        assert not inspect(conn).has_table("activity")
+    with Store("sqlite://") as current:
+        info = current.write_snapshot(demo.build("before"), label="from version 4")
+        _copy_as_version_1(old, current)  # the columns both have
+    old.close()
+
+    with Store(store_url) as store:
+        with store.engine.connect() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST == 5
+            items = {c["name"] for c in inspect(conn).get_columns("campaign_items")}
+            sources = {c["name"] for c in inspect(conn).get_columns("sources")}
+        assert {"person_status", "person_manager", "person_department"} <= items  # 4 kept
+        assert {"activity", "period_start", "period_end"} <= sources and inspect(store.engine).has_table("activity")
+        assert store.load_snapshot(info.id).digest == info.digest
+        after = store.write_snapshot(demo.build("after"), label="with activity")
+        loaded = store.load_snapshot(after.id)
+        assert loaded.period is not None and len(list(loaded.activity())) > 300 and loaded.digest == after.digest
