@@ -63,8 +63,11 @@ def test_matrix_rows_are_the_core_matrix(triage):
     for row in rows:
         counts = [len(core[row.key]["capabilities"][c]) for c in CAPABILITIES]
         used = [len(core[row.key]["used"].get(c, ())) for c in CAPABILITIES]  # used in the activity period
-        assert row.cells[2:] == tuple((f"● {n}" + (f" ✓{u}" if u else "")) if n else "·" for n, u in zip(counts, used))
-        assert (row.cells[1] == "▲ yes") == core[row.key]["conflict"]
+        assert row.cells[3:] == tuple((f"● {n}" + (f" ✓{u}" if u else "")) if n else "·" for n, u in zip(counts, used))
+        assert (row.cells[2] == "▲ yes") == core[row.key]["conflict"]
+        person = triage.analysis.identities.people.get(row.key)
+        assert row.cells[1] == ("LEFT" if person.is_leaver else "no record" if not person.roster.in_roster
+                                else person.status)
     assert any("✓" in cell for row in rows for cell in row.cells)  # the demo's quarter has last-use data
 
 
