@@ -12,7 +12,8 @@ from rich.text import Text
 
 from ..serialize import CHANGE_COLUMNS, change_row, population_json
 from . import main
-from .common import AppContext, cell, format_option, note, pass_app, print_csv, print_json, print_table, snapshot_option
+from .common import AppContext, announce, finish, format_option, gap_line, gaps_options, pass_app, snapshot_option
+from .output import cell, note, print_csv, print_json, print_table
 
 VERDICT_STYLE = {"independent": "green", "not independent": "bold red", "unknown": "yellow"}
 VERDICTS = ("independent", "not independent", "unknown")
@@ -25,19 +26,24 @@ VERDICTS = ("independent", "not independent", "unknown")
 @click.option("--person", default="", metavar="WHO",
               help="Only changes this person authored, approved, merged or deployed (email, login or name).")
 @snapshot_option
+@gaps_options
 @format_option()
 @pass_app
 def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], person: str,
-            snapshot_ref: str | None, fmt: str) -> None:
+            snapshot_ref: str | None, allow_gaps: bool, strict: bool, fmt: str) -> None:
     """Every production change of the review period: author, approvers, merger, deployer, verdict.
 
     The population an auditor samples for change-management testing. A verdict is
     "independent" (someone who authored none of it approved it), "not independent" (nobody
     else approved, a direct push, a stale approval under the last-push rule) or "unknown"
     (an actor not linked to a person, commits not all read), always with why. Needs a
-    snapshot taken with --activity.
+    snapshot taken with --activity. Exit 3 when a source of the snapshot failed (unless
+    --allow-gaps): its changes are missing, not absent.
     """
-    analysis = app.workspace().changes(snapshot_ref)
+    workspace = app.workspace()
+    analysis = workspace.changes(snapshot_ref)
+    completeness = workspace.completeness(analysis)
+    code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
     population = analysis.changes
     assert population is not None
     rows = [r for r in population.rows
@@ -47,6 +53,8 @@ def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], 
     if fmt == "json":
         data = population_json(population)
         data["snapshot"] = analysis.snapshot.id
+        # the population's gaps are those of its period (and failed sources): what its verdicts lack
+        data.update(complete=completeness.complete, failed_sources=list(completeness.failed_sources))
         data["changes"] = [c for c, r in zip(data["changes"], population.rows) if r in rows]
         print_json(data)
     elif fmt == "csv":
@@ -69,8 +77,8 @@ def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], 
     note("foureyes: " + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
          + f" of {len(rows)} production change(s)")
     for gap in population.gaps:
-        note(f"foureyes: gap: [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
-             + (f" (may hide: {gap.hides})" if gap.hides else ""))
+        note(gap_line(gap))
+    finish(code)
 
 
 def _involves(row: Any, person: str) -> bool:

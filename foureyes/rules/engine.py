@@ -1,19 +1,21 @@
 """Where a rule is decided: capability holdings in, findings out. No I/O, no graph walking.
 
-Conflict rules look at one person's holdings; posture rules at resources and principals.
-A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
+Conflict rules look at one person's holdings; posture rules at resources and principals;
+roster rules at a person's roster record and holdings, or at identity-provider groups
+(`roster_rules`). A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..changes import Fact, ProofStep
 from ..graph import Graph, Holding, Step
 from ..model import Edge, Person, Principal, Resource, severity_rank, stable_hash
-from .pack import ACTIVITY, ANY, CONFLICT, Requirement, Rule, RulePack
+from .pack import ACTIVITY, ANY, CONFLICT, GROUP_DRIFT, MOVER, POSTURE, ROSTER, Requirement, Rule, RulePack
+from .roster_rules import Peers, RosterFacts, drift_findings, person_findings
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
@@ -47,6 +49,8 @@ class Finding:
     # the people who can exploit them, each with a path
     settings: tuple[tuple[str, Any], ...] = ()
     exposed: tuple[Exposure, ...] = ()
+    # roster findings: days since leaving, departments, the IdP group and who differs (JSON-safe)
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     fact: Fact | None = None  # activity findings: what happened, with its proof hop by hop
 
     @property
@@ -92,16 +96,22 @@ def evaluate(
     today: Any = None,
     graph: Graph | None = None,
     facts: Sequence[Fact] = (),
+    roster: RosterFacts | None = None,
 ) -> list[Finding]:
     """All findings of the pack, suppressions applied and exceptions attached.
 
     With the ``graph``, posture findings carry the people they expose and their paths;
     ``facts`` (from the activity of the review period, `foureyes.changes`) feed the activity rules.
+    Roster rules need ``roster`` (people carry their records; without it they stay silent).
     """
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
-    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind not in (CONFLICT, ACTIVITY)]
+    people_rules = [r for r in pack if r.kind == ROSTER and r.condition != GROUP_DRIFT] if roster else []
+    peers = None
+    if roster is not None and any(r.condition == MOVER for r in people_rules) and roster.departments_then:
+        peers = Peers(holdings_of, roster.departments_now)
+    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind == POSTURE]
     # Holdings on the subjects of posture rules that name a capability: their exposure.
     exposing = {key for rule, subjects in posture if rule.exposes and rule.exposes.capability
                 for key, _, _ in subjects}
@@ -129,6 +139,14 @@ def evaluate(
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
+        for rule in people_rules:
+            assert roster is not None
+            made = person_findings(rule, person, holdings, roster, peers, satisfies)
+            if made is not None:
+                held, person_facts = made
+                found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
+                                     scope=ANY, subject=person.key, subject_label=person.display_name,
+                                     evidence=((rule.any_of[0], held),), facts=person_facts))
         if found:
             findings.extend(_suppress(found))
     for rule, subjects in posture:
@@ -137,6 +155,11 @@ def evaluate(
     for rule in pack:
         if rule.kind == ACTIVITY:
             findings.extend(activity_findings(rule, facts))
+        if rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
+            for feed, feed_facts in drift_findings(rule, roster):
+                findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
+                                        rule=rule, person="", scope=feed.target, subject=feed.target,
+                                        subject_label=feed.target_label, facts=feed_facts))
     return attach_waivers(findings, waivers, today=today)
 
 

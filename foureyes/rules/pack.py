@@ -21,7 +21,10 @@ from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, List
                       close_match)
 
 ANY = "any"
-CONFLICT, POSTURE, ACTIVITY = "conflict", "posture", "activity"
+CONFLICT, POSTURE, ROSTER, ACTIVITY = "conflict", "posture", "roster", "activity"
+# What a roster rule looks for (rules/roster.py decides each).
+LEAVER, ORPHAN, MOVER, GROUP_DRIFT = "leaver", "orphan", "mover", "group-drift"
+ROSTER_CONDITIONS = (LEAVER, ORPHAN, MOVER, GROUP_DRIFT)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -81,7 +84,7 @@ class Rule:
     id: str
     title: str
     severity: str
-    kind: str  # conflict | posture | activity
+    kind: str  # conflict | posture | roster | activity
     rationale: str
     controls: tuple[str, ...]
     remediation: str
@@ -94,6 +97,7 @@ class Rule:
     match: Match | None = None
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     fact: str = ""  # activity: the kind of fact it reports (foureyes.changes.FACTS)
+    condition: str = ""  # roster rules: leaver | orphan | mover | group-drift
     source: str = ""
     exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
     show: tuple[str, ...] = ()  # posture: subject attributes shown as evidence beside `when`
@@ -141,7 +145,7 @@ _RULE = Table({
                     must="look like FE-SOD-001 (capital letters, digits and dashes)"), required=True),
     "title": Field(Str(), required=True),
     "severity": Field(Choice(SEVERITIES), required=True),
-    "kind": Field(Choice((CONFLICT, POSTURE, ACTIVITY)), required=True),
+    "kind": Field(Choice((CONFLICT, POSTURE, ROSTER, ACTIVITY)), required=True),
     "rationale": Field(Str(strip=True), required=True),
     "controls": Field(ListOf(Str(nonempty=True)), required=True),
     "remediation": Field(Str(strip=True), required=True),
@@ -154,6 +158,7 @@ _RULE = Table({
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
     "fact": Field(Choice(FACTS + EMERGENCY_FACTS, noun="fact"), default=""),
+    "condition": Field(Choice(ROSTER_CONDITIONS), default=""),
     "exposes": Field(Table({
         "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
         "where": Field(MapOf(AnyValue())),
@@ -226,7 +231,21 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
     """A checked [[rule]] table as a Rule, after what its shape cannot say: what each kind needs."""
     at = ("rule", index)
     all_of, any_of = _requirements(raw["all_of"]), _requirements(raw["any_of"])
-    if raw["kind"] == CONFLICT:
+    if raw["kind"] != ROSTER and raw["condition"]:
+        checked.fail(at + ("condition",), "is for roster rules (kind = \"roster\")")
+    if raw["kind"] == ROSTER:
+        if not raw["condition"]:
+            checked.fail(at, f"a roster rule needs condition = one of {', '.join(ROSTER_CONDITIONS)}")
+        if raw["condition"] == GROUP_DRIFT and (all_of or any_of):
+            checked.fail(at + ("all_of" if all_of else "any_of",), "a group-drift rule looks at groups, not capabilities")
+        if raw["condition"] != GROUP_DRIFT and not any_of:
+            checked.fail(at, "a roster rule about people needs any_of = [capabilities it looks for]")
+        if all_of:
+            checked.fail(at + ("all_of",), "a roster rule takes any_of")
+        for key in ("target", "match", "when", "exposes", "show", "fact"):
+            if key in checked.data["rule"][index]:
+                checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
+    elif raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
         for key in ("target", "match", "when", "exposes", "show", "fact"):
@@ -257,7 +276,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         rationale=raw["rationale"], controls=tuple(raw["controls"]), remediation=raw["remediation"],
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
-        when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], source=checked.path,
+        when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], condition=raw["condition"], source=checked.path,
         exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
 

@@ -207,7 +207,7 @@ def github_side() -> SourceResult:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, moto):
     home = tmp_path_factory.mktemp("escalation")
-    url = moto.fresh()  # this worker's moto server, emptied: the module builds its own world
+    url = moto.fresh()  # this worker's moto server, emptied; the tests read only what the CLI printed
     made = build(url)
     dump([github_side()], home / "github.jsonl")
     config = home / "foureyes.toml"

@@ -232,3 +232,21 @@ def test_nullable_fields_of_a_pull_request_become_unknown_actors_not_errors():
     assert [c.sha for c in change.commits] == ["h1"] and change.commits[0].author.named is False
     assert change.approvals[0].reviewer.named is False
     assert change.bypasses  # nobody named approved it: GitHub's own count is 0 of 1
+
+
+def test_a_token_echoed_into_a_pull_request_never_reaches_the_store(tmp_path):
+    """A server that puts the request's token into what it answers (a title, a commit message)
+    cannot make foureyes store it: activity records are scrubbed like the rest of a source's result."""
+    token = "ghp_ACTIVITYcanary0123456789abcdefXYZ"
+    data = activity_fixture()
+    pull = data["repos"][0]["activity"]["pull_requests"][0]
+    pull["title"] = f"Add refunds (token {token})"
+    with FakeGitHub(data) as gh:
+        runner = Run(tmp_path, gh)
+        runner.env["GITHUB_TOKEN"] = token
+        assert runner("snapshot", "--activity", "--since", "60d").exit_code == 3  # the unreadable run's gap
+        shown = runner("changes", "--format", "json")
+    assert token in gh.tokens  # it was the token the fake saw
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("activity.db*"))
+    assert token.encode() not in stored and token not in shown.stdout
+    assert "Add refunds (token «redacted»)" in shown.stdout

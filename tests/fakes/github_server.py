@@ -57,7 +57,8 @@ class Fault:
     connection without a response), ``delay`` (sleep ``delay`` seconds, then answer
     normally), ``malformed`` (200 with a body that is not JSON), ``truncate`` (announce the
     whole body, send half, close), ``exhaust`` (answer normally, but report the primary
-    budget spent until ``delay`` seconds from now).
+    budget spent until ``delay`` seconds from now), ``echo`` (send ``status`` with the
+    request's Authorization header quoted in the message, as a hostile server would).
     """
 
     path: str  # glob over the path without query ("/repos/acme/*/rulesets/*"), or "*"
@@ -813,6 +814,8 @@ class FakeGitHub:
              lambda slug: [org.user(m) for m in org.team_members(self._team(slug), q.get("role", "all"))]),
             ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/teams",
              lambda slug: [org.team(c) for c, t in org.teams.items() if t.get("parent") == self._team(slug)]),
+            ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/team-sync/group-mappings",
+             lambda slug: self._team_sync(org, self._team(slug))),
             ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/repos",
              lambda slug: [org.repo_json(n, role) for n, role in org.team_repo_roles(self._team(slug)).items()
                            if n in org.repos]),
@@ -879,6 +882,16 @@ class FakeGitHub:
         if slug not in self.org.teams:
             raise ApiError(404, "Not Found")
         return slug
+
+    @staticmethod
+    def _team_sync(org: Any, slug: str) -> dict[str, Any]:
+        """GitHub's team synchronisation mapping (docs: "List IdP groups for a team"); a team whose
+        fixture names no `idp_groups` has none (an org without team sync answers 404)."""
+        if not org.data.get("team_sync"):
+            raise ApiError(404, "Not Found")
+        groups = org.teams[slug].get("idp_groups", [])
+        return {"groups": [{"group_id": g["id"], "group_name": g["name"], "group_description": g.get("description", "")}
+                           for g in groups]}
 
     def _org_json(self) -> dict[str, Any]:
         data = self.org.data["org"]
@@ -1344,6 +1357,11 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.connection.close()
+            return True
+        if fault.action == "echo":
+            auth = self.headers.get("Authorization", "")
+            self._send(fault.status, {"message": f"Forbidden for the credentials you sent: Authorization: {auth}",
+                                      "documentation_url": "https://docs.github.com/rest"}, dict(fault.headers), entry)
             return True
         if fault.action == "malformed":
             payload = b'{"login": "acme", "oops": '

@@ -251,10 +251,12 @@ def _as_written_before_migration_3(path) -> None:
                           ("audit_log", "state")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DROP TABLE campaign_people")
-    # what migrations 4 (activity) and 5 (item usage) added came later still
+    # what migrations 4 (roster), 5 (activity) and 6 (item usage) added came later still
     con.execute("DROP TABLE activity")
-    for table, column in (("sources", "activity"), ("sources", "period_start"), ("sources", "period_end"),
-                          ("gaps", "about"), ("campaign_items", "usage")):
+    for table, column in (("campaign_items", "person_status"), ("campaign_items", "person_manager"),
+                          ("campaign_items", "person_department"), ("sources", "activity"),
+                          ("sources", "period_start"), ("sources", "period_end"), ("gaps", "about"),
+                          ("campaign_items", "usage")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
@@ -262,7 +264,7 @@ def _as_written_before_migration_3(path) -> None:
 
 
 def test_a_store_from_before_state_commitments_says_which_entries_predate_them(evidence_before_activity):
-    evidence = evidence_before_activity  # a store of then held no activity (migration 4 came later)
+    evidence = evidence_before_activity  # a store of then held no activity (migration 5 came later)
     evidence.store.close()
     _as_written_before_migration_3(evidence.path)
     with Store(evidence.url) as store:  # migration 3 runs

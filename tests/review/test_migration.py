@@ -20,6 +20,11 @@ def _copy_as_version_1(target: Store, source: Store) -> None:
                 marks = ", ".join(f":{c}" for c in columns)
                 write.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
                               [dict(zip(columns, row)) for row in rows])
+            if write.dialect.name == "postgresql" and "id" in columns:
+                # rows copied with their ids leave PostgreSQL's id sequence behind; foureyes's own
+                # inserts would have moved it (the next snapshot written must not reuse id 1)
+                write.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"(SELECT max(id) FROM {table}))"))
 
 
 def test_a_version_1_store_upgrades_to_review_tables(store_url):
@@ -38,8 +43,8 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
             assert migrations.current_version(conn) == migrations.LATEST
             versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
         assert versions == list(range(1, migrations.LATEST + 1))
-        assert migrations.LATEST == 5
-        assert "usage" in {c["name"] for c in inspect(store.engine).get_columns("campaign_items")}  # migration 5
+        assert migrations.LATEST == 6
+        assert "usage" in {c["name"] for c in inspect(store.engine).get_columns("campaign_items")}  # migration 6
         assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
             inspect(store.engine).get_table_names())
         assert [i.label for i in store.list_snapshots()] == ["from version 1"]
@@ -49,3 +54,32 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
     # opening again is a no-op
     with Store(store_url) as again:
         assert audit.head(again).seq == 0
+
+
+def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
+    """A store the roster's release wrote (version 4: items with roster columns, no activity) upgrades
+    to 5 (activity) and 6 (item usage): snapshots keep their digests, then take activity with their period."""
+    old = Store(store_url, migrate=False)
+    with old.engine.begin() as conn:
+        for number, description, step in migrations.MIGRATIONS:
+            if number <= 4:
+                step(conn)
+                migrations.record(conn, number, description)
+        assert not inspect(conn).has_table("activity")
+    with Store("sqlite://") as current:
+        info = current.write_snapshot(demo.build("before"), label="from version 4")
+        _copy_as_version_1(old, current)  # the columns both have
+    old.close()
+
+    with Store(store_url) as store:
+        with store.engine.connect() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST == 6
+            items = {c["name"] for c in inspect(conn).get_columns("campaign_items")}
+            sources = {c["name"] for c in inspect(conn).get_columns("sources")}
+        assert {"person_status", "person_manager", "person_department"} <= items  # 4 kept
+        assert "usage" in items  # 6: each item's last use
+        assert {"activity", "period_start", "period_end"} <= sources and inspect(store.engine).has_table("activity")
+        assert store.load_snapshot(info.id).digest == info.digest
+        after = store.write_snapshot(demo.build("after"), label="with activity")
+        loaded = store.load_snapshot(after.id)
+        assert loaded.period is not None and len(list(loaded.activity())) > 300 and loaded.digest == after.digest

@@ -5,10 +5,12 @@ Application Default Credentials; nothing is written to GCP.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...activity import ActivityPeriod, Record, activity_order
 from ...config import Config, GcpSource
 from ...model import EdgeKind, Gap, SourceResult
-from ..base import Progress, ProgressEvent, no_progress, utcnow
+from ..base import Progress, ProgressEvent, Secrets, no_progress, utcnow
 from .fetch import Clients, Fetcher, credentials_for
 from .iam import load_catalogue, now_utc
 from .inventory import SYSTEM
@@ -25,10 +27,13 @@ class GcpConnector:
     def __init__(self, section: GcpSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # the access token (read again: it is refreshed) and what refreshes it
+        self.secrets.add_url(section.api_endpoint)
 
     def collect(self, progress: Progress = no_progress, *, period: ActivityPeriod | None = None) -> SourceResult:
         started = utcnow()
         credentials = credentials_for(self.section)
+        self.secrets.watch(lambda: _credential_values(credentials))
         clients = Clients(self.section, credentials)
         try:
             fetcher = Fetcher(self.section, clients, progress, self.name)
@@ -79,6 +84,12 @@ class GcpConnector:
                     records.append(record)
             gaps += found.gaps
         return records, gaps
+
+
+def _credential_values(credentials: Any) -> list[Any]:
+    """What google-auth credentials hold that would let someone act as them: the access token
+    (once refreshed), a refresh token and its client secret (user credentials)."""
+    return [getattr(credentials, name, None) for name in ("token", "refresh_token", "client_secret")]
 
 
 def break_glass_members(result: SourceResult, config: Config) -> dict[str, list[str]]:

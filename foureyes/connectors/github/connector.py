@@ -10,7 +10,7 @@ from ...activity import ActivityPeriod
 from ...config import Config, GitHubSource
 from ...errors import SourceError
 from ...model import SourceResult
-from ..base import Progress, ProgressEvent, SourceBuilder, no_progress, utcnow
+from ..base import Progress, ProgressEvent, Secrets, SourceBuilder, no_progress, utcnow
 from .activity_fetch import ActivityFetcher, OrgActivity, RepoActivity
 from .activity_translate import translate_activity
 from .api import SOURCE, GitHubApi
@@ -27,12 +27,14 @@ class GitHubConnector:
     def __init__(self, section: GitHubSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # the token (or App key and installation token) once read
+        self.secrets.add_url(section.base_url)
         if not section.org:
             raise SourceError("[sources.github] org is empty; name the organisation to audit")
 
     def collect(self, progress: Progress = no_progress, *, period: ActivityPeriod | None = None) -> SourceResult:
         started = utcnow()
-        api = GitHubApi(self.section, progress)
+        api = GitHubApi(self.section, progress, secrets=self.secrets)
         fetcher = Fetcher(api, self.section, progress)
         org = fetcher.fetch()
         progress(ProgressEvent(SOURCE, f"translating {len(org.repos)} repositories"))

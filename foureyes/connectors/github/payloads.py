@@ -26,6 +26,7 @@ class TeamData:
     id: int = 0
     members: list[tuple[str, str]] = field(default_factory=list)  # (login, MEMBER|MAINTAINER), immediate
     repos: dict[str, str] | None = None  # full name -> role_name; None: could not be read
+    idp_groups: list[dict[str, str]] = field(default_factory=list)  # IdP groups that set its members
 
 
 @dataclass
