@@ -310,10 +310,11 @@ def repos_at(stage: str) -> list[Repo]:
     return repos
 
 
-def finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
-    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests)."""
+def finish(b: SourceBuilder, name: str, stage: str, period: Any = None) -> SourceResult:
+    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests),
+    with the activity period when the stage carries activity (activity.py)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                    stats={"requests": 0, "demo": True})
+                    stats={"requests": 0, "demo": True}, period=period)
 
 
 def github_user(login: str) -> str:
