@@ -113,6 +113,31 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
     run(demo_url, scenario)
 
 
+def test_emergency_access_stands_apart_from_standing_access(demo_url):
+    async def scenario(app, pilot):
+        text = screen_text(app)
+        # the Overview: the declared break-glass path, its unjustified use, and what is time-bound
+        assert "⚑ prod-breakglass  2 uses, 1 with a finding · 1 person only through it" in text
+        assert "2026-10-21 19:40 Alex Adeyemi · 4 h · no ticket; too long" in text
+        # Alex's capabilities: production only through the declared path, marked in the Access column
+        await press(app, pilot, "4", "f")
+        await type_text(app, pilot, "alex")
+        await press(app, pilot, "enter", "enter")
+        text = screen_text(app)
+        assert re.search(r"access\.admin\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+✓\s+"
+                         r"⚑ prod-breakglass\s+role ops-breakglass", text)
+        assert "2 capabilities · 2 open findings" in text  # his October use: no ticket, too long
+        # the unjustified use as findings, with the use as their proof
+        await press(app, pilot, "2", "f")
+        await type_text(app, pilot, "FE-EMG")
+        await press(app, pilot, "enter")
+        text = screen_text(app)
+        assert "2 of 43 findings match" in text
+        assert "An emergency path was used without a ticket" in text
+
+    run(demo_url, scenario)
+
+
 def test_matrix_marks_conflicts_and_filters_to_conflicts_a_team_or_an_app(demo_url):
     async def scenario(app, pilot):
         await press(app, pilot, "3")

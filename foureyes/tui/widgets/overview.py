@@ -1,5 +1,6 @@
 """The Overview's panels. Each shows one aspect of the loaded snapshot; the Overview screen
-lists them in `PANELS`, so a new panel is one class here and one entry there."""
+lists them in `PANELS` (a tuple there stacks panels in one cell), so a new panel is one class
+here and one entry there."""
 
 from __future__ import annotations
 
@@ -211,16 +212,19 @@ class DriftPanel(OverviewPanel):
 
 
 class EmergencyPanel(OverviewPanel):
+    """Declared emergency paths, their uses in the period (those with a finding listed), and
+    time-bound access: kept to a few lines, it stands under the findings."""
+
     TITLE = "Emergency and time-bound access"
-    LISTED = 4
+    LISTED = 3
 
     def render_triage(self, triage: Triage) -> RenderableType:
         analysis = triage.analysis
         found = analysis.emergency
         text = Text()
         if not found.paths and not found.timed:
-            text.append("No emergency path is declared ([[break_glass]] in the config, docs/emergency.md) and "
-                        "nothing is time-bound.", style="italic")
+            text.append("No emergency path is declared ([[break_glass]], docs/emergency.md); nothing is time-bound.",
+                        style="italic")
             return text
         holders: dict[str, set[str]] = {p.name: set() for p in found.paths}
         for holding in analysis.holdings():
@@ -230,31 +234,34 @@ class EmergencyPanel(OverviewPanel):
         for path in found.paths:
             uses = [u for u in found.uses if u.path == path.name]
             flagged = sum(1 for u in uses if u.problems)
+            reach = len(holders.get(path.name, ()))
             text.append("⚑ ", style=EMERGENCY_STYLE)
-            text.append(safe_text(path.name, limit=40), style="bold")
-            text.append(f"  {len(holders.get(path.name, ()))} people reach production only through it · "
-                        f"{len(uses)} use{'s' if len(uses) != 1 else ''} in the period")
+            text.append(safe_text(path.name, limit=30), style="bold")
+            text.append(f"  {len(uses)} use{'s' if len(uses) != 1 else ''}")
             if flagged:
                 text.append(f", {flagged} with a finding", style="bold red")
-            text.append("\n")
+            text.append(f" · {reach} {'person' if reach == 1 else 'people'} only through it")
             if not path.matched:
-                text.append("  matches nothing in this snapshot\n", style="yellow")
-        for use in found.uses[: self.LISTED]:
-            text.append(f"  {use.start[:16].replace('T', ' ')} ", style="dim")
-            text.append(safe_text(use.who.label, limit=30))
-            text.append(f" · {duration_text(max(use.duration_s, use.active_s))}")
-            text.append(f" · {safe_text(use.ticket.split(' (')[0], limit=20)}" if use.ticket else " · no ticket",
-                        style="" if use.ticket else "red")
-            if use.problems:
-                text.append(f" · {len(use.problems)} finding{'s' if len(use.problems) != 1 else ''}", style="bold red")
+                text.append(" · matches nothing in this snapshot", style="yellow")
             text.append("\n")
-        if len(found.uses) > self.LISTED:
-            text.append(f"  … and {len(found.uses) - self.LISTED} more\n", style="dim")
+        flagged_uses = [u for u in found.uses if u.problems]
+        for use in flagged_uses[: self.LISTED]:
+            text.append(f"  {use.start[:16].replace('T', ' ')} ", style="dim")
+            text.append(safe_text(use.who.label, limit=28))
+            text.append(f" · {duration_text(max(use.duration_s, use.active_s))} · ")
+            text.append("; ".join(_PROBLEM_WORD.get(kind, kind) for kind, _ in use.problems), style="red")
+            text.append("\n")
+        if len(flagged_uses) > self.LISTED:
+            text.append(f"  … and {len(flagged_uses) - self.LISTED} more\n", style="dim")
         expired = len(found.expired)
         text.append(f"{len(found.timed)}", style=TIME_BOUND_STYLE)
-        text.append(" time-bound grants and assignments")
+        text.append(" time-bound")
         if expired:
-            text.append(f", {expired} expired and still in place", style="bold yellow")
+            text.append(f" ({expired} expired, still in place)", style="bold yellow")
         if found.uses:
-            text.append("\nReview the uses: 6 Review, ctrl+n, scope emergency", style="dim")
+            text.append(" · review the uses: 6, ctrl+n, scope emergency", style="dim")
         return text
+
+
+_PROBLEM_WORD = {"emergency-use-without-ticket": "no ticket", "emergency-use-too-long": "too long",
+                 "emergency-use-not-allowed": "not allowed"}
