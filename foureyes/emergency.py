@@ -60,6 +60,8 @@ class DeclaredPath:
     nodes: tuple[str, ...] = ()  # principal keys: using one of them is using the path (roles, teams)
     grants: tuple[str, ...] = ()  # grant keys that are the path (GCP conditional bindings, ruleset bypasses)
     labels: tuple[str, ...] = ()  # what matched, readable
+    positions: tuple[int, ...] = ()  # the same grants' positions in ``snapshot.grants()`` (the graph's marks)
+    holders: tuple[str, ...] = ()  # the principals holding them
 
     @property
     def name(self) -> str:
@@ -85,6 +87,7 @@ class TimedAccess:
     started: str = ""  # when it was granted, when known
     grant: str = ""  # grant key (kind "grant")
     edge: tuple[str, str] = ("", "")  # (src, dst) of the assignment or membership edge
+    position: int = -1  # kind "grant": its position in ``snapshot.grants()``
 
 
 @dataclass(frozen=True)
@@ -264,15 +267,16 @@ def declared_paths(snapshot: Snapshot, config: Config) -> tuple[DeclaredPath, ..
                     _team_matches(p, declared.github_teams):
                 nodes.append(key)
                 labels.append(f"GitHub {p.label}" if p.label.startswith("team") else f"GitHub team {p.label}")
-        grants: list[str] = []
+        grants: dict[int, Grant] = {}
         if declared.gcp_bindings or declared.github_rulesets:
-            for key, grant in snapshot.keyed_grants():
+            for position, grant in enumerate(snapshot.grants()):  # keys hashed for the few that match only
                 why = _declared_grant(grant, declared, snapshot)
                 if why:
-                    grants.append(key)
+                    grants[position] = grant
                     labels.append(why)
-        out.append(DeclaredPath(declared, tuple(sorted(nodes)), tuple(dict.fromkeys(grants)),
-                                tuple(dict.fromkeys(labels))))
+        out.append(DeclaredPath(declared, tuple(sorted(nodes)), tuple(dict.fromkeys(g.key for g in grants.values())),
+                                tuple(dict.fromkeys(labels)), tuple(grants),
+                                tuple(dict.fromkeys(g.principal for g in grants.values()))))
     return tuple(out)
 
 
@@ -301,13 +305,13 @@ def timed_access(snapshot: Snapshot, config: Config) -> list[TimedAccess]:
     a while (their start read from the audit logs of the period, when there)."""
     now = _taken(snapshot)
     out: list[TimedAccess] = []
-    for key, grant in snapshot.keyed_grants():
+    for position, grant in enumerate(snapshot.grants()):
         if not grant.expires:
             continue
         expired = bool(grant.attrs.get("expired")) or _before(grant.expires, now)
         where = "the binding's condition (request.time)" if grant.system == "gcp" else "the grant's expiry"
         out.append(TimedAccess("grant", grant.principal, f"{grant.entitlement} on {grant.resource}", grant.resource,
-                               utc(grant.expires), where, expired, grant=key))
+                               utc(grant.expires), where, expired, grant=grant.key, position=position))
     for edge in snapshot.edges():
         if edge.attrs.get("expires"):  # the system's own expiry (a GCP binding's request.time bound behind it)
             expires = str(edge.attrs["expires"])
@@ -393,16 +397,8 @@ def _latest(events: Iterable[AuditEvent]) -> dict[Any, str]:
 
 def _marks(snapshot: Snapshot, paths: tuple[DeclaredPath, ...], timed: list[TimedAccess]) -> Marks:
     nodes = {node: p.name for p in paths for node in p.nodes}
-    declared = {key: p.name for p in paths for key in p.grants}
-    timed_grants = {t.grant: t.expires for t in timed if t.grant and not t.expired}
-    emergency_grants: dict[int, str] = {}
-    timed_positions: dict[int, str] = {}
-    if declared or timed_grants:
-        for position, (key, _) in enumerate(snapshot.keyed_grants()):
-            if key in declared:
-                emergency_grants[position] = declared[key]
-            if key in timed_grants:
-                timed_positions[position] = timed_grants[key]
+    emergency_grants = {position: p.name for p in paths for position in p.positions}
+    timed_positions = {t.position: t.expires for t in timed if t.position >= 0 and not t.expired}
     timed_edges = {t.edge: t.expires for t in timed if t.edge != ("", "") and not t.expired}
     return Marks(emergency_nodes=MappingProxyType(nodes), emergency_grants=MappingProxyType(emergency_grants),
                  timed_edges=MappingProxyType(timed_edges), timed_grants=MappingProxyType(timed_positions))
@@ -411,10 +407,7 @@ def _marks(snapshot: Snapshot, paths: tuple[DeclaredPath, ...], timed: list[Time
 def _annotations(snapshot: Snapshot, paths: tuple[DeclaredPath, ...],
                  timed: list[TimedAccess]) -> Mapping[str, Mapping[str, Any]]:
     """Derived attributes for the FE-EMG posture rules, on the principals they concern only."""
-    declared = {node for p in paths for node in p.nodes}
-    declared_grants = {k for p in paths for k in p.grants}
-    if declared_grants:
-        declared |= {g.principal for key, g in snapshot.keyed_grants() if key in declared_grants}
+    declared = {node for p in paths for node in p.nodes} | {h for p in paths for h in p.holders}
     out: dict[str, dict[str, Any]] = defaultdict(dict)
     principals = snapshot.principals
     inbound: dict[str, list[Edge]] = defaultdict(list)
@@ -451,7 +444,7 @@ def _assumers(edges: Iterable[Edge], principals: Mapping[str, Principal], *, use
 def _admins_without_mfa(snapshot: Snapshot, inbound: Mapping[str, list[Edge]]) -> list[str]:
     """Production AWS roles that can change access and that a user assumes with no MFA condition."""
     admin_roles: set[str] = set()
-    for grant in snapshot.grants():
+    for grant in (g for source in snapshot.sources if source.system in ("aws", "multi") for g in source.grants):
         if ACCESS_ADMIN in grant.capabilities and grant.system == "aws":
             resource = snapshot.resources.get(grant.resource)
             if resource is not None and resource.tier == "production":
@@ -562,7 +555,8 @@ def _session_of(event: AuditEvent) -> tuple[str, str] | None:
 def _gcp_uses(path: DeclaredPath, events: list[AuditEvent], attributor: Attributor, snapshot: Snapshot) -> list[Use]:
     """Cloud Audit Logs entries of a declared binding's members on its resource, within its window;
     one person's entries further apart than `GCP_IDLE` are separate uses."""
-    grants = [g for key, g in snapshot.keyed_grants() if key in set(path.grants) and g.system == "gcp"]
+    everything = list(snapshot.grants()) if path.positions else []
+    grants = [everything[p] for p in path.positions if everything[p].system == "gcp"]
     if not grants:
         return []
     members: dict[str, set[str]] = defaultdict(set)  # a group -> its member accounts

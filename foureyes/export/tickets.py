@@ -360,8 +360,12 @@ def description(ticket: Ticket) -> str:
         lines.append(f"{n}. {lit(remedy.title)}: {_affects(option, ticket)}{_for_items(option, ticket, lit)}"
                      + (f". {lit(remedy.note)}" if remedy.note else ""))
         lines += [f"   {lit(command)}" for command in remedy.commands]
-    lines += ["", f"Done when a later snapshot no longer shows the grant: foureyes snapshot, then "
-                  f"foureyes campaign show {ticket.campaign.id} lists it as verified."]
+    if all(r.item.via == USE_VIA for r in ticket.revocations):
+        lines += ["", "Done when the follow-up is recorded: a note on the item (foureyes note), and the person "
+                      "taken off the path if it was not theirs to use."]
+    else:
+        lines += ["", f"Done when a later snapshot no longer shows the grant: foureyes snapshot, then "
+                      f"foureyes campaign show {ticket.campaign.id} lists it as verified."]
     return "\n".join(lines)
 
 

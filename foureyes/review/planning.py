@@ -232,6 +232,9 @@ def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[s
     """Scope "emergency": one item per use of a declared emergency path in the snapshot's period,
     its subject the person who used it; the scope's filters narrow the uses."""
     snapshot, identities = analysis.snapshot, analysis.identities
+    if not analysis.emergency.paths:
+        raise InputError("scope 'emergency' reviews the uses of declared emergency paths, and the config declares "
+                         "none: add a [[break_glass]] table (docs/emergency.md)")
     if snapshot.period is None:
         raise InputError(f"scope 'emergency' reviews the uses of [[break_glass]] paths in an activity period, and "
                          f"snapshot {snapshot.id} was taken without activity; run `foureyes snapshot --activity`")
