@@ -20,11 +20,6 @@ def _copy_as_version_1(target: Store, source: Store) -> None:
                 marks = ", ".join(f":{c}" for c in columns)
                 write.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
                               [dict(zip(columns, row)) for row in rows])
-            if write.dialect.name == "postgresql" and "id" in columns:
-                # rows copied with their ids leave PostgreSQL's id sequence behind; foureyes's own
-                # inserts would have moved it (the next snapshot written must not reuse id 1)
-                write.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT max(id) FROM {table}))"))
 
 
 def test_a_version_1_store_upgrades_to_review_tables(store_url):
