@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .activity import Actor, AuditEvent, BypassUse, Change, parse_time, utc
+from .activity import AuditEvent, BypassUse, Change, parse_time, utc
 from .attribution import Attributor, Who
 from .changes import Fact, ProofStep
 from .config import BreakGlassConfig, Config

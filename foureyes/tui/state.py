@@ -17,7 +17,7 @@ from ..graph import Holding, Step
 from ..model import CAPABILITIES, SEVERITIES, Grant, Person, SnapshotInfo, severity_rank
 from ..rules import Finding
 from ..textsafe import safe_text
-from ..workspace import Analysis, Workspace, duration_text
+from ..workspace import Analysis, Workspace
 from .rows import Column, Row, make_row
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}

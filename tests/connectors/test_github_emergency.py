@@ -5,7 +5,6 @@ memberships the audit log dates (team.add_member), one of them past its maximum.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

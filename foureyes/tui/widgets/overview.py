@@ -13,8 +13,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...textsafe import safe_text
-from ..state import (EMERGENCY_STYLE, SEVERITY_STYLE, TIME_BOUND_STYLE, Triage, duration_text, person_label,
-                     severity_counts, when)
+from ...workspace import duration_text
+from ..state import EMERGENCY_STYLE, SEVERITY_STYLE, TIME_BOUND_STYLE, Triage, person_label, severity_counts, when
 
 
 class OverviewPanel(Static):
