@@ -21,7 +21,7 @@ from ...model import Gap, resource_key
 from .activity import ActivityReader
 from .api import READ_ERRORS, Clients, describe_failure
 from .reads import SYSTEM, sso_role_permission_set
-from .usage import _target, action_of, actor_of
+from .usage import action_of, actor_of, target_of
 
 ASSUME_NAMES = ("AssumeRole", "AssumeRoleWithSAML")
 ASSIGNMENT = "CreateAccountAssignment"
@@ -181,7 +181,7 @@ def _event(record: Mapping[str, Any], account: str, sso_users: Mapping[str, str]
                         sourceIdentity=str(request.get("sourceIdentity", "")), tags=tags)
     else:
         actor, session = actor_of(identity, sso_users=sso_users)
-        target = _target(record)
+        target = target_of(record)
     return AuditEvent(
         system=SYSTEM, id=str(record.get("eventID", "")), at=utc(str(record.get("eventTime", ""))),
         action=action_of(record), actor=actor,
