@@ -114,6 +114,7 @@ class AwsSource:
     max_attempts: int = 5  # botocore's retries per call after the first try (throttling, 5xx, resets, timeouts)
     retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
     timeout: float = 60.0  # seconds one request may take to connect (at most 10) and to answer
+    access_advisor_wait: float = 120.0  # seconds to wait for IAM Access Advisor reports (snapshot --activity)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class GcpSource:
     folders: list[str] = field(default_factory=list)
     api_endpoint: str = ""
     iam_admin_endpoint: str = ""
+    logging_endpoint: str = ""  # optional gRPC host:port for Cloud Logging (audit logs, snapshot --activity)
     anonymous: bool = False
     credentials_file: str = ""
     timeout: float = 60.0  # seconds one request may take
@@ -243,7 +245,7 @@ class RulesConfig:
 
 
 ReviewerRule = Literal["app-owner", "team-maintainer", "manager", "fixed"]
-CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "all"]
+CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "unused", "all"]
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ class CampaignTemplate:
     name: str = "Access review {period}"  # {period} and {date} are filled in
     recurrence: Literal["monthly", "quarterly", "yearly", "none"] = "quarterly"
     scope: CampaignScope = "production"
+    unused_days: int = 0  # scope "unused": days without use; 0: [campaigns] unused_days
     systems: list[str] = field(default_factory=list)
     apps: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
@@ -274,6 +277,7 @@ class CampaignsConfig:
     close_policy: Literal["revoke", "skip"] = "revoke"  # what pending items become on `close --force`
     exception_max_days: int = 365
     exception_approvers: list[str] = field(default_factory=list)  # empty: anyone but requester and subject
+    unused_days: int = 90  # a grant with no use seen for this many days is "unused": scope and revoke suggestion
     templates: dict[str, CampaignTemplate] = field(default_factory=dict)
 
 

@@ -35,6 +35,7 @@ from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, audit, now_iso, store_url
 from .textsafe import safe_text
+from .usage import UsageIndex
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
@@ -275,6 +276,17 @@ class Workspace:
         unknown = [s for s in systems if s not in known]
         if unknown:
             raise InputError(f"unknown system {unknown[0]!r}; known systems: {', '.join(known)}")
+
+    @staticmethod
+    def used_holdings(analysis: Analysis, holdings: Iterable[Holding]) -> set[tuple[str, str, str, str]]:
+        """Keys of the holdings whose grant was used in the snapshot's activity period (`foureyes.usage`)."""
+        period = analysis.snapshot.period
+        if period is None:
+            return set()
+        index = UsageIndex(analysis.snapshot)
+        grants = {g.key: g for g in analysis.snapshot.grants()}
+        return {h.key for h in holdings
+                if h.grant in grants and index.used_in_period(grants[h.grant], (h.account,), period.start)}
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:

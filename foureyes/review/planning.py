@@ -23,6 +23,7 @@ from ..roster import Roster
 from ..rules.engine import repo_apps, takes_part
 from ..rules.pack import MOVER
 from ..store.keys import fold
+from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
@@ -53,6 +54,7 @@ class ItemDraft:
     person_status: str = ""  # the roster's, "" without one
     person_manager: str = ""
     person_department: str = ""
+    usage: Usage = Usage()
 
 
 def _explanations(graph: Graph, person: str,
@@ -142,6 +144,9 @@ def plan_items(
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
     maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    usage_of = UsageIndex(snapshot)
+    # a production grant unused this many days is suggested for revocation in every campaign
+    idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     drafts: list[ItemDraft] = []
     for person in identities.people.values():
         grants = reach[person.key]
@@ -161,7 +166,7 @@ def plan_items(
         wanted: dict[str, Grant] = {}
         for key, grant in grants.items():
             resource = snapshot.resources.get(grant.resource)
-            if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
+            if scope.kind in ("production", "drift", "unused") and (resource.tier if resource else "") != PRODUCTION:
                 continue
             if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
                 continue
@@ -172,6 +177,9 @@ def plan_items(
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
             wanted[key] = grant
+        usages = {key: usage_of.of(grant, accounts).suggest(idle_days) for key, grant in wanted.items()}
+        if scope.kind == "unused":
+            wanted = {k: g for k, g in wanted.items() if usages[k].unused_for(scope.unused_days)}
         explained = _explanations(graph, person.key, wanted)
         for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
             grant = wanted[key]
@@ -208,6 +216,7 @@ def plan_items(
                 holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
                 person_status=person.status, person_manager=person.roster.manager if person.roster else "",
                 person_department=person.roster.department if person.roster else "",
+                usage=usages[key],
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
@@ -341,7 +350,8 @@ def spec_from_template(config: Config, template_name: str, *, today: date | None
     return replace(
         base,
         scope=Scope(kind=template.scope, systems=tuple(template.systems), apps=tuple(template.apps),
-                    teams=tuple(template.teams), people=tuple(template.people)),
+                    teams=tuple(template.teams), people=tuple(template.people),
+                    unused_days=template.unused_days or config.campaigns.unused_days),
         reviewers=reviewers,
         due=day + timedelta(days=template.due_days),
         policy=replace(base.policy, close_policy=template.close_policy or base.policy.close_policy),

@@ -311,7 +311,7 @@ MATRIX_COLUMNS = (
     Column("conflict", "Conflict", 8, align="center"),
     *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
 )
-MATRIX_FIELDS = ("name", "person", "conflict", "status")
+MATRIX_FIELDS = ("name", "person", "conflict", "status", "used")
 
 
 def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
@@ -325,15 +325,18 @@ def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: st
         person = people.get(entry["person"])
         label = person_label(person, entry["person"])
         counts = [len(entry["capabilities"][c]) for c in CAPABILITIES]
+        used = [len(entry.get("used", {}).get(c, ())) for c in CAPABILITIES]  # used in the activity period
         conflict = entry["conflict"]
         status = roster_word(person)
         rows.append(make_row(
             entry["person"],
-            (label, status, "▲ yes" if conflict else "", *(f"● {n}" if n else "·" for n in counts)),
+            (label, status, "▲ yes" if conflict else "",
+             *((f"● {n}" + (f" ✓{u}" if u else "")) if n else "·" for n, u in zip(counts, used))),
             sort=(label.lower(), (not (person is not None and person.is_leaver), status), 0 if conflict else 1,
                   *(-n for n in counts)),
             fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no",
-                    "status": (f"{person.status} left" if person.is_leaver else person.status) if person else ""},
+                    "status": (f"{person.status} left" if person.is_leaver else person.status) if person else "",
+                    "used": "yes" if any(used) else "no"},
             style="bold" if conflict else "",
             cell_styles=("", roster_style(person.status if person else ""), "bold red" if conflict else "",
                          *(CAPABILITY_STYLE[c] if n else "dim" for c, n in zip(CAPABILITIES, counts))),
@@ -357,6 +360,7 @@ HOLDING_COLUMNS = (
     Column("tier", "Tier", 12),
     Column("app", "App", 12),
     Column("hops", "Hops", 4, align="right"),
+    Column("used", "Used", 6, align="center"),
     Column("path", "Path", 0, min_width=30),
 )
 GRANT_COLUMNS = (
@@ -373,7 +377,7 @@ FINDING_COLUMNS = (
     Column("scope", "App or repo", 24),
     Column("status", "Status", 9),
 )
-HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system")
+HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system", "used")
 
 
 def account_rows(triage: Triage, person: Person) -> list[Row]:
@@ -403,17 +407,20 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
         return (rank.get(h.capability, 99), (resource.label if resource else h.resource).lower(), h.resource, h.repo)
 
     rows = []
-    for h in sorted(holdings, key=order):
+    holdings = sorted(holdings, key=order)
+    used = Workspace.used_holdings(analysis, holdings)  # a grant behind it used in the activity period
+    for h in holdings:
         resource = analysis.snapshot.resources.get(h.resource)
         steps = analysis.path(h)
         label = resource.label if resource else h.resource
+        mark = "✓" if h.key in used else ""
         rows.append(make_row(
-            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, chain(steps[1:])),
+            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, mark, chain(steps[1:])),
             sort=(CAPABILITIES.index(h.capability) if h.capability in CAPABILITIES else 99, label.lower(), h.tier,
-                  h.app, len(steps), ""),
+                  h.app, len(steps), mark, ""),
             fields={"capability": h.capability, "resource": f"{h.resource} {label}", "tier": h.tier,
-                    "app": h.app, "system": h.system},
-            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""),),
+                    "app": h.app, "system": h.system, "used": "yes" if mark else "no"},
+            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""), "", "", "", "", "bold green"),
             data=h, limit=400,
         ))
     return rows

@@ -55,7 +55,10 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
         # the detail pane: grant, path, usage, conflicts, others, history
         assert "Grant         policy AdministratorAccess on acme-prod (111111111111)" in text
         assert "→ role ops-breakglass in acme-prod" in text
-        assert "Last used     unknown" in text and "Others        0 other people hold the same grant" in text
+        # the demo's RoleLastUsed: ops-breakglass unused in IAM's window, so the queue suggests revoking it
+        assert "Last used     no use seen in the period (RoleLastUsed, tracked since 2025-11-02)" in text
+        assert "Suggestion    revoke: unused for at least 365 days" in text
+        assert "Others        0 other people hold the same grant" in text
         assert "Previous      not in an earlier campaign" in text
 
         # certify the first item, revoke the next (the cursor moves on by itself)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...activity import ActivityPeriod, Record, activity_order
 from ...config import Config, GcpSource
-from ...model import SourceResult
+from ...model import Gap, SourceResult
 from ..base import Progress, ProgressEvent, Secrets, no_progress, utcnow
 from .fetch import Clients, Fetcher, credentials_for
-from .iam import now_utc
+from .iam import load_catalogue, now_utc
 from .inventory import SYSTEM
 from .translate import translate
+
+PRODUCTION = "production"
 
 
 class GcpConnector:
@@ -27,7 +30,7 @@ class GcpConnector:
         self.secrets = Secrets()  # the access token (read again: it is refreshed) and what refreshes it
         self.secrets.add_url(section.api_endpoint)
 
-    def collect(self, progress: Progress = no_progress) -> SourceResult:
+    def collect(self, progress: Progress = no_progress, *, period: ActivityPeriod | None = None) -> SourceResult:
         started = utcnow()
         credentials = credentials_for(self.section)
         self.secrets.watch(lambda: _credential_values(credentials))
@@ -39,12 +42,42 @@ class GcpConnector:
             clients.close()
         progress(ProgressEvent(self.name, "translating bindings into grants"))
         result = translate(inventory, self.config, now=now_utc(), name=self.name)
+        records: list[Record] = []
+        gaps: list[Gap] = []
+        if period is not None:
+            records, gaps = self._activity(result, credentials, fetcher, period, progress)
         stats = {**fetcher.stats(), **dict(result.stats)}
         return SourceResult(
             name=result.name, system=SYSTEM, principals=result.principals, resources=result.resources,
-            grants=result.grants, edges=result.edges, gaps=result.gaps, started_at=started,
-            finished_at=utcnow(), stats=stats,
+            grants=result.grants, edges=result.edges, gaps=result.gaps + tuple(gaps), started_at=started,
+            finished_at=utcnow(), stats=stats, activity=tuple(sorted(records, key=activity_order)), period=period,
         )
+
+    def _activity(self, result: SourceResult, credentials: object, fetcher: Fetcher, period: ActivityPeriod,
+                  progress: Progress) -> tuple[list[Record], list[Gap]]:
+        """Audit-log deploy calls and IAM insights of the production projects (imports the clients only now)."""
+        from .activity import ActivityClients, ActivityReader, audit_events, insight_last_used
+
+        projects = [r for r in result.resources if r.kind == "project" and r.tier == PRODUCTION]
+        if not projects:
+            return [], []
+        permissions = [p for platform in load_catalogue().deploy for p in platform.permissions]
+        clients = ActivityClients(self.section, credentials)
+        try:
+            read = ActivityReader(self.section, clients, period, permissions, fetcher, progress, self.name).read(projects)
+        finally:
+            clients.close()
+        records: list[Record] = []
+        gaps: list[Gap] = []
+        seen: set[str] = set()
+        for found in read:
+            for record in [*audit_events(found.entries, found.project, permissions),
+                           *insight_last_used(found.insights or [], found.project, result.grants)]:
+                if record.key not in seen:  # an entry in both logs, or read twice: one record
+                    seen.add(record.key)
+                    records.append(record)
+            gaps += found.gaps
+        return records, gaps
 
 
 def _credential_values(credentials: Any) -> list[Any]:
