@@ -245,6 +245,7 @@ def run(scale: float, workdir: Path, *, skip: set[str]) -> list[Row]:
                               "--campaign", str(campaign_id)))
     if "github" not in skip:
         rows.extend(_optional("github_scale", scale, workdir))
+        rows.extend(_optional("github_scale", scale, workdir, "--activity"))
     rows.append(Row("load average after the run", load_average(), note="1/5/15 min; 2 is a busy 2-core machine"))
     return rows
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from .bulk import gc_paused
+from .changes import Population, population
 from .config import Config
-from .graph import Graph, Holding, Step, edge_step, grant_capability_step, grant_step, head_steps
+from .emergency import Emergency, prepare, with_uses
+from .graph import Graph, Holding, RouteMarks, Step, edge_step, grant_capability_step, grant_step, head_steps
 from .identity import Identities, link
 from .model import Gap, Grant, Person, Snapshot
 from .roster import GroupFeed, build_roster, group_feeds
@@ -48,6 +50,8 @@ class Analysis:
     waivers: list[Waiver] = field(default_factory=list)
     feeds: list[GroupFeed] = field(default_factory=list)  # IdP groups and the teams they feed
     baseline: RosterBaseline | None = None
+    changes: Population | None = None  # the review period's change population (None: no activity read)
+    emergency: Emergency = field(default_factory=Emergency)  # declared paths, time-bound access, uses
 
     @property
     def gaps(self) -> list[Gap]:
@@ -93,6 +97,10 @@ class Analysis:
                 out[person] = mine
         return out
 
+    def marks_of(self, holding: Holding) -> RouteMarks:
+        """The emergency paths and time-bound hops on the holding's shortest route."""
+        return self.graph.marks_of(holding)
+
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         """Every distinct route (up to ``limit``) by which the person holds the capability."""
         return self.graph.paths(holding, limit=limit)
@@ -120,7 +128,9 @@ class Analysis:
             return ()
         account, edges = route
         principals = self.snapshot.principals
-        return tuple([*head_steps(found, person, account, principals), *(edge_step(e, principals) for e in edges),
+        marks = self.graph.marks
+        return tuple([*head_steps(found, person, account, principals),
+                      *(edge_step(e, principals, marks) for e in edges),
                       grant_step(grant, self.snapshot.resources), grant_capability_step(grant, self.snapshot.resources)])
 
     def prepare_routes(self) -> None:
@@ -141,12 +151,13 @@ class Analysis:
     def team_keys(self) -> list[str]:
         return sorted(k for k, p in self.snapshot.principals.items() if p.kind == "team")
 
-    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str]]]]:
-        """(person, capability, [[resource, tier, app], ...]) with each distinct cell once, in holding order."""
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str, bool]]]]:
+        """(person, capability, [(resource, tier, app, only through an emergency path), ...]) with
+        each distinct cell once, in holding order."""
         for person, held in self.graph.by_person().items():
-            cells: dict[str, dict[tuple[str, str, str], None]] = {}
+            cells: dict[str, dict[tuple[str, str, str, bool], None]] = {}
             for h in held:
-                cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app)] = None
+                cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app, h.emergency)] = None
             for capability, found in cells.items():
                 yield person, capability, list(found)
 
@@ -184,7 +195,10 @@ def analyze(
     day = today or snapshot_day(snapshot.taken_at)
     with gc_paused(keep=True):  # saves a fifth of the time on a large organisation
         identities = link(snapshot, config, today=day)
-        graph = Graph(snapshot, identities)
+        emergency = prepare(snapshot, identities, config)
+        graph = Graph(snapshot, identities, emergency.marks)
+        emergency = with_uses(emergency, snapshot, identities, config, graph.team_members)
+        changes = population(snapshot, identities, config) if snapshot.period is not None else None
         feeds: list[GroupFeed] = []
         facts = None
         if identities.roster.configured:
@@ -199,14 +213,16 @@ def analyze(
             people=identities.people.values(),
             holdings_of=graph.by_person(),
             resources=snapshot.resources,
-            principals=snapshot.principals,
+            principals=emergency.principals(snapshot.principals),
             waivers=waiver_list,
             today=today,
+            facts=(changes.facts if changes is not None else ()) + emergency.facts,
             graph=graph,
             roster=facts,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
-                    waivers=waiver_list, feeds=feeds, baseline=baseline)
+                    waivers=waiver_list, changes=changes, feeds=feeds, baseline=baseline,
+                    emergency=emergency)
 
 
 def snapshot_day(taken_at: str) -> date:

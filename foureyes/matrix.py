@@ -9,6 +9,7 @@ from typing import Any
 
 from .analysis import Analysis
 from .model import CAPABILITIES
+from .usage import UsageIndex
 
 
 def team_members(analysis: Analysis, team: str) -> set[str]:
@@ -21,34 +22,73 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
     """One row per person holding anything in scope: the resources behind each capability.
 
     Code capabilities have no deployment tier of their own, so they count for every tier.
-    Rows with a conflict finding come first. Read from the analysis's matrix cells (each
-    distinct resource, tier and app a person holds a capability on), stored or computed.
+    Resources reached only through a declared emergency path are listed apart (``emergency``),
+    never among the standing ``capabilities``. Rows with a conflict finding come first. Without
+    activity the rows come from the analysis's matrix cells (stored or computed); with it, from
+    the holdings, each checked for use in the period (``used``).
     """
     in_conflict = analysis.people_in_conflict()
     members = team_members(analysis, team) if team else None
-    found: dict[str, dict[str, dict[str, None]]] = {}
-    for person_key, capability, cells in analysis.matrix_cells():
-        if members is not None and person_key not in members:
-            continue
-        if conflicts_only and person_key not in in_conflict:
-            continue
-        code = capability.startswith("code.")
-        # dicts keep first-seen order and make the de-duplication O(1) for people with many holdings
-        resources: dict[str, None] | None = None
-        for resource, cell_tier, app in cells:
-            if tier != "any" and cell_tier != tier and not code:
+    period = analysis.snapshot.period
+    usage = UsageIndex(analysis.snapshot) if period is not None else None
+    grants = {g.key: g for g in analysis.snapshot.grants()} if usage is not None else {}
+    found: dict[str, tuple[dict[str, dict[str, None]], ...]] = {}
+
+    def person_cells(person_key: str) -> tuple[dict[str, dict[str, None]], ...]:
+        cells = found.get(person_key)
+        if cells is None:
+            cells = found[person_key] = tuple({c: {} for c in CAPABILITIES} for _ in range(3))
+        return cells
+
+    if usage is None:
+        for person_key, capability, cells in analysis.matrix_cells():
+            if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
                 continue
-            if app_name and app != app_name:
+            code = capability.startswith("code.")
+            standing = emergency = None
+            for resource, cell_tier, app, through_emergency in cells:
+                if tier != "any" and cell_tier != tier and not code:
+                    continue
+                if app_name and app != app_name:
+                    continue
+                if through_emergency:  # only through a declared break-glass path: not standing access
+                    emergency = emergency if emergency is not None else person_cells(person_key)[1][capability]
+                    emergency[resource] = None
+                else:
+                    standing = standing if standing is not None else person_cells(person_key)[0][capability]
+                    standing[resource] = None
+    else:
+        for person_key, holdings in analysis.by_person().items():
+            if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
                 continue
-            if resources is None:
-                resources = found.setdefault(person_key, {c: {} for c in CAPABILITIES}).setdefault(capability, {})
-            resources[resource] = None
+            for h in holdings:
+                if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
+                    continue
+                if app_name and h.app != app_name:
+                    continue
+                standing, emergency, used = person_cells(person_key)
+                if h.emergency:
+                    emergency[h.capability][h.resource] = None
+                    continue
+                standing[h.capability][h.resource] = None
+                grant = grants.get(h.grant)
+                if grant is not None and usage.used_in_period(grant, (h.account,), period.start):
+                    used[h.capability][h.resource] = None
     people = analysis.identities.people
     rows = []
-    for person_key, capabilities in found.items():
+    for person_key, (standing, emergency, used) in found.items():
+        for capability, resources in standing.items():
+            for resource in resources:
+                emergency[capability].pop(resource, None)  # held standing too: standing
+        if not any(standing.values()) and not any(emergency.values()):
+            continue
         person = people[person_key]
         rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
                      "conflict": person_key in in_conflict,
-                     "capabilities": {c: list(resources) for c, resources in capabilities.items()}})
+                     "capabilities": {c: list(resources) for c, resources in standing.items()},
+                     # resources reached only through a declared emergency path, counted apart
+                     "emergency": {c: list(resources) for c, resources in emergency.items() if resources},
+                     # resources where a grant behind the capability was used in the activity period
+                     "used": {c: list(resources) for c, resources in used.items() if resources}})
     rows.sort(key=lambda r: (not r["conflict"], r["person"]))
     return rows

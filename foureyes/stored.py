@@ -25,9 +25,11 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
+from .changes import Fact, ProofStep, population
+from .emergency import Emergency, prepare, with_uses
 from .bulk import gc_paused
 from .config import Config
-from .graph import (Graph, Holding, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
+from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
                     match_edge)
 from .identity import Identities
 from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
@@ -37,11 +39,11 @@ from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .stored_form import Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach, kept_attrs, placer
 
-FORMAT = 2  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 3  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
-                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form")
+                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.emergency")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -165,14 +167,16 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
-    summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows)}
+    # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
+    summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows),
+               "marked": bool(analysis.emergency.marks)}
     return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
     """A holding of a finding's evidence or exposure, without its person and capability (JSON)."""
     return [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
-            kept_attrs(h.attrs, keep), hop(h), int(h.escalation)]
+            kept_attrs(h.attrs, keep), hop(h), int(h.escalation), int(h.time_bound), int(h.emergency)]
 
 
 def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> str:
@@ -186,7 +190,16 @@ def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) ->
                           for e in f.exposed]
     if f.facts:
         out["facts"] = dict(f.facts)
+    if f.fact is not None:
+        out["fact"] = canonical(f.fact)
     return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
+
+
+def _fact(data: Mapping[str, Any] | None) -> Fact | None:
+    if not data:
+        return None
+    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
+                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
 
 
 def _jsonable(value: Any) -> Any:
@@ -264,7 +277,8 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)
-    return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline)
+    return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline,
+                          config=config)
 
 
 def open_latest_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePack,
@@ -278,7 +292,7 @@ def open_latest_stored(store: Store, config: Config, snapshot_id: int, *, pack: 
     current = inputs_of(store.snapshot_info(snapshot_id), config, pack, today=today, baseline=baseline)
     changed = tuple(k for k in INPUTS if row.inputs.get(k) != current.get(k))
     usable = pack if "rules" not in changed else _pack_of(pack, row)
-    found = StoredAnalysis(store, row, store.snapshot_view(snapshot_id), usable, waivers, today=today,
+    found = StoredAnalysis(store, row, store.snapshot_view(snapshot_id), usable, waivers, today=today, config=config,
                            baseline=baseline)
     if changed or row.format != FORMAT:
         found.stale = Stale(changed or ("code",))
@@ -304,7 +318,7 @@ class StoredAnalysis(Analysis):
     """
 
     def __init__(self, store: Store, row: AnalysisRow, snapshot: Any, pack: RulePack, waivers: Sequence[Waiver], *,
-                 today: date | None = None, baseline: RosterBaseline | None = None):
+                 today: date | None = None, baseline: RosterBaseline | None = None, config: Config | None = None):
         self._store = store
         self.row = row
         self._snapshot = snapshot
@@ -314,6 +328,9 @@ class StoredAnalysis(Analysis):
         self._given_order = [given[id(w)] for w in self._waivers]  # the order they were given in decides
         self._today = today
         self._baseline = baseline
+        self._config = config or Config()
+        self._emergency: Emergency | None = None
+        self._changes: Any = False  # not computed yet (None: no activity)
         self._feeds: list[GroupFeed] | None = None
         self.stale: Stale | None = None
         self._lock = threading.RLock()
@@ -399,8 +416,38 @@ class StoredAnalysis(Analysis):
         """The whole permission graph, built from the whole snapshot on first use (slow at scale)."""
         with self._lock:
             if self._graph is None:
-                self._graph = Graph(self.snapshot.full(), self.identities)
+                self._graph = Graph(self.snapshot.full(), self.identities, self.emergency.marks)
             return self._graph
+
+    @property  # type: ignore[override]
+    def emergency(self) -> Emergency:
+        """Declared emergency paths, time-bound access and their uses: computed from the whole
+        snapshot when first asked for (the stored rows keep only whether any hop is marked)."""
+        with self._lock:
+            if self._emergency is None:
+                snapshot, identities = self.snapshot.full(), self.identities
+                found = prepare(snapshot, identities, self._config)
+                self._emergency = with_uses(found, snapshot, identities, self._config, self.team_members)
+            return self._emergency
+
+    @property  # type: ignore[override]
+    def changes(self) -> Any:
+        """The review period's change population (None: no activity read), computed when first asked for."""
+        with self._lock:
+            if self._changes is False:
+                self._changes = (population(self.snapshot.full(), self.identities, self._config)
+                                 if self.snapshot.period is not None else None)
+            return self._changes
+
+    @property
+    def marked(self) -> bool:
+        """Some hop is time-bound or a declared emergency path (its paths are the graph's to draw)."""
+        return bool(self.row.summary.get("marked", True))
+
+    def marks_of(self, holding: Holding) -> RouteMarks:
+        if not (holding.emergency or holding.time_bound) or not self.marked:
+            return RouteMarks()
+        return self.graph.marks_of(holding)
 
     @property
     def graph_loaded(self) -> bool:
@@ -441,7 +488,7 @@ class StoredAnalysis(Analysis):
                                subject_label=label, evidence=parts, waiver=active[0] if active else None,
                                expired_waivers=tuple(w for w in matching if not w.active(today)),
                                settings=tuple((k, v) for k, v in extra.get("settings", ())), exposed=exposed,
-                               facts=extra.get("facts", {})))
+                               facts=extra.get("facts", {}), fact=_fact(extra.get("fact"))))
         return out
 
     def _coverage(self) -> dict[str, list[int]]:
@@ -581,6 +628,8 @@ class StoredAnalysis(Analysis):
         self.snapshot.principals_by_key(named)
 
     def path(self, holding: Holding) -> tuple[Step, ...]:
+        if self.marked and (holding.emergency or holding.time_bound):  # hops the stored form does not annotate
+            return self.graph.path(holding)
         principals = self.snapshot.principals
         steps = head_steps(self.identities.people.get(holding.person), holding.person, holding.account, principals)
         walked = self._walk(holding)
@@ -638,6 +687,8 @@ class StoredAnalysis(Analysis):
         return out
 
     def grant_route(self, person: str, grant: Any) -> tuple[Step, ...]:
+        if self.marked:  # hops the stored form does not annotate: the graph draws them
+            return super().grant_route(person, grant)
         reach = self._reach_of(person)
         with self._lock:
             if self._route_memo[0] != person:
@@ -683,9 +734,9 @@ class StoredAnalysis(Analysis):
 
 
 def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:
-    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation = h
+    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
     return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
-                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation))
+                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
 
 
 def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:

@@ -97,32 +97,35 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
     if clean and _clean(texts, len(held)):
         attrs = ([kept_attrs(a, keep) for a in columns[11]] if any(columns[11]) else None)
         texts += [",".join(map(str, columns[9])), "".join(map(_BIT.__getitem__, columns[10])),
-                  "".join(map(_BIT.__getitem__, columns[13])),
+                  "".join(map(_BIT.__getitem__, columns[13])), "".join(map(_BIT.__getitem__, columns[14])),
+                  "".join(map(_BIT.__getitem__, columns[15])),
                   json.dumps(attrs, separators=(",", ":"), ensure_ascii=False) if attrs and any(attrs) else ""]
         return COLUMNS + zlib.compress(SEP_COLUMN.join(texts).encode("utf-8", "surrogatepass"), 1)
     rows = [[h.resource, h.repo, h.grant, h.account, h.distance, int(h.latent), kept_attrs(h.attrs, keep),
-             hop_of(h) or 0, int(h.escalation)] for h in held]
+             hop_of(h) or 0, int(h.escalation), int(h.time_bound), int(h.emergency)] for h in held]
     return JSON_FORM + zlib.compress(json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
                                      .encode("utf-8", "surrogatepass"), 1)
 
 
-def _columns(blob: bytes, *, hops: bool = True) -> tuple[list[str], list[str], list[str], list[str], list[Any],
-                                                      list[int], str, str, list[Any] | None]:
-    """The columns of a blob: resources, repos, grants, accounts, first hops, distances, latent,
-    escalation, attrs (``hops`` false: the first two only, the rest empty)."""
+def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
+    """The columns of a blob: resources, repos, grants, accounts, first hops, distances, and the
+    flags latent, escalation, time-bound and emergency (strings of 0 and 1), attrs. ``hops`` false:
+    resources, repos and the emergency flags only, the rest empty."""
     if blob[:1] == COLUMNS:
         text = zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass")
+        (resources, repos, grants, accounts, hop_texts, distances, latent, escalation, time_bound, emergency,
+         attrs) = text.split(SEP_COLUMN)
         if not hops:
-            resources, repos, _ = text.split(SEP_COLUMN, 2)
-            return resources.split(SEP_VALUE), repos.split(SEP_VALUE), [], [], [], [], "", "", None
-        resources, repos, grants, accounts, hop_texts, distances, latent, escalation, attrs = text.split(SEP_COLUMN)
+            return resources.split(SEP_VALUE), repos.split(SEP_VALUE), [], [], [], [], "", "", "", emergency, None
         return (resources.split(SEP_VALUE), repos.split(SEP_VALUE), grants.split(SEP_VALUE),
                 accounts.split(SEP_VALUE), [_first_hop(t) for t in hop_texts.split(SEP_VALUE)],
-                [int(d) for d in distances.split(",")], latent, escalation, json.loads(attrs) if attrs else None)
+                [int(d) for d in distances.split(",")], latent, escalation, time_bound, emergency,
+                json.loads(attrs) if attrs else None)
     rows = json.loads(zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass"))
     return ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
             [(None, tuple(r[7]) if r[7] else 0) for r in rows], [r[4] for r in rows],
-            "".join(str(r[5]) for r in rows), "".join(str(r[8]) for r in rows), [r[6] for r in rows])
+            "".join(str(r[5]) for r in rows), "".join(str(r[8]) for r in rows), "".join(str(r[9]) for r in rows),
+            "".join(str(r[10]) for r in rows), [r[6] for r in rows])
 
 
 _hops: dict[str, tuple[None, Any]] = {"": (None, 0)}
@@ -137,24 +140,27 @@ def _first_hop(text: str) -> tuple[None, Any]:
 
 def decode_holdings(person: str, capability: str, blob: bytes, place: Place) -> list[Holding]:
     """The holdings `encode_holdings` wrote (first hop by name: ref None; see `StoredAnalysis._walk`)."""
-    resources, repos, grants, accounts, hops, distances, latent, escalation, attrs = _columns(blob)
+    resources, repos, grants, accounts, hops, distances, latent, escalation, time_bound, emergency, attrs = \
+        _columns(blob)
     out = []
     for n, (resource, repo, grant, account, hop, distance) in enumerate(
             zip(resources, repos, grants, accounts, hops, distances)):
         tier, app, system = place(resource, repo)
         out.append(Holding(person, capability, resource, repo, tier, app, system, grant, account, distance,
                            latent[n] == "1", (attrs[n] or _EMPTY) if attrs else _EMPTY, hop,
-                           escalation[n] == "1"))
+                           escalation[n] == "1", time_bound[n] == "1", emergency[n] == "1"))
     return out
 
 
-def cells(blob: bytes, place: Place) -> list[tuple[str, str, str]]:
-    """The distinct (resource, tier, app) of a blob's holdings, in holding order: the matrix's cells."""
-    resources, repos = _columns(blob, hops=False)[:2]
-    found: dict[tuple[str, str, str], None] = {}
-    for resource, repo in zip(resources, repos):
+def cells(blob: bytes, place: Place) -> list[tuple[str, str, str, bool]]:
+    """The distinct (resource, tier, app, only through an emergency path) of a blob's holdings, in
+    holding order: the matrix's cells."""
+    columns = _columns(blob, hops=False)
+    resources, repos, emergency = columns[0], columns[1], columns[9]
+    found: dict[tuple[str, str, str, bool], None] = {}
+    for n, (resource, repo) in enumerate(zip(resources, repos)):
         tier, app, _ = place(resource, repo)
-        found[(resource, tier, app)] = None
+        found[(resource, tier, app, emergency[n] == "1")] = None
     return list(found)
 
 

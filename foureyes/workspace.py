@@ -23,6 +23,7 @@ from .collect import collect, is_source_failure
 from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
+from .emergency import USE_VIA, duration_text
 from .errors import FoureyesError, InputError, NotFound
 from .export import github_issues, report, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
@@ -36,13 +37,15 @@ from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, analyses, audit, now_iso, store_url
 from .stored import StoredAnalysis, open_latest_stored, open_stored
 from .textsafe import safe_text
+from .usage import UsageIndex
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
 __all__ = ["Workspace", "Analysis", "Completeness", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS",
-           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure"]
+           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure", "USE_VIA",
+           "duration_text"]
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,13 @@ class Workspace:
     def previous_id(self, snapshot_id: int) -> int | None:
         return self._store.previous_id(snapshot_id)
 
-    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
-                      progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
+    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "", activity: bool = False,
+                      since: str = "", progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
         """Run the connectors (each failure becomes a gap), store one snapshot, and analyse it
-        (stored beside it, so the commands and the TUI that follow read it at once)."""
-        results = collect(self.config, sources, progress)
+        (stored beside it, so the commands and the TUI that follow read it at once); with
+        ``activity``, the activity of the `[activity]` period (or ``since``) is read and stored with it."""
+        period = self.config.activity_period(since=since) if activity or since else None
+        results = collect(self.config, sources, progress, period=period)
         info = self._store.write_snapshot(results, label=label)
         self.prepare_snapshot(info.id)
         return info, results
@@ -234,6 +239,15 @@ class Workspace:
                        extra_waivers=review.approved_waivers(self._store, today=today), today=today,
                        baseline=review.mover_baseline(self._store, snapshot.id))
 
+    def changes(self, ref: str | int | None = None) -> Analysis:
+        """A snapshot analysed with its change population (`analysis.changes`); refused with what
+        to run when the snapshot was taken without activity."""
+        analysis = self.analysis(ref)
+        if analysis.changes is None:
+            raise NotFound(f"snapshot {analysis.snapshot.id} was taken without activity; run "
+                           "`foureyes snapshot --activity` (the period is [activity] in the config)")
+        return analysis
+
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)
 
@@ -307,6 +321,17 @@ class Workspace:
         unknown = [s for s in systems if s not in known]
         if unknown:
             raise InputError(f"unknown system {unknown[0]!r}; known systems: {', '.join(known)}")
+
+    @staticmethod
+    def used_holdings(analysis: Analysis, holdings: Iterable[Holding]) -> set[tuple[str, str, str, str]]:
+        """Keys of the holdings whose grant was used in the snapshot's activity period (`foureyes.usage`)."""
+        period = analysis.snapshot.period
+        if period is None:
+            return set()
+        index = UsageIndex(analysis.snapshot)
+        grants = {g.key: g for g in analysis.snapshot.grants()}
+        return {h.key for h in holdings
+                if h.grant in grants and index.used_in_period(grants[h.grant], (h.account,), period.start)}
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:

@@ -78,14 +78,14 @@ def _rows(acme: Any) -> list[tuple[int, int]]:
 def _holding(h: Any) -> tuple[Any, ...]:
     """A holding as both kinds of analysis must agree on it (not how it points into a graph,
     nor attributes no rule or path reads)."""
-    return (*h[:11], h.escalation, tuple(list(h.attrs.get("actions") or ())[:4]))
+    return (*h[:11], h.escalation, h.time_bound, h.emergency, tuple(list(h.attrs.get("actions") or ())[:4]))
 
 
 def _finding(f: Any) -> tuple[Any, ...]:
     return (f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label, f.waiver.id if f.waiver else None,
             [w.id for w in f.expired_waivers], [(r.describe(), [_holding(h) for h in hs]) for r, hs in f.evidence],
             list(f.settings), [(e.person, e.steps, e.holding and _holding(e.holding)) for e in f.exposed],
-            dict(f.facts))
+            dict(f.facts), f.fact)
 
 
 def _by_capability(by_person: Any) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
@@ -123,10 +123,14 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
                     == {k: [_holding(h) for h in v] for k, v in computed.holdings_of(capability).items()})
         # every holding's path, read through the stored closures, is the graph's shortest
         fresh = acme.open().analysis(sid)
-        fresh.prefetch_paths(fresh.holdings())
-        assert {(_holding(h), fresh.path(h)) for h in fresh.holdings()} == {
-            (_holding(h), computed.path(h)) for h in computed.holdings()}
-        assert not fresh.graph_loaded  # and no permission graph was built for any of it
+        standing = [h for h in fresh.holdings() if not (h.emergency or h.time_bound)]
+        fresh.prefetch_paths(standing)
+        drawn = {(_holding(h), fresh.path(h)) for h in standing}
+        assert not fresh.graph_loaded  # no permission graph was built for any of those
+        # a time-bound or emergency hop is annotated by the graph, built for those alone
+        drawn |= {(_holding(h), fresh.path(h)) for h in fresh.holdings() if h.emergency or h.time_bound}
+        assert drawn == {(_holding(h), computed.path(h)) for h in computed.holdings()}
+        assert [fresh.marks_of(h) for h in fresh.holdings()] == [computed.marks_of(h) for h in fresh.holdings()]
         for team in stored.team_keys():
             assert stored.team_members(team) == computed.team_members(team)
         assert stored.team_keys() == computed.team_keys()
@@ -135,6 +139,7 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
         for tier in ("production", "staging"):
             assert workspace.matrix(stored, tier=tier) == workspace.matrix(computed, tier=tier)
         assert stored.feeds == computed.feeds and stored.baseline == computed.baseline
+        assert stored.emergency == computed.emergency and stored.changes == computed.changes
     assert verify(workspace._store, workspace.config, stored) == []
 
 

@@ -22,6 +22,7 @@ from ..roster import Roster
 from ..rules.engine import repo_apps, takes_part
 from ..rules.pack import MOVER
 from ..store.keys import fold
+from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
@@ -58,6 +59,7 @@ class ItemDraft:
     @property
     def grant_key(self) -> str:
         return self.key or self.grant.key
+    usage: Usage = Usage()
 
 
 def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
@@ -119,6 +121,13 @@ def plan_items(
     """
     snapshot, identities = analysis.snapshot, analysis.identities
     principals, resources = snapshot.principals, snapshot.resources
+    if aliases is None:
+        aliases = aliases_of(snapshot, identities, config.identity)
+    if scope.kind == "emergency":
+        assigned = _assign(use_drafts(analysis, scope, aliases), config, reviewers,
+                           analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {},
+                           dict_lookup(aliases))
+        return [_with_previous(d, previous) for d in assigned] if previous else assigned
     repo_app = repo_apps(resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
     moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
@@ -127,14 +136,12 @@ def plan_items(
             findings_of[finding.person].append(finding)
         if finding.person and finding.rule.condition == MOVER and not finding.covered:
             moved[finding.person].update(h.grant for h in finding.holdings)
-    tier = PRODUCTION if scope.kind in ("production", "drift") else None
+    tier = PRODUCTION if scope.kind in ("production", "drift", "unused") else None
     reach: dict[str, dict[str, Grant]] = {key: analysis.reachable_grants(key, tier=tier) for key in identities.people}
     holders = Counter(key for grants in reach.values() for key in grants)
     members: set[str] | None = None
     if scope.teams:
         members = set().union(*(analysis.team_members(team) for team in scope.teams))
-    if aliases is None:
-        aliases = aliases_of(snapshot, identities, config.identity)
     lookup = dict_lookup(aliases)
     # a person named by any spelling: their key, an account, an alias
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
@@ -143,6 +150,9 @@ def plan_items(
     # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
     holdings_of = analysis.holdings_of_people(findings_of)
     analysis.prepare_routes()
+    usage_of = UsageIndex(snapshot)
+    # a production grant unused this many days is suggested for revocation in every campaign
+    idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     drafts: list[ItemDraft] = []
     for person in identities.people.values():
         grants = reach[person.key]
@@ -181,6 +191,9 @@ def plan_items(
                 continue
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
+            usage = usage_of.of(grant, accounts).suggest(idle_days)
+            if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
+                continue
             route = analysis.grant_route(person.key, grant)
             app = _item_app(resource, route, principals, repo_app)
             if scope.apps and app not in scope.apps:
@@ -209,11 +222,57 @@ def plan_items(
                 holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
                 fingerprint=_fingerprint(grant, route, key), key=key,
                 person_status=status, person_manager=manager, person_department=department,
+                usage=usage,
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
         assigned = [_with_previous(d, previous) for d in assigned]
     return assigned
+
+
+def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[str, str]]) -> list[ItemDraft]:
+    """Scope "emergency": one item per use of a declared emergency path in the snapshot's period,
+    its subject the person who used it; the scope's filters narrow the uses."""
+    snapshot, identities = analysis.snapshot, analysis.identities
+    if not analysis.emergency.paths:
+        raise InputError("scope 'emergency' reviews the uses of declared emergency paths, and the config declares "
+                         "none: add a [[break_glass]] table (docs/emergency.md)")
+    if snapshot.period is None:
+        raise InputError(f"scope 'emergency' reviews the uses of [[break_glass]] paths in an activity period, and "
+                         f"snapshot {snapshot.id} was taken without activity; run `foureyes snapshot --activity`")
+    lookup = dict_lookup(aliases)
+    people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
+    members = set().union(*(analysis.team_members(t) for t in scope.teams)) if scope.teams else None
+    findings: dict[str, list[ConflictRef]] = defaultdict(list)
+    for f in analysis.findings:
+        if f.scope.startswith("use:"):
+            findings[f.scope].append(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope))
+    drafts = []
+    for use in analysis.emergency.uses:
+        resource = snapshot.resources.get(use.resource)
+        app = resource.app if resource else ""
+        person = identities.people.get(use.person)
+        accounts = tuple(a.principal for a in person.accounts) if person else tuple(
+            a for a in (use.who.actor.principal,) if a)
+        if scope.systems and use.system not in scope.systems:
+            continue
+        if scope.apps and app not in scope.apps:
+            continue
+        if members is not None and use.person not in members:
+            continue
+        if people_filter and norm(use.person) not in people_filter and not people_filter & {norm(a) for a in accounts}:
+            continue
+        capabilities = tuple(sorted({h.capability for h in analysis.holdings(use.person)
+                                     if h.emergency and use.path in analysis.marks_of(h).emergency}))
+        grant = use.as_grant(capabilities)
+        principal = snapshot.principals.get(grant.principal)
+        drafts.append(ItemDraft(
+            grant=grant, person=use.person, person_name=use.who.label, accounts=accounts,
+            principal_name=principal.label if principal else use.target,
+            resource_name=resource.label if resource else use.resource, tier=resource.tier if resource else "",
+            app=app, path=use.lines(), teams=(), conflicts=tuple(findings.get(f"use:{use.path}:{use.id}", ())),
+            holders=0, is_new=False, fingerprint=hashlib.sha256(dumps(list(use.lines())).encode()).hexdigest()))
+    return drafts
 
 
 def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:
@@ -346,7 +405,8 @@ def spec_from_template(config: Config, template_name: str, *, today: date | None
     return replace(
         base,
         scope=Scope(kind=template.scope, systems=tuple(template.systems), apps=tuple(template.apps),
-                    teams=tuple(template.teams), people=tuple(template.people)),
+                    teams=tuple(template.teams), people=tuple(template.people),
+                    unused_days=template.unused_days or config.campaigns.unused_days),
         reviewers=reviewers,
         due=day + timedelta(days=template.due_days),
         policy=replace(base.policy, close_policy=template.close_policy or base.policy.close_policy),

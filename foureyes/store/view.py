@@ -11,7 +11,7 @@ import threading
 from itertools import chain
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ..model import Edge, Gap, Grant, Principal, Resource, Snapshot, SnapshotInfo, SourceSummary
+from ..model import ActivityPeriod, Edge, Gap, Grant, Principal, Resource, Snapshot, SnapshotInfo, SourceSummary
 from .analyses import ids_in_chunks
 
 
@@ -60,6 +60,20 @@ class SnapshotView:
     def sources(self) -> tuple[SourceSummary, ...]:
         """Each source's name, system, counts and error (not its rows: `full()` has those)."""
         return self.info.sources
+
+    @property
+    def period(self) -> ActivityPeriod | None:
+        """The activity period (the widest of the sources'); None: no activity was read."""
+        periods = [s.period for s in self.info.sources if s.period]
+        if not periods:
+            return None
+        return ActivityPeriod(min(p[0] for p in periods), max(p[1] for p in periods))
+
+    def activity(self) -> Iterable[Any]:
+        """The activity records (the whole snapshot is read when any source has some)."""
+        if not any(s.activity for s in self.info.sources):
+            return iter(())
+        return self.full().activity()
 
     # ------------------------------------------------------------ small parts, read whole
 

@@ -98,7 +98,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     def _prepare_help(self) -> None:
         from .screens.help import prepare_help  # laid out once, in a worker: opening it only draws it
 
-        self.run_worker(partial(prepare_help, self.size.width), thread=True, group="help",
+        self.run_worker(partial(prepare_help, self.size.width, self.console), thread=True, group="help",
                         description="lay out the help", exit_on_error=False)
 
     def on_unmount(self) -> None:

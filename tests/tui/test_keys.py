@@ -55,7 +55,8 @@ def test_footer_shows_at_most_six_keys_on_every_screen(demo_url):
             await settle(app, pilot)
             counts = {}
             for keys, name in ((["1"], "overview"), (["2"], "conflicts"), (["3"], "matrix"), (["4"], "people"),
-                               (["5"], "gaps"), (["4", "enter"], "person"), (["2", "down", "down", "enter"], "path")):
+                               (["5"], "gaps"), (["7"], "changes"), (["4", "enter"], "person"),
+                               (["2", "f", "s", "o", "d", "enter", "enter"], "path")):
                 await press(app, pilot, *keys)
                 counts[name] = len(app.screen.query("FooterKey"))
                 assert type(app.screen).__name__.lower().startswith(name)

@@ -64,6 +64,16 @@ repos = ["acme/deploy-tools", "acme/infra", "acme/terraform-modules"]
 [identity]
 email_domains = ["acme.com"]
 domain_aliases = {{ "acme.io" = "acme.com" }}
+
+# The one sanctioned emergency path: security assumes ops-breakglass (then ops-admin) during an
+# incident, for an hour at most, with the incident in the role session name.
+[[break_glass]]
+name = "prod-breakglass"
+description = "Administrator access to acme-prod during an incident"
+aws_roles = ["arn:aws:iam::{PROD}:role/ops-breakglass"]
+allowed = ["alex.adeyemi@acme.com", "olivia.okafor@acme.com"]
+max_duration = "1h"
+ticket = "INC-[0-9]+"
 """
 
 
@@ -310,10 +320,11 @@ def repos_at(stage: str) -> list[Repo]:
     return repos
 
 
-def finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
-    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests)."""
+def finish(b: SourceBuilder, name: str, stage: str, period: Any = None) -> SourceResult:
+    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests),
+    with the activity period when the stage carries activity (activity.py)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                    stats={"requests": 0, "demo": True})
+                    stats={"requests": 0, "demo": True}, period=period)
 
 
 def github_user(login: str) -> str:

@@ -69,26 +69,24 @@ def help_width(terminal_width: int) -> int:
     return max(terminal_width * 9 // 10 - 6, 20)
 
 
-@lru_cache(maxsize=4)
-def help_lines(width: int) -> tuple[Strip, ...]:
-    """The help laid out once for a width, as lines ready to draw: opening it then draws only the
-    lines on screen. Rich laid the Markdown (and its tables) out again for every paint and every
-    measure, and Textual's Markdown widget mounted a widget per block; either took seconds."""
-    console = Console(width=width, force_terminal=True, color_system="truecolor", legacy_windows=False)
-    lines = console.render_lines(help_document(), console.options.update_width(width), pad=True)
-    laid_out = tuple(Strip([seg for seg in line if not seg.control], width) for line in lines)
-    _LAID_OUT.add(width)
-    return laid_out
+_LINES: dict[int, tuple[Strip, ...]] = {}  # the help laid out, by width
 
 
-def help_text(width: int) -> str:
-    """The help as the panel shows it, as plain text."""
-    return "\n".join(strip.text.rstrip() for strip in help_lines(width))
+def help_lines(width: int, console: Console) -> tuple[Strip, ...]:
+    """The help laid out once for a width (by the app's console: nothing is written), as lines
+    ready to draw: opening it then draws only the lines on screen. Rich laid the Markdown (and its
+    tables) out again for every paint and every measure, and Textual's Markdown widget mounted a
+    widget per block; either took seconds."""
+    found = _LINES.get(width)
+    if found is None:
+        lines = console.render_lines(help_document(), console.options.update_width(width), pad=True)
+        found = _LINES[width] = tuple(Strip([seg for seg in line if not seg.control], width) for line in lines)
+    return found
 
 
-def prepare_help(terminal_width: int) -> None:
+def prepare_help(terminal_width: int, console: Console) -> None:
     """Lay the help out ahead of time (the app calls this in a worker once it has started)."""
-    help_lines(help_width(terminal_width))
+    help_lines(help_width(terminal_width), console)
 
 
 class HelpLines(ScrollView, can_focus=True):
@@ -123,17 +121,17 @@ class HelpScreen(ModalScreen[None]):
         width = help_width(self.app.size.width)
         waiting = (Strip([Segment("Laying out the help…", Style(italic=True))]),)
         with Vertical(id="help-panel"):
-            yield HelpLines(help_lines(width) if _laid_out(width) else waiting, id="help")
+            yield HelpLines(_LINES.get(width, waiting), id="help")
 
     def on_mount(self) -> None:
         self.query_one("#help").focus()
         width = help_width(self.app.size.width)
-        if not _laid_out(width):
+        if width not in _LINES:
             self.run_worker(partial(self._lay_out, width), thread=True, exclusive=True, group="help",
                             exit_on_error=False)
 
     def _lay_out(self, width: int) -> None:
-        lines = help_lines(width)
+        lines = help_lines(width, self.app.console)
         self.app.call_from_thread(self._show, lines)
 
     def _show(self, lines: Sequence[Strip]) -> None:
@@ -141,8 +139,3 @@ class HelpScreen(ModalScreen[None]):
             view.show(lines)
 
 
-_LAID_OUT: set[int] = set()  # widths `help_lines` has laid the help out for
-
-
-def _laid_out(width: int) -> bool:
-    return width in _LAID_OUT
