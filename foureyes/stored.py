@@ -168,8 +168,11 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
+    found = analysis.emergency
     summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows),
-               "marked": bool(analysis.emergency.marks)}
+               "marked": bool(found.marks),
+               # anything declared, time-bound or used: else the emergency view is empty, read as such
+               "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
     return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
 
 
@@ -424,6 +427,8 @@ class StoredAnalysis(Analysis):
         """Declared emergency paths, time-bound access and their uses: computed from the whole
         snapshot when first asked for (the stored rows keep only whether any hop is marked)."""
         with self._lock:
+            if self._emergency is None and not self.row.summary.get("emergency", True):
+                self._emergency = Emergency()  # nothing declared, time-bound or used: nothing to read
             if self._emergency is None:
                 snapshot, identities = self.snapshot.full(), self.identities
                 found = prepare(snapshot, identities, self._config)

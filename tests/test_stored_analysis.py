@@ -244,3 +244,23 @@ def test_a_tampered_stored_analysis_is_caught(acme):
         con.execute("UPDATE analysis_findings SET person = 'nobody@acme.com' WHERE seq = 0")
     problems = verify(workspace._store, workspace.config, stored)
     assert problems and "content digest" in problems[0]
+
+
+def test_without_emergency_paths_or_activity_those_views_are_read_as_empty(tmp_path):
+    """Nothing declared, time-bound or used: the emergency view and the change population come
+    back empty without reading the whole snapshot (the TUI's Overview asks for both)."""
+    from foureyes.config import parse_config
+    from foureyes.connectors.base import SourceBuilder
+    from foureyes.model import CODE_PUSH, Grant, Kind, Principal, Resource
+
+    gh = SourceBuilder()
+    repo = gh.resource(Resource("github", "repo", "acme/api", tier="production"))
+    gh.principal(Principal("github", "ann", Kind.USER, "Ann", "ann@acme.com", attrs={"email_source": "saml"}))
+    gh.grant(Grant("github", "github:ann", "write", repo, (CODE_PUSH,), detail="direct collaborator"))
+    config = parse_config('[identity]\nemail_domains = ["acme.com"]\n', "<no emergency>")
+    with Workspace.open(config, url=f"sqlite:///{tmp_path / 'small.db'}") as workspace:
+        workspace._store.write_snapshot([gh.result("github", "github")], taken_at="2026-11-02T08:00:00+00:00")
+        workspace.analysis()
+        stored, computed = workspace.analysis(), workspace.analyse_snapshot(workspace.load_snapshot())
+        assert (stored.emergency, stored.changes) == (computed.emergency, computed.changes)
+        assert stored.snapshot._full is None  # neither needed the whole snapshot
