@@ -723,8 +723,8 @@ class StoredAnalysis(Analysis):
         return (*hops, tail[1], tail[2])
 
     def prepare_routes(self) -> None:
-        """Read every edge at once: routes are about to be drawn for everyone."""
-        self.snapshot.edges_from(self.snapshot.principals)
+        """Read every principal and edge at once: routes are about to be drawn for everyone."""
+        self.snapshot.edges_from(self.snapshot.all_principals())
 
     def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
         wanted = list(dict.fromkeys(people))

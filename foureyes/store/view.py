@@ -231,12 +231,22 @@ class _Principals(Mapping[str, Principal]):
         self._view = view
 
     def __getitem__(self, key: str) -> Principal:
-        found = self._view.principals_by_key((key,)).get(key)
+        whole = self._view._principals  # read already: a plain look-up (campaign planning asks millions)
+        found = whole.get(key) if whole is not None else self._view.principals_by_key((key,)).get(key)
         if found is None:
             raise KeyError(key)
         return found
 
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
     def __contains__(self, key: object) -> bool:
+        whole = self._view._principals
+        if whole is not None:
+            return key in whole
         return isinstance(key, str) and key in self._view.principals_by_key((key,))
 
     def __iter__(self) -> Iterator[str]:
