@@ -204,7 +204,7 @@ def test_mouse_switches_sections_sorts_columns_and_opens_rows(demo_url):
         await settle(app, pilot)
         assert app.current_mode == "conflicts"
         table = app.screen.table
-        subject_x = sum(width + 2 for width in table._widths[:3]) + 2
+        subject_x = table.column_x("subject") + 2
         await pilot.click(table, offset=(subject_x, 0))  # the "Person or resource" header
         await settle(app, pilot)
         assert table.sort_column == "subject"

@@ -40,7 +40,7 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
 
     async def scenario(app, pilot):
         assert type(app.screen).__name__ == "ReviewScreen"
-        assert "No open campaign. Press ctrl+n to create one" in screen_text(app)
+        assert "None is open. Press ctrl+n to create one" in screen_text(app)
 
         # create the campaign on the creation screen
         await press(app, pilot, "ctrl+n")
@@ -142,7 +142,7 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
             assert verified.ok and verified.entries == len(decided) + 3  # + new, approval, close
             assert review.check_against_audit(store) == []
         await press(app, pilot, "1")
-        assert "No open campaign" in screen_text(app)
+        assert "No open campaign" in screen_text(app)  # the Overview's panel
 
     run(demo_url, scenario, reviewer=PRISCILLA, review=True)
 
@@ -269,7 +269,7 @@ def test_several_open_campaigns_are_not_guessed_the_reviewer_names_one(demo_url)
     async def scenario(app, pilot):
         # the CLI's rule: with several open and none named, nothing is guessed (it once took the last)
         text = screen_text(app)
-        assert f"2 campaigns are open: #{first} Q4 web, #{second} Q4 payments" in text
+        assert f"2 are open: #{first} Q4 web, #{second} Q4 payments" in text
         assert not app.screen.table.rows and app.review_campaign_id is None
         # the palette names both; choosing one opens its queue
         app.screen.open_campaign(first)

@@ -22,8 +22,8 @@ from ..widgets.table import RecordTable
 from .base import DetailScreen
 
 HOLDING_COLUMNS = (
-    Column("capability", "Capability", 21),
-    Column("resource", "Resource", 0, min_width=16),
+    Column("capability", "Capability", whole=True, priority=0),
+    Column("resource", "Resource", min_width=16, priority=0, grow=1),
 )
 ROUTE_LIMIT = 8
 
