@@ -95,24 +95,24 @@ class ReviewScreen(FilterActions, FoureyesScreen):
                "Revoke the item (or the selected items): it leaves as a ticket and is followed up", show=True),
         Action("review.defer", "d", "decide('defer')", "Defer", "review",
                "Come back to it later in this campaign", show=True),
-        Action("review.exception", "e", "exception", "Except…", "review",
+        Action("review.exception", "e", "exception", "Except", "review",
                "Accept the access until a date, for a reason; counts once a second person approves", show=True),
         Action("review.undo", "u", "undo", "Undo", "review", "Undo your last decision (a whole bulk one)", show=True),
         Action("review.note", "n", "note", "Note…", "review", "Add a note to the item"),
         Action("review.mark", "space", "mark", "Select", "review", "Select or unselect the item for a bulk decision",
-               show=True),
+               show=True, key_display="␣"),
         Action("review.mark_all", "asterisk", "mark_all", "All", "review",
                "Select every item the filter shows (again: clear the selection)", show=True, key_display="*"),
         Action("review.group", "g", "group", "Group by person/resource", "review",
                "Group the queue by person or by resource"),
         Action("review.filter", "f", "filter", "Filter", "review",
                "Filter: words, key:value (contains) or key=value (is): person, app, system, resource, state, "
-               "team, rule, conflict, new, unchanged, … (docs/review.md)", show=True),
+               "team, rule, conflict, new, unchanged, … (docs/review.md)"),
         Action("review.approvals", "w", "approvals", "Exceptions to approve", "review",
                "Switch between your queue and the exceptions awaiting your approval"),
         Action("review.approve", "y", "approve", "Approve exception", "review",
                "Approve the selected item's exception: you are the second pair of eyes"),
-        Action("review.export", "x", "export", "Export…", "review",
+        Action("review.export", "x", "export", "Export", "review",
                "Export the campaign's revocation tickets or its evidence report, with a preview", show=True),
         Action("review.new", "ctrl+n", "new_campaign", "New campaign…", "review", "Create a campaign"),
         Action("review.close", "ctrl+x", "close_campaign", "Close campaign…", "review",
@@ -181,12 +181,16 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     @property
     def active_bindings(self) -> dict[str, Any]:
-        """While guiding, the footer offers the first steps: say who you are, create a campaign."""
+        """While guiding, the footer offers the first steps: say who you are, create a campaign;
+        then the keys that decide."""
         found = super().active_bindings
-        if not self.guiding:
-            return found
-        return {key: active._replace(binding=replace(active.binding, show=True))
-                if active.binding.action in ("who", "new_campaign") else active for key, active in found.items()}
+        if self.guiding:
+            first = ("who", "new_campaign")
+            return {key: active._replace(binding=replace(active.binding, show=True))
+                    if active.binding.action in first else active for key, active in found.items()}
+        # the deciding keys need the room: search stays on / (and in the help), not in this footer
+        return {key: active._replace(binding=replace(active.binding, show=False))
+                if active.binding.action == "search" else active for key, active in found.items()}
 
     def _show_guide(self) -> None:
         guiding = self.guiding

@@ -34,8 +34,8 @@ DIALOG_CSS = """
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no, for a decision on several items at once."""
 
-    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-                Binding("n,escape", "answer(False)", "No", id="confirm.no")]
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes", tooltip="Decide them all"),
+                Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Decide nothing")]
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
 
     def __init__(self, title: str, message: str) -> None:
@@ -112,7 +112,8 @@ class ExceptionScreen(ModalScreen[Any]):
     it is accepted, with what ``submit`` returned: a refusal is shown here and what was typed
     stays. Without it, the dialog closes with ``(reason, expires)``."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="exception.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="exception.cancel",
+                        tooltip="Close without requesting (enter in the expiry requests it)")]
     DEFAULT_CSS = DIALOG_CSS.format(name="ExceptionScreen")
 
     def __init__(self, item_label: str, *, max_days: int, today: date | None = None,

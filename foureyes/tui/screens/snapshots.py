@@ -28,8 +28,8 @@ SNAPSHOT_COLUMNS = (
 
 class SnapshotsScreen(ModalScreen[int | None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="snapshots.close"),
-        Binding("enter", "choose", "Open", id="snapshots.open"),
+        Binding("escape,q", "dismiss", "Close", id="snapshots.close", tooltip="Close without switching"),
+        Binding("enter", "choose", "Open", id="snapshots.open", tooltip="Triage the selected snapshot"),
     ]
 
     def __init__(self, triage: Triage) -> None:
