@@ -24,9 +24,16 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import cell, note, print_csv, print_json, print_table
+from .output import Col, cell, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+# What matters most in a findings table at 100 columns: the id (never wrapped), what it is and whom it is about.
+FINDING_COLUMNS = [Col("id", "id", whole=True, priority=0), Col("severity", "severity", whole=True, priority=1),
+                   Col("rule", "rule", whole=True, priority=5), Col("title", "title", priority=0, min_width=16, grow=2),
+                   Col("person", "person or resource", priority=0, min_width=14, grow=1),
+                   Col("scope", "scope", priority=3, min_width=12), Col("capabilities", "capabilities", priority=4),
+                   Col("status", "status", whole=True, priority=2)]
 
 
 def exceptions_option(f: Any) -> Any:
@@ -93,7 +100,9 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
-    print_table(title, ["person", "resource", "tier", "path"], [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
+    print_table(title, [Col("person", "person", priority=0, min_width=12), Col("resource", "resource", priority=0, grow=1),
+                        Col("tier", "tier", priority=2), Col("path", "path", priority=0, min_width=30, grow=3)],
+                [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
     note(f"{len(people)} people" + (" (incomplete: a source failed)" if completeness.failed else ""))
     finish(code)
 
@@ -147,7 +156,7 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
         print_csv(columns, rows)
         finish(code)
         return
-    print_table(f"conflicts (snapshot {analysis.snapshot.id})", columns,
+    print_table(f"conflicts (snapshot {analysis.snapshot.id})", FINDING_COLUMNS,
                 [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
     incomplete = " (incomplete: a source failed)" if completeness.failed else ""
@@ -191,7 +200,10 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
         print_csv(columns, table_rows)
         finish(code)
         return
-    print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", columns,
+    headers = [Col("person", "person", priority=0, min_width=14, grow=1),
+               *(Col(c, c.replace(".", "\n", 1), align="center", priority=0) for c in CAPABILITIES),
+               Col("conflict", "conflict", whole=True, priority=0)]
+    print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", headers,
                 [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
     finish(code)
 
@@ -307,7 +319,8 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
     else:
         if failing:
             print_table(f"open findings at or above {fail_on} (snapshot {analysis.snapshot.id})",
-                        ["id", "severity", "rule", "person or resource", "scope"],
+                        [FINDING_COLUMNS[0], FINDING_COLUMNS[1], FINDING_COLUMNS[2], FINDING_COLUMNS[4],
+                         FINDING_COLUMNS[5]],
                         [[cell(f.id), _severity_cell(f.severity), cell(f.rule.id), cell(f.subject_label or f.subject),
                           cell(f.scope)] for f in failing])
         print_gaps(completeness.unread)  # a failed source was named in the first line
@@ -368,7 +381,13 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_g
         print_csv(["person", "name", "linked", "account", "method", "evidence"], rows)
         finish(code)
         return
-    print_table(f"identities (snapshot {snapshot.id})", ["person", "name", "linked", "account", "method", "evidence"], rows)
+    print_table(f"identities (snapshot {snapshot.id})",
+                [Col("person", "person", priority=0, min_width=22, grow=1), Col("name", "name", priority=2, min_width=12),
+                 Col("linked", "linked", whole=True, priority=3), Col("account", "account", priority=0, min_width=24,
+                                                                       grow=1),
+                 Col("method", "method", whole=True, priority=4), Col("evidence", "evidence", priority=1, min_width=20,
+                                                                       grow=1)],
+                rows)
     note(f"{len(ids.linked)} people, {len(ids.unlinked)} unlinked accounts (a conflict across systems is "
          "invisible for them); `foureyes identities --suggest` lists possible links")
     finish(code)
@@ -392,7 +411,9 @@ def rules_list(app: AppContext, fmt: str) -> None:
         print_json({"rules": [{"id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
                                "controls": list(r.controls), "source": r.source} for r in pack]})
         return
-    print_table("rules", ["id", "severity", "kind", "title", "controls"],
+    print_table("rules", [Col("id", "id", whole=True, priority=0), Col("severity", "severity", whole=True, priority=1),
+                          Col("kind", "kind", whole=True, priority=2), Col("title", "title", priority=0, grow=2),
+                          Col("controls", "controls", priority=3, grow=1)],
                 [[r.id, r.severity, r.kind, r.title, ", ".join(r.controls)] for r in pack])
 
 

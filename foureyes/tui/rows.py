@@ -43,7 +43,7 @@ PADDING = 2  # a space either side of every cell
 
 def natural_widths(columns: Sequence[Column], rows: Sequence["Row"]) -> list[int]:
     """Each column's longest cell (with its header), in characters; one pass per column."""
-    widest = [len(c.label) for c in columns]
+    widest = [max(map(len, c.label.split("\n"))) for c in columns]
     if rows:
         for n, cells in enumerate(zip(*(r.cells for r in rows))):
             if n < len(widest):
