@@ -15,7 +15,7 @@ DATA = Path(__file__).parent / "data"
 def test_check_on_the_demo_exits_1(cli, demo_store, demo_config_file):
     result = cli("-c", str(demo_config_file), "check")
     assert result.returncode == 1, result.stderr
-    assert "37 open finding(s)" in result.stderr
+    assert "37 open findings" in result.stderr
 
 
 def test_exceptions_for_every_finding_leave_the_gap_then_allow_gaps(cli, demo_store, demo_config_file):

@@ -24,7 +24,7 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import Col, cell, note, print_csv, print_json, print_table
+from .output import Col, cell, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -51,7 +51,7 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 
 
 @main.command("who-can")
-@click.argument("capability", type=click.Choice(CAPABILITIES))
+@click.argument("capability", type=click.Choice(CAPABILITIES), metavar="CAPABILITY")
 @click.option("--tier", default=None, metavar="TIER", help="Only holdings on resources of this tier (e.g. production).")
 @click.option("--scope", default="", metavar="SCOPE",
               help="Only this resource: a key or glob, app:NAME, or repo:OWNER/REPO.")
@@ -62,6 +62,9 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
             allow_gaps: bool, strict: bool, fmt: str) -> None:
     """People holding CAPABILITY, each with the path that explains it.
+
+    CAPABILITY is one of code.push, code.merge_unreviewed, code.approve, deploy.run,
+    deploy.approve, access.admin.
 
     Exit 3 when a source of the snapshot failed (unless --allow-gaps): "nobody" would be a guess."""
     workspace = app.workspace()
@@ -324,8 +327,8 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
                         [[cell(f.id), _severity_cell(f.severity), cell(f.rule.id), cell(f.subject_label or f.subject),
                           cell(f.scope)] for f in failing])
         print_gaps(completeness.unread)  # a failed source was named in the first line
-        note(f"check: {len(failing)} open finding(s) at or above {fail_on}, {len(covered)} excepted, "
-             f"{len(gaps)} gap(s){', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
+        note(f"check: {counted(len(failing), 'open finding')} at or above {fail_on}, {len(covered)} excepted, "
+             f"{counted(len(gaps), 'gap')}{', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
              f"→ exit {code}")
     finish(code)
 
@@ -429,5 +432,5 @@ def rules_test(app: AppContext, fixtures: tuple[str, ...]) -> None:
         if not result.ok:
             failures += 1
             note(f"FAIL {result.rule} {result.case}: {result.message}")
-    note(f"{total} case(s), {failures} failure(s)")
+    note(f"{counted(total, 'case')}, {counted(failures, 'failure')}")
     finish(EXIT_FINDINGS if failures else EXIT_OK)

@@ -14,16 +14,15 @@ from .. import review
 from ..errors import EXIT_OK, EXIT_USAGE, InputError, NotFound
 from . import main
 from .common import AppContext, announce, finish, format_option, need_terminal, pass_app
-from .output import cell, confirm, note, out, print_csv, print_json, print_table, warning
+from .output import Col, cell, confirm, counted, note, out, print_csv, print_json, print_table, warning
 
 ACTOR_ENV = "FOUREYES_REVIEWER"
 STATE_STYLE = {"certify": "green", "revoke": "red", "exception": "yellow", "defer": "cyan", "skipped": "dim",
                "pending": ""}
 
 
-def as_option(required: bool = True, help_text: str = "Who you are: a person's email.") -> Any:
-    return click.option("--as", "actor", metavar="REVIEWER", envvar=ACTOR_ENV, required=required,
-                        help=f"{help_text} Default: ${ACTOR_ENV}.")
+def as_option(required: bool = True, help_text: str = f"Who you are: a person's email (default: ${ACTOR_ENV}).") -> Any:
+    return click.option("--as", "actor", metavar="EMAIL", envvar=ACTOR_ENV, required=required, help=help_text)
 
 
 def _date(value: str | None, what: str) -> date | None:
@@ -88,7 +87,7 @@ def campaign() -> None:
 @click.option("--close-policy", type=click.Choice(["revoke", "skip"]), default=None,
               help="What unresolved items become on `close --force` (default: [campaigns] close_policy).")
 @click.option("--snapshot", "snapshot_ref", default=None, metavar="ID", help="Snapshot to freeze (default: latest).")
-@as_option(required=False, help_text="Who creates it (default: the OS user).")
+@as_option(required=False, help_text=f"Who creates it (default: ${ACTOR_ENV}, else the OS user).")
 @format_option("table", "json")
 @pass_app
 def campaign_new(app: AppContext, name: str | None, template: str | None, scope_kind: str | None,
@@ -143,7 +142,8 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
 
 
 @campaign.command("list")
-@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="all", show_default=True)
+@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="all", show_default=True,
+              help="Only open or closed campaigns.")
 @format_option()
 @pass_app
 def campaign_list(app: AppContext, status: str, fmt: str) -> None:
@@ -214,7 +214,7 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
     out(f"  progress   {progress_bar(prog.done, prog.total)}")
     out(f"             {prog.certified} certified, {prog.revoked} revoked, {prog.excepted} excepted, "
         f"{prog.skipped} skipped; {prog.pending} pending, {prog.deferred} deferred, "
-        f"{prog.exception_waiting} exception(s) awaiting a second approver")
+        f"{counted(prog.exception_waiting, 'exception')} awaiting a second approver")
     out(f"  revocations {follow['pending']} pending, {follow['verified']} verified, {follow['regressed']} regressed")
     print_table("by reviewer", ["reviewer", "items", "pending", "decided"],
                 [[r or "(unassigned)", sum(c.values()), c.get("pending", 0) + c.get("defer", 0),
@@ -247,7 +247,7 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
     out(f"campaign {closed.id} closed by {closed.closed_by}")
     if decided:
         outcome = "revoke" if closed.policy.close_policy == "revoke" else "skipped"
-        note(f"{len(decided)} unresolved item(s) became {outcome} (close policy): "
+        note(f"{counted(len(decided), 'unresolved item')} became {outcome} (close policy): "
              + ", ".join(str(i) for i in decided[:20]) + (" …" if len(decided) > 20 else ""))
 
 
@@ -255,9 +255,10 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
 
 
 @main.command("review")
-@click.option("--campaign", "campaign_id", type=int, default=None,
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
               help="Campaign (default: the one open campaign; with several open, name one).")
-@as_option(required=False, help_text="Who reviews: a person's email (asked for when missing).")
+@as_option(required=False, help_text=f"Who reviews: a person's email (default: ${ACTOR_ENV}; else the review "
+                                      "tab asks).")
 @pass_app
 def review_command(app: AppContext, campaign_id: int | None, actor: str | None) -> None:
     """The review queue in the terminal UI: your items, decided by key."""
@@ -281,7 +282,8 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
 @click.option("--reason", default="", help="Why; required for an exception.")
 @click.option("--expires", default=None, metavar="DATE", help="An exception's expiry, YYYY-MM-DD (required for one).")
 @click.option("--note", "note_text", default="", help="A note stored with the item.")
-@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign for --where (default: the open one).")
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Campaign for --where (default: the one open campaign).")
 @click.option("--where", "where", multiple=True, metavar="TERM",
               help="Decide every item of your queue matching (repeatable, all must match; bulk): key=value is, "
                    "key:value contains: app=payments, new=no, person:walter, … (docs/review.md).")
@@ -359,7 +361,8 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
 
 
 @main.command()
-@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign (default: the open one).")
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Campaign (default: the one open campaign).")
 @as_option()
 @pass_app
 def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
@@ -390,8 +393,10 @@ def exception_group() -> None:
 
 
 @exception_group.command("list")
-@click.option("--campaign", "campaign_id", type=int, default=None)
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None)
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Only this campaign's exceptions (default: every campaign's).")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None,
+              help="Only exceptions in this state (pending: awaiting a second approver).")
 @click.option("--approvable-by", "approver", default=None, metavar="EMAIL",
               help="Only pending exceptions this person may approve (not theirs, not about them).")
 @format_option()

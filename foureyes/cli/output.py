@@ -32,6 +32,11 @@ PREFIX = "foureyes"
 # ---------------------------------------------------------------- lines
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 item``, ``3 items``: a number and its noun, in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def out(message: object) -> None:
     """One line of data or of a result on stdout (a success line, a dry-run action)."""
     click.echo(safe_text(message))

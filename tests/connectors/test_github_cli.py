@@ -115,7 +115,7 @@ def test_who_can_merge_unreviewed_and_push(acme):
     assert set(push) == {"olivia@acme.com", "max@acme.com", "priscilla@acme.com", "pedro@acme.com", "petra@acme.com"}
     petra = push["petra@acme.com"]["paths"][0]
     assert petra[2:4] == ["team payments-leads (member of team payments-leads)",
-                          "team payments (child team of payments)"]
+                          "team payments (parent of team payments-leads)"]
 
 
 def test_check_fails_on_conflicts_and_lists_the_gap(acme):

@@ -199,7 +199,7 @@ def test_cli_writes_each_format_and_refuses_apply_for_files(cli, store, export_c
     result = cli("-c", str(config), "export", "tickets", "--campaign", "1", "--format", "jira-csv", "--group",
                  "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and "2 ticket(s) of campaign 1 written to" in result.stderr
+    assert result.stdout == "" and "2 tickets of campaign 1 written to" in result.stderr
     assert out.read_text(encoding="utf-8").startswith("Summary,Issue Type,Priority,Due Date,Labels")
     result = cli("-c", str(config), "export", "tickets", "--campaign", "1", "--format", "csv", "--apply", env=env)
     assert result.returncode == 2 and result.stderr.strip() == \

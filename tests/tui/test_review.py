@@ -123,7 +123,7 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
 
         # close the campaign: the rest is unresolved, so it needs a reason and follows the policy
         await press(app, pilot, "6", "ctrl+x")
-        assert "item(s) are still unresolved" in screen_text(app)
+        assert "items are still unresolved" in screen_text(app)
         await press(app, pilot, "enter")
         assert "Closing with unresolved items needs a reason" in screen_text(app)
         await type_text(app, pilot, "quarter ended")

@@ -629,7 +629,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.post_message(CampaignClosed(closed.id, len(decided), closed.policy.close_policy))
 
     def on_campaign_closed(self, message: "CampaignClosed") -> None:
-        extra = f"; {message.decided} unresolved item(s) {message.policy}" if message.decided else ""
+        outcome = "became revoke" if message.policy == "revoke" else "were skipped"
+        extra = f"; {_count(message.decided, 'unresolved item')} {outcome} (the close policy)" if message.decided else ""
         self.notify(f"Campaign {message.campaign_id} closed{extra}.", markup=False, timeout=5)
         self.app.campaigns_changed.publish(message.campaign_id)  # type: ignore[attr-defined]
         self.reload()

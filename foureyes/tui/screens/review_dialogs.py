@@ -210,7 +210,8 @@ class CloseScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(Text(f"Close {safe_text(self.campaign_name)}"), classes="dialog-title")
             if self.unresolved:
-                yield Static(Text(f"{self.unresolved} item(s) are still unresolved. Closing anyway needs a reason; "
+                many = "items are" if self.unresolved != 1 else "item is"
+                yield Static(Text(f"{self.unresolved} {many} still unresolved. Closing anyway needs a reason; "
                                   f"they then {outcome} (the campaign's close policy).", style="bold yellow"))
             else:
                 yield Static(Text("Every item is decided."))
