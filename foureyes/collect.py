@@ -9,7 +9,7 @@ to fix: it is raised (exit 2), not stored as a failed source.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from typing import Sequence
 
 from .config import Config
@@ -78,6 +78,25 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
             )
         ]
 
-    with ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix="source") as pool:
-        batches = list(pool.map(run, chosen))
-    return [result for batch in batches for result in batch]
+    # One daemon thread per source rather than a pool: on Ctrl-C the main thread's join is
+    # interrupted and foureyes exits at once (130), with nothing written. A pool's threads would
+    # be waited for, both by its shutdown and at interpreter exit, until every source had finished
+    # reading (minutes against a large organisation, or never against a server that stalls).
+    batches: dict[str, list[SourceResult]] = {}
+    raised: dict[str, BaseException] = {}
+
+    def work(name: str) -> None:
+        try:
+            batches[name] = run(name)
+        except BaseException as exc:  # InputError, for the caller (in the order of the sources)
+            raised[name] = exc
+
+    threads = [threading.Thread(target=work, args=(name,), name=f"source-{name}", daemon=True) for name in chosen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in chosen:
+        if name in raised:
+            raise raised[name]
+    return [result for name in chosen for result in batches[name]]

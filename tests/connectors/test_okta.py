@@ -139,6 +139,21 @@ def test_an_unreadable_okta_makes_people_unknown_never_active(okta):
     assert wanda.accounts == (AccountLink("github:wanda-web", "saml", "SAML identity nameId wanda.webb@acme.com"),)
 
 
+def test_a_server_that_echoes_the_token_cannot_make_foureyes_repeat_it(okta):
+    """Okta quoting the request's credential in its error: the gap says what failed,
+    never the API token (the connector registers it with its Secrets; collect scrubs)."""
+    os.environ["OKTA_API_TOKEN"] = okta.token
+    try:
+        okta.fail(r"/api/v1/users", 403, times=None, echo=True)
+        (result,) = collect(_config(okta.url, "apps = false"), ["okta"])
+    finally:
+        os.environ.pop("OKTA_API_TOKEN", None)
+        okta.faults.clear()
+    reasons = " ".join(g.reason for g in result.gaps)
+    assert "403 E0000006" in reasons and "credential presented" in reasons  # the echo reached the gap...
+    assert okta.token not in reasons and okta.token not in repr(result)  # ...without the token
+
+
 def test_no_token_fails_the_source_and_says_which_variable(okta):
     os.environ.pop("OKTA_API_TOKEN", None)
     okta.requests.clear()

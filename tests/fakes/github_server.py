@@ -772,8 +772,9 @@ class FakeGitHub:
         while self.stats.unlogged > 0 and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def stop(self) -> None:
-        self.settle()
+    def stop(self, *, settle: float = 5.0) -> None:
+        """``settle``: how long to wait for answers still on their way (0: a test left them stalled)."""
+        self.settle(settle)
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -38,6 +38,7 @@ class Fault:
     status: int
     times: int | None = 1  # None: always
     nth: int = 1
+    echo: bool = False  # a careless server: the request's credential quoted in the error
     seen: int = 0
     fired: int = 0
 
@@ -82,8 +83,8 @@ class FakeOkta:
         assert self._server is not None
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def fail(self, path: str, status: int, *, times: int | None = 1, nth: int = 1) -> None:
-        self.faults.append(Fault(path, status, times, nth))
+    def fail(self, path: str, status: int, *, times: int | None = 1, nth: int = 1, echo: bool = False) -> None:
+        self.faults.append(Fault(path, status, times, nth, echo))
 
     def seen(self, path: str) -> list[dict[str, list[str]]]:
         with self._lock:
@@ -102,7 +103,10 @@ class FakeOkta:
         if handler.headers.get("Authorization") not in (f"SSWS {self.token}", f"SSWS{self.token}"):
             return self._send(handler, 401, _error(401), headers)
         if fault is not None:
-            return self._send(handler, fault.status, _error(fault.status), headers)
+            error = _error(fault.status)
+            if fault.echo:
+                error["errorSummary"] += f" (credential presented: {handler.headers.get('Authorization')})"
+            return self._send(handler, fault.status, error, headers)
         try:
             items = self._route(split.path, query)
         except LookupError:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ...config import EntraSource
 from ...errors import SourceError
 from ...model import PEOPLE_UNREAD, Gap
-from ..base import Progress, ProgressEvent, Stopwatch
+from ..base import Progress, ProgressEvent, Secrets, Stopwatch
 
 SYSTEM = "entra"
 CONCURRENCY = 4
@@ -47,7 +47,7 @@ def _user(u: Any) -> dict[str, Any]:
     return out
 
 
-def make_client(section: EntraSource) -> Any:
+def make_client(section: EntraSource, secrets: Secrets | None = None) -> Any:
     try:
         import httpx
         from kiota_abstractions.authentication import AnonymousAuthenticationProvider
@@ -68,6 +68,8 @@ def make_client(section: EntraSource) -> Any:
 
         tenant = section.tenant_id or os.environ.get("AZURE_TENANT_ID", "")
         if tenant and os.environ.get("AZURE_CLIENT_ID") and os.environ.get("AZURE_CLIENT_SECRET"):
+            if secrets is not None:
+                secrets.add(os.environ["AZURE_CLIENT_SECRET"])
             credential: Any = ClientSecretCredential(tenant, os.environ["AZURE_CLIENT_ID"],
                                                      os.environ["AZURE_CLIENT_SECRET"])
         else:
@@ -83,7 +85,10 @@ def make_client(section: EntraSource) -> Any:
 
 
 class Fetcher:
-    def __init__(self, section: EntraSource, progress: Progress, name: str = "entra"):
+    def __init__(self, section: EntraSource, progress: Progress, name: str = "entra",
+                 secrets: Secrets | None = None):
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.secrets.add_url(section.api_endpoint)
         self.section = section
         self.progress = progress
         self.name = name
@@ -94,7 +99,7 @@ class Fetcher:
         return asyncio.run(self._fetch())
 
     async def _fetch(self) -> EntraRead:
-        client, http = make_client(self.section)
+        client, http = make_client(self.section, self.secrets)
         read = EntraRead(tenant=self.tenant)
         try:
             await self._users(client, read)

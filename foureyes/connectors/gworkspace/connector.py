@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...config import Config, GoogleWorkspaceSource
 from ...model import SourceResult
-from ..base import Progress, ProgressEvent, no_progress, utcnow
+from ..base import Progress, ProgressEvent, Secrets, no_progress, utcnow
 from .fetch import SYSTEM, Fetcher
 from .translate import translate
 
@@ -15,10 +15,11 @@ class GoogleWorkspaceConnector:
     def __init__(self, section: GoogleWorkspaceSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()
 
     def collect(self, progress: Progress = no_progress) -> SourceResult:
         started = utcnow()
-        fetcher = Fetcher(self.section, progress, self.name)
+        fetcher = Fetcher(self.section, progress, self.name, self.secrets)
         read = fetcher.fetch()
         progress(ProgressEvent(self.name, "translating users and groups"))
         out = translate(read)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ...config import GoogleWorkspaceSource
 from ...errors import SourceError
 from ...model import PEOPLE_UNREAD, Gap
-from ..base import Progress, ProgressEvent, Stopwatch
+from ..base import Progress, ProgressEvent, Secrets, Stopwatch
 
 SYSTEM = "google_workspace"
 SCOPES = ["https://www.googleapis.com/auth/admin.directory.user.readonly",
@@ -29,7 +29,7 @@ class DirectoryRead:
     gaps: list[Gap] = field(default_factory=list)
 
 
-def make_service(section: GoogleWorkspaceSource) -> Any:
+def make_service(section: GoogleWorkspaceSource, secrets: Secrets | None = None) -> Any:
     try:
         import google.auth
         import google_auth_httplib2
@@ -58,6 +58,9 @@ def make_service(section: GoogleWorkspaceSource) -> Any:
             raise SourceError(f"Google Workspace: no credentials ({str(exc).splitlines()[0]})") from None
         if section.subject and hasattr(credentials, "with_subject"):
             credentials = credentials.with_subject(section.subject)
+    if secrets is not None:  # the access token once refreshed, a user credential's refresh token and secret
+        secrets.watch(lambda: [getattr(credentials, name, None)
+                               for name in ("token", "refresh_token", "client_secret")])
     http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=section.timeout))
     options = {"api_endpoint": section.api_endpoint} if section.api_endpoint else None
     return build("admin", "directory_v1", http=http, static_discovery=True, cache_discovery=False,
@@ -65,14 +68,17 @@ def make_service(section: GoogleWorkspaceSource) -> Any:
 
 
 class Fetcher:
-    def __init__(self, section: GoogleWorkspaceSource, progress: Progress, name: str = "google_workspace"):
+    def __init__(self, section: GoogleWorkspaceSource, progress: Progress, name: str = "google_workspace",
+                 secrets: Secrets | None = None):
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.secrets.add_url(section.api_endpoint)
         self.section = section
         self.progress = progress
         self.name = name
         self.watch = Stopwatch()
 
     def fetch(self) -> DirectoryRead:
-        service = make_service(self.section)
+        service = make_service(self.section, self.secrets)
         read = DirectoryRead(customer=self.section.customer)
         scope = {"domain": self.section.domain} if self.section.domain else {"customer": self.section.customer}
         where = f"google_workspace:customer:{self.section.customer}"

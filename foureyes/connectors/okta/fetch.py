@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from ...config import OktaSource
 from ...errors import SourceError
 from ...model import PEOPLE_UNREAD, Gap
-from ..base import Progress, ProgressEvent, Stopwatch
+from ..base import Progress, ProgressEvent, Secrets, Stopwatch
 
 SYSTEM = "okta"
 CONCURRENCY = 8
@@ -46,7 +46,7 @@ def app_kind(app: dict[str, Any]) -> str:
     return next((kind for key, kind in APP_KINDS.items() if key in text), "")
 
 
-def client_config(section: OktaSource) -> dict[str, Any]:
+def client_config(section: OktaSource, secrets: Secrets | None = None) -> dict[str, Any]:
     """The SDK's client settings; the credential comes from the environment (never the config)."""
     config: dict[str, Any] = {"orgUrl": section.org_url.rstrip("/"),
                               "rateLimit": {"maxRetries": section.max_retries},
@@ -58,6 +58,8 @@ def client_config(section: OktaSource) -> dict[str, Any]:
             key = open(os.path.expanduser(section.private_key_path), encoding="utf-8").read()
         except OSError as exc:
             raise SourceError(f"[sources.okta] private_key_path: cannot read it: {exc.strerror}") from None
+        if secrets is not None:
+            secrets.add(key)
         config.update(authorizationMode="PrivateKey", clientId=section.client_id, scopes=list(section.scopes),
                       privateKey=key)
     else:
@@ -65,11 +67,13 @@ def client_config(section: OktaSource) -> dict[str, Any]:
         if not token:
             raise SourceError(f"Okta: set {section.token_env} to a read-only admin's API token "
                               "(or configure client_id and private_key_path)")
+        if secrets is not None:
+            secrets.add(token)
         config["token"] = token
     return config
 
 
-def make_client(section: OktaSource) -> Any:
+def make_client(section: OktaSource, secrets: Secrets | None = None) -> Any:
     """An SDK client with only the APIs foureyes reads: okta.client.Client imports all 130 of them
     (three seconds); the request executor and configuration are the SDK's own."""
     try:
@@ -100,11 +104,14 @@ def make_client(section: OktaSource) -> Any:
     # The SDK logs every failed request at ERROR; foureyes turns them into Gaps, so they are not
     # printed a second time on stderr (Python's last-resort handler would).
     logging.getLogger("okta-sdk-python").addHandler(logging.NullHandler())
-    return ReadOnlyOkta(client_config(section))
+    return ReadOnlyOkta(client_config(section, secrets))
 
 
 class Fetcher:
-    def __init__(self, section: OktaSource, progress: Progress, name: str = "okta"):
+    def __init__(self, section: OktaSource, progress: Progress, name: str = "okta",
+                 secrets: Secrets | None = None):
+        self.secrets = secrets if secrets is not None else Secrets()
+        self.secrets.add_url(section.org_url)
         self.section = section
         self.progress = progress
         self.name = name
@@ -117,7 +124,7 @@ class Fetcher:
     async def _fetch(self) -> OktaRead:
         import aiohttp  # the SDK's own HTTP stack
 
-        client = make_client(self.section)
+        client = make_client(self.section, self.secrets)
         context = ssl.create_default_context(cafile=self.section.ca_file or None)
         read = OktaRead(org=self.org)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=CONCURRENCY)) as session:
