@@ -13,7 +13,7 @@ import threading
 from typing import Sequence
 
 from .config import Config
-from .connectors.base import Progress, Secrets, make_connector, no_progress, utcnow
+from .connectors.base import Progress, Secrets, clock, make_connector, no_progress, partial_stats, utcnow
 from .errors import FoureyesError, InputError, SourceError
 from .model import Gap, SourceResult
 
@@ -52,7 +52,7 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
     connectors = {name: make_connector(name, config) for name in chosen}
 
     def run(name: str) -> list[SourceResult]:
-        started = utcnow()
+        started, ticking = utcnow(), clock()
         secrets: Secrets = getattr(connectors[name], "secrets", None) or Secrets()
         try:
             result = connectors[name].collect(secrets.progress(progress))
@@ -75,6 +75,7 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
                 started_at=started,
                 finished_at=utcnow(),
                 error=message,
+                stats=partial_stats(connectors[name], ticking),  # what it cost until it failed
             )
         ]
 

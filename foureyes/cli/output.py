@@ -130,7 +130,7 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
         if word > spec.min_width:
             specs[n] = replace(spec, min_width=word)
     width = terminal_width()
-    widths = layout(specs, natural, width + GUTTER)
+    widths = layout(specs, natural, width + GUTTER, fill=False)
     table = Table(title=Text(safe_text(title), style="bold") if title else None, title_justify="left",
                   show_lines=False, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   collapse_padding=True)
@@ -142,7 +142,12 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
                          no_wrap=spec.whole, overflow="fold")
     for row in cells:
         table.add_row(*(row[n] if n < len(row) else Text("") for n in shown))
-    stdout_console().print(table)
+    console = stdout_console()
+    with console.capture() as captured:
+        console.print(table)
+    # no trailing blanks: a table copied into a document or compared in a test is what it shows
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
+    sys.stdout.flush()
     hidden = [specs[n].label for n, w in enumerate(widths) if w is None]
     if hidden:
         note(f"foureyes: {len(hidden)} column{'s' if len(hidden) != 1 else ''} left out at {width} columns "

@@ -14,7 +14,7 @@ from ..model import SnapshotInfo, SourceResult
 from ..workspace import Workspace, is_source_failure
 from . import main
 from .common import AppContext, finish, format_option, gap_line, need_terminal, pass_app
-from .output import ProgressLine, note, out, print_csv, print_json, print_table, warning
+from .output import Col, ProgressLine, note, out, print_csv, print_json, print_table, warning
 
 
 @main.command()
@@ -74,7 +74,9 @@ SOURCE_COLUMNS = ["snapshot", "taken at", "source", "principals", "resources", "
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Run only this source (repeatable). Default: every configured source.")
 @click.option("--label", default="", help="A label stored with the snapshot.")
-@click.option("--stats", is_flag=True, help="Print requests made, retries and elapsed time per source.")
+@click.option("--stats", is_flag=True,
+              help="Also print what each source cost: requests, retries, pages, rate-limit points and time "
+                   "(failed sources too; in JSON, each source's stats).")
 @format_option("table", "json")
 @pass_app
 def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, fmt: str) -> None:
@@ -94,9 +96,7 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
         out(f"snapshot {info.id} stored ({workspace.display_url})")
         print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info, errors=False)])
         if stats:
-            _print_stats(results)
-    if fmt == "json" and stats:
-        _print_stats(results)
+            print_stats(results)
     if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
         counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
@@ -109,12 +109,36 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
     finish(EXIT_SOURCE if info.failed or info.gap_count else EXIT_OK)
 
 
-def _print_stats(results: list[SourceResult]) -> None:
-    for result in results:
-        if not result.stats:
-            continue
-        parts = ", ".join(f"{k}={v}" for k, v in sorted(result.stats.items()))
-        note(f"foureyes: stats: {result.name}: {parts}")
+STATS_COLUMNS = [Col("source", "source", whole=True, priority=0),
+                 Col("requests", "requests", align="right", whole=True, priority=0),
+                 Col("retries", "retries", align="right", whole=True, priority=0),
+                 Col("pages", "pages", align="right", whole=True, priority=0),
+                 Col("points", "rate-limit points", align="right", min_width=6, priority=0),
+                 Col("waited", "waited", align="right", whole=True, priority=1),
+                 Col("time", "time", align="right", whole=True, priority=0),
+                 Col("status", "status", whole=True, priority=1)]
+
+
+def stats_row(result: SourceResult) -> list[Any]:
+    """One source's cost as `print_stats` shows it: "-" where the source does not count it."""
+    s = dict(result.stats)
+
+    def number(key: str) -> str:
+        value = s.get(key)
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "-"
+
+    def seconds(key: str) -> str:
+        value = s.get(key)
+        return f"{value:.1f} s" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+    status = "FAILED (below)" if result.error else "demo: read nothing" if s.get("demo") else "ok"
+    return [result.name, number("requests"), number("retries"), number("pages"), number("rate_limit_points"),
+            seconds("rate_limit_wait_s"), seconds("elapsed_s"), status]
+
+
+def print_stats(results: list[SourceResult]) -> None:
+    """What each source cost, failed ones too (what it sent before it failed)."""
+    print_table("what each source cost", STATS_COLUMNS, [stats_row(r) for r in results])
 
 
 class _ProgressPrinter:

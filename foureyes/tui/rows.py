@@ -51,13 +51,14 @@ def natural_widths(columns: Sequence[Column], rows: Sequence["Row"]) -> list[int
     return widest
 
 
-def layout(columns: Sequence[Column], natural: Sequence[int], available: int) -> list[int | None]:
+def layout(columns: Sequence[Column], natural: Sequence[int], available: int, *, fill: bool = True
+           ) -> list[int | None]:
     """The width of each column in ``available`` cells (padding included), None for a hidden one.
 
     Every column first gets its least width; columns are hidden, highest priority number and
     rightmost first, while even that does not fit. The width left is shared out toward each
-    column's longest cell (a column that grows by a bigger share), and what is left after
-    that goes to the columns that grow: the table always spans the width it is given.
+    column's longest cell (a column that grows by a bigger share), and with ``fill`` what is
+    left after that goes to the columns that grow: the table spans the width it is given.
     """
     count = len(columns)
     wants: list[int] = []
@@ -93,7 +94,7 @@ def layout(columns: Sequence[Column], natural: Sequence[int], available: int) ->
             if not left:
                 break
     growing = [i for i in sorted(shown) if columns[i].grow]
-    if left > 0 and growing:
+    if fill and left > 0 and growing:
         total = sum(columns[i].grow for i in growing)
         given = 0
         for i in growing:

@@ -311,9 +311,11 @@ def repos_at(stage: str) -> list[Repo]:
 
 
 def finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
-    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests)."""
+    """One demo source, stamped with the stage's time: the demo reads nothing, so it sent no
+    requests, read no pages and took no time (`snapshot --stats` says so)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                    stats={"requests": 0, "demo": True})
+                    stats={"requests": 0, "retries": 0, "pages": 0, "rate_limit_points": None, "elapsed_s": 0.0,
+                           "demo": True})
 
 
 def github_user(login: str) -> str:

@@ -31,6 +31,7 @@ class GitHubConnector:
     def collect(self, progress: Progress = no_progress) -> SourceResult:
         started = utcnow()
         api = GitHubApi(self.section, progress, secrets=self.secrets)
+        self.watch = api.meter.watch  # what the read cost, also when it fails (snapshot --stats)
         fetcher = Fetcher(api, self.section, progress)
         org = fetcher.fetch()
         progress(ProgressEvent(SOURCE, f"translating {len(org.repos)} repositories"))
