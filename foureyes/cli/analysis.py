@@ -290,12 +290,17 @@ def _both(old: Completeness, new: Completeness) -> dict[str, Any]:
 @click.option("--allow-gaps", is_flag=True, help="Do not exit 3 because the snapshot has gaps.")
 @exceptions_option
 @snapshot_option
-@format_option("table", "json")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True,
+              help="Output format. JSON is the stable interface for scripts; SARIF 2.1.0 is for GitHub code "
+                   "scanning (docs/code-scanning.md).")
 @pass_app
 def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tuple[str, ...],
           snapshot_ref: str | None, fmt: str) -> None:
     """CI gate. Exit 1 on open findings at or above --fail-on (not covered by an exception);
-    otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0."""
+    otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0.
+
+    With --format sarif, every finding at or above --fail-on is a result (an excepted one
+    marked suppressed), located at the line of the config file that makes it matter."""
     analysis = load_analysis(app, snapshot_ref, exception_files)
     completeness = app.workspace().completeness(analysis)
     # check's own rule: any gap fails it (not only a failed source), unless --allow-gaps
@@ -310,7 +315,10 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
         code = EXIT_SOURCE
     else:
         code = EXIT_OK
-    if fmt == "json":
+    if fmt == "sarif":
+        print_json(app.workspace().sarif(analysis, [f for f in analysis.findings if f.at_least(fail_on)]))
+        print_gaps(completeness.unread)
+    elif fmt == "json":
         print_json({
             "snapshot": analysis.snapshot.id,
             "fail_on": fail_on,
