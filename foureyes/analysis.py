@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .bulk import gc_paused
+from .changes import Population, population
 from .config import Config
 from .graph import Graph, Holding, Step
 from .identity import Identities, link
@@ -48,6 +49,7 @@ class Analysis:
     waivers: list[Waiver] = field(default_factory=list)
     feeds: list[GroupFeed] = field(default_factory=list)  # IdP groups and the teams they feed
     baseline: RosterBaseline | None = None
+    changes: Population | None = None  # the review period's change population (None: no activity read)
 
     @property
     def gaps(self) -> list[Gap]:
@@ -103,6 +105,7 @@ def analyze(
     with gc_paused(keep=True):  # saves a fifth of the time on a large organisation
         identities = link(snapshot, config, today=day)
         graph = Graph(snapshot, identities)
+        changes = population(snapshot, identities, config) if snapshot.period is not None else None
         feeds: list[GroupFeed] = []
         facts = None
         if identities.roster.configured:
@@ -120,11 +123,12 @@ def analyze(
             principals=snapshot.principals,
             waivers=waiver_list,
             today=today,
+            facts=changes.facts if changes is not None else (),
             graph=graph,
             roster=facts,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
-                    waivers=waiver_list, feeds=feeds, baseline=baseline)
+                    waivers=waiver_list, changes=changes, feeds=feeds, baseline=baseline)
 
 
 def _snapshot_day(snapshot: Snapshot) -> date:

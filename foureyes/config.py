@@ -13,13 +13,15 @@ import functools
 import os
 import typing
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, Mapping
 
 import platformdirs
 
+from .activity import ActivityPeriod, parse_since, period_from
 from .errors import ConfigError
-from .schema import Schema, from_dataclass
+from .schema import Schema, Str, from_dataclass
 
 APP_NAME = "foureyes"
 CONFIG_ENV = "FOUREYES_CONFIG"
@@ -298,6 +300,29 @@ class ExportConfig:
     github: GitHubIssuesTarget = field(default_factory=GitHubIssuesTarget)
 
 
+def _since_problem(text: str) -> str | None:
+    if parse_since(text) is None:
+        return f"{text!r} is not a period: write a number of days or weeks, such as \"90d\" or \"12w\""
+    return None
+
+
+@dataclass(frozen=True)
+class ActivityConfig:
+    """The review period `snapshot --activity` reads: ``since`` back from now, or ``start``/``end`` dates."""
+
+    since: str = field(default="90d", metadata={"shape": Str(expected="a period such as \"90d\" or \"12w\"",
+                                                             check=_since_problem)})
+    start: date | None = None  # a TOML date: 2026-07-01; wins over since
+    end: date | None = None  # a TOML date, inclusive; default: now
+
+    def period(self, *, since: str = "", now: datetime | None = None) -> ActivityPeriod:
+        """The period to read (``since`` from the command line wins over the file's dates);
+        ValueError when it is empty or not a period."""
+        if since:
+            return period_from(since=since, now=now)
+        return period_from(since=self.since, start=self.start, end=self.end, now=now)
+
+
 @dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -308,6 +333,7 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    activity: ActivityConfig = field(default_factory=ActivityConfig)
     path: str = field(default="", metadata={"internal": True})
 
     # -- tiers and apps -------------------------------------------------------
@@ -346,6 +372,15 @@ class Config:
 
     def app(self, name: str) -> AppConfig | None:
         return next((a for a in self.apps if a.name == name), None)
+
+    def activity_period(self, *, since: str = "", now: datetime | None = None) -> ActivityPeriod:
+        """The review period of `[activity]` (or ``since`` given on the command line)."""
+        try:
+            return self.activity.period(since=since, now=now)
+        except ValueError as exc:
+            if since:
+                raise ConfigError("--since", str(exc)) from None
+            raise ConfigError(self.path or "<config>", str(exc), key="activity") from None
 
 
 def _tier_matches(tier: TierConfig, *, system: str, kind: str, id: str, tags: Mapping[str, str],

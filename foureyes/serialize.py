@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 from .analysis import Analysis
+from .attribution import Who
+from .changes import ChangeRow, DeploymentView, Population, ProofStep
 from .graph import Holding, Step
 from .model import Person
 from .rules import Exposure, Finding
@@ -113,4 +115,77 @@ def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
             "approver": waiver.approver, "source": waiver.source,
         },
         "status": "excepted" if waiver else "open",
+        "proof": [proof_json(step) for step in finding.proof],
+    }
+
+
+def proof_json(step: ProofStep) -> dict[str, str]:
+    return {"hop": step.hop, "at": step.at, "text": step.text, "ref": step.ref}
+
+
+# ---------------------------------------------------------------- the change population
+
+CHANGE_COLUMNS = ("change", "repository", "app", "kind", "landed", "title", "authors", "approvers", "merged by",
+                  "merge method", "deployed by", "deployment approvers", "environments", "verdict", "why",
+                  "bypasses", "url")
+
+
+def who_json(who: Who) -> dict[str, Any]:
+    return {"person": who.person or None, "name": who.label, "linked": who.linked, "machine": who.machine,
+            "account": who.actor.principal or None, "email": who.actor.email or None, "how": who.how}
+
+
+def _names(people: tuple[Who, ...] | list[Who]) -> str:
+    seen = dict.fromkeys(w.person or w.label for w in people)
+    labels = {w.person or w.label: (w.person if w.person and "@" in w.person else w.label) for w in people}
+    return "; ".join(labels[k] for k in seen)
+
+
+def deployment_json(view: DeploymentView) -> dict[str, Any]:
+    d = view.deployment
+    return {"id": d.id, "environment": d.environment, "environment_name": view.environment, "at": d.at,
+            "sha": d.sha, "ref": d.ref, "exact": view.exact, "run": d.run_id or None, "run_url": d.run_url or None,
+            "workflow": d.workflow or None, "event": d.event or None, "status": d.status or None,
+            "triggered_by": [who_json(w) for w in view.triggered_by],
+            "approved_by": [who_json(w) for w in view.approvers], "unknown": list(view.unknown)}
+
+
+def change_json(row: ChangeRow) -> dict[str, Any]:
+    c = row.change
+    return {
+        "id": c.id, "repository": row.repo, "app": row.app or None, "tier": row.tier, "kind": c.kind,
+        "landed_at": c.at, "branch": c.branch, "number": c.number or None, "title": c.title, "url": c.url or None,
+        "sha": c.sha or None, "head_sha": c.head_sha or None,
+        "authors": [who_json(w) for w in row.authors],
+        "commits": [{"sha": x.sha, "authors": [a.email or a.principal or a.name for a in x.authors], "at": x.at}
+                    for x in c.commits],
+        "commits_complete": c.commits_complete,
+        "approvals": [{**who_json(a.who), "state": a.approval.state, "at": a.approval.at or None,
+                       "commit": a.approval.commit or None, "counts": a.counts, "why": a.why} for a in row.approvals],
+        "merged_by": who_json(row.merger), "merge_method": c.merge_method or None,
+        "required_approvals": c.required_approvals, "require_last_push_approval": c.require_last_push_approval,
+        "deployments": [deployment_json(d) for d in row.deployments],
+        "verdict": row.verdict, "why": row.why, "bypasses": list(row.bypasses),
+    }
+
+
+def change_row(row: ChangeRow) -> list[str]:
+    """One change as the CSV and table columns (`CHANGE_COLUMNS`)."""
+    c = row.change
+    approvers = [a.who for a in row.approvals if a.counts]
+    return [c.id, row.repo, row.app, c.kind.replace("_", " "), c.at, c.title, _names(row.authors), _names(approvers),
+            _names([row.merger]), c.merge_method, _names(list(row.deployers)),
+            _names([w for d in row.deployments for w in d.approvers]),
+            "; ".join(dict.fromkeys(d.environment for d in row.deployments)), row.verdict, row.why,
+            "; ".join(row.bypasses), c.url]
+
+
+def population_json(population: Population) -> dict[str, Any]:
+    period = population.period
+    return {
+        "period": {"start": period.start, "end": period.end} if period else None,
+        "counts": population.counts(),
+        "changes": [change_json(r) for r in population.rows],
+        "gaps": [{"system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides}
+                 for g in population.gaps],
     }

@@ -151,10 +151,12 @@ class Workspace:
     def previous_id(self, snapshot_id: int) -> int | None:
         return self._store.previous_id(snapshot_id)
 
-    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
-                      progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
-        """Run the connectors (each failure becomes a gap) and store one snapshot."""
-        results = collect(self.config, sources, progress)
+    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "", activity: bool = False,
+                      since: str = "", progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
+        """Run the connectors (each failure becomes a gap) and store one snapshot; with
+        ``activity``, the activity of the `[activity]` period (or ``since``) is read and stored with it."""
+        period = self.config.activity_period(since=since) if activity or since else None
+        results = collect(self.config, sources, progress, period=period)
         return self._store.write_snapshot(results, label=label), results
 
     def completeness(self, of: "Analysis | Snapshot | str | int | None" = None) -> Completeness:
@@ -190,6 +192,15 @@ class Workspace:
         return analyze(snapshot, self.config, exception_files=exception_files,
                        extra_waivers=review.approved_waivers(self._store, today=today), today=today,
                        baseline=review.mover_baseline(self._store, snapshot.id))
+
+    def changes(self, ref: str | int | None = None) -> Analysis:
+        """A snapshot analysed with its change population (`analysis.changes`); refused with what
+        to run when the snapshot was taken without activity."""
+        analysis = self.analysis(ref)
+        if analysis.changes is None:
+            raise NotFound(f"snapshot {analysis.snapshot.id} was taken without activity; run "
+                           "`foureyes snapshot --activity` (the period is [activity] in the config)")
+        return analysis
 
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)

@@ -19,7 +19,8 @@ def test_demo_load_then_snapshots_json_lists_two_snapshots_with_counts(cli):
         for name, s in sources.items():
             assert s["counts"]["principals"] > 0
             assert (s["counts"]["grants"] > 0) == (name not in ("roster", "okta"))  # who should: no grants
-        assert sources["github"]["counts"]["gaps"] == 1
+        # the hidden ruleset bypass list; November's quarter of activity adds an Actions run it could not read
+        assert sources["github"]["counts"]["gaps"] == (1 if snap["id"] == 1 else 2)
     # loading again stores nothing new
     again = cli("demo", "--load")
     assert "already stored" in again.stderr

@@ -64,7 +64,15 @@ EXPECTED_AFTER = ROSTER_AFTER | {
     ("FE-SOD-005", "gina.garcia@acme.com", "any"),  # roles/iam.securityAdmin inherited from the GCP org
     ("FE-SOD-005", "olivia.okafor@acme.com", "any"),  # SSO AdministratorAccess
 }
+# What happened in the quarter before the "after" snapshot (demo/activity.py); "before" read no activity
+PROVEN = {
+    ("FE-ACT-001", "max.mueller@acme.com", "change:acme/payments-api#1135"),  # merged alone, deployed it
+    ("FE-ACT-002", "max.mueller@acme.com", "change:acme/payments-api#1135"),  # the admin merge
+    ("FE-ACT-002", "rita.reyes@acme.com", "bypass:acme/payments-worker/rule-suites/880022"),  # release bypass
+    ("FE-ACT-003", "sam.sato@acme.com", "deployment:acme/storefront-api/deployments/7000619"),  # approved his own
+}
 EXPECTED_BEFORE = EXPECTED_AFTER - ROSTER_AFTER - {("FE-SOD-001", "nina.nakamura@acme.com", STOREFRONT)}
+EXPECTED_AFTER = EXPECTED_AFTER | PROVEN
 
 
 @pytest.fixture(scope="module")

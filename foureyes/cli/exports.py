@@ -97,7 +97,8 @@ _out = out  # `out` is also the name of the --out parameter
 def report_command(app: AppContext, campaign_id: int | None, fmt: str, out: str | None, force: bool,
                    allow_gaps: bool, strict: bool) -> None:
     """A campaign's evidence for auditors: scope, sources and gaps, reviewers, decisions, exceptions,
-    findings, revocation follow-through and the audit chain's head.
+    findings, the change population of the review period (with --activity), revocation follow-through and
+    the audit chain's head.
 
     Exit 3 when a source of the campaign's snapshot failed (unless --allow-gaps); the report says so too."""
     if force and not out:

@@ -51,6 +51,8 @@ def info_json(info: SnapshotInfo) -> dict[str, Any]:
                 "finished_at": s.finished_at,
                 "error": s.error,
                 "stats": dict(s.stats),
+                "activity": s.activity,
+                "period": {"start": s.period[0], "end": s.period[1]} if s.period else None,
             }
             for s in info.sources
         ],
@@ -77,17 +79,26 @@ SOURCE_COLUMNS = ["snapshot", "taken at", "source", "principals", "resources", "
 @click.option("--stats", is_flag=True,
               help="Also print what each source cost: requests, retries, pages, rate-limit points and time "
                    "(failed sources too; in JSON, each source's stats).")
+@click.option("--activity", is_flag=True,
+              help="Also read what happened in the review period ([activity] in the config, default the last "
+                   "90 days): changes, deployments, bypasses used, audit events, last use.")
+@click.option("--since", default="", metavar="PERIOD",
+              help="The review period back from now, such as 90d or 12w (implies --activity).")
 @format_option("table", "json")
 @pass_app
-def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, fmt: str) -> None:
+def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, activity: bool, since: str,
+             fmt: str) -> None:
     """Run the connectors and store one snapshot.
 
     Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
-    stored either way. Each failure is said once: a failed source in one line, each gap in one.
+    stored either way. With --activity the activity of the review period is stored with the
+    snapshot, under the same digest (`foureyes changes` lists the changes).
+    Each failure is said once: a failed source in one line, each gap in one.
     """
     workspace = app.workspace()
     reporter = _ProgressPrinter()
-    info, results = workspace.take_snapshot(sources, label=label, progress=reporter)
+    info, results = workspace.take_snapshot(sources, label=label, activity=activity, since=since,
+                                            progress=reporter)
     reporter.finish()
     if fmt == "json":
         data = info_json(info)
@@ -97,6 +108,14 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
         print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info, errors=False)])
         if stats:
             print_stats(results)
+    for result in results:
+        if result.period is not None:
+            kinds: dict[str, int] = {}
+            for record in result.activity:
+                kinds[type(record).KIND] = kinds.get(type(record).KIND, 0) + 1
+            note(f"foureyes: activity: {result.name} {result.period.label()}: "
+                 + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing happened")
+                 + " (`foureyes changes` lists the changes)")
     if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
         counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
+from ..activity import ActivityPeriod, Record, activity_order, canonical, decode
 from ..config import Config
 from ..errors import SourceError
 from ..model import Edge, Gap, Grant, Principal, Resource, SourceResult
@@ -126,8 +127,17 @@ class Secrets:
         blob = "\0".join(_texts(result))
         if not any(v in blob for v in values):
             return result
-        return replace(result, **{name: tuple(self._scrub_value(x, values) for x in getattr(result, name))
-                                  for name in ("principals", "resources", "grants", "edges")})
+        return replace(result, activity=tuple(self._scrub_record(r, values) for r in result.activity),
+                       **{name: tuple(self._scrub_value(x, values) for x in getattr(result, name))
+                          for name in ("principals", "resources", "grants", "edges")})
+
+    def _scrub_record(self, record: Any, values: list[str]) -> Any:
+        """An activity record (nested actors, evidence) through its canonical JSON."""
+        text = canonical(record)
+        escaped = [json.dumps(v, ensure_ascii=False)[1:-1] for v in values]
+        if not any(v in text for v in escaped):
+            return record
+        return decode(record.KIND, json.loads(self._replace_all(text, escaped)))
 
     def _scrub_value(self, item: Any, values: list[str]) -> Any:
         changes: dict[str, Any] = {}
@@ -151,6 +161,7 @@ class Secrets:
 
 
 def _texts(result: SourceResult) -> Iterable[str]:
+    yield from (canonical(r) for r in result.activity)
     for group in (result.principals, result.resources, result.grants, result.edges):
         for item in group:
             for f in dataclasses.fields(item):
@@ -173,8 +184,13 @@ class Connector(Protocol):
 
     def __init__(self, section: Any, *, config: Config) -> None: ...
 
-    def collect(self, progress: Progress) -> SourceResult:
-        """Read the system; failures become Gaps in the result, not exceptions."""
+    def collect(self, progress: Progress, *, period: ActivityPeriod | None = None) -> SourceResult:
+        """Read the system; failures become Gaps in the result, not exceptions.
+
+        With a ``period``, also read the activity in it (docs/activity.md) and return it in
+        the result's ``activity``, with ``period`` set; a connector that reads no activity
+        leaves both empty (and says so in a Gap when asked for a period).
+        """
         ...
 
 
@@ -297,6 +313,7 @@ class SourceBuilder:
         self.grants: dict[str, Grant] = {}
         self.edges: dict[str, Edge] = {}
         self._gaps: dict[str, Gap] = {}
+        self._activity: dict[str, Record] = {}
 
     def principal(self, p: Principal) -> str:
         self.principals.setdefault(p.key, p)
@@ -322,6 +339,11 @@ class SourceBuilder:
     def gap(self, g: Gap) -> None:
         self._gaps.setdefault(g.key, g)
 
+    def activity(self, record: Record) -> str:
+        """An activity record (foureyes/activity.py); the first of one kind, system and id wins."""
+        self._activity.setdefault(record.key, record)
+        return record.key
+
     @property
     def gaps(self) -> tuple[Gap, ...]:
         return tuple(self._gaps.values())
@@ -340,7 +362,8 @@ class SourceBuilder:
             gaps.sort(key=lambda g: (g.resource, g.reason))
         return SourceResult(
             name=name, system=system, principals=tuple(principals), resources=tuple(resources),
-            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps), **when_and_stats,
+            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps),
+            activity=tuple(sorted(self._activity.values(), key=activity_order)), **when_and_stats,
         )
 
 

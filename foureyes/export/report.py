@@ -16,7 +16,10 @@ from typing import Any
 from .. import __version__, review
 from ..analysis import analyze
 from ..config import Config
+from ..changes import Population
 from ..model import SEVERITIES, Gap, SnapshotInfo
+from ..rules import Finding
+from ..serialize import change_row
 from ..store import Store, audit
 from ..textsafe import MdSafe, md_literal, md_value, safe_multiline, safe_text
 from .files import ExportFormat
@@ -117,6 +120,19 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class ChangeSection:
+    """The review period's change population (what an auditor samples) and its proven violations."""
+
+    population: Population
+    rows: tuple[tuple[str, ...], ...]  # serialize.CHANGE_COLUMNS, one row per change
+    violations: tuple[Finding, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.population.counts()
+
+
+@dataclass(frozen=True)
 class Evidence:
     campaign: review.Campaign
     snapshot: SnapshotInfo
@@ -133,6 +149,7 @@ class Evidence:
     chain: review.Verdict  # exactly `audit verify`'s verdict
     campaign_entries: int
     chart: Chart
+    changes: ChangeSection | None = None  # None: the campaign's snapshot was taken without activity
     generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     version: str = __version__
 
@@ -174,16 +191,30 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
     follow = review.follow_through(store, campaign_id=campaign.id, unrecorded=pending)
     snapshot = store.snapshot_info(campaign.snapshot_id)
     findings, against = _findings(store, config, campaign, today=today)
+    loaded = store.load_snapshot(campaign.snapshot_id)
     return Evidence(
-        campaign=campaign, snapshot=snapshot, gaps=tuple(store.load_snapshot(campaign.snapshot_id).gaps()),
+        # access gaps here; those about the review period are the change population's
+        campaign=campaign, snapshot=snapshot, gaps=tuple(g for g in loaded.gaps() if not g.about),
         progress=review.progress(store, campaign.id), reviewers=_reviewers(rows), decisions=rows,
         undone=sum(1 for d in decisions if d.undone),
         exceptions=tuple((e, by_id.get(e.item_id)) for e in exceptions), findings=findings,
         findings_against=against, follow=tuple(FollowRow(by_id[f.item_id], f) for f in follow if f.item_id in by_id),
         follow_counts=review.follow_through_counts(store, campaign_id=campaign.id, unrecorded=pending),
         chain=review.verify_audit(store), campaign_entries=len(audit.entries(store, campaign_id=campaign.id)),
-        chart=decision_chart(rows),
+        chart=decision_chart(rows), changes=_changes(store, config, loaded, today=today),
     )
+
+
+def _changes(store: Store, config: Config, snapshot: Any, *, today: date | None) -> ChangeSection | None:
+    """The change population of the campaign's snapshot, when it was taken with activity."""
+    if snapshot.period is None:
+        return None
+    analysis = analyze(snapshot, config, extra_waivers=review.approved_waivers(store, today=today), today=today)
+    if analysis.changes is None:
+        return None
+    violations = tuple(sorted((f for f in analysis.findings if f.rule.kind == "activity"),
+                              key=lambda f: (-SEVERITIES.index(f.severity), f.rule.id, f.scope)))
+    return ChangeSection(analysis.changes, tuple(tuple(change_row(r)) for r in analysis.changes.rows), violations)
 
 
 def _reviewers(rows: tuple[DecisionRow, ...]) -> tuple[ReviewerRow, ...]:

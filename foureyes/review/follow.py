@@ -74,6 +74,8 @@ def _presence(snapshot: Snapshot, person_present: bool, reached: set[str], grant
     if failed:
         return None, f"unknown: source {', '.join(failed)} failed in this snapshot"
     for gap in snapshot.gaps():
+        if gap.about:  # what happened in the review period says nothing about who holds access
+            continue
         if gap.resource in (resource, parent) or (not gap.resource and gap.system == system):
             return None, f"unknown: gap [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
     if not person_present:

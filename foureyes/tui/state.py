@@ -183,6 +183,8 @@ def finding_status(finding: Finding) -> str:
 def finding_systems(analysis: Analysis, finding: Finding) -> list[str]:
     if finding.holdings:
         return sorted({h.system for h in finding.holdings})
+    if finding.fact is not None:  # what happened: the repository's system (GitHub)
+        return ["github"]
     return [finding.subject.split(":", 1)[0]]
 
 

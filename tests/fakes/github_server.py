@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterable
 import graphql
 import yaml
 
+from .github_activity import Cursored, GqlRepoActivity, Listed, rest_routes
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 SCHEMA_PATH = FIXTURES / "schema.graphql"
 ROLE_IDS = {"read": 1, "triage": 3, "maintain": 2, "write": 4, "admin": 5}  # built-in RepositoryRole ids
@@ -544,7 +546,7 @@ class GqlTeam:
                           lambda r: {"permission": self.org.base_role(roles[r.name]).upper()})
 
 
-class GqlRepo:
+class GqlRepo(GqlRepoActivity):
     __typename = "Repository"
 
     def __init__(self, org: Org, name: str):
@@ -858,6 +860,7 @@ class FakeGitHub:
             ("POST", rf"/repos/{o}/(?P<repo>[^/]+)/issues/(?P<num>\d+)/comments",
              lambda repo, num: self._comment(repo, int(num), body, token)),
             ("GET", r"/search/issues", lambda: self._search_issues(q.get("q", ""))),
+            *rest_routes(self, o, q),  # activity: repository activity, compare, rule suites, runs, audit log
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens",
              lambda iid: (201, {"token": f"ghs_installation_{iid}", "expires_at": "2099-01-01T00:00:00Z",
                                 "permissions": {}, "repository_selection": "all"})),
@@ -1254,6 +1257,11 @@ class _Root:
             raise graphql.GraphQLError(f"Could not resolve to an Organization with the login of '{login}'.")
         return GqlOrg(self._org)
 
+    def repository(self, info: Any, owner: str, name: str, followRenames: bool = True) -> Any:
+        if owner.lower() != self._org.login.lower() or name not in self._org.repos:
+            raise graphql.GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
+        return GqlRepo(self._org, name)
+
     def rateLimit(self, info: Any, dryRun: bool = False) -> dict[str, Any]:
         return {"cost": 1, "limit": 5000, "nodeCount": 0, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z",
                 "used": 1}
@@ -1328,6 +1336,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if isinstance(data, list):
                 data, headers = self._paginate(data, parsed, query)
+            elif isinstance(data, (Cursored, Listed)):
+                data, headers = data.page(self.headers.get("Host", "127.0.0.1"), parsed, query)
             self._send(status, data, headers, entry)
         except (BrokenPipeError, ConnectionResetError):
             entry.status = -1

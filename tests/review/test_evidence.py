@@ -253,6 +253,7 @@ def _as_written_before_migration_3(path) -> None:
     con.execute("DROP TABLE campaign_people")
     for column in ("person_status", "person_manager", "person_department"):  # migration 4 came later still
         con.execute(f"ALTER TABLE campaign_items DROP COLUMN {column}")
+    # and every later step runs again (5's activity tables are kept: that step adds only what is missing)
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()

@@ -63,8 +63,8 @@ def test_each_footer_shows_its_screens_keys_whole_at_100_columns(demo_url):
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(app, pilot)
             for keys, name in ((["1"], "overview"), (["2"], "conflicts"), (["3"], "matrix"), (["4"], "people"),
-                               (["5"], "gaps"), (["4", "enter"], "person"), (["2", "down", "down", "enter"], "path"),
-                               (["escape", "6"], "review")):
+                               (["5"], "gaps"), (["7"], "changes"), (["4", "enter"], "person"),
+                               (["2", "f", "s", "o", "d", "enter", "enter"], "path"), (["escape", "escape", "6"], "review")):
                 await press(app, pilot, *keys)
                 assert type(app.screen).__name__.lower().startswith(name)
                 footer, whole = shown(app)

@@ -28,13 +28,15 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "taken 2026-11-02 08:00 UTC" in text
         for source in ("aws", "gcp", "github"):
             assert re.search(rf"│ {source}\s+{source}\s+\d+", text), source
-        assert "1 gap: what could not be read is unknown" in text
+        # the hidden bypass list, and an Actions run of the review period that could not be read
+        assert "2 gaps: what could not be read is unknown" in text
         assert "39 people linked across systems" in text
         assert "5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
-        assert re.search(r"critical\s+12 █", text)
+        assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
-        assert "37 open (26 separation-of-duties conflicts)" in text
+        assert "41 open (26 separation-of-duties conflicts, 4 proven in the review" in text  # the panel wraps
+        assert "Review period 2026-08-04 to 2026-11-02: 301 production changes, 13 not" in text
         assert "2 leavers still holding access" in text  # the roster's
         assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
@@ -51,7 +53,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 37 findings match paul" in text
+        assert "1 of 41 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -89,7 +91,8 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
         assert type(app.screen).__name__ == "PersonScreen"
         text = screen_text(app)
         assert "Max Mueller  max.mueller@acme.com" in text
-        assert "2 accounts · 12 capabilities · 1 open finding" in text
+        # FE-SOD-003, and what he did in the quarter: shipped a change alone, past the protection
+        assert "2 accounts · 12 capabilities · 3 open findings" in text
         assert re.search(r"deploy\.run\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+"
                          r"SSO group payments-oncall → role", text)
 
@@ -145,7 +148,11 @@ def test_gaps_say_what_could_not_be_read_and_what_it_may_hide(demo_url):
     async def scenario(app, pilot):
         await press(app, pilot, "5")
         text = screen_text(app)
-        assert "1 gap" in text
+        assert "2 gaps" in text
+        await press(app, pilot, "f")
+        await type_text(app, pilot, "legacy")
+        await press(app, pilot, "enter")
+        text = screen_text(app)
         assert "Could not read    403 on GET /repos/acme/legacy-billing/rulesets/7" in text
         assert "May hide          ruleset bypass actors who may merge without review" in text
         assert "unknown, not absent" in text
@@ -209,7 +216,9 @@ def test_mouse_switches_sections_sorts_columns_and_opens_rows(demo_url):
         await settle(app, pilot)
         assert table.sort_column == "subject"
         assert table.visible_rows[0].cells[3].lower() <= table.visible_rows[-1].cells[3].lower()
-        await pilot.click(table, offset=(10, 3), times=2)
+        # double-click the first conflict (posture findings and proven violations have no path to draw)
+        row = next(n for n, r in enumerate(table.visible_rows) if r.data.holdings)
+        await pilot.click(table, offset=(10, 1 + row), times=2)
         await settle(app, pilot)
         assert type(app.screen).__name__ == "PathScreen"
 

@@ -14,8 +14,10 @@ from .conftest import SIZE, press, settle, type_text
 
 SCREENS = {
     "overview": [],
-    "conflicts": ["2", "down", "down", "down", "down", "down", "down", "down"],  # Paul Platt, FE-SOD-003
-    "path": ["2", "down", "down", "down", "down", "down", "down", "down", "enter", "down"],
+    "conflicts": ["2", "down", "down", "down", "down", "down", "down", "down", "down"],  # Paul Platt, FE-SOD-003
+    "path": ["2", "down", "down", "down", "down", "down", "down", "down", "down", "enter", "down"],
+    "proof": ["2"],  # FE-ACT-001: Max shipped a change alone, proven hop by hop
+    "changes": ["7", "f", "text:hotfix", "enter"],  # the population, filtered to Max's change and its proof
     "matrix": ["3", "down"],
     "people": ["4"],
     "person": ["4", "f", "text:max", "enter", "enter"],

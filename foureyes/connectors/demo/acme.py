@@ -310,12 +310,13 @@ def repos_at(stage: str) -> list[Repo]:
     return repos
 
 
-def finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
-    """One demo source, stamped with the stage's time: the demo reads nothing, so it sent no
-    requests, read no pages and took no time (`snapshot --stats` says so)."""
+def finish(b: SourceBuilder, name: str, stage: str, period: Any = None) -> SourceResult:
+    """One demo source, stamped with the stage's time, with the activity period when the stage
+    carries activity (activity.py). The demo reads nothing, so it sent no requests, read no
+    pages and took no time (`snapshot --stats` says so)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
                     stats={"requests": 0, "retries": 0, "pages": 0, "rate_limit_points": None, "elapsed_s": 0.0,
-                           "demo": True})
+                           "demo": True}, period=period)
 
 
 def github_user(login: str) -> str:

@@ -204,7 +204,8 @@ class Page:
     data: Any
 
 
-def _next_link(headers: dict[str, Any]) -> str | None:
+def next_link(headers: dict[str, Any]) -> str | None:
+    """The ``rel="next"`` URL of a Link header, or None on the last page."""
     for part in str(headers.get("link", "")).split(","):
         if 'rel="next"' in part:
             return part.split(";", 1)[0].strip().strip("<>")
@@ -363,7 +364,7 @@ class GitHubApi:
             if not isinstance(items, list):
                 raise ApiFailure("GET", _shown(path), None, "expected a list in the response")
             yield from items
-            url = _next_link(page.headers)
+            url = next_link(page.headers)
 
     def graphql(self, query: str, variables: dict[str, Any], *, urgent: bool = False
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -94,8 +94,10 @@ class ConflictsScreen(TableScreen):
             return
         finding: Finding = row.data
         if not finding.holdings:
-            self.notify("A posture finding is about a resource, not a person's path: its detail is below.",
-                        markup=False, timeout=4)
+            what = ("A proven violation is what happened, not a path: its proof, hop by hop, is below."
+                    if finding.proof else "A posture finding is about a resource, not a person's path: its detail "
+                    "is below.")
+            self.notify(what, markup=False, timeout=4)
             return
         who = person_label(self.triage.analysis.identities.people.get(finding.person), finding.person)
         title = f"{finding.rule.id} {finding.rule.title} · {who} · {finding.scope}"

@@ -155,8 +155,18 @@ class FindingsPanel(OverviewPanel):
         total_open = sum(o for o, _ in counts.values())
         total_excepted = sum(e for _, e in counts.values())
         conflicts = sum(1 for f in triage.analysis.findings if f.rule.kind == "conflict" and not f.covered)
-        foot = Text(f"{total_open} open ({conflicts} separation-of-duties conflicts), {total_excepted} excepted "
-                    "· 2 Conflicts", style="")
+        proven = sum(1 for f in triage.analysis.findings if f.rule.kind == "activity" and not f.covered)
+        foot = Text(f"{total_open} open ({conflicts} separation-of-duties conflicts"
+                    + (f", {proven} proven in the review period" if proven else "")
+                    + f"), {total_excepted} excepted · 2 Conflicts", style="")
+        population = triage.analysis.changes
+        if population is not None:
+            counts_ = population.counts()
+            foot.append(f"\nReview period {population.period.label() if population.period else ''}: "
+                        f"{len(population.rows)} production changes, ")
+            foot.append(f"{counts_['not independent']} not independent",
+                        style="bold red" if counts_["not independent"] else "")
+            foot.append(f", {counts_['unknown']} unknown · 7 Changes")
         return Group(table, Text(""), foot)
 
 

@@ -1,0 +1,105 @@
+"""Fixtures for activity rules: a small review period written as changes, deployments and
+bypasses by logins, run through the same population and facts as a real snapshot.
+
+A login (``alice``) is the GitHub account ``github:alice`` linked to ``alice@example.com``;
+a login listed in ``unlinked`` has no link; an address (``bob@example.com``) is an actor known
+only by its address (a ``Co-authored-by`` trailer); ``"?"`` is an actor the system did not name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..activity import (DIRECT_PUSH, PULL_REQUEST, ActivityPeriod, Actor, Approval, BypassUse, Change, Commit,
+                        Deployment)
+from ..changes import population
+from ..config import parse_config
+from ..identity import link
+from ..model import Kind, Principal, Resource, Snapshot, SourceResult
+from .engine import Finding, evaluate
+from .pack import RulePack
+
+REPO, ENV = "github:repo:acme/api", "github:environment:acme/api/production"
+FIXTURE_PERIOD = ActivityPeriod("2026-08-01T00:00:00Z", "2026-11-01T00:00:00Z")
+_CONFIG = parse_config('[identity]\nemail_domains = ["example.com"]\n', "<fixture>")
+
+
+def _actor(name: str) -> Actor:
+    if not name or name == "?":
+        return Actor()
+    if "@" in name:
+        return Actor(email=name, name=name, via="Co-authored-by trailer")
+    if name.endswith("[bot]"):
+        return Actor(f"github:{name}", name, via="login", kind="bot")
+    return Actor(f"github:{name}", name, via="login", kind="user")
+
+
+def _approvals(items: list[Any]) -> tuple[Approval, ...]:
+    out = []
+    for item in items:
+        spec = {"by": item} if isinstance(item, str) else item
+        out.append(Approval(_actor(spec["by"]), spec.get("at", "2026-09-01T10:00:00Z"),
+                            state=spec.get("state", "APPROVED"), commit=spec.get("commit", "")))
+    return tuple(out)
+
+
+def _change(spec: dict[str, Any]) -> Change:
+    commits = tuple(Commit(c["sha"], author=_actor(c.get("author", spec.get("author", ""))),
+                           co_authors=tuple(_actor(a) for a in c.get("co_authors", [])), at=c.get("at", ""))
+                    for c in spec.get("commits", []))
+    return Change(
+        "github", spec["id"], REPO, spec.get("at", "2026-09-01T12:00:00Z"),
+        kind=DIRECT_PUSH if spec.get("direct_push") else PULL_REQUEST, branch="main",
+        sha=spec.get("sha", ""), head_sha=spec.get("head_sha", commits[-1].sha if commits else ""),
+        author=_actor(spec.get("author", "")), commits=commits, approvals=_approvals(spec.get("approvals", [])),
+        merged_by=_actor(spec.get("merged_by", spec.get("author", ""))),
+        last_push_at=spec.get("last_push_at", ""), last_pusher=_actor(spec.get("last_pusher", "")),
+        required_approvals=spec.get("required_approvals", 1),
+        require_last_push_approval=spec.get("require_last_push_approval", False),
+        bypasses=tuple(spec.get("bypasses", [])))
+
+
+def _deployment(spec: dict[str, Any]) -> Deployment:
+    trigger = _actor(spec.get("triggered_by", ""))
+    return Deployment("github", spec["id"], REPO, ENV, spec.get("at", "2026-09-01T13:00:00Z"), sha=spec.get("sha", ""),
+                      ref=spec.get("ref", "main"), creator=trigger, run_id=spec.get("run", 1), run_actor=trigger,
+                      triggering_actor=trigger, approvals=_approvals(spec.get("approvals", [])))
+
+
+def _bypass(spec: dict[str, Any]) -> BypassUse:
+    return BypassUse("github", spec["id"], REPO, spec.get("at", "2026-09-01T12:00:00Z"), actor=_actor(spec["by"]),
+                     ref="refs/heads/main", after_sha=spec.get("after_sha", ""), rules=("ruleset main",),
+                     source="rule suite")
+
+
+def activity_findings_of(case: dict[str, Any], pack: RulePack) -> list[Finding]:
+    changes = [_change(c) for c in case.get("changes", [])]
+    deployments = [_deployment(d) for d in case.get("deployments", [])]
+    bypasses = [_bypass(b) for b in case.get("bypasses", [])]
+    records = changes + deployments + bypasses
+    logins = {a.principal.partition(":")[2] for r in records for a in _actors(r) if a.principal}
+    unlinked = set(case.get("unlinked", []))
+    principals = tuple(
+        Principal("github", login, Kind.USER, display_name=login,
+                  email=None if login in unlinked else f"{login}@example.com",
+                  attrs={} if login in unlinked else {"email_source": "saml"})
+        for login in sorted(logins) if not login.endswith("[bot]"))
+    resources = (Resource("github", "repo", "acme/api", tier="production"),
+                 Resource("github", "environment", "acme/api/production", tier="production", parent=REPO))
+    source = SourceResult("fixture", "github", principals=principals, resources=resources, activity=tuple(records),
+                          period=FIXTURE_PERIOD)
+    snapshot = Snapshot(0, "2026-11-01T00:00:00Z", "fixture", (source,))
+    identities = link(snapshot, _CONFIG)
+    facts = population(snapshot, identities, _CONFIG).facts
+    return evaluate(pack, people=identities.people.values(), holdings_of={}, resources=snapshot.resources,
+                    principals=snapshot.principals, facts=facts)
+
+
+def _actors(record: Any) -> list[Actor]:
+    if isinstance(record, Change):
+        return [record.author, record.merged_by, *(a.reviewer for a in record.approvals),
+                *(x for c in record.commits for x in c.authors)]
+    if isinstance(record, Deployment):
+        return [record.triggering_actor, *(a.reviewer for a in record.approvals)]
+    return [record.actor]
+
