@@ -26,13 +26,13 @@ from .tabular import TableScreen
 
 VERDICT_STYLE = {"independent": "green", "not independent": "bold red", "unknown": "yellow"}
 CHANGE_COLUMNS = (
-    Column("landed", "Landed", 16),
-    Column("change", "Change", 0, min_width=16),
-    Column("authors", "Authors", 0, min_width=14),
-    Column("approvers", "Approved by", 0, min_width=12),
-    Column("merger", "Merged by", 14),
-    Column("deployers", "Deployed by", 14),
-    Column("verdict", "Verdict", 15),
+    Column("landed", "Landed", whole=True, priority=1),
+    Column("change", "Change", min_width=24, priority=0, grow=3),
+    Column("authors", "Authors", min_width=12, priority=1, grow=1),
+    Column("approvers", "Approved by", min_width=12, priority=2, grow=1),
+    Column("merger", "Merged by", min_width=10, priority=3),
+    Column("deployers", "Deployed by", min_width=10, priority=4),
+    Column("verdict", "Verdict", whole=True, priority=0),
 )
 CHANGE_FIELDS = ("verdict", "repo", "person", "author", "approver", "deployer", "kind", "bypass", "app")
 NO_ACTIVITY = ("This snapshot was taken without activity: `foureyes snapshot --activity` reads the review "
