@@ -96,10 +96,17 @@ class WhoCan:
 
 
 def demo_config() -> Config:
-    """The sample organisation's own tiers, apps and identity settings."""
+    """The sample organisation's own tiers, apps, identity and campaign settings."""
     from .connectors import demo  # the sample organisation is built only when asked for
 
     return demo.demo_config()
+
+
+def demo_config_text() -> str:
+    """The sample organisation's config as a file would hold it (`foureyes demo --config`)."""
+    from .connectors import demo  # the sample organisation is built only when asked for
+
+    return demo.demo_config_text()
 
 
 class Workspace:

@@ -208,6 +208,11 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
                Col("conflict", "conflict", whole=True, priority=0)]
     print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", headers,
                 [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+    everyone = len(analysis.identities.people)
+    where = "in any tier" if tier == "any" else f"in {tier}"
+    note(f"{len(rows)} of {everyone} people hold a capability {where}"
+         + (f", {sum(1 for r in rows if r['conflict'])} in conflict" if not conflicts_only else " and are in conflict")
+         + " (`foureyes identities` lists all of them)")
     finish(code)
 
 
@@ -376,7 +381,7 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_g
         print_json({
             "snapshot": snapshot.id,
             **completeness.to_json(),
-            "counts": {"people": len(ids.linked), "unlinked": len(ids.unlinked),
+            "counts": {"people": len(people), "linked": len(ids.linked), "unlinked": len(ids.unlinked),
                        "accounts": sum(len(p.accounts) for p in people)},
             "people": [
                 {"person": p.key, "name": p.display_name, "linked": p.linked, "external": p.external,
@@ -399,8 +404,9 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_g
                  Col("method", "method", whole=True, priority=4), Col("evidence", "evidence", priority=1, min_width=20,
                                                                        grow=1)],
                 rows)
-    note(f"{len(ids.linked)} people, {len(ids.unlinked)} unlinked accounts (a conflict across systems is "
-         "invisible for them); `foureyes identities --suggest` lists possible links")
+    note(f"{len(people)} people: {len(ids.linked)} linked, {counted(len(ids.unlinked), 'unlinked account')} (each a "
+         "person of its own: a conflict across systems is invisible for them); `foureyes identities --suggest` "
+         "lists possible links")
     finish(code)
 
 

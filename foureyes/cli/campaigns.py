@@ -4,6 +4,7 @@ is in `cli.audit`)."""
 from __future__ import annotations
 
 import getpass
+from collections import Counter
 import sys
 from datetime import date
 from typing import Any, Sequence
@@ -137,8 +138,12 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     print_table(None, ["reviewer", "items"], [[r or "(unassigned)", sum(c.values())] for r, c in sorted(counts.items())])
     unassigned = sum(counts.get("", {}).values()) if "" in counts else 0
     if unassigned:
-        warning(f"{unassigned} item(s) have no reviewer (every candidate is the subject); "
-             "set a fallback reviewer with --fallback or [campaigns] fallback_reviewer")
+        why = Counter(i.reviewer_rule.removeprefix("unassigned: ") for i in workspace.items(found.id)
+                      if not i.reviewer)
+        for reason, n in why.most_common():
+            warning(f"{counted(n, 'item')} without a reviewer: {reason}")
+        warning("name reviewers with app owners ([[apps]] owner), --reviewers, or a fallback reviewer "
+                "(--fallback or [campaigns] fallback_reviewer); nobody reviews their own access")
 
 
 @campaign.command("list")

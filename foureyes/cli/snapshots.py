@@ -11,10 +11,10 @@ import click
 from .. import __version__
 from ..errors import EXIT_OK, EXIT_SOURCE
 from ..model import SnapshotInfo, SourceResult
-from ..workspace import Workspace, is_source_failure
+from ..workspace import Workspace, demo_config_text, is_source_failure
 from . import main
 from .common import AppContext, finish, format_option, gap_line, need_terminal, pass_app
-from .output import Col, ProgressLine, note, out, print_csv, print_json, print_table, warning
+from .output import Col, ProgressLine, data, note, out, print_csv, print_json, print_table, warning
 
 
 @main.command()
@@ -208,18 +208,28 @@ def snapshots(app: AppContext, fmt: str) -> None:
 
 @main.command()
 @click.option("--load", is_flag=True, help="Store the two sample snapshots in the configured store and exit.")
+@click.option("--config", "show_config", is_flag=True,
+              help="Print the sample organisation's config (tiers, apps and their owners, identity, campaigns) "
+                   "and exit: `foureyes demo --config > foureyes.toml`.")
 @pass_app
-def demo(app: AppContext, load: bool) -> None:
+def demo(app: AppContext, load: bool, show_config: bool) -> None:
     """Open the TUI on the embedded sample organisation "Acme".
 
     The sample lives in its own database in the data directory, so it never mixes with
-    real snapshots; `--load` puts it into the configured store instead.
+    real snapshots; `--load` puts it into the configured store instead, and `--config`
+    prints the config it is analysed with, for the commands to use on it.
     """
+    if show_config:
+        data(demo_config_text())
+        return
     if load:
         workspace = app.workspace()
         for info, created in workspace.load_demo():
             verb = "stored" if created else "already stored"
             note(f"{verb}: snapshot {info.id} ({info.label}) in {workspace.display_url}")
+        if not app.config.apps:
+            note("foureyes: the commands answer with your config; for the demo's tiers, apps, owners and campaign "
+                 "settings: `foureyes demo --config > foureyes.toml`")
         return
     need_terminal("demo")
     from ..tui import run_app  # Textual is imported only by the commands that open the TUI

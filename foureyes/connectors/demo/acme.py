@@ -67,10 +67,29 @@ domain_aliases = {{ "acme.io" = "acme.com" }}
 """
 
 
+# How the demo's campaigns are reviewed (`foureyes demo --config` prints it with the above): the
+# apps' owners first, then the team maintainers; what neither reviews goes to the security team.
+DEMO_CAMPAIGNS_TOML = """
+[campaigns]
+reviewers = ["app-owner", "team-maintainer"]
+fallback_reviewer = "security@acme.com"
+
+[campaigns.templates.quarterly]
+name = "Quarterly production access review {period}"
+recurrence = "quarterly"
+scope = "production"
+"""
+
+
+def demo_config_text() -> str:
+    """The demo's whole config as a user would write it: tiers, apps with owners, identity, campaigns."""
+    return DEMO_CONFIG_TOML.lstrip("\n") + DEMO_CAMPAIGNS_TOML
+
+
 def demo_config() -> Config:
     from ...config import parse_config
 
-    return parse_config(DEMO_CONFIG_TOML, "<demo config>")
+    return parse_config(demo_config_text(), "<demo config>")
 
 
 def demo_store_url() -> str:

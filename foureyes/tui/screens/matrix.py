@@ -141,6 +141,15 @@ class MatrixScreen(TableScreen):
         text.append(" · ● n = resources", style="dim")
         return text
 
+    def count_text(self) -> Text | None:
+        """"38 of 44 people hold a capability": the same people the Overview and People count."""
+        if self.triage is None or self.conflicts_only or self.team:
+            return None
+        text = Text()
+        text.append(f"{self.table.row_count}", style="bold")
+        text.append(f" of {len(self.triage.analysis.identities.people)} people hold a capability")
+        return text
+
     def filter_for(self, text: str) -> RowFilter:
         row_filter = parse_filter(text + (" conflict:yes" if self.conflicts_only else ""), self.FIELDS)
         return replace(row_filter, keys=self._team_members()) if self.team else row_filter
