@@ -55,11 +55,12 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 @click.option("--tier", default=None, metavar="TIER", help="Only holdings on resources of this tier (e.g. production).")
 @click.option("--scope", default="", metavar="SCOPE",
               help="Only this resource: a key or glob, app:NAME, or repo:OWNER/REPO.")
+@click.option("--person", default="", metavar="KEY", help="Only this person (email or SYSTEM:ID).")
 @snapshot_option
 @gaps_options
 @format_option()
 @pass_app
-def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
+def who_can(app: AppContext, capability: str, tier: str | None, scope: str, person: str, snapshot_ref: str | None,
             allow_gaps: bool, strict: bool, fmt: str) -> None:
     """People holding CAPABILITY, each with the path that explains it.
 
@@ -72,7 +73,9 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
     analysis = found.analysis
     completeness = workspace.completeness(analysis)
     code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
-    people = [p for p, _ in found.people]
+    wanted = person.strip().lower()
+    people = [p for p, _ in found.people if not wanted or p.key.lower() == wanted
+              or any(a.principal.lower() == wanted for a in p.accounts)]
     by_person = {p.key: holdings for p, holdings in found.people}
     if fmt == "json":
         print_json({
@@ -103,10 +106,11 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
-    print_table(title, [Col("person", "person", priority=0, min_width=12), Col("resource", "resource", priority=0, grow=1),
+    print_table(title, [Col("person", "person", priority=0, min_width=12),
+                        Col("resource", "resource", priority=0, min_width=20, grow=1),
                         Col("tier", "tier", priority=2), Col("path", "path", priority=0, min_width=30, grow=3)],
                 [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
-    note(f"{len(people)} people" + (" (incomplete: a source failed)" if completeness.failed else ""))
+    note(counted(len(people), "person", "people") + (" (incomplete: a source failed)" if completeness.failed else ""))
     finish(code)
 
 

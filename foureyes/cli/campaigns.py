@@ -127,9 +127,10 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
         created = True
     counts = workspace.reviewer_counts(found.id)
     if fmt == "json":
+        # per reviewer, "" for the unassigned (as an item's "reviewer" says); "reviewers" are the rules
         print_json({**review.campaign_json(found), "created": created,
                     "items": sum(sum(c.values()) for c in counts.values()),
-                    "reviewers": {r or None: sum(c.values()) for r, c in sorted(counts.items())}})
+                    "by_reviewer": {r: sum(c.values()) for r, c in sorted(counts.items())}})
         return
     verb = "created" if created else "already exists for this period:"
     total = sum(sum(c.values()) for c in counts.values())
@@ -197,7 +198,7 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
     excepts = workspace.exceptions(campaign_id=found.id)
     if fmt == "json":
         print_json({**review.campaign_json(found), "progress": prog.to_json(), "follow_through": follow,
-                    "reviewers": {r or None: dict(c) for r, c in sorted(counts.items())},
+                    "by_reviewer": {r: dict(c) for r, c in sorted(counts.items())},
                     "exceptions": [review.exception_json(e) for e in excepts],
                     "items": [review.item_json(i) for i in listed]})
         return
@@ -229,7 +230,11 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
                     [[e.id, e.item_id, e.person, e.status, e.expires.isoformat(), e.requested_by, e.approver or "",
                       e.reason] for e in excepts])
     if listed:
-        print_table("items", ["id", "person", "grant", "reviewer", "state", "flags"],
+        print_table("items", [Col("id", "id", align="right", whole=True, priority=0),
+                              Col("person", "person", min_width=14, priority=0, grow=1),
+                              Col("grant", "grant", min_width=24, priority=0, grow=2),
+                              Col("reviewer", "reviewer", min_width=12, priority=2, grow=1),
+                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=3)],
                     [[cell(i.id), cell(i.person_name or i.person), cell(i.label), cell(i.reviewer),
                       cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i))] for i in listed])
 

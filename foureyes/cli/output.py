@@ -146,12 +146,12 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
     with console.capture() as captured:
         console.print(table)
     # no trailing blanks: a table copied into a document or compared in a test is what it shows
-    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n")) + "\n")
     sys.stdout.flush()
     hidden = [specs[n].label for n, w in enumerate(widths) if w is None]
     if hidden:
         note(f"foureyes: {len(hidden)} column{'s' if len(hidden) != 1 else ''} left out at {width} columns "
-             f"({', '.join(hidden)}): a wider terminal, COLUMNS=N, --format csv or json show "
+             f"({', '.join(hidden)}): a wider terminal (or COLUMNS=N) or --format json shows "
              f"{'them' if len(hidden) != 1 else 'it'}")
 
 

@@ -14,7 +14,7 @@ from ..model import SnapshotInfo, SourceResult
 from ..workspace import Workspace, demo_config_text, is_source_failure
 from . import main
 from .common import AppContext, finish, format_option, gap_line, need_terminal, pass_app
-from .output import Col, ProgressLine, data, note, out, print_csv, print_json, print_table, warning
+from .output import Col, ProgressLine, counted, data, note, out, print_csv, print_json, print_table, warning
 
 
 @main.command()
@@ -114,7 +114,8 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
             for record in result.activity:
                 kinds[type(record).KIND] = kinds.get(type(record).KIND, 0) + 1
             note(f"foureyes: activity: {result.name} {result.period.label()}: "
-                 + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing happened")
+                 + (", ".join(counted(n, kind.replace("_", " ")) for kind, n in sorted(kinds.items()))
+                   or "nothing happened")
                  + " (`foureyes changes` lists the changes)")
     if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
         counts = workspace.follow_through_counts()
