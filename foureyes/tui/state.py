@@ -359,10 +359,10 @@ ACCOUNT_COLUMNS = (
 HOLDING_COLUMNS = (
     Column("capability", "Capability", whole=True, priority=0),
     Column("resource", "Resource", min_width=18, priority=0, grow=1),
-    Column("tier", "Tier", min_width=6, priority=3),
-    Column("app", "App", min_width=6, priority=3),
+    Column("tier", "Tier", min_width=10, priority=3),
+    Column("app", "App", min_width=8, priority=3),
     Column("hops", "Hops", align="right", min_width=4, priority=4),
-    Column("path", "Path", min_width=24, priority=1, grow=3),
+    Column("path", "Path", min_width=36, priority=1, grow=3),
 )
 GRANT_COLUMNS = (
     Column("system", "System", min_width=6, priority=2),

@@ -246,23 +246,6 @@ def test_the_fallback_reviewer_never_sees_their_own_items(demo_url):
     asyncio.run(main())
 
 
-def test_review_screen_snapshot(snap_compare, demo_url):
-    from datetime import date
-
-    with Store(demo_url) as store:
-        spec = review.spec_from_config(CONFIG, name="Q4 production review", due=date(2026, 12, 7))
-        campaign = review.create_campaign(store, CONFIG, spec, actor="security@acme.com")
-        first = review.reviewer_queue(store, campaign, PRISCILLA)[0]
-        review.decide(store, first.id, "certify", actor=PRISCILLA)
-
-    async def run_before(pilot) -> None:
-        await settle(pilot.app, pilot)
-        await press(pilot.app, pilot, "down", "down")
-
-    app = make_app(store_url=demo_url, config=CONFIG, reviewer=PRISCILLA, review=True, campaign_id=campaign.id)
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-
-
 def test_several_open_campaigns_are_not_guessed_the_reviewer_names_one(demo_url):
     first, second = _campaign(demo_url, "Q4 web"), _campaign(demo_url, "Q4 payments")
 

@@ -106,7 +106,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
     ExportScreen #export-status { height: auto; color: $text-muted; }
     ExportScreen #export-status.-error { color: $error; }
     ExportScreen #export-preview { height: 1fr; }
-    ExportScreen .dialog-hint { color: $text-muted; height: 1; }
+    ExportScreen .dialog-hint { color: $text-muted; height: auto; }
     """
 
     def __init__(self, campaign: review.Campaign, *, directory: Path | None = None) -> None:

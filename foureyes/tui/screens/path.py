@@ -31,7 +31,8 @@ ROUTE_LIMIT = 8
 class PathScreen(DetailScreen):
     ACTIONS = (
         DetailScreen.BACK,
-        Action("path.person", "p", "open_person", "Open person", "path", "Open the person these paths start from"),
+        Action("path.person", "p", "open_person", "Person", "path", "Open the person these paths start from",
+               show=True),
     )
 
     def __init__(self, triage: Triage, title: str, holdings: Sequence[Holding], *, finding: Any = None,
