@@ -23,6 +23,7 @@ from .collect import collect, is_source_failure
 from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
+from .emergency import USE_VIA, duration_text
 from .errors import InputError, NotFound
 from .export import github_issues, report, sarif, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
@@ -35,13 +36,15 @@ from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, audit, now_iso, store_url
 from .textsafe import safe_text
+from .usage import UsageIndex
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
 __all__ = ["Workspace", "Analysis", "Completeness", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS",
-           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure"]
+           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure", "USE_VIA",
+           "duration_text"]
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,17 @@ class Workspace:
         unknown = [s for s in systems if s not in known]
         if unknown:
             raise InputError(f"unknown system {unknown[0]!r}; known systems: {', '.join(known)}")
+
+    @staticmethod
+    def used_holdings(analysis: Analysis, holdings: Iterable[Holding]) -> set[tuple[str, str, str, str]]:
+        """Keys of the holdings whose grant was used in the snapshot's activity period (`foureyes.usage`)."""
+        period = analysis.snapshot.period
+        if period is None:
+            return set()
+        index = UsageIndex(analysis.snapshot)
+        grants = {g.key: g for g in analysis.snapshot.grants()}
+        return {h.key for h in holdings
+                if h.grant in grants and index.used_in_period(grants[h.grant], (h.account,), period.start)}
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:

@@ -55,8 +55,9 @@ def test_activity_shows_what_the_snapshot_holds_of_its_period(demo_db):
     assert data["period"] == {"start": "2026-08-04T08:00:00Z", "end": "2026-11-02T08:00:00Z"}
     by_source = {s["source"]: s for s in data["sources"]}
     assert by_source["github"]["records"] == {"bypass": 1, "change": 301, "deployment": 85}
-    # CloudTrail's record of the payments deployments; last use, some of it months ago
-    assert by_source["aws"]["records"] == {"event": 24, "last_used": 9}
+    # CloudTrail's record of the payments deployments and of two break-glass sessions (4 calls each);
+    # last use, some of it months ago
+    assert by_source["aws"]["records"] == {"event": 32, "last_used": 9}
     assert by_source["gcp"]["records"] == {"last_used": 3}
     older = invoke(demo_db, "changes", "--snapshot", "1")  # October was stored without activity
     assert older.exit_code == 2 and "taken without activity; run `foureyes snapshot --activity`" in older.output
@@ -68,7 +69,9 @@ def test_demo_violations_carry_their_proof(demo_db):
     assert set(proven) == {("FE-ACT-001", "change:acme/payments-api#1135"),
                            ("FE-ACT-002", "change:acme/payments-api#1135"),
                            ("FE-ACT-002", "bypass:acme/payments-worker/rule-suites/880022"),
-                           ("FE-ACT-003", "deployment:acme/storefront-api/deployments/7000619")}
+                           ("FE-ACT-003", "deployment:acme/storefront-api/deployments/7000619"),
+                           ("FE-EMG-001", "use:prod-breakglass:demo-ct-bg-1021"),
+                           ("FE-EMG-002", "use:prod-breakglass:demo-ct-bg-1021")}
     hops = [s["hop"] for s in proven[("FE-ACT-001", "change:acme/payments-api#1135")]["proof"]]
     assert hops == ["change", "commits", "approvals", "merge", "bypass", "verdict", "deployment"]
     rita = proven[("FE-ACT-002", "bypass:acme/payments-worker/rule-suites/880022")]

@@ -56,6 +56,14 @@ def _flags(item: Any) -> str:
     return ",".join(flags)
 
 
+def _last_used(item: Any) -> str:
+    """The last-used column: a date, "none seen", "unknown" or "-" (not reported by the system)."""
+    usage = item.usage
+    if usage.state == "used":
+        return (usage.last_used or "")[:10]
+    return {"unused": "none seen", "unknown": "unknown"}.get(usage.state, "-")
+
+
 # ---------------------------------------------------------------- campaign
 
 
@@ -72,7 +80,11 @@ def campaign() -> None:
               default=None, help="Which grants: all production grants (default), those in a conflict, "
                                  "production grants new since the last closed campaign, every grant of "
                                  "leavers (the roster says they left), what movers keep of their old team's "
-                                 "capabilities, or all.")
+                                 "capabilities, production grants with no use seen for --unused-days, or all; "
+                                 "emergency: each use of a [[break_glass]] path in the snapshot's activity "
+                                 "period, one item per use.")
+@click.option("--unused-days", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --scope unused: days without use (default: [campaigns] unused_days).")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")
 @click.option("--app", "apps", multiple=True, metavar="NAME", help="Only this app (repeatable).")
 @click.option("--team", "teams", multiple=True, metavar="SLUG", help="Only members of this GitHub team (repeatable).")
@@ -92,7 +104,7 @@ def campaign() -> None:
 @format_option("table", "json")
 @pass_app
 def campaign_new(app: AppContext, name: str | None, template: str | None, scope_kind: str | None,
-                 systems: tuple[str, ...], apps: tuple[str, ...], teams: tuple[str, ...], people: tuple[str, ...],
+                 unused_days: int | None, systems: tuple[str, ...], apps: tuple[str, ...], teams: tuple[str, ...], people: tuple[str, ...],
                  rules: str | None, fixed: tuple[str, ...], fallback: str | None, due: str | None,
                  close_policy: str | None, snapshot_ref: str | None, actor: str | None, fmt: str) -> None:
     """Freeze the items of a new campaign from a snapshot and assign their reviewers."""
@@ -105,7 +117,8 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     if completeness.failed:  # the campaign freezes what the snapshot lacks: say so, first
         announce(completeness, allow_gaps=True)
     if template:
-        given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
+        given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--unused-days", unused_days),
+                                           ("--system", systems),
                                            ("--app", apps), ("--team", teams), ("--person", people),
                                            ("--reviewers", rules), ("--reviewer", fixed), ("--fallback", fallback),
                                            ("--due", due), ("--close-policy", close_policy)) if value]
@@ -120,7 +133,10 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
         reviewers = review.ReviewerRules(
             rules=rule_list, fixed=tuple(f.strip().lower() for f in fixed),
             fallback=(fallback if fallback is not None else defaults.fallback_reviewer).strip().lower())
-        scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people)
+        if unused_days is not None and scope_kind != "unused":
+            raise InputError("--unused-days goes with --scope unused")
+        scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people,
+                             unused_days=unused_days or defaults.unused_days)
         spec = workspace.campaign_spec(name=name or f"Access review {today.isoformat()}", scope=scope,
                                        reviewers=reviewers, due=_date(due, "--due"), close_policy=close_policy)
         found = workspace.create_campaign(spec, actor=actor, snapshot=snapshot_id)
@@ -204,9 +220,10 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
         return
     if fmt == "csv":
         print_csv(["id", "person", "entitlement", "resource", "tier", "app", "reviewer", "state", "decided_by",
-                   "decided_at", "flags"],
+                   "decided_at", "flags", "last_used", "usage", "suggestion"],
                   [[i.id, i.person, i.entitlement, i.resource_name, i.tier, i.app, i.reviewer, i.state,
-                    i.decided_by or "", i.decided_at or "", _flags(i)] for i in listed])
+                    i.decided_by or "", i.decided_at or "", _flags(i), i.usage.last_used or "",
+                    i.usage.describe(), i.usage.suggestion] for i in listed])
         return
     out(f"campaign {found.id}: {found.name}")
     out(f"  status     {found.status}" + (f" (closed {found.closed_at} by {found.closed_by}: {found.close_reason})"
@@ -233,10 +250,13 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
         print_table("items", [Col("id", "id", align="right", whole=True, priority=0),
                               Col("person", "person", min_width=14, priority=0, grow=1),
                               Col("grant", "grant", min_width=24, priority=0, grow=2),
-                              Col("reviewer", "reviewer", min_width=12, priority=2, grow=1),
-                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=3)],
+                              Col("reviewer", "reviewer", min_width=12, priority=3, grow=1),
+                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=4),
+                              Col("used", "last used", priority=2, min_width=10),
+                              Col("suggestion", "suggestion", priority=5, min_width=10)],
                     [[cell(i.id), cell(i.person_name or i.person), cell(i.label), cell(i.reviewer),
-                      cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i))] for i in listed])
+                      cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i)), cell(_last_used(i)),
+                      cell(i.usage.suggestion)] for i in listed])
 
 
 @campaign.command("close")

@@ -423,12 +423,22 @@ def _v5_activity(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
+def _v6_item_usage(conn: Connection) -> None:
+    """Each campaign item's last use and the evidence for it, frozen when the item is planned.
+    Adds only what is missing, so it can run again over a store that has it."""
+    from sqlalchemy import text
+
+    if "usage" not in {c["name"] for c in inspect(conn).get_columns("campaign_items")}:
+        conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
     (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
     (5, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v5_activity),
+    (6, "campaign items: last use and its evidence", _v6_item_usage),
 ]
 
 LATEST = MIGRATIONS[-1][0]

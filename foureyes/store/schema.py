@@ -57,8 +57,8 @@ sources = Table(
     Column("grants", Integer, nullable=False, default=0),
     Column("edges", Integer, nullable=False, default=0),
     Column("gaps", Integer, nullable=False, default=0),
-    Column("activity", Integer, nullable=False, default=0),  # migration 4
-    Column("period_start", String(40)),  # migration 4: NULL when the source read no activity
+    Column("activity", Integer, nullable=False, default=0),  # migration 5
+    Column("period_start", String(40)),  # migration 5: NULL when the source read no activity
     Column("period_end", String(40)),
     Index("ix_sources_snapshot", "snapshot_id"),
 )
@@ -137,11 +137,11 @@ gaps = Table(
     Column("resource", Text, nullable=False, default=""),
     Column("reason", Text, nullable=False),
     Column("hides", Text, nullable=False, default=""),
-    Column("about", String(20), nullable=False, default=""),  # migration 4: "activity" or ""
+    Column("about", String(20), nullable=False, default=""),  # migration 5: "activity" or ""
     Index("ix_gaps_snapshot", "snapshot_id"),
 )
 
-# -- activity in the review period (migration 4) -----------------------------
+# -- activity in the review period (migration 5) -----------------------------
 
 activity = Table(
     "activity",
@@ -234,6 +234,7 @@ campaign_items = Table(
     Column("person_status", Text, nullable=False, default=""),
     Column("person_manager", Text, nullable=False, default=""),
     Column("person_department", Text, nullable=False, default=""),
+    Column("usage", Text, nullable=False, default=""),  # migration 6: last use and its evidence (JSON)
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
     Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),

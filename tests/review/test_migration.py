@@ -38,6 +38,8 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
             assert migrations.current_version(conn) == migrations.LATEST
             versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
         assert versions == list(range(1, migrations.LATEST + 1))
+        assert migrations.LATEST == 6
+        assert "usage" in {c["name"] for c in inspect(store.engine).get_columns("campaign_items")}  # migration 6
         assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
             inspect(store.engine).get_table_names())
         assert [i.label for i in store.list_snapshots()] == ["from version 1"]
@@ -67,7 +69,7 @@ def _small(activity: bool) -> list:
 
 def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
     """A store the roster's release wrote (version 4: items with roster columns, no activity) upgrades
-    to 5: snapshots keep their digests, then take activity with their period."""
+    to 5 (activity) and 6 (item usage): snapshots keep their digests, then take activity with their period."""
     old = Store(store_url, migrate=False)
     with old.engine.begin() as conn:
         for number, description, step in migrations.MIGRATIONS:
@@ -85,10 +87,11 @@ def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
 
     with Store(store_url) as store:
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == migrations.LATEST == 5
+            assert migrations.current_version(conn) == migrations.LATEST == 6
             items = {c["name"] for c in inspect(conn).get_columns("campaign_items")}
             sources = {c["name"] for c in inspect(conn).get_columns("sources")}
         assert {"person_status", "person_manager", "person_department"} <= items  # 4 kept
+        assert "usage" in items  # 6: each item's last use
         assert {"activity", "period_start", "period_end"} <= sources and inspect(store.engine).has_table("activity")
         assert store.load_snapshot(info.id).digest == info.digest
         after = store.write_snapshot(_small(activity=True), label="with activity")
