@@ -250,10 +250,10 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
         print_table("items", [Col("id", "id", align="right", whole=True, priority=0),
                               Col("person", "person", min_width=14, priority=0, grow=1),
                               Col("grant", "grant", min_width=24, priority=0, grow=2),
-                              Col("reviewer", "reviewer", min_width=12, priority=3, grow=1),
-                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=4),
+                              Col("reviewer", "reviewer", min_width=12, priority=4, grow=1),
+                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=5),
                               Col("used", "last used", priority=2, min_width=10),
-                              Col("suggestion", "suggestion", priority=5, min_width=10)],
+                              Col("suggestion", "suggestion", priority=2, min_width=14)],
                     [[cell(i.id), cell(i.person_name or i.person), cell(i.label), cell(i.reviewer),
                       cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i)), cell(_last_used(i)),
                       cell(i.usage.suggestion)] for i in listed])

@@ -28,13 +28,13 @@ STATE_LABEL = {"certify": "certified", "revoke": "revoked", "defer": "deferred",
 BY_PERSON = (Column("mark", "", 1, min_width=1, priority=0), Column("person", "Person", min_width=14, priority=0),
              Column("grant", "Grant", min_width=28, priority=0, grow=3),
              Column("app", "App", min_width=6, priority=4, grow=1), Column("used", "Last used", min_width=9, priority=3),
-             Column("state", "State", min_width=8, priority=1), Column("flags", "Flags", min_width=8, priority=2))
+             Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
 BY_RESOURCE = (Column("mark", "", 1, min_width=1, priority=0),
                Column("resource", "Resource", min_width=20, priority=0, grow=2),
                Column("grant", "Entitlement", min_width=12, priority=0, grow=1),
                Column("person", "Person", min_width=14, priority=0, grow=1),
                Column("used", "Last used", min_width=9, priority=3),
-               Column("state", "State", min_width=8, priority=1), Column("flags", "Flags", min_width=8, priority=2))
+               Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
 USED_STYLE = {"used": "", "unused": "yellow", "unknown": "dim italic", "": "dim"}
 
 

@@ -72,7 +72,7 @@ def test_the_shape_github_code_scanning_reads(logs):
         assert 0.0 < float(rule["properties"]["security-severity"]) <= 10.0  # GitHub's scale
         assert "security" in rule["properties"]["tags"]
     results = run["results"]
-    assert len(results) == 41 and run["automationDetails"]["id"] == "foureyes/check/"  # 40 open, 1 excepted
+    assert len(results) == 43 and run["automationDetails"]["id"] == "foureyes/check/"  # 42 open, 1 excepted
     for result in results:
         assert ids[result["ruleIndex"]] == result["ruleId"]
         assert result["level"] in ("error", "warning", "note") and result["message"]["text"]

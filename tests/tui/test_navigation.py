@@ -31,7 +31,7 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         # the hidden bypass list, and an Actions run of the review period that could not be read
         assert "2 gaps: what could not be read is unknown" in text
         # one definition of a person: 44, as the People tab and `foureyes identities` count them
-        assert "44 people: 39 linked across systems, 5 unlinked accounts, each a person of its own" in text
+        assert "44 people: 39 linked across systems, 5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
