@@ -805,7 +805,7 @@ class FakeGitHub:
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info("core"),
                                                            "graphql": self._rate_info("graphql")},
-                                             "rate": self._rate_info()}),
+                                             "rate": self._rate_info("core")}),
             ("POST", r"/graphql", lambda: self.graphql(body, token)),
             ("GET", r"/user", lambda: self._authenticated_user(token)),
             ("GET", rf"/orgs/{o}", lambda: self._org_json()),
