@@ -1,7 +1,7 @@
 """SVG snapshots of every screen and dialog on the Acme demo, at 100×30 and at 160×48.
 
 One app per size walks through every screen (starting an app costs more than a screen does),
-taking a snapshot at each step, with the clock at the demo's November snapshot so dates in
+taking a snapshot at each step (the dialogs at 100×30, where they are tightest), with the clock at the demo's November snapshot so dates in
 campaigns and dialogs do not move. At 100×30 every table on every screen must keep its id
 and title columns (what matters most, `rows.Column.priority` 0) and never cut an id.
 
@@ -55,6 +55,8 @@ WALK: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("export", ("escape", "x")),
 )
 SIZES = {"100x30": (100, 30), "160x48": (160, 48)}
+# Dialogs are laid out for 100 columns and centred wider: the wide walk takes only the screens.
+DIALOGS = {"campaign-new", "review-who", "review-as", "exception", "export"}
 
 
 def essential_columns_missing(app) -> list[str]:
@@ -89,15 +91,21 @@ def test_every_screen(size, snapshot, demo_url, monkeypatch):
                 for key in keys:
                     if key.startswith("text:"):
                         await type_text(app, pilot, key[5:])
+                    elif key == "down":  # a run of moves settles once (the detail pane follows the last)
+                        await pilot.press(key)
                     else:
+                        await settle(app, pilot)
                         await press(app, pilot, key)
+                await settle(app, pilot)
                 await pilot.wait_for_scheduled_animations()
                 await pilot.pause()
                 if width == 100:
                     cramped.extend(essential_columns_missing(app))
-                if not snap(name=name) == app.export_screenshot(title=app.title, simplify=True):
-                    differ.append(name)
-                await behaviour(name, app, pilot)
+                if width == 100 or name not in DIALOGS:
+                    if not snap(name=name) == app.export_screenshot(title=app.title, simplify=True):
+                        differ.append(name)
+                if width == 100:
+                    await behaviour(name, app, pilot)
 
     with time_machine.travel(NOW, tick=False):
         asyncio.run(walk())
