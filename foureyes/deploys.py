@@ -1,0 +1,206 @@
+"""Deployments made in the cloud, for the change population: CloudTrail and Cloud Audit Logs
+events of the catalogue's deploy actions in production accounts and projects, tied to the
+GitHub run that made them where the OIDC subject (or the role's trust) and the times allow,
+and what could not be read there.
+
+Pure, like `changes`, which builds rows and facts from what this module finds:
+
+* `cloud_deploys` — each successful deploy call in a production account or project, with its
+  actor attributed and, for a CI identity, the GitHub `Deployment` whose run made it;
+* `blind_spots` — the production accounts and projects whose deploy log could not be read
+  for the period (an activity Gap), wholly or before a date;
+* `Targets` — where a GitHub run's OIDC subject can deploy: the production accounts and
+  projects of the roles and service accounts that trust it, so a change deployed into an
+  account with a blind spot is "unknown", never "independent".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Iterable, Mapping
+
+from .activity import ABOUT, HIDES_DEPLOYMENTS, Actor, AuditEvent, Deployment, parse_time, utc
+from .attribution import Who
+from .model import DEPLOY_RUN, Gap, Snapshot, workload_matches
+
+PRODUCTION = "production"
+# The log each cloud's deploy events come from, as the population names it (its "source").
+SOURCE_NAMES: Mapping[str, str] = {"aws": "CloudTrail", "gcp": "Cloud Audit Logs"}
+GITHUB = "GitHub"
+SIGN_IN = "sts:AssumeRoleWithWebIdentity"  # how a CI session starts: evidence, not a deployment
+# A run's cloud calls follow its deployment record within this time (Attributor.via_run's window).
+RUN_WINDOW_S = 3600
+_BEFORE = re.compile(r"\bbefore (\d{4}-\d{2}-\d{2})\b")
+_SOURCE_FAILED = "source failed"
+
+
+@dataclass(frozen=True)
+class CloudDeploy:
+    """One deploy call in a production account or project, as its log recorded it."""
+
+    event: AuditEvent
+    source: str  # "CloudTrail" | "Cloud Audit Logs"
+    place: str  # the account or project, as shown: "acme-prod (111111111111)"
+    app: str
+    actor: Who  # the event's actor, attributed (a CI role is a machine)
+    run: Deployment | None = None  # the GitHub deployment whose run made the call
+    link: str = ""  # how it was tied to that run, or why it could not be
+    identity: str = ""  # the account the call was made as, as the snapshot names it ("role gha-deploy in acme-prod")
+
+    @property
+    def ci(self) -> bool:
+        """Made by a CI identity (an OIDC subject, or a machine identity of a pipeline)."""
+        return bool(self.event.ci_subject) or self.actor.machine
+
+    @property
+    def by_hand(self) -> bool:
+        """Made by a person linked by evidence, not by a pipeline: a deployment nobody reviewed."""
+        return self.run is None and not self.ci and self.actor.known
+
+    def describe(self) -> str:
+        """``CloudTrail: ecs:UpdateService on arn:… in acme-prod (1111…) by role gha-deploy (session …)``."""
+        e = self.event
+        target = f" on {e.target}" if e.target else ""
+        by = f"{self.actor.label} ({self.actor.how})" if not self.actor.machine else (
+            f"{self.actor.label} ({self.identity})" if self.identity and self.identity != self.actor.label
+            else self.actor.label)
+        session = f", session {e.session}" if e.session and e.session not in by else ""
+        subject = f", OIDC subject {e.ci_subject}" if e.ci_subject else ""
+        return f"{self.source}: {e.action}{target} in {self.place} by {by}{session}{subject}"
+
+
+@dataclass(frozen=True)
+class Blind:
+    """A production account or project (``resource`` "" = all of ``system``'s) whose deploy log
+    could not be read for the period, wholly or only before ``before``."""
+
+    system: str
+    resource: str
+    gap: Gap
+    before: str = ""  # only what happened before this time is missing ("" = the whole period)
+
+    def covers(self, resource: str, at: str = "") -> bool:
+        """Could a deployment into ``resource`` at ``at`` have gone unseen?"""
+        where = resource == self.resource if self.resource else resource.startswith(f"{self.system}:")
+        return where and (not self.before or not at or at < self.before)
+
+
+def cloud_deploys(snapshot: Snapshot, who: Callable[[Actor], Who], deployments: Iterable[Deployment]) -> list[CloudDeploy]:
+    """Every successful deploy call in a production account or project, oldest first, each tied to
+    the GitHub deployment whose run made it when the subject (or the role's trust) and times allow."""
+    resources = snapshot.resources
+    principals = snapshot.principals
+    runs = sorted((d for d in deployments if d.ci_subject and d.at), key=lambda d: d.at)
+    out = []
+    events = [r for r in snapshot.activity() if isinstance(r, AuditEvent)]
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
+        place = resources.get(event.resource)
+        if (event.system not in SOURCE_NAMES or event.action == SIGN_IN or event.result != "success"
+                or place is None or place.tier != PRODUCTION):
+            continue
+        actor = who(event.actor)
+        account = principals.get(event.actor.principal) if event.actor.principal else None
+        identity = account.label if account is not None else event.actor.principal.partition(":")[2]
+        view = CloudDeploy(event, SOURCE_NAMES[event.system], place.label, place.app, actor, identity=identity)
+        run, link = _run_of(view, runs, principals)
+        out.append(CloudDeploy(view.event, view.source, view.place, view.app, actor, run, link, identity))
+    return out
+
+
+def _run_of(view: CloudDeploy, runs: list[Deployment], principals: Mapping) -> tuple[Deployment | None, str]:
+    """The GitHub deployment whose run made the call: its OIDC subject is the event's (or one the
+    event's role trusts) and it started at most `RUN_WINDOW_S` before the call."""
+    event = view.event
+    if event.ci_subject:
+        def fits(d: Deployment) -> bool:
+            return d.ci_subject == event.ci_subject
+        how = f"OIDC subject {event.ci_subject}"
+        same = "of the same OIDC subject"
+    elif view.actor.machine and event.actor.principal:
+        principal = principals.get(event.actor.principal)
+        patterns = tuple((principal.attrs.get("oidc_subjects") or ()) if principal is not None else ())
+        name = view.identity or view.actor.label
+        if not patterns:
+            return None, f"{name} is trusted by no GitHub OIDC subject: no run can be tied to it"
+
+        def fits(d: Deployment) -> bool:
+            return any(workload_matches(d.ci_subject, p) for p in patterns)
+        how = f"an OIDC subject {name} trusts ({', '.join(patterns)})"
+        same = f"{name} trusts (the log names no subject)"
+    else:
+        return None, ""
+    when = parse_time(event.at)
+    best: tuple[float, Deployment] | None = None
+    for d in runs:
+        if not fits(d):
+            continue
+        lag = (when - parse_time(d.at)).total_seconds()
+        if 0 <= lag <= RUN_WINDOW_S and (best is None or lag < best[0]):
+            best = (lag, d)
+    if best is None:
+        return None, (f"no GitHub deployment by {how} started in the {RUN_WINDOW_S // 60} minutes before it "
+                      "(a workflow that deploys without a GitHub environment leaves no deployment record)")
+    lag, run = best
+    if not event.ci_subject:
+        same = f"of OIDC subject {run.ci_subject}, which {same}"
+    return run, f"run {run.run_id or '?'} ({run.id}) {same}, started {int(lag // 60)} min before"
+
+
+# ---------------------------------------------------------------- what could not be read
+
+
+def blind_spots(snapshot: Snapshot) -> list[Blind]:
+    """The production accounts and projects whose deploy log could not be read for the period."""
+    out = []
+    for gap in snapshot.gaps():
+        if gap.system not in SOURCE_NAMES:
+            continue
+        failed = not gap.resource and gap.reason.startswith(_SOURCE_FAILED)
+        hides = gap.about == ABOUT and (gap.hides.startswith(HIDES_DEPLOYMENTS) or not gap.resource)
+        if not (failed or hides):
+            continue
+        before = ""
+        m = _BEFORE.search(gap.hides)
+        if m and gap.resource:  # only the time before the log's history is missing (rounded up to a day)
+            before = utc((parse_time(m.group(1) + "T00:00:00Z") + timedelta(days=1)).isoformat())
+        out.append(Blind(gap.system, gap.resource, gap, before))
+    return out
+
+
+class Targets:
+    """Where a GitHub run can deploy: the production accounts and projects in which a role or
+    service account that trusts its OIDC subject holds deploy.run."""
+
+    def __init__(self, snapshot: Snapshot):
+        resources = snapshot.resources
+        places: dict[str, set[str]] = defaultdict(set)
+        for grant in snapshot.grants():
+            place = resources.get(grant.resource)
+            if DEPLOY_RUN in grant.capabilities and place is not None and place.tier == PRODUCTION:
+                places[grant.principal].add(grant.resource)
+        self._trusts: list[tuple[tuple[str, ...], frozenset[str]]] = []
+        for principal in snapshot.principals.values():
+            patterns = tuple(principal.attrs.get("oidc_subjects") or ())
+            if principal.system in SOURCE_NAMES and patterns and places.get(principal.key):
+                self._trusts.append((patterns, frozenset(places[principal.key])))
+        self._seen: dict[str, frozenset[str]] = {}
+
+    def of(self, subject: str) -> frozenset[str]:
+        found = self._seen.get(subject)
+        if found is None:
+            hits: set[str] = set()
+            for patterns, places in self._trusts:
+                if any(workload_matches(subject, p) for p in patterns):
+                    hits |= places
+            found = self._seen[subject] = frozenset(hits)
+        return found
+
+    def of_repo(self, repo: str, branch: str, environments: Iterable[str]) -> frozenset[str]:
+        """Where a repository's runs can deploy: its default branch and its production environments."""
+        subjects = [f"repo:{repo}:environment:{e}" for e in environments]
+        if branch:
+            subjects.append(f"repo:{repo}:ref:refs/heads/{branch}")
+        return frozenset().union(*(self.of(s) for s in subjects)) if subjects else frozenset()
