@@ -10,6 +10,8 @@ test_gcp_activity.py; here, what the population makes of their records.
 
 from __future__ import annotations
 
+import json
+
 from foureyes.activity import ABOUT
 from foureyes.changes import CLOUD_DEPLOY, HAND_DEPLOYED, INDEPENDENT, NOT_INDEPENDENT, UNKNOWN, population
 from foureyes.model import Gap
@@ -149,3 +151,27 @@ def test_a_failed_cloud_source_and_a_short_history_make_what_they_cover_unknown(
     assert rows(found)["acme/api#3"].verdict == UNKNOWN
     assert rows(found)["acme/api#1"].verdict == INDEPENDENT
     assert "before 2026-08-21" in found.notes[0]
+
+
+def test_the_stored_snapshot_gives_the_same_population_on_each_store(store_url, cli, tmp_path):
+    from foureyes.store import Store
+
+    snapshot, _ = fixture_world({"changes": [REVIEWED], "deployments": [RUN],
+                                 "events": [{"id": "e-hand", "by": "alice", "at": "2026-09-02T22:00:00Z"}]},
+                                gaps=(DENIED,))
+    with Store(store_url) as store:
+        store.write_snapshot(list(snapshot.sources), label="quarter")
+    config = tmp_path / "foureyes.toml"
+    config.write_text('[identity]\nemail_domains = ["example.com"]\n', encoding="utf-8")
+    done = cli("-c", str(config), "changes", "--format", "json", env={"FOUREYES_STORE_URL": store_url})
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    verdicts = {c["id"]: (c["source"], c["verdict"]) for c in data["changes"]}
+    # the account's CloudTrail was denied for part of it (another region, say): what was read still counts
+    assert verdicts == {"acme/api#1": ("GitHub", UNKNOWN), "e-hand": ("CloudTrail", NOT_INDEPENDENT)}
+    assert data["unseen"][0]["reason"] == DENIED.reason and data["notes"]
+    assert "not seen: 111111111111 (production): CloudTrail unreadable" in cli(
+        "-c", str(config), "changes", env={"FOUREYES_STORE_URL": store_url}).stderr
+    conflicts = json.loads(cli("-c", str(config), "conflicts", "--format", "json",
+                               env={"FOUREYES_STORE_URL": store_url}).stdout)
+    assert [(f["rule"], f["scope"]) for f in conflicts["findings"]] == [("FE-ACT-004", "cloud-deploy:e-hand")]
