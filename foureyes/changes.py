@@ -333,9 +333,7 @@ def _unseen(row: ChangeRow, snapshot: Snapshot, blind: list[Blind], targets: Tar
     hits = list(dict.fromkeys(b for d in row.deployments for b in d.blind))
     if not row.deployments:
         repo = row.change.repo.removeprefix("github:repo:")
-        environments = [r.id[len(repo) + 1:] for r in snapshot.resources.values()
-                        if r.kind == "environment" and r.parent == row.change.repo and r.tier == PRODUCTION]
-        places = targets.of_repo(repo, row.change.branch, environments)
+        places = targets.of_repo(repo, row.change.branch, targets.environments(snapshot, row.change.repo))
         hits = [b for b in blind if any(b.covers(p, row.change.at) for p in places)]
     if not hits:
         return row

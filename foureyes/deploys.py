@@ -17,6 +17,7 @@ Pure, like `changes`, which builds rows and facts from what this module finds:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,7 +94,7 @@ def cloud_deploys(snapshot: Snapshot, who: Callable[[Actor], Who], deployments: 
     the GitHub deployment whose run made it when the subject (or the role's trust) and times allow."""
     resources = snapshot.resources
     principals = snapshot.principals
-    runs = sorted((d for d in deployments if d.ci_subject and d.at), key=lambda d: d.at)
+    runs = _Runs(deployments)
     out = []
     events = [r for r in snapshot.activity() if isinstance(r, AuditEvent)]
     for event in sorted(events, key=lambda e: (e.at, e.id)):
@@ -110,13 +111,42 @@ def cloud_deploys(snapshot: Snapshot, who: Callable[[Actor], Who], deployments: 
     return out
 
 
-def _run_of(view: CloudDeploy, runs: list[Deployment], principals: Mapping) -> tuple[Deployment | None, str]:
+class _Runs:
+    """Production deployments with an OIDC subject, by subject and time, for joining calls to them."""
+
+    def __init__(self, deployments: Iterable[Deployment]):
+        by_subject: dict[str, list[Deployment]] = defaultdict(list)
+        for d in deployments:
+            if d.ci_subject and d.at:
+                by_subject[d.ci_subject].append(d)
+        self._by_subject = {k: _timed(v) for k, v in by_subject.items()}
+        self._trusting: dict[tuple[str, ...], tuple[list[str], list[Deployment]]] = {}
+
+    def of_subject(self, subject: str) -> tuple[list[str], list[Deployment]]:
+        return self._by_subject.get(subject, ([], []))
+
+    def trusted_by(self, patterns: tuple[str, ...]) -> tuple[list[str], list[Deployment]]:
+        """The deployments whose subject one of ``patterns`` (a role's trust) accepts."""
+        found = self._trusting.get(patterns)
+        if found is None:
+            found = self._trusting[patterns] = _timed([
+                d for subject, (_, runs) in self._by_subject.items()
+                if any(workload_matches(subject, p) for p in patterns) for d in runs])
+        return found
+
+
+def _timed(runs: list[Deployment]) -> tuple[list[str], list[Deployment]]:
+    """Deployments oldest first, with their times (ISO 8601 UTC: they compare as strings)."""
+    ordered = sorted(runs, key=lambda d: (d.at, d.id))
+    return [d.at for d in ordered], ordered
+
+
+def _run_of(view: CloudDeploy, runs: _Runs, principals: Mapping) -> tuple[Deployment | None, str]:
     """The GitHub deployment whose run made the call: its OIDC subject is the event's (or one the
     event's role trusts) and it started at most `RUN_WINDOW_S` before the call."""
     event = view.event
     if event.ci_subject:
-        def fits(d: Deployment) -> bool:
-            return d.ci_subject == event.ci_subject
+        times, candidates = runs.of_subject(event.ci_subject)
         how = f"OIDC subject {event.ci_subject}"
         same = "of the same OIDC subject"
     elif view.actor.machine and event.actor.principal:
@@ -125,21 +155,18 @@ def _run_of(view: CloudDeploy, runs: list[Deployment], principals: Mapping) -> t
         name = view.identity or view.actor.label
         if not patterns:
             return None, f"{name} is trusted by no GitHub OIDC subject: no run can be tied to it"
-
-        def fits(d: Deployment) -> bool:
-            return any(workload_matches(d.ci_subject, p) for p in patterns)
+        times, candidates = runs.trusted_by(patterns)
         how = f"an OIDC subject {name} trusts ({', '.join(patterns)})"
         same = f"{name} trusts (the log names no subject)"
     else:
         return None, ""
     when = parse_time(event.at)
+    earliest = utc((when - timedelta(seconds=RUN_WINDOW_S)).isoformat())
     best: tuple[float, Deployment] | None = None
-    for d in runs:
-        if not fits(d):
-            continue
+    for d in candidates[bisect_left(times, earliest):bisect_right(times, event.at)]:
         lag = (when - parse_time(d.at)).total_seconds()
-        if 0 <= lag <= RUN_WINDOW_S and (best is None or lag < best[0]):
-            best = (lag, d)
+        if 0 <= lag <= RUN_WINDOW_S and (best is None or lag <= best[0]):
+            best = (lag, d)  # the latest run before the call
     if best is None:
         return None, (f"no GitHub deployment by {how} started in the {RUN_WINDOW_S // 60} minutes before it "
                       "(a workflow that deploys without a GitHub environment leaves no deployment record)")
@@ -187,6 +214,7 @@ class Targets:
             if principal.system in SOURCE_NAMES and patterns and places.get(principal.key):
                 self._trusts.append((patterns, frozenset(places[principal.key])))
         self._seen: dict[str, frozenset[str]] = {}
+        self._environments: dict[str, list[str]] | None = None
 
     def of(self, subject: str) -> frozenset[str]:
         found = self._seen.get(subject)
@@ -197,6 +225,16 @@ class Targets:
                     hits |= places
             found = self._seen[subject] = frozenset(hits)
         return found
+
+    def environments(self, snapshot: Snapshot, repo_key: str) -> list[str]:
+        """The names of a repository's production environments."""
+        if self._environments is None:
+            self._environments = defaultdict(list)
+            for r in snapshot.resources.values():
+                if r.kind == "environment" and r.tier == PRODUCTION and r.parent:
+                    name = r.parent.removeprefix("github:repo:")
+                    self._environments[r.parent].append(r.id[len(name) + 1:] if r.id.startswith(name + "/") else r.id)
+        return self._environments.get(repo_key, [])
 
     def of_repo(self, repo: str, branch: str, environments: Iterable[str]) -> frozenset[str]:
         """Where a repository's runs can deploy: its default branch and its production environments."""
