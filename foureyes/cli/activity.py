@@ -22,7 +22,8 @@ VERDICTS = ("independent", "not independent", "unknown")
 @main.command()
 @click.option("--verdict", "verdicts", multiple=True, type=click.Choice(VERDICTS),
               help="Only changes with this verdict (repeatable).")
-@click.option("--repo", "repos", multiple=True, metavar="GLOB", help="Only these repositories (owner/name globs).")
+@click.option("--repo", "repos", multiple=True, metavar="GLOB", help="Only these repositories (owner/name globs); for a deployment made in the cloud, "
+              "its account or project.")
 @click.option("--person", default="", metavar="WHO",
               help="Only changes this person authored, approved, merged or deployed (email, login or name).")
 @snapshot_option
