@@ -141,8 +141,11 @@ class Population:
         return out
 
 
-def population(snapshot: Snapshot, identities: Identities, config: Config) -> Population:
-    """Every production change of the snapshot's activity period, with verdicts and facts."""
+def population(snapshot: Snapshot, identities: Identities, config: Config,
+               emergency: Mapping[str, str] | None = None) -> Population:
+    """Every production change of the snapshot's activity period, with verdicts and facts.
+    ``emergency``: the AssumeRole record id of each use of a declared emergency path → the path's
+    name (`foureyes.emergency`), so a deployment made in such a session is told apart."""
     records = list(snapshot.activity())
     if not records and snapshot.period is None:
         return Population(None, (), (), ())
@@ -154,7 +157,7 @@ def population(snapshot: Snapshot, identities: Identities, config: Config) -> Po
     by_repo: dict[str, list[Deployment]] = defaultdict(list)
     for d in sorted(deployments, key=lambda d: d.at):
         by_repo[d.repo].append(d)
-    cloud = cloud_deploys(snapshot, who, deployments)
+    cloud = cloud_deploys(snapshot, who, deployments, emergency)
     made: dict[str, list[CloudDeploy]] = defaultdict(list)
     for call in cloud:
         if call.run is not None:
@@ -302,7 +305,11 @@ _NO_MERGE = Who("", "", "not merged: a deployment made in the cloud", Actor())
 def _cloud_row(call: CloudDeploy, snapshot: Snapshot) -> ChangeRow:
     """A deploy call no GitHub run can be tied to, as a row of the population."""
     e = call.event
-    if call.by_hand:
+    if call.by_hand and call.emergency:
+        verdict, why = NOT_INDEPENDENT, (f"deployed by hand by {call.actor.label} in {call.place}, in a session of "
+                                         f"the emergency path {call.emergency}: reviewed as an emergency use "
+                                         "afterwards, not before")
+    elif call.by_hand:
         verdict, why = NOT_INDEPENDENT, (f"deployed by hand by {call.actor.label} in {call.place}, outside any "
                                          "GitHub run: nobody reviewed or approved it")
     elif call.ci:
@@ -402,7 +409,9 @@ def _distinct(bypasses: list[BypassUse]) -> list[BypassUse]:
 def change_proof(row: ChangeRow) -> list[ProofStep]:
     c = row.change
     if row.cloud is not None:
-        return [event_step(row.cloud), ProofStep("verdict", "", f"{row.verdict}: {row.why}")]
+        started = [ProofStep("event", a.at, f"CloudTrail: {a.action} of {a.target} by {a.actor.label} as session "
+                             f"{a.session}", a.id) for a in row.cloud.chain]
+        return started + [event_step(row.cloud), ProofStep("verdict", "", f"{row.verdict}: {row.why}")]
     authors = ", ".join(f"{w.label} ({w.how})" for w in row.authors)
     kind = "pull request" if c.kind != DIRECT_PUSH else "direct push"
     steps = [ProofStep("change", c.at, f"{kind} {c.id}" + (f" “{c.title}”" if c.title else "") + f" by {authors}",
@@ -455,6 +464,8 @@ def deployment_steps(view: DeploymentView) -> list[ProofStep]:
 def _hand_deployed(row: ChangeRow) -> list[Fact]:
     call = row.cloud
     if call is None or not call.by_hand or row.verdict != NOT_INDEPENDENT or not call.actor.person:
+        return []
+    if call.emergency:  # a declared emergency path's use: reviewed as such (FE-EMG), not a hand deployment
         return []
     e = call.event
     return [Fact(HAND_DEPLOYED, call.actor.person, call.actor.label, f"cloud-deploy:{e.id}", row.tier, row.repo,

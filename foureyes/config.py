@@ -11,9 +11,10 @@ import dataclasses
 import fnmatch
 import functools
 import os
+import re
 import typing
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -245,7 +246,7 @@ class RulesConfig:
 
 
 ReviewerRule = Literal["app-owner", "team-maintainer", "manager", "fixed"]
-CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "unused", "all"]
+CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "unused", "emergency", "all"]
 
 
 @dataclass(frozen=True)
@@ -327,6 +328,102 @@ class ActivityConfig:
         return period_from(since=self.since, start=self.start, end=self.end, now=now)
 
 
+_DURATION = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?$")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``"30m"``, ``"1h"``, ``"1h30m"`` or ``"2d"`` as a timedelta; None when the text is none of these."""
+    m = _DURATION.match(text.strip())
+    if not m or not any(m.groups()):
+        return None
+    days, hours, minutes = (int(g or 0) for g in m.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes) or None
+
+
+def _duration_problem(text: str) -> str | None:
+    if parse_duration(text) is None:
+        return f"{text!r} is not a duration: write minutes, hours or days, such as \"30m\", \"1h\" or \"1h30m\""
+    return None
+
+
+def _regex_problem(text: str) -> str | None:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        return f"{text!r} is not a regular expression: {exc}"
+    return None
+
+
+_DURATION_SHAPE = Str(expected="a duration such as \"30m\", \"1h\" or \"1h30m\"", check=_duration_problem)
+
+
+@dataclass(frozen=True)
+class GcpBindingPath:
+    """A GCP role binding with a condition that is an emergency path: its role and the condition's
+    title or expression (globs), on the projects, folders or organisation it is bound on (globs; empty: any)."""
+
+    role: str
+    condition: str = "*"  # glob on the condition's title or expression; a binding without a condition never matches
+    resources: list[str] = field(default_factory=list)  # project ids, folder or organisation names (globs)
+
+    def matches(self, role: str, title: str, expression: str, where: typing.Iterable[str]) -> bool:
+        """Is a conditional binding of ``role`` (its condition's title and expression), bound on or
+        inherited by the resources ``where`` (ids and names), this path?"""
+        if not expression or not fnmatch.fnmatchcase(role, self.role):
+            return False
+        if not (fnmatch.fnmatchcase(title, self.condition) or fnmatch.fnmatchcase(expression, self.condition)):
+            return False
+        return not self.resources or any(fnmatch.fnmatchcase(w, p) for w in where if w for p in self.resources)
+
+
+@dataclass(frozen=True)
+class BreakGlassConfig:
+    """A declared emergency path (`[[break_glass]]`): what it is, who may use it, for how long, and
+    the ticket each use must name. docs/emergency.md."""
+
+    name: str
+    aws_roles: list[str] = field(default_factory=list)  # role ARNs or names (globs)
+    aws_permission_sets: list[str] = field(default_factory=list)  # Identity Center permission set names (globs)
+    gcp_bindings: list[GcpBindingPath] = field(default_factory=list)
+    github_teams: list[str] = field(default_factory=list)  # "acme/incident" or a slug: its members' bypasses
+    github_rulesets: list[str] = field(default_factory=list)  # rulesets whose bypass list is the path (names, globs)
+    allowed: list[str] = field(default_factory=list)  # people (emails) or accounts who may use it; empty: anyone who can
+    max_duration: str = field(default="1h", metadata={"shape": _DURATION_SHAPE})
+    ticket: str = field(default="", metadata={"shape": Str(expected="a regular expression", check=_regex_problem)})
+    description: str = ""
+
+    @property
+    def max_time(self) -> timedelta:
+        return parse_duration(self.max_duration) or timedelta(hours=1)
+
+    @property
+    def ticket_pattern(self) -> "re.Pattern[str] | None":
+        return re.compile(self.ticket) if self.ticket else None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.aws_roles or self.aws_permission_sets or self.gcp_bindings or self.github_teams
+                    or self.github_rulesets)
+
+
+@dataclass(frozen=True)
+class JustInTimeConfig:
+    """Access granted for a while by an access-request system, which the audited system does not
+    mark: its Identity Center permission sets and GitHub teams, and how long a grant may last."""
+
+    aws_permission_sets: list[str] = field(default_factory=list)  # names (globs) whose assignments are time-bound
+    github_teams: list[str] = field(default_factory=list)  # "acme/prod-access" or a slug: memberships are time-bound
+    max_duration: str = field(default="8h", metadata={"shape": _DURATION_SHAPE})
+
+    @property
+    def max_time(self) -> timedelta:
+        return parse_duration(self.max_duration) or timedelta(hours=8)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.aws_permission_sets or self.github_teams)
+
+
 @dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -338,6 +435,8 @@ class Config:
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     activity: ActivityConfig = field(default_factory=ActivityConfig)
+    break_glass: list[BreakGlassConfig] = field(default_factory=list)
+    just_in_time: JustInTimeConfig = field(default_factory=JustInTimeConfig)
     path: str = field(default="", metadata={"internal": True})
 
     # -- tiers and apps -------------------------------------------------------
@@ -451,11 +550,27 @@ def load_config(explicit: str | None = None) -> Config:
 
 def load_config_file(path: Path | str) -> Config:
     checked = config_schema().load(Path(path))
-    return dataclasses.replace(checked.value, path=checked.path)
+    return _validated(dataclasses.replace(checked.value, path=checked.path))
 
 
 def parse_config(text: str, path: str = "<config>") -> Config:
-    return dataclasses.replace(config_schema().parse(text, path).value, path=path)
+    return _validated(dataclasses.replace(config_schema().parse(text, path).value, path=path))
+
+
+def _validated(config: Config) -> Config:
+    """What the file's shape cannot say: each `[[break_glass]]` has its own name and names a path."""
+    seen: set[str] = set()
+    for n, path in enumerate(config.break_glass):
+        if not path.name.strip():
+            raise ConfigError(config.path or "<config>", "needs a name", key=f"break_glass.{n}.name")
+        if path.name in seen:
+            raise ConfigError(config.path or "<config>", f"{path.name!r} is declared twice",
+                              key=f"break_glass.{n}.name")
+        seen.add(path.name)
+        if path.empty:
+            raise ConfigError(config.path or "<config>", "names no path: set aws_roles, aws_permission_sets, "
+                              "gcp_bindings, github_teams or github_rulesets", key=f"break_glass.{n}")
+    return config
 
 
 @functools.cache

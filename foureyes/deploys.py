@@ -5,8 +5,10 @@ and what could not be read there.
 
 Pure, like `changes`, which builds rows and facts from what this module finds:
 
-* `cloud_deploys` — each successful deploy call in a production account or project, with its
-  actor attributed and, for a CI identity, the GitHub `Deployment` whose run made it;
+* `cloud_deploys` — each successful deploy call (the catalogue's deploy actions and permissions)
+  in a production account or project, with its actor attributed — a role session followed back
+  through the AssumeRole records to whoever started it — and, for a CI identity, the GitHub
+  `Deployment` whose run made it;
 * `blind_spots` — the production accounts and projects whose deploy log could not be read
   for the period (an activity Gap), wholly or before a date;
 * `Targets` — where a GitHub run's OIDC subject can deploy: the production accounts and
@@ -21,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
 from .activity import ABOUT, HIDES_DEPLOYMENTS, Actor, AuditEvent, Deployment, parse_time, utc
@@ -31,7 +34,9 @@ PRODUCTION = "production"
 # The log each cloud's deploy events come from, as the population names it (its "source").
 SOURCE_NAMES: Mapping[str, str] = {"aws": "CloudTrail", "gcp": "Cloud Audit Logs"}
 GITHUB = "GitHub"
-SIGN_IN = "sts:AssumeRoleWithWebIdentity"  # how a CI session starts: evidence, not a deployment
+ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML")  # how a role session starts (role chaining)
+CHAIN_DEPTH = 4  # AssumeRole hops followed back from a call
+SESSION_MAX_S = 12 * 3600  # the longest an AWS role session lasts
 # A run's cloud calls follow its deployment record within this time (Attributor.via_run's window).
 RUN_WINDOW_S = 3600
 _BEFORE = re.compile(r"\bbefore (\d{4}-\d{2}-\d{2})\b")
@@ -50,6 +55,8 @@ class CloudDeploy:
     run: Deployment | None = None  # the GitHub deployment whose run made the call
     link: str = ""  # how it was tied to that run, or why it could not be
     identity: str = ""  # the account the call was made as, as the snapshot names it ("role gha-deploy in acme-prod")
+    chain: tuple[AuditEvent, ...] = ()  # the AssumeRole records that started the call's session, first first
+    emergency: str = ""  # the declared emergency path ([[break_glass]]) whose use the session was
 
     @property
     def ci(self) -> bool:
@@ -89,26 +96,79 @@ class Blind:
         return where and (not self.before or not at or at < self.before)
 
 
-def cloud_deploys(snapshot: Snapshot, who: Callable[[Actor], Who], deployments: Iterable[Deployment]) -> list[CloudDeploy]:
+def cloud_deploys(snapshot: Snapshot, who: Callable[[Actor], Who], deployments: Iterable[Deployment],
+                  emergency: Mapping[str, str] | None = None) -> list[CloudDeploy]:
     """Every successful deploy call in a production account or project, oldest first, each tied to
-    the GitHub deployment whose run made it when the subject (or the role's trust) and times allow."""
+    the GitHub deployment whose run made it when the subject (or the role's trust) and times allow.
+    ``emergency``: the AssumeRole record of each use of a declared emergency path → the path's name."""
     resources = snapshot.resources
     principals = snapshot.principals
+    emergency = emergency or {}
     runs = _Runs(deployments)
+    wanted = deploy_actions()
     out = []
-    events = [r for r in snapshot.activity() if isinstance(r, AuditEvent)]
+    events = [r for r in snapshot.activity() if isinstance(r, AuditEvent) and r.system in SOURCE_NAMES]
+    sessions = _Sessions(events)
     for event in sorted(events, key=lambda e: (e.at, e.id)):
         place = resources.get(event.resource)
-        if (event.system not in SOURCE_NAMES or event.action == SIGN_IN or event.result != "success"
-                or place is None or place.tier != PRODUCTION):
+        if event.action not in wanted or event.result != "success" or place is None or place.tier != PRODUCTION:
             continue
         actor = who(event.actor)
         account = principals.get(event.actor.principal) if event.actor.principal else None
         identity = account.label if account is not None else event.actor.principal.partition(":")[2]
+        chain: tuple[AuditEvent, ...] = ()
+        if actor.machine and not event.ci_subject:
+            chain = tuple(sessions.chain(event))
+            if chain and not (started := who(chain[0].actor)).machine:  # a person's session of the role
+                hops = " → ".join(e.target.rsplit("/", 1)[-1] for e in chain)
+                actor = Who(started.person, started.label, f"{started.how}, through {hops} (session {event.session})",
+                            started.actor, linked=started.linked)
         view = CloudDeploy(event, SOURCE_NAMES[event.system], place.label, place.app, actor, identity=identity)
         run, link = _run_of(view, runs, principals)
-        out.append(CloudDeploy(view.event, view.source, view.place, view.app, actor, run, link, identity))
+        path = emergency.get(chain[0].id, "") if chain else ""
+        out.append(CloudDeploy(view.event, view.source, view.place, view.app, actor, run, link, identity, chain, path))
     return out
+
+
+@lru_cache(maxsize=1)
+def deploy_actions() -> frozenset[str]:
+    """What a deploy call is: the AWS catalogue's deploy actions (``ecs:UpdateService``, as the AWS
+    connector names a CloudTrail event) and the GCP catalogue's deploy permissions (``run.services.update``,
+    the permission a Cloud Audit Logs entry needed)."""
+    from .connectors.aws.capabilities import load_catalogue as aws_catalogue
+    from .connectors.gcp.iam import load_catalogue as gcp_catalogue
+
+    found = {a for way in aws_catalogue().for_capability(DEPLOY_RUN) for a in way.actions}
+    found |= {p for platform in gcp_catalogue().deploy for p in platform.permissions}
+    return frozenset(found)
+
+
+class _Sessions:
+    """AssumeRole records by the role and session name they started, to follow a role session's call
+    back to whoever started the session (role chaining included)."""
+
+    def __init__(self, events: Iterable[AuditEvent]):
+        self._by: dict[tuple[str, str], list[AuditEvent]] = defaultdict(list)
+        for e in events:
+            if (e.system == "aws" and e.action in ASSUME_ACTIONS and e.result in ("", "success") and e.target
+                    and e.session):
+                self._by[(e.target, e.session)].append(e)
+
+    def chain(self, event: AuditEvent) -> list[AuditEvent]:
+        out: list[AuditEvent] = []
+        current = event
+        for _ in range(CHAIN_DEPTH):
+            role = current.actor.principal.removeprefix("aws:")
+            if ":role/" not in role or not current.session:
+                break
+            when = parse_time(current.at)
+            found = [a for a in self._by.get((role, current.session), ()) if a.at <= current.at
+                     and (when - parse_time(a.at)).total_seconds() <= SESSION_MAX_S and a not in out]
+            if not found:
+                break
+            current = max(found, key=lambda a: (a.at, a.id))
+            out.append(current)
+        return out[::-1]
 
 
 class _Runs:

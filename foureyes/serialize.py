@@ -50,12 +50,33 @@ def holding_json(analysis: Analysis, holding: Holding, *, with_path: bool = True
         "account": holding.account,
         "latent": holding.latent,
         "escalation": holding.escalation,
+        "access": access_kind(holding),
     }
+    if holding.emergency or holding.time_bound:
+        marks = analysis.graph.marks_of(holding)
+        data["emergency_paths"] = list(marks.emergency)
+        data["expires"] = marks.expires or None
     if with_path:
         steps = analysis.path(holding)
         data["path"] = path_json(steps)
         data["hops"] = hops_json(steps)
     return data
+
+
+def access_kind(holding: Holding) -> str:
+    """``emergency`` (only through a declared break-glass path), ``time-bound`` (only through grants
+    or assignments that expire) or ``standing``."""
+    return "emergency" if holding.emergency else "time-bound" if holding.time_bound else "standing"
+
+
+def access_text(analysis: Analysis, holding: Holding) -> str:
+    """``standing``, ``emergency: NAME`` or ``time-bound until DATE`` (``time-bound`` when its expiry is unknown)."""
+    if not (holding.emergency or holding.time_bound):
+        return "standing"
+    marks = analysis.graph.marks_of(holding)
+    if holding.emergency:
+        return "emergency: " + ", ".join(marks.emergency) if marks.emergency else "emergency"
+    return f"time-bound until {marks.expires[:10]}" if marks.expires else "time-bound"
 
 
 def exposed_json(analysis: Analysis, finding: Finding) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from .collect import collect, is_source_failure
 from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
+from .emergency import USE_VIA, duration_text
 from .errors import InputError, NotFound
 from .export import github_issues, report, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
@@ -42,7 +43,8 @@ REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
 __all__ = ["Workspace", "Analysis", "Completeness", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS",
-           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure"]
+           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure", "USE_VIA",
+           "duration_text"]
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,23 @@ def test_the_stored_snapshot_gives_the_same_population_on_each_store(store_url, 
     conflicts = json.loads(cli("-c", str(config), "conflicts", "--format", "json",
                                env={"FOUREYES_STORE_URL": store_url}).stdout)
     assert [(f["rule"], f["scope"]) for f in conflicts["findings"]] == [("FE-ACT-004", "cloud-deploy:e-hand")]
+
+
+def test_a_role_sessions_call_is_the_person_who_assumed_the_role():
+    case = {"assumes": [{"id": "a1", "by": "carol@example.com", "role": "deployer", "session": "carol",
+                         "did": [{"action": "ecs:UpdateService", "at": "2026-09-01T10:05:00Z", "target": "prod/api"},
+                                 {"action": "iam:CreateAccessKey", "at": "2026-09-01T10:06:00Z"}]}]}
+    snapshot, identities = fixture_world(case)
+    found = population(snapshot, identities, FIXTURE_CONFIG)
+    [row] = found.rows  # the access key is no deployment; the AssumeRole itself neither
+    assert row.change.id == "a1-0" and row.verdict == NOT_INDEPENDENT
+    assert [w.person for w in row.deployers] == ["carol@example.com"]
+    assert "through deployer (session carol)" in row.cloud.actor.how
+    [fact] = found.facts
+    assert [s.ref for s in fact.proof] == ["a1", "a1-0", ""]  # the AssumeRole, the call, the verdict
+    assert fact.proof[0].text.startswith("CloudTrail: sts:AssumeRole of arn:aws:iam::111111111111:role/deployer")
+    # the same session as a use of a declared emergency path: not independent, reviewed as that use instead
+    emergency = population(snapshot, identities, FIXTURE_CONFIG, {"a1": "prod-breakglass"})
+    [row] = emergency.rows
+    assert row.verdict == NOT_INDEPENDENT and "in a session of the emergency path prod-breakglass" in row.why
+    assert not emergency.facts

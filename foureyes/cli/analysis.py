@@ -10,7 +10,7 @@ from rich.text import Text
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
 from ..drift import grant_json
-from ..serialize import finding_json, holding_json, path_json, person_json
+from ..serialize import access_text, finding_json, holding_json, path_json, person_json
 from ..workspace import Analysis, Completeness
 from . import main
 from .common import (
@@ -84,17 +84,22 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
         return
     rows = []
     for p in people:
-        for h in by_person[p.key]:
+        # standing access first, then what expires, then what only an emergency path gives
+        for h in sorted(by_person[p.key], key=lambda h: (h.emergency, h.time_bound)):
             resource = analysis.snapshot.resources.get(h.resource)
             rows.append([p.display_name if p.linked else p.key, resource.label if resource else h.resource,
-                         h.tier, " → ".join(path_json(analysis.path(h))[1:])])
+                         h.tier, access_text(analysis, h), " → ".join(path_json(analysis.path(h))[1:])])
     if fmt == "csv":
-        print_csv(["person", "resource", "tier", "path"], rows)
+        print_csv(["person", "resource", "tier", "access", "path"], rows)
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
-    print_table(title, ["person", "resource", "tier", "path"], [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
-    note(f"{len(people)} people" + (" (incomplete: a source failed)" if completeness.failed else ""))
+    print_table(title, ["person", "resource", "tier", "access", "path"],
+                [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3]), cell(r[4], limit=None)] for r in rows])
+    standing = sum(1 for p in people if any(not h.emergency for h in by_person[p.key]))
+    note(f"{len(people)} people" + (f" ({standing} standing, {len(people) - standing} through an emergency path "
+                                    "only)" if standing < len(people) else "")
+         + (" (incomplete: a source failed)" if completeness.failed else ""))
     finish(code)
 
 
@@ -185,7 +190,7 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
         finish(code)
         return
     columns = ["person", *CAPABILITIES, "conflict"]
-    table_rows = [[r["name"] if r["linked"] else r["person"], *(len(r["capabilities"][c]) or "" for c in CAPABILITIES),
+    table_rows = [[r["name"] if r["linked"] else r["person"], *(_cell(r, c) for c in CAPABILITIES),
                    "yes" if r["conflict"] else ""] for r in rows]
     if fmt == "csv":
         print_csv(columns, table_rows)
@@ -194,6 +199,14 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
     print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", columns,
                 [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
     finish(code)
+
+
+def _cell(row: dict[str, Any], capability: str) -> str | int:
+    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency")."""
+    standing, emergency = len(row["capabilities"][capability]), len(row.get("emergency", {}).get(capability, ()))
+    if not emergency:
+        return standing or ""
+    return f"{standing} +{emergency} emergency" if standing else f"{emergency} emergency"
 
 
 # ---------------------------------------------------------------- drift

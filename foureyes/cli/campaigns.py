@@ -80,7 +80,9 @@ def campaign() -> None:
               default=None, help="Which grants: all production grants (default), those in a conflict, "
                                  "production grants new since the last closed campaign, every grant of "
                                  "leavers (the roster says they left), what movers keep of their old team's "
-                                 "capabilities, production grants with no use seen for --unused-days, or all.")
+                                 "capabilities, production grants with no use seen for --unused-days, or all; "
+                                 "emergency: each use of a [[break_glass]] path in the snapshot's activity "
+                                 "period, one item per use.")
 @click.option("--unused-days", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --scope unused: days without use (default: [campaigns] unused_days).")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")

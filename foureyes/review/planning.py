@@ -122,6 +122,12 @@ def plan_items(
     ``aliases`` (`people.aliases_of`, computed when not given) says who each reviewer is.
     """
     snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
+    if aliases is None:
+        aliases = aliases_of(snapshot, identities, config.identity)
+    if scope.kind == "emergency":
+        assigned = _assign(use_drafts(analysis, scope, aliases), config, reviewers,
+                           graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}, dict_lookup(aliases))
+        return [_with_previous(d, previous) for d in assigned] if previous else assigned
     repo_app = repo_apps(snapshot.resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
     moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
@@ -137,8 +143,6 @@ def plan_items(
     members: set[str] | None = None
     if scope.teams:
         members = set().union(*(graph.team_members(team) for team in scope.teams))
-    if aliases is None:
-        aliases = aliases_of(snapshot, identities, config.identity)
     lookup = dict_lookup(aliases)
     # a person named by any spelling: their key, an account, an alias
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
@@ -222,6 +226,51 @@ def plan_items(
     if previous:
         assigned = [_with_previous(d, previous) for d in assigned]
     return assigned
+
+
+def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[str, str]]) -> list[ItemDraft]:
+    """Scope "emergency": one item per use of a declared emergency path in the snapshot's period,
+    its subject the person who used it; the scope's filters narrow the uses."""
+    snapshot, identities = analysis.snapshot, analysis.identities
+    if not analysis.emergency.paths:
+        raise InputError("scope 'emergency' reviews the uses of declared emergency paths, and the config declares "
+                         "none: add a [[break_glass]] table (docs/emergency.md)")
+    if snapshot.period is None:
+        raise InputError(f"scope 'emergency' reviews the uses of [[break_glass]] paths in an activity period, and "
+                         f"snapshot {snapshot.id} was taken without activity; run `foureyes snapshot --activity`")
+    lookup = dict_lookup(aliases)
+    people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
+    members = set().union(*(analysis.graph.team_members(t) for t in scope.teams)) if scope.teams else None
+    findings: dict[str, list[ConflictRef]] = defaultdict(list)
+    for f in analysis.findings:
+        if f.scope.startswith("use:"):
+            findings[f.scope].append(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope))
+    drafts = []
+    for use in analysis.emergency.uses:
+        resource = snapshot.resources.get(use.resource)
+        app = resource.app if resource else ""
+        person = identities.people.get(use.person)
+        accounts = tuple(a.principal for a in person.accounts) if person else tuple(
+            a for a in (use.who.actor.principal,) if a)
+        if scope.systems and use.system not in scope.systems:
+            continue
+        if scope.apps and app not in scope.apps:
+            continue
+        if members is not None and use.person not in members:
+            continue
+        if people_filter and norm(use.person) not in people_filter and not people_filter & {norm(a) for a in accounts}:
+            continue
+        capabilities = tuple(sorted({h.capability for h in analysis.graph.holdings(use.person)
+                                     if h.emergency and use.path in analysis.graph.marks_of(h).emergency}))
+        grant = use.as_grant(capabilities)
+        principal = snapshot.principals.get(grant.principal)
+        drafts.append(ItemDraft(
+            grant=grant, person=use.person, person_name=use.who.label, accounts=accounts,
+            principal_name=principal.label if principal else use.target,
+            resource_name=resource.label if resource else use.resource, tier=resource.tier if resource else "",
+            app=app, path=use.lines(), teams=(), conflicts=tuple(findings.get(f"use:{use.path}:{use.id}", ())),
+            holders=0, is_new=False, fingerprint=hashlib.sha256(dumps(list(use.lines())).encode()).hexdigest()))
+    return drafts
 
 
 def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:

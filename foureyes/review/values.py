@@ -31,7 +31,7 @@ from .vocabulary import (
 class Scope:
     """Which grants a campaign reviews: a kind, narrowed by optional filters."""
 
-    kind: str = "production"  # production | conflicts | drift | leavers | movers | unused | all
+    kind: str = "production"  # production | conflicts | drift | leavers | movers | unused | emergency | all
     systems: tuple[str, ...] = ()
     apps: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
@@ -50,6 +50,7 @@ class Scope:
                 "leavers": "every grant of people the roster says have left",
                 "movers": "grants movers keep from their old team",
                 "unused": f"production grants unused for {self.unused_days} days or more",
+                "emergency": "each use of a declared emergency path in the snapshot's activity period",
                 "all": "all grants"}[self.kind]
         for label, values in (("system", self.systems), ("app", self.apps), ("team", self.teams),
                               ("person", self.people)):

@@ -1,5 +1,7 @@
 """Fixtures for activity rules: a small review period written as changes, deployments and
-bypasses by logins, run through the same population and facts as a real snapshot.
+bypasses by logins, run through the same population and facts as a real snapshot; ``assumes``
+are uses of the break-glass role ``break_glass`` declares (an AssumeRole by an address, and what
+the session did), run through the same emergency analysis.
 
 A login (``alice``) is the GitHub account ``github:alice`` linked to ``alice@example.com``;
 a login listed in ``unlinked`` has no link; an address (``bob@example.com``) is an actor known
@@ -15,12 +17,14 @@ address is a session named by that address; ``role`` with ``subject`` is the CI 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..activity import (DIRECT_PUSH, PULL_REQUEST, ActivityPeriod, Actor, Approval, AuditEvent, BypassUse, Change,
                         Commit, Deployment)
 from ..changes import population
-from ..config import parse_config
+from ..config import BreakGlassConfig, parse_config
+from ..emergency import prepare, with_uses
 from ..identity import Identities, link
 from ..model import DEPLOY_RUN, Gap, Grant, Kind, Principal, Resource, Snapshot, SourceResult
 from .engine import Finding, evaluate
@@ -108,9 +112,44 @@ def _bypass(spec: dict[str, Any]) -> BypassUse:
                      source="rule suite")
 
 
+def _assume(spec: dict[str, Any]) -> list[AuditEvent]:
+    """A break-glass use: an AssumeRole of the role by ``by`` (an address: a SAML user), and what the
+    session did (``did``: actions with their times)."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/{spec['role']}"
+    session = spec.get("session", spec["by"].split("@")[0])
+    start = spec.get("at", "2026-09-01T10:00:00Z")
+    who = Actor(email=spec["by"], name=spec["by"], via="SAML user", kind="user") if spec["by"] != "?" else Actor()
+    out = [AuditEvent("aws", spec["id"], start, spec.get("action", "sts:AssumeRole"), actor=who,
+                      resource=f"aws:account:{ACCOUNT}", target=role, result="success", session=session,
+                      evidence={"durationSeconds": spec.get("duration", 3600),
+                                "sourceIdentity": spec.get("source_identity", "")})]
+    for n, done in enumerate(spec.get("did", [])):
+        out.append(AuditEvent("aws", f"{spec['id']}-{n}", done["at"], done["action"],
+                              actor=Actor(f"aws:{role}", f"{spec['role']}/{session}", via="role session name",
+                                          kind="role"),
+                              resource=f"aws:account:{ACCOUNT}", target=done.get("target", ""), result="success",
+                              session=session, evidence={"userIdentity": {
+                                  "type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{spec['role']}/{session}"}}))
+    return out
+
+
+def _emergency(case: dict[str, Any], snapshot: Snapshot, config: Any, identities: Any) -> Any:
+    if "break_glass" not in case:
+        return None
+    declared = case["break_glass"]
+    config = replace(config, break_glass=[BreakGlassConfig(
+        name=declared.get("name", "prod-breakglass"), aws_roles=list(declared.get("aws_roles", ["breakglass"])),
+        allowed=list(declared.get("allowed", [])), max_duration=declared.get("max_duration", "1h"),
+        ticket=declared.get("ticket", ""))])
+    return with_uses(prepare(snapshot, identities, config), snapshot, identities, config, lambda team: set())
+
+
 def activity_findings_of(case: dict[str, Any], pack: RulePack) -> list[Finding]:
     snapshot, identities = fixture_world(case)
-    facts = population(snapshot, identities, FIXTURE_CONFIG).facts
+    emergency = _emergency(case, snapshot, FIXTURE_CONFIG, identities)
+    uses = {u.id: u.path for u in emergency.uses if u.system == "aws"} if emergency is not None else {}
+    facts = population(snapshot, identities, FIXTURE_CONFIG, uses).facts + (
+        emergency.facts if emergency is not None else ())
     return evaluate(pack, people=identities.people.values(), holdings_of={}, resources=snapshot.resources,
                     principals=snapshot.principals, facts=facts)
 
@@ -121,7 +160,8 @@ def fixture_world(case: dict[str, Any], gaps: tuple[Gap, ...] = ()) -> tuple[Sna
     deployments = [_deployment(d) for d in case.get("deployments", [])]
     bypasses = [_bypass(b) for b in case.get("bypasses", [])]
     events = [_event(e) for e in case.get("events", [])]
-    records = changes + deployments + bypasses
+    uses = [event for spec in case.get("assumes", []) for event in _assume(spec)]
+    records = changes + deployments + bypasses + uses
     logins = {a.principal.partition(":")[2] for r in records for a in _actors(r) if a.principal}
     logins |= {e["by"] for e in case.get("events", []) if e.get("by") and "@" not in e["by"]}
     unlinked = set(case.get("unlinked", []))
@@ -132,8 +172,11 @@ def fixture_world(case: dict[str, Any], gaps: tuple[Gap, ...] = ()) -> tuple[Sna
         for login in sorted(logins) if not login.endswith("[bot]"))
     resources = (Resource("github", "repo", "acme/api", tier="production"),
                  Resource("github", "environment", "acme/api/production", tier="production", parent=REPO))
-    source = SourceResult("fixture", "github", principals=principals, resources=resources, activity=tuple(records),
-                          period=FIXTURE_PERIOD)
+    # the break-glass roles' account is the production account of the clouds below
+    roles = tuple(Principal("aws", f"arn:aws:iam::{ACCOUNT}:role/{role}", Kind.ROLE, home=f"aws:account:{ACCOUNT}")
+                  for role in sorted({spec["role"] for spec in case.get("assumes", [])}))
+    source = SourceResult("fixture", "github", principals=principals + roles, resources=resources,
+                          activity=tuple(records), period=FIXTURE_PERIOD)
     snapshot = Snapshot(0, "2026-11-01T00:00:00Z", "fixture", (source, *_clouds(events, gaps)))
     return snapshot, link(snapshot, FIXTURE_CONFIG)
 
@@ -163,5 +206,7 @@ def _actors(record: Any) -> list[Actor]:
                 *(x for c in record.commits for x in c.authors)]
     if isinstance(record, Deployment):
         return [record.triggering_actor, *(a.reviewer for a in record.approvals)]
+    if isinstance(record, AuditEvent):
+        return []  # AWS actors: not GitHub accounts
     return [record.actor]
 

@@ -19,6 +19,8 @@ from .roster_rules import Peers, RosterFacts, drift_findings, person_findings
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
+# Holding fields a requirement's `where` may name besides the grant's attributes.
+_HOLDING_FLAGS = frozenset({"latent", "escalation", "time_bound", "emergency"})
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,13 @@ def evaluate(
             for holding in by_capability.get(capability, ()):
                 if holding.resource in exposing:
                     on_subject[holding.resource].append(holding)
+        # Reached only through a declared emergency path: not standing access, so no standing conflict
+        # (its uses are reviewed instead: foureyes.emergency).
+        if any(h.emergency for h in holdings):
+            holdings = [h for h in holdings if not h.emergency]
+            by_capability = defaultdict(list)
+            for holding in holdings:
+                by_capability[holding.capability].append(holding)
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
@@ -243,8 +252,7 @@ def satisfies(holding: Holding, requirement: Requirement) -> bool:
     if requirement.systems and holding.system not in requirement.systems:
         return False
     for key, wanted in requirement.where.items():
-        value = holding.latent if key == "latent" else holding.escalation if key == "escalation" \
-            else holding.attrs.get(key)
+        value = getattr(holding, key) if key in _HOLDING_FLAGS else holding.attrs.get(key)
         if value != wanted:
             return False
     return True

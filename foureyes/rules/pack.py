@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from ..changes import FACTS
+from ..emergency import FACTS as EMERGENCY_FACTS
 from ..errors import InputError
 from ..model import CAPABILITIES, SEVERITIES, SYSTEMS
 from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, ListOf, MapOf, Schema, Str, Table,
@@ -156,7 +157,7 @@ _RULE = Table({
     "target": Field(Choice(("resource", "principal")), default="resource"),
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
-    "fact": Field(Choice(FACTS, noun="fact"), default=""),
+    "fact": Field(Choice(FACTS + EMERGENCY_FACTS, noun="fact"), default=""),
     "condition": Field(Choice(ROSTER_CONDITIONS), default=""),
     "exposes": Field(Table({
         "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
@@ -252,7 +253,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
                 checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
     elif raw["kind"] == ACTIVITY:
         if not raw["fact"]:
-            checked.fail(at, f"an activity rule needs fact = one of {', '.join(FACTS)}")
+            checked.fail(at, f"an activity rule needs fact = one of {', '.join(FACTS + EMERGENCY_FACTS)}")
         for key in ("all_of", "any_of", "target", "match", "same", "subject", "suppressed_by", "exposes", "show"):
             if key in checked.data["rule"][index]:
                 checked.fail(at + (key,), "is not for activity rules (they have fact and when)")

@@ -14,7 +14,7 @@ from rich.text import Text
 from .. import review
 from ..errors import NotFound
 from ..textsafe import safe_multiline, safe_text
-from ..workspace import Workspace
+from ..workspace import USE_VIA, Workspace
 from .rows import Column, Row, make_row
 from .state import SEVERITY_STYLE, roster_style, when
 
@@ -187,12 +187,13 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     def row(name: str, value: Text | str, style: str = "") -> None:
         grid.add_row(_label(name), value if isinstance(value, Text) else Text(safe_text(value), style=style))
 
+    use = item.via == USE_VIA  # scope "emergency": the item is one use of a break-glass path
     grant = Text(safe_text(item.label), style="bold")
     grant.append(f"  ({safe_text(item.system)} · via {safe_text(item.via)}", style="dim")
-    if item.detail:
+    if item.detail and not use:
         grant.append(f" · {safe_text(item.detail)}", style="dim")
     grant.append(")", style="dim")
-    row("Grant", grant)
+    row("Use" if use else "Grant", grant)
     if item.person_status:
         who = Text(safe_text(item.person_status), style=roster_style(item.person_status))
         who.append(f" · manager {safe_text(item.person_manager or '-')} · department "
@@ -201,21 +202,33 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     path = Text()
     for n, step in enumerate(item.path):
         if n:
-            path.append("\n  → ", style="dim")
-        path.append(safe_text(step))
-    row("Path", path if item.path else Text("(no path recorded)", style="italic"))
+            path.append("\n" if use else "\n  → ", style="dim")
+        path.append(safe_text(step), style="red" if use and step.startswith("problem:") else "")
+    row("Evidence" if use else "Path", path if item.path else Text("(no path recorded)", style="italic"))
     caps = Text(", ".join(item.capabilities))
     caps.append(f"   tier {safe_text(item.tier or '-')} · app {safe_text(item.app or '-')}", style="dim")
     row("Capabilities", caps)
-    if item.condition:
+    if use:
+        row("Decide", Text("certify: the use was justified · revoke: it was not (a follow-up ticket) · "
+                           "the reviewer is never its user", style="dim"))
+    elif item.condition:
         row("Condition", item.condition)
     if item.expires:
         row("Expires", item.expires)
     usage = item.usage
-    row("Last used", Text(safe_text(usage.describe()), style=USED_STYLE.get(usage.state, "")))
+    if not use:
+        row("Last used", Text(safe_text(usage.describe()), style=USED_STYLE.get(usage.state, "")))
     if usage.suggestion:
         row("Suggestion", Text(safe_text(usage.suggestion), style="bold yellow"))
-    if item.conflicts:
+    if use and item.conflicts:
+        found = Text()
+        for n, c in enumerate(item.conflicts):
+            found.append(("\n" if n else "") + f"{c.rule} {c.severity} ", style=SEVERITY_STYLE.get(c.severity, ""))
+            found.append(safe_text(c.title))
+        row("Findings", found)
+    elif use:
+        row("Findings", Text("none: ticket, duration and person as declared", style="green"))
+    elif item.conflicts:
         conflicts = Text()
         for n, c in enumerate(item.conflicts):
             if n:
@@ -227,7 +240,8 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     else:
         row("Conflicts", Text("none", style="dim"))
     others = item.holders
-    row("Others", f"{others} other {'person holds' if others == 1 else 'people hold'} the same grant")
+    if not use:
+        row("Others", f"{others} other {'person holds' if others == 1 else 'people hold'} the same grant")
     if item.previous is not None:
         row("Previous", Text(safe_text(item.previous.describe()),
                              style="green" if item.unchanged_since_certified else "yellow"))

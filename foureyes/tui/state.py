@@ -22,6 +22,8 @@ from .rows import Column, Row, make_row
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 SYSTEM_STYLE = {"github": "magenta", "aws": "dark_orange", "gcp": "dodger_blue2", "ci": "green", "person": "bold"}
+EMERGENCY_STYLE = "bold orchid"  # reached only through a declared break-glass path
+TIME_BOUND_STYLE = "cyan"  # expires
 CAPABILITY_STYLE = {
     "code.push": "green",
     "code.merge_unreviewed": "bold yellow",
@@ -311,7 +313,7 @@ MATRIX_COLUMNS = (
     Column("conflict", "Conflict", 8, align="center"),
     *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
 )
-MATRIX_FIELDS = ("name", "person", "conflict", "status", "used")
+MATRIX_FIELDS = ("name", "person", "conflict", "status", "used", "emergency")
 
 
 def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
@@ -326,23 +328,44 @@ def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: st
         label = person_label(person, entry["person"])
         counts = [len(entry["capabilities"][c]) for c in CAPABILITIES]
         used = [len(entry.get("used", {}).get(c, ())) for c in CAPABILITIES]  # used in the activity period
+        # resources reached only through a declared emergency path: counted apart, never standing
+        emergency = [len(entry.get("emergency", {}).get(c, ())) for c in CAPABILITIES]
         conflict = entry["conflict"]
         status = roster_word(person)
         rows.append(make_row(
             entry["person"],
             (label, status, "▲ yes" if conflict else "",
-             *((f"● {n}" + (f" ✓{u}" if u else "")) if n else "·" for n, u in zip(counts, used))),
+             *(_matrix_cell(n, u, e) for n, u, e in zip(counts, used, emergency))),
             sort=(label.lower(), (not (person is not None and person.is_leaver), status), 0 if conflict else 1,
                   *(-n for n in counts)),
             fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no",
                     "status": (f"{person.status} left" if person.is_leaver else person.status) if person else "",
-                    "used": "yes" if any(used) else "no"},
+                    "used": "yes" if any(used) else "no", "emergency": "yes" if any(emergency) else "no"},
             style="bold" if conflict else "",
             cell_styles=("", roster_style(person.status if person else ""), "bold red" if conflict else "",
-                         *(CAPABILITY_STYLE[c] if n else "dim" for c, n in zip(CAPABILITIES, counts))),
+                         *(CAPABILITY_STYLE[c] if n else EMERGENCY_STYLE if e else "dim"
+                           for c, n, e in zip(CAPABILITIES, counts, emergency))),
             data=entry,
         ))
     return rows
+
+
+def _matrix_cell(standing: int, used: int, emergency: int) -> str:
+    """``● 3 ✓1`` (held on 3 resources, 1 used in the period), ``⚑ 1`` (only through an emergency path)."""
+    text = (f"● {standing}" + (f" ✓{used}" if used else "")) if standing else ""
+    if emergency:
+        text += f" ⚑{emergency}" if text else f"⚑ {emergency}"
+    return text or "·"
+
+
+def access_cell(analysis: Analysis, holding: Holding) -> tuple[str, str]:
+    """The Access column of a capability: (text, style); empty for standing access."""
+    if not (holding.emergency or holding.time_bound):
+        return "", ""
+    marks = analysis.graph.marks_of(holding)
+    if holding.emergency:
+        return "⚑ " + (", ".join(marks.emergency) or "emergency"), EMERGENCY_STYLE
+    return (f"until {marks.expires[:10]}" if marks.expires else "time-bound"), TIME_BOUND_STYLE
 
 
 # ---------------------------------------------------------------- one person
@@ -361,6 +384,7 @@ HOLDING_COLUMNS = (
     Column("app", "App", 12),
     Column("hops", "Hops", 4, align="right"),
     Column("used", "Used", 6, align="center"),
+    Column("access", "Access", 18),
     Column("path", "Path", 0, min_width=30),
 )
 GRANT_COLUMNS = (
@@ -377,7 +401,7 @@ FINDING_COLUMNS = (
     Column("scope", "App or repo", 24),
     Column("status", "Status", 9),
 )
-HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system", "used")
+HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system", "used", "access")
 
 
 def account_rows(triage: Triage, person: Person) -> list[Row]:
@@ -402,9 +426,11 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
     resources = analysis.snapshot.resources
     rank = {c: n for n, c in enumerate(CAPABILITIES)}
 
-    def order(h: Holding) -> tuple[int, str, str, str]:
+    def order(h: Holding) -> tuple[bool, bool, int, str, str, str]:
+        # standing access first, then what expires, then what only an emergency path gives: apart
         resource = resources.get(h.resource)
-        return (rank.get(h.capability, 99), (resource.label if resource else h.resource).lower(), h.resource, h.repo)
+        return (h.emergency, h.time_bound, rank.get(h.capability, 99),
+                (resource.label if resource else h.resource).lower(), h.resource, h.repo)
 
     rows = []
     holdings = sorted(holdings, key=order)
@@ -414,13 +440,15 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
         steps = analysis.path(h)
         label = resource.label if resource else h.resource
         mark = "✓" if h.key in used else ""
+        access, access_style = access_cell(analysis, h)
         rows.append(make_row(
-            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, mark, chain(steps[1:])),
+            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, mark, access, chain(steps[1:])),
             sort=(CAPABILITIES.index(h.capability) if h.capability in CAPABILITIES else 99, label.lower(), h.tier,
-                  h.app, len(steps), mark, ""),
+                  h.app, len(steps), mark, (h.emergency, h.time_bound, access), ""),
             fields={"capability": h.capability, "resource": f"{h.resource} {label}", "tier": h.tier,
-                    "app": h.app, "system": h.system, "used": "yes" if mark else "no"},
-            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""), "", "", "", "", "bold green"),
+                    "app": h.app, "system": h.system, "used": "yes" if mark else "no",
+                    "access": "emergency" if h.emergency else "time-bound" if h.time_bound else "standing"},
+            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""), "", "", "", "", "bold green", access_style),
             data=h, limit=400,
         ))
     return rows
@@ -448,9 +476,14 @@ def grant_rows(triage: Triage, grants: Iterable[Grant]) -> list[Row]:
         principal = snapshot.principals.get(g.principal)
         resource = snapshot.resources.get(g.resource)
         via = g.via + (f": {g.detail}" if g.detail and g.detail != g.via else "")
-        rows.append(make_row(g.key, (g.system, g.entitlement, resource.label if resource else g.resource,
+        entitlement = g.entitlement
+        if g.expires:  # time-bound: its expiry beside it, in every view
+            gone = g.attrs.get("expired")
+            entitlement += f" · {'expired' if gone else 'until'} {g.expires[:10]}"
+        rows.append(make_row(g.key, (g.system, entitlement, resource.label if resource else g.resource,
                                      principal.label if principal else g.principal, via),
-                             cell_styles=(SYSTEM_STYLE.get(g.system, ""),), data=g))
+                             cell_styles=(SYSTEM_STYLE.get(g.system, ""), TIME_BOUND_STYLE if g.expires else ""),
+                             data=g))
     return rows
 
 

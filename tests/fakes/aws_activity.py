@@ -10,7 +10,8 @@ learns which account a set of credentials belongs to from the STS answers it for
 Paging: ``NextToken`` (CloudTrail, at most ``MaxResults`` ≤ 50 and at most ``page_size``),
 ``Marker``/``IsTruncated`` (IAM). Errors the real services send: ``AccessDeniedException``,
 ``ThrottlingException``, ``InvalidLookupAttributesException`` (more than one attribute),
-``InvalidNextTokenException`` (CloudTrail); ``AccessDenied``, ``Throttling``,
+``InvalidNextTokenException`` (CloudTrail); lookups by ``EventName``, ``EventSource``, ``ReadOnly``,
+``Username``, ``AccessKeyId``, ``EventId`` and ``ResourceName``; ``AccessDenied``, ``Throttling``,
 ``NoSuchEntity`` (IAM, XML ``ErrorResponse``). Access Advisor jobs answer ``IN_PROGRESS``
 ``polls`` times before ``COMPLETED``, and only to the credentials that generated them.
 tests/connectors/test_aws_activity.py checks every shape against botocore's service models.
@@ -463,5 +464,7 @@ def _matches(record: dict[str, Any], attributes: list[dict[str, str]]) -> bool:
         if key == "ReadOnly" and entry["ReadOnly"] != value:
             return False
         if key in ("Username", "AccessKeyId", "EventId") and entry.get(key) != value:
+            return False
+        if key == "ResourceName" and value not in {r["ResourceName"] for r in entry["Resources"]}:
             return False
     return True

@@ -5,6 +5,7 @@ to logging.googleapis.com. It serves Cloud Audit Logs entries from a declarative
 (``auditLogs``: project id → entries in the JSON form `gcloud logging read` prints, with an
 ``AuditLog`` protoPayload), filtered by the subset of the Logging query language the GCP
 connector writes — ``logName="…"``, ``protoPayload.authorizationInfo.permission=("a" OR "b")``,
+``protoPayload.authenticationInfo.principalEmail=("a" OR "b")``,
 ``timestamp>="…"`` and ``timestamp<"…"`` joined by AND; anything else is INVALID_ARGUMENT, as a
 query the real service would read differently must not pass here. Pages with
 ``next_page_token``; faults as in iam_grpc (status codes with RetryInfo).
@@ -28,12 +29,13 @@ SERVICE = "google.logging.v2.LoggingServiceV2"
 _CLAUSE = re.compile(
     r'^(?:(?P<log>logName)\s*=\s*"(?P<log_value>[^"]+)"'
     r'|(?P<perm>protoPayload\.authorizationInfo\.permission)\s*=\s*\((?P<perm_values>"[^"]+"(?:\s+OR\s+"[^"]+")*)\)'
+    r'|(?P<who>protoPayload\.authenticationInfo\.principalEmail)\s*=\s*\((?P<who_values>"[^"]+"(?:\s+OR\s+"[^"]+")*)\)'
     r'|(?P<time>timestamp)\s*(?P<op>>=|<)\s*"(?P<time_value>[^"]+)")$')
 
 
 def parse_filter(text: str) -> dict[str, Any]:
     """The connector's filter as {log, permissions, since, until}; ValueError for anything else."""
-    out: dict[str, Any] = {"log": "", "permissions": None, "since": "", "until": ""}
+    out: dict[str, Any] = {"log": "", "permissions": None, "principals": None, "since": "", "until": ""}
     for clause in re.split(r"\s+AND\s+", text.strip()):
         m = _CLAUSE.match(clause.strip())
         if m is None:
@@ -42,6 +44,8 @@ def parse_filter(text: str) -> dict[str, Any]:
             out["log"] = m.group("log_value")
         elif m.group("perm"):
             out["permissions"] = set(re.findall(r'"([^"]+)"', m.group("perm_values")))
+        elif m.group("who"):
+            out["principals"] = set(re.findall(r'"([^"]+)"', m.group("who_values")))
         elif m.group("op") == ">=":
             out["since"] = m.group("time_value")
         else:
@@ -147,6 +151,10 @@ def _matches(entry: dict[str, Any], query: dict[str, Any]) -> bool:
         return False
     if query["until"] and not _when(entry["timestamp"]) < _when(query["until"]):
         return False
+    if query["principals"] is not None:
+        email = ((entry.get("protoPayload") or {}).get("authenticationInfo") or {}).get("principalEmail", "")
+        if email not in query["principals"]:
+            return False
     if query["permissions"] is not None:
         granted = {a.get("permission") for a in (entry.get("protoPayload") or {}).get("authorizationInfo", [])}
         if not granted & query["permissions"]:

@@ -35,8 +35,8 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
-        assert "42 open (26 separation-of-duties conflicts, 5 proven in the review" in text  # the panel wraps
-        assert "Review period 2026-08-04 to 2026-11-02: 302 production changes, 14 not" in text
+        assert "44 open (26 separation-of-duties conflicts, 7 proven in the review" in text  # the panel wraps
+        assert "Review period 2026-08-04 to 2026-11-02: 305 production changes, 17 not" in text
         assert "2 leavers still holding access" in text  # the roster's
         assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
@@ -53,7 +53,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 42 findings match paul" in text
+        assert "1 of 44 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -109,6 +109,31 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
         await press(app, pilot, "c", "enter")  # a capability's paths, hop by hop
         assert type(app.screen).__name__ == "PathScreen"
         assert "Max Mueller: capabilities and their paths" in screen_text(app)
+
+    run(demo_url, scenario)
+
+
+def test_emergency_access_stands_apart_from_standing_access(demo_url):
+    async def scenario(app, pilot):
+        text = screen_text(app)
+        # the Overview: the declared break-glass path, its unjustified use, and what is time-bound
+        assert "⚑ prod-breakglass  2 uses, 1 with a finding · 1 person only through it" in text
+        assert "2026-10-21 19:40 Alex Adeyemi · 4 h · no ticket; too long" in text
+        # Alex's capabilities: production only through the declared path, marked in the Access column
+        await press(app, pilot, "4", "f")
+        await type_text(app, pilot, "alex")
+        await press(app, pilot, "enter", "enter")
+        text = screen_text(app)
+        assert re.search(r"access\.admin\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+✓\s+"
+                         r"⚑ prod-breakglass\s+role ops-breakglass", text)
+        assert "2 capabilities · 2 open findings" in text  # his October use: no ticket, too long
+        # the unjustified use as findings, with the use as their proof
+        await press(app, pilot, "2", "f")
+        await type_text(app, pilot, "FE-EMG")
+        await press(app, pilot, "enter")
+        text = screen_text(app)
+        assert "2 of 43 findings match" in text
+        assert "An emergency path was used without a ticket" in text
 
     run(demo_url, scenario)
 

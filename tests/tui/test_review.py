@@ -55,9 +55,15 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
         # the detail pane: grant, path, usage, conflicts, others, history
         assert "Grant         policy AdministratorAccess on acme-prod (111111111111)" in text
         assert "→ role ops-breakglass in acme-prod" in text
-        # the demo's RoleLastUsed: ops-breakglass unused in IAM's window, so the queue suggests revoking it
-        assert "Last used     no use seen in the period (RoleLastUsed, tracked since 2025-11-02)" in text
-        assert "Suggestion    revoke: unused for at least 365 days" in text
+        # ops-breakglass is the demo's declared emergency path, used in October (RoleLastUsed says so)
+        assert "declared emergency path prod-breakglass)" in text
+        assert "Last used     last used 2026-10-21 (RoleLastUsed)" in text
+        # two rows down, Max's ProdDeployer: unused for months, so the queue suggests revoking it
+        await press(app, pilot, "down")
+        await press(app, pilot, "down")
+        assert "Suggestion    revoke: unused for 133 days" in screen_text(app)
+        await press(app, pilot, "up")
+        await press(app, pilot, "up")
         assert "Others        0 other people hold the same grant" in text
         assert "Previous      not in an earlier campaign" in text
 

@@ -63,12 +63,18 @@ def test_matrix_rows_are_the_core_matrix(triage):
     for row in rows:
         counts = [len(core[row.key]["capabilities"][c]) for c in CAPABILITIES]
         used = [len(core[row.key]["used"].get(c, ())) for c in CAPABILITIES]  # used in the activity period
-        assert row.cells[3:] == tuple((f"● {n}" + (f" ✓{u}" if u else "")) if n else "·" for n, u in zip(counts, used))
+        # resources reached only through the declared break-glass path are counted apart
+        emergency = [len(core[row.key]["emergency"].get(c, ())) for c in CAPABILITIES]
+        expected = tuple(((f"● {n}" + (f" ✓{u}" if u else "")) if n else "") + (
+            (f" ⚑{e}" if n else f"⚑ {e}") if e else "") or "·" for n, u, e in zip(counts, used, emergency))
+        assert row.cells[3:] == expected
         assert (row.cells[2] == "▲ yes") == core[row.key]["conflict"]
         person = triage.analysis.identities.people.get(row.key)
         assert row.cells[1] == ("LEFT" if person.is_leaver else "no record" if not person.roster.in_roster
                                 else person.status)
     assert any("✓" in cell for row in rows for cell in row.cells)  # the demo's quarter has last-use data
+    alex = next(row for row in rows if row.key == "alex.adeyemi@acme.com")
+    assert alex.cells[3:] == ("·", "·", "·", "⚑ 1", "·", "⚑ 1")  # only through ops-breakglass: emergency, apart
 
 
 def test_gap_rows_include_a_failed_source_as_unknown_everything():

@@ -97,6 +97,22 @@ class ActivityReader:
                             HIDES_DEPLOYS)
                     break  # denied or throttled beyond retries: the other names would fail alike
 
+    def window(self) -> tuple[datetime, datetime]:
+        """The part of the period CloudTrail's event history still holds."""
+        start, end = parse_time(self.period.start), parse_time(self.period.end)
+        return max(start, self.now - timedelta(days=HISTORY_DAYS)), end
+
+    def lookup(self, clients: Clients, region: str, key: str, value: str, start: datetime,
+               end: datetime) -> list[dict[str, Any]]:
+        """Every record LookupEvents has for one attribute (``ResourceName``, ``Username``, ``EventName``)
+        between ``start`` and ``end``; raises what botocore raises (the caller makes the Gap)."""
+        client = clients("cloudtrail", region)
+        found = []
+        for page in client.get_paginator("lookup_events").paginate(
+                LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}], StartTime=start, EndTime=end):
+            found.extend(_record(entry) for entry in page.get("Events", []))
+        return found
+
     # -- IAM Access Advisor -------------------------------------------------------
 
     def access_advisor(self, clients: Clients, out: AccountActivity, principals: list[str]) -> None:

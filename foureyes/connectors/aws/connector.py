@@ -20,6 +20,7 @@ from ...model import DEPLOY_RUN, EdgeKind, Gap, SourceResult
 from ..base import Progress, ProgressEvent, Secrets, SourceBuilder, Stopwatch, utcnow
 from .activity import ActivityReader
 from .api import THROTTLED, Clients, MalformedResponse, RequestCounter, describe_failure
+from .break_glass import Declared, assignment_events, read_assignments, read_sessions, role_arns, use_events
 from .capabilities import load_catalogue
 from .fetch import ACCOUNT_WORKERS, Fetcher
 from .reads import SYSTEM, AccountRead, SsoRead
@@ -102,7 +103,7 @@ class AwsConnector:
         for gap in gaps:
             result.gap(gap)
         if period is not None:
-            self._activity(result, accounts, clients_of, sso, period, progress)
+            self._activity(result, accounts, clients_of, sso, period, progress, caller_account)
         watch.requests = counter.attempts
         watch.retries = max(0, counter.attempts - counter.calls)
         watch.max_in_flight = min(ACCOUNT_WORKERS, max(1, total))
@@ -111,7 +112,7 @@ class AwsConnector:
         return result.result(self.name, SYSTEM, started_at=started, finished_at=utcnow(), stats=stats, period=period)
 
     def _activity(self, result: SourceBuilder, accounts: list[AccountRead], clients_of: dict[str, Clients],
-                  sso: SsoRead | None, period: ActivityPeriod, progress: Progress) -> None:
+                  sso: SsoRead | None, period: ActivityPeriod, progress: Progress, caller_account: str = "") -> None:
         """CloudTrail deploy events and last use in the production accounts that could be read."""
         catalogue = load_catalogue()
         actions = lookups(a for way in catalogue.for_capability(DEPLOY_RUN) for a in way.actions)
@@ -137,11 +138,18 @@ class AwsConnector:
                     if group in arns:
                         arns.add(edge.src.split(":", 1)[1])
 
+        declared = Declared.of(self.config)
+
         def one(account: AccountRead) -> None:
             reader.announce(account)
             read = reader.read(clients_of[account.id], account, sorted(held[account.key]))
             sessions = web_identity_sessions(read.records)
             records = audit_events(read.records, actions, sso_users=sso_users, sessions=sessions, account=account.id)
+            if declared:  # uses of declared break-glass roles, and what their sessions did
+                found = read_sessions(reader, clients_of[account.id], account.id,
+                                      role_arns(result.principals.values(), account.id, declared))
+                records += use_events(found, account.id, sso_users)
+                read.gaps.extend(found.gaps)
             last = [u for arn, (services, reported) in sorted(read.services.items())
                     for u in service_last_used(arn, account.id, services, reported)]
             last += [role_last_used(arn, account.id, found, via=via) for arn, (found, via) in sorted(read.roles.items())]
@@ -155,6 +163,13 @@ class AwsConnector:
         with ThreadPoolExecutor(max_workers=max(1, min(ACCOUNT_WORKERS, len(wanted))),
                                 thread_name_prefix="aws-activity") as pool:
             list(pool.map(one, wanted))
+        if self.config.just_in_time.aws_permission_sets and caller_account in clients_of:
+            # when the access-request system made each assignment: its expiry is that plus max_duration
+            found, gaps = read_assignments(reader, clients_of[caller_account], caller_account)
+            for record in assignment_events(found, caller_account):
+                result.activity(record)
+            for gap in gaps:
+                result.gap(gap)
 
 
 def _credential_values(session: boto3.Session) -> tuple[str | None, ...]:

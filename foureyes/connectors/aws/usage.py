@@ -155,7 +155,7 @@ def audit_events(records: Iterable[Mapping[str, Any]], actions: Mapping[str, tup
             actor = Actor(principal=f"{SYSTEM}:{target}" if target else "", name=subject, via="web identity",
                           kind="workload")
         else:
-            target = _target(record)
+            target = target_of(record)
         error = record.get("errorCode", "")
         result = "success" if not error else ("denied" if error in _DENIED else "failed")
         where = record.get("recipientAccountId") or identity.get("accountId") or account
@@ -172,7 +172,7 @@ def audit_events(records: Iterable[Mapping[str, Any]], actions: Mapping[str, tup
     return out
 
 
-def _target(record: Mapping[str, Any]) -> str:
+def target_of(record: Mapping[str, Any]) -> str:
     """What the call acted on, as logged: a resource ARN, else the request's service or function name."""
     for resource in record.get("resources") or []:
         if resource.get("ARN"):

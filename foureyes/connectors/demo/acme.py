@@ -64,6 +64,16 @@ repos = ["acme/deploy-tools", "acme/infra", "acme/terraform-modules"]
 [identity]
 email_domains = ["acme.com"]
 domain_aliases = {{ "acme.io" = "acme.com" }}
+
+# The one sanctioned emergency path: security assumes ops-breakglass (then ops-admin) during an
+# incident, for an hour at most, with the incident in the role session name.
+[[break_glass]]
+name = "prod-breakglass"
+description = "Administrator access to acme-prod during an incident"
+aws_roles = ["arn:aws:iam::{PROD}:role/ops-breakglass"]
+allowed = ["alex.adeyemi@acme.com", "olivia.okafor@acme.com"]
+max_duration = "1h"
+ticket = "INC-[0-9]+"
 """
 
 

@@ -12,6 +12,8 @@ deployment. Seeded on purpose, and found by the FE-ACT rules:
 * acme-prod: Olivia rolls the payments ECS service by hand from her Identity Center session, outside
   any GitHub run (CloudTrail; the payments runs' own calls are tied to their deployments);
 * unknowns: a change by the unlinked contractor, a deployment whose Actions run could not be read;
+* the declared break-glass role, used twice: once with the incident's ticket within the hour, once
+  without a ticket for four hours (FE-EMG-001, FE-EMG-002);
 * AWS and GCP grants unused for months (`LastUsed`).
 
 Deterministic: one seeded random generator, fixed times.
@@ -29,7 +31,7 @@ from ...activity import (ABOUT, DIRECT_PUSH, MERGE_QUEUE, PULL_REQUEST, SQUASH, 
                          AuditEvent, BypassUse, Change, Commit, Deployment, LastUsed)
 from ...model import Gap, ci_subject
 from ..base import SourceBuilder
-from .acme import ORG, PEOPLE, PROD, TAKEN_AT
+from .acme import ORG, PEOPLE, PROD, STAGING, TAKEN_AT
 
 END = datetime.fromisoformat(TAKEN_AT["after"])
 PERIOD = ActivityPeriod((END - timedelta(days=90)).isoformat().replace("+00:00", "Z"),
@@ -225,9 +227,47 @@ def _deploy(q: _Quarter, repo: str, batch: list[Change], env_approvers: tuple[st
             session=f"GitHubActions-{q.seq}", evidence={"demo": True, "eventSource": "ecs.amazonaws.com"}))
 
 
+def _break_glass(b: SourceBuilder) -> None:
+    """Two uses of the declared break-glass role by Alex, as CloudTrail records them in acme-prod:
+    in September with the incident in the session name, within the hour; in October without one,
+    for a four-hour session (FE-EMG-001, FE-EMG-002). Each assumes ops-admin and acts as it."""
+    alex = Actor(f"aws:arn:aws:iam::{STAGING}:user/alex", "alex", via="IAM user", kind="user")
+    breakglass, admin = (f"arn:aws:iam::{PROD}:role/{name}" for name in ("ops-breakglass", "ops-admin"))
+
+    def session(role: str, name: str) -> Actor:
+        return Actor(f"aws:{role}", f"{role.rsplit('/', 1)[-1]}/{name}", via="role session name", kind="role")
+
+    def event(ident: str, at: str, action: str, actor: Actor, target: str, name: str, by: str = "",
+              **extra: Any) -> AuditEvent:
+        identity = ({"type": "IAMUser", "arn": alex.principal.removeprefix("aws:"), "accountId": STAGING,
+                     "userName": "alex"} if not by else
+                    {"type": "AssumedRole", "arn": f"arn:aws:sts::{PROD}:assumed-role/{by}/{name}", "accountId": PROD})
+        return AuditEvent("aws", ident, at, action, actor=actor, resource=f"aws:account:{PROD}", target=target,
+                          result="success", session=name,
+                          evidence={"demo": True, "eventSource": f"{action.split(':')[0]}.amazonaws.com",
+                                    "userIdentity": identity, **extra})
+
+    for ident, name, start, hours, acts in [
+        ("demo-ct-bg-0914", "INC-4711-alex", "2026-09-14T02:13:07Z", 1,
+         [("2026-09-14T02:17:40Z", "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{PROD}:service/payments/api"),
+          ("2026-09-14T02:38:12Z", "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{PROD}:service/payments/worker")]),
+        ("demo-ct-bg-1021", "alex", "2026-10-21T19:40:31Z", 4,
+         [("2026-10-21T19:46:02Z", "iam:AttachRolePolicy", f"arn:aws:iam::{PROD}:role/gha-deploy-payments"),
+          ("2026-10-21T22:58:44Z", "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{PROD}:service/payments/api")]),
+    ]:
+        b.activity(event(ident, start, "sts:AssumeRole", alex, breakglass, name, durationSeconds=hours * 3600,
+                         mfaAuthenticated="true"))
+        chained = _iso(datetime.fromisoformat(start.replace("Z", "+00:00")) + timedelta(minutes=2))
+        b.activity(event(f"{ident}-chain", chained, "sts:AssumeRole", session(breakglass, name), admin, name,
+                         by="ops-breakglass", durationSeconds=hours * 3600))
+        for n, (at, action, target) in enumerate(acts):
+            b.activity(event(f"{ident}-{n}", at, action, session(admin, name), target, name, by="ops-admin"))
+
+
 def aws_activity(b: SourceBuilder) -> None:
-    """CloudTrail's record of the payments deployments (made by the GitHub OIDC role), and Access Advisor
-    and RoleLastUsed as the AWS source reports them: some grants unused for months."""
+    """CloudTrail's record of the payments deployments (made by the GitHub OIDC role) and of the two
+    break-glass uses, and Access Advisor and RoleLastUsed as the AWS source reports them: some grants
+    unused for months."""
     for record in _quarter():
         if record.system == "aws":
             b.activity(record)
@@ -243,6 +283,7 @@ def aws_activity(b: SourceBuilder) -> None:
                                       "arn": f"arn:aws:sts::{PROD}:assumed-role/AWSReservedSSO_AdministratorAccess_"
                                              f"a1b2c3d4/{olivia}"},
                                   "sourceIPAddress": "203.0.113.77"}))
+    _break_glass(b)
     since = "2025-11-02T00:00:00Z"
 
     def role(name: str) -> str:
@@ -253,8 +294,8 @@ def aws_activity(b: SourceBuilder) -> None:
         (role("gha-deploy-payments"), "ecs", "2026-11-01T14:12:00Z"),
         (role("gha-deploy-payments"), "iam", "2026-11-01T14:12:00Z"),
         (role("gha-legacy-deploy"), "codedeploy", "2026-04-12T09:30:00Z"),  # 204 days before the snapshot
-        (role("ops-admin"), "", None),  # never used in the tracked window
-        (role("ops-breakglass"), "", None),
+        (role("ops-admin"), "", "2026-10-21T22:58:44Z"),  # the break-glass uses (_break_glass)
+        (role("ops-breakglass"), "", "2026-10-21T19:42:31Z"),
         (role(sso.format("AdministratorAccess")), "iam", "2026-10-30T16:05:00Z"),
         (role(sso.format("ProdDeployer")), "ecs", "2026-06-21T11:00:00Z"),  # 134 days
         (role(sso.format("ReadOnly")), "ecs", "2026-11-01T08:00:00Z"),

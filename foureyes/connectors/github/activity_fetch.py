@@ -29,6 +29,7 @@ ACTIVITY_PERIODS = (("day", 1), ("week", 7), ("month", 30), ("quarter", 90), ("y
 RULE_SUITE_PERIODS = (("hour", 0), ("day", 1), ("week", 7), ("month", 30))
 _RUN_URL = re.compile(r"/actions/runs/(\d+)")
 AUDIT_PHRASE = "action:protected_branch"  # policy_override, destroy, update_*: who went around or changed protection
+TEAM_PHRASE = "action:team.add_member"  # when a just-in-time team membership was granted ([just_in_time] github_teams)
 
 
 @dataclass
@@ -64,10 +65,13 @@ class OrgActivity:
 class ActivityFetcher:
     """Reads the activity of the given repositories in ``period``; failures become Gaps."""
 
-    def __init__(self, api: GitHubApi, section: GitHubSource, progress: Progress, *, now: datetime | None = None):
+    def __init__(self, api: GitHubApi, section: GitHubSource, progress: Progress, *, now: datetime | None = None,
+                 team_changes: bool = False):
         self.api = api
         self.section = section
         self.progress = progress
+        # also read team.add_member: when each membership of a [just_in_time] team was granted
+        self.team_changes = team_changes
         self.now = now or datetime.now(timezone.utc)
         self._lock = threading.Lock()
         self._done = 0
@@ -296,13 +300,14 @@ class ActivityFetcher:
             repo.rule_suites.append({**item, **(detail or {})})
 
     def _audit_log(self, org: OrgActivity) -> None:
-        phrase = f"{AUDIT_PHRASE} created:>={org.period.start[:10]}"
+        phrases = [AUDIT_PHRASE] + ([TEAM_PHRASE] if self.team_changes else [])
         try:
-            entries = []
-            for entry in self.api.paginate(f"/orgs/{org.login}/audit-log", phrase=phrase, include="web",
-                                           order="desc"):
-                entries.append(entry)
-            org.audit_log = entries
+            entries: dict[str, dict[str, Any]] = {}
+            for phrase in phrases:
+                for entry in self.api.paginate(f"/orgs/{org.login}/audit-log", include="web", order="desc",
+                                               phrase=f"{phrase} created:>={org.period.start[:10]}"):
+                    entries.setdefault(str(entry.get("_document_id") or len(entries)), entry)
+            org.audit_log = list(entries.values())
         except ApiFailure as exc:
             plan = f"the {org.plan} plan" if org.plan else "this plan"
             if exc.status == 404:

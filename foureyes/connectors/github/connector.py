@@ -42,7 +42,9 @@ class GitHubConnector:
         stats: dict[str, object] = {}
         if period is not None:
             before = api.meter.stats()["requests"]
-            activity = ActivityFetcher(api, self.section, progress).fetch(production_activity(org, result, period))
+            reader = ActivityFetcher(api, self.section, progress,
+                                     team_changes=bool(self.config.just_in_time.github_teams))
+            activity = reader.fetch(production_activity(org, result, period))
             translate_activity(activity, result)
             stats["activity_requests"] = api.meter.stats()["requests"] - before
         return result.result(self.name, "github", started_at=started, finished_at=utcnow(),

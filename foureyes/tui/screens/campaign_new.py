@@ -73,7 +73,8 @@ class NewCampaignScreen(ModalScreen[int | None]):
                 with Horizontal(classes="field"):
                     yield Label("Scope")
                     yield Select([("all production grants", "production"), ("grants in a conflict", "conflicts"),
-                                  ("new since the last closed campaign", "drift"), ("all grants", "all")],
+                                  ("new since the last closed campaign", "drift"),
+                                  ("each use of an emergency path", "emergency"), ("all grants", "all")],
                                  value="production", allow_blank=False, id="campaign-scope")
                 with Horizontal(classes="field"):
                     yield Label("Systems")
