@@ -132,7 +132,7 @@ def test_emergency_access_stands_apart_from_standing_access(demo_url):
         await type_text(app, pilot, "FE-EMG")
         await press(app, pilot, "enter")
         text = screen_text(app)
-        assert "2 of 43 findings match" in text
+        assert "2 of 44 findings match" in text
         assert "An emergency path was used without a ticket" in text
 
     run(demo_url, scenario)
