@@ -39,7 +39,7 @@ CHAIN_DEPTH = 4  # AssumeRole hops followed back from a call
 SESSION_MAX_S = 12 * 3600  # the longest an AWS role session lasts
 # A run's cloud calls follow its deployment record within this time (Attributor.via_run's window).
 RUN_WINDOW_S = 3600
-_BEFORE = re.compile(r"\bbefore (\d{4}-\d{2}-\d{2})\b")
+_BEFORE = re.compile(r"\bbefore (\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2}Z)?")
 _SOURCE_FAILED = "source failed"
 
 
@@ -251,7 +251,9 @@ def blind_spots(snapshot: Snapshot) -> list[Blind]:
             continue
         before = ""
         m = _BEFORE.search(gap.hides)
-        if m and gap.resource:  # only the time before the log's history is missing (rounded up to a day)
+        if m and m.group(2) and gap.resource:  # only the time before the log's history is missing
+            before = m.group(1) + m.group(2)
+        elif m and gap.resource:  # a day only: rounded up, so nothing unseen looks seen
             before = utc((parse_time(m.group(1) + "T00:00:00Z") + timedelta(days=1)).isoformat())
         out.append(Blind(gap.system, gap.resource, gap, before))
     return out

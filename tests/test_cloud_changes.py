@@ -150,7 +150,13 @@ def test_a_failed_cloud_source_and_a_short_history_make_what_they_cover_unknown(
     found = world({"changes": [REVIEWED, early], "deployments": [RUN, early_run]}, gaps=(history,))
     assert rows(found)["acme/api#3"].verdict == UNKNOWN
     assert rows(found)["acme/api#1"].verdict == INDEPENDENT
-    assert "before 2026-08-21" in found.notes[0]
+    assert "before 2026-08-21" in found.notes[0]  # a day only: rounded up
+    # the AWS connector names the moment the history begins: what was deployed after it was seen
+    exact = Gap("aws", ACCOUNT, history.reason, "deployments and their actors in the period (CloudTrail) before "
+                "2026-08-10T12:30:00Z (read them from a trail's S3 bucket or CloudTrail Lake)", about=ABOUT)
+    later = {**early_run, "at": "2026-08-10T12:45:00Z"}
+    found = world({"changes": [early], "deployments": [later]}, gaps=(exact,))
+    assert rows(found)["acme/api#3"].verdict == INDEPENDENT and "before 2026-08-10 " in found.notes[0]
 
 
 def test_the_stored_snapshot_gives_the_same_population_on_each_store(store_url, cli, tmp_path):

@@ -75,7 +75,7 @@ class ActivityReader:
         oldest = self.now - timedelta(days=HISTORY_DAYS)
         if start < oldest:
             out.gap(f"CloudTrail event history keeps {HISTORY_DAYS} days: the period starts {start.date()}, "
-                    f"history on {oldest.date()}", f"{HIDES_DEPLOYS} before {oldest.date()} (read them from a "
+                    f"history on {oldest.date()}", f"{HIDES_DEPLOYS} before {_iso(oldest)} (read them from a "
                     "trail's S3 bucket or CloudTrail Lake)")
             start = oldest
         if start >= end:
