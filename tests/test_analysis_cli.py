@@ -37,7 +37,7 @@ def test_who_can_scope_filter(cli, demo_store, demo_config_file):
 
 def test_conflicts_json_shape(cli, demo_store, demo_config_file):
     data = _json(cli, "-c", str(demo_config_file), "conflicts")
-    assert data["snapshot"] == 2 and len(data["findings"]) == 43  # 33 possible, 4 of the roster, 6 proven in the quarter
+    assert data["snapshot"] == 2 and len(data["findings"]) == 44  # 33 possible, 4 of the roster, 7 proven in the quarter
     finding = next(f for f in data["findings"] if f["rule"] == "FE-SOD-003" and f["person"] == "max.mueller@acme.com")
     assert {"id", "rule", "severity", "person", "scope", "capabilities", "paths"} <= set(finding)
     assert finding["severity"] == "critical" and finding["scope"] == "app:payments"

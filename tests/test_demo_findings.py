@@ -70,6 +70,7 @@ PROVEN = {
     ("FE-ACT-002", "max.mueller@acme.com", "change:acme/payments-api#1135"),  # the admin merge
     ("FE-ACT-002", "rita.reyes@acme.com", "bypass:acme/payments-worker/rule-suites/880022"),  # release bypass
     ("FE-ACT-003", "sam.sato@acme.com", "deployment:acme/storefront-api/deployments/7000619"),  # approved his own
+    ("FE-ACT-004", "olivia.okafor@acme.com", "cloud-deploy:demo-ct-hand"),  # rolled payments by hand (CloudTrail)
     # the October break-glass use: no ticket in the session name, a four-hour session (max 1h)
     ("FE-EMG-001", "alex.adeyemi@acme.com", "use:prod-breakglass:demo-ct-bg-1021"),
     ("FE-EMG-002", "alex.adeyemi@acme.com", "use:prod-breakglass:demo-ct-bg-1021"),

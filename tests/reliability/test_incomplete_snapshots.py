@@ -124,7 +124,7 @@ def test_the_snapshot_that_failed_said_each_failure_once(failed_world):
 @pytest.mark.parametrize("args, known", [
     (["who-can", "deploy.run", "--tier", "prod"], "unknown tier 'prod'; known tiers: production, unclassified"),
     (["matrix", "--tier", "prod"], "unknown tier 'prod'; known tiers: production, unclassified"),
-    (["conflicts", "--rule", "FE-SOD-999"], "unknown rule 'FE-SOD-999'; rules in effect: FE-ACT-001, FE-ACT-002, FE-ACT-003, FE-EMG-001"),
+    (["conflicts", "--rule", "FE-SOD-999"], "unknown rule 'FE-SOD-999'; rules in effect: FE-ACT-001, FE-ACT-002, FE-ACT-003, FE-ACT-004, FE-EMG-001"),
     (["campaign", "new", "--system", "gitlab", "--as", "ciso@acme.com"], "known systems: github, aws, gcp, ci"),
     (["who-can", "deploy.runn"], "'deploy.runn' is not one of 'code.push'"),
 ])

@@ -35,8 +35,8 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
-        assert "43 open (26 separation-of-duties conflicts, 6 proven in the review" in text  # the panel wraps
-        assert "Review period 2026-08-04 to 2026-11-02: 301 production changes, 13 not" in text
+        assert "44 open (26 separation-of-duties conflicts, 7 proven in the review" in text  # the panel wraps
+        assert "Review period 2026-08-04 to 2026-11-02: 305 production changes, 17 not" in text
         assert "2 leavers still holding access" in text  # the roster's
         assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
@@ -53,7 +53,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 43 findings match paul" in text
+        assert "1 of 44 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -132,7 +132,7 @@ def test_emergency_access_stands_apart_from_standing_access(demo_url):
         await type_text(app, pilot, "FE-EMG")
         await press(app, pilot, "enter")
         text = screen_text(app)
-        assert "2 of 43 findings match" in text
+        assert "2 of 44 findings match" in text
         assert "An emergency path was used without a ticket" in text
 
     run(demo_url, scenario)

@@ -14,7 +14,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 from botocore.parsers import ResponseParserError
 
-from ...activity import ActivityPeriod
+from ...activity import HIDES_DEPLOYMENTS, ActivityPeriod
 from ...config import AwsSource, Config
 from ...errors import SourceError
 from ...model import DEPLOY_RUN, EdgeKind, Gap, SourceResult
@@ -132,7 +132,7 @@ class AwsConnector:
                   and getattr(result.resources.get(a.key), "tier", "") == PRODUCTION]
         for account in unread:
             result.gap(Gap(SYSTEM, account.key, "activity not read: the account's IAM could not be read (see its "
-                           "other gaps)", "deployments and their actors in the period, and last use of its grants",
+                           "other gaps)", f"{HIDES_DEPLOYMENTS}, and last use of its grants",
                            about="activity"))
         held: dict[str, set[str]] = {a.key: set() for a in wanted}
         for grant in result.grants.values():
