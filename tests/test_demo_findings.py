@@ -148,7 +148,7 @@ def test_path_through_nested_team_and_wildcard_oidc_role(analyses):
     path = _path_text(analyses["after"], "sam.sato@acme.com", "deploy.run", "aws:account:111111111111")
     assert path[2:5] == [
         "team sre (member of team sre)",
-        "team platform (child team of platform)",
+        "team platform (parent of team sre)",
         "workflow on a new branch of acme/deploy-tools (can push a branch of acme/deploy-tools and run a workflow on it)",
     ]
     assert path[5].startswith("OIDC subject repo:acme/deploy-tools:*")

@@ -95,7 +95,7 @@ def test_gaps_alone_are_one_counting_line_and_exit_3_only_when_strict(failed):
         result = failed(*args, "--snapshot", "1")
         assert result.returncode == 0, (args, result.stderr)
         first = result.stderr.splitlines()[0]
-        assert first == ("foureyes: snapshot 1 has 1 gap(s): parts a source could not read, unknown rather "
+        assert first == ("foureyes: snapshot 1 has 1 gap: parts a source could not read, unknown rather "
                          "than no access (`foureyes check` lists them)"), first
         assert failed(*args, "--snapshot", "1", "--strict").returncode == 3
     data = json.loads(failed("conflicts", "--snapshot", "1", "--format", "json").stdout)

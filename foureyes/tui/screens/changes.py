@@ -28,13 +28,13 @@ from .tabular import TableScreen
 
 VERDICT_STYLE = {"independent": "green", "not independent": "bold red", "unknown": "yellow"}
 CHANGE_COLUMNS = (
-    Column("landed", "Landed", 16),
-    Column("change", "Change", 0, min_width=16),
-    Column("authors", "Authors", 0, min_width=14),
-    Column("approvers", "Approved by", 0, min_width=12),
-    Column("merger", "Merged by", 14),
-    Column("deployers", "Deployed by", 14),
-    Column("verdict", "Verdict", 15),
+    Column("landed", "Landed", whole=True, priority=1),
+    Column("change", "Change", min_width=24, priority=0, grow=3),
+    Column("authors", "Authors", min_width=12, priority=1, grow=1),
+    Column("approvers", "Approved by", min_width=12, priority=2, grow=1),
+    Column("merger", "Merged by", min_width=10, priority=3),
+    Column("deployers", "Deployed by", min_width=10, priority=4),
+    Column("verdict", "Verdict", whole=True, priority=0),
 )
 CHANGE_FIELDS = ("verdict", "repo", "person", "author", "approver", "deployer", "kind", "bypass", "app", "source")
 NO_ACTIVITY = ("This snapshot was taken without activity: `foureyes snapshot --activity` reads the review "
@@ -156,9 +156,10 @@ class ChangesScreen(TableScreen):
             text.append(" · ")
             text.append(f"{count} {verdict}", style=VERDICT_STYLE[verdict] if count else "dim")
         if population.gaps:
-            text.append(f" · {len(population.gaps)} gap(s) about the period", style="yellow")
+            text.append(f" · {len(population.gaps)} gap{'' if len(population.gaps) == 1 else 's'} about the period", style="yellow")
         if population.blind:  # an account or project whose deploy log was not read: rows may be missing
-            text.append(f" · deploy log unread in {len(population.blind)} production account(s)/project(s)",
+            blind = len(population.blind)
+            text.append(f" · deploy log unread in {blind} production {'account or project' if blind == 1 else 'accounts or projects'}",
                         style="yellow")
         return text
 
