@@ -197,13 +197,13 @@ def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now:
     if activity:  # count activity's GraphQL pages by the connection they ask for
         original = gh.graphql
 
-        def counted(body: Any) -> Any:
+        def counted(body: Any, *args: Any, **kwargs: Any) -> Any:  # the fake's own signature, whatever it grows
             query = str((body or {}).get("query", ""))
             for name in ("pullRequests(", "pullRequest(", "deployments("):
                 if name in query:
                     graphql_pages[name[:-1]] = graphql_pages.get(name[:-1], 0) + 1
                     break
-            return original(body)
+            return original(body, *args, **kwargs)
 
         gh.graphql = counted  # type: ignore[method-assign]
     conn.send(gh.url)

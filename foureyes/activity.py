@@ -35,6 +35,9 @@ MERGE, SQUASH, REBASE, MERGE_QUEUE, PUSH = "merge", "squash", "rebase", "merge q
 APPROVED = "APPROVED"
 # `Gap.about` of what could not be read about the review period.
 ABOUT = "activity"
+# How a gap that hides a cloud's deploy log begins its `hides` (CloudTrail, Cloud Audit Logs): the
+# change population makes what was deployed there "unknown" (foureyes.deploys.blind_spots).
+HIDES_DEPLOYMENTS = "deployments and their actors in the period"
 
 
 def _hash(*parts: str) -> str:

@@ -198,7 +198,8 @@ def analyze(
         emergency = prepare(snapshot, identities, config)
         graph = Graph(snapshot, identities, emergency.marks)
         emergency = with_uses(emergency, snapshot, identities, config, graph.team_members)
-        changes = population(snapshot, identities, config) if snapshot.period is not None else None
+        uses = {u.id: u.path for u in emergency.uses if u.system == "aws"}  # their AssumeRole records
+        changes = population(snapshot, identities, config, uses) if snapshot.period is not None else None
         feeds: list[GroupFeed] = []
         facts = None
         if identities.roster.configured:

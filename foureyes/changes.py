@@ -3,19 +3,28 @@
 Pure: a snapshot's activity, its people and the config in; for every production change, who
 authored, approved, merged and deployed it and whether that was independent ("independent",
 "not independent", "unknown", with why); and `Fact`s — changes shipped alone, bypasses used,
-deployments approved by their own trigger — each with its proof hop by hop.
+deployments approved by their own trigger, production deployed by hand — each with its proof
+hop by hop.
+
+The population holds GitHub's changes and the deployments made in the cloud outside a GitHub
+run (`foureyes.deploys`): a call in a production account or project by a person is a change
+nobody reviewed; one by a CI identity joins the run that made it (a hop of its proof) or, when
+no run can be tied to it, is a row of its own, "unknown". What a cloud's log could not show
+makes the changes deployed there "unknown", never "independent".
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .activity import ABOUT, DIRECT_PUSH, ActivityPeriod, Approval, BypassUse, Change, Deployment, parse_time
+from .activity import (ABOUT, DIRECT_PUSH, ActivityPeriod, Actor, Approval, BypassUse, Change, Deployment,
+                       parse_time)
 from .attribution import Attributor, Who
 from .config import Config
+from .deploys import GITHUB, Blind, CloudDeploy, Targets, blind_spots, cloud_deploys
 from .identity import Identities
 from .model import Gap, Snapshot
 
@@ -27,7 +36,10 @@ PRODUCTION = "production"
 SHIPPED_ALONE = "shipped-alone"
 BYPASS_USED = "bypass-used"
 SELF_APPROVED_DEPLOYMENT = "self-approved-deployment"
-FACTS = (SHIPPED_ALONE, BYPASS_USED, SELF_APPROVED_DEPLOYMENT)
+HAND_DEPLOYED = "hand-deployed"
+FACTS = (SHIPPED_ALONE, BYPASS_USED, SELF_APPROVED_DEPLOYMENT, HAND_DEPLOYED)
+# The kind of a row that is a deployment made in the cloud (its `change` is built from the event).
+CLOUD_DEPLOY = "cloud_deploy"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -36,7 +48,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 class ProofStep:
     """One hop of a proof: change → approvals → merge → deployment (or bypass, event)."""
 
-    hop: str  # change | commits | approvals | merge | bypass | deployment | approval | event
+    hop: str  # change | commits | approvals | merge | bypass | deployment | event | approval | verdict
     at: str
     text: str
     ref: str = ""  # the record's id or URL
@@ -52,9 +64,10 @@ class Fact:
     kind: str  # one of FACTS
     person: str  # person key of who did it ("" when unknown: then there is no fact)
     person_label: str
-    scope: str  # "change:acme/api#7", "bypass:acme/api/rule-suites/3", "deployment:acme/api/deployments/9"
+    scope: str  # "change:acme/api#7", "bypass:acme/api/rule-suites/3", "deployment:acme/api/deployments/9",
+    # "cloud-deploy:<CloudTrail EventId or Cloud Logging insertId>"
     tier: str
-    repo: str  # "acme/api"
+    repo: str  # "acme/api"; for a deployment made in the cloud, the account or project
     app: str
     at: str
     proof: tuple[ProofStep, ...]
@@ -78,6 +91,8 @@ class DeploymentView:
     triggered_by: tuple[Who, ...]  # creator, run actor, triggering actor (each once)
     approvers: tuple[Who, ...]  # environment approvals that approved
     unknown: tuple[str, ...] = ()  # what could not be read about it ("who started run 103")
+    events: tuple[CloudDeploy, ...] = ()  # the run's calls in production accounts and projects (CloudTrail ...)
+    blind: tuple[Blind, ...] = ()  # where it can deploy and the cloud's log could not be read
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class ChangeRow:
     verdict: str
     why: str
     bypasses: tuple[str, ...]
+    source: str = GITHUB  # where the row comes from: GitHub, CloudTrail, Cloud Audit Logs
+    cloud: CloudDeploy | None = None  # a deployment made in the cloud outside a GitHub run
 
     @property
     def approvers(self) -> tuple[Who, ...]:
@@ -102,7 +119,8 @@ class ChangeRow:
 
     @property
     def deployers(self) -> tuple[Who, ...]:
-        return tuple(w for d in self.deployments for w in d.triggered_by)
+        found = tuple(w for d in self.deployments for w in d.triggered_by)
+        return found + ((self.cloud.actor,) if self.cloud is not None else ())
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,9 @@ class Population:
     facts: tuple[Fact, ...]
     gaps: tuple[Gap, ...]  # what was not read, so some changes may be missing or unknown
     deployments: tuple[DeploymentView, ...] = ()
+    cloud: tuple[CloudDeploy, ...] = ()  # every deploy call in production accounts and projects, linked or not
+    blind: tuple[Blind, ...] = ()  # production accounts and projects whose deploy log could not be read
+    notes: tuple[str, ...] = ()  # what the population as a whole lacks, in words
 
     def counts(self) -> dict[str, int]:
         out = {v: 0 for v in VERDICTS}
@@ -120,8 +141,11 @@ class Population:
         return out
 
 
-def population(snapshot: Snapshot, identities: Identities, config: Config) -> Population:
-    """Every production change of the snapshot's activity period, with verdicts and facts."""
+def population(snapshot: Snapshot, identities: Identities, config: Config,
+               emergency: Mapping[str, str] | None = None) -> Population:
+    """Every production change of the snapshot's activity period, with verdicts and facts.
+    ``emergency``: the AssumeRole record id of each use of a declared emergency path → the path's
+    name (`foureyes.emergency`), so a deployment made in such a session is told apart."""
     records = list(snapshot.activity())
     if not records and snapshot.period is None:
         return Population(None, (), (), ())
@@ -133,16 +157,27 @@ def population(snapshot: Snapshot, identities: Identities, config: Config) -> Po
     by_repo: dict[str, list[Deployment]] = defaultdict(list)
     for d in sorted(deployments, key=lambda d: d.at):
         by_repo[d.repo].append(d)
-    views = {d.key: _deployment_view(d, snapshot, who) for d in deployments}
+    cloud = cloud_deploys(snapshot, who, deployments, emergency)
+    made: dict[str, list[CloudDeploy]] = defaultdict(list)
+    for call in cloud:
+        if call.run is not None:
+            made[call.run.key].append(call)
+    blind = blind_spots(snapshot)
+    targets = Targets(snapshot) if blind else None
+    views = {d.key: _deployment_view(d, snapshot, who, tuple(made.get(d.key, ())), blind, targets)
+             for d in deployments}
     rows = []
     for change in sorted((r for r in records if isinstance(r, Change) and r.repo in production_repos),
                          key=lambda c: (c.at, c.id)):
         shipped = _deployments_of(change, by_repo.get(change.repo, []), views)
-        rows.append(_row(change, snapshot, who, shipped))
+        rows.append(_unseen(_row(change, snapshot, who, shipped), snapshot, blind, targets))
+    rows += [_cloud_row(call, snapshot) for call in cloud if call.run is None]
+    rows.sort(key=lambda r: (r.change.at, r.change.id))
     bypasses = [r for r in records if isinstance(r, BypassUse)]
     facts = _facts(rows, bypasses, list(views.values()), snapshot, who)
     gaps = tuple(g for g in snapshot.gaps() if g.about == ABOUT or g.reason.startswith("source failed"))
-    return Population(snapshot.period, tuple(rows), tuple(facts), gaps, tuple(views.values()))
+    return Population(snapshot.period, tuple(rows), tuple(facts), gaps, tuple(views.values()), tuple(cloud),
+                      tuple(blind), tuple(_notes(rows, blind, snapshot)))
 
 
 def _production_repos(snapshot: Snapshot) -> set[str]:
@@ -217,7 +252,8 @@ def _verdict(change: Change, authors: tuple[Who, ...], approvals: tuple[Approval
 # ---------------------------------------------------------------- deployments
 
 
-def _deployment_view(d: Deployment, snapshot: Snapshot, who: Any) -> DeploymentView:
+def _deployment_view(d: Deployment, snapshot: Snapshot, who: Any, events: tuple[CloudDeploy, ...] = (),
+                     blind: list[Blind] | None = None, targets: Targets | None = None) -> DeploymentView:
     env = snapshot.resources.get(d.environment)
     seen: dict[str, Who] = {}
     for actor in (d.triggering_actor, d.run_actor, d.creator):
@@ -233,8 +269,15 @@ def _deployment_view(d: Deployment, snapshot: Snapshot, who: Any) -> DeploymentV
     unknown += [f"{w.label}: {w.how}" for w in seen.values() if not w.known and not w.machine]
     name = env.id[len(env.parent.removeprefix("github:repo:")) + 1:] if env and env.parent else (
         env.label if env else d.environment.rsplit("/", 1)[-1])
-    return DeploymentView(d, name, env.tier if env else "",
-                          exact=True, triggered_by=tuple(seen.values()), approvers=approvers, unknown=tuple(unknown))
+    unseen: tuple[Blind, ...] = ()
+    if blind and targets is not None:
+        places = targets.of(d.ci_subject) if d.ci_subject else targets.of_repo(
+            d.repo.removeprefix("github:repo:"), d.ref.removeprefix("refs/heads/"), [name])
+        places |= {e.event.resource for e in events}
+        unseen = tuple(b for b in blind if any(b.covers(p, d.at) for p in places))
+        unknown += [f"who deployed in {_place(snapshot, b)}: {b.gap.reason}" for b in unseen]
+    return DeploymentView(d, name, env.tier if env else "", exact=True, triggered_by=tuple(seen.values()),
+                          approvers=approvers, unknown=tuple(unknown), events=events, blind=unseen)
 
 
 def _deployments_of(change: Change, candidates: list[Deployment],
@@ -250,8 +293,71 @@ def _deployments_of(change: Change, candidates: list[Deployment],
         if d.environment in covered or d.at < change.at or (d.ref and d.ref not in branch_refs):
             continue
         covered.add(d.environment)
-        v = views[d.key]
-        out.append(DeploymentView(v.deployment, v.environment, v.tier, False, v.triggered_by, v.approvers, v.unknown))
+        out.append(replace(views[d.key], exact=False))
+    return out
+
+
+# ---------------------------------------------------------------- deployments made in the cloud
+
+_NO_MERGE = Who("", "", "not merged: a deployment made in the cloud", Actor())
+
+
+def _cloud_row(call: CloudDeploy, snapshot: Snapshot) -> ChangeRow:
+    """A deploy call no GitHub run can be tied to, as a row of the population."""
+    e = call.event
+    if call.by_hand and call.emergency:
+        verdict, why = NOT_INDEPENDENT, (f"deployed by hand by {call.actor.label} in {call.place}, in a session of "
+                                         f"the emergency path {call.emergency}: reviewed as an emergency use "
+                                         "afterwards, not before")
+    elif call.by_hand:
+        verdict, why = NOT_INDEPENDENT, (f"deployed by hand by {call.actor.label} in {call.place}, outside any "
+                                         "GitHub run: nobody reviewed or approved it")
+    elif call.ci:
+        verdict, why = UNKNOWN, (f"made by {call.actor.label}, a CI identity no GitHub deployment run can be tied "
+                                 f"to: {call.link or 'the log names no OIDC subject and no role'}")
+    else:
+        verdict, why = UNKNOWN, f"{call.actor.label} is not linked to a person: {call.actor.how}"
+    change = Change(e.system, e.id, e.resource, e.at, kind=CLOUD_DEPLOY, title=e.action + (f" {e.target}" if e.target
+                    else ""), author=e.actor, evidence=e.evidence)
+    return ChangeRow(change=change, repo=call.place, app=call.app, tier=PRODUCTION, authors=(), approvals=(),
+                     merger=_NO_MERGE, deployments=(), verdict=verdict, why=why, bypasses=(), source=call.source,
+                     cloud=call)
+
+
+def _place(snapshot: Snapshot, blind: Blind) -> str:
+    if not blind.resource:
+        return f"every production account or project of {blind.system}"
+    found = snapshot.resources.get(blind.resource)
+    return found.label if found is not None else blind.resource
+
+
+def _unseen(row: ChangeRow, snapshot: Snapshot, blind: list[Blind], targets: Targets | None) -> ChangeRow:
+    """An independent change deployed where the cloud's log could not be read is "unknown": who
+    deployed it there (and what else was deployed by hand) cannot be told. Not independent stays so:
+    GitHub's evidence alone proves it."""
+    if row.verdict != INDEPENDENT or not blind or targets is None:
+        return row
+    hits = list(dict.fromkeys(b for d in row.deployments for b in d.blind))
+    if not row.deployments:
+        repo = row.change.repo.removeprefix("github:repo:")
+        places = targets.of_repo(repo, row.change.branch, targets.environments(snapshot, row.change.repo))
+        hits = [b for b in blind if any(b.covers(p, row.change.at) for p in places)]
+    if not hits:
+        return row
+    where = "; ".join(f"{_place(snapshot, b)}: {b.gap.reason}" for b in hits)
+    return replace(row, verdict=UNKNOWN, why=f"deployed where the cloud's log could not be read ({where}): who "
+                   f"deployed it there is unknown; the review alone was independent ({row.why})")
+
+
+def _notes(rows: list[ChangeRow], blind: list[Blind], snapshot: Snapshot) -> list[str]:
+    """What the population as a whole lacks: each account or project whose deploy log was not read."""
+    out = []
+    for b in blind:
+        reason = f"{_place(snapshot, b)}: {b.gap.reason}"
+        hit = sum(1 for r in rows if r.verdict == UNKNOWN and reason in r.why)
+        when = f" before {b.before[:10]}" if b.before else ""
+        out.append(f"{reason} — deployments made there{when} outside a GitHub run are missing from this population"
+                   + (f"; {hit} change(s) deployed there are unknown" if hit else ""))
     return out
 
 
@@ -266,7 +372,7 @@ def _facts(rows: list[ChangeRow], bypasses: list[BypassUse], deployments: list[D
         for sha in (row.change.sha, row.change.head_sha):
             if sha:
                 changes_by_sha.setdefault(sha, row)
-        facts += _shipped_alone(row)
+        facts += _shipped_alone(row) + _hand_deployed(row)
     explained: set[str] = set()  # changes a recorded bypass already reports, with their proof
     production = _production_repos(snapshot)
     for bypass in _distinct(bypasses):
@@ -302,6 +408,10 @@ def _distinct(bypasses: list[BypassUse]) -> list[BypassUse]:
 
 def change_proof(row: ChangeRow) -> list[ProofStep]:
     c = row.change
+    if row.cloud is not None:
+        started = [ProofStep("event", a.at, f"CloudTrail: {a.action} of {a.target} by {a.actor.label} as session "
+                             f"{a.session}", a.id) for a in row.cloud.chain]
+        return started + [event_step(row.cloud), ProofStep("verdict", "", f"{row.verdict}: {row.why}")]
     authors = ", ".join(f"{w.label} ({w.how})" for w in row.authors)
     kind = "pull request" if c.kind != DIRECT_PUSH else "direct push"
     steps = [ProofStep("change", c.at, f"{kind} {c.id}" + (f" “{c.title}”" if c.title else "") + f" by {authors}",
@@ -336,6 +446,33 @@ def deployment_step(view: DeploymentView) -> ProofStep:
                      f"environment approved by {approved}", d.run_url or d.id)
 
 
+def event_step(call: CloudDeploy) -> ProofStep:
+    """A deploy call in the cloud as a hop: the log's record, and the run it belongs to when tied to one."""
+    text = call.describe()
+    if call.run is not None:
+        text += f"; made by {call.link}"
+    elif call.by_hand:
+        text += "; not a pipeline's identity: no OIDC subject, a person's own session"
+    return ProofStep("event", call.event.at, text, call.event.id)
+
+
+def deployment_steps(view: DeploymentView) -> list[ProofStep]:
+    """A deployment and the calls its run made in production accounts and projects."""
+    return [deployment_step(view)] + [event_step(c) for c in view.events]
+
+
+def _hand_deployed(row: ChangeRow) -> list[Fact]:
+    call = row.cloud
+    if call is None or not call.by_hand or row.verdict != NOT_INDEPENDENT or not call.actor.person:
+        return []
+    if call.emergency:  # a declared emergency path's use: reviewed as such (FE-EMG), not a hand deployment
+        return []
+    e = call.event
+    return [Fact(HAND_DEPLOYED, call.actor.person, call.actor.label, f"cloud-deploy:{e.id}", row.tier, row.repo,
+                 row.app, e.at, tuple(change_proof(row)),
+                 {"action": e.action, "source": call.source, "resource": e.resource, "target": e.target})]
+
+
 def _shipped_alone(row: ChangeRow) -> list[Fact]:
     if row.verdict != NOT_INDEPENDENT or not row.deployments:
         return []
@@ -348,7 +485,7 @@ def _shipped_alone(row: ChangeRow) -> list[Fact]:
         merged = author.same(row.merger) or row.change.kind == DIRECT_PUSH
         if not hits or not merged:
             continue
-        proof = change_proof(row) + [deployment_step(d) for d in hits]
+        proof = change_proof(row) + [s for d in hits for s in deployment_steps(d)]
         out.append(Fact(SHIPPED_ALONE, author.person, author.label, f"change:{row.change.id}", row.tier, row.repo,
                         row.app, row.change.at, tuple(proof),
                         {"change": row.change.id, "deployed": True, "exact": any(d.exact for d in hits)}))
@@ -364,7 +501,7 @@ def _change_bypasses(row: ChangeRow) -> list[Fact]:
     if not actor.person:
         return []
     return [Fact(BYPASS_USED, actor.person, actor.label, f"change:{row.change.id}", row.tier, row.repo, row.app,
-                 row.change.at, tuple(change_proof(row) + [deployment_step(d) for d in row.deployments]),
+                 row.change.at, tuple(change_proof(row) + [s for d in row.deployments for s in deployment_steps(d)]),
                  {"change": row.change.id, "how": "; ".join(row.bypasses)})]
 
 
@@ -383,7 +520,7 @@ def _bypass_fact(bypass: BypassUse, changes: Mapping[str, ChangeRow], snapshot: 
     if row is None and bypass.change:
         row = next((r for r in changes.values() if r.change.id == bypass.change), None)
     if row is not None:
-        steps += change_proof(row) + [deployment_step(d) for d in row.deployments]
+        steps += change_proof(row) + [s for d in row.deployments for s in deployment_steps(d)]
     return [Fact(BYPASS_USED, actor.person, actor.label, f"bypass:{bypass.id}", PRODUCTION, repo.id, repo.app,
                  bypass.at, tuple(steps), {"change": row.change.id if row else "", "how": bypass.source or "rule suite"})]
 
@@ -402,7 +539,7 @@ def _self_approved(view: DeploymentView, rows: list[ChangeRow], snapshot: Snapsh
         if not triggered and not authored:
             continue
         why = "who triggered it" if triggered else f"who authored {', '.join(r.change.id for r in authored)}"
-        proof = [deployment_step(view), ProofStep("approval", next(
+        proof = [*deployment_steps(view), ProofStep("approval", next(
             (a.at for a in d.approvals if a.approves), ""), f"environment approved by {approver.label} ({approver.how}), "
             f"{why}")]
         for r in authored:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .activity import ABOUT, ActivityPeriod
 from .config import Config
-from .connectors.base import Progress, Secrets, make_connector, no_progress, utcnow
+from .connectors.base import Progress, Secrets, clock, make_connector, no_progress, partial_stats, utcnow
 from .errors import FoureyesError, InputError, SourceError
 from .model import Gap, SourceResult
 
@@ -60,7 +60,7 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
     connectors = {name: make_connector(name, config) for name in chosen}
 
     def run(name: str) -> list[SourceResult]:
-        started = utcnow()
+        started, ticking = utcnow(), clock()
         secrets: Secrets = getattr(connectors[name], "secrets", None) or Secrets()
         try:
             connector = connectors[name]
@@ -89,6 +89,7 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
                 started_at=started,
                 finished_at=utcnow(),
                 error=message,
+                stats=partial_stats(connectors[name], ticking),  # what it cost until it failed
                 period=period,  # asked to read it, failed: the period's changes are missing, not absent
             )
         ]

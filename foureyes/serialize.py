@@ -11,6 +11,7 @@ from typing import Any
 from .analysis import Analysis
 from .attribution import Who
 from .changes import ChangeRow, DeploymentView, Population, ProofStep
+from .deploys import CloudDeploy
 from .graph import Holding, Step
 from .model import Person
 from .rules import Exposure, Finding
@@ -148,7 +149,7 @@ def proof_json(step: ProofStep) -> dict[str, str]:
 
 CHANGE_COLUMNS = ("change", "repository", "app", "kind", "landed", "title", "authors", "approvers", "merged by",
                   "merge method", "deployed by", "deployment approvers", "environments", "verdict", "why",
-                  "bypasses", "url")
+                  "bypasses", "url", "source")
 
 
 def who_json(who: Who) -> dict[str, Any]:
@@ -168,7 +169,19 @@ def deployment_json(view: DeploymentView) -> dict[str, Any]:
             "sha": d.sha, "ref": d.ref, "exact": view.exact, "run": d.run_id or None, "run_url": d.run_url or None,
             "workflow": d.workflow or None, "event": d.event or None, "status": d.status or None,
             "triggered_by": [who_json(w) for w in view.triggered_by],
-            "approved_by": [who_json(w) for w in view.approvers], "unknown": list(view.unknown)}
+            "approved_by": [who_json(w) for w in view.approvers], "unknown": list(view.unknown),
+            "cloud_events": [cloud_json(c) for c in view.events]}
+
+
+def cloud_json(call: CloudDeploy) -> dict[str, Any]:
+    """A deploy call in a production account or project, as its log recorded it."""
+    e = call.event
+    return {"id": e.id, "source": call.source, "at": e.at, "action": e.action, "resource": e.resource,
+            "place": call.place, "target": e.target or None, "session": e.session or None,
+            "ci_subject": e.ci_subject or None, "actor": who_json(call.actor),
+            "run": ({"deployment": call.run.id, "run": call.run.run_id or None, "url": call.run.run_url or None}
+                    if call.run is not None else None),
+            "link": call.link or None, "by_hand": call.by_hand}
 
 
 def change_json(row: ChangeRow) -> dict[str, Any]:
@@ -187,6 +200,7 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "required_approvals": c.required_approvals, "require_last_push_approval": c.require_last_push_approval,
         "deployments": [deployment_json(d) for d in row.deployments],
         "verdict": row.verdict, "why": row.why, "bypasses": list(row.bypasses),
+        "source": row.source, "cloud_event": cloud_json(row.cloud) if row.cloud is not None else None,
     }
 
 
@@ -194,11 +208,11 @@ def change_row(row: ChangeRow) -> list[str]:
     """One change as the CSV and table columns (`CHANGE_COLUMNS`)."""
     c = row.change
     approvers = [a.who for a in row.approvals if a.counts]
+    places = [d.environment for d in row.deployments] + ([row.cloud.place] if row.cloud is not None else [])
     return [c.id, row.repo, row.app, c.kind.replace("_", " "), c.at, c.title, _names(row.authors), _names(approvers),
-            _names([row.merger]), c.merge_method, _names(list(row.deployers)),
+            _names([row.merger]) if row.cloud is None else "", c.merge_method, _names(list(row.deployers)),
             _names([w for d in row.deployments for w in d.approvers]),
-            "; ".join(dict.fromkeys(d.environment for d in row.deployments)), row.verdict, row.why,
-            "; ".join(row.bypasses), c.url]
+            "; ".join(dict.fromkeys(places)), row.verdict, row.why, "; ".join(row.bypasses), c.url, row.source]
 
 
 def population_json(population: Population) -> dict[str, Any]:
@@ -209,4 +223,8 @@ def population_json(population: Population) -> dict[str, Any]:
         "changes": [change_json(r) for r in population.rows],
         "gaps": [{"system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides}
                  for g in population.gaps],
+        # production accounts and projects whose deploy log could not be read: what the population lacks
+        "unseen": [{"system": b.system, "resource": b.resource or None, "reason": b.gap.reason,
+                    "before": b.before or None} for b in population.blind],
+        "notes": list(population.notes),
     }

@@ -440,7 +440,8 @@ class StoredAnalysis(Analysis):
         """The review period's change population (None: no activity read), computed when first asked for."""
         with self._lock:
             if self._changes is False:
-                self._changes = (population(self.snapshot.full(), self.identities, self._config)
+                uses = {u.id: u.path for u in self.emergency.uses if u.system == "aws"}  # as `analyze` does
+                self._changes = (population(self.snapshot.full(), self.identities, self._config, uses)
                                  if self.snapshot.period is not None else None)
             return self._changes
 

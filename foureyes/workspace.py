@@ -25,7 +25,7 @@ from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
 from .emergency import USE_VIA, duration_text
 from .errors import FoureyesError, InputError, NotFound
-from .export import github_issues, report, tickets
+from .export import github_issues, report, sarif, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
 from .graph import Holding
 from .identity import Identities, Suggestion, link, suggest
@@ -100,10 +100,17 @@ class WhoCan:
 
 
 def demo_config() -> Config:
-    """The sample organisation's own tiers, apps and identity settings."""
+    """The sample organisation's own tiers, apps, identity and campaign settings."""
     from .connectors import demo  # the sample organisation is built only when asked for
 
     return demo.demo_config()
+
+
+def demo_config_text() -> str:
+    """The sample organisation's config as a file would hold it (`foureyes demo --config`)."""
+    from .connectors import demo  # the sample organisation is built only when asked for
+
+    return demo.demo_config_text()
 
 
 class Workspace:
@@ -541,6 +548,24 @@ class Workspace:
                            on_action: Callable[[Any], None] | None = None) -> github_issues.IssueExport:
         """Plan (or, with ``apply``, carry out) the GitHub issues of the tickets ([export.github])."""
         return github_issues.export(found, self.config, apply=apply, on_action=on_action)
+
+    def sarif(self, analysis: Analysis, findings: Sequence[Any], *, root: str | os.PathLike[str] = ".") -> dict[str, Any]:
+        """Findings as SARIF 2.1.0 for GitHub code scanning (export/sarif.py): each result points at
+        the line of the config file that makes it matter, as a path relative to ``root`` (the
+        repository the SARIF is uploaded for; default the working directory)."""
+        from . import __version__
+
+        path = Path(self.config.path) if self.config.path else None
+        text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+        uri = "foureyes.toml"
+        if path is not None:
+            try:
+                uri = path.resolve().relative_to(Path(root).resolve()).as_posix()
+            except ValueError:  # the config is outside the repository: name the file
+                uri = path.name
+        info = {"id": analysis.snapshot.id, "taken_at": analysis.snapshot.taken_at, "label": analysis.snapshot.label}
+        return sarif.sarif_log(findings, analysis.pack, version=__version__, config_text=text, config_uri=uri,
+                               snapshot=info, describe=lambda f: sarif.describe(analysis, f))
 
     def report(self, campaign_id: int) -> report.Evidence:
         """A campaign's evidence for auditors; never writes to the store."""

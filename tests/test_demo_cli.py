@@ -35,7 +35,9 @@ def test_snapshot_command_runs_the_demo_source_and_exits_3_for_its_gap(tmp_path,
     data = json.loads(result.stdout)
     assert data["id"] == 1 and data["gaps"] == 1
     assert "gap: [github] github:repo:acme/legacy-billing" in result.stderr
-    assert "stats: github:" in result.stderr
+    stats = {s["name"]: s["stats"] for s in data["sources"]}  # --stats in JSON: each source's own
+    assert stats["github"] == {"requests": 0, "retries": 0, "pages": 0, "rate_limit_points": None,
+                               "elapsed_s": 0.0, "demo": True}
 
 
 def test_snapshot_without_sources_is_a_clear_error(cli):

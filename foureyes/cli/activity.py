@@ -22,7 +22,8 @@ VERDICTS = ("independent", "not independent", "unknown")
 @main.command()
 @click.option("--verdict", "verdicts", multiple=True, type=click.Choice(VERDICTS),
               help="Only changes with this verdict (repeatable).")
-@click.option("--repo", "repos", multiple=True, metavar="GLOB", help="Only these repositories (owner/name globs).")
+@click.option("--repo", "repos", multiple=True, metavar="GLOB", help="Only these repositories (owner/name globs); for a deployment made in the cloud, "
+              "its account or project.")
 @click.option("--person", default="", metavar="WHO",
               help="Only changes this person authored, approved, merged or deployed (email, login or name).")
 @snapshot_option
@@ -33,10 +34,13 @@ def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], 
             snapshot_ref: str | None, allow_gaps: bool, strict: bool, fmt: str) -> None:
     """Every production change of the review period: author, approvers, merger, deployer, verdict.
 
-    The population an auditor samples for change-management testing. A verdict is
+    The population an auditor samples for change-management testing: GitHub's pull requests
+    and direct pushes, and deployments made in production accounts and projects outside a
+    GitHub run (CloudTrail, Cloud Audit Logs; the "source" column). A verdict is
     "independent" (someone who authored none of it approved it), "not independent" (nobody
-    else approved, a direct push, a stale approval under the last-push rule) or "unknown"
-    (an actor not linked to a person, commits not all read), always with why. Needs a
+    else approved, a direct push, a stale approval under the last-push rule, a deployment
+    made by hand) or "unknown" (an actor not linked to a person, commits not all read, a
+    cloud log that could not be read where it was deployed), always with why. Needs a
     snapshot taken with --activity. Exit 3 when a source of the snapshot failed (unless
     --allow-gaps): its changes are missing, not absent.
     """
@@ -66,6 +70,8 @@ def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], 
         for r in rows:
             values = change_row(r)
             out: list[Any] = [values[i] for i in index]
+            if r.cloud is not None:
+                out[0] = f"{r.source} {out[0]}"
             out[1] = out[1][:16].replace("T", " ")
             out[6] = Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, ""))
             out[7] = cell(r.why, limit=90)
@@ -78,6 +84,8 @@ def changes(app: AppContext, verdicts: tuple[str, ...], repos: tuple[str, ...], 
          + f" of {len(rows)} production change(s)")
     for gap in population.gaps:
         note(gap_line(gap))
+    for line in population.notes:
+        note(f"foureyes: not seen: {line}")
     finish(code)
 
 

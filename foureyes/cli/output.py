@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 import sys
+from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 import click
+from rich import box
 from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..textsafe import csv_cell, json_text, safe_text
+from ..tui.rows import Column, Row, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
 
 PREFIX = "foureyes"
 
 
 # ---------------------------------------------------------------- lines
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 item``, ``3 items``: a number and its noun, in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def out(message: object) -> None:
@@ -83,9 +93,19 @@ class ProgressLine:
 # ---------------------------------------------------------------- tables, JSON, CSV
 
 
+def terminal_width() -> int:
+    """The width tables are laid out for: $COLUMNS when set, else the terminal's, else 200 when
+    stdout is a pipe or a file (a piped table is not squeezed into 80 columns)."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) >= 20:
+        return int(given)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return 200
+
+
 def stdout_console() -> Console:
-    # Wide enough that piped tables are not squeezed into 80 columns.
-    return Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    return Console(file=sys.stdout, soft_wrap=False, width=terminal_width())
 
 
 def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
@@ -93,76 +113,101 @@ def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Tex
     return Text(safe_text(value, limit=limit), style=style or "")
 
 
-# From this many rows a table is laid out here rather than by Rich, whose per-cell measuring
-# took 20 s for 12,000 rows (`who-can` on a large organisation); it looks the same.
+Col = Column  # a column of a printed table: what matters most and how it gives way (foureyes.tui.rows)
+GUTTER = 2  # the spaces between two columns (the layout counts them after every column, the last one too)
+
+
+def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterable[Sequence[Any]]) -> None:
+    """A table at most as wide as the terminal: a title, bold headers over a rule, columns two
+    spaces apart. Ids and other `whole` columns are never wrapped, no header is broken inside a
+    word, and when even the narrowest layout does not fit, the columns that matter least are
+    left out (and a line on stderr names them)."""
+    specs = [c if isinstance(c, Column) else Column(c, c) for c in columns]
+    cells = [[v if isinstance(v, Text) else cell(v) for v in row] for row in rows]
+    plain = [Row(key="", cells=tuple(t.plain for t in row), sort=()) for row in cells]
+    natural = natural_widths(specs, plain)
+    for n, spec in enumerate(specs):  # a header's longest word is never cut: it is the least a column takes
+        word = max((len(w) for w in spec.label.split()), default=0)
+        if word > spec.min_width:
+            specs[n] = replace(spec, min_width=word)
+    width = terminal_width()
+    widths = layout(specs, natural, width + GUTTER, fill=False)
+    table = Table(title=Text(safe_text(title), style="bold") if title else None, title_justify="left",
+                  show_lines=False, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  collapse_padding=True)
+    shown = [n for n, w in enumerate(widths) if w is not None]
+    for n in shown:
+        spec = specs[n]
+        table.add_column(Text(spec.label), width=widths[n],  # our own words: a header may hold a line break
+                         justify=spec.align if spec.align in ("left", "right", "center") else "left",  # type: ignore[arg-type]
+                         no_wrap=spec.whole, overflow="fold")
+    console = stdout_console()
+    if len(cells) >= LARGE_TABLE:  # laid out here, as Rich would: its per-cell measuring took 20 s
+        lines = large_table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
+                                  [[row[n] if n < len(row) else Text("") for n in shown] for row in cells],
+                                  styled=console.is_terminal)
+        if console.is_terminal:
+            console.print(Text("\n").join(lines), soft_wrap=True)
+        else:
+            sys.stdout.write("".join(line.plain.rstrip() + "\n" for line in lines))
+            sys.stdout.flush()
+    else:
+        for row in cells:
+            table.add_row(*(row[n] if n < len(row) else Text("") for n in shown))
+        with console.capture() as captured:
+            console.print(table)
+        # no trailing blanks: a table copied into a document or compared in a test is what it shows
+        sys.stdout.write("\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n")) + "\n")
+        sys.stdout.flush()
+    hidden = [specs[n].label for n, w in enumerate(widths) if w is None]
+    if hidden:
+        note(f"foureyes: {len(hidden)} column{'s' if len(hidden) != 1 else ''} left out at {width} columns "
+             f"({', '.join(hidden)}): a wider terminal (or COLUMNS=N) or --format json shows "
+             f"{'them' if len(hidden) != 1 else 'it'}")
+
+
+# From this many rows `print_table` lays the table out itself (`large_table_lines`), exactly as
+# Rich draws it (tests/test_large_table.py compares the two): Rich measured and wrapped every cell
+# again, 20 s for the 12,000 rows of `who-can` on a quarter of the benchmark enterprise.
 LARGE_TABLE = 500
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    cells = [[v if isinstance(v, Text) else cell(v) for v in row] for row in rows]
-    console = stdout_console()
-    if len(cells) >= LARGE_TABLE:
-        _print_large_table(console, safe_text(title) if title else "", [safe_text(c) for c in columns], cells)
-        return
-    table = Table(title=Text(safe_text(title), style="bold") if title else None, title_justify="left",
-                  show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(safe_text(column), overflow="fold")
-    for row in cells:
-        table.add_row(*row)
-    console.print(table)
-
-
-def _print_large_table(console: Console, title: str, columns: list[str], rows: list[list[Text]]) -> None:
-    """Rich's default table (heavy head, words wrapped, long words folded), laid out in one pass."""
-    widths = [cell_len(c) for c in columns]
-    for row in rows:
-        for n, value in enumerate(row):
-            width = cell_len(value.plain)
-            if width > widths[n]:
-                widths[n] = width
-    excess = sum(widths) + 3 * len(widths) + 1 - console.width
-    while excess > 0:  # narrow the widest column, as far as the next widest (or the excess)
-        widest = max(range(len(widths)), key=widths.__getitem__)
-        others = max((w for n, w in enumerate(widths) if n != widest), default=1)
-        cut = min(excess, max(widths[widest] - others, 1), widths[widest] - 1)
-        if cut <= 0:
-            break
-        widths[widest] -= cut
-        excess -= cut
-    styled = console.is_terminal  # piped: plain text, no styles to carry
-    lines: list[Any] = []
+def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int], rows: Sequence[Sequence[Text]],
+                      *, styled: bool = True) -> list[Text]:
+    """`print_table`'s table as lines: the title, bold headers, a rule, the rows; columns two
+    spaces apart, words wrapped and long words folded within each column's width."""
+    table_width = sum(widths) + GUTTER * (len(widths) - 1)
+    lines: list[Text] = []
     if title:
-        lines.append(Text(title, style="bold") if styled else title)
-    lines.append("┏" + "┳".join("━" * (w + 2) for w in widths) + "┓")
-    lines.extend(_table_lines([Text(c, style="bold") for c in columns], widths, "┃", styled))
-    lines.append("┡" + "╇".join("━" * (w + 2) for w in widths) + "┩")
+        lines.extend(Text(part, style="bold" if styled else "") for part in _wrap(safe_text(title), table_width))
+    lines.extend(_row_lines([Text(s.label, style="bold" if styled else "") for s in specs], specs, widths, styled,
+                            bottom=True))
+    lines.append(Text("─" * table_width))
     for row in rows:
-        lines.extend(_table_lines(row, widths, "│", styled))
-    lines.append("└" + "┴".join("─" * (w + 2) for w in widths) + "┘")
-    if styled:
-        console.print(Text("\n").join(line if isinstance(line, Text) else Text(line) for line in lines),
-                      soft_wrap=True)
-    else:
-        console.file.write("".join(line + "\n" for line in lines))
-        console.file.flush()
+        lines.extend(_row_lines(row, specs, widths, styled))
+    return lines
 
 
-def _table_lines(row: Sequence[Text], widths: Sequence[int], bar: str, styled: bool) -> list[Any]:
-    wrapped = [_wrap(value.plain, width) for value, width in zip(row, widths)]
+def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
+               bottom: bool = False) -> list[Text]:
+    """One row's lines; a cell shorter than the row sits at its top (a header at its bottom)."""
+    wrapped = [[part for text in value.plain.split("\n") for part in _wrap(text, width)]
+               for value, width in zip(row, widths)]
     height = max(len(w) for w in wrapped)
-    out: list[Any] = []
+    if bottom:
+        wrapped = [[""] * (height - len(parts)) + parts for parts in wrapped]
+    out = []
     for at in range(height):
-        parts = [p[at] if at < len(p) else "" for p in wrapped]
-        if not styled:
-            out.append(bar + "".join(f" {part}{' ' * (width - cell_len(part))} {bar}"
-                                     for part, width in zip(parts, widths)))
-            continue
-        line = Text(bar)
-        for value, part, width in zip(row, parts, widths):
-            line.append(" ")
-            line.append(part, style=value.style)
-            line.append(" " * (width - cell_len(part)) + " " + bar)
+        line = Text()
+        for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
+            part = parts[at] if at < len(parts) else ""
+            room = width - cell_len(part)
+            left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
+            if n:
+                line.append(" " * GUTTER)
+            line.append(" " * left)
+            line.append(part, style=value.style if styled else "")
+            line.append(" " * (room - left))
         out.append(line)
     return out
 

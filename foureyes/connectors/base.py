@@ -238,24 +238,64 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def clock() -> float:
+    """The clock a source's time is measured with (seconds; `tools/docs_samples.py` stops it)."""
+    return time.monotonic()
+
+
 class Stopwatch:
-    """Counts requests and retries for ``snapshot --stats``."""
+    """What one source's reading cost, for ``snapshot --stats`` (docs/cli.md): requests sent
+    (retries included), retries, pages of lists read, rate-limit points spent (None where the
+    system has no points budget), time waited for a rate limit, and the time it took.
+
+    A connector keeps its stopwatch as ``self.watch`` (or offers ``stats()``), so that a source
+    that fails still says what it cost up to the failure (`partial_stats`)."""
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
+        self.started = clock()
         self.requests = 0
         self.retries = 0
+        self.pages = 0
+        self.rate_limit_points: int | None = None
         self.max_in_flight = 0
         self.rate_limit_wait = 0.0
+        self._lock = threading.Lock()
+
+    def count(self, *, requests: int = 0, retries: int = 0, pages: int = 0, points: int = 0) -> None:
+        """Add to the counters (from any thread)."""
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.pages += pages
+            if points:
+                self.rate_limit_points = (self.rate_limit_points or 0) + points
 
     def as_stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "pages": self.pages,
+            "rate_limit_points": self.rate_limit_points,
             "max_in_flight": self.max_in_flight,
             "rate_limit_wait_s": round(self.rate_limit_wait, 3),
-            "elapsed_s": round(time.monotonic() - self.started, 3),
+            "elapsed_s": round(clock() - self.started, 3),
         }
+
+
+def partial_stats(connector: Any, started: float) -> dict[str, Any]:
+    """What a connector counted before it failed (its ``stats()`` or ``watch``), with the time it
+    took; never raises (a failed source must still be stored)."""
+    try:
+        stats = getattr(connector, "stats", None)
+        if callable(stats):
+            found = dict(stats())
+        else:
+            watch = getattr(connector, "watch", None)
+            found = watch.as_stats() if isinstance(watch, Stopwatch) else {}
+    except Exception:
+        found = {}
+    found.setdefault("elapsed_s", round(clock() - started, 3))
+    return found
 
 
 class SourceBuilder:

@@ -333,10 +333,37 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         if not chosen and reviewers.fallback and eligible(reviewers.fallback):
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
-            why = "unassigned: every candidate reviewer is the subject"
+            why = "unassigned: " + _nobody(draft, config, reviewers, maintainers, eligible)
         draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
         out.append(draft)
     return out
+
+
+def _nobody(draft: ItemDraft, config: Config, reviewers: ReviewerRules, maintainers: Mapping[str, list[str]],
+            eligible: Callable[[str], bool]) -> str:
+    """Why no rule named a reviewer, rule by rule: an owner missing from the config reads
+    differently from an owner who is the item's subject."""
+    said = []
+    for rule in reviewers.rules:
+        if rule == "app-owner":
+            app = config.app(draft.app) if draft.app else None
+            said.append("no app owner (" + ("the grant is in no configured app" if app is None
+                                            else f"app {draft.app} has no owner in [[apps]]" if not app.owner
+                                            else f"the owner of app {draft.app} is the subject") + ")")
+        elif rule == "team-maintainer":
+            with_maintainers = [t for t in draft.teams if maintainers.get(t)]
+            said.append("no team maintainer (" + ("the grant comes through no team" if not draft.teams
+                                                  else "its teams have no maintainers" if not with_maintainers
+                                                  else "each maintainer is the subject") + ")")
+        elif rule == "manager":
+            said.append("no manager in the roster who may review it")
+        elif rule == "fixed":
+            said.append("no fixed reviewer" if not reviewers.fixed else "each fixed reviewer is the subject")
+    if not reviewers.fallback:
+        said.append("no fallback reviewer")
+    elif not eligible(reviewers.fallback):
+        said.append("the fallback reviewer is the subject")
+    return "; ".join(said)
 
 
 def manager_for(person: str, roster: Roster, eligible: Callable[[str], bool]) -> tuple[str, str]:

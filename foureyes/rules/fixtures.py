@@ -24,7 +24,7 @@ from .pack import RulePack
 from .roster_rules import RosterFacts
 
 _CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count",
-                "changes", "deployments", "bypasses", "unlinked", "assumes", "break_glass",
+                "changes", "deployments", "bypasses", "events", "unlinked", "assumes", "break_glass",
                 # roster rules: the person's record, the baseline, peers and an IdP group feed
                 "roster", "department_then", "today", "peers", "feed", "facts"}
 

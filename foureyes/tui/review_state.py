@@ -25,12 +25,16 @@ STATE_LABEL = {"certify": "certified", "revoke": "revoked", "defer": "deferred",
 
 # Grouped by person: the person first; by resource: the resource first. Sorting by the
 # first column keeps each group's rows together.
-BY_PERSON = (Column("mark", "", 1, min_width=1), Column("person", "Person", 28),
-             Column("grant", "Grant", 0), Column("app", "App", 12), Column("used", "Last used", 10),
-             Column("state", "State", 20), Column("flags", "Flags", 18))
-BY_RESOURCE = (Column("mark", "", 1, min_width=1), Column("resource", "Resource", 36),
-               Column("grant", "Entitlement", 24), Column("person", "Person", 0), Column("used", "Last used", 10),
-               Column("state", "State", 20), Column("flags", "Flags", 18))
+BY_PERSON = (Column("mark", "", 1, min_width=1, priority=0), Column("person", "Person", min_width=14, priority=0),
+             Column("grant", "Grant", min_width=28, priority=0, grow=3),
+             Column("app", "App", min_width=6, priority=4, grow=1), Column("used", "Last used", min_width=9, priority=3),
+             Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
+BY_RESOURCE = (Column("mark", "", 1, min_width=1, priority=0),
+               Column("resource", "Resource", min_width=20, priority=0, grow=2),
+               Column("grant", "Entitlement", min_width=12, priority=0, grow=1),
+               Column("person", "Person", min_width=14, priority=0, grow=1),
+               Column("used", "Last used", min_width=9, priority=3),
+               Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
 USED_STYLE = {"used": "", "unused": "yellow", "unknown": "dim italic", "": "dim"}
 
 
@@ -295,12 +299,66 @@ def load_campaigns(workspace: Workspace) -> CampaignsSummary:
     return CampaignsSummary(workspace.campaign_summaries(status=review.OPEN))
 
 
-def progress_bar(done: int, total: int, width: int = 24) -> Text:
+def progress_bar(done: int, total: int, width: int = 24, *, counts: bool = True) -> Text:
+    """A still bar (never an animation): ``done`` of ``total``, and the numbers unless ``counts`` is False."""
     filled = round(width * done / total) if total else width
     bar = Text("█" * filled, style="green")
     bar.append("░" * (width - filled), style="dim")
-    bar.append(f" {done}/{total}")
+    if counts:
+        bar.append(f" {done}/{total}")
     return bar
+
+
+# ---------------------------------------------------------------- the first steps
+
+
+def guide_renderable(queue: Queue | None, reviewer: str) -> RenderableType:
+    """What the review tab says before there is a queue to work on: who you are, which campaign,
+    then how to decide; each step says what to press, a step that is done says so."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(ratio=1)
+
+    def step(n: int, done: bool, title: str, text: Text) -> None:
+        grid.add_row(Text("✓" if done else str(n), style="bold green" if done else "bold yellow"), title, text)
+
+    if reviewer:
+        who = Text("reviewing as ")
+        who.append(safe_text(reviewer), style="bold")
+        who.append(" (i: someone else)", style="dim")
+    else:
+        who = Text("Press ")
+        who.append("i", style="bold reverse")
+        who.append(" and type your email, as your accounts are linked: decisions are recorded under it "
+                   "(or start with `foureyes review --as EMAIL`).")
+    step(1, bool(reviewer), "Who are you?", who)
+    campaign_done = queue is not None and queue.campaign is not None
+    if queue is None:
+        which = Text("Reading the campaigns…", style="italic")
+    elif queue.campaign is not None:
+        c = queue.campaign
+        which = Text(f"campaign {c.id} ")
+        which.append(safe_text(c.name, limit=60), style="bold")
+        which.append(f" · due {c.due.isoformat()}", style="dim")
+    elif queue.undecided:
+        which = Text(f"{len(queue.open_campaigns)} are open: ")
+        which.append(safe_text(", ".join(f"#{c.id} {c.name}" for c in queue.open_campaigns), limit=160), style="bold")
+        which.append(". Choose one: press ")
+        which.append("ctrl+p", style="bold reverse")
+        which.append(" and type “review: open campaign” (or start with `foureyes review --campaign ID`).")
+    else:
+        which = Text("None is open. Press ")
+        which.append("ctrl+n", style="bold reverse")
+        which.append(" to create one from the snapshot on screen (or run `foureyes campaign new`).")
+    step(2, campaign_done, "Which campaign?", which)
+    decide = Text("c certify · v revoke · d defer · e exception (a second person approves it) · u undo; "
+                  "space selects an item and * everything the filter shows, for one decision on all of them. "
+                  "Each decision is saved as it is made.")
+    step(3, False, "Decide", decide)
+    head = Text("Review: certify or revoke each grant in a recertification campaign, one person at a time.",
+                style="bold")
+    return Group(head, Text(""), grid)
 
 
 def campaigns_renderable(summary: CampaignsSummary) -> RenderableType:

@@ -179,14 +179,15 @@ def load_drift(workspace: Workspace, triage: Triage) -> Drift | None:
 
 # ---------------------------------------------------------------- conflicts
 
+# Each table says what matters most (priority 0 is never hidden) and how it gives way (rows.Column).
 CONFLICT_COLUMNS = (
-    Column("severity", "Severity", 9),
-    Column("rule", "Rule", 10),
-    Column("title", "Title", 0, min_width=20),
-    Column("subject", "Person or resource", 0, min_width=18),
-    Column("scope", "App or repo", 24),
-    Column("systems", "Systems", 14),
-    Column("status", "Status", 9),
+    Column("severity", "Severity", 8, min_width=8, priority=1),
+    Column("rule", "Rule", whole=True, priority=0),
+    Column("title", "Title", min_width=30, priority=0, grow=3),
+    Column("subject", "Person or resource", min_width=16, priority=0, grow=2),
+    Column("scope", "App or repo", min_width=12, priority=3, grow=1),
+    Column("systems", "Systems", min_width=6, priority=4),
+    Column("status", "Status", 8, min_width=8, priority=2),
 )
 CONFLICT_FIELDS = ("severity", "rule", "person", "app", "repo", "system", "status", "title", "kind")
 
@@ -252,14 +253,14 @@ def iter_conflict_rows(analysis: Analysis) -> Iterator[Row]:
 # ---------------------------------------------------------------- people
 
 PEOPLE_COLUMNS = (
-    Column("name", "Name", 0, min_width=16),
-    Column("key", "Person", 0, min_width=20),
-    Column("status", "Roster", 9),
-    Column("linked", "Linked", 9),
-    Column("accounts", "Accounts", 8, align="right"),
-    Column("systems", "Systems", 16),
-    Column("capabilities", "Capabilities", 12, align="right"),
-    Column("findings", "Findings", 8, align="right"),  # open ones
+    Column("name", "Name", min_width=16, priority=0, grow=1),
+    Column("key", "Person", min_width=20, priority=0, grow=1),
+    Column("status", "Roster", min_width=6, priority=1),
+    Column("linked", "Linked", min_width=6, priority=2),
+    Column("accounts", "Accounts", align="right", min_width=4, priority=3, short="Acc."),
+    Column("systems", "Systems", min_width=10, priority=4),
+    Column("capabilities", "Capabilities", align="right", min_width=5, priority=3, short="Caps"),
+    Column("findings", "Findings", align="right", min_width=5, priority=1, short="Find."),  # open ones
 )
 PEOPLE_FIELDS = ("name", "person", "system", "linked", "status", "department", "manager")
 
@@ -293,10 +294,10 @@ def people_rows(triage: Triage) -> list[Row]:
 # ---------------------------------------------------------------- gaps
 
 GAP_COLUMNS = (
-    Column("system", "System", 8),
-    Column("resource", "Resource", 0, min_width=20),
-    Column("reason", "What could not be read", 0, min_width=24),
-    Column("hides", "What it may hide", 0, min_width=20),
+    Column("system", "System", min_width=6, priority=1),
+    Column("resource", "Resource", min_width=20, priority=0, grow=1),
+    Column("reason", "What could not be read", min_width=24, priority=0, grow=2),
+    Column("hides", "What it may hide", min_width=16, priority=1, grow=1),
 )
 GAP_FIELDS = ("system", "resource")
 
@@ -325,11 +326,15 @@ def gap_rows(analysis: Analysis) -> list[Row]:
 
 # ---------------------------------------------------------------- matrix
 
+# Narrow terminals show the capabilities by their short names (the detail pane names them in full).
+CAPABILITY_SHORT = {"code.push": "push", "code.merge_unreviewed": "unrev.", "code.approve": "approve",
+                    "deploy.run": "deploy", "deploy.approve": "dep.appr", "access.admin": "admin"}
 MATRIX_COLUMNS = (
-    Column("name", "Person", 0, min_width=18),
-    Column("status", "Roster", 10, align="center"),
-    Column("conflict", "Conflict", 8, align="center"),
-    *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
+    Column("name", "Person", min_width=16, priority=0, grow=1),
+    Column("status", "Roster", align="center", min_width=6, priority=1),
+    Column("conflict", "Conflict", align="center", min_width=5, priority=0, short="SoD"),
+    *(Column(c, c, align="center", min_width=len(CAPABILITY_SHORT[c]), priority=0, short=CAPABILITY_SHORT[c])
+      for c in CAPABILITIES),
 )
 MATRIX_FIELDS = ("name", "person", "conflict", "status", "used", "emergency")
 
@@ -389,35 +394,35 @@ def access_cell(analysis: Analysis, holding: Holding) -> tuple[str, str]:
 # ---------------------------------------------------------------- one person
 
 ACCOUNT_COLUMNS = (
-    Column("account", "Account", 0, min_width=20),
-    Column("system", "System", 8),
-    Column("kind", "Kind", 8),
-    Column("method", "Linked by", 10),
-    Column("evidence", "Evidence", 0, min_width=20),
+    Column("account", "Account", min_width=24, priority=0, grow=1),
+    Column("system", "System", min_width=6, priority=2),
+    Column("kind", "Kind", min_width=6, priority=3),
+    Column("method", "Linked by", min_width=6, priority=1),
+    Column("evidence", "Evidence", min_width=20, priority=1, grow=2),
 )
 HOLDING_COLUMNS = (
-    Column("capability", "Capability", 22),
-    Column("resource", "Resource", 32),
-    Column("tier", "Tier", 12),
-    Column("app", "App", 12),
-    Column("hops", "Hops", 4, align="right"),
-    Column("used", "Used", 6, align="center"),
-    Column("access", "Access", 18),
-    Column("path", "Path", 0, min_width=30),
+    Column("capability", "Capability", whole=True, priority=0),
+    Column("resource", "Resource", min_width=18, priority=0, grow=1),
+    Column("tier", "Tier", min_width=10, priority=4),
+    Column("app", "App", min_width=8, priority=4),
+    Column("hops", "Hops", align="right", min_width=4, priority=5),
+    Column("used", "Used", align="center", min_width=4, priority=3),
+    Column("access", "Access", min_width=8, priority=2),
+    Column("path", "Path", min_width=36, priority=1, grow=3),
 )
 GRANT_COLUMNS = (
-    Column("system", "System", 8),
-    Column("entitlement", "Entitlement", 0, min_width=16),
-    Column("resource", "Resource", 0, min_width=18),
-    Column("holder", "Held by", 0, min_width=16),
-    Column("via", "Via", 0, min_width=16),
+    Column("system", "System", min_width=6, priority=2),
+    Column("entitlement", "Entitlement", min_width=14, priority=0, grow=1),
+    Column("resource", "Resource", min_width=18, priority=0, grow=1),
+    Column("holder", "Held by", min_width=14, priority=1, grow=1),
+    Column("via", "Via", min_width=12, priority=3, grow=1),
 )
 FINDING_COLUMNS = (
-    Column("severity", "Severity", 9),
-    Column("rule", "Rule", 10),
-    Column("title", "Title", 0, min_width=20),
-    Column("scope", "App or repo", 24),
-    Column("status", "Status", 9),
+    Column("severity", "Severity", 8, min_width=8, priority=1),
+    Column("rule", "Rule", whole=True, priority=0),
+    Column("title", "Title", min_width=30, priority=0, grow=3),
+    Column("scope", "App or repo", min_width=12, priority=2, grow=1),
+    Column("status", "Status", 8, min_width=8, priority=1),
 )
 HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system", "used", "access")
 
@@ -513,9 +518,9 @@ def finding_rows(triage: Triage, findings: Iterable[Finding]) -> list[Row]:
 # ---------------------------------------------------------------- search everywhere
 
 SEARCH_COLUMNS = (
-    Column("kind", "Kind", 9),
-    Column("name", "Name", 0, min_width=20),
-    Column("detail", "Detail", 0, min_width=20),
+    Column("kind", "Kind", whole=True, priority=0),
+    Column("name", "Name", min_width=20, priority=0, grow=1),
+    Column("detail", "Detail", min_width=20, priority=1, grow=2),
 )
 SEARCH_FIELDS = ("kind",)
 

@@ -529,3 +529,63 @@ def test_every_catalogue_deploy_action_is_looked_up_or_said_why_not():
     looked = {a for found in names.values() for a in found}
     assert actions - looked == set(NOT_LOOKED_UP) & actions
     assert set(names["UpdateService"]) == {"apprunner:UpdateService", "ecs:UpdateService"}
+
+
+# ---------------------------------------------------------------- the change population
+
+
+def github_side(deployed_at: str) -> SourceResult:
+    """acme/api's production change, approved by someone else, and the deployment whose run used gha-api-prod."""
+    from foureyes.activity import Approval, Change, Commit
+    from foureyes.model import Resource
+
+    def person(login: str) -> Actor:
+        return Actor(name=login, email=f"{login}@acme.com", via="login", kind="user")
+
+    repo, env = "github:repo:acme/api", "github:environment:acme/api/production"
+    change = Change("github", "acme/api#7", repo, ago(5, 2), branch="main", sha="m7", head_sha="c7", author=person("dora"),
+                    commits=(Commit("c7", person("dora")),), approvals=(Approval(person("eve"), ago(5, 3), commit="c7"),),
+                    merged_by=person("dora"), required_approvals=1)
+    run = Deployment("github", "acme/api/deployments/7", repo, env, deployed_at, sha="m7", ref="main", run_id=42,
+                     run_actor=person("dora"), triggering_actor=person("dora"), ci_subject=SUBJECT)
+    return SourceResult("github", "github", resources=(
+        Resource("github", "repo", "acme/api", tier="production"),
+        Resource("github", "environment", "acme/api/production", tier="production", parent=repo)),
+        activity=(change, run), period=PERIOD)
+
+
+def changes_of(result: SourceResult):
+    from foureyes.changes import population
+
+    cfg = config("http://unused")
+    snapshot = Snapshot(1, "t", "", (github_side(ago(5, 0.5)), result))
+    return population(snapshot, link(snapshot, cfg), cfg)
+
+
+def test_cloudtrail_deploys_join_the_change_population(read):
+    found = changes_of(read)
+    rows = {r.change.id: r for r in found.rows}
+    # people's own sessions deployed by hand: an IAM user, an Identity Center user, sourceIdentity on a shared role
+    hand = {i for i, r in rows.items() if r.source == "CloudTrail" and r.verdict == "not independent"}
+    assert hand == {"e-alice", "e-apprunner", "e-kate", "e-carol"}
+    assert {f.scope for f in found.facts if f.kind == "hand-deployed"} == {f"cloud-deploy:{i}" for i in hand}
+    # a role nobody is behind, and a session named by an outside address: listed, unknown, with why
+    assert rows["e-bot"].verdict == "unknown" and "trusted by no GitHub OIDC subject" in rows["e-bot"].why
+    assert rows["e-contractor"].verdict == "unknown" and "not linked to a person" in rows["e-contractor"].why
+    # the OIDC role's call is the GitHub run's: a hop of the deployment, not a row; denied calls deployed nothing
+    assert not {"e-gha", "e-oidc", "e-bob-denied"} & set(rows)
+    change = rows["acme/api#7"]
+    assert change.verdict == "independent"
+    [call] = change.deployments[0].events
+    assert call.event.id == "e-gha" and call.run is not None and call.run.run_id == 42
+
+
+def test_cloudtrail_access_denied_makes_the_changes_deployed_there_unknown_never_independent(denied):
+    found = changes_of(denied.result)
+    [change] = found.rows  # no CloudTrail event was read: only GitHub's change
+    assert change.verdict == "unknown"
+    assert "CloudTrail unreadable in us-east-1: AccessDeniedException" in change.why
+    assert found.counts() == {"independent": 0, "not independent": 0, "unknown": 1}
+    # and the population as a whole says what it lacks
+    [note] = found.notes
+    assert note.startswith(f"{A}: CloudTrail unreadable") and "missing from this population" in note

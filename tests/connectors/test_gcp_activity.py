@@ -182,3 +182,45 @@ def test_without_a_period_no_activity_is_read(fake):
     fake.logging.reset()
     result = collect(fake, period=None)
     assert result.activity == () and result.period is None and not fake.logging.requests
+
+
+def test_cloud_audit_log_deploys_join_the_change_population(read):
+    from foureyes.activity import Approval, Change, Commit
+    from foureyes.changes import population
+    from foureyes.model import Resource
+
+    def person(login: str) -> Actor:
+        return Actor(name=login, email=f"{login}@acme.com", via="login", kind="user")
+
+    repo = "github:repo:acme/infra"
+    change = Change("github", "acme/infra#3", repo, "2026-10-22T09:00:00Z", branch="main", sha="m3", head_sha="c3",
+                    author=person("frank.fischer"), commits=(Commit("c3", person("frank.fischer")),),
+                    approvals=(Approval(person("gina.garcia"), "2026-10-22T08:30:00Z", commit="c3"),),
+                    merged_by=person("frank.fischer"))
+    run = Deployment("github", "acme/infra/deployments/3", repo, "github:environment:acme/infra/production",
+                     at="2026-10-22T10:50:00Z", sha="m3", ref="main", run_id=77, ci_subject=INFRA,
+                     triggering_actor=person("frank.fischer"))
+    github = SourceResult("github", "github", resources=(
+        Resource("github", "repo", "acme/infra", tier="production"),
+        Resource("github", "environment", "acme/infra/production", tier="production", parent=repo)),
+        activity=(change, run), period=PERIOD)
+    config = parse_config(IDENTITY)
+    snapshot = Snapshot(1, "t", "", (github, read))
+    found = population(snapshot, link(snapshot, config), config)
+    rows = {r.change.id: r for r in found.rows}
+    # pat's own calls, and rita's through the service account she impersonated: deployed by hand
+    hand = {i for i, r in rows.items() if r.verdict == "not independent"}
+    assert hand == {"w1", "w2", "w8"} and {rows[i].source for i in hand} == {"Cloud Audit Logs"}
+    rita = next(f for f in found.facts if f.scope == "cloud-deploy:w2")
+    assert rita.person == "rita.reyes@acme.com" and "service account delegation" in rita.proof[0].text
+    # workload identity federation: the infra run's call is a hop of its deployment
+    assert "w3" not in rows and [c.event.id for c in rows["acme/infra#3"].deployments[0].events] == ["w3"]
+    assert rows["acme/infra#3"].verdict == "independent"
+    # a subject with no deployment record, the service account alone, an outside address: unknown, with why
+    assert "no GitHub deployment by OIDC subject repo:acme/payments:ref:refs/heads/main" in rows["p1"].why
+    assert rows["w9"].verdict == "unknown" and "web-deployer in acme-prod-web trusts (repo:acme/api:*)" in rows["w9"].why
+    assert rows["w4"].verdict == "unknown" and "not linked to a person" in rows["w4"].why
+    assert "w5" not in rows  # denied: nothing was deployed
+    # checkout-live's audit log could not be read: the population says what it lacks
+    [note] = found.notes  # its Data Access log hides Artifact Registry uploads only: no note of its own
+    assert note.startswith("project checkout-live: Cloud Audit Logs (Admin Activity) unreadable")

@@ -749,7 +749,8 @@ class FakeGitHub:
         self.org = Org(fixture)
         self.latency = latency
         self.rate_limit = rate_limit
-        self.rate_used = 0
+        self.rate_used = 0  # every answer, whatever its budget
+        self.rate_used_by: dict[str, int] = {}  # per x-ratelimit-resource: GitHub keeps a budget for each
         self.faults = FaultPlan()
         self.stats = ServerStats()
         self.tokens: list[str] = []  # what clients sent, so tests can prove they never leak it
@@ -802,8 +803,9 @@ class FakeGitHub:
         o = re.escape(org.login)
         q = {k: v[-1] for k, v in query.items()}
         routes: list[tuple[str, str, Callable[..., Any]]] = [
-            ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info(), "graphql": self._rate_info()},
-                                             "rate": self._rate_info()}),
+            ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info("core"),
+                                                           "graphql": self._rate_info("graphql")},
+                                             "rate": self._rate_info("core")}),
             ("POST", r"/graphql", lambda: self.graphql(body, token)),
             ("GET", r"/user", lambda: self._authenticated_user(token)),
             ("GET", rf"/orgs/{o}", lambda: self._org_json()),
@@ -875,9 +877,10 @@ class FakeGitHub:
                 raise ApiError(404, "Not Found")
         raise ApiError(404, "Not Found")
 
-    def _rate_info(self) -> dict[str, Any]:
-        return {"limit": self.rate_limit, "remaining": max(0, self.rate_limit - self.rate_used),
-                "reset": int(time.time()) + 3600, "used": self.rate_used}
+    def _rate_info(self, resource: str) -> dict[str, Any]:
+        used = self.rate_used_by.get(resource, 0)
+        return {"limit": self.rate_limit, "remaining": max(0, self.rate_limit - used),
+                "reset": int(time.time()) + 3600, "used": used}
 
     def _team(self, slug: str) -> str:
         if slug not in self.org.teams:
@@ -1412,12 +1415,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _raw(self, status: int, payload: bytes, headers: dict[str, str], entry: LoggedRequest) -> None:
         fake = self.fake
+        resource = "graphql" if entry.path == "/graphql" else "core"
         with fake.org.lock:
             fake.rate_used += 1
-            remaining = max(0, fake.rate_limit - fake.rate_used)
+            used = fake.rate_used_by[resource] = fake.rate_used_by.get(resource, 0) + 1
+            remaining = max(0, fake.rate_limit - used)
         rate = {"x-ratelimit-limit": str(fake.rate_limit), "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-reset": str(int(time.time()) + 3600), "x-ratelimit-used": str(fake.rate_used),
-                "x-ratelimit-resource": "graphql" if entry.path == "/graphql" else "core",
+                "x-ratelimit-reset": str(int(time.time()) + 3600), "x-ratelimit-used": str(used),
+                "x-ratelimit-resource": resource,
                 "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
         exhausted = getattr(self, "_exhausted_until", None)
         if exhausted is not None:

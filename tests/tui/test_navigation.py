@@ -30,13 +30,13 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
             assert re.search(rf"│ {source}\s+{source}\s+\d+", text), source
         # the hidden bypass list, and an Actions run of the review period that could not be read
         assert "2 gaps: what could not be read is unknown" in text
-        assert "39 people linked across systems" in text
-        assert "5 unlinked accounts" in text
+        # one definition of a person: 44, as the People tab and `foureyes identities` count them
+        assert "44 people: 39 linked across systems, 5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
-        assert "43 open (26 separation-of-duties conflicts, 6 proven in the review" in text  # the panel wraps
-        assert "Review period 2026-08-04 to 2026-11-02: 301 production changes, 13 not" in text
+        assert "44 open (26 separation-of-duties conflicts, 7 proven in the review" in text  # the panel wraps
+        assert "Review period 2026-08-04 to 2026-11-02: 305 production changes, 17 not" in text
         assert "2 leavers still holding access" in text  # the roster's
         assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
@@ -53,7 +53,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 43 findings match paul" in text
+        assert "1 of 44 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -132,7 +132,7 @@ def test_emergency_access_stands_apart_from_standing_access(demo_url):
         await type_text(app, pilot, "FE-EMG")
         await press(app, pilot, "enter")
         text = screen_text(app)
-        assert "2 of 43 findings match" in text
+        assert "2 of 44 findings match" in text
         assert "An emergency path was used without a ticket" in text
 
     run(demo_url, scenario)
@@ -143,7 +143,7 @@ def test_matrix_marks_conflicts_and_filters_to_conflicts_a_team_or_an_app(demo_u
         await press(app, pilot, "3")
         screen = app.screen
         text = screen_text(app)
-        assert "38 people · 15 in conflict · tier production" in text
+        assert "38 of 44 people hold a capability · 15 in conflict · tier production" in text
         assert re.search(r"Paul Platt\s+active\s+▲ yes\s+● 5\s+● 3\s+● 5\s+● 1\s+·\s+● 1", text)
         assert re.search(r"Bob Brown\s+active\s+● 1", text)
         assert re.search(r"Omar Osman\s+LEFT\s+▲ yes", text)  # a leaver is unmistakable
@@ -236,7 +236,7 @@ def test_mouse_switches_sections_sorts_columns_and_opens_rows(demo_url):
         await settle(app, pilot)
         assert app.current_mode == "conflicts"
         table = app.screen.table
-        subject_x = sum(width + 2 for width in table._widths[:3]) + 2
+        subject_x = table.column_x("subject") + 2
         await pilot.click(table, offset=(subject_x, 0))  # the "Person or resource" header
         await settle(app, pilot)
         assert table.sort_column == "subject"

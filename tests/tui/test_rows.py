@@ -94,3 +94,22 @@ def test_times_are_the_stored_ones_never_the_clock():
     assert when("2026-11-02T08:00:00+00:00") == "2026-11-02 08:00 UTC"
     assert when("2026-11-02T08:00:00+02:00") == "2026-11-02 08:00 +02:00"
     assert when("") == "unknown time"
+
+
+def test_columns_give_way_by_priority_and_ids_are_never_cut():
+    from foureyes.tui.rows import Column, layout
+
+    columns = (Column("id", "Id", whole=True, priority=0), Column("title", "Title", min_width=10, priority=0, grow=2),
+               Column("scope", "Scope", min_width=8, priority=3), Column("status", "Status", priority=1, min_width=6))
+    natural = [21, 50, 24, 8]  # the longest cell of each
+    # room for everything: each column as wide as its longest cell, the rest to the title
+    wide = layout(columns, natural, 200)
+    assert wide[0] == 21 and wide[2] == 24 and wide[3] == 8 and sum(w + 2 for w in wide) == 200
+    assert layout(columns, natural, 200, fill=False) == [21, 50, 24, 8]
+    # narrow: the least important column goes first, the id stays whole, the title shrinks
+    narrow = layout(columns, natural, 50)
+    assert narrow[2] is None and narrow[0] == 21 and narrow[3] == 8 and 10 <= narrow[1] < 50
+    assert sum(w + 2 for w in narrow if w is not None) <= 50
+    # narrower than the ids and titles need: they stay (the table scrolls sideways)
+    tiny = layout(columns, natural, 30)
+    assert tiny[0] == 21 and tiny[1] == 10 and tiny[2] is None and tiny[3] is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from ...activity import ABOUT, ActivityPeriod, parse_time
+from ...activity import ABOUT, HIDES_DEPLOYMENTS, ActivityPeriod, parse_time
 from ...config import AwsSource
 from ...model import Gap
 from ..base import Progress, ProgressEvent
@@ -24,7 +24,7 @@ from .reads import SYSTEM, AccountRead
 
 # CloudTrail's event history (LookupEvents) keeps the last 90 days of management events.
 HISTORY_DAYS = 90
-HIDES_DEPLOYS = "deployments and their actors in the period (CloudTrail)"
+HIDES_DEPLOYS = f"{HIDES_DEPLOYMENTS} (CloudTrail)"
 # Access Advisor reports are made asynchronously: poll, backing off, within access_advisor_wait.
 POLL_FIRST_S = 0.2
 POLL_MAX_S = 5.0
@@ -75,7 +75,7 @@ class ActivityReader:
         oldest = self.now - timedelta(days=HISTORY_DAYS)
         if start < oldest:
             out.gap(f"CloudTrail event history keeps {HISTORY_DAYS} days: the period starts {start.date()}, "
-                    f"history on {oldest.date()}", f"{HIDES_DEPLOYS} before {oldest.date()} (read them from a "
+                    f"history on {oldest.date()}", f"{HIDES_DEPLOYS} before {_iso(oldest)} (read them from a "
                     "trail's S3 bucket or CloudTrail Lake)")
             start = oldest
         if start >= end:

@@ -7,13 +7,14 @@ is written to AWS and no credential is kept.
 from __future__ import annotations
 
 import threading
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 from botocore.parsers import ResponseParserError
 
-from ...activity import ActivityPeriod
+from ...activity import HIDES_DEPLOYMENTS, ActivityPeriod
 from ...config import AwsSource, Config
 from ...errors import SourceError
 from ...model import DEPLOY_RUN, EdgeKind, Gap, SourceResult
@@ -43,8 +44,8 @@ class AwsConnector:
 
     def collect(self, progress: Progress, *, period: ActivityPeriod | None = None) -> SourceResult:
         started = utcnow()
-        watch = Stopwatch()
-        counter = RequestCounter()
+        self._watch = watch = Stopwatch()
+        self._counter = counter = RequestCounter()
         try:
             session = boto3.Session(profile_name=self.section.profile or None, region_name=self.section.region)
         except ProfileNotFound:
@@ -104,12 +105,18 @@ class AwsConnector:
             result.gap(gap)
         if period is not None:
             self._activity(result, accounts, clients_of, sso, period, progress, caller_account)
+        watch.max_in_flight = min(ACCOUNT_WORKERS, max(1, total))
+        stats = {**self.stats(), "accounts": total, "accounts_read": sum(1 for a in accounts if a.iam is not None)}
+        return result.result(self.name, SYSTEM, started_at=started, finished_at=utcnow(), stats=stats, period=period)
+
+    def stats(self) -> dict[str, Any]:
+        """Requests sent (botocore's retries included), retries, and pages: each answered call is one
+        page of a list or one object. AWS has no points budget, only throttling (retried)."""
+        watch, counter = self._watch, self._counter
         watch.requests = counter.attempts
         watch.retries = max(0, counter.attempts - counter.calls)
-        watch.max_in_flight = min(ACCOUNT_WORKERS, max(1, total))
-        stats = {**watch.as_stats(), "accounts": total,
-                 "accounts_read": sum(1 for a in accounts if a.iam is not None)}
-        return result.result(self.name, SYSTEM, started_at=started, finished_at=utcnow(), stats=stats, period=period)
+        watch.pages = counter.calls
+        return watch.as_stats()
 
     def _activity(self, result: SourceBuilder, accounts: list[AccountRead], clients_of: dict[str, Clients],
                   sso: SsoRead | None, period: ActivityPeriod, progress: Progress, caller_account: str = "") -> None:
@@ -125,7 +132,7 @@ class AwsConnector:
                   and getattr(result.resources.get(a.key), "tier", "") == PRODUCTION]
         for account in unread:
             result.gap(Gap(SYSTEM, account.key, "activity not read: the account's IAM could not be read (see its "
-                           "other gaps)", "deployments and their actors in the period, and last use of its grants",
+                           "other gaps)", f"{HIDES_DEPLOYMENTS}, and last use of its grants",
                            about="activity"))
         held: dict[str, set[str]] = {a.key: set() for a in wanted}
         for grant in result.grants.values():

@@ -77,10 +77,29 @@ ticket = "INC-[0-9]+"
 """
 
 
+# How the demo's campaigns are reviewed (`foureyes demo --config` prints it with the above): the
+# apps' owners first, then the team maintainers; what neither reviews goes to the security team.
+DEMO_CAMPAIGNS_TOML = """
+[campaigns]
+reviewers = ["app-owner", "team-maintainer"]
+fallback_reviewer = "security@acme.com"
+
+[campaigns.templates.quarterly]
+name = "Quarterly production access review {period}"
+recurrence = "quarterly"
+scope = "production"
+"""
+
+
+def demo_config_text() -> str:
+    """The demo's whole config as a user would write it: tiers, apps with owners, identity, campaigns."""
+    return DEMO_CONFIG_TOML.lstrip("\n") + DEMO_CAMPAIGNS_TOML
+
+
 def demo_config() -> Config:
     from ...config import parse_config
 
-    return parse_config(DEMO_CONFIG_TOML, "<demo config>")
+    return parse_config(demo_config_text(), "<demo config>")
 
 
 def demo_store_url() -> str:
@@ -321,10 +340,12 @@ def repos_at(stage: str) -> list[Repo]:
 
 
 def finish(b: SourceBuilder, name: str, stage: str, period: Any = None) -> SourceResult:
-    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests),
-    with the activity period when the stage carries activity (activity.py)."""
+    """One demo source, stamped with the stage's time, with the activity period when the stage
+    carries activity (activity.py). The demo reads nothing, so it sent no requests, read no
+    pages and took no time (`snapshot --stats` says so)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                    stats={"requests": 0, "demo": True}, period=period)
+                    stats={"requests": 0, "retries": 0, "pages": 0, "rate_limit_points": None, "elapsed_s": 0.0,
+                           "demo": True}, period=period)
 
 
 def github_user(login: str) -> str:

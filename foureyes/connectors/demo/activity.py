@@ -9,6 +9,8 @@ deployment. Seeded on purpose, and found by the FE-ACT rules:
 * payments-worker: Rita merges past the ruleset's two approvals with her release-manager bypass
   (a rule suite with result "bypass");
 * storefront-api: Sam triggers a production deployment and approves it himself;
+* acme-prod: Olivia rolls the payments ECS service by hand from her Identity Center session, outside
+  any GitHub run (CloudTrail; the payments runs' own calls are tied to their deployments);
 * unknowns: a change by the unlinked contractor, a deployment whose Actions run could not be read;
 * the declared break-glass role, used twice: once with the incident's ticket within the hour, once
   without a ticket for four hours (FE-EMG-001, FE-EMG-002);
@@ -269,6 +271,18 @@ def aws_activity(b: SourceBuilder) -> None:
     for record in _quarter():
         if record.system == "aws":
             b.activity(record)
+    # Olivia's Saturday-night rollback of the payments service, by hand from her AdministratorAccess session
+    olivia = "olivia.okafor@acme.com"
+    b.activity(AuditEvent(
+        "aws", "demo-ct-hand", "2026-10-17T22:41:09Z", "ecs:UpdateService",
+        actor=Actor("aws:sso:d-9067c1a2b3:user/olivia.okafor", olivia, olivia, "Identity Center session", "user"),
+        resource=f"aws:account:{PROD}", target=f"arn:aws:ecs:us-east-1:{PROD}:service/payments/api", result="success",
+        session=olivia, evidence={"demo": True, "eventSource": "ecs.amazonaws.com", "eventName": "UpdateService",
+                                  "awsRegion": "us-east-1", "userIdentity": {
+                                      "type": "AssumedRole", "accountId": PROD,
+                                      "arn": f"arn:aws:sts::{PROD}:assumed-role/AWSReservedSSO_AdministratorAccess_"
+                                             f"a1b2c3d4/{olivia}"},
+                                  "sourceIPAddress": "203.0.113.77"}))
     _break_glass(b)
     since = "2025-11-02T00:00:00Z"
 

@@ -90,7 +90,7 @@ def github_source(stage: str, config: Config) -> SourceResult:
             if login in present:
                 b.edge(Edge(github_user(login), github_team(slug), EdgeKind.MEMBER_OF, f"maintainer of team {slug}"))
         if parent:
-            b.edge(Edge(github_team(slug), github_team(parent), EdgeKind.MEMBER_OF, f"child team of {parent}"))
+            b.edge(Edge(github_team(slug), github_team(parent), EdgeKind.MEMBER_OF, f"parent of team {slug}"))
 
     # who reaches which team (for reviewer and admin reasoning below)
     def team_members(slug: str) -> set[str]:

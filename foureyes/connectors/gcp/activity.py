@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable, Mapping
 
-from ...activity import ABOUT, Actor, ActivityPeriod, AuditEvent, LastUsed, parse_time, utc
+from ...activity import ABOUT, HIDES_DEPLOYMENTS, Actor, ActivityPeriod, AuditEvent, LastUsed, parse_time, utc
 from ...config import GcpSource
 from ...model import Gap, Grant, Resource
 from ..base import Progress, ProgressEvent
@@ -24,7 +24,7 @@ SYSTEM = "gcp"
 ACTIVITY_LOG = "cloudaudit.googleapis.com%2Factivity"
 DATA_ACCESS_LOG = "cloudaudit.googleapis.com%2Fdata_access"
 INSIGHT_TYPE = "google.iam.policy.Insight"
-HIDES_DEPLOYS = "deployments and their actors in the period (Cloud Audit Logs)"
+HIDES_DEPLOYS = f"{HIDES_DEPLOYMENTS} (Cloud Audit Logs)"
 PAGE_SIZE = 1000
 _WIF_SUBJECT = "/subject/"
 _DENIED_CODES = (7, 16)  # PERMISSION_DENIED, UNAUTHENTICATED

@@ -23,6 +23,11 @@ class GcpConnector:
     """`[sources.gcp]`: reads an organisation (or folders, or projects) read-only."""
 
     name = "gcp"
+    _fetcher: Fetcher | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """What the read cost so far (`snapshot --stats`), also after a failure."""
+        return self._fetcher.stats() if self._fetcher is not None else {}
 
     def __init__(self, section: GcpSource, *, config: Config):
         self.section = section
@@ -36,7 +41,7 @@ class GcpConnector:
         self.secrets.watch(lambda: _credential_values(credentials))
         clients = Clients(self.section, credentials)
         try:
-            fetcher = Fetcher(self.section, clients, progress, self.name)
+            fetcher = self._fetcher = Fetcher(self.section, clients, progress, self.name)
             inventory = fetcher.fetch()
         finally:
             clients.close()

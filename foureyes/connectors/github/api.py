@@ -1,7 +1,8 @@
 """The GitHub HTTP layer: PyGithub's requester and retry, one client per worker thread.
 
-Counts every request, retry and rate-limit wait for ``snapshot --stats``, waits when the
-primary budget is spent (saying until when), and turns failures into `ApiFailure`.
+Counts every request, retry, page, rate-limit point and rate-limit wait for ``snapshot
+--stats``, waits when the primary budget is spent (saying until when), and turns failures
+into `ApiFailure`.
 """
 
 from __future__ import annotations
@@ -48,7 +49,31 @@ class Meter:
         self.watch = Stopwatch()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._spent: dict[str, list[int]] = {}  # resource -> [used before the first answer, most used seen]
+        self._points = 0  # points of windows that reset while reading
 
+    def page(self) -> None:
+        """A page of a list (a REST page or a GraphQL query) was read."""
+        self.watch.count(pages=1)
+
+    def spent(self, headers: Any) -> None:
+        """Rate-limit points, from GitHub's ``x-ratelimit-used`` (points used in the current
+        window, per ``x-ratelimit-resource``): the rise of that count while this source reads.
+        Another client on the same token in the same window counts too."""
+        try:
+            used = int(str(headers.get("x-ratelimit-used", "")).strip())
+        except ValueError:
+            return
+        resource = str(headers.get("x-ratelimit-resource", "core"))
+        with self._lock:
+            span = self._spent.get(resource)
+            if span is None or used < span[0]:  # the first answer, or a window that reset
+                if span is not None:
+                    self._points += span[1] - span[0]
+                self._spent[resource] = [used - 1, used]  # an answer costs at least a point
+            else:
+                span[1] = max(span[1], used)
+            self.watch.rate_limit_points = self._points + sum(hi - lo for lo, hi in self._spent.values())
     def started(self) -> None:
         with self._lock:
             self.watch.requests += 1
@@ -144,6 +169,8 @@ def _retry_class() -> type:
                 fresh.get_backoff_time = lambda: backoff
             if self.meter is not None:
                 self.meter.retried()
+                if response is not None:  # an answer retried here never reaches GitHubApi.request
+                    self.meter.spent(response.headers)
             return fresh
 
         def _limit_backoff(self, headers: Any) -> float:
@@ -296,10 +323,12 @@ class GitHubApi:
                 headers, data = requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
             except RateLimitExceededException as exc:
                 self._note_rate(exc.headers or {})
+                self.meter.spent(exc.headers or {})
                 raise ApiFailure(verb, shown, exc.status, "rate limit exhausted and the wait would exceed "
                                  f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)") from None
             except GithubException as exc:
                 self._note_rate(exc.headers or {})
+                self.meter.spent(exc.headers or {})
                 raise ApiFailure(verb, shown, exc.status, _message(exc.data)) from None
             except ValueError as exc:  # a body that is not JSON: retry, then give up
                 failure = ApiFailure(verb, shown, None, f"malformed JSON in the response ({type(exc).__name__})")
@@ -309,6 +338,7 @@ class GitHubApi:
                     raise failure from None  # urllib3 already retried connection errors and timeouts
             else:
                 self._note_rate(headers)
+                self.meter.spent(headers)
                 return Page(headers, data)
             finally:
                 self.meter.finished()
@@ -327,6 +357,7 @@ class GitHubApi:
         first = True
         while url:
             page = self.request("GET", url, params=params if first else None)
+            self.meter.page()
             first = False
             data = page.data
             items = data.get(item_key, []) if item_key and isinstance(data, dict) else data
@@ -347,6 +378,7 @@ class GitHubApi:
         while True:
             page = self.request("POST", self._client().requester.graphql_url,
                                 body={"query": query, "variables": variables}, urgent=urgent)
+            self.meter.page()
             data = page.data if isinstance(page.data, dict) else {}
             errors = list(data.get("errors") or [])
             if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):

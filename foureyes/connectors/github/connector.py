@@ -35,6 +35,7 @@ class GitHubConnector:
     def collect(self, progress: Progress = no_progress, *, period: ActivityPeriod | None = None) -> SourceResult:
         started = utcnow()
         api = GitHubApi(self.section, progress, secrets=self.secrets)
+        self.watch = api.meter.watch  # what the read cost, also when it fails (snapshot --stats)
         fetcher = Fetcher(api, self.section, progress)
         org = fetcher.fetch()
         progress(ProgressEvent(SOURCE, f"translating {len(org.repos)} repositories"))

@@ -38,8 +38,8 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 class NewCampaignScreen(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="campaign_new.cancel"),
-                Binding("ctrl+s", "create", "Create", id="campaign_new.create")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="campaign_new.cancel", tooltip="Close without creating"),
+                Binding("ctrl+s", "create", "Create", id="campaign_new.create", tooltip="Create the campaign")]
     DEFAULT_CSS = """
     NewCampaignScreen { align: center middle; }
     NewCampaignScreen > Vertical { width: 96; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }

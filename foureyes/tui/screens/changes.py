@@ -1,5 +1,7 @@
 """Changes: every production change of the review period, with its verdict; the selected one
-proven hop by hop below (change → commits → approvals → merge → deployments)."""
+proven hop by hop below (change → commits → approvals → merge → deployments → cloud events).
+Deployments made in the cloud outside a GitHub run are rows too (source CloudTrail or Cloud
+Audit Logs)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ...changes import VERDICTS, ChangeRow, change_proof, deployment_step
+from ...changes import VERDICTS, ChangeRow, change_proof, deployment_steps
 from ...textsafe import safe_text
 from ..actions import Action
 from ..rows import Column, Row, make_row
@@ -26,15 +28,15 @@ from .tabular import TableScreen
 
 VERDICT_STYLE = {"independent": "green", "not independent": "bold red", "unknown": "yellow"}
 CHANGE_COLUMNS = (
-    Column("landed", "Landed", 16),
-    Column("change", "Change", 0, min_width=16),
-    Column("authors", "Authors", 0, min_width=14),
-    Column("approvers", "Approved by", 0, min_width=12),
-    Column("merger", "Merged by", 14),
-    Column("deployers", "Deployed by", 14),
-    Column("verdict", "Verdict", 15),
+    Column("landed", "Landed", whole=True, priority=1),
+    Column("change", "Change", min_width=24, priority=0, grow=3),
+    Column("authors", "Authors", min_width=12, priority=1, grow=1),
+    Column("approvers", "Approved by", min_width=12, priority=2, grow=1),
+    Column("merger", "Merged by", min_width=10, priority=3),
+    Column("deployers", "Deployed by", min_width=10, priority=4),
+    Column("verdict", "Verdict", whole=True, priority=0),
 )
-CHANGE_FIELDS = ("verdict", "repo", "person", "author", "approver", "deployer", "kind", "bypass", "app")
+CHANGE_FIELDS = ("verdict", "repo", "person", "author", "approver", "deployer", "kind", "bypass", "app", "source")
 NO_ACTIVITY = ("This snapshot was taken without activity: `foureyes snapshot --activity` reads the review "
                "period ([activity] in the config) and stores it with the snapshot.")
 
@@ -52,9 +54,10 @@ def change_table_rows(triage: Triage) -> list[Row]:
         c = r.change
         approvers = [a.who for a in r.approvals if a.counts]
         people = " ".join(f"{w.person} {w.label}" for w in (*r.authors, *approvers, r.merger, *r.deployers))
+        what = f"{c.id} {c.title}" if r.cloud is None else f"{r.source}: {c.title} ({r.repo})"
         rows.append(make_row(
             c.id,
-            (c.at[:16].replace("T", " "), f"{c.id} {c.title}", _names(r.authors), _names(approvers) or "—",
+            (c.at[:16].replace("T", " "), what, _names(r.authors) or "—", _names(approvers) or "—",
              r.merger.label, _names(r.deployers) or "—", r.verdict),
             sort=(c.at, c.id, _names(r.authors).lower(), _names(approvers).lower(), r.merger.label.lower(),
                   _names(r.deployers).lower(), VERDICTS.index(r.verdict)),
@@ -62,7 +65,8 @@ def change_table_rows(triage: Triage) -> list[Row]:
                     "author": " ".join(f"{w.person} {w.label}" for w in r.authors),
                     "approver": " ".join(f"{w.person} {w.label}" for w in approvers),
                     "deployer": " ".join(f"{w.person} {w.label}" for w in r.deployers),
-                    "kind": c.kind.replace("_", "-"), "bypass": "yes" if r.bypasses else "no", "app": r.app},
+                    "kind": c.kind.replace("_", "-"), "bypass": "yes" if r.bypasses else "no", "app": r.app,
+                    "source": r.source},
             style="bold" if r.verdict == "not independent" else "",
             cell_styles=("", "", "", "", "", "", VERDICT_STYLE.get(r.verdict, "")),
             data=r,
@@ -77,14 +81,18 @@ def change_detail(row: ChangeRow) -> RenderableType:
     head.append(safe_text(c.id), style="bold")
     if c.title:
         head.append("  " + safe_text(c.title))
-    sub = Text(f"{safe_text(row.repo)} · {c.kind.replace('_', ' ')} into {safe_text(c.branch or 'the default branch')}"
-               f" · {c.at[:16].replace('T', ' ')} · ")
+    where = (f"into {safe_text(c.branch or 'the default branch')}" if row.cloud is None
+             else f"recorded by {row.source}, outside any GitHub run")
+    sub = Text(f"{safe_text(row.repo)} · {c.kind.replace('_', ' ')} {where} · {c.at[:16].replace('T', ' ')} · ")
     sub.append(row.verdict, style=VERDICT_STYLE.get(row.verdict, ""))
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True, width=14)
     facts.add_column(ratio=1)
     facts.add_row("Why", Text(safe_text(row.why)))
-    facts.add_row("Authors", Text("\n".join(safe_text(f"{w.label} — {w.how}") for w in row.authors)))
+    if row.authors:
+        facts.add_row("Authors", Text("\n".join(safe_text(f"{w.label} — {w.how}") for w in row.authors)))
+    if row.cloud is not None:
+        facts.add_row("Deployed by", Text(safe_text(f"{row.cloud.actor.label} — {row.cloud.actor.how}")))
     if c.required_approvals is not None:
         rule = f"{c.required_approvals} approval(s) required"
         if c.require_last_push_approval:
@@ -94,7 +102,7 @@ def change_detail(row: ChangeRow) -> RenderableType:
         facts.add_row("Bypass", Text("\n".join(safe_text(b) for b in c.bypasses), style="red"))
     if c.url:
         facts.add_row("Link", Text(safe_text(c.url)))
-    steps = change_proof(row)[:-1] + [deployment_step(d) for d in row.deployments]
+    steps = change_proof(row)[:-1] + [s for d in row.deployments for s in deployment_steps(d)]
     parts: list[RenderableType] = [head, sub, Text(""), facts, Text(""),
                                    Text("Hop by hop", style="bold underline"), proof_table(steps)]
     unknown = [u for d in row.deployments for u in d.unknown]
@@ -111,10 +119,11 @@ class ChangesScreen(TableScreen):
     NOUN_ONE = "change"
     EMPTY = "No production change in the review period."
     FILTER_HINT = ("filter: words, verdict:unknown, repo:acme/api, person:…, author:…, approver:…, deployer:…, "
-                   "kind:direct-push, bypass:yes")
+                   "kind:direct-push, bypass:yes, source:CloudTrail")
     ACTIONS = (
         Action("changes.filter", "f", "filter", "Filter", "changes",
-               "Filter by words or field:value (verdict, repo, person, author, approver, deployer, kind, bypass)",
+               "Filter by words or field:value (verdict, repo, person, author, approver, deployer, kind, bypass, "
+               "source)",
                show=True),
         Action("changes.not_independent", "n", "not_independent", "Not independent", "changes",
                "Show only the changes nobody independent approved", show=True),
@@ -147,7 +156,11 @@ class ChangesScreen(TableScreen):
             text.append(" · ")
             text.append(f"{count} {verdict}", style=VERDICT_STYLE[verdict] if count else "dim")
         if population.gaps:
-            text.append(f" · {len(population.gaps)} gap(s) about the period", style="yellow")
+            text.append(f" · {len(population.gaps)} gap{'' if len(population.gaps) == 1 else 's'} about the period", style="yellow")
+        if population.blind:  # an account or project whose deploy log was not read: rows may be missing
+            blind = len(population.blind)
+            text.append(f" · deploy log unread in {blind} production {'account or project' if blind == 1 else 'accounts or projects'}",
+                        style="yellow")
         return text
 
     @on(RecordTable.Highlighted, "#table")

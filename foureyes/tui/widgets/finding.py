@@ -89,7 +89,7 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
 
 
 HOP_STYLE = {"change": "bold", "approvals": "cyan", "merge": "magenta", "deployment": "bold green",
-             "approval": "green", "bypass": "bold red", "verdict": "yellow"}
+             "approval": "green", "bypass": "bold red", "verdict": "yellow", "event": "blue"}
 
 
 def proof_table(steps: "tuple[ProofStep, ...] | list[ProofStep]") -> Table:

@@ -86,13 +86,16 @@ class PeoplePanel(OverviewPanel):
         by_system = Counter(a.principal.split(":", 1)[0] for p in identities.people.values() for a in p.accounts)
         external = [p for p in linked if p.external]
         text = Text()
+        text.append(f"{len(identities.people)}", style="bold")
+        text.append(" people: ")
         text.append(f"{len(linked)}", style="bold")
-        text.append(" people linked across systems\n")
+        text.append(" linked across systems, ")
+        text.append(f"{len(unlinked)}", style="bold yellow" if unlinked else "bold")
+        text.append(f" unlinked {'account' if len(unlinked) == 1 else 'accounts'}, each a person of its own "
+                    "(a conflict across systems is invisible for them)\n")
         text.append(f"{accounts}", style="bold")
         text.append(" human accounts: " + ", ".join(f"{safe_text(k)} {v}" for k, v in sorted(by_system.items())))
         text.append("\n")
-        text.append(f"{len(unlinked)}", style="bold yellow" if unlinked else "bold")
-        text.append(" unlinked accounts (a conflict across systems is invisible for them)\n")
         if external:
             text.append(f"{len(external)}", style="bold")
             text.append(f" {'person' if len(external) == 1 else 'people'} linked by an email outside the "
