@@ -45,7 +45,10 @@ FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gus", "Hal", "Ida", "Jon",
          "Oli", "Pia", "Raj", "Sol", "Tia", "Uma", "Vic", "Wes", "Xia", "Yan", "Zoe")
 LAST = ("Adams", "Baker", "Chen", "Diaz", "Evans", "Fox", "Garcia", "Hill", "Ito", "Jones", "Khan", "Lee",
         "Moss", "Ng", "Ortiz", "Park", "Quinn", "Rossi", "Singh", "Tan", "Ueda", "Vega", "Wu", "Young")
-LIMIT_MS = 100  # issue 7: moving the cursor or applying a filter takes under 100 ms at 10,000 people
+LIMIT_MS = 100  # issue 19: every key on Conflicts, Matrix, People and Review: median ≤ 50 ms, max ≤ 100 ms
+MEDIAN_MS = 50
+LAUNCH_MS = 2000  # launch to a filled Conflicts table, the snapshot's analysis stored beside it
+HELP_MS = 150
 CONFIG_TOML = f"""
 [identity]
 email_domains = ["{DOMAIN}"]
@@ -163,12 +166,18 @@ class Timings:
         self.out = out
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, name: str, seconds: list[float], note: str = "", *, limit_ms: float | None = None) -> None:
-        """``limit_ms`` is the issue's target (moving the cursor or filtering under 100 ms), met by the max."""
+    def add(self, name: str, seconds: list[float], note: str = "", *, limit_ms: float | None = None,
+            median_ms: float | None = None) -> None:
+        """``limit_ms`` is a target met by the max; ``median_ms`` one met by the median (issue 19: every
+        key median ≤ 50 ms and max ≤ 100 ms)."""
         worst = max(seconds) * 1000
+        middle = statistics.median(seconds) * 1000
         row = {"name": f"tui: {name}", "measured": " ".join(_fmt(seconds).split()), "target": "", "ok": None,
                "note": note}
-        if limit_ms is not None:
+        if median_ms is not None and limit_ms is not None:
+            row["target"] = f"median ≤ {median_ms:.0f} ms, max ≤ {limit_ms:.0f} ms"
+            row["ok"] = middle <= median_ms and worst <= limit_ms
+        elif limit_ms is not None:
             row["target"] = f"≤ {limit_ms:.0f} ms"
             row["ok"] = worst <= limit_ms
         self.rows.append(row)
@@ -211,6 +220,8 @@ async def _wait_for(condition: Callable[[], bool], pilot: Any, timeout: float = 
 
 
 async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None:
+    from textual import events
+
     from foureyes.tui import make_app
 
     app = make_app(store_url=url, config=config)
@@ -220,26 +231,33 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
         app.screen._compositor.render_update(full=True)
         timings.add("first paint (Overview, loading status)", [time.perf_counter() - started],
                     "app start to the first screen drawn")
-        busy = [await _timed(key, app, pilot) for key in ("2", "3", "2")]
-        timings.add("switch sections while the snapshot is analysed", busy, "the analysis runs in a worker thread")
+        await pilot.press("2")
         screen = app.screen
-        await _wait_for(lambda: screen.table.row_count > 0, pilot)
-        timings.add("conflicts table filled, from launch", [time.perf_counter() - started],
-                    f"{screen.table.row_count} findings; load + analysis dominate")
-        await app.workers.wait_for_complete()
+        await _wait_for(lambda: screen.table.row_count > 0, pilot, step=0.005)
+        app.screen._compositor.render_update(full=True)
+        stale = getattr(app.triage.analysis, "stale", None)
+        timings.add("launch to a filled Conflicts table (snapshot taken, analysis stored)",
+                    [time.perf_counter() - started],
+                    f"its first {screen.table.row_count} rows, in order" + (f"; STALE ({stale.describe()})" if stale else ""),
+                    limit_ms=LAUNCH_MS)
+        total = len(app.triage.analysis.findings)
+        await _wait_for(lambda: len(screen.table.rows) >= total, pilot, step=0.005)
+        timings.add("launch to the whole Conflicts table", [time.perf_counter() - started], f"{total} findings")
+        await _settle(app, pilot)
         await _section(app, pilot, screen, repeat, timings, "conflicts", _conflict_query(app.triage))
 
         await pilot.press("3")
         screen = app.screen
         await _wait_for(lambda: screen.table.row_count > 0, pilot)
-        await app.workers.wait_for_complete()
+        await _settle(app, pilot)
         await _section(app, pilot, screen, repeat, timings, "matrix", _person_query(app.triage))
         await pilot.press("escape")
         toggles = [await _timed("c", app, pilot) for _ in range(repeat * 2)]
-        timings.add("matrix: toggle conflicts only (key c)", toggles, "in memory", limit_ms=LIMIT_MS)
+        timings.add("matrix: toggle conflicts only (key c)", toggles, "rows filtered in a worker",
+                    limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
         teams = []
         for team in app.triage.teams[:repeat]:
-            await pilot.pause()
+            await _settle(app, pilot)
             start = time.perf_counter()
             screen.set_scope(team=team)  # what choosing a team in the Select does
             for _ in range(3):
@@ -247,8 +265,9 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
             app.screen._compositor.render_update(full=True)
             teams.append(time.perf_counter() - start)
         if teams:
-            timings.add("matrix: team filter (core team_members, in memory)", teams,
-                        f"{screen.table.row_count} people in the last team", limit_ms=LIMIT_MS)
+            await _settle(app, pilot)
+            timings.add("matrix: team filter (choice to repaint; members and rows in a worker)", teams,
+                        f"{screen.table.row_count} people in the last team", limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
         screen.set_scope(team="")
         tiers = []
         for _ in range(repeat):
@@ -259,9 +278,29 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
             await pilot._wait_for_screen()
             app.screen._compositor.render_update(full=True)
             tiers.append(time.perf_counter() - start)
-            await app.workers.wait_for_complete()
+            await _settle(app, pilot)
         timings.add("matrix: next tier (core matrix_rows in a worker)", tiers,
                     "key to rows painted; the UI stays live meanwhile")
+
+        await pilot.press("4")
+        screen = app.screen
+        await _wait_for(lambda: screen.table.row_count > 0, pilot)
+        await _settle(app, pilot)
+        await _section(app, pilot, screen, repeat, timings, "people", _person_query(app.triage))
+
+        helps = []
+        for _ in range(repeat):
+            await _settle(app, pilot)
+            start = time.perf_counter()
+            app.post_message(events.Key("f1", None))
+            await _wait_for(lambda: type(app.screen).__name__ == "HelpScreen", pilot, step=0.001)
+            for _ in range(2):
+                await pilot._wait_for_screen()
+            app.screen._compositor.render_update(full=True)
+            helps.append(time.perf_counter() - start)
+            await pilot.press("escape")
+        timings.add("help opens (key to the help drawn)", helps, "laid out in a worker at start",
+                    limit_ms=HELP_MS)
 
         start = time.perf_counter()
         await pilot.press("slash")
@@ -272,9 +311,45 @@ async def drive(url: str, config: Config, repeat: int, timings: Timings) -> None
         keys = [await _timed(c, app, pilot) for c in "u0042"]
         timings.add("search: each key typed", keys, "filters every entry")
         await pilot.press("escape")
-        await app.workers.wait_for_complete()
+        await _settle(app, pilot)
         switches = [await _timed(key, app, pilot) for key in "12345" * max(repeat // 2, 1)]
         timings.add("switch sections (screens built, idle)", switches, "number keys 1-5")
+
+
+async def drive_review(url: str, config: Config, reviewer: str, campaign_id: int, repeat: int,
+                       timings: Timings) -> None:
+    """`foureyes review --as REVIEWER`: the queue of one campaign (the fallback reviewer's: every item)."""
+    from foureyes.tui import make_app
+
+    app = make_app(store_url=url, config=config, reviewer=reviewer, campaign_id=campaign_id, review=True)
+    started = time.perf_counter()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _wait_for(lambda: type(app.screen).__name__ == "ReviewScreen" and app.screen.table.row_count > 0,
+                        pilot)
+        screen = app.screen
+        timings.add("review: launch to a filled queue", [time.perf_counter() - started],
+                    f"{screen.table.row_count} items")
+        await _settle(app, pilot)
+        await _section(app, pilot, screen, repeat, timings, "review", _queue_query(screen), sorts=False)
+
+
+async def _settle(app: Any, pilot: Any) -> None:
+    """Every worker done (a cancelled one is fine: a newer one replaced it), the screen drawn."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(5):
+        try:
+            await app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
+    await pilot.pause()
+
+
+def _queue_query(screen: Any) -> str:
+    """The start of the name of the person in the middle of the queue."""
+    rows = screen.table.visible_rows
+    return str(rows[len(rows) // 2].cells[1]).split()[0][:6].lower()
 
 
 def _conflict_query(triage: Any) -> str:
@@ -295,39 +370,46 @@ def _person_query(triage: Any) -> str:
 
 
 async def _section(app: Any, pilot: Any, screen: Any, repeat: int, timings: Timings, name: str,
-                   query: str) -> None:
+                   query: str, *, sorts: bool = True) -> None:
     table = screen.table
     moves = [await _timed("down", app, pilot) for _ in range(repeat * 4)]
-    timings.add(f"{name}: cursor down (key, repaint)", moves, "detail pane follows in a worker", limit_ms=LIMIT_MS)
+    timings.add(f"{name}: cursor down (key, repaint)", moves, "detail pane follows in a worker",
+                limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
     pages = [await _timed("pagedown", app, pilot) for _ in range(repeat)]
-    timings.add(f"{name}: page down", pages, limit_ms=LIMIT_MS)
+    timings.add(f"{name}: page down", pages, limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
     ends = [await _timed("end", app, pilot), await _timed("home", app, pilot)]
-    timings.add(f"{name}: end, then home", ends)
-    await app.workers.wait_for_complete()
+    timings.add(f"{name}: end, then home", ends, limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
+    await _settle(app, pilot)
     await pilot.press("f")
     keys = []
     for c in query:
         keys.append(await _timed("space" if c == " " else c, app, pilot))
-    timings.add(f"{name}: filter, each key typed", keys, f"{table.row_count} of {len(table.rows)} rows left",
-                limit_ms=LIMIT_MS)
+    typed = time.perf_counter()
+    await _settle(app, pilot)
+    landed = time.perf_counter() - typed
+    timings.add(f"{name}: filter, each key typed", keys, f"{table.row_count} of {len(table.rows)} rows left; "
+                f"the last key's rows shown {landed * 1000:.0f} ms after it (filtered in a worker)",
+                limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
     clears = [await _timed("backspace", app, pilot) for _ in query]
-    timings.add(f"{name}: filter, each backspace", clears, limit_ms=LIMIT_MS)
-    from foureyes.tui.rows import parse_filter
+    timings.add(f"{name}: filter, each backspace", clears, limit_ms=LIMIT_MS, median_ms=MEDIAN_MS)
+    await _settle(app, pilot)
+    if sorts:
+        from foureyes.tui.rows import parse_filter
 
-    raw = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        table.set_filter(parse_filter(query, screen.FIELDS))
-        raw.append(time.perf_counter() - start)
-        table.set_filter(None)
-    timings.add(f"{name}: filter alone (no key, no paint)", raw, f"over {len(table.rows)} rows")
-    sorts = []
-    for column in [c.key for c in screen.COLUMNS][:3]:
-        start = time.perf_counter()
-        table.sort_by(column)
-        sorts.append(time.perf_counter() - start)
-    timings.add(f"{name}: sort by a column (no paint)", sorts)
-    table.sort_by(None)
+        raw = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            table.set_filter(parse_filter(query, screen.FIELDS))
+            raw.append(time.perf_counter() - start)
+            table.set_filter(None)
+        timings.add(f"{name}: filter alone (no key, no paint)", raw, f"over {len(table.rows)} rows")
+        times = []
+        for column in [c.key for c in screen.COLUMNS][:3]:
+            start = time.perf_counter()
+            table.sort_by(column)
+            times.append(time.perf_counter() - start)
+        timings.add(f"{name}: sort by a column (no paint)", times)
+        table.sort_by(None)
     await pilot.press("escape")
 
 
@@ -340,25 +422,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, default=None,
                         help="an existing store to drive the app on; if missing, the synthetic org is stored there "
                              "and reused on the next run")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the config file the stored analysis was computed with (default: the script's own)")
+    parser.add_argument("--reviewer", default="", help="also drive `foureyes review --as REVIEWER` on --campaign")
+    parser.add_argument("--campaign", type=int, default=None, help="the campaign --reviewer reviews")
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON line of result rows (for benchmarks/run.py); progress on stderr")
     args = parser.parse_args(argv)
     people = max(round(args.people * args.scale), 20)
     grants = max(round(args.grants * args.scale), 200)
-    config = bench_config()
+    if args.config is not None:
+        from foureyes.config import load_config_file
+
+        config = load_config_file(args.config)
+    else:
+        config = bench_config()
     timings = Timings(sys.stderr if args.json else sys.stdout)
     print(f"foureyes TUI at scale: {people} people, about {grants} grants", file=timings.out, flush=True)
     if args.db is not None:
         if not args.db.exists():
             prepare(f"sqlite:///{args.db}", people, grants, config, timings)
         asyncio.run(drive(f"sqlite:///{args.db}", config, args.repeat, timings))
+        if args.reviewer and args.campaign is not None:
+            asyncio.run(drive_review(f"sqlite:///{args.db}", config, args.reviewer, args.campaign, args.repeat,
+                                     timings))
     else:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
             prepare(url, people, grants, config, timings)
             asyncio.run(drive(url, config, args.repeat, timings))
     if args.json:
-        if args.scale != 1.0:  # the target is for 10,000 people; smaller runs only exercise the script
+        if args.scale != 1.0:  # the targets are for the full size; smaller runs only exercise the script
             for row in timings.rows:
                 if row["target"]:
                     row["target"], row["ok"] = f"({row['target']} at scale 1)", None

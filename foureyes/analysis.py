@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .bulk import gc_paused
 from .changes import Population, population
 from .config import Config
 from .emergency import Emergency, prepare, with_uses
-from .graph import Graph, Holding, Step
+from .graph import Graph, Holding, RouteMarks, Step, edge_step, grant_capability_step, grant_step, head_steps
 from .identity import Identities, link
-from .model import Gap, Person, Snapshot
+from .model import Gap, Grant, Person, Snapshot
 from .roster import GroupFeed, build_roster, group_feeds
 from .rules import Finding, RulePack, Waiver, evaluate, load_pack, load_waivers
 from .rules.roster_rules import RosterFacts
@@ -66,11 +66,100 @@ class Analysis:
     def person(self, key: str) -> Person | None:
         return self.identities.people.get(key)
 
+    def people_in_conflict(self) -> set[str]:
+        """People with a separation-of-duties conflict finding (covered or not)."""
+        return {f.person for f in self.findings if f.person and f.rule.kind == "conflict"}
+
     def open_findings(self) -> list[Finding]:
         return [f for f in self.findings if not f.covered]
 
     def finding(self, finding_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == finding_id), None)
+
+    # What the stored analysis (`foureyes.stored.StoredAnalysis`) reads from its rows, computed here
+    # from the graph: callers ask these, never the graph, so either kind of analysis serves them.
+
+    stale = None  # a computed analysis is current by definition
+    graph_loaded = True
+
+    def by_person(self) -> Mapping[str, list[Holding]]:
+        return self.graph.by_person()
+
+    def holding_count(self, person: str) -> int:
+        return len(self.graph.by_person().get(person, ()))
+
+    def holdings_of(self, capability: str) -> dict[str, list[Holding]]:
+        """Everyone's holdings of one capability, by person."""
+        out: dict[str, list[Holding]] = {}
+        for person, held in self.graph.by_person().items():
+            mine = [h for h in held if h.capability == capability]
+            if mine:
+                out[person] = mine
+        return out
+
+    def marks_of(self, holding: Holding) -> RouteMarks:
+        """The emergency paths and time-bound hops on the holding's shortest route."""
+        return self.graph.marks_of(holding)
+
+    def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
+        """Every distinct route (up to ``limit``) by which the person holds the capability."""
+        return self.graph.paths(holding, limit=limit)
+
+    def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
+        """Nothing to read ahead: the graph is in memory."""
+
+    def reachable_grants(self, person: str, *, tier: str | None = None) -> dict[str, Grant]:
+        """Every capability-conferring grant the person reaches (on a resource of ``tier``), by key."""
+        found = self.identities.people.get(person)
+        if found is None:
+            return {}
+        grants = self.graph.reachable_grants(a.principal for a in found.accounts)
+        if tier is None:
+            return grants
+        resources = self.snapshot.resources
+        return {k: g for k, g in grants.items() if getattr(resources.get(g.resource), "tier", "") == tier}
+
+    def grant_route(self, person: str, grant: Grant) -> tuple[Step, ...]:
+        """The shortest route from the person to ``grant``: their account, the hops, the grant and
+        the capability it confers (empty when the person does not reach it)."""
+        found = self.identities.people.get(person)
+        route = self.graph.route_from((a.principal for a in found.accounts), grant.principal) if found else None
+        if route is None:
+            return ()
+        account, edges = route
+        principals = self.snapshot.principals
+        marks = self.graph.marks
+        return tuple([*head_steps(found, person, account, principals),
+                      *(edge_step(e, principals, marks) for e in edges),
+                      grant_step(grant, self.snapshot.resources), grant_capability_step(grant, self.snapshot.resources)])
+
+    def prepare_routes(self) -> None:
+        """Nothing to read ahead: the graph is in memory."""
+
+    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
+        """The holdings of these people, by person."""
+        by_person = self.graph.by_person()
+        return {p: list(by_person.get(p, ())) for p in people}
+
+    def team_members(self, team: str) -> set[str]:
+        """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""
+        return self.graph.team_members(team)
+
+    def team_maintainers(self) -> dict[str, list[str]]:
+        return self.graph.team_maintainers()
+
+    def team_keys(self) -> list[str]:
+        return sorted(k for k, p in self.snapshot.principals.items() if p.kind == "team")
+
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str, bool]]]]:
+        """(person, capability, [(resource, tier, app, only through an emergency path), ...]) with
+        each distinct cell once, in holding order."""
+        for person, held in self.graph.by_person().items():
+            cells: dict[str, dict[tuple[str, str, str, bool], None]] = {}
+            for h in held:
+                cells.setdefault(h.capability, {})[(h.resource, h.tier, h.app, h.emergency)] = None
+            for capability, found in cells.items():
+                yield person, capability, list(found)
 
 
 def rule_pack(config: Config, *, extra_paths: Sequence[str] = ()) -> RulePack:
@@ -103,7 +192,7 @@ def analyze(
     pack = pack or rule_pack(config)
     waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
     waiver_list += list(extra_waivers)
-    day = today or _snapshot_day(snapshot)
+    day = today or snapshot_day(snapshot.taken_at)
     with gc_paused(keep=True):  # saves a fifth of the time on a large organisation
         identities = link(snapshot, config, today=day)
         emergency = prepare(snapshot, identities, config)
@@ -137,9 +226,10 @@ def analyze(
                     emergency=emergency)
 
 
-def _snapshot_day(snapshot: Snapshot) -> date:
+def snapshot_day(taken_at: str) -> date:
+    """The day a snapshot was taken: what an analysis measures end dates against unless told otherwise."""
     try:
-        return date.fromisoformat(snapshot.taken_at[:10])
+        return date.fromisoformat(taken_at[:10])
     except ValueError:
         return date.today()
 

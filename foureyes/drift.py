@@ -46,8 +46,15 @@ _holding_key = itemgetter(0, 1, 2, 3)
 
 def capability_changes(old: Analysis, new: Analysis) -> tuple[tuple[Holding, ...], tuple[Holding, ...]]:
     """Holdings whose key one side lacks, compared person by person: most people's holdings
-    are unchanged, and telling so needs no dictionary of 1.7 million keys."""
-    before_by, after_by = old.graph.by_person(), new.graph.by_person()
+    are unchanged, and telling so needs no dictionary of 1.7 million keys. Two stored analyses
+    compare their stored rows first and read back only the people whose rows differ."""
+    changed = _changed_people(old, new)
+    if changed is not None:
+        before_by, after_by = old.holdings_of_people(changed), new.holdings_of_people(changed)
+        before_by = {k: v for k, v in before_by.items() if v}
+        after_by = {k: v for k, v in after_by.items() if v}
+    else:
+        before_by, after_by = old.by_person(), new.by_person()
     added: list[Holding] = []
     removed: list[Holding] = []
     with gc_paused():
@@ -63,6 +70,16 @@ def capability_changes(old: Analysis, new: Analysis) -> tuple[tuple[Holding, ...
             if person not in after_by:
                 removed.extend({_holding_key(h): h for h in before}.values())
     return tuple(sorted(added, key=_holding_key)), tuple(sorted(removed, key=_holding_key))
+
+
+def _changed_people(old: Analysis, new: Analysis) -> list[str] | None:
+    """People whose stored holdings differ between two stored analyses (None: not both stored)."""
+    before = getattr(old, "holding_digests", None)
+    after = getattr(new, "holding_digests", None)
+    if before is None or after is None:
+        return None
+    a, b = before(), after()
+    return sorted(p for p in a.keys() | b.keys() if a.get(p) != b.get(p))
 
 
 def compare(old: Analysis, new: Analysis) -> Drift:

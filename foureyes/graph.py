@@ -22,6 +22,7 @@ from .model import (
     Kind,
     Person,
     Principal,
+    Resource,
     Snapshot,
     Via,
     subject_repo,
@@ -167,6 +168,7 @@ class Graph:
         if all(len(s.grant_keys) == len(s.grants) for s in snapshot.sources):
             self._known_keys = [k for s in snapshot.sources for k in s.grant_keys]
         self._grant_keys: dict[int, str] = {}
+        self._where: dict[tuple[str, str], tuple[str, str, str]] = {}  # (resource, repo) -> tier, app, system
         reached = {e.dst for e in self._edges}
         self._sources_only = {a.principal for p in identities.people.values() for a in p.accounts} - reached
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
@@ -191,16 +193,11 @@ class Graph:
     def path(self, holding: Holding) -> tuple[Step, ...]:
         """The shortest path from the person to the capability, hop by hop."""
         person = self.identities.people.get(holding.person)
-        steps: list[Step] = [self._person_step(person, holding.person)]
-        account = self.principals.get(holding.account)
-        link = next((a for a in (person.accounts if person else ()) if a.principal == holding.account), None)
-        if account is not None and person is not None and person.linked:
-            how = "" if link is None else f"linked by {link.evidence}"
-            steps.append(Step(account.system, "account", _label(account), how, account.key))
+        steps: list[Step] = head_steps(person, holding.person, holding.account, self.principals)
         node = holding.account
-        ref, next_key = holding.first_hop
+        ref, next_key = self._first_hop(holding)
         guard = 0
-        while True:
+        while ref is not None:
             guard += 1
             if guard > 10_000:  # a broken closure must not hang the UI
                 break
@@ -216,8 +213,58 @@ class Graph:
             if entry is None:
                 break
             _, ref, next_key, _ = entry
-        steps.append(self._capability_step(holding))
+        steps.append(capability_step(holding))
         return tuple(steps)
+
+    def _first_hop(self, holding: Holding) -> tuple[int | None, Any]:
+        """The holding's first hop into this graph; a holding read back from the store carries
+        its hop by name (ref None), so it is found again in the account's closure."""
+        ref, next_key = holding.first_hop
+        if ref is not None:
+            return ref, next_key
+        entry = self._closure_of(holding.account).get((holding.capability, holding.resource, holding.repo))
+        return (entry[1], entry[2]) if entry is not None else (None, None)
+
+    # ------------------------------------------------------------ the stored form (`foureyes.stored`)
+
+    def stored_hop(self, holding: Holding) -> Any:
+        """The first hop by name: 0 for the grant itself, else [next principal, edge kind, next repo]."""
+        return self._hop(*self._first_hop(holding))
+
+    def _hop(self, ref: int | None, next_key: Any) -> Any:
+        if ref is None or ref < 0:
+            return 0
+        edge = self._edges[ref]
+        return [edge.dst, edge.kind, next_key[2] if next_key else ""]
+
+    def shared_closures(self) -> Iterator[tuple[str, list[list[Any]]]]:
+        """Every closure kept after `holdings` (nodes more than one path goes through), by name:
+        [capability, resource, repo, distance, hop, grant key] per entry. Paths continue through these."""
+        self.by_person()
+        for node, closure in self._closure.items():
+            yield node, [[key[0], key[1], key[2], entry[0], self._hop(entry[1], entry[2]),
+                          self._grant_key(entry[3])] for key, entry in closure.items()]
+
+    def reach(self, accounts: Iterable[str]) -> list[list[Any]]:
+        """Every principal the accounts reach, breadth first, each with the index of the node it is
+        reached from and the edge's kind ([account, -1, ""] for the accounts): shortest routes to
+        every grant the accounts reach, for campaign planning."""
+        out: list[list[Any]] = []
+        where: dict[str, int] = {}
+        for account in accounts:
+            if account not in where:
+                where[account] = len(out)
+                out.append([account, -1, ""])
+        at = 0
+        while at < len(out):
+            node = out[at][0]
+            for index in self._out.get(node, ()):
+                edge = self._edges[index]
+                if edge.dst not in where:
+                    where[edge.dst] = len(out)
+                    out.append([edge.dst, at, edge.kind])
+            at += 1
+        return out
 
     def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
         """The edges of the holding's shortest path, from its account, and the grant it ends in."""
@@ -226,8 +273,10 @@ class Graph:
 
     def _route_indexes(self, holding: Holding) -> tuple[list[int], int | None]:
         edges: list[int] = []
-        ref, next_key = holding.first_hop
+        ref, next_key = self._first_hop(holding)
         for _ in range(10_000):
+            if ref is None:
+                break
             if ref < 0:
                 return edges, -ref - 1
             edges.append(ref)
@@ -310,9 +359,14 @@ class Graph:
     def route_to(self, accounts: Iterable[str], principal: str) -> list[Edge] | None:
         """The shortest chain of edges from one of the accounts to ``principal`` (the holder of a
         grant): ``[]`` when it is one of the accounts, None when none of them reaches it."""
+        found = self.route_from(accounts, principal)
+        return None if found is None else found[1]
+
+    def route_from(self, accounts: Iterable[str], principal: str) -> tuple[str, list[Edge]] | None:
+        """`route_to`, with the account the chain starts from."""
         starts = list(dict.fromkeys(accounts))
         if principal in starts:
-            return []
+            return principal, []
         came: dict[str, tuple[str, int] | None] = {a: None for a in starts}
         queue = deque(starts)
         while queue:
@@ -324,12 +378,12 @@ class Graph:
                 came[succ] = (node, index)
                 if succ == principal:
                     chain: list[Edge] = []
-                    step = came[succ]
+                    step, start = came[succ], succ
                     while step is not None:
-                        prev, edge_index = step
+                        start, edge_index = step
                         chain.append(self._edges[edge_index])
-                        step = came[prev]
-                    return chain[::-1]
+                        step = came[start]
+                    return start, chain[::-1]
                 queue.append(succ)
         return None
 
@@ -342,6 +396,11 @@ class Graph:
         """
         targets = [k for k, p in self.principals.items()
                    if p.kind == Kind.TEAM and (p.id == team or k == team or p.id.endswith("/" + team))]
+        return self.members_of(targets)
+
+    def members_of(self, targets: Iterable[str]) -> set[str]:
+        """Person keys reaching any of these principals through member-of edges (child teams' members)."""
+        targets = list(targets)
         if not targets:
             return set()
         members = self._member_index()
@@ -415,11 +474,8 @@ class Graph:
         for key in sorted({person_of[n] for n in toward if n in person_of}):
             person = people[key]
             starts = [(toward[a.principal][0], a.principal, a) for a in person.accounts if a.principal in toward]
-            _, start, link = min(starts, key=lambda s: (s[0], s[1]))
-            steps = [self._person_step(person, person.key)]
-            account = self.principals.get(start)
-            if account is not None and person.linked:
-                steps.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}", account.key))
+            _, start, _ = min(starts, key=lambda s: (s[0], s[1]))
+            steps = head_steps(person, person.key, start, self.principals)
             current = start
             for _ in range(10_000):  # a broken index must not hang the caller
                 if current == node or current not in toward:
@@ -442,14 +498,21 @@ class Graph:
     def _compute(self) -> dict[str, list[Holding]]:
         self._build_closures()
         result: dict[str, list[Holding]] = {}
+        make = self._holding
         for person in self.identities.people.values():
+            accounts = person.accounts
+            if len(accounts) == 1:  # most people: one account's closure, nothing to merge
+                account = accounts[0].principal
+                result[person.key] = [make(person.key, key, account, entry)
+                                      for key, entry in self._closure_of(account).items()]
+                continue
             merged: dict[HoldKey, tuple[int, str, Entry]] = {}
-            for link in person.accounts:
+            for link in accounts:
                 for key, entry in self._closure_of(link.principal).items():
                     best = merged.get(key)
                     if best is None or entry[0] < best[0]:
                         merged[key] = (entry[0], link.principal, entry)
-            result[person.key] = [self._holding(person, key, account, entry)
+            result[person.key] = [make(person.key, key, account, entry)
                                   for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
@@ -457,22 +520,17 @@ class Graph:
             self._closure.pop(node, None)
         return result
 
-    def _holding(self, person: Person, key: HoldKey, account: str, entry: Entry) -> Holding:
+    def _holding(self, person: str, key: HoldKey, account: str, entry: Entry) -> Holding:
         capability, resource_key, repo = key
+        where = self._where.get((resource_key, repo))
+        if where is None:
+            where = self._where[(resource_key, repo)] = self._place(resource_key, repo)
         grant = self._grants[entry[3]]
-        resource = self.resources.get(resource_key)
-        app = resource.app if resource else ""
-        if not app and repo:
-            repo_resource = self.resources.get(f"github:repo:{repo}")
-            app = repo_resource.app if repo_resource else ""
         attrs = grant.attrs
-        holding = Holding(
-            person=person.key, capability=capability, resource=resource_key, repo=repo,
-            tier=resource.tier if resource else "", app=app,
-            system=resource.system if resource else resource_key.split(":", 1)[0],
-            grant=self._grant_key(entry[3]), account=account, distance=entry[0] + 1,
-            latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
-        )
+        # positional: a million named tuples are built here, and keywords cost twice as much
+        holding = Holding(person, capability, resource_key, repo, where[0], where[1], where[2],
+                          self._grant_key(entry[3]), account, entry[0] + 1,
+                          bool(attrs.get("latent", False)) if attrs else False, attrs, (entry[1], entry[2]))
         if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
             cost = entry[0]
             emergency, cost = cost >= EMERGENCY, cost % EMERGENCY
@@ -480,6 +538,16 @@ class Graph:
             holding = holding._replace(distance=cost % ESCALATION + 1, escalation=cost >= ESCALATION,
                                        time_bound=time_bound, emergency=emergency)
         return holding
+
+    def _place(self, resource_key: str, repo: str) -> tuple[str, str, str]:
+        """(tier, app, system) of a holding on this resource, concerning this repository."""
+        resource = self.resources.get(resource_key)
+        app = resource.app if resource else ""
+        if not app and repo:
+            repo_resource = self.resources.get(f"github:repo:{repo}")
+            app = repo_resource.app if repo_resource else ""
+        return (resource.tier if resource else "", app,
+                resource.system if resource else resource_key.split(":", 1)[0])
 
     def _grant_key(self, index: int) -> str:
         if self._known_keys is not None:
@@ -631,54 +699,23 @@ class Graph:
                 workload = self.principals[f"ci:{context}"]
                 protected = workload.attrs.get("protected", ()) or ()
                 if workload_matches(context, pattern.id, protected=protected):
-                    out.append(Edge(f"ci:{context}", pattern.key, EdgeKind.MATCHES,
-                                    f"its OIDC token subject is accepted by {pattern.id}"))
+                    out.append(match_edge(f"ci:{context}", pattern))
         return out
 
-    # ------------------------------------------------------------ steps
+    # ------------------------------------------------------------ steps (the module's, with this graph's marks)
 
     def _person_step(self, person: Person | None, key: str) -> Step:
-        if person is None:
-            return Step("person", "person", key, "", key)
-        if not person.linked:
-            principal = self.principals.get(key)
-            system = principal.system if principal else "person"
-            return Step(system, "person", person.display_name or key, f"unlinked account {key}", key)
-        return Step("person", "person", f"{person.display_name} <{key}>", "", key)
+        return person_step(person, key, self.principals)
 
     def _edge_step(self, edge: Edge) -> Step:
-        target = self.principals.get(edge.dst)
-        node = _label(target) if target else edge.dst
-        how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
-        if self.marks:
-            if edge.dst in self.marks.emergency_nodes:
-                how += f"; declared emergency path {self.marks.emergency_nodes[edge.dst]}"
-            expires = self.marks.timed_edges.get((edge.src, edge.dst))
-            if expires is not None:
-                how += f"; time-bound until {expires}" if expires else "; time-bound (expiry unknown)"
-        return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
+        return edge_step(edge, self.principals, self.marks)
 
     def _grant_step(self, grant: Grant, position: int = -1) -> Step:
-        resource = self.resources.get(grant.resource)
-        where = resource.label if resource else grant.resource
-        how = grant.detail or grant.via
-        if grant.condition:
-            how += f"; condition: {grant.condition}"
-        if grant.expires:
-            how += f"; expires {grant.expires}"
-        elif position in self.marks.timed_grants:
-            expires = self.marks.timed_grants[position]
-            how += f"; time-bound until {expires}" if expires else "; time-bound (expiry unknown)"
-        if position in self.marks.emergency_grants:
-            how += f"; declared emergency path {self.marks.emergency_grants[position]}"
-        return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
+        return grant_step(grant, self.resources, self.marks.emergency_grants.get(position, ""),
+                          self.marks.timed_grants.get(position) if position in self.marks.timed_grants else None)
 
     def _capability_step(self, holding: Holding) -> Step:
-        actions = holding.attrs.get("actions") or []
-        how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
-        if holding.latent:
-            how = (how + "; " if how else "") + "latent: needs a setting changed first"
-        return Step(holding.system, "capability", holding.capability, how, holding.grant)
+        return capability_step(holding)
 
     def _routes(self, node: str, holding: Holding, *, depth: int, visited: frozenset[str],
                 budget: list[int]) -> Iterator[list[int]]:
@@ -720,3 +757,82 @@ class Graph:
 
 def _label(principal: Principal) -> str:
     return principal.display_name or principal.id
+
+
+# ---------------------------------------------------------------- steps (shared with the stored analysis)
+
+
+def person_step(person: Person | None, key: str, principals: Mapping[str, Principal]) -> Step:
+    if person is None:
+        return Step("person", "person", key, "", key)
+    if not person.linked:
+        principal = principals.get(key)
+        system = principal.system if principal else "person"
+        return Step(system, "person", person.display_name or key, f"unlinked account {key}", key)
+    return Step("person", "person", f"{person.display_name} <{key}>", "", key)
+
+
+def head_steps(person: Person | None, key: str, account_key: str, principals: Mapping[str, Principal]) -> list[Step]:
+    """The person, then (for a linked person) the account the path starts from and how it was linked."""
+    steps = [person_step(person, key, principals)]
+    account = principals.get(account_key)
+    if account is not None and person is not None and person.linked:
+        link = next((a for a in person.accounts if a.principal == account_key), None)
+        how = "" if link is None else f"linked by {link.evidence}"
+        steps.append(Step(account.system, "account", _label(account), how, account.key))
+    return steps
+
+
+def edge_step(edge: Edge, principals: Mapping[str, Principal], marks: Marks | None = None) -> Step:
+    target = principals.get(edge.dst)
+    node = _label(target) if target else edge.dst
+    how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
+    if marks:
+        if edge.dst in marks.emergency_nodes:
+            how += f"; declared emergency path {marks.emergency_nodes[edge.dst]}"
+        expires = marks.timed_edges.get((edge.src, edge.dst))
+        if expires is not None:
+            how += f"; time-bound until {expires}" if expires else "; time-bound (expiry unknown)"
+    return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
+
+
+def grant_step(grant: Grant, resources: Mapping[str, Resource], emergency: str = "",
+               timed: str | None = None) -> Step:
+    """The grant a path ends in; ``emergency`` the declared path it is part of, ``timed`` its expiry
+    when it is time-bound ("" unknown; None: it is not)."""
+    resource = resources.get(grant.resource)
+    where = resource.label if resource else grant.resource
+    how = grant.detail or grant.via
+    if grant.condition:
+        how += f"; condition: {grant.condition}"
+    if grant.expires:
+        how += f"; expires {grant.expires}"
+    elif timed is not None:
+        how += f"; time-bound until {timed}" if timed else "; time-bound (expiry unknown)"
+    if emergency:
+        how += f"; declared emergency path {emergency}"
+    return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
+
+
+def capability_step(holding: Holding) -> Step:
+    actions = holding.attrs.get("actions") or []
+    how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
+    if holding.latent:
+        how = (how + "; " if how else "") + "latent: needs a setting changed first"
+    return Step(holding.system, "capability", holding.capability, how, holding.grant)
+
+
+def grant_capability_step(grant: Grant, resources: Mapping[str, Resource]) -> Step:
+    """The capability a grant confers (its first), as the last step of a route to the grant."""
+    resource = resources.get(grant.resource)
+    system = resource.system if resource else grant.resource.split(":", 1)[0]
+    actions = grant.attrs.get("actions") or []
+    how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
+    if grant.attrs.get("latent", False):
+        how = (how + "; " if how else "") + "latent: needs a setting changed first"
+    return Step(system, "capability", grant.capabilities[0] if grant.capabilities else "", how, grant.key)
+
+
+def match_edge(context: str, pattern: Principal) -> Edge:
+    """The edge from a concrete CI context to a trust pattern that accepts it (made, not stored)."""
+    return Edge(context, pattern.key, EdgeKind.MATCHES, f"its OIDC token subject is accepted by {pattern.id}")

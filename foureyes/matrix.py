@@ -13,8 +13,8 @@ from .usage import UsageIndex
 
 
 def team_members(analysis: Analysis, team: str) -> set[str]:
-    """Person keys that reach the GitHub team (directly or through child teams): `Graph.team_members`."""
-    return analysis.graph.team_members(team)
+    """Person keys that reach the GitHub team (directly or through child teams)."""
+    return analysis.team_members(team)
 
 
 def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
@@ -23,46 +23,69 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
 
     Code capabilities have no deployment tier of their own, so they count for every tier.
     Resources reached only through a declared emergency path are listed apart (``emergency``),
-    never among the standing ``capabilities``. Rows with a conflict finding come first.
+    never among the standing ``capabilities``. Rows with a conflict finding come first. Without
+    activity the rows come from the analysis's matrix cells (stored or computed); with it, from
+    the holdings, each checked for use in the period (``used``).
     """
-    in_conflict = {f.person for f in analysis.findings if f.person and f.rule.kind == "conflict"}
-    snapshot = analysis.snapshot
-    period = snapshot.period
-    usage = UsageIndex(snapshot) if period is not None else None
-    grants = {g.key: g for g in snapshot.grants()} if usage is not None else {}
+    in_conflict = analysis.people_in_conflict()
     members = team_members(analysis, team) if team else None
-    analysis.graph.index_teams()  # here, in the TUI's worker, so choosing a team later is instant
+    period = analysis.snapshot.period
+    usage = UsageIndex(analysis.snapshot) if period is not None else None
+    grants = {g.key: g for g in analysis.snapshot.grants()} if usage is not None else {}
+    found: dict[str, tuple[dict[str, dict[str, None]], ...]] = {}
+
+    def person_cells(person_key: str) -> tuple[dict[str, dict[str, None]], ...]:
+        cells = found.get(person_key)
+        if cells is None:
+            cells = found[person_key] = tuple({c: {} for c in CAPABILITIES} for _ in range(3))
+        return cells
+
+    if usage is None:
+        for person_key, capability, cells in analysis.matrix_cells():
+            if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
+                continue
+            code = capability.startswith("code.")
+            standing = emergency = None
+            for resource, cell_tier, app, through_emergency in cells:
+                if tier != "any" and cell_tier != tier and not code:
+                    continue
+                if app_name and app != app_name:
+                    continue
+                if through_emergency:  # only through a declared break-glass path: not standing access
+                    emergency = emergency if emergency is not None else person_cells(person_key)[1][capability]
+                    emergency[resource] = None
+                else:
+                    standing = standing if standing is not None else person_cells(person_key)[0][capability]
+                    standing[resource] = None
+    else:
+        for person_key, holdings in analysis.by_person().items():
+            if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
+                continue
+            for h in holdings:
+                if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
+                    continue
+                if app_name and h.app != app_name:
+                    continue
+                standing, emergency, used = person_cells(person_key)
+                if h.emergency:
+                    emergency[h.capability][h.resource] = None
+                    continue
+                standing[h.capability][h.resource] = None
+                grant = grants.get(h.grant)
+                if grant is not None and usage.used_in_period(grant, (h.account,), period.start):
+                    used[h.capability][h.resource] = None
+    people = analysis.identities.people
     rows = []
-    for person_key, holdings in analysis.graph.by_person().items():
-        if members is not None and person_key not in members:
-            continue
-        if conflicts_only and person_key not in in_conflict:
-            continue
-        # dicts keep first-seen order and make the de-duplication O(1) for people with many holdings
-        found: dict[str, dict[str, None]] = {c: {} for c in CAPABILITIES}
-        used: dict[str, dict[str, None]] = {c: {} for c in CAPABILITIES}
-        emergency: dict[str, dict[str, None]] = {c: {} for c in CAPABILITIES}
-        for h in holdings:
-            if tier != "any" and h.tier != tier and not h.capability.startswith("code."):
-                continue
-            if app_name and h.app != app_name:
-                continue
-            if h.emergency:  # only through a declared break-glass path: not standing access
-                emergency[h.capability][h.resource] = None
-                continue
-            found[h.capability][h.resource] = None
-            grant = grants.get(h.grant)
-            if usage is not None and grant is not None and usage.used_in_period(grant, (h.account,), period.start):
-                used[h.capability][h.resource] = None
-        for capability, resources in found.items():
+    for person_key, (standing, emergency, used) in found.items():
+        for capability, resources in standing.items():
             for resource in resources:
                 emergency[capability].pop(resource, None)  # held standing too: standing
-        if not any(found.values()) and not any(emergency.values()):
+        if not any(standing.values()) and not any(emergency.values()):
             continue
-        person = analysis.identities.people[person_key]
+        person = people[person_key]
         rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
                      "conflict": person_key in in_conflict,
-                     "capabilities": {c: list(resources) for c, resources in found.items()},
+                     "capabilities": {c: list(resources) for c, resources in standing.items()},
                      # resources reached only through a declared emergency path, counted apart
                      "emergency": {c: list(resources) for c, resources in emergency.items() if resources},
                      # resources where a grant behind the capability was used in the activity period

@@ -465,6 +465,15 @@ class Snapshot:
     def gaps(self) -> list[Gap]:
         return [g for s in self.sources for g in s.gaps]
 
+    def grants_of(self, principals: Iterable[str]) -> list[Grant]:
+        """Grants held by these principals themselves (not through anything)."""
+        wanted = set(principals)
+        return [g for g in self.grants() if g.principal in wanted]
+
+    def grants_by_key(self, keys: Iterable[str]) -> dict[str, Grant]:
+        wanted = set(keys)
+        return {k: g for k, g in self.keyed_grants() if k in wanted}
+
     def source(self, name: str) -> SourceResult | None:
         return next((s for s in self.sources if s.name == name), None)
 

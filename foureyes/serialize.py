@@ -53,7 +53,7 @@ def holding_json(analysis: Analysis, holding: Holding, *, with_path: bool = True
         "access": access_kind(holding),
     }
     if holding.emergency or holding.time_bound:
-        marks = analysis.graph.marks_of(holding)
+        marks = analysis.marks_of(holding)
         data["emergency_paths"] = list(marks.emergency)
         data["expires"] = marks.expires or None
     if with_path:
@@ -73,7 +73,7 @@ def access_text(analysis: Analysis, holding: Holding) -> str:
     """``standing``, ``emergency: NAME`` or ``time-bound until DATE`` (``time-bound`` when its expiry is unknown)."""
     if not (holding.emergency or holding.time_bound):
         return "standing"
-    marks = analysis.graph.marks_of(holding)
+    marks = analysis.marks_of(holding)
     if holding.emergency:
         return "emergency: " + ", ".join(marks.emergency) if marks.emergency else "emergency"
     return f"time-bound until {marks.expires[:10]}" if marks.expires else "time-bound"

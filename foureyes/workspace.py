@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from . import review
-from .analysis import Analysis, analyze, rule_pack
+from .analysis import Analysis, analyze, rule_pack, waivers_for
 from .collect import collect, is_source_failure
 from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
 from .emergency import USE_VIA, duration_text
-from .errors import InputError, NotFound
+from .errors import FoureyesError, InputError, NotFound
 from .export import github_issues, report, sarif, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
 from .graph import Holding
@@ -34,7 +34,8 @@ from .model import SYSTEMS, Gap, Person, Snapshot, SnapshotInfo, SourceResult
 from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
-from .store import Store, audit, now_iso, store_url
+from .store import Store, analyses, audit, now_iso, store_url
+from .stored import StoredAnalysis, open_latest_stored, open_stored
 from .textsafe import safe_text
 from .usage import UsageIndex
 
@@ -115,23 +116,24 @@ def demo_config_text() -> str:
 class Workspace:
     """A config and the store it names. Open it, use it, `close` it (or use it as a context manager)."""
 
-    def __init__(self, config: Config, store: Store):
+    def __init__(self, config: Config, store: Store, *, warn: Callable[[str], None] | None = None):
         self.config = config
         self._store = store
         self._people_checked = False
+        self._warn = warn or store._warn
 
     @classmethod
     def open(cls, config: Config, *, url: str | None = None,
              warn: Callable[[str], None] | None = None) -> "Workspace":
         """Open (and migrate) the store at ``url``, else the one the config and environment name."""
-        return cls(config, Store(url or store_url(config), warn=warn))
+        return cls(config, Store(url or store_url(config), warn=warn), warn=warn)
 
     @classmethod
     def open_demo(cls, *, warn: Callable[[str], None] | None = None) -> "Workspace":
         """The sample organisation in its own database (never mixed with real snapshots), loaded."""
         from .connectors import demo  # the sample organisation is built only when asked for
 
-        workspace = cls(demo.demo_config(), Store(demo.demo_store_url(), warn=warn))
+        workspace = cls(demo.demo_config(), Store(demo.demo_store_url(), warn=warn), warn=warn)
         workspace.load_demo()
         return workspace
 
@@ -163,11 +165,24 @@ class Workspace:
 
     def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "", activity: bool = False,
                       since: str = "", progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
-        """Run the connectors (each failure becomes a gap) and store one snapshot; with
+        """Run the connectors (each failure becomes a gap), store one snapshot, and analyse it
+        (stored beside it, so the commands and the TUI that follow read it at once); with
         ``activity``, the activity of the `[activity]` period (or ``since``) is read and stored with it."""
         period = self.config.activity_period(since=since) if activity or since else None
         results = collect(self.config, sources, progress, period=period)
-        return self._store.write_snapshot(results, label=label), results
+        info = self._store.write_snapshot(results, label=label)
+        self.prepare_snapshot(info.id)
+        return info, results
+
+    def prepare_snapshot(self, ref: str | int | None = None) -> None:
+        """What the commands, the TUI and campaigns read of a snapshot, computed once: its analysis
+        (stored beside it) and the content digest a campaign's creation commits to."""
+        snapshot_id = self._store.resolve(ref)
+        try:
+            self.analysis(snapshot_id)
+        except FoureyesError as error:  # the snapshot stands; the analysis waits for a fixed config
+            self._warn(f"snapshot {snapshot_id} was stored but not analysed: {error}")
+        self._store.remember_snapshot_digest(snapshot_id)
 
     def completeness(self, of: "Analysis | Snapshot | str | int | None" = None) -> Completeness:
         """What a snapshot (an analysed one, a loaded one, or one named) could not read."""
@@ -188,10 +203,38 @@ class Workspace:
     # ------------------------------------------------------------ analysis
 
     def analysis(self, ref: str | int | None = None, *, exception_files: Sequence[str] = (),
-                 today: date | None = None) -> Analysis:
-        """One snapshot analysed; exceptions approved in campaigns count like those in exception
-        files (`check`, `conflicts`, the TUI and drift all see the same findings)."""
-        return self.analyse_snapshot(self.load_snapshot(ref), exception_files=exception_files, today=today)
+                 today: date | None = None, progress: Callable[[str], None] = lambda text: None) -> Analysis:
+        """One snapshot's analysis: the one stored beside it when its inputs are unchanged, else
+        computed now and stored (`foureyes.stored`). Exceptions approved in campaigns count like
+        those in exception files (`check`, `conflicts`, the TUI and drift all see the same findings)."""
+        pack = self.rule_pack()
+        snapshot_id = self._store.resolve(ref)
+        found = open_stored(self._store, self.config, snapshot_id, pack=pack,
+                            waivers=self._waivers(pack, exception_files, today), today=today,
+                            baseline=review.mover_baseline(self._store, snapshot_id), progress=progress)
+        assert found is not None
+        return found
+
+    def stored_analysis(self, ref: str | int | None = None, *, today: date | None = None) -> StoredAnalysis | None:
+        """The stored analysis for today's inputs without computing one; else the newest stored
+        one marked `stale` with what changed (the TUI shows it while the current one is computed);
+        None when the snapshot has none."""
+        snapshot_id = self._store.resolve(ref)
+        pack = self.rule_pack()
+        waivers = self._waivers(pack, (), today)
+        baseline = review.mover_baseline(self._store, snapshot_id)
+        return (open_stored(self._store, self.config, snapshot_id, pack=pack, waivers=waivers, today=today,
+                            baseline=baseline, compute=False)
+                or open_latest_stored(self._store, self.config, snapshot_id, pack=pack, waivers=waivers, today=today,
+                                      baseline=baseline))
+
+    def forget_analyses(self, ref: str | int | None = None) -> int:
+        """Drop the stored analyses (of one snapshot, or all): recomputed when next asked for."""
+        return analyses.delete_all(self._store, None if ref is None else self._store.resolve(ref))
+
+    def _waivers(self, pack: RulePack, exception_files: Sequence[str], today: date | None) -> list[Any]:
+        return (waivers_for(self.config, pack, extra_files=exception_files)
+                + review.approved_waivers(self._store, today=today))
 
     def load_snapshot(self, ref: str | int | None = None) -> Snapshot:
         return self._store.load_snapshot(self._store.resolve(ref))
@@ -300,7 +343,7 @@ class Workspace:
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:
         """Person keys of a GitHub team, child teams included (slug, org/slug, id or key)."""
-        return analysis.graph.team_members(team)
+        return analysis.team_members(team)
 
     def who_can(self, capability: str, *, tier: str | None = None, scope: str = "",
                 snapshot: str | int | None = None) -> WhoCan:
@@ -310,12 +353,13 @@ class Workspace:
         if tier:
             self.check_tier(tier, analysis)
         by_person: dict[str, list[Holding]] = defaultdict(list)
-        for holding in analysis.holdings():
-            if holding.capability != capability or (tier and holding.tier != tier):
-                continue
-            if _in_scope(holding, scope, analysis):
-                by_person[holding.person].append(holding)
+        for person, held in analysis.holdings_of(capability).items():
+            for holding in held:
+                if (not tier or holding.tier == tier) and _in_scope(holding, scope, analysis):
+                    by_person[person].append(holding)
         people = analysis.identities.people
+        # each holding is shown with its path: what those name is read in a few queries, not one per path
+        analysis.prefetch_paths(h for held in by_person.values() for h in held)
         return WhoCan(analysis, tuple((people[k], tuple(by_person[k])) for k in sorted(by_person)))
 
     # ------------------------------------------------------------ campaigns
@@ -339,13 +383,13 @@ class Workspace:
 
     def create_campaign(self, spec: CampaignSpec, *, actor: str, snapshot: str | int | None = None) -> Campaign:
         return review.create_campaign(self._store, self.config, spec, actor=actor,
-                                      snapshot_id=self._store.resolve(snapshot))
+                                      snapshot_id=self._store.resolve(snapshot), analysis_of=self.analysis)
 
     def create_from_template(self, template: str, *, actor: str,
                              snapshot: str | int | None = None) -> tuple[Campaign, bool]:
         """This period's campaign of a template, created now (True) or found (False)."""
         return review.create_from_template(self._store, self.config, template, actor=actor,
-                                           snapshot_id=self._store.resolve(snapshot))
+                                           snapshot_id=self._store.resolve(snapshot), analysis_of=self.analysis)
 
     def close_campaign(self, campaign_id: int, *, actor: str, force: bool = False,
                        reason: str = "") -> tuple[Campaign, list[int]]:

@@ -17,8 +17,11 @@ def test_bench_small_runs_and_writes_its_table(tmp_path):
     assert result.returncode == 0, result.stderr
     text = readme.read_text()
     assert "Machine: " in text and "cores" in text
-    for name in ("store: write snapshot", "store: load snapshot", "analysis: identity + graph + rules",
-                 "analysis: peak RSS", "drift: grants between two full snapshots",
+    for name in ("store: write snapshot", "store: load snapshot", "analysis when it must be computed",
+                 "analysis: peak RSS", "`foureyes conflicts`, snapshot taken", "`foureyes who-can deploy.run",
+                 "`foureyes matrix --tier production`", "`foureyes campaign new --scope production`",
+                 "drift: grants between two full snapshots", "tui: launch to a filled Conflicts table",
+                 "tui: people: cursor down", "tui: review: filter, each key typed", "tui: help opens",
                  "github: requests vs lower bound", "github: most requests in flight"):
         assert name in text
     assert "| failed |" not in text

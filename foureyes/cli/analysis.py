@@ -158,6 +158,7 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
     ]
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule.id, f.person, f.scope))
     if fmt == "json":
+        analysis.prefetch_paths([h for f in findings for h in (*f.holdings, *(e.holding for e in f.exposed if e.holding))])
         print_json({"snapshot": analysis.snapshot.id, **completeness.to_json(),
                     "findings": [finding_json(analysis, f) for f in findings]})
         finish(code)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
-from ..analysis import RosterBaseline, analyze, roster_baseline
+from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
 from ..config import Config
 from ..errors import InputError, NotFound
 from ..identity import link
@@ -46,6 +47,7 @@ from .vocabulary import (
     EXCEPTION,
     OPEN,
     PENDING,
+    PRODUCTION,
     REVOKE,
     SKIPPED,
     ReviewError,
@@ -60,14 +62,22 @@ NEW, PEOPLE = "campaign.new", "campaign.people"  # the audit actions that create
 # ---------------------------------------------------------------- creating
 
 
+# A snapshot's analysis as the caller keeps it (`Workspace.analysis`: the one stored beside it).
+AnalysisOf = Callable[[int], Analysis]
+
+
 def create_campaign(store: Store, config: Config, spec: CampaignSpec, *, actor: str,
-                    snapshot_id: int | None = None, today: date | None = None) -> Campaign:
-    """Freeze the items of ``spec`` from a snapshot (default: the latest) into a new campaign."""
-    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)[0]
+                    snapshot_id: int | None = None, today: date | None = None,
+                    analysis_of: AnalysisOf | None = None) -> Campaign:
+    """Freeze the items of ``spec`` from a snapshot (default: the latest) into a new campaign.
+    ``analysis_of`` gives a snapshot's analysis (default: computed here)."""
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
+                   analysis_of=analysis_of)[0]
 
 
 def create_from_template(store: Store, config: Config, template_name: str, *, actor: str,
-                         snapshot_id: int | None = None, today: date | None = None) -> tuple[Campaign, bool]:
+                         snapshot_id: int | None = None, today: date | None = None,
+                         analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     """Create this period's campaign of a template, or return the one that exists (safe to run from cron).
 
     Returns the campaign and whether it was created now.
@@ -77,11 +87,18 @@ def create_from_template(store: Store, config: Config, template_name: str, *, ac
         existing = find_campaign(store, template=template_name, period=spec.period)
         if existing is not None:
             return existing, False
-    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today)
+    return _create(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today, analysis_of=analysis_of)
+
+
+def _computed(store: Store, config: Config, today: date | None) -> AnalysisOf:
+    def analysis_of(snapshot_id: int) -> Analysis:
+        return analyze(store.load_snapshot(snapshot_id), config, extra_waivers=approved_waivers(store, today=today),
+                       today=today, baseline=mover_baseline(store, snapshot_id))
+    return analysis_of
 
 
 def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
-            today: date | None) -> tuple[Campaign, bool]:
+            today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     actor = actor_name(actor)
     if not spec.name.strip():
         raise InputError("a campaign needs a name")
@@ -89,14 +106,15 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         raise InputError(f"close policy {spec.policy.close_policy!r}: expected revoke or skip")
     sid = store.resolve(snapshot_id)
     info = store.snapshot_info(sid)
-    snapshot = store.load_snapshot(sid)
-    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store, today=today), today=today,
-                       baseline=mover_baseline(store, sid))
+    analysis_of = analysis_of or _computed(store, config, today)
+    analysis = analysis_of(sid)
+    snapshot = analysis.snapshot
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     baseline = None
     if baseline_id is not None:
-        base_snapshot = store.load_snapshot(baseline_id)
-        baseline = held_pairs(base_snapshot, link(base_snapshot, config))
+        # new grants are measured against what people reached then (production ones suffice for those scopes)
+        tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
+        baseline = held_pairs(analysis_of(baseline_id), tier=tier)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
     drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
                         previous=_previous_decisions(store), aliases=aliases)
@@ -210,6 +228,12 @@ def _previous_decisions(store: Store) -> dict[tuple[str, str], tuple[PreviousDec
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _json_list(values: tuple[str, ...]) -> str:
+    """A person's accounts or a route's teams as stored: the same few lists recur on every item."""
+    return dumps(list(values))
+
+
 def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
     g = d.grant
     previous = ""
@@ -218,13 +242,14 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         previous = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name, "decision": p.decision,
                           "by": p.by, "at": p.at, "unchanged": p.unchanged})
     return {
-        "campaign_id": campaign_id, "grant_key": g.key, "person": d.person, "person_name": d.person_name,
-        "accounts": dumps(list(d.accounts)), "system": g.system, "principal": g.principal,
+        "campaign_id": campaign_id, "grant_key": d.grant_key, "person": d.person, "person_name": d.person_name,
+        "accounts": _json_list(d.accounts), "system": g.system, "principal": g.principal,
         "principal_name": d.principal_name, "entitlement": g.entitlement, "resource": g.resource,
         "resource_name": d.resource_name, "tier": d.tier, "app": d.app, "capabilities": " ".join(g.capabilities),
         "via": g.via, "detail": g.detail, "condition": g.condition, "expires": g.expires,
-        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": dumps(list(d.teams)),
-        "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
+        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": _json_list(d.teams),
+        "conflicts": dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", "holders": d.holders,
+        "is_new": d.is_new,
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
         "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
         "decided_at": None, "version": 0, "person_status": d.person_status, "person_manager": d.person_manager,

@@ -16,9 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 from ..analysis import Analysis
 from ..config import CampaignTemplate, Config
 from ..errors import ConfigError, InputError
-from ..graph import Graph, Holding, Step
-from ..identity import Identities
-from ..model import EdgeKind, Grant, Kind, RosterStatus, Snapshot
+from ..graph import Step
+from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
 from ..roster import Roster
 from ..rules.engine import repo_apps, takes_part
 from ..rules.pack import MOVER
@@ -29,9 +28,10 @@ from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, Reviewe
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ItemDraft:
-    """An item before it is stored: everything the reviewer will see, frozen."""
+    """An item before it is stored: everything the reviewer will see. Planning fills in the
+    reviewer and any earlier decision in place (a campaign has hundreds of thousands)."""
 
     grant: Grant
     person: str
@@ -54,55 +54,51 @@ class ItemDraft:
     person_status: str = ""  # the roster's, "" without one
     person_manager: str = ""
     person_department: str = ""
+    key: str = ""  # the grant's key (as stored; computed from the grant when not given)
+
+    @property
+    def grant_key(self) -> str:
+        return self.key or self.grant.key
     usage: Usage = Usage()
 
 
-def _explanations(graph: Graph, person: str,
-                  grants: Mapping[str, Grant]) -> dict[str, tuple[tuple[Step, ...], list[Holding]]]:
-    """For each grant the person reaches: an explaining path, and the holdings the grant gives.
-
-    A holding's own shortest path ends in one grant; only when another reached grant gives
-    the same capability on the same resource are the holding's other routes enumerated
-    (`Graph.paths` is costly on a large organisation).
-    """
-    holdings = graph.holdings(person)
-    primary: dict[str, list[Holding]] = defaultdict(list)
-    by_target: dict[tuple[str, str], list[Holding]] = defaultdict(list)
-    for holding in holdings:
-        primary[holding.grant].append(holding)
-        by_target[(holding.resource, holding.capability)].append(holding)
-    routes_of: dict[tuple[str, str, str, str], list[tuple[Step, ...]]] = {}
-    out: dict[str, tuple[tuple[Step, ...], list[Holding]]] = {}
-    for key, grant in grants.items():
-        explained = list(primary.get(key, ()))
-        route: tuple[Step, ...] = graph.path(explained[0]) if explained else ()
-        for capability in grant.capabilities:
-            for holding in by_target.get((grant.resource, capability), ()):
-                if holding.grant == key or holding in explained:
-                    continue
-                if holding.key not in routes_of:
-                    routes_of[holding.key] = graph.paths(holding, limit=64)
-                through = [r for r in routes_of[holding.key] if any(s.kind == "grant" and s.key == key for s in r)]
-                if through:
-                    explained.append(holding)
-                    shortest = min(through, key=len)
-                    if not route or len(shortest) < len(route):
-                        route = shortest
-        out[key] = (route, explained)
-    return out
+def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
+    """(person, grant key) for every capability-conferring grant (on a resource of ``tier``)
+    every person reaches."""
+    return {(person, key) for person in analysis.identities.people
+            for key in analysis.reachable_grants(person, tier=tier)}
 
 
-def held_pairs(snapshot: Snapshot, identities: Identities, graph: Graph | None = None) -> set[tuple[str, str]]:
-    """(person, grant key) for every capability-conferring grant every person reaches."""
-    graph = graph or Graph(snapshot, identities)
-    return {(person.key, key) for person in identities.people.values()
-            for key in graph.reachable_grants(a.principal for a in person.accounts)}
-
-
-def _fingerprint(grant: Grant, route: Sequence[Step]) -> str:
-    data = [grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
+def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
+    data = [key or grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
             grant.expires or ""]
     return hashlib.sha256(dumps(data).encode()).hexdigest()
+
+
+def _grant_repo(resource: Resource | None) -> str:
+    """The GitHub repository a resource is or belongs to ("" for anything else)."""
+    if resource is None or resource.system != "github":
+        return ""
+    if resource.kind == "repo":
+        return resource.id
+    return resource.parent.removeprefix("github:repo:") if resource.parent.startswith("github:repo:") else ""
+
+
+def _item_app(resource: Resource | None, route: Sequence[Step], principals: Mapping[str, Any],
+              repo_app: Mapping[str, str]) -> str:
+    """The app an item concerns: its resource's, else its repository's, else (a cloud grant reached
+    through a CI workflow) the app of the repository whose workflow is nearest the grant on the route."""
+    app = (resource.app if resource else "") or repo_app.get(_grant_repo(resource), "")
+    if app:
+        return app
+    for step in reversed(route):
+        if step.system == "ci":
+            principal = principals.get(step.key)
+            if principal is not None and principal.kind == Kind.WORKLOAD:
+                repo = str(principal.attrs.get("repo", "")) or subject_repo(principal.id)
+                if repo:
+                    return repo_app.get(repo, "")
+    return ""
 
 
 def plan_items(
@@ -115,20 +111,24 @@ def plan_items(
     previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]] | None = None,
     aliases: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[ItemDraft]:
-    """The items of a campaign on one analysed snapshot: pure, no store access.
+    """The items of a campaign on one analysed snapshot (computed, or stored beside it): no
+    writes.
 
     ``baseline`` is the (person, grant) pairs of the snapshot new grants are measured
     against; ``previous`` maps (person, grant) to an earlier decision and its fingerprint;
     ``aliases`` (`people.aliases_of`, computed when not given) says who each reviewer is.
+    An item's path is the shortest route from the person to its grant.
     """
-    snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
+    snapshot, identities = analysis.snapshot, analysis.identities
+    principals, resources = snapshot.principals, snapshot.resources
     if aliases is None:
         aliases = aliases_of(snapshot, identities, config.identity)
     if scope.kind == "emergency":
         assigned = _assign(use_drafts(analysis, scope, aliases), config, reviewers,
-                           graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}, dict_lookup(aliases))
+                           analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {},
+                           dict_lookup(aliases))
         return [_with_previous(d, previous) for d in assigned] if previous else assigned
-    repo_app = repo_apps(snapshot.resources)
+    repo_app = repo_apps(resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
     moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
     for finding in analysis.findings:
@@ -136,18 +136,20 @@ def plan_items(
             findings_of[finding.person].append(finding)
         if finding.person and finding.rule.condition == MOVER and not finding.covered:
             moved[finding.person].update(h.grant for h in finding.holdings)
-    reach: dict[str, dict[str, Grant]] = {
-        p.key: graph.reachable_grants(a.principal for a in p.accounts) for p in identities.people.values()
-    }
+    tier = PRODUCTION if scope.kind in ("production", "drift", "unused") else None
+    reach: dict[str, dict[str, Grant]] = {key: analysis.reachable_grants(key, tier=tier) for key in identities.people}
     holders = Counter(key for grants in reach.values() for key in grants)
     members: set[str] | None = None
     if scope.teams:
-        members = set().union(*(graph.team_members(team) for team in scope.teams))
+        members = set().union(*(analysis.team_members(team) for team in scope.teams))
     lookup = dict_lookup(aliases)
     # a person named by any spelling: their key, an account, an alias
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
-    maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    maintainers = analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
+    holdings_of = analysis.holdings_of_people(findings_of)
+    analysis.prepare_routes()
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
@@ -166,12 +168,21 @@ def plan_items(
         if people_filter and norm(person.key) not in people_filter and not (
                 people_filter & {norm(a) for a in accounts}):
             continue
-        # the cheap filters first: explaining a grant (its path) is the costly part
-        wanted: dict[str, Grant] = {}
-        for key, grant in grants.items():
-            resource = snapshot.resources.get(grant.resource)
-            if scope.kind in ("production", "drift", "unused") and (resource.tier if resource else "") != PRODUCTION:
-                continue
+        conflicts_of = findings_of.get(person.key, ())
+        # the holdings each grant gives: its own, and those it also confers by another route
+        gives_by_grant: dict[str, list[Any]] = defaultdict(list)
+        gives_on: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for h in holdings_of.get(person.key, ()):
+            gives_by_grant[h.grant].append(h)
+            gives_on[(h.resource, h.capability)].append(h)
+        if scope.kind == "conflicts" and not conflicts_of:
+            continue
+        status = person.status
+        manager = person.roster.manager if person.roster else ""
+        department = person.roster.department if person.roster else ""
+        for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
+            grant = grants[key]
+            resource = resources.get(grant.resource)
             if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
                 continue
             if scope.kind == "movers" and key not in moved[person.key]:
@@ -180,47 +191,38 @@ def plan_items(
                 continue
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
-            wanted[key] = grant
-        usages = {key: usage_of.of(grant, accounts).suggest(idle_days) for key, grant in wanted.items()}
-        if scope.kind == "unused":
-            wanted = {k: g for k, g in wanted.items() if usages[k].unused_for(scope.unused_days)}
-        explained = _explanations(graph, person.key, wanted)
-        for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
-            grant = wanted[key]
-            resource = snapshot.resources.get(grant.resource)
-            route, holdings = explained.get(key, ((), []))
-            if not holdings:  # more routes than paths() lists: explain by the holdings it gives
-                holdings = [h for h in graph.holdings(person.key)
-                            if h.resource == grant.resource and h.capability in grant.capabilities]
-                route = graph.path(holdings[0]) if holdings else ()
-            tier = resource.tier if resource else ""
-            app = (resource.app if resource else "") or next((h.app for h in holdings if h.app), "")
-            is_new = baseline is not None and (person.key, key) not in baseline
+            usage = usage_of.of(grant, accounts).suggest(idle_days)
+            if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
+                continue
+            route = analysis.grant_route(person.key, grant)
+            app = _item_app(resource, route, principals, repo_app)
             if scope.apps and app not in scope.apps:
                 continue
-            conflicts = tuple(
-                ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
-                for f in findings_of.get(person.key, ())
-                if any(takes_part(f, h, repo_app) for h in holdings)
-            )
+            conflicts: tuple[ConflictRef, ...] = ()
+            if conflicts_of:
+                gives = [*gives_by_grant.get(key, ()), *(h for c in grant.capabilities
+                                                         for h in gives_on.get((grant.resource, c), ()) if h.grant != key)]
+                conflicts = tuple(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
+                                  for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
             if scope.kind == "conflicts" and not conflicts:
                 continue
-            principal = snapshot.principals.get(grant.principal)
             teams = tuple(dict.fromkeys(
                 s.key for s in route
-                if s.kind == EdgeKind.MEMBER_OF and getattr(snapshot.principals.get(s.key), "kind", "") == Kind.TEAM
+                if s.kind == EdgeKind.MEMBER_OF and getattr(principals.get(s.key), "kind", "") == Kind.TEAM
             ))
+            principal = principals.get(grant.principal)
             if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
                 teams = teams + (grant.principal,)
             drafts.append(ItemDraft(
                 grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
                 principal_name=principal.label if principal else grant.principal,
-                resource_name=resource.label if resource else grant.resource, tier=tier, app=app,
+                resource_name=resource.label if resource else grant.resource,
+                tier=resource.tier if resource else "", app=app,
                 path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
-                holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
-                person_status=person.status, person_manager=person.roster.manager if person.roster else "",
-                person_department=person.roster.department if person.roster else "",
-                usage=usages[key],
+                holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
+                fingerprint=_fingerprint(grant, route, key), key=key,
+                person_status=status, person_manager=manager, person_department=department,
+                usage=usage,
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
@@ -240,7 +242,7 @@ def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[s
                          f"snapshot {snapshot.id} was taken without activity; run `foureyes snapshot --activity`")
     lookup = dict_lookup(aliases)
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
-    members = set().union(*(analysis.graph.team_members(t) for t in scope.teams)) if scope.teams else None
+    members = set().union(*(analysis.team_members(t) for t in scope.teams)) if scope.teams else None
     findings: dict[str, list[ConflictRef]] = defaultdict(list)
     for f in analysis.findings:
         if f.scope.startswith("use:"):
@@ -260,8 +262,8 @@ def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[s
             continue
         if people_filter and norm(use.person) not in people_filter and not people_filter & {norm(a) for a in accounts}:
             continue
-        capabilities = tuple(sorted({h.capability for h in analysis.graph.holdings(use.person)
-                                     if h.emergency and use.path in analysis.graph.marks_of(h).emergency}))
+        capabilities = tuple(sorted({h.capability for h in analysis.holdings(use.person)
+                                     if h.emergency and use.path in analysis.marks_of(h).emergency}))
         grant = use.as_grant(capabilities)
         principal = snapshot.principals.get(grant.principal)
         drafts.append(ItemDraft(
@@ -274,11 +276,12 @@ def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[s
 
 
 def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:
-    found = previous.get((draft.person, draft.grant.key))
+    found = previous.get((draft.person, draft.grant_key))
     if found is None:
         return draft
     decision, fingerprint = found
-    return replace(draft, previous=replace(decision, unchanged=fingerprint == draft.fingerprint))
+    draft.previous = replace(decision, unchanged=fingerprint == draft.fingerprint)
+    return draft
 
 
 def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
@@ -296,8 +299,11 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             resolved[candidate] = resolve(candidate, lookup)
         return resolved[candidate]
 
+    subjects: dict[str, set[str]] = {}
     for draft in drafts:
-        subject = {fold(draft.person), *(fold(a) for a in draft.accounts)}
+        subject = subjects.get(draft.person)
+        if subject is None:
+            subject = subjects[draft.person] = {fold(draft.person), *(fold(a) for a in draft.accounts)}
 
         def eligible(candidate: str) -> bool:
             found = who(candidate)
@@ -328,8 +334,8 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
             why = "unassigned: " + _nobody(draft, config, reviewers, maintainers, eligible)
-        out.append(replace(draft, reviewer=chosen, reviewer_key=who(chosen).key if chosen else "",
-                           reviewer_rule=why))
+        draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
+        out.append(draft)
     return out
 
 

@@ -274,28 +274,28 @@ class Store:
         )
         sid, name = snapshot_id, r.name
         # Plain tuples through the driver's executemany: the ORM-free fast path for big snapshots.
-        self._bulk(conn, t.principals, (
+        self.insert_rows(conn, t.principals, (
             (sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, _dumps(p.attrs))
             for p in r.principals
         ))
-        self._bulk(conn, t.resources, (
+        self.insert_rows(conn, t.resources, (
             (sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, _dumps(x.attrs))
             for x in r.resources
         ))
-        self._bulk(conn, t.grants, (
+        self.insert_rows(conn, t.grants, (
             (sid, name, key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities), g.via,
              g.detail, g.condition, g.expires, g.last_used, _dumps(g.attrs))
             for g, key in zip(r.grants, grant_keys)
         ))
-        self._bulk(conn, t.edges, (
+        self.insert_rows(conn, t.edges, (
             (sid, name, e.src, e.dst, e.kind, e.label, e.condition, _dumps(e.attrs)) for e in r.edges
         ))
-        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps))
-        self._bulk(conn, t.activity, (
+        self.insert_rows(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps))
+        self.insert_rows(conn, t.activity, (
             (sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text) for a, text in zip(r.activity, activity_texts)
         ))
 
-    def _bulk(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
+    def insert_rows(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
         if not self.is_sqlite:
             # PostgreSQL text cannot hold NUL; a NUL from an audited system becomes U+FFFD
             # (SQLite keeps it, and every renderer shows it escaped).
@@ -423,17 +423,56 @@ class Store:
 
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
+        parts = self.read_parts(info, SNAPSHOT_PARTS)
+        results = tuple(
+            SourceResult(
+                name=s.name, system=s.system,
+                principals=tuple(parts[s.name]["principals"]),
+                resources=tuple(parts[s.name]["resources"]),
+                grants=tuple(parts[s.name]["grants"]),
+                edges=tuple(parts[s.name]["edges"]),
+                gaps=tuple(parts[s.name]["gaps"]),
+                started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
+                grant_keys=tuple(parts[s.name]["keys"]),
+                activity=tuple(parts[s.name]["activity"]),
+                period=ActivityPeriod(*s.period) if s.period else None,
+            )
+            for s in info.sources
+        )
+        return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
+                        digest=info.digest)
+
+    def remember_snapshot_digest(self, snapshot_id: int) -> None:
+        """Compute and keep the content digest campaigns of this snapshot commit to (`records`)."""
+        from .records import remembered_snapshot_digest
+
+        with self.engine.begin() as conn:
+            remembered_snapshot_digest(conn, snapshot_id)
+
+    def snapshot_view(self, snapshot_id: int) -> "SnapshotView":
+        """The snapshot read on demand: resources, principals and gaps when first asked for,
+        grants and edges by key, the whole of it only when something needs all of it."""
+        from .view import SnapshotView
+
+        return SnapshotView(self, self.snapshot_info(snapshot_id))
+
+    def read_parts(self, info: SnapshotInfo, tables: Sequence[str], *, where: str = "",
+                   params: Sequence[Any] = ()) -> dict[str, dict[str, list[Any]]]:
+        """Rows of a snapshot's tables as model objects, per source (in the snapshot's source order,
+        each in stored order): ``where`` (``" AND key IN (?, ?)"``) narrows every table read."""
         buckets: dict[str, dict[str, list[Any]]] = {
             s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": [],
                      "activity": []}
             for s in info.sources
         }
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        clause = where.replace("?", mark)
 
-        def rows(table: Any, columns: str) -> Any:
+        def rows(table: str, columns: str) -> Any:
             # The driver's own cursor: per-row wrapping costs seconds on a million grants.
             cursor = conn.connection.cursor()
-            cursor.execute(f"SELECT source, {columns} FROM {table} WHERE snapshot_id = {mark}", (snapshot_id,))
+            cursor.execute(f"SELECT source, {columns} FROM {table} WHERE snapshot_id = {mark}{clause}",
+                           (info.id, *params))
             while True:
                 chunk = cursor.fetchmany(20000)
                 if not chunk:
@@ -442,24 +481,9 @@ class Store:
             cursor.close()
 
         with gc_paused(keep=True), self.engine.connect() as conn:
-            self._load_rows(rows, buckets)
-        results = tuple(
-            SourceResult(
-                name=s.name, system=s.system,
-                principals=tuple(buckets[s.name]["principals"]),
-                resources=tuple(buckets[s.name]["resources"]),
-                grants=tuple(buckets[s.name]["grants"]),
-                edges=tuple(buckets[s.name]["edges"]),
-                gaps=tuple(buckets[s.name]["gaps"]),
-                started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
-                grant_keys=tuple(buckets[s.name]["keys"]),
-                activity=tuple(buckets[s.name]["activity"]),
-                period=ActivityPeriod(*s.period) if s.period else None,
-            )
-            for s in info.sources
-        )
-        return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
-                        digest=info.digest)
+            for table in tables:
+                _LOADERS[table](rows, buckets)
+        return buckets
 
     def load_people(self, snapshot_id: int) -> Snapshot:
         """A snapshot with only its person records (`Kind.PERSON` principals) and gaps: what the
@@ -478,34 +502,57 @@ class Store:
                                      gaps=tuple(gaps[s.name]), error=s.error) for s in info.sources)
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results, digest=info.digest)
 
-    @staticmethod
-    def _load_rows(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-        intern, caps, loads = sys.intern, _caps, _loads
-        for src, system, ident, kind, display, email, home, attrs in rows(
-                "principals", "system, ident, kind, display_name, email, home, attrs"):
-            buckets[src]["principals"].append(
-                Principal(system, intern(ident), kind, display, email, home, loads(attrs)))
-        for src, system, kind, ident, name, tier, app, parent, attrs in rows(
-                "resources", "system, kind, ident, name, tier, app, parent, attrs"):
-            buckets[src]["resources"].append(
-                Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
-        for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
-             last_used, attrs) in rows(
-                "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
-                          "expires, last_used, attrs"):
-            buckets[src]["keys"].append(key)
-            buckets[src]["grants"].append(
-                Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
-                      via, detail, condition, expires, last_used, loads(attrs)))
-        for src, s_key, d_key, kind, label, condition, attrs in rows(
-                "edges", "src, dst, kind, label, condition, attrs"):
-            buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
-        for src, system, resource, reason, hides, about in rows("gaps", "system, resource, reason, hides, about"):
-            buckets[src]["gaps"].append(Gap(system, resource, reason, hides, about))
-        for src, kind, content in rows("activity", "kind, content"):
-            buckets[src]["activity"].append(decode(kind, json.loads(content)))
-        for bucket in buckets.values():  # rows come back in no promised order: the builder's order
-            bucket["activity"].sort(key=activity_order)
+# ---------------------------------------------------------------- reading rows into model objects
+
+SNAPSHOT_PARTS = ("principals", "resources", "grants", "edges", "gaps", "activity")
+
+
+def _load_principals(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    intern, loads = sys.intern, _loads
+    for src, system, ident, kind, display, email, home, attrs in rows(
+            "principals", "system, ident, kind, display_name, email, home, attrs"):
+        buckets[src]["principals"].append(Principal(system, intern(ident), kind, display, email, home, loads(attrs)))
+
+
+def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    intern, loads = sys.intern, _loads
+    for src, system, kind, ident, name, tier, app, parent, attrs in rows(
+            "resources", "system, kind, ident, name, tier, app, parent, attrs"):
+        buckets[src]["resources"].append(Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
+
+
+def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    intern, caps, loads = sys.intern, _caps, _loads
+    for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
+         last_used, attrs) in rows(
+            "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
+                      "expires, last_used, attrs"):
+        buckets[src]["keys"].append(key)
+        buckets[src]["grants"].append(
+            Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
+                  via, detail, condition, expires, last_used, loads(attrs)))
+
+
+def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    intern, loads = sys.intern, _loads
+    for src, s_key, d_key, kind, label, condition, attrs in rows("edges", "src, dst, kind, label, condition, attrs"):
+        buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
+
+
+def _load_gaps(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    for src, system, resource, reason, hides, about in rows("gaps", "system, resource, reason, hides, about"):
+        buckets[src]["gaps"].append(Gap(system, resource, reason, hides, about))
+
+
+def _load_activity(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
+    for src, kind, content in rows("activity", "kind, content"):
+        buckets[src]["activity"].append(decode(kind, json.loads(content)))
+    for bucket in buckets.values():  # rows come back in no promised order: the builder's order
+        bucket["activity"].sort(key=activity_order)
+
+
+_LOADERS = {"principals": _load_principals, "resources": _load_resources, "grants": _load_grants,
+            "edges": _load_edges, "gaps": _load_gaps, "activity": _load_activity}
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,7 +7,7 @@ old database upgrades the same way however the current schema has moved on.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import (
     Boolean,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -432,6 +433,61 @@ def _v6_item_usage(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
 
 
+def _v7_analyses(conn: Connection) -> None:
+    """The analysis stored beside its snapshot: people, holdings, paths, findings and teams under
+    the digest of their inputs (derived data: dropping these tables loses nothing but time)."""
+    metadata = MetaData()
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+    Table(
+        "analyses",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+        Column("base_key", String(64), nullable=False),
+        Column("inputs", Text, nullable=False),
+        Column("format", Integer, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("created_at", String(40), nullable=False),
+        Column("digest", String(64), nullable=False, default=""),
+        Column("summary", Text, nullable=False, default=""),
+        Index("ix_analyses_snapshot", "snapshot_id", "base_key"),
+    )
+
+    def child(name: str, *columns: Any) -> None:
+        Table(name, metadata,
+              Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+              *columns)
+
+    child("analysis_coverage", Column("key", String(64), nullable=False), Column("waivers", Text, nullable=False),
+          Column("covers", Text, nullable=False), Column("created_at", String(40), nullable=False),
+          PrimaryKeyConstraint("analysis_id", "key", name="pk_analysis_coverage"))
+    child("analysis_people", Column("seq", Integer, nullable=False), Column("person", Text, nullable=False),
+          Column("name", Text, nullable=False, default=""), Column("linked", Boolean, nullable=False),
+          Column("external", Boolean, nullable=False), Column("accounts", Text, nullable=False),
+          Column("holdings", Integer, nullable=False, default=0), Column("reach", Text, nullable=False, default="[]"),
+          Index("ix_analysis_people", "analysis_id", "person"))
+    child("analysis_holdings", Column("person", Text, nullable=False), Column("capability", String(40), nullable=False),
+          Column("holdings", LargeBinary, nullable=False),
+          Index("ix_analysis_holdings_capability", "analysis_id", "capability"),
+          Index("ix_analysis_holdings_person", "analysis_id", "person"))
+    child("analysis_findings", Column("seq", Integer, nullable=False), Column("finding_id", String(80), nullable=False),
+          Column("rule", String(80), nullable=False), Column("person", Text, nullable=False),
+          Column("scope", Text, nullable=False), Column("subject", Text, nullable=False),
+          Column("subject_label", Text, nullable=False), Column("evidence", Text, nullable=False),
+          Column("details", Text, nullable=False, default="{}"), Index("ix_analysis_findings", "analysis_id", "seq"))
+    child("analysis_nodes", Column("node", Text, nullable=False), Column("closure", LargeBinary, nullable=False),
+          Index("ix_analysis_nodes", "analysis_id"))
+    child("analysis_teams", Column("team", Text, nullable=False), Column("members", Text, nullable=False),
+          Column("maintainers", Text, nullable=False), Index("ix_analysis_teams", "analysis_id"))
+    child("analysis_roster", Column("roster", LargeBinary, nullable=False), Index("ix_analysis_roster", "analysis_id"))
+    Table("snapshot_digests", metadata,
+          Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+          Column("digest", Text, nullable=False), Column("created_at", String(40), nullable=False))
+    metadata.create_all(conn, tables=[t for name, t in metadata.tables.items() if name != "snapshots"])
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_edges_src ON edges (snapshot_id, src)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_principals_key ON principals (snapshot_id, system, ident)")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
@@ -439,6 +495,7 @@ MIGRATIONS: list[Migration] = [
     (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
     (5, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v5_activity),
     (6, "campaign items: last use and its evidence", _v6_item_usage),
+    (7, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source, principals by key", _v7_analyses),
 ]
 
 LATEST = MIGRATIONS[-1][0]

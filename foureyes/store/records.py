@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Boolean, Connection, Table, select
@@ -121,6 +122,25 @@ def snapshot_digest(conn: Connection, snapshot_id: int) -> dict[str, Any]:
     return {"id": snapshot_id, "row": row, "tables": tables, "digest": whole}
 
 
+def remembered_snapshot_digest(conn: Connection, snapshot_id: int) -> dict[str, Any]:
+    """`snapshot_digest`, computed once per snapshot and kept (`snapshot_digests`): reading a
+    million rows again for every campaign of the same snapshot costs seconds. What a campaign's
+    creation commits to is then the snapshot as it was first digested; `compare` always recomputes
+    it from the rows, so rows changed since (before or after the campaign) still show."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    found = conn.exec_driver_sql(f"SELECT digest FROM snapshot_digests WHERE snapshot_id = {mark}",
+                                 (snapshot_id,)).first()
+    if found is not None:
+        return json.loads(found[0])
+    digest = snapshot_digest(conn, snapshot_id)
+    if digest["row"]:  # a snapshot that exists
+        conn.exec_driver_sql(
+            f"INSERT INTO snapshot_digests (snapshot_id, digest, created_at) VALUES ({mark}, {mark}, {mark}) "
+            "ON CONFLICT (snapshot_id) DO NOTHING",
+            (snapshot_id, json.dumps(digest, sort_keys=True, ensure_ascii=False), datetime.now(timezone.utc).isoformat()))
+    return digest
+
+
 def people_digest(conn: Connection, campaign_id: int) -> dict[str, Any]:
     columns = [c.name for c in t.campaign_people.columns if c.name != "campaign_id"]
     return rows_digest(_stream(conn, t.campaign_people, columns, "campaign_id", campaign_id))
@@ -139,7 +159,7 @@ def freeze(conn: Connection, campaign_id: int, snapshot_id: int, *, creating: bo
             raise ValueError(f"campaign {campaign_id}'s items do not start in one state")
     finding_columns = [c.name for c in t.campaign_findings.columns if c.name != "campaign_id"]
     return {
-        "snapshot": snapshot_digest(conn, snapshot_id),
+        "snapshot": remembered_snapshot_digest(conn, snapshot_id) if creating else snapshot_digest(conn, snapshot_id),
         "items": {**items, "start": json.loads(starts.pop()) if starts else {}},
         "findings": rows_digest(_stream(conn, t.campaign_findings, finding_columns, "campaign_id", campaign_id)),
         "people": people_digest(conn, campaign_id),

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -76,6 +77,8 @@ principals = Table(
     Column("home", Text, nullable=False, default=""),
     Column("attrs", Text, nullable=False, default=""),
     Index("ix_principals_snapshot", "snapshot_id"),
+    # one principal by key: the stored analysis names the few it shows (migration 5)
+    Index("ix_principals_key", "snapshot_id", "system", "ident"),
 )
 
 resources = Table(
@@ -126,6 +129,8 @@ edges = Table(
     Column("condition", Text, nullable=False, default=""),
     Column("attrs", Text, nullable=False, default=""),
     Index("ix_edges_snapshot", "snapshot_id"),
+    # the edges leaving a principal: the stored analysis draws a path from them (migration 5)
+    Index("ix_edges_src", "snapshot_id", "src"),
 )
 
 gaps = Table(
@@ -162,6 +167,127 @@ activity = Table(
 # of them, every column but snapshot_id: a table added here is covered without more code,
 # and a test checks that every table with a cascading snapshot_id is listed.
 SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps, activity)
+
+# -- the analysis stored beside its snapshot (migration 5) ------------------------------------
+#
+# Derived, not content: a snapshot's analysis (people, capability holdings, paths, findings, teams)
+# under the digest of everything it was computed from (`foureyes.stored`), recomputed whenever
+# that changes and never used when its key does not match. Deleted with the snapshot.
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    # digest of the inputs but exceptions: snapshot, rule pack, config, analysis code
+    Column("base_key", String(64), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: each input's digest, to say what changed
+    Column("format", Integer, nullable=False),
+    # 'writing' until the same transaction marks it 'complete'; readers see only 'complete'.
+    Column("status", String(16), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("digest", String(64), nullable=False, default=""),  # content digest of its rows
+    Column("summary", Text, nullable=False, default=""),  # JSON: counts
+    Index("ix_analyses_snapshot", "snapshot_id", "base_key"),
+)
+
+# Which exceptions cover which findings, under the digest of the base key and the exceptions.
+analysis_coverage = Table(
+    "analysis_coverage",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("waivers", Text, nullable=False),  # JSON: the exceptions' ids, in the order `covers` numbers them
+    Column("covers", Text, nullable=False),  # JSON: finding seq -> indexes of the exceptions matching it
+    Column("created_at", String(40), nullable=False),
+    PrimaryKeyConstraint("analysis_id", "key", name="pk_analysis_coverage"),
+)
+
+analysis_people = Table(
+    "analysis_people",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("linked", Boolean, nullable=False),
+    Column("external", Boolean, nullable=False),
+    Column("accounts", Text, nullable=False),  # JSON [[principal, method, evidence], ...]
+    Column("holdings", Integer, nullable=False, default=0),
+    Column("reach", Text, nullable=False, default="[]"),  # JSON: `Graph.reach` of the accounts
+    Index("ix_analysis_people", "analysis_id", "person"),
+)
+
+analysis_holdings = Table(
+    "analysis_holdings",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("person", Text, nullable=False),
+    Column("capability", String(40), nullable=False),
+    Column("holdings", LargeBinary, nullable=False),  # the person's holdings of it (`foureyes.stored_form`)
+    Index("ix_analysis_holdings_capability", "analysis_id", "capability"),
+    Index("ix_analysis_holdings_person", "analysis_id", "person"),
+)
+
+analysis_findings = Table(
+    "analysis_findings",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("finding_id", String(80), nullable=False),
+    Column("rule", String(80), nullable=False),
+    Column("person", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("subject_label", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON: [requirement index, [holding, ...]] each
+    # JSON: a posture finding's settings and exposed people, a roster finding's facts
+    Column("details", Text, nullable=False, default="{}"),
+    Index("ix_analysis_findings", "analysis_id", "seq"),
+)
+
+# The roster the people were linked with (identity sources' people, aliases, what could not be read).
+analysis_roster = Table(
+    "analysis_roster",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("roster", LargeBinary, nullable=False),  # zlib(JSON)
+    Index("ix_analysis_roster", "analysis_id"),
+)
+
+# Closures of the principals paths go through (teams, roles, CI contexts): a path is walked here.
+analysis_nodes = Table(
+    "analysis_nodes",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("node", Text, nullable=False),
+    Column("closure", LargeBinary, nullable=False),  # zlib(JSON)
+    Index("ix_analysis_nodes", "analysis_id"),
+)
+
+analysis_teams = Table(
+    "analysis_teams",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    Column("team", Text, nullable=False),  # principal key
+    Column("members", Text, nullable=False),  # JSON: person keys reaching it, child teams' included
+    Column("maintainers", Text, nullable=False),  # JSON: person keys
+    Index("ix_analysis_teams", "analysis_id"),
+)
+
+ANALYSIS_TABLES = (analysis_coverage, analysis_people, analysis_holdings, analysis_findings, analysis_nodes,
+                   analysis_teams, analysis_roster)
+# A snapshot's content digest as campaigns commit to it (`records.snapshot_digest`), computed once.
+snapshot_digests = Table(
+    "snapshot_digests",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", Text, nullable=False),  # JSON
+    Column("created_at", String(40), nullable=False),
+)
+
+# Tables deleted with a snapshot that are not part of its content (the digest leaves them out).
+DERIVED_TABLES = (analyses, snapshot_digests)
 
 # -- review (migration 2) ----------------------------------------------------
 

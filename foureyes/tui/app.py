@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import work
@@ -28,7 +29,7 @@ from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
 from .navigation import DESTINATIONS, destination
 from .screens.base import ReportsWorkerFailures
 from .screens.error import ErrorScreen
-from .state import Triage, load_drift, load_triage
+from .state import Triage, load_drift, load_triage, stored_triage
 
 
 UI_SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
@@ -92,6 +93,13 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             self.switch_mode("review")
         # after the first paint: the loading thread competes with the UI thread for the GIL
         self.call_after_refresh(self.load_snapshot, None)
+        self.call_after_refresh(self._prepare_help)
+
+    def _prepare_help(self) -> None:
+        from .screens.help import prepare_help  # laid out once, in a worker: opening it only draws it
+
+        self.run_worker(partial(prepare_help, self.size.width, self.console), thread=True, group="help",
+                        description="lay out the help", exit_on_error=False)
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
@@ -117,12 +125,25 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         worker = get_current_worker()
         gc.unfreeze()  # what the last snapshot left behind may be collected again
         workspace = self.workspace
+        # The analysis stored beside the snapshot shows at once; one computed before its inputs
+        # changed (a rule, the config, an exception) shows marked stale while the current one is
+        # computed here, which then replaces it.
+        shown = stored_triage(workspace, ref)
+        if shown is not None:
+            if worker.is_cancelled:
+                return
+            self._deliver(shown)
+            if shown.analysis.stale is None:
+                return
         triage = load_triage(workspace, ref, progress=lambda text: self.post_message(LoadProgress(text)))
         if worker.is_cancelled:
             return
         if triage is None:
             self.post_message(StoreEmpty(workspace.display_url))
             return
+        self._deliver(triage)
+
+    def _deliver(self, triage: Triage) -> None:
         triage.warnings, self._store_warnings[:] = list(self._store_warnings), []  # shown once
         settle_garbage()
         self.post_message(TriageLoaded(triage))

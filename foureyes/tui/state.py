@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..config import Config
 from ..drift import Drift
@@ -20,6 +20,9 @@ from ..textsafe import safe_text
 from ..workspace import Analysis, Workspace
 from .rows import Column, Row, make_row
 
+# Snapshots up to this many grants get their whole permission graph at once (every route of a
+# capability in the detail panes); larger ones build it when a view first needs it.
+WHOLE_GRAPH_UP_TO = 50_000
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 SYSTEM_STYLE = {"github": "magenta", "aws": "dark_orange", "gcp": "dodger_blue2", "ci": "green", "person": "bold"}
 EMERGENCY_STYLE = "bold orchid"  # reached only through a declared break-glass path
@@ -99,10 +102,6 @@ class Triage:
         return f"<Triage snapshot {self.info.id if self.info else '?'}>"
 
     @cached_property
-    def grants_by_key(self) -> dict[str, Grant]:
-        return {g.key: g for g in self.analysis.snapshot.grants()}
-
-    @cached_property
     def findings_by_person(self) -> dict[str, list[Finding]]:
         out: dict[str, list[Finding]] = defaultdict(list)
         for finding in self.analysis.findings:
@@ -113,8 +112,7 @@ class Triage:
     @cached_property
     def teams(self) -> list[str]:
         """GitHub team slugs, for the matrix's team filter."""
-        return sorted({p.id.rsplit("/", 1)[-1] for p in self.analysis.snapshot.principals.values()
-                       if p.kind == "team"})
+        return sorted({key.rsplit("/", 1)[-1] for key in self.analysis.team_keys()})
 
     @cached_property
     def apps(self) -> list[str]:
@@ -132,26 +130,44 @@ class Triage:
 
     def warm(self) -> None:
         """Build the lazy indexes now (in the worker), not on the UI thread."""
-        _ = self.grants_by_key, self.findings_by_person, self.teams, self.apps, self.tiers
+        _ = self.findings_by_person, self.teams, self.apps, self.tiers
 
 
 def load_triage(workspace: Workspace, ref: int | str | None,
                 progress: Callable[[str], None] = lambda message: None) -> Triage | None:
-    """Resolve, load and analyse one snapshot; None when the store holds none."""
+    """Resolve one snapshot and open its analysis (stored beside it, else computed and stored);
+    None when the store holds none."""
     snapshots = workspace.snapshots()
     if not snapshots:
         return None
     snapshot_id = workspace.resolve(ref)
     info = next(i for i in snapshots if i.id == snapshot_id)
-    progress(f"Loading snapshot {snapshot_id}…")
-    snapshot = workspace.load_snapshot(snapshot_id)
-    progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
+    progress(f"Reading the analysis of snapshot {snapshot_id}…")
     # exceptions approved in campaigns count here as they do in `foureyes check` (the workspace adds them)
-    analysis = workspace.analyse_snapshot(snapshot)
+    analysis = workspace.analysis(snapshot_id, progress=progress)
+    return _triage(workspace, info, snapshots, analysis)
+
+
+def _triage(workspace: Workspace, info: SnapshotInfo, snapshots: list[SnapshotInfo], analysis: Analysis) -> Triage:
+    if sum(s.grants for s in info.sources) <= WHOLE_GRAPH_UP_TO:
+        _ = analysis.graph  # small: every route of a capability is at hand from the start
     triage = Triage(info=info, snapshots=snapshots, analysis=analysis, config=workspace.config,
-                    previous_id=workspace.previous_id(snapshot_id))
+                    previous_id=workspace.previous_id(info.id))
     triage.warm()
     return triage
+
+
+def stored_triage(workspace: Workspace, ref: int | str | None) -> Triage | None:
+    """The snapshot's stored analysis without computing anything: current, or the newest one
+    marked stale (`Analysis.stale` says what changed); None when there is none."""
+    snapshots = workspace.snapshots()
+    if not snapshots:
+        return None
+    snapshot_id = workspace.resolve(ref)
+    analysis = workspace.stored_analysis(snapshot_id)
+    if analysis is None:
+        return None
+    return _triage(workspace, next(i for i in snapshots if i.id == snapshot_id), snapshots, analysis)
 
 
 def load_drift(workspace: Workspace, triage: Triage) -> Drift | None:
@@ -206,9 +222,13 @@ def finding_scope(analysis: Analysis, finding: Finding) -> str:
 
 
 def conflict_rows(analysis: Analysis) -> list[Row]:
+    return list(iter_conflict_rows(analysis))
+
+
+def iter_conflict_rows(analysis: Analysis) -> Iterator[Row]:
+    """The rows in table order, one at a time (the first screenful shows before the rest is built)."""
     findings = sorted(analysis.findings, key=lambda f: (-severity_rank(f.severity), f.rule.id, f.subject_label,
                                                         f.scope))
-    rows = []
     for f in findings:
         person = analysis.identities.people.get(f.person) if f.person else None
         subject = person_label(person, f.subject) if f.person else f.subject_label
@@ -216,7 +236,7 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
         systems = finding_systems(analysis, f)
         status = finding_status(f)
         repos = {h.repo for h in f.holdings if h.repo}
-        rows.append(make_row(
+        yield make_row(
             f.id,
             (f.severity, f.rule.id, f.rule.title, subject, scope, "+".join(systems), status),
             sort=(-severity_rank(f.severity), f.rule.id, f.rule.title.lower(), subject.lower(), scope,
@@ -227,8 +247,7 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
             style="dim" if status == "excepted" else "",
             cell_styles=(SEVERITY_STYLE.get(f.severity, ""),),
             data=f,
-        ))
-    return rows
+        )
 
 
 # ---------------------------------------------------------------- people
@@ -248,13 +267,12 @@ PEOPLE_FIELDS = ("name", "person", "system", "linked", "status", "department", "
 
 def people_rows(triage: Triage) -> list[Row]:
     analysis = triage.analysis
-    by_person = analysis.graph.by_person()
     rows = []
     for person in analysis.identities.people.values():
         systems = sorted({a.principal.split(":", 1)[0] for a in person.accounts})
         open_findings = sum(1 for f in triage.findings_by_person.get(person.key, ()) if not f.covered)
         linked = "external" if person.external else ("yes" if person.linked else "unlinked")
-        capabilities = len(by_person.get(person.key, ()))
+        capabilities = analysis.holding_count(person.key)
         status = roster_word(person)
         record = person.roster
         rows.append(make_row(
@@ -367,7 +385,7 @@ def access_cell(analysis: Analysis, holding: Holding) -> tuple[str, str]:
     """The Access column of a capability: (text, style); empty for standing access."""
     if not (holding.emergency or holding.time_bound):
         return "", ""
-    marks = analysis.graph.marks_of(holding)
+    marks = analysis.marks_of(holding)
     if holding.emergency:
         return "⚑ " + (", ".join(marks.emergency) or "emergency"), EMERGENCY_STYLE
     return (f"until {marks.expires[:10]}" if marks.expires else "time-bound"), TIME_BOUND_STYLE
@@ -430,6 +448,8 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
     analysis = triage.analysis
     resources = analysis.snapshot.resources
     rank = {c: n for n, c in enumerate(CAPABILITIES)}
+    holdings = list(holdings)
+    analysis.prefetch_paths(holdings)  # the stored analysis reads what the paths name in a few queries
 
     def order(h: Holding) -> tuple[bool, bool, int, str, str, str]:
         # standing access first, then what expires, then what only an emergency path gives: apart
@@ -461,16 +481,11 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
 
 def person_grants(triage: Triage, person: Person) -> list[Grant]:
     """Grants held by the person's accounts, and the grants behind each of their capabilities."""
-    accounts = {a.principal for a in person.accounts}
-    found: dict[str, Grant] = {}
-    for source in triage.analysis.snapshot.sources:
-        for grant in source.grants:
-            if grant.principal in accounts:
-                found[grant.key] = grant
-    for holding in triage.analysis.holdings(person.key):
-        grant = triage.grants_by_key.get(holding.grant)
-        if grant is not None:
-            found.setdefault(grant.key, grant)
+    snapshot = triage.analysis.snapshot
+    found: dict[str, Grant] = {g.key: g for g in snapshot.grants_of(a.principal for a in person.accounts)}
+    behind = snapshot.grants_by_key({h.grant for h in triage.analysis.holdings(person.key)})
+    for key in sorted(behind):
+        found.setdefault(key, behind[key])
     return sorted(found.values(), key=lambda g: (g.system, g.resource, g.entitlement, g.principal))
 
 

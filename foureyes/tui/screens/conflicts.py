@@ -17,7 +17,7 @@ from ...rules import Finding
 from ..actions import Action
 from ..messages import DetailReady
 from ..rows import Row
-from ..state import CONFLICT_COLUMNS, CONFLICT_FIELDS, Triage, conflict_rows, person_label
+from ..state import CONFLICT_COLUMNS, CONFLICT_FIELDS, Triage, conflict_rows, iter_conflict_rows, person_label
 from ..widgets.finding import finding_detail
 from ..widgets.table import RecordTable
 from .base import Command
@@ -55,6 +55,9 @@ class ConflictsScreen(TableScreen):
 
     def make_rows(self, triage: Triage) -> list[Row]:
         return conflict_rows(triage.analysis)
+
+    def iter_rows(self, triage: Triage) -> Iterable[Row]:
+        return iter_conflict_rows(triage.analysis)
 
     def summary_extra(self) -> Text:
         open_count = self.table.count_visible("status", "excepted", equal=False)

@@ -4,13 +4,22 @@ the filter language and how untrusted text is shown."""
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache, partial
 from importlib import resources
 
+from typing import Sequence
+
+from rich.console import Console
+from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
+from textual.geometry import Size
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..actions import APP_ACTIONS, Action, key_names
 from ..navigation import DESTINATIONS
@@ -72,12 +81,85 @@ def help_markdown() -> str:
     return "\n\n".join(parts)
 
 
+@lru_cache(maxsize=1)
+def help_document() -> RichMarkdown:
+    """The help as one Rich renderable, parsed once."""
+    return RichMarkdown(help_markdown(), code_theme="ansi_dark", inline_code_theme="ansi_dark")
+
+
+def help_width(terminal_width: int) -> int:
+    """The width the help is laid out at: the panel (90% of the terminal) less border, padding
+    and scroll bar."""
+    return max(terminal_width * 9 // 10 - 6, 20)
+
+
+_LINES: dict[int, tuple[Strip, ...]] = {}  # the help laid out, by width
+
+
+def help_lines(width: int, console: Console) -> tuple[Strip, ...]:
+    """The help laid out once for a width (by the app's console: nothing is written), as lines
+    ready to draw: opening it then draws only the lines on screen. Rich laid the Markdown (and its
+    tables) out again for every paint and every measure, and Textual's Markdown widget mounted a
+    widget per block; either took seconds."""
+    found = _LINES.get(width)
+    if found is None:
+        lines = console.render_lines(help_document(), console.options.update_width(width), pad=True)
+        found = _LINES[width] = tuple(Strip([seg for seg in line if not seg.control], width) for line in lines)
+    return found
+
+
+def prepare_help(terminal_width: int, console: Console) -> None:
+    """Lay the help out ahead of time (the app calls this in a worker once it has started)."""
+    help_lines(help_width(terminal_width), console)
+
+
+class HelpLines(ScrollView, can_focus=True):
+    """Lines laid out beforehand, drawn as they scroll into view (keys scroll as in any scroll view)."""
+
+    DEFAULT_CSS = "HelpLines { height: 1fr; }"
+
+    def __init__(self, lines: Sequence[Strip], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: Sequence[Strip] = ()
+        self.show(lines)
+
+    def show(self, lines: Sequence[Strip]) -> None:
+        self.lines = lines
+        self.virtual_size = Size(max((s.cell_length for s in lines), default=0), len(lines))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if index >= len(self.lines):
+            return Strip.blank(width, style)
+        scroll_x = round(self.scroll_x)
+        return self.lines[index].crop_extend(scroll_x, scroll_x + width, style)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-panel"):
-            yield Markdown(help_markdown(), id="help")
+        width = help_width(self.app.size.width)
+        waiting = (Strip([Segment("Laying out the help…", Style(italic=True))]),)
+        with Vertical(id="help-panel"):
+            yield HelpLines(_LINES.get(width, waiting), id="help")
 
     def on_mount(self) -> None:
-        self.query_one("#help-panel").focus()
+        self.query_one("#help").focus()
+        width = help_width(self.app.size.width)
+        if width not in _LINES:
+            self.run_worker(partial(self._lay_out, width), thread=True, exclusive=True, group="help",
+                            exit_on_error=False)
+
+    def _lay_out(self, width: int) -> None:
+        lines = help_lines(width, self.app.console)
+        self.app.call_from_thread(self._show, lines)
+
+    def _show(self, lines: Sequence[Strip]) -> None:
+        for view in self.query("#help").results(HelpLines):  # none once the help was closed
+            view.show(lines)
+
+

@@ -76,10 +76,17 @@ class PathScreen(DetailScreen):
           description="draw the routes of a capability")
     def draw(self, key: str, holding: Holding) -> None:
         analysis = self.triage.analysis
-        routes = analysis.graph.paths(holding, limit=ROUTE_LIMIT)
         resource = analysis.snapshot.resources.get(holding.resource)
         where = resource.label if resource else holding.resource
         tier = f" ({holding.tier})" if holding.tier else ""
+        if not analysis.graph_loaded:  # the stored route at once; every route once the graph is built
+            shortest = routes_view([analysis.path(holding)],
+                                   heading=f"{holding.capability} on {where}{tier}: the shortest route "
+                                           "(finding every route: building the permission graph…)")
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(DetailReady(key, shortest))
+        routes = analysis.paths(holding, limit=ROUTE_LIMIT)
         heading = f"{holding.capability} on {where}{tier}: {len(routes)} route{'s' if len(routes) != 1 else ''}"
         if len(routes) >= ROUTE_LIMIT:
             heading += f" (the first {ROUTE_LIMIT})"

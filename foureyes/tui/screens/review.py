@@ -538,8 +538,14 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         return self.queue is not None and item_id in self.queue.waiting
 
     def apply_filter(self) -> None:
-        self.table.set_filter(QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
-                                                self._filter_fields))
+        """Filter the queue; a long one in a worker (`RecordTable.filter_later`), the summary
+        following when the rows show."""
+        row_filter = QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
+                                       self._filter_fields)
+        self.table.filter_later(lambda: row_filter)
+
+    @on(RecordTable.ViewChanged, "#table")
+    def _view_changed(self, event: RecordTable.ViewChanged) -> None:
         self.update_summary()
 
     @on(Input.Changed, "#filter")

@@ -5,7 +5,7 @@ Rows are built in a worker (`build_rows`), filtered and sorted in memory by `Rec
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from typing import ClassVar, Iterable, Sequence
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +20,11 @@ from ..state import Triage
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import FilterActions, SectionScreen
+
+
+# A table's first rows are shown once this many are built (about a screenful), the rest after.
+FIRST_ROWS = 100
+PARTIAL = "partial"
 
 
 class TableScreen(FilterActions, SectionScreen):
@@ -57,9 +62,20 @@ class TableScreen(FilterActions, SectionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="rows",
           description="build table rows")
     def build_rows(self, triage: Triage) -> None:
-        rows = self.make_rows(triage)
-        if not get_current_worker().is_cancelled:
+        worker = get_current_worker()
+        rows: list[Row] = []
+        for row in self.iter_rows(triage):
+            rows.append(row)
+            if len(rows) == FIRST_ROWS:  # the first screenful shows while the rest is built
+                if worker.is_cancelled:
+                    return
+                self.post_message(RowsReady(triage.snapshot_id, list(rows), context=PARTIAL))
+        if not worker.is_cancelled:
             self.post_message(RowsReady(triage.snapshot_id, rows))
+
+    def iter_rows(self, triage: Triage) -> Iterable[Row]:
+        """Runs in a worker thread; rows in table order (a generator shows the first ones early)."""
+        return self.make_rows(triage)
 
     def make_rows(self, triage: Triage) -> list[Row]:
         """Runs in a worker thread."""
@@ -67,6 +83,10 @@ class TableScreen(FilterActions, SectionScreen):
 
     def on_rows_ready(self, message: RowsReady) -> None:
         if self.triage is None or message.snapshot_id != self.triage.snapshot_id:
+            return
+        if message.context is PARTIAL:
+            if not self.table.rows:  # the first screenful; the whole table follows
+                self.table.set_rows(message.rows)
             return
         self.table.set_rows(message.rows)
         self.apply_filter()  # the filter may depend on the snapshot (a team's members)
@@ -124,7 +144,13 @@ class TableScreen(FilterActions, SectionScreen):
         return parse_filter(text, self.FIELDS)
 
     def apply_filter(self) -> None:
-        self.table.set_filter(self.filter_for(self.query_one("#filter", FilterBox).value))
+        """Filter the table; a big one in a worker (`RecordTable.filter_later`), the summary
+        following when the rows show."""
+        text = self.query_one("#filter", FilterBox).value
+        self.table.filter_later(lambda: self.filter_for(text))
+
+    @on(RecordTable.ViewChanged, "#table")
+    def _view_changed(self, event: RecordTable.ViewChanged) -> None:
         self.update_summary()
 
     @on(Input.Changed, "#filter")

@@ -54,6 +54,7 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
     facts.add_row("Exception", exception_text(finding))
 
     parts: list[RenderableType] = [head, sub, Text(""), facts]
+    analysis.prefetch_paths(finding.holdings)
     if finding.proof:
         parts += [Text(""), Text("Proof, hop by hop (what happened, as the systems recorded it)",
                                  style="bold underline"), proof_table(finding.proof)]
@@ -78,7 +79,9 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
                 resource = analysis.snapshot.resources.get(holding.resource)
                 where = resource.label if resource else holding.resource
                 routes_grid.add_row("", Text(f"{safe_text(holding.capability)} on {safe_text(where)}", style="italic"))
-                routes = analysis.graph.paths(holding, limit=ROUTES_PER_HOLDING)
+                # every route once the whole graph is built; until then the stored one
+                routes = (analysis.paths(holding, limit=ROUTES_PER_HOLDING) if analysis.graph_loaded
+                          else [analysis.path(holding)])
                 for n, steps in enumerate(routes, 1):
                     routes_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
             parts.append(routes_grid)

@@ -110,11 +110,13 @@ class NavBar(Horizontal):
 
 class IncompleteBanner(Static):
     """Shown on every screen while the snapshot on screen has a failed source: everything below
-    lacks what that source would have read, and "nobody" there is unknown, not "no access"."""
+    lacks what that source would have read, and "nobody" there is unknown, not "no access". Also
+    while the analysis on screen is a stale one (its inputs changed; the current one is coming)."""
 
     DEFAULT_CSS = """
     IncompleteBanner { height: auto; padding: 0 1; background: $error; color: $text; text-style: bold; display: none; }
     IncompleteBanner.-shown { display: block; }
+    IncompleteBanner.-stale { background: $warning; color: $text; }
     """
 
     def on_mount(self) -> None:
@@ -124,12 +126,27 @@ class IncompleteBanner(Static):
             app.triage_changed.subscribe(self, self.show)
 
     def show(self, triage: Triage | None) -> None:
-        failed = [s for s in triage.info.sources if s.error] if triage is not None else []
-        self.set_class(bool(failed), "-shown")
-        if not failed:
-            self.update("")
-            return
+        failed = bool(triage is not None and any(s.error for s in triage.info.sources))
+        text = banner_text(triage)
+        self.set_class(bool(text), "-shown")
+        self.set_class(bool(text) and not failed, "-stale")
+        self.update(Text(text))
+
+
+def banner_text(triage: Triage | None) -> str:
+    """What the banner says over this snapshot's analysis: a failed source (INCOMPLETE), an
+    analysis computed before its inputs changed (STALE); "" for neither."""
+    if triage is None:
+        return ""
+    failed = [s for s in triage.info.sources if s.error]
+    stale = getattr(triage.analysis, "stale", None)
+    lines = []
+    if failed:
         names = safe_text(", ".join(s.name for s in failed))
         why = "; ".join(f"{s.name}: {s.error}" for s in failed)
-        self.update(Text(f"INCOMPLETE: snapshot {triage.info.id} lacks what {names} would have read (the source "  # type: ignore[union-attr]
-                         f"failed): who is missing here is unknown, not without access. {safe_text(why, limit=300)}"))
+        lines.append(f"INCOMPLETE: snapshot {triage.info.id} lacks what {names} would have read (the source "
+                     f"failed): who is missing here is unknown, not without access. {safe_text(why, limit=300)}")
+    if stale:
+        lines.append(f"STALE: this analysis was computed before {stale.describe()} changed; the current one is "
+                     "being computed and replaces it when it is ready.")
+    return "\n".join(lines)

@@ -232,7 +232,7 @@ class EmergencyPanel(OverviewPanel):
         holders: dict[str, set[str]] = {p.name: set() for p in found.paths}
         for holding in analysis.holdings():
             if holding.emergency:
-                for name in analysis.graph.marks_of(holding).emergency:
+                for name in analysis.marks_of(holding).emergency:
                     holders.setdefault(name, set()).add(holding.person)
         for path in found.paths:
             uses = [u for u in found.uses if u.path == path.name]

@@ -37,6 +37,9 @@ class RecordTable(ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False, id="table.last"),
     ]
 
+    # From this many rows a filter typed is computed in a worker (`filter_later`): about a frame's work.
+    BACKGROUND_FROM: ClassVar[int] = 5000
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "recordtable--header",
         "recordtable--cursor",
@@ -75,6 +78,24 @@ class RecordTable(ScrollView, can_focus=True):
         def control(self) -> "RecordTable":
             return self.table
 
+    class ViewChanged(Message):
+        """The rows shown changed (rows, filter or sort): a summary of them is due."""
+
+        def __init__(self, table: "RecordTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "RecordTable":
+            return self.table
+
+    class ViewReady(Message):
+        """A filter computed in a worker (`filter_later`); the table handles it itself."""
+
+        def __init__(self, ticket: int, rows: list[Row], row_filter: object, view: list[int]) -> None:
+            super().__init__()
+            self.ticket, self.rows, self.row_filter, self.view = ticket, rows, row_filter, view
+
     class Selected(Message):
         """The row under the cursor was chosen (enter or double click)."""
 
@@ -103,6 +124,7 @@ class RecordTable(ScrollView, can_focus=True):
         self._laid_out_for = -1  # the content width the column widths were computed for
         self._styles: dict[str, Style] = {}
         self._last_highlight: str | None = "\x00unset"
+        self._ticket = 0  # the latest filter asked for (`filter_later`)
 
     # ------------------------------------------------------------ data
 
@@ -155,13 +177,45 @@ class RecordTable(ScrollView, can_focus=True):
         at = keys.index(self.sort_column) + 1 if self.sort_column in keys else 0
         self.sort_by(keys[at % len(keys)])
 
-    def _rebuild(self, keep: str | None) -> None:
-        view = apply_filter(self.rows, self.row_filter)
-        if self.sort_column is not None:
-            position = next((i for i, c in enumerate(self.columns) if c.key == self.sort_column), None)
+    def filter_later(self, make_filter: Callable[[], RowFilter | Callable[[Row], bool] | None]) -> None:
+        """Filter (and sort) in a worker thread, then show the result (`ViewChanged` says when): a
+        key typed into a filter never waits for 20,000 rows to be tested. Below `BACKGROUND_FROM`
+        rows it is done at once. A newer filter wins over one still being computed."""
+        self._ticket += 1
+        if len(self.rows) < self.BACKGROUND_FROM:
+            self.set_filter(make_filter())
+            return
+        ticket, rows, sort = self._ticket, self.rows, (self.sort_column, self.sort_reverse)
+
+        def compute() -> None:
+            row_filter = make_filter()
+            view = self._view_of(rows, row_filter, *sort)
+            self.post_message(self.ViewReady(ticket, rows, row_filter, view))
+
+        self.run_worker(compute, thread=True, exclusive=True, group="filter", description="filter the table",
+                        exit_on_error=False)
+
+    def on_record_table_view_ready(self, message: "ViewReady") -> None:
+        message.stop()
+        if message.ticket != self._ticket or message.rows is not self.rows:
+            return  # a newer filter, or other rows, since
+        self.row_filter = message.row_filter
+        self._show_view(message.view, self.current_key)
+
+    def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
+                 sort_column: str | None, sort_reverse: bool) -> list[int]:
+        view = apply_filter(rows, row_filter)
+        if sort_column is not None:
+            position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
             if position is not None:
-                rows = self.rows
-                view.sort(key=lambda i: _sortable(rows[i].sort[position]), reverse=self.sort_reverse)
+                view.sort(key=lambda i: _sortable(rows[i].sort[position]), reverse=sort_reverse)
+        return view
+
+    def _rebuild(self, keep: str | None) -> None:
+        self._ticket += 1  # a filter still being computed in a worker is for the old state
+        self._show_view(self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse), keep)
+
+    def _show_view(self, view: list[int], keep: str | None) -> None:
         self.view = view
         index = 0
         if keep is not None:
@@ -171,6 +225,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.scroll_to(y=max(0, index - self._body_height() // 2), animate=False, immediate=True)
         self.refresh()
         self._announce()
+        self.post_message(self.ViewChanged(self))
 
     def select_key(self, key: str) -> bool:
         """Move the cursor to the row with this key; False when it is filtered out or absent."""

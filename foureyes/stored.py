@@ -1,0 +1,764 @@
+"""The analysis stored beside its snapshot: computed once, kept under the digest of everything it
+was computed from, and read back part by part (`StoredAnalysis`) by every command and the TUI.
+
+The key (`inputs_of`) covers the snapshot, the rule pack's content, the config (every section but
+[store], [campaigns] and [export]), the analysis code itself, the day end dates are measured
+against and the roster baseline movers are measured against; exceptions (files and those
+approved in campaigns) are a second, cheap layer (`coverage`): when only they change, the base is
+kept and only which exception covers which finding is decided again. A stored analysis whose key
+does not match is never used. Its rows carry a content digest, and it can always be recomputed
+from the snapshot (`verify`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import threading
+import zlib
+from dataclasses import dataclass, fields, is_dataclass, replace
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
+from .changes import Fact, ProofStep, population
+from .emergency import Emergency, prepare, with_uses
+from .bulk import gc_paused
+from .config import Config
+from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
+                    match_edge)
+from .identity import Identities
+from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
+from .roster import GroupFeed, Roster, group_feeds
+from .rules import Exposure, Finding, RulePack, Waiver
+from .store import Store, analyses
+from .store.analyses import AnalysisRow, Parts
+from .stored_form import Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach, kept_attrs, placer
+
+FORMAT = 3  # the stored form's version: part of the key, so a new form is recomputed
+# Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
+ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
+                    "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
+                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.emergency")
+# Config sections an analysis never reads (where the store is, how campaigns and exports look).
+NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
+
+
+# ---------------------------------------------------------------- the key
+
+
+def canonical(value: Any) -> Any:
+    """A value as plain JSON: dataclasses by field, mappings with sorted keys, dates in ISO."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(canonical(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(canonical(value), sort_keys=True, ensure_ascii=False)
+                          .encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The analysis code's own digest (and the stored form's version)."""
+    h = hashlib.sha256(f"format {FORMAT}\n".encode())
+    for name in ANALYSIS_MODULES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        h.update(name.encode() + b"\n" + (Path(origin).read_bytes() if origin else b"") + b"\n")
+    return h.hexdigest()
+
+
+def inputs_of(info: SnapshotInfo, config: Config, pack: RulePack, *, today: date | None = None,
+              baseline: RosterBaseline | None = None) -> dict[str, str]:
+    """Each input of the base analysis, by its digest: what `base_key` is made of. ``today``
+    (default: the day the snapshot was taken) decides roster statuses and days since leaving;
+    ``baseline`` is the roster's departments movers are measured against."""
+    sections = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in NOT_ANALYSIS_CONFIG}
+    # exception files are the cheap second layer (`coverage_key`); the rule pack has its own digest
+    sections["rules"] = replace(config.rules, exceptions=[])
+    rules = [{k: v for k, v in canonical(rule).items() if k != "source"} for rule in pack]  # not where it lives
+    return {"snapshot": f"{info.id}:{info.digest}", "rules": digest(rules), "config": digest(sections),
+            "code": code_digest(), "day": (today or snapshot_day(info.taken_at)).isoformat(),
+            "baseline": digest(baseline) if baseline is not None else ""}
+
+
+def base_key(inputs: Mapping[str, str]) -> str:
+    return digest(dict(inputs))
+
+
+def ordered_waivers(waivers: Iterable[Waiver]) -> list[Waiver]:
+    """Exceptions in one order whatever order they were read in (the coverage numbers them)."""
+    return sorted(waivers, key=lambda w: json.dumps(canonical(w), sort_keys=True))
+
+
+def coverage_key(base: str, waivers: Sequence[Waiver]) -> str:
+    return digest([base, [canonical(w) for w in ordered_waivers(waivers)]])
+
+
+# ---------------------------------------------------------------- encoding an analysis
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                         .encode("utf-8", "surrogatepass"), 1)
+
+
+def _unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+
+
+def attr_keys(pack: RulePack) -> frozenset[str]:
+    """The grant attributes a holding keeps: those rules test (`where`), and the actions a path names."""
+    return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
+
+
+def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
+    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary."""
+    graph, identities = analysis.graph, analysis.identities
+    keep = attr_keys(analysis.pack)
+    hop = graph.stored_hop
+    people_rows: list[tuple[Any, ...]] = []
+    holding_rows: list[tuple[Any, ...]] = []
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    total = 0
+    with gc_paused():
+        by_person = graph.by_person()
+        for seq, person in enumerate(identities.people.values()):
+            held = by_person.get(person.key, ())
+            total += len(held)
+            accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
+            people_rows.append((seq, person.key, person.display_name, person.linked, person.external,
+                                json.dumps(accounts, ensure_ascii=False), len(held),
+                                encode_reach(graph.reach(a.principal for a in person.accounts))))
+            grouped: dict[str, list[Holding]] = {}
+            for h in held:
+                grouped.setdefault(h.capability, []).append(h)
+            for capability in sorted(grouped, key=_capability_rank):
+                holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
+        finding_rows = []
+        for seq, f in enumerate(analysis.findings):
+            evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
+                        for req, holdings in f.evidence]
+            finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
+                                 json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
+        node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
+        maintainers = graph.team_maintainers()
+        team_rows = []
+        for key, principal in analysis.snapshot.principals.items():
+            if principal.kind == Kind.TEAM:
+                team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
+                                  json.dumps(maintainers.get(key, []))))
+    roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
+    # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
+    found = analysis.emergency
+    summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows),
+               "marked": bool(found.marks),
+               # anything declared, time-bound or used: else the emergency view is empty, read as such
+               "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
+    return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
+
+
+def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
+    """A holding of a finding's evidence or exposure, without its person and capability (JSON)."""
+    return [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
+            kept_attrs(h.attrs, keep), hop(h), int(h.escalation), int(h.time_bound), int(h.emergency)]
+
+
+def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> str:
+    """What a posture finding (settings, who it exposes) and a roster finding (facts) add."""
+    out: dict[str, Any] = {}
+    if f.settings:
+        out["settings"] = [[k, v] for k, v in f.settings]
+    if f.exposed:
+        out["exposed"] = [[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
+                           [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)] if e.holding else 0]
+                          for e in f.exposed]
+    if f.facts:
+        out["facts"] = dict(f.facts)
+    if f.fact is not None:
+        out["fact"] = canonical(f.fact)
+    return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
+
+
+def _fact(data: Mapping[str, Any] | None) -> Fact | None:
+    if not data:
+        return None
+    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
+                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _roster_json(roster: Roster) -> dict[str, Any]:
+    return {"sources": list(roster.sources), "unreadable": list(roster.unreadable),
+            "aliases": {k: list(v) for k, v in roster.aliases.items()},
+            "people": [canonical(p) for p in roster.people.values()]}
+
+
+def _roster_of(data: Mapping[str, Any]) -> Roster:
+    people = {}
+    for p in data["people"]:
+        entries = tuple(RosterEntry(**e) for e in p.pop("entries"))
+        record = RosterPerson(**{**p, "entries": entries, "groups": tuple(p["groups"]), "apps": tuple(p["apps"])})
+        people[record.email] = record
+    return Roster(configured=True, people=MappingProxyType(people),
+                  aliases=MappingProxyType({k: (v[0], v[1]) for k, v in data["aliases"].items()}),
+                  unreadable=tuple(data["unreadable"]), sources=tuple(data["sources"]))
+
+
+def _capability_rank(capability: str) -> tuple[int, str]:
+    return (CAPABILITIES.index(capability) if capability in CAPABILITIES else len(CAPABILITIES), capability)
+
+
+def _requirement_index(finding: Finding, requirement: Any) -> int:
+    requirements = finding.rule.requirements
+    for n, r in enumerate(requirements):
+        if r is requirement:
+            return n
+    return requirements.index(requirement)
+
+
+# ---------------------------------------------------------------- opening one
+
+
+@dataclass(frozen=True)
+class Stale:
+    """What changed since a stored analysis was computed (it is shown, marked, while the current
+    one is computed)."""
+
+    changed: tuple[str, ...]  # inputs whose digest differs: snapshot, rules, config, code, exceptions
+
+    def describe(self) -> str:
+        names = {"rules": "the rule pack", "config": "the config", "code": "foureyes itself",
+                 "snapshot": "the snapshot", "exceptions": "the exceptions", "day": "the day",
+                 "baseline": "the roster baseline"}
+        return ", ".join(names.get(c, c) for c in self.changed) or "its inputs"
+
+
+def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePack, waivers: Sequence[Waiver],
+                today: date | None = None, baseline: RosterBaseline | None = None, compute: bool = True,
+                progress: Callable[[str], None] = lambda text: None) -> "StoredAnalysis | None":
+    """The snapshot's analysis for these inputs: the stored one when its key matches, else
+    computed now and stored (None when not found and ``compute`` is false)."""
+    info = store.snapshot_info(snapshot_id)
+    inputs = inputs_of(info, config, pack, today=today, baseline=baseline)
+    key = base_key(inputs)
+    row = analyses.find(store, snapshot_id, key)
+    if row is None:
+        if not compute:
+            return None
+        progress(f"Loading snapshot {snapshot_id}…")
+        snapshot = store.load_snapshot(snapshot_id)
+        progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
+        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
+        progress(f"Storing the analysis of snapshot {snapshot_id}…")
+        parts, summary = encode(computed)
+        del computed, snapshot
+        row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
+                             parts=parts)
+    return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline,
+                          config=config)
+
+
+def open_latest_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePack,
+                       waivers: Sequence[Waiver], today: date | None = None,
+                       baseline: RosterBaseline | None = None) -> "StoredAnalysis | None":
+    """The newest stored analysis of the snapshot whatever its key, marked `stale` with what changed
+    when its key is not the current one (None when the snapshot has none)."""
+    row = analyses.latest(store, snapshot_id)
+    if row is None:
+        return None
+    current = inputs_of(store.snapshot_info(snapshot_id), config, pack, today=today, baseline=baseline)
+    changed = tuple(k for k in INPUTS if row.inputs.get(k) != current.get(k))
+    usable = pack if "rules" not in changed else _pack_of(pack, row)
+    found = StoredAnalysis(store, row, store.snapshot_view(snapshot_id), usable, waivers, today=today, config=config,
+                           baseline=baseline)
+    if changed or row.format != FORMAT:
+        found.stale = Stale(changed or ("code",))
+    return found
+
+
+def _pack_of(pack: RulePack, row: AnalysisRow) -> RulePack:
+    """The current pack stands in for the one a stale analysis used; its findings of rules since
+    removed are left out when read."""
+    return pack
+
+
+# ---------------------------------------------------------------- reading one back
+
+
+class StoredAnalysis(Analysis):
+    """An `Analysis` read from the store part by part, as each is first asked for.
+
+    People, findings, one person's or one capability's holdings, matrix cells and team members
+    come from the stored rows; paths are walked through the stored closures with only the grants
+    and edges they name read from the snapshot. What needs the whole permission graph (every route
+    of a capability, reachable grants) loads the snapshot and builds it (`graph`), once.
+    """
+
+    def __init__(self, store: Store, row: AnalysisRow, snapshot: Any, pack: RulePack, waivers: Sequence[Waiver], *,
+                 today: date | None = None, baseline: RosterBaseline | None = None, config: Config | None = None):
+        self._store = store
+        self.row = row
+        self._snapshot = snapshot
+        self._pack = pack
+        self._waivers = ordered_waivers(waivers)  # the order the coverage numbers them in
+        given = {id(w): n for n, w in enumerate(waivers)}
+        self._given_order = [given[id(w)] for w in self._waivers]  # the order they were given in decides
+        self._today = today
+        self._baseline = baseline
+        self._config = config or Config()
+        self._emergency: Emergency | None = None
+        self._changes: Any = False  # not computed yet (None: no activity)
+        self._feeds: list[GroupFeed] | None = None
+        self.stale: Stale | None = None
+        self._lock = threading.RLock()
+        self._identities: Identities | None = None
+        self._findings: list[Finding] | None = None
+        self._graph: Graph | None = None
+        self._by_person: dict[str, list[Holding]] | None = None
+        self._closures: dict[str, dict[tuple[str, str, str], list[Any]]] | None = None
+        self._teams: dict[str, tuple[list[str], list[str]]] | None = None
+        self._holding_counts: dict[str, int] = {}
+        self._placer: Place | None = None
+        self._reach: dict[str, Any] | None = None
+        self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
+        self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
+        self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
+
+    def __repr__(self) -> str:
+        return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    # ------------------------------------------------------------ the Analysis fields
+
+    @property  # type: ignore[override]
+    def snapshot(self) -> Any:
+        return self._snapshot
+
+    @property  # type: ignore[override]
+    def pack(self) -> RulePack:
+        return self._pack
+
+    @property  # type: ignore[override]
+    def waivers(self) -> list[Waiver]:
+        return list(self._waivers)
+
+    @property  # type: ignore[override]
+    def baseline(self) -> RosterBaseline | None:
+        return self._baseline
+
+    @property
+    def today(self) -> date | None:
+        """The day given for end dates and exceptions (None: the snapshot's own day)."""
+        return self._today
+
+    @property  # type: ignore[override]
+    def identities(self) -> Identities:
+        with self._lock:
+            if self._identities is None:
+                blob = analyses.roster(self._store, self.row.id)
+                roster = _roster_of(_unpack(blob)) if blob is not None else Roster()
+                people: dict[str, Person] = {}
+                for key, name, linked, external, accounts, count in analyses.people(self._store, self.row.id):
+                    links = tuple(AccountLink(p, m, e) for p, m, e in json.loads(accounts))
+                    record = roster.record_for(key if linked else "", name) if roster.configured else None
+                    people[key] = Person(key, name, links, bool(linked), bool(external), record)
+                    self._holding_counts[key] = count
+                person_of = {a.principal: p.key for p in people.values() for a in p.accounts}
+                self._identities = Identities(people=people, person_of=person_of, roster=roster)
+            return self._identities
+
+    @property  # type: ignore[override]
+    def feeds(self) -> list[GroupFeed]:
+        """IdP groups and the teams they feed (from the whole snapshot, on first use)."""
+        with self._lock:
+            if self._feeds is None:
+                identities = self.identities
+                self._feeds = (group_feeds(self.snapshot.full(), identities.people, identities.person_of,
+                                           identities.roster) if identities.roster.configured else [])
+            return self._feeds
+
+    @property  # type: ignore[override]
+    def findings(self) -> list[Finding]:
+        with self._lock:
+            if self._findings is None:
+                self._findings = self._read_findings()
+            return self._findings
+
+    @property  # type: ignore[override]
+    def graph(self) -> Graph:
+        """The whole permission graph, built from the whole snapshot on first use (slow at scale)."""
+        with self._lock:
+            if self._graph is None:
+                self._graph = Graph(self.snapshot.full(), self.identities, self.emergency.marks)
+            return self._graph
+
+    @property  # type: ignore[override]
+    def emergency(self) -> Emergency:
+        """Declared emergency paths, time-bound access and their uses: computed from the whole
+        snapshot when first asked for (the stored rows keep only whether any hop is marked)."""
+        with self._lock:
+            if self._emergency is None and not self.row.summary.get("emergency", True):
+                self._emergency = Emergency()  # nothing declared, time-bound or used: nothing to read
+            if self._emergency is None:
+                snapshot, identities = self.snapshot.full(), self.identities
+                found = prepare(snapshot, identities, self._config)
+                self._emergency = with_uses(found, snapshot, identities, self._config, self.team_members)
+            return self._emergency
+
+    @property  # type: ignore[override]
+    def changes(self) -> Any:
+        """The review period's change population (None: no activity read), computed when first asked for."""
+        with self._lock:
+            if self._changes is False:
+                uses = {u.id: u.path for u in self.emergency.uses if u.system == "aws"}  # as `analyze` does
+                self._changes = (population(self.snapshot.full(), self.identities, self._config, uses)
+                                 if self.snapshot.period is not None else None)
+            return self._changes
+
+    @property
+    def marked(self) -> bool:
+        """Some hop is time-bound or a declared emergency path (its paths are the graph's to draw)."""
+        return bool(self.row.summary.get("marked", True))
+
+    def marks_of(self, holding: Holding) -> RouteMarks:
+        if not (holding.emergency or holding.time_bound) or not self.marked:
+            return RouteMarks()
+        return self.graph.marks_of(holding)
+
+    @property
+    def graph_loaded(self) -> bool:
+        return self._graph is not None
+
+    def people_in_conflict(self) -> set[str]:
+        """Read from two columns of the stored findings, without decoding their evidence."""
+        if self._findings is not None:
+            return super().people_in_conflict()
+        return {person for rule_id, person in analyses.finding_people(self._store, self.row.id)
+                if person and getattr(self._pack.get(rule_id), "kind", "") == "conflict"}
+
+    def holding_count(self, person: str) -> int:
+        self.identities
+        return self._holding_counts.get(person, 0)
+
+    # ------------------------------------------------------------ findings
+
+    def _read_findings(self) -> list[Finding]:
+        coverage = self._coverage()
+        today = self._today
+        out: list[Finding] = []
+        for seq, finding_id, rule_id, person, scope, subject, label, evidence, details in analyses.findings(
+                self._store, self.row.id):
+            rule = self._pack.get(rule_id)
+            if rule is None:  # a stale analysis of a rule removed since
+                continue
+            requirements = rule.requirements
+            parts = tuple((requirements[index], tuple(_holding(person, h[0], h[1:]) for h in held))
+                          for index, held in json.loads(evidence) if index < len(requirements))
+            matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
+                                                         key=self._given_order.__getitem__)]
+            active = [w for w in matching if w.active(today)]
+            extra = json.loads(details) if details else {}
+            exposed = tuple(Exposure(who, tuple(Step(*s) for s in steps), _holding(h[0], h[1], h[2:]) if h else None)
+                            for who, steps, h in extra.get("exposed", ()))
+            out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
+                               subject_label=label, evidence=parts, waiver=active[0] if active else None,
+                               expired_waivers=tuple(w for w in matching if not w.active(today)),
+                               settings=tuple((k, v) for k, v in extra.get("settings", ())), exposed=exposed,
+                               facts=extra.get("facts", {}), fact=_fact(extra.get("fact"))))
+        return out
+
+    def _coverage(self) -> dict[str, list[int]]:
+        """Which exception (an index into the ordered list) covers which finding, stored under the
+        key of the base and the exceptions; decided now when this set of exceptions is new."""
+        key = coverage_key(self.row.base_key, self._waivers)
+        found = analyses.coverage(self._store, self.row.id, key)
+        if found is not None:
+            return found[1]
+        covers: dict[str, list[int]] = {}
+        if self._waivers:
+            by_rule: dict[str, list[int]] = {}
+            for n, waiver in enumerate(self._waivers):
+                by_rule.setdefault(waiver.rule, []).append(n)
+            for seq, _, rule_id, person, scope, *_ in analyses.findings(self._store, self.row.id):
+                hits = [n for n in by_rule.get(rule_id, ()) if self._waivers[n].covers(rule_id, person, scope)]
+                if hits:
+                    covers[str(seq)] = hits
+        analyses.write_coverage(self._store, self.row.id, key, [w.id for w in self._waivers], covers)
+        return covers
+
+    # ------------------------------------------------------------ holdings
+
+    def holdings(self, person: str | None = None) -> list[Holding]:
+        if person is None:
+            return [h for held in self.by_person().values() for h in held]
+        if self._by_person is not None:
+            return list(self._by_person.get(person, ()))
+        return [h for row in analyses.holdings(self._store, self.row.id, person=person) for h in self._decode(row)]
+
+    def by_person(self) -> Mapping[str, list[Holding]]:
+        with self._lock:
+            if self._by_person is None:
+                found: dict[str, list[Holding]] = {}
+                with gc_paused(keep=True):
+                    for row in analyses.holdings(self._store, self.row.id):
+                        found.setdefault(row[0], []).extend(self._decode(row))
+                order = self.identities.people
+                self._by_person = {k: found[k] for k in order if k in found}
+            return self._by_person
+
+    def holding_digests(self) -> dict[str, str]:
+        """A digest of each person's stored holdings: equal digests, equal holdings (drift reads
+        back only the people whose digests differ)."""
+        found: dict[str, Any] = {}
+        for person, capability, blob in analyses.holdings(self._store, self.row.id):
+            found.setdefault(person, hashlib.sha256()).update(capability.encode() + b"\0" + blob)
+        return {person: h.hexdigest() for person, h in found.items()}
+
+    def holdings_of(self, capability: str) -> dict[str, list[Holding]]:
+        """Everyone's holdings of one capability, by person."""
+        out: dict[str, list[Holding]] = {}
+        for row in analyses.holdings(self._store, self.row.id, capability=capability):
+            out.setdefault(row[0], []).extend(self._decode(row))
+        return out
+
+    def matrix_cells(self) -> Iterator[tuple[str, str, list[tuple[str, str, str]]]]:
+        place = self._place()
+        for person, capability, blob in analyses.holdings(self._store, self.row.id):
+            yield person, capability, cells(blob, place)
+
+    def _place(self) -> Place:
+        with self._lock:
+            if self._placer is None:
+                self._placer = placer(self.snapshot.resources)
+            return self._placer
+
+    def _decode(self, row: tuple[str, str, bytes]) -> list[Holding]:
+        person, capability, blob = row
+        return decode_holdings(person, capability, blob, self._place())
+
+    # ------------------------------------------------------------ teams
+
+    def _team_rows(self) -> dict[str, tuple[list[str], list[str]]]:
+        with self._lock:
+            if self._teams is None:
+                self._teams = {team: (json.loads(members), json.loads(maintainers))
+                               for team, members, maintainers in analyses.teams(self._store, self.row.id)}
+            return self._teams
+
+    def team_members(self, team: str) -> set[str]:
+        found: set[str] = set()
+        for key, (members, _) in self._team_rows().items():
+            ident = key.partition(":")[2]
+            if ident == team or key == team or ident.endswith("/" + team):
+                found.update(members)
+        return found
+
+    def team_maintainers(self) -> dict[str, list[str]]:
+        return {team: maintainers for team, (_, maintainers) in self._team_rows().items() if maintainers}
+
+    def team_keys(self) -> list[str]:
+        return sorted(self._team_rows())
+
+    # ------------------------------------------------------------ paths
+
+    def _closure_of(self, node: str) -> dict[tuple[str, str, str], list[Any]]:
+        with self._lock:
+            if self._closures is None:
+                self._closures = {}
+                for name, blob in analyses.nodes(self._store, self.row.id):
+                    self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
+            return self._closures.get(node, {})
+
+    def _walk(self, holding: Holding) -> list[tuple[str, str, str]]:
+        """The edges of the holding's stored path, by (source, destination, kind)."""
+        ref, hop = holding.first_hop
+        if ref is not None:  # a holding of a computed graph
+            return [(e.src, e.dst, e.kind) for e in self.graph.route(holding)[0]]
+        node, key, edges = holding.account, (holding.capability, holding.resource, holding.repo), []
+        for _ in range(64):
+            if not hop:
+                break
+            dst, kind, next_repo = hop
+            edges.append((node, dst, kind))
+            key = (key[0], key[1], next_repo)
+            entry = self._closure_of(dst).get(key)
+            if entry is None:
+                break
+            node, hop = dst, entry[1]
+        return edges
+
+    def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
+        """Read what the paths of these holdings name (edges, grants) in a few queries."""
+        sources: set[str] = set()
+        grants: set[str] = set()
+        named: set[str] = set()
+        for holding in holdings:
+            grants.add(holding.grant)
+            named.add(holding.account)
+            for src, dst, kind in self._walk(holding):
+                named.add(dst)
+                if kind != EdgeKind.MATCHES:
+                    sources.add(src)
+        self.snapshot.edges_from(sources)
+        self.snapshot.grants_by_key(grants)
+        self.snapshot.principals_by_key(named)
+
+    def path(self, holding: Holding) -> tuple[Step, ...]:
+        if self.marked and (holding.emergency or holding.time_bound):  # hops the stored form does not annotate
+            return self.graph.path(holding)
+        principals = self.snapshot.principals
+        steps = head_steps(self.identities.people.get(holding.person), holding.person, holding.account, principals)
+        walked = self._walk(holding)
+        out_edges = self.snapshot.edges_from({src for src, _, kind in walked if kind != EdgeKind.MATCHES})
+        for src, dst, kind in walked:
+            steps.append(edge_step(self._edge(src, dst, kind, out_edges), principals))
+        grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
+        if grant is not None:
+            steps.append(grant_step(grant, self.snapshot.resources))
+        steps.append(capability_step(holding))
+        return tuple(steps)
+
+    def _edge(self, src: str, dst: str, kind: str, out_edges: Mapping[str, list[Edge]]) -> Edge:
+        if kind == EdgeKind.MATCHES:
+            pattern = self.snapshot.principals.get(dst)
+            if pattern is not None:
+                return match_edge(src, pattern)
+        found = [e for e in out_edges.get(src, ()) if e.dst == dst and e.kind == kind]
+        return found[0] if found else Edge(src, dst, kind)
+
+    def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
+        return self.graph.paths(holding, limit=limit)
+
+    # ------------------------------------------------------------ routes to grants (campaign planning)
+
+    def _reach_of(self, person: str) -> list[list[Any]]:
+        """The principals the person's accounts reach, breadth first: [node, parent index, edge kind]."""
+        with self._lock:
+            if self._reach is None:
+                self._reach = {key: blob for key, blob in analyses.reach(self._store, self.row.id)}
+            found = self._reach.get(person)
+            if isinstance(found, str):
+                found = self._reach[person] = decode_reach(found)
+            return found or []
+
+    def _capability_grants(self, tier: str | None) -> dict[str, list[tuple[str, Any]]]:
+        """Capability-conferring grants by principal, in the order the graph keeps them."""
+        with self._lock:
+            if tier not in self._own:
+                own: dict[str, list[tuple[str, Any]]] = {}
+                for key, grant in self.snapshot.capability_grants(tier):
+                    own.setdefault(grant.principal, []).append((key, grant))
+                for found in own.values():
+                    if len(found) > 1:
+                        found.sort(key=lambda kg: (kg[1].resource, kg[1].entitlement, kg[1].system))
+                self._own[tier] = own
+            return self._own[tier]
+
+    def reachable_grants(self, person: str, *, tier: str | None = None) -> dict[str, Any]:
+        own = self._capability_grants(tier)
+        out: dict[str, Any] = {}
+        for node, _, _ in self._reach_of(person):
+            for key, grant in own.get(node, ()):
+                out[key] = grant
+        return out
+
+    def grant_route(self, person: str, grant: Any) -> tuple[Step, ...]:
+        if self.marked:  # hops the stored form does not annotate: the graph draws them
+            return super().grant_route(person, grant)
+        reach = self._reach_of(person)
+        with self._lock:
+            if self._route_memo[0] != person:
+                self._route_memo = (person, {row[0]: n for n, row in enumerate(reach)}, {})
+            _, where, heads = self._route_memo
+        at = where.get(grant.principal)
+        if at is None:
+            return ()
+        principals, resources = self.snapshot.principals, self.snapshot.resources
+        hops = heads.get(at)
+        if hops is None:
+            chain = []
+            n = at
+            while reach[n][1] >= 0:
+                parent = reach[n][1]
+                chain.append((reach[parent][0], reach[n][0], reach[n][2]))
+                n = parent
+            account = reach[n][0]
+            out_edges = self.snapshot.edges_from({src for src, _, kind in chain if kind != EdgeKind.MATCHES})
+            hops = heads[at] = (*head_steps(self.identities.people.get(person), person, account, principals),
+                                *(edge_step(self._edge(src, dst, kind, out_edges), principals)
+                                  for src, dst, kind in reversed(chain)))
+        tail = self._grant_steps.get(id(grant))
+        if tail is None or tail[0] is not grant:
+            tail = self._grant_steps[id(grant)] = (grant, grant_step(grant, resources),
+                                                   grant_capability_step(grant, resources))
+        return (*hops, tail[1], tail[2])
+
+    def prepare_routes(self) -> None:
+        """Read every principal and edge at once: routes are about to be drawn for everyone."""
+        self.snapshot.edges_from(self.snapshot.all_principals())
+
+    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
+        wanted = list(dict.fromkeys(people))
+        if self._by_person is not None or len(wanted) > len(self.identities.people) // 2:
+            by_person = self.by_person()
+            return {p: list(by_person.get(p, ())) for p in wanted}
+        out: dict[str, list[Holding]] = {p: [] for p in wanted}
+        for batch in analyses.ids_in_chunks(wanted):
+            for row in analyses.holdings(self._store, self.row.id, people=batch):
+                out[row[0]].extend(self._decode(row))
+        return out
+
+
+def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:
+    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
+    return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
+                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
+
+
+def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:
+    """Problems with a stored analysis: its rows against its content digest, and the analysis
+    recomputed from its snapshot against the stored one. Empty when both hold."""
+    problems = []
+    row = analysis.row
+    now = analyses.stored_digest(store, row.id)
+    if now != row.digest:
+        problems.append(f"analysis {row.id}: its rows do not match their content digest "
+                        f"(stored {row.digest[:16]}…, recomputed {now[:16]}…)")
+    snapshot = store.load_snapshot(row.snapshot_id)
+    parts, _ = encode(analyze(snapshot, config, pack=analysis.pack, waivers=[], today=analysis.today,
+                              baseline=analysis.baseline))
+    again = analyses.parts_digest(row.base_key, parts)
+    if again != row.digest:
+        problems.append(f"analysis {row.id}: computing it again from snapshot {row.snapshot_id} gives other rows "
+                        f"(stored {row.digest[:16]}…, recomputed {again[:16]}…)")
+    return problems

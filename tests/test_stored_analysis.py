@@ -1,0 +1,266 @@
+"""The analysis stored beside its snapshot (`foureyes.stored`): the same answers as an analysis
+computed now, read back while its inputs are unchanged, and computed again when any of them
+changes: a rule edited, tiers changed, the day or the roster baseline moved. Exceptions (a file,
+one approved in a campaign) are its cheap second layer: the base is kept, what they cover is new.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import load_demo
+from foureyes import review
+from foureyes.config import load_config_file
+from foureyes.connectors import demo
+from foureyes.stored import StoredAnalysis, verify
+from foureyes.workspace import Workspace
+
+CISO = "ciso@acme.com"
+RULE = """
+[[rule]]
+id = "ACME-001"
+title = "Pushes code and deploys to {tier}"
+severity = "low"
+kind = "conflict"
+same = "any"
+all_of = [{{ capability = "code.push" }}, {{ capability = "deploy.run", tier = "{tier}" }}]
+rationale = "A house rule."
+controls = ["SOC 2 CC8.1"]
+remediation = "Split the duties."
+"""
+
+
+@pytest.fixture
+def acme(tmp_path: Path, store_templates: Any) -> Any:
+    """The demo's store and a config file (with a house rule) a test may edit; `open()` is a
+    fresh workspace on them, as a new command would be."""
+    url = store_templates.copy("demo", load_demo, f"sqlite:///{tmp_path / 'acme.db'}")
+    rule = tmp_path / "house.toml"
+    rule.write_text(RULE.format(tier="production"), encoding="utf-8")
+    config = tmp_path / "foureyes.toml"
+    config.write_text(demo.DEMO_CONFIG_TOML + f'\n[rules]\npaths = ["{rule.name}"]\n'
+                      f'\n[campaigns]\nfallback_reviewer = "{CISO}"\nexception_max_days = 180\n', encoding="utf-8")
+    opened: list[Workspace] = []
+
+    class Acme:
+        def __init__(self) -> None:
+            self.url, self.rule, self.config, self.db = url, rule, config, tmp_path / "acme.db"
+
+        def open(self) -> Workspace:
+            workspace = Workspace.open(load_config_file(config), url=url)
+            opened.append(workspace)
+            return workspace
+
+    yield Acme()
+    for workspace in opened:
+        workspace.close()
+
+
+def _analysis(workspace: Workspace, ref: Any = None, **kwargs: Any) -> tuple[StoredAnalysis, bool]:
+    """The analysis and whether it was computed now (the progress says so only then)."""
+    said: list[str] = []
+    found = workspace.analysis(ref, progress=said.append, **kwargs)
+    assert isinstance(found, StoredAnalysis)
+    return found, any(text.startswith("Analysing") for text in said)
+
+
+def _rows(acme: Any) -> list[tuple[int, int]]:
+    """(analysis id, snapshot id) of every stored analysis."""
+    with sqlite3.connect(acme.db) as con:
+        return con.execute("SELECT id, snapshot_id FROM analyses WHERE status = 'complete' ORDER BY id").fetchall()
+
+
+def _holding(h: Any) -> tuple[Any, ...]:
+    """A holding as both kinds of analysis must agree on it (not how it points into a graph,
+    nor attributes no rule or path reads)."""
+    return (*h[:11], h.escalation, h.time_bound, h.emergency, tuple(list(h.attrs.get("actions") or ())[:4]))
+
+
+def _finding(f: Any) -> tuple[Any, ...]:
+    return (f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label, f.waiver.id if f.waiver else None,
+            [w.id for w in f.expired_waivers], [(r.describe(), [_holding(h) for h in hs]) for r, hs in f.evidence],
+            list(f.settings), [(e.person, e.steps, e.holding and _holding(e.holding)) for e in f.exposed],
+            dict(f.facts), f.fact)
+
+
+def _by_capability(by_person: Any) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
+    """Each person's holdings of each capability, in order (which capability comes first is not an answer)."""
+    out: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for person, held in by_person.items():
+        for h in held:
+            out.setdefault((person, h.capability), []).append(_holding(h))
+    return out
+
+
+def _people(analysis: Any) -> list[tuple[Any, ...]]:
+    return [(p.key, p.display_name, p.accounts, p.linked, p.external, p.roster)
+            for p in analysis.identities.people.values()]
+
+
+def test_the_stored_analysis_answers_as_the_computed_one(acme):
+    """People with their roster records, findings (conflicts, posture with who they expose, the
+    roster's with their facts), every holding and its path, teams, matrix cells and IdP feeds."""
+    workspace = acme.open()
+    for sid in (1, 2):
+        stored, _ = _analysis(workspace, sid)
+        computed = workspace.analyse_snapshot(workspace.load_snapshot(sid))
+        assert _people(stored) == _people(computed)
+        roster, again = stored.identities.roster, computed.identities.roster
+        assert (dict(roster.people), dict(roster.aliases), roster.unreadable, roster.sources) == (
+            dict(again.people), dict(again.aliases), again.unreadable, again.sources)
+        assert [_finding(f) for f in stored.findings] == [_finding(f) for f in computed.findings]
+        kinds = {f.rule.kind for f in stored.findings}
+        assert {"conflict", "posture", "roster"} <= kinds, kinds
+        assert any(f.exposed for f in stored.findings) and any(f.facts for f in stored.findings)
+        assert _by_capability(stored.by_person()) == _by_capability(computed.by_person())
+        for capability in {h.capability for held in computed.by_person().values() for h in held}:
+            assert ({k: [_holding(h) for h in v] for k, v in stored.holdings_of(capability).items()}
+                    == {k: [_holding(h) for h in v] for k, v in computed.holdings_of(capability).items()})
+        # every holding's path, read through the stored closures, is the graph's shortest
+        fresh = acme.open().analysis(sid)
+        standing = [h for h in fresh.holdings() if not (h.emergency or h.time_bound)]
+        fresh.prefetch_paths(standing)
+        drawn = {(_holding(h), fresh.path(h)) for h in standing}
+        assert not fresh.graph_loaded  # no permission graph was built for any of those
+        # a time-bound or emergency hop is annotated by the graph, built for those alone
+        drawn |= {(_holding(h), fresh.path(h)) for h in fresh.holdings() if h.emergency or h.time_bound}
+        assert drawn == {(_holding(h), computed.path(h)) for h in computed.holdings()}
+        assert [fresh.marks_of(h) for h in fresh.holdings()] == [computed.marks_of(h) for h in fresh.holdings()]
+        for team in stored.team_keys():
+            assert stored.team_members(team) == computed.team_members(team)
+        assert stored.team_keys() == computed.team_keys()
+        assert stored.team_maintainers() == computed.team_maintainers()
+        assert sorted(stored.matrix_cells()) == sorted(computed.matrix_cells())
+        for tier in ("production", "staging"):
+            assert workspace.matrix(stored, tier=tier) == workspace.matrix(computed, tier=tier)
+        assert stored.feeds == computed.feeds and stored.baseline == computed.baseline
+        assert stored.emergency == computed.emergency and stored.changes == computed.changes
+    assert verify(workspace._store, workspace.config, stored) == []
+
+
+def test_unchanged_inputs_read_the_stored_analysis(acme):
+    first, computed = _analysis(acme.open())
+    assert computed  # the demo's snapshots are stored without one: the first command computes it
+    again, computed_again = _analysis(acme.open())
+    assert not computed_again and again.row.id == first.row.id
+    assert [f.id for f in again.findings] == [f.id for f in first.findings]
+    assert len(_rows(acme)) == 1
+
+
+def test_an_edited_rule_recomputes_it_and_the_stale_one_says_so(acme):
+    before, _ = _analysis(acme.open())
+    assert {f.person for f in before.findings if f.rule.id == "ACME-001"}
+    acme.rule.write_text(RULE.format(tier="staging"), encoding="utf-8")  # the rule file edited, config not
+    workspace = acme.open()
+    stale = workspace.stored_analysis()
+    assert stale is not None and stale.stale is not None and stale.stale.changed == ("rules",)
+    assert stale.row.id == before.row.id and "rule pack" in stale.stale.describe()
+    after, computed = _analysis(workspace)
+    assert computed and after.row.id != before.row.id and after.stale is None
+    expected = workspace.analyse_snapshot(workspace.load_snapshot())
+    assert ([_finding(f) for f in after.findings if f.rule.id == "ACME-001"]
+            == [_finding(f) for f in expected.findings if f.rule.id == "ACME-001"])
+    assert {_holding(h)[4] for f in after.findings if f.rule.id == "ACME-001" for h in f.holdings} >= {"staging"}
+    current = workspace.stored_analysis()
+    assert current is not None and current.stale is None and current.row.id == after.row.id
+
+
+def test_changed_tiers_recompute_it(acme):
+    before, _ = _analysis(acme.open())
+    text = acme.config.read_text(encoding="utf-8")
+    acme.config.write_text(text.replace('[tiers.dev]\n', '[tiers.dev]\ngithub_repos = ["acme/sandbox"]\n'),
+                           encoding="utf-8")
+    workspace = acme.open()
+    stale = workspace.stored_analysis()
+    assert stale is not None and stale.stale is not None and stale.stale.changed == ("config",)
+    after, computed = _analysis(workspace)
+    assert computed and after.row.id != before.row.id
+
+
+def test_another_day_or_a_moved_roster_baseline_recomputes_it(acme):
+    """Leavers' days since leaving count from the day asked for; movers are measured against the
+    last closed campaign's snapshot: closing one on snapshot 2 makes 2 its own baseline."""
+    workspace = acme.open()
+    before, _ = _analysis(workspace)
+    later, computed = _analysis(workspace, today=date(2027, 3, 1))
+    assert computed and later.row.id != before.row.id
+    days = {f.person: f.facts["days_since_leaving"] for f in later.findings if f.rule.id == "FE-ROS-001"}
+    assert days and all(days[p] > f.facts["days_since_leaving"] for f in before.findings
+                        if f.rule.id == "FE-ROS-001" for p in [f.person])
+    assert {f.person for f in before.findings if f.rule.id == "FE-ROS-003"} == {"pedro.pinto@acme.com"}
+    campaign = workspace.create_campaign(workspace.campaign_spec(
+        name="Leavers", scope=review.Scope(kind="leavers")), actor="security@acme.com")
+    workspace.close_campaign(campaign.id, actor="security@acme.com", force=True, reason="test")
+    moved, computed = _analysis(workspace)
+    assert computed and moved.row.id not in (before.row.id, later.row.id)
+    assert moved.baseline is not None and moved.baseline.label.startswith("snapshot 2 ")
+    assert not [f for f in moved.findings if f.rule.id == "FE-ROS-003"]
+
+
+def test_an_exception_file_keeps_the_base_and_covers_the_finding(acme, tmp_path):
+    before, _ = _analysis(acme.open())
+    target = next(f for f in before.findings if f.rule.id == "FE-SOD-004" and not f.covered)
+    waiver = tmp_path / "exceptions.toml"
+    waiver.write_text(f'[[exception]]\nrule = "{target.rule.id}"\nperson = "{target.person}"\n'
+                      f'scope = "{target.scope}"\nreason = "on-call rota"\napprover = "{CISO}"\n'
+                      f'expires = 2099-01-01\n', encoding="utf-8")
+    after, computed = _analysis(acme.open(), exception_files=[str(waiver)])
+    assert not computed and after.row.id == before.row.id
+    covered = after.finding(target.id)
+    assert covered is not None and covered.covered and covered.waiver.reason == "on-call rota"
+    # named in the config instead: the same base still
+    text = acme.config.read_text(encoding="utf-8")
+    acme.config.write_text(text.replace("[rules]\n", f'[rules]\nexceptions = ["{waiver}"]\n'), encoding="utf-8")
+    named, computed = _analysis(acme.open())
+    assert not computed and named.row.id == before.row.id and named.finding(target.id).covered
+    assert len(_rows(acme)) == 1
+
+
+def test_an_exception_approved_in_a_campaign_covers_the_finding_on_the_same_base(acme):
+    workspace = acme.open()
+    before, _ = _analysis(workspace)
+    campaign = workspace.create_campaign(workspace.campaign_spec(name="Q4"), actor="security@acme.com")
+    sam = next(i for i in workspace.items(campaign.id) if i.person == "sam.sato@acme.com"
+               and any(c.rule == "FE-SOD-004" for c in i.conflicts))
+    finding_id = next(c.id for c in sam.conflicts if c.rule == "FE-SOD-004")
+    assert not before.finding(finding_id).covered
+    outcome = workspace.decide(sam.id, "exception", actor=CISO, reason="on-call rota",
+                               expires=datetime.now(timezone.utc).date() + timedelta(days=30))
+    workspace.approve_exception(outcome.exception.id, actor="priscilla.payne@acme.com")
+    after, computed = _analysis(acme.open())
+    assert not computed and after.row.id == before.row.id
+    assert after.finding(finding_id).covered and after.finding(finding_id).waiver.source.startswith("campaign ")
+
+
+def test_a_tampered_stored_analysis_is_caught(acme):
+    workspace = acme.open()
+    stored, _ = _analysis(workspace)
+    with sqlite3.connect(acme.db) as con:
+        con.execute("UPDATE analysis_findings SET person = 'nobody@acme.com' WHERE seq = 0")
+    problems = verify(workspace._store, workspace.config, stored)
+    assert problems and "content digest" in problems[0]
+
+
+def test_without_emergency_paths_or_activity_those_views_are_read_as_empty(tmp_path):
+    """Nothing declared, time-bound or used: the emergency view and the change population come
+    back empty without reading the whole snapshot (the TUI's Overview asks for both)."""
+    from foureyes.config import parse_config
+    from foureyes.connectors.base import SourceBuilder
+    from foureyes.model import CODE_PUSH, Grant, Kind, Principal, Resource
+
+    gh = SourceBuilder()
+    repo = gh.resource(Resource("github", "repo", "acme/api", tier="production"))
+    gh.principal(Principal("github", "ann", Kind.USER, "Ann", "ann@acme.com", attrs={"email_source": "saml"}))
+    gh.grant(Grant("github", "github:ann", "write", repo, (CODE_PUSH,), detail="direct collaborator"))
+    config = parse_config('[identity]\nemail_domains = ["acme.com"]\n', "<no emergency>")
+    with Workspace.open(config, url=f"sqlite:///{tmp_path / 'small.db'}") as workspace:
+        workspace._store.write_snapshot([gh.result("github", "github")], taken_at="2026-11-02T08:00:00+00:00")
+        workspace.analysis()
+        stored, computed = workspace.analysis(), workspace.analyse_snapshot(workspace.load_snapshot())
+        assert (stored.emergency, stored.changes) == (computed.emergency, computed.changes)
+        assert stored.snapshot._full is None  # neither needed the whole snapshot

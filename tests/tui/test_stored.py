@@ -1,0 +1,93 @@
+"""The TUI on the analysis stored beside the snapshot: shown at once when current; shown marked
+STALE when its inputs changed, then replaced by the current one computed in the background.
+Filters on big tables run in a worker and still land."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from textual.worker import WorkerCancelled
+
+from foureyes.connectors import demo
+from foureyes.tui import make_app
+from foureyes.tui.widgets.navbar import banner_text
+from foureyes.tui.widgets.table import RecordTable
+from foureyes.workspace import Workspace
+
+from .conftest import SIZE, press, screen_text, settle, type_text
+
+
+def _app_recording(store_url: str, config: Any) -> tuple[Any, list[tuple[Any, str]]]:
+    """The app, and for each analysis it shows: its staleness and the banner above it."""
+    from foureyes.tui import app as app_module
+    from foureyes.tui.app import FoureyesApp
+
+    seen: list[tuple[Any, str]] = []
+
+    class Recording(FoureyesApp):
+        CSS_PATH = str(Path(app_module.__file__).parent / "app.tcss")  # relative paths are the subclass's
+
+        def on_triage_loaded(self, message: Any) -> None:
+            super().on_triage_loaded(message)
+            seen.append((message.triage.analysis.stale, banner_text(message.triage)))
+
+    return Recording(store_url=store_url, config=config), seen
+
+
+def test_a_current_stored_analysis_shows_at_once_and_a_stale_one_until_the_current_is_ready(demo_url):
+    config = demo.demo_config()
+    with Workspace.open(config, url=demo_url) as workspace:
+        stored = workspace.analysis()
+    changed = dataclasses.replace(config, rules=dataclasses.replace(config.rules, disable=["FE-SOD-002"]))
+
+    async def main(config: Any) -> list[tuple[Any, str]]:
+        app, seen = _app_recording(demo_url, config)
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(5):  # the current analysis replaces the stale one: workers for the old one are cancelled
+                try:
+                    await settle(app, pilot)
+                    break
+                except WorkerCancelled:
+                    continue
+            await press(app, pilot, "2")
+            shown = {f.rule.id for f in app.triage.analysis.findings}
+            assert ("FE-SOD-002" in shown) == (config is not changed)
+            assert "STALE" not in screen_text(app) and not app.screen.query_one("#incomplete").has_class("-shown")
+        return seen
+
+    seen = asyncio.run(main(config))
+    assert [stale for stale, _ in seen] == [None]  # read back, nothing computed
+    seen = asyncio.run(main(changed))
+    (first, banner), (second, after) = seen
+    assert first is not None and set(first.changed) >= {"rules"}
+    assert banner.startswith("STALE: this analysis was computed before the rule pack")
+    assert second is None and "STALE" not in after
+    with Workspace.open(changed, url=demo_url) as workspace:
+        current = workspace.stored_analysis()
+        assert current is not None and current.stale is None and current.row.id != stored.row.id
+
+
+def test_a_filter_on_a_big_table_is_computed_in_a_worker_and_lands(demo_url, monkeypatch):
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)  # every table counts as big
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "2", "f")
+            table = app.screen.table
+            everyone = table.row_count
+            await type_text(app, pilot, "rule:FE-SOD-004")
+            await settle(app, pilot)
+            assert 0 < table.row_count < everyone
+            assert all(row.fields["rule"] == "fe-sod-004" for row in table.visible_rows)  # fields are folded
+            assert f"{table.row_count} of {everyone} findings match rule:FE-SOD-004" in screen_text(app)
+            await press(app, pilot, "3", "f")
+            await type_text(app, pilot, "zzz-nobody")
+            await settle(app, pilot)
+            assert app.screen.table.row_count == 0
+
+    asyncio.run(main())
