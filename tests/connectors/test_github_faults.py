@@ -18,6 +18,8 @@ from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult
 
+REPO_NAMES = "nodes { id name nameWithOwner isArchived }"  # only the repositories' name chain asks this
+
 TOKEN = "ghp_fault_token_do_not_leak_4711"
 
 
@@ -57,14 +59,14 @@ def clean() -> SourceResult:
 def test_secondary_rate_limit_and_500_lose_nothing_and_count_nothing_twice(clean):
     def plan(gh: FakeGitHub) -> None:
         gh.faults.secondary_rate_limit("/orgs/acme/teams/payments/repos", retry_after=1)
-        gh.faults.server_error("/repos/acme/ledger/collaborators")
+        gh.faults.server_error("/repos/acme/payments-api/environments")
         gh.faults.server_error("/graphql", nth=3)
 
     result, gh, events = run(load_fixture("scenarios.yaml"), plan)
     assert not gh.faults.pending  # every fault fired
     assert content(result) == content(clean)
     assert gh.stats.count("/orgs/acme/teams/payments/repos") == 2
-    assert gh.stats.count("/repos/acme/ledger/collaborators") == 2
+    assert gh.stats.count("/repos/acme/payments-api/environments") == 2
     assert result.stats["retries"] == 3
     assert result.stats["requests"] == gh.stats.total == clean.stats["requests"] + 3
     assert 0.9 <= result.stats["rate_limit_wait_s"] < 3
@@ -98,10 +100,11 @@ def test_primary_rate_limit_error_is_retried_after_the_reset(clean, status):
     """GitHub, "Rate limits for the REST API": exceeding the primary limit answers 403 or 429 with
     x-ratelimit-remaining 0; wait until x-ratelimit-reset, then retry. The wait names the limit."""
     result, gh, events = run(load_fixture("scenarios.yaml"),
-                             lambda gh: gh.faults.primary_rate_limit("/repos/acme/infra/collaborators", reset_in=0,
-                                                                     status=status))
+                             lambda gh: gh.faults.primary_rate_limit("/repos/acme/deploy-tools/actions/oidc/customization/sub",
+                                                                     reset_in=0, status=status))
     assert content(result) == content(clean)
-    assert gh.stats.count("/repos/acme/infra/collaborators") == 2 and result.stats["retries"] == 1
+    assert gh.stats.count("/repos/acme/deploy-tools/actions/oidc/customization/sub") == 2
+    assert result.stats["retries"] == 1
     (wait,) = [e.message for e in events if "rate limit" in e.message]
     assert wait.startswith(f"GitHub primary rate limit ({status}): waiting ") and wait.endswith(" s before retrying")
     assert "secondary" not in wait and "a moment" not in wait
@@ -125,7 +128,7 @@ def test_graphql_rate_limited_on_the_repositories_query_waits_and_asks_again(cle
     answers 200 with errors[].type RATE_LIMITED and x-ratelimit-remaining 0; the repositories
     are read after the reset instead of becoming a Gap over every repository."""
     result, gh, events = run(load_fixture("scenarios.yaml"),
-                             lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=1))
+                             lambda gh: gh.faults.graphql_rate_limited(REPO_NAMES, reset_in=1))
     assert not gh.faults.pending
     assert content(result) == content(clean)
     assert result.stats["retries"] == 1 and result.stats["rate_limit_wait_s"] > 0
@@ -134,7 +137,7 @@ def test_graphql_rate_limited_on_the_repositories_query_waits_and_asks_again(cle
 
 def test_graphql_rate_limited_past_the_retries_is_one_gap(clean):
     result, gh, _ = run(load_fixture("scenarios.yaml"),
-                        lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=0, times=10),
+                        lambda gh: gh.faults.graphql_rate_limited(REPO_NAMES, reset_in=0, times=10),
                         extra="max_retries = 2\n")
     (gap,) = [g for g in result.gaps if "RATE_LIMITED" in g.reason]
     assert gap.resource == "github:org:acme" and "repositories" in gap.hides
@@ -142,17 +145,33 @@ def test_graphql_rate_limited_past_the_retries_is_one_gap(clean):
 
 def test_a_request_that_keeps_failing_becomes_a_gap_on_that_repository(clean):
     result, gh, _ = run(load_fixture("scenarios.yaml"),
-                        lambda gh: gh.faults.server_error("/repos/acme/infra/collaborators", times=50),
+                        lambda gh: gh.faults.server_error("/repos/acme/webhooks/environments", times=50),
                         extra="max_retries = 2\n")
-    gaps = [g for g in result.gaps if g.resource == "github:repo:acme/infra"]
+    gaps = [g for g in result.gaps if g.resource == "github:repo:acme/webhooks"]
     assert len(gaps) == 1
-    assert gaps[0].reason.startswith("500 on GET /repos/acme/infra/collaborators")
-    assert "direct collaborators" in gaps[0].hides
-    assert gh.stats.count("/repos/acme/infra/collaborators") == 3  # the first try and two retries
+    assert gaps[0].reason.startswith("500 on GET /repos/acme/webhooks/environments")
+    assert "environments" in gaps[0].hides
+    assert gh.stats.count("/repos/acme/webhooks/environments") == 3  # the first try and two retries
     # the rest of the organisation is intact
-    other = {g.key for g in clean.grants if "acme/infra" not in g.resource}
+    other = {g.key for g in clean.grants if "acme/webhooks" not in g.resource}
     assert other <= {g.key for g in result.grants}
     assert TOKEN not in repr(result)
+
+
+def test_collaborators_graphql_will_not_show_are_a_gap_on_that_repository_only(clean):
+    """Direct collaborators come with the repositories page (GraphQL); where GitHub answers that
+    list with FORBIDDEN and null, that repository has a Gap and the page's others are read."""
+    fixture = load_fixture("scenarios.yaml")
+    next(r for r in fixture["repos"] if r["name"] == "infra")["collaborators_forbidden"] = True
+    result, gh, _ = run(fixture)
+    (gap,) = [g for g in result.gaps if g.resource == "github:repo:acme/infra"]
+    assert gap.reason == ("GraphQL FORBIDDEN: Must have push access to view repository collaborators. "
+                          "(Repository.collaborators)")
+    assert gap.hides == "direct collaborators and their roles"
+    assert not any(g.principal == "github:rita" and g.resource == "github:repo:acme/infra" for g in result.grants)
+    other = {g.key for g in clean.grants if "acme/infra" not in g.resource}
+    assert other <= {g.key for g in result.grants}
+    assert len(result.gaps) == len(clean.gaps) + 1
 
 
 def test_forbidden_org_ruleset_is_a_gap_on_each_repository_it_covers(monkeypatch):
@@ -192,12 +211,15 @@ def test_request_budget_on_200_repositories():
     result, gh, events = run(fixture, latency=0.002)
     repos = [r for r in result.resources if r.kind == "repo"]
     assert len(repos) == 200 and result.gaps == ()
-    teams = 20
-    budget = 3 * len(repos) + teams + 20
+    budget = len(repos) // 4 + 20  # 200 repositories: 40 with environments or OIDC, ~5 pages of GraphQL
     assert gh.stats.total <= budget, gh.stats.per_path
     assert result.stats["requests"] == gh.stats.total
-    assert gh.stats.count("/repos/synth/*/collaborators") == 200
-    assert gh.stats.count("/orgs/synth/teams/*/repos") == teams
+    # collaborators and team repositories come with the GraphQL pages (no custom roles here)
+    assert gh.stats.count("/repos/synth/*/collaborators") == 0
+    assert gh.stats.count("/orgs/synth/teams/*/repos") == 0
+    assert gh.stats.count("/repos/synth/*/rulesets/*") == 1  # GraphQL's bypass lists, checked once against REST
+    assert gh.stats.points + gh.stats.rest <= 40 * len(repos) / 100  # GitHub's score and REST calls
+    assert result.stats["graphql_points"] == gh.stats.points and result.stats["rest_requests"] == gh.stats.rest
     assert gh.stats.count("/repos/synth/*/environments") == 20  # only where GraphQL saw environments
     assert gh.stats.count("/repos/synth/*/actions/oidc/customization/sub") == 20  # only where workflows use OIDC
     assert 1 < result.stats["max_in_flight"] <= 8  # the configured concurrency bounds the pool

@@ -474,6 +474,8 @@ class Forbidden(graphql.GraphQLError):
 
 
 class GqlOrg:
+    __typename = "Organization"
+
     def __init__(self, org: Org):
         self.org = org
         self.login = org.login
@@ -1420,7 +1422,8 @@ class _Root:
         org = self._org
         kind, _, rest = id.partition("_")
         if kind == "R":
-            name = next((n for n, i in org.repo_ids.items() if str(i) == rest), None)
+            by_id = org.__dict__.setdefault("_repo_by_id", {str(i): n for n, i in org.repo_ids.items()})
+            name = by_id.get(rest)
             return GqlRepo(org, name) if name else None
         if kind == "T":
             slug = next((s for s, i in org.team_ids.items() if str(i) == rest), None)
