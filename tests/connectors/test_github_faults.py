@@ -7,13 +7,14 @@ and the stats must agree with what the server counted.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
 from fakes import github_config
 from fakes.github_server import FakeGitHub, load_fixture, synthetic_org
 from foureyes.connectors.base import ProgressEvent
+from foureyes.connectors.github.api import MinuteWindow
 from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult
@@ -28,10 +29,10 @@ def token(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
 
-def run(fixture: dict, plan: Callable[[FakeGitHub], None] | None = None, *, extra: str = "", latency: float = 0.0
-        ) -> tuple[SourceResult, FakeGitHub, list[ProgressEvent]]:
+def run(fixture: dict, plan: Callable[[FakeGitHub], None] | None = None, *, extra: str = "", latency: float = 0.0,
+        **server: Any) -> tuple[SourceResult, FakeGitHub, list[ProgressEvent]]:
     events: list[ProgressEvent] = []
-    with FakeGitHub(fixture, latency=latency) as gh:
+    with FakeGitHub(fixture, latency=latency, **server) as gh:
         if plan:
             plan(gh)
         config = github_config(gh.url, org=fixture["org"]["login"], extra=extra)
@@ -108,6 +109,45 @@ def test_primary_rate_limit_error_is_retried_after_the_reset(clean, status):
     (wait,) = [e.message for e in events if "rate limit" in e.message]
     assert wait.startswith(f"GitHub primary rate limit ({status}): waiting ") and wait.endswith(" s before retrying")
     assert "secondary" not in wait and "a moment" not in wait
+
+
+def test_the_graphql_budget_is_waited_for_not_overrun(clean):
+    """GitHub, "Rate limits and query limits for the GraphQL API": each query costs its score of
+    the hour's points. With 5 points an hour (here: every 2 s) the snapshot's 6 do not fit: the
+    scheduler reserves each query's score before sending it and waits for the reset instead of
+    being answered RATE_LIMITED."""
+    result, gh, events = run(load_fixture("scenarios.yaml"), graphql_limit=5, window=2)
+    assert content(result) == content(clean)
+    assert result.stats["retries"] == 0 and result.stats["graphql_points"] == 6  # never refused, nothing asked twice
+    assert result.stats["rate_limit_wait_s"] > 0
+    (wait,) = [e.message for e in events if "rate limit" in e.message]
+    assert wait.startswith("GitHub graphql rate limit exhausted: waiting until ")
+
+
+def test_the_per_minute_limit_counts_a_request_from_its_answer():
+    """GitHub's secondary limit: at most 900 points a minute per REST endpoint, counted as requests
+    arrive. A request holds its point until a minute after its answer, and one not yet answered
+    holds it too, so the limiter never lets a request through that GitHub would still count."""
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    window = MinuteWindow(3, clock=lambda: clock[0], sleep=sleep)
+    tickets = [window.take()[1] for _ in range(3)]
+    clock[0] = 10.0
+    window.done(tickets[0])  # answered at 10 s: its point is free at 70 s
+    clock[0] = 20.0
+    window.done(tickets[1])
+    waited, fourth = window.take()
+    assert clock[0] == 70.0 and waited == 50.0  # not 60 s after it was sent, 60 s after its answer
+    window.done(fourth)  # answered at once, at 70 s
+    waited, _ = window.take()  # the second frees at 80 s (answered at 20 s)
+    assert clock[0] == 80.0 and waited == 10.0
+    window.take()  # the third is still unanswered: only the fourth frees, at 130 s
+    assert clock[0] == 130.0 and slept == [50.0, 10.0, 50.0]
 
 
 def test_secondary_rate_limit_429_with_retry_after_says_secondary(clean):

@@ -10,6 +10,7 @@ REST endpoint and 2,000 for GraphQL). Failures become `ApiFailure`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -187,28 +188,48 @@ class Budget:
 
 
 class MinuteWindow:
-    """At most ``limit`` points in any 60 seconds for one endpoint (GitHub's secondary limit)."""
+    """At most ``limit`` points in any 60 seconds for one endpoint (GitHub's secondary limit).
+
+    GitHub counts a request when it arrives, which is some time after it was sent; so a request
+    holds its points from when it is sent until 60 s after its answer (`done`), which is never
+    earlier than GitHub's own count lets them go.
+    """
 
     def __init__(self, limit: int, clock: Any = time.monotonic, sleep: Any = time.sleep):
         self.limit = limit
-        self._times: list[float] = []
+        self._held: list[list[float]] = []  # [since, points]; since is inf while unanswered
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
-    def take(self, points: int = 1) -> float:
-        """Wait until ``points`` fit in the last minute; returns the seconds waited."""
+    def take(self, points: int = 1) -> tuple[float, list[float]]:
+        """Wait until ``points`` fit in the last minute; (seconds waited, the ticket for `done`)."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
-                self._times = [t for t in self._times if t > now - 60]
-                if len(self._times) + points <= self.limit:
-                    self._times += [now] * points
-                    return waited
-                wait = self._times[len(self._times) + points - self.limit - 1] + 60 - now
+                self._held = [h for h in self._held if h[0] > now - 60]
+                used = sum(int(h[1]) for h in self._held)
+                if used + points <= self.limit:
+                    ticket = [math.inf, float(points)]
+                    self._held.append(ticket)
+                    return waited, ticket
+                wait = 1.0  # everything held is still unanswered: look again in a moment
+                freed = 0
+                for since, held in sorted(self._held):
+                    if since == math.inf:
+                        break
+                    freed += int(held)
+                    if used - freed + points <= self.limit:
+                        wait = since + 60 - now
+                        break
             self._sleep(max(wait, 0.001))
             waited += max(wait, 0.001)
+
+    def done(self, ticket: list[float]) -> None:
+        """The request was answered: its points count for 60 s from now."""
+        with self._lock:
+            ticket[0] = self._clock()
 
 
 _ENDPOINT = re.compile(r"^/(repos/[^/]+/[^/]+|orgs/[^/]+|users/[^/]+)(/.*)?$")
@@ -412,10 +433,14 @@ class GitHubApi:
         window = self._window(resource, shown)
         attempts = 3
         for attempt in range(attempts):
-            waited = window.take(1 if resource == "graphql" or verb in ("GET", "HEAD", "OPTIONS") else 5)
+            waited, ticket = window.take(1 if resource == "graphql" or verb in ("GET", "HEAD", "OPTIONS") else 5)
             if waited:
                 self.meter.waited(waited)
-            self._reserve(budget, cost)
+            try:
+                self._reserve(budget, cost)
+            except ApiFailure:
+                window.done(ticket)
+                raise
             self.slots.acquire(urgent)
             self.meter.started()
             answered: Any = {}
@@ -440,6 +465,7 @@ class GitHubApi:
                     self.meter.charged("core", 1)
                 return Page(headers, data)
             finally:
+                window.done(ticket)
                 self.meter.finished()
                 self.slots.release()
                 budget.settle(cost, answered)
