@@ -854,16 +854,18 @@ class FakeGitHub:
     """The server. ``url`` is the API base (``http://127.0.0.1:PORT``) to give PyGithub."""
 
     def __init__(self, fixture: dict[str, Any], *, latency: float = 0.0, rate_limit: int = 5000,
-                 graphql_limit: int = 5000, secondary: "SecondaryLimits | None" = None):
+                 graphql_limit: int = 5000, secondary: "SecondaryLimits | None" = None, window: int = 3600):
         self.org = Org(fixture)
         self.latency = latency
         # GitHub's two primary budgets, per hour: REST requests and GraphQL points
-        # (github_cost.query_cost). Both windows reset an hour after the server starts.
+        # (github_cost.query_cost). Both start again every ``window`` seconds (an hour).
         self.rate_limit = rate_limit
         self.rate_used = 0
         self.graphql_limit = graphql_limit
         self.graphql_used = 0
-        self.reset_at = int(time.time()) + 3600
+        self.window = window
+        self.reset_at = math.ceil(time.time()) + window
+        self._counted = False  # no request counted yet: the first starts the window
         self.secondary = secondary if secondary is not None else SecondaryLimits()
         self._windows: dict[str, list[float]] = {}  # endpoint -> answer times in the last minute
         self._current = threading.local()  # the request a handler thread is serving
@@ -990,6 +992,15 @@ class FakeGitHub:
             if m and verb != method and not any(re.fullmatch(p, path) and v == method for v, p, _ in routes):
                 raise ApiError(404, "Not Found")
         raise ApiError(404, "Not Found")
+
+    def roll(self) -> None:
+        """A window starts with the first request it counts; past its reset, both budgets start
+        again (call with ``org.lock`` held)."""
+        now = time.time()
+        if now >= self.reset_at or not self._counted:
+            self.rate_used = self.graphql_used = 0
+            self.reset_at = math.ceil(now) + self.window
+        self._counted = True
 
     def _rate_info(self, resource: str = "core") -> dict[str, Any]:
         limit, used = ((self.graphql_limit, self.graphql_used) if resource == "graphql"
@@ -1363,6 +1374,7 @@ class FakeGitHub:
             return 200, {"errors": [{"type": "MAX_NODE_LIMIT_EXCEEDED", "message": (
                 f"{said} which exceeds the maximum limit of {NODE_LIMIT:,}.")}]}, self.rate_headers("graphql")
         with self.org.lock:
+            self.roll()
             if self.graphql_used + cost.points > self.graphql_limit:
                 refused = True
             else:
@@ -1611,6 +1623,7 @@ class _Handler(BaseHTTPRequestHandler):
         resource = "graphql" if entry.path == "/graphql" else "core"
         if resource == "core":  # a GraphQL call is charged its points in `graphql`, not a REST request
             with fake.org.lock:
+                fake.roll()
                 fake.rate_used += 1
         rate = {**fake.rate_headers(resource), "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
         exhausted = getattr(self, "_exhausted_until", None)
