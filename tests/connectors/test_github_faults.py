@@ -7,6 +7,7 @@ and the stats must agree with what the server counted.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from fakes import github_config
 from fakes.github_server import FakeGitHub, load_fixture, synthetic_org
 from foureyes.connectors.base import ProgressEvent
-from foureyes.connectors.github.api import MinuteWindow
+from foureyes.connectors.github.api import ApiFailure, Budget, MinuteWindow
 from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult
@@ -148,6 +149,35 @@ def test_the_per_minute_limit_counts_a_request_from_its_answer():
     assert clock[0] == 80.0 and waited == 10.0
     window.take()  # the third is still unanswered: only the fourth frees, at 130 s
     assert clock[0] == 130.0 and slept == [50.0, 10.0, 50.0]
+
+
+def test_the_budget_believes_the_latest_window_and_a_spent_answer():
+    """Answers arrive out of order: within a window (same reset) the lowest remaining is the latest;
+    an answer from a window already past is not believed; one that says the budget is spent holds
+    every request until its reset, even beside a window that says otherwise."""
+    now = time.time()
+    budget = Budget("graphql")
+
+    def answer(remaining: int, reset: float) -> None:
+        budget.settle(0, {"x-ratelimit-remaining": str(remaining), "x-ratelimit-reset": str(int(reset))})
+
+    answer(4000, now + 3000)
+    answer(4100, now + 3000)  # sent earlier, answered later
+    assert budget.remaining == 4000
+    answer(10, now - 600)  # the window before
+    assert budget.remaining == 4000
+    budget.reserve(4000, max_wait=0)  # fits exactly
+    budget.settle(4000, {})
+    answer(3, now + 3000)
+    with pytest.raises(ApiFailure, match="beyond max_rate_limit_wait"):
+        budget.reserve(5, max_wait=0)  # a query of 5 points waits for the reset, and no wait is allowed
+    answer(0, now + 2)  # rate limited, until a reset GitHub states
+    assert budget.blocked_until == int(now + 2) and budget.remaining == 3
+    with pytest.raises(ApiFailure, match="rate limit exhausted until"):
+        budget.reserve(1, max_wait=0)
+    waits: list[float] = []
+    budget.reserve(1, max_wait=5, waiting=waits.append)
+    assert waits == [int(now + 2)] and time.time() >= int(now + 2)
 
 
 def test_secondary_rate_limit_429_with_retry_after_says_secondary(clean):

@@ -134,8 +134,10 @@ class Budget:
 
     A request reserves what it will cost before it is sent (a GraphQL query's score, `cost.py`);
     when what is left of the window, less what is reserved, does not cover it, it waits for the
-    window's reset (at most ``max_wait`` seconds, else `ApiFailure`). Answers arrive out of order,
-    so within one window the lowest ``remaining`` seen is believed.
+    window's reset (at most ``max_wait`` seconds, else `ApiFailure`). Answers arrive out of order:
+    within one window (the same reset) the lowest ``remaining`` is believed, an answer from a
+    window already past is not. An answer that says the budget is spent (``remaining`` 0, as a
+    rate-limited answer does) holds every request until its reset, whatever else was seen.
     """
 
     def __init__(self, resource: str):
@@ -143,6 +145,7 @@ class Budget:
         self.limit: int | None = None
         self.remaining: int | None = None
         self.reset = 0.0
+        self.blocked_until = 0.0
         self._reserved = 0
         self._cond = threading.Condition()
 
@@ -150,13 +153,16 @@ class Budget:
         with self._cond:
             while True:
                 now = time.time()
-                if self.remaining is None or self.reset <= now or self.remaining - self._reserved >= cost:
+                if self.blocked_until > now:
+                    until = self.blocked_until
+                elif self.remaining is None or self.reset <= now or self.remaining - self._reserved >= cost:
                     self._reserved += cost
                     return
-                if self.remaining >= cost and self._reserved:
+                elif self.remaining >= cost and self._reserved:
                     self._cond.wait(1.0)  # what is in flight may have been counted already: see its answers first
                     continue
-                until = self.reset
+                else:
+                    until = self.reset
                 if until - now > max_wait:
                     raise ApiFailure("GET" if self.resource == "core" else "POST", self.resource, 403,
                                      f"rate limit exhausted until {_clock(until)}, beyond max_rate_limit_wait "
@@ -178,11 +184,13 @@ class Budget:
             reset = float(headers.get("x-ratelimit-reset"))
         except (TypeError, ValueError):
             return
-        limit = headers.get("x-ratelimit-limit")
-        if reset > self.reset + 1:  # a new window
+        if remaining <= 0:
+            self.blocked_until = max(self.blocked_until, reset)
+        if self.remaining is None or reset > self.reset + 1:  # the first answer, or a new window
             self.reset, self.remaining = reset, remaining
-        elif self.remaining is None or remaining < self.remaining:
-            self.reset, self.remaining = max(self.reset, reset), remaining
+        elif reset >= self.reset - 1:  # the same window: the lowest count is the latest
+            self.reset, self.remaining = max(self.reset, reset), min(self.remaining, remaining)
+        limit = headers.get("x-ratelimit-limit")
         if limit is not None and str(limit).isdigit():
             self.limit = int(limit)
 
