@@ -9,14 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .bulk import gc_paused
 from .config import Config
 from .graph import Graph, Holding, Step
 from .identity import Identities, link
 from .model import Gap, Person, Snapshot
+from .roster import GroupFeed, build_roster, group_feeds
 from .rules import Finding, RulePack, Waiver, evaluate, load_pack, load_waivers
+from .rules.roster_rules import RosterFacts
+
+
+@dataclass(frozen=True)
+class RosterBaseline:
+    """Departments as the roster had them at the baseline: the snapshot of the last closed
+    campaign (else the previous snapshot). Movers are measured against it."""
+
+    departments: Mapping[str, str]  # person e-mail -> department
+    label: str  # "snapshot 3 (campaign 2, closed 2026-10-20)"
+
+
+def roster_baseline(snapshot: Snapshot, label: str) -> RosterBaseline | None:
+    """The departments in a stored snapshot's identity sources (None when it has none)."""
+    roster = build_roster(snapshot)
+    if not roster.configured:
+        return None
+    return RosterBaseline({email: p.department for email, p in roster.people.items() if p.department}, label)
 
 
 @dataclass
@@ -27,6 +46,8 @@ class Analysis:
     pack: RulePack
     findings: list[Finding]
     waivers: list[Waiver] = field(default_factory=list)
+    feeds: list[GroupFeed] = field(default_factory=list)  # IdP groups and the teams they feed
+    baseline: RosterBaseline | None = None
 
     @property
     def gaps(self) -> list[Gap]:
@@ -69,15 +90,28 @@ def analyze(
     exception_files: Sequence[str] = (),
     extra_waivers: Iterable[Waiver] = (),
     today: date | None = None,
+    baseline: RosterBaseline | None = None,
 ) -> Analysis:
     """``extra_waivers`` add to the file ones: exceptions approved in review campaigns
-    (`review.approved_waivers`), which count like file-based exceptions."""
+    (`review.approved_waivers`), which count like file-based exceptions. ``baseline``: the
+    roster's departments to measure movers against. ``today`` decides end dates and days
+    since leaving (default: the day the snapshot was taken, so an analysis never changes)."""
     pack = pack or rule_pack(config)
     waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
     waiver_list += list(extra_waivers)
+    day = today or _snapshot_day(snapshot)
     with gc_paused(keep=True):  # saves a fifth of the time on a large organisation
-        identities = link(snapshot, config)
+        identities = link(snapshot, config, today=day)
         graph = Graph(snapshot, identities)
+        feeds: list[GroupFeed] = []
+        facts = None
+        if identities.roster.configured:
+            feeds = group_feeds(snapshot, identities.people, identities.person_of, identities.roster)
+            facts = RosterFacts(
+                today=day, departments_then=baseline.departments if baseline else None,
+                baseline=baseline.label if baseline else "", feeds=tuple(feeds),
+                departments_now={k: p.roster.department for k, p in identities.people.items()
+                                 if p.roster is not None and p.roster.department})
         findings = evaluate(
             pack,
             people=identities.people.values(),
@@ -87,9 +121,17 @@ def analyze(
             waivers=waiver_list,
             today=today,
             graph=graph,
+            roster=facts,
         )
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
-                    waivers=waiver_list)
+                    waivers=waiver_list, feeds=feeds, baseline=baseline)
+
+
+def _snapshot_day(snapshot: Snapshot) -> date:
+    try:
+        return date.fromisoformat(snapshot.taken_at[:10])
+    except ValueError:
+        return date.today()
 
 
 def _relative(base: Path, entry: str) -> str:

@@ -96,6 +96,7 @@ class GitHubSource:
     max_retries: int = 8  # PyGithub/urllib3 retries per request (5xx, secondary rate limits, resets)
     backoff_factor: float = 0.5  # seconds; doubles on each retry without Retry-After
     secondary_rate_wait: float = 60.0  # wait after a secondary rate limit that names no Retry-After
+    team_sync: bool = False  # read which IdP group feeds each team (team sync, external groups): a request per team
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,90 @@ class GcpSource:
 
 
 @dataclass(frozen=True)
+class OktaSource:
+    """Okta: people (status, manager, department), groups, and app assignments. Read only."""
+
+    org_url: str  # https://acme.okta.com
+    token_env: str = "OKTA_API_TOKEN"  # an API token (SSWS) of a read-only admin; or client_id + key below
+    client_id: str = ""  # OAuth 2.0 service app (private key JWT) instead of a token
+    private_key_path: str = ""
+    scopes: list[str] = field(default_factory=lambda: ["okta.users.read", "okta.groups.read", "okta.apps.read"])
+    ca_file: str = ""  # a CA bundle to trust (a TLS-inspecting proxy); empty: the system's
+    page_size: int = 200
+    max_retries: int = 4  # the SDK's retries after a 429 (it waits until X-Rate-Limit-Reset)
+    timeout: float = 60.0  # seconds one request may take, retries included
+    apps: bool = True  # read app assignments (GitHub, AWS, Google Cloud apps)
+
+
+@dataclass(frozen=True)
+class EntraSource:
+    """Microsoft Entra ID through Microsoft Graph: people, managers, transitive groups. Read only."""
+
+    tenant_id: str = ""  # empty: AZURE_TENANT_ID (azure-identity's environment credential)
+    api_endpoint: str = "https://graph.microsoft.com/v1.0"
+    anonymous: bool = False  # true only for local test endpoints: no token at all
+    timeout: float = 60.0
+    max_retries: int = 5  # Graph SDK retries on 429/503/504, honouring Retry-After
+    page_size: int = 999
+
+
+@dataclass(frozen=True)
+class GoogleWorkspaceSource:
+    """Google Workspace through the Admin SDK Directory API: people, managers, OUs, groups. Read only."""
+
+    customer: str = "my_customer"
+    domain: str = ""  # one domain only; empty: every domain of the customer
+    credentials_file: str = ""  # service account key; empty: application default credentials
+    subject: str = ""  # the admin a service account acts as (domain-wide delegation)
+    api_endpoint: str = ""  # root URL (tests); empty: https://admin.googleapis.com/
+    anonymous: bool = False  # true only for local test endpoints
+    timeout: float = 60.0
+    num_retries: int = 5  # google-api-python-client's retries on 429/5xx (exponential backoff)
+    page_size: int = 500
+
+
+@dataclass(frozen=True)
+class RosterStatuses:
+    """How the HR export spells each status (compared case-insensitively)."""
+
+    active: list[str] = field(default_factory=lambda: ["active", "employed", "current"])
+    suspended: list[str] = field(default_factory=lambda: ["suspended", "on hold"])
+    terminated: list[str] = field(default_factory=lambda: ["terminated", "inactive", "leaver", "left", "former"])
+
+
+@dataclass(frozen=True)
+class RosterColumns:
+    """The export's column (CSV) or key (JSON) for each field foureyes reads."""
+
+    email: str = "email"
+    name: str = "name"
+    status: str = "status"
+    manager: str = "manager_email"
+    department: str = "department"
+    title: str = "title"
+    employee_number: str = "employee_id"
+    start: str = "start_date"
+    end: str = "end_date"
+
+
+@dataclass(frozen=True)
+class RosterSource:
+    """An HR roster file (CSV or JSON, as an HR system exports it): who works here."""
+
+    path: str
+    format: Literal["auto", "csv", "json"] = "auto"
+    columns: RosterColumns = field(default_factory=RosterColumns)
+    statuses: RosterStatuses = field(default_factory=RosterStatuses)
+
+
+@dataclass(frozen=True)
 class DemoSource:
     dataset: str = ""  # a demo-connector JSON file; empty: the embedded Acme organisation
     stage: Literal["before", "after"] = "after"
+    # bounds on a dataset file, so a hostile one (a gzip bomb, one endless line) ends in one clear error
+    max_dataset_bytes: int = 4 * 2**30  # decompressed
+    max_line_bytes: int = 16 * 2**20
+    max_nesting: int = 64  # arrays and objects inside one another in a line
 
 
 @dataclass(frozen=True)
@@ -140,6 +222,10 @@ class SourcesConfig:
     github: GitHubSource | None = None
     aws: AwsSource | None = None
     gcp: GcpSource | None = None
+    okta: OktaSource | None = None
+    entra: EntraSource | None = None
+    google_workspace: GoogleWorkspaceSource | None = None
+    roster: RosterSource | None = None
     demo: DemoSource | None = None
 
     def configured(self) -> list[str]:
@@ -154,8 +240,8 @@ class RulesConfig:
     default_pack: bool = True
 
 
-ReviewerRule = Literal["app-owner", "team-maintainer", "fixed"]
-CampaignScope = Literal["production", "conflicts", "drift", "all"]
+ReviewerRule = Literal["app-owner", "team-maintainer", "manager", "fixed"]
+CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "all"]
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,23 @@
-"""Links the accounts of one person across systems, and only on evidence.
+"""Links the accounts of one person across systems, and only on evidence; and says who each
+person is by the roster (HR file and identity providers) where one is in the snapshot.
 
 Links come from the explicit `[identity]` map, from emails the connectors read from a
 trusted source (SAML, verified email, IAM tag, Identity Center, GCP member), and from
-account names that are corporate email addresses. Guesses are only ever suggestions.
+account names that are corporate email addresses; a roster alias (an IdP login, a second
+address) leads to the roster person's primary address. Guesses are only ever suggestions.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Iterable, Mapping
 
 from .config import Config, IdentityConfig
 from .model import AccountLink, Kind, Person, Principal, Snapshot
+from .roster import Roster, build_roster
 
 # Where an email on a principal came from, and how the link is then described.
 TRUSTED_EMAIL_SOURCES: Mapping[str, str] = {
@@ -40,6 +44,7 @@ class Suggestion:
 class Identities:
     people: Mapping[str, Person]
     person_of: Mapping[str, str]  # principal key -> person key
+    roster: Roster = Roster()  # who works here; `configured` is false without identity sources
 
     @property
     def linked(self) -> list[Person]:
@@ -54,12 +59,13 @@ class Identities:
 
 
 class EmailNormaliser:
-    """Lowercases and applies `aliases` and `domain_aliases` from config."""
+    """Lowercases and applies `aliases` and `domain_aliases` from config, then the roster's aliases."""
 
-    def __init__(self, identity: IdentityConfig):
+    def __init__(self, identity: IdentityConfig, roster: Roster | None = None):
         self.aliases = {k.strip().lower(): v.strip().lower() for k, v in identity.aliases.items()}
         self.domain_aliases = {k.strip().lower(): v.strip().lower() for k, v in identity.domain_aliases.items()}
         self.domains = {d.strip().lower() for d in identity.email_domains}
+        self.roster = roster
 
     def __call__(self, email: str) -> tuple[str, str]:
         """(canonical email, note on what was applied)."""
@@ -73,15 +79,29 @@ class EmailNormaliser:
             target = self.aliases[address]
             note = f"alias {address} → {target}"
             address = target
+        if self.roster is not None and address not in self.roster.people:
+            found = self.roster.aliases.get(address)
+            if found is not None:
+                target, where = found
+                note = f"roster alias {address} → {target} ({where})"
+                address = target
         return address, note
+
+    def knows(self, text: str) -> bool:
+        """Is ``text`` (not an address: an IdP login) a roster alias?"""
+        return self.roster is not None and text.strip().lower() in self.roster.aliases
 
     def is_corporate(self, email: str) -> bool:
         return not self.domains or email.partition("@")[2] in self.domains
 
 
-def link(snapshot: Snapshot, config: Config) -> Identities:
-    """People from the snapshot's human accounts; never merges two people on a guess."""
-    normalise = EmailNormaliser(config.identity)
+def link(snapshot: Snapshot, config: Config, *, today: date | None = None) -> Identities:
+    """People from the snapshot's human accounts; never merges two people on a guess.
+
+    With identity sources in the snapshot, each person carries their roster record: status,
+    manager, department and end date (``today`` decides whether an end date has passed)."""
+    roster = build_roster(snapshot, today=today)
+    normalise = EmailNormaliser(config.identity, roster if roster.configured else None)
     humans = sorted((p for p in snapshot.principals.values() if p.kind in Kind.HUMAN), key=lambda p: p.key)
     links: dict[str, list[AccountLink]] = defaultdict(list)
     person_of: dict[str, str] = {}
@@ -136,13 +156,17 @@ def link(snapshot: Snapshot, config: Config) -> Identities:
         )
     for key in [k for k, v in person_of.items() if v not in people]:
         del person_of[key]
+    if roster.configured:
+        people = {key: replace(p, roster=roster.record_for(key if p.linked else "", p.display_name))
+                  for key, p in people.items()}
     ordered = dict(sorted(people.items(), key=lambda kv: (not kv[1].linked, kv[0])))
-    return Identities(people=ordered, person_of=person_of)
+    return Identities(people=ordered, person_of=person_of, roster=roster)
 
 
 def _email_evidence(principal: Principal, normalise: EmailNormaliser) -> tuple[str, str, str] | None:
     source = str(principal.attrs.get("email_source", ""))
-    if principal.email and source in TRUSTED_EMAIL_SOURCES and _EMAIL.match(principal.email.strip()):
+    if principal.email and source in TRUSTED_EMAIL_SOURCES and (
+            _EMAIL.match(principal.email.strip()) or normalise.knows(principal.email)):
         email, note = normalise(principal.email)
         evidence = f"{TRUSTED_EMAIL_SOURCES[source]} {principal.email}" + (f" ({note})" if note else "")
         method = "alias" if note else source

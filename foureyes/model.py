@@ -30,6 +30,8 @@ from typing import Any, Iterable, Mapping
 # ---------------------------------------------------------------- vocabulary
 
 SYSTEMS = ("github", "aws", "gcp", "ci")
+# Identity sources: who works here and who should have access (no capabilities of their own).
+IDENTITY_SYSTEMS = ("okta", "entra", "google_workspace", "roster")
 
 CODE_PUSH = "code.push"
 CODE_MERGE_UNREVIEWED = "code.merge_unreviewed"
@@ -70,6 +72,7 @@ class Kind:
     WORKLOAD = "workload"  # a concrete CI run context a person can cause
     WORKLOAD_PATTERN = "workload-pattern"  # a cloud trust condition over CI contexts
     APP = "app"  # GitHub App, deploy key, other non-human integration
+    PERSON = "person"  # a person's record in an identity source (HR roster, IdP directory): not an account
 
     HUMAN = frozenset({USER})
 
@@ -251,10 +254,83 @@ class Person:
     accounts: tuple[AccountLink, ...]
     linked: bool = True
     external: bool = False  # linked by an email outside the configured corporate domains
+    # Who the roster says they are; None when no identity source is in the snapshot.
+    roster: RosterPerson | None = None
 
     @property
     def email(self) -> str | None:
         return self.key if self.linked else None
+
+    @property
+    def status(self) -> str:
+        """The roster status (`RosterStatus`), or "" when no roster is configured."""
+        return self.roster.status if self.roster is not None else ""
+
+    @property
+    def is_leaver(self) -> bool:
+        return self.roster is not None and self.roster.is_leaver
+
+
+# ---------------------------------------------------------------- the roster
+
+
+class RosterStatus:
+    """A person's standing, merged from every identity source that knows them."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    UNKNOWN = "unknown"  # an identity source that should say could not be read
+    NOT_IN_ROSTER = "not in roster"
+
+    LEAVERS = frozenset({SUSPENDED, TERMINATED})
+    ALL = (ACTIVE, SUSPENDED, TERMINATED, UNKNOWN, NOT_IN_ROSTER)
+
+
+# A Gap whose `hides` is this says an identity source could not read its people: their
+# status is unknown, never "active".
+PEOPLE_UNREAD = "people and their status (leavers, managers, departments)"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """What one identity source says about one person (from a `Kind.PERSON` principal)."""
+
+    source: str  # system: okta | entra | google_workspace | roster
+    id: str  # the principal key of the record
+    status: str  # RosterStatus.ACTIVE / SUSPENDED / TERMINATED
+    raw_status: str = ""  # as the source says it: DEPROVISIONED, accountEnabled=false, "Leaver"
+    manager: str = ""  # manager's email, when the source names one
+    department: str = ""
+    end: str = ""  # ISO date employment ends (or ended)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPerson:
+    """One person as the roster knows them: the merge of every source's entry."""
+
+    email: str
+    name: str
+    status: str  # RosterStatus
+    status_reason: str = ""  # why: "okta: DEPROVISIONED", "end date 2026-10-15 has passed"
+    manager: str = ""  # email
+    department: str = ""
+    title: str = ""
+    employee_number: str = ""
+    start: str = ""  # ISO date
+    end: str = ""  # ISO date
+    left_on: str = ""  # ISO date the person left, when known (end date, or the source's status change)
+    entries: tuple[RosterEntry, ...] = ()
+    groups: tuple[str, ...] = ()  # principal keys of identity-provider groups
+    apps: tuple[str, ...] = ()  # applications assigned in the identity provider ("GitHub", "AWS")
+
+    @property
+    def is_leaver(self) -> bool:
+        return self.status in RosterStatus.LEAVERS
+
+    @property
+    def in_roster(self) -> bool:
+        return self.status != RosterStatus.NOT_IN_ROSTER
 
 
 @dataclass(frozen=True)

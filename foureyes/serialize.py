@@ -106,6 +106,8 @@ def finding_json(analysis: Analysis, finding: Finding) -> dict[str, Any]:
         "controls": list(rule.controls),
         "rationale": rule.rationale,
         "remediation": rule.remediation,
+        # roster findings: days since leaving, departments, the IdP group and who differs
+        "facts": dict(finding.facts),
         "exception": None if waiver is None else {
             "id": waiver.id, "reason": waiver.reason, "expires": waiver.expires.isoformat(),
             "approver": waiver.approver, "source": waiver.source,

@@ -19,17 +19,17 @@ from typing import Any, Callable, Iterable, Sequence
 
 from . import review
 from .analysis import Analysis, analyze, rule_pack
-from .collect import collect
-from .config import Config
+from .collect import collect, is_source_failure
+from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
 from .errors import InputError, NotFound
 from .export import github_issues, report, tickets
-from .export.files import ExportFormat, write_file
+from .export.files import ExportFormat, refuse_protected, write_file
 from .graph import Holding
 from .identity import Identities, Suggestion, link, suggest
 from .matrix import matrix_rows
-from .model import Person, Snapshot, SnapshotInfo, SourceResult
+from .model import SYSTEMS, Gap, Person, Snapshot, SnapshotInfo, SourceResult
 from .review import Campaign, CampaignSpec, Item, ReviewerRules, Scope
 from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
@@ -40,8 +40,42 @@ TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
-__all__ = ["Workspace", "Analysis", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS", "REPORT_FORMATS",
-           "ISSUE_WRITES", "demo_config"]
+__all__ = ["Workspace", "Analysis", "Completeness", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS",
+           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure"]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """What one snapshot could not read: the sources that failed (with their error) and the
+    gaps. Unknown is never "no access": every data command says so before its answer."""
+
+    snapshot: int
+    failed: tuple[tuple[str, str], ...] = ()  # (source name, error)
+    gaps: tuple[Gap, ...] = ()
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> "Completeness":
+        return cls(snapshot.id, tuple((s.name, s.error) for s in snapshot.sources if s.error),
+                   tuple(snapshot.gaps()))
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.gaps
+
+    @property
+    def failed_sources(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.failed)
+
+    @property
+    def unread(self) -> tuple[Gap, ...]:
+        """The gaps other than a failed source's own (which `failed` already names)."""
+        return tuple(g for g in self.gaps if not is_source_failure(g))
+
+    def to_json(self) -> dict[str, Any]:
+        """``complete``, ``failed_sources`` and ``gaps``: the keys every data command's JSON carries."""
+        return {"complete": self.complete, "failed_sources": list(self.failed_sources),
+                "gaps": [{"system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides}
+                         for g in self.gaps]}
 
 
 @dataclass(frozen=True)
@@ -123,6 +157,16 @@ class Workspace:
         results = collect(self.config, sources, progress)
         return self._store.write_snapshot(results, label=label), results
 
+    def completeness(self, of: "Analysis | Snapshot | str | int | None" = None) -> Completeness:
+        """What a snapshot (an analysed one, a loaded one, or one named) could not read."""
+        if isinstance(of, Analysis):
+            return Completeness.of(of.snapshot)
+        if isinstance(of, Snapshot):
+            return Completeness.of(of)
+        info = self._store.snapshot_info(self._store.resolve(of))
+        return Completeness(info.id, tuple((s.name, s.error) for s in info.sources if s.error),
+                            tuple(self._store.gaps(info.id)) if info.gap_count else ())
+
     def load_demo(self) -> list[tuple[SnapshotInfo, bool]]:
         """Store the sample organisation's two snapshots (once): (info, stored now) each."""
         from .connectors import demo  # the sample organisation is built only when asked for
@@ -144,7 +188,8 @@ class Workspace:
                          today: date | None = None) -> Analysis:
         """A loaded snapshot analysed, with the approved campaign exceptions (the one place they are added)."""
         return analyze(snapshot, self.config, exception_files=exception_files,
-                       extra_waivers=review.approved_waivers(self._store, today=today), today=today)
+                       extra_waivers=review.approved_waivers(self._store, today=today), today=today,
+                       baseline=review.mover_baseline(self._store, snapshot.id))
 
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)
@@ -185,8 +230,40 @@ class Workspace:
     @staticmethod
     def matrix(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
                app_name: str = "") -> list[dict[str, Any]]:
-        """People × capabilities (`foureyes.matrix`), the same cells for the CLI and the TUI."""
+        """People × capabilities (`foureyes.matrix`), the same cells for the CLI and the TUI
+        (`check_tier` first for a tier a user typed)."""
         return matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+
+    # ------------------------------------------------------------ names a user types
+
+    def known_tiers(self, analysis: Analysis | None = None) -> list[str]:
+        """The config's tiers, the default one, and any tier a resource of the snapshot has."""
+        found = dict.fromkeys([*self.config.tiers, DEFAULT_TIER])
+        if analysis is not None:
+            found.update(dict.fromkeys(sorted({r.tier for r in analysis.snapshot.resources.values() if r.tier})))
+        return list(found)
+
+    def check_tier(self, tier: str, analysis: Analysis | None = None) -> None:
+        """A mistyped tier would answer "nobody": refuse it (exit 2), listing the known ones."""
+        known = self.known_tiers(analysis)
+        if tier not in known:
+            raise InputError(f"unknown tier {tier!r}; known tiers: {', '.join(known)}")
+
+    def check_rules(self, rule_ids: Iterable[str]) -> None:
+        """Rule ids that are not in the pack in effect are refused (exit 2), listing them."""
+        known = [r.id for r in self.rule_pack()]
+        unknown = [r for r in rule_ids if r not in known]
+        if unknown:
+            raise InputError(f"unknown rule {unknown[0]!r}; rules in effect: {', '.join(known)}")
+
+    def check_systems(self, systems: Iterable[str], snapshot: str | int | None = None) -> None:
+        """System names that neither foureyes nor a source of the snapshot uses are refused
+        (exit 2), listing the known ones."""
+        info = self._store.snapshot_info(self._store.resolve(snapshot))
+        known = list(dict.fromkeys([*SYSTEMS, *sorted({s.system for s in info.sources})]))
+        unknown = [s for s in systems if s not in known]
+        if unknown:
+            raise InputError(f"unknown system {unknown[0]!r}; known systems: {', '.join(known)}")
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:
@@ -196,8 +273,10 @@ class Workspace:
     def who_can(self, capability: str, *, tier: str | None = None, scope: str = "",
                 snapshot: str | int | None = None) -> WhoCan:
         """People holding ``capability`` (on ``tier``; on ``scope``: a resource key or glob,
-        app:NAME or repo:OWNER/REPO), in person order."""
+        app:NAME or repo:OWNER/REPO), in person order. An unknown tier is refused (exit 2)."""
         analysis = self.analysis(snapshot)
+        if tier:
+            self.check_tier(tier, analysis)
         by_person: dict[str, list[Holding]] = defaultdict(list)
         for holding in analysis.holdings():
             if holding.capability != capability or (tier and holding.tier != tier):
@@ -371,6 +450,7 @@ class Workspace:
         named = f"{campaign.id} ({safe_text(campaign.name, limit=80)})" if campaign is not None else ""
         line = audit.anchor_line(verdict.head, at=now_iso(), campaign=named)
         if file is not None:
+            refuse_protected(file, self._store.files)  # appending would corrupt the database
             append_line(file, line)
         return verdict, line
 
@@ -383,8 +463,10 @@ class Workspace:
         """A campaign's revocations as tickets; never writes to the store."""
         return tickets.build(self._store, self.config, campaign_id, group=group)
 
-    def render_tickets(self, found: tickets.TicketSet, fmt: str) -> str:
-        return tickets.render(found, fmt, self.config)
+    def render_tickets(self, found: tickets.TicketSet, fmt: str, *, completeness: Completeness | None = None) -> str:
+        """Tickets in a file format; JSON carries the campaign snapshot's completeness when given."""
+        return tickets.render(found, fmt, self.config,
+                              completeness=completeness.to_json() if completeness is not None else None)
 
     def file_github_issues(self, found: tickets.TicketSet, *, apply: bool = False,
                            on_action: Callable[[Any], None] | None = None) -> github_issues.IssueExport:
@@ -399,10 +481,10 @@ class Workspace:
     def render_report(evidence: report.Evidence, fmt: str) -> str:
         return report.render(evidence, fmt)
 
-    @staticmethod
-    def write_export(path: str | Path, text: str) -> Path:
-        """Write an export whole (through a temporary file), or fail with one line."""
-        return write_file(path, text)
+    def write_export(self, path: str | Path, text: str, *, force: bool = False) -> Path:
+        """Write an export whole (through a temporary file), or fail with one line: an existing
+        file only with ``force``, the store's own files never."""
+        return write_file(path, text, force=force, protected=self._store.files)
 
 
 def read_anchors(path: str | Path) -> list[audit.Anchor]:

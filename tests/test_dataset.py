@@ -31,7 +31,7 @@ def test_snapshot_from_a_dataset_file(tmp_path, cli):
     config.write_text('[sources.demo]\ndataset = "org.jsonl"\n')
     result = cli("-c", str(config), "snapshot", "--format", "json")
     assert result.returncode == 3  # the dataset carries Acme's gap
-    assert {s["name"] for s in json.loads(result.stdout)["sources"]} == {"github", "aws", "gcp"}
+    assert {s["name"] for s in json.loads(result.stdout)["sources"]} == {"github", "aws", "gcp", "roster", "okta"}
 
 
 def test_malformed_lines_name_the_file_and_line(tmp_path):

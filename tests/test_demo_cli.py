@@ -15,9 +15,10 @@ def test_demo_load_then_snapshots_json_lists_two_snapshots_with_counts(cli):
     assert [s["id"] for s in data["snapshots"]] == [1, 2]
     for snap in data["snapshots"]:
         sources = {s["name"]: s for s in snap["sources"]}
-        assert set(sources) == {"github", "aws", "gcp"}
-        for s in sources.values():
-            assert s["counts"]["principals"] > 0 and s["counts"]["grants"] > 0
+        assert set(sources) == {"github", "aws", "gcp", "roster", "okta"}
+        for name, s in sources.items():
+            assert s["counts"]["principals"] > 0
+            assert (s["counts"]["grants"] > 0) == (name not in ("roster", "okta"))  # who should: no grants
         assert sources["github"]["counts"]["gaps"] == 1
     # loading again stores nothing new
     again = cli("demo", "--load")

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import pytest
 
-from foureyes.analysis import analyze
-from foureyes.connectors.demo import build, demo_config
+from foureyes.analysis import analyze, roster_baseline
+from foureyes.connectors.demo import TAKEN_AT, build, demo_config
 from foureyes.drift import compare
 from foureyes.model import Snapshot
 
 STOREFRONT = "app:storefront"
-EXPECTED_AFTER = {
-    # unlinked accounts with production capabilities
-    ("FE-ID-001", "aws:arn:aws:iam::111111111111:user/ci-legacy", "any"),  # CI user in group deployers, no owner
-    ("FE-ID-001", "github:contractor-jq", "any"),  # outside collaborator without SAML, deploys storefront
+ROSTER_AFTER = {
+    # the HR roster and Okta say they left; their GitHub accounts still push and deploy
+    ("FE-ROS-001", "omar.osman@acme.com", "any"),  # terminated, Okta deprovisioned, still in team web
+    ("FE-ROS-001", "fatima.farouk@acme.com", "any"),  # end date passed, HR and Okta not updated
+    ("FE-ROS-003", "pedro.pinto@acme.com", "any"),  # moved Payments -> Data, still in team payments
+    ("FE-ROS-004", "", "github:team/acme/web"),  # synchronised from Okta "Engineering - Web", Omar still in it
+}
+EXPECTED_AFTER = ROSTER_AFTER | {
+    # accounts with production capabilities that belong to nobody in the roster (unlinked too:
+    # FE-ID-001 stays quiet for them, FE-ROS-002 says more)
+    ("FE-ROS-002", "aws:arn:aws:iam::111111111111:user/ci-legacy", "any"),  # CI user in group deployers, no owner
+    ("FE-ROS-002", "github:contractor-jq", "any"),  # outside collaborator without SAML, deploys storefront
     # posture
     ("FE-POS-001", "", "github:environment:acme/storefront-web/production"),  # no required reviewer
     ("FE-POS-002", "", "github:repo:acme/deploy-tools"),  # unprotected default branch
@@ -56,16 +64,18 @@ EXPECTED_AFTER = {
     ("FE-SOD-005", "gina.garcia@acme.com", "any"),  # roles/iam.securityAdmin inherited from the GCP org
     ("FE-SOD-005", "olivia.okafor@acme.com", "any"),  # SSO AdministratorAccess
 }
-EXPECTED_BEFORE = EXPECTED_AFTER - {("FE-SOD-001", "nina.nakamura@acme.com", STOREFRONT)}
+EXPECTED_BEFORE = EXPECTED_AFTER - ROSTER_AFTER - {("FE-SOD-001", "nina.nakamura@acme.com", STOREFRONT)}
 
 
 @pytest.fixture(scope="module")
 def analyses():
     config = demo_config()
     out = {}
+    baseline = None
     for n, stage in enumerate(("before", "after"), 1):
-        snapshot = Snapshot(id=n, taken_at=stage, label=stage, sources=tuple(build(stage, config)))
-        out[stage] = analyze(snapshot, config, waivers=[])
+        snapshot = Snapshot(id=n, taken_at=TAKEN_AT[stage], label=stage, sources=tuple(build(stage, config)))
+        out[stage] = analyze(snapshot, config, waivers=[], baseline=baseline)
+        baseline = roster_baseline(snapshot, "the October snapshot")  # movers are measured against it
     return out
 
 
@@ -156,7 +166,9 @@ def test_drift_between_demo_snapshots_is_exactly_the_seeded_changes(analyses):
         ("github:leo-leaves", "write", "github:repo:acme/payments-worker"),
         ("aws:arn:aws:iam::111111111111:user/leo", "policy ReadOnlyAccess", "aws:account:111111111111"),
     }
-    assert [(f.rule.id, f.person) for f in d.findings_added] == [("FE-SOD-001", "nina.nakamura@acme.com")]
+    assert {(f.rule.id, f.person or f.scope) for f in d.findings_added} == {
+        ("FE-SOD-001", "nina.nakamura@acme.com"),
+        *((rule, person or scope) for rule, person, scope in ROSTER_AFTER)}
     assert d.findings_removed == ()
     people_gaining = {h.person for h in d.capabilities_added}
     people_losing = {h.person for h in d.capabilities_removed}
@@ -175,3 +187,28 @@ def test_identities_of_the_demo(analyses):
     assert ids.people["temp.consultant@gmail.com"].external
     olivia = {a.principal for a in ids.people["olivia.okafor@acme.com"].accounts}
     assert olivia == {"github:olivia-ops", "aws:sso:d-9067c1a2b3:user/olivia.okafor"}
+
+
+def test_the_roster_of_the_demo(analyses):
+    """Leavers, a mover and the synchronised team that drifted, with what each finding says."""
+    analysis = analyses["after"]
+    found = {(f.rule.id, f.person or f.scope): f for f in analysis.findings}
+    omar = found[("FE-ROS-001", "omar.osman@acme.com")]
+    assert omar.facts["left_on"] == "2026-10-23" and omar.facts["days_since_leaving"] == 10
+    assert omar.facts["status_reason"] == "roster: Terminated; okta: DEPROVISIONED"
+    assert omar.facts["accounts"] == ["github:omar-web"]
+    assert {h.capability for h in omar.holdings} >= {"code.push", "deploy.run"}  # every capability, not five
+    assert len(omar.holdings) == len(analysis.holdings("omar.osman@acme.com"))
+    fatima = found[("FE-ROS-001", "fatima.farouk@acme.com")]
+    assert fatima.facts["status_reason"] == "end date 2026-10-30 has passed"
+    pedro = found[("FE-ROS-003", "pedro.pinto@acme.com")]
+    assert (pedro.facts["department_then"], pedro.facts["department_now"]) == ("Payments", "Data")
+    assert {h.resource for h in pedro.holdings} >= {"github:repo:acme/payments-api"}
+    web = found[("FE-ROS-004", "github:team/acme/web")]
+    assert web.facts["idp_label"] == "Engineering - Web" and web.facts["extra"] == ["omar.osman@acme.com"]
+    people = analysis.identities.people
+    assert people["omar.osman@acme.com"].status == "terminated"
+    assert people["wanda.webb@acme.com"].roster.manager == "olivia.okafor@acme.com"
+    assert people["github:contractor-jq"].status == "not in roster"
+    # Leo left too, but nothing of his reaches a capability any more: no finding
+    assert not any(f.person == "leo.lindqvist@acme.com" for f in analysis.findings)

@@ -6,6 +6,8 @@ Data goes to stdout, diagnostics to stderr; exit codes follow the CLI contract
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
 
@@ -13,34 +15,62 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_USAGE, FoureyesError
+from ..textsafe import redact_credentials
+from . import output
 from .common import AppContext, pass_app
 
 INTERNAL_ERROR = 70
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
+_QUIET_LIBRARIES = logging.NullHandler()
 
 
 class FoureyesGroup(click.Group):
-    """Turns every FoureyesError into one line on stderr and its exit code."""
+    """Turns every FoureyesError into one line on stderr and its exit code; a closed pipe ends quietly."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader that went away shows here, not as noise at exit
         except FoureyesError as exc:
-            click.echo(f"foureyes: error: {exc}", err=True)
+            output.error(exc)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("foureyes: interrupted", err=True)
+            output.note("foureyes: interrupted")
             ctx.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except OSError as exc:
+            if not _closed_pipe(exc):
+                _internal(ctx, exc)
+            _discard_stdout()  # `foureyes … | head`: the reader has what it wanted
+            ctx.exit(CLOSED_PIPE)
         except Exception as exc:  # a bug: one line, no traceback (it may carry secrets)
-            if os.environ.get("FOUREYES_DEBUG"):
-                raise
-            click.echo(
-                f"foureyes: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                " (set FOUREYES_DEBUG=1 to see the traceback, and please report it)",
-                err=True,
-            )
-            ctx.exit(INTERNAL_ERROR)
+            _internal(ctx, exc)
+
+
+def _closed_pipe(exc: OSError) -> bool:
+    return isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
+
+
+def _internal(ctx: click.Context, exc: Exception) -> None:
+    if os.environ.get("FOUREYES_DEBUG"):
+        raise exc
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    output.note(f"foureyes: internal error: {type(exc).__name__}: {redact_credentials(first)}"
+                " (set FOUREYES_DEBUG=1 to see the traceback, and please report it)")
+    ctx.exit(INTERNAL_ERROR)
 
 
 @click.group(cls=FoureyesGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +90,11 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     accounts, and finds separation-of-duties conflicts with the path that explains them.
     """
     ctx.obj = AppContext(config_path)
+    # Libraries' log lines (urllib3's retries, a client's warnings) would reach stderr raw and
+    # unscrubbed; foureyes says what matters itself. FOUREYES_DEBUG=1 lets them through.
+    root = logging.getLogger()
+    if not os.environ.get("FOUREYES_DEBUG") and _QUIET_LIBRARIES not in root.handlers:
+        root.addHandler(_QUIET_LIBRARIES)
 
 
 # Each module adds its commands to `main` when imported.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Sequence
 
 import click
@@ -12,19 +11,20 @@ from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
 from ..drift import grant_json
 from ..serialize import finding_json, holding_json, path_json, person_json
-from ..workspace import Analysis
+from ..workspace import Analysis, Completeness
 from . import main
 from .common import (
     AppContext,
-    cell,
+    announce,
+    finish,
     format_option,
-    note,
+    gaps_options,
     pass_app,
-    print_csv,
-    print_json,
-    print_table,
+    print_gaps,
     snapshot_option,
+    worst,
 )
+from .output import cell, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -49,13 +49,19 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 @click.option("--scope", default="", metavar="SCOPE",
               help="Only this resource: a key or glob, app:NAME, or repo:OWNER/REPO.")
 @snapshot_option
+@gaps_options
 @format_option()
 @pass_app
 def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
-            fmt: str) -> None:
-    """People holding CAPABILITY, each with the path that explains it."""
-    found = app.workspace().who_can(capability, tier=tier, scope=scope, snapshot=snapshot_ref)
+            allow_gaps: bool, strict: bool, fmt: str) -> None:
+    """People holding CAPABILITY, each with the path that explains it.
+
+    Exit 3 when a source of the snapshot failed (unless --allow-gaps): "nobody" would be a guess."""
+    workspace = app.workspace()
+    found = workspace.who_can(capability, tier=tier, scope=scope, snapshot=snapshot_ref)
     analysis = found.analysis
+    completeness = workspace.completeness(analysis)
+    code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
     people = [p for p, _ in found.people]
     by_person = {p.key: holdings for p, holdings in found.people}
     if fmt == "json":
@@ -64,6 +70,7 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
             "tier": tier,
             "scope": scope or None,
             "snapshot": analysis.snapshot.id,
+            **completeness.to_json(),
             "people": [
                 {
                     **person_json(analysis, p),
@@ -73,6 +80,7 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
                 for p in people
             ],
         })
+        finish(code)
         return
     rows = []
     for p in people:
@@ -82,10 +90,12 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
                          h.tier, " → ".join(path_json(analysis.path(h))[1:])])
     if fmt == "csv":
         print_csv(["person", "resource", "tier", "path"], rows)
+        finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
     print_table(title, ["person", "resource", "tier", "path"], [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
-    note(f"{len(people)} people")
+    note(f"{len(people)} people" + (" (incomplete: a source failed)" if completeness.failed else ""))
+    finish(code)
 
 
 # ---------------------------------------------------------------- conflicts
@@ -103,12 +113,20 @@ def _severity_cell(severity: str) -> Text:
 @click.option("--open", "open_only", is_flag=True, help="Hide findings covered by an active exception.")
 @exceptions_option
 @snapshot_option
+@gaps_options
 @format_option()
 @pass_app
 def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], person: str, open_only: bool,
-              exception_files: tuple[str, ...], snapshot_ref: str | None, fmt: str) -> None:
-    """Rule findings: separation-of-duties conflicts and posture problems, with paths."""
+              exception_files: tuple[str, ...], snapshot_ref: str | None, allow_gaps: bool, strict: bool,
+              fmt: str) -> None:
+    """Rule findings: separation-of-duties conflicts and posture problems, with paths.
+
+    Exit 3 when a source of the snapshot failed (unless --allow-gaps)."""
+    if rule_ids:
+        app.workspace().check_rules(rule_ids)
     analysis = load_analysis(app, snapshot_ref, exception_files)
+    completeness = app.workspace().completeness(analysis)
+    code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
     findings = [
         f for f in analysis.findings
         if f.at_least(min_severity)
@@ -118,18 +136,23 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
     ]
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule.id, f.person, f.scope))
     if fmt == "json":
-        print_json({"snapshot": analysis.snapshot.id, "findings": [finding_json(analysis, f) for f in findings]})
+        print_json({"snapshot": analysis.snapshot.id, **completeness.to_json(),
+                    "findings": [finding_json(analysis, f) for f in findings]})
+        finish(code)
         return
     columns = ["id", "severity", "rule", "title", "person or resource", "scope", "capabilities", "status"]
     rows = [[f.id, f.severity, f.rule.id, f.rule.title, f.subject_label or f.subject, f.scope,
              ", ".join(f.capabilities), "excepted" if f.covered else "open"] for f in findings]
     if fmt == "csv":
         print_csv(columns, rows)
+        finish(code)
         return
     print_table(f"conflicts (snapshot {analysis.snapshot.id})", columns,
                 [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
-    note(f"{len(findings)} findings, {open_count} open; `foureyes conflicts --format json` shows every path")
+    incomplete = " (incomplete: a source failed)" if completeness.failed else ""
+    note(f"{len(findings)} findings, {open_count} open{incomplete}; `foureyes conflicts --format json` shows every path")
+    finish(code)
 
 
 # ---------------------------------------------------------------- matrix
@@ -141,25 +164,36 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
 @click.option("--team", default="", metavar="SLUG", help="Only members of this GitHub team (nested teams included).")
 @click.option("--app", "app_name", default="", metavar="NAME", help="Only capabilities on this app.")
 @snapshot_option
+@gaps_options
 @format_option()
 @pass_app
 def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name: str, snapshot_ref: str | None,
-           fmt: str) -> None:
-    """People × capabilities: how many resources each person holds each capability on."""
+           allow_gaps: bool, strict: bool, fmt: str) -> None:
+    """People × capabilities: how many resources each person holds each capability on.
+
+    Exit 3 when a source of the snapshot failed (unless --allow-gaps)."""
     workspace = app.workspace()
     analysis = workspace.analysis(snapshot_ref)
+    if tier != "any":
+        workspace.check_tier(tier, analysis)
+    completeness = workspace.completeness(analysis)
+    code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
     rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
     if fmt == "json":
-        print_json({"snapshot": analysis.snapshot.id, "tier": tier, "capabilities": list(CAPABILITIES), "rows": rows})
+        print_json({"snapshot": analysis.snapshot.id, **completeness.to_json(), "tier": tier,
+                    "capabilities": list(CAPABILITIES), "rows": rows})
+        finish(code)
         return
     columns = ["person", *CAPABILITIES, "conflict"]
     table_rows = [[r["name"] if r["linked"] else r["person"], *(len(r["capabilities"][c]) or "" for c in CAPABILITIES),
                    "yes" if r["conflict"] else ""] for r in rows]
     if fmt == "csv":
         print_csv(columns, table_rows)
+        finish(code)
         return
     print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", columns,
                 [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+    finish(code)
 
 
 # ---------------------------------------------------------------- drift
@@ -168,15 +202,26 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
 @main.command()
 @click.option("--from", "from_ref", default=None, metavar="ID", help="Older snapshot (default: the one before --to).")
 @click.option("--to", "to_ref", default=None, metavar="ID", help="Newer snapshot (default: latest).")
+@gaps_options
 @format_option()
 @pass_app
-def drift(app: AppContext, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
-    """Grants, capabilities and findings added and removed between two snapshots."""
-    found = app.workspace().drift(from_ref, to_ref)
+def drift(app: AppContext, from_ref: str | None, to_ref: str | None, allow_gaps: bool, strict: bool,
+          fmt: str) -> None:
+    """Grants, capabilities and findings added and removed between two snapshots.
+
+    Exit 3 when a source failed in either snapshot (unless --allow-gaps): what it lacks shows as
+    removed, or hides what was added."""
+    workspace = app.workspace()
+    found = workspace.drift(from_ref, to_ref)
     old, new, d = found.old, found.new, found.drift
+    sides = (workspace.completeness(old), workspace.completeness(new))
+    # a failed source first, whichever snapshot it is in
+    code = worst(*(announce(c, allow_gaps=allow_gaps, strict=strict)
+                   for c in sorted(sides, key=lambda c: not c.failed)))
     if fmt == "json":
         print_json({
             "from": d.from_id, "to": d.to_id,
+            **_both(*sides),
             "grants": {"added": [grant_json(g, new.snapshot) for g in d.grants_added],
                        "removed": [grant_json(g, old.snapshot) for g in d.grants_removed]},
             "capabilities": {"added": [{"person": h.person, **holding_json(new, h, with_path=True)} for h in d.capabilities_added],
@@ -184,6 +229,7 @@ def drift(app: AppContext, from_ref: str | None, to_ref: str | None, fmt: str) -
             "findings": {"added": [finding_json(new, f) for f in d.findings_added],
                          "removed": [finding_json(old, f) for f in d.findings_removed]},
         })
+        finish(code)
         return
     rows: list[list[Any]] = []
     for sign, grants, snap in (("+", d.grants_added, new.snapshot), ("-", d.grants_removed, old.snapshot)):
@@ -201,12 +247,23 @@ def drift(app: AppContext, from_ref: str | None, to_ref: str | None, fmt: str) -
             rows.append([sign, "finding", f.subject_label or f.subject, f"{f.rule.id} {f.rule.title}", f.scope])
     if fmt == "csv":
         print_csv(["change", "type", "who", "what", "where"], rows)
+        finish(code)
         return
     if not rows:
         note(f"no changes between snapshot {d.from_id} and {d.to_id}")
+        finish(code)
         return
     styled = [[cell(r[0], style="green" if r[0] == "+" else "red")] + [cell(v) for v in r[1:]] for r in rows]
     print_table(f"drift from snapshot {d.from_id} to {d.to_id}", ["", "type", "who", "what", "where"], styled)
+    finish(code)
+
+
+def _both(old: Completeness, new: Completeness) -> dict[str, Any]:
+    """Both snapshots' completeness as one: each failed source and gap says which snapshot it is in."""
+    return {"complete": old.complete and new.complete,
+            "failed_sources": [{"snapshot": c.snapshot, "source": name}
+                               for c in (old, new) for name in c.failed_sources],
+            "gaps": [{"snapshot": c.snapshot, **gap} for c in (old, new) for gap in c.to_json()["gaps"]]}
 
 
 # ---------------------------------------------------------------- check
@@ -225,13 +282,16 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
     """CI gate. Exit 1 on open findings at or above --fail-on (not covered by an exception);
     otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0."""
     analysis = load_analysis(app, snapshot_ref, exception_files)
+    completeness = app.workspace().completeness(analysis)
+    # check's own rule: any gap fails it (not only a failed source), unless --allow-gaps
+    announce(completeness, allow_gaps=allow_gaps)
     failing = [f for f in analysis.findings if not f.covered and f.at_least(fail_on)]
     covered = [f for f in analysis.findings if f.covered]
     gaps = analysis.gaps
-    failed_sources = [s.name for s in analysis.snapshot.sources if s.error]
+    failed_sources = list(completeness.failed_sources)
     if failing:
         code = EXIT_FINDINGS
-    elif (gaps or failed_sources) and not allow_gaps:
+    elif not completeness.complete and not allow_gaps:
         code = EXIT_SOURCE
     else:
         code = EXIT_OK
@@ -242,8 +302,7 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
             "exit_code": code,
             "failing": [finding_json(analysis, f) for f in failing],
             "excepted": [f.id for f in covered],
-            "gaps": [{"system": g.system, "resource": g.resource, "reason": g.reason, "hides": g.hides} for g in gaps],
-            "failed_sources": failed_sources,
+            **completeness.to_json(),
         })
     else:
         if failing:
@@ -251,12 +310,11 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
                         ["id", "severity", "rule", "person or resource", "scope"],
                         [[cell(f.id), _severity_cell(f.severity), cell(f.rule.id), cell(f.subject_label or f.subject),
                           cell(f.scope)] for f in failing])
-        for g in gaps:
-            note(f"gap: [{g.system}] {g.resource or 'source'}: {g.reason}" + (f" (may hide: {g.hides})" if g.hides else ""))
+        print_gaps(completeness.unread)  # a failed source was named in the first line
         note(f"check: {len(failing)} open finding(s) at or above {fail_on}, {len(covered)} excepted, "
              f"{len(gaps)} gap(s){', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
              f"→ exit {code}")
-    sys.exit(code)
+    finish(code)
 
 
 # ---------------------------------------------------------------- identities
@@ -265,27 +323,35 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
 @main.command()
 @click.option("--suggest", is_flag=True, help="List possible links for unlinked accounts, with the evidence (never applied).")
 @snapshot_option
+@gaps_options
 @format_option()
 @pass_app
-def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, fmt: str) -> None:
-    """People and their linked accounts; unlinked accounts are their own person."""
+def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_gaps: bool, strict: bool,
+               fmt: str) -> None:
+    """People and their linked accounts; unlinked accounts are their own person.
+
+    Exit 3 when a source of the snapshot failed (unless --allow-gaps)."""
     workspace = app.workspace()
     snapshot, ids = workspace.identities(snapshot_ref)
+    completeness = workspace.completeness(snapshot)
+    code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
     if suggest:
         suggestions = workspace.link_suggestions(snapshot, ids)
         if fmt == "json":
-            print_json({"snapshot": snapshot.id, "suggestions": [
+            print_json({"snapshot": snapshot.id, **completeness.to_json(), "suggestions": [
                 {"account": s.account, "person": s.person, "evidence": s.evidence} for s in suggestions]})
         elif fmt == "csv":
             print_csv(["account", "person", "evidence"], [[s.account, s.person, s.evidence] for s in suggestions])
         else:
             print_table(f"suggested links (snapshot {snapshot.id}); add them under [identity.people] to apply",
                         ["account", "may be", "evidence"], [[s.account, s.person, s.evidence] for s in suggestions])
+        finish(code)
         return
     people = list(ids.people.values())
     if fmt == "json":
         print_json({
             "snapshot": snapshot.id,
+            **completeness.to_json(),
             "counts": {"people": len(ids.linked), "unlinked": len(ids.unlinked),
                        "accounts": sum(len(p.accounts) for p in people)},
             "people": [
@@ -294,15 +360,18 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, fmt: st
                 for p in people
             ],
         })
+        finish(code)
         return
     rows = [[p.key, p.display_name, "yes" if p.linked else "NO", a.principal, a.method, a.evidence]
             for p in people for a in p.accounts]
     if fmt == "csv":
         print_csv(["person", "name", "linked", "account", "method", "evidence"], rows)
+        finish(code)
         return
     print_table(f"identities (snapshot {snapshot.id})", ["person", "name", "linked", "account", "method", "evidence"], rows)
     note(f"{len(ids.linked)} people, {len(ids.unlinked)} unlinked accounts (a conflict across systems is "
          "invisible for them); `foureyes identities --suggest` lists possible links")
+    finish(code)
 
 
 # ---------------------------------------------------------------- rules
@@ -340,4 +409,4 @@ def rules_test(app: AppContext, fixtures: tuple[str, ...]) -> None:
             failures += 1
             note(f"FAIL {result.rule} {result.case}: {result.message}")
     note(f"{total} case(s), {failures} failure(s)")
-    sys.exit(EXIT_FINDINGS if failures else EXIT_OK)
+    finish(EXIT_FINDINGS if failures else EXIT_OK)

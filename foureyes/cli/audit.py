@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from . import main
-from .common import AppContext, format_option, note, pass_app, print_csv, print_json, print_table
+from .common import AppContext, finish, format_option, pass_app
+from .output import note, out, print_csv, print_json, print_table
 
 
 @main.group("audit")
@@ -36,7 +35,7 @@ def audit_verify(app: AppContext, expect_head: str | None, anchors: tuple[str, .
     if fmt == "json":
         print_json(verdict.to_json())
     elif verdict.ok:
-        click.echo(f"audit log intact: {verdict.entries} entries; head {verdict.head.seq} {verdict.head.hash}")
+        out(f"audit log intact: {verdict.entries} entries; head {verdict.head.seq} {verdict.head.hash}")
         checked = verdict.checked
         if checked:
             note("records match the chain: " + ", ".join(f"{n} {table}" for table, n in checked))
@@ -53,7 +52,7 @@ def audit_verify(app: AppContext, expect_head: str | None, anchors: tuple[str, .
         note(f"foureyes: records differ from the audit chain: {difference.describe()}")
     for problem in verdict.mismatches:
         note(f"foureyes: audit log and records disagree: {problem}")
-    sys.exit(EXIT_OK if verdict.ok else EXIT_FINDINGS)
+    finish(EXIT_OK if verdict.ok else EXIT_FINDINGS)
 
 
 @audit_group.command("anchor")
@@ -71,11 +70,11 @@ def audit_anchor(app: AppContext, path: str | None, campaign_id: int | None) -> 
     verdict, line = app.workspace().audit_anchor(campaign_id=campaign_id, file=path)
     if not verdict.ok:
         note(f"foureyes: not anchored: the audit log does not verify: {verdict.problem}")
-        sys.exit(EXIT_FINDINGS)
+        finish(EXIT_FINDINGS)
     if path:
         note(f"anchored in {path}: {line}")
     else:
-        click.echo(line)
+        out(line)
 
 
 @audit_group.command("log")

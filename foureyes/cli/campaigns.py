@@ -12,9 +12,9 @@ import click
 
 from .. import review
 from ..errors import EXIT_OK, EXIT_USAGE, InputError, NotFound
-from ..textsafe import safe_text
 from . import main
-from .common import AppContext, cell, format_option, note, pass_app, print_csv, print_json, print_table
+from .common import AppContext, announce, finish, format_option, need_terminal, pass_app
+from .output import cell, confirm, note, out, print_csv, print_json, print_table, warning
 
 ACTOR_ENV = "FOUREYES_REVIEWER"
 STATE_STYLE = {"certify": "green", "revoke": "red", "exception": "yellow", "defer": "cyan", "skipped": "dim",
@@ -68,15 +68,18 @@ def campaign() -> None:
 @click.option("--name", default=None, help="Campaign name (default: 'Access review DATE').")
 @click.option("--from-template", "template", default=None, metavar="NAME",
               help="Use [campaigns.templates.NAME]; runs twice in one period return the same campaign (cron).")
-@click.option("--scope", "scope_kind", type=click.Choice(["production", "conflicts", "drift", "all"]),
+@click.option("--scope", "scope_kind", type=click.Choice(list(review.SCOPE_KINDS)),
               default=None, help="Which grants: all production grants (default), those in a conflict, "
-                                 "production grants new since the last closed campaign, or all.")
+                                 "production grants new since the last closed campaign, every grant of "
+                                 "leavers (the roster says they left), what movers keep of their old team's "
+                                 "capabilities, or all.")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")
 @click.option("--app", "apps", multiple=True, metavar="NAME", help="Only this app (repeatable).")
 @click.option("--team", "teams", multiple=True, metavar="SLUG", help="Only members of this GitHub team (repeatable).")
 @click.option("--person", "people", multiple=True, metavar="KEY", help="Only this person (repeatable).")
 @click.option("--reviewers", "rules", default=None, metavar="RULES",
-              help="Reviewer rules in order, comma-separated: app-owner, team-maintainer, fixed "
+              help="Reviewer rules in order, comma-separated: app-owner, team-maintainer, manager "
+                   "(the person's manager in the roster), fixed "
                    "(default: [campaigns] reviewers).")
 @click.option("--reviewer", "fixed", multiple=True, metavar="EMAIL", help="A fixed reviewer (repeatable; rule 'fixed').")
 @click.option("--fallback", default=None, metavar="EMAIL",
@@ -96,6 +99,11 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     workspace = app.workspace()
     actor = actor or f"os:{getpass.getuser()}"
     snapshot_id = workspace.resolve(snapshot_ref)
+    if systems:
+        workspace.check_systems(systems, snapshot_id)
+    completeness = workspace.completeness(snapshot_id)
+    if completeness.failed:  # the campaign freezes what the snapshot lacks: say so, first
+        announce(completeness, allow_gaps=True)
     if template:
         given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
                                            ("--app", apps), ("--team", teams), ("--person", people),
@@ -125,12 +133,12 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
         return
     verb = "created" if created else "already exists for this period:"
     total = sum(sum(c.values()) for c in counts.values())
-    click.echo(f"campaign {found.id} {verb} {found.name!r}: {total} items from snapshot {found.snapshot_id}, "
+    out(f"campaign {found.id} {verb} {found.name!r}: {total} items from snapshot {found.snapshot_id}, "
                f"due {found.due.isoformat()}")
     print_table(None, ["reviewer", "items"], [[r or "(unassigned)", sum(c.values())] for r, c in sorted(counts.items())])
     unassigned = sum(counts.get("", {}).values()) if "" in counts else 0
     if unassigned:
-        note(f"foureyes: warning: {unassigned} item(s) have no reviewer (every candidate is the subject); "
+        warning(f"{unassigned} item(s) have no reviewer (every candidate is the subject); "
              "set a fallback reviewer with --fallback or [campaigns] fallback_reviewer")
 
 
@@ -194,7 +202,6 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
                   [[i.id, i.person, i.entitlement, i.resource_name, i.tier, i.app, i.reviewer, i.state,
                     i.decided_by or "", i.decided_at or "", _flags(i)] for i in listed])
         return
-    out = click.echo
     out(f"campaign {found.id}: {found.name}")
     out(f"  status     {found.status}" + (f" (closed {found.closed_at} by {found.closed_by}: {found.close_reason})"
                                           if found.closed_at else "") + (" — OVERDUE" if found.overdue() else ""))
@@ -237,7 +244,7 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
         print_json({**review.campaign_json(closed), "policy_items": decided,
                     "progress": workspace.progress(closed.id).to_json()})
         return
-    click.echo(f"campaign {closed.id} closed by {closed.closed_by}")
+    out(f"campaign {closed.id} closed by {closed.closed_by}")
     if decided:
         outcome = "revoke" if closed.policy.close_policy == "revoke" else "skipped"
         note(f"{len(decided)} unresolved item(s) became {outcome} (close policy): "
@@ -262,6 +269,7 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
     except NotFound:
         if campaign_id is not None:
             raise  # with none open, the queue says so and offers to create one
+    need_terminal("review")
     run_app(workspace=workspace, review=True, reviewer=(actor or "").strip().lower(), campaign_id=campaign_id)
 
 
@@ -314,9 +322,10 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
             raise InputError(f"a bulk decision ({decision} on {len(item_ids)} items) needs --yes when not interactive")
         decided = 0 if overwrite else sum(1 for i in item_ids if workspace.item(i).state != review.PENDING)
         left = f"; {decided} decided already would be skipped" if decided else ""
-        if not click.confirm(f"{decision} {len(item_ids) - decided} items as {actor}{left}?", err=True, default=False):
+        if not confirm(f"{decision} {len(item_ids) - decided} items as {actor}{left}?"):
             note("nothing decided")
-            sys.exit(EXIT_OK)
+            finish(EXIT_OK)
+            return
     skipped: Sequence[tuple[int, str]] = ()
     if len(item_ids) == 1:
         outcomes = [workspace.decide(item_ids[0], decision, actor=actor, reason=reason, expires=until,
@@ -327,8 +336,8 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
                                      note=note_text, overwrite=overwrite)
         outcomes, refused, skipped = list(bulk.done), bulk.refused, bulk.skipped
     for outcome in outcomes:
-        for warning in outcome.warnings:
-            note(f"foureyes: warning: {warning}")
+        for problem in outcome.warnings:
+            warning(problem)
     for item_id, why in refused:
         note(f"foureyes: refused: item {item_id}: {why}")
     for item_id, why in skipped:
@@ -343,10 +352,10 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
         for o in outcomes:
             flag = " (conflicted reviewer)" if o.decision and o.decision.reviewer_conflicted else ""
             extra = f"; exception {o.exception.id} awaits a second approver" if o.exception else ""
-            click.echo(f"item {o.item.id}: {o.item.state} — {safe_text(o.item.person)} {safe_text(o.item.label)}{flag}{extra}")
+            out(f"item {o.item.id}: {o.item.state} — {o.item.person} {o.item.label}{flag}{extra}")
         if len(item_ids) > 1:
             note(f"{len(outcomes)} decided, {len(skipped)} skipped (already decided), {len(refused)} refused")
-    sys.exit(EXIT_USAGE if refused else EXIT_OK)
+    finish(EXIT_USAGE if refused else EXIT_OK)
 
 
 @main.command()
@@ -358,7 +367,7 @@ def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
     found = _campaign_for(app, campaign_id)
     outcomes = app.workspace().undo_last(found.id, actor=actor)
     for o in outcomes:
-        click.echo(f"item {o.item.id}: {o.decision.decision if o.decision else ''} undone, now {o.item.state}")
+        out(f"item {o.item.id}: {o.decision.decision if o.decision else ''} undone, now {o.item.state}")
 
 
 @main.command("note")
@@ -369,7 +378,7 @@ def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
 def note_command(app: AppContext, item_id: int, text: str, actor: str) -> None:
     """Add a note to an item (audited)."""
     added = app.workspace().add_note(item_id, text, actor=actor)
-    click.echo(f"note {added.id} added to item {item_id}")
+    out(f"note {added.id} added to item {item_id}")
 
 
 # ---------------------------------------------------------------- exceptions
@@ -417,10 +426,10 @@ def exception_list(app: AppContext, campaign_id: int | None, status: str | None,
 def exception_approve(app: AppContext, exception_id: int, note_text: str, actor: str) -> None:
     """Approve an exception: neither its requester nor its subject may."""
     outcome = app.workspace().approve_exception(exception_id, actor=actor, note=note_text)
-    for warning in outcome.warnings:
-        note(f"foureyes: warning: {warning}")
+    for problem in outcome.warnings:
+        warning(problem)
     assert outcome.exception is not None
-    click.echo(f"exception {exception_id} approved by {outcome.exception.approver}; it counts until "
+    out(f"exception {exception_id} approved by {outcome.exception.approver}; it counts until "
                f"{outcome.exception.expires.isoformat()}")
 
 
@@ -432,4 +441,4 @@ def exception_approve(app: AppContext, exception_id: int, note_text: str, actor:
 def exception_reject(app: AppContext, exception_id: int, reason: str, actor: str) -> None:
     """Reject an exception: its item goes back to pending."""
     outcome = app.workspace().reject_exception(exception_id, actor=actor, reason=reason)
-    click.echo(f"exception {exception_id} rejected; item {outcome.item.id} is pending again")
+    out(f"exception {exception_id} rejected; item {outcome.item.id} is pending again")

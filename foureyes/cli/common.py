@@ -1,22 +1,19 @@
-"""Shared plumbing for CLI commands: the lazy config and workspace, output formats, safe tables."""
+"""Shared plumbing for CLI commands: the lazy config and workspace, options, and the one rule
+for saying that a snapshot is incomplete (output goes through `output`)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..config import Config, load_config
-from ..textsafe import csv_cell, safe_text
-from ..workspace import Workspace
+from ..errors import EXIT_OK, EXIT_SOURCE, InputError
+from ..workspace import Completeness, Workspace
+from . import output
+from .output import note
 
 FORMATS = ("table", "json", "csv")
 
@@ -38,7 +35,7 @@ class AppContext:
 
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = Workspace.open(self.config)
+            self._workspace = Workspace.open(self.config, warn=output.warning)
             click.get_current_context().call_on_close(self._workspace.close)
         return self._workspace
 
@@ -67,43 +64,75 @@ def snapshot_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def stdout_console() -> Console:
-    # Wide enough that piped tables are not squeezed into 80 columns.
-    return Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+def gaps_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--allow-gaps and --strict: how a data command exits on an incomplete snapshot."""
+    f = click.option("--strict", is_flag=True,
+                     help="Exit 3 when the snapshot has gaps (parts a source could not read).")(f)
+    return click.option("--allow-gaps", is_flag=True,
+                        help="Answer with exit 0 even when a source of the snapshot failed (it is still said).")(f)
 
 
-def stderr_console() -> Console:
-    return Console(file=sys.stderr, stderr=True)
+def out_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--out FILE and --force: an export written to a file, never over one without --force."""
+    f = click.option("--force", is_flag=True, help="With --out: replace FILE if it exists (never the store).")(f)
+    return click.option("--out", default=None, metavar="FILE",
+                        help="Write to FILE instead of stdout (refused if it exists, unless --force).")(f)
 
 
-def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
-    """A table cell that shows untrusted text literally (no markup, no escapes)."""
-    return Text(safe_text(value, limit=limit), style=style or "")
+# ---------------------------------------------------------------- incomplete snapshots
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=Text(title, style="bold") if title else None, title_justify="left", show_lines=False,
-                  header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(v if isinstance(v, Text) else cell(v) for v in row))
-    stdout_console().print(table)
+def _failures(c: Completeness) -> str:
+    return "; ".join(f"{name}: {error}" for name, error in c.failed)
 
 
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+def announce(c: Completeness, *, allow_gaps: bool = False, strict: bool = False, what: str = "snapshot") -> int:
+    """Say first, in one line, what a snapshot could not read; return the exit code it calls for.
+
+    A failed source: exit 3 unless ``allow_gaps`` (an answer without it would read as "nobody
+    has access"). Gaps only: one line counting them; exit 3 with ``strict``, else 0.
+    """
+    label = f"{what} {c.snapshot}"
+    if c.failed:
+        names = ", ".join(c.failed_sources)
+        extra = f", and {len(c.unread)} gap(s) elsewhere" if c.unread else ""
+        note(f"foureyes: INCOMPLETE: {label}: source{'s' if len(c.failed) > 1 else ''} {names} failed, so what "
+             f"follows lacks everything {'they' if len(c.failed) > 1 else 'it'} would have read{extra} "
+             f"({_failures(c)})")
+        return EXIT_OK if allow_gaps else EXIT_SOURCE
+    if c.gaps:
+        note(f"foureyes: {label} has {len(c.gaps)} gap(s): parts a source could not read, unknown rather than "
+             "no access (`foureyes check` lists them)")
+        return EXIT_SOURCE if strict else EXIT_OK
+    return EXIT_OK
 
 
-def print_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    sys.stdout.write(buffer.getvalue())
+def finish(code: int) -> None:
+    """End a data command with the code `announce` gave (0 returns normally)."""
+    if code:
+        sys.stdout.flush()
+        sys.exit(code)
 
 
-def note(message: str) -> None:
-    """A diagnostic line on stderr."""
-    click.echo(message, err=True)
+def worst(*codes: int) -> int:
+    return max(codes, default=EXIT_OK)
+
+
+def gap_line(g: Any) -> str:
+    return (f"foureyes: gap: [{g.system}] {g.resource or 'source'}: {g.reason}"
+            + (f" (may hide: {g.hides})" if g.hides else ""))
+
+
+def print_gaps(gaps: Sequence[Any]) -> None:
+    for g in gaps:
+        note(gap_line(g))
+
+
+def need_terminal(command: str) -> None:
+    """The TUI draws on a terminal and reads keys from one: with stdout or stdin redirected it
+    would run unseen and never end, so it is refused (exit 2) with what to use instead."""
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        which = "stdout" if not sys.stdout.isatty() else "stdin"
+        raise InputError(f"`foureyes {command}` needs a terminal, and {which} is not one; for output a script or a "
+                         "file can use, run the data commands (who-can, conflicts, matrix, drift, check, "
+                         "report) with --format json")

@@ -11,18 +11,10 @@ import click
 from .. import __version__
 from ..errors import EXIT_OK, EXIT_SOURCE
 from ..model import SnapshotInfo, SourceResult
-from ..textsafe import safe_text
-from ..workspace import Workspace
+from ..workspace import Workspace, is_source_failure
 from . import main
-from .common import (
-    AppContext,
-    format_option,
-    note,
-    pass_app,
-    print_csv,
-    print_json,
-    print_table,
-)
+from .common import AppContext, finish, format_option, gap_line, need_terminal, pass_app
+from .output import ProgressLine, note, out, print_csv, print_json, print_table, warning
 
 
 @main.command()
@@ -32,7 +24,7 @@ def version(fmt: str) -> None:
     if fmt == "json":
         print_json({"version": __version__, "python": sys.version.split()[0]})
     else:
-        click.echo(f"foureyes {__version__}")
+        out(f"foureyes {__version__}")
 
 
 def info_json(info: SnapshotInfo) -> dict[str, Any]:
@@ -41,6 +33,7 @@ def info_json(info: SnapshotInfo) -> dict[str, Any]:
         "taken_at": info.taken_at,
         "label": info.label,
         "digest": info.digest,
+        "complete": not info.gap_count and not info.failed,
         "gaps": info.gap_count,
         "failed_sources": list(info.failed),
         "sources": [
@@ -64,10 +57,12 @@ def info_json(info: SnapshotInfo) -> dict[str, Any]:
     }
 
 
-def _source_rows(info: SnapshotInfo) -> list[list[Any]]:
+def _source_rows(info: SnapshotInfo, *, errors: bool = True) -> list[list[Any]]:
+    """One row per source; without ``errors`` (the table after a run) a failure says only
+    "FAILED", its message is printed once, below."""
     return [
         [info.id, info.taken_at, s.name, s.principals, s.resources, s.grants, s.edges, s.gaps,
-         s.error or ""]
+         (s.error if errors else "FAILED (below)") if s.error else ""]
         for s in info.sources
     ]
 
@@ -86,7 +81,7 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
     """Run the connectors and store one snapshot.
 
     Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
-    stored either way.
+    stored either way. Each failure is said once: a failed source in one line, each gap in one.
     """
     workspace = app.workspace()
     reporter = _ProgressPrinter()
@@ -96,8 +91,8 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
         data = info_json(info)
         print_json(data)
     else:
-        click.echo(f"snapshot {info.id} stored ({workspace.display_url})")
-        print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info)])
+        out(f"snapshot {info.id} stored ({workspace.display_url})")
+        print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info, errors=False)])
         if stats:
             _print_stats(results)
     if fmt == "json" and stats:
@@ -106,12 +101,12 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
         counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
     for result in results:
+        if result.error:
+            note(f"foureyes: source {result.name} failed: {result.error}")
         for gap in result.gaps:
-            note(f"foureyes: gap: [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
-                 + (f" (may hide: {gap.hides})" if gap.hides else ""))
-    if info.failed or info.gap_count:
-        sys.exit(EXIT_SOURCE)
-    sys.exit(EXIT_OK)
+            if not is_source_failure(gap):  # the failure itself was the line above
+                note(gap_line(gap))
+    finish(EXIT_SOURCE if info.failed or info.gap_count else EXIT_OK)
 
 
 def _print_stats(results: list[SourceResult]) -> None:
@@ -128,27 +123,21 @@ class _ProgressPrinter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last: dict[str, str] = {}
-        self._tty = sys.stderr.isatty()
+        self._line = ProgressLine()
 
     def __call__(self, event: Any) -> None:
         count = f" [{event.done}/{event.total}]" if event.total else ""
-        line = f"{event.source}: {safe_text(event.message)}{count}"
+        line = f"{event.source}: {event.message}{count}"
         with self._lock:
             if event.level == "warning":
-                if self._tty:
-                    sys.stderr.write("\r\x1b[K")
-                click.echo(f"foureyes: warning: {line}", err=True)
-            elif self._tty:
-                sys.stderr.write("\r\x1b[K" + line[:200])
-                sys.stderr.flush()
-            elif self._last.get(event.source) != event.message:
-                click.echo(line, err=True)
+                self._line.clear()
+                warning(line)
+            elif self._line.tty or self._last.get(event.source) != event.message:
+                self._line.show(line)
             self._last[event.source] = event.message
 
     def finish(self) -> None:
-        if self._tty:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        self._line.clear()
 
 
 @main.command()
@@ -189,9 +178,10 @@ def demo(app: AppContext, load: bool) -> None:
             verb = "stored" if created else "already stored"
             note(f"{verb}: snapshot {info.id} ({info.label}) in {workspace.display_url}")
         return
+    need_terminal("demo")
     from ..tui import run_app  # Textual is imported only by the commands that open the TUI
 
-    with Workspace.open_demo() as workspace:
+    with Workspace.open_demo(warn=warning) as workspace:
         run_app(workspace=workspace, demo=True)
 
 
@@ -199,7 +189,9 @@ def demo(app: AppContext, load: bool) -> None:
 @pass_app
 def tui(app: AppContext) -> None:
     """Open the terminal UI on the configured store (latest snapshot)."""
+    workspace = app.workspace()  # open (and migrate) now, so a store problem is one line, not a TUI crash
+    need_terminal("tui")
     from ..tui import run_app  # Textual is imported only by the commands that open the TUI
 
-    workspace = app.workspace()  # open (and migrate) now, so a store problem is one line, not a TUI crash
     run_app(workspace=workspace)
+

@@ -7,15 +7,20 @@ into Gaps instead of raising.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
 
 from ..config import Config
 from ..errors import SourceError
 from ..model import Edge, Gap, Grant, Principal, Resource, SourceResult
+from ..textsafe import REDACTED, redact_credentials
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,135 @@ def no_progress(_event: ProgressEvent) -> None:
     """A `Progress` that discards everything."""
 
 
+class Secrets:
+    """The credential values one connector holds, and their removal from any text it gives back.
+
+    A connector registers each value as it obtains it (a token from the environment, keys
+    from the SDK's chain, an assumed role's session, a password in a URL) or a way to read
+    it later (`watch`: an access token that is refreshed). `collect` scrubs every message,
+    progress line, gap and result of the connector with `scrub`, before anything is stored,
+    printed or exported: a server that echoes the request's Authorization header into its
+    error, or into a name, cannot make foureyes repeat it. Well-known credential shapes are
+    removed too, registered or not.
+    """
+
+    MIN_LENGTH = 8  # a shorter value would blank ordinary words
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._watched: list[Callable[[], Iterable[Any]]] = []
+        self._lock = threading.Lock()
+
+    def add(self, *values: Any) -> None:
+        with self._lock:
+            for value in values:
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                if isinstance(value, str):
+                    for part in {value, value.strip(), *value.strip().splitlines()}:
+                        if len(part.strip()) >= self.MIN_LENGTH:
+                            self._values.add(part.strip())
+
+    def add_url(self, url: str | None) -> None:
+        """The password of a URL's ``user:password@`` part, as written and decoded."""
+        if not url:
+            return
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            return
+        if password:
+            self.add(password, unquote(password))
+
+    def watch(self, read: Callable[[], Iterable[Any]]) -> None:
+        """Values read again at each scrub (and kept once seen): a token that is refreshed."""
+        with self._lock:
+            self._watched.append(read)
+
+    def values(self) -> list[str]:
+        for read in list(self._watched):
+            try:
+                self.add(*read())
+            except Exception:  # reading a credential must never break a scrub
+                continue
+        with self._lock:
+            return sorted(self._values, key=len, reverse=True)  # a longer value first: no half-scrubs
+
+    def scrub(self, text: str) -> str:
+        """``text`` without any registered value or credential-shaped string."""
+        if not text:
+            return text
+        for value in self.values():
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return redact_credentials(text)
+
+    def progress(self, progress: "Progress") -> "Progress":
+        """``progress`` with every message scrubbed."""
+
+        def report(event: ProgressEvent) -> None:
+            progress(replace(event, message=self.scrub(event.message)))
+
+        return report
+
+    def scrub_result(self, result: SourceResult) -> SourceResult:
+        """A result with every registered value removed from every string in it (names, attrs,
+        gaps, the error) and credential shapes removed from its gaps and error."""
+        values = self.values()
+        gaps = tuple(replace(g, reason=self.scrub(g.reason), hides=self.scrub(g.hides),
+                             resource=self.scrub(g.resource)) for g in result.gaps)
+        error = self.scrub(result.error) if result.error else result.error
+        result = replace(result, gaps=gaps, error=error)
+        if not values:
+            return result
+        # One pass over all the text first: a result that holds no secret (the usual case) is kept as it is.
+        blob = "\0".join(_texts(result))
+        if not any(v in blob for v in values):
+            return result
+        return replace(result, **{name: tuple(self._scrub_value(x, values) for x in getattr(result, name))
+                                  for name in ("principals", "resources", "grants", "edges")})
+
+    def _scrub_value(self, item: Any, values: list[str]) -> Any:
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(item):
+            value = getattr(item, f.name)
+            if isinstance(value, str) and any(v in value for v in values):
+                changes[f.name] = self._replace_all(value, values)
+            elif isinstance(value, tuple) and any(isinstance(x, str) and any(v in x for v in values) for x in value):
+                changes[f.name] = tuple(self._replace_all(x, values) if isinstance(x, str) else x for x in value)
+            elif f.name == "attrs" and value:
+                text = json.dumps(dict(value), ensure_ascii=False, default=str)
+                if any(v in text for v in values):
+                    changes[f.name] = json.loads(self._replace_all(text, [json.dumps(v)[1:-1] for v in values]))
+        return replace(item, **changes) if changes else item
+
+    @staticmethod
+    def _replace_all(text: str, values: list[str]) -> str:
+        for value in values:
+            text = text.replace(value, REDACTED)
+        return text
+
+
+def _texts(result: SourceResult) -> Iterable[str]:
+    for group in (result.principals, result.resources, result.grants, result.edges):
+        for item in group:
+            for f in dataclasses.fields(item):
+                value = getattr(item, f.name)
+                if isinstance(value, str):
+                    yield value
+                elif isinstance(value, tuple):
+                    yield from (x for x in value if isinstance(x, str))
+                elif f.name == "attrs" and value:
+                    yield json.dumps(dict(value), ensure_ascii=False, default=str)
+
+
 @runtime_checkable
 class Connector(Protocol):
-    """Reads one system. Constructed with its config section and the whole config."""
+    """Reads one system. Constructed with its config section and the whole config; the
+    credential values it obtains go into ``secrets`` (see `Secrets`)."""
 
     name: str
+    secrets: Secrets
 
     def __init__(self, section: Any, *, config: Config) -> None: ...
 
@@ -55,6 +184,10 @@ REGISTRY: dict[str, str] = {
     "github": "foureyes.connectors.github.connector:GitHubConnector",
     "aws": "foureyes.connectors.aws.connector:AwsConnector",
     "gcp": "foureyes.connectors.gcp.connector:GcpConnector",
+    "okta": "foureyes.connectors.okta.connector:OktaConnector",
+    "entra": "foureyes.connectors.entra.connector:EntraConnector",
+    "google_workspace": "foureyes.connectors.gworkspace.connector:GoogleWorkspaceConnector",
+    "roster": "foureyes.connectors.roster.connector:RosterConnector",
 }
 
 
@@ -169,3 +302,83 @@ class SourceBuilder:
             name=name, system=system, principals=tuple(principals), resources=tuple(resources),
             grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps), **when_and_stats,
         )
+
+
+# ---------------------------------------------------------------- connection failures
+
+# The class names of transport errors (requests, urllib3, botocore, grpc, the socket module),
+# matched by name so that this module imports none of them; the first found in an
+# exception's chain says what went wrong, in words.
+_CAUSES = (
+    (("NameResolutionError", "gaierror", "EndpointResolutionError"), "the host name does not resolve"),
+    (("ConnectionRefusedError",), "connection refused"),
+    (("ConnectTimeoutError", "ConnectTimeout"), "no connection within the timeout"),
+    (("ReadTimeoutError", "ReadTimeout", "TimeoutError", "timeout"), "no answer within the timeout"),
+    (("SSLError", "SSLCertVerificationError"), "TLS failed"),
+    (("ProxyError", "ProxyConnectionError"), "the proxy failed"),
+    (("ConnectionResetError", "RemoteDisconnected", "ConnectionClosedError", "ProtocolError",
+      "ConnectionAbortedError", "BrokenPipeError"), "the connection was closed before an answer"),
+    (("NetworkUnreachableError",), "the network is unreachable"),
+)
+_TRANSPORT_NAMES = {"ConnectionError", "MaxRetryError", "NewConnectionError", "EndpointConnectionError",
+                    "ConnectTimeoutError", "HTTPClientError", "Timeout"} | {n for names, _ in _CAUSES for n in names}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        item = stack.pop(0)
+        if any(item is seen for seen in found):
+            continue
+        found.append(item)
+        kwargs = getattr(item, "kwargs", None)
+        nested = [item.__cause__, item.__context__, getattr(item, "reason", None),
+                  kwargs.get("error") if isinstance(kwargs, dict) else None, *getattr(item, "args", ())]
+        stack += [n for n in nested if isinstance(n, BaseException)]
+    return found
+
+
+def _where(chain: list[BaseException], url: str | None) -> str:
+    for item in chain:
+        for holder in (getattr(item, "pool", None), getattr(item, "conn", None)):
+            host = getattr(holder, "host", None)
+            if isinstance(host, str) and host:
+                port = getattr(holder, "port", None)
+                return f"{host}:{port}" if port else host
+        kwargs = getattr(item, "kwargs", None)
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("endpoint_url"), str):
+            url = kwargs["endpoint_url"]
+            break
+        request = getattr(item, "request", None)
+        if url is None and isinstance(getattr(request, "url", None), str):
+            url = request.url
+    if url:
+        try:
+            parts = urlsplit(url if "://" in url else f"//{url}")
+            if parts.hostname:
+                port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+                return f"{parts.hostname}:{port}" if port else parts.hostname
+        except ValueError:
+            pass
+    return "the server"
+
+
+def unreachable(exc: BaseException, url: str | None = None) -> str | None:
+    """"cannot reach api.example.com:443 (the host name does not resolve)": one readable line for
+    a failure to connect or to get an answer, naming the host and the cause; None when ``exc``
+    is not a transport failure. ``url`` is the endpoint asked, when the exception lacks it."""
+    chain = _chain(exc)
+    names = [type(item).__name__ for item in chain]
+    if not _TRANSPORT_NAMES & set(names):
+        return None
+    cause = next((words for kinds, words in _CAUSES for name in reversed(names) if name in kinds), "")
+    if cause == "TLS failed":
+        reason = next((getattr(item, "reason", None) for item in chain
+                       if type(item).__name__ in ("SSLCertVerificationError", "SSLError")
+                       and isinstance(getattr(item, "reason", None), str)), None)
+        cause += f" ({reason})" if reason else ""
+    if not cause:
+        errno_item = next((item for item in reversed(chain) if isinstance(item, OSError) and item.strerror), None)
+        cause = errno_item.strerror.lower() if errno_item is not None and errno_item.strerror else names[-1]
+    return f"cannot reach {_where(chain, url)} ({cause})"

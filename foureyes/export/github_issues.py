@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from .. import __version__
 from ..config import Config
+from ..connectors.base import Secrets
 from ..errors import EXIT_SOURCE, ConfigError, FoureyesError, InputError
 from ..textsafe import safe_text
 from .tickets import Ticket, TicketSet, ticket_markdown
@@ -196,6 +197,8 @@ class Target:
     repo: str
     base_url: str
     token_env: str
+    # the token, once read: scrubbed from whatever GitHub answers (a server may echo it)
+    secrets: Secrets = field(default_factory=Secrets, compare=False, repr=False)
 
 
 def target(config: Config) -> Target:
@@ -227,6 +230,8 @@ def connect(config: Config, *, environ: Mapping[str, str] | None = None) -> tupl
     if not token:
         raise InputError(f"no GitHub token: set the environment variable {where.token_env} to a token that "
                                f"may write issues in {where.repo} ([export.github] token_env names it)")
+    where.secrets.add(token)
+    where.secrets.add_url(where.base_url)
     section = config.export.github
     client = Github(base_url=where.base_url, auth=Auth.Token(token), timeout=max(1, int(round(section.timeout))),
                     retry=GithubRetry(total=section.max_retries, raise_on_status=False), per_page=100,
@@ -370,10 +375,10 @@ def _call(where: Target, work: Callable[[], Any], *, passthrough: tuple[int, ...
         if exc.status in passthrough:
             raise
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
-        shown = safe_text(message, limit=200)
+        shown = safe_text(where.secrets.scrub(str(message)), limit=200)
         if exc.status == 404:
-            raise IssueTargetError(f"{where.repo} was not found at {where.base_url}, or the token in "
-                                   f"{where.token_env} cannot see it (404)") from None
+            raise IssueTargetError(f"{where.repo} was not found at {where.secrets.scrub(where.base_url)}, or the "
+                                   f"token in {where.token_env} cannot see it (404)") from None
         if exc.status in (401, 403):
             raise IssueTargetError(f"the token in {where.token_env} may not write issues in {where.repo} "
                                    f"({exc.status}: {shown})") from None
@@ -381,4 +386,4 @@ def _call(where: Target, work: Callable[[], Any], *, passthrough: tuple[int, ...
             raise IssueTargetError(f"issues are switched off in {where.repo} (410)") from None
         raise IssueTargetError(f"GitHub answered {exc.status} for {where.repo}: {shown}") from None
     except RequestException as exc:
-        raise IssueTargetError(f"cannot reach {where.base_url}: {type(exc).__name__}") from None
+        raise IssueTargetError(f"cannot reach {where.secrets.scrub(where.base_url)}: {type(exc).__name__}") from None

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..model import Edge, EdgeKind, Grant, Kind, Principal, Snapshot
+from ..model import IDENTITY_SYSTEMS, Edge, EdgeKind, Grant, Kind, Principal, Snapshot
 
 ME = "person"  # the remedy removes only this person's access
 ALL = "everyone"  # the remedy removes the grant for everyone who reaches it
@@ -69,6 +69,9 @@ def _edge_remedy(snapshot: Snapshot, edge: Edge) -> Remedy | None:
         org, slug = _team(dst)
         if src.kind == Kind.TEAM:
             return None  # child → parent nesting: not the person's own membership
+        synced = _idp_group_remedy(snapshot, src, dst, org, slug)
+        if synced is not None:
+            return synced
         return Remedy(f"Remove {src.id} from team {slug}",
                       (f"gh api -X DELETE /orgs/{q(org)}/teams/{q(slug)}/memberships/{q(src.id)}",), ME,
                       f"{src.id} loses everything team {slug} gives, in every repository")
@@ -241,6 +244,40 @@ def _gcp(snapshot: Snapshot, grant: Grant, member: str) -> list[Remedy]:
     principal = snapshot.principals.get(grant.principal)
     affects = ME if principal is not None and principal.kind == Kind.USER else ALL
     return [Remedy(f"Remove the binding of {role} for {member} on {where}", tuple(commands), affects)]
+
+
+def _idp_group_remedy(snapshot: Snapshot, src: Principal, team: Principal, org: str, slug: str) -> Remedy | None:
+    """A team synchronised from an identity-provider group is fixed there: GitHub copies the
+    group's members into the team, so a removal made in GitHub comes back at the next sync. When
+    the group no longer holds the person, the synchronisation is what failed: remove them in
+    GitHub and check it."""
+    groups = [g for g in team.attrs.get("idp_groups", ()) or () if isinstance(g, dict)]
+    if not groups:
+        return None
+    found = {str(p.attrs.get("group_id", "")): p for p in snapshot.principals.values()
+             if p.kind == Kind.GROUP and p.system in IDENTITY_SYSTEMS}
+    records = {p.key for p in snapshot.principals.values()
+               if p.kind == Kind.PERSON and src.email and p.email == src.email.lower()}
+    in_group = {e.dst for e in snapshot.edges() if e.kind == EdgeKind.MEMBER_OF and e.src in records}
+    names, commands, member = [], [], False
+    for group in groups:
+        idp = found.get(str(group.get("id", "")))
+        provider = {"okta": "Okta", "entra": "Entra ID", "google_workspace": "Google Workspace"}.get(
+            idp.system if idp else "", "the identity provider")
+        names.append(f"{provider} group {group.get('name') or (idp.display_name if idp else group.get('id', ''))}")
+        member = member or idp is None or idp.key in in_group
+        if idp is not None and idp.system == "google_workspace" and src.email:
+            commands.append(f"gcloud identity groups memberships delete --group-email={q(idp.attrs.get('email', ''))} "
+                            f"--member-email={q(src.email)}")
+    where = " and ".join(names)
+    if member:
+        return Remedy(f"Remove {src.id} from {where} (team {slug} is synchronised from it)", tuple(commands), ME,
+                      f"fix it in the identity provider: team {slug} takes its members from {where}, so a "
+                      "removal made in GitHub is undone by the next synchronisation")
+    return Remedy(f"Remove {src.id} from team {slug}, and check its synchronisation with {where}",
+                  (f"gh api -X DELETE /orgs/{q(org)}/teams/{q(slug)}/memberships/{q(src.id)}",), ME,
+                  f"{where} no longer holds {src.id}: the synchronisation should have removed them from team "
+                  f"{slug} and did not (GitHub: Settings → Team synchronization)")
 
 
 def _team(principal: Principal) -> tuple[str, str]:

@@ -18,9 +18,8 @@ from ..analysis import analyze
 from ..config import Config
 from ..model import SEVERITIES, Gap, SnapshotInfo
 from ..store import Store, audit
-from ..textsafe import safe_multiline, safe_text
+from ..textsafe import MdSafe, md_literal, md_value, safe_multiline, safe_text
 from .files import ExportFormat
-from .markup import md_literal
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The one list of report formats: the CLI's --format choices and the TUI's export dialog.
@@ -260,17 +259,29 @@ def decision_chart(rows: tuple[DecisionRow, ...], *, width: int = 640, label_wid
 def _environment(autoescape: bool) -> Any:
     import jinja2  # deferred: only rendering a report needs Jinja2, not every command that imports exports
 
+    # Every {{ … }} passes through `finalize`, so a value a template forgot to mark is still
+    # neutralised: in HTML control characters become visible (Jinja then escapes the markup);
+    # in Markdown anything but numbers and plain words becomes a code span.
+    finalize = _html_value if autoescape else md_value
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=autoescape,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+                             keep_trailing_newline=True, finalize=finalize)
     # untrusted text: one line with visible escapes, or (HTML) lines kept as lines
     env.filters["one_line"] = safe_text
     env.filters["lines"] = safe_multiline
-    env.filters["lit"] = md_literal
-    env.filters["cell"] = lambda value: md_literal(value, in_table=True) or "–"
+    env.filters["lit"] = lambda value: MdSafe(md_literal(value))
+    env.filters["cell"] = lambda value: MdSafe(md_literal(value, in_table=True) or "–")
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
     env.filters["short"] = lambda value, n=16: (value or "")[:n]
     return env
+
+
+def _html_value(value: Any) -> Any:
+    import markupsafe  # Jinja2's own dependency, loaded with it
+
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return safe_multiline(value)
+    return value
 
 
 def render_html(evidence: Evidence) -> str:

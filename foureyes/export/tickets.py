@@ -13,10 +13,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import review
 from ..config import Config
@@ -25,9 +24,8 @@ from ..identity import link
 from ..model import (ACCESS_ADMIN, CODE_MERGE_UNREVIEWED, CODE_PUSH, DEPLOY_RUN, SEVERITIES, Edge, EdgeKind, Grant,
                      Snapshot, subject_repo)
 from ..store import Store
-from ..textsafe import csv_cell, safe_text
+from ..textsafe import csv_cell, jira_block, jira_text, json_text, md_block, md_literal, safe_text
 from .files import ExportFormat
-from .markup import jira_block, jira_text, md_block, md_literal
 from .remediation import ALL, ME, Remedy, remedies
 
 PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"}
@@ -277,7 +275,7 @@ def title_of(ticket: Ticket, lit: Lit) -> str:
     if ticket.grouped:
         n = len(ticket.revocations)
         return (f"Revoke {n} grant{'s' if n != 1 else ''} on {lit(ticket.resource_name)} "
-                f"({ticket.system})")
+                f"({lit(ticket.system)})")
     item = ticket.revocations[0].item
     return f"Revoke {lit(item.entitlement)} on {lit(ticket.resource_name)} from {lit(item.person_name or item.person)}"
 
@@ -339,12 +337,12 @@ def description(ticket: Ticket) -> str:
             lines.append(f"Item {item.id}:")
         lines += [f"Who: {lit(r.who)} (accounts: {', '.join(lit(a) for a in item.accounts)})",
                   f"What: {lit(item.entitlement)} on {lit(item.resource_name or item.resource)} "
-                  f"({item.system}, tier {lit(item.tier) or 'none'}"
+                  f"({lit(item.system)}, tier {lit(item.tier) or 'none'}"
                   + (f", app {lit(item.app)}" if item.app else "") + f", via {lit(item.via) or 'direct'}); gives "
-                  + ", ".join(item.capabilities),
+                  + ", ".join(lit(c) for c in item.capabilities),
                   "Path: " + " → ".join(lit(step) for step in item.path),
                   f"Why: {_why(r, lit)}"]
-        lines += [f"Rule: {c.rule} {lit(c.title)} ({c.severity}, {lit(c.scope)})" for c in item.conflicts]
+        lines += [f"Rule: {lit(c.rule)} {lit(c.title)} ({lit(c.severity)}, {lit(c.scope)})" for c in item.conflicts]
         lines.append(f"Follow-through: {_follow(r)}")
     lines += ["", f"Campaign: {_campaign(ticket, lit)}",
               f"Due: {ticket.due.isoformat()} · Priority: {ticket.priority} (severity {ticket.severity})",
@@ -359,11 +357,13 @@ def description(ticket: Ticket) -> str:
     return "\n".join(lines)
 
 
-def to_json(tickets: TicketSet) -> dict[str, Any]:
-    """The stable JSON shape (docs/cli.md): fields are added, never renamed or removed."""
+def to_json(tickets: TicketSet, completeness: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The stable JSON shape (docs/cli.md): fields are added, never renamed or removed.
+    ``completeness``: the campaign snapshot's ``complete``, ``failed_sources`` and ``gaps``."""
     c = tickets.campaign
     return {
         "campaign": {"id": c.id, "name": c.name, "status": c.status, "snapshot": c.snapshot_id, "due": c.due.isoformat()},
+        **(completeness or {}),
         "grouped": tickets.grouped,
         "tickets": [ticket_json(t) for t in tickets.tickets],
     }
@@ -447,12 +447,12 @@ def jira_description(ticket: Ticket) -> str:
         if ticket.grouped:
             out.append(f"h4. Item {item.id}")
         out += [f"* *Who:* {lit(r.who)} (accounts: {', '.join(lit(a) for a in item.accounts)})",
-                f"* *What:* {lit(item.entitlement)} on {lit(item.resource_name or item.resource)} ({item.system}, "
+                f"* *What:* {lit(item.entitlement)} on {lit(item.resource_name or item.resource)} ({lit(item.system)}, "
                 f"tier {lit(item.tier) or 'none'}, via {lit(item.via) or 'direct'}); gives {lit(', '.join(item.capabilities))}",
                 "* *Path:* " + " → ".join(lit(step) for step in item.path),
                 f"* *Why:* {_why(r, lit)}"]
         if item.conflicts:
-            out.append("* *Rules:* " + "; ".join(f"{lit(c.rule)} {lit(c.title)} ({c.severity}, {lit(c.scope)})"
+            out.append("* *Rules:* " + "; ".join(f"{lit(c.rule)} {lit(c.title)} ({lit(c.severity)}, {lit(c.scope)})"
                                                   for c in item.conflicts))
         out += [f"* *Follow-through:* {lit(_follow(r))}", ""]
     out += [f"*Campaign:* {_campaign(ticket, lit)}", "", "h4. Remediation", f"{_choose(ticket)}:"]
@@ -483,13 +483,13 @@ def ticket_markdown(ticket: Ticket, *, heading: str = "##", with_title: bool = T
         out += [f"- **Who:** {lit(item.person_name)} {lit(item.person)}; accounts "
                 + ", ".join(lit(a) for a in item.accounts),
                 f"- **What:** {lit(item.entitlement)} on {lit(item.resource_name or item.resource)} "
-                f"({item.system}, tier {lit(item.tier) or 'none'}"
+                f"({lit(item.system)}, tier {lit(item.tier) or 'none'}"
                 + (f", app {lit(item.app)}" if item.app else "") + f", via {lit(item.via) or 'direct'}); gives "
-                + ", ".join(f"`{c}`" for c in item.capabilities),
+                + ", ".join(lit(c) for c in item.capabilities),
                 "- **Path:** " + " → ".join(lit(step) for step in item.path),
                 f"- **Why:** {_why(r, lit)}"]
         for c in item.conflicts:
-            out.append(f"- **Rule:** {lit(c.rule)} {lit(c.title)} ({c.severity}, {lit(c.scope)})")
+            out.append(f"- **Rule:** {lit(c.rule)} {lit(c.title)} ({lit(c.severity)}, {lit(c.scope)})")
         out += [f"- **Follow-through:** {_follow(r)}", ""]
     out += [f"{heading}# Remediation", "", f"{_choose(ticket)}:", ""]
     for n, option in enumerate(ticket.options, 1):
@@ -516,10 +516,10 @@ def to_markdown(tickets: TicketSet) -> str:
     return "\n".join(out)
 
 
-def render(tickets: TicketSet, fmt: str, config: Config) -> str:
+def render(tickets: TicketSet, fmt: str, config: Config, *, completeness: Mapping[str, Any] | None = None) -> str:
     """Tickets in one of the file formats of `FORMATS` (github has its own exporter)."""
     if fmt == "json":
-        return json.dumps(to_json(tickets), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_json(tickets, completeness)) + "\n"
     if fmt == "csv":
         return to_csv(tickets)
     if fmt == "jira-csv":

@@ -28,6 +28,7 @@ from .campaigns import (
     get_item,
     items,
     list_campaigns,
+    mover_baseline,
     notes,
     progress,
     reviewer_counts,

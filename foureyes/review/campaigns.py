@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from ..analysis import analyze
+from ..analysis import RosterBaseline, analyze, roster_baseline
 from ..config import Config
 from ..errors import InputError, NotFound
 from ..identity import link
@@ -90,7 +90,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     sid = store.resolve(snapshot_id)
     info = store.snapshot_info(sid)
     snapshot = store.load_snapshot(sid)
-    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store, today=today), today=today)
+    analysis = analyze(snapshot, config, extra_waivers=approved_waivers(store, today=today), today=today,
+                       baseline=mover_baseline(store, sid))
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     baseline = None
     if baseline_id is not None:
@@ -138,6 +139,23 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                 return existing, False
         raise
     return get_campaign(store, campaign_id), True
+
+
+def baseline_snapshot(store: Store, snapshot_id: int) -> tuple[int | None, str]:
+    """What new grants and movers are measured against: the last closed campaign's snapshot, else
+    the previous one; with a readable label."""
+    found = rows.last_closed_snapshot(store, snapshot_id, closed=CLOSED)
+    if found is not None:
+        return found, f"snapshot {found} (the last closed campaign's)"
+    previous = store.previous_id(snapshot_id)
+    return previous, (f"snapshot {previous} (the previous one; no campaign closed yet)" if previous else "")
+
+
+def mover_baseline(store: Store, snapshot_id: int) -> RosterBaseline | None:
+    """The roster's departments at the baseline snapshot, for the mover rule (None: no baseline,
+    or it has no identity source)."""
+    found, label = baseline_snapshot(store, snapshot_id)
+    return None if found is None else roster_baseline(store.load_people(found), label)
 
 
 def freeze_people(store: Store, config: Config, campaign_id: int, *, actor: str = "foureyes") -> bool:
@@ -209,7 +227,8 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         "conflicts": dumps([c.__dict__ for c in d.conflicts]), "holders": d.holders, "is_new": d.is_new,
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
         "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
-        "decided_at": None, "version": 0,
+        "decided_at": None, "version": 0, "person_status": d.person_status, "person_manager": d.person_manager,
+        "person_department": d.person_department,
     }
 
 

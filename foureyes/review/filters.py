@@ -21,7 +21,7 @@ from .values import Item
 from .vocabulary import CERTIFY, DEFER, EXCEPTION, PENDING, REVOKE, SKIPPED
 
 FILTER_KEYS = ("id", "person", "name", "app", "system", "resource", "entitlement", "reviewer", "state", "tier",
-               "team", "via", "rule", "new", "conflict", "unchanged")
+               "team", "via", "rule", "new", "conflict", "unchanged", "status", "manager", "department")
 FLAG_KEYS = ("new", "conflict", "unchanged")
 _TRUE, _FALSE = {"1", "true", "yes", "y"}, {"0", "false", "no", "n"}
 _GLOB = set("*?[")
@@ -51,6 +51,10 @@ def item_fields(item: Item, *, awaiting: bool = False) -> dict[str, tuple[str, .
         "new": ("yes" if item.is_new else "no",),
         "conflict": ("yes" if item.conflicts else "no",),
         "unchanged": ("yes" if item.unchanged_since_certified else "no",),
+        # the roster's word when the campaign was created; "left" matches terminated and suspended
+        "status": (item.person_status,) + (("left",) if item.person_left else ()),
+        "manager": (item.person_manager,),
+        "department": (item.person_department,),
     }
     return {key: tuple((v or "").casefold() for v in values) for key, values in fields.items()}
 

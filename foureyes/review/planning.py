@@ -11,15 +11,17 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..analysis import Analysis
 from ..config import CampaignTemplate, Config
 from ..errors import ConfigError, InputError
 from ..graph import Graph, Holding, Step
 from ..identity import Identities
-from ..model import EdgeKind, Grant, Kind, Snapshot
+from ..model import EdgeKind, Grant, Kind, RosterStatus, Snapshot
+from ..roster import Roster
 from ..rules.engine import repo_apps, takes_part
+from ..rules.pack import MOVER
 from ..store.keys import fold
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
@@ -48,6 +50,9 @@ class ItemDraft:
     reviewer_key: str = ""  # the person the reviewer resolves to (store.keys.fold)
     reviewer_rule: str = ""
     previous: PreviousDecision | None = None
+    person_status: str = ""  # the roster's, "" without one
+    person_manager: str = ""
+    person_department: str = ""
 
 
 def _explanations(graph: Graph, person: str,
@@ -117,9 +122,12 @@ def plan_items(
     snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
     repo_app = repo_apps(snapshot.resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
+    moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
     for finding in analysis.findings:
         if finding.person and finding.rule.kind == "conflict":
             findings_of[finding.person].append(finding)
+        if finding.person and finding.rule.condition == MOVER and not finding.covered:
+            moved[finding.person].update(h.grant for h in finding.holdings)
     reach: dict[str, dict[str, Grant]] = {
         p.key: graph.reachable_grants(a.principal for a in p.accounts) for p in identities.people.values()
     }
@@ -139,6 +147,10 @@ def plan_items(
         grants = reach[person.key]
         if not grants:
             continue
+        if scope.kind == "leavers" and not person.is_leaver:
+            continue
+        if scope.kind == "movers" and person.key not in moved:
+            continue
         accounts = tuple(a.principal for a in person.accounts)
         if members is not None and person.key not in members:
             continue
@@ -152,6 +164,8 @@ def plan_items(
             if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
                 continue
             if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+                continue
+            if scope.kind == "movers" and key not in moved[person.key]:
                 continue
             if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
                 continue
@@ -192,8 +206,10 @@ def plan_items(
                 resource_name=resource.label if resource else grant.resource, tier=tier, app=app,
                 path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
                 holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
+                person_status=person.status, person_manager=person.roster.manager if person.roster else "",
+                person_department=person.roster.department if person.roster else "",
             ))
-    assigned = _assign(drafts, config, reviewers, maintainers, lookup)
+    assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
         assigned = [_with_previous(d, previous) for d in assigned]
     return assigned
@@ -208,11 +224,13 @@ def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[Pr
 
 
 def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
-            maintainers: Mapping[str, list[str]], lookup: Lookup) -> list[ItemDraft]:
+            maintainers: Mapping[str, list[str]], lookup: Lookup,
+            roster: Roster | None = None) -> list[ItemDraft]:
     """The first rule that names someone other than the item's subject reviews it: other
     than the subject under any of their spellings (a linked account, an alias)."""
     rotation = 0
     out = []
+    roster = roster or Roster()
     resolved: dict[str, Who] = {}
 
     def who(candidate: str) -> Who:
@@ -239,6 +257,8 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
                     if candidates:
                         chosen, why = candidates[0], f"maintainer of team {team.rsplit('/', 1)[-1]}"
                         break
+            elif rule == "manager":
+                chosen, why = manager_for(draft.person, roster, eligible)
             elif rule == "fixed":
                 candidates = [r.strip().lower() for r in reviewers.fixed if eligible(r)]
                 if candidates:
@@ -253,6 +273,28 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         out.append(replace(draft, reviewer=chosen, reviewer_key=who(chosen).key if chosen else "",
                            reviewer_rule=why))
     return out
+
+
+def manager_for(person: str, roster: Roster, eligible: Callable[[str], bool]) -> tuple[str, str]:
+    """The person's manager from the roster; the next manager up when a manager has left (or is
+    the subject, or otherwise not eligible). ("", "") when the roster names no one who can review."""
+    record = roster.people.get(person)
+    if record is None or not record.manager:
+        return "", ""
+    skipped: list[str] = []
+    for manager in roster.manager_chain(person):
+        found = roster.people.get(manager)
+        if found is not None and found.is_leaver:
+            skipped.append(f"{manager} has left")
+        elif not eligible(manager):
+            skipped.append(f"{manager} is the subject")
+        else:
+            # an unknown status (a source could not be read) is said, not skipped: they may well be there
+            doubt = "; their status is unknown" if found is not None and found.status == RosterStatus.UNKNOWN else ""
+            if not skipped:
+                return manager, f"manager (roster{doubt})"
+            return manager, f"next manager up (roster{doubt}): {'; '.join(skipped)}"
+    return "", ""
 
 
 # ---------------------------------------------------------------- campaign specs

@@ -25,6 +25,8 @@ def item_json(item: Item) -> dict[str, Any]:
                                                          "text": item.previous.describe()},
         "reviewer": item.reviewer, "reviewer_rule": item.reviewer_rule, "state": item.state,
         "decided_by": item.decided_by, "decided_at": item.decided_at, "version": item.version,
+        "roster": {"status": item.person_status, "manager": item.person_manager,
+                   "department": item.person_department},
     }
 
 

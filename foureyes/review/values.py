@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from ..errors import InputError
+from ..model import RosterStatus
 from ..rules import Waiver
 from .people import Who
 from .vocabulary import (
@@ -41,7 +42,9 @@ class Scope:
 
     def describe(self) -> str:
         text = {"production": "all production grants", "conflicts": "grants in a conflict",
-                "drift": "production grants new since the last closed campaign", "all": "all grants"}[self.kind]
+                "drift": "production grants new since the last closed campaign",
+                "leavers": "every grant of people the roster says have left",
+                "movers": "grants movers keep from their old team", "all": "all grants"}[self.kind]
         for label, values in (("system", self.systems), ("app", self.apps), ("team", self.teams),
                               ("person", self.people)):
             if values:
@@ -210,10 +213,18 @@ class Item:
     decided_at: str | None
     version: int
     reviewer_key: str = ""  # the person the reviewer resolves to (folded)
+    # what the roster said of the person when the campaign was created ("" without a roster)
+    person_status: str = ""
+    person_manager: str = ""
+    person_department: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.entitlement} on {self.resource_name or self.resource}"
+
+    @property
+    def person_left(self) -> bool:
+        return self.person_status in RosterStatus.LEAVERS
 
     @property
     def unchanged_since_certified(self) -> bool:
@@ -418,6 +429,7 @@ def item_of(row: Any) -> Item:
         holders=row.holders, is_new=bool(row.is_new), previous=previous, fingerprint=row.fingerprint,
         reviewer=row.reviewer, reviewer_rule=row.reviewer_rule, state=row.state, decision_id=row.decision_id,
         decided_by=row.decided_by, decided_at=row.decided_at, version=row.version, reviewer_key=row.reviewer_key,
+        person_status=row.person_status, person_manager=row.person_manager, person_department=row.person_department,
     )
 
 

@@ -1,18 +1,20 @@
 """Where a rule is decided: capability holdings in, findings out. No I/O, no graph walking.
 
-Conflict rules look at one person's holdings; posture rules at resources and principals.
-A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
+Conflict rules look at one person's holdings; posture rules at resources and principals;
+roster rules at a person's roster record and holdings, or at identity-provider groups
+(`roster_rules`). A finding's id is a hash of rule, person and scope, so it survives re-snapshots.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..graph import Graph, Holding, Step
 from ..model import Edge, Person, Principal, Resource, severity_rank, stable_hash
-from .pack import ANY, CONFLICT, Requirement, Rule, RulePack
+from .pack import ANY, CONFLICT, GROUP_DRIFT, MOVER, POSTURE, ROSTER, Requirement, Rule, RulePack
+from .roster_rules import Peers, RosterFacts, drift_findings, person_findings
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
@@ -44,6 +46,8 @@ class Finding:
     # the people who can exploit them, each with a path
     settings: tuple[tuple[str, Any], ...] = ()
     exposed: tuple[Exposure, ...] = ()
+    # roster findings: days since leaving, departments, the IdP group and who differs (JSON-safe)
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def severity(self) -> str:
@@ -83,15 +87,21 @@ def evaluate(
     waivers: Sequence[Waiver] = (),
     today: Any = None,
     graph: Graph | None = None,
+    roster: RosterFacts | None = None,
 ) -> list[Finding]:
     """All findings of the pack, suppressions applied and exceptions attached.
 
-    With the ``graph``, posture findings carry the people they expose and their paths.
+    With the ``graph``, posture findings carry the people they expose and their paths. Roster
+    rules need ``roster`` (people carry their records; without it they stay silent).
     """
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
     conflict_rules = [r for r in pack if r.kind == CONFLICT]
-    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind != CONFLICT]
+    people_rules = [r for r in pack if r.kind == ROSTER and r.condition != GROUP_DRIFT] if roster else []
+    peers = None
+    if roster is not None and any(r.condition == MOVER for r in people_rules) and roster.departments_then:
+        peers = Peers(holdings_of, roster.departments_now)
+    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind == POSTURE]
     # Holdings on the subjects of posture rules that name a capability: their exposure.
     exposing = {key for rule, subjects in posture if rule.exposes and rule.exposes.capability
                 for key, _, _ in subjects}
@@ -112,11 +122,25 @@ def evaluate(
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
+        for rule in people_rules:
+            assert roster is not None
+            made = person_findings(rule, person, holdings, roster, peers, satisfies)
+            if made is not None:
+                held, facts = made
+                found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
+                                     scope=ANY, subject=person.key, subject_label=person.display_name,
+                                     evidence=((rule.any_of[0], held),), facts=facts))
         if found:
             findings.extend(_suppress(found))
     for rule, subjects in posture:
         findings.extend(posture_findings(rule, resources, principals, subjects=subjects, on_subject=on_subject,
                                          graph=graph))
+    for rule in pack:
+        if rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
+            for feed, facts in drift_findings(rule, roster):
+                findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
+                                        rule=rule, person="", scope=feed.target, subject=feed.target,
+                                        subject_label=feed.target_label, facts=facts))
     return attach_waivers(findings, waivers, today=today)
 
 

@@ -13,13 +13,19 @@ from types import MappingProxyType
 from typing import Any, Iterator
 
 from ..errors import InputError
+from datetime import date
+
 from ..graph import Holding
-from ..model import AccountLink, Person, Principal, Resource
+from ..model import AccountLink, Person, Principal, Resource, RosterPerson, RosterStatus
+from ..roster import GroupFeed
 from ..tomlfile import parse_toml
 from .engine import evaluate
 from .pack import RulePack
+from .roster_rules import RosterFacts
 
-_CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count"}
+_CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count",
+                # roster rules: the person's record, the baseline, peers and an IdP group feed
+                "roster", "department_then", "today", "peers", "feed", "facts"}
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,10 @@ def run_fixture_file(path: str | Path, pack: RulePack) -> Iterator[CaseResult]:
 def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> CaseResult:
     linked = case.get("linked", True)
     person_key = "someone@example.com" if linked else "github:someone"
+    record = case.get("roster")
     person = Person(key=person_key, display_name="Someone",
                     accounts=(AccountLink(person_key if not linked else "github:someone", "fixture"),),
-                    linked=linked)
+                    linked=linked, roster=_record(person_key, record) if record is not None else None)
     resources = {}
     for spec in case.get("resources", []):
         system, kind, ident = spec["key"].split(":", 2)
@@ -93,8 +100,28 @@ def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> 
             grant="fixture", account=person.accounts[0].principal, distance=1,
             latent=spec.get("latent", False), attrs=MappingProxyType(dict(spec.get("attrs", {}))),
         ))
-    findings = evaluate(pack, people=[person], holdings_of={person_key: holdings}, resources=resources,
-                        principals=principals)
+    people, holdings_of = [person], {person_key: holdings}
+    departments = {person_key: person.roster.department} if person.roster else {}
+    for n, peer in enumerate(case.get("peers", [])):
+        key = f"peer{n}@example.com"
+        departments[key] = peer.get("department", "")
+        holdings_of[key] = [Holding(person=key, capability=h["capability"], resource=h.get("resource", "github:repo:acme/api"),
+                                    repo=h.get("repo", ""), tier=h.get("tier", ""), app="", system="github",
+                                    grant="fixture", account=f"github:peer{n}", distance=1)
+                            for h in peer.get("holdings", [])]
+    feed = case.get("feed")
+    roster = RosterFacts(
+        today=date.fromisoformat(case.get("today", "2026-11-02")),
+        departments_then={person_key: case["department_then"]} if "department_then" in case else None,
+        baseline="fixture baseline", departments_now=departments,
+        feeds=(GroupFeed(target="github:team/acme/web", target_label="team web", target_system="github",
+                         idp_group="okta:group/00g1", idp_label="Engineering - Web", idp_system="okta",
+                         how="GitHub team synchronisation", idp_members=frozenset(feed.get("idp_members", [])),
+                         target_members=frozenset(feed.get("target_members", [])),
+                         without_account=frozenset(feed.get("without_account", []))),) if feed else ())
+    findings = evaluate(pack, people=people, holdings_of=holdings_of, resources=resources,
+                        principals=principals, roster=roster, today=roster.today)
+    findings = [f for f in findings if f.person in ("", person_key)]
     expect = case.get("expect")
     if expect == "quiet":
         if findings:
@@ -106,4 +133,17 @@ def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> 
         return CaseResult(rule_id, name, False, f"fired {len(findings)} times, expected {case['count']}")
     if "scope" in case and case["scope"] not in {f.scope for f in findings}:
         return CaseResult(rule_id, name, False, f"fired with scopes {[f.scope for f in findings]}, expected {case['scope']!r}")
+    for key, wanted in case.get("facts", {}).items():
+        got = findings[0].facts.get(key)
+        if got != wanted:
+            return CaseResult(rule_id, name, False, f"fact {key} is {got!r}, expected {wanted!r}")
     return CaseResult(rule_id, name, True)
+
+
+def _record(email: str, spec: dict[str, Any]) -> RosterPerson:
+    status = spec.get("status", RosterStatus.ACTIVE)
+    if status not in RosterStatus.ALL:
+        raise InputError(f"roster status {status!r}: expected one of {', '.join(RosterStatus.ALL)}")
+    return RosterPerson(email=email, name="Someone", status=status, status_reason=spec.get("reason", ""),
+                        manager=spec.get("manager", ""), department=spec.get("department", ""),
+                        end=spec.get("end", ""), left_on=spec.get("left_on", ""))

@@ -19,7 +19,10 @@ from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, List
                       close_match)
 
 ANY = "any"
-CONFLICT, POSTURE = "conflict", "posture"
+CONFLICT, POSTURE, ROSTER = "conflict", "posture", "roster"
+# What a roster rule looks for (rules/roster.py decides each).
+LEAVER, ORPHAN, MOVER, GROUP_DRIFT = "leaver", "orphan", "mover", "group-drift"
+ROSTER_CONDITIONS = (LEAVER, ORPHAN, MOVER, GROUP_DRIFT)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -79,7 +82,7 @@ class Rule:
     id: str
     title: str
     severity: str
-    kind: str  # conflict | posture
+    kind: str  # conflict | posture | roster
     rationale: str
     controls: tuple[str, ...]
     remediation: str
@@ -91,6 +94,7 @@ class Rule:
     target: str = "resource"  # posture: resource | principal
     match: Match | None = None
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    condition: str = ""  # roster rules: leaver | orphan | mover | group-drift
     source: str = ""
     exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
     show: tuple[str, ...] = ()  # posture: subject attributes shown as evidence beside `when`
@@ -138,7 +142,7 @@ _RULE = Table({
                     must="look like FE-SOD-001 (capital letters, digits and dashes)"), required=True),
     "title": Field(Str(), required=True),
     "severity": Field(Choice(SEVERITIES), required=True),
-    "kind": Field(Choice((CONFLICT, POSTURE)), required=True),
+    "kind": Field(Choice((CONFLICT, POSTURE, ROSTER)), required=True),
     "rationale": Field(Str(strip=True), required=True),
     "controls": Field(ListOf(Str(nonempty=True)), required=True),
     "remediation": Field(Str(strip=True), required=True),
@@ -150,6 +154,7 @@ _RULE = Table({
     "target": Field(Choice(("resource", "principal")), default="resource"),
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
+    "condition": Field(Choice(ROSTER_CONDITIONS), default=""),
     "exposes": Field(Table({
         "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
         "where": Field(MapOf(AnyValue())),
@@ -222,7 +227,21 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
     """A checked [[rule]] table as a Rule, after what its shape cannot say: what each kind needs."""
     at = ("rule", index)
     all_of, any_of = _requirements(raw["all_of"]), _requirements(raw["any_of"])
-    if raw["kind"] == CONFLICT:
+    if raw["kind"] != ROSTER and raw["condition"]:
+        checked.fail(at + ("condition",), "is for roster rules (kind = \"roster\")")
+    if raw["kind"] == ROSTER:
+        if not raw["condition"]:
+            checked.fail(at, f"a roster rule needs condition = one of {', '.join(ROSTER_CONDITIONS)}")
+        if raw["condition"] == GROUP_DRIFT and (all_of or any_of):
+            checked.fail(at + ("all_of" if all_of else "any_of",), "a group-drift rule looks at groups, not capabilities")
+        if raw["condition"] != GROUP_DRIFT and not any_of:
+            checked.fail(at, "a roster rule about people needs any_of = [capabilities it looks for]")
+        if all_of:
+            checked.fail(at + ("all_of",), "a roster rule takes any_of")
+        for key in ("target", "match", "when", "exposes", "show"):
+            if key in checked.data["rule"][index]:
+                checked.fail(at + (key,), "is for posture rules")
+    elif raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
         for key in ("target", "match", "when", "exposes", "show"):
@@ -247,8 +266,8 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         rationale=raw["rationale"], controls=tuple(raw["controls"]), remediation=raw["remediation"],
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
-        when=MappingProxyType(dict(raw["when"])), source=checked.path,
-        exposes=_exposes(raw["exposes"]) if raw["kind"] != CONFLICT else None, show=tuple(raw["show"]),
+        when=MappingProxyType(dict(raw["when"])), condition=raw["condition"], source=checked.path,
+        exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -55,31 +56,84 @@ def store_url(config: Config) -> str:
     return os.environ.get(STORE_ENV) or config.store.url or default_url()
 
 
+# A password in a URL: user:PASSWORD@host, or a query parameter such as ?password= (libpq reads it).
+_USERINFO_PASSWORD = re.compile(r"(://[^/?#@:]*):([^/?#@]*)@")
+_QUERY_SECRET = re.compile(r"([?&](?:[\w.-]*pass(?:word)?|pwd|[\w.-]*secret|[\w.-]*token)=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be shown: a password, whether ``user:pw@`` or ``?password=``, is ``***``."""
+    return _QUERY_SECRET.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url))
+
+
+def _url_secrets(url: URL) -> list[str]:
+    found = [url.password] if url.password else []
+    for key, value in url.query.items():
+        if _QUERY_SECRET.match(f"?{key}="):
+            found += [v for v in ([value] if isinstance(value, str) else value) if v]
+    return [str(v) for v in found if len(str(v)) >= 3]
+
+
+# SQLite URI options (https://sqlite.org/uri.html) a store may use; others are refused.
+_SQLITE_MODES = ("rwc", "rw", "memory")
+
+
+def _sqlite_target(parsed: URL) -> str | None:
+    """The file a SQLite URL names, or None for an in-memory database; `file:` URIs and
+    ``?mode=`` are read as SQLite reads them, so they get the same 0600 file or none at all."""
+    query = dict(parsed.query)
+    database = parsed.database or ""
+    uri = str(query.pop("uri", "")).lower() in ("true", "1", "yes")
+    mode = str(query.pop("mode", "") or "")
+    if query:
+        raise StoreError(f"store url {mask_url(str(parsed))}: SQLite option {sorted(query)[0]!r} is not supported; "
+                         "use sqlite:////absolute/path.db (optionally ?mode=rwc|rw|memory)")
+    if mode and mode not in _SQLITE_MODES:
+        raise StoreError(f"store url {mask_url(str(parsed))}: ?mode={mode} is not supported (a store is written); "
+                         f"use one of {', '.join(_SQLITE_MODES)}")
+    if database.startswith("file:"):
+        database = database.removeprefix("file:")
+        if database.startswith("//"):  # file:///abs/path or file://localhost/abs/path
+            host, _, rest = database[2:].partition("/")
+            if host not in ("", "localhost"):
+                raise StoreError(f"store url {mask_url(str(parsed))}: a file: URI on another host is not supported")
+            database = "/" + rest
+    elif uri and database and database != ":memory:":
+        pass  # a plain path with ?uri=true is that path
+    if mode == "memory" or not database or database == ":memory:":
+        return None
+    if mode == "rw" and not Path(database).exists():
+        raise StoreError(f"store {database} does not exist (?mode=rw opens an existing store only)")
+    return database
+
+
 class Store:
     """Snapshots in a database. Open it, use it, `close` it (or use it as a context manager)."""
 
     def __init__(self, url: str, *, warn: Callable[[str], None] | None = None, migrate: bool = True):
-        self._warn = warn or (lambda message: print(f"foureyes: warning: {message}", file=sys.stderr))
+        self.warnings: list[str] = []  # what was said through ``warn`` (kept when no one listens)
+        self._warn_to = warn
         try:
             parsed = make_url(url)
         except ArgumentError:
-            raise StoreError(f"store url {url!r} is not a valid SQLAlchemy URL") from None
-        self.display_url = parsed.render_as_string(hide_password=True)
+            raise StoreError(f"store url {mask_url(url)!r} is not a valid SQLAlchemy URL") from None
+        self.display_url = mask_url(parsed.render_as_string(hide_password=False))
+        self.secrets = _url_secrets(parsed)  # scrubbed from every message the database gives back
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {}
+        self.path: Path | None = None
         if self.is_sqlite:
-            database = parsed.database or ""
-            if database and database != ":memory:" and not database.startswith("file:"):
-                self.path: Path | None = Path(database)
+            target = _sqlite_target(parsed)
+            if target is not None:
+                self.path = Path(target).expanduser().absolute()
                 self._prepare_sqlite_file(self.path)
+                parsed = URL.create("sqlite", database=str(self.path))
             else:
-                self.path = None
+                parsed = URL.create("sqlite")  # in memory: nothing is written to disk
                 options["poolclass"] = StaticPool
             options["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        else:
-            self.path = None
-            if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-                parsed = parsed.set(drivername="postgresql+psycopg")
+        elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
         try:
             self.engine: Engine = create_engine(parsed, **options)
         except ModuleNotFoundError as exc:
@@ -87,6 +141,8 @@ class Store:
                 f"store url {self.display_url} needs the Python package {exc.name!r}; "
                 "install foureyes[postgres] for PostgreSQL"
             ) from None
+        except ArgumentError as exc:
+            raise StoreError(f"store url {self.display_url}: {self._scrub(str(exc).splitlines()[0])}") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
@@ -94,21 +150,48 @@ class Store:
 
     # -- lifecycle --------------------------------------------------------------
 
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self._warn_to is not None:
+            self._warn_to(message)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return mask_url(text)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The SQLite database and the files SQLite keeps beside it (none for other databases)."""
+        if self.path is None:
+            return ()
+        return (self.path, *(self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm", "-journal")))
+
     def _prepare_sqlite_file(self, path: Path) -> None:
-        """Create the database 0600 in a 0700 directory: a permission map is sensitive."""
+        """Create the database 0600 in a 0700 directory: a permission map is sensitive. Warn
+        when the directory lets others replace it, or when someone else owns it."""
         try:
             if not path.parent.exists():
                 path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            folder = path.parent.stat()
+            if stat.S_IMODE(folder.st_mode) & 0o022:
+                self._warn(f"the store's directory {path.parent} is writable by others (mode "
+                           f"{stat.S_IMODE(folder.st_mode):04o}): they could replace the database or its journal; "
+                           f"keep the store in a directory only you can write (chmod 700)")
             if not path.exists():
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
                 os.close(fd)
             else:
-                mode = stat.S_IMODE(path.stat().st_mode)
+                info = path.stat()
+                mode = stat.S_IMODE(info.st_mode)
                 if mode & 0o077:
                     self._warn(
                         f"store {path} is readable by others (mode {mode:04o}); "
                         f"it maps who can do what: chmod 600 {path}"
                     )
+                if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+                    self._warn(f"store {path} is owned by user id {info.st_uid}, not by you ({os.geteuid()}): "
+                               "its owner can change the snapshots and the review records in it")
         except FileExistsError:
             pass
         except OSError as exc:
@@ -132,7 +215,7 @@ class Store:
                     migrations.record(conn, number, description)
             return migrations.LATEST
         except OperationalError as exc:
-            raise StoreError(f"cannot open store {self.display_url}: {_db_message(exc)}") from None
+            raise StoreError(f"cannot open store {self.display_url}: {self._scrub(_db_message(exc))}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -321,6 +404,13 @@ class Store:
             ).first()
         return self.snapshot_info(row.id) if row else None
 
+    def gaps(self, snapshot_id: int) -> list[Gap]:
+        """A snapshot's gaps, without loading the rest of it."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.gaps.c.system, t.gaps.c.resource, t.gaps.c.reason, t.gaps.c.hides)
+                                .where(t.gaps.c.snapshot_id == snapshot_id)).all()
+        return [Gap(*row) for row in rows]
+
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
         buckets: dict[str, dict[str, list[Any]]] = {
@@ -357,6 +447,23 @@ class Store:
         )
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results,
                         digest=info.digest)
+
+    def load_people(self, snapshot_id: int) -> Snapshot:
+        """A snapshot with only its person records (`Kind.PERSON` principals) and gaps: what the
+        roster of an earlier snapshot needs, without loading a million grants."""
+        info = self.snapshot_info(snapshot_id)
+        found: dict[str, list[Principal]] = {s.name: [] for s in info.sources}
+        gaps: dict[str, list[Gap]] = {s.name: [] for s in info.sources}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(t.principals).where(t.principals.c.snapshot_id == snapshot_id,
+                                                               t.principals.c.kind == "person")):
+                found[row.source].append(Principal(row.system, row.ident, row.kind, row.display_name, row.email,
+                                                   row.home, _loads(row.attrs)))
+            for row in conn.execute(select(t.gaps).where(t.gaps.c.snapshot_id == snapshot_id)):
+                gaps[row.source].append(Gap(row.system, row.resource, row.reason, row.hides))
+        results = tuple(SourceResult(name=s.name, system=s.system, principals=tuple(found[s.name]),
+                                     gaps=tuple(gaps[s.name]), error=s.error) for s in info.sources)
+        return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results, digest=info.digest)
 
     @staticmethod
     def _load_rows(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:

@@ -387,10 +387,17 @@ def _v3_evidence(conn: Connection) -> None:
     people.create_all(conn, tables=[people.tables["campaign_people"]])
 
 
+def _v4_item_roster(conn: Connection) -> None:
+    """Campaign items record what the roster said of their person when the campaign was created."""
+    for column in ("person_status", "person_manager", "person_department"):
+        conn.exec_driver_sql(f"ALTER TABLE campaign_items ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
+    (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -210,6 +210,10 @@ campaign_items = Table(
     Column("decided_by", Text),
     Column("decided_at", String(40)),
     Column("version", Integer, nullable=False, default=0),
+    # the roster at creation: "" without one (migration 4)
+    Column("person_status", Text, nullable=False, default=""),
+    Column("person_manager", Text, nullable=False, default=""),
+    Column("person_department", Text, nullable=False, default=""),
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
     Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),

@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..textsafe import safe_multiline, safe_text
 from ..workspace import Workspace
 from .rows import Column, Row, make_row
-from .state import SEVERITY_STYLE, when
+from .state import SEVERITY_STYLE, roster_style, when
 
 STATE_STYLE = {"certify": "green", "revoke": "bold red", "defer": "cyan", "exception": "yellow",
                "skipped": "dim", "pending": ""}
@@ -105,6 +105,8 @@ def load_queue(workspace: Workspace, reviewer: str, campaign_id: int | None, *, 
 
 def flags(item: review.Item) -> str:
     out = []
+    if item.person_left:
+        out.append("LEFT")  # the roster says the person left: certifying this is almost never right
     if item.is_new:
         out.append("NEW")
     if item.conflicts:
@@ -132,7 +134,9 @@ def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, 
         values = ["●" if marked else " ", item.resource_name or item.resource, grant, person, state, flags(item)]
         sort = ["", (item.resource_name or item.resource).lower(), item.entitlement, item.person.lower(), state,
                 flags(item)]
-    styles = ["bold cyan" if marked else "", "", "", "", STATE_STYLE.get(item.state, ""), "bold yellow" if item.is_new else ""]
+    left = "bold red" if item.person_left else ""
+    styles = ["bold cyan" if marked else "", left if by == "person" else "", "", left if by != "person" else "",
+              STATE_STYLE.get(item.state, ""), "bold red" if item.person_left else "bold yellow" if item.is_new else ""]
     return make_row(
         str(item.id), values, sort=sort, data=item, cell_styles=styles,
         style="bold" if item.conflicts and item.state == review.PENDING else "",
@@ -141,7 +145,9 @@ def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, 
                 "state": f"{item.state} {state}", "team": " ".join(t.rsplit("/", 1)[-1] for t in item.teams),
                 "conflict": "yes" if item.conflicts else "no", "new": "yes" if item.is_new else "no",
                 "unchanged": "yes" if item.unchanged_since_certified else "no",
-                "rule": " ".join(c.rule for c in item.conflicts), "reviewer": item.reviewer, "tier": item.tier},
+                "rule": " ".join(c.rule for c in item.conflicts), "reviewer": item.reviewer, "tier": item.tier,
+                "status": item.person_status + (" left" if item.person_left else ""),
+                "manager": item.person_manager, "department": item.person_department},
     )
 
 
@@ -172,6 +178,11 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
         grant.append(f" · {safe_text(item.detail)}", style="dim")
     grant.append(")", style="dim")
     row("Grant", grant)
+    if item.person_status:
+        who = Text(safe_text(item.person_status), style=roster_style(item.person_status))
+        who.append(f" · manager {safe_text(item.person_manager or '-')} · department "
+                   f"{safe_text(item.person_department or '-')}", style="dim")
+        row("Roster", who)
     path = Text()
     for n, step in enumerate(item.path):
         if n:

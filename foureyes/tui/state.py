@@ -32,6 +32,22 @@ CAPABILITY_STYLE = {
 }
 
 
+ROSTER_STYLE = {"terminated": "bold white on red", "suspended": "bold white on red", "unknown": "bold yellow",
+                "not in roster": "yellow", "active": "green"}
+
+
+def roster_style(status: str) -> str:
+    """A leaver is unmistakable: white on red wherever a person's roster status shows."""
+    return ROSTER_STYLE.get(status, "")
+
+
+def roster_word(person: Person | None) -> str:
+    """The roster status as a cell shows it ("" without a roster)."""
+    if person is None or person.roster is None:
+        return ""
+    return "LEFT" if person.is_leaver else "no record" if not person.roster.in_roster else person.status
+
+
 def when(iso: str) -> str:
     """``2026-11-02T08:00:00+00:00`` as ``2026-11-02 08:00 UTC`` (stored time, never the clock)."""
     if not iso:
@@ -215,13 +231,14 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
 PEOPLE_COLUMNS = (
     Column("name", "Name", 0, min_width=16),
     Column("key", "Person", 0, min_width=20),
+    Column("status", "Roster", 9),
     Column("linked", "Linked", 9),
     Column("accounts", "Accounts", 8, align="right"),
     Column("systems", "Systems", 16),
     Column("capabilities", "Capabilities", 12, align="right"),
-    Column("findings", "Open findings", 13, align="right"),
+    Column("findings", "Findings", 8, align="right"),  # open ones
 )
-PEOPLE_FIELDS = ("name", "person", "system", "linked")
+PEOPLE_FIELDS = ("name", "person", "system", "linked", "status", "department", "manager")
 
 
 def people_rows(triage: Triage) -> list[Row]:
@@ -233,16 +250,19 @@ def people_rows(triage: Triage) -> list[Row]:
         open_findings = sum(1 for f in triage.findings_by_person.get(person.key, ()) if not f.covered)
         linked = "external" if person.external else ("yes" if person.linked else "unlinked")
         capabilities = len(by_person.get(person.key, ()))
+        status = roster_word(person)
+        record = person.roster
         rows.append(make_row(
             person.key,
-            (person.display_name, person.key, linked, len(person.accounts), ", ".join(systems), capabilities,
-             open_findings or ""),
-            sort=(person.display_name.lower(), person.key, linked, len(person.accounts), ",".join(systems),
-                  capabilities, open_findings),
+            (person.display_name, person.key, status, linked, len(person.accounts), ", ".join(systems),
+             capabilities, open_findings or ""),
+            sort=(person.display_name.lower(), person.key, (not person.is_leaver, status), linked,
+                  len(person.accounts), ",".join(systems), capabilities, open_findings),
             fields={"name": person.display_name, "person": person.key, "system": " ".join(systems),
-                    "linked": linked},
+                    "linked": linked, "status": f"{person.status} left" if person.is_leaver else person.status,
+                    "department": record.department if record else "", "manager": record.manager if record else ""},
             style="bold" if open_findings else "",
-            cell_styles=("", "", "yellow" if not person.linked else ""),
+            cell_styles=("", "", roster_style(person.status), "yellow" if not person.linked else ""),
             data=person,
         ))
     return rows
@@ -285,10 +305,11 @@ def gap_rows(analysis: Analysis) -> list[Row]:
 
 MATRIX_COLUMNS = (
     Column("name", "Person", 0, min_width=18),
+    Column("status", "Roster", 10, align="center"),
     Column("conflict", "Conflict", 8, align="center"),
     *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
 )
-MATRIX_FIELDS = ("name", "person", "conflict")
+MATRIX_FIELDS = ("name", "person", "conflict", "status")
 
 
 def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
@@ -303,13 +324,16 @@ def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: st
         label = person_label(person, entry["person"])
         counts = [len(entry["capabilities"][c]) for c in CAPABILITIES]
         conflict = entry["conflict"]
+        status = roster_word(person)
         rows.append(make_row(
             entry["person"],
-            (label, "▲ yes" if conflict else "", *(f"● {n}" if n else "·" for n in counts)),
-            sort=(label.lower(), 0 if conflict else 1, *(-n for n in counts)),
-            fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no"},
+            (label, status, "▲ yes" if conflict else "", *(f"● {n}" if n else "·" for n in counts)),
+            sort=(label.lower(), (not (person is not None and person.is_leaver), status), 0 if conflict else 1,
+                  *(-n for n in counts)),
+            fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no",
+                    "status": (f"{person.status} left" if person.is_leaver else person.status) if person else ""},
             style="bold" if conflict else "",
-            cell_styles=("", "bold red" if conflict else "",
+            cell_styles=("", roster_style(person.status if person else ""), "bold red" if conflict else "",
                          *(CAPABILITY_STYLE[c] if n else "dim" for c, n in zip(CAPABILITIES, counts))),
             data=entry,
         ))

@@ -205,14 +205,13 @@ def github_side() -> SourceResult:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, moto):
     home = tmp_path_factory.mktemp("escalation")
-    server, url = aws_moto.start_server()
-    try:
-        made = build(url)
-        dump([github_side()], home / "github.jsonl")
-        config = home / "foureyes.toml"
-        config.write_text(f"""
+    url = moto.fresh()  # this worker's moto server, emptied; the tests read only what the CLI printed
+    made = build(url)
+    dump([github_side()], home / "github.jsonl")
+    config = home / "foureyes.toml"
+    config.write_text(f"""
 [store]
 url = "sqlite:///{home / 'foureyes.db'}"
 
@@ -230,30 +229,28 @@ max_attempts = 1
 [sources.demo]
 dataset = "{home / 'github.jsonl'}"
 """)
-        from foureyes.cli import main
+    from foureyes.cli import main
 
-        runner = CliRunner()
-        with pytest.MonkeyPatch.context() as mp:
-            for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "FOUREYES_STORE_URL"):
-                mp.delenv(var, raising=False)
-            mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-            mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-            mp.setenv("AWS_CONFIG_FILE", str(home / "none"))
-            mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "none"))
-            mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "FOUREYES_STORE_URL"):
+            mp.delenv(var, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_CONFIG_FILE", str(home / "none"))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "none"))
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
-            def foureyes(*args: str) -> Any:
-                return runner.invoke(main, ["-c", str(config), *args], catch_exceptions=False)
+        def foureyes(*args: str) -> Any:
+            return runner.invoke(main, ["-c", str(config), *args], catch_exceptions=False)
 
-            done = foureyes("snapshot", "--format", "json")
-            assert done.exit_code == 0, done.output
-            who = foureyes("who-can", "deploy.run", "--tier", "production", "--format", "json")
-            assert who.exit_code == 0, who.output
-            conflicts = foureyes("conflicts", "--person", "esc-create-access-key@acme.com", "--format", "json")
-        yield SimpleNamespace(**vars(made), people={p["person"]: p for p in json.loads(who.stdout)["people"]},
-                              conflicts=json.loads(conflicts.stdout))
-    finally:
-        server.stop()
+        done = foureyes("snapshot", "--format", "json")
+        assert done.exit_code == 0, done.output
+        who = foureyes("who-can", "deploy.run", "--tier", "production", "--format", "json")
+        assert who.exit_code == 0, who.output
+        conflicts = foureyes("conflicts", "--person", "esc-create-access-key@acme.com", "--format", "json")
+    yield SimpleNamespace(**vars(made), people={p["person"]: p for p in json.loads(who.stdout)["people"]},
+                          conflicts=json.loads(conflicts.stdout))
 
 
 ROUTE_IDS = list(routes("1", "2"))

@@ -214,7 +214,7 @@ def test_faults_that_never_clear_become_gaps_naming_the_resource_and_the_cause(c
     faulty = run(plan, timeout=0.25, retry_deadline=0.4)
     gave_up = "gave up after "
     expected = {
-        ("gcp:folder:1001", "cannot read the allow policy of folders/1001: "): "connection failed (ConnectionError",
+        ("gcp:folder:1001", "cannot read the allow policy of folders/1001: "): "cannot reach 127.0.0.1:",
         ("gcp:project:checkout-live", "cannot read the deny policies of projects/checkout-live: "):
             "malformed response (ParseError",
         ("gcp:folder:1003", "cannot list projects under folders/1003: "): "connection failed (ChunkedEncodingError",

@@ -364,3 +364,19 @@ def test_a_workflow_that_is_not_yaml_is_a_gap(monkeypatch):
     assert gap.reason == ".github/workflows/broken.yml: not valid YAML at line 4"
     # the valid workflow next to it is still read
     assert principal(result, "ci:repo:acme/payments-api:environment:production").attrs["assumes"]
+
+
+def test_team_sync_names_the_identity_provider_group_behind_a_team(monkeypatch):
+    """`team_sync = true` reads GitHub's team synchronisation mapping: the IdP group whose members
+    GitHub copies into the team (the roster's group-drift rule compares the two)."""
+    fixture = copy.deepcopy(load_fixture("scenarios.yaml"))
+    fixture["team_sync"] = True
+    team = next(t for t in fixture["teams"] if t["slug"] == "payments")
+    team["idp_groups"] = [{"id": "00g1payments", "name": "Engineering - Payments"}]
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_scenario_token_0000")
+    result, _, gh = collect(fixture, extra="team_sync = true")
+    assert principal(result, "github:team/acme/payments").attrs["idp_groups"] == [
+        {"id": "00g1payments", "name": "Engineering - Payments", "how": "GitHub team synchronisation"}]
+    assert "idp_groups" not in principal(result, "github:team/acme/engineering").attrs
+    # no Enterprise Managed Users here: the external-groups read answers 404 and is not a gap
+    assert not [g for g in result.gaps if "identity-provider group" in g.hides]

@@ -90,7 +90,7 @@ def test_reexport_creates_no_duplicates_and_closes_the_issue_a_later_snapshot_ve
         assert issue["body"].startswith(f"<!-- foureyes:ticket:{action.key} ")
         assert {label["name"] for label in issue["labels"]} >= {"access-review"}
     walter = next(i for i in issues if "Walter" in i["title"])
-    assert "gh api -X DELETE /orgs/acme/teams/web/memberships/walter-web" in walter["body"]
+    assert "Remove walter-web from Okta group Engineering - Web" in walter["body"]  # team web is synchronised
     assert any(label["name"] == "severity:high" for label in walter["labels"])
 
     # the same campaign again: nothing to write, still four issues
@@ -230,8 +230,10 @@ def test_token_errors_are_one_line_and_never_show_the_token(cli, store, export_c
     env = {"FOUREYES_STORE_URL": store.engine.url.render_as_string(hide_password=False)}
     result = cli("-c", str(path), "export", "tickets", "--campaign", "1", "--format", "github", env=env)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"foureyes: error: no GitHub token: set the environment variable {TOKEN_ENV} to a "
-                                     f"token that may write issues in acme/{REPO} ([export.github] token_env names it)")
+    gaps, error = result.stderr.strip().splitlines()  # the campaign's snapshot has a gap: said first, in one line
+    assert gaps.startswith("foureyes: campaign 1's snapshot 3 has 1 gap(s): ")
+    assert error == (f"foureyes: error: no GitHub token: set the environment variable {TOKEN_ENV} to a "
+                     f"token that may write issues in acme/{REPO} ([export.github] token_env names it)")
     # the dry run through the CLI: data on stdout, the summary on stderr
     result = cli("-c", str(path), "export", "tickets", "--campaign", "1", "--format", "github",
                  env={**env, TOKEN_ENV: TOKEN})
@@ -245,7 +247,8 @@ def test_token_errors_are_one_line_and_never_show_the_token(cli, store, export_c
     result = cli("-c", str(path), "export", "tickets", "--campaign", "1", "--format", "github",
                  env={**env, TOKEN_ENV: TOKEN})
     assert result.returncode == 3
-    assert result.stderr.strip() == f"foureyes: error: GitHub rejected the token in {TOKEN_ENV} (401 Bad credentials)"
+    assert result.stderr.strip().splitlines()[-1] == \
+        f"foureyes: error: GitHub rejected the token in {TOKEN_ENV} (401 Bad credentials)"
     assert TOKEN in github.tokens and all(TOKEN not in out for out in (result.stdout, result.stderr))
 
 

@@ -25,10 +25,27 @@ def _remedies(analysis, person, capability, resource):
 
 
 def test_team_grant_offers_both_options(acme):
+    found = _remedies(acme, "pedro.pinto@acme.com", "code.push", "github:repo:acme/payments-worker")
+    assert [r.affects for r in found] == [ME, ALL]
+    assert found[0].commands == ("gh api -X DELETE /orgs/acme/teams/payments/memberships/pedro-pay",)
+    assert found[1].commands == ("gh api -X DELETE /orgs/acme/teams/payments/repos/acme/payments-worker",)
+
+
+def test_a_team_synchronised_from_an_okta_group_is_fixed_in_okta(acme):
+    """Team web takes its members from Okta group "Engineering - Web": removing Walter in GitHub
+    would be undone by the next sync, so the ticket names the Okta group."""
     found = _remedies(acme, "walter.wong@acme.com", "code.push", "github:repo:acme/storefront-web")
     assert [r.affects for r in found] == [ME, ALL]
-    assert found[0].commands == ("gh api -X DELETE /orgs/acme/teams/web/memberships/walter-web",)
-    assert found[1].commands == ("gh api -X DELETE /orgs/acme/teams/web/repos/acme/storefront-web",)
+    assert found[0].title == "Remove walter-web from Okta group Engineering - Web (team web is synchronised from it)"
+    assert found[0].commands == ()  # no command of ours writes to Okta
+    assert "undone by the next synchronisation" in found[0].note
+
+
+def test_a_leaver_the_okta_group_dropped_but_the_team_kept_is_removed_in_github(acme):
+    found = _remedies(acme, "omar.osman@acme.com", "code.push", "github:repo:acme/storefront-web")
+    assert found[0].title == ("Remove omar-web from team web, and check its synchronisation with Okta group "
+                              "Engineering - Web")
+    assert found[0].commands == ("gh api -X DELETE /orgs/acme/teams/web/memberships/omar-web",)
 
 
 def test_direct_collaborator(acme):

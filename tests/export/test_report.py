@@ -32,7 +32,7 @@ def evidence(store, export_config, later_snapshot):
 def test_evidence_gathers_each_section_of_the_campaign(evidence, store):
     e = evidence
     assert (e.campaign.id, e.snapshot.id, e.findings_against.id) == (1, 3, 4)
-    assert [s.name for s in e.snapshot.sources] == ["aws", "gcp", "github"]
+    assert [s.name for s in e.snapshot.sources] == ["aws", "gcp", "github", "okta", "roster"]
     assert [g.resource for g in e.gaps] == ["github:repo:acme/legacy-billing"]
     assert e.progress.revoked == 4 and e.progress.certified == 1 and e.progress.excepted == 1
     wanda = next(r for r in e.reviewers if r.reviewer == "wanda.webb@acme.com")
@@ -147,7 +147,9 @@ def test_cli_report_writes_the_file_and_names_the_audit_head(cli, store, export_
     result = cli("-c", str(config), "report", "--campaign", "1", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     head = audit.head(store).hash
-    assert result.stderr.strip() == f"evidence report of campaign 1 written to {out}; audit head {head}"
+    gaps, written = result.stderr.strip().splitlines()  # the campaign's snapshot has a gap: said first, one line
+    assert gaps.startswith("foureyes: campaign 1's snapshot 3 has 1 gap(s): ")
+    assert written == f"evidence report of campaign 1 written to {out}; audit head {head}"
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     result = cli("-c", str(config), "report", "--campaign", "1", "--format", "markdown", env=env)
     assert result.returncode == 0 and result.stdout.startswith("# Access review evidence: campaign 1, `Q4 production`")

@@ -57,7 +57,8 @@ class Fault:
     connection without a response), ``delay`` (sleep ``delay`` seconds, then answer
     normally), ``malformed`` (200 with a body that is not JSON), ``truncate`` (announce the
     whole body, send half, close), ``exhaust`` (answer normally, but report the primary
-    budget spent until ``delay`` seconds from now).
+    budget spent until ``delay`` seconds from now), ``echo`` (send ``status`` with the
+    request's Authorization header quoted in the message, as a hostile server would).
     """
 
     path: str  # glob over the path without query ("/repos/acme/*/rulesets/*"), or "*"
@@ -203,8 +204,15 @@ class ServerStats:
             counts[entry.path] = counts.get(entry.path, 0) + 1
         return counts
 
+    def settled(self, timeout: float = 5.0) -> None:
+        """Wait until every request answered has been logged (the server logs just after answering)."""
+        deadline = time.monotonic() + timeout
+        while self.unlogged > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def count(self, pattern: str, method: str = "*") -> int:
-        """Requests whose path matches the glob ``pattern``."""
+        """Requests whose path matches the glob ``pattern`` (once the last answer is logged)."""
+        self.settled()
         return sum(1 for e in list(self.log)
                    if fnmatch.fnmatchcase(e.path, pattern) and method in ("*", e.method))
 
@@ -889,12 +897,11 @@ class FakeGitHub:
 
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until every request has been logged (the server logs just after answering)."""
-        deadline = time.monotonic() + timeout
-        while self.stats.unlogged > 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self.stats.settled(timeout)
 
-    def stop(self) -> None:
-        self.settle()
+    def stop(self, *, settle: float = 5.0) -> None:
+        """``settle``: how long to wait for answers still on their way (0: a test left them stalled)."""
+        self.settle(settle)
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -933,6 +940,8 @@ class FakeGitHub:
              lambda slug: [org.user(m) for m in org.team_members(self._team(slug), q.get("role", "all"))]),
             ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/teams",
              lambda slug: [org.team(c) for c, t in org.teams.items() if t.get("parent") == self._team(slug)]),
+            ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/team-sync/group-mappings",
+             lambda slug: self._team_sync(org, self._team(slug))),
             ("GET", rf"/orgs/{o}/teams/(?P<slug>[^/]+)/repos",
              lambda slug: [org.repo_json(n, role) for n, role in org.team_repo_roles(self._team(slug)).items()
                            if n in org.repos]),
@@ -1032,6 +1041,16 @@ class FakeGitHub:
         if slug not in self.org.teams:
             raise ApiError(404, "Not Found")
         return slug
+
+    @staticmethod
+    def _team_sync(org: Any, slug: str) -> dict[str, Any]:
+        """GitHub's team synchronisation mapping (docs: "List IdP groups for a team"); a team whose
+        fixture names no `idp_groups` has none (an org without team sync answers 404)."""
+        if not org.data.get("team_sync"):
+            raise ApiError(404, "Not Found")
+        groups = org.teams[slug].get("idp_groups", [])
+        return {"groups": [{"group_id": g["id"], "group_name": g["name"], "group_description": g.get("description", "")}
+                           for g in groups]}
 
     def _org_json(self) -> dict[str, Any]:
         data = self.org.data["org"]
@@ -1571,6 +1590,11 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.connection.close()
+            return True
+        if fault.action == "echo":
+            auth = self.headers.get("Authorization", "")
+            self._send(fault.status, {"message": f"Forbidden for the credentials you sent: Authorization: {auth}",
+                                      "documentation_url": "https://docs.github.com/rest"}, dict(fault.headers), entry)
             return True
         if fault.action == "malformed":
             payload = b'{"login": "acme", "oops": '

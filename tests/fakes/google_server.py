@@ -1,4 +1,5 @@
-"""A fake Google REST server on loopback: Resource Manager v3, IAM v2 deny policies, IAM v1 pools, Cloud Identity.
+"""A fake Google REST server on loopback: Resource Manager v3, IAM v2 deny policies, IAM v1 pools, Cloud Identity,
+and the Admin SDK Directory API (users, deleted users, groups, members; paged by maxResults and nextPageToken).
 
 It serves a declarative organisation (tests/fixtures/gcp/*.json) the way the real APIs answer
 the real client libraries: paged lists with nextPageToken, `$alt=json;enum-encoding=int`
@@ -260,6 +261,8 @@ class FakeGoogle:
         if not parts:
             raise GoogleError(404, "no such route")
         version, rest = parts[0], parts[1:]
+        if parts[:3] == ["admin", "directory", "v1"]:
+            return self._directory(request, parts[3:])
         if version == "v3":
             return self._resource_manager(request, rest)
         if version == "v2" and rest and rest[0] == "policies":
@@ -377,6 +380,41 @@ class FakeGoogle:
             return self._page(request, providers, "workloadIdentityPoolProviders")
         raise GoogleError(404, f"no route for {request.method} {request.path}")
 
+    def _directory(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        """admin/directory/v1/… as the Admin SDK answers: users (showDeleted=true lists only deleted
+        ones), groups, and members (includeDerivedMembership expands nested groups)."""
+        directory = self.fixture.get("directory", {})
+        if request.method != "GET":
+            raise GoogleError(404, f"no route for {request.method} {request.path}")
+        if not (request.query.get("customer") or request.query.get("domain") or rest[-1:] == ["members"]):
+            raise GoogleError(400, "Bad Request: customer or domain is required")
+        if rest == ["users"]:
+            deleted = request.query.get("showDeleted", ["false"])[0] == "true"
+            users = directory.get("deleted" if deleted else "users", [])
+            return _directory_page(request, [{"kind": "admin#directory#user", **u} for u in users], "users",
+                                   self.page_size, "admin#directory#users")
+        if rest == ["groups"]:
+            groups = [{"kind": "admin#directory#group", **{k: v for k, v in g.items() if k != "members"}}
+                      for g in directory.get("groups", [])]
+            return _directory_page(request, groups, "groups", self.page_size, "admin#directory#groups")
+        if len(rest) == 3 and rest[0] == "groups" and rest[2] == "members":
+            by_key = {k: g for g in directory.get("groups", []) for k in (g["id"], g["email"])}
+            group = by_key.get(rest[1])
+            if group is None:
+                raise GoogleError(404, "Resource Not Found: groupKey")
+            derived = request.query.get("includeDerivedMembership", ["false"])[0] == "true"
+            members: list[dict[str, Any]] = []
+            todo, seen = [group], {group["id"]}
+            while todo:
+                for member in todo.pop().get("members", []):
+                    members.append({"kind": "admin#directory#member", "status": "ACTIVE", "role": "MEMBER", **member})
+                    nested = by_key.get(member.get("email", ""))
+                    if derived and member.get("type") == "GROUP" and nested and nested["id"] not in seen:
+                        seen.add(nested["id"])
+                        todo.append(nested)
+            return _directory_page(request, members, "members", self.page_size, "admin#directory#members")
+        raise GoogleError(404, f"no route for {request.method} {request.path}")
+
     def _cloud_identity(self, request: Request, rest: list[str]) -> dict[str, Any]:
         groups = self.fixture.get("cloudIdentity", {}).get("groups", {})
         if rest == ["groups:lookup"]:
@@ -393,6 +431,15 @@ class FakeGoogle:
                     return self._page(request, memberships, "memberships")
             raise GoogleError(404, f"group {rest[1]} not found")
         raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+
+def _directory_page(request: Request, items: list[Any], key: str, page_size: int, kind: str) -> dict[str, Any]:
+    size = min(int(request.query.get("maxResults", [page_size])[0]) or page_size, page_size)
+    start = int(request.query.get("pageToken", ["0"])[0] or 0)
+    out: dict[str, Any] = {"kind": kind, "etag": '"fake"', key: items[start:start + size]}
+    if start + size < len(items):
+        out["nextPageToken"] = str(start + size)
+    return out
 
 
 def _policy(policy: dict[str, Any], requested: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the evidence report are all searched for it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,102 @@ def test_no_output_and_no_file_contains_a_secret(outputs):
     # the session did produce real output about the faults, so the search had something to search
     snapshot = json.loads(texts["snapshots --format json"])
     assert snapshot["snapshots"] and snapshot["snapshots"][0]["gaps"] >= 1
+
+
+# ---------------------------------------------------------------- servers that echo the credentials
+#
+# Found: with [sources.github] base_url at a server answering 403 with the request's
+# Authorization header in its body, the token was stored (sources.error, gaps.reason), printed,
+# and exported (check --format json, snapshots --format csv, twice in the HTML report). Each
+# connector now knows the credential values it holds and scrubs them from whatever comes back.
+
+from fakes.echo_server import EchoServer  # noqa: E402
+
+from .conftest import run_in_process  # noqa: E402
+
+ECHO_GITHUB = "ghp_ECHOcanary0123456789abcdefECHO77"
+ECHO_AWS_KEY_ID = "AKIAECHOCANARY012345"
+ECHO_AWS_SECRET = "echoCANARYsecretKEY0123456789abcdefghij"
+ECHO_AWS_SESSION = "FwoGZXIvYXdzECHOCANARYsessionTOKEN0123456789/+abcdef=="
+ECHO_GCP_ACCESS = "ya29.ECHOCANARYaccessTOKEN0123456789"
+ECHO_CANARIES = ("ECHO", "CANARY", ECHO_GITHUB, ECHO_AWS_KEY_ID, ECHO_AWS_SECRET, ECHO_AWS_SESSION, ECHO_GCP_ACCESS)
+
+
+def _github_echo(tmp_path):
+    gh = FakeGitHub(load_fixture("scenarios.yaml"))
+    gh.faults.add("/orgs/acme/teams/web/repos", action="echo", status=403, times=100)  # a gap
+
+    def fail_whole_source() -> None:  # then the organisation itself: a failed source
+        gh.faults.add("/orgs/acme", action="echo", status=403, times=100)
+
+    return (gh, lambda: config_toml(gh.url, extra="max_retries = 0\n"), {"GITHUB_TOKEN": ECHO_GITHUB},
+            fail_whole_source, lambda: list(gh.tokens))
+
+
+def _aws_echo(tmp_path):
+    echo = EchoServer("aws")
+    env = {"AWS_ACCESS_KEY_ID": ECHO_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": ECHO_AWS_SECRET,
+           "AWS_SESSION_TOKEN": ECHO_AWS_SESSION, "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true"}
+    return (echo, lambda: f'[sources.aws]\nregion = "us-east-1"\nendpoint_url = "{echo.url}"\nmax_attempts = 1\n',
+            env, None, lambda: [part for s in echo.seen for part in (
+                s["token"], *re.findall(r"Signature=([0-9a-f]+)", s["authorization"]),
+                *re.findall(r"Credential=([^/]+)/", s["authorization"]))])
+
+
+def _gcp_echo(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    echo = EchoServer("google", access_token=ECHO_GCP_ACCESS)
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = tmp_path / "key.json"  # a service-account key whose token endpoint is the echoing server
+    key.write_text(json.dumps({"type": "service_account", "project_id": "echo", "private_key_id": "echo-key",
+                               "private_key": pem, "client_email": "auditor@echo.iam.gserviceaccount.com",
+                               "client_id": "1", "token_uri": f"{echo.url}/token"}))
+    port = echo.url.rsplit(":", 1)[1]
+    section = (f'[sources.gcp]\norganization = "organizations/123"\napi_endpoint = "{echo.url}"\n'
+               f'iam_admin_endpoint = "127.0.0.1:{port}"\ncredentials_file = "{key}"\ntimeout = 2\n'
+               "retry_deadline = 0.5\n")
+    # the Google clients sign their own JWT with the key for a custom endpoint (no token exchange):
+    # that bearer token is what the server sees and echoes
+    return (echo, lambda: section, {}, None,
+            lambda: [s["authorization"].split(" ", 1)[1] for s in echo.seen if s["authorization"]])
+
+
+@pytest.mark.parametrize("cloud", ["github", "aws", "gcp"])
+def test_a_server_that_echoes_the_credentials_cannot_make_foureyes_repeat_them(cloud, tmp_path):
+    server, section, env, fail_whole_source, heard = {"github": _github_echo, "aws": _aws_echo,
+                                                      "gcp": _gcp_echo}[cloud](tmp_path)
+    store = tmp_path / "echo.db"
+    config = tmp_path / "foureyes.toml"
+    env = {**env, "FOUREYES_STORE_URL": f"sqlite:///{store}"}
+    texts: dict[str, str] = {}
+
+    def foureyes(*args: str) -> str:
+        result = run_in_process("-c", str(config), *args, env=env)
+        assert "Traceback" not in result.stderr and result.returncode in (0, 1, 3), (args, result.stderr)
+        texts[" ".join(args)] = result.stdout + result.stderr
+        return result.stdout
+
+    with server:
+        config.write_text(section() + '\n[campaigns]\nfallback_reviewer = "sec@acme.com"\n')
+        foureyes("snapshot")
+        if fail_whole_source:
+            fail_whole_source()
+            foureyes("snapshot", "--format", "json")
+        sent = heard()  # the credentials the server saw: each must appear nowhere either
+        assert sent and all(len(x) >= 16 for x in sent), "the server saw no credential: the test would prove nothing"
+    for args in (["snapshots", "--format", "csv"], ["check", "--format", "json"], ["check"],
+                 ["conflicts", "--format", "json"], ["campaign", "new", "--as", "sec@acme.com"],
+                 ["report", "--format", "markdown"], ["report", "--out", str(tmp_path / "evidence.html")]):
+        foureyes(*args)
+    stored = json.loads(foureyes("snapshots", "--format", "json"))["snapshots"]
+    files = [tmp_path / "evidence.html", *tmp_path.glob("echo.db*")]
+    everything = "\n".join(texts.values()).encode() + b"".join(p.read_bytes() for p in files)
+    for canary in (*ECHO_CANARIES, *sent):
+        assert canary.encode() not in everything, f"{canary!r} leaked ({cloud})"
+    # what the server said is still there, with the credential taken out: a failure or a gap says so
+    assert "«redacted»".encode() in everything
+    assert all(any(s["error"] or s["counts"]["gaps"] for s in snap["sources"]) for snap in stored)

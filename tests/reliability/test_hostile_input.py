@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -171,3 +172,160 @@ def test_garbage_config_is_exit_2_in_one_line(tmp_path, cli, content):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- what leaves foureyes, under attack
+#
+# The organisation of `hostile_world` (tests/reliability/conftest.py): a repository named with a
+# title-setting sequence, a screen clear and a fake red status line; a gap holding them; a
+# capability and a system holding backticks, an @org/team mention and remote images.
+
+from .conftest import BREAKOUT, ESCAPES, SYSTEM, copy_store  # noqa: E402
+
+TERMINAL_ACTIONS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _hostile(hostile_world, tmp_path, cli):
+    url = copy_store(hostile_world["store"], tmp_path)
+
+    def foureyes(*args: str):
+        return cli("-c", str(hostile_world["config"]), *args, env={"FOUREYES_STORE_URL": url})
+
+    return foureyes, url
+
+
+def test_escape_sequences_in_gap_and_error_lines_are_shown_not_run(hostile_world, tmp_path, cli):
+    foureyes, _ = _hostile(hostile_world, tmp_path, cli)
+    snap = foureyes("snapshot")
+    check = foureyes("check", "--format", "table")
+    # a refused decision quotes the item's resource name: Alice may not decide her own access
+    refused = foureyes("decide", str(hostile_world["alice_item"]), "certify", "--as", "alice@acme.com")
+    assert refused.returncode == 2 and "cannot decide item" in refused.stderr
+    for result in (snap, check, refused):
+        for danger in TERMINAL_ACTIONS:
+            assert danger not in result.stderr and danger not in result.stdout, (result.args, repr(danger))
+    visible = "\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[1;31mFAKE: audit log intact"
+    gap_line = next(line for line in check.stderr.splitlines() if line.startswith("foureyes: gap: "))
+    assert gap_line == f"foureyes: gap: [github] github:repo:acme/app{visible}: 403 on the rulesets: {visible} " \
+                       f"(may hide: {visible})"
+    assert f"{visible}" in snap.stderr and visible in refused.stderr
+    # JSON keeps the value intact for scripts (a parser reads the escape back), yet prints no raw escape
+    data = json.loads(foureyes("check", "--format", "json").stdout)
+    assert data["gaps"][0]["reason"] == f"403 on the rulesets: {ESCAPES}"
+
+
+def _outside_code(html: str) -> str:
+    import re
+
+    return re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+
+
+def test_a_backtick_cannot_break_out_of_a_markdown_code_span(hostile_world, tmp_path, cli):
+    from markdown_it import MarkdownIt
+
+    foureyes, _ = _hostile(hostile_world, tmp_path, cli)
+    tickets = foureyes("export", "tickets", "--format", "markdown", "--allow-gaps")
+    report = foureyes("report", "--format", "markdown", "--allow-gaps")
+    assert tickets.returncode == 0 and report.returncode == 0, tickets.stderr + report.stderr
+    assert "@acme/everyone" in tickets.stdout and "evil.example/i.png" in tickets.stdout  # the text is there…
+    for markdown in (tickets.stdout, report.stdout):
+        html = MarkdownIt("gfm-like").render(markdown)
+        outside = _outside_code(html)
+        # …but only inside code spans: no live mention, no remote image, no link
+        assert "@acme/everyone" not in outside and "<img" not in html and "evil.example" not in outside
+    # each value is whole in its own code span (the fence outgrew its backticks): the capability
+    # (stored as words) and the system, in the tickets and in the report's table of sources
+    body = MarkdownIt("gfm-like").render(tickets.stdout)
+    for word in BREAKOUT.split():
+        assert f"<code>{word}</code>" in body, word
+    assert f"<code>{SYSTEM}</code>" in body and f"<code>{SYSTEM}</code>" in MarkdownIt("gfm-like").render(report.stdout)
+
+
+def test_out_never_replaces_the_store_or_an_existing_file(hostile_world, tmp_path, cli):
+    import sqlite3
+    from contextlib import closing
+
+    foureyes, url = _hostile(hostile_world, tmp_path, cli)
+    store = Path(url.removeprefix("sqlite:///"))
+    before = store.read_bytes()
+    # found: `report --out <the store file>` replaced the database and its audit log
+    for target in (store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-journal")):
+        for force in ([], ["--force"]):
+            result = foureyes("report", "--allow-gaps", "--out", str(target), *force)
+            assert result.returncode == 2, result.stderr
+            assert "is the foureyes store (or one of its files); an export never replaces it" in result.stderr
+    link = tmp_path / "innocent.html"
+    link.symlink_to(store)
+    assert foureyes("report", "--allow-gaps", "--out", str(link), "--force").returncode == 2
+    assert store.read_bytes() == before
+    with closing(sqlite3.connect(store)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert foureyes("audit", "verify").returncode == 0
+    # an existing file is kept unless --force
+    existing = tmp_path / "evidence.html"
+    existing.write_text("keep me")
+    refused = foureyes("export", "tickets", "--allow-gaps", "--out", str(existing))
+    assert refused.returncode == 2 and "already exists; name another file (on the command line, --force replaces it)" \
+        in refused.stderr
+    assert existing.read_text() == "keep me"
+    assert foureyes("report", "--allow-gaps", "--out", str(existing), "--force").returncode == 0
+    assert existing.read_text().startswith("<!DOCTYPE html>")
+
+
+def _gzip_member(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def test_a_gzip_dataset_that_inflates_to_one_gib_line_stops_at_the_limit(tmp_path, cli):
+    # found: a 1 MB gzip dataset holding one 1 GiB line took 3.2 GB and 34 s, then an internal error
+    header = _gzip_member(b'{"format": "foureyes-dataset/1", "sources": [{"name": "x", "system": "github"}]}\n')
+    block = _gzip_member(b"A" * 2**20)  # ~1 KiB that inflates to 1 MiB; 1024 members: 1 GiB, one line
+    bomb = tmp_path / "bomb.jsonl.gz"
+    with bomb.open("wb") as out:
+        out.write(header)
+        for _ in range(1024):
+            out.write(block)
+    assert bomb.stat().st_size < 2 * 2**20
+    config = tmp_path / "bomb.toml"
+    config.write_text(f'[sources.demo]\ndataset = "{bomb}"\n')
+    started = time.monotonic()
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    assert time.monotonic() - started < 10
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (f"foureyes: error: {bomb}:2: a line longer than the limit (16 MiB, "
+                                     "[sources.demo] max_line_bytes = 16777216); raise max_line_bytes if the file "
+                                     "is trusted")
+    # the whole file's size is bounded too, and nesting, each naming its key
+    config.write_text(f'[sources.demo]\ndataset = "{bomb}"\nmax_line_bytes = 1073741824\n'
+                      'max_dataset_bytes = 4194304\n')
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    assert result.returncode == 2 and "[sources.demo] max_dataset_bytes = 4194304" in result.stderr, result.stderr
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"format": "foureyes-dataset/1", "sources": [{"name": "x", "system": "github"}]}\n'
+                      '{"source": "x", "type": "principal", "system": "github", "id": "a", "kind": "user", '
+                      '"attrs": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}\n")
+    config.write_text(f'[sources.demo]\ndataset = "{nested}"\n')
+    result = cli("-c", str(config), "snapshot", env={"FOUREYES_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    assert result.returncode == 2 and "nested deeper than the limit (64 levels, [sources.demo] max_nesting = 64)" \
+        in result.stderr, result.stderr
+
+
+def test_a_toml_file_of_100000_nested_brackets_is_exit_2(tmp_path, cli):
+    # found: `internal error: RecursionError` (exit 70)
+    config = tmp_path / "deep.toml"
+    config.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = cli("-c", str(config), "snapshots")
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(config) in result.stderr
+    assert "internal error" not in result.stderr and "Recursion" not in result.stderr
+
+
+def test_an_anchor_is_never_appended_to_the_store(hostile_world, tmp_path, cli):
+    foureyes, url = _hostile(hostile_world, tmp_path, cli)
+    store = Path(url.removeprefix("sqlite:///"))
+    before = store.read_bytes()
+    result = foureyes("audit", "anchor", "--file", str(store))
+    assert result.returncode == 2 and "is the foureyes store (or one of its files)" in result.stderr, result.stderr
+    assert store.read_bytes() == before

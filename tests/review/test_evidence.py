@@ -251,7 +251,9 @@ def _as_written_before_migration_3(path) -> None:
                           ("audit_log", "state")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DROP TABLE campaign_people")
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    for column in ("person_status", "person_manager", "person_department"):  # migration 4 came later still
+        con.execute(f"ALTER TABLE campaign_items DROP COLUMN {column}")
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()
 

@@ -62,7 +62,8 @@ def test_x_exports_tickets_and_the_report_with_a_preview(campaign_url, tmp_path,
         assert "Export campaign 1 Q4 production" in text and "4 tickets" in text
         preview = _preview(app)
         assert preview.startswith("# Revocation tickets: campaign 1 `Q4 production`")
-        assert "gh api -X DELETE /orgs/acme/teams/web/memberships/walter-web" in preview
+        # team web is synchronised from an Okta group: the ticket says to fix it there
+        assert "Remove walter-web from Okta group Engineering - Web" in preview
         # the hostile name is shown as it is written: its markup is text, not style
         area = app.screen.query_one("#export-preview")
         line = next(n for n, row in enumerate(preview.split("\n")) if "[bold]Zed[/bold]" in row)

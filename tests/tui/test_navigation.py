@@ -33,10 +33,13 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
         assert re.search(r"critical\s+12 █", text)
-        assert "33 open (28 separation-of-duties conflicts)" in text
+        # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
+        assert "37 open (26 separation-of-duties conflicts)" in text
+        assert "2 leavers still holding access" in text  # the roster's
+        assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
         assert "From snapshot 1 (2026-10-01 08:00 UTC) to 2" in text
-        assert re.search(r"findings\s+\+1\s+−0", text)
+        assert re.search(r"findings\s+\+5\s+−0", text)  # Nina's conflict, and the roster's four
         assert "+ FE-SOD-001 Nina Nakamura · app:storefront" in text
 
     run(demo_url, scenario)
@@ -48,7 +51,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 33 findings match paul" in text
+        assert "1 of 37 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -112,12 +115,13 @@ def test_matrix_marks_conflicts_and_filters_to_conflicts_a_team_or_an_app(demo_u
         await press(app, pilot, "3")
         screen = app.screen
         text = screen_text(app)
-        assert "38 people · 16 in conflict · tier production" in text
-        assert re.search(r"Paul Platt\s+▲ yes\s+● 5\s+● 3\s+● 5\s+● 1\s+·\s+● 1", text)
-        assert re.search(r"Bob Brown\s+● 1", text)
+        assert "38 people · 15 in conflict · tier production" in text
+        assert re.search(r"Paul Platt\s+active\s+▲ yes\s+● 5\s+● 3\s+● 5\s+● 1\s+·\s+● 1", text)
+        assert re.search(r"Bob Brown\s+active\s+● 1", text)
+        assert re.search(r"Omar Osman\s+LEFT\s+▲ yes", text)  # a leaver is unmistakable
 
         await press(app, pilot, "c")
-        assert "16 of 38 people match" in screen_text(app)
+        assert "15 of 38 people match" in screen_text(app)
         assert all(r.fields["conflict"] == "yes" for r in screen.table.visible_rows)
 
         await press(app, pilot, "c")

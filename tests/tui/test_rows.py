@@ -62,8 +62,11 @@ def test_matrix_rows_are_the_core_matrix(triage):
     assert {r.key for r in rows} == set(core)
     for row in rows:
         counts = [len(core[row.key]["capabilities"][c]) for c in CAPABILITIES]
-        assert row.cells[2:] == tuple(f"● {n}" if n else "·" for n in counts)
-        assert (row.cells[1] == "▲ yes") == core[row.key]["conflict"]
+        assert row.cells[3:] == tuple(f"● {n}" if n else "·" for n in counts)
+        assert (row.cells[2] == "▲ yes") == core[row.key]["conflict"]
+        person = triage.analysis.identities.people.get(row.key)
+        assert row.cells[1] == ("LEFT" if person.is_leaver else "no record" if not person.roster.in_roster
+                                else person.status)
 
 
 def test_gap_rows_include_a_failed_source_as_unknown_everything():

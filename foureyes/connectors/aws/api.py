@@ -22,6 +22,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from ...config import AwsSource
+from ..base import unreachable
 
 T = TypeVar("T")
 
@@ -66,6 +67,10 @@ def describe_failure(exc: BaseException, operation: str = "") -> str:
     if isinstance(exc, ResponseParserError):
         return f"malformed response (not the XML expected){where}"
     gloss = next((text for kind, text in _TRANSPORT.items() if isinstance(exc, kind)), "")
+    if not gloss:
+        found = unreachable(exc)
+        if found:
+            return found + where
     return f"{type(exc).__name__}" + (f" ({gloss})" if gloss else "") + where
 
 

@@ -16,7 +16,7 @@ from botocore.parsers import ResponseParserError
 from ...config import AwsSource, Config
 from ...errors import SourceError
 from ...model import Gap, SourceResult
-from ..base import Progress, ProgressEvent, Stopwatch, utcnow
+from ..base import Progress, ProgressEvent, Secrets, Stopwatch, utcnow
 from .api import THROTTLED, Clients, MalformedResponse, RequestCounter, describe_failure
 from .fetch import ACCOUNT_WORKERS, Fetcher
 from .reads import SYSTEM, AccountRead
@@ -31,6 +31,8 @@ class AwsConnector:
     def __init__(self, section: AwsSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # the session's keys and token, and each assumed role's
+        self.secrets.add_url(section.endpoint_url)
 
     def collect(self, progress: Progress) -> SourceResult:
         started = utcnow()
@@ -41,6 +43,8 @@ class AwsConnector:
         except ProfileNotFound:
             raise SourceError(f"AWS profile {self.section.profile!r} not found; fix [sources.aws] profile "
                               "or the AWS config files") from None
+        self.secrets.add(*_credential_values(session))  # resolved here, in one thread
+        self.secrets.watch(lambda: _credential_values(session))  # refreshable credentials change
         base = Clients(session, self.section, counter)
         try:
             caller = base("sts").get_caller_identity()
@@ -53,15 +57,18 @@ class AwsConnector:
             what = "AWS could not answer" if status >= 500 or error in THROTTLED else "AWS rejected the credentials"
             raise SourceError(f"{what}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
         except (BotoCoreError, ResponseParserError) as exc:
-            where = f" at {self.section.endpoint_url}" if self.section.endpoint_url else ""
+            described = describe_failure(exc, "sts:GetCallerIdentity")
+            if described.startswith("cannot reach "):  # names the host and the cause already
+                raise SourceError(described) from None
+            where = f" at {self.secrets.scrub(self.section.endpoint_url)}" if self.section.endpoint_url else ""
             what = ("no usable answer from AWS" if isinstance(exc, (MalformedResponse, ResponseParserError))
                     else "cannot reach AWS")
-            raise SourceError(f"{what}{where}: {describe_failure(exc, 'sts:GetCallerIdentity')}") from None
+            raise SourceError(f"{what}{where}: {described}") from None
         caller_account = caller["Account"]
         partition = caller["Arn"].split(":")[1] or "aws"
         gaps: list[Gap] = []
 
-        fetcher = Fetcher(self.section, self.name)
+        fetcher = Fetcher(self.section, self.name, self.secrets)
         accounts = fetcher.accounts(base, caller_account, gaps, progress)
         total = len(accounts)
         done = [0]
@@ -90,3 +97,13 @@ class AwsConnector:
         stats = {**watch.as_stats(), "accounts": total,
                  "accounts_read": sum(1 for a in accounts if a.iam is not None)}
         return result.result(self.name, SYSTEM, started_at=started, finished_at=utcnow(), stats=stats)
+
+
+def _credential_values(session: boto3.Session) -> tuple[str | None, ...]:
+    """The key id, secret key and session token boto3's chain found (read again: they may refresh)."""
+    try:
+        credentials = session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except BotoCoreError:  # no usable credentials: the first call says so
+        return ()
+    return (frozen.access_key, frozen.secret_key, frozen.token) if frozen is not None else ()

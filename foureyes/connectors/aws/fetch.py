@@ -19,7 +19,7 @@ from botocore.parsers import ResponseParserError
 
 from ...config import AwsSource
 from ...model import Gap
-from ..base import Progress, ProgressEvent
+from ..base import Progress, ProgressEvent, Secrets
 from .api import READ_ERRORS, Clients, Failed, call, describe_failure, pages
 from .reads import SSO_ROLE_PATH, SYSTEM, AccountRead, PermissionSetRead, SsoRead, sso_role_permission_set
 
@@ -31,9 +31,10 @@ _ALL_ACCOUNTS = "every IAM user, group and role of this account and what they ca
 class Fetcher:
     """The reads of one collection; every failure becomes a Gap on what it concerns."""
 
-    def __init__(self, section: AwsSource, name: str = "aws"):
+    def __init__(self, section: AwsSource, name: str = "aws", secrets: Secrets | None = None):
         self.section = section
         self.name = name
+        self.secrets = secrets if secrets is not None else Secrets()
 
     # -- accounts ---------------------------------------------------------------
 
@@ -149,7 +150,9 @@ class Fetcher:
                                     f"could not assume {role_arn}: {describe_failure(exc, 'sts:AssumeRole')}",
                                     _ALL_ACCOUNTS))
             return None
-        # The temporary credentials live only in this session object; they are never stored.
+        # The temporary credentials live only in this session object; they are never stored,
+        # and scrubbed from whatever the account's answers echo.
+        self.secrets.add(creds.get("AccessKeyId"), creds.get("SecretAccessKey"), creds.get("SessionToken"))
         session = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                                 aws_session_token=creds["SessionToken"], region_name=self.section.region)
         return Clients(session, self.section, base.counter)

@@ -52,9 +52,12 @@ class _IdentityCenter:
         groups: dict[str, str] = {}
         for group in sso.groups:
             name = group.get("DisplayName") or group["GroupId"]
+            attrs = {"group_id": group["GroupId"]}
+            if group.get("ExternalIds"):  # provisioned by SCIM from an identity provider's group
+                attrs["external_ids"] = [{"Issuer": x.get("Issuer", ""), "Id": x.get("Id", "")}
+                                         for x in group["ExternalIds"]]
             groups[group["GroupId"]] = self.out.principal(Principal(
-                SYSTEM, f"sso:{store}:group/{name}", Kind.GROUP, display_name=f"SSO group {name}",
-                attrs={"group_id": group["GroupId"]}))
+                SYSTEM, f"sso:{store}:group/{name}", Kind.GROUP, display_name=f"SSO group {name}", attrs=attrs))
         names = {gid: (g.get("DisplayName") or gid) for gid, g in ((g["GroupId"], g) for g in sso.groups)}
         for group_id, user_id in sso.memberships:
             if user_id in users and group_id in groups:

@@ -157,6 +157,65 @@ TEAMS: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# GitHub team synchronisation (what GET /orgs/acme/teams/web/team-sync/group-mappings answers)
+SYNCED_TEAMS: dict[str, dict[str, str]] = {
+    "web": {"id": "00g1webengineering", "name": "Engineering - Web"},
+}
+
+# The HR roster: e-mail -> (department, manager e-mail, title). Everyone with an address is in
+# it except the people the demo keeps outside on purpose (an orphan needs nobody to own it).
+CEO = "carmen.castillo@acme.com"
+ROSTER: dict[str, tuple[str, str, str]] = {
+    CEO: ("Executive", "", "Chief Executive Officer"),
+    "olivia.okafor@acme.com": ("Engineering", CEO, "CTO"),
+    "owen.iverson@acme.com": ("IT", CEO, "Head of IT"),
+    "priscilla.payne@acme.com": ("Payments", "olivia.okafor@acme.com", "Engineering Manager"),
+    "max.mueller@acme.com": ("Payments", "priscilla.payne@acme.com", "Staff Engineer"),
+    "petra.novak@acme.com": ("Payments", "priscilla.payne@acme.com", "Tech Lead"),
+    "pedro.pinto@acme.com": ("Payments", "priscilla.payne@acme.com", "Engineer"),  # moves to Data in November
+    "leo.lindqvist@acme.com": ("Payments", "priscilla.payne@acme.com", "Engineer"),  # leaves in October
+    "rita.reyes@acme.com": ("Release", "olivia.okafor@acme.com", "Release Manager"),
+    "wanda.webb@acme.com": ("Web", "olivia.okafor@acme.com", "Engineering Manager"),
+    "walter.wong@acme.com": ("Web", "wanda.webb@acme.com", "Engineer"),
+    "omar.osman@acme.com": ("Web", "wanda.webb@acme.com", "Engineer"),  # terminated in October, still in team web
+    "nina.nakamura@acme.com": ("Web", "wanda.webb@acme.com", "Engineer"),  # joins in November
+    "paul.platt@acme.com": ("Platform", "olivia.okafor@acme.com", "Engineering Manager"),
+    "ravi.rao@acme.com": ("Platform", "paul.platt@acme.com", "Engineer"),
+    "sam.sato@acme.com": ("Platform", "paul.platt@acme.com", "SRE"),
+    "sue.sorensen@acme.com": ("Platform", "paul.platt@acme.com", "SRE"),
+    "sid.shah@acme.com": ("Platform", "paul.platt@acme.com", "SRE"),
+    "priya.patel@acme.com": ("Data", "olivia.okafor@acme.com", "Data Lead"),
+    "diana.diaz@acme.com": ("Data", "priya.patel@acme.com", "Data Scientist"),
+    "ethan.evans@acme.com": ("Data", "priya.patel@acme.com", "ML Engineer"),
+    "fatima.farouk@acme.com": ("Data", "priya.patel@acme.com", "ML Engineer"),  # end date passed, HR not updated
+    "alex.adeyemi@acme.com": ("Security", "owen.iverson@acme.com", "Security Lead"),
+    "sofia.silva@acme.com": ("Security", "alex.adeyemi@acme.com", "Security Engineer"),
+    "gina.garcia@acme.com": ("Security", "alex.adeyemi@acme.com", "Cloud Security Engineer"),
+    "carla.costa@acme.com": ("Mobile", "olivia.okafor@acme.com", "Mobile Lead"),
+    "chen.wei@acme.com": ("Mobile", "carla.costa@acme.com", "Engineer"),
+    "george.gray@acme.com": ("Search", "olivia.okafor@acme.com", "Engineer"),
+    "ivan.ivanov@acme.com": ("Auth", "olivia.okafor@acme.com", "Tech Lead"),
+    "julia.jensen@acme.com": ("Auth", "ivan.ivanov@acme.com", "Engineer"),
+    "kofi.kumah@acme.com": ("QA", "olivia.okafor@acme.com", "QA Lead"),
+    "lara.lopez@acme.com": ("QA", "kofi.kumah@acme.com", "QA Engineer"),
+    "hana.hoshino@acme.com": ("QA", "kofi.kumah@acme.com", "QA Engineer"),
+    "quinn.quigley@acme.com": ("Product", CEO, "Head of Product"),
+    "mia.moreau@acme.com": ("Product", "quinn.quigley@acme.com", "Designer"),
+    "noah.nielsen@acme.com": ("Product", "quinn.quigley@acme.com", "Designer"),
+    "bob.brown@acme.com": ("Product", "quinn.quigley@acme.com", "Technical Writer"),
+    "zed.zimmer@acme.com": ("Product", "quinn.quigley@acme.com", "Designer"),
+    "john.smith@acme.com": ("Platform", "paul.platt@acme.com", "Contractor"),
+    "dkim@acme.com": ("Mobile", "carla.costa@acme.com", "Engineer"),
+}
+# Who left, and how the roster says it: e-mail -> (HR status, end date, Okta status).
+LEAVERS: dict[str, tuple[str, str, str]] = {
+    "leo.lindqvist@acme.com": ("Terminated", "2026-10-24", "DEPROVISIONED"),  # access removed: no finding
+    "omar.osman@acme.com": ("Terminated", "2026-10-23", "DEPROVISIONED"),  # still in team web on GitHub
+    "fatima.farouk@acme.com": ("Active", "2026-10-30", "ACTIVE"),  # end date passed; nobody told IT
+}
+MOVERS: dict[str, str] = {"pedro.pinto@acme.com": "Data"}  # department in November
+
+
 @dataclass
 class Repo:
     name: str

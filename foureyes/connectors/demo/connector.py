@@ -9,11 +9,12 @@ from typing import Any, Iterator
 
 from ...config import Config, DemoSource
 from ...model import SourceResult
-from ..base import Progress, ProgressEvent, no_progress
+from ..base import Progress, ProgressEvent, Secrets, no_progress
 from .acme import LABEL, TAKEN_AT, demo_config
 from .aws import aws_source
 from .gcp import gcp_source
 from .github import github_source
+from .identity import okta_source, roster_source
 
 
 def build(stage: str = "after", config: Config | None = None) -> list[SourceResult]:
@@ -21,7 +22,8 @@ def build(stage: str = "after", config: Config | None = None) -> list[SourceResu
     if stage not in TAKEN_AT:
         raise ValueError(f"unknown demo stage {stage!r}")
     cfg = config or demo_config()
-    return [github_source(stage, cfg), aws_source(stage, cfg), gcp_source(stage, cfg)]
+    return [github_source(stage, cfg), aws_source(stage, cfg), gcp_source(stage, cfg), roster_source(stage, cfg),
+            okta_source(stage, cfg)]
 
 
 def load_into(store: Any) -> Iterator[tuple[Any, bool]]:
@@ -45,14 +47,16 @@ class DemoConnector:
     def __init__(self, section: DemoSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # holds none: a dataset or the sample needs no credential
 
     def collect(self, progress: Progress = no_progress) -> list[SourceResult]:
         progress(ProgressEvent("demo", "building the sample organisation"))
         if self.section.dataset:
-            from ...dataset import load
+            from ...dataset import Limits, load
 
             path = Path(self.section.dataset)
             if not path.is_absolute() and self.config.path and not self.config.path.startswith("<"):
                 path = Path(self.config.path).parent / path
-            return load(path)
+            return load(path, limits=Limits(self.section.max_dataset_bytes, self.section.max_line_bytes,
+                                            self.section.max_nesting))
         return build(self.section.stage)

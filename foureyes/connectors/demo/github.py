@@ -30,6 +30,7 @@ from .acme import (
     OUTSIDE_COLLABORATORS,
     OWNERS,
     PEOPLE,
+    SYNCED_TEAMS,
     TEAMS,
     WRITE_ROLES,
     finish,
@@ -77,8 +78,10 @@ def github_source(stage: str, config: Config) -> SourceResult:
         b.edge(Edge(github_user(login), members_key, EdgeKind.MEMBER_OF, f"member of the {ORG} organisation"))
 
     for slug, (parent, members, maintainers) in teams.items():
-        b.principal(Principal("github", f"team/{ORG}/{slug}", Kind.TEAM, display_name=f"team {slug}",
-                              attrs={"slug": slug, "parent": parent or ""}))
+        attrs = {"slug": slug, "parent": parent or ""}
+        if slug in SYNCED_TEAMS:  # GitHub team synchronisation: members come from an Okta group
+            attrs["idp_groups"] = [SYNCED_TEAMS[slug]]
+        b.principal(Principal("github", f"team/{ORG}/{slug}", Kind.TEAM, display_name=f"team {slug}", attrs=attrs))
         for login in members:
             if login in present:
                 b.edge(Edge(github_user(login), github_team(slug), EdgeKind.MEMBER_OF, f"member of team {slug}"))

@@ -5,9 +5,11 @@ Application Default Credentials; nothing is written to GCP.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...config import Config, GcpSource
 from ...model import SourceResult
-from ..base import Progress, ProgressEvent, no_progress, utcnow
+from ..base import Progress, ProgressEvent, Secrets, no_progress, utcnow
 from .fetch import Clients, Fetcher, credentials_for
 from .iam import now_utc
 from .inventory import SYSTEM
@@ -22,10 +24,14 @@ class GcpConnector:
     def __init__(self, section: GcpSource, *, config: Config):
         self.section = section
         self.config = config
+        self.secrets = Secrets()  # the access token (read again: it is refreshed) and what refreshes it
+        self.secrets.add_url(section.api_endpoint)
 
     def collect(self, progress: Progress = no_progress) -> SourceResult:
         started = utcnow()
-        clients = Clients(self.section, credentials_for(self.section))
+        credentials = credentials_for(self.section)
+        self.secrets.watch(lambda: _credential_values(credentials))
+        clients = Clients(self.section, credentials)
         try:
             fetcher = Fetcher(self.section, clients, progress, self.name)
             inventory = fetcher.fetch()
@@ -39,3 +45,9 @@ class GcpConnector:
             grants=result.grants, edges=result.edges, gaps=result.gaps, started_at=started,
             finished_at=utcnow(), stats=stats,
         )
+
+
+def _credential_values(credentials: Any) -> list[Any]:
+    """What google-auth credentials hold that would let someone act as them: the access token
+    (once refreshed), a refresh token and its client secret (user credentials)."""
+    return [getattr(credentials, name, None) for name in ("token", "refresh_token", "client_secret")]

@@ -28,7 +28,7 @@ from google.rpc import error_details_pb2
 from ...config import GcpSource
 from ...errors import SourceError
 from ...model import Gap
-from ..base import Progress, ProgressEvent
+from ..base import Progress, ProgressEvent, unreachable
 from .iam import DenyRule, Pool, Provider, parse_condition, parse_member
 from .inventory import Binding, Inventory, Node, Role, ServiceAccount
 
@@ -243,8 +243,10 @@ def describe_error(exc: BaseException) -> str:
         return f"malformed response ({what})"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer in time ({what})"
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return f"connection failed ({what})"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return unreachable(exc) or f"connection failed ({what})"
     return what
 
 

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from ...config import GitHubSource
 from ...errors import SourceError
-from ..base import Progress, ProgressEvent, Stopwatch
+from ..base import Progress, ProgressEvent, Secrets, Stopwatch, unreachable
 from .cost import NODE_LIMIT, query_cost
 
 SOURCE = "github"
@@ -344,8 +344,10 @@ class GitHubApi:
     rate-limit state.
     """
 
-    def __init__(self, section: GitHubSource, progress: Progress, *, token: str | None = None):
+    def __init__(self, section: GitHubSource, progress: Progress, *, token: str | None = None,
+                 secrets: Secrets | None = None):
         self.section = section
+        self.secrets = secrets if secrets is not None else Secrets()
         self.meter = Meter(progress)
         self.progress = progress
         self._local = threading.local()
@@ -355,6 +357,7 @@ class GitHubApi:
         self._windows: dict[str, MinuteWindow] = {}
         self.slots = Slots(min(section.concurrency, MOST_IN_FLIGHT))
         self._token = token if token is not None else self._credentials()
+        self.secrets.add(self._token)
 
     # ------------------------------------------------------------ credentials
 
@@ -367,6 +370,7 @@ class GitHubApi:
                 key = Path(s.private_key_path).expanduser().read_text(encoding="utf-8")
             except OSError as exc:
                 raise SourceError(f"[sources.github] private_key_path {s.private_key_path}: {exc.strerror}") from None
+            self.secrets.add(key)
             from github import Auth, GithubException, GithubIntegration
 
             integration = GithubIntegration(auth=Auth.AppAuth(s.app_id, key), base_url=s.base_url,
@@ -392,6 +396,7 @@ class GitHubApi:
                               "(such as GITHUB_TOKEN), not a token; remove the token from the config file "
                               "and revoke it, since it was written to disk")
         token = os.environ.get(s.token_env, "").strip()
+        self.secrets.add(token)
         if not token:
             raise SourceError(f"no GitHub token: set the environment variable {s.token_env} to a read-only token "
                               "(docs/sources/github.md), or configure a GitHub App in [sources.github]")
@@ -589,9 +594,12 @@ def _message(data: Any) -> str:
 
 
 def _transport(exc: Exception) -> str:
+    """One readable line: the host and the cause, not urllib3's nested repr cut mid-string."""
+    found = unreachable(exc)
+    if found:
+        return found
     kind = type(exc).__name__
     text = str(exc).splitlines()[0] if str(exc) else ""
-    # urllib3 puts the URL in its messages; the URL never holds the token, but keep it short.
     return f"{kind}: {text[:160]}" if text else kind
 
 

@@ -317,6 +317,20 @@ class Fetcher:
 
         team.repos = self.guard(org.gaps, org.key, f"the repositories team {team.slug} can reach, and its roles there",
                                 read)
+        if self.section.team_sync:
+            self._team_idp_groups(org, team)
+
+    def _team_idp_groups(self, org: OrgData, team: TeamData) -> None:
+        """Which identity-provider group sets the team's members: team synchronisation (Okta,
+        Entra ID) or an external group (Enterprise Managed Users). 404: not in use."""
+        where = f"github:team/{org.login}/{team.slug}"
+        for path, how in ((f"/orgs/{org.login}/teams/{team.slug}/team-sync/group-mappings", "GitHub team synchronisation"),
+                          (f"/orgs/{org.login}/teams/{team.slug}/external-groups", "GitHub external group (EMU)")):
+            found = self.guard(org.gaps, where, f"which identity-provider group sets team {team.slug}'s members",
+                               lambda path=path: self.api.get(path), missing_ok=True)
+            for group in (found or {}).get("groups") or ():
+                team.idp_groups.append({"id": str(group.get("group_id", "")), "name": group.get("group_name") or "",
+                                        "how": how})
 
     # ------------------------------------------------------------ repositories
 

@@ -28,6 +28,7 @@ class TeamData:
     repos: dict[str, str] | None = None  # full name -> role_name; None: could not be read
     node_id: str = ""  # GraphQL id, to read the rest of a list
     graphql_repos: dict[str, Any] | None = None  # the first page of Team.repositories (built-in roles only)
+    idp_groups: list[dict[str, str]] = field(default_factory=list)  # IdP groups that set its members
 
 
 @dataclass

@@ -86,9 +86,11 @@ def _people(ctx: Context) -> None:
 def _teams(ctx: Context) -> None:
     org, b = ctx.org, ctx.b
     for slug, team in sorted(org.teams.items()):
+        attrs = {"slug": slug, "name": team.name, "parent": team.parent or "", "privacy": team.privacy}
+        if team.idp_groups:
+            attrs["idp_groups"] = list(team.idp_groups)
         b.principal(Principal("github", f"team/{org.login}/{slug}", Kind.TEAM, display_name=f"team {slug}",
-                              attrs={"slug": slug, "name": team.name, "parent": team.parent or "",
-                                     "privacy": team.privacy}))
+                              attrs=attrs))
     for slug, team in sorted(org.teams.items()):
         for login, role in team.members:
             ctx.ensure_user(login)

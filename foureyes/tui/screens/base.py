@@ -17,7 +17,7 @@ from ...textsafe import safe_text
 from ..actions import Action, bindings
 from ..state import Triage
 from ..widgets.inputs import FilterBox
-from ..widgets.navbar import NavBar
+from ..widgets.navbar import IncompleteBanner, NavBar
 
 # A palette command a screen offers: (name "category: action", callback, help line).
 Command = tuple[str, Callable[[], Any], str]
@@ -67,6 +67,7 @@ class FoureyesScreen(ReportsWorkerFailures, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.DESTINATION)
+        yield IncompleteBanner(id="incomplete")
         with Vertical(id="body"):
             yield from self.compose_body()
         yield Footer()
@@ -89,6 +90,7 @@ class SectionScreen(FoureyesScreen):
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.DESTINATION)
+        yield IncompleteBanner(id="incomplete")
         yield Static(id="status", classes="status")
         with Vertical(id="body"):
             yield from self.compose_body()

@@ -23,6 +23,7 @@ from ..state import (
     holding_rows,
     person_grants,
     person_label,
+    roster_style,
 )
 from ..widgets.table import RecordTable
 from .base import DetailScreen
@@ -77,6 +78,16 @@ class PersonScreen(DetailScreen):
         text.append(f"\n{len(person.accounts)} account{'s' if len(person.accounts) != 1 else ''} · "
                     f"{len(self.triage.analysis.holdings(person.key))} capabilities · ")
         text.append(f"{open_count} open finding{'s' if open_count != 1 else ''}", style="bold" if open_count else "")
+        record = person.roster
+        if record is not None:  # who the roster says they are
+            text.append("\nRoster: ")
+            text.append(f" {'LEFT: ' if record.is_leaver else ''}{record.status} ", style=roster_style(record.status))
+            details = [f"since {record.left_on}" if record.is_leaver and record.left_on else "",
+                       f"({record.status_reason})" if record.status_reason else "",
+                       f"manager {record.manager}" if record.manager else "",
+                       f"department {record.department}" if record.department else "",
+                       f"ends {record.end}" if record.end and not record.is_leaver else ""]
+            text.append(" " + safe_text(" · ".join(d for d in details if d), limit=150))
         return text
 
     def on_mount(self) -> None:

@@ -36,11 +36,15 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
     facts.add_row("Why it matters", Text(safe_multiline(rule.rationale).replace("\n", " ")))
     facts.add_row("Controls", Text(" · ".join(safe_text(c) for c in rule.controls) or "none listed"))
     facts.add_row("What to do", Text(safe_multiline(rule.remediation).replace("\n", " ")))
+    for name, value in roster_facts(finding):
+        facts.add_row(name, value)
     if not finding.person:
         resource = analysis.snapshot.resources.get(finding.subject)
         principal = analysis.snapshot.principals.get(finding.subject)
         thing = resource or principal
         because = ", ".join(f"{safe_text(k)} = {_literal(v)}" for k, v in rule.when.items())
+        if rule.kind == "roster":
+            because = "its members differ from the identity-provider group it is fed by"
         facts.add_row("Subject", Text(safe_text(f"{thing.label if thing else finding.subject} ({finding.subject})")))
         facts.add_row("Because", Text(because or "the rule's condition holds"))
         shown = [f"{safe_text(k)}: {_setting(v)}" for k, v in finding.settings if k not in rule.when]
@@ -49,7 +53,7 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
     facts.add_row("Exception", exception_text(finding))
 
     parts: list[RenderableType] = [head, sub, Text(""), facts]
-    if not finding.person:
+    if not finding.person and rule.kind == "posture":
         who = rule.exposes.describe() if rule.exposes else "who can exploit it"
         parts += [Text(""), Text(f"Exposes {len(finding.exposed)} (" + safe_text(who) + ")", style="bold underline")]
         exposed_grid = Table.grid(padding=(0, 1))
@@ -75,6 +79,31 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
                     routes_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
             parts.append(routes_grid)
     return Group(*parts)
+
+
+def roster_facts(finding: Finding) -> list[tuple[str, Text]]:
+    """What a roster finding says beyond its rule: when the person left, how they moved, who differs."""
+    f = finding.facts
+    out: list[tuple[str, Text]] = []
+    if finding.rule.condition == "leaver":
+        days = f.get("days_since_leaving")
+        left = Text(f" {safe_text(f.get('status', ''))} ", style="bold white on red")
+        left.append(f"  left {f.get('left_on') or 'on an unknown day'}"
+                    + (f", {days} days before the snapshot" if days is not None else "")
+                    + f" ({safe_text(f.get('status_reason', ''))})")
+        out.append(("Left", left))
+        out.append(("Accounts", Text(safe_text(", ".join(f.get("accounts", ()))))))
+        if f.get("manager"):
+            out.append(("Manager", Text(safe_text(f["manager"]))))
+    elif finding.rule.condition == "mover":
+        out.append(("Moved", Text(safe_text(f"{f.get('department_then')} → {f.get('department_now')} "
+                                            f"(since {f.get('baseline')})"))))
+    elif finding.rule.condition == "group-drift":
+        out.append(("Fed by", Text(safe_text(f"{f.get('idp_label')} ({f.get('idp_system')}, {f.get('how')})"))))
+        for name, key in (("Only in team", "extra"), ("Only in group", "missing")):
+            if f.get(key):
+                out.append((name, Text(safe_text(", ".join(f[key])), style="bold")))
+    return out
 
 
 def exception_text(finding: Finding) -> Text:

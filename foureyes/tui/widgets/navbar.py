@@ -1,4 +1,5 @@
-"""The top line: the sections (click or press their number) and the snapshot being triaged."""
+"""The top lines: the sections (click or press their number), the snapshot being triaged, and
+a banner that stays on every screen while that snapshot lacks a source that failed."""
 
 from __future__ import annotations
 
@@ -77,3 +78,30 @@ class NavBar(Horizontal):
             app.triage_changed.subscribe(self, lambda triage: self.query_one(SnapshotBadge).show(triage))
             app.status_changed.subscribe(
                 self, lambda status: self.query_one(SnapshotBadge).show(getattr(app, "triage", None), status))
+
+
+class IncompleteBanner(Static):
+    """Shown on every screen while the snapshot on screen has a failed source: everything below
+    lacks what that source would have read, and "nobody" there is unknown, not "no access"."""
+
+    DEFAULT_CSS = """
+    IncompleteBanner { height: auto; padding: 0 1; background: $error; color: $text; text-style: bold; display: none; }
+    IncompleteBanner.-shown { display: block; }
+    """
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.show(getattr(app, "triage", None))
+        if hasattr(app, "triage_changed"):
+            app.triage_changed.subscribe(self, self.show)
+
+    def show(self, triage: Triage | None) -> None:
+        failed = [s for s in triage.info.sources if s.error] if triage is not None else []
+        self.set_class(bool(failed), "-shown")
+        if not failed:
+            self.update("")
+            return
+        names = safe_text(", ".join(s.name for s in failed))
+        why = "; ".join(f"{s.name}: {s.error}" for s in failed)
+        self.update(Text(f"INCOMPLETE: snapshot {triage.info.id} lacks what {names} would have read (the source "  # type: ignore[union-attr]
+                         f"failed): who is missing here is unknown, not without access. {safe_text(why, limit=300)}"))

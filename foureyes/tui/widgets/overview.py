@@ -101,8 +101,39 @@ class PeoplePanel(OverviewPanel):
             text.append("\n")
         if len(unlinked) > 5:
             text.append(f"  … and {len(unlinked) - 5} more (4 People, filter linked:unlinked)\n", style="dim")
+        if identities.roster.configured:
+            text.append_text(roster_lines(triage))
         text.rstrip()
         return text
+
+
+def roster_lines(triage: Triage) -> Text:
+    """Who should have access: leavers who still hold some, orphans, movers, unknown statuses."""
+    analysis = triage.analysis
+    open_ = [f for f in analysis.findings if f.rule.kind == "roster" and not f.covered]
+    leavers = [f for f in open_ if f.rule.condition == "leaver"]
+    text = Text("\n")
+    text.append(f"{len(leavers)}", style="bold white on red" if leavers else "bold green")
+    text.append(f" {'leaver' if len(leavers) == 1 else 'leavers'} still holding access")
+    for f in leavers[:4]:
+        days = f.facts.get("days_since_leaving")
+        text.append("\n  · ", style="dim")
+        text.append(safe_text(f.subject_label, limit=40), style="bold red")
+        text.append(f" left {days} days ago" if days is not None else " has left", style="red")
+        text.append(f", {len(f.holdings)} capabilities", style="dim")
+    if len(leavers) > 4:
+        text.append(f"\n  … and {len(leavers) - 4} more (2 Conflicts, filter rule:FE-ROS-001)", style="dim")
+    counts = Counter(f.rule.condition for f in open_)
+    statuses = Counter(p.status for p in analysis.identities.people.values())
+    one = {"orphan": ("account belongs", "accounts belong"), "mover": ("mover keeps", "movers keep"),
+           "group-drift": ("IdP group differs from the team it feeds", "IdP groups differ from the teams they feed")}
+    words = {k: one[k][0] if counts[k] == 1 else one[k][1] for k in one}
+    text.append(f"\n{counts['orphan']} {words['orphan']} to nobody in the roster · {counts['mover']} "
+                f"{words['mover']} their old team's access · {counts['group-drift']} {words['group-drift']}")
+    if statuses.get("unknown"):
+        text.append(f"\n{statuses['unknown']} people of unknown status: an identity source could not be read",
+                    style="bold yellow")
+    return text
 
 
 class FindingsPanel(OverviewPanel):

@@ -1,0 +1,28 @@
+"""`[sources.entra]`: reads Entra ID read-only through Microsoft Graph (msgraph-sdk, imported when it runs)."""
+
+from __future__ import annotations
+
+from ...config import Config, EntraSource
+from ...model import SourceResult
+from ..base import Progress, ProgressEvent, Secrets, no_progress, utcnow
+from .fetch import SYSTEM, Fetcher
+from .translate import translate
+
+
+class EntraConnector:
+    name = "entra"
+
+    def __init__(self, section: EntraSource, *, config: Config):
+        self.section = section
+        self.config = config
+        self.secrets = Secrets()
+
+    def collect(self, progress: Progress = no_progress) -> SourceResult:
+        started = utcnow()
+        fetcher = Fetcher(self.section, progress, self.name, self.secrets)
+        read = fetcher.fetch()
+        progress(ProgressEvent(self.name, "translating users and groups"))
+        out = translate(read)
+        return out.result(self.name, SYSTEM, ordered=True, started_at=started, finished_at=utcnow(),
+                          stats={**fetcher.watch.as_stats(), "people": len(read.users) + len(read.deleted),
+                                 "groups": len(read.groups)})

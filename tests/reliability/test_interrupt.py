@@ -1,0 +1,47 @@
+"""Ctrl-C during a snapshot: foureyes stops at once (exit 130), says so, and writes nothing.
+
+The sources read in threads; an interrupt must not wait for them to finish reading (against a
+server that stalls, that is never), and a half-read organisation must never become a snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from fakes import config_toml
+from fakes.github_server import FakeGitHub, load_fixture
+from foureyes.store import Store
+
+
+def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_path):
+    store = tmp_path / "interrupt.db"
+    gh = FakeGitHub(load_fixture("scenarios.yaml")).start()
+    try:
+        gh.faults.add("*", action="delay", delay=20.0, times=1000)  # every answer takes 20 s
+        config = tmp_path / "foureyes.toml"
+        config.write_text(config_toml(gh.url).replace("timeout = 5.0", "timeout = 60.0"))
+        env = {**os.environ, "FOUREYES_STORE_URL": f"sqlite:///{store}", "GITHUB_TOKEN": "ghp_" + "x" * 36}
+        proc = subprocess.Popen([sys.executable, "-m", "foureyes", "-c", str(config), "snapshot"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while gh.stats.in_flight == 0 and time.monotonic() < deadline:  # the read has begun
+                time.sleep(0.05)
+            assert gh.stats.in_flight > 0, "the snapshot never reached the fake"
+            interrupted = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=15)
+            took = time.monotonic() - interrupted
+        finally:
+            proc.kill()
+    finally:
+        gh.stop(settle=0)  # its answers are stalled on purpose: do not wait for them
+    assert proc.returncode == 130, err
+    assert took < 5, f"exited {took:.1f} s after Ctrl-C: it waited for the stalled source"
+    assert "interrupted" in err and "Traceback" not in err
+    with Store(f"sqlite:///{store}") as opened:
+        assert opened.list_snapshots() == []
