@@ -91,6 +91,15 @@ def statements(draw, principal: bool = False) -> dict:
     return stmt
 
 
+FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def scp_levels():
+    """Levels of SCPs, most with AWS's FullAWSAccess beside the others (as Organizations attaches it)."""
+    level = st.tuples(st.booleans(), documents(0, 2)).map(lambda t: ([FULL_ACCESS] if t[0] else []) + t[1])
+    return st.lists(level.filter(bool), max_size=3)
+
+
 def documents(min_size: int = 0, max_size: int = 3, principal: bool = False):
     version = st.sampled_from(["2012-10-17", "2012-10-17", "2008-10-17"])
     return st.lists(st.builds(lambda v, s: {"Version": v, "Statement": s}, version,
@@ -116,8 +125,7 @@ def seen(decision: Decision) -> tuple:
 
 
 @settings(max_examples=80, deadline=None)
-@given(documents(), documents(0, 1), st.lists(documents(1, 2), max_size=3), documents(0, 1, principal=True),
-       requests)
+@given(documents(), documents(0, 1), scp_levels(), documents(0, 1, principal=True), requests)
 def test_compiled_and_uncompiled_evaluation_agree(identity, boundary, scps, resource, asked):
     shared = [Policy.of(d, name=f"identity policy {i + 1}") for i, d in enumerate(identity)]
     compiled = PolicySet(shared, boundary[0] if boundary else None, scps)

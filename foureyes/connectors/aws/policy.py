@@ -32,7 +32,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 ALLOWED = "allowed"
@@ -96,7 +96,7 @@ class Policy:
             raise PolicyError(f"policy {name or '(unnamed)'} is not a JSON object")
         return cls(value, name=name, source=source)
 
-    @property
+    @cached_property
     def version(self) -> str:
         return str(self.document.get("Version", ""))
 
@@ -282,6 +282,7 @@ class Decision:
 # ---------------------------------------------------------------- request context
 
 _KNOWN, _ABSENT, _UNKNOWN = "known", "absent", "unknown"
+_MISSING = object()
 _MULTI = (list, tuple, set, frozenset)  # a context value of several values (a multivalued key)
 
 
@@ -309,10 +310,14 @@ class RequestContext:
         return value if isinstance(value, RequestContext) else cls(value)
 
     def lookup(self, key: str) -> tuple[str, Any]:
-        k = key.lower()
-        if k in self._values:
-            return _KNOWN, self._values[k]
-        if k in self._absent or any(k.startswith(p) for p in self._absent_prefixes):
+        return self.lookup_lowered(key.lower())
+
+    def lookup_lowered(self, k: str) -> tuple[str, Any]:
+        """`lookup` of a key already in lower case."""
+        found = self._values.get(k, _MISSING)
+        if found is not _MISSING:
+            return _KNOWN, found
+        if k in self._absent or (self._absent_prefixes and any(k.startswith(p) for p in self._absent_prefixes)):
             return _ABSENT, None
         return _UNKNOWN, None
 
@@ -763,16 +768,29 @@ class _ConditionPlan:
     """One condition (operator, key, values) read once: its operator parsed, its text for notes,
     and the values as they are compared when no policy variable has to be put in."""
 
-    __slots__ = ("key", "values", "qualifier", "op", "if_exists", "text", "known", "negated", "variables", "literal")
+    __slots__ = ("key", "lowered", "values", "qualifier", "op", "if_exists", "text", "known", "negated", "variables",
+                 "literal", "match")
 
     def __init__(self, operator: str, key: str, values: tuple[str, ...]):
-        self.key, self.values = key, values
+        self.key, self.lowered, self.values = key, key.lower(), values
         self.qualifier, self.op, self.if_exists = _parse_operator(operator)
         self.text = _condition_text(operator, key, values)
         self.known = self.op in _KNOWN_OPERATORS
         self.negated = self.op in _NEGATED
         self.variables = any("${" in v for v in values)
         self.literal = [v if self.op in _KEEP_ESCAPES else v.replace("\x00", "") for v in values]
+        # String operators against the literal values, as one look-up: does any value match?
+        self.match: Any = None
+        if self.op in ("stringequals", "stringnotequals"):
+            self.match = frozenset(self.literal).__contains__
+        elif self.op in ("stringequalsignorecase", "stringnotequalsignorecase"):
+            lowered = frozenset(v.lower() for v in self.literal)
+            self.match = lambda have: have.lower() in lowered
+        elif self.op in ("stringlike", "stringnotlike") and self.literal:
+            regex = re.compile("|".join(f"(?:{_string_like_regex(v).pattern})" for v in self.literal), re.DOTALL)
+            self.match = lambda have: regex.match(have) is not None
+        elif self.op in ("stringlike", "stringnotlike"):
+            self.match = lambda have: False
 
 
 def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
@@ -784,7 +802,7 @@ def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) ->
     qualifier, op, if_exists, text = plan.qualifier, plan.op, plan.if_exists, plan.text
     if not plan.known:
         return None, [f"{text} (operator not understood)"]
-    state, have = ctx.lookup(plan.key)
+    state, have = ctx.lookup_lowered(plan.lowered)
     if op == "null":
         return _null(qualifier, plan.values, state, text)
     if state == _UNKNOWN:
@@ -800,6 +818,12 @@ def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) ->
     notes: list[str] = []
     broken = False  # a value whose variable cannot be resolved: it never matches
     if not plan.variables or version != _VARIABLES_VERSION:
+        if plan.match is not None:  # a string operator: one look-up per request value
+            matches = plan.match
+            request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
+            if qualifier == "forallvalues":
+                return all((not matches(v)) if negated else matches(v) for v in request_values), []
+            return any((not matches(v)) if negated else matches(v) for v in request_values), []
         wanted = plan.literal
     else:
         for value in plan.values:
@@ -1199,6 +1223,14 @@ class PolicySet:
                           for i, level in enumerate(scps))
         self._plans: dict[str, _ActionPlan] = {}
 
+    def compile(self, actions: Iterable[str]) -> "PolicySet":
+        """Build the plans and matchers for ``actions`` now (they are otherwise built on first use)."""
+        for action in actions:
+            for candidates in self._plan(action).statements.values():
+                for _, _, stmt, *_ in candidates:
+                    stmt.plans()
+        return self
+
     def _plan(self, action: str) -> "_ActionPlan":
         """What is known of ``action`` before any resource: the statements covering it per layer."""
         plan = self._plans.get(action)
@@ -1210,9 +1242,15 @@ class PolicySet:
             plan = _ActionPlan(_PROTECTED.get(action.lower()) is not None)
             for layer, level, policies in layers:
                 for effect, index in (("Deny", 0), ("Allow", 1)):
-                    plan.statements[(layer, effect, level)] = tuple(
-                        (Statement(policy, stmt.index, layer, level), policy, stmt)
-                        for policy in policies for stmt in policy.candidates(action)[index])
+                    found = tuple((Statement(policy, stmt.index, layer, level), policy, stmt, _always(policy, stmt),
+                                   stmt.resource_matcher(policy.version), stmt.resources is not None,
+                                   bool(stmt.conditions))
+                                  for policy in policies for stmt in policy.candidates(action)[index])
+                    plan.statements[(layer, effect, level)] = found
+                    if found and all(candidate[3] for candidate in found):  # whatever the resource and context
+                        plan.constant[(layer, effect, level)] = _LayerResult(certain=[c[0] for c in found])
+            plan.scps_transparent = all(not plan.statements[(SCP, "Deny", i)] and (SCP, "Allow", i) in plan.constant
+                                        for i in range(len(self.scps)))
             if len(self._plans) < 4096:
                 self._plans[action] = plan
         return plan
@@ -1232,48 +1270,106 @@ class PolicySet:
         def scan(layer: str, effect: str, level: int = -1) -> _LayerResult:
             if layer == RESOURCE:
                 assert res is not None
-                found = res.candidates(action)[0 if effect == "Deny" else 1]
-                candidates = tuple((Statement(res, stmt.index, RESOURCE), res, stmt) for stmt in found)
-            else:
-                candidates = plan.statements[(layer, effect, level)]
+                return _scan_resource_policy(res, effect, action, resource, ctx, has_boundary)
+            key = (layer, effect, level)
+            constant = plan.constant.get(key)
+            if constant is not None:
+                return constant
+            candidates = plan.statements[key]
             if not candidates:
                 return _NOTHING
+            # `_applies` of each statement (outside a resource policy: no principal), with what the
+            # plan knows: it covers the action, its resource matcher, whether it has conditions
             out = _LayerResult()
-            for statement, policy, stmt in candidates:
-                applies, notes, kind = _applies(policy, stmt, action, resource, ctx, with_principal=layer == RESOURCE,
-                                                has_boundary=has_boundary, compiled=True)
-                if applies is False:
-                    continue
-                if kind:
-                    out.principal[id(statement)] = kind
-                if applies:
+            for statement, policy, stmt, always, matcher, positive, conditional in candidates:
+                if always:
                     out.certain.append(statement)
-                else:
+                    continue
+                unknown, notes = False, []
+                if matcher is not None:
+                    matched, found = matcher.match(resource, ctx)
+                    if matched is (False if positive else True):  # a Resource that misses, a NotResource that hits
+                        continue
+                    if matched is None:
+                        unknown = True
+                        notes.extend(found)
+                if conditional:
+                    result, found = _conditions(stmt, ctx, policy.version, True)
+                    if result is False:
+                        continue
+                    if result is None:
+                        unknown = True
+                        notes.extend(found)
+                if unknown:
                     out.maybe.append((statement, _located(policy, stmt, layer, level, notes)))
+                else:
+                    out.certain.append(statement)
             return out
 
-        if has_boundary or self.scps or res is not None:
+        if res is not None or not plan.scps_transparent:
             return _decide(action, resource, ctx, scan, has_boundary=has_boundary, levels=len(self.scps),
                            has_resource_policy=res is not None, resource_policy_required=resource_policy_required)
-        # Identity policies alone: `_decide` with no boundary, SCP or resource policy comes to this.
+        # No resource policy, and SCPs that deny nothing and allow everything of this action (or none):
+        # what `_decide` comes to with identity policies and the boundary alone.
         uncertain: list[str] = []
-        if plan.statements[(IDENTITY, "Deny", -1)]:
-            denied = scan(IDENTITY, "Deny")
+        denies = [scan(layer, "Deny") for layer in ((IDENTITY, BOUNDARY) if has_boundary else (IDENTITY,))
+                  if plan.statements[(layer, "Deny", -1)]]
+        for denied in denies:
             if denied.certain:
                 return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
-            uncertain = [n for _, ns in denied.maybe for n in ns]
+        for denied in denies:
+            uncertain.extend(n for _, ns in denied.maybe for n in ns)
         allowed = scan(IDENTITY, "Allow")
-        if not allowed.any:
-            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), f"no identity policy allows {action}")
-        return Decision(ALLOWED, allowed.first(), _dedupe(uncertain + allowed.notes()), "allowed",
-                        tuple(allowed.statements()))
+        bounded = scan(BOUNDARY, "Allow") if has_boundary else None
+        if not allowed.any or (bounded is not None and not bounded.any):
+            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
+        return Decision(ALLOWED, allowed.first(),
+                        _dedupe(uncertain + allowed.notes() + (bounded.notes() if bounded is not None else [])),
+                        "allowed", tuple(allowed.statements()))
+
+
+def _scan_resource_policy(res: Policy, effect: str, action: str, resource: str, ctx: RequestContext,
+                          has_boundary: bool) -> _LayerResult:
+    """`_scan` of a resource policy through its compiled statements."""
+    out = _LayerResult()
+    for stmt in res.candidates(action)[0 if effect == "Deny" else 1]:
+        applies, notes, kind = _applies(res, stmt, action, resource, ctx, with_principal=True,
+                                        has_boundary=has_boundary, compiled=True)
+        if applies is False:
+            continue
+        found = Statement(res, stmt.index, RESOURCE)
+        if kind:
+            out.principal[id(found)] = kind
+        if applies:
+            out.certain.append(found)
+        else:
+            out.maybe.append((found, _located(res, stmt, RESOURCE, -1, notes)))
+    return out
 
 
 @dataclass
 class _ActionPlan:
     refusable: bool  # AWS refuses this action on some resources whatever the policies (`refused_by_aws`)
-    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement], ...]] = field(
-        default_factory=dict)  # (layer, effect, SCP level) -> statements covering the action
+    # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
+    # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
+    # whether that is Resource (not NotResource), and whether it has conditions
+    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool, bool], ...]] = \
+        field(default_factory=dict)
+    # the layers where every such statement always applies: their scan, done once (never changed)
+    constant: dict[tuple[str, str, int], _LayerResult] = field(default_factory=dict)
+    # every SCP level denies nothing of the action and allows all of it, whatever the resource
+    scps_transparent: bool = False
+
+
+def _always(policy: Policy, stmt: _Statement) -> bool:
+    """Does a statement that covers the action apply to any resource in any context (outside a
+    resource policy)? No condition, and ``Resource`` holds ``*`` (or no Resource element at all)."""
+    if stmt.conditions or stmt.not_resources is not None:
+        return False
+    if stmt.resources is None:
+        return True
+    matcher = stmt.resource_matcher(policy.version)
+    return matcher is not None and matcher.everything
 
 
 _NOTHING = _LayerResult()  # no statement covers the action in this layer (never changed: `_decide` only reads)
