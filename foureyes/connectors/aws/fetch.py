@@ -164,7 +164,10 @@ class Fetcher:
         merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
                                         "Policies": []}
         try:
-            for page in iam.get_paginator("get_account_authorization_details").paginate():
+            # 1,000 items a page, GetAccountAuthorizationDetails's most (its default is 100): an account of
+            # 80 principals and their policies is one request instead of two or more
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                    PaginationConfig={"PageSize": 1000}):
                 for key in merged:
                     merged[key].extend(page.get(key, []))
         except READ_ERRORS as exc:
