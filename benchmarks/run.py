@@ -153,11 +153,13 @@ def run(scale: float, workdir: Path, *, skip: set[str]) -> list[Row]:
         rows.extend(_optional("tui_scale", scale, workdir, "--db", str(workdir / "bench.db")))
     if "github" not in skip:
         rows.extend(_optional("github_scale", scale, workdir))
+    if "aws" not in skip:
+        rows.extend(_optional("aws_scale", scale, workdir))
     return rows
 
 
 def _optional(module: str, scale: float, workdir: Path, *extra: str) -> list[Row]:
-    """Benchmarks that live in their own scripts (TUI, GitHub); each returns rows as JSON."""
+    """Benchmarks that live in their own scripts (TUI, GitHub, AWS); each returns rows as JSON."""
     script = HERE / f"{module}.py"
     if not script.exists():
         return [Row(module, "not measured", note=f"benchmarks/{module}.py is missing")]
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=HERE / "README.md",
                         help="where to append the results (default benchmarks/README.md)")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--skip", action="append", default=[], choices=["tui", "github"])
+    parser.add_argument("--skip", action="append", default=[], choices=["tui", "github", "aws"])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -18,7 +18,9 @@ def test_bench_small_runs_and_writes_its_table(tmp_path):
     assert "Machine: " in text and "cores" in text
     for name in ("store: write snapshot", "store: load snapshot", "analysis: identity + graph + rules",
                  "analysis: peak RSS", "drift: grants between two full snapshots",
-                 "github: requests vs lower bound", "github: most requests in flight"):
+                 "github: requests vs lower bound", "github: most requests in flight",
+                 "github: rate-limit points per 100 repositories", "aws: requests vs lower bound",
+                 "aws: policy evaluations per second"):
         assert name in text
     assert "| failed |" not in text
 
