@@ -413,3 +413,24 @@ def test_vendored_descriptions_carry_their_notices():
         assert "Permission is hereby granted" in (OCTOKIT / name).read_text(encoding="utf-8")
     assert OPENAPI["graphql_schema"].startswith("@octokit/graphql-schema 15.26.1")
     assert Path(OCTOKIT / "README.md").is_file()
+
+
+def test_a_direct_collaborators_role_is_the_one_the_repository_grants():
+    """GraphQL RepositoryCollaboratorEdge: ``permission`` is the highest of all sources (as REST's
+    ``role_name`` is: "the highest role ... after considering all sources of grants"), while
+    ``permissionSources`` names each grant. A direct collaborator's own grant is the source that is
+    the Repository: a team's admin must not become a direct admin grant."""
+    def source(kind: str, role: str) -> dict[str, Any]:
+        return {"roleName": role, "permission": "ADMIN" if role == "admin" else "WRITE", "source": {"__typename": kind}}
+
+    edges = [
+        {"permission": "ADMIN", "node": {"login": "ann", "databaseId": 7},
+         "permissionSources": [source("Team", "admin"), source("Repository", "push"), source("Organization", "read")]},
+        {"permission": "WRITE", "node": {"login": "bo", "databaseId": 8},
+         "permissionSources": [source("Repository", "deployer")]},  # a custom role, by name
+        {"permission": "MAINTAIN", "node": {"login": "cy", "databaseId": 9}, "permissionSources": None},
+        None, {"node": None},
+    ]
+    roles, ids = payloads.collaborators_from_graphql(edges)
+    assert roles == {"ann": "write", "bo": "deployer", "cy": "maintain"}
+    assert ids == {7: "ann", 8: "bo", 9: "cy"}
