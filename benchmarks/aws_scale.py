@@ -453,8 +453,16 @@ def rates(sample: list[tuple[Any, str, str, dict[str, Any]]]) -> dict[str, float
     action cache warm, as the connector had it) and uncompiled with the documents as dicts."""
     from foureyes.connectors.aws.policy import Policy, PolicySet, evaluate
 
+    copies: dict[int, Policy] = {}
+
     def fresh(policy: Policy | None) -> Policy | None:
-        return None if policy is None else Policy(policy.document, name=policy.name, source=policy.source)
+        """A new parse of ``policy``, once per policy: principals share policies as in the connector."""
+        if policy is None:
+            return None
+        found = copies.get(id(policy))
+        if found is None:
+            found = copies[id(policy)] = Policy(policy.document, name=policy.name, source=policy.source)
+        return found
 
     asked: dict[int, set[str]] = {}
     for ps, action, _, _ in sample:
@@ -470,6 +478,7 @@ def rates(sample: list[tuple[Any, str, str, dict[str, Any]]]) -> dict[str, float
     for ps, action, resource, kwargs in sample:
         sets[id(ps)].evaluate(action, resource, **kwargs)
     compiled = len(sample) / max(1e-9, time.process_time() - started)
+    copies.clear()  # the uncompiled pass parses its own copies (shared the same way)
     parsed = {id(ps): ([fresh(p) for p in ps.identity], fresh(ps.boundary),
                        [[fresh(p) for p in level] for level in ps.scps]) for ps, _, _, _ in sample}
 

@@ -67,9 +67,28 @@ class Policy:
     # action -> (Deny statements, Allow statements) whose Action/NotAction covers it (`candidates`)
     _by_action: dict[str, tuple[tuple["_Statement", ...], tuple["_Statement", ...]]] = field(
         init=False, repr=False, default_factory=dict)
+    # (action, layer, level) -> `planned`: this object's own (a `Statement` names the policy it is in)
+    _planned: dict[tuple[str, str, int], tuple[tuple[Any, ...], tuple[Any, ...]]] = field(
+        init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "statements", _parse_statements(self.document, self.name))
+
+    def planned(self, action: str, layer: str, level: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(Deny, Allow) statements covering ``action``, as `PolicySet` plans them in ``layer``: each
+        with its `Statement`, whether it always applies, its resource matcher, whether that is
+        Resource (not NotResource), whether it has conditions. Worked out once per policy: the
+        principals that hold a policy share it."""
+        key = (action, layer, level)
+        found = self._planned.get(key)
+        if found is None:
+            found = tuple(tuple((Statement(self, stmt.index, layer, level), self, stmt, _always(self, stmt),
+                                 stmt.resource_matcher(self.version), stmt.resources is not None,
+                                 bool(stmt.conditions)) for stmt in statements)
+                          for statements in self.candidates(action))  # type: ignore[assignment]
+            if len(self._planned) < 65536:
+                self._planned[key] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
 
     def candidates(self, action: str) -> tuple[tuple["_Statement", ...], tuple["_Statement", ...]]:
         """(Deny, Allow) statements whose Action or NotAction covers ``action``, worked out once per action."""
@@ -104,7 +123,7 @@ class Policy:
         """The same document under another name and source, sharing the parsed statements."""
         clone = object.__new__(Policy)
         for attr, value in (("document", self.document), ("name", name), ("source", source),
-                            ("statements", self.statements), ("_by_action", self._by_action)):
+                            ("statements", self.statements), ("_by_action", self._by_action), ("_planned", {})):
             object.__setattr__(clone, attr, value)
         return clone
 
@@ -1241,11 +1260,9 @@ class PolicySet:
             layers += [(SCP, i, level) for i, level in enumerate(self.scps)]
             plan = _ActionPlan(_PROTECTED.get(action.lower()) is not None)
             for layer, level, policies in layers:
+                planned = [policy.planned(action, layer, level) for policy in policies]
                 for effect, index in (("Deny", 0), ("Allow", 1)):
-                    found = tuple((Statement(policy, stmt.index, layer, level), policy, stmt, _always(policy, stmt),
-                                   stmt.resource_matcher(policy.version), stmt.resources is not None,
-                                   bool(stmt.conditions))
-                                  for policy in policies for stmt in policy.candidates(action)[index])
+                    found = planned[0][index] if len(planned) == 1 else tuple(c for p in planned for c in p[index])
                     plan.statements[(layer, effect, level)] = found
                     if found and all(candidate[3] for candidate in found):  # whatever the resource and context
                         plan.constant[(layer, effect, level)] = _LayerResult(certain=[c[0] for c in found])
@@ -1406,6 +1423,7 @@ def iter_statements(policy: PolicyInput) -> Iterator[Mapping[str, Any]]:
         yield stmt.raw
 
 
+@lru_cache(maxsize=65536)  # a pure function of its strings, asked the same ARN components over and over
 def glob_witness(*patterns: str, forbid: str = "") -> str | None:
     """A string every glob in ``patterns`` matches (``*`` and ``?``, ``\\x00X`` literal), or None.
 
