@@ -1216,7 +1216,7 @@ def _identity_reason(identity_allow: _LayerResult, boundary_allow: _LayerResult 
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(items)) if items else ()
 
 
 # ---------------------------------------------------------------- compiled
@@ -1329,17 +1329,21 @@ class PolicySet:
         # No resource policy, and SCPs that deny nothing and allow everything of this action (or none):
         # what `_decide` comes to with identity policies and the boundary alone.
         uncertain: list[str] = []
-        denies = [scan(layer, "Deny") for layer in ((IDENTITY, BOUNDARY) if has_boundary else (IDENTITY,))
-                  if plan.statements[(layer, "Deny", -1)]]
-        for denied in denies:
-            if denied.certain:
-                return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
-        for denied in denies:
-            uncertain.extend(n for _, ns in denied.maybe for n in ns)
+        statements = plan.statements
+        if statements[(IDENTITY, "Deny", -1)] or (has_boundary and statements[(BOUNDARY, "Deny", -1)]):
+            denies = [scan(layer, "Deny") for layer in ((IDENTITY, BOUNDARY) if has_boundary else (IDENTITY,))
+                      if statements[(layer, "Deny", -1)]]
+            for denied in denies:
+                if denied.certain:
+                    return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
+            for denied in denies:
+                uncertain.extend(n for _, ns in denied.maybe for n in ns)
         allowed = scan(IDENTITY, "Allow")
         bounded = scan(BOUNDARY, "Allow") if has_boundary else None
-        if not allowed.any or (bounded is not None and not bounded.any):
+        if not (allowed.certain or allowed.maybe) or (bounded is not None and not bounded.any):
             return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
+        if not uncertain and allowed.certain and (bounded is None or bounded.certain):  # nothing uncertain
+            return Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
         return Decision(ALLOWED, allowed.first(),
                         _dedupe(uncertain + allowed.notes() + (bounded.notes() if bounded is not None else [])),
                         "allowed", tuple(allowed.statements()))
