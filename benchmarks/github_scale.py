@@ -42,7 +42,14 @@ What is measured, exactly (benchmarks/README.md, "GitHub snapshot", says the sam
   requests and 10,000 GraphQL points; elsewhere 5,000 + 50 per repository and per user
   beyond 20, at most 12,500, for each).
 
-`python benchmarks/github_scale.py --scale S [--json]`; `benchmarks/run.py` runs it.
+With ``--activity`` it measures activity reading instead (`snapshot --activity`, 90 days): the
+same organisation with a quarter of pull requests, pushes, deployments and bypasses
+(`synthetic_activity`), every repository counted as production (the worst case), against
+`activity_bound()`; what it costs in REST requests and GraphQL points (GitHub's formula:
+each connection counted at its ``first``/``last`` size, divided by 100) against GitHub's
+hourly budgets.
+
+`python benchmarks/github_scale.py --scale S [--activity] [--json]`; `benchmarks/run.py` runs both.
 """
 
 from __future__ import annotations
@@ -221,14 +228,36 @@ def request_kind(method: str, path: str) -> str:
 # ---------------------------------------------------------------- the server, in its own process
 
 
-def _serve(scale: float, latency: float, budgets: tuple[int, int], conn: Any) -> None:
+def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now: str = "",
+           budgets: tuple[int, int] = (5000, 5000)) -> None:
     """Child process: the fake GitHub, answering 'reset', 'stats' and 'stop' over a pipe."""
     for p in (str(ROOT), str(ROOT / "tests")):
         if p not in sys.path:
             sys.path.insert(0, p)
+    from datetime import datetime
+
     from fakes.github_server import FakeGitHub
 
-    gh = FakeGitHub(fixture_for(scale), latency=latency, rate_limit=budgets[0], graphql_limit=budgets[1]).start()
+    fixture = fixture_for(scale)
+    if activity:
+        fixture = synthetic_activity(fixture, now=datetime.fromisoformat(now))
+    # activity reading exceeds one hour's budget of a token at full size: the fake does not stop it
+    # (the rows report the budget in hours), so requests are counted, not waited for
+    gh = FakeGitHub(fixture, latency=latency, rate_limit=10**9 if activity else budgets[0],
+                 graphql_limit=10**9 if activity else budgets[1]).start()
+    graphql_pages: dict[str, int] = {}
+    if activity:  # count activity's GraphQL pages by the connection they ask for
+        original = gh.graphql
+
+        def counted(body: Any, *args: Any, **kwargs: Any) -> Any:  # the fake's own signature, whatever it grows
+            query = str((body or {}).get("query", ""))
+            for name in ("pullRequests(", "pullRequest(", "deployments("):
+                if name in query:
+                    graphql_pages[name[:-1]] = graphql_pages.get(name[:-1], 0) + 1
+                    break
+            return original(body, *args, **kwargs)
+
+        gh.graphql = counted  # type: ignore[method-assign]
     conn.send(gh.url)
     cpu = time.process_time()
     while True:
@@ -247,6 +276,13 @@ def _serve(scale: float, latency: float, budgets: tuple[int, int], conn: Any) ->
             conn.send({"requests": gh.stats.total, "max_in_flight": gh.stats.max_in_flight, "by_kind": kinds,
                        "cpu_s": time.process_time() - cpu, "points": gh.stats.points, "rest": gh.stats.rest,
                        "errors": sum(1 for e in gh.stats.log if e.status >= 400 or e.status < 0)})
+        elif command == "activity-stats":
+            gh.settle()
+            kinds = {}
+            for entry in list(gh.stats.log):
+                kind = activity_kind(entry.method, entry.path)
+                kinds[kind] = kinds.get(kind, 0) + 1
+            conn.send({"requests": gh.stats.total, "by_kind": kinds, "graphql_pages": dict(graphql_pages)})
         elif command == "log":
             gh.settle()
             conn.send([(e.method, e.path, e.started, e.ended) for e in gh.stats.log])
@@ -257,10 +293,11 @@ def _serve(scale: float, latency: float, budgets: tuple[int, int], conn: Any) ->
 
 
 class ServerProcess:
-    def __init__(self, scale: float, latency: float, budgets: tuple[int, int] = (5000, 5000)):
+    def __init__(self, scale: float, latency: float, *, activity: bool = False, now: str = "",
+                 budgets: tuple[int, int] = (5000, 5000)):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(scale, latency, budgets, child), daemon=True)
+        self._process = ctx.Process(target=_serve, args=(scale, latency, child, activity, now, budgets), daemon=True)
         self._process.start()
         self.url: str = self._conn.recv()
 
@@ -332,7 +369,7 @@ def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None =
     os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
     fixture = fixture_for(scale)
     bound = lower_bound(fixture)
-    with ServerProcess(scale, latency, budgets) as server:
+    with ServerProcess(scale, latency, budgets=budgets) as server:
         config = github_config(server.url, concurrency)
         section = config.sources.github
         server.call("reset")
@@ -360,6 +397,201 @@ def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None =
                repos=sum(1 for r in result.resources if r.kind == "repo"), gaps=len(result.gaps),
                errors=seen["errors"], points=seen["points"], rest=seen["rest"],
                members=org_size(scale)["members"], stats=dict(result.stats))
+
+
+# ---------------------------------------------------------------- activity (--activity)
+
+ACTIVITY_DAYS = 90
+PR_PAGE, DEPLOY_PAGE = 25, 100  # foureyes.connectors.github.activity_queries
+# GraphQL points per page (GitHub: each connection once per parent, summed, / 100, rounded, at least 1):
+# pull requests 1 + 25 commit lists + 25 parents + 25 reviews + 25 timelines (a commit's `authors`
+# connection would add 25 × 50: 14 points a page; `author` and the message's trailers add nothing)
+PR_PAGE_POINTS = max(1, round((1 + 25 + 25 + 25 + 25) / 100))
+COMMITS_PAGE_POINTS = max(1, round((1 + 100) / 100))
+DEPLOY_PAGE_POINTS = 1
+
+
+def synthetic_activity(fixture: dict[str, Any], *, now: Any, days: int = ACTIVITY_DAYS) -> dict[str, Any]:
+    """A quarter of history on every repository of ``synthetic_org``: pull requests (60 on every tenth
+    repository, 12 on every third, 4 elsewhere; each with 3 commits and an approval), a direct push on
+    every fiftieth, 30 deployments with their runs (and 150 CI runs) where there is a production
+    environment, a used bypass on every hundredth, and pull requests older than the period."""
+    from datetime import timedelta
+
+    people = [p["login"] for p in fixture["people"]]
+
+    def at(hours_ago: float) -> str:
+        return (now - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
+
+    span = days * 24 - 2
+    for r, repo in enumerate(fixture["repos"]):
+        count = 60 if r % 10 == 0 else 12 if r % 3 == 0 else 4
+        author, reviewer = people[(r * 7) % len(people)], people[(r * 7 + 1) % len(people)]
+        pulls = []
+        for i in range(count + 3):  # three before the period
+            hours = span * (i + 0.5) / count if i < count else span + 24 * (i - count + 1)
+            pulls.append({"number": i + 1, "author": author, "merged_at": at(hours), "merge_commit": f"m{r}-{i}",
+                          "review_decision": "APPROVED",
+                          "commits": [{"oid": f"c{r}-{i}-{k}", "committed_at": at(hours + 1)} for k in range(3)],
+                          "reviews": [{"author": reviewer, "state": "APPROVED", "submitted_at": at(hours + 0.5),
+                                       "commit": f"c{r}-{i}-2"}]})
+        pushes = [{"id": i + 1, "actor": author, "before": f"m{r}-{i}", "after": f"m{r}-{i + 1}",
+                   "timestamp": p["merged_at"], "type": "pr_merge"} for i, p in enumerate(pulls[:count])]
+        commits: dict[str, Any] = {}
+        if r % 50 == 0:
+            pushes.append({"id": 999, "actor": author, "before": f"m{r}-0", "after": f"p{r}", "timestamp": at(30),
+                           "type": "push", "commits": [f"p{r}"]})
+            commits[f"p{r}"] = {"author": author, "message": "hotfix"}
+        activity: dict[str, Any] = {"pull_requests": pulls, "pushes": pushes, "commits": commits}
+        if repo.get("environments"):
+            deployer = people[(r * 7 + 2) % len(people)]
+            activity["deployments"] = [{"id": r * 1000 + d, "environment": "production", "sha": f"m{r}-{2 * d}",
+                                        "ref": "main", "creator": deployer, "created_at": at(span * (d + 0.5) / 30),
+                                        "run": r * 1000 + d + 1} for d in range(30)]
+            activity["runs"] = {r * 1000 + d + 1: {"actor": deployer, "triggering_actor": deployer,
+                                               "created_at": at(span * (d + 0.5) / 30),
+                                               "approvals": [{"user": reviewer, "state": "approved"}]}
+                                for d in range(30)}
+            activity["ci_runs"] = 150
+        if r % 100 == 0:
+            activity["rule_suites"] = [{"id": 50_000 + r, "actor": author, "before": "m0", "after": "m1",
+                                        "pushed_at": at(48), "result": "bypass",
+                                        "rules": [{"name": "main", "type": "pull_request", "result": "bypass"}]}]
+        repo["activity"] = activity
+    fixture["audit_log"] = [{"action": "protected_branch.policy_override", "actor": people[0], "repo": "repo-0000",
+                             "branch": "main", "created_at": at(48)}]
+    return fixture
+
+
+def activity_bound(fixture: dict[str, Any]) -> dict[str, int]:
+    """The requests activity reading cannot do without, by kind: per production repository the pages of
+    its pull requests merged in the period (plus the one older item that proves the list can stop), of
+    its activity list, of its deployments; the runs of its deployments (the run list where that takes
+    fewer pages), the approvals where the environment has reviewers, a compare per direct push; for the
+    organisation one page of rule suites (and each bypass's detail) and one of the audit log."""
+    bound = {"activity graphql": 0, "repository activity": 0, "compare": 0, "runs": 0, "approvals": 0,
+             "rule suites": 0, "audit log": 1}
+    suites = 0
+    for repo in fixture["repos"]:
+        a = repo.get("activity") or {}
+        pulls = a.get("pull_requests", [])
+        inside = sum(1 for p in pulls if p["number"] <= len(pulls) - 3)
+        bound["activity graphql"] += max(1, math.ceil((inside + (1 if len(pulls) > inside else 0)) / PR_PAGE))
+        bound["activity graphql"] += sum(math.ceil(len(p["commits"]) / 100) for p in pulls[:inside]
+                                         if len(p["commits"]) > 50)
+        bound["repository activity"] += _pages(len(a.get("pushes", [])))
+        bound["compare"] += sum(1 for p in a.get("pushes", []) if p.get("type") == "push")
+        deployments = a.get("deployments", [])
+        if repo.get("environments"):
+            bound["activity graphql"] += max(1, math.ceil(len(deployments) / DEPLOY_PAGE))
+            runs = len({d["run"] for d in deployments})
+            listed = runs + a.get("ci_runs", 0)
+            bound["runs"] += min(runs, _pages(listed))
+            bound["approvals"] += runs
+        suites += len(a.get("rule_suites", []))
+    bound["rule suites"] = 1 + suites
+    return bound
+
+
+def activity_kind(method: str, path: str) -> str:
+    """The `activity_bound` kind of a request made while reading activity."""
+    if path == "/graphql":
+        return "activity graphql"
+    for fragment, kind in (("/activity", "repository activity"), ("/compare/", "compare"),
+                           ("/approvals", "approvals"), ("/actions/runs", "runs"), ("/rule-suites", "rule suites"),
+                           ("/audit-log", "audit log")):
+        if fragment in path:
+            return kind
+    return "other"
+
+
+@dataclass
+class ActivityRun:
+    scale: float
+    wall_s: float
+    requests: int
+    by_kind: dict[str, int]
+    bound: dict[str, int]
+    changes: int
+    deployments: int
+    gaps: int
+    graphql_points: int
+    graphql_pages: dict[str, int]
+    gap_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def rest(self) -> int:
+        return self.requests - self.by_kind.get("activity graphql", 0)
+
+
+def measure_activity(scale: float, *, latency: float = LATENCY) -> ActivityRun:
+    from datetime import datetime, timezone
+
+    from foureyes.activity import Change, Deployment, period_from
+    from foureyes.config import parse_config
+    from foureyes.connectors.github.activity_fetch import ActivityFetcher
+    from foureyes.connectors.github.activity_translate import translate_activity
+    from foureyes.connectors.github.api import GitHubApi
+    from foureyes.connectors.github.connector import production_activity
+    from foureyes.connectors.github.fetch import Fetcher
+    from foureyes.connectors.github.translate import translate
+
+    os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    fixture = synthetic_activity(fixture_for(scale), now=now)
+    bound = activity_bound(fixture)
+    with ServerProcess(scale, latency, activity=True, now=now.isoformat()) as server:
+        config = parse_config(f'[tiers.production]\ngithub_repos = ["*"]\ngithub_environments = ["production"]\n'
+                              f'[sources.github]\norg = "{ORG}"\nbase_url = "{server.url}"\n'
+                              f'token_env = "{TOKEN_ENV}"\n', "<benchmark config>")
+        section = config.sources.github
+        api = GitHubApi(section, lambda _e: None)
+        org = Fetcher(api, section, lambda _e: None).fetch()
+        builder = translate(org, config, section)
+        period = period_from(since=f"{ACTIVITY_DAYS}d", now=now)
+        server.call("reset")
+        started = time.perf_counter()
+        data = ActivityFetcher(api, section, lambda _e: None, now=now).fetch(production_activity(org, builder, period))
+        wall = time.perf_counter() - started
+        translate_activity(data, builder)
+        seen = server.call("activity-stats")
+    records = list(builder.result("github", "github").activity)
+    pages = seen["graphql_pages"]
+    points = (pages.get("pullRequests", 0) * PR_PAGE_POINTS + pages.get("pullRequest", 0) * COMMITS_PAGE_POINTS
+              + pages.get("deployments", 0) * DEPLOY_PAGE_POINTS)
+    return ActivityRun(scale=scale, wall_s=wall, requests=seen["requests"], by_kind=seen["by_kind"], bound=bound,
+                       changes=sum(1 for r in records if isinstance(r, Change)),
+                       deployments=sum(1 for r in records if isinstance(r, Deployment)),
+                       gaps=len(builder.gaps), graphql_points=points, graphql_pages=pages,
+                       gap_reasons=[g.reason for g in builder.gaps][:5])
+
+
+def activity_rows(run: ActivityRun) -> list[Row]:
+    size = org_size(run.scale)
+    total_bound = sum(run.bound.values())
+    ratio = run.requests / total_bound
+    excess = ", ".join(f"{k} {run.by_kind.get(k, 0):,}/{b:,}" for k, b in run.bound.items()
+                       if run.by_kind.get(k, 0) != b)
+    rows = [
+        Row("github activity: 90 days on every repository",
+            f"{size['repos']:,} repos, {run.changes:,} changes, {run.deployments:,} deployments",
+            note=f"{run.gaps} gaps; read in {fmt_s(run.wall_s)} at {LATENCY * 1000:.0f} ms latency"),
+        Row("github activity: requests vs lower bound", f"{run.requests:,} / {total_bound:,} = {ratio:.3f}×",
+            "≤ 1.2× lower bound", ratio <= 1.2, "per kind, made/bound: " + (excess or "all kinds at the bound")),
+        Row("github activity: REST requests (core budget)", f"{run.rest:,}",
+            note=f"{run.rest / 5000:.1f} h of a token's 5,000 per hour; {run.rest / 15000:.1f} h of an Enterprise "
+                 "Cloud App's 15,000"),
+        Row("github activity: GraphQL points", f"{run.graphql_points:,}",
+            note=f"{run.graphql_pages.get('pullRequests', 0):,} pull-request pages × {PR_PAGE_POINTS}, "
+                 f"{run.graphql_pages.get('pullRequest', 0):,} commit pages × {COMMITS_PAGE_POINTS}, "
+                 f"{run.graphql_pages.get('deployments', 0):,} deployment pages × {DEPLOY_PAGE_POINTS}; "
+                 f"{run.graphql_points / 5000:.1f} h of 5,000 points per hour"),
+    ]
+    if run.scale != 1.0:
+        for r in rows:
+            if r.target:
+                r.target, r.ok = f"({r.target} at full size)", None
+    return rows
 
 
 # ---------------------------------------------------------------- report
@@ -454,7 +686,13 @@ def main(argv: list[str] | None = None) -> int:
                              "from scale 1 up, i.e. 20,000 repositories at full scale; the scale itself below); "
                              "0 skips it")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON on the last line")
+    parser.add_argument("--activity", action="store_true",
+                        help="measure activity reading (90 days, every repository production) instead")
     args = parser.parse_args(argv)
+    if args.activity:
+        rows = activity_rows(measure_activity(args.scale, latency=args.latency))
+        print(json.dumps([asdict(r) for r in rows]) if args.json else table(rows))
+        return 0
     run = measure(args.scale, latency=args.latency, concurrency=args.concurrency, profile=args.profile,
                   timeline=args.timeline)
     check_scale = min(args.scale, 0.1) if args.serial_check_scale is None else args.serial_check_scale

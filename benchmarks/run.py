@@ -153,6 +153,7 @@ def run(scale: float, workdir: Path, *, skip: set[str]) -> list[Row]:
         rows.extend(_optional("tui_scale", scale, workdir, "--db", str(workdir / "bench.db")))
     if "github" not in skip:
         rows.extend(_optional("github_scale", scale, workdir))
+        rows.extend(_optional("github_scale", scale, workdir, "--activity"))
     if "aws" not in skip:
         rows.extend(_optional("aws_scale", scale, workdir))
     return rows

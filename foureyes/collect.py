@@ -9,11 +9,14 @@ to fix: it is raised (exit 2), not stored as a failed source.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import threading
-from typing import Sequence
+from typing import Any, Sequence
 
+from .activity import ABOUT, ActivityPeriod
 from .config import Config
-from .connectors.base import Progress, Secrets, make_connector, no_progress, utcnow
+from .connectors.base import Progress, Secrets, clock, make_connector, no_progress, partial_stats, utcnow
 from .errors import FoureyesError, InputError, SourceError
 from .model import Gap, SourceResult
 
@@ -45,19 +48,30 @@ def selected_sources(config: Config, names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def collect(config: Config, names: Sequence[str], progress: Progress = no_progress) -> list[SourceResult]:
-    """Run each named source (concurrently); never raises for a source's own failure."""
+def collect(config: Config, names: Sequence[str], progress: Progress = no_progress, *,
+            period: ActivityPeriod | None = None) -> list[SourceResult]:
+    """Run each named source (concurrently); never raises for a source's own failure.
+
+    With a ``period``, each source also reads the activity in it; a source that cannot read
+    activity says so in a source-wide Gap (unknown, never "nothing happened").
+    """
     chosen = selected_sources(config, names)
     # Build connectors first: a configuration problem is the user's to fix (exit 2/3 now).
     connectors = {name: make_connector(name, config) for name in chosen}
 
     def run(name: str) -> list[SourceResult]:
-        started = utcnow()
+        started, ticking = utcnow(), clock()
         secrets: Secrets = getattr(connectors[name], "secrets", None) or Secrets()
         try:
-            result = connectors[name].collect(secrets.progress(progress))
-            results = list(result) if isinstance(result, (list, tuple)) else [result]
-            return [secrets.scrub_result(r) for r in results]
+            connector = connectors[name]
+            scrubbed = secrets.progress(progress)
+            if period is None:
+                result: Any = connector.collect(scrubbed)
+            elif _reads_activity(connector):
+                result = connector.collect(scrubbed, period=period)
+            else:
+                result = [_no_activity(r) for r in _listed(connector.collect(scrubbed))]
+            return [secrets.scrub_result(r) for r in _listed(result)]
         except InputError:
             raise
         except FoureyesError as exc:
@@ -75,6 +89,8 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
                 started_at=started,
                 finished_at=utcnow(),
                 error=message,
+                stats=partial_stats(connectors[name], ticking),  # what it cost until it failed
+                period=period,  # asked to read it, failed: the period's changes are missing, not absent
             )
         ]
 
@@ -100,3 +116,17 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
         if name in raised:
             raise raised[name]
     return [result for name in chosen for result in batches[name]]
+
+
+def _listed(result: Any) -> list[SourceResult]:
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _reads_activity(connector: Any) -> bool:
+    return "period" in inspect.signature(connector.collect).parameters
+
+
+def _no_activity(result: SourceResult) -> SourceResult:
+    gap = Gap(system=result.system, resource="", reason=f"source {result.name} does not read activity",
+              hides="what happened in the review period on this system (changes, deployments, use)", about=ABOUT)
+    return dataclasses.replace(result, gaps=result.gaps + (gap,))

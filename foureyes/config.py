@@ -11,15 +11,18 @@ import dataclasses
 import fnmatch
 import functools
 import os
+import re
 import typing
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Mapping
 
 import platformdirs
 
+from .activity import ActivityPeriod, parse_since, period_from
 from .errors import ConfigError
-from .schema import Schema, from_dataclass
+from .schema import Schema, Str, from_dataclass
 
 APP_NAME = "foureyes"
 CONFIG_ENV = "FOUREYES_CONFIG"
@@ -112,6 +115,7 @@ class AwsSource:
     max_attempts: int = 5  # botocore's retries per call after the first try (throttling, 5xx, resets, timeouts)
     retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
     timeout: float = 60.0  # seconds one request may take to connect (at most 10) and to answer
+    access_advisor_wait: float = 120.0  # seconds to wait for IAM Access Advisor reports (snapshot --activity)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class GcpSource:
     folders: list[str] = field(default_factory=list)
     api_endpoint: str = ""
     iam_admin_endpoint: str = ""
+    logging_endpoint: str = ""  # optional gRPC host:port for Cloud Logging (audit logs, snapshot --activity)
     anonymous: bool = False
     credentials_file: str = ""
     timeout: float = 60.0  # seconds one request may take
@@ -241,7 +246,7 @@ class RulesConfig:
 
 
 ReviewerRule = Literal["app-owner", "team-maintainer", "manager", "fixed"]
-CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "all"]
+CampaignScope = Literal["production", "conflicts", "drift", "leavers", "movers", "unused", "emergency", "all"]
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,7 @@ class CampaignTemplate:
     name: str = "Access review {period}"  # {period} and {date} are filled in
     recurrence: Literal["monthly", "quarterly", "yearly", "none"] = "quarterly"
     scope: CampaignScope = "production"
+    unused_days: int = 0  # scope "unused": days without use; 0: [campaigns] unused_days
     systems: list[str] = field(default_factory=list)
     apps: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
@@ -272,6 +278,7 @@ class CampaignsConfig:
     close_policy: Literal["revoke", "skip"] = "revoke"  # what pending items become on `close --force`
     exception_max_days: int = 365
     exception_approvers: list[str] = field(default_factory=list)  # empty: anyone but requester and subject
+    unused_days: int = 90  # a grant with no use seen for this many days is "unused": scope and revoke suggestion
     templates: dict[str, CampaignTemplate] = field(default_factory=dict)
 
 
@@ -298,6 +305,125 @@ class ExportConfig:
     github: GitHubIssuesTarget = field(default_factory=GitHubIssuesTarget)
 
 
+def _since_problem(text: str) -> str | None:
+    if parse_since(text) is None:
+        return f"{text!r} is not a period: write a number of days or weeks, such as \"90d\" or \"12w\""
+    return None
+
+
+@dataclass(frozen=True)
+class ActivityConfig:
+    """The review period `snapshot --activity` reads: ``since`` back from now, or ``start``/``end`` dates."""
+
+    since: str = field(default="90d", metadata={"shape": Str(expected="a period such as \"90d\" or \"12w\"",
+                                                             check=_since_problem)})
+    start: date | None = None  # a TOML date: 2026-07-01; wins over since
+    end: date | None = None  # a TOML date, inclusive; default: now
+
+    def period(self, *, since: str = "", now: datetime | None = None) -> ActivityPeriod:
+        """The period to read (``since`` from the command line wins over the file's dates);
+        ValueError when it is empty or not a period."""
+        if since:
+            return period_from(since=since, now=now)
+        return period_from(since=self.since, start=self.start, end=self.end, now=now)
+
+
+_DURATION = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?$")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``"30m"``, ``"1h"``, ``"1h30m"`` or ``"2d"`` as a timedelta; None when the text is none of these."""
+    m = _DURATION.match(text.strip())
+    if not m or not any(m.groups()):
+        return None
+    days, hours, minutes = (int(g or 0) for g in m.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes) or None
+
+
+def _duration_problem(text: str) -> str | None:
+    if parse_duration(text) is None:
+        return f"{text!r} is not a duration: write minutes, hours or days, such as \"30m\", \"1h\" or \"1h30m\""
+    return None
+
+
+def _regex_problem(text: str) -> str | None:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        return f"{text!r} is not a regular expression: {exc}"
+    return None
+
+
+_DURATION_SHAPE = Str(expected="a duration such as \"30m\", \"1h\" or \"1h30m\"", check=_duration_problem)
+
+
+@dataclass(frozen=True)
+class GcpBindingPath:
+    """A GCP role binding with a condition that is an emergency path: its role and the condition's
+    title or expression (globs), on the projects, folders or organisation it is bound on (globs; empty: any)."""
+
+    role: str
+    condition: str = "*"  # glob on the condition's title or expression; a binding without a condition never matches
+    resources: list[str] = field(default_factory=list)  # project ids, folder or organisation names (globs)
+
+    def matches(self, role: str, title: str, expression: str, where: typing.Iterable[str]) -> bool:
+        """Is a conditional binding of ``role`` (its condition's title and expression), bound on or
+        inherited by the resources ``where`` (ids and names), this path?"""
+        if not expression or not fnmatch.fnmatchcase(role, self.role):
+            return False
+        if not (fnmatch.fnmatchcase(title, self.condition) or fnmatch.fnmatchcase(expression, self.condition)):
+            return False
+        return not self.resources or any(fnmatch.fnmatchcase(w, p) for w in where if w for p in self.resources)
+
+
+@dataclass(frozen=True)
+class BreakGlassConfig:
+    """A declared emergency path (`[[break_glass]]`): what it is, who may use it, for how long, and
+    the ticket each use must name. docs/emergency.md."""
+
+    name: str
+    aws_roles: list[str] = field(default_factory=list)  # role ARNs or names (globs)
+    aws_permission_sets: list[str] = field(default_factory=list)  # Identity Center permission set names (globs)
+    gcp_bindings: list[GcpBindingPath] = field(default_factory=list)
+    github_teams: list[str] = field(default_factory=list)  # "acme/incident" or a slug: its members' bypasses
+    github_rulesets: list[str] = field(default_factory=list)  # rulesets whose bypass list is the path (names, globs)
+    allowed: list[str] = field(default_factory=list)  # people (emails) or accounts who may use it; empty: anyone who can
+    max_duration: str = field(default="1h", metadata={"shape": _DURATION_SHAPE})
+    ticket: str = field(default="", metadata={"shape": Str(expected="a regular expression", check=_regex_problem)})
+    description: str = ""
+
+    @property
+    def max_time(self) -> timedelta:
+        return parse_duration(self.max_duration) or timedelta(hours=1)
+
+    @property
+    def ticket_pattern(self) -> "re.Pattern[str] | None":
+        return re.compile(self.ticket) if self.ticket else None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.aws_roles or self.aws_permission_sets or self.gcp_bindings or self.github_teams
+                    or self.github_rulesets)
+
+
+@dataclass(frozen=True)
+class JustInTimeConfig:
+    """Access granted for a while by an access-request system, which the audited system does not
+    mark: its Identity Center permission sets and GitHub teams, and how long a grant may last."""
+
+    aws_permission_sets: list[str] = field(default_factory=list)  # names (globs) whose assignments are time-bound
+    github_teams: list[str] = field(default_factory=list)  # "acme/prod-access" or a slug: memberships are time-bound
+    max_duration: str = field(default="8h", metadata={"shape": _DURATION_SHAPE})
+
+    @property
+    def max_time(self) -> timedelta:
+        return parse_duration(self.max_duration) or timedelta(hours=8)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.aws_permission_sets or self.github_teams)
+
+
 @dataclass(frozen=True)
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -308,6 +434,9 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    activity: ActivityConfig = field(default_factory=ActivityConfig)
+    break_glass: list[BreakGlassConfig] = field(default_factory=list)
+    just_in_time: JustInTimeConfig = field(default_factory=JustInTimeConfig)
     path: str = field(default="", metadata={"internal": True})
 
     # -- tiers and apps -------------------------------------------------------
@@ -346,6 +475,15 @@ class Config:
 
     def app(self, name: str) -> AppConfig | None:
         return next((a for a in self.apps if a.name == name), None)
+
+    def activity_period(self, *, since: str = "", now: datetime | None = None) -> ActivityPeriod:
+        """The review period of `[activity]` (or ``since`` given on the command line)."""
+        try:
+            return self.activity.period(since=since, now=now)
+        except ValueError as exc:
+            if since:
+                raise ConfigError("--since", str(exc)) from None
+            raise ConfigError(self.path or "<config>", str(exc), key="activity") from None
 
 
 def _tier_matches(tier: TierConfig, *, system: str, kind: str, id: str, tags: Mapping[str, str],
@@ -412,11 +550,27 @@ def load_config(explicit: str | None = None) -> Config:
 
 def load_config_file(path: Path | str) -> Config:
     checked = config_schema().load(Path(path))
-    return dataclasses.replace(checked.value, path=checked.path)
+    return _validated(dataclasses.replace(checked.value, path=checked.path))
 
 
 def parse_config(text: str, path: str = "<config>") -> Config:
-    return dataclasses.replace(config_schema().parse(text, path).value, path=path)
+    return _validated(dataclasses.replace(config_schema().parse(text, path).value, path=path))
+
+
+def _validated(config: Config) -> Config:
+    """What the file's shape cannot say: each `[[break_glass]]` has its own name and names a path."""
+    seen: set[str] = set()
+    for n, path in enumerate(config.break_glass):
+        if not path.name.strip():
+            raise ConfigError(config.path or "<config>", "needs a name", key=f"break_glass.{n}.name")
+        if path.name in seen:
+            raise ConfigError(config.path or "<config>", f"{path.name!r} is declared twice",
+                              key=f"break_glass.{n}.name")
+        seen.add(path.name)
+        if path.empty:
+            raise ConfigError(config.path or "<config>", "names no path: set aws_roles, aws_permission_sets, "
+                              "gcp_bindings, github_teams or github_rulesets", key=f"break_glass.{n}")
+    return config
 
 
 @functools.cache

@@ -1,8 +1,9 @@
 """Demo-connector datasets: source results as JSON Lines, written and read as a stream.
 
-The first line is a header naming the format; every other line is one principal,
-resource, grant, edge or gap of one source. `[sources.demo] dataset` reads these, and
-benchmarks/generate.py writes them for the synthetic enterprise.
+The first line is a header naming the format (and each source's activity period); every other
+line is one principal, resource, grant, edge, gap or activity record of one source.
+`[sources.demo] dataset` reads these, and benchmarks/generate.py writes them for the
+synthetic enterprise.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import IO, Any, Iterable
 
 from dataclasses import dataclass
 
+from .activity import KINDS, ActivityPeriod, activity_order, decode, encode
 from .errors import InputError
 from .model import Edge, Gap, Grant, Principal, Resource, SourceResult
 
@@ -94,8 +96,9 @@ def dump(results: Iterable[SourceResult], path: str | Path) -> None:
     path = Path(path)
     results = list(results)
     with _open(path, "w") as out:
-        header = {"format": FORMAT, "sources": [{"name": r.name, "system": r.system, "stats": dict(r.stats)}
-                                                for r in results]}
+        header = {"format": FORMAT, "sources": [
+            {"name": r.name, "system": r.system, "stats": dict(r.stats),
+             **({"period": {"start": r.period.start, "end": r.period.end}} if r.period else {})} for r in results]}
         out.write(json.dumps(header) + "\n")
         for r in results:
             for kind, items in (("principal", r.principals), ("resource", r.resources), ("grant", r.grants),
@@ -109,6 +112,9 @@ def dump(results: Iterable[SourceResult], path: str | Path) -> None:
                             continue
                         record[name] = dict(value) if name == "attrs" else value
                     out.write(json.dumps({"source": r.name, "type": kind, **record}, ensure_ascii=False) + "\n")
+            for activity in r.activity:
+                out.write(json.dumps({"source": r.name, "type": "activity", "kind": type(activity).KIND,
+                                      "record": encode(activity)}, ensure_ascii=False) + "\n")
 
 
 def load(path: str | Path, *, limits: Limits = Limits()) -> list[SourceResult]:
@@ -124,6 +130,7 @@ def load(path: str | Path, *, limits: Limits = Limits()) -> list[SourceResult]:
     buckets: dict[str, dict[str, list[Any]]] = {}
     systems: dict[str, str] = {}
     stats: dict[str, Any] = {}
+    periods: dict[str, ActivityPeriod] = {}
     with handle:
         for number, line in _read(handle, path, limits):
             if not line.strip():
@@ -147,11 +154,18 @@ def load(path: str | Path, *, limits: Limits = Limits()) -> list[SourceResult]:
                 for s in record.get("sources", []):
                     systems[s["name"]] = s["system"]
                     stats[s["name"]] = s.get("stats", {})
-                    buckets[s["name"]] = {k: [] for k in _TYPES}
+                    buckets[s["name"]] = {k: [] for k in (*_TYPES, "activity")}
+                    if s.get("period"):
+                        periods[s["name"]] = ActivityPeriod(s["period"]["start"], s["period"]["end"])
                 continue
             kind = str(record.get("type", "record"))
             try:
                 source, kind = record.pop("source"), record.pop("type")
+                if kind == "activity":
+                    if record.get("kind") not in KINDS:
+                        raise InputError(f"{path}:{number}: unknown activity kind {record.get('kind')!r}")
+                    buckets[source]["activity"].append(decode(record["kind"], record["record"]))
+                    continue
                 cls = _TYPES[kind]
                 unknown = set(record) - set(_FIELDS[kind])
                 if unknown:
@@ -168,7 +182,8 @@ def load(path: str | Path, *, limits: Limits = Limits()) -> list[SourceResult]:
     return [
         SourceResult(name=name, system=systems[name], principals=tuple(b["principal"]),
                      resources=tuple(b["resource"]), grants=tuple(b["grant"]), edges=tuple(b["edge"]),
-                     gaps=tuple(b["gap"]), stats=stats.get(name, {}))
+                     gaps=tuple(b["gap"]), stats=stats.get(name, {}),
+                     activity=tuple(sorted(b["activity"], key=activity_order)), period=periods.get(name))
         for name, b in buckets.items()
     ]
 

@@ -68,8 +68,9 @@ def capability_changes(old: Analysis, new: Analysis) -> tuple[tuple[Holding, ...
 def compare(old: Analysis, new: Analysis) -> Drift:
     grants_added, grants_removed = grant_changes(old.snapshot, new.snapshot)
     capabilities_added, capabilities_removed = capability_changes(old, new)
-    old_findings = {f.id: f for f in old.findings}
-    new_findings = {f.id: f for f in new.findings}
+    # Proven violations (activity rules) belong to their review period, not to what changed in access.
+    old_findings = {f.id: f for f in old.findings if f.rule.kind != "activity"}
+    new_findings = {f.id: f for f in new.findings if f.rule.kind != "activity"}
     return Drift(
         from_id=old.snapshot.id,
         to_id=new.snapshot.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
@@ -36,7 +36,46 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # distance // ESCALATION counts the escalations on the chosen route.
 Entry = tuple[int, int, "tuple[str, str, str] | None", int]
 ESCALATION = 1000
+# A time-bound hop (a grant with an expiry, a just-in-time assignment) and a hop through a
+# declared emergency path cost more still, the same way: a standing route always wins, and a
+# holding whose every route is time-bound (or an emergency) is marked so. Emergency is dearest:
+# what can be reached by escalating standing rights is standing access, not an emergency.
+TIME_BOUND = 1_000_000
+EMERGENCY = 1_000_000_000
 HoldKey = tuple[str, str, str]  # (capability, resource key, repo)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Hops the analysis marks (`foureyes.emergency`): edges into a declared emergency node and
+    declared grants (by position in ``snapshot.grants()``), each with its path's name; time-bound
+    edges (by ``(src, dst)``) and grants (by position), each with its expiry ("" when unknown)."""
+
+    emergency_nodes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    emergency_grants: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
+    timed_edges: Mapping[tuple[str, str], str] = field(default_factory=lambda: _EMPTY)
+    timed_grants: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
+
+    def __bool__(self) -> bool:
+        return bool(self.emergency_nodes or self.emergency_grants or self.timed_edges or self.timed_grants)
+
+
+@dataclass(frozen=True)
+class RouteMarks:
+    """What a holding's shortest route passes: the emergency paths and the earliest expiry of a
+    time-bound hop ("" when a time-bound hop's expiry is unknown)."""
+
+    emergency: tuple[str, ...] = ()
+    time_bound: bool = False
+    expires: str = ""
+
+    def describe(self) -> str:
+        parts = []
+        if self.emergency:
+            parts.append("emergency: " + ", ".join(self.emergency))
+        if self.time_bound:
+            parts.append(f"time-bound until {self.expires}" if self.expires else "time-bound (expiry unknown)")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +112,8 @@ class Holding(NamedTuple):
     attrs: Mapping[str, Any] = _EMPTY
     first_hop: tuple[int, Any] = (0, None)  # (ref, next key) into the graph, for `Graph.path`
     escalation: bool = False  # every route to it needs a privilege escalation first
+    time_bound: bool = False  # every route to it passes a grant or assignment that expires
+    emergency: bool = False  # every route to it passes a declared emergency path: not standing access
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -83,9 +124,10 @@ class Holding(NamedTuple):
 class Graph:
     """Capabilities of every person in a snapshot, with shortest explaining paths."""
 
-    def __init__(self, snapshot: Snapshot, identities: Identities):
+    def __init__(self, snapshot: Snapshot, identities: Identities, marks: Marks | None = None):
         self.snapshot = snapshot
         self.identities = identities
+        self.marks = marks or Marks()
         self.principals: Mapping[str, Principal] = snapshot.principals
         self.resources = snapshot.resources
         # The indexes below are the graph's own: other modules use the traversal API instead.
@@ -96,6 +138,19 @@ class Graph:
         for index, edge in enumerate(self._edges):
             self._out[edge.src].append(index)
         self._cost = [ESCALATION + 1 if e.kind == EdgeKind.CAN_ESCALATE else 1 for e in self._edges]
+        # the extra cost each marked grant starts with, by grant index
+        self._grant_cost: dict[int, int] = {}
+        if self.marks:
+            nodes, timed = self.marks.emergency_nodes, self.marks.timed_edges
+            for index, edge in enumerate(self._edges):
+                if edge.dst in nodes:
+                    self._cost[index] += EMERGENCY
+                if (edge.src, edge.dst) in timed:
+                    self._cost[index] += TIME_BOUND
+            for position in self.marks.emergency_grants:
+                self._grant_cost[position] = self._grant_cost.get(position, 0) + EMERGENCY
+            for position in self.marks.timed_grants:
+                self._grant_cost[position] = self._grant_cost.get(position, 0) + TIME_BOUND
         self._in: dict[str, list[int]] | None = None  # edges by destination, built on first use
         self._own: dict[str, list[int]] = defaultdict(list)
         for index, grant in enumerate(self._grants):
@@ -150,8 +205,7 @@ class Graph:
             if guard > 10_000:  # a broken closure must not hang the UI
                 break
             if ref < 0:
-                grant = self._grants[-ref - 1]
-                steps.append(self._grant_step(grant))
+                steps.append(self._grant_step(self._grants[-ref - 1], -ref - 1))
                 break
             edge = self._edges[ref]
             steps.append(self._edge_step(edge))
@@ -167,18 +221,47 @@ class Graph:
 
     def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
         """The edges of the holding's shortest path, from its account, and the grant it ends in."""
-        edges: list[Edge] = []
+        edges, grant = self._route_indexes(holding)
+        return [self._edges[i] for i in edges], (self._grants[grant] if grant is not None else None)
+
+    def _route_indexes(self, holding: Holding) -> tuple[list[int], int | None]:
+        edges: list[int] = []
         ref, next_key = holding.first_hop
         for _ in range(10_000):
             if ref < 0:
-                return edges, self._grants[-ref - 1]
-            edge = self._edges[ref]
-            edges.append(edge)
-            entry = self._closure_of(edge.dst).get(next_key) if next_key else None
+                return edges, -ref - 1
+            edges.append(ref)
+            entry = self._closure_of(self._edges[ref].dst).get(next_key) if next_key else None
             if entry is None:
                 break
             ref, next_key = entry[1], entry[2]
         return edges, None
+
+    def marks_of(self, holding: Holding) -> RouteMarks:
+        """The emergency paths and time-bound hops on the holding's shortest route."""
+        if not self.marks or not (holding.emergency or holding.time_bound):
+            return RouteMarks()
+        edges, position = self._route_indexes(holding)
+        names: list[str] = []
+        expiries: list[str] = []
+        timed = False
+        for edge in (self._edges[i] for i in edges):
+            name = self.marks.emergency_nodes.get(edge.dst)
+            if name and name not in names:
+                names.append(name)
+            if (edge.src, edge.dst) in self.marks.timed_edges:
+                timed = True
+                expiries.append(self.marks.timed_edges[(edge.src, edge.dst)])
+        if position is not None:
+            name = self.marks.emergency_grants.get(position, "")
+            if name and name not in names:
+                names.append(name)
+            if position in self.marks.timed_grants:
+                timed = True
+                expiries.append(self.marks.timed_grants[position])
+        known = [e for e in expiries if e]
+        expires = min(known) if known and len(known) == len(expiries) else ""
+        return RouteMarks(tuple(names), timed and holding.time_bound, expires)
 
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         """Every distinct route (up to ``limit``) by which the person holds this capability."""
@@ -198,7 +281,7 @@ class Graph:
                 if account is not None and person.linked:
                     head.append(Step(account.system, "account", _label(account), f"linked by {link.evidence}",
                                      account.key))
-                body = [self._edge_step(self._edges[r]) if r >= 0 else self._grant_step(self._grants[-r - 1])
+                body = [self._edge_step(self._edges[r]) if r >= 0 else self._grant_step(self._grants[-r - 1], -r - 1)
                         for r in route]
                 found.append(tuple(head + body + [self._capability_step(holding)]))
                 if len(found) >= limit:
@@ -391,7 +474,11 @@ class Graph:
             latent=bool(attrs.get("latent", False)), attrs=attrs, first_hop=(entry[1], entry[2]),
         )
         if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
-            holding = holding._replace(distance=entry[0] % ESCALATION + 1, escalation=True)
+            cost = entry[0]
+            emergency, cost = cost >= EMERGENCY, cost % EMERGENCY
+            time_bound, cost = cost >= TIME_BOUND, cost % TIME_BOUND
+            holding = holding._replace(distance=cost % ESCALATION + 1, escalation=cost >= ESCALATION,
+                                       time_bound=time_bound, emergency=emergency)
         return holding
 
     def _grant_key(self, index: int) -> str:
@@ -467,7 +554,7 @@ class Graph:
             for grant_index in self._own.get(node, ()):
                 grant = self._grants[grant_index]
                 repo = self._grant_repo(grant)
-                start = ESCALATION if grant.via == Via.ESCALATION else 0
+                start = (ESCALATION if grant.via == Via.ESCALATION else 0) + self._grant_cost.get(grant_index, 0)
                 for capability in grant.capabilities:
                     key = self._retag(node, (capability, grant.resource, repo))
                     if key not in closure or start < closure[key][0]:
@@ -563,9 +650,15 @@ class Graph:
         target = self.principals.get(edge.dst)
         node = _label(target) if target else edge.dst
         how = edge.label + (f"; if {edge.condition}" if edge.condition else "")
+        if self.marks:
+            if edge.dst in self.marks.emergency_nodes:
+                how += f"; declared emergency path {self.marks.emergency_nodes[edge.dst]}"
+            expires = self.marks.timed_edges.get((edge.src, edge.dst))
+            if expires is not None:
+                how += f"; time-bound until {expires}" if expires else "; time-bound (expiry unknown)"
         return Step(edge.dst.split(":", 1)[0], edge.kind, node, how, edge.dst)
 
-    def _grant_step(self, grant: Grant) -> Step:
+    def _grant_step(self, grant: Grant, position: int = -1) -> Step:
         resource = self.resources.get(grant.resource)
         where = resource.label if resource else grant.resource
         how = grant.detail or grant.via
@@ -573,6 +666,11 @@ class Graph:
             how += f"; condition: {grant.condition}"
         if grant.expires:
             how += f"; expires {grant.expires}"
+        elif position in self.marks.timed_grants:
+            expires = self.marks.timed_grants[position]
+            how += f"; time-bound until {expires}" if expires else "; time-bound (expiry unknown)"
+        if position in self.marks.emergency_grants:
+            how += f"; declared emergency path {self.marks.emergency_grants[position]}"
         return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
 
     def _capability_step(self, holding: Holding) -> Step:

@@ -42,6 +42,11 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Identities:
+    """The people of a snapshot. A person is one human, known by email, with every account linked
+    to them; an account that cannot be linked is a person of its own (foureyes cannot tell whose
+    it is) until it is. Every view and command counts people this way: ``len(people)``, of whom
+    ``linked`` and ``unlinked`` (docs/cli.md, "Who is a person")."""
+
     people: Mapping[str, Person]
     person_of: Mapping[str, str]  # principal key -> person key
     roster: Roster = Roster()  # who works here; `configured` is false without identity sources

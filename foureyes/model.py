@@ -27,6 +27,8 @@ from operator import not_
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
+from .activity import ActivityPeriod, Record, canonical, content_hash
+
 # ---------------------------------------------------------------- vocabulary
 
 SYSTEMS = ("github", "aws", "gcp", "ci")
@@ -232,6 +234,7 @@ class Gap:
     resource: str  # resource key, or "" when the gap is source-wide
     reason: str  # what failed: "403 Forbidden on GET /repos/acme/api/rulesets"
     hides: str = ""  # what it may hide: "ruleset bypass actors"
+    about: str = ""  # "activity" for what happened in the review period; "" for who can do what
 
     @property
     def key(self) -> str:
@@ -351,6 +354,10 @@ class SourceResult:
     # Grant keys in the order of `grants`, when already known (the store has them): saves
     # hashing a million grants again. Empty means "compute them".
     grant_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Activity in the review period (foureyes/activity.py), read only when asked for
+    # (`snapshot --activity`); ``period`` None: this source read no activity.
+    activity: tuple[Record, ...] = ()
+    period: ActivityPeriod | None = None
 
     def keyed_grants(self) -> Iterable[tuple[str, Grant]]:
         return zip(self.keys_of_grants(), self.grants)
@@ -403,6 +410,8 @@ class SourceSummary:
     finished_at: str = ""
     error: str | None = None
     stats: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    activity: int = 0  # activity records read for the period
+    period: tuple[str, str] | None = None  # (start, end) of the activity period, when activity was read
 
 
 @dataclass(frozen=True)
@@ -459,15 +468,33 @@ class Snapshot:
     def source(self, name: str) -> SourceResult | None:
         return next((s for s in self.sources if s.name == name), None)
 
+    def activity(self) -> Iterable[Record]:
+        for source in self.sources:
+            yield from source.activity
 
-def snapshot_digest(sources: Iterable[SourceResult], *, grant_keys: list[list[str]] | None = None) -> str:
+    @property
+    def period(self) -> ActivityPeriod | None:
+        """The activity period (the widest of the sources' periods); None: no activity was read."""
+        periods = [s.period for s in self.sources if s.period is not None]
+        if not periods:
+            return None
+        return ActivityPeriod(min(p.start for p in periods), max(p.end for p in periods))
+
+
+def snapshot_digest(sources: Iterable[SourceResult], *, grant_keys: list[list[str]] | None = None,
+                    activity_texts: list[list[str]] | None = None) -> str:
     """Content digest over every key in the snapshot: equal content, equal digest.
 
-    ``grant_keys`` (one list per source, in order) saves hashing every grant twice.
+    Activity records count with their whole content (kind, key and the hash of their canonical
+    JSON), and the activity period with its bounds; a source without activity adds nothing, so
+    digests of snapshots taken without activity stay what they were.
+    ``grant_keys`` (one list per source, in order) saves hashing every grant twice, and
+    ``activity_texts`` (each record's `activity.canonical` text) encoding every record twice.
     """
     h = hashlib.sha256()
     listed = list(sources)
     keys_of = {id(s): (grant_keys[i] if grant_keys else None) for i, s in enumerate(listed)}
+    texts_of = {id(s): (activity_texts[i] if activity_texts else None) for i, s in enumerate(listed)}
     for source in sorted(listed, key=lambda s: s.name):
         h.update(f"source\x00{source.name}\x00{source.system}\n".encode())
         known = keys_of[id(source)]
@@ -480,7 +507,19 @@ def snapshot_digest(sources: Iterable[SourceResult], *, grant_keys: list[list[st
         ):
             for key in keys:
                 h.update(f"{tag}\x00{key}\n".encode("utf-8", "surrogatepass"))
+        if source.period is not None or source.activity:
+            for line in _activity_lines(source, texts_of[id(source)]):
+                h.update(line.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def _activity_lines(source: SourceResult, texts: list[str] | None) -> list[str]:
+    period = source.period
+    lines = [f"period\x00{period.start if period else ''}\x00{period.end if period else ''}\n"]
+    if texts is None:
+        texts = [canonical(r) for r in source.activity]
+    lines += sorted(f"a\x00{type(r).KIND}\x00{r.key}\x00{content_hash(t)}\n" for r, t in zip(source.activity, texts))
+    return lines
 
 
 # ---------------------------------------------------------------- CI workload contexts

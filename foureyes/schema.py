@@ -250,11 +250,12 @@ def _empty(spec: Field) -> Any:
 def from_dataclass(cls: type) -> Table:
     """A dataclass's fields as a `Table`: its type hints are the types, its defaults the defaults.
 
-    A field with ``metadata={"internal": True}`` is not read from the file.
+    A field with ``metadata={"internal": True}`` is not read from the file; one with
+    ``metadata={"shape": Str(...)}`` is read with that shape instead of its type hint's.
     """
     hints = typing.get_type_hints(cls)
     fields = {
-        f.name: Field(_shape_of(hints[f.name]),
+        f.name: Field(f.metadata.get("shape") or _shape_of(hints[f.name]),
                       required=f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
         for f in dataclasses.fields(cls) if not f.metadata.get("internal")
     }

@@ -23,8 +23,9 @@ from .collect import collect, is_source_failure
 from .config import DEFAULT_TIER, Config
 from .connectors.base import Progress, no_progress
 from .drift import Drift, compare
+from .emergency import USE_VIA, duration_text
 from .errors import InputError, NotFound
-from .export import github_issues, report, tickets
+from .export import github_issues, report, sarif, tickets
 from .export.files import ExportFormat, refuse_protected, write_file
 from .graph import Holding
 from .identity import Identities, Suggestion, link, suggest
@@ -35,13 +36,15 @@ from .rules import RulePack
 from .rules.fixtures import CaseResult, default_fixture_files, run_fixture_file
 from .store import Store, audit, now_iso, store_url
 from .textsafe import safe_text
+from .usage import UsageIndex
 
 TICKET_FORMATS: tuple[ExportFormat, ...] = tickets.FORMATS
 REPORT_FORMATS: tuple[ExportFormat, ...] = report.FORMATS
 ISSUE_WRITES: tuple[str, ...] = github_issues.WRITES
 
 __all__ = ["Workspace", "Analysis", "Completeness", "Drift", "DriftResult", "WhoCan", "TICKET_FORMATS",
-           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure"]
+           "REPORT_FORMATS", "ISSUE_WRITES", "demo_config", "is_source_failure", "USE_VIA",
+           "duration_text"]
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,17 @@ class WhoCan:
 
 
 def demo_config() -> Config:
-    """The sample organisation's own tiers, apps and identity settings."""
+    """The sample organisation's own tiers, apps, identity and campaign settings."""
     from .connectors import demo  # the sample organisation is built only when asked for
 
     return demo.demo_config()
+
+
+def demo_config_text() -> str:
+    """The sample organisation's config as a file would hold it (`foureyes demo --config`)."""
+    from .connectors import demo  # the sample organisation is built only when asked for
+
+    return demo.demo_config_text()
 
 
 class Workspace:
@@ -151,10 +161,12 @@ class Workspace:
     def previous_id(self, snapshot_id: int) -> int | None:
         return self._store.previous_id(snapshot_id)
 
-    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "",
-                      progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
-        """Run the connectors (each failure becomes a gap) and store one snapshot."""
-        results = collect(self.config, sources, progress)
+    def take_snapshot(self, sources: Sequence[str] = (), *, label: str = "", activity: bool = False,
+                      since: str = "", progress: Progress = no_progress) -> tuple[SnapshotInfo, list[SourceResult]]:
+        """Run the connectors (each failure becomes a gap) and store one snapshot; with
+        ``activity``, the activity of the `[activity]` period (or ``since``) is read and stored with it."""
+        period = self.config.activity_period(since=since) if activity or since else None
+        results = collect(self.config, sources, progress, period=period)
         return self._store.write_snapshot(results, label=label), results
 
     def completeness(self, of: "Analysis | Snapshot | str | int | None" = None) -> Completeness:
@@ -190,6 +202,15 @@ class Workspace:
         return analyze(snapshot, self.config, exception_files=exception_files,
                        extra_waivers=review.approved_waivers(self._store, today=today), today=today,
                        baseline=review.mover_baseline(self._store, snapshot.id))
+
+    def changes(self, ref: str | int | None = None) -> Analysis:
+        """A snapshot analysed with its change population (`analysis.changes`); refused with what
+        to run when the snapshot was taken without activity."""
+        analysis = self.analysis(ref)
+        if analysis.changes is None:
+            raise NotFound(f"snapshot {analysis.snapshot.id} was taken without activity; run "
+                           "`foureyes snapshot --activity` (the period is [activity] in the config)")
+        return analysis
 
     def rule_pack(self) -> RulePack:
         return rule_pack(self.config)
@@ -264,6 +285,17 @@ class Workspace:
         unknown = [s for s in systems if s not in known]
         if unknown:
             raise InputError(f"unknown system {unknown[0]!r}; known systems: {', '.join(known)}")
+
+    @staticmethod
+    def used_holdings(analysis: Analysis, holdings: Iterable[Holding]) -> set[tuple[str, str, str, str]]:
+        """Keys of the holdings whose grant was used in the snapshot's activity period (`foureyes.usage`)."""
+        period = analysis.snapshot.period
+        if period is None:
+            return set()
+        index = UsageIndex(analysis.snapshot)
+        grants = {g.key: g for g in analysis.snapshot.grants()}
+        return {h.key for h in holdings
+                if h.grant in grants and index.used_in_period(grants[h.grant], (h.account,), period.start)}
 
     @staticmethod
     def team_members(analysis: Analysis, team: str) -> set[str]:
@@ -472,6 +504,24 @@ class Workspace:
                            on_action: Callable[[Any], None] | None = None) -> github_issues.IssueExport:
         """Plan (or, with ``apply``, carry out) the GitHub issues of the tickets ([export.github])."""
         return github_issues.export(found, self.config, apply=apply, on_action=on_action)
+
+    def sarif(self, analysis: Analysis, findings: Sequence[Any], *, root: str | os.PathLike[str] = ".") -> dict[str, Any]:
+        """Findings as SARIF 2.1.0 for GitHub code scanning (export/sarif.py): each result points at
+        the line of the config file that makes it matter, as a path relative to ``root`` (the
+        repository the SARIF is uploaded for; default the working directory)."""
+        from . import __version__
+
+        path = Path(self.config.path) if self.config.path else None
+        text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+        uri = "foureyes.toml"
+        if path is not None:
+            try:
+                uri = path.resolve().relative_to(Path(root).resolve()).as_posix()
+            except ValueError:  # the config is outside the repository: name the file
+                uri = path.name
+        info = {"id": analysis.snapshot.id, "taken_at": analysis.snapshot.taken_at, "label": analysis.snapshot.label}
+        return sarif.sarif_log(findings, analysis.pack, version=__version__, config_text=text, config_uri=uri,
+                               snapshot=info, describe=lambda f: sarif.describe(analysis, f))
 
     def report(self, campaign_id: int) -> report.Evidence:
         """A campaign's evidence for auditors; never writes to the store."""

@@ -121,6 +121,9 @@ def _as_a_fresh_process(environ: dict[str, str], cwd: str | os.PathLike[str] | N
 def _environment(env: dict[str, str] | None, replace_env: bool) -> dict[str, str]:
     full_env = {} if replace_env else dict(os.environ)
     full_env.pop("FOUREYES_DEBUG", None)
+    # tables are laid out for $COLUMNS when it is set; a test worker inherits one (80) that a
+    # user's piped command would not have: a test that wants a width says so in ``env``
+    full_env.pop("COLUMNS", None)
     full_env.update(env or {})
     return full_env
 

@@ -37,7 +37,7 @@ def test_who_can_scope_filter(cli, demo_store, demo_config_file):
 
 def test_conflicts_json_shape(cli, demo_store, demo_config_file):
     data = _json(cli, "-c", str(demo_config_file), "conflicts")
-    assert data["snapshot"] == 2 and len(data["findings"]) == 37
+    assert data["snapshot"] == 2 and len(data["findings"]) == 44  # 33 possible, 4 of the roster, 7 proven in the quarter
     finding = next(f for f in data["findings"] if f["rule"] == "FE-SOD-003" and f["person"] == "max.mueller@acme.com")
     assert {"id", "rule", "severity", "person", "scope", "capabilities", "paths"} <= set(finding)
     assert finding["severity"] == "critical" and finding["scope"] == "app:payments"
@@ -96,3 +96,24 @@ def test_empty_store_says_what_to_do(cli):
     result = cli("conflicts")
     assert result.returncode == 2
     assert "foureyes demo --load" in result.stderr
+
+
+def test_tables_at_100_columns_keep_ids_and_headers_whole(cli, demo_store, demo_config_file):
+    """A terminal 100 columns wide: no finding id is wrapped, no header is broken inside a word,
+    no line is wider than the terminal, and what is left out is said."""
+    wide = json.loads(cli("-c", str(demo_config_file), "conflicts", "--format", "json").stdout)
+    ids = {f["id"] for f in wide["findings"]}
+    for args in (("conflicts",), ("check",), ("identities",), ("matrix",)):
+        result = cli("-c", str(demo_config_file), *args, env={"COLUMNS": "100"})
+        lines = result.stdout.splitlines()
+        assert lines and all(len(line) <= 100 for line in lines), args
+        header = next(n for n, line in enumerate(lines) if set(line.strip()) == {"─"}) - 1
+        words = " ".join(lines[1:header + 1]).split()  # the header's lines, above its rule
+        assert all(w in ("id", "severity", "rule", "title", "person", "or", "resource", "scope", "capabilities",
+                         "status", "name", "linked", "account", "method", "evidence", "conflict", "code", "push",
+                         "merge_unreviewed", "approve", "deploy", "run", "access", "admin") for w in words), words
+        if args[0] in ("conflicts", "check"):
+            shown = {line.split()[0] for line in lines[header + 2:] if line[:1].strip()}
+            assert shown <= ids and (args[0] == "check" or shown == ids), args  # whole ids, one per row
+    narrow = cli("-c", str(demo_config_file), "conflicts", env={"COLUMNS": "100"})
+    assert "columns left out at 100 columns (rule, capabilities)" in narrow.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,10 @@ def test_bench_small_runs_and_writes_its_table(tmp_path):
                  "aws: policy evaluations per second"):
         assert name in text
     assert "| failed |" not in text
+    # the activity benchmark really read a quarter of history (it once read nothing, in minutes of
+    # retries, when the fake's GraphQL signature changed under its request counter)
+    read = re.search(r"\| github activity: 90 days on every repository \| \d+ repos, (\d+) changes, (\d+) deployments", text)
+    assert read and int(read.group(1)) > 0 and int(read.group(2)) > 0, text
 
 
 def test_generator_is_deterministic_and_seeds_conflicts():

@@ -64,7 +64,19 @@ EXPECTED_AFTER = ROSTER_AFTER | {
     ("FE-SOD-005", "gina.garcia@acme.com", "any"),  # roles/iam.securityAdmin inherited from the GCP org
     ("FE-SOD-005", "olivia.okafor@acme.com", "any"),  # SSO AdministratorAccess
 }
+# What happened in the quarter before the "after" snapshot (demo/activity.py); "before" read no activity
+PROVEN = {
+    ("FE-ACT-001", "max.mueller@acme.com", "change:acme/payments-api#1135"),  # merged alone, deployed it
+    ("FE-ACT-002", "max.mueller@acme.com", "change:acme/payments-api#1135"),  # the admin merge
+    ("FE-ACT-002", "rita.reyes@acme.com", "bypass:acme/payments-worker/rule-suites/880022"),  # release bypass
+    ("FE-ACT-003", "sam.sato@acme.com", "deployment:acme/storefront-api/deployments/7000619"),  # approved his own
+    ("FE-ACT-004", "olivia.okafor@acme.com", "cloud-deploy:demo-ct-hand"),  # rolled payments by hand (CloudTrail)
+    # the October break-glass use: no ticket in the session name, a four-hour session (max 1h)
+    ("FE-EMG-001", "alex.adeyemi@acme.com", "use:prod-breakglass:demo-ct-bg-1021"),
+    ("FE-EMG-002", "alex.adeyemi@acme.com", "use:prod-breakglass:demo-ct-bg-1021"),
+}
 EXPECTED_BEFORE = EXPECTED_AFTER - ROSTER_AFTER - {("FE-SOD-001", "nina.nakamura@acme.com", STOREFRONT)}
+EXPECTED_AFTER = EXPECTED_AFTER | PROVEN
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +148,7 @@ def test_path_through_nested_team_and_wildcard_oidc_role(analyses):
     path = _path_text(analyses["after"], "sam.sato@acme.com", "deploy.run", "aws:account:111111111111")
     assert path[2:5] == [
         "team sre (member of team sre)",
-        "team platform (child team of platform)",
+        "team platform (parent of team sre)",
         "workflow on a new branch of acme/deploy-tools (can push a branch of acme/deploy-tools and run a workflow on it)",
     ]
     assert path[5].startswith("OIDC subject repo:acme/deploy-tools:*")

@@ -105,7 +105,7 @@ def _teams_graph() -> Graph:
     mobile = Principal("github", "team/acme/mobile", "team", "team mobile")
     other_web = Principal("github", "team/other/web", "team", "team web")
     edges = [Edge(alice.key, mobile.key, "member-of", "member of team mobile"),
-             Edge(mobile.key, web.key, "member-of", "child team of web"),
+             Edge(mobile.key, web.key, "member-of", "parent of team mobile"),
              Edge(bob.key, web.key, "member-of", "maintainer of team web"),
              Edge(carol.key, other_web.key, "member-of", "member of team web"),
              Edge(dan.key, mobile.key, "can-assume", "not a membership")]
@@ -139,7 +139,7 @@ def test_matrix_and_campaign_scope_name_a_team_the_same_way():
                           grants=(Grant("github", web.key, "write", repo.key, ("code.push",)),
                                   Grant("github", carol.key, "write", repo.key, ("code.push",))),
                           edges=(Edge(alice.key, mobile.key, "member-of", "member of team mobile"),
-                                 Edge(mobile.key, web.key, "member-of", "child team of web"),
+                                 Edge(mobile.key, web.key, "member-of", "parent of team mobile"),
                                  Edge(bob.key, web.key, "member-of", "member of team web")))
     config = parse_config("")
     analysis = analyze(Snapshot(1, "t", "", (result,)), config)

@@ -113,7 +113,7 @@ def test_a_dotted_key_of_100000_parts_is_refused_before_tomllib_spends_gigabytes
                                  f"most {MAX_KEY_PARTS} (is this the right file?)")
     # a long key that is fine, and dots inside strings, are not counted
     path.write_text("a" + ".a" * (MAX_KEY_PARTS - 1) + " = 1\n" + 'b = "' + "x." * 500 + '"\n', encoding="utf-8")
-    with pytest.raises(LocatedError, match=r":1: a: unknown key; expected one of: apps, campaigns"):
+    with pytest.raises(LocatedError, match=r":1: a: unknown key; expected one of: activity, apps, break_glass, campaigns"):
         load_config_file(path)
 
 

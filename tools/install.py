@@ -36,8 +36,8 @@ def _pip(python: Path, *args: str) -> int:
 def _with_uv(venv: Path, python: Path, requirement: str) -> bool:
     if os.environ.get("FOUREYES_NO_UV"):
         return False
-    uv = venv / "bin" / "uv"
-    if not uv.exists() and _pip(python, "uv") != 0:
+    uv = venv / "bin" / "uv"  # tools/bootstrap_venv.py unpacks it where it can
+    if not uv.exists() and (not _ensure_pip(venv) or _pip(python, "uv") != 0):
         return False
     command = [str(uv), "pip", "install", "--quiet", "--python", str(python)]
     index = os.environ.get("PIP_INDEX_URL")  # uv does not read pip's settings; keep a mirror if one is set
@@ -50,7 +50,23 @@ def _with_uv(venv: Path, python: Path, requirement: str) -> bool:
 
 
 def _with_pip(python: Path, requirement: str) -> bool:
-    return _pip(python, "-e", requirement) == 0
+    return _ensure_pip(python.parent.parent) and _pip(python, "-e", requirement) == 0
+
+
+def _ensure_pip(venv: Path) -> bool:
+    """pip in a venv the bootstrap gave uv only (pip is the fallback when uv fails)."""
+    python = venv / "bin" / "python"
+    if subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode == 0:
+        return True
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bootstrap_venv import install_pip
+
+    try:
+        install_pip(venv)
+    except Exception as exc:
+        print(f"install: cannot install pip ({exc})", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # Each module adds its commands to `main` when imported.
-from . import analysis, audit, campaigns, exports, snapshots  # noqa: E402,F401
+from . import activity, analysis, audit, campaigns, exports, snapshots  # noqa: E402,F401
 
 __all__ = ["main", "pass_app", "EXIT_USAGE"]
 

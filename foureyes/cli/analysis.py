@@ -10,7 +10,7 @@ from rich.text import Text
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
 from ..drift import grant_json
-from ..serialize import finding_json, holding_json, path_json, person_json
+from ..serialize import access_text, finding_json, holding_json, path_json, person_json
 from ..workspace import Analysis, Completeness
 from . import main
 from .common import (
@@ -24,9 +24,16 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import cell, note, print_csv, print_json, print_table
+from .output import Col, cell, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+# What matters most in a findings table at 100 columns: the id (never wrapped), what it is and whom it is about.
+FINDING_COLUMNS = [Col("id", "id", whole=True, priority=0), Col("severity", "severity", whole=True, priority=1),
+                   Col("rule", "rule", whole=True, priority=5), Col("title", "title", priority=0, min_width=16, grow=2),
+                   Col("person", "person or resource", priority=0, min_width=14, grow=1),
+                   Col("scope", "scope", priority=3, min_width=12), Col("capabilities", "capabilities", priority=4),
+                   Col("status", "status", whole=True, priority=2)]
 
 
 def exceptions_option(f: Any) -> Any:
@@ -44,17 +51,21 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 
 
 @main.command("who-can")
-@click.argument("capability", type=click.Choice(CAPABILITIES))
+@click.argument("capability", type=click.Choice(CAPABILITIES), metavar="CAPABILITY")
 @click.option("--tier", default=None, metavar="TIER", help="Only holdings on resources of this tier (e.g. production).")
 @click.option("--scope", default="", metavar="SCOPE",
               help="Only this resource: a key or glob, app:NAME, or repo:OWNER/REPO.")
+@click.option("--person", default="", metavar="KEY", help="Only this person (email or SYSTEM:ID).")
 @snapshot_option
 @gaps_options
 @format_option()
 @pass_app
-def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snapshot_ref: str | None,
+def who_can(app: AppContext, capability: str, tier: str | None, scope: str, person: str, snapshot_ref: str | None,
             allow_gaps: bool, strict: bool, fmt: str) -> None:
     """People holding CAPABILITY, each with the path that explains it.
+
+    CAPABILITY is one of code.push, code.merge_unreviewed, code.approve, deploy.run,
+    deploy.approve, access.admin.
 
     Exit 3 when a source of the snapshot failed (unless --allow-gaps): "nobody" would be a guess."""
     workspace = app.workspace()
@@ -62,7 +73,9 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
     analysis = found.analysis
     completeness = workspace.completeness(analysis)
     code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
-    people = [p for p, _ in found.people]
+    wanted = person.strip().lower()
+    people = [p for p, _ in found.people if not wanted or p.key.lower() == wanted
+              or any(a.principal.lower() == wanted for a in p.accounts)]
     by_person = {p.key: holdings for p, holdings in found.people}
     if fmt == "json":
         print_json({
@@ -84,17 +97,26 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, snap
         return
     rows = []
     for p in people:
-        for h in by_person[p.key]:
+        # standing access first, then what expires, then what only an emergency path gives
+        for h in sorted(by_person[p.key], key=lambda h: (h.emergency, h.time_bound)):
             resource = analysis.snapshot.resources.get(h.resource)
             rows.append([p.display_name if p.linked else p.key, resource.label if resource else h.resource,
-                         h.tier, " → ".join(path_json(analysis.path(h))[1:])])
+                         h.tier, access_text(analysis, h), " → ".join(path_json(analysis.path(h))[1:])])
     if fmt == "csv":
-        print_csv(["person", "resource", "tier", "path"], rows)
+        print_csv(["person", "resource", "tier", "access", "path"], rows)
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
-    print_table(title, ["person", "resource", "tier", "path"], [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3], limit=None)] for r in rows])
-    note(f"{len(people)} people" + (" (incomplete: a source failed)" if completeness.failed else ""))
+    print_table(title, [Col("person", "person", priority=0, min_width=12),
+                        Col("resource", "resource", priority=0, min_width=20, grow=1),
+                        Col("tier", "tier", priority=3), Col("access", "access", priority=2, min_width=8),
+                        Col("path", "path", priority=0, min_width=30, grow=3)],
+                [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3]), cell(r[4], limit=None)] for r in rows])
+    standing = sum(1 for p in people if any(not h.emergency for h in by_person[p.key]))
+    note(counted(len(people), "person", "people")
+         + (f" ({standing} standing, {len(people) - standing} through an emergency path only)"
+            if standing < len(people) else "")
+         + (" (incomplete: a source failed)" if completeness.failed else ""))
     finish(code)
 
 
@@ -147,7 +169,7 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
         print_csv(columns, rows)
         finish(code)
         return
-    print_table(f"conflicts (snapshot {analysis.snapshot.id})", columns,
+    print_table(f"conflicts (snapshot {analysis.snapshot.id})", FINDING_COLUMNS,
                 [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
     incomplete = " (incomplete: a source failed)" if completeness.failed else ""
@@ -185,15 +207,31 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
         finish(code)
         return
     columns = ["person", *CAPABILITIES, "conflict"]
-    table_rows = [[r["name"] if r["linked"] else r["person"], *(len(r["capabilities"][c]) or "" for c in CAPABILITIES),
+    table_rows = [[r["name"] if r["linked"] else r["person"], *(_cell(r, c) for c in CAPABILITIES),
                    "yes" if r["conflict"] else ""] for r in rows]
     if fmt == "csv":
         print_csv(columns, table_rows)
         finish(code)
         return
-    print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", columns,
+    headers = [Col("person", "person", priority=0, min_width=14, grow=1),
+               *(Col(c, c.replace(".", "\n", 1), align="center", priority=0) for c in CAPABILITIES),
+               Col("conflict", "conflict", whole=True, priority=0)]
+    print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", headers,
                 [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+    everyone = len(analysis.identities.people)
+    where = "in any tier" if tier == "any" else f"in {tier}"
+    note(f"{len(rows)} of {everyone} people hold a capability {where}"
+         + (f", {sum(1 for r in rows if r['conflict'])} in conflict" if not conflicts_only else " and are in conflict")
+         + " (`foureyes identities` lists all of them)")
     finish(code)
+
+
+def _cell(row: dict[str, Any], capability: str) -> str | int:
+    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency")."""
+    standing, emergency = len(row["capabilities"][capability]), len(row.get("emergency", {}).get(capability, ()))
+    if not emergency:
+        return standing or ""
+    return f"{standing} +{emergency} emergency" if standing else f"{emergency} emergency"
 
 
 # ---------------------------------------------------------------- drift
@@ -275,12 +313,17 @@ def _both(old: Completeness, new: Completeness) -> dict[str, Any]:
 @click.option("--allow-gaps", is_flag=True, help="Do not exit 3 because the snapshot has gaps.")
 @exceptions_option
 @snapshot_option
-@format_option("table", "json")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True,
+              help="Output format. JSON is the stable interface for scripts; SARIF 2.1.0 is for GitHub code "
+                   "scanning (docs/code-scanning.md).")
 @pass_app
 def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tuple[str, ...],
           snapshot_ref: str | None, fmt: str) -> None:
     """CI gate. Exit 1 on open findings at or above --fail-on (not covered by an exception);
-    otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0."""
+    otherwise 3 when the snapshot has gaps or a failed source (unless --allow-gaps); else 0.
+
+    With --format sarif, every finding at or above --fail-on is a result (an excepted one
+    marked suppressed), located at the line of the config file that makes it matter."""
     analysis = load_analysis(app, snapshot_ref, exception_files)
     completeness = app.workspace().completeness(analysis)
     # check's own rule: any gap fails it (not only a failed source), unless --allow-gaps
@@ -295,7 +338,10 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
         code = EXIT_SOURCE
     else:
         code = EXIT_OK
-    if fmt == "json":
+    if fmt == "sarif":
+        print_json(app.workspace().sarif(analysis, [f for f in analysis.findings if f.at_least(fail_on)]))
+        print_gaps(completeness.unread)
+    elif fmt == "json":
         print_json({
             "snapshot": analysis.snapshot.id,
             "fail_on": fail_on,
@@ -307,12 +353,13 @@ def check(app: AppContext, fail_on: str, allow_gaps: bool, exception_files: tupl
     else:
         if failing:
             print_table(f"open findings at or above {fail_on} (snapshot {analysis.snapshot.id})",
-                        ["id", "severity", "rule", "person or resource", "scope"],
+                        [FINDING_COLUMNS[0], FINDING_COLUMNS[1], FINDING_COLUMNS[2], FINDING_COLUMNS[4],
+                         FINDING_COLUMNS[5]],
                         [[cell(f.id), _severity_cell(f.severity), cell(f.rule.id), cell(f.subject_label or f.subject),
                           cell(f.scope)] for f in failing])
         print_gaps(completeness.unread)  # a failed source was named in the first line
-        note(f"check: {len(failing)} open finding(s) at or above {fail_on}, {len(covered)} excepted, "
-             f"{len(gaps)} gap(s){', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
+        note(f"check: {counted(len(failing), 'open finding')} at or above {fail_on}, {len(covered)} excepted, "
+             f"{counted(len(gaps), 'gap')}{', sources failed: ' + ', '.join(failed_sources) if failed_sources else ''} "
              f"→ exit {code}")
     finish(code)
 
@@ -352,7 +399,7 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_g
         print_json({
             "snapshot": snapshot.id,
             **completeness.to_json(),
-            "counts": {"people": len(ids.linked), "unlinked": len(ids.unlinked),
+            "counts": {"people": len(people), "linked": len(ids.linked), "unlinked": len(ids.unlinked),
                        "accounts": sum(len(p.accounts) for p in people)},
             "people": [
                 {"person": p.key, "name": p.display_name, "linked": p.linked, "external": p.external,
@@ -368,9 +415,16 @@ def identities(app: AppContext, suggest: bool, snapshot_ref: str | None, allow_g
         print_csv(["person", "name", "linked", "account", "method", "evidence"], rows)
         finish(code)
         return
-    print_table(f"identities (snapshot {snapshot.id})", ["person", "name", "linked", "account", "method", "evidence"], rows)
-    note(f"{len(ids.linked)} people, {len(ids.unlinked)} unlinked accounts (a conflict across systems is "
-         "invisible for them); `foureyes identities --suggest` lists possible links")
+    print_table(f"identities (snapshot {snapshot.id})",
+                [Col("person", "person", priority=0, min_width=22, grow=1), Col("name", "name", priority=2, min_width=12),
+                 Col("linked", "linked", whole=True, priority=3), Col("account", "account", priority=0, min_width=24,
+                                                                       grow=1),
+                 Col("method", "method", whole=True, priority=4), Col("evidence", "evidence", priority=1, min_width=20,
+                                                                       grow=1)],
+                rows)
+    note(f"{len(people)} people: {len(ids.linked)} linked, {counted(len(ids.unlinked), 'unlinked account')} (each a "
+         "person of its own: a conflict across systems is invisible for them); `foureyes identities --suggest` "
+         "lists possible links")
     finish(code)
 
 
@@ -392,7 +446,9 @@ def rules_list(app: AppContext, fmt: str) -> None:
         print_json({"rules": [{"id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
                                "controls": list(r.controls), "source": r.source} for r in pack]})
         return
-    print_table("rules", ["id", "severity", "kind", "title", "controls"],
+    print_table("rules", [Col("id", "id", whole=True, priority=0), Col("severity", "severity", whole=True, priority=1),
+                          Col("kind", "kind", whole=True, priority=2), Col("title", "title", priority=0, grow=2),
+                          Col("controls", "controls", priority=3, grow=1)],
                 [[r.id, r.severity, r.kind, r.title, ", ".join(r.controls)] for r in pack])
 
 
@@ -408,5 +464,5 @@ def rules_test(app: AppContext, fixtures: tuple[str, ...]) -> None:
         if not result.ok:
             failures += 1
             note(f"FAIL {result.rule} {result.case}: {result.message}")
-    note(f"{total} case(s), {failures} failure(s)")
+    note(f"{counted(total, 'case')}, {counted(failures, 'failure')}")
     finish(EXIT_FINDINGS if failures else EXIT_OK)

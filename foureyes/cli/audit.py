@@ -7,7 +7,7 @@ import click
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from . import main
 from .common import AppContext, finish, format_option, pass_app
-from .output import note, out, print_csv, print_json, print_table
+from .output import counted, note, out, print_csv, print_json, print_table
 
 
 @main.group("audit")
@@ -40,7 +40,7 @@ def audit_verify(app: AppContext, expect_head: str | None, anchors: tuple[str, .
         if checked:
             note("records match the chain: " + ", ".join(f"{n} {table}" for table, n in checked))
         if verdict.chain.anchors:
-            note(f"the chain holds all {verdict.chain.anchors} anchored head(s)")
+            note(f"the chain holds all {counted(verdict.chain.anchors, 'anchored head')}")
         else:
             note("compare the head with one kept outside the database (`audit anchor`, `--expect-head`): only "
                  "that detects a chain rewritten or cut back as a whole")
@@ -78,7 +78,8 @@ def audit_anchor(app: AppContext, path: str | None, campaign_id: int | None) -> 
 
 
 @audit_group.command("log")
-@click.option("--campaign", "campaign_id", type=int, default=None)
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Only this campaign's entries (default: every entry).")
 @format_option()
 @pass_app
 def audit_log(app: AppContext, campaign_id: int | None, fmt: str) -> None:

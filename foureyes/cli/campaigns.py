@@ -4,6 +4,7 @@ is in `cli.audit`)."""
 from __future__ import annotations
 
 import getpass
+from collections import Counter
 import sys
 from datetime import date
 from typing import Any, Sequence
@@ -14,16 +15,15 @@ from .. import review
 from ..errors import EXIT_OK, EXIT_USAGE, InputError, NotFound
 from . import main
 from .common import AppContext, announce, finish, format_option, need_terminal, pass_app
-from .output import cell, confirm, note, out, print_csv, print_json, print_table, warning
+from .output import Col, cell, confirm, counted, note, out, print_csv, print_json, print_table, warning
 
 ACTOR_ENV = "FOUREYES_REVIEWER"
 STATE_STYLE = {"certify": "green", "revoke": "red", "exception": "yellow", "defer": "cyan", "skipped": "dim",
                "pending": ""}
 
 
-def as_option(required: bool = True, help_text: str = "Who you are: a person's email.") -> Any:
-    return click.option("--as", "actor", metavar="REVIEWER", envvar=ACTOR_ENV, required=required,
-                        help=f"{help_text} Default: ${ACTOR_ENV}.")
+def as_option(required: bool = True, help_text: str = f"Who you are: a person's email (default: ${ACTOR_ENV}).") -> Any:
+    return click.option("--as", "actor", metavar="EMAIL", envvar=ACTOR_ENV, required=required, help=help_text)
 
 
 def _date(value: str | None, what: str) -> date | None:
@@ -56,6 +56,14 @@ def _flags(item: Any) -> str:
     return ",".join(flags)
 
 
+def _last_used(item: Any) -> str:
+    """The last-used column: a date, "none seen", "unknown" or "-" (not reported by the system)."""
+    usage = item.usage
+    if usage.state == "used":
+        return (usage.last_used or "")[:10]
+    return {"unused": "none seen", "unknown": "unknown"}.get(usage.state, "-")
+
+
 # ---------------------------------------------------------------- campaign
 
 
@@ -72,7 +80,11 @@ def campaign() -> None:
               default=None, help="Which grants: all production grants (default), those in a conflict, "
                                  "production grants new since the last closed campaign, every grant of "
                                  "leavers (the roster says they left), what movers keep of their old team's "
-                                 "capabilities, or all.")
+                                 "capabilities, production grants with no use seen for --unused-days, or all; "
+                                 "emergency: each use of a [[break_glass]] path in the snapshot's activity "
+                                 "period, one item per use.")
+@click.option("--unused-days", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --scope unused: days without use (default: [campaigns] unused_days).")
 @click.option("--system", "systems", multiple=True, metavar="SYSTEM", help="Only this system (repeatable).")
 @click.option("--app", "apps", multiple=True, metavar="NAME", help="Only this app (repeatable).")
 @click.option("--team", "teams", multiple=True, metavar="SLUG", help="Only members of this GitHub team (repeatable).")
@@ -88,11 +100,11 @@ def campaign() -> None:
 @click.option("--close-policy", type=click.Choice(["revoke", "skip"]), default=None,
               help="What unresolved items become on `close --force` (default: [campaigns] close_policy).")
 @click.option("--snapshot", "snapshot_ref", default=None, metavar="ID", help="Snapshot to freeze (default: latest).")
-@as_option(required=False, help_text="Who creates it (default: the OS user).")
+@as_option(required=False, help_text=f"Who creates it (default: ${ACTOR_ENV}, else the OS user).")
 @format_option("table", "json")
 @pass_app
 def campaign_new(app: AppContext, name: str | None, template: str | None, scope_kind: str | None,
-                 systems: tuple[str, ...], apps: tuple[str, ...], teams: tuple[str, ...], people: tuple[str, ...],
+                 unused_days: int | None, systems: tuple[str, ...], apps: tuple[str, ...], teams: tuple[str, ...], people: tuple[str, ...],
                  rules: str | None, fixed: tuple[str, ...], fallback: str | None, due: str | None,
                  close_policy: str | None, snapshot_ref: str | None, actor: str | None, fmt: str) -> None:
     """Freeze the items of a new campaign from a snapshot and assign their reviewers."""
@@ -105,7 +117,8 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     if completeness.failed:  # the campaign freezes what the snapshot lacks: say so, first
         announce(completeness, allow_gaps=True)
     if template:
-        given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--system", systems),
+        given = [flag for flag, value in (("--name", name), ("--scope", scope_kind), ("--unused-days", unused_days),
+                                           ("--system", systems),
                                            ("--app", apps), ("--team", teams), ("--person", people),
                                            ("--reviewers", rules), ("--reviewer", fixed), ("--fallback", fallback),
                                            ("--due", due), ("--close-policy", close_policy)) if value]
@@ -120,16 +133,20 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
         reviewers = review.ReviewerRules(
             rules=rule_list, fixed=tuple(f.strip().lower() for f in fixed),
             fallback=(fallback if fallback is not None else defaults.fallback_reviewer).strip().lower())
-        scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people)
+        if unused_days is not None and scope_kind != "unused":
+            raise InputError("--unused-days goes with --scope unused")
+        scope = review.Scope(kind=scope_kind or "production", systems=systems, apps=apps, teams=teams, people=people,
+                             unused_days=unused_days or defaults.unused_days)
         spec = workspace.campaign_spec(name=name or f"Access review {today.isoformat()}", scope=scope,
                                        reviewers=reviewers, due=_date(due, "--due"), close_policy=close_policy)
         found = workspace.create_campaign(spec, actor=actor, snapshot=snapshot_id)
         created = True
     counts = workspace.reviewer_counts(found.id)
     if fmt == "json":
+        # per reviewer, "" for the unassigned (as an item's "reviewer" says); "reviewers" are the rules
         print_json({**review.campaign_json(found), "created": created,
                     "items": sum(sum(c.values()) for c in counts.values()),
-                    "reviewers": {r or None: sum(c.values()) for r, c in sorted(counts.items())}})
+                    "by_reviewer": {r: sum(c.values()) for r, c in sorted(counts.items())}})
         return
     verb = "created" if created else "already exists for this period:"
     total = sum(sum(c.values()) for c in counts.values())
@@ -138,12 +155,17 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
     print_table(None, ["reviewer", "items"], [[r or "(unassigned)", sum(c.values())] for r, c in sorted(counts.items())])
     unassigned = sum(counts.get("", {}).values()) if "" in counts else 0
     if unassigned:
-        warning(f"{unassigned} item(s) have no reviewer (every candidate is the subject); "
-             "set a fallback reviewer with --fallback or [campaigns] fallback_reviewer")
+        why = Counter(i.reviewer_rule.removeprefix("unassigned: ") for i in workspace.items(found.id)
+                      if not i.reviewer)
+        for reason, n in why.most_common():
+            warning(f"{counted(n, 'item')} without a reviewer: {reason}")
+        warning("name reviewers with app owners ([[apps]] owner), --reviewers, or a fallback reviewer "
+                "(--fallback or [campaigns] fallback_reviewer); nobody reviews their own access")
 
 
 @campaign.command("list")
-@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="all", show_default=True)
+@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="all", show_default=True,
+              help="Only open or closed campaigns.")
 @format_option()
 @pass_app
 def campaign_list(app: AppContext, status: str, fmt: str) -> None:
@@ -192,15 +214,16 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
     excepts = workspace.exceptions(campaign_id=found.id)
     if fmt == "json":
         print_json({**review.campaign_json(found), "progress": prog.to_json(), "follow_through": follow,
-                    "reviewers": {r or None: dict(c) for r, c in sorted(counts.items())},
+                    "by_reviewer": {r: dict(c) for r, c in sorted(counts.items())},
                     "exceptions": [review.exception_json(e) for e in excepts],
                     "items": [review.item_json(i) for i in listed]})
         return
     if fmt == "csv":
         print_csv(["id", "person", "entitlement", "resource", "tier", "app", "reviewer", "state", "decided_by",
-                   "decided_at", "flags"],
+                   "decided_at", "flags", "last_used", "usage", "suggestion"],
                   [[i.id, i.person, i.entitlement, i.resource_name, i.tier, i.app, i.reviewer, i.state,
-                    i.decided_by or "", i.decided_at or "", _flags(i)] for i in listed])
+                    i.decided_by or "", i.decided_at or "", _flags(i), i.usage.last_used or "",
+                    i.usage.describe(), i.usage.suggestion] for i in listed])
         return
     out(f"campaign {found.id}: {found.name}")
     out(f"  status     {found.status}" + (f" (closed {found.closed_at} by {found.closed_by}: {found.close_reason})"
@@ -214,7 +237,7 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
     out(f"  progress   {progress_bar(prog.done, prog.total)}")
     out(f"             {prog.certified} certified, {prog.revoked} revoked, {prog.excepted} excepted, "
         f"{prog.skipped} skipped; {prog.pending} pending, {prog.deferred} deferred, "
-        f"{prog.exception_waiting} exception(s) awaiting a second approver")
+        f"{counted(prog.exception_waiting, 'exception')} awaiting a second approver")
     out(f"  revocations {follow['pending']} pending, {follow['verified']} verified, {follow['regressed']} regressed")
     print_table("by reviewer", ["reviewer", "items", "pending", "decided"],
                 [[r or "(unassigned)", sum(c.values()), c.get("pending", 0) + c.get("defer", 0),
@@ -224,9 +247,16 @@ def campaign_show(app: AppContext, campaign_id: int, show_items: bool, reviewer:
                     [[e.id, e.item_id, e.person, e.status, e.expires.isoformat(), e.requested_by, e.approver or "",
                       e.reason] for e in excepts])
     if listed:
-        print_table("items", ["id", "person", "grant", "reviewer", "state", "flags"],
+        print_table("items", [Col("id", "id", align="right", whole=True, priority=0),
+                              Col("person", "person", min_width=14, priority=0, grow=1),
+                              Col("grant", "grant", min_width=24, priority=0, grow=2),
+                              Col("reviewer", "reviewer", min_width=12, priority=4, grow=1),
+                              Col("state", "state", whole=True, priority=1), Col("flags", "flags", priority=5),
+                              Col("used", "last used", priority=2, min_width=10),
+                              Col("suggestion", "suggestion", priority=2, min_width=14)],
                     [[cell(i.id), cell(i.person_name or i.person), cell(i.label), cell(i.reviewer),
-                      cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i))] for i in listed])
+                      cell(i.state, style=STATE_STYLE.get(i.state)), cell(_flags(i)), cell(_last_used(i)),
+                      cell(i.usage.suggestion)] for i in listed])
 
 
 @campaign.command("close")
@@ -247,7 +277,7 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
     out(f"campaign {closed.id} closed by {closed.closed_by}")
     if decided:
         outcome = "revoke" if closed.policy.close_policy == "revoke" else "skipped"
-        note(f"{len(decided)} unresolved item(s) became {outcome} (close policy): "
+        note(f"{counted(len(decided), 'unresolved item')} became {outcome} (close policy): "
              + ", ".join(str(i) for i in decided[:20]) + (" …" if len(decided) > 20 else ""))
 
 
@@ -255,9 +285,10 @@ def campaign_close(app: AppContext, campaign_id: int, force: bool, reason: str, 
 
 
 @main.command("review")
-@click.option("--campaign", "campaign_id", type=int, default=None,
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
               help="Campaign (default: the one open campaign; with several open, name one).")
-@as_option(required=False, help_text="Who reviews: a person's email (asked for when missing).")
+@as_option(required=False, help_text=f"Who reviews: a person's email (default: ${ACTOR_ENV}; else the review "
+                                      "tab asks).")
 @pass_app
 def review_command(app: AppContext, campaign_id: int | None, actor: str | None) -> None:
     """The review queue in the terminal UI: your items, decided by key."""
@@ -281,7 +312,8 @@ def review_command(app: AppContext, campaign_id: int | None, actor: str | None) 
 @click.option("--reason", default="", help="Why; required for an exception.")
 @click.option("--expires", default=None, metavar="DATE", help="An exception's expiry, YYYY-MM-DD (required for one).")
 @click.option("--note", "note_text", default="", help="A note stored with the item.")
-@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign for --where (default: the open one).")
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Campaign for --where (default: the one open campaign).")
 @click.option("--where", "where", multiple=True, metavar="TERM",
               help="Decide every item of your queue matching (repeatable, all must match; bulk): key=value is, "
                    "key:value contains: app=payments, new=no, person:walter, … (docs/review.md).")
@@ -359,7 +391,8 @@ def decide(app: AppContext, args: tuple[str, ...], reason: str, expires: str | N
 
 
 @main.command()
-@click.option("--campaign", "campaign_id", type=int, default=None, help="Campaign (default: the open one).")
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Campaign (default: the one open campaign).")
 @as_option()
 @pass_app
 def undo(app: AppContext, campaign_id: int | None, actor: str) -> None:
@@ -390,8 +423,10 @@ def exception_group() -> None:
 
 
 @exception_group.command("list")
-@click.option("--campaign", "campaign_id", type=int, default=None)
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None)
+@click.option("--campaign", "campaign_id", type=int, default=None, metavar="ID",
+              help="Only this campaign's exceptions (default: every campaign's).")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn", "lapsed"]), default=None,
+              help="Only exceptions in this state (pending: awaiting a second approver).")
 @click.option("--approvable-by", "approver", default=None, metavar="EMAIL",
               help="Only pending exceptions this person may approve (not theirs, not about them).")
 @format_option()

@@ -95,13 +95,13 @@ def announce(c: Completeness, *, allow_gaps: bool = False, strict: bool = False,
     label = f"{what} {c.snapshot}"
     if c.failed:
         names = ", ".join(c.failed_sources)
-        extra = f", and {len(c.unread)} gap(s) elsewhere" if c.unread else ""
+        extra = f", and {output.counted(len(c.unread), 'gap')} elsewhere" if c.unread else ""
         note(f"foureyes: INCOMPLETE: {label}: source{'s' if len(c.failed) > 1 else ''} {names} failed, so what "
              f"follows lacks everything {'they' if len(c.failed) > 1 else 'it'} would have read{extra} "
              f"({_failures(c)})")
         return EXIT_OK if allow_gaps else EXIT_SOURCE
     if c.gaps:
-        note(f"foureyes: {label} has {len(c.gaps)} gap(s): parts a source could not read, unknown rather than "
+        note(f"foureyes: {label} has {output.counted(len(c.gaps), 'gap')}: parts a source could not read, unknown rather than "
              "no access (`foureyes check` lists them)")
         return EXIT_SOURCE if strict else EXIT_OK
     return EXIT_OK

@@ -11,7 +11,7 @@ from ..workspace import ISSUE_WRITES, REPORT_FORMATS, TICKET_FORMATS
 from . import main
 from .campaigns import _campaign_for
 from .common import AppContext, announce, finish, gaps_options, out_options, pass_app
-from .output import data, note, out, warning
+from .output import counted, data, note, out, warning
 
 
 def write_output(app: AppContext, text: str, target: str | None, *, force: bool = False) -> None:
@@ -59,7 +59,7 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
     if fmt != "github":
         write_output(app, workspace.render_tickets(found, fmt, completeness=completeness), out, force=force)
         if out:
-            note(f"{len(found.tickets)} ticket(s) of campaign {campaign.id} written to {out}")
+            note(f"{counted(len(found.tickets), 'ticket')} of campaign {campaign.id} written to {out}")
         finish(code)
         return
 
@@ -75,7 +75,7 @@ def export_tickets(app: AppContext, campaign_id: int | None, fmt: str, group: bo
     counts = {a: result.count(a) for a in ISSUE_WRITES}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing to change"
     if result.ignored:
-        summary += f"; {len(result.ignored)} issue(s) with a ticket marker not adopted (not made by foureyes)"
+        summary += f"; {counted(len(result.ignored), 'issue')} with a ticket marker not adopted (not made by foureyes)"
     if apply:
         note(f"{result.repo}: {summary}")
     else:
@@ -97,7 +97,8 @@ _out = out  # `out` is also the name of the --out parameter
 def report_command(app: AppContext, campaign_id: int | None, fmt: str, out: str | None, force: bool,
                    allow_gaps: bool, strict: bool) -> None:
     """A campaign's evidence for auditors: scope, sources and gaps, reviewers, decisions, exceptions,
-    findings, revocation follow-through and the audit chain's head.
+    findings, the change population of the review period (with --activity), revocation follow-through and
+    the audit chain's head.
 
     Exit 3 when a source of the campaign's snapshot failed (unless --allow-gaps); the report says so too."""
     if force and not out:

@@ -11,20 +11,30 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 import sys
+from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..textsafe import csv_cell, json_text, safe_text
+from ..tui.rows import Column, Row, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
 
 PREFIX = "foureyes"
 
 
 # ---------------------------------------------------------------- lines
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 item``, ``3 items``: a number and its noun, in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def out(message: object) -> None:
@@ -82,9 +92,19 @@ class ProgressLine:
 # ---------------------------------------------------------------- tables, JSON, CSV
 
 
+def terminal_width() -> int:
+    """The width tables are laid out for: $COLUMNS when set, else the terminal's, else 200 when
+    stdout is a pipe or a file (a piped table is not squeezed into 80 columns)."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) >= 20:
+        return int(given)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return 200
+
+
 def stdout_console() -> Console:
-    # Wide enough that piped tables are not squeezed into 80 columns.
-    return Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    return Console(file=sys.stdout, soft_wrap=False, width=terminal_width())
 
 
 def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
@@ -92,14 +112,47 @@ def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Tex
     return Text(safe_text(value, limit=limit), style=style or "")
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+Col = Column  # a column of a printed table: what matters most and how it gives way (foureyes.tui.rows)
+GUTTER = 2  # the spaces between two columns (the layout counts them after every column, the last one too)
+
+
+def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterable[Sequence[Any]]) -> None:
+    """A table at most as wide as the terminal: a title, bold headers over a rule, columns two
+    spaces apart. Ids and other `whole` columns are never wrapped, no header is broken inside a
+    word, and when even the narrowest layout does not fit, the columns that matter least are
+    left out (and a line on stderr names them)."""
+    specs = [c if isinstance(c, Column) else Column(c, c) for c in columns]
+    cells = [[v if isinstance(v, Text) else cell(v) for v in row] for row in rows]
+    plain = [Row(key="", cells=tuple(t.plain for t in row), sort=()) for row in cells]
+    natural = natural_widths(specs, plain)
+    for n, spec in enumerate(specs):  # a header's longest word is never cut: it is the least a column takes
+        word = max((len(w) for w in spec.label.split()), default=0)
+        if word > spec.min_width:
+            specs[n] = replace(spec, min_width=word)
+    width = terminal_width()
+    widths = layout(specs, natural, width + GUTTER, fill=False)
     table = Table(title=Text(safe_text(title), style="bold") if title else None, title_justify="left",
-                  show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(safe_text(column), overflow="fold")
-    for row in rows:
-        table.add_row(*(v if isinstance(v, Text) else cell(v) for v in row))
-    stdout_console().print(table)
+                  show_lines=False, header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  collapse_padding=True)
+    shown = [n for n, w in enumerate(widths) if w is not None]
+    for n in shown:
+        spec = specs[n]
+        table.add_column(Text(spec.label), width=widths[n],  # our own words: a header may hold a line break
+                         justify=spec.align if spec.align in ("left", "right", "center") else "left",  # type: ignore[arg-type]
+                         no_wrap=spec.whole, overflow="fold")
+    for row in cells:
+        table.add_row(*(row[n] if n < len(row) else Text("") for n in shown))
+    console = stdout_console()
+    with console.capture() as captured:
+        console.print(table)
+    # no trailing blanks: a table copied into a document or compared in a test is what it shows
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n")) + "\n")
+    sys.stdout.flush()
+    hidden = [specs[n].label for n, w in enumerate(widths) if w is None]
+    if hidden:
+        note(f"foureyes: {len(hidden)} column{'s' if len(hidden) != 1 else ''} left out at {width} columns "
+             f"({', '.join(hidden)}): a wider terminal (or COLUMNS=N) or --format json shows "
+             f"{'them' if len(hidden) != 1 else 'it'}")
 
 
 def print_json(value: Any) -> None:

@@ -11,10 +11,10 @@ import click
 from .. import __version__
 from ..errors import EXIT_OK, EXIT_SOURCE
 from ..model import SnapshotInfo, SourceResult
-from ..workspace import Workspace, is_source_failure
+from ..workspace import Workspace, demo_config_text, is_source_failure
 from . import main
 from .common import AppContext, finish, format_option, gap_line, need_terminal, pass_app
-from .output import ProgressLine, note, out, print_csv, print_json, print_table, warning
+from .output import Col, ProgressLine, counted, data, note, out, print_csv, print_json, print_table, warning
 
 
 @main.command()
@@ -51,6 +51,8 @@ def info_json(info: SnapshotInfo) -> dict[str, Any]:
                 "finished_at": s.finished_at,
                 "error": s.error,
                 "stats": dict(s.stats),
+                "activity": s.activity,
+                "period": {"start": s.period[0], "end": s.period[1]} if s.period else None,
             }
             for s in info.sources
         ],
@@ -74,18 +76,29 @@ SOURCE_COLUMNS = ["snapshot", "taken at", "source", "principals", "resources", "
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Run only this source (repeatable). Default: every configured source.")
 @click.option("--label", default="", help="A label stored with the snapshot.")
-@click.option("--stats", is_flag=True, help="Print requests made, retries and elapsed time per source.")
+@click.option("--stats", is_flag=True,
+              help="Also print what each source cost: requests, retries, pages, rate-limit points and time "
+                   "(failed sources too; in JSON, each source's stats).")
+@click.option("--activity", is_flag=True,
+              help="Also read what happened in the review period ([activity] in the config, default the last "
+                   "90 days): changes, deployments, bypasses used, audit events, last use.")
+@click.option("--since", default="", metavar="PERIOD",
+              help="The review period back from now, such as 90d or 12w (implies --activity).")
 @format_option("table", "json")
 @pass_app
-def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, fmt: str) -> None:
+def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool, activity: bool, since: str,
+             fmt: str) -> None:
     """Run the connectors and store one snapshot.
 
     Exits 3 when a source failed or left gaps (what it could not read); the snapshot is
-    stored either way. Each failure is said once: a failed source in one line, each gap in one.
+    stored either way. With --activity the activity of the review period is stored with the
+    snapshot, under the same digest (`foureyes changes` lists the changes).
+    Each failure is said once: a failed source in one line, each gap in one.
     """
     workspace = app.workspace()
     reporter = _ProgressPrinter()
-    info, results = workspace.take_snapshot(sources, label=label, progress=reporter)
+    info, results = workspace.take_snapshot(sources, label=label, activity=activity, since=since,
+                                            progress=reporter)
     reporter.finish()
     if fmt == "json":
         data = info_json(info)
@@ -94,9 +107,16 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
         out(f"snapshot {info.id} stored ({workspace.display_url})")
         print_table(None, SOURCE_COLUMNS[2:], [row[2:] for row in _source_rows(info, errors=False)])
         if stats:
-            _print_stats(results)
-    if fmt == "json" and stats:
-        _print_stats(results)
+            print_stats(results)
+    for result in results:
+        if result.period is not None:
+            kinds: dict[str, int] = {}
+            for record in result.activity:
+                kinds[type(record).KIND] = kinds.get(type(record).KIND, 0) + 1
+            note(f"foureyes: activity: {result.name} {result.period.label()}: "
+                 + (", ".join(counted(n, kind.replace("_", " ")) for kind, n in sorted(kinds.items()))
+                   or "nothing happened")
+                 + " (`foureyes changes` lists the changes)")
     if workspace.check_revocations():  # each new snapshot checks the grants reviewers revoked
         counts = workspace.follow_through_counts()
         note("foureyes: revocations: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
@@ -109,12 +129,36 @@ def snapshot(app: AppContext, sources: tuple[str, ...], label: str, stats: bool,
     finish(EXIT_SOURCE if info.failed or info.gap_count else EXIT_OK)
 
 
-def _print_stats(results: list[SourceResult]) -> None:
-    for result in results:
-        if not result.stats:
-            continue
-        parts = ", ".join(f"{k}={v}" for k, v in sorted(result.stats.items()))
-        note(f"foureyes: stats: {result.name}: {parts}")
+STATS_COLUMNS = [Col("source", "source", whole=True, priority=0),
+                 Col("requests", "requests", align="right", whole=True, priority=0),
+                 Col("retries", "retries", align="right", whole=True, priority=0),
+                 Col("pages", "pages", align="right", whole=True, priority=0),
+                 Col("points", "rate-limit points", align="right", min_width=6, priority=0),
+                 Col("waited", "waited", align="right", whole=True, priority=1),
+                 Col("time", "time", align="right", whole=True, priority=0),
+                 Col("status", "status", whole=True, priority=1)]
+
+
+def stats_row(result: SourceResult) -> list[Any]:
+    """One source's cost as `print_stats` shows it: "-" where the source does not count it."""
+    s = dict(result.stats)
+
+    def number(key: str) -> str:
+        value = s.get(key)
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "-"
+
+    def seconds(key: str) -> str:
+        value = s.get(key)
+        return f"{value:.1f} s" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+    status = "FAILED (below)" if result.error else "demo: read nothing" if s.get("demo") else "ok"
+    return [result.name, number("requests"), number("retries"), number("pages"), number("rate_limit_points"),
+            seconds("rate_limit_wait_s"), seconds("elapsed_s"), status]
+
+
+def print_stats(results: list[SourceResult]) -> None:
+    """What each source cost, failed ones too (what it sent before it failed)."""
+    print_table("what each source cost", STATS_COLUMNS, [stats_row(r) for r in results])
 
 
 class _ProgressPrinter:
@@ -165,18 +209,28 @@ def snapshots(app: AppContext, fmt: str) -> None:
 
 @main.command()
 @click.option("--load", is_flag=True, help="Store the two sample snapshots in the configured store and exit.")
+@click.option("--config", "show_config", is_flag=True,
+              help="Print the sample organisation's config (tiers, apps and their owners, identity, campaigns) "
+                   "and exit: `foureyes demo --config > foureyes.toml`.")
 @pass_app
-def demo(app: AppContext, load: bool) -> None:
+def demo(app: AppContext, load: bool, show_config: bool) -> None:
     """Open the TUI on the embedded sample organisation "Acme".
 
     The sample lives in its own database in the data directory, so it never mixes with
-    real snapshots; `--load` puts it into the configured store instead.
+    real snapshots; `--load` puts it into the configured store instead, and `--config`
+    prints the config it is analysed with, for the commands to use on it.
     """
+    if show_config:
+        data(demo_config_text())
+        return
     if load:
         workspace = app.workspace()
         for info, created in workspace.load_demo():
             verb = "stored" if created else "already stored"
             note(f"{verb}: snapshot {info.id} ({info.label}) in {workspace.display_url}")
+        if not app.config.apps:
+            note("foureyes: the commands answer with your config; for the demo's tiers, apps, owners and campaign "
+                 "settings: `foureyes demo --config > foureyes.toml`")
         return
     need_terminal("demo")
     from ..tui import run_app  # Textual is imported only by the commands that open the TUI

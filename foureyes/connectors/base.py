@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
+from ..activity import ActivityPeriod, Record, activity_order, canonical, decode
 from ..config import Config
 from ..errors import SourceError
 from ..model import Edge, Gap, Grant, Principal, Resource, SourceResult
@@ -126,8 +127,17 @@ class Secrets:
         blob = "\0".join(_texts(result))
         if not any(v in blob for v in values):
             return result
-        return replace(result, **{name: tuple(self._scrub_value(x, values) for x in getattr(result, name))
-                                  for name in ("principals", "resources", "grants", "edges")})
+        return replace(result, activity=tuple(self._scrub_record(r, values) for r in result.activity),
+                       **{name: tuple(self._scrub_value(x, values) for x in getattr(result, name))
+                          for name in ("principals", "resources", "grants", "edges")})
+
+    def _scrub_record(self, record: Any, values: list[str]) -> Any:
+        """An activity record (nested actors, evidence) through its canonical JSON."""
+        text = canonical(record)
+        escaped = [json.dumps(v, ensure_ascii=False)[1:-1] for v in values]
+        if not any(v in text for v in escaped):
+            return record
+        return decode(record.KIND, json.loads(self._replace_all(text, escaped)))
 
     def _scrub_value(self, item: Any, values: list[str]) -> Any:
         changes: dict[str, Any] = {}
@@ -151,6 +161,7 @@ class Secrets:
 
 
 def _texts(result: SourceResult) -> Iterable[str]:
+    yield from (canonical(r) for r in result.activity)
     for group in (result.principals, result.resources, result.grants, result.edges):
         for item in group:
             for f in dataclasses.fields(item):
@@ -173,8 +184,13 @@ class Connector(Protocol):
 
     def __init__(self, section: Any, *, config: Config) -> None: ...
 
-    def collect(self, progress: Progress) -> SourceResult:
-        """Read the system; failures become Gaps in the result, not exceptions."""
+    def collect(self, progress: Progress, *, period: ActivityPeriod | None = None) -> SourceResult:
+        """Read the system; failures become Gaps in the result, not exceptions.
+
+        With a ``period``, also read the activity in it (docs/activity.md) and return it in
+        the result's ``activity``, with ``period`` set; a connector that reads no activity
+        leaves both empty (and says so in a Gap when asked for a period).
+        """
         ...
 
 
@@ -222,24 +238,64 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def clock() -> float:
+    """The clock a source's time is measured with (seconds; `tools/docs_samples.py` stops it)."""
+    return time.monotonic()
+
+
 class Stopwatch:
-    """Counts requests and retries for ``snapshot --stats``."""
+    """What one source's reading cost, for ``snapshot --stats`` (docs/cli.md): requests sent
+    (retries included), retries, pages of lists read, rate-limit points spent (None where the
+    system has no points budget), time waited for a rate limit, and the time it took.
+
+    A connector keeps its stopwatch as ``self.watch`` (or offers ``stats()``), so that a source
+    that fails still says what it cost up to the failure (`partial_stats`)."""
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
+        self.started = clock()
         self.requests = 0
         self.retries = 0
+        self.pages = 0
+        self.rate_limit_points: int | None = None
         self.max_in_flight = 0
         self.rate_limit_wait = 0.0
+        self._lock = threading.Lock()
+
+    def count(self, *, requests: int = 0, retries: int = 0, pages: int = 0, points: int = 0) -> None:
+        """Add to the counters (from any thread)."""
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.pages += pages
+            if points:
+                self.rate_limit_points = (self.rate_limit_points or 0) + points
 
     def as_stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "pages": self.pages,
+            "rate_limit_points": self.rate_limit_points,
             "max_in_flight": self.max_in_flight,
             "rate_limit_wait_s": round(self.rate_limit_wait, 3),
-            "elapsed_s": round(time.monotonic() - self.started, 3),
+            "elapsed_s": round(clock() - self.started, 3),
         }
+
+
+def partial_stats(connector: Any, started: float) -> dict[str, Any]:
+    """What a connector counted before it failed (its ``stats()`` or ``watch``), with the time it
+    took; never raises (a failed source must still be stored)."""
+    try:
+        stats = getattr(connector, "stats", None)
+        if callable(stats):
+            found = dict(stats())
+        else:
+            watch = getattr(connector, "watch", None)
+            found = watch.as_stats() if isinstance(watch, Stopwatch) else {}
+    except Exception:
+        found = {}
+    found.setdefault("elapsed_s", round(clock() - started, 3))
+    return found
 
 
 class SourceBuilder:
@@ -257,6 +313,7 @@ class SourceBuilder:
         self.grants: dict[str, Grant] = {}
         self.edges: dict[str, Edge] = {}
         self._gaps: dict[str, Gap] = {}
+        self._activity: dict[str, Record] = {}
 
     def principal(self, p: Principal) -> str:
         self.principals.setdefault(p.key, p)
@@ -282,6 +339,11 @@ class SourceBuilder:
     def gap(self, g: Gap) -> None:
         self._gaps.setdefault(g.key, g)
 
+    def activity(self, record: Record) -> str:
+        """An activity record (foureyes/activity.py); the first of one kind, system and id wins."""
+        self._activity.setdefault(record.key, record)
+        return record.key
+
     @property
     def gaps(self) -> tuple[Gap, ...]:
         return tuple(self._gaps.values())
@@ -300,7 +362,8 @@ class SourceBuilder:
             gaps.sort(key=lambda g: (g.resource, g.reason))
         return SourceResult(
             name=name, system=system, principals=tuple(principals), resources=tuple(resources),
-            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps), **when_and_stats,
+            grants=tuple(grants), edges=tuple(edges), gaps=tuple(gaps),
+            activity=tuple(sorted(self._activity.values(), key=activity_order)), **when_and_stats,
         )
 
 

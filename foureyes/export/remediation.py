@@ -175,7 +175,7 @@ def _github(grant: Grant, ident: str, holder: Principal | None, kind: str, targe
         ), ALL, grant.detail + "; also remove the holder from any ruleset bypass list or bypass-capable custom role")]
     if holder is not None and holder.kind == Kind.TEAM:
         team_org, slug = _team(holder)
-        return [Remedy(f"Remove team {slug}'s {grant.entitlement} access to {target}",
+        return [Remedy(f"Remove the {grant.entitlement} access of team {slug} to {target}",
                        (f"gh api -X DELETE /orgs/{q(team_org)}/teams/{q(slug)}/repos/{q(target)}",), ALL,
                        f"every member of team {slug} (and its child teams) loses it")]
     if ident == f"org/{org}/members":

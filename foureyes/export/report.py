@@ -1,5 +1,6 @@
 """The evidence report of a campaign, for auditors: scope, snapshot and sources with gaps,
-reviewers, decisions, exceptions, findings, revocation follow-through and the audit head.
+reviewers, decisions, exceptions, findings, the change population, emergency access (declared
+paths, each use and its review), revocation follow-through and the audit head.
 
 `gather` reads everything from the store once; `render_html` (self-contained, printable,
 with an inline SVG chart) and `render_markdown` fill the templates in export/templates/.
@@ -14,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, review
-from ..analysis import analyze
+from ..analysis import Analysis, analyze
 from ..config import Config
+from ..changes import Population
+from ..emergency import DeclaredPath, TimedAccess, Use
 from ..model import SEVERITIES, Gap, SnapshotInfo
+from ..rules import Finding
+from ..serialize import change_row
 from ..store import Store, audit
 from ..textsafe import MdSafe, md_literal, md_value, safe_multiline, safe_text
 from .files import ExportFormat
@@ -117,6 +122,45 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class ChangeSection:
+    """The review period's change population (what an auditor samples) and its proven violations."""
+
+    population: Population
+    rows: tuple[tuple[str, ...], ...]  # serialize.CHANGE_COLUMNS, one row per change
+    violations: tuple[Finding, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.population.counts()
+
+
+@dataclass(frozen=True)
+class UseRow:
+    """A use of a declared emergency path in the campaign's period, and its review (an item of an
+    emergency campaign on the same snapshot), when it has one."""
+
+    use: Use
+    review: review.Item | None
+    campaign: int | None = None
+
+    @property
+    def state(self) -> str:
+        if self.review is None:
+            return "not in an emergency campaign"
+        return STATE_WORD.get(self.review.state, self.review.state)
+
+
+@dataclass(frozen=True)
+class EmergencySection:
+    """Declared emergency paths, time-bound access, and each use with its review."""
+
+    paths: tuple[DeclaredPath, ...]
+    uses: tuple[UseRow, ...]
+    timed: int  # time-bound grants and assignments
+    expired: tuple[TimedAccess, ...]
+
+
+@dataclass(frozen=True)
 class Evidence:
     campaign: review.Campaign
     snapshot: SnapshotInfo
@@ -133,6 +177,8 @@ class Evidence:
     chain: review.Verdict  # exactly `audit verify`'s verdict
     campaign_entries: int
     chart: Chart
+    changes: ChangeSection | None = None  # None: the campaign's snapshot was taken without activity
+    emergency: EmergencySection | None = None  # None: no [[break_glass]] declared and nothing time-bound
     generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     version: str = __version__
 
@@ -174,16 +220,45 @@ def gather(store: Store, config: Config, campaign_id: int, *, today: date | None
     follow = review.follow_through(store, campaign_id=campaign.id, unrecorded=pending)
     snapshot = store.snapshot_info(campaign.snapshot_id)
     findings, against = _findings(store, config, campaign, today=today)
+    loaded = store.load_snapshot(campaign.snapshot_id)
+    analysis = analyze(loaded, config, extra_waivers=review.approved_waivers(store, today=today), today=today)
     return Evidence(
-        campaign=campaign, snapshot=snapshot, gaps=tuple(store.load_snapshot(campaign.snapshot_id).gaps()),
+        # access gaps here; those about the review period are the change population's
+        campaign=campaign, snapshot=snapshot, gaps=tuple(g for g in loaded.gaps() if not g.about),
         progress=review.progress(store, campaign.id), reviewers=_reviewers(rows), decisions=rows,
         undone=sum(1 for d in decisions if d.undone),
         exceptions=tuple((e, by_id.get(e.item_id)) for e in exceptions), findings=findings,
         findings_against=against, follow=tuple(FollowRow(by_id[f.item_id], f) for f in follow if f.item_id in by_id),
         follow_counts=review.follow_through_counts(store, campaign_id=campaign.id, unrecorded=pending),
         chain=review.verify_audit(store), campaign_entries=len(audit.entries(store, campaign_id=campaign.id)),
-        chart=decision_chart(rows),
+        chart=decision_chart(rows), changes=_changes(analysis), emergency=_emergency(store, analysis),
     )
+
+
+def _emergency(store: Store, analysis: Analysis) -> EmergencySection | None:
+    """The uses of the campaign snapshot's period, each with its review in an emergency campaign."""
+    found = analysis.emergency
+    if not found.paths and not found.timed:
+        return None
+    reviews: dict[str, tuple[review.Item, int]] = {}
+    for campaign in review.list_campaigns(store):
+        if campaign.scope.kind == "emergency" and campaign.snapshot_id == analysis.snapshot.id:
+            for item in review.items(store, campaign.id):
+                reviews.setdefault(item.grant_key, (item, campaign.id))
+    rows = []
+    for use in found.uses:
+        item, campaign_id = reviews.get(use.as_grant().key, (None, None))
+        rows.append(UseRow(use, item, campaign_id))
+    return EmergencySection(found.paths, tuple(rows), len(found.timed), found.expired)
+
+
+def _changes(analysis: Analysis) -> ChangeSection | None:
+    """The change population of the campaign's snapshot, when it was taken with activity."""
+    if analysis.snapshot.period is None or analysis.changes is None:
+        return None
+    violations = tuple(sorted((f for f in analysis.findings if f.rule.kind == "activity"),
+                              key=lambda f: (-SEVERITIES.index(f.severity), f.rule.id, f.scope)))
+    return ChangeSection(analysis.changes, tuple(tuple(change_row(r)) for r in analysis.changes.rows), violations)
 
 
 def _reviewers(rows: tuple[DecisionRow, ...]) -> tuple[ReviewerRow, ...]:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import review
 from ..config import Config
+from ..emergency import USE_VIA
 from ..graph import Graph
 from ..identity import link
 from ..model import (ACCESS_ADMIN, CODE_MERGE_UNREVIEWED, CODE_PUSH, DEPLOY_RUN, SEVERITIES, Edge, EdgeKind, Grant,
@@ -234,6 +235,10 @@ class Routes:
         return self.graph.route_to(accounts, principal)
 
     def remedies(self, item: review.Item) -> list[Remedy]:
+        if item.via == USE_VIA:  # a use of an emergency path reviewed as not justified: no grant to remove
+            return [Remedy(f"Follow up the {item.entitlement} by {item.person_name or item.person}", (), ME,
+                           "record the incident or reason, review what the session did (the item's lines), and take "
+                           "the person off the path if it was not theirs to use")]
         grant = self.grants.get(item.grant_key)
         if grant is None:  # cannot happen for items frozen from this snapshot; say so rather than guess
             return [Remedy(f"Remove {item.entitlement} on {item.resource_name or item.resource}", (), ALL,
@@ -277,6 +282,9 @@ def title_of(ticket: Ticket, lit: Lit) -> str:
         return (f"Revoke {n} grant{'s' if n != 1 else ''} on {lit(ticket.resource_name)} "
                 f"({lit(ticket.system)})")
     item = ticket.revocations[0].item
+    if item.via == USE_VIA:
+        return f"Follow up the {lit(item.entitlement)} on {lit(ticket.resource_name)} by " \
+               f"{lit(item.person_name or item.person)}: reviewed as not justified"
     return f"Revoke {lit(item.entitlement)} on {lit(ticket.resource_name)} from {lit(item.person_name or item.person)}"
 
 
@@ -352,8 +360,12 @@ def description(ticket: Ticket) -> str:
         lines.append(f"{n}. {lit(remedy.title)}: {_affects(option, ticket)}{_for_items(option, ticket, lit)}"
                      + (f". {lit(remedy.note)}" if remedy.note else ""))
         lines += [f"   {lit(command)}" for command in remedy.commands]
-    lines += ["", f"Done when a later snapshot no longer shows the grant: foureyes snapshot, then "
-                  f"foureyes campaign show {ticket.campaign.id} lists it as verified."]
+    if all(r.item.via == USE_VIA for r in ticket.revocations):
+        lines += ["", "Done when the follow-up is recorded: a note on the item (foureyes note), and the person "
+                      "taken off the path if it was not theirs to use."]
+    else:
+        lines += ["", f"Done when a later snapshot no longer shows the grant: foureyes snapshot, then "
+                      f"foureyes campaign show {ticket.campaign.id} lists it as verified."]
     return "\n".join(lines)
 
 

@@ -228,7 +228,7 @@ def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
         "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
         "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
         "decided_at": None, "version": 0, "person_status": d.person_status, "person_manager": d.person_manager,
-        "person_department": d.person_department,
+        "person_department": d.person_department, "usage": d.usage.to_json(),
     }
 
 

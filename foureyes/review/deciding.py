@@ -327,7 +327,7 @@ def close_campaign(store: Store, campaign_id: int, *, actor: str, force: bool = 
                             else "exceptions awaiting approval" for r in unresolved)
             detail = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
             policy = "become revoke" if campaign.policy.close_policy == "revoke" else "are skipped"
-            raise ReviewError(f"campaign {campaign.id} has {len(unresolved)} unresolved item(s) ({detail}); decide "
+            raise ReviewError(f"campaign {campaign.id} has {len(unresolved)} unresolved item{'' if len(unresolved) == 1 else 's'} ({detail}); decide "
                               f"them, or close with --force --reason (unresolved items then {policy}, the close "
                               "policy of this campaign)")
         if unresolved and not reason:

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any, Mapping, Sequence
 
 from ..config import Config
+from ..emergency import USE_VIA
 from ..graph import Graph
 from ..identity import link
 from ..model import Snapshot
@@ -31,7 +32,7 @@ def pending_checks(store: Store, config: Config, *, campaign_id: int | None = No
     A revoked grant absent from a snapshot whose source failed or left a gap on it is
     unknown: a gap is never proof that access is gone.
     """
-    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id)
+    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id, not_via=USE_VIA)
     if not revoked:
         return []
     done = {(r.item_id, r.snapshot_id) for r in rows.revocation_checks(store, [r.id for r in revoked])}
@@ -74,6 +75,8 @@ def _presence(snapshot: Snapshot, person_present: bool, reached: set[str], grant
     if failed:
         return None, f"unknown: source {', '.join(failed)} failed in this snapshot"
     for gap in snapshot.gaps():
+        if gap.about:  # what happened in the review period says nothing about who holds access
+            continue
         if gap.resource in (resource, parent) or (not gap.resource and gap.system == system):
             return None, f"unknown: gap [{gap.system}] {gap.resource or 'source'}: {gap.reason}"
     if not person_present:
@@ -84,8 +87,9 @@ def _presence(snapshot: Snapshot, person_present: bool, reached: set[str], grant
 def follow_through(store: Store, *, campaign_id: int | None = None,
                    unrecorded: Sequence[Check] = ()) -> list[FollowUp]:
     """The state of every currently revoked item, from the checks recorded so far and the
-    ``unrecorded`` ones given (from `pending_checks`)."""
-    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id)
+    ``unrecorded`` ones given (from `pending_checks`). A revoked use of an emergency path (scope
+    "emergency": the use was not justified) is no grant to look for in later snapshots: not followed."""
+    revoked = rows.items_in_state(store, REVOKE, campaign_id=campaign_id, not_via=USE_VIA)
     checks: dict[int, dict[int, Any]] = defaultdict(dict)
     for check in unrecorded:
         checks[check["item_id"]][check["snapshot_id"]] = check.get("present")

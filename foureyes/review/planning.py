@@ -23,6 +23,7 @@ from ..roster import Roster
 from ..rules.engine import repo_apps, takes_part
 from ..rules.pack import MOVER
 from ..store.keys import fold
+from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
@@ -53,6 +54,7 @@ class ItemDraft:
     person_status: str = ""  # the roster's, "" without one
     person_manager: str = ""
     person_department: str = ""
+    usage: Usage = Usage()
 
 
 def _explanations(graph: Graph, person: str,
@@ -120,6 +122,12 @@ def plan_items(
     ``aliases`` (`people.aliases_of`, computed when not given) says who each reviewer is.
     """
     snapshot, graph, identities = analysis.snapshot, analysis.graph, analysis.identities
+    if aliases is None:
+        aliases = aliases_of(snapshot, identities, config.identity)
+    if scope.kind == "emergency":
+        assigned = _assign(use_drafts(analysis, scope, aliases), config, reviewers,
+                           graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}, dict_lookup(aliases))
+        return [_with_previous(d, previous) for d in assigned] if previous else assigned
     repo_app = repo_apps(snapshot.resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
     moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
@@ -135,13 +143,14 @@ def plan_items(
     members: set[str] | None = None
     if scope.teams:
         members = set().union(*(graph.team_members(team) for team in scope.teams))
-    if aliases is None:
-        aliases = aliases_of(snapshot, identities, config.identity)
     lookup = dict_lookup(aliases)
     # a person named by any spelling: their key, an account, an alias
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
     maintainers = graph.team_maintainers() if "team-maintainer" in reviewers.rules else {}
+    usage_of = UsageIndex(snapshot)
+    # a production grant unused this many days is suggested for revocation in every campaign
+    idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     drafts: list[ItemDraft] = []
     for person in identities.people.values():
         grants = reach[person.key]
@@ -161,7 +170,7 @@ def plan_items(
         wanted: dict[str, Grant] = {}
         for key, grant in grants.items():
             resource = snapshot.resources.get(grant.resource)
-            if scope.kind in ("production", "drift") and (resource.tier if resource else "") != PRODUCTION:
+            if scope.kind in ("production", "drift", "unused") and (resource.tier if resource else "") != PRODUCTION:
                 continue
             if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
                 continue
@@ -172,6 +181,9 @@ def plan_items(
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
             wanted[key] = grant
+        usages = {key: usage_of.of(grant, accounts).suggest(idle_days) for key, grant in wanted.items()}
+        if scope.kind == "unused":
+            wanted = {k: g for k, g in wanted.items() if usages[k].unused_for(scope.unused_days)}
         explained = _explanations(graph, person.key, wanted)
         for key in sorted(wanted, key=lambda k: (wanted[k].resource, wanted[k].entitlement, k)):
             grant = wanted[key]
@@ -208,11 +220,57 @@ def plan_items(
                 holders=holders[key] - 1, is_new=is_new, fingerprint=_fingerprint(grant, route),
                 person_status=person.status, person_manager=person.roster.manager if person.roster else "",
                 person_department=person.roster.department if person.roster else "",
+                usage=usages[key],
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
         assigned = [_with_previous(d, previous) for d in assigned]
     return assigned
+
+
+def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[str, str]]) -> list[ItemDraft]:
+    """Scope "emergency": one item per use of a declared emergency path in the snapshot's period,
+    its subject the person who used it; the scope's filters narrow the uses."""
+    snapshot, identities = analysis.snapshot, analysis.identities
+    if not analysis.emergency.paths:
+        raise InputError("scope 'emergency' reviews the uses of declared emergency paths, and the config declares "
+                         "none: add a [[break_glass]] table (docs/emergency.md)")
+    if snapshot.period is None:
+        raise InputError(f"scope 'emergency' reviews the uses of [[break_glass]] paths in an activity period, and "
+                         f"snapshot {snapshot.id} was taken without activity; run `foureyes snapshot --activity`")
+    lookup = dict_lookup(aliases)
+    people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
+    members = set().union(*(analysis.graph.team_members(t) for t in scope.teams)) if scope.teams else None
+    findings: dict[str, list[ConflictRef]] = defaultdict(list)
+    for f in analysis.findings:
+        if f.scope.startswith("use:"):
+            findings[f.scope].append(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope))
+    drafts = []
+    for use in analysis.emergency.uses:
+        resource = snapshot.resources.get(use.resource)
+        app = resource.app if resource else ""
+        person = identities.people.get(use.person)
+        accounts = tuple(a.principal for a in person.accounts) if person else tuple(
+            a for a in (use.who.actor.principal,) if a)
+        if scope.systems and use.system not in scope.systems:
+            continue
+        if scope.apps and app not in scope.apps:
+            continue
+        if members is not None and use.person not in members:
+            continue
+        if people_filter and norm(use.person) not in people_filter and not people_filter & {norm(a) for a in accounts}:
+            continue
+        capabilities = tuple(sorted({h.capability for h in analysis.graph.holdings(use.person)
+                                     if h.emergency and use.path in analysis.graph.marks_of(h).emergency}))
+        grant = use.as_grant(capabilities)
+        principal = snapshot.principals.get(grant.principal)
+        drafts.append(ItemDraft(
+            grant=grant, person=use.person, person_name=use.who.label, accounts=accounts,
+            principal_name=principal.label if principal else use.target,
+            resource_name=resource.label if resource else use.resource, tier=resource.tier if resource else "",
+            app=app, path=use.lines(), teams=(), conflicts=tuple(findings.get(f"use:{use.path}:{use.id}", ())),
+            holders=0, is_new=False, fingerprint=hashlib.sha256(dumps(list(use.lines())).encode()).hexdigest()))
+    return drafts
 
 
 def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]]) -> ItemDraft:
@@ -269,10 +327,37 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         if not chosen and reviewers.fallback and eligible(reviewers.fallback):
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
-            why = "unassigned: every candidate reviewer is the subject"
+            why = "unassigned: " + _nobody(draft, config, reviewers, maintainers, eligible)
         out.append(replace(draft, reviewer=chosen, reviewer_key=who(chosen).key if chosen else "",
                            reviewer_rule=why))
     return out
+
+
+def _nobody(draft: ItemDraft, config: Config, reviewers: ReviewerRules, maintainers: Mapping[str, list[str]],
+            eligible: Callable[[str], bool]) -> str:
+    """Why no rule named a reviewer, rule by rule: an owner missing from the config reads
+    differently from an owner who is the item's subject."""
+    said = []
+    for rule in reviewers.rules:
+        if rule == "app-owner":
+            app = config.app(draft.app) if draft.app else None
+            said.append("no app owner (" + ("the grant is in no configured app" if app is None
+                                            else f"app {draft.app} has no owner in [[apps]]" if not app.owner
+                                            else f"the owner of app {draft.app} is the subject") + ")")
+        elif rule == "team-maintainer":
+            with_maintainers = [t for t in draft.teams if maintainers.get(t)]
+            said.append("no team maintainer (" + ("the grant comes through no team" if not draft.teams
+                                                  else "its teams have no maintainers" if not with_maintainers
+                                                  else "each maintainer is the subject") + ")")
+        elif rule == "manager":
+            said.append("no manager in the roster who may review it")
+        elif rule == "fixed":
+            said.append("no fixed reviewer" if not reviewers.fixed else "each fixed reviewer is the subject")
+    if not reviewers.fallback:
+        said.append("no fallback reviewer")
+    elif not eligible(reviewers.fallback):
+        said.append("the fallback reviewer is the subject")
+    return "; ".join(said)
 
 
 def manager_for(person: str, roster: Roster, eligible: Callable[[str], bool]) -> tuple[str, str]:
@@ -341,7 +426,8 @@ def spec_from_template(config: Config, template_name: str, *, today: date | None
     return replace(
         base,
         scope=Scope(kind=template.scope, systems=tuple(template.systems), apps=tuple(template.apps),
-                    teams=tuple(template.teams), people=tuple(template.people)),
+                    teams=tuple(template.teams), people=tuple(template.people),
+                    unused_days=template.unused_days or config.campaigns.unused_days),
         reviewers=reviewers,
         due=day + timedelta(days=template.due_days),
         policy=replace(base.policy, close_policy=template.close_policy or base.policy.close_policy),

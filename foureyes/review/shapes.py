@@ -27,6 +27,7 @@ def item_json(item: Item) -> dict[str, Any]:
         "decided_by": item.decided_by, "decided_at": item.decided_at, "version": item.version,
         "roster": {"status": item.person_status, "manager": item.person_manager,
                    "department": item.person_department},
+        "usage": item.usage.to_dict(),
     }
 
 

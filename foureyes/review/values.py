@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ..errors import InputError
 from ..model import RosterStatus
 from ..rules import Waiver
+from ..usage import Usage
 from .people import Who
 from .vocabulary import (
     CERTIFY,
@@ -30,21 +31,27 @@ from .vocabulary import (
 class Scope:
     """Which grants a campaign reviews: a kind, narrowed by optional filters."""
 
-    kind: str = "production"  # production | conflicts | drift | all
+    kind: str = "production"  # production | conflicts | drift | leavers | movers | unused | emergency | all
     systems: tuple[str, ...] = ()
     apps: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+    unused_days: int = 90  # scope "unused": production grants with no use seen for this many days
 
     def __post_init__(self) -> None:
         if self.kind not in SCOPE_KINDS:
             raise InputError(f"scope {self.kind!r}: expected one of {', '.join(SCOPE_KINDS)}")
+        if self.unused_days < 1:
+            raise InputError(f"unused days {self.unused_days}: expected at least 1")
 
     def describe(self) -> str:
         text = {"production": "all production grants", "conflicts": "grants in a conflict",
                 "drift": "production grants new since the last closed campaign",
                 "leavers": "every grant of people the roster says have left",
-                "movers": "grants movers keep from their old team", "all": "all grants"}[self.kind]
+                "movers": "grants movers keep from their old team",
+                "unused": f"production grants unused for {self.unused_days} days or more",
+                "emergency": "each use of a declared emergency path in the snapshot's activity period",
+                "all": "all grants"}[self.kind]
         for label, values in (("system", self.systems), ("app", self.apps), ("team", self.teams),
                               ("person", self.people)):
             if values:
@@ -52,14 +59,17 @@ class Scope:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "systems": list(self.systems), "apps": list(self.apps),
-                "teams": list(self.teams), "people": list(self.people)}
+        out = {"kind": self.kind, "systems": list(self.systems), "apps": list(self.apps),
+               "teams": list(self.teams), "people": list(self.people)}
+        if self.kind == "unused":
+            out["unused_days"] = self.unused_days
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Scope":
         return cls(kind=data.get("kind", "production"), systems=tuple(data.get("systems", ())),
                    apps=tuple(data.get("apps", ())), teams=tuple(data.get("teams", ())),
-                   people=tuple(data.get("people", ())))
+                   people=tuple(data.get("people", ())), unused_days=int(data.get("unused_days", 90)))
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,7 @@ class Item:
     person_status: str = ""
     person_manager: str = ""
     person_department: str = ""
+    usage: Usage = field(default_factory=Usage)  # last use and its evidence, frozen at planning
 
     @property
     def label(self) -> str:
@@ -430,6 +441,7 @@ def item_of(row: Any) -> Item:
         reviewer=row.reviewer, reviewer_rule=row.reviewer_rule, state=row.state, decision_id=row.decision_id,
         decided_by=row.decided_by, decided_at=row.decided_at, version=row.version, reviewer_key=row.reviewer_key,
         person_status=row.person_status, person_manager=row.person_manager, person_department=row.person_department,
+        usage=Usage.from_json(getattr(row, "usage", ""), row.last_used),
     )
 
 

@@ -11,13 +11,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..changes import Fact, ProofStep
 from ..graph import Graph, Holding, Step
 from ..model import Edge, Person, Principal, Resource, severity_rank, stable_hash
-from .pack import ANY, CONFLICT, GROUP_DRIFT, MOVER, POSTURE, ROSTER, Requirement, Rule, RulePack
+from .pack import ACTIVITY, ANY, CONFLICT, GROUP_DRIFT, MOVER, POSTURE, ROSTER, Requirement, Rule, RulePack
 from .roster_rules import Peers, RosterFacts, drift_findings, person_findings
 from .waivers import Waiver
 
 EVIDENCE_PER_REQUIREMENT = 5
+# Holding fields a requirement's `where` may name besides the grant's attributes.
+_HOLDING_FLAGS = frozenset({"latent", "escalation", "time_bound", "emergency"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class Finding:
     exposed: tuple[Exposure, ...] = ()
     # roster findings: days since leaving, departments, the IdP group and who differs (JSON-safe)
     facts: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    fact: Fact | None = None  # activity findings: what happened, with its proof hop by hop
+
+    @property
+    def proof(self) -> tuple[ProofStep, ...]:
+        return self.fact.proof if self.fact is not None else ()
 
     @property
     def severity(self) -> str:
@@ -87,12 +95,14 @@ def evaluate(
     waivers: Sequence[Waiver] = (),
     today: Any = None,
     graph: Graph | None = None,
+    facts: Sequence[Fact] = (),
     roster: RosterFacts | None = None,
 ) -> list[Finding]:
     """All findings of the pack, suppressions applied and exceptions attached.
 
-    With the ``graph``, posture findings carry the people they expose and their paths. Roster
-    rules need ``roster`` (people carry their records; without it they stay silent).
+    With the ``graph``, posture findings carry the people they expose and their paths;
+    ``facts`` (from the activity of the review period, `foureyes.changes`) feed the activity rules.
+    Roster rules need ``roster`` (people carry their records; without it they stay silent).
     """
     repo_app = repo_apps(resources)
     findings: list[Finding] = []
@@ -119,6 +129,13 @@ def evaluate(
             for holding in by_capability.get(capability, ()):
                 if holding.resource in exposing:
                     on_subject[holding.resource].append(holding)
+        # Reached only through a declared emergency path: not standing access, so no standing conflict
+        # (its uses are reviewed instead: foureyes.emergency).
+        if any(h.emergency for h in holdings):
+            holdings = [h for h in holdings if not h.emergency]
+            by_capability = defaultdict(list)
+            for holding in holdings:
+                by_capability[holding.capability].append(holding)
         found: list[Finding] = []
         for rule in conflict_rules:
             found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
@@ -126,22 +143,42 @@ def evaluate(
             assert roster is not None
             made = person_findings(rule, person, holdings, roster, peers, satisfies)
             if made is not None:
-                held, facts = made
+                held, person_facts = made
                 found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
                                      scope=ANY, subject=person.key, subject_label=person.display_name,
-                                     evidence=((rule.any_of[0], held),), facts=facts))
+                                     evidence=((rule.any_of[0], held),), facts=person_facts))
         if found:
             findings.extend(_suppress(found))
     for rule, subjects in posture:
         findings.extend(posture_findings(rule, resources, principals, subjects=subjects, on_subject=on_subject,
                                          graph=graph))
     for rule in pack:
+        if rule.kind == ACTIVITY:
+            findings.extend(activity_findings(rule, facts))
         if rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
-            for feed, facts in drift_findings(rule, roster):
+            for feed, feed_facts in drift_findings(rule, roster):
                 findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
                                         rule=rule, person="", scope=feed.target, subject=feed.target,
-                                        subject_label=feed.target_label, facts=facts))
+                                        subject_label=feed.target_label, facts=feed_facts))
     return attach_waivers(findings, waivers, today=today)
+
+
+def activity_findings(rule: Rule, facts: Sequence[Fact]) -> list[Finding]:
+    """One finding per fact of the rule's kind whose fields (or attributes) equal ``when``."""
+    out = []
+    for fact in facts:
+        if fact.kind != rule.fact or not fact.person:
+            continue
+        if all(_fact_value(fact, key) == wanted for key, wanted in rule.when.items()):
+            out.append(Finding(id=finding_id(rule.id, fact.person, fact.scope), rule=rule, person=fact.person,
+                               scope=fact.scope, subject=fact.person, subject_label=fact.person_label, fact=fact))
+    return sorted(out, key=lambda f: (f.fact.at if f.fact else "", f.scope))
+
+
+def _fact_value(fact: Fact, key: str) -> Any:
+    if key in ("tier", "repo", "app"):
+        return getattr(fact, key)
+    return fact.attrs.get(key)
 
 
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
@@ -215,8 +252,7 @@ def satisfies(holding: Holding, requirement: Requirement) -> bool:
     if requirement.systems and holding.system not in requirement.systems:
         return False
     for key, wanted in requirement.where.items():
-        value = holding.latent if key == "latent" else holding.escalation if key == "escalation" \
-            else holding.attrs.get(key)
+        value = getattr(holding, key) if key in _HOLDING_FLAGS else holding.attrs.get(key)
         if value != wanted:
             return False
     return True

@@ -24,6 +24,7 @@ from .pack import RulePack
 from .roster_rules import RosterFacts
 
 _CASE_FIELDS = {"name", "expect", "scope", "linked", "holdings", "resources", "principals", "count",
+                "changes", "deployments", "bypasses", "events", "unlinked", "assumes", "break_glass",
                 # roster rules: the person's record, the baseline, peers and an IdP group feed
                 "roster", "department_then", "today", "peers", "feed", "facts"}
 
@@ -68,6 +69,10 @@ def run_fixture_file(path: str | Path, pack: RulePack) -> Iterator[CaseResult]:
 
 
 def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> CaseResult:
+    if pack.rules[0].kind == "activity":
+        from .activity_fixtures import activity_findings_of
+
+        return _judge(rule_id, name, case, activity_findings_of(case, pack))
     linked = case.get("linked", True)
     person_key = "someone@example.com" if linked else "github:someone"
     record = case.get("roster")
@@ -122,6 +127,10 @@ def _run_case(rule_id: str, name: str, case: dict[str, Any], pack: RulePack) -> 
     findings = evaluate(pack, people=people, holdings_of=holdings_of, resources=resources,
                         principals=principals, roster=roster, today=roster.today)
     findings = [f for f in findings if f.person in ("", person_key)]
+    return _judge(rule_id, name, case, findings)
+
+
+def _judge(rule_id: str, name: str, case: dict[str, Any], findings: list[Any]) -> CaseResult:
     expect = case.get("expect")
     if expect == "quiet":
         if findings:

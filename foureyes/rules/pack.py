@@ -13,13 +13,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
+from ..changes import FACTS
+from ..emergency import FACTS as EMERGENCY_FACTS
 from ..errors import InputError
 from ..model import CAPABILITIES, SEVERITIES, SYSTEMS
 from ..schema import (AnyValue, Checked, Choice, Either, EntryVoice, Field, ListOf, MapOf, Schema, Str, Table,
                       close_match)
 
 ANY = "any"
-CONFLICT, POSTURE, ROSTER = "conflict", "posture", "roster"
+CONFLICT, POSTURE, ROSTER, ACTIVITY = "conflict", "posture", "roster", "activity"
 # What a roster rule looks for (rules/roster.py decides each).
 LEAVER, ORPHAN, MOVER, GROUP_DRIFT = "leaver", "orphan", "mover", "group-drift"
 ROSTER_CONDITIONS = (LEAVER, ORPHAN, MOVER, GROUP_DRIFT)
@@ -82,7 +84,7 @@ class Rule:
     id: str
     title: str
     severity: str
-    kind: str  # conflict | posture | roster
+    kind: str  # conflict | posture | roster | activity
     rationale: str
     controls: tuple[str, ...]
     remediation: str
@@ -94,6 +96,7 @@ class Rule:
     target: str = "resource"  # posture: resource | principal
     match: Match | None = None
     when: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    fact: str = ""  # activity: the kind of fact it reports (foureyes.changes.FACTS)
     condition: str = ""  # roster rules: leaver | orphan | mover | group-drift
     source: str = ""
     exposes: Exposes | None = None  # posture: who can exploit it (the finding's blast radius)
@@ -142,7 +145,7 @@ _RULE = Table({
                     must="look like FE-SOD-001 (capital letters, digits and dashes)"), required=True),
     "title": Field(Str(), required=True),
     "severity": Field(Choice(SEVERITIES), required=True),
-    "kind": Field(Choice((CONFLICT, POSTURE, ROSTER)), required=True),
+    "kind": Field(Choice((CONFLICT, POSTURE, ROSTER, ACTIVITY)), required=True),
     "rationale": Field(Str(strip=True), required=True),
     "controls": Field(ListOf(Str(nonempty=True)), required=True),
     "remediation": Field(Str(strip=True), required=True),
@@ -154,6 +157,7 @@ _RULE = Table({
     "target": Field(Choice(("resource", "principal")), default="resource"),
     "match": Field(_MATCH, default=None),
     "when": Field(MapOf(AnyValue())),
+    "fact": Field(Choice(FACTS + EMERGENCY_FACTS, noun="fact"), default=""),
     "condition": Field(Choice(ROSTER_CONDITIONS), default=""),
     "exposes": Field(Table({
         "capability": Field(Choice(CAPABILITIES, noun="capability"), default=""),
@@ -238,15 +242,21 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
             checked.fail(at, "a roster rule about people needs any_of = [capabilities it looks for]")
         if all_of:
             checked.fail(at + ("all_of",), "a roster rule takes any_of")
-        for key in ("target", "match", "when", "exposes", "show"):
+        for key in ("target", "match", "when", "exposes", "show", "fact"):
             if key in checked.data["rule"][index]:
-                checked.fail(at + (key,), "is for posture rules")
+                checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
     elif raw["kind"] == CONFLICT:
         if bool(all_of) == bool(any_of):
             checked.fail(at, "a conflict rule needs exactly one of all_of or any_of")
-        for key in ("target", "match", "when", "exposes", "show"):
+        for key in ("target", "match", "when", "exposes", "show", "fact"):
             if key in checked.data["rule"][index]:
-                checked.fail(at + (key,), "is for posture rules")
+                checked.fail(at + (key,), "is for posture rules" if key != "fact" else "is for activity rules")
+    elif raw["kind"] == ACTIVITY:
+        if not raw["fact"]:
+            checked.fail(at, f"an activity rule needs fact = one of {', '.join(FACTS + EMERGENCY_FACTS)}")
+        for key in ("all_of", "any_of", "target", "match", "same", "subject", "suppressed_by", "exposes", "show"):
+            if key in checked.data["rule"][index]:
+                checked.fail(at + (key,), "is not for activity rules (they have fact and when)")
     else:
         if all_of or any_of:
             checked.fail(at + ("all_of" if all_of else "any_of",),
@@ -266,7 +276,7 @@ def _rule(raw: dict[str, Any], checked: Checked, index: int) -> Rule:
         rationale=raw["rationale"], controls=tuple(raw["controls"]), remediation=raw["remediation"],
         all_of=all_of, any_of=any_of, same=raw["same"], subject=raw["subject"],
         suppressed_by=tuple(raw["suppressed_by"]), target=raw["target"], match=match,
-        when=MappingProxyType(dict(raw["when"])), condition=raw["condition"], source=checked.path,
+        when=MappingProxyType(dict(raw["when"])), fact=raw["fact"], condition=raw["condition"], source=checked.path,
         exposes=_exposes(raw["exposes"]) if raw["kind"] == POSTURE else None, show=tuple(raw["show"]),
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from ..activity import ActivityPeriod, activity_order, canonical, decode
 from ..bulk import gc_paused
 from ..config import STORE_ENV, Config, default_data_dir
 from ..errors import NotFound, StoreError
@@ -238,21 +239,23 @@ class Store:
         """Store the results of one run as one snapshot, all or nothing."""
         taken = taken_at or now_iso()
         grant_keys = [[g.key for g in r.grants] for r in results]  # hashed once, used twice
-        digest = snapshot_digest(results, grant_keys=grant_keys)
+        texts = [[canonical(a) for a in r.activity] for r in results]  # encoded once: stored and hashed
+        digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
         with self.engine.begin() as conn:
             snapshot_id = conn.execute(
                 t.snapshots.insert().values(
                     taken_at=taken, label=label, digest=digest, status="writing", stored_at=now_iso()
                 )
             ).inserted_primary_key[0]
-            for result, keys in zip(results, grant_keys):
-                self._write_source(conn, snapshot_id, result, keys)
+            for result, keys, activity_texts in zip(results, grant_keys, texts):
+                self._write_source(conn, snapshot_id, result, keys, activity_texts)
             conn.execute(
                 t.snapshots.update().where(t.snapshots.c.id == snapshot_id).values(status="complete")
             )
         return self.snapshot_info(snapshot_id)
 
-    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, grant_keys: list[str]) -> None:
+    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, grant_keys: list[str],
+                      activity_texts: list[str]) -> None:
         counts = r.counts()
         conn.execute(
             t.sources.insert().values(
@@ -263,6 +266,9 @@ class Store:
                 finished_at=r.finished_at,
                 error=r.error.replace("\x00", "\ufffd") if r.error else r.error,
                 stats=_dumps(r.stats),
+                activity=len(r.activity),
+                period_start=r.period.start if r.period else None,
+                period_end=r.period.end if r.period else None,
                 **counts,
             )
         )
@@ -284,7 +290,10 @@ class Store:
         self._bulk(conn, t.edges, (
             (sid, name, e.src, e.dst, e.kind, e.label, e.condition, _dumps(e.attrs)) for e in r.edges
         ))
-        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides) for g in r.gaps))
+        self._bulk(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps))
+        self._bulk(conn, t.activity, (
+            (sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text) for a, text in zip(r.activity, activity_texts)
+        ))
 
     def _bulk(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
         if not self.is_sqlite:
@@ -337,7 +346,8 @@ class Store:
                     name=row.name, system=row.system, principals=row.principals,
                     resources=row.resources, grants=row.grants, edges=row.edges, gaps=row.gaps,
                     started_at=row.started_at, finished_at=row.finished_at, error=row.error,
-                    stats=_loads(row.stats),
+                    stats=_loads(row.stats), activity=row.activity,
+                    period=(row.period_start, row.period_end) if row.period_start is not None else None,
                 )
             )
         return {k: tuple(v) for k, v in out.items()}
@@ -414,7 +424,8 @@ class Store:
     def load_snapshot(self, snapshot_id: int) -> Snapshot:
         info = self.snapshot_info(snapshot_id)
         buckets: dict[str, dict[str, list[Any]]] = {
-            s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": []}
+            s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": [],
+                     "activity": []}
             for s in info.sources
         }
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
@@ -442,6 +453,8 @@ class Store:
                 gaps=tuple(buckets[s.name]["gaps"]),
                 started_at=s.started_at, finished_at=s.finished_at, error=s.error, stats=s.stats,
                 grant_keys=tuple(buckets[s.name]["keys"]),
+                activity=tuple(buckets[s.name]["activity"]),
+                period=ActivityPeriod(*s.period) if s.period else None,
             )
             for s in info.sources
         )
@@ -487,8 +500,12 @@ class Store:
         for src, s_key, d_key, kind, label, condition, attrs in rows(
                 "edges", "src, dst, kind, label, condition, attrs"):
             buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
-        for src, system, resource, reason, hides in rows("gaps", "system, resource, reason, hides"):
-            buckets[src]["gaps"].append(Gap(system, resource, reason, hides))
+        for src, system, resource, reason, hides, about in rows("gaps", "system, resource, reason, hides, about"):
+            buckets[src]["gaps"].append(Gap(system, resource, reason, hides, about))
+        for src, kind, content in rows("activity", "kind, content"):
+            buckets[src]["activity"].append(decode(kind, json.loads(content)))
+        for bucket in buckets.values():  # rows come back in no promised order: the builder's order
+            bucket["activity"].sort(key=activity_order)
 
 
 # ---------------------------------------------------------------- helpers

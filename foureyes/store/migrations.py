@@ -393,11 +393,52 @@ def _v4_item_roster(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE campaign_items ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
+def _v5_activity(conn: Connection) -> None:
+    """Activity read for a review period, kept with its snapshot: each record's kind, key,
+    time and canonical JSON; each source's activity count and period; what a gap is about.
+    Adds only what is missing, so it can run again over a store that has it."""
+    from sqlalchemy import text
+
+    metadata = MetaData()
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+    Table(
+        "activity",
+        metadata,
+        Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+        Column("source", String(100), nullable=False),
+        Column("kind", String(20), nullable=False),
+        Column("key", String(40), nullable=False),
+        Column("system", String(20), nullable=False),
+        Column("ident", Text, nullable=False),
+        Column("at", String(40), nullable=False, default=""),
+        Column("content", Text, nullable=False),
+        Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
+    )
+    metadata.create_all(conn, tables=[metadata.tables["activity"]])  # checks first: a step may be re-run
+    have = {table: {c["name"] for c in inspect(conn).get_columns(table)} for table in ("sources", "gaps")}
+    for table, column, kind in (("sources", "activity", "INTEGER NOT NULL DEFAULT 0"),
+                                ("sources", "period_start", "VARCHAR(40)"), ("sources", "period_end", "VARCHAR(40)"),
+                                ("gaps", "about", "VARCHAR(20) NOT NULL DEFAULT ''")):
+        if column not in have[table]:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
+def _v6_item_usage(conn: Connection) -> None:
+    """Each campaign item's last use and the evidence for it, frozen when the item is planned.
+    Adds only what is missing, so it can run again over a store that has it."""
+    from sqlalchemy import text
+
+    if "usage" not in {c["name"] for c in inspect(conn).get_columns("campaign_items")}:
+        conn.execute(text("ALTER TABLE campaign_items ADD COLUMN usage TEXT NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
     (3, "person keys, frozen campaign identities, audit entries that commit to state", _v3_evidence),
     (4, "campaign items record the person's roster status, manager and department", _v4_item_roster),
+    (5, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v5_activity),
+    (6, "campaign items: last use and its evidence", _v6_item_usage),
 ]
 
 LATEST = MIGRATIONS[-1][0]

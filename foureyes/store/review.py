@@ -330,15 +330,18 @@ def findings(db: Db, campaign_id: int, *, people: Iterable[str] | None = None, r
 # ---------------------------------------------------------------- revocation checks
 
 
-def items_in_state(db: Db, state: str, *, campaign_id: int | None = None) -> list[Row[Any]]:
+def items_in_state(db: Db, state: str, *, campaign_id: int | None = None, not_via: str = "") -> list[Row[Any]]:
     """Items in ``state`` (revoked: for follow-through) with their campaign's snapshot: (id,
-    campaign_id, person, grant_key, resource, snapshot_id), in id order."""
+    campaign_id, person, grant_key, resource, snapshot_id), in id order; ``not_via`` leaves out
+    items whose ``via`` is that (uses of emergency paths, which are no grant to look for)."""
     query = (select(t.campaign_items.c.id, t.campaign_items.c.campaign_id, t.campaign_items.c.person,
                     t.campaign_items.c.grant_key, t.campaign_items.c.resource, t.campaigns.c.snapshot_id)
              .join(t.campaigns, t.campaigns.c.id == t.campaign_items.c.campaign_id)
              .where(t.campaign_items.c.state == state).order_by(t.campaign_items.c.id))
     if campaign_id is not None:
         query = query.where(t.campaign_items.c.campaign_id == campaign_id)
+    if not_via:
+        query = query.where(t.campaign_items.c.via != not_via)
     with _reading(db) as conn:
         return list(conn.execute(query))
 

@@ -57,6 +57,9 @@ sources = Table(
     Column("grants", Integer, nullable=False, default=0),
     Column("edges", Integer, nullable=False, default=0),
     Column("gaps", Integer, nullable=False, default=0),
+    Column("activity", Integer, nullable=False, default=0),  # migration 5
+    Column("period_start", String(40)),  # migration 5: NULL when the source read no activity
+    Column("period_end", String(40)),
     Index("ix_sources_snapshot", "snapshot_id"),
 )
 
@@ -134,14 +137,31 @@ gaps = Table(
     Column("resource", Text, nullable=False, default=""),
     Column("reason", Text, nullable=False),
     Column("hides", Text, nullable=False, default=""),
+    Column("about", String(20), nullable=False, default=""),  # migration 5: "activity" or ""
     Index("ix_gaps_snapshot", "snapshot_id"),
+)
+
+# -- activity in the review period (migration 5) -----------------------------
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # change | deployment | bypass | event | last_used
+    Column("key", String(40), nullable=False),
+    Column("system", String(20), nullable=False),
+    Column("ident", Text, nullable=False),
+    Column("at", String(40), nullable=False, default=""),
+    Column("content", Text, nullable=False),  # the record's canonical JSON (foureyes.activity.canonical)
+    Index("ix_activity_snapshot_kind", "snapshot_id", "kind"),
 )
 
 # Every table that holds a part of a snapshot (a row per principal, grant, …, keyed by
 # snapshot_id, deleted with it). The snapshot's content digest (`store.digests`) covers each
 # of them, every column but snapshot_id: a table added here is covered without more code,
 # and a test checks that every table with a cascading snapshot_id is listed.
-SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps)
+SNAPSHOT_TABLES = (sources, principals, resources, grants, edges, gaps, activity)
 
 # -- review (migration 2) ----------------------------------------------------
 
@@ -214,6 +234,7 @@ campaign_items = Table(
     Column("person_status", Text, nullable=False, default=""),
     Column("person_manager", Text, nullable=False, default=""),
     Column("person_department", Text, nullable=False, default=""),
+    Column("usage", Text, nullable=False, default=""),  # migration 6: last use and its evidence (JSON)
     Index("ix_campaign_items_campaign", "campaign_id", "reviewer"),
     Index("ix_campaign_items_grant", "grant_key"),
     Index("ix_campaign_items_reviewer_key", "campaign_id", "reviewer_key"),

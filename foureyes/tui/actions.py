@@ -34,12 +34,21 @@ class Action:
     @property
     def display_keys(self) -> str:
         """Every key that runs it, as the help screen lists them."""
-        names = {"question_mark": "?", "slash": "/", "escape": "esc"}
-        return ", ".join(names.get(k, k) for k in self.keys.split(","))
+        return key_names(self.keys)
 
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.description, show=self.show, id=self.id,
                        key_display=self.key_display, priority=self.priority, tooltip=self.help)
+
+
+# Textual's key names as a user reads them on the keyboard.
+KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "asterisk": "*", "space": "space",
+             "enter": "enter", "plus": "+", "minus": "-"}
+
+
+def key_names(keys: str) -> str:
+    """``question_mark,f1`` as ``?, f1``."""
+    return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
 def bindings(actions: Iterable[Action]) -> list[Binding]:

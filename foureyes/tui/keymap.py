@@ -30,16 +30,20 @@ def binding_ids() -> set[str]:
     # deferred: the app imports this module (a cycle at import time), and screens load when first opened
     from .app import FoureyesApp
     from .navigation import DESTINATIONS
+    from .screens.campaign_new import NewCampaignScreen
     from .screens.error import ErrorScreen
+    from .screens.export import ExportScreen
     from .screens.help import HelpScreen
     from .screens.path import PathScreen
     from .screens.person import PersonScreen
+    from .screens.review_dialogs import CloseScreen, ConfirmScreen, ExceptionScreen, TextScreen
     from .screens.search import SearchScreen
     from .screens.snapshots import SnapshotsScreen
     from .widgets.table import RecordTable
 
     classes: list[type] = [FoureyesApp, RecordTable, PersonScreen, PathScreen, SearchScreen, SnapshotsScreen,
-                           HelpScreen, ErrorScreen]
+                           HelpScreen, ErrorScreen, ExportScreen, NewCampaignScreen, ConfirmScreen, TextScreen,
+                           ExceptionScreen, CloseScreen]
     for d in DESTINATIONS:
         module_name, _, name = d.screen.partition(":")
         classes.append(getattr(importlib.import_module(module_name, __package__), name))

@@ -50,6 +50,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 ".screens.gaps:GapsScreen"),
     Destination("review", "Review", "6", "Your recertification queue: certify, revoke, defer, except",
                 ".screens.review:ReviewScreen"),
+    Destination("changes", "Changes", "7", "Every production change of the review period, with its verdict",
+                ".screens.changes:ChangesScreen"),
 )
 
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from .. import review
 from ..errors import NotFound
 from ..textsafe import safe_multiline, safe_text
-from ..workspace import Workspace
+from ..workspace import USE_VIA, Workspace
 from .rows import Column, Row, make_row
 from .state import SEVERITY_STYLE, roster_style, when
 
@@ -25,12 +25,25 @@ STATE_LABEL = {"certify": "certified", "revoke": "revoked", "defer": "deferred",
 
 # Grouped by person: the person first; by resource: the resource first. Sorting by the
 # first column keeps each group's rows together.
-BY_PERSON = (Column("mark", "", 1, min_width=1), Column("person", "Person", 28),
-             Column("grant", "Grant", 0), Column("app", "App", 12), Column("state", "State", 20),
-             Column("flags", "Flags", 18))
-BY_RESOURCE = (Column("mark", "", 1, min_width=1), Column("resource", "Resource", 36),
-               Column("grant", "Entitlement", 24), Column("person", "Person", 0), Column("state", "State", 20),
-               Column("flags", "Flags", 18))
+BY_PERSON = (Column("mark", "", 1, min_width=1, priority=0), Column("person", "Person", min_width=14, priority=0),
+             Column("grant", "Grant", min_width=28, priority=0, grow=3),
+             Column("app", "App", min_width=6, priority=4, grow=1), Column("used", "Last used", min_width=9, priority=3),
+             Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
+BY_RESOURCE = (Column("mark", "", 1, min_width=1, priority=0),
+               Column("resource", "Resource", min_width=20, priority=0, grow=2),
+               Column("grant", "Entitlement", min_width=12, priority=0, grow=1),
+               Column("person", "Person", min_width=14, priority=0, grow=1),
+               Column("used", "Last used", min_width=9, priority=3),
+               Column("state", "State", whole=True, priority=1), Column("flags", "Flags", min_width=8, priority=2))
+USED_STYLE = {"used": "", "unused": "yellow", "unknown": "dim italic", "": "dim"}
+
+
+def last_used_cell(item: review.Item) -> str:
+    """A date, "none seen", "unknown" or "-" (the system reports no usage for the grant)."""
+    usage = item.usage
+    if usage.state == "used":
+        return (usage.last_used or "")[:10]
+    return {"unused": "none seen", "unknown": "unknown"}.get(usage.state, "-")
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ def flags(item: review.Item) -> str:
         out.append("conflict")
     if item.unchanged_since_certified:
         out.append("unchanged")
+    if item.usage.suggestion:  # "revoke: unused for 143 days" in full in the detail pane
+        out.append(f"unused {item.usage.idle_days}d")
     return " ".join(out)
 
 
@@ -127,16 +142,19 @@ def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, 
     person = item.person_name or item.person
     state = state_text(item, waiting)
     grant = item.label if by == "person" else item.entitlement
+    used = last_used_cell(item)
+    idle = -(item.usage.idle_days or 0)  # sorted ascending: the longest unused first
     if by == "person":
-        values = ["●" if marked else " ", person, grant, item.app, state, flags(item)]
-        sort = ["", item.person.lower(), (item.resource, item.entitlement), item.app, state, flags(item)]
+        values = ["●" if marked else " ", person, grant, item.app, used, state, flags(item)]
+        sort = ["", item.person.lower(), (item.resource, item.entitlement), item.app, idle, state, flags(item)]
     else:
-        values = ["●" if marked else " ", item.resource_name or item.resource, grant, person, state, flags(item)]
-        sort = ["", (item.resource_name or item.resource).lower(), item.entitlement, item.person.lower(), state,
+        values = ["●" if marked else " ", item.resource_name or item.resource, grant, person, used, state, flags(item)]
+        sort = ["", (item.resource_name or item.resource).lower(), item.entitlement, item.person.lower(), idle, state,
                 flags(item)]
     left = "bold red" if item.person_left else ""
     styles = ["bold cyan" if marked else "", left if by == "person" else "", "", left if by != "person" else "",
-              STATE_STYLE.get(item.state, ""), "bold red" if item.person_left else "bold yellow" if item.is_new else ""]
+              USED_STYLE.get(item.usage.state, ""), STATE_STYLE.get(item.state, ""),
+              "bold red" if item.person_left else "bold yellow" if item.is_new else ""]
     return make_row(
         str(item.id), values, sort=sort, data=item, cell_styles=styles,
         style="bold" if item.conflicts and item.state == review.PENDING else "",
@@ -146,6 +164,7 @@ def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, 
                 "conflict": "yes" if item.conflicts else "no", "new": "yes" if item.is_new else "no",
                 "unchanged": "yes" if item.unchanged_since_certified else "no",
                 "rule": " ".join(c.rule for c in item.conflicts), "reviewer": item.reviewer, "tier": item.tier,
+                "used": item.usage.state or "untracked", "unused": "yes" if item.usage.suggestion else "no",
                 "status": item.person_status + (" left" if item.person_left else ""),
                 "manager": item.person_manager, "department": item.person_department},
     )
@@ -172,12 +191,13 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     def row(name: str, value: Text | str, style: str = "") -> None:
         grid.add_row(_label(name), value if isinstance(value, Text) else Text(safe_text(value), style=style))
 
+    use = item.via == USE_VIA  # scope "emergency": the item is one use of a break-glass path
     grant = Text(safe_text(item.label), style="bold")
     grant.append(f"  ({safe_text(item.system)} · via {safe_text(item.via)}", style="dim")
-    if item.detail:
+    if item.detail and not use:
         grant.append(f" · {safe_text(item.detail)}", style="dim")
     grant.append(")", style="dim")
-    row("Grant", grant)
+    row("Use" if use else "Grant", grant)
     if item.person_status:
         who = Text(safe_text(item.person_status), style=roster_style(item.person_status))
         who.append(f" · manager {safe_text(item.person_manager or '-')} · department "
@@ -186,19 +206,33 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     path = Text()
     for n, step in enumerate(item.path):
         if n:
-            path.append("\n  → ", style="dim")
-        path.append(safe_text(step))
-    row("Path", path if item.path else Text("(no path recorded)", style="italic"))
+            path.append("\n" if use else "\n  → ", style="dim")
+        path.append(safe_text(step), style="red" if use and step.startswith("problem:") else "")
+    row("Evidence" if use else "Path", path if item.path else Text("(no path recorded)", style="italic"))
     caps = Text(", ".join(item.capabilities))
     caps.append(f"   tier {safe_text(item.tier or '-')} · app {safe_text(item.app or '-')}", style="dim")
     row("Capabilities", caps)
-    if item.condition:
+    if use:
+        row("Decide", Text("certify: the use was justified · revoke: it was not (a follow-up ticket) · "
+                           "the reviewer is never its user", style="dim"))
+    elif item.condition:
         row("Condition", item.condition)
     if item.expires:
         row("Expires", item.expires)
-    row("Last used", Text(when(item.last_used), style="") if item.last_used
-        else Text("unknown: the system does not report usage for this grant", style="dim"))
-    if item.conflicts:
+    usage = item.usage
+    if not use:
+        row("Last used", Text(safe_text(usage.describe()), style=USED_STYLE.get(usage.state, "")))
+    if usage.suggestion:
+        row("Suggestion", Text(safe_text(usage.suggestion), style="bold yellow"))
+    if use and item.conflicts:
+        found = Text()
+        for n, c in enumerate(item.conflicts):
+            found.append(("\n" if n else "") + f"{c.rule} {c.severity} ", style=SEVERITY_STYLE.get(c.severity, ""))
+            found.append(safe_text(c.title))
+        row("Findings", found)
+    elif use:
+        row("Findings", Text("none: ticket, duration and person as declared", style="green"))
+    elif item.conflicts:
         conflicts = Text()
         for n, c in enumerate(item.conflicts):
             if n:
@@ -210,7 +244,8 @@ def item_detail(workspace: Workspace, item: review.Item) -> RenderableType:
     else:
         row("Conflicts", Text("none", style="dim"))
     others = item.holders
-    row("Others", f"{others} other {'person holds' if others == 1 else 'people hold'} the same grant")
+    if not use:
+        row("Others", f"{others} other {'person holds' if others == 1 else 'people hold'} the same grant")
     if item.previous is not None:
         row("Previous", Text(safe_text(item.previous.describe()),
                              style="green" if item.unchanged_since_certified else "yellow"))
@@ -264,12 +299,66 @@ def load_campaigns(workspace: Workspace) -> CampaignsSummary:
     return CampaignsSummary(workspace.campaign_summaries(status=review.OPEN))
 
 
-def progress_bar(done: int, total: int, width: int = 24) -> Text:
+def progress_bar(done: int, total: int, width: int = 24, *, counts: bool = True) -> Text:
+    """A still bar (never an animation): ``done`` of ``total``, and the numbers unless ``counts`` is False."""
     filled = round(width * done / total) if total else width
     bar = Text("█" * filled, style="green")
     bar.append("░" * (width - filled), style="dim")
-    bar.append(f" {done}/{total}")
+    if counts:
+        bar.append(f" {done}/{total}")
     return bar
+
+
+# ---------------------------------------------------------------- the first steps
+
+
+def guide_renderable(queue: Queue | None, reviewer: str) -> RenderableType:
+    """What the review tab says before there is a queue to work on: who you are, which campaign,
+    then how to decide; each step says what to press, a step that is done says so."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(ratio=1)
+
+    def step(n: int, done: bool, title: str, text: Text) -> None:
+        grid.add_row(Text("✓" if done else str(n), style="bold green" if done else "bold yellow"), title, text)
+
+    if reviewer:
+        who = Text("reviewing as ")
+        who.append(safe_text(reviewer), style="bold")
+        who.append(" (i: someone else)", style="dim")
+    else:
+        who = Text("Press ")
+        who.append("i", style="bold reverse")
+        who.append(" and type your email, as your accounts are linked: decisions are recorded under it "
+                   "(or start with `foureyes review --as EMAIL`).")
+    step(1, bool(reviewer), "Who are you?", who)
+    campaign_done = queue is not None and queue.campaign is not None
+    if queue is None:
+        which = Text("Reading the campaigns…", style="italic")
+    elif queue.campaign is not None:
+        c = queue.campaign
+        which = Text(f"campaign {c.id} ")
+        which.append(safe_text(c.name, limit=60), style="bold")
+        which.append(f" · due {c.due.isoformat()}", style="dim")
+    elif queue.undecided:
+        which = Text(f"{len(queue.open_campaigns)} are open: ")
+        which.append(safe_text(", ".join(f"#{c.id} {c.name}" for c in queue.open_campaigns), limit=160), style="bold")
+        which.append(". Choose one: press ")
+        which.append("ctrl+p", style="bold reverse")
+        which.append(" and type “review: open campaign” (or start with `foureyes review --campaign ID`).")
+    else:
+        which = Text("None is open. Press ")
+        which.append("ctrl+n", style="bold reverse")
+        which.append(" to create one from the snapshot on screen (or run `foureyes campaign new`).")
+    step(2, campaign_done, "Which campaign?", which)
+    decide = Text("c certify · v revoke · d defer · e exception (a second person approves it) · u undo; "
+                  "space selects an item and * everything the filter shows, for one decision on all of them. "
+                  "Each decision is saved as it is made.")
+    step(3, False, "Decide", decide)
+    head = Text("Review: certify or revoke each grant in a recertification campaign, one person at a time.",
+                style="bold")
+    return Group(head, Text(""), grid)
 
 
 def campaigns_renderable(summary: CampaignsSummary) -> RenderableType:

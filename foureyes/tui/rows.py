@@ -15,13 +15,94 @@ from ..textsafe import safe_text
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column of a `RecordTable`. ``width`` 0 means: take the space that is left."""
+    """One column of a `RecordTable`, and how it gives way when the terminal is narrow.
+
+    A column is as wide as its longest cell (at most ``width`` when set). When the columns
+    do not all fit, each shrinks toward ``min_width`` (cut cells end in "…"); when even that
+    does not fit, the columns of the highest ``priority`` number are hidden first. Priority 0
+    is never hidden (an id, a title, a name). A ``whole`` column is never cut (ids). Width
+    left over once every cell shows whole goes to the columns that ``grow`` (titles, reasons).
+    """
 
     key: str
     label: str
-    width: int = 0
+    width: int = 0  # the most it takes; 0: as wide as its longest cell
     align: str = "left"  # left | right | center
     min_width: int = 8
+    priority: int = 2  # 0: never hidden; higher numbers are hidden first
+    grow: int = 0  # share of the width left over
+    whole: bool = False  # never cut: always as wide as its longest cell
+    short: str = ""  # the header when the column is narrower than its label
+
+    def header(self, width: int) -> str:
+        return self.short if self.short and len(self.label) > width >= len(self.short) else self.label
+
+
+PADDING = 2  # a space either side of every cell
+
+
+def natural_widths(columns: Sequence[Column], rows: Sequence["Row"]) -> list[int]:
+    """Each column's longest cell (with its header), in characters; one pass per column."""
+    widest = [max(map(len, c.label.split("\n"))) for c in columns]
+    if rows:
+        for n, cells in enumerate(zip(*(r.cells for r in rows))):
+            if n < len(widest):
+                widest[n] = max(widest[n], max(map(len, cells)))
+    return widest
+
+
+def layout(columns: Sequence[Column], natural: Sequence[int], available: int, *, fill: bool = True
+           ) -> list[int | None]:
+    """The width of each column in ``available`` cells (padding included), None for a hidden one.
+
+    Every column first gets its least width; columns are hidden, highest priority number and
+    rightmost first, while even that does not fit. The width left is shared out toward each
+    column's longest cell (a column that grows by a bigger share), and with ``fill`` what is
+    left after that goes to the columns that grow: the table spans the width it is given.
+    """
+    count = len(columns)
+    wants: list[int] = []
+    least: list[int] = []
+    for column, widest in zip(columns, natural):
+        if column.whole:
+            want = max(widest, len(column.short or column.label))
+            wants.append(want)
+            least.append(want)
+            continue
+        want = min(widest, column.width) if column.width else widest
+        want = max(want, 1)
+        wants.append(want)
+        least.append(min(want, max(column.min_width, 1)))
+    shown = set(range(count))
+    for index in sorted(range(count), key=lambda i: (-columns[i].priority, -i)):
+        if sum(least[i] + PADDING for i in shown) <= available:
+            break
+        if columns[index].priority > 0:
+            shown.discard(index)
+    widths = {i: least[i] for i in shown}
+    left = available - sum(w + PADDING for w in widths.values())
+    while left > 0:  # toward each column's longest cell, a text that grows taking a bigger share
+        wanting = sorted((i for i in shown if widths[i] < wants[i]), key=lambda i: (columns[i].priority, i))
+        if not wanting:
+            break
+        weights = sum(max(columns[i].grow, 1) for i in wanting)
+        pool = left
+        for i in wanting:
+            give = min(max(1, pool * max(columns[i].grow, 1) // weights), wants[i] - widths[i], left)
+            widths[i] += give
+            left -= give
+            if not left:
+                break
+    growing = [i for i in sorted(shown) if columns[i].grow]
+    if fill and left > 0 and growing:
+        total = sum(columns[i].grow for i in growing)
+        given = 0
+        for i in growing:
+            part = left * columns[i].grow // total
+            widths[i] += part
+            given += part
+        widths[growing[0]] += left - given
+    return [widths.get(i) for i in range(count)]
 
 
 @dataclass(frozen=True, slots=True)

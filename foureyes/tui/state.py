@@ -22,6 +22,8 @@ from .rows import Column, Row, make_row
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 SYSTEM_STYLE = {"github": "magenta", "aws": "dark_orange", "gcp": "dodger_blue2", "ci": "green", "person": "bold"}
+EMERGENCY_STYLE = "bold orchid"  # reached only through a declared break-glass path
+TIME_BOUND_STYLE = "cyan"  # expires
 CAPABILITY_STYLE = {
     "code.push": "green",
     "code.merge_unreviewed": "bold yellow",
@@ -161,14 +163,15 @@ def load_drift(workspace: Workspace, triage: Triage) -> Drift | None:
 
 # ---------------------------------------------------------------- conflicts
 
+# Each table says what matters most (priority 0 is never hidden) and how it gives way (rows.Column).
 CONFLICT_COLUMNS = (
-    Column("severity", "Severity", 9),
-    Column("rule", "Rule", 10),
-    Column("title", "Title", 0, min_width=20),
-    Column("subject", "Person or resource", 0, min_width=18),
-    Column("scope", "App or repo", 24),
-    Column("systems", "Systems", 14),
-    Column("status", "Status", 9),
+    Column("severity", "Severity", 8, min_width=8, priority=1),
+    Column("rule", "Rule", whole=True, priority=0),
+    Column("title", "Title", min_width=30, priority=0, grow=3),
+    Column("subject", "Person or resource", min_width=16, priority=0, grow=2),
+    Column("scope", "App or repo", min_width=12, priority=3, grow=1),
+    Column("systems", "Systems", min_width=6, priority=4),
+    Column("status", "Status", 8, min_width=8, priority=2),
 )
 CONFLICT_FIELDS = ("severity", "rule", "person", "app", "repo", "system", "status", "title", "kind")
 
@@ -182,6 +185,8 @@ def finding_status(finding: Finding) -> str:
 def finding_systems(analysis: Analysis, finding: Finding) -> list[str]:
     if finding.holdings:
         return sorted({h.system for h in finding.holdings})
+    if finding.fact is not None:  # what happened: the repository's system (GitHub)
+        return ["github"]
     return [finding.subject.split(":", 1)[0]]
 
 
@@ -229,14 +234,14 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
 # ---------------------------------------------------------------- people
 
 PEOPLE_COLUMNS = (
-    Column("name", "Name", 0, min_width=16),
-    Column("key", "Person", 0, min_width=20),
-    Column("status", "Roster", 9),
-    Column("linked", "Linked", 9),
-    Column("accounts", "Accounts", 8, align="right"),
-    Column("systems", "Systems", 16),
-    Column("capabilities", "Capabilities", 12, align="right"),
-    Column("findings", "Findings", 8, align="right"),  # open ones
+    Column("name", "Name", min_width=16, priority=0, grow=1),
+    Column("key", "Person", min_width=20, priority=0, grow=1),
+    Column("status", "Roster", min_width=6, priority=1),
+    Column("linked", "Linked", min_width=6, priority=2),
+    Column("accounts", "Accounts", align="right", min_width=4, priority=3, short="Acc."),
+    Column("systems", "Systems", min_width=10, priority=4),
+    Column("capabilities", "Capabilities", align="right", min_width=5, priority=3, short="Caps"),
+    Column("findings", "Findings", align="right", min_width=5, priority=1, short="Find."),  # open ones
 )
 PEOPLE_FIELDS = ("name", "person", "system", "linked", "status", "department", "manager")
 
@@ -271,10 +276,10 @@ def people_rows(triage: Triage) -> list[Row]:
 # ---------------------------------------------------------------- gaps
 
 GAP_COLUMNS = (
-    Column("system", "System", 8),
-    Column("resource", "Resource", 0, min_width=20),
-    Column("reason", "What could not be read", 0, min_width=24),
-    Column("hides", "What it may hide", 0, min_width=20),
+    Column("system", "System", min_width=6, priority=1),
+    Column("resource", "Resource", min_width=20, priority=0, grow=1),
+    Column("reason", "What could not be read", min_width=24, priority=0, grow=2),
+    Column("hides", "What it may hide", min_width=16, priority=1, grow=1),
 )
 GAP_FIELDS = ("system", "resource")
 
@@ -303,13 +308,17 @@ def gap_rows(analysis: Analysis) -> list[Row]:
 
 # ---------------------------------------------------------------- matrix
 
+# Narrow terminals show the capabilities by their short names (the detail pane names them in full).
+CAPABILITY_SHORT = {"code.push": "push", "code.merge_unreviewed": "unrev.", "code.approve": "approve",
+                    "deploy.run": "deploy", "deploy.approve": "dep.appr", "access.admin": "admin"}
 MATRIX_COLUMNS = (
-    Column("name", "Person", 0, min_width=18),
-    Column("status", "Roster", 10, align="center"),
-    Column("conflict", "Conflict", 8, align="center"),
-    *(Column(c, c, max(len(c), 9), align="center") for c in CAPABILITIES),
+    Column("name", "Person", min_width=16, priority=0, grow=1),
+    Column("status", "Roster", align="center", min_width=6, priority=1),
+    Column("conflict", "Conflict", align="center", min_width=5, priority=0, short="SoD"),
+    *(Column(c, c, align="center", min_width=len(CAPABILITY_SHORT[c]), priority=0, short=CAPABILITY_SHORT[c])
+      for c in CAPABILITIES),
 )
-MATRIX_FIELDS = ("name", "person", "conflict", "status")
+MATRIX_FIELDS = ("name", "person", "conflict", "status", "used", "emergency")
 
 
 def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: str = "") -> list[Row]:
@@ -323,55 +332,81 @@ def matrix_table_rows(triage: Triage, *, tier: str, app_name: str = "", team: st
         person = people.get(entry["person"])
         label = person_label(person, entry["person"])
         counts = [len(entry["capabilities"][c]) for c in CAPABILITIES]
+        used = [len(entry.get("used", {}).get(c, ())) for c in CAPABILITIES]  # used in the activity period
+        # resources reached only through a declared emergency path: counted apart, never standing
+        emergency = [len(entry.get("emergency", {}).get(c, ())) for c in CAPABILITIES]
         conflict = entry["conflict"]
         status = roster_word(person)
         rows.append(make_row(
             entry["person"],
-            (label, status, "▲ yes" if conflict else "", *(f"● {n}" if n else "·" for n in counts)),
+            (label, status, "▲ yes" if conflict else "",
+             *(_matrix_cell(n, u, e) for n, u, e in zip(counts, used, emergency))),
             sort=(label.lower(), (not (person is not None and person.is_leaver), status), 0 if conflict else 1,
                   *(-n for n in counts)),
             fields={"name": label, "person": entry["person"], "conflict": "yes" if conflict else "no",
-                    "status": (f"{person.status} left" if person.is_leaver else person.status) if person else ""},
+                    "status": (f"{person.status} left" if person.is_leaver else person.status) if person else "",
+                    "used": "yes" if any(used) else "no", "emergency": "yes" if any(emergency) else "no"},
             style="bold" if conflict else "",
             cell_styles=("", roster_style(person.status if person else ""), "bold red" if conflict else "",
-                         *(CAPABILITY_STYLE[c] if n else "dim" for c, n in zip(CAPABILITIES, counts))),
+                         *(CAPABILITY_STYLE[c] if n else EMERGENCY_STYLE if e else "dim"
+                           for c, n, e in zip(CAPABILITIES, counts, emergency))),
             data=entry,
         ))
     return rows
 
 
+def _matrix_cell(standing: int, used: int, emergency: int) -> str:
+    """``● 3 ✓1`` (held on 3 resources, 1 used in the period), ``⚑ 1`` (only through an emergency path)."""
+    text = (f"● {standing}" + (f" ✓{used}" if used else "")) if standing else ""
+    if emergency:
+        text += f" ⚑{emergency}" if text else f"⚑ {emergency}"
+    return text or "·"
+
+
+def access_cell(analysis: Analysis, holding: Holding) -> tuple[str, str]:
+    """The Access column of a capability: (text, style); empty for standing access."""
+    if not (holding.emergency or holding.time_bound):
+        return "", ""
+    marks = analysis.graph.marks_of(holding)
+    if holding.emergency:
+        return "⚑ " + (", ".join(marks.emergency) or "emergency"), EMERGENCY_STYLE
+    return (f"until {marks.expires[:10]}" if marks.expires else "time-bound"), TIME_BOUND_STYLE
+
+
 # ---------------------------------------------------------------- one person
 
 ACCOUNT_COLUMNS = (
-    Column("account", "Account", 0, min_width=20),
-    Column("system", "System", 8),
-    Column("kind", "Kind", 8),
-    Column("method", "Linked by", 10),
-    Column("evidence", "Evidence", 0, min_width=20),
+    Column("account", "Account", min_width=24, priority=0, grow=1),
+    Column("system", "System", min_width=6, priority=2),
+    Column("kind", "Kind", min_width=6, priority=3),
+    Column("method", "Linked by", min_width=6, priority=1),
+    Column("evidence", "Evidence", min_width=20, priority=1, grow=2),
 )
 HOLDING_COLUMNS = (
-    Column("capability", "Capability", 22),
-    Column("resource", "Resource", 32),
-    Column("tier", "Tier", 12),
-    Column("app", "App", 12),
-    Column("hops", "Hops", 4, align="right"),
-    Column("path", "Path", 0, min_width=30),
+    Column("capability", "Capability", whole=True, priority=0),
+    Column("resource", "Resource", min_width=18, priority=0, grow=1),
+    Column("tier", "Tier", min_width=10, priority=4),
+    Column("app", "App", min_width=8, priority=4),
+    Column("hops", "Hops", align="right", min_width=4, priority=5),
+    Column("used", "Used", align="center", min_width=4, priority=3),
+    Column("access", "Access", min_width=8, priority=2),
+    Column("path", "Path", min_width=36, priority=1, grow=3),
 )
 GRANT_COLUMNS = (
-    Column("system", "System", 8),
-    Column("entitlement", "Entitlement", 0, min_width=16),
-    Column("resource", "Resource", 0, min_width=18),
-    Column("holder", "Held by", 0, min_width=16),
-    Column("via", "Via", 0, min_width=16),
+    Column("system", "System", min_width=6, priority=2),
+    Column("entitlement", "Entitlement", min_width=14, priority=0, grow=1),
+    Column("resource", "Resource", min_width=18, priority=0, grow=1),
+    Column("holder", "Held by", min_width=14, priority=1, grow=1),
+    Column("via", "Via", min_width=12, priority=3, grow=1),
 )
 FINDING_COLUMNS = (
-    Column("severity", "Severity", 9),
-    Column("rule", "Rule", 10),
-    Column("title", "Title", 0, min_width=20),
-    Column("scope", "App or repo", 24),
-    Column("status", "Status", 9),
+    Column("severity", "Severity", 8, min_width=8, priority=1),
+    Column("rule", "Rule", whole=True, priority=0),
+    Column("title", "Title", min_width=30, priority=0, grow=3),
+    Column("scope", "App or repo", min_width=12, priority=2, grow=1),
+    Column("status", "Status", 8, min_width=8, priority=1),
 )
-HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system")
+HOLDING_FIELDS = ("capability", "resource", "tier", "app", "system", "used", "access")
 
 
 def account_rows(triage: Triage, person: Person) -> list[Row]:
@@ -396,22 +431,29 @@ def holding_rows(triage: Triage, holdings: Iterable[Holding]) -> list[Row]:
     resources = analysis.snapshot.resources
     rank = {c: n for n, c in enumerate(CAPABILITIES)}
 
-    def order(h: Holding) -> tuple[int, str, str, str]:
+    def order(h: Holding) -> tuple[bool, bool, int, str, str, str]:
+        # standing access first, then what expires, then what only an emergency path gives: apart
         resource = resources.get(h.resource)
-        return (rank.get(h.capability, 99), (resource.label if resource else h.resource).lower(), h.resource, h.repo)
+        return (h.emergency, h.time_bound, rank.get(h.capability, 99),
+                (resource.label if resource else h.resource).lower(), h.resource, h.repo)
 
     rows = []
-    for h in sorted(holdings, key=order):
+    holdings = sorted(holdings, key=order)
+    used = Workspace.used_holdings(analysis, holdings)  # a grant behind it used in the activity period
+    for h in holdings:
         resource = analysis.snapshot.resources.get(h.resource)
         steps = analysis.path(h)
         label = resource.label if resource else h.resource
+        mark = "✓" if h.key in used else ""
+        access, access_style = access_cell(analysis, h)
         rows.append(make_row(
-            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, chain(steps[1:])),
+            "|".join(h.key), (h.capability, label, h.tier, h.app, len(steps) - 1, mark, access, chain(steps[1:])),
             sort=(CAPABILITIES.index(h.capability) if h.capability in CAPABILITIES else 99, label.lower(), h.tier,
-                  h.app, len(steps), ""),
+                  h.app, len(steps), mark, (h.emergency, h.time_bound, access), ""),
             fields={"capability": h.capability, "resource": f"{h.resource} {label}", "tier": h.tier,
-                    "app": h.app, "system": h.system},
-            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""),),
+                    "app": h.app, "system": h.system, "used": "yes" if mark else "no",
+                    "access": "emergency" if h.emergency else "time-bound" if h.time_bound else "standing"},
+            cell_styles=(CAPABILITY_STYLE.get(h.capability, ""), "", "", "", "", "bold green", access_style),
             data=h, limit=400,
         ))
     return rows
@@ -439,9 +481,14 @@ def grant_rows(triage: Triage, grants: Iterable[Grant]) -> list[Row]:
         principal = snapshot.principals.get(g.principal)
         resource = snapshot.resources.get(g.resource)
         via = g.via + (f": {g.detail}" if g.detail and g.detail != g.via else "")
-        rows.append(make_row(g.key, (g.system, g.entitlement, resource.label if resource else g.resource,
+        entitlement = g.entitlement
+        if g.expires:  # time-bound: its expiry beside it, in every view
+            gone = g.attrs.get("expired")
+            entitlement += f" · {'expired' if gone else 'until'} {g.expires[:10]}"
+        rows.append(make_row(g.key, (g.system, entitlement, resource.label if resource else g.resource,
                                      principal.label if principal else g.principal, via),
-                             cell_styles=(SYSTEM_STYLE.get(g.system, ""),), data=g))
+                             cell_styles=(SYSTEM_STYLE.get(g.system, ""), TIME_BOUND_STYLE if g.expires else ""),
+                             data=g))
     return rows
 
 
@@ -456,9 +503,9 @@ def finding_rows(triage: Triage, findings: Iterable[Finding]) -> list[Row]:
 # ---------------------------------------------------------------- search everywhere
 
 SEARCH_COLUMNS = (
-    Column("kind", "Kind", 9),
-    Column("name", "Name", 0, min_width=20),
-    Column("detail", "Detail", 0, min_width=20),
+    Column("kind", "Kind", whole=True, priority=0),
+    Column("name", "Name", min_width=20, priority=0, grow=1),
+    Column("detail", "Detail", min_width=20, priority=1, grow=2),
 )
 SEARCH_FIELDS = ("kind",)
 

@@ -140,8 +140,11 @@ def test_folder_binding_reaches_projects_below_through_a_nested_group(acme):
     assert DEPLOY_RUN not in below.capabilities and "actAs" in below.attrs["missing"]
 
 
-def test_expired_conditional_binding_is_dropped_and_a_live_one_expires(acme):
-    assert grants_of(acme, user("temp.contractor@acme.com")) == []
+def test_expired_conditional_binding_confers_nothing_and_a_live_one_expires(acme):
+    # the expired binding is still in the policy: kept, marked expired, with no capability (FE-EMG-006)
+    [expired] = grants_of(acme, user("temp.contractor@acme.com"))
+    assert expired.capabilities == () and expired.attrs["expired"] is True and expired.expires
+    assert "expired: confers nothing" in expired.detail
     assert acme.stats["expired_bindings"] == 1
     carla = the_grant(acme, user("carla.consultant@acme.com"), WEB, "roles/run.admin")
     assert carla.entitlement == "roles/run.admin if consulting engagement"

@@ -7,6 +7,7 @@ run_cli); the fake GitHub runs in the test process on loopback. Capabilities and
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -60,14 +61,41 @@ def test_snapshot_prints_stats_and_the_gap(acme):
     snap = acme.snapshot
     assert snap.returncode == 3, snap.stderr  # stored, but the hidden bypass list is a gap
     assert "snapshot 1 stored" in snap.stdout
-    stats = next(line for line in snap.stderr.splitlines() if line.startswith("foureyes: stats: github:"))
-    assert f"requests={acme.server_requests}" in stats and "retries=0" in stats and "elapsed_s=" in stats
-    assert "max_in_flight=" in stats and "rate_limit_wait_s=" in stats
+    # --stats: what the source cost, one row (requests, retries, pages, rate-limit points, waited, time)
+    row = _stats_row(snap.stdout, "github")
+    assert row[:2] == [f"{acme.server_requests:,}", "0"] and int(row[2].replace(",", "")) > 0
+    points = int(row[3].replace(",", ""))  # the rise of the fake's x-ratelimit-used while it read
+    assert 0 < points <= acme.server_requests and row[4] == "0.0 s" and row[5].endswith(" s") and row[6] == "ok"
     assert "github: read acme/payments-api" in snap.stderr
     assert "foureyes: gap: [github] github:repo:acme/legacy: ruleset 'legacy': bypass list not visible" in snap.stderr
     listed = acme.json("snapshots")["snapshots"]
     assert [s["gaps"] for s in listed] == [1]
-    assert listed[0]["sources"][0]["stats"]["requests"] == acme.server_requests
+    stored = listed[0]["sources"][0]["stats"]
+    assert stored["requests"] == acme.server_requests and stored["rate_limit_points"] == points
+    assert stored["pages"] == int(row[2].replace(",", "")) and stored["elapsed_s"] > 0
+
+
+def _stats_row(stdout: str, source: str) -> list[str]:
+    """A source's row of `snapshot --stats`' table, cell by cell."""
+    lines = stdout.splitlines()
+    start = lines.index("what each source cost")  # the table's title
+    return next(re.split(r"\s{2,}", line.strip()) for line in lines[start:] if line.split()[:1] == [source])[1:]
+
+
+def test_stats_say_what_a_failed_source_cost(tmp_path):
+    """A source that fails still says what it sent before it failed: requests, retries, time."""
+    with FakeGitHub(load_fixture("scenarios.yaml")) as gh:
+        gh.faults.add("/orgs/acme", status=502, times=100)
+        cli = Cli(tmp_path, gh.url)
+        result = cli("snapshot", "--source", "github", "--stats")
+        gh.settle()
+        sent = gh.stats.total
+    assert result.returncode == 3 and "foureyes: source github failed: " in result.stderr, result.stderr
+    requests, retries, pages, points, waited, elapsed, status = _stats_row(result.stdout, "github")
+    assert sent > 1 and (requests, retries, pages) == (str(sent), str(sent - 1), "0")
+    assert points == str(sent) and elapsed.endswith("s") and status == "FAILED (below)"
+    stored = cli.json("snapshots")["snapshots"][0]["sources"][0]["stats"]
+    assert (stored["requests"], stored["retries"], stored["pages"]) == (sent, sent - 1, 0)
 
 
 def test_who_can_deploy_to_production(acme):
@@ -115,7 +143,7 @@ def test_who_can_merge_unreviewed_and_push(acme):
     assert set(push) == {"olivia@acme.com", "max@acme.com", "priscilla@acme.com", "pedro@acme.com", "petra@acme.com"}
     petra = push["petra@acme.com"]["paths"][0]
     assert petra[2:4] == ["team payments-leads (member of team payments-leads)",
-                          "team payments (child team of payments)"]
+                          "team payments (parent of team payments-leads)"]
 
 
 def test_check_fails_on_conflicts_and_lists_the_gap(acme):
@@ -152,7 +180,7 @@ def test_a_faulty_snapshot_equals_a_clean_one(tmp_path):
             assert result.returncode == 3, result.stderr
             if faulty:
                 assert not gh.faults.pending
-                assert "retries=3" in result.stderr
+                assert _stats_row(result.stdout, "github")[1] == "3"  # retries
         digests.append(cli.json("snapshots")["snapshots"][-1])
     clean, faulty = digests
     assert faulty["digest"] == clean["digest"]  # same principals, grants, edges and gaps: nothing lost or doubled

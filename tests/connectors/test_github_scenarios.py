@@ -78,7 +78,7 @@ def test_nested_team_inheritance(acme):
     (grant,) = pushes[REPO + "payments-api"]
     assert grant.principal == "github:team/acme/payments" and grant.via == "team"
     path = reach(acme, "github:petra")["github:team/acme/payments"]
-    assert path == ["member of team payments-leads", "child team of payments"]
+    assert path == ["member of team payments-leads", "parent of team payments-leads"]
     # the child team holds nothing of its own: the grant names the parent
     assert not [g for g in acme.grants if g.principal == "github:team/acme/payments-leads" and g.resource.startswith(REPO)]
     # ... and grandparent engineering's write on handbook reaches her too

@@ -63,6 +63,17 @@ def test_every_query_foureyes_sends_is_valid_against_githubs_public_schema(publi
         assert errors == [], (name, [e.message for e in errors])
 
 
+def test_activity_queries_are_valid_against_githubs_public_schema(public_schema):
+    """Issue 17's documents (merged pull requests with commits and reviews, a pull request's
+    commits, deployments) are validated the same way."""
+    from foureyes.connectors.github import activity_queries
+
+    found = {name: getattr(activity_queries, name) for name in dir(activity_queries) if name.endswith("_QUERY")}
+    assert set(found) == {"PULL_REQUESTS_QUERY", "PR_COMMITS_QUERY", "DEPLOYMENTS_QUERY"}
+    for name, text in found.items():
+        assert graphql.validate(public_schema, graphql.parse(text)) == [], name
+
+
 def test_the_fake_servers_schema_is_a_subset_of_githubs(public_schema):
     """The fake serves what GitHub would: each type, field (with its type), argument and enum
     value of tests/fixtures/github/schema.graphql is in GitHub's schema."""

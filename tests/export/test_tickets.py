@@ -20,7 +20,7 @@ from .conftest import FALLBACK, HOSTILE, HOSTILE_REASON, STOREFRONT_WEB
 # (no command of ours writes to Okta); removing the team's grant is the other
 WALTER_OPTIONS = [
     ("person", "Remove walter-web from Okta group Engineering - Web (team web is synchronised from it)", []),
-    ("everyone", "Remove team web's write access to acme/storefront-web",
+    ("everyone", "Remove the write access of team web to acme/storefront-web",
      ["gh api -X DELETE /orgs/acme/teams/web/repos/acme/storefront-web"]),
 ]
 
@@ -54,7 +54,7 @@ def test_one_ticket_per_revoked_grant_with_who_what_why_due_and_both_options(sto
                      "1. Remove walter-web from Okta group Engineering - Web (team web is synchronised from it): "
                      "only this person loses access",
                      "a removal made in GitHub is undone by the next synchronisation",
-                     "2. Remove team web's write access to acme/storefront-web: everyone who holds it this way loses it",
+                     "2. Remove the write access of team web to acme/storefront-web: everyone who holds it this way loses it",
                      "   gh api -X DELETE /orgs/acme/teams/web/repos/acme/storefront-web"):
         assert expected in text, expected
 
@@ -199,7 +199,7 @@ def test_cli_writes_each_format_and_refuses_apply_for_files(cli, store, export_c
     result = cli("-c", str(config), "export", "tickets", "--campaign", "1", "--format", "jira-csv", "--group",
                  "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and "2 ticket(s) of campaign 1 written to" in result.stderr
+    assert result.stdout == "" and "2 tickets of campaign 1 written to" in result.stderr
     assert out.read_text(encoding="utf-8").startswith("Summary,Issue Type,Priority,Due Date,Labels")
     result = cli("-c", str(config), "export", "tickets", "--campaign", "1", "--format", "csv", "--apply", env=env)
     assert result.returncode == 2 and result.stderr.strip() == \

@@ -1,4 +1,4 @@
-"""The fake GCP organisation: both fake servers started on one fixture, and a config pointing at them.
+"""The fake GCP organisation: the fake servers started on one fixture, and a config pointing at them.
 
 Shared by the GCP connector tests (tests/connectors/test_gcp*.py); the servers run on loopback.
 """
@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .google_server import FakeGoogle
 from .iam_grpc import FakeIam
+
+if TYPE_CHECKING:
+    from .logging_grpc import FakeLogging
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gcp"
 
@@ -42,11 +45,13 @@ def load_fixture(name: str = "acme-org.json") -> dict[str, Any]:
 class FakeGcp:
     google: FakeGoogle
     iam: FakeIam
+    logging: FakeLogging | None = None  # Cloud Logging, when the fixture has audit logs
 
     def source_toml(self, *, scope: str = 'organization = "organizations/424242424242"', extra: str = "",
                     groups: bool = True) -> str:
+        logging = f"logging_endpoint = \"{self.logging.target}\"\n" if self.logging else ""
         return (f"[sources.gcp]\n{scope}\napi_endpoint = \"{self.google.url}\"\n"
-                f"iam_admin_endpoint = \"{self.iam.target}\"\nanonymous = true\ntimeout = 5\n{extra}\n"
+                f"iam_admin_endpoint = \"{self.iam.target}\"\n{logging}anonymous = true\ntimeout = 5\n{extra}\n"
                 + (GROUPS if groups else ""))
 
     def config_toml(self, **kwargs: Any) -> str:
@@ -55,8 +60,20 @@ class FakeGcp:
     def stop(self) -> None:
         self.google.stop()
         self.iam.stop()
+        if self.logging:
+            self.logging.stop()
 
 
 def start(fixture: dict[str, Any] | None = None) -> FakeGcp:
     fixture = fixture if fixture is not None else load_fixture()
-    return FakeGcp(FakeGoogle(fixture).start(), FakeIam(fixture).start())
+    logging = None
+    if "auditLogs" in fixture:
+        from .logging_grpc import FakeLogging  # imports the logging client: only for activity tests
+
+        logging = FakeLogging(fixture).start()
+    return FakeGcp(FakeGoogle(fixture).start(), FakeIam(fixture).start(), logging)
+
+
+def with_activity() -> dict[str, Any]:
+    """The organisation with its review period's audit logs and IAM insights (activity.json)."""
+    return {**load_fixture(), **load_fixture("activity.json")}

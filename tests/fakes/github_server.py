@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable
 import graphql
 import yaml
 
+from .github_activity import Cursored, GqlRepoActivity, Listed, rest_routes
 from .github_cost import NODE_LIMIT, QueryCost, query_cost
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
@@ -577,7 +578,7 @@ class GqlTeam:
                           lambda r: {"permission": self.org.base_role(roles[r.name]).upper()})
 
 
-class GqlRepo:
+class GqlRepo(GqlRepoActivity):
     __typename = "Repository"
 
     def __init__(self, org: Org, name: str):
@@ -927,8 +928,9 @@ class FakeGitHub:
         o = re.escape(org.login)
         q = {k: v[-1] for k, v in query.items()}
         routes: list[tuple[str, str, Callable[..., Any]]] = [
-            ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info(), "graphql": self._rate_info("graphql")},
-                                             "rate": self._rate_info()}),
+            ("GET", r"/rate_limit", lambda: {"resources": {"core": self._rate_info("core"),
+                                                           "graphql": self._rate_info("graphql")},
+                                             "rate": self._rate_info("core")}),
             ("POST", r"/graphql", lambda: self.graphql(body, token)),
             ("GET", r"/user", lambda: self._authenticated_user(token)),
             ("GET", rf"/orgs/{o}", lambda: self._org_json()),
@@ -983,6 +985,7 @@ class FakeGitHub:
             ("POST", rf"/repos/{o}/(?P<repo>[^/]+)/issues/(?P<num>\d+)/comments",
              lambda repo, num: self._comment(repo, int(num), body, token)),
             ("GET", r"/search/issues", lambda: self._search_issues(q.get("q", ""))),
+            *rest_routes(self, o, q),  # activity: repository activity, compare, rule suites, runs, audit log
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens",
              lambda iid: (201, {"token": f"ghs_installation_{iid}", "expires_at": "2099-01-01T00:00:00Z",
                                 "permissions": {}, "repository_selection": "all"})),
@@ -1480,6 +1483,11 @@ class _Root:
             raise graphql.GraphQLError(f"Could not resolve to an Organization with the login of '{login}'.")
         return GqlOrg(self._org)
 
+    def repository(self, info: Any, owner: str, name: str, followRenames: bool = True) -> Any:
+        if owner.lower() != self._org.login.lower() or name not in self._org.repos:
+            raise graphql.GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
+        return GqlRepo(self._org, name)
+
     def rateLimit(self, info: Any, dryRun: bool = False) -> dict[str, Any]:
         """This query's score (GitHub's formula) and the GraphQL budget after it was charged."""
         fake, cost = self._fake, self._cost
@@ -1567,6 +1575,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if isinstance(data, list):
                 data, headers = self._paginate(data, parsed, query)
+            elif isinstance(data, (Cursored, Listed)):
+                data, headers = data.page(self.headers.get("Host", "127.0.0.1"), parsed, query)
             self._send(status, data, headers, entry)
         except (BrokenPipeError, ConnectionResetError):
             entry.status = -1

@@ -1,5 +1,6 @@
 """A fake Google REST server on loopback: Resource Manager v3, IAM v2 deny policies, IAM v1 pools, Cloud Identity,
-and the Admin SDK Directory API (users, deleted users, groups, members; paged by maxResults and nextPageToken).
+Recommender v1 insights (google.iam.policy.Insight), and the Admin SDK Directory API (users, deleted users,
+groups, members; paged by maxResults and nextPageToken).
 
 It serves a declarative organisation (tests/fixtures/gcp/*.json) the way the real APIs answer
 the real client libraries: paged lists with nextPageToken, `$alt=json;enum-encoding=int`
@@ -269,6 +270,8 @@ class FakeGoogle:
             return self._deny(request, rest[1:])
         if version == "v1" and rest and rest[0] in ("groups", "groups:lookup"):
             return self._cloud_identity(request, rest)
+        if version == "v1" and len(rest) >= 6 and rest[0] == "projects" and rest[4] == "insightTypes":
+            return self._insights(request, rest)
         if version == "v1" and rest and rest[0] == "projects":
             return self._pools(request, rest)
         raise GoogleError(404, f"no route for {request.method} {request.path}")
@@ -379,6 +382,29 @@ class FakeGoogle:
                           **{k: v for k, v in p.items() if k != "id"}} for p in pool.get("providers", [])]
             return self._page(request, providers, "workloadIdentityPoolProviders")
         raise GoogleError(404, f"no route for {request.method} {request.path}")
+
+    def _insights(self, request: Request, rest: list[str]) -> dict[str, Any]:
+        # projects/P/locations/L/insightTypes/T/insights: what recommender_v1's list_insights asks
+        if request.method != "GET" or rest[6:] != ["insights"] or rest[2] != "locations":
+            raise GoogleError(404, f"no route for {request.method} {request.path}")
+        project = self._project(rest[1])
+        if rest[5] != "google.iam.policy.Insight" or rest[3] != "global":
+            raise GoogleError(400, f"insight type {rest[5]} in {rest[3]} is not served here")
+        served = self.fixture.get("insights", {})
+        if project["projectId"] not in served:
+            raise GoogleError(403, f"Permission 'recommender.iamPolicyInsights.list' denied on projects/{rest[1]}")
+        parent = f"projects/{project['number']}/locations/global/insightTypes/google.iam.policy.Insight"
+        wanted = request.query.get("filter", [""])[0]
+        if wanted and wanted not in ('stateInfo.state = "ACTIVE"', "stateInfo.state=ACTIVE"):
+            raise GoogleError(400, f"unsupported filter {wanted!r}")
+        items = [{"name": f"{parent}/insights/{i['id']}", "insightSubtype": "PERMISSIONS_USAGE", "category": "SECURITY",
+                  "targetResources": [f"//cloudresourcemanager.googleapis.com/projects/{project['number']}"],
+                  "stateInfo": {"state": i.get("state", "ACTIVE")}, "etag": f"\"{i['id']}\"",
+                  **{k: v for k, v in i.items() if k not in ("id", "state")}}
+                 for i in served[project["projectId"]]]
+        if wanted:
+            items = [i for i in items if i["stateInfo"]["state"] == "ACTIVE"]
+        return self._page(request, items, "insights")
 
     def _directory(self, request: Request, rest: list[str]) -> dict[str, Any]:
         """admin/directory/v1/… as the Admin SDK answers: users (showDeleted=true lists only deleted

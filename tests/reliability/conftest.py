@@ -88,7 +88,7 @@ def failed_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {"FOUREYES_STORE_URL": f"sqlite:///{store}", "GITHUB_TOKEN": "ghp_reliability_not_a_real_token_0"}
     first = run_in_process("-c", str(demo_only), "snapshot", env=env)
     assert first.returncode == 3, first.stderr  # the dataset's own gap
-    second = run_in_process("-c", str(config), "snapshot", env=env)
+    second = run_in_process("-c", str(config), "snapshot", "--activity", env=env)  # `changes` reads it too
     assert second.returncode == 3 and "foureyes: source github failed: " in second.stderr, second.stderr
     created = run_in_process("-c", str(config), "campaign", "new", "--as", "ciso@acme.com", env=env)
     assert created.returncode == 0, created.stderr

@@ -90,7 +90,7 @@ def outputs(tmp_path, cli):
 
 def test_no_output_and_no_file_contains_a_secret(outputs):
     texts, files = outputs
-    assert "snapshot --stats" in texts and "stats: github" in texts["snapshot --stats"]
+    assert "snapshot --stats" in texts and "what each source cost" in texts["snapshot --stats"]
     for where, text in texts.items():
         _clean(text, where)
     for path in files:

@@ -24,6 +24,7 @@ DATA_COMMANDS = {
     "matrix": ["matrix"],
     "drift": ["drift"],
     "identities": ["identities"],
+    "changes": ["changes"],
     "export tickets": ["export", "tickets", "--format", "json"],
     "report": ["report", "--format", "markdown"],
 }
@@ -94,7 +95,7 @@ def test_gaps_alone_are_one_counting_line_and_exit_3_only_when_strict(failed):
         result = failed(*args, "--snapshot", "1")
         assert result.returncode == 0, (args, result.stderr)
         first = result.stderr.splitlines()[0]
-        assert first == ("foureyes: snapshot 1 has 1 gap(s): parts a source could not read, unknown rather "
+        assert first == ("foureyes: snapshot 1 has 1 gap: parts a source could not read, unknown rather "
                          "than no access (`foureyes check` lists them)"), first
         assert failed(*args, "--snapshot", "1", "--strict").returncode == 3
     data = json.loads(failed("conflicts", "--snapshot", "1", "--format", "json").stdout)
@@ -123,7 +124,7 @@ def test_the_snapshot_that_failed_said_each_failure_once(failed_world):
 @pytest.mark.parametrize("args, known", [
     (["who-can", "deploy.run", "--tier", "prod"], "unknown tier 'prod'; known tiers: production, unclassified"),
     (["matrix", "--tier", "prod"], "unknown tier 'prod'; known tiers: production, unclassified"),
-    (["conflicts", "--rule", "FE-SOD-999"], "unknown rule 'FE-SOD-999'; rules in effect: FE-ID-001, FE-POS-001"),
+    (["conflicts", "--rule", "FE-SOD-999"], "unknown rule 'FE-SOD-999'; rules in effect: FE-ACT-001, FE-ACT-002, FE-ACT-003, FE-ACT-004, FE-EMG-001"),
     (["campaign", "new", "--system", "gitlab", "--as", "ciso@acme.com"], "known systems: github, aws, gcp, ci"),
     (["who-can", "deploy.runn"], "'deploy.runn' is not one of 'code.push'"),
 ])

@@ -55,13 +55,22 @@ def store(store_url, store_templates):
 WANDA, PRISCILLA = "wanda.webb@acme.com", "priscilla.payne@acme.com"
 
 
-def _evidence_world(path: Path) -> dict[str, int]:
-    """Acme's two snapshots, one campaign on the latest, six actions: entries 1-7."""
+def _evidence_world(path: Path, *, activity: bool = True) -> dict[str, int]:
+    """Acme's two snapshots, one campaign on the latest, six actions: entries 1-7.
+
+    ``activity=False``: the snapshots as foureyes wrote them before it read activity."""
+    from dataclasses import replace
+
     from foureyes import review
 
     config = parse_config(REVIEW_CONFIG_TOML, "<review test config>")
     with Store(f"sqlite:///{path}") as store:
-        list(demo.load_into(store))
+        if activity:
+            list(demo.load_into(store))
+        else:
+            for stage in ("before", "after"):
+                results = [replace(r, activity=(), period=None) for r in demo.build(stage)]
+                store.write_snapshot(results, taken_at=demo.TAKEN_AT[stage], label=demo.LABEL[stage])
         spec = review.spec_from_config(config, name="Q4 evidence", today=TODAY)
         campaign = review.create_campaign(store, config, spec, actor="security@acme.com", today=TODAY)
         items = review.items(store, campaign.id)
@@ -91,9 +100,25 @@ def evidence_db(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     return path, _evidence_world(path)
 
 
+@pytest.fixture(scope="session")
+def evidence_db_before_activity(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("evidence-plain") / "evidence.db"
+    return path, _evidence_world(path, activity=False)
+
+
 @pytest.fixture
 def evidence(evidence_db, tmp_path, monkeypatch):
     """A fresh copy of the evidence world (SQLite), with `run` calling the CLI in this process."""
+    yield from _evidence(evidence_db, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def evidence_before_activity(evidence_db_before_activity, tmp_path, monkeypatch):
+    """The same world with snapshots that hold no activity, as stores before activity did."""
+    yield from _evidence(evidence_db_before_activity, tmp_path, monkeypatch)
+
+
+def _evidence(evidence_db, tmp_path, monkeypatch):
     import shutil
     from types import SimpleNamespace
 

@@ -222,7 +222,7 @@ def test_closing_with_pending_items_needs_force_and_a_reason_then_follows_the_po
     pedro = [i for i in items if i.person == "pedro.pinto@acme.com"]
     review.decide(store, pedro[0].id, "certify", actor=PRISCILLA)
     review.decide(store, pedro[1].id, "defer", actor=PRISCILLA)
-    with pytest.raises(review.ReviewError, match=r"has 110 unresolved item\(s\) \(1 deferred, 109 pending\).*--force"):
+    with pytest.raises(review.ReviewError, match=r"has 110 unresolved items \(1 deferred, 109 pending\).*--force"):
         review.close_campaign(store, campaign.id, actor=FALLBACK)
     with pytest.raises(review.ReviewError, match="needs --reason"):
         review.close_campaign(store, campaign.id, actor=FALLBACK, force=True)

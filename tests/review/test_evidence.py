@@ -231,7 +231,7 @@ def test_the_tui_bulk_confirmation_counts_what_it_leaves_alone():
 
 def _as_written_before_migration_3(path) -> None:
     """Turn a store into what foureyes wrote before migration 3: version-1 entries (no state, the
-    old hash), no key columns, no frozen identities, schema version 2."""
+    old hash), no key columns, no frozen identities, no activity, schema version 2."""
     con = sqlite3.connect(path)
     prev = audit.GENESIS
     for seq, at, actor, action, campaign, item, decision, reason, digest, detail in con.execute(
@@ -251,14 +251,20 @@ def _as_written_before_migration_3(path) -> None:
                           ("audit_log", "state")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DROP TABLE campaign_people")
-    for column in ("person_status", "person_manager", "person_department"):  # migration 4 came later still
-        con.execute(f"ALTER TABLE campaign_items DROP COLUMN {column}")
+    # what migrations 4 (roster), 5 (activity) and 6 (item usage) added came later still
+    con.execute("DROP TABLE activity")
+    for table, column in (("campaign_items", "person_status"), ("campaign_items", "person_manager"),
+                          ("campaign_items", "person_department"), ("sources", "activity"),
+                          ("sources", "period_start"), ("sources", "period_end"), ("gaps", "about"),
+                          ("campaign_items", "usage")):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.commit()
     con.close()
 
 
-def test_a_store_from_before_state_commitments_says_which_entries_predate_them(evidence):
+def test_a_store_from_before_state_commitments_says_which_entries_predate_them(evidence_before_activity):
+    evidence = evidence_before_activity  # a store of then held no activity (migration 5 came later)
     evidence.store.close()
     _as_written_before_migration_3(evidence.path)
     with Store(evidence.url) as store:  # migration 3 runs

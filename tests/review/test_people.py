@@ -88,5 +88,6 @@ def test_scope_and_fallback_resolve_through_links_too(store, review_config):
     campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
     items = review.items(store, campaign.id)
     assert items and {i.person for i in items} == {OMAR}
-    assert {(i.reviewer, i.reviewer_rule) for i in items} == {("", "unassigned: every candidate reviewer is the subject")}
+    assert {(i.reviewer, i.reviewer_rule) for i in items} == {
+        ("", "unassigned: each fixed reviewer is the subject; the fallback reviewer is the subject")}
     assert review.reviewer_queue(store, campaign, "omar.osman@acme.io") == []

@@ -96,7 +96,7 @@ def test_custom_rules_load_beside_the_default_pack(tmp_path):
 def test_rules_test_command(cli):
     result = cli("rules", "test")
     assert result.returncode == 0, result.stderr
-    assert "0 failure(s)" in result.stderr
+    assert "0 failures" in result.stderr
 
 
 def test_docs_describe_every_field_of_a_rule_and_of_an_exception():

@@ -83,7 +83,7 @@ def test_foureyes_demo_stores_acme_and_opens_the_overview_then_quits():
         term.wait_for("Snapshot 2 · demo: Acme (November)")
         term.wait_for("+ FE-SOD-001 Nina Nakamura")  # drift came from the worker
         term.send("2")
-        term.wait_for("37 findings")
+        term.wait_for("44 findings")
         term.send("q")
         assert term.close() == 0
 

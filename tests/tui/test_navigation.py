@@ -28,13 +28,15 @@ def test_overview_shows_the_snapshot_its_sources_people_findings_and_drift(demo_
         assert "taken 2026-11-02 08:00 UTC" in text
         for source in ("aws", "gcp", "github"):
             assert re.search(rf"│ {source}\s+{source}\s+\d+", text), source
-        assert "1 gap: what could not be read is unknown" in text
-        assert "39 people linked across systems" in text
-        assert "5 unlinked accounts" in text
+        # the hidden bypass list, and an Actions run of the review period that could not be read
+        assert "2 gaps: what could not be read is unknown" in text
+        # one definition of a person: 44, as the People tab and `foureyes identities` count them
+        assert "44 people: 39 linked across systems, 5 unlinked accounts" in text
         assert "JQ Contracting (github:contractor-jq)" in text
-        assert re.search(r"critical\s+12 █", text)
+        assert re.search(r"critical\s+13 █", text)
         # FE-ID-001 gave way to FE-ROS-002 (a roster finding) for the two unlinked accounts
-        assert "37 open (26 separation-of-duties conflicts)" in text
+        assert "44 open (26 separation-of-duties conflicts, 7 proven in the review" in text  # the panel wraps
+        assert "Review period 2026-08-04 to 2026-11-02: 305 production changes, 17 not" in text
         assert "2 leavers still holding access" in text  # the roster's
         assert "Omar Osman left 10 days ago" in text
         # drift from October: Nina joined team web and can now push and deploy storefront
@@ -51,7 +53,7 @@ def test_keys_reach_a_seeded_conflict_explain_it_and_draw_its_path(demo_url):
         await type_text(app, pilot, "paul")
         await press(app, pilot, "enter")  # leaves the filter box for the table
         text = screen_text(app)
-        assert "1 of 37 findings match paul" in text
+        assert "1 of 44 findings match paul" in text
         assert re.search(r"critical\s+FE-SOD-003\s+Can land unreviewed code.*Paul Platt\s+app:platform\s+aws\+github"
                          r"\s+open", text)
         # the pane below explains the rule and lists each capability's paths
@@ -89,7 +91,8 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
         assert type(app.screen).__name__ == "PersonScreen"
         text = screen_text(app)
         assert "Max Mueller  max.mueller@acme.com" in text
-        assert "2 accounts · 12 capabilities · 1 open finding" in text
+        # FE-SOD-003, and what he did in the quarter: shipped a change alone, past the protection
+        assert "2 accounts · 12 capabilities · 3 open findings" in text
         assert re.search(r"deploy\.run\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+"
                          r"SSO group payments-oncall → role", text)
 
@@ -110,12 +113,37 @@ def test_a_persons_accounts_grants_and_capabilities(demo_url):
     run(demo_url, scenario)
 
 
+def test_emergency_access_stands_apart_from_standing_access(demo_url):
+    async def scenario(app, pilot):
+        text = screen_text(app)
+        # the Overview: the declared break-glass path, its unjustified use, and what is time-bound
+        assert "⚑ prod-breakglass  2 uses, 1 with a finding · 1 person only through it" in text
+        assert "2026-10-21 19:40 Alex Adeyemi · 4 h · no ticket; too long" in text
+        # Alex's capabilities: production only through the declared path, marked in the Access column
+        await press(app, pilot, "4", "f")
+        await type_text(app, pilot, "alex")
+        await press(app, pilot, "enter", "enter")
+        text = screen_text(app)
+        assert re.search(r"access\.admin\s+acme-prod \(111111111111\)\s+production\s+payments\s+5\s+✓\s+"
+                         r"⚑ prod-breakglass\s+role ops-breakglass", text)
+        assert "2 capabilities · 2 open findings" in text  # his October use: no ticket, too long
+        # the unjustified use as findings, with the use as their proof
+        await press(app, pilot, "2", "f")
+        await type_text(app, pilot, "FE-EMG")
+        await press(app, pilot, "enter")
+        text = screen_text(app)
+        assert "2 of 44 findings match" in text
+        assert "An emergency path was used without a ticket" in text
+
+    run(demo_url, scenario)
+
+
 def test_matrix_marks_conflicts_and_filters_to_conflicts_a_team_or_an_app(demo_url):
     async def scenario(app, pilot):
         await press(app, pilot, "3")
         screen = app.screen
         text = screen_text(app)
-        assert "38 people · 15 in conflict · tier production" in text
+        assert "38 of 44 people hold a capability · 15 in conflict · tier production" in text
         assert re.search(r"Paul Platt\s+active\s+▲ yes\s+● 5\s+● 3\s+● 5\s+● 1\s+·\s+● 1", text)
         assert re.search(r"Bob Brown\s+active\s+● 1", text)
         assert re.search(r"Omar Osman\s+LEFT\s+▲ yes", text)  # a leaver is unmistakable
@@ -145,7 +173,11 @@ def test_gaps_say_what_could_not_be_read_and_what_it_may_hide(demo_url):
     async def scenario(app, pilot):
         await press(app, pilot, "5")
         text = screen_text(app)
-        assert "1 gap" in text
+        assert "2 gaps" in text
+        await press(app, pilot, "f")
+        await type_text(app, pilot, "legacy")
+        await press(app, pilot, "enter")
+        text = screen_text(app)
         assert "Could not read    403 on GET /repos/acme/legacy-billing/rulesets/7" in text
         assert "May hide          ruleset bypass actors who may merge without review" in text
         assert "unknown, not absent" in text
@@ -204,12 +236,14 @@ def test_mouse_switches_sections_sorts_columns_and_opens_rows(demo_url):
         await settle(app, pilot)
         assert app.current_mode == "conflicts"
         table = app.screen.table
-        subject_x = sum(width + 2 for width in table._widths[:3]) + 2
+        subject_x = table.column_x("subject") + 2
         await pilot.click(table, offset=(subject_x, 0))  # the "Person or resource" header
         await settle(app, pilot)
         assert table.sort_column == "subject"
         assert table.visible_rows[0].cells[3].lower() <= table.visible_rows[-1].cells[3].lower()
-        await pilot.click(table, offset=(10, 3), times=2)
+        # double-click the first conflict (posture findings and proven violations have no path to draw)
+        row = next(n for n, r in enumerate(table.visible_rows) if r.data.holdings)
+        await pilot.click(table, offset=(10, 1 + row), times=2)
         await settle(app, pilot)
         assert type(app.screen).__name__ == "PathScreen"
 

@@ -62,11 +62,19 @@ def test_matrix_rows_are_the_core_matrix(triage):
     assert {r.key for r in rows} == set(core)
     for row in rows:
         counts = [len(core[row.key]["capabilities"][c]) for c in CAPABILITIES]
-        assert row.cells[3:] == tuple(f"● {n}" if n else "·" for n in counts)
+        used = [len(core[row.key]["used"].get(c, ())) for c in CAPABILITIES]  # used in the activity period
+        # resources reached only through the declared break-glass path are counted apart
+        emergency = [len(core[row.key]["emergency"].get(c, ())) for c in CAPABILITIES]
+        expected = tuple(((f"● {n}" + (f" ✓{u}" if u else "")) if n else "") + (
+            (f" ⚑{e}" if n else f"⚑ {e}") if e else "") or "·" for n, u, e in zip(counts, used, emergency))
+        assert row.cells[3:] == expected
         assert (row.cells[2] == "▲ yes") == core[row.key]["conflict"]
         person = triage.analysis.identities.people.get(row.key)
         assert row.cells[1] == ("LEFT" if person.is_leaver else "no record" if not person.roster.in_roster
                                 else person.status)
+    assert any("✓" in cell for row in rows for cell in row.cells)  # the demo's quarter has last-use data
+    alex = next(row for row in rows if row.key == "alex.adeyemi@acme.com")
+    assert alex.cells[3:] == ("·", "·", "·", "⚑ 1", "·", "⚑ 1")  # only through ops-breakglass: emergency, apart
 
 
 def test_gap_rows_include_a_failed_source_as_unknown_everything():
@@ -86,3 +94,22 @@ def test_times_are_the_stored_ones_never_the_clock():
     assert when("2026-11-02T08:00:00+00:00") == "2026-11-02 08:00 UTC"
     assert when("2026-11-02T08:00:00+02:00") == "2026-11-02 08:00 +02:00"
     assert when("") == "unknown time"
+
+
+def test_columns_give_way_by_priority_and_ids_are_never_cut():
+    from foureyes.tui.rows import Column, layout
+
+    columns = (Column("id", "Id", whole=True, priority=0), Column("title", "Title", min_width=10, priority=0, grow=2),
+               Column("scope", "Scope", min_width=8, priority=3), Column("status", "Status", priority=1, min_width=6))
+    natural = [21, 50, 24, 8]  # the longest cell of each
+    # room for everything: each column as wide as its longest cell, the rest to the title
+    wide = layout(columns, natural, 200)
+    assert wide[0] == 21 and wide[2] == 24 and wide[3] == 8 and sum(w + 2 for w in wide) == 200
+    assert layout(columns, natural, 200, fill=False) == [21, 50, 24, 8]
+    # narrow: the least important column goes first, the id stays whole, the title shrinks
+    narrow = layout(columns, natural, 50)
+    assert narrow[2] is None and narrow[0] == 21 and narrow[3] == 8 and 10 <= narrow[1] < 50
+    assert sum(w + 2 for w in narrow if w is not None) <= 50
+    # narrower than the ids and titles need: they stay (the table scrolls sideways)
+    tiny = layout(columns, natural, 30)
+    assert tiny[0] == 21 and tiny[1] == 10 and tiny[2] is None and tiny[3] is None

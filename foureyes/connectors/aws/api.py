@@ -120,13 +120,15 @@ class Clients:
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, Any] = field(default_factory=dict)
 
-    def __call__(self, service: str) -> Any:
+    def __call__(self, service: str, region: str = "") -> Any:
+        """The client of ``service`` in ``region`` (default: [sources.aws] region)."""
+        region = region or self.source.region
         with self.lock:
-            client = self.cache.get(service)
+            client = self.cache.get(f"{service}@{region}")
             if client is None:
                 client = self.session.client(
                     service,
-                    region_name=self.source.region,
+                    region_name=region,
                     endpoint_url=self.source.endpoint_url or None,
                     config=BotoConfig(
                         retries={"mode": self.source.retry_mode, "max_attempts": self.source.max_attempts},
@@ -138,7 +140,7 @@ class Clients:
                 client.meta.events.register("before-parse.*.*", _refuse_cut_or_malformed)
                 client.meta.events.register("before-call.*.*", self.counter.call)
                 client.meta.events.register("before-send.*.*", self.counter.attempt)
-                self.cache[service] = client
+                self.cache[f"{service}@{region}"] = client
             return client
 
 

@@ -9,8 +9,8 @@ Acme comes in two stages, "before" and "after", a month apart, so drift has some
 show. Everything is deterministic. What callers use is exported here.
 """
 
-from .acme import DEMO_CONFIG_TOML, LABEL, TAKEN_AT, demo_config, demo_store_url
+from .acme import DEMO_CAMPAIGNS_TOML, DEMO_CONFIG_TOML, LABEL, TAKEN_AT, demo_config, demo_config_text, demo_store_url
 from .connector import DemoConnector, build, load_into
 
-__all__ = ["DEMO_CONFIG_TOML", "LABEL", "TAKEN_AT", "DemoConnector", "build", "demo_config", "demo_store_url",
+__all__ = ["DEMO_CAMPAIGNS_TOML", "DEMO_CONFIG_TOML", "demo_config_text", "LABEL", "TAKEN_AT", "DemoConnector", "build", "demo_config", "demo_store_url",
            "load_into"]

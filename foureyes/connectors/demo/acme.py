@@ -64,13 +64,42 @@ repos = ["acme/deploy-tools", "acme/infra", "acme/terraform-modules"]
 [identity]
 email_domains = ["acme.com"]
 domain_aliases = {{ "acme.io" = "acme.com" }}
+
+# The one sanctioned emergency path: security assumes ops-breakglass (then ops-admin) during an
+# incident, for an hour at most, with the incident in the role session name.
+[[break_glass]]
+name = "prod-breakglass"
+description = "Administrator access to acme-prod during an incident"
+aws_roles = ["arn:aws:iam::{PROD}:role/ops-breakglass"]
+allowed = ["alex.adeyemi@acme.com", "olivia.okafor@acme.com"]
+max_duration = "1h"
+ticket = "INC-[0-9]+"
 """
+
+
+# How the demo's campaigns are reviewed (`foureyes demo --config` prints it with the above): the
+# apps' owners first, then the team maintainers; what neither reviews goes to the security team.
+DEMO_CAMPAIGNS_TOML = """
+[campaigns]
+reviewers = ["app-owner", "team-maintainer"]
+fallback_reviewer = "security@acme.com"
+
+[campaigns.templates.quarterly]
+name = "Quarterly production access review {period}"
+recurrence = "quarterly"
+scope = "production"
+"""
+
+
+def demo_config_text() -> str:
+    """The demo's whole config as a user would write it: tiers, apps with owners, identity, campaigns."""
+    return DEMO_CONFIG_TOML.lstrip("\n") + DEMO_CAMPAIGNS_TOML
 
 
 def demo_config() -> Config:
     from ...config import parse_config
 
-    return parse_config(DEMO_CONFIG_TOML, "<demo config>")
+    return parse_config(demo_config_text(), "<demo config>")
 
 
 def demo_store_url() -> str:
@@ -310,10 +339,13 @@ def repos_at(stage: str) -> list[Repo]:
     return repos
 
 
-def finish(b: SourceBuilder, name: str, stage: str) -> SourceResult:
-    """One demo source, stamped with the stage's time (the demo reads nothing, so no requests)."""
+def finish(b: SourceBuilder, name: str, stage: str, period: Any = None) -> SourceResult:
+    """One demo source, stamped with the stage's time, with the activity period when the stage
+    carries activity (activity.py). The demo reads nothing, so it sent no requests, read no
+    pages and took no time (`snapshot --stats` says so)."""
     return b.result(name, name, started_at=TAKEN_AT[stage], finished_at=TAKEN_AT[stage],
-                    stats={"requests": 0, "demo": True})
+                    stats={"requests": 0, "retries": 0, "pages": 0, "rate_limit_points": None, "elapsed_s": 0.0,
+                           "demo": True}, period=period)
 
 
 def github_user(login: str) -> str:

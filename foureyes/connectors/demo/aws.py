@@ -18,6 +18,7 @@ from ...model import (
     Via,
 )
 from ..base import SourceBuilder
+from .activity import PERIOD, aws_activity
 from .acme import ACCOUNT_NAMES, DEV, PROD, STAGING, finish
 
 
@@ -165,4 +166,7 @@ def aws_source(stage: str, config: Config) -> SourceResult:
     if after:
         policy(staging_ps, STAGING, "AmazonECS_FullAccess", (DEPLOY_RUN,), ["ecs:*"],
                "AWS managed policy AmazonECS_FullAccess added to permission set StagingDeployer")
+    if stage == "after":  # the quarter of history before the "after" snapshot
+        aws_activity(b)
+        return finish(b, "aws", stage, PERIOD)
     return finish(b, "aws", stage)

@@ -17,6 +17,7 @@ from ...model import (
     Via,
 )
 from ..base import SourceBuilder
+from .activity import PERIOD, gcp_activity
 from .acme import DOMAIN, GCP_ORG, GCP_PROJECTS, finish
 
 
@@ -99,4 +100,7 @@ def gcp_source(stage: str, config: Config) -> SourceResult:
          detail="time-bound binding")
     if after:
         bind(priya, "roles/viewer", projects["acme-staging-web"], (), [], detail="binding of roles/viewer")
+    if stage == "after":  # the quarter of history before the "after" snapshot
+        gcp_activity(b)
+        return finish(b, "gcp", stage, PERIOD)
     return finish(b, "gcp", stage)

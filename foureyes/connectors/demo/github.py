@@ -25,6 +25,7 @@ from ...model import (
     ci_subject,
 )
 from ..base import SourceBuilder
+from .activity import PERIOD, github_activity
 from .acme import (
     ORG,
     OUTSIDE_COLLABORATORS,
@@ -89,7 +90,7 @@ def github_source(stage: str, config: Config) -> SourceResult:
             if login in present:
                 b.edge(Edge(github_user(login), github_team(slug), EdgeKind.MEMBER_OF, f"maintainer of team {slug}"))
         if parent:
-            b.edge(Edge(github_team(slug), github_team(parent), EdgeKind.MEMBER_OF, f"child team of {parent}"))
+            b.edge(Edge(github_team(slug), github_team(parent), EdgeKind.MEMBER_OF, f"parent of team {slug}"))
 
     # who reaches which team (for reviewer and admin reasoning below)
     def team_members(slug: str) -> set[str]:
@@ -240,6 +241,9 @@ def github_source(stage: str, config: Config) -> SourceResult:
                     for key in sorted(admins):
                         b.edge(Edge(key, ctx_key, EdgeKind.CAN_TRIGGER,
                                     f"admin of {full} may bypass the protection rules of {env_name}"))
+    if stage == "after":  # the quarter of history before the "after" snapshot
+        github_activity(b)
+        return finish(b, "github", stage, PERIOD)
     return finish(b, "github", stage)
 
 

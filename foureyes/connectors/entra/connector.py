@@ -20,6 +20,7 @@ class EntraConnector:
     def collect(self, progress: Progress = no_progress) -> SourceResult:
         started = utcnow()
         fetcher = Fetcher(self.section, progress, self.name, self.secrets)
+        self.watch = fetcher.watch  # what the read cost, also when it fails
         read = fetcher.fetch()
         progress(ProgressEvent(self.name, "translating users and groups"))
         out = translate(read)

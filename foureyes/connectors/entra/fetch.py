@@ -114,13 +114,13 @@ class Fetcher:
 
         out: list[Any] = []
         try:
-            self.watch.requests += 1
+            self.watch.count(requests=1, pages=1)
             page = await builder.get(request_configuration=RequestConfiguration(query_parameters=params))
             while page is not None:
                 out.extend(page.value or ())
                 if not page.odata_next_link:
                     break
-                self.watch.requests += 1
+                self.watch.count(requests=1, pages=1)
                 page = await builder.with_url(page.odata_next_link).get()
         except Exception as exc:  # APIError (an HTTP status), a reset, a timeout
             return out, _message(exc)

@@ -28,7 +28,7 @@ from google.rpc import error_details_pb2
 from ...config import GcpSource
 from ...errors import SourceError
 from ...model import Gap
-from ..base import Progress, ProgressEvent, unreachable
+from ..base import Progress, ProgressEvent, clock, unreachable
 from .iam import DenyRule, Pool, Provider, parse_condition, parse_member
 from .inventory import Binding, Inventory, Node, Role, ServiceAccount
 
@@ -262,9 +262,10 @@ class Fetcher:
         self._lock = threading.Lock()
         self.requests = 0
         self.retries = 0
+        self.pages = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.started = time.monotonic()
+        self.started = clock()
         self.timeout = section.timeout
         # passed to every GAPIC call, which hands it on to the pager for each further page
         self.retry = PacedRetry(section.retry_deadline, self._on_attempt, self._on_transient)
@@ -299,7 +300,10 @@ class Fetcher:
 
     def _pages(self, pager: Any) -> Iterable[Any]:
         """Pages of a GAPIC pager; each page's request is retried and counted by ``self.retry``."""
-        return pager.pages
+        for page in pager.pages:
+            with self._lock:
+                self.pages += 1
+            yield page
 
     def gap(self, resource: str, reason: str, hides: str) -> None:
         with self._lock:
@@ -319,6 +323,8 @@ class Fetcher:
         params = dict(params or {})
         while True:
             page = self._rest_get(url, params)
+            with self._lock:
+                self.pages += 1
             found.extend(page.get(items, []))
             token = page.get("nextPageToken")
             if not token:
@@ -336,9 +342,11 @@ class Fetcher:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "pages": self.pages,
+            "rate_limit_points": None,  # quotas are per minute and not reported per call; throttling is retried
             "throttled": self.throttled,
             "max_in_flight": self.max_in_flight,
-            "elapsed_s": round(time.monotonic() - self.started, 3),
+            "elapsed_s": round(clock() - self.started, 3),
         }
 
     # -- the whole read

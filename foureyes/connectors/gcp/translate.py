@@ -82,6 +82,7 @@ class _Access:
     permissions: set[str] = field(default_factory=set)
     reasons: list[str] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)  # "" for an unconditional binding
+    expiries: list[str | None] = field(default_factory=list)  # each binding's request.time bound, None: none
     uncertain: list[str] = field(default_factory=list)
 
 
@@ -240,6 +241,8 @@ class _Translator:
                         access.permissions |= effective
                         access.reasons.append(f"{binding.role} on {where}")
                         access.conditions.append(binding.condition.expression if binding.condition else "")
+                        access.expiries.append(iso(binding.condition.expires)
+                                               if binding.condition and binding.condition.expires else None)
                         access.uncertain += notes
 
     def _service_account_binding(self, email: str, project: Node, binding: Binding) -> None:
@@ -247,6 +250,7 @@ class _Translator:
         condition = binding.condition
         if condition and condition.expired(self.now):
             self.counts["expired_bindings"] += 1
+            self._expired(binding, project, project, f"service account {email}", on=f" on serviceAccount:{email}")
             return
         role = self.inv.roles.get(binding.role)
         permissions = role.permissions if role is not None and not role.deleted else frozenset()
@@ -271,6 +275,27 @@ class _Translator:
                     key, entitlement, project.key, set(), Via.DIRECT, f"{binding.role} bound on {where}",
                     condition.expression if condition else "",
                     iso(condition.expires) if condition and condition.expires else None, 0, attrs))
+
+    def _expired(self, binding: Binding, bound: Node, resource: Node, where: str, *, on: str = "") -> None:
+        """A binding whose request.time condition has passed: it confers nothing, but it is still in
+        the policy, so it is kept as a grant without capabilities, marked expired (FE-EMG-006)."""
+        condition = binding.condition
+        assert condition is not None and condition.expires is not None
+        entitlement = f"{binding.role}{on} if {condition.title or condition.expression}"
+        for raw in binding.members:
+            member = parse_member(raw)
+            if member.kind == "deleted":
+                continue
+            for key in self.members.keys_for(member, bound, binding.role):
+                attrs: dict[str, Any] = {"bound_at": [bound.key], "expired": True, "conditional": False}
+                if condition.title:
+                    attrs["condition_title"] = condition.title
+                if condition.not_before is not None:
+                    attrs["not_before"] = iso(condition.not_before)
+                self._merge(_GrantRecord(
+                    key, entitlement, resource.key, set(), Via.DIRECT,
+                    f"{binding.role} bound on {where} until {iso(condition.expires)} (expired: confers nothing)",
+                    condition.expression, iso(condition.expires), 0, attrs))
 
     def act_as(self, key: str, project: Node) -> Any:
         """A service account of ``project`` the principal may act as, None, or UNKNOWN."""
@@ -310,6 +335,8 @@ class _Translator:
                 through = "; ".join(reasons[:3]) + (f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else "")
                 condition = "" if "" in access.conditions else access.conditions[0]
                 attrs: dict[str, Any] = {"permissions": sorted(access.permissions)}
+                if access.expiries and all(access.expiries):  # every binding behind it expires: time-bound
+                    attrs["expires"] = min(e for e in access.expiries if e)
                 if access.uncertain:
                     attrs["uncertain"] = list(dict.fromkeys(access.uncertain))
                 token = sorted(access.permissions & catalogue.token)
@@ -359,6 +386,7 @@ class _Translator:
         condition = binding.condition
         if condition and condition.expired(self.now):
             self.counts["expired_bindings"] += 1
+            self._expired(binding, bound, bound, node_label(bound))
             return []
         role = self.inv.roles.get(binding.role)
         permissions = role.permissions if role is not None and not role.deleted else frozenset()

@@ -1,10 +1,11 @@
 """The GitHub HTTP layer: PyGithub's requester and retry, one client per worker thread.
 
-Counts every request, retry and rate-limit wait for ``snapshot --stats``, and schedules within
-both of GitHub's budgets: the primary ones (REST requests and GraphQL points per hour, as the
-answers' ``x-ratelimit-*`` headers tell them, each GraphQL query's score reserved before it is
-sent) and the secondary ones (at most 100 requests in flight; per minute, 900 points for each
-REST endpoint and 2,000 for GraphQL). Failures become `ApiFailure`.
+Counts every request, retry, page, rate-limit point and rate-limit wait for ``snapshot
+--stats``, and schedules within both of GitHub's budgets: the primary ones (REST requests and
+GraphQL points per hour, as the answers' ``x-ratelimit-*`` headers tell them, each GraphQL
+query's score reserved before it is sent) and the secondary ones (at most 100 requests in
+flight; per minute, 900 points for each REST endpoint and 2,000 for GraphQL). Failures become
+`ApiFailure`.
 """
 
 from __future__ import annotations
@@ -60,8 +61,32 @@ class Meter:
         self.watch = Stopwatch()
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._rest = self._graphql = self._points = 0
+        self._rest = self._graphql = self._graphql_points = 0  # answered: REST calls, GraphQL queries and scores
+        self._spent: dict[str, list[int]] = {}  # resource -> [used before the first answer, most used seen]
+        self._points = 0  # points of windows that reset while reading
 
+    def page(self) -> None:
+        """A page of a list (a REST page or a GraphQL query) was read."""
+        self.watch.count(pages=1)
+
+    def spent(self, headers: Any) -> None:
+        """Rate-limit points, from GitHub's ``x-ratelimit-used`` (points used in the current
+        window, per ``x-ratelimit-resource``): the rise of that count while this source reads.
+        Another client on the same token in the same window counts too."""
+        try:
+            used = int(str(headers.get("x-ratelimit-used", "")).strip())
+        except ValueError:
+            return
+        resource = str(headers.get("x-ratelimit-resource", "core"))
+        with self._lock:
+            span = self._spent.get(resource)
+            if span is None or used < span[0]:  # the first answer, or a window that reset
+                if span is not None:
+                    self._points += span[1] - span[0]
+                self._spent[resource] = [used - 1, used]  # an answer costs at least a point
+            else:
+                span[1] = max(span[1], used)
+            self.watch.rate_limit_points = self._points + sum(hi - lo for lo, hi in self._spent.values())
     def started(self) -> None:
         with self._lock:
             self.watch.requests += 1
@@ -88,14 +113,14 @@ class Meter:
         with self._lock:
             if resource == "graphql":
                 self._graphql += 1
-                self._points += points
+                self._graphql_points += points
             else:
                 self._rest += 1
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {**self.watch.as_stats(), "rest_requests": self._rest, "graphql_requests": self._graphql,
-                    "graphql_points": self._points}
+                    "graphql_points": self._graphql_points}
 
 
 class Slots:
@@ -296,6 +321,8 @@ def _retry_class() -> type:
                 fresh.get_backoff_time = lambda: backoff
             if self.meter is not None:
                 self.meter.retried()
+                if response is not None:  # an answer retried here never reaches GitHubApi.request
+                    self.meter.spent(response.headers)
             return fresh
 
         def _limit_backoff(self, headers: Any) -> float:
@@ -329,7 +356,8 @@ class Page:
     data: Any
 
 
-def _next_link(headers: dict[str, Any]) -> str | None:
+def next_link(headers: dict[str, Any]) -> str | None:
+    """The ``rel="next"`` URL of a Link header, or None on the last page."""
     for part in str(headers.get("link", "")).split(","):
         if 'rel="next"' in part:
             return part.split(";", 1)[0].strip().strip("<>")
@@ -461,10 +489,12 @@ class GitHubApi:
                 headers, data = requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
             except RateLimitExceededException as exc:
                 answered = exc.headers or {}
+                self.meter.spent(answered)
                 raise ApiFailure(verb, shown, exc.status, "rate limit exhausted and the wait would exceed "
                                  f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)") from None
             except GithubException as exc:
                 answered = exc.headers or {}
+                self.meter.spent(answered)
                 raise ApiFailure(verb, shown, exc.status, _message(exc.data)) from None
             except ValueError as exc:  # a body that is not JSON: retry, then give up
                 failure = ApiFailure(verb, shown, None, f"malformed JSON in the response ({type(exc).__name__})")
@@ -474,6 +504,7 @@ class GitHubApi:
                     raise failure from None  # urllib3 already retried connection errors and timeouts
             else:
                 answered = headers
+                self.meter.spent(headers)
                 if resource == "core":
                     self.meter.charged("core", 1)
                 return Page(headers, data)
@@ -496,13 +527,14 @@ class GitHubApi:
         first = True
         while url:
             page = self.request("GET", url, params=params if first else None)
+            self.meter.page()
             first = False
             data = page.data
             items = data.get(item_key, []) if item_key and isinstance(data, dict) else data
             if not isinstance(items, list):
                 raise ApiFailure("GET", _shown(path), None, "expected a list in the response")
             yield from items
-            url = _next_link(page.headers)
+            url = next_link(page.headers)
 
     def graphql(self, query: str, variables: dict[str, Any], *, urgent: bool = False
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -520,6 +552,7 @@ class GitHubApi:
         while True:
             page = self.request("POST", self._client().requester.graphql_url,
                                 body={"query": query, "variables": variables}, urgent=urgent, cost=predicted.points)
+            self.meter.page()
             data = page.data if isinstance(page.data, dict) else {}
             errors = list(data.get("errors") or [])
             if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):

@@ -97,7 +97,7 @@ def _teams(ctx: Context) -> None:
             word = "maintainer" if role == "MAINTAINER" else "member"
             b.edge(Edge(ctx.user(login), ctx.team(slug), EdgeKind.MEMBER_OF, f"{word} of team {slug}"))
         if team.parent and team.parent in org.teams:
-            b.edge(Edge(ctx.team(slug), ctx.team(team.parent), EdgeKind.MEMBER_OF, f"child team of {team.parent}"))
+            b.edge(Edge(ctx.team(slug), ctx.team(team.parent), EdgeKind.MEMBER_OF, f"parent of team {slug}"))
 
 
 def _repo_access(ctx: Context, repo: RepoData) -> list[Holding]:

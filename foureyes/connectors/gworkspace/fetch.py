@@ -118,7 +118,7 @@ class Fetcher:
         nxt: Callable[..., Any] = getattr(collection, "list_next")
         try:
             while request is not None:
-                self.watch.requests += 1
+                self.watch.count(requests=1, pages=1)
                 response = request.execute(num_retries=self.section.num_retries)
                 out.extend(response.get(key, ()))
                 request = nxt(request, response)

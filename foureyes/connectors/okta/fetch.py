@@ -144,7 +144,7 @@ class Fetcher:
         out: list[dict[str, Any]] = []
         after = None
         while True:
-            self.watch.requests += 1
+            self.watch.count(requests=1, pages=1)
             try:
                 data, resp, err = await call(limit=self.section.page_size, after=after, **params)
             except Exception as exc:  # a reset, a timeout, a body the SDK cannot parse

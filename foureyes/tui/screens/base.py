@@ -70,7 +70,7 @@ class FoureyesScreen(ReportsWorkerFailures, Screen[None]):
         yield IncompleteBanner(id="incomplete")
         with Vertical(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -94,7 +94,7 @@ class SectionScreen(FoureyesScreen):
         yield Static(id="status", classes="status")
         with Vertical(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._shown: Triage | None = None

@@ -38,8 +38,8 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 class NewCampaignScreen(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="campaign_new.cancel"),
-                Binding("ctrl+s", "create", "Create", id="campaign_new.create")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="campaign_new.cancel", tooltip="Close without creating"),
+                Binding("ctrl+s", "create", "Create", id="campaign_new.create", tooltip="Create the campaign")]
     DEFAULT_CSS = """
     NewCampaignScreen { align: center middle; }
     NewCampaignScreen > Vertical { width: 96; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -73,7 +73,8 @@ class NewCampaignScreen(ModalScreen[int | None]):
                 with Horizontal(classes="field"):
                     yield Label("Scope")
                     yield Select([("all production grants", "production"), ("grants in a conflict", "conflicts"),
-                                  ("new since the last closed campaign", "drift"), ("all grants", "all")],
+                                  ("new since the last closed campaign", "drift"),
+                                  ("each use of an emergency path", "emergency"), ("all grants", "all")],
                                  value="production", allow_blank=False, id="campaign-scope")
                 with Horizontal(classes="field"):
                     yield Label("Systems")

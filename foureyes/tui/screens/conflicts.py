@@ -38,12 +38,12 @@ class ConflictsScreen(TableScreen):
                "Draw every path behind the selected finding, hop by hop", show=True),
         Action("conflicts.filter", "f", "filter", "Filter", "conflicts",
                "Filter by words or field:value (severity, rule, person, app, repo, system, status)", show=True),
-        Action("conflicts.person", "p", "open_person", "Open person", "conflicts",
-               "Open the person of the selected finding"),
+        Action("conflicts.person", "p", "open_person", "Person", "conflicts",
+               "Open the person of the selected finding", show=True),
         Action("conflicts.sort", "o", "sort", "Sort by next column", "conflicts",
                "Cycle the sort column (click a header to sort by it)"),
-        Action("conflicts.open_only", "x", "open_only", "Toggle open only", "conflicts",
-               "Hide or show findings covered by an exception"),
+        Action("conflicts.open_only", "x", "open_only", "Open only", "conflicts",
+               "Hide or show findings covered by an exception", show=True),
         Action("conflicts.close_filter", "escape", "close_filter", "Leave filter", "conflicts",
                "Back to the table; the filter stays"),
     )
@@ -94,8 +94,10 @@ class ConflictsScreen(TableScreen):
             return
         finding: Finding = row.data
         if not finding.holdings:
-            self.notify("A posture finding is about a resource, not a person's path: its detail is below.",
-                        markup=False, timeout=4)
+            what = ("A proven violation is what happened, not a path: its proof, hop by hop, is below."
+                    if finding.proof else "A posture finding is about a resource, not a person's path: its detail "
+                    "is below.")
+            self.notify(what, markup=False, timeout=4)
             return
         who = person_label(self.triage.analysis.identities.people.get(finding.person), finding.person)
         title = f"{finding.rule.id} {finding.rule.title} · {who} · {finding.scope}"

@@ -45,6 +45,27 @@ CHOICES: tuple[Choice, ...] = tuple(
           for f in REPORT_FORMATS)
 
 
+class ChoiceSet(RadioSet):
+    """Radio buttons chosen with the arrows: the highlight is the choice (as the hint says)."""
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self._press_highlighted()
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self._press_highlighted()
+
+    def action_toggle_button(self) -> None:
+        self._press_highlighted()  # enter or space on the choice made keeps it
+
+    def _press_highlighted(self) -> None:
+        if self._selected is not None:
+            button = self._nodes[self._selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+
+
 @dataclass
 class PreviewReady(Message):
     choice: str
@@ -72,7 +93,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
         Binding("ctrl+s", "save", "Save", id="export.save", tooltip="Write the previewed file"),
         Binding("ctrl+g", "toggle_group", "Group tickets", id="export.group",
                 tooltip="One ticket per system and resource instead of one per revoked grant"),
-        Binding("escape", "cancel", "Close", id="export.cancel"),
+        Binding("escape,q", "cancel", "Close", id="export.cancel", tooltip="Close without saving (↑↓ choose the format)"),
     ]
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
@@ -85,7 +106,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
     ExportScreen #export-status { height: auto; color: $text-muted; }
     ExportScreen #export-status.-error { color: $error; }
     ExportScreen #export-preview { height: 1fr; }
-    ExportScreen .dialog-hint { color: $text-muted; height: 1; }
+    ExportScreen .dialog-hint { color: $text-muted; height: auto; }
     """
 
     def __init__(self, campaign: review.Campaign, *, directory: Path | None = None) -> None:
@@ -102,7 +123,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
             yield Static(Text(f"Export campaign {self.campaign.id} ")
                          + Text(safe_text(self.campaign.name, limit=80)), classes="dialog-title")
             with Horizontal(id="export-options"):
-                with RadioSet(id="export-choice"):
+                with ChoiceSet(id="export-choice"):
                     for n, choice in enumerate(CHOICES):
                         yield RadioButton(choice.label, value=n == 0, id=f"choice-{choice.id}")
                 with Vertical(id="export-side"):
@@ -110,9 +131,10 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[str | None]):
                     yield Input(value=str(self._default_path()), id="export-path",
                                 placeholder="file to write")
                     yield Static(Text("Preparing the preview…", style="italic"), id="export-status")
-            yield TextArea("", read_only=True, show_line_numbers=False, soft_wrap=False, id="export-preview")
-            yield Static(Text("↑↓ choose · ctrl+g group tickets · ctrl+s save · escape close · GitHub issues: "
-                              "foureyes export tickets --format github"), classes="dialog-hint")
+            yield TextArea("", read_only=True, show_line_numbers=False, soft_wrap=True, id="export-preview")
+            yield Static(Text("↑↓ choose · tab to the preview (↑↓ scroll) · ctrl+g group tickets · ctrl+s save · "
+                              "esc or q close · GitHub issues: foureyes export tickets --format github"),
+                         classes="dialog-hint")
 
     def on_mount(self) -> None:
         if self.app.is_headless:

@@ -47,9 +47,10 @@ class MatrixScreen(TableScreen):
     ACTIONS = (
         Action("matrix.open", "enter", "open", "Open", "matrix", "Open the selected person", show=True),
         Action("matrix.filter", "f", "filter", "Filter", "matrix", "Filter people by name or key", show=True),
-        Action("matrix.conflicts", "c", "toggle_conflicts", "Toggle conflicts only", "matrix",
-               "Only people with a separation-of-duties conflict"),
-        Action("matrix.tier", "t", "next_tier", "Next tier", "matrix", "Show the capabilities of the next tier"),
+        Action("matrix.conflicts", "c", "toggle_conflicts", "Conflicts only", "matrix",
+               "Only people with a separation-of-duties conflict (again: everyone)", show=True),
+        Action("matrix.tier", "t", "next_tier", "Next tier", "matrix", "Show the capabilities of the next tier",
+               show=True),
         Action("matrix.sort", "o", "sort", "Sort by next column", "matrix", "Cycle the sort column"),
         Action("matrix.close_filter", "escape", "close_filter", "Leave filter", "matrix",
                "Back to the table; the filter stays"),
@@ -138,6 +139,15 @@ class MatrixScreen(TableScreen):
         if self.app_name:
             text.append(f" · app {safe_text(self.app_name)}")
         text.append(" · ● n = resources", style="dim")
+        return text
+
+    def count_text(self) -> Text | None:
+        """"38 of 44 people hold a capability": the same people the Overview and People count."""
+        if self.triage is None or self.conflicts_only or self.team:
+            return None
+        text = Text()
+        text.append(f"{self.table.row_count}", style="bold")
+        text.append(f" of {len(self.triage.analysis.identities.people)} people hold a capability")
         return text
 
     def filter_for(self, text: str) -> RowFilter:

@@ -1,18 +1,19 @@
-"""Overview: which snapshot this is, its sources and gaps, people, findings and drift."""
+"""Overview: which snapshot this is, its sources and gaps, people, findings, drift, emergency access."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Grid
+from textual.containers import Grid, Vertical
 
 from ..state import Triage
 from ..widgets.campaigns import CampaignsPanel
-from ..widgets.overview import DriftPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
+from ..widgets.overview import DriftPanel, EmergencyPanel, FindingsPanel, OverviewPanel, PeoplePanel, SnapshotPanel
 from .base import SectionScreen
 
-# The panels, in reading order (two columns; the first spans both).
-PANELS: tuple[type[OverviewPanel], ...] = (SnapshotPanel, FindingsPanel, PeoplePanel, DriftPanel,
-                                         CampaignsPanel)
+# The panels, in reading order (two columns; the first spans both); a tuple is one cell whose
+# panels stand one above the other (emergency access under the findings, beside the taller people).
+PANELS: tuple[type[OverviewPanel] | tuple[type[OverviewPanel], ...], ...] = (
+    SnapshotPanel, (FindingsPanel, EmergencyPanel), PeoplePanel, DriftPanel, CampaignsPanel)
 
 
 class OverviewScreen(SectionScreen):
@@ -20,8 +21,13 @@ class OverviewScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="overview-grid"):
-            for panel in PANELS:
-                yield panel(classes="-wide" if panel is PANELS[0] else "")
+            for entry in PANELS:
+                if isinstance(entry, tuple):
+                    with Vertical(classes="overview-stack"):
+                        for panel in entry:
+                            yield panel()
+                else:
+                    yield entry(classes="-wide" if entry is PANELS[0] else "")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -22,8 +22,8 @@ from ..widgets.table import RecordTable
 from .base import DetailScreen
 
 HOLDING_COLUMNS = (
-    Column("capability", "Capability", 21),
-    Column("resource", "Resource", 0, min_width=16),
+    Column("capability", "Capability", whole=True, priority=0),
+    Column("resource", "Resource", min_width=16, priority=0, grow=1),
 )
 ROUTE_LIMIT = 8
 
@@ -31,7 +31,8 @@ ROUTE_LIMIT = 8
 class PathScreen(DetailScreen):
     ACTIONS = (
         DetailScreen.BACK,
-        Action("path.person", "p", "open_person", "Open person", "path", "Open the person these paths start from"),
+        Action("path.person", "p", "open_person", "Person", "path", "Open the person these paths start from",
+               show=True),
     )
 
     def __init__(self, triage: Triage, title: str, holdings: Sequence[Holding], *, finding: Any = None,

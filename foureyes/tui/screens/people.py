@@ -23,8 +23,8 @@ class PeopleScreen(TableScreen):
     ACTIONS = (
         Action("people.open", "enter", "open", "Open", "people", "Open the selected person", show=True),
         Action("people.filter", "f", "filter", "Filter", "people", "Filter by words or field:value", show=True),
-        Action("people.unlinked", "u", "unlinked", "Toggle unlinked only", "people",
-               "Show only accounts that could not be linked to a person"),
+        Action("people.unlinked", "u", "unlinked", "Unlinked only", "people",
+               "Show only accounts that could not be linked to a person (again: everyone)", show=True),
         Action("people.sort", "o", "sort", "Sort by next column", "people", "Cycle the sort column"),
         Action("people.close_filter", "escape", "close_filter", "Leave filter", "people",
                "Back to the table; the filter stays"),

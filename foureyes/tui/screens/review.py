@@ -7,7 +7,7 @@ then redraws the rows it changed. Guards refuse with a notification, never a tra
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterable, Sequence
 
@@ -16,14 +16,24 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ... import review
 from ...errors import FoureyesError
 from ...textsafe import safe_text
 from ..actions import Action
-from ..review_state import BY_PERSON, BY_RESOURCE, Queue, QueueFilter, item_detail, item_row, load_queue
+from ..review_state import (
+    BY_PERSON,
+    BY_RESOURCE,
+    Queue,
+    QueueFilter,
+    guide_renderable,
+    item_detail,
+    item_row,
+    load_queue,
+    progress_bar,
+)
 from ..rows import Row
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
@@ -53,6 +63,7 @@ class ItemsChanged(Message):
 @dataclass
 class Refused(Message):
     text: str
+    key: str | None = None  # the item refused: the cursor goes back to it
 
 
 @dataclass
@@ -65,23 +76,33 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     DESTINATION = "review"
     DEFAULT_CSS = """
     ReviewScreen #review-progress-line { height: 1; padding: 0 1; }
-    ReviewScreen #review-progress { width: 44; }
+    ReviewScreen #review-progress { width: auto; }
     ReviewScreen #review-counts { width: 1fr; }
+    ReviewScreen #review-guide { padding: 1 2; height: auto; }
+    ReviewScreen.-guiding #review-head, ReviewScreen.-guiding #review-progress-line, ReviewScreen.-guiding #filter, ReviewScreen.-guiding #summary,
+    ReviewScreen.-guiding #table, ReviewScreen.-guiding #detail { display: none; }
+    ReviewScreen #review-guide { display: none; }
+    ReviewScreen.-guiding #review-guide { display: block; }
     """
+    # What needs a queue on screen (a reviewer in a campaign); hidden from the footer until then.
+    NEEDS_QUEUE = frozenset({"decide", "exception", "undo", "note", "mark", "mark_all", "group", "filter",
+                             "approvals", "approve"})
+    NEEDS_CAMPAIGN = frozenset({"export", "close_campaign"})
     ACTIONS = (
         Action("review.certify", "c", "decide('certify')", "Certify", "review",
                "Certify the item (or every selected item): the access is still needed", show=True),
         Action("review.revoke", "v", "decide('revoke')", "Revoke", "review",
                "Revoke the item (or the selected items): it leaves as a ticket and is followed up", show=True),
         Action("review.defer", "d", "decide('defer')", "Defer", "review",
-               "Come back to it later in this campaign"),
-        Action("review.exception", "e", "exception", "Exception…", "review",
-               "Accept the access until a date, for a reason; counts once a second person approves"),
+               "Come back to it later in this campaign", show=True),
+        Action("review.exception", "e", "exception", "Except", "review",
+               "Accept the access until a date, for a reason; counts once a second person approves", show=True),
         Action("review.undo", "u", "undo", "Undo", "review", "Undo your last decision (a whole bulk one)", show=True),
         Action("review.note", "n", "note", "Note…", "review", "Add a note to the item"),
-        Action("review.mark", "space", "mark", "Select", "review", "Select or unselect the item for a bulk decision"),
-        Action("review.mark_all", "asterisk", "mark_all", "Select all shown", "review",
-               "Select every item the filter shows (again: clear the selection)", key_display="*"),
+        Action("review.mark", "space", "mark", "Select", "review", "Select or unselect the item for a bulk decision",
+               show=True, key_display="␣"),
+        Action("review.mark_all", "asterisk", "mark_all", "All", "review",
+               "Select every item the filter shows (again: clear the selection)", show=True, key_display="*"),
         Action("review.group", "g", "group", "Group by person/resource", "review",
                "Group the queue by person or by resource"),
         Action("review.filter", "f", "filter", "Filter", "review",
@@ -91,8 +112,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
                "Switch between your queue and the exceptions awaiting your approval"),
         Action("review.approve", "y", "approve", "Approve exception", "review",
                "Approve the selected item's exception: you are the second pair of eyes"),
-        Action("review.export", "x", "export", "Export…", "review",
-               "Export the campaign's revocation tickets or its evidence report, with a preview"),
+        Action("review.export", "x", "export", "Export", "review",
+               "Export the campaign's revocation tickets or its evidence report, with a preview", show=True),
         Action("review.new", "ctrl+n", "new_campaign", "New campaign…", "review", "Create a campaign"),
         Action("review.close", "ctrl+x", "close_campaign", "Close campaign…", "review",
                "Close the campaign (unresolved items follow its close policy)"),
@@ -113,8 +134,9 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="review-head", classes="summary")
+        yield Static(id="review-guide")
         with Horizontal(id="review-progress-line"):
-            yield ProgressBar(id="review-progress", show_eta=False, show_percentage=True)
+            yield Static(id="review-progress")
             yield Static(id="review-counts")
         yield FilterBox(placeholder="filter: words, person:…, app:…, state:pending, conflict:yes, new:yes, rule:…",
                         id="filter")
@@ -137,16 +159,56 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.table.focus()
         if not self.reviewer and os.environ.get(REVIEWER_ENV):
             self.app.reviewer = os.environ[REVIEWER_ENV].strip().lower()  # type: ignore[attr-defined]
-        if not self.reviewer:
-            self.action_who()
-        else:
-            self.reload()
+        self.set_class(True, "-guiding")  # until a queue is on screen, the guide says what to do first
+        self.reload()
+
+    # ------------------------------------------------------------ what works now
+
+    @property
+    def guiding(self) -> bool:
+        """No queue to work on yet: nobody said who they are, or there is no campaign to review."""
+        return self.queue is None or self.queue.campaign is None or not self.reviewer
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that would do nothing now are neither shown nor run (the guide says what comes first)."""
+        if action in self.NEEDS_QUEUE and self.guiding:
+            return False
+        if action in self.NEEDS_CAMPAIGN and (self.queue is None or self.queue.campaign is None):
+            return False
+        if action == "approve" and not self.approvals:
+            return False
+        return True
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """While guiding, the footer offers the first steps: say who you are, create a campaign;
+        then the keys that decide."""
+        found = super().active_bindings
+        if self.guiding:
+            first = ("who", "new_campaign")
+            return {key: active._replace(binding=replace(active.binding, show=True))
+                    if active.binding.action in first else active for key, active in found.items()}
+        # the deciding keys need the room: search stays on / (and in the help), not in this footer
+        return {key: active._replace(binding=replace(active.binding, show=False))
+                if active.binding.action == "search" else active for key, active in found.items()}
+
+    def _show_guide(self) -> None:
+        guiding = self.guiding
+        self.set_class(guiding, "-guiding")
+        if guiding:
+            self.query_one("#review-guide", Static).update(guide_renderable(self.queue, self.reviewer))
+        elif self.table.has_focus is False and self.focused is None:
+            self.table.focus()
+        self.refresh_bindings()
 
     # ------------------------------------------------------------ loading
 
     def reload(self) -> None:
         self.query_one("#review-head", Static).update(Text("Loading the review queue…", style="italic"))
         self.load(self.reviewer, getattr(self.app, "review_campaign_id", None), self.approvals, self.by)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review-queue",
           description="load the review queue")
@@ -164,6 +226,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.table.set_rows(message.rows)
         self.apply_filter()
         self.show_head()
+        self._show_guide()
 
     def show_head(self) -> None:
         queue = self.queue
@@ -173,16 +236,11 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if queue.undecided:  # several open and none named: which one is the reviewer's to say
             head.append(f"{len(queue.open_campaigns)} campaigns are open: ", style="bold")
             head.append(safe_text(", ".join(f"#{c.id} {c.name}" for c in queue.open_campaigns), limit=120))
-            head.append(". Choose one: ctrl+p, then “review: open campaign …” "
-                        "(or `foureyes review --campaign ID`).")
             self.query_one("#review-head", Static).update(head)
-            self.query_one("#review-progress-line").display = False
             return
         if queue.campaign is None:
-            head.append("No open campaign. ", style="bold")
-            head.append("Press ctrl+n to create one, or run `foureyes campaign new`.")
+            head.append("No open campaign", style="bold")
             self.query_one("#review-head", Static).update(head)
-            self.query_one("#review-progress-line").display = False
             return
         c = queue.campaign
         head.append(f"Campaign {c.id} ", style="bold")
@@ -193,7 +251,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if not c.is_open:
             head.append(" · closed", style="bold")
         head.append(" · reviewing as ")
-        head.append(safe_text(queue.reviewer or "nobody (press i)"), style="bold")
+        head.append(safe_text(queue.reviewer or "nobody yet (press i)"), style="bold")
         if queue.approvals:
             head.append(" · exceptions awaiting your approval (w: back to your queue)", style="yellow")
         if len(queue.open_campaigns) > 1:
@@ -206,9 +264,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if queue is None or queue.progress is None:
             return
         p = queue.progress
-        self.query_one("#review-progress-line").display = True
-        bar = self.query_one("#review-progress", ProgressBar)
-        bar.update(total=max(p.total, 1), progress=p.done)
+        self.query_one("#review-progress", Static).update(progress_bar(p.done, p.total, width=24, counts=False))
         counts = Text(f" {p.done}/{p.total} done · ")
         counts.append(f"{p.certified} certified", style="green")
         counts.append(", ")
@@ -281,15 +337,15 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             return
         if len(targets) == 1:
             single = not self.marked
-            self.run_decisions(targets, decision, reason, expires, advance=False)
-            if single:  # on to the next item at once: a quick review is a run of keys
+            self.run_decisions(targets, decision, reason, expires)
+            if single:  # on to the next item at once: a quick review is a run of keys (a refusal comes back)
                 self.table.action_cursor(1)
             return
         message = bulk_message(decision, targets, self.reviewer)
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self.run_decisions(targets, decision, reason, expires, advance=False)
+                self.run_decisions(targets, decision, reason, expires)
 
         self.app.push_screen(ConfirmScreen(f"{decision.capitalize()} {len(targets)} items", message), confirmed)
 
@@ -301,26 +357,36 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             self.app.bell()
             return
         label = targets[0].label if len(targets) == 1 else f"{len(targets)} selected items"
+        single = len(targets) == 1 and not self.marked
 
-        def chosen(answer: tuple[str, date] | None) -> None:
-            if answer is not None:
-                self.action_decide("exception", answer[0], answer[1])
+        def submit(reason: str, expires: date) -> ItemsChanged:
+            """Runs in the dialog's worker: a refusal keeps the dialog open with what was typed."""
+            return self._record(targets, "exception", reason, expires, advance=single)
 
-        self.app.push_screen(ExceptionScreen(label, max_days=self.queue.campaign.policy.exception_max_days), chosen)
+        def done(changed: ItemsChanged | None) -> None:
+            if changed is not None:
+                self.post_message(changed)
+
+        self.app.push_screen(ExceptionScreen(label, max_days=self.queue.campaign.policy.exception_max_days,
+                                             submit=submit), done)
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="review-decide", description="record decisions")
-    def run_decisions(self, targets: list[review.Item], decision: str, reason: str, expires: date | None,
-                      *, advance: bool) -> None:
+    def run_decisions(self, targets: list[review.Item], decision: str, reason: str, expires: date | None) -> None:
+        try:
+            self.post_message(self._record(targets, decision, reason, expires))
+        except FoureyesError as error:
+            self.post_message(Refused(str(error), key=str(targets[0].id)))
+
+    def _record(self, targets: list[review.Item], decision: str, reason: str, expires: date | None, *,
+                advance: bool = False) -> ItemsChanged:
+        """Decide (in a worker): one item is refused with a `FoureyesError`, a bulk decision counts
+        what it refused."""
         workspace = self.app.workspace  # type: ignore[attr-defined]
         notices: list[tuple[str, str]] = []
         if len(targets) == 1:
             item = targets[0]
-            try:
-                outcome = workspace.decide(item.id, decision, actor=self.reviewer, reason=reason, expires=expires,
-                                           expect_version=item.version)
-            except FoureyesError as error:
-                self.post_message(Refused(str(error)))
-                return
+            outcome = workspace.decide(item.id, decision, actor=self.reviewer, reason=reason, expires=expires,
+                                       expect_version=item.version)
             notices += [("warning", w) for w in outcome.warnings]
             if outcome.exception is not None:
                 notices.append(("information", f"Exception {outcome.exception.id} requested: it counts once "
@@ -331,7 +397,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             notices.append(("information", f"{decision}: {bulk.summary()}"))
             notices += [("warning", w) for w in dict.fromkeys(bulk.warnings)]
             notices += [("error", f"item {i}: {why}") for i, why in bulk.refused[:5]]
-        self.post_message(self._changed([t.id for t in targets], notices, advance=advance))
+        return self._changed([t.id for t in targets], notices, advance=advance)
 
     def _changed(self, item_ids: Iterable[int], notices: list[tuple[str, str]], *,
                  advance: bool = False) -> ItemsChanged:
@@ -372,6 +438,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     def on_refused(self, message: Refused) -> None:
         self.notify(safe_text(message.text), title="Refused", severity="error", markup=False, timeout=8)
+        if message.key is not None:  # not decided: back to it
+            self.table.select_key(message.key)
         if "changed since you loaded it" in message.text:
             self.reload()
 
@@ -388,7 +456,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         except FoureyesError as error:
             self.post_message(Refused(str(error)))
             return
-        text = f"Undone: {len(outcomes)} decision(s) ({outcomes[0].decision.decision if outcomes[0].decision else ''})"
+        kind = outcomes[0].decision.decision if outcomes[0].decision else ""
+        text = f"Undone: {_count(len(outcomes), 'decision')}" + (f" ({kind})" if kind else "")
         self.post_message(self._changed([o.item.id for o in outcomes], [("information", text)]))
 
     def action_note(self) -> None:
@@ -461,7 +530,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
 
     def action_group(self) -> None:
         self.by = "resource" if self.by == "person" else "person"
-        self.table.columns = BY_RESOURCE if self.by == "resource" else BY_PERSON
+        self.table.set_columns(BY_RESOURCE if self.by == "resource" else BY_PERSON)
         self.table.sort_column = self.by
         self._redraw_marks()
 
@@ -503,9 +572,6 @@ class ReviewScreen(FilterActions, FoureyesScreen):
                 self.marked.clear()
                 self._clear_filter()
                 self.reload()
-            elif not self.reviewer:
-                self.query_one("#review-head", Static).update(
-                    Text("Press i and say who you are to see your review queue.", style="italic"))
 
         self.app.push_screen(TextScreen("Review as", "Your email, as your accounts are linked "
                                                      "(decisions are recorded under it).",
@@ -563,7 +629,8 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.post_message(CampaignClosed(closed.id, len(decided), closed.policy.close_policy))
 
     def on_campaign_closed(self, message: "CampaignClosed") -> None:
-        extra = f"; {message.decided} unresolved item(s) {message.policy}" if message.decided else ""
+        outcome = "became revoke" if message.policy == "revoke" else "were skipped"
+        extra = f"; {_count(message.decided, 'unresolved item')} {outcome} (the close policy)" if message.decided else ""
         self.notify(f"Campaign {message.campaign_id} closed{extra}.", markup=False, timeout=5)
         self.app.campaigns_changed.publish(message.campaign_id)  # type: ignore[attr-defined]
         self.reload()
@@ -583,6 +650,10 @@ class CampaignClosed(Message):
     campaign_id: int
     decided: int
     policy: str
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:

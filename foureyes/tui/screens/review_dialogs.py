@@ -3,16 +3,20 @@ a line of text (note, reviewer), and closing a campaign."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Callable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ...errors import FoureyesError
 from ...textsafe import safe_multiline, safe_text
 
 DIALOG_CSS = """
@@ -30,8 +34,8 @@ DIALOG_CSS = """
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no, for a decision on several items at once."""
 
-    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-                Binding("n,escape", "answer(False)", "No", id="confirm.no")]
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes", tooltip="Decide them all"),
+                Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Decide nothing")]
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
 
     def __init__(self, title: str, message: str) -> None:
@@ -91,17 +95,34 @@ class TextScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ExceptionScreen(ModalScreen[tuple[str, date] | None]):
-    """An exception's reason and expiry; it counts only once a second person approves it."""
+@dataclass
+class ExceptionRefused(Message):
+    text: str
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="exception.cancel")]
+
+@dataclass
+class ExceptionAccepted(Message):
+    result: Any
+
+
+class ExceptionScreen(ModalScreen[Any]):
+    """An exception's reason and expiry; it counts only once a second person approves it.
+
+    With ``submit`` the dialog records the request itself (in a worker) and closes only when
+    it is accepted, with what ``submit`` returned: a refusal is shown here and what was typed
+    stays. Without it, the dialog closes with ``(reason, expires)``."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="exception.cancel",
+                        tooltip="Close without requesting (enter in the expiry requests it)")]
     DEFAULT_CSS = DIALOG_CSS.format(name="ExceptionScreen")
 
-    def __init__(self, item_label: str, *, max_days: int, today: date | None = None) -> None:
+    def __init__(self, item_label: str, *, max_days: int, today: date | None = None,
+                 submit: Callable[[str, date], Any] | None = None) -> None:
         super().__init__()
         self.item_label = item_label
         self.max_days = max_days
         self.today = today or date.today()
+        self.submit = submit
 
     def compose(self) -> ComposeResult:
         default = self.today + timedelta(days=min(90, self.max_days))
@@ -137,8 +158,36 @@ class ExceptionScreen(ModalScreen[tuple[str, date] | None]):
             expires = date.fromisoformat(expires_text)
         except ValueError:
             error.update(Text(f"Expiry {safe_text(expires_text)!r} is not a date such as 2027-03-31."))
+            self.query_one("#exception-expires", Input).focus()
             return
-        self.dismiss((reason, expires))
+        latest = self.today + timedelta(days=self.max_days)
+        if not self.today < expires <= latest:
+            error.update(Text(f"Expiry {expires.isoformat()} must be after today and at most {self.max_days} days "
+                              f"ahead (by {latest.isoformat()})."))
+            self.query_one("#exception-expires", Input).focus()
+            return
+        if self.submit is None:
+            self.dismiss((reason, expires))
+            return
+        error.update(Text("Recording the request…", style="italic"))
+        self.record(reason, expires)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exception-request",
+          description="request an exception")
+    def record(self, reason: str, expires: date) -> None:
+        assert self.submit is not None
+        try:
+            result = self.submit(reason, expires)
+        except FoureyesError as refusal:
+            self.post_message(ExceptionRefused(str(refusal)))
+            return
+        self.post_message(ExceptionAccepted(result))
+
+    def on_exception_refused(self, message: ExceptionRefused) -> None:
+        self.query_one("#exception-error", Static).update(Text("Refused: " + safe_text(message.text)))
+
+    def on_exception_accepted(self, message: ExceptionAccepted) -> None:
+        self.dismiss(message.result)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -161,7 +210,8 @@ class CloseScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(Text(f"Close {safe_text(self.campaign_name)}"), classes="dialog-title")
             if self.unresolved:
-                yield Static(Text(f"{self.unresolved} item(s) are still unresolved. Closing anyway needs a reason; "
+                many = "items are" if self.unresolved != 1 else "item is"
+                yield Static(Text(f"{self.unresolved} {many} still unresolved. Closing anyway needs a reason; "
                                   f"they then {outcome} (the campaign's close policy).", style="bold yellow"))
             else:
                 yield Static(Text("Every item is decided."))

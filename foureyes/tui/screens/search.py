@@ -26,12 +26,12 @@ class SearchBox(FilterBox):
 
 class SearchScreen(ReportsWorkerFailures, ModalScreen[Any]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="search.close"),
+        Binding("escape", "dismiss", "Close", id="search.close", tooltip="Close the search"),
         Binding("down", "move(1)", "Next", show=False, id="search.down", priority=True),
         Binding("up", "move(-1)", "Previous", show=False, id="search.up", priority=True),
         Binding("pagedown", "move(10)", "Next page", show=False, id="search.page_down", priority=True),
         Binding("pageup", "move(-10)", "Previous page", show=False, id="search.page_up", priority=True),
-        Binding("enter", "open", "Open", id="search.open", priority=True),
+        Binding("enter", "open", "Open", id="search.open", priority=True, tooltip="Open the selected result"),
     ]
 
     def __init__(self, triage: Triage) -> None:

@@ -15,21 +15,21 @@ from ..state import Triage, when
 from ..widgets.table import RecordTable
 
 SNAPSHOT_COLUMNS = (
-    Column("on", "", 2),
-    Column("id", "Id", 5, align="right"),
-    Column("taken", "Taken", 21),
-    Column("label", "Label", 0, min_width=16),
-    Column("sources", "Sources", 0, min_width=12),
-    Column("grants", "Grants", 8, align="right"),
-    Column("gaps", "Gaps", 5, align="right"),
-    Column("failed", "Failed", 10),
+    Column("on", "", 1, min_width=1, priority=0),
+    Column("id", "Id", align="right", whole=True, priority=0),
+    Column("taken", "Taken", whole=True, priority=0),
+    Column("label", "Label", min_width=16, priority=0, grow=2),
+    Column("sources", "Sources", min_width=12, priority=2, grow=1),
+    Column("grants", "Grants", align="right", min_width=6, priority=3),
+    Column("gaps", "Gaps", align="right", min_width=4, priority=1),
+    Column("failed", "Failed", min_width=6, priority=1, grow=1),
 )
 
 
 class SnapshotsScreen(ModalScreen[int | None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="snapshots.close"),
-        Binding("enter", "choose", "Open", id="snapshots.open"),
+        Binding("escape,q", "dismiss", "Close", id="snapshots.close", tooltip="Close without switching"),
+        Binding("enter", "choose", "Open", id="snapshots.open", tooltip="Triage the selected snapshot"),
     ]
 
     def __init__(self, triage: Triage) -> None:

@@ -75,17 +75,26 @@ class TableScreen(FilterActions, SectionScreen):
             self.reveal(key)
         self.update_summary()
 
+    def count_text(self) -> Text | None:
+        """The summary's first words when no filter is on (None: "N rows")."""
+        return None
+
     def update_summary(self) -> None:
         table = self.table
         text = Text()
-        text.append(f"{table.row_count}", style="bold")
         filter_text = table.row_filter.text.strip() if table.row_filter is not None else ""
-        if table.row_filter is not None and not table.row_filter.empty:
+        unfiltered = table.row_filter is None or table.row_filter.empty
+        lead = self.count_text() if unfiltered else None
+        if lead is not None:
+            text.append_text(lead)
+        elif not unfiltered:
+            text.append(f"{table.row_count}", style="bold")
             text.append(f" of {len(table.rows)} {self.NOUN if len(table.rows) != 1 else self.NOUN_ONE}")
             if filter_text:
                 text.append(" match ")
                 text.append(safe_text(filter_text, limit=60), style="bold")
         else:
+            text.append(f"{table.row_count}", style="bold")
             text.append(f" {self.NOUN if table.row_count != 1 else self.NOUN_ONE}")
         extra = self.summary_extra()
         if extra:

@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ...changes import ProofStep
 from ...rules import Finding
 from ...rules.pack import Requirement
 from ...textsafe import safe_multiline, safe_text
@@ -53,6 +54,9 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
     facts.add_row("Exception", exception_text(finding))
 
     parts: list[RenderableType] = [head, sub, Text(""), facts]
+    if finding.proof:
+        parts += [Text(""), Text("Proof, hop by hop (what happened, as the systems recorded it)",
+                                 style="bold underline"), proof_table(finding.proof)]
     if not finding.person and rule.kind == "posture":
         who = rule.exposes.describe() if rule.exposes else "who can exploit it"
         parts += [Text(""), Text(f"Exposes {len(finding.exposed)} (" + safe_text(who) + ")", style="bold underline")]
@@ -79,6 +83,24 @@ def finding_detail(triage: Triage, finding: Finding) -> RenderableType:
                     routes_grid.add_row(Text(f"{n}.", justify="right"), Text(safe_text(chain(steps))))
             parts.append(routes_grid)
     return Group(*parts)
+
+
+HOP_STYLE = {"change": "bold", "approvals": "cyan", "merge": "magenta", "deployment": "bold green",
+             "approval": "green", "bypass": "bold red", "verdict": "yellow", "event": "blue"}
+
+
+def proof_table(steps: "tuple[ProofStep, ...] | list[ProofStep]") -> Table:
+    """Each hop on its own line: what it is, when, and what the system recorded (literally)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=3, no_wrap=True, justify="right")
+    grid.add_column(width=11, no_wrap=True)
+    grid.add_column(width=17, no_wrap=True)
+    grid.add_column(ratio=1)
+    for n, step in enumerate(steps, 1):
+        grid.add_row(Text(f"{n}."), Text(step.hop, style=HOP_STYLE.get(step.hop, "")),
+                     Text(step.at[:16].replace("T", " ") if step.at else "", style="dim"),
+                     Text(safe_text(step.text)))
+    return grid
 
 
 def roster_facts(finding: Finding) -> list[tuple[str, Text]]:

@@ -27,27 +27,55 @@ class NavTab(Static):
 
 
 class SnapshotBadge(Static):
-    """Which snapshot is on screen; clicking it opens the snapshot switcher."""
+    """Which snapshot is on screen; clicking it opens the snapshot switcher. It says as much as
+    fits: the label and the time go first when the terminal is narrow, never the snapshot id."""
+
+    _triage: Triage | None = None
+    _status: str = ""
 
     async def on_click(self, event: events.Click) -> None:
         event.stop()
         await self.app.run_action("switch_snapshot")
 
     def show(self, triage: Triage | None, status: str = "") -> None:
+        self._triage, self._status = triage, status
+        self._draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        triage = self._triage
         if triage is None:
-            busy = status.startswith(("Opening", "Loading", "Analysing"))
+            busy = self._status.startswith(("Opening", "Loading", "Analysing"))
             self.update(Text("loading…" if busy else "no snapshot", style="italic"))
             return
-        info = triage.info
-        latest = triage.snapshots[-1].id if triage.snapshots else info.id
+        room = self.content_size.width or 1000
+        variants = badge_variants(triage)
+        self.update(next((v for v in variants if v.cell_len <= room), variants[-1]))
+
+
+def badge_variants(triage: Triage) -> list[Text]:
+    """The snapshot badge from the longest to the shortest."""
+    info = triage.info
+    latest = triage.snapshots[-1].id if triage.snapshots else info.id
+    old = info.id != latest
+    taken = when(info.taken_at)
+    day = taken.split(" ")[0]
+    out = []
+    for name, extra, label in ((f"snapshot {info.id}", f" · {taken}", True), (f"snapshot {info.id}", f" · {taken}", False),
+                               (f"snapshot {info.id}", f" · {day}", False), (f"#{info.id}", f" · {day}", False),
+                               (f"#{info.id}", "", False)):
         text = Text()
-        text.append(f"snapshot {info.id}", style="bold")
-        text.append("" if info.id == latest else " (not the latest)", style="yellow")
-        text.append(f" · {when(info.taken_at)}")
-        if info.label:
+        text.append(name, style="bold")
+        if old:
+            text.append(" (not the latest)" if label else " (old)", style="yellow")
+        text.append(extra)
+        if label and info.label:
             text.append(f" · {safe_text(info.label, limit=40)}")
         text.append("  s", style="bold")
-        self.update(text)
+        out.append(text)
+    return out
 
 
 class NavBar(Horizontal):

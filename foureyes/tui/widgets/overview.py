@@ -1,5 +1,6 @@
 """The Overview's panels. Each shows one aspect of the loaded snapshot; the Overview screen
-lists them in `PANELS`, so a new panel is one class here and one entry there."""
+lists them in `PANELS` (a tuple there stacks panels in one cell), so a new panel is one class
+here and one entry there."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...textsafe import safe_text
-from ..state import SEVERITY_STYLE, Triage, person_label, severity_counts, when
+from ...workspace import duration_text
+from ..state import EMERGENCY_STYLE, SEVERITY_STYLE, TIME_BOUND_STYLE, Triage, person_label, severity_counts, when
 
 
 class OverviewPanel(Static):
@@ -84,13 +86,16 @@ class PeoplePanel(OverviewPanel):
         by_system = Counter(a.principal.split(":", 1)[0] for p in identities.people.values() for a in p.accounts)
         external = [p for p in linked if p.external]
         text = Text()
+        text.append(f"{len(identities.people)}", style="bold")
+        text.append(" people: ")
         text.append(f"{len(linked)}", style="bold")
-        text.append(" people linked across systems\n")
+        text.append(" linked across systems, ")
+        text.append(f"{len(unlinked)}", style="bold yellow" if unlinked else "bold")
+        text.append(f" unlinked {'account' if len(unlinked) == 1 else 'accounts'}, each a person of its own "
+                    "(a conflict across systems is invisible for them)\n")
         text.append(f"{accounts}", style="bold")
         text.append(" human accounts: " + ", ".join(f"{safe_text(k)} {v}" for k, v in sorted(by_system.items())))
         text.append("\n")
-        text.append(f"{len(unlinked)}", style="bold yellow" if unlinked else "bold")
-        text.append(" unlinked accounts (a conflict across systems is invisible for them)\n")
         if external:
             text.append(f"{len(external)}", style="bold")
             text.append(f" {'person' if len(external) == 1 else 'people'} linked by an email outside the "
@@ -155,8 +160,18 @@ class FindingsPanel(OverviewPanel):
         total_open = sum(o for o, _ in counts.values())
         total_excepted = sum(e for _, e in counts.values())
         conflicts = sum(1 for f in triage.analysis.findings if f.rule.kind == "conflict" and not f.covered)
-        foot = Text(f"{total_open} open ({conflicts} separation-of-duties conflicts), {total_excepted} excepted "
-                    "· 2 Conflicts", style="")
+        proven = sum(1 for f in triage.analysis.findings if f.rule.kind == "activity" and not f.covered)
+        foot = Text(f"{total_open} open ({conflicts} separation-of-duties conflicts"
+                    + (f", {proven} proven in the review period" if proven else "")
+                    + f"), {total_excepted} excepted · 2 Conflicts", style="")
+        population = triage.analysis.changes
+        if population is not None:
+            counts_ = population.counts()
+            foot.append(f"\nReview period {population.period.label() if population.period else ''}: "
+                        f"{len(population.rows)} production changes, ")
+            foot.append(f"{counts_['not independent']} not independent",
+                        style="bold red" if counts_["not independent"] else "")
+            foot.append(f", {counts_['unknown']} unknown · 7 Changes")
         return Group(table, Text(""), foot)
 
 
@@ -197,3 +212,59 @@ class DriftPanel(OverviewPanel):
 
     def show_drift(self, triage: Triage) -> None:
         self.show(triage)
+
+
+class EmergencyPanel(OverviewPanel):
+    """Declared emergency paths, their uses in the period (those with a finding listed), and
+    time-bound access: kept to a few lines, it stands under the findings."""
+
+    TITLE = "Emergency and time-bound access"
+    LISTED = 3
+
+    def render_triage(self, triage: Triage) -> RenderableType:
+        analysis = triage.analysis
+        found = analysis.emergency
+        text = Text()
+        if not found.paths and not found.timed:
+            text.append("No emergency path is declared ([[break_glass]], docs/emergency.md); nothing is time-bound.",
+                        style="italic")
+            return text
+        holders: dict[str, set[str]] = {p.name: set() for p in found.paths}
+        for holding in analysis.holdings():
+            if holding.emergency:
+                for name in analysis.graph.marks_of(holding).emergency:
+                    holders.setdefault(name, set()).add(holding.person)
+        for path in found.paths:
+            uses = [u for u in found.uses if u.path == path.name]
+            flagged = sum(1 for u in uses if u.problems)
+            reach = len(holders.get(path.name, ()))
+            text.append("⚑ ", style=EMERGENCY_STYLE)
+            text.append(safe_text(path.name, limit=30), style="bold")
+            text.append(f"  {len(uses)} use{'s' if len(uses) != 1 else ''}")
+            if flagged:
+                text.append(f", {flagged} with a finding", style="bold red")
+            text.append(f" · {reach} {'person' if reach == 1 else 'people'} only through it")
+            if not path.matched:
+                text.append(" · matches nothing in this snapshot", style="yellow")
+            text.append("\n")
+        flagged_uses = [u for u in found.uses if u.problems]
+        for use in flagged_uses[: self.LISTED]:
+            text.append(f"  {use.start[:16].replace('T', ' ')} ", style="dim")
+            text.append(safe_text(use.who.label, limit=28))
+            text.append(f" · {duration_text(max(use.duration_s, use.active_s))} · ")
+            text.append("; ".join(_PROBLEM_WORD.get(kind, kind) for kind, _ in use.problems), style="red")
+            text.append("\n")
+        if len(flagged_uses) > self.LISTED:
+            text.append(f"  … and {len(flagged_uses) - self.LISTED} more\n", style="dim")
+        expired = len(found.expired)
+        text.append(f"{len(found.timed)}", style=TIME_BOUND_STYLE)
+        text.append(" time-bound")
+        if expired:
+            text.append(f" ({expired} expired, still in place)", style="bold yellow")
+        if found.uses:
+            text.append(" · review the uses: 6, ctrl+n, scope emergency", style="dim")
+        return text
+
+
+_PROBLEM_WORD = {"emergency-use-without-ticket": "no ticket", "emergency-use-too-long": "too long",
+                 "emergency-use-not-allowed": "not allowed"}

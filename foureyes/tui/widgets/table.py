@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..rows import Column, Row, RowFilter, apply_filter
+from ..rows import PADDING, Column, Row, RowFilter, apply_filter, layout, natural_widths
 
 
 class RecordTable(ScrollView, can_focus=True):
@@ -98,7 +98,8 @@ class RecordTable(ScrollView, can_focus=True):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.row_filter: RowFilter | Callable[[Row], bool] | None = None
-        self._widths: list[int] = []
+        self._widths: list[int | None] = []  # per column; None: hidden at this width
+        self._natural: list[int] = natural_widths(self.columns, ())
         self._laid_out_for = -1  # the content width the column widths were computed for
         self._styles: dict[str, Style] = {}
         self._last_highlight: str | None = "\x00unset"
@@ -109,7 +110,29 @@ class RecordTable(ScrollView, can_focus=True):
         """Replace the rows; the cursor stays on ``keep`` (or the current row) when it is still there."""
         current = keep if keep is not None else self.current_key
         self.rows = list(rows)
+        self._natural = natural_widths(self.columns, self.rows)
         self._rebuild(current)
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Other columns for the same rows (which the caller sets next)."""
+        self.columns = tuple(columns)
+        self._natural = natural_widths(self.columns, self.rows)
+        self._layout()
+        self.refresh()
+
+    @property
+    def shown_columns(self) -> list[tuple[Column, int]]:
+        """The columns on screen at the current width, with their widths."""
+        return [(c, w) for c, w in zip(self.columns, self._widths) if w is not None]
+
+    def column_x(self, key: str) -> int | None:
+        """Where a column starts, in cells from the table's left edge (None when hidden)."""
+        edge = 0
+        for column, width in self.shown_columns:
+            if column.key == key:
+                return edge
+            edge += width + PADDING
+        return None
 
     def set_filter(self, row_filter: RowFilter | Callable[[Row], bool] | None) -> None:
         self.row_filter = row_filter
@@ -247,8 +270,8 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> Column | None:
         edge = 0
-        for column, width in zip(self.columns, self._widths):
-            edge += width + 2
+        for column, width in self.shown_columns:
+            edge += width + PADDING
             if x < edge:
                 return column
         return None
@@ -262,11 +285,8 @@ class RecordTable(ScrollView, can_focus=True):
     def _layout(self) -> None:
         available = self.scrollable_content_region.width or self.size.width or 80
         self._laid_out_for = self.scrollable_content_region.width
-        fixed = sum(c.width + 2 for c in self.columns if c.width)
-        flex = [c for c in self.columns if not c.width]
-        share = (available - fixed) // len(flex) - 2 if flex else 0
-        self._widths = [c.width if c.width else max(c.min_width, share) for c in self.columns]
-        total = sum(w + 2 for w in self._widths)
+        self._widths = layout(self.columns, self._natural, available)
+        total = sum(w + PADDING for w in self._widths if w is not None)
         self.virtual_size = Size(total, len(self.view) + 1)
 
     def _style(self, spec: str) -> Style:
@@ -302,8 +322,8 @@ class RecordTable(ScrollView, can_focus=True):
     def _header_strip(self, base: Style) -> Strip:
         style = base + self.get_component_rich_style("recordtable--header")
         segments = []
-        for column, width in zip(self.columns, self._widths):
-            label = column.label
+        for column, width in self.shown_columns:
+            label = column.header(width)
             if column.key == self.sort_column:
                 label = f"{label} {'▼' if self.sort_reverse else '▲'}"
             segments.append(Segment(" " + _fit(label, width, column.align) + " ", style))
@@ -320,6 +340,8 @@ class RecordTable(ScrollView, can_focus=True):
         segments = []
         cell_styles = row.cell_styles
         for n, (column, width) in enumerate(zip(self.columns, self._widths)):
+            if width is None:
+                continue
             text = row.cells[n] if n < len(row.cells) else ""
             cell_style = style
             if n < len(cell_styles) and cell_styles[n]:
