@@ -43,6 +43,7 @@ What is measured (benchmarks/README.md, "AWS snapshot", says the same):
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import logging
@@ -51,6 +52,7 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import sys
 import threading
 import time
@@ -413,6 +415,7 @@ class Run:
     rates: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     operations: dict[str, int] = field(default_factory=dict)  # requests by service:operation
+    peak_mib: float = 0.0  # the benchmark process's peak RSS when the snapshot was done
 
     @property
     def lower_bound(self) -> int:
@@ -449,7 +452,10 @@ class Recorder:
 def rates(sample: list[tuple[Any, str, str, dict[str, Any]]], repeat: int = 3) -> dict[str, float]:
     """`replay` ``repeat`` times; the best of each rate (the machine is shared: a pass can be slowed
     two-fold by work beside it), with the spread of the compiled one."""
-    runs = [replay(sample) for _ in range(repeat)]
+    runs = []
+    for _ in range(repeat):
+        runs.append(replay(sample))
+        gc.collect()  # a replay's policies and plans refer to each other: free them before the next
     best = {k: max(r[k] for r in runs) for k in ("compiled", "uncompiled", "uncompiled, dicts")}
     return {**runs[0], **best, "compiled, worst": min(r["compiled"] for r in runs), "repeat": repeat}
 
@@ -534,6 +540,7 @@ def measure(scale: float) -> Run:
             started = time.perf_counter()
             result = AwsConnector(config.sources.aws, config=config).collect(progress)
             ended, ended_cpu = time.perf_counter(), time.process_time()
+            peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         finally:
             recorder.close()
         seen = server.call("stats")
@@ -547,7 +554,7 @@ def measure(scale: float) -> Run:
                requests=sum(seen["counts"].values()), by_kind=by_kind, bound=lower_bound(summary),
                principals=len(result.principals), grants=len(result.grants), gaps=len(result.gaps),
                build_s=summary["build_s"], server_cpu_s=seen["cpu_s"], rates=rates(recorder.sample),
-               stats=dict(result.stats), operations=dict(seen["counts"]))
+               stats=dict(result.stats), operations=dict(seen["counts"]), peak_mib=peak_mib)
 
 
 # ---------------------------------------------------------------- report
@@ -569,7 +576,7 @@ def rows_for(run: Run) -> list[Row]:
         Row("aws: snapshot wall time", fmt_s(run.wall_s), "", None,
             f"reading {fmt_s(run.fetch_s)} (moto's server CPU {fmt_s(run.server_cpu_s)}), then deciding "
             f"capabilities {fmt_s(run.eval_wall_s)} ({fmt_s(run.eval_cpu_s)} CPU) with {run.evaluations:,} policy "
-            "evaluations"),
+            f"evaluations; peak RSS {run.peak_mib:,.0f} MiB (the connector, its result and the sample kept to replay)"),
         Row("aws: policy evaluations per second, one core, compiled", f"{compiled:,.0f}",
             f"≥ {TARGET_RATE:,}" if full else f"(≥ {TARGET_RATE:,} at full size)", compiled >= TARGET_RATE if full else None,
             f"best of {run.rates['repeat']:.0f} replays (worst {run.rates['compiled, worst']:,.0f}/s); "
