@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from fakes import config_toml
 from fakes.github_activity import activity_fixture
 from fakes.github_server import FakeGitHub
+from foureyes.analysis import analyze
 from foureyes.cli import main
 from foureyes.config import parse_config
+from foureyes.store import Store
 from foureyes.workspace import Workspace
 
 SETTINGS = """
@@ -102,3 +104,19 @@ def test_a_declared_team_is_not_standing_access(analysis):
     assert found.graph.marks_of(carol[0]).emergency == ("release-team",)
     alice = [h for h in found.holdings("alice@acme.com") if h.capability == "code.push" and h.repo == "acme/api"]
     assert alice and not any(h.emergency for h in alice)  # she also writes through eng: standing
+
+
+def test_uses_survive_the_store_on_both_backends(analysis, store_url):
+    """The snapshot read from the fake, written to SQLite and to PostgreSQL, gives the same uses."""
+    found, _, _ = analysis
+    with Store(store_url) as store:
+        info = store.write_snapshot(list(found.snapshot.sources), label="github emergency")
+        loaded = store.load_snapshot(info.id)
+    config = parse_config(config_toml("http://127.0.0.1:1", tiers=SETTINGS))  # the analysis needs no URL
+
+    def uses(found_uses):
+        return sorted((u.path, u.id, u.who.person, tuple(k for k, _ in u.problems)) for u in found_uses)
+
+    expected = uses(found.emergency.uses)
+    assert expected  # the fixture's bypasses are uses
+    assert uses(analyze(loaded, config).emergency.uses) == expected
