@@ -1,4 +1,5 @@
-"""GitHub snapshot at scale: requests against the lower bound, wall time against serial, requests in flight.
+"""GitHub snapshot at scale: requests against the lower bound, rate-limit points, wall time against
+serial, requests in flight, and what a 20,000-repository organisation costs of an hourly budget.
 
 Runs the real GitHubConnector (PyGithub over HTTP) against the fake GitHub of tests/fakes,
 serving a synthetic organisation with added latency per request, in a process of its own.
@@ -8,24 +9,38 @@ What is measured, exactly (benchmarks/README.md, "GitHub snapshot", says the sam
 - *requests* are what the server received (retries included), against `lower_bound()`:
   the pages that must be fetched to know everything the snapshot reports, each list read
   at GitHub's largest page size — 100 items per REST page and per GraphQL connection,
-  except repositories, 25 per GraphQL page (the repository query asks for about 10,150
-  nodes per repository, so GitHub's 500,000-node limit allows 49; half of that keeps each
-  query well inside GitHub's 10 s timeout, as the workflow files travel in it). Counted:
-  the organisation, its custom and organisation roles, its OIDC template, its outside
-  collaborators and whether Actions may approve pull requests (once each, a page per 100;
-  the last per repository too where the organisation allows it); GraphQL pages of members, SAML identities,
-  teams (with their first 100 immediate members; a team with more needs further pages)
-  and repositories; per team, the pages of its repositories with their role names; per
-  included repository, the pages of its direct collaborators, of its environments where
-  it has any (and of their custom branch policies), the detail of each active branch or tag
-  ruleset that gates merging or ref creation (organisation rulesets once each), and its OIDC template
-  where a workflow takes on a cloud identity or mints an OIDC token.
+  except repositories, 50 per GraphQL page at most (the connector's `REPO_PAGES`: a page
+  also carries workflow files and must answer within GitHub's 10 s), and the protection
+  rules and rulesets inside each, 10 at most on that page (lists inside lists are paid per
+  parent). Counted: the organisation, its custom and organisation roles, its OIDC template,
+  its outside collaborators and whether Actions may approve pull requests (once each, a page
+  per 100; the last per repository too where the organisation allows it); GraphQL pages of
+  members, SAML identities, teams (with their first 100 immediate members and repositories;
+  more pages where a team has more) and repositories (with their direct collaborators,
+  environments, protection rules and rulesets with the lists inside them; more pages where a
+  list is longer); per team, its repositories over REST only when the organisation has custom
+  repository roles (GraphQL names built-in roles only); per included repository, its
+  environments where it has any (and their custom branch policies), REST's detail of a
+  ruleset whose bypass list GraphQL cannot give (an empty or unnameable one; organisation
+  rulesets once each; and once the first non-empty one, to check GraphQL against REST), and
+  its OIDC template where a workflow takes on a cloud identity or mints an OIDC token.
+  Not in the bound: the connector's cursor chain of repository names (a page per 100,
+  1 point each), which lets the repository batches be read in parallel; one page of
+  repositories with everything would do without it.
+- *points* are GitHub's rate-limit score of every GraphQL query, as the fake charges it
+  (GitHub's documented formula, tests/fakes/github_cost.py), and *REST calls* one each:
+  two separate hourly budgets, reported per 100 repositories and together.
 - *serial time* is what the same snapshot would take one request at a time: requests ×
   latency + the CPU time the run spent (client process + server process). The model is
   checked with a real concurrency-1 run at `--serial-check-scale` (default: the smaller of
   the scale and 0.1), and that check is reported beside it.
 - *in flight* is the server's own counter of requests being served at once, and the
   connector's counter of requests it had sent and not yet seen answered.
+- *a 20,000-repository organisation* (`--budget-scale`, 10 at full scale): a snapshot of
+  ten times the organisation (no added latency), its points and REST calls against one
+  GitHub App installation's hourly budgets (GitHub: on Enterprise Cloud 15,000 REST
+  requests and 10,000 GraphQL points; elsewhere 5,000 + 50 per repository and per user
+  beyond 20, at most 12,500, for each).
 
 With ``--activity`` it measures activity reading instead (`snapshot --activity`, 90 days): the
 same organisation with a quarter of pull requests, pushes, deployments and bypasses
@@ -58,7 +73,12 @@ for path in (str(ROOT), str(ROOT / "tests")):
 FULL_REPOS, FULL_MEMBERS, FULL_TEAMS = 2000, 5000, 250  # one team per 20 people, as in generate.py
 LATENCY = 0.05
 PAGE = 100  # GitHub's largest page: REST per_page and GraphQL first
-REPO_PAGE = 25  # repositories per GraphQL page (see the module docstring)
+REPO_PAGE = 50  # repositories per GraphQL page at most (see the module docstring)
+NESTED = 10  # protection rules or rulesets per repository on that page at most
+RULES_MORE, RULESETS_MORE = 33, 49  # per later page (foureyes/connectors/github/queries.py)
+# One GitHub App installation's hourly budgets (GitHub docs, "Rate limits for the REST API" and
+# "Rate limits and query limits for the GraphQL API").
+GHEC_REST, GHEC_GRAPHQL = 15_000, 10_000
 ORG = "synth"
 TOKEN_ENV = "FOUREYES_BENCH_GITHUB_TOKEN"  # never the user's GITHUB_TOKEN: the fake needs none
 
@@ -111,25 +131,37 @@ def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> d
     for role in org.data.get("org_roles", []):
         if _rank(str(role.get("base_role") or "read"), org) >= _rank("write", org):
             bound["organisation"] += _pages(len(role.get("teams", []))) + _pages(len(role.get("users", [])))
-    # GraphQL: members, SAML identities, teams with their first 100 immediate members, repositories
+    # GraphQL: members, SAML identities, teams with their first 100 immediate members and repositories
     bound["graphql"] += _pages(len(org.members("all")))
     if org.data["org"].get("saml") and visible["saml_visible"]:
         bound["graphql"] += _pages(sum(1 for p in org.people.values() if p.get("saml")))
     else:
         bound["graphql"] += 1  # one query learns there is no identity provider, or that it is hidden
     bound["graphql"] += _pages(len(org.teams))
-    for team in org.teams.values():
+    custom = bool(org.custom_roles)
+    for slug, team in org.teams.items():
         immediate = len(dict.fromkeys(team.get("maintainers", []) + team.get("members", [])))
-        if immediate > PAGE:
-            bound["graphql"] += _pages(immediate) - 1  # the first page came with the team
-    bound["graphql"] += _pages(len(org.repos), REPO_PAGE)
-    # per team: its repositories with role names (inherited from parents included)
-    for slug in org.teams:
-        bound["team repositories"] += _pages(len([n for n in org.team_repo_roles(slug) if n in org.repos]))
-    # per repository
+        bound["graphql"] += _pages(immediate) - 1  # the first page came with the team
+        reach = len([n for n in org.team_repo_roles(slug) if n in org.repos])
+        if custom:  # GraphQL names built-in roles only: REST's role names
+            bound["team repositories"] += _pages(reach)
+        else:
+            bound["graphql"] += _pages(reach) - 1
+    bound["graphql"] += _pages(len(repos), REPO_PAGE)
+    # per repository: the rest of lists longer than the repositories page holds
     org_rulesets: set[int] = set()
+    probe = 0
     for repo in repos:
-        bound["collaborators"] += _pages(len(repo.get("collaborators", {})))
+        rulesets = list(repo.get("rulesets", [])) + org.org_rulesets_for(repo["name"])
+        rules = repo.get("protection", [])
+        bound["graphql"] += _more(len(rules), NESTED, RULES_MORE) + _more(len(rulesets), NESTED, RULESETS_MORE)
+        bound["graphql"] += _pages(len(repo.get("collaborators", {}))) - 1 + _pages(len(repo.get("environments", []))) - 1
+        for rule in rules:
+            for key in ("push_restrictions", "bypass_pull_request_allowances"):
+                spec = rule.get(key) or {}
+                bound["graphql"] += _pages(sum(len(spec.get(k, [])) for k in ("users", "teams", "apps"))) - 1
+        for ruleset in rulesets:
+            bound["graphql"] += _pages(len(ruleset.get("rules", []))) - 1 + _pages(len(ruleset.get("bypass_actors", []))) - 1
         envs = repo.get("environments", [])
         if envs:
             bound["environments"] += _pages(len(envs))
@@ -138,7 +170,10 @@ def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> d
                     bound["environments"] += _pages(len(env.get("branch_policies", [])))
         for ruleset in repo.get("rulesets", []):
             if _gates_merging(ruleset):
-                bound["rulesets"] += 1
+                if _graphql_names(ruleset, visible):
+                    probe = 1
+                else:
+                    bound["rulesets"] += 1
         for ruleset in org.org_rulesets_for(repo["name"]):
             if _gates_merging(ruleset):
                 org_rulesets.add(ruleset["id"])
@@ -146,8 +181,23 @@ def lower_bound(fixture: dict[str, Any], *, include_archived: bool = False) -> d
                  if text != "<binary>"]
         if any(scan.uses_oidc for scan in scans):
             bound["oidc"] += 1
-    bound["rulesets"] += len(org_rulesets)
+    bound["rulesets"] += len(org_rulesets) + probe
     return bound
+
+
+def _more(count: int, first: int, later: int) -> int:
+    """Later pages for a list of ``count`` items when the first page held ``first``."""
+    return max(0, math.ceil((count - first) / later))
+
+
+def _graphql_names(ruleset: dict[str, Any], visible: dict[str, Any]) -> bool:
+    """Whether GraphQL's bypassActors gives the whole list: a non-empty one of actors its union can name."""
+    actors = ruleset.get("bypass_actors", [])
+    if not actors or not visible["bypass_actors_visible"] or ruleset.get("hide_bypass_actors"):
+        return False
+    return all(a["actor_type"] in ("OrganizationAdmin", "RepositoryRole", "Team", "Integration", "DeployKey",
+                                   "EnterpriseOwner") and a.get("bypass_mode", "always") in ("always", "pull_request")
+               for a in actors)
 
 
 def _gates_merging(ruleset: dict[str, Any]) -> bool:
@@ -178,7 +228,8 @@ def request_kind(method: str, path: str) -> str:
 # ---------------------------------------------------------------- the server, in its own process
 
 
-def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now: str = "") -> None:
+def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now: str = "",
+           budgets: tuple[int, int] = (5000, 5000)) -> None:
     """Child process: the fake GitHub, answering 'reset', 'stats' and 'stop' over a pipe."""
     for p in (str(ROOT), str(ROOT / "tests")):
         if p not in sys.path:
@@ -192,7 +243,8 @@ def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now:
         fixture = synthetic_activity(fixture, now=datetime.fromisoformat(now))
     # activity reading exceeds one hour's budget of a token at full size: the fake does not stop it
     # (the rows report the budget in hours), so requests are counted, not waited for
-    gh = FakeGitHub(fixture, latency=latency, rate_limit=10**9 if activity else 5000).start()
+    gh = FakeGitHub(fixture, latency=latency, rate_limit=10**9 if activity else budgets[0],
+                 graphql_limit=10**9 if activity else budgets[1]).start()
     graphql_pages: dict[str, int] = {}
     if activity:  # count activity's GraphQL pages by the connection they ask for
         original = gh.graphql
@@ -222,7 +274,7 @@ def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now:
                 kind = request_kind(entry.method, entry.path)
                 kinds[kind] = kinds.get(kind, 0) + 1
             conn.send({"requests": gh.stats.total, "max_in_flight": gh.stats.max_in_flight, "by_kind": kinds,
-                       "cpu_s": time.process_time() - cpu,
+                       "cpu_s": time.process_time() - cpu, "points": gh.stats.points, "rest": gh.stats.rest,
                        "errors": sum(1 for e in gh.stats.log if e.status >= 400 or e.status < 0)})
         elif command == "activity-stats":
             gh.settle()
@@ -241,10 +293,11 @@ def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now:
 
 
 class ServerProcess:
-    def __init__(self, scale: float, latency: float, *, activity: bool = False, now: str = ""):
+    def __init__(self, scale: float, latency: float, *, activity: bool = False, now: str = "",
+                 budgets: tuple[int, int] = (5000, 5000)):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(scale, latency, child, activity, now), daemon=True)
+        self._process = ctx.Process(target=_serve, args=(scale, latency, child, activity, now, budgets), daemon=True)
         self._process.start()
         self.url: str = self._conn.recv()
 
@@ -281,7 +334,15 @@ class Run:
     repos: int
     gaps: int
     errors: int
+    points: int = 0  # GraphQL rate-limit points charged
+    rest: int = 0  # REST requests
+    members: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_100(self) -> tuple[float, float]:
+        """(GraphQL points, REST requests) per 100 repositories."""
+        return self.points * 100 / self.repos, self.rest * 100 / self.repos
 
     @property
     def lower_bound(self) -> int:
@@ -301,13 +362,14 @@ def github_config(url: str, concurrency: int | None) -> Any:
 
 
 def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None = None, profile: str = "",
-            timeline: str = "") -> Run:
+            timeline: str = "", budgets: tuple[int, int] = (5000, 5000)) -> Run:
+    """One snapshot; ``budgets``: the fake's hourly REST requests and GraphQL points (a token's by default)."""
     from foureyes.connectors.github.connector import GitHubConnector
 
     os.environ[TOKEN_ENV] = "bench-token-not-a-secret"
     fixture = fixture_for(scale)
     bound = lower_bound(fixture)
-    with ServerProcess(scale, latency) as server:
+    with ServerProcess(scale, latency, budgets=budgets) as server:
         config = github_config(server.url, concurrency)
         section = config.sources.github
         server.call("reset")
@@ -333,7 +395,8 @@ def measure(scale: float, *, latency: float = LATENCY, concurrency: int | None =
                server_cpu_s=seen["cpu_s"], requests=seen["requests"], server_max_in_flight=seen["max_in_flight"],
                client_max_in_flight=int(result.stats.get("max_in_flight", 0)), by_kind=seen["by_kind"], bound=bound,
                repos=sum(1 for r in result.resources if r.kind == "repo"), gaps=len(result.gaps),
-               errors=seen["errors"], stats=dict(result.stats))
+               errors=seen["errors"], points=seen["points"], rest=seen["rest"],
+               members=org_size(scale)["members"], stats=dict(result.stats))
 
 
 # ---------------------------------------------------------------- activity (--activity)
@@ -534,6 +597,28 @@ def activity_rows(run: ActivityRun) -> list[Row]:
 # ---------------------------------------------------------------- report
 
 
+def installation_budget(repos: int, users: int) -> tuple[int, int, int]:
+    """(REST, GraphQL on Enterprise Cloud, either elsewhere) per hour for one GitHub App installation."""
+    elsewhere = min(12_500, 5_000 + 50 * max(0, repos - 20) + 50 * max(0, users - 20))
+    return GHEC_REST, GHEC_GRAPHQL, elsewhere
+
+
+def budget_rows(big: Run) -> list[Row]:
+    rest_h, graphql_h, elsewhere = installation_budget(big.repos, big.members)
+    hours = max(big.rest / rest_h, big.points / graphql_h)
+    hours_elsewhere = max(big.rest, big.points) / elsewhere
+    ok = hours <= 1 and hours_elsewhere <= 1
+    return [Row(f"github: a {big.repos:,}-repository organisation, one GitHub App installation",
+                f"{big.points:,} GraphQL points + {big.rest:,} REST calls = {hours:.2f} h of its budget",
+                "within one hour" if big.scale >= 10 else "(within one hour at full size)",
+                ok if big.scale >= 10 else None,
+                f"{big.members:,} members; budget per hour on Enterprise Cloud {graphql_h:,} points and {rest_h:,} REST "
+                f"({hours:.2f} h), elsewhere {elsewhere:,} of each ({hours_elsewhere:.2f} h); a personal token's 5,000 "
+                f"of each: {max(big.points, big.rest) / 5000:.1f} h; {big.gaps} gaps; snapshot took "
+                f"{fmt_s(big.wall_s)} without added latency, {big.stats.get('rate_limit_wait_s', 0):.0f} s of it "
+                "waiting for GitHub's per-minute limits")]
+
+
 def rows_for(run: Run, check: Run | None) -> list[Row]:
     size = org_size(run.scale)
     rows = [Row("github: synthetic organisation",
@@ -547,6 +632,12 @@ def rows_for(run: Run, check: Run | None) -> list[Row]:
                     "≤ 1.2× lower bound", ratio <= 1.2,
                     "per kind, made/bound: " + (excess or "all kinds at the bound") +
                     f"; {run.stats.get('retries', 0)} retries"))
+    gql, rest = run.per_100
+    rows.append(Row("github: rate-limit points per 100 repositories (GraphQL + REST)",
+                    f"{gql + rest:.1f} = {gql:.1f} + {rest:.1f}", "≤ 40 in all", gql + rest <= 40,
+                    f"{run.points:,} GraphQL points (GitHub's score, tests/fakes/github_cost.py) in "
+                    f"{run.by_kind.get('graphql', 0):,} queries and {run.rest:,} REST calls for {run.repos:,} "
+                    "repositories; before: ≈ 205 + 135"))
     serial = run.serial_model_s
     fraction = run.wall_s / serial
     note = (f"serial = {run.requests:,} requests × {run.latency * 1000:.0f} ms + CPU "
@@ -590,6 +681,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="",
                         help="write a cProfile of the main thread here (translation; for the workers use py-spy)")
     parser.add_argument("--timeline", default="", help="write every request (start, end, kind, path) here")
+    parser.add_argument("--budget-scale", type=float, default=None,
+                        help="scale of the snapshot measured against an hourly budget (default: 10 × the scale "
+                             "from scale 1 up, i.e. 20,000 repositories at full scale; the scale itself below); "
+                             "0 skips it")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON on the last line")
     parser.add_argument("--activity", action="store_true",
                         help="measure activity reading (90 days, every repository production) instead")
@@ -603,6 +698,12 @@ def main(argv: list[str] | None = None) -> int:
     check_scale = min(args.scale, 0.1) if args.serial_check_scale is None else args.serial_check_scale
     check = measure(check_scale, latency=args.latency, concurrency=1) if check_scale > 0 else None
     rows = rows_for(run, check)
+    # a 20,000-repository organisation at full scale; smaller runs (bench-small) only exercise the row
+    default = 10 * args.scale if args.scale >= 1 else args.scale
+    budget_scale = default if args.budget_scale is None else args.budget_scale
+    if budget_scale > 0:
+        rows += budget_rows(measure(budget_scale, latency=0.0, concurrency=args.concurrency,
+                                    budgets=(GHEC_REST, GHEC_GRAPHQL)))
     if args.json:
         print(json.dumps([asdict(r) for r in rows]))
     else:

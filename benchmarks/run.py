@@ -248,12 +248,14 @@ def run(scale: float, workdir: Path, *, skip: set[str]) -> list[Row]:
     if "github" not in skip:
         rows.extend(_optional("github_scale", scale, workdir))
         rows.extend(_optional("github_scale", scale, workdir, "--activity"))
+    if "aws" not in skip:
+        rows.extend(_optional("aws_scale", scale, workdir))
     rows.append(Row("load average after the run", load_average(), note="1/5/15 min; 2 is a busy 2-core machine"))
     return rows
 
 
 def _optional(module: str, scale: float, workdir: Path, *extra: str) -> list[Row]:
-    """Benchmarks that live in their own scripts (TUI, GitHub); each returns rows as JSON."""
+    """Benchmarks that live in their own scripts (TUI, GitHub, AWS); each returns rows as JSON."""
     script = HERE / f"{module}.py"
     if not script.exists():
         return [Row(module, "not measured", note=f"benchmarks/{module}.py is missing")]
@@ -290,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=HERE / "README.md",
                         help="where to append the results (default benchmarks/README.md)")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--skip", action="append", default=[], choices=["tui", "github"])
+    parser.add_argument("--skip", action="append", default=[], choices=["tui", "github", "aws"])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -22,7 +22,9 @@ def test_bench_small_runs_and_writes_its_table(tmp_path):
                  "`foureyes matrix --tier production`", "`foureyes campaign new --scope production`",
                  "drift: grants between two full snapshots", "tui: launch to a filled Conflicts table",
                  "tui: people: cursor down", "tui: review: filter, each key typed", "tui: help opens",
-                 "github: requests vs lower bound", "github: most requests in flight"):
+                 "github: requests vs lower bound", "github: most requests in flight",
+                 "github: rate-limit points per 100 repositories", "aws: requests vs lower bound",
+                 "aws: policy evaluations per second"):
         assert name in text
     assert "| failed |" not in text
     # the activity benchmark really read a quarter of history (it once read nothing, in minutes of

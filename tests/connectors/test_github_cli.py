@@ -173,7 +173,7 @@ def test_a_faulty_snapshot_equals_a_clean_one(tmp_path):
         with FakeGitHub(load_fixture("scenarios.yaml")) as gh:
             if faulty:
                 gh.faults.secondary_rate_limit("/orgs/acme/teams/web/repos", retry_after=1)
-                gh.faults.server_error("/repos/acme/storefront/collaborators")
+                gh.faults.server_error("/repos/acme/storefront/environments/production/deployment-branch-policies")
                 gh.faults.server_error("/repos/acme/webhooks/environments")
             cli = Cli(tmp_path, gh.url)
             result = cli("snapshot", "--source", "github", "--stats")

@@ -7,16 +7,20 @@ and the stats must agree with what the server counted.
 
 from __future__ import annotations
 
-from typing import Callable
+import time
+from typing import Any, Callable
 
 import pytest
 
 from fakes import github_config
 from fakes.github_server import FakeGitHub, load_fixture, synthetic_org
 from foureyes.connectors.base import ProgressEvent
+from foureyes.connectors.github.api import ApiFailure, Budget, MinuteWindow
 from foureyes.connectors.github.connector import GitHubConnector
 from foureyes.errors import SourceError
 from foureyes.model import SourceResult
+
+REPO_NAMES = "nodes { id name nameWithOwner isArchived }"  # only the repositories' name chain asks this
 
 TOKEN = "ghp_fault_token_do_not_leak_4711"
 
@@ -26,10 +30,10 @@ def token(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
 
-def run(fixture: dict, plan: Callable[[FakeGitHub], None] | None = None, *, extra: str = "", latency: float = 0.0
-        ) -> tuple[SourceResult, FakeGitHub, list[ProgressEvent]]:
+def run(fixture: dict, plan: Callable[[FakeGitHub], None] | None = None, *, extra: str = "", latency: float = 0.0,
+        **server: Any) -> tuple[SourceResult, FakeGitHub, list[ProgressEvent]]:
     events: list[ProgressEvent] = []
-    with FakeGitHub(fixture, latency=latency) as gh:
+    with FakeGitHub(fixture, latency=latency, **server) as gh:
         if plan:
             plan(gh)
         config = github_config(gh.url, org=fixture["org"]["login"], extra=extra)
@@ -57,14 +61,14 @@ def clean() -> SourceResult:
 def test_secondary_rate_limit_and_500_lose_nothing_and_count_nothing_twice(clean):
     def plan(gh: FakeGitHub) -> None:
         gh.faults.secondary_rate_limit("/orgs/acme/teams/payments/repos", retry_after=1)
-        gh.faults.server_error("/repos/acme/ledger/collaborators")
+        gh.faults.server_error("/repos/acme/payments-api/environments")
         gh.faults.server_error("/graphql", nth=3)
 
     result, gh, events = run(load_fixture("scenarios.yaml"), plan)
     assert not gh.faults.pending  # every fault fired
     assert content(result) == content(clean)
     assert gh.stats.count("/orgs/acme/teams/payments/repos") == 2
-    assert gh.stats.count("/repos/acme/ledger/collaborators") == 2
+    assert gh.stats.count("/repos/acme/payments-api/environments") == 2
     assert result.stats["retries"] == 3
     assert result.stats["requests"] == gh.stats.total == clean.stats["requests"] + 3
     assert 0.9 <= result.stats["rate_limit_wait_s"] < 3
@@ -98,13 +102,82 @@ def test_primary_rate_limit_error_is_retried_after_the_reset(clean, status):
     """GitHub, "Rate limits for the REST API": exceeding the primary limit answers 403 or 429 with
     x-ratelimit-remaining 0; wait until x-ratelimit-reset, then retry. The wait names the limit."""
     result, gh, events = run(load_fixture("scenarios.yaml"),
-                             lambda gh: gh.faults.primary_rate_limit("/repos/acme/infra/collaborators", reset_in=0,
-                                                                     status=status))
+                             lambda gh: gh.faults.primary_rate_limit("/repos/acme/deploy-tools/actions/oidc/customization/sub",
+                                                                     reset_in=0, status=status))
     assert content(result) == content(clean)
-    assert gh.stats.count("/repos/acme/infra/collaborators") == 2 and result.stats["retries"] == 1
+    assert gh.stats.count("/repos/acme/deploy-tools/actions/oidc/customization/sub") == 2
+    assert result.stats["retries"] == 1
     (wait,) = [e.message for e in events if "rate limit" in e.message]
     assert wait.startswith(f"GitHub primary rate limit ({status}): waiting ") and wait.endswith(" s before retrying")
     assert "secondary" not in wait and "a moment" not in wait
+
+
+def test_the_graphql_budget_is_waited_for_not_overrun(clean):
+    """GitHub, "Rate limits and query limits for the GraphQL API": each query costs its score of
+    the hour's points. With 5 points an hour (here: every 2 s) the snapshot's 6 do not fit: the
+    scheduler reserves each query's score before sending it and waits for the reset instead of
+    being answered RATE_LIMITED."""
+    result, gh, events = run(load_fixture("scenarios.yaml"), graphql_limit=5, window=2)
+    assert content(result) == content(clean)
+    assert result.stats["retries"] == 0 and result.stats["graphql_points"] == 6  # never refused, nothing asked twice
+    assert result.stats["rate_limit_wait_s"] > 0
+    (wait,) = [e.message for e in events if "rate limit" in e.message]
+    assert wait.startswith("GitHub graphql rate limit exhausted: waiting until ")
+
+
+def test_the_per_minute_limit_counts_a_request_from_its_answer():
+    """GitHub's secondary limit: at most 900 points a minute per REST endpoint, counted as requests
+    arrive. A request holds its point until a minute after its answer, and one not yet answered
+    holds it too, so the limiter never lets a request through that GitHub would still count."""
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    window = MinuteWindow(3, clock=lambda: clock[0], sleep=sleep)
+    tickets = [window.take()[1] for _ in range(3)]
+    clock[0] = 10.0
+    window.done(tickets[0])  # answered at 10 s: its point is free at 70 s
+    clock[0] = 20.0
+    window.done(tickets[1])
+    waited, fourth = window.take()
+    assert clock[0] == 70.0 and waited == 50.0  # not 60 s after it was sent, 60 s after its answer
+    window.done(fourth)  # answered at once, at 70 s
+    waited, _ = window.take()  # the second frees at 80 s (answered at 20 s)
+    assert clock[0] == 80.0 and waited == 10.0
+    window.take()  # the third is still unanswered: only the fourth frees, at 130 s
+    assert clock[0] == 130.0 and slept == [50.0, 10.0, 50.0]
+
+
+def test_the_budget_believes_the_latest_window_and_a_spent_answer():
+    """Answers arrive out of order: within a window (same reset) the lowest remaining is the latest;
+    an answer from a window already past is not believed; one that says the budget is spent holds
+    every request until its reset, even beside a window that says otherwise."""
+    now = time.time()
+    budget = Budget("graphql")
+
+    def answer(remaining: int, reset: float) -> None:
+        budget.settle(0, {"x-ratelimit-remaining": str(remaining), "x-ratelimit-reset": str(int(reset))})
+
+    answer(4000, now + 3000)
+    answer(4100, now + 3000)  # sent earlier, answered later
+    assert budget.remaining == 4000
+    answer(10, now - 600)  # the window before
+    assert budget.remaining == 4000
+    budget.reserve(4000, max_wait=0)  # fits exactly
+    budget.settle(4000, {})
+    answer(3, now + 3000)
+    with pytest.raises(ApiFailure, match="beyond max_rate_limit_wait"):
+        budget.reserve(5, max_wait=0)  # a query of 5 points waits for the reset, and no wait is allowed
+    answer(0, now + 2)  # rate limited, until a reset GitHub states
+    assert budget.blocked_until == int(now + 2) and budget.remaining == 3
+    with pytest.raises(ApiFailure, match="rate limit exhausted until"):
+        budget.reserve(1, max_wait=0)
+    waits: list[float] = []
+    budget.reserve(1, max_wait=5, waiting=waits.append)
+    assert waits == [int(now + 2)] and time.time() >= int(now + 2)
 
 
 def test_secondary_rate_limit_429_with_retry_after_says_secondary(clean):
@@ -125,7 +198,7 @@ def test_graphql_rate_limited_on_the_repositories_query_waits_and_asks_again(cle
     answers 200 with errors[].type RATE_LIMITED and x-ratelimit-remaining 0; the repositories
     are read after the reset instead of becoming a Gap over every repository."""
     result, gh, events = run(load_fixture("scenarios.yaml"),
-                             lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=1))
+                             lambda gh: gh.faults.graphql_rate_limited(REPO_NAMES, reset_in=1))
     assert not gh.faults.pending
     assert content(result) == content(clean)
     assert result.stats["retries"] == 1 and result.stats["rate_limit_wait_s"] > 0
@@ -134,7 +207,7 @@ def test_graphql_rate_limited_on_the_repositories_query_waits_and_asks_again(cle
 
 def test_graphql_rate_limited_past_the_retries_is_one_gap(clean):
     result, gh, _ = run(load_fixture("scenarios.yaml"),
-                        lambda gh: gh.faults.graphql_rate_limited("repositories(first:", reset_in=0, times=10),
+                        lambda gh: gh.faults.graphql_rate_limited(REPO_NAMES, reset_in=0, times=10),
                         extra="max_retries = 2\n")
     (gap,) = [g for g in result.gaps if "RATE_LIMITED" in g.reason]
     assert gap.resource == "github:org:acme" and "repositories" in gap.hides
@@ -142,17 +215,33 @@ def test_graphql_rate_limited_past_the_retries_is_one_gap(clean):
 
 def test_a_request_that_keeps_failing_becomes_a_gap_on_that_repository(clean):
     result, gh, _ = run(load_fixture("scenarios.yaml"),
-                        lambda gh: gh.faults.server_error("/repos/acme/infra/collaborators", times=50),
+                        lambda gh: gh.faults.server_error("/repos/acme/webhooks/environments", times=50),
                         extra="max_retries = 2\n")
-    gaps = [g for g in result.gaps if g.resource == "github:repo:acme/infra"]
+    gaps = [g for g in result.gaps if g.resource == "github:repo:acme/webhooks"]
     assert len(gaps) == 1
-    assert gaps[0].reason.startswith("500 on GET /repos/acme/infra/collaborators")
-    assert "direct collaborators" in gaps[0].hides
-    assert gh.stats.count("/repos/acme/infra/collaborators") == 3  # the first try and two retries
+    assert gaps[0].reason.startswith("500 on GET /repos/acme/webhooks/environments")
+    assert "environments" in gaps[0].hides
+    assert gh.stats.count("/repos/acme/webhooks/environments") == 3  # the first try and two retries
     # the rest of the organisation is intact
-    other = {g.key for g in clean.grants if "acme/infra" not in g.resource}
+    other = {g.key for g in clean.grants if "acme/webhooks" not in g.resource}
     assert other <= {g.key for g in result.grants}
     assert TOKEN not in repr(result)
+
+
+def test_collaborators_graphql_will_not_show_are_a_gap_on_that_repository_only(clean):
+    """Direct collaborators come with the repositories page (GraphQL); where GitHub answers that
+    list with FORBIDDEN and null, that repository has a Gap and the page's others are read."""
+    fixture = load_fixture("scenarios.yaml")
+    next(r for r in fixture["repos"] if r["name"] == "infra")["collaborators_forbidden"] = True
+    result, gh, _ = run(fixture)
+    (gap,) = [g for g in result.gaps if g.resource == "github:repo:acme/infra"]
+    assert gap.reason == ("GraphQL FORBIDDEN: Must have push access to view repository collaborators. "
+                          "(Repository.collaborators)")
+    assert gap.hides == "direct collaborators and their roles"
+    assert not any(g.principal == "github:rita" and g.resource == "github:repo:acme/infra" for g in result.grants)
+    other = {g.key for g in clean.grants if "acme/infra" not in g.resource}
+    assert other <= {g.key for g in result.grants}
+    assert len(result.gaps) == len(clean.gaps) + 1
 
 
 def test_forbidden_org_ruleset_is_a_gap_on_each_repository_it_covers(monkeypatch):
@@ -192,12 +281,15 @@ def test_request_budget_on_200_repositories():
     result, gh, events = run(fixture, latency=0.002)
     repos = [r for r in result.resources if r.kind == "repo"]
     assert len(repos) == 200 and result.gaps == ()
-    teams = 20
-    budget = 3 * len(repos) + teams + 20
+    budget = len(repos) // 4 + 20  # 200 repositories: 40 with environments or OIDC, ~5 pages of GraphQL
     assert gh.stats.total <= budget, gh.stats.per_path
     assert result.stats["requests"] == gh.stats.total
-    assert gh.stats.count("/repos/synth/*/collaborators") == 200
-    assert gh.stats.count("/orgs/synth/teams/*/repos") == teams
+    # collaborators and team repositories come with the GraphQL pages (no custom roles here)
+    assert gh.stats.count("/repos/synth/*/collaborators") == 0
+    assert gh.stats.count("/orgs/synth/teams/*/repos") == 0
+    assert gh.stats.count("/repos/synth/*/rulesets/*") == 1  # GraphQL's bypass lists, checked once against REST
+    assert gh.stats.points + gh.stats.rest <= 40 * len(repos) / 100  # GitHub's score and REST calls
+    assert result.stats["graphql_points"] == gh.stats.points and result.stats["rest_requests"] == gh.stats.rest
     assert gh.stats.count("/repos/synth/*/environments") == 20  # only where GraphQL saw environments
     assert gh.stats.count("/repos/synth/*/actions/oidc/customization/sub") == 20  # only where workflows use OIDC
     assert 1 < result.stats["max_in_flight"] <= 8  # the configured concurrency bounds the pool

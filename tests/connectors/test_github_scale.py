@@ -63,14 +63,15 @@ def test_requests_stay_near_the_lower_bound_and_in_flight_within_concurrency(con
 
 def test_retries_and_slow_answers_never_exceed_concurrency():
     def plan(gh: FakeGitHub) -> None:
-        gh.faults.add(f"/repos/{ORG}/*/collaborators", action="delay", delay=0.05, times=12)
-        gh.faults.server_error(f"/repos/{ORG}/*/collaborators", nth=3, times=2)
+        gh.faults.server_error(f"/repos/{ORG}/*/environments", nth=2, times=2)  # matched first: faults go in order
+        gh.faults.add(f"/repos/{ORG}/*", action="delay", delay=0.05, times=8)  # environments, OIDC, a ruleset
         gh.faults.server_error("/graphql", nth=2)
 
     result, gh, bound = snapshot(4, plan)
     assert not gh.faults.pending and result.gaps == ()
     assert result.stats["retries"] == 3
-    assert gh.stats.total == sum(bound.values()) + 3  # each retry once, nothing else repeated
+    names = -(-org_size(SCALE)["repos"] // 100)  # the repositories' name chain: above the bound, 100 a page
+    assert gh.stats.total == sum(bound.values()) + names + 3  # each retry once, nothing else repeated
     assert 2 <= gh.stats.max_in_flight <= 4 and result.stats["max_in_flight"] <= 4
 
 

@@ -22,15 +22,26 @@ from fakes import github_config
 from fakes.github_server import FIXTURES, Org, _Root, check_schema, load_fixture, schema as fake_schema
 from foureyes.connectors.github import payloads, queries
 from foureyes.connectors.github.translate import translate
-from foureyes.model import CODE_MERGE_UNREVIEWED, CODE_PUSH
+from foureyes.model import CODE_MERGE_UNREVIEWED, CODE_PUSH, Gap, resource_key
 
 OCTOKIT = FIXTURES / "octokit"
 OPENAPI = json.loads((OCTOKIT / "openapi-examples.json").read_text(encoding="utf-8"))
 CONFIG = github_config("http://127.0.0.1:9", org="zeta", tiers='[tiers.production]\ngithub_environments = ["production"]\n')
-QUERIES = {name: getattr(queries, name) for name in dir(queries) if name.endswith("_QUERY")}
+# The rest of a list that did not fit: its items go where the first page's went (`fetch._complete`).
+MORE = {f"MORE {owner}.{name}": (owner, name) for owner, name in queries.MORE_QUERIES}
+QUERIES = {**{name: getattr(queries, name) for name in dir(queries) if name.endswith("_QUERY")},
+           **{name: queries.MORE_QUERIES[key] for name, key in MORE.items()}}
+# REPOS_QUERY's answer is kept as the list of its aliases' repositories, in the order the name chain
+# listed them (`execute`), so a path into it reaches every repository at once.
 PATH = {"MEMBERS_QUERY": ("organization", "membersWithRole"), "SAML_QUERY": ("organization", "samlIdentityProvider"),
         "TEAMS_QUERY": ("organization", "teams"), "TEAM_MEMBERS_QUERY": ("organization", "team", "members"),
-        "REPOS_QUERY": ("organization", "repositories")}
+        "REPO_NAMES_QUERY": ("organization", "repositories"), "REPOS_QUERY": ("repos",),
+        "TEAM_REPOS_QUERY": ("node", "repositories"),
+        **{name: ("node", field) for name, (_, field) in MORE.items()}}
+# the semantics fixture's nodes that later pages are asked about: repository combined, its classic
+# rule on main, its ruleset 11, team platform
+NODE_IDS = {"Repository": "R_3000", "BranchProtectionRule": "BPR_combined_main", "RepositoryRuleset": "RRS_11",
+            "Team": "T_2001"}
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +84,21 @@ def test_the_fake_servers_schema_is_a_subset_of_githubs(public_schema):
 
 
 def execute(name: str, fixture: dict[str, Any]) -> dict[str, Any]:
-    """The fake's answer to one of foureyes's queries (first page), in process."""
-    variables = {"org": fixture["org"]["login"], "after": None, "first": queries.REPO_PAGE, "slug": "platform"}
-    result = graphql.execute(fake_schema(), graphql.parse(QUERIES[name]), root_value=_Root(Org(fixture)),
+    """The fake's answer to one of foureyes's queries (first page), in process. REPOS_QUERY is asked,
+    as fetch asks it, for the repositories the name chain listed, one alias each."""
+    owner = MORE[name][0] if name in MORE else "Team"
+    variables = {"org": fixture["org"]["login"], "after": None, "rules": 5, "rulesets": 5,
+                 "slug": "platform", "id": NODE_IDS[owner]}
+    text = QUERIES[name]
+    if name == "REPOS_QUERY":
+        listed = dig(execute("REPO_NAMES_QUERY", fixture), PATH["REPO_NAMES_QUERY"])["nodes"]
+        text = queries.repos_query(len(listed))
+        variables.update({f"r{i}": node["id"] for i, node in enumerate(listed)})
+    result = graphql.execute(fake_schema(), graphql.parse(text), root_value=_Root(Org(fixture)),
                              variable_values=variables)
     assert not result.errors, result.errors
+    if name == "REPOS_QUERY":
+        return {"repos": [copy.deepcopy(result.data[f"r{i}"]) for i in range(len(listed))]}
     return copy.deepcopy(result.data)
 
 
@@ -97,26 +118,62 @@ def snapshot(rest_org: dict[str, Any], answers: dict[str, dict[str, Any]]):
     if idp is not None:
         payloads.add_saml_identities(org, idp.get("externalIdentities") or {})
     page = dig(answers["TEAMS_QUERY"], PATH["TEAMS_QUERY"])
-    for team, _ in payloads.teams_from_graphql(page or {}):
-        team.repos = TEAM_REPOS.get(team.slug, {})  # GET /orgs/{org}/teams/{slug}/repos, as the fixture says
+    for team, _ in payloads.teams_from_graphql(page or {}):  # no custom roles: team repositories over GraphQL
+        edges = (team.graphql_repos or {}).get("edges")
+        if team.slug == "platform":  # as if its list had not fit
+            edges = (dig(answers["TEAM_REPOS_QUERY"], PATH["TEAM_REPOS_QUERY"]) or {}).get("edges")
+        team.repos = payloads.team_repos_from_graphql(edges)
         org.teams[team.slug] = team
     extra = dig(answers["TEAM_MEMBERS_QUERY"], PATH["TEAM_MEMBERS_QUERY"])
     if extra is not None and "platform" in org.teams:
         org.teams["platform"].members += payloads.team_members(extra.get("edges"))
-    page = dig(answers["REPOS_QUERY"], PATH["REPOS_QUERY"])
-    org.repos += payloads.repos_from_graphql(page or {})
-    for repo in org.repos:
-        repo.collaborators = {"sam": "write"}
+    # as fetch does: the name chain lists the repositories (null items and archived ones left out),
+    # the batch answers each by alias; one answered null could not be read (a Gap)
+    names = dig(answers["REPO_NAMES_QUERY"], PATH["REPO_NAMES_QUERY"])
+    batch = dig(answers["REPOS_QUERY"], PATH["REPOS_QUERY"])
+    nodes = []
+    for listed, node in zip((names or {}).get("nodes") or [], batch):
+        if not (listed and listed.get("nameWithOwner") and listed.get("id")) or listed.get("isArchived"):
+            continue
+        if node and node.get("nameWithOwner"):
+            nodes.append(node)
+        else:
+            org.gaps.append(Gap("github", resource_key("github", "repo", listed["nameWithOwner"]),
+                                "repository could not be read", "everything about this repository"))
+    for name, (owner, field) in MORE.items():  # each later page stands in for its list of combined
+        later = dig(answers[name], PATH[name])
+        combined = next((n for n in nodes if n.get("name") == "combined"), None)
+        holders = {"Repository": combined}
+        if combined is not None:
+            holders["BranchProtectionRule"] = next((r for r in (combined.get("branchProtectionRules") or {}).get(
+                "nodes") or [] if r), None)
+            holders["RepositoryRuleset"] = next((r for r in (combined.get("rulesets") or {}).get("nodes") or []
+                                                 if r and r.get("databaseId") == 11), None)
+        holder = holders.get(owner)
+        if later is not None and holder is not None:
+            holder[field] = later
+    org.repos += [payloads.repo_from_graphql(node) for node in nodes]
     return translate(org, CONFIG, CONFIG.sources.github)
 
 
 def positions(schema: graphql.GraphQLSchema, text: str
               ) -> Iterator[tuple[tuple[str, ...], graphql.GraphQLType, bool]]:
-    """Every response position of a query: (path, type, may be null); "[]" steps into list items."""
-    operation = graphql.parse(text).definitions[0]
+    """Every response position of a query: (path, type, may be null); "[]" steps into list items.
+    REPOS_QUERY's aliases ``r0`` … are one position, ``repos.[]``, as `execute` keeps its answer."""
+    if text == QUERIES["REPOS_QUERY"]:
+        for path, kind, may_be_null in positions(schema, queries.repos_query(1)):
+            yield ("repos", "[]") + path[1:], kind, may_be_null
+        return
+    document = graphql.parse(text)
+    operation = document.definitions[0]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, graphql.FragmentDefinitionNode)}
 
     def walk(selections: Any, parent: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
         for selection in selections.selections:
+            if isinstance(selection, graphql.FragmentSpreadNode):
+                fragment = fragments[selection.name.value]
+                yield from walk(fragment.selection_set, schema.get_type(fragment.type_condition.name.value), path)
+                continue
             if isinstance(selection, graphql.InlineFragmentNode):
                 target = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
                 yield from walk(selection.selection_set, target, path)
@@ -179,8 +236,6 @@ def answers() -> dict[str, dict[str, Any]]:
 
 
 REST_ORG = {**OPENAPI["examples"]["organization-full"]["value"], "login": "zeta"}  # the example, as zeta
-TEAM_REPOS = {t["slug"]: {f"zeta/{name}": role for name, role in t.get("repos", {}).items()}
-              for t in load_fixture("semantics.yaml")["teams"]}
 
 
 def test_the_baseline_answers_translate(answers):
@@ -211,8 +266,11 @@ def test_every_nullable_field_and_null_list_item_of_every_query_translates(publi
                  ("organization", "membersWithRole", "edges", "[]", "role"),
                  ("organization", "teams", "nodes", "[]"),
                  ("organization", "samlIdentityProvider", "externalIdentities", "nodes", "[]"),
-                 ("organization", "repositories", "nodes", "[]", "rulesets", "nodes", "[]", "rules", "nodes", "[]"),
-                 ("organization", "repositories", "nodes", "[]", "rulesets", "nodes", "[]", "databaseId")]:
+                 ("organization", "repositories", "nodes", "[]"),
+                 ("repos", "[]"),
+                 ("repos", "[]", "collaborators", "edges", "[]", "permissionSources"),
+                 ("repos", "[]", "rulesets", "nodes", "[]", "rules", "nodes", "[]"),
+                 ("repos", "[]", "rulesets", "nodes", "[]", "databaseId")]:
         assert must in named, must
     assert len(tried) > 60
 
@@ -229,7 +287,8 @@ def test_every_enum_value_of_every_query_translates(public_schema, answers):
                     snapshot(REST_ORG, changed)
                     count += 1
                     kinds.add(path[-1])
-    assert kinds == {"role", "visibility", "enforcement", "target", "type", "privacy"}
+    assert kinds == {"role", "visibility", "enforcement", "target", "type", "privacy",
+                     "permission", "bypassMode"}  # collaborators' and teams' repository roles; bypass modes
     assert count >= 45
 
 
@@ -253,7 +312,7 @@ def test_a_ruleset_without_database_id_is_a_gap_not_a_type_error(answers):
     """GraphQL RepositoryRuleset.databaseId is nullable: its bypass list (REST, by id) cannot be
     read, which is a Gap on the repository; the rest of the source is intact."""
     changed = copy.deepcopy(answers)
-    repos = dig(changed["REPOS_QUERY"], PATH["REPOS_QUERY"])["nodes"]
+    repos = dig(changed["REPOS_QUERY"], PATH["REPOS_QUERY"])
     combined = next(r for r in repos if r["name"] == "combined")
     combined["rulesets"]["nodes"][0]["databaseId"] = None
     combined["rulesets"]["nodes"][0]["rules"]["nodes"].append(None)
@@ -365,3 +424,24 @@ def test_vendored_descriptions_carry_their_notices():
         assert "Permission is hereby granted" in (OCTOKIT / name).read_text(encoding="utf-8")
     assert OPENAPI["graphql_schema"].startswith("@octokit/graphql-schema 15.26.1")
     assert Path(OCTOKIT / "README.md").is_file()
+
+
+def test_a_direct_collaborators_role_is_the_one_the_repository_grants():
+    """GraphQL RepositoryCollaboratorEdge: ``permission`` is the highest of all sources (as REST's
+    ``role_name`` is: "the highest role ... after considering all sources of grants"), while
+    ``permissionSources`` names each grant. A direct collaborator's own grant is the source that is
+    the Repository: a team's admin must not become a direct admin grant."""
+    def source(kind: str, role: str) -> dict[str, Any]:
+        return {"roleName": role, "permission": "ADMIN" if role == "admin" else "WRITE", "source": {"__typename": kind}}
+
+    edges = [
+        {"permission": "ADMIN", "node": {"login": "ann", "databaseId": 7},
+         "permissionSources": [source("Team", "admin"), source("Repository", "push"), source("Organization", "read")]},
+        {"permission": "WRITE", "node": {"login": "bo", "databaseId": 8},
+         "permissionSources": [source("Repository", "deployer")]},  # a custom role, by name
+        {"permission": "MAINTAIN", "node": {"login": "cy", "databaseId": 9}, "permissionSources": None},
+        None, {"node": None},
+    ]
+    roles, ids = payloads.collaborators_from_graphql(edges)
+    assert roles == {"ann": "write", "bo": "deployer", "cy": "maintain"}
+    assert ids == {7: "ann", 8: "bo", 9: "cy"}

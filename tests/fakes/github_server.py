@@ -33,6 +33,7 @@ import graphql
 import yaml
 
 from .github_activity import Cursored, GqlRepoActivity, Listed, rest_routes
+from .github_cost import NODE_LIMIT, QueryCost, query_cost
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 SCHEMA_PATH = FIXTURES / "schema.graphql"
@@ -151,6 +152,7 @@ class LoggedRequest:
     ended: float
     fault: str = ""
     answered: bool = False  # the answer is on its way: no longer in flight
+    points: int = 0  # GraphQL rate-limit points this request was charged (GitHub's formula)
 
 
 class ServerStats:
@@ -187,14 +189,31 @@ class ServerStats:
         return len(self.log)
 
     @property
+    def points(self) -> int:
+        """GraphQL rate-limit points charged (GitHub's formula: `github_cost.query_cost`)."""
+        return sum(e.points for e in list(self.log))
+
+    @property
+    def rest(self) -> int:
+        """REST requests: each costs one request of the REST primary budget."""
+        return sum(1 for e in list(self.log) if e.path != "/graphql")
+
+    @property
     def per_path(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for entry in list(self.log):
             counts[entry.path] = counts.get(entry.path, 0) + 1
         return counts
 
+    def settled(self, timeout: float = 5.0) -> None:
+        """Wait until every request answered has been logged (the server logs just after answering)."""
+        deadline = time.monotonic() + timeout
+        while self.unlogged > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def count(self, pattern: str, method: str = "*") -> int:
-        """Requests whose path matches the glob ``pattern``."""
+        """Requests whose path matches the glob ``pattern`` (once the last answer is logged)."""
+        self.settled()
         return sum(1 for e in list(self.log)
                    if fnmatch.fnmatchcase(e.path, pattern) and method in ("*", e.method))
 
@@ -292,6 +311,17 @@ class Org:
                     roles[repo] = role
             current = self.teams[current].get("parent")
         return roles
+
+    def repo_team_roles(self, repo: str) -> dict[str, str]:
+        """Teams with a role on ``repo`` (inherited from parents included), built once for all repositories."""
+        index = self.__dict__.get("_repo_team_roles")
+        if index is None:
+            index = {}
+            for slug in self.teams:
+                for name, role in self.team_repo_roles(slug).items():
+                    index.setdefault(name, {})[slug] = role
+            self.__dict__["_repo_team_roles"] = index
+        return index.get(repo, {})
 
     # -- repositories
 
@@ -453,6 +483,8 @@ class Forbidden(graphql.GraphQLError):
 
 
 class GqlOrg:
+    __typename = "Organization"
+
     def __init__(self, org: Org):
         self.org = org
         self.login = org.login
@@ -579,6 +611,51 @@ class GqlRepo(GqlRepoActivity):
                       for rs in self.org.org_rulesets_for(self.name)]
         return connection(items, args, "rulesets")
 
+    def collaborators(self, info: Any, affiliation: str | None = None, login: str | None = None,
+                      query: str | None = None, **args: Any) -> dict[str, Any]:
+        """``Repository.collaborators``: each edge's ``permission`` is the user's highest role here,
+        its ``permissionSources`` every grant behind it (the repository's own, teams, the
+        organisation's base permission or ownership), each with the role's name."""
+        org, r = self.org, self.r
+        if r.get("collaborators_forbidden"):
+            raise Forbidden("Must have push access to view repository collaborators.")
+        direct = dict(r.get("collaborators", {}))
+        if affiliation == "OUTSIDE":
+            logins = [u for u in direct if org.people.get(u, {}).get("role") == "outside"]
+        elif affiliation == "DIRECT":
+            logins = list(direct)
+        else:
+            logins = list(direct)
+            for slug in org.repo_team_roles(self.name):
+                logins += [m for m in org.team_members(slug) if m not in logins]
+            logins += [m for m in org.members("all") if m not in logins]
+        if login:
+            logins = [u for u in logins if u == login]
+        gql_org = GqlOrg(org)
+        base = org.data["org"].get("default_repository_permission", "read")
+
+        def sources(user: str) -> list[dict[str, Any]]:
+            out = []
+            if user in direct:
+                out.append((direct[user], self))
+            for slug, role in org.repo_team_roles(self.name).items():
+                if user in org.team_members(slug):
+                    out.append((role, GqlTeam(org, slug)))
+            if org.people.get(user, {}).get("role") == "owner":
+                out.append(("admin", gql_org))
+            elif user in org.people and org.people[user].get("role", "member") != "outside" and base != "none":
+                out.append((base, gql_org))
+            return [{"organization": gql_org, "roleName": role, "source": source,
+                     "permission": _DEFAULT_FIELD[org.base_role(role)]} for role, source in out]
+
+        def edge(user: str) -> dict[str, Any]:
+            found = sources(user)
+            best = max((f["roleName"] for f in found), key=lambda role: _rank(role, org), default="read")
+            return {"permission": org.base_role(best).upper(), "permissionSources": found}
+
+        return connection(logins, args, "collaborators", make=lambda user: _gql_user(org, user),
+                          edge=lambda u: edge(u["login"]))
+
     def environments(self, info: Any, names: list[str] | None = None, **args: Any) -> dict[str, Any]:
         envs = [e for e in self.r.get("environments", []) if not names or e["name"] in names]
         return connection([{"name": e["name"], "databaseId": 4000 + i, "id": f"EN_{self.name}_{i}"}
@@ -611,7 +688,13 @@ class GqlRepo(GqlRepoActivity):
         return {"__typename": "Tree", "id": f"TR_{self.name}", "oid": "1" * 40, "entries": entries}
 
 
+_DEFAULT_FIELD = {"read": "READ", "triage": "READ", "write": "WRITE", "maintain": "WRITE", "admin": "ADMIN",
+                  "none": "NONE"}  # DefaultRepositoryPermissionField has no TRIAGE or MAINTAIN
+
+
 class GqlBranchProtection:
+    __typename = "BranchProtectionRule"
+
     def __init__(self, org: Org, repo: dict[str, Any], rule: dict[str, Any]):
         self.org = org
         self.repo = repo
@@ -662,6 +745,8 @@ class GqlBranchProtection:
 
 
 class GqlRuleset:
+    __typename = "RepositoryRuleset"
+
     def __init__(self, org: Org, rs: dict[str, Any], source: dict[str, Any]):
         self.org = org
         self.rs = rs
@@ -673,6 +758,38 @@ class GqlRuleset:
         self.source = source
         ref = rs.get("conditions", {}).get("ref_name", {"include": ["~DEFAULT_BRANCH"], "exclude": []})
         self.conditions = {"refName": {"include": ref.get("include", []), "exclude": ref.get("exclude", [])}}
+
+    def bypassActors(self, info: Any, **args: Any) -> dict[str, Any]:
+        """``RepositoryRuleset.bypassActors``. GitHub's union ``BypassActor`` holds apps and teams
+        only: a ``User`` or ``EnterpriseRole`` actor comes back with no actor and no flag set, and the
+        ``exempt`` mode (not in the enum) as a null mode. A token that may not see the list gets an
+        empty one here: the worst GitHub could do, which foureyes must not read as "nobody"."""
+        org, rs = self.org, self.rs
+        visible = org.token["bypass_actors_visible"] and not rs.get("hide_bypass_actors")
+        items = []
+        for i, actor in enumerate(rs.get("bypass_actors", []) if visible else []):
+            kind, name = actor["actor_type"], actor.get("actor")
+            node: dict[str, Any] = {
+                "id": f"RRSBA_{self.databaseId}_{i}", "actor": None, "deployKey": kind == "DeployKey",
+                "enterpriseOwner": kind == "EnterpriseOwner", "organizationAdmin": kind == "OrganizationAdmin",
+                "repositoryRoleDatabaseId": None, "repositoryRoleName": None,
+                "bypassMode": {"always": "ALWAYS", "pull_request": "PULL_REQUEST"}.get(actor.get("bypass_mode", "always"))}
+            if kind == "RepositoryRole":
+                node["repositoryRoleDatabaseId"] = org.actor_id(actor)
+                node["repositoryRoleName"] = name
+            elif kind == "Team":
+                if name in org.teams and "actor_id" not in actor:
+                    node["actor"] = GqlTeam(org, name)
+                else:
+                    tid = org.actor_id(actor)
+                    node["actor"] = {"__typename": "Team", "databaseId": tid, "id": f"T_{tid}",
+                                     "slug": name or f"team-{tid}", "name": name or f"team-{tid}", "privacy": "SECRET"}
+            elif kind == "Integration":
+                app = org.apps.get(name, {"id": actor.get("actor_id"), "name": name})
+                node["actor"] = {"__typename": "App", "databaseId": org.actor_id(actor), "id": f"A_{app['id']}",
+                                 "slug": name, "name": app.get("name", name)}
+            items.append(node)
+        return connection(items, args, "bypassActors")
 
     def rules(self, info: Any, type: str | None = None, **args: Any) -> dict[str, Any]:
         out = []
@@ -745,12 +862,22 @@ def check_schema(full_schema: "str | Path | graphql.GraphQLSchema") -> list[str]
 class FakeGitHub:
     """The server. ``url`` is the API base (``http://127.0.0.1:PORT``) to give PyGithub."""
 
-    def __init__(self, fixture: dict[str, Any], *, latency: float = 0.0, rate_limit: int = 5000):
+    def __init__(self, fixture: dict[str, Any], *, latency: float = 0.0, rate_limit: int = 5000,
+                 graphql_limit: int = 5000, secondary: "SecondaryLimits | None" = None, window: int = 3600):
         self.org = Org(fixture)
         self.latency = latency
+        # GitHub's two primary budgets, per hour: REST requests and GraphQL points
+        # (github_cost.query_cost). Both start again every ``window`` seconds (an hour).
         self.rate_limit = rate_limit
-        self.rate_used = 0  # every answer, whatever its budget
-        self.rate_used_by: dict[str, int] = {}  # per x-ratelimit-resource: GitHub keeps a budget for each
+        self.rate_used = 0
+        self.graphql_limit = graphql_limit
+        self.graphql_used = 0
+        self.window = window
+        self.reset_at = math.ceil(time.time()) + window
+        self._counted = False  # no request counted yet: the first starts the window
+        self.secondary = secondary if secondary is not None else SecondaryLimits()
+        self._windows: dict[str, list[float]] = {}  # endpoint -> answer times in the last minute
+        self._current = threading.local()  # the request a handler thread is serving
         self.faults = FaultPlan()
         self.stats = ServerStats()
         self.tokens: list[str] = []  # what clients sent, so tests can prove they never leak it
@@ -771,9 +898,7 @@ class FakeGitHub:
 
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until every request has been logged (the server logs just after answering)."""
-        deadline = time.monotonic() + timeout
-        while self.stats.unlogged > 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self.stats.settled(timeout)
 
     def stop(self, *, settle: float = 5.0) -> None:
         """``settle``: how long to wait for answers still on their way (0: a test left them stalled)."""
@@ -868,19 +993,52 @@ class FakeGitHub:
         for verb, pattern, handler in routes:
             m = re.fullmatch(pattern, path)
             if m and verb == method:
+                self._per_minute(f"{verb} {pattern}", 1 if verb in ("GET", "HEAD", "OPTIONS") or pattern == "/graphql"
+                                 else 5)
                 result = handler(**m.groupdict())
-                status = 200
+                status, headers = 200, {}
                 if isinstance(result, tuple):
-                    status, result = result
-                return status, result, {}
+                    status, result, *rest = result
+                    headers = rest[0] if rest else {}
+                return status, result, headers
             if m and verb != method and not any(re.fullmatch(p, path) and v == method for v, p, _ in routes):
                 raise ApiError(404, "Not Found")
         raise ApiError(404, "Not Found")
 
-    def _rate_info(self, resource: str) -> dict[str, Any]:
-        used = self.rate_used_by.get(resource, 0)
-        return {"limit": self.rate_limit, "remaining": max(0, self.rate_limit - used),
-                "reset": int(time.time()) + 3600, "used": used}
+    def roll(self) -> None:
+        """A window starts with the first request it counts; past its reset, both budgets start
+        again (call with ``org.lock`` held)."""
+        now = time.time()
+        if now >= self.reset_at or not self._counted:
+            self.rate_used = self.graphql_used = 0
+            self.reset_at = math.ceil(now) + self.window
+        self._counted = True
+
+    def _rate_info(self, resource: str = "core") -> dict[str, Any]:
+        limit, used = ((self.graphql_limit, self.graphql_used) if resource == "graphql"
+                       else (self.rate_limit, self.rate_used))
+        return {"limit": limit, "remaining": max(0, limit - used), "reset": self.reset_at, "used": used,
+                "resource": resource}
+
+    def rate_headers(self, resource: str) -> dict[str, str]:
+        info = self._rate_info(resource)
+        return {"x-ratelimit-limit": str(info["limit"]), "x-ratelimit-remaining": str(info["remaining"]),
+                "x-ratelimit-reset": str(info["reset"]), "x-ratelimit-used": str(info["used"]),
+                "x-ratelimit-resource": resource}
+
+    def _per_minute(self, endpoint: str, points: int) -> None:
+        """GitHub's secondary limit on points per minute for one endpoint (REST 900, GraphQL 2,000)."""
+        limit = self.secondary.graphql_per_minute if endpoint.endswith(" /graphql") else self.secondary.rest_per_minute
+        if not limit:
+            return
+        now = time.monotonic()
+        with self.org.lock:
+            window = [t for t in self._windows.get(endpoint, []) if t > now - 60]
+            if len(window) + points > limit:
+                self._windows[endpoint] = window
+                raise ApiError(403, SECONDARY_MESSAGE, {"Retry-After": str(max(1, math.ceil(window[0] + 60 - now)))})
+            window += [now] * points
+            self._windows[endpoint] = window
 
     def _team(self, slug: str) -> str:
         if slug not in self.org.teams:
@@ -1213,7 +1371,8 @@ class FakeGitHub:
 
     # -- GraphQL
 
-    def graphql(self, body: Any, token: str = "") -> dict[str, Any]:
+    def graphql(self, body: Any, token: str = "") -> tuple[int, dict[str, Any], dict[str, str]]:
+        """One GraphQL call: validated, charged GitHub's rate-limit score, refused beyond the node limit."""
         if not isinstance(body, dict) or "query" not in body:
             raise ApiError(400, "Problems parsing JSON")
         document = self._documents.get(body["query"])
@@ -1221,13 +1380,36 @@ class FakeGitHub:
             try:
                 document = graphql.parse(body["query"])
             except graphql.GraphQLError as exc:
-                return {"errors": [{**exc.formatted, "type": "INVALID"}]}
+                return 200, {"errors": [{**exc.formatted, "type": "INVALID"}]}, self.rate_headers("graphql")
             errors = graphql.validate(schema(), document)
             if errors:
-                return {"errors": [{**e.formatted, "type": "INVALID"} for e in errors]}
+                return 200, {"errors": [{**e.formatted, "type": "INVALID"} for e in errors]}, self.rate_headers("graphql")
             self._documents[body["query"]] = document
-        result = graphql.execute(schema(), document, root_value=_Root(self.org, token),
-                                 variable_values=body.get("variables") or {})
+        variables = body.get("variables") or {}
+        cost = query_cost(document, variables)
+        if cost.nodes > NODE_LIMIT:  # GitHub's two wordings: one connection over the limit, or the whole query
+            if cost.most > NODE_LIMIT:
+                said = (f"By the time this query traverses to the {cost.deepest.rsplit('.', 1)[-1]} connection, it is "
+                        f"requesting up to {cost.most:,} possible nodes")
+            else:
+                said = f"This query requests up to {cost.nodes:,} possible nodes"
+            return 200, {"errors": [{"type": "MAX_NODE_LIMIT_EXCEEDED", "message": (
+                f"{said} which exceeds the maximum limit of {NODE_LIMIT:,}.")}]}, self.rate_headers("graphql")
+        with self.org.lock:
+            self.roll()
+            if self.graphql_used + cost.points > self.graphql_limit:
+                refused = True
+            else:
+                refused = False
+                self.graphql_used += cost.points
+        if refused:
+            return 200, {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit already exceeded for user ID 1."}]}, \
+                {**self.rate_headers("graphql"), "x-ratelimit-remaining": "0"}
+        entry = getattr(self._current, "entry", None)
+        if entry is not None:
+            entry.points = cost.points
+        result = graphql.execute(schema(), document, root_value=_Root(self.org, token, self, cost),
+                                 variable_values=variables)
         out: dict[str, Any] = {}
         if result.errors:
             errors = []
@@ -1239,18 +1421,62 @@ class FakeGitHub:
             out["errors"] = errors
         if result.data is not None or not result.errors:
             out["data"] = result.data
-        return out
+        return 200, out, self.rate_headers("graphql")
+
+
+@dataclass(frozen=True)
+class SecondaryLimits:
+    """GitHub's secondary rate limits that a reader can meet ("Rate limits for the REST API",
+    secondary-rate-limit-rest-graphql): requests in flight at once, and points per minute per
+    endpoint (a GET or a GraphQL query 1 point, other REST verbs 5). 0 switches one off."""
+
+    concurrent: int = 100
+    rest_per_minute: int = 900
+    graphql_per_minute: int = 2000
+
+
+SECONDARY_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                     "If you reach out to GitHub Support for help, please include the request ID FAKE.")
 
 
 class _Root:
-    def __init__(self, org: Org, token: str = ""):
+    def __init__(self, org: Org, token: str = "", fake: "FakeGitHub | None" = None, cost: QueryCost | None = None):
         self._org = org
         self._token = token
+        self._fake = fake
+        self._cost = cost
 
     def viewer(self, info: Any) -> dict[str, Any]:
         """The token's own identity: an installation token's is its app's bot, ``SLUG[bot]``."""
         login = self._org.identity(self._token)
         return {**_gql_user(self._org, login), "login": login}
+
+    def node(self, info: Any, id: str) -> Any:
+        """``node(id:)`` for the objects foureyes pages through a second time."""
+        org = self._org
+        kind, _, rest = id.partition("_")
+        if kind == "R":
+            by_id = org.__dict__.setdefault("_repo_by_id", {str(i): n for n, i in org.repo_ids.items()})
+            name = by_id.get(rest)
+            return GqlRepo(org, name) if name else None
+        if kind == "T":
+            slug = next((s for s, i in org.team_ids.items() if str(i) == rest), None)
+            return GqlTeam(org, slug) if slug else None
+        if kind == "RRS":
+            for name, repo in org.repos.items():
+                for rs in repo.get("rulesets", []):
+                    if str(rs["id"]) == rest:
+                        return GqlRuleset(org, rs, {"__typename": "Repository", "nameWithOwner": f"{org.login}/{name}",
+                                                    "id": f"R_{org.repo_ids[name]}"})
+            rs = next((r for r in org.org_rulesets.values() if str(r["id"]) == rest), None)
+            return GqlRuleset(org, rs, {"__typename": "Organization", "login": org.login, "id": "O_1"}) if rs else None
+        if kind == "BPR":
+            for repo in org.repos.values():
+                for rule in repo.get("protection", []):
+                    found = GqlBranchProtection(org, repo, rule)
+                    if found.id == id:
+                        return found
+        return None
 
     def organization(self, info: Any, login: str) -> Any:
         if login.lower() != self._org.login.lower():
@@ -1263,8 +1489,15 @@ class _Root:
         return GqlRepo(self._org, name)
 
     def rateLimit(self, info: Any, dryRun: bool = False) -> dict[str, Any]:
-        return {"cost": 1, "limit": 5000, "nodeCount": 0, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z",
-                "used": 1}
+        """This query's score (GitHub's formula) and the GraphQL budget after it was charged."""
+        fake, cost = self._fake, self._cost
+        if fake is None or cost is None:
+            return {"cost": 1, "limit": 5000, "nodeCount": 0, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z",
+                    "used": 1}
+        info_ = fake._rate_info("graphql")
+        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info_["reset"]))
+        return {"cost": cost.points, "limit": info_["limit"], "nodeCount": cost.nodes,
+                "remaining": info_["remaining"], "resetAt": reset, "used": info_["used"]}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -1300,6 +1533,7 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path.rstrip("/") or "/"
         entry = LoggedRequest(method, path, parsed.query, 0, started, started)
+        fake._current.entry = entry
         try:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -1316,6 +1550,11 @@ class _Handler(BaseHTTPRequestHandler):
             if auth and fake.org.token.get("reject"):
                 self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
                            {}, entry)
+                return
+            if fake.secondary.concurrent and fake.stats.in_flight > fake.secondary.concurrent:
+                self._send(403, {"message": SECONDARY_MESSAGE, "documentation_url":
+                                 "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+                           {"Retry-After": "60"}, entry)
                 return
             if not auth and not path.startswith("/app/"):
                 self._send(401, {"message": "Requires authentication",
@@ -1416,14 +1655,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _raw(self, status: int, payload: bytes, headers: dict[str, str], entry: LoggedRequest) -> None:
         fake = self.fake
         resource = "graphql" if entry.path == "/graphql" else "core"
-        with fake.org.lock:
-            fake.rate_used += 1
-            used = fake.rate_used_by[resource] = fake.rate_used_by.get(resource, 0) + 1
-            remaining = max(0, fake.rate_limit - used)
-        rate = {"x-ratelimit-limit": str(fake.rate_limit), "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-reset": str(int(time.time()) + 3600), "x-ratelimit-used": str(used),
-                "x-ratelimit-resource": resource,
-                "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
+        if resource == "core":  # a GraphQL call is charged its points in `graphql`, not a REST request
+            with fake.org.lock:
+                fake.roll()
+                fake.rate_used += 1
+        rate = {**fake.rate_headers(resource), "X-GitHub-Request-Id": f"FAKE:{fake.stats.total}"}
         exhausted = getattr(self, "_exhausted_until", None)
         if exhausted is not None:
             # GitHub's reset is in whole epoch seconds: answer at the start of a second, so the

@@ -10,14 +10,14 @@ to the policies whose Allow statements made it possible.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...model import ACCESS_ADMIN, DEPLOY_RUN
 from ...schema import Bool, Checked, Choice, Field, ListOf, MapOf, Schema, Str, Table, close_match
-from .policy import Decision, Policy, RequestContext, allow_resource_patterns, arn_witness, evaluate
+from .policy import Decision, Policy, PolicySet, RequestContext, allow_resource_patterns, arn_witness
 
 CATALOGUE_FORMAT = "foureyes-aws-catalogue/1"
 ESCALATE = "escalate"  # an [[escalate]] way: a hop to another principal, not a capability
@@ -191,6 +191,11 @@ class Holder:
     groups: tuple[str, ...] = ()  # group ARNs (users)
     attached_policies: tuple[str, ...] = ()  # customer-managed policy ARNs attached to it or its groups
 
+    @cached_property
+    def policy_set(self) -> PolicySet:
+        """Its policies, boundary and SCPs compiled once: every decision about it goes through this."""
+        return PolicySet(self.policies, self.boundary, self.scps)
+
 
 @dataclass(frozen=True)
 class Reach:
@@ -276,8 +281,7 @@ class CapabilityDecider:
         best: tuple[str, Decision] | None = None
         for template in templates:
             for candidate in _candidates(template, identity, bounds):
-                decision = evaluate(requirement.action, candidate, identity_policies=holder.policies,
-                                    boundary=holder.boundary, scps=holder.scps, context=context)
+                decision = holder.policy_set.evaluate(requirement.action, candidate, context=context)
                 if not decision.allowed:
                     continue
                 if not decision.uncertain:

@@ -16,7 +16,7 @@ from typing import Sequence
 from ...model import ACCESS_ADMIN, DEPLOY_RUN, Edge, EdgeKind, Grant, Via
 from .capabilities import ESCALATE, Holder, Requirement, Way
 from .iam import Entity, Translator, policy_document, short_list
-from .policy import Decision, Policy, PolicyError, RequestContext, allow_resource_patterns, arn_matches, evaluate
+from .policy import Decision, Policy, PolicyError, RequestContext, allow_resource_patterns, arn_matches
 from .reads import SYSTEM
 
 # Admin ways (aws_deploy.toml [[admin]]) by which a principal grants *itself* more, and what
@@ -305,17 +305,15 @@ class _Escalations:
         holder = entity.holder
         assert holder is not None
         action = "iam:DeleteUserPermissionsBoundary" if entity.kind == "user" else "iam:DeleteRolePermissionsBoundary"
-        return evaluate(action, holder.arn, identity_policies=holder.policies, boundary=holder.boundary,
-                        scps=holder.scps, context=holder.context).allowed
+        return holder.policy_set.evaluate(action, holder.arn, context=holder.context).allowed
 
     @staticmethod
     def _assume_named(holder: Holder, role_arn: str) -> Decision:
         """sts:AssumeRole on a role whose trust names the caller (the trust it would write)."""
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": holder.arn},
                                                           "Action": "sts:AssumeRole"}]}
-        return evaluate("sts:AssumeRole", role_arn, identity_policies=holder.policies, boundary=holder.boundary,
-                        scps=holder.scps, resource_policy=trust, resource_policy_required=True,
-                        context=holder.context)
+        return holder.policy_set.evaluate("sts:AssumeRole", role_arn, resource_policy=trust,
+                                          resource_policy_required=True, context=holder.context)
 
 
 def _target_label(entity: Entity) -> str:

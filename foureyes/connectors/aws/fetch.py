@@ -10,8 +10,8 @@ account they concern; an account that could not be read is never reported as an 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +23,7 @@ from ..base import Progress, ProgressEvent, Secrets
 from .api import READ_ERRORS, Clients, Failed, call, describe_failure, pages
 from .reads import SSO_ROLE_PATH, SYSTEM, AccountRead, PermissionSetRead, SsoRead, sso_role_permission_set
 
+T = TypeVar("T")
 SESSION_NAME = "foureyes-audit"
 ACCOUNT_WORKERS = 8
 _ALL_ACCOUNTS = "every IAM user, group and role of this account and what they can do"
@@ -64,45 +65,44 @@ class Fetcher:
         # SCP when the type is disabled, and the translation ignores SCPs when none is attached.
         scps_enabled = scp_type is None or scp_type.get("Status") == "ENABLED"
         listed = call("organizations:ListAccounts", lambda: pages(org, "list_accounts", "Accounts"))
-        names: dict[str, str] = {}
-        policies: dict[str, tuple[str, str, Any]] = {}
-        attached: dict[str, list[str]] = {}
+        known: dict[tuple[str, str], Future[Any]] = {}
         lock = threading.Lock()
 
+        def once(key: tuple[str, str], read: Callable[[], T]) -> T:
+            """``read()`` once per key, shared by every account that asks, also while it is under
+            way (accounts are read in parallel and share OUs and SCPs). A failure is not kept:
+            whoever asks later tries again."""
+            with lock:
+                future = known.get(key)
+                mine = future is None
+                if mine:
+                    future = known[key] = Future()
+            assert future is not None
+            if mine:
+                try:
+                    future.set_result(read())
+                except BaseException as exc:
+                    with lock:
+                        known.pop(key, None)
+                    future.set_exception(exc)
+            return future.result()
+
         def name_of(target: str, kind: str) -> str:
-            with lock:
-                if target in names:
-                    return names[target]
             if kind == "ROOT":
-                name = root.get("Name", "Root") if root.get("Id") == target else target
-            else:
-                name = call("organizations:DescribeOrganizationalUnit", lambda: org.describe_organizational_unit(
-                    OrganizationalUnitId=target))["OrganizationalUnit"].get("Name", target)
-            with lock:
-                names[target] = name
-            return name
+                return root.get("Name", "Root") if root.get("Id") == target else target
+            return once(("ou", target), lambda: call(
+                "organizations:DescribeOrganizationalUnit", lambda: org.describe_organizational_unit(
+                    OrganizationalUnitId=target))["OrganizationalUnit"].get("Name", target))
+
+        def describe(policy_id: str) -> tuple[str, str, Any]:
+            described = call("organizations:DescribePolicy", lambda: org.describe_policy(PolicyId=policy_id))["Policy"]
+            return (policy_id, described["PolicySummary"].get("Name", policy_id), described["Content"])
 
         def scps_of(target: str) -> list[tuple[str, str, Any]]:
-            with lock:
-                ids = attached.get(target)
-            if ids is None:
-                found = call("organizations:ListPoliciesForTarget", lambda: pages(
-                    org, "list_policies_for_target", "Policies", TargetId=target, Filter="SERVICE_CONTROL_POLICY"))
-                ids = [p["Id"] for p in found]
-                with lock:
-                    attached[target] = ids
-            out = []
-            for policy_id in ids:
-                with lock:
-                    known = policies.get(policy_id)
-                if known is None:
-                    described = call("organizations:DescribePolicy",
-                                      lambda: org.describe_policy(PolicyId=policy_id))["Policy"]
-                    known = (policy_id, described["PolicySummary"].get("Name", policy_id), described["Content"])
-                    with lock:
-                        policies[policy_id] = known
-                out.append(known)
-            return out
+            ids = once(("target", target), lambda: [p["Id"] for p in call(
+                "organizations:ListPoliciesForTarget", lambda: pages(
+                    org, "list_policies_for_target", "Policies", TargetId=target, Filter="SERVICE_CONTROL_POLICY"))])
+            return [once(("policy", policy_id), lambda: describe(policy_id)) for policy_id in ids]
 
         def account(item: dict[str, Any]) -> AccountRead:
             read = AccountRead(id=item["Id"], name=item.get("Name", ""), management=item["Id"] == management,
@@ -164,7 +164,10 @@ class Fetcher:
         merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
                                         "Policies": []}
         try:
-            for page in iam.get_paginator("get_account_authorization_details").paginate():
+            # 1,000 items a page, GetAccountAuthorizationDetails's most (its default is 100): an account of
+            # 80 principals and their policies is one request instead of two or more
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                    PaginationConfig={"PageSize": 1000}):
                 for key in merged:
                     merged[key].extend(page.get(key, []))
         except READ_ERRORS as exc:

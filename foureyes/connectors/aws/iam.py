@@ -136,6 +136,7 @@ class Translator:
         self.by_account: dict[str, list[Entity]] = {}
         self.accounts: dict[str, AccountRead] = {}
         self._parsed: dict[tuple[str, str], Policy] = {}
+        self._scps: dict[tuple[str, bool], tuple[tuple[Policy, ...], ...]] = {}  # parsed once per account
 
     # -- accounts -----------------------------------------------------------
 
@@ -169,6 +170,15 @@ class Translator:
             self.out.gap(gap)
 
     def scps_for(self, account: AccountRead, *, service_linked: bool = False) -> tuple[tuple[Policy, ...], ...]:
+        """The account's SCP levels, parsed once per account: every principal there shares them, and
+        with them what the policy evaluator compiles of them (`policy.PolicySet`)."""
+        key = (account.id, service_linked)
+        found = self._scps.get(key)
+        if found is None:
+            found = self._scps[key] = self._read_scps(account, service_linked=service_linked)
+        return found
+
+    def _read_scps(self, account: AccountRead, *, service_linked: bool) -> tuple[tuple[Policy, ...], ...]:
         # SCPs never restrict the management account or service-linked roles (reference §3.1).
         if account.management or service_linked or not account.scps:
             return ()

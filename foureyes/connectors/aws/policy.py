@@ -32,8 +32,8 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
+from functools import cached_property, lru_cache
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 ALLOWED = "allowed"
 IMPLICIT_DENY = "implicit_deny"
@@ -64,9 +64,42 @@ class Policy:
     name: str = ""
     source: Any = None
     statements: tuple["_Statement", ...] = field(init=False, repr=False)
+    # action -> (Deny statements, Allow statements) whose Action/NotAction covers it (`candidates`)
+    _by_action: dict[str, tuple[tuple["_Statement", ...], tuple["_Statement", ...]]] = field(
+        init=False, repr=False, default_factory=dict)
+    # (action, layer, level) -> `planned`: this object's own (a `Statement` names the policy it is in)
+    _planned: dict[tuple[str, str, int], tuple[tuple[Any, ...], tuple[Any, ...]]] = field(
+        init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "statements", _parse_statements(self.document, self.name))
+
+    def planned(self, action: str, layer: str, level: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(Deny, Allow) statements covering ``action``, as `PolicySet` plans them in ``layer``: each
+        with its `Statement`, whether it always applies, its resource matcher, whether that is
+        Resource (not NotResource), whether it has conditions. Worked out once per policy: the
+        principals that hold a policy share it."""
+        key = (action, layer, level)
+        found = self._planned.get(key)
+        if found is None:
+            found = tuple(tuple((Statement(self, stmt.index, layer, level), self, stmt, _always(self, stmt),
+                                 stmt.resource_matcher(self.version), stmt.resources is not None,
+                                 bool(stmt.conditions)) for stmt in statements)
+                          for statements in self.candidates(action))  # type: ignore[assignment]
+            if len(self._planned) < 65536:
+                self._planned[key] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    def candidates(self, action: str) -> tuple[tuple["_Statement", ...], tuple["_Statement", ...]]:
+        """(Deny, Allow) statements whose Action or NotAction covers ``action``, worked out once per action."""
+        found = self._by_action.get(action)
+        if found is None:
+            covering = [stmt for stmt in self.statements if stmt.covers_compiled(action)]
+            found = (tuple(st for st in covering if st.effect == "Deny"),
+                     tuple(st for st in covering if st.effect == "Allow"))
+            if len(self._by_action) < 65536:
+                self._by_action[action] = found
+        return found
 
     @classmethod
     def of(cls, value: "PolicyInput", name: str = "", source: Any = None) -> "Policy":
@@ -82,7 +115,7 @@ class Policy:
             raise PolicyError(f"policy {name or '(unnamed)'} is not a JSON object")
         return cls(value, name=name, source=source)
 
-    @property
+    @cached_property
     def version(self) -> str:
         return str(self.document.get("Version", ""))
 
@@ -90,7 +123,7 @@ class Policy:
         """The same document under another name and source, sharing the parsed statements."""
         clone = object.__new__(Policy)
         for attr, value in (("document", self.document), ("name", name), ("source", source),
-                            ("statements", self.statements)):
+                            ("statements", self.statements), ("_by_action", self._by_action), ("_planned", {})):
             object.__setattr__(clone, attr, value)
         return clone
 
@@ -113,6 +146,7 @@ class _Statement:
     raw: Mapping[str, Any]
     # action -> does Action/NotAction cover it; few distinct actions are asked, many times
     _covers: dict[str, bool] = field(default_factory=dict, repr=False)
+    _compiled: dict[str, Any] = field(default_factory=dict, repr=False)  # matchers and plans, built once
 
     def covers(self, action: str) -> bool:
         found = self._covers.get(action)
@@ -124,6 +158,34 @@ class _Statement:
             else:
                 found = False
             self._covers[action] = found
+        return found
+
+    # -- compiled: the same answers from matchers built once (`PolicySet`)
+
+    def covers_compiled(self, action: str) -> bool:
+        matcher = self._compiled.get("actions")
+        if matcher is None:
+            matcher = self._compiled["actions"] = _ActionMatcher(self.actions if self.actions is not None
+                                                                 else self.not_actions or ())
+        if self.actions is not None:
+            return matcher.matches(action)
+        if self.not_actions is not None:
+            return not matcher.matches(action)
+        return False
+
+    def resource_matcher(self, version: str) -> "_ResourceMatcher | None":
+        """Resource (or NotResource) patterns compiled; None when the statement has neither."""
+        if "resources" not in self._compiled:
+            patterns = self.resources if self.resources is not None else self.not_resources
+            self._compiled["resources"] = _ResourceMatcher(patterns, version) if patterns is not None else None
+        return self._compiled["resources"]
+
+    def plans(self) -> "tuple[_ConditionPlan, ...]":
+        found = self._compiled.get("plans")
+        if found is None:
+            found = self._compiled["plans"] = tuple(_ConditionPlan(operator, key, values)
+                                                    for operator, block in self.conditions.items()
+                                                    for key, values in block.items())
         return found
 
 
@@ -239,6 +301,7 @@ class Decision:
 # ---------------------------------------------------------------- request context
 
 _KNOWN, _ABSENT, _UNKNOWN = "known", "absent", "unknown"
+_MISSING = object()
 _MULTI = (list, tuple, set, frozenset)  # a context value of several values (a multivalued key)
 
 
@@ -266,10 +329,14 @@ class RequestContext:
         return value if isinstance(value, RequestContext) else cls(value)
 
     def lookup(self, key: str) -> tuple[str, Any]:
-        k = key.lower()
-        if k in self._values:
-            return _KNOWN, self._values[k]
-        if k in self._absent or any(k.startswith(p) for p in self._absent_prefixes):
+        return self.lookup_lowered(key.lower())
+
+    def lookup_lowered(self, k: str) -> tuple[str, Any]:
+        """`lookup` of a key already in lower case."""
+        found = self._values.get(k, _MISSING)
+        if found is not _MISSING:
+            return _KNOWN, found
+        if k in self._absent or (self._absent_prefixes and any(k.startswith(p) for p in self._absent_prefixes)):
             return _ABSENT, None
         return _UNKNOWN, None
 
@@ -400,6 +467,108 @@ def _resource_match(patterns: Sequence[str], resource: str, ctx: RequestContext,
     if unknown_notes:
         return None, unknown_notes
     return False, []
+
+
+class _ActionMatcher:
+    """Action or NotAction patterns compiled: `action_matches` against any of them, as a set look-up
+    for plain names and one regex per service for the rest, answered once per action.
+
+    Only ASCII patterns and actions take the fast way (``str.lower`` and the regex's IGNORECASE
+    agree there); anything else is asked of `action_matches` pattern by pattern.
+    """
+
+    __slots__ = ("patterns", "everything", "exact", "by_service", "other", "slow", "memo")
+
+    def __init__(self, patterns: Sequence[str]):
+        self.patterns = tuple(patterns)
+        self.everything = False
+        self.exact: set[str] = set()
+        names: dict[str, list[str]] = {}
+        other: list[str] = []
+        self.slow: list[str] = []
+        for pattern in self.patterns:
+            if not pattern.isascii():
+                self.slow.append(pattern)
+            elif pattern == "*":
+                self.everything = True
+            elif "*" not in pattern and "?" not in pattern:
+                self.exact.add(pattern.lower())
+            else:
+                service, colon, name = pattern.partition(":")
+                if colon and "*" not in service and "?" not in service:
+                    names.setdefault(service.lower(), []).append(name)
+                else:
+                    other.append(pattern)
+        self.by_service = {service: _alternatives(found) for service, found in names.items()}
+        self.other = _alternatives(other) if other else None
+        self.memo: dict[str, bool] = {}
+
+    def matches(self, action: str) -> bool:
+        found = self.memo.get(action)
+        if found is None:
+            found = self._matches(action)
+            if len(self.memo) < 65536:
+                self.memo[action] = found
+        return found
+
+    def _matches(self, action: str) -> bool:
+        if self.everything:
+            return True
+        if not action.isascii():
+            return any(action_matches(p, action) for p in self.patterns)
+        lowered = action.lower()
+        if lowered in self.exact:
+            return True
+        service, colon, name = lowered.partition(":")
+        regex = self.by_service.get(service) if colon else None
+        if regex is not None and regex.match(name) is not None:
+            return True
+        if self.other is not None and self.other.match(action) is not None:
+            return True
+        return any(action_matches(p, action) for p in self.slow)
+
+
+def _alternatives(globs: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_glob_to_regex(g)})" for g in globs), re.IGNORECASE | re.DOTALL)
+
+
+class _ResourceMatcher:
+    """Resource or NotResource patterns compiled: `_resource_match`, with the patterns that hold no
+    policy variable as a set of plain ARNs and one regex, remembered per resource (that part does
+    not depend on the request's context); patterns with variables are matched as before."""
+
+    __slots__ = ("version", "everything", "exact", "regex", "variable", "memo")
+
+    def __init__(self, patterns: Sequence[str], version: str):
+        self.version = version
+        self.everything = False
+        self.exact: set[str] = set()
+        regexes: list[str] = []
+        self.variable: list[str] = []
+        for pattern in patterns:
+            if "${" in pattern and version == _VARIABLES_VERSION:
+                self.variable.append(pattern)
+            elif pattern == "*":
+                self.everything = True
+            elif not any(c in pattern for c in "*?\x00"):
+                self.exact.add(pattern)
+            else:
+                regexes.append(_arn_regex(pattern).pattern)
+        self.regex = re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
+        self.memo: dict[str, bool] = {}
+
+    def match(self, resource: str, ctx: RequestContext) -> tuple[bool | None, list[str]]:
+        static = self.memo.get(resource)
+        if static is None:
+            static = self.everything or resource in self.exact or (
+                self.regex is not None and self.regex.match(resource) is not None)
+            if len(self.memo) < 65536:
+                self.memo[resource] = static
+        if static:
+            return True, []
+        if not self.variable:
+            return False, []
+        return _resource_match(self.variable, resource, ctx, self.version)
 
 
 # ---------------------------------------------------------------- principals
@@ -614,18 +783,50 @@ def _null(qualifier: str, values: tuple[str, ...], state: str, text: str) -> tup
     return None, [f"{text} (unknown at snapshot time)"]
 
 
+class _ConditionPlan:
+    """One condition (operator, key, values) read once: its operator parsed, its text for notes,
+    and the values as they are compared when no policy variable has to be put in."""
+
+    __slots__ = ("key", "lowered", "values", "qualifier", "op", "if_exists", "text", "known", "negated", "variables",
+                 "literal", "match")
+
+    def __init__(self, operator: str, key: str, values: tuple[str, ...]):
+        self.key, self.lowered, self.values = key, key.lower(), values
+        self.qualifier, self.op, self.if_exists = _parse_operator(operator)
+        self.text = _condition_text(operator, key, values)
+        self.known = self.op in _KNOWN_OPERATORS
+        self.negated = self.op in _NEGATED
+        self.variables = any("${" in v for v in values)
+        self.literal = [v if self.op in _KEEP_ESCAPES else v.replace("\x00", "") for v in values]
+        # String operators against the literal values, as one look-up: does any value match?
+        self.match: Any = None
+        if self.op in ("stringequals", "stringnotequals"):
+            self.match = frozenset(self.literal).__contains__
+        elif self.op in ("stringequalsignorecase", "stringnotequalsignorecase"):
+            lowered = frozenset(v.lower() for v in self.literal)
+            self.match = lambda have: have.lower() in lowered
+        elif self.op in ("stringlike", "stringnotlike") and self.literal:
+            regex = re.compile("|".join(f"(?:{_string_like_regex(v).pattern})" for v in self.literal), re.DOTALL)
+            self.match = lambda have: regex.match(have) is not None
+        elif self.op in ("stringlike", "stringnotlike"):
+            self.match = lambda have: False
+
+
 def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
                    version: str) -> tuple[bool | None, list[str]]:
-    qualifier, op, if_exists = _parse_operator(operator)
-    text = _condition_text(operator, key, values)
-    if op not in _KNOWN_OPERATORS:
+    return _check_condition(_ConditionPlan(operator, key, values), ctx, version)
+
+
+def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
+    qualifier, op, if_exists, text = plan.qualifier, plan.op, plan.if_exists, plan.text
+    if not plan.known:
         return None, [f"{text} (operator not understood)"]
-    state, have = ctx.lookup(key)
+    state, have = ctx.lookup_lowered(plan.lowered)
     if op == "null":
-        return _null(qualifier, values, state, text)
+        return _null(qualifier, plan.values, state, text)
     if state == _UNKNOWN:
         return None, [f"{text} (unknown at snapshot time)"]
-    negated = op in _NEGATED
+    negated = plan.negated
     if state == _ABSENT:
         if if_exists or qualifier == "forallvalues":
             return True, []
@@ -635,15 +836,24 @@ def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: Reques
     wanted: list[str] = []
     notes: list[str] = []
     broken = False  # a value whose variable cannot be resolved: it never matches
-    for value in values:
-        substituted, var_notes = _substitute(value, ctx, version)
-        if substituted is None:
-            broken = True
-            continue
-        if var_notes:
-            notes.extend(var_notes)
-            continue  # a value we cannot compute: this comparison is unknown
-        wanted.append(substituted if op in _KEEP_ESCAPES else substituted.replace("\x00", ""))
+    if not plan.variables or version != _VARIABLES_VERSION:
+        if plan.match is not None:  # a string operator: one look-up per request value
+            matches = plan.match
+            request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
+            if qualifier == "forallvalues":
+                return all((not matches(v)) if negated else matches(v) for v in request_values), []
+            return any((not matches(v)) if negated else matches(v) for v in request_values), []
+        wanted = plan.literal
+    else:
+        for value in plan.values:
+            substituted, var_notes = _substitute(value, ctx, version)
+            if substituted is None:
+                broken = True
+                continue
+            if var_notes:
+                notes.extend(var_notes)
+                continue  # a value we cannot compute: this comparison is unknown
+            wanted.append(substituted if op in _KEEP_ESCAPES else substituted.replace("\x00", ""))
     request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
 
     def holds(value: str) -> bool:
@@ -662,17 +872,20 @@ def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: Reques
     return result, []
 
 
-def _conditions(stmt: _Statement, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
+def _conditions(stmt: _Statement, ctx: RequestContext, version: str,
+                compiled: bool = False) -> tuple[bool | None, list[str]]:
     notes: list[str] = []
     unknown = False
-    for operator, block in stmt.conditions.items():
-        for key, values in block.items():
-            result, found = _one_condition(operator, key, values, ctx, version)
-            if result is False:
-                return False, []
-            if result is None:
-                unknown = True
-                notes.extend(found)
+    plans = stmt.plans() if compiled else (_ConditionPlan(operator, key, values)
+                                           for operator, block in stmt.conditions.items()
+                                           for key, values in block.items())
+    for plan in plans:
+        result, found = _check_condition(plan, ctx, version)
+        if result is False:
+            return False, []
+        if result is None:
+            unknown = True
+            notes.extend(found)
     return (None, notes) if unknown else (True, [])
 
 
@@ -680,21 +893,27 @@ def _conditions(stmt: _Statement, ctx: RequestContext, version: str) -> tuple[bo
 
 
 def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: RequestContext,
-             *, with_principal: bool, has_boundary: bool = False) -> tuple[bool | None, list[str], str | None]:
-    """Does the statement apply? (True/None for unknown/False, notes, how the principal is named)."""
-    if not stmt.covers(action):
+             *, with_principal: bool, has_boundary: bool = False,
+             compiled: bool = False) -> tuple[bool | None, list[str], str | None]:
+    """Does the statement apply? (True/None for unknown/False, notes, how the principal is named).
+
+    ``compiled``: the statement is one of `Policy.candidates` (its Action covers the action), and
+    its resource patterns and conditions are read through the matchers and plans built once."""
+    if not compiled and not stmt.covers(action):
         return False, [], None
     notes: list[str] = []
     unknown = False
     if stmt.resources is not None:
-        matched, found = _resource_match(stmt.resources, resource, ctx, policy.version)
+        matched, found = (stmt.resource_matcher(policy.version).match(resource, ctx) if compiled  # type: ignore[union-attr]
+                          else _resource_match(stmt.resources, resource, ctx, policy.version))
         if matched is False:
             return False, [], None
         if matched is None:
             unknown = True
             notes.extend(found)
     elif stmt.not_resources is not None:
-        matched, found = _resource_match(stmt.not_resources, resource, ctx, policy.version)
+        matched, found = (stmt.resource_matcher(policy.version).match(resource, ctx) if compiled  # type: ignore[union-attr]
+                          else _resource_match(stmt.not_resources, resource, ctx, policy.version))
         if matched is True:
             return False, [], None
         if matched is None:
@@ -717,7 +936,9 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
             principal_kind = _DIRECT
         else:
             return False, [], None
-    result, found = _conditions(stmt, ctx, policy.version)
+    if not stmt.conditions:
+        return (None if unknown else True), notes, principal_kind
+    result, found = _conditions(stmt, ctx, policy.version, compiled)
     if result is False:
         return False, [], None
     if result is None:
@@ -891,18 +1112,31 @@ def evaluate(
     levels = [[Policy.of(p, name=f"SCP {i + 1}.{j + 1}") for j, p in enumerate(level)]
               for i, level in enumerate(scps)]
     res = Policy.of(resource_policy, name="resource policy") if resource_policy is not None else None
+    layers = {IDENTITY: identity, BOUNDARY: [bound] if bound is not None else [], RESOURCE: [res] if res else []}
 
+    def scan(layer: str, effect: str, level: int = -1) -> _LayerResult:
+        return _scan(levels[level] if layer == SCP else layers[layer], effect, layer, action, resource, ctx,
+                     level=level, with_principal=layer == RESOURCE, has_boundary=bound is not None)
+
+    return _decide(action, resource, ctx, scan, has_boundary=bound is not None, levels=len(levels),
+                   has_resource_policy=res is not None, resource_policy_required=resource_policy_required)
+
+
+def _decide(action: str, resource: str, ctx: RequestContext, scan: Callable[..., _LayerResult], *,
+            has_boundary: bool, levels: int, has_resource_policy: bool,
+            resource_policy_required: bool) -> Decision:
+    """AWS's order of evaluation over layers that ``scan(layer, effect, level)`` reads: the same for
+    `evaluate` (policies as given) and `PolicySet.evaluate` (compiled)."""
     uncertain: list[str] = []
 
     # 1. An explicit Deny in any policy that applies wins.
-    deny_layers: list[_LayerResult] = [_scan(identity, "Deny", IDENTITY, action, resource, ctx)]
-    if bound is not None:
-        deny_layers.append(_scan([bound], "Deny", BOUNDARY, action, resource, ctx))
-    for i, level in enumerate(levels):
-        deny_layers.append(_scan(level, "Deny", SCP, action, resource, ctx, level=i))
-    if res is not None:
-        deny_layers.append(_scan([res], "Deny", RESOURCE, action, resource, ctx, with_principal=True,
-                                 has_boundary=bound is not None))
+    deny_layers: list[_LayerResult] = [scan(IDENTITY, "Deny")]
+    if has_boundary:
+        deny_layers.append(scan(BOUNDARY, "Deny"))
+    for i in range(levels):
+        deny_layers.append(scan(SCP, "Deny", i))
+    if has_resource_policy:
+        deny_layers.append(scan(RESOURCE, "Deny"))
     for layer in deny_layers:
         if layer.certain:
             return Decision(EXPLICIT_DENY, layer.certain[0], (), "explicit deny")
@@ -911,15 +1145,15 @@ def evaluate(
         uncertain.extend(n for _, ns in layer.maybe for n in ns)
 
     # 2. Every SCP level (root → OU → account) must allow.
-    for i, level in enumerate(levels):
-        allowed = _scan(level, "Allow", SCP, action, resource, ctx, level=i)
+    for i in range(levels):
+        allowed = scan(SCP, "Allow", i)
         if not allowed.any:
             where = "the root" if i == 0 else f"organization level {i + 1}"
             return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), f"no SCP at {where} allows {action}")
         uncertain.extend(allowed.notes())
 
-    identity_allow = _scan(identity, "Allow", IDENTITY, action, resource, ctx)
-    boundary_allow = _scan([bound], "Allow", BOUNDARY, action, resource, ctx) if bound is not None else None
+    identity_allow = scan(IDENTITY, "Allow")
+    boundary_allow = scan(BOUNDARY, "Allow") if has_boundary else None
     boundary_ok = boundary_allow is None or boundary_allow.any
     identity_ok = identity_allow.any and boundary_ok
 
@@ -927,11 +1161,11 @@ def evaluate(
         return identity_allow.notes() + (boundary_allow.notes() if boundary_allow is not None else [])
 
     # 3. The resource (or trust) policy.
-    if res is not None:
+    if has_resource_policy:
         caller, role_arn, caller_account = _principal_forms(ctx)
         resource_account = _account_of(resource)
         cross_account = bool(caller_account and resource_account and caller_account != resource_account)
-        res_allow = _scan([res], "Allow", RESOURCE, action, resource, ctx, with_principal=True)
+        res_allow = scan(RESOURCE, "Allow")
         kinds = res_allow.principal
         direct = [s for s in res_allow.statements() if kinds.get(id(s)) == _DIRECT]
         as_role = [s for s in res_allow.statements() if kinds.get(id(s)) == _ROLE]
@@ -982,7 +1216,184 @@ def _identity_reason(identity_allow: _LayerResult, boundary_allow: _LayerResult 
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(items)) if items else ()
+
+
+# ---------------------------------------------------------------- compiled
+
+
+class PolicySet:
+    """A principal's identity policies, boundary and SCPs, compiled for many evaluations.
+
+    ``PolicySet(identity_policies, boundary, scps).evaluate(action, resource, context=...)`` decides
+    exactly as `evaluate` with the same arguments does (tests/test_aws_policy_properties.py checks
+    it on random policies and requests), but reads each policy once: per action, which statements
+    cover it (a set look-up and a regex per service: `_ActionMatcher`), per statement its resources
+    (a set of plain ARNs and one regex, remembered per resource: `_ResourceMatcher`) and its
+    conditions (operators parsed once: `_ConditionPlan`). An evaluation is then a few dictionary
+    look-ups and the statements that cover its action. The memo of each matcher is bounded.
+    """
+
+    def __init__(self, identity_policies: Sequence[PolicyInput] = (), boundary: PolicyInput | None = None,
+                 scps: Sequence[Sequence[PolicyInput]] = ()):
+        self.identity = tuple(Policy.of(p, name=f"identity policy {i + 1}") for i, p in enumerate(identity_policies))
+        self.boundary = Policy.of(boundary, name="permissions boundary") if boundary is not None else None
+        self.scps = tuple(tuple(Policy.of(p, name=f"SCP {i + 1}.{j + 1}") for j, p in enumerate(level))
+                          for i, level in enumerate(scps))
+        self._plans: dict[str, _ActionPlan] = {}
+
+    def compile(self, actions: Iterable[str]) -> "PolicySet":
+        """Build the plans and matchers for ``actions`` now (they are otherwise built on first use)."""
+        for action in actions:
+            for candidates in self._plan(action).statements.values():
+                for _, _, stmt, *_ in candidates:
+                    stmt.plans()
+        return self
+
+    def _plan(self, action: str) -> "_ActionPlan":
+        """What is known of ``action`` before any resource: the statements covering it per layer."""
+        plan = self._plans.get(action)
+        if plan is None:
+            layers: list[tuple[str, int, Sequence[Policy]]] = [(IDENTITY, -1, self.identity)]
+            if self.boundary is not None:
+                layers.append((BOUNDARY, -1, (self.boundary,)))
+            layers += [(SCP, i, level) for i, level in enumerate(self.scps)]
+            plan = _ActionPlan(_PROTECTED.get(action.lower()) is not None)
+            for layer, level, policies in layers:
+                planned = [policy.planned(action, layer, level) for policy in policies]
+                for effect, index in (("Deny", 0), ("Allow", 1)):
+                    found = planned[0][index] if len(planned) == 1 else tuple(c for p in planned for c in p[index])
+                    plan.statements[(layer, effect, level)] = found
+                    if found and all(candidate[3] for candidate in found):  # whatever the resource and context
+                        plan.constant[(layer, effect, level)] = _LayerResult(certain=[c[0] for c in found])
+            plan.scps_transparent = all(not plan.statements[(SCP, "Deny", i)] and (SCP, "Allow", i) in plan.constant
+                                        for i in range(len(self.scps)))
+            if len(self._plans) < 4096:
+                self._plans[action] = plan
+        return plan
+
+    def evaluate(self, action: str, resource: str, *, resource_policy: PolicyInput | None = None,
+                 context: ContextInput = None, resource_policy_required: bool = False) -> Decision:
+        """`evaluate` with this set's identity policies, boundary and SCPs."""
+        plan = self._plan(action)
+        if plan.refusable:
+            refusal = refused_by_aws(action, resource)
+            if refusal is not None:
+                return Decision(IMPLICIT_DENY, None, (), refusal)
+        ctx = RequestContext.of(context)
+        res = Policy.of(resource_policy, name="resource policy") if resource_policy is not None else None
+        has_boundary = self.boundary is not None
+
+        def scan(layer: str, effect: str, level: int = -1) -> _LayerResult:
+            if layer == RESOURCE:
+                assert res is not None
+                return _scan_resource_policy(res, effect, action, resource, ctx, has_boundary)
+            key = (layer, effect, level)
+            constant = plan.constant.get(key)
+            if constant is not None:
+                return constant
+            candidates = plan.statements[key]
+            if not candidates:
+                return _NOTHING
+            # `_applies` of each statement (outside a resource policy: no principal), with what the
+            # plan knows: it covers the action, its resource matcher, whether it has conditions
+            out = _LayerResult()
+            for statement, policy, stmt, always, matcher, positive, conditional in candidates:
+                if always:
+                    out.certain.append(statement)
+                    continue
+                unknown, notes = False, []
+                if matcher is not None:
+                    matched, found = matcher.match(resource, ctx)
+                    if matched is (False if positive else True):  # a Resource that misses, a NotResource that hits
+                        continue
+                    if matched is None:
+                        unknown = True
+                        notes.extend(found)
+                if conditional:
+                    result, found = _conditions(stmt, ctx, policy.version, True)
+                    if result is False:
+                        continue
+                    if result is None:
+                        unknown = True
+                        notes.extend(found)
+                if unknown:
+                    out.maybe.append((statement, _located(policy, stmt, layer, level, notes)))
+                else:
+                    out.certain.append(statement)
+            return out
+
+        if res is not None or not plan.scps_transparent:
+            return _decide(action, resource, ctx, scan, has_boundary=has_boundary, levels=len(self.scps),
+                           has_resource_policy=res is not None, resource_policy_required=resource_policy_required)
+        # No resource policy, and SCPs that deny nothing and allow everything of this action (or none):
+        # what `_decide` comes to with identity policies and the boundary alone.
+        uncertain: list[str] = []
+        statements = plan.statements
+        if statements[(IDENTITY, "Deny", -1)] or (has_boundary and statements[(BOUNDARY, "Deny", -1)]):
+            denies = [scan(layer, "Deny") for layer in ((IDENTITY, BOUNDARY) if has_boundary else (IDENTITY,))
+                      if statements[(layer, "Deny", -1)]]
+            for denied in denies:
+                if denied.certain:
+                    return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
+            for denied in denies:
+                uncertain.extend(n for _, ns in denied.maybe for n in ns)
+        allowed = scan(IDENTITY, "Allow")
+        bounded = scan(BOUNDARY, "Allow") if has_boundary else None
+        if not (allowed.certain or allowed.maybe) or (bounded is not None and not bounded.any):
+            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
+        if not uncertain and allowed.certain and (bounded is None or bounded.certain):  # nothing uncertain
+            return Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
+        return Decision(ALLOWED, allowed.first(),
+                        _dedupe(uncertain + allowed.notes() + (bounded.notes() if bounded is not None else [])),
+                        "allowed", tuple(allowed.statements()))
+
+
+def _scan_resource_policy(res: Policy, effect: str, action: str, resource: str, ctx: RequestContext,
+                          has_boundary: bool) -> _LayerResult:
+    """`_scan` of a resource policy through its compiled statements."""
+    out = _LayerResult()
+    for stmt in res.candidates(action)[0 if effect == "Deny" else 1]:
+        applies, notes, kind = _applies(res, stmt, action, resource, ctx, with_principal=True,
+                                        has_boundary=has_boundary, compiled=True)
+        if applies is False:
+            continue
+        found = Statement(res, stmt.index, RESOURCE)
+        if kind:
+            out.principal[id(found)] = kind
+        if applies:
+            out.certain.append(found)
+        else:
+            out.maybe.append((found, _located(res, stmt, RESOURCE, -1, notes)))
+    return out
+
+
+@dataclass
+class _ActionPlan:
+    refusable: bool  # AWS refuses this action on some resources whatever the policies (`refused_by_aws`)
+    # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
+    # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
+    # whether that is Resource (not NotResource), and whether it has conditions
+    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool, bool], ...]] = \
+        field(default_factory=dict)
+    # the layers where every such statement always applies: their scan, done once (never changed)
+    constant: dict[tuple[str, str, int], _LayerResult] = field(default_factory=dict)
+    # every SCP level denies nothing of the action and allows all of it, whatever the resource
+    scps_transparent: bool = False
+
+
+def _always(policy: Policy, stmt: _Statement) -> bool:
+    """Does a statement that covers the action apply to any resource in any context (outside a
+    resource policy)? No condition, and ``Resource`` holds ``*`` (or no Resource element at all)."""
+    if stmt.conditions or stmt.not_resources is not None:
+        return False
+    if stmt.resources is None:
+        return True
+    matcher = stmt.resource_matcher(policy.version)
+    return matcher is not None and matcher.everything
+
+
+_NOTHING = _LayerResult()  # no statement covers the action in this layer (never changed: `_decide` only reads)
 
 
 # ---------------------------------------------------------------- helpers for callers
@@ -999,9 +1410,7 @@ def allow_resource_patterns(policies: Sequence[PolicyInput], action: str,
     out: list[str] = []
     for raw in policies:
         policy = Policy.of(raw)
-        for stmt in policy.statements:
-            if stmt.effect != "Allow" or not stmt.covers(action):
-                continue
+        for stmt in policy.candidates(action)[1]:  # the Allow statements covering the action
             if stmt.resources is None:
                 out.append("*")
                 continue
@@ -1018,6 +1427,7 @@ def iter_statements(policy: PolicyInput) -> Iterator[Mapping[str, Any]]:
         yield stmt.raw
 
 
+@lru_cache(maxsize=65536)  # a pure function of its strings, asked the same ARN components over and over
 def glob_witness(*patterns: str, forbid: str = "") -> str | None:
     """A string every glob in ``patterns`` matches (``*`` and ``?``, ``\\x00X`` literal), or None.
 

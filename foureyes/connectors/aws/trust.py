@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from ...model import Edge, EdgeKind, Gap, Kind, Principal
 from .iam import Entity, Translator, account_of, aws_key, policy_document, short_list
-from .policy import Policy, PolicyError, action_matches, allow_resource_patterns, arn_matches, evaluate
+from .policy import Policy, PolicyError, action_matches, allow_resource_patterns, arn_matches
 from .reads import SYSTEM
 
 GITHUB_PROVIDER = re.compile(r"^arn:[^:]+:iam::\d+:oidc-provider/(?P<issuer>token\.actions\.githubusercontent\.com(?:/[^/]+)?)$")
@@ -70,10 +70,9 @@ class _Trust:
                     continue
                 if how.startswith("account ") and not self._may_assume(caller, role.arn):
                     continue  # trust in an account delegates to the caller's own policies, which allow nothing here
-                decision = evaluate("sts:AssumeRole", role.arn, identity_policies=caller.holder.policies,
-                                    boundary=caller.holder.boundary, scps=caller.holder.scps,
-                                    resource_policy=trust, resource_policy_required=True,
-                                    context=caller.holder.context)
+                decision = caller.holder.policy_set.evaluate("sts:AssumeRole", role.arn, resource_policy=trust,
+                                                             resource_policy_required=True,
+                                                             context=caller.holder.context)
                 if not decision.allowed:
                     continue
                 if decision.statement is not None and decision.statement.layer == "resource":

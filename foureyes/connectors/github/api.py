@@ -1,13 +1,17 @@
 """The GitHub HTTP layer: PyGithub's requester and retry, one client per worker thread.
 
 Counts every request, retry, page, rate-limit point and rate-limit wait for ``snapshot
---stats``, waits when the primary budget is spent (saying until when), and turns failures
-into `ApiFailure`.
+--stats``, and schedules within both of GitHub's budgets: the primary ones (REST requests and
+GraphQL points per hour, as the answers' ``x-ratelimit-*`` headers tell them, each GraphQL
+query's score reserved before it is sent) and the secondary ones (at most 100 requests in
+flight; per minute, 900 points for each REST endpoint and 2,000 for GraphQL). Failures become
+`ApiFailure`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -20,8 +24,16 @@ from typing import Any, Iterator
 from ...config import GitHubSource
 from ...errors import SourceError
 from ..base import Progress, ProgressEvent, Secrets, Stopwatch, unreachable
+from .cost import NODE_LIMIT, query_cost
 
 SOURCE = "github"
+
+# GitHub's secondary rate limits ("Rate limits for the REST API", secondary-rate-limit-rest-graphql):
+# no more than 100 concurrent requests, REST and GraphQL together; no more than 900 points per
+# minute for a REST endpoint (a GET is 1 point) and 2,000 for the GraphQL endpoint (a query is 1).
+MOST_IN_FLIGHT = 100
+REST_POINTS_PER_MINUTE = 900
+GRAPHQL_POINTS_PER_MINUTE = 2000
 
 
 class ApiFailure(Exception):
@@ -49,6 +61,7 @@ class Meter:
         self.watch = Stopwatch()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._rest = self._graphql = self._graphql_points = 0  # answered: REST calls, GraphQL queries and scores
         self._spent: dict[str, list[int]] = {}  # resource -> [used before the first answer, most used seen]
         self._points = 0  # points of windows that reset while reading
 
@@ -95,9 +108,19 @@ class Meter:
         with self._lock:
             self.watch.rate_limit_wait += seconds
 
+    def charged(self, resource: str, points: int) -> None:
+        """What an answered request cost: a REST request, or a GraphQL query's score."""
+        with self._lock:
+            if resource == "graphql":
+                self._graphql += 1
+                self._graphql_points += points
+            else:
+                self._rest += 1
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return self.watch.as_stats()
+            return {**self.watch.as_stats(), "rest_requests": self._rest, "graphql_requests": self._graphql,
+                    "graphql_points": self._graphql_points}
 
 
 class Slots:
@@ -129,6 +152,135 @@ class Slots:
         with self._cond:
             self._free += 1
             self._cond.notify_all()
+
+
+class Budget:
+    """One primary budget — REST requests or GraphQL points per hour — as GitHub's answers state it.
+
+    A request reserves what it will cost before it is sent (a GraphQL query's score, `cost.py`);
+    when what is left of the window, less what is reserved, does not cover it, it waits for the
+    window's reset (at most ``max_wait`` seconds, else `ApiFailure`). Answers arrive out of order:
+    within one window (the same reset) the lowest ``remaining`` is believed, an answer from a
+    window already past is not. An answer that says the budget is spent (``remaining`` 0, as a
+    rate-limited answer does) holds every request until its reset, whatever else was seen.
+    """
+
+    def __init__(self, resource: str):
+        self.resource = resource
+        self.limit: int | None = None
+        self.remaining: int | None = None
+        self.reset = 0.0
+        self.blocked_until = 0.0
+        self._reserved = 0
+        self._cond = threading.Condition()
+
+    def reserve(self, cost: int, *, max_wait: float, waiting: Any = None) -> None:
+        with self._cond:
+            while True:
+                now = time.time()
+                if self.blocked_until > now:
+                    until = self.blocked_until
+                elif self.remaining is None or self.reset <= now or self.remaining - self._reserved >= cost:
+                    self._reserved += cost
+                    return
+                elif self.remaining >= cost and self._reserved:
+                    self._cond.wait(1.0)  # what is in flight may have been counted already: see its answers first
+                    continue
+                else:
+                    until = self.reset
+                if until - now > max_wait:
+                    raise ApiFailure("GET" if self.resource == "core" else "POST", self.resource, 403,
+                                     f"rate limit exhausted until {_clock(until)}, beyond max_rate_limit_wait "
+                                     f"({max_wait:g} s)")
+                if waiting is not None:
+                    waiting(until)
+                self._cond.wait(max(0.0, until - now))
+
+    def settle(self, cost: int, headers: Any) -> None:
+        """The request is answered: release its reservation and believe the headers."""
+        with self._cond:
+            self._reserved = max(0, self._reserved - cost)
+            self.note(headers)
+            self._cond.notify_all()
+
+    def note(self, headers: Any) -> None:
+        try:
+            remaining = int(float(headers.get("x-ratelimit-remaining")))
+            reset = float(headers.get("x-ratelimit-reset"))
+        except (TypeError, ValueError):
+            return
+        if remaining <= 0:
+            self.blocked_until = max(self.blocked_until, reset)
+        if self.remaining is None or reset > self.reset + 1:  # the first answer, or a new window
+            self.reset, self.remaining = reset, remaining
+        elif reset >= self.reset - 1:  # the same window: the lowest count is the latest
+            self.reset, self.remaining = max(self.reset, reset), min(self.remaining, remaining)
+        limit = headers.get("x-ratelimit-limit")
+        if limit is not None and str(limit).isdigit():
+            self.limit = int(limit)
+
+
+class MinuteWindow:
+    """At most ``limit`` points in any 60 seconds for one endpoint (GitHub's secondary limit).
+
+    GitHub counts a request when it arrives, which is some time after it was sent; so a request
+    holds its points from when it is sent until 60 s after its answer (`done`), which is never
+    earlier than GitHub's own count lets them go.
+    """
+
+    def __init__(self, limit: int, clock: Any = time.monotonic, sleep: Any = time.sleep):
+        self.limit = limit
+        self._held: list[list[float]] = []  # [since, points]; since is inf while unanswered
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def take(self, points: int = 1) -> tuple[float, list[float]]:
+        """Wait until ``points`` fit in the last minute; (seconds waited, the ticket for `done`)."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._held = [h for h in self._held if h[0] > now - 60]
+                used = sum(int(h[1]) for h in self._held)
+                if used + points <= self.limit:
+                    ticket = [math.inf, float(points)]
+                    self._held.append(ticket)
+                    return waited, ticket
+                wait = 1.0  # everything held is still unanswered: look again in a moment
+                freed = 0
+                for since, held in sorted(self._held):
+                    if since == math.inf:
+                        break
+                    freed += int(held)
+                    if used - freed + points <= self.limit:
+                        wait = since + 60 - now
+                        break
+            self._sleep(max(wait, 0.001))
+            waited += max(wait, 0.001)
+
+    def done(self, ticket: list[float]) -> None:
+        """The request was answered: its points count for 60 s from now."""
+        with self._lock:
+            ticket[0] = self._clock()
+
+
+_ENDPOINT = re.compile(r"^/(repos/[^/]+/[^/]+|orgs/[^/]+|users/[^/]+)(/.*)?$")
+
+
+def endpoint(path: str) -> str:
+    """The endpoint a REST path belongs to, for the per-endpoint limit: names and ids become ``*``
+    (``/repos/*/*/environments/*/deployment-branch-policies``)."""
+    m = _ENDPOINT.match(path)
+    if not m:
+        return path
+    head = "/".join(["*" if i else part for i, part in enumerate(m.group(1).split("/"))])
+    rest = (m.group(2) or "").split("/")
+    named = {"teams", "environments", "organization-roles", "rulesets", "branches", "issues", "collaborators"}
+    out = []
+    for i, part in enumerate(rest):
+        out.append("*" if part.isdigit() or (i and rest[i - 1] in named and part) else part)
+    return "/" + head + "/".join(out)
 
 
 def rate_limit_kind(headers: Any) -> str:
@@ -228,9 +380,10 @@ class GitHubApi:
         self.progress = progress
         self._local = threading.local()
         self._rate_lock = threading.Lock()
-        self._blocked_until: dict[str, float] = {}
         self._waits_reported: set[float] = set()
-        self.slots = Slots(section.concurrency)
+        self.budgets = {"core": Budget("core"), "graphql": Budget("graphql")}
+        self._windows: dict[str, MinuteWindow] = {}
+        self.slots = Slots(min(section.concurrency, MOST_IN_FLIGHT))
         self._token = token if token is not None else self._credentials()
         self.secrets.add(self._token)
 
@@ -304,31 +457,44 @@ class GitHubApi:
     # ------------------------------------------------------------ requests
 
     def request(self, verb: str, url: str, *, params: dict[str, Any] | None = None,
-                body: Any = None, urgent: bool = False) -> Page:
+                body: Any = None, urgent: bool = False, cost: int = 1) -> Page:
         """One request with PyGithub's retry; broken bodies are retried here (twice).
 
-        Each attempt holds one of the `concurrency` slots (PyGithub's own retries included).
+        Each attempt first takes its point in the endpoint's minute (secondary limit), then
+        reserves ``cost`` in its primary budget (a REST request, or a GraphQL query's score),
+        then holds one of the `concurrency` slots (PyGithub's own retries included).
         """
         from github import GithubException, RateLimitExceededException
         from requests import RequestException
 
         requester = self._client().requester
         shown = _shown(url)
+        resource = "graphql" if shown.endswith("/graphql") else "core"
+        budget = self.budgets[resource]
+        window = self._window(resource, shown)
         attempts = 3
         for attempt in range(attempts):
-            self._wait_for_budget("graphql" if shown.endswith("graphql") else "core")
+            waited, ticket = window.take(1 if resource == "graphql" or verb in ("GET", "HEAD", "OPTIONS") else 5)
+            if waited:
+                self.meter.waited(waited)
+            try:
+                self._reserve(budget, cost)
+            except ApiFailure:
+                window.done(ticket)
+                raise
             self.slots.acquire(urgent)
             self.meter.started()
+            answered: Any = {}
             try:
                 headers, data = requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
             except RateLimitExceededException as exc:
-                self._note_rate(exc.headers or {})
-                self.meter.spent(exc.headers or {})
+                answered = exc.headers or {}
+                self.meter.spent(answered)
                 raise ApiFailure(verb, shown, exc.status, "rate limit exhausted and the wait would exceed "
                                  f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)") from None
             except GithubException as exc:
-                self._note_rate(exc.headers or {})
-                self.meter.spent(exc.headers or {})
+                answered = exc.headers or {}
+                self.meter.spent(answered)
                 raise ApiFailure(verb, shown, exc.status, _message(exc.data)) from None
             except ValueError as exc:  # a body that is not JSON: retry, then give up
                 failure = ApiFailure(verb, shown, None, f"malformed JSON in the response ({type(exc).__name__})")
@@ -337,12 +503,16 @@ class GitHubApi:
                 if not _body_error(exc):
                     raise failure from None  # urllib3 already retried connection errors and timeouts
             else:
-                self._note_rate(headers)
+                answered = headers
                 self.meter.spent(headers)
+                if resource == "core":
+                    self.meter.charged("core", 1)
                 return Page(headers, data)
             finally:
+                window.done(ticket)
                 self.meter.finished()
                 self.slots.release()
+                budget.settle(cost, answered)
             if attempt + 1 < attempts:
                 self.meter.retried(request=False)  # the retry is counted when it starts
         raise failure
@@ -374,14 +544,20 @@ class GitHubApi:
         GraphQL rate-limit docs): wait — until ``x-ratelimit-reset`` when the budget is spent,
         else ``secondary_rate_wait`` — and ask again, ``max_retries`` times at most.
         """
+        predicted = query_cost(query, variables)
+        if predicted.nodes > NODE_LIMIT:
+            raise ApiFailure("POST", "/graphql", None, f"the query asks for up to {predicted.nodes:,} nodes, more than "
+                             f"GitHub's limit of {NODE_LIMIT:,}")
         attempt = 0
         while True:
             page = self.request("POST", self._client().requester.graphql_url,
-                                body={"query": query, "variables": variables}, urgent=urgent)
+                                body={"query": query, "variables": variables}, urgent=urgent, cost=predicted.points)
             self.meter.page()
             data = page.data if isinstance(page.data, dict) else {}
             errors = list(data.get("errors") or [])
             if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+                rate = (data.get("data") or {}).get("rateLimit") or {}
+                self.meter.charged("graphql", int(rate.get("cost") or predicted.points))
                 return data.get("data") or {}, errors
             attempt += 1
             if attempt > max(1, self.section.max_retries):
@@ -390,52 +566,42 @@ class GitHubApi:
             self.meter.retried(request=False)
             kind = rate_limit_kind(page.headers)
             if kind == "primary":
-                self._note_rate(page.headers)  # the next request waits for the reset (max_rate_limit_wait)
-                continue
+                continue  # the budget now knows it is spent: the next attempt waits for the reset
             wait = float(self.section.secondary_rate_wait)
             self.progress(ProgressEvent(SOURCE, f"GitHub GraphQL secondary rate limit (RATE_LIMITED): waiting "
                                         f"{wait:.3g} s before retrying", level="warning"))
             time.sleep(wait)
             self.meter.waited(wait)
 
-    # ------------------------------------------------------------ primary rate limit
+    # ------------------------------------------------------------ budgets
 
-    def _note_rate(self, headers: dict[str, Any]) -> None:
-        remaining = headers.get("x-ratelimit-remaining")
-        reset = headers.get("x-ratelimit-reset")
-        if remaining is None or reset is None:
-            return
-        try:
-            if int(float(remaining)) > 0:
-                return
-            until = float(reset)
-        except ValueError:
-            return
-        resource = str(headers.get("x-ratelimit-resource", "core"))
+    def _window(self, resource: str, path: str) -> MinuteWindow:
+        key = "/graphql" if resource == "graphql" else endpoint(path)
         with self._rate_lock:
-            self._blocked_until[resource] = max(self._blocked_until.get(resource, 0.0), until)
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = MinuteWindow(
+                    GRAPHQL_POINTS_PER_MINUTE if resource == "graphql" else REST_POINTS_PER_MINUTE)
+        return window
 
-    def _wait_for_budget(self, resource: str) -> None:
-        with self._rate_lock:
-            until = self._blocked_until.get(resource, 0.0)
-        wait = until - time.time()
-        if wait <= 0:
-            return
-        if wait > self.section.max_rate_limit_wait:
-            raise ApiFailure("GET", resource, 403, f"rate limit exhausted until {_clock(until)}, beyond "
-                             f"max_rate_limit_wait ({self.section.max_rate_limit_wait:g} s)")
-        with self._rate_lock:
-            first = until not in self._waits_reported  # threads wait together: count the window once
-            self._waits_reported.add(until)
-        if first:
-            self.progress(ProgressEvent(SOURCE, f"GitHub {resource} rate limit exhausted: waiting until "
-                                        f"{_clock(until)}", level="warning"))
-        time.sleep(wait)
-        if first:
-            self.meter.waited(wait)
-        with self._rate_lock:
-            if self._blocked_until.get(resource, 0.0) <= until:
-                self._blocked_until.pop(resource, None)
+    def _reserve(self, budget: Budget, cost: int) -> None:
+        """Reserve ``cost`` in ``budget``; a wait for the reset is said once per window and counted once."""
+        waits: list[tuple[float, float, bool]] = []
+
+        def waiting(until: float) -> None:
+            with self._rate_lock:
+                first = until not in self._waits_reported  # threads wait together: count the window once
+                self._waits_reported.add(until)
+            if first:
+                self.progress(ProgressEvent(SOURCE, f"GitHub {budget.resource} rate limit exhausted: waiting until "
+                                            f"{_clock(until)}", level="warning"))
+            waits.append((until, time.monotonic(), first))
+
+        budget.reserve(cost, max_wait=self.section.max_rate_limit_wait, waiting=waiting)
+        counted = {until for until, _, first in waits if first}
+        for until in counted:
+            started = min(t for u, t, _ in waits if u == until)
+            self.meter.waited(time.monotonic() - started)
 
 
 def _clock(epoch: float) -> str:

@@ -64,6 +64,18 @@ class Context:
             for full, role in (team.repos or {}).items():
                 self.repo_teams.setdefault(full, []).append((slug, role))
 
+    @property
+    def email_logins(self) -> dict[str, str]:
+        """Email (lowercased) -> login, SAML first, then public member emails: for CODEOWNERS entries.
+        Built once per organisation (every repository's code owners ask)."""
+        found = self.__dict__.get("_email_logins")
+        if found is None:
+            found = {email.lower(): login for login, email in self.org.saml.items()}
+            found.update({str(m.get("email")).lower(): login for login, m in self.org.members.items()
+                          if m.get("email") and str(m.get("email")).lower() not in found})
+            self.__dict__["_email_logins"] = found
+        return found
+
     def user(self, login: str) -> str:
         return principal_key("github", login)
 

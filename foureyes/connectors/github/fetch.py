@@ -10,7 +10,9 @@ from __future__ import annotations
 import fnmatch
 import threading
 import urllib.parse
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from ...config import GitHubSource
@@ -18,6 +20,7 @@ from ...errors import SourceError
 from ...model import Gap, resource_key
 from ..base import Progress, ProgressEvent
 from .api import SOURCE, ApiFailure, GitHubApi
+from .cost import QueryCost, query_cost
 from .payloads import (
     OrgData,
     RepoData,
@@ -25,22 +28,41 @@ from .payloads import (
     add_members,
     actions_can_approve,
     add_saml_identities,
+    bypass_from_graphql,
     custom_roles_from_rest,
     graphql_error,
-    ids_by_login,
     oidc_claim_keys,
     org_from_rest,
     org_role_from_rest,
     reaches_code,
-    repos_from_graphql,
-    roles_by_login,
+    repo_from_graphql,
     roles_by_repo,
     ruleset_matters,
-    teams_from_graphql,
+    same_bypass,
     team_members,
+    team_repos_from_graphql,
+    teams_from_graphql,
 )
-from .queries import MEMBERS_QUERY, REPO_PAGE, REPOS_QUERY, SAML_QUERY, TEAM_MEMBERS_QUERY, TEAMS_QUERY
+from .queries import (
+    MEMBERS_QUERY,
+    MORE_QUERIES,
+    NESTED,
+    REPO_LISTS,
+    REPO_NAMES_QUERY,
+    REPO_PAGES,
+    RULE_LISTS,
+    RULES_MORE,
+    RULESET_LISTS,
+    RULESETS_MORE,
+    SAML_QUERY,
+    TEAM_MEMBERS_QUERY,
+    TEAM_REPOS_QUERY,
+    TEAMS_QUERY,
+    repos_query,
+)
 from .workflows import scan_repo
+
+NODE_BUDGET = 250_000  # half GitHub's node limit per query: a repository page also carries file contents
 
 
 class Fetcher:
@@ -53,6 +75,9 @@ class Fetcher:
         self.org_login = section.org
         self._lock = threading.Lock()
         self._org_rulesets: dict[int, Future[dict[str, Any] | None]] = {}
+        self._more: dict[tuple[str, str], Future[dict[str, Any]]] = {}  # (node id, list) -> the rest of the list
+        self._custom_roles_read = threading.Event()
+        self._bypass = BypassTrust()
         self._pool: ThreadPoolExecutor | None = None
         self._jobs: list[Future[None]] = []
         self._repos_done = 0
@@ -86,7 +111,24 @@ class Fetcher:
         with self._lock:
             self._jobs.append(self._pool.submit(work, *args))
 
-    def _read_repo(self, org: OrgData, repo: RepoData) -> None:
+    def _read_repo(self, org: OrgData, node: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+        """One repository of a GraphQL page: the rest of any list that did not fit, then its REST reads."""
+        gaps: list[Gap] = []
+        key = resource_key("github", "repo", node["nameWithOwner"])
+        self._complete(node, key, gaps)
+        repo = repo_from_graphql(node)
+        repo.gaps += gaps
+        if node.get("collaborators") is None:  # GraphQL answered null: not visible to this token
+            why = [e for e in errors if (e.get("path") or [None])[0] == "collaborators"]
+            repo.gaps.append(Gap("github", key, graphql_error(why) + " (Repository.collaborators)" if why
+                                 else "Repository.collaborators not returned", "direct collaborators and their roles"))
+        for error in errors:  # any other part GitHub could not return; a bypass list is read over REST instead
+            path = [str(p) for p in error.get("path") or []]
+            if path[:1] != ["collaborators"] and "bypassActors" not in path:
+                repo.gaps.append(Gap("github", key, f"{graphql_error([error])} (at {'.'.join(path)})",
+                                     f"{path[0] if path else 'part of the repository'} as GitHub holds it"))
+        with self._lock:
+            org.repos.append(repo)
         self._repo_details(org, repo)
         self._actions(repo)
         with self._lock:
@@ -199,6 +241,8 @@ class Fetcher:
                 org.gaps.append(Gap("github", org.key, str(exc),
                                     "permissions of custom repository roles (treated as their base role, "
                                     "without bypass rights)"))
+        finally:
+            self._custom_roles_read.set()  # team repositories wait: GraphQL or REST depends on it
 
     def _org_roles(self, org: OrgData) -> None:
         def read() -> None:
@@ -251,6 +295,23 @@ class Fetcher:
         self.guard(org.gaps, org.key, "teams, their members and their repository access", read)
 
     def _team_repos(self, org: OrgData, team: TeamData) -> None:
+        """A team's repositories and roles: over GraphQL (already on the teams page) when the organisation
+        has no custom repository roles, since GraphQL names built-in roles only; else over REST."""
+        self._custom_roles_read.wait()
+        conn = team.graphql_repos
+        if org.custom_roles == {} and conn is not None and team.node_id:
+            def more() -> dict[str, str]:
+                edges = list(conn.get("edges") or [])
+                info = conn.get("pageInfo") or {}
+                if info.get("hasNextPage"):
+                    edges += self._rest_of(team.node_id, "Team", "repositories", info.get("endCursor"),
+                                           TEAM_REPOS_QUERY, "edges")
+                return team_repos_from_graphql(edges)
+
+            team.repos = self.guard(org.gaps, org.key, f"the repositories team {team.slug} can reach, and its roles "
+                                    "there", more)
+            return
+
         def read() -> dict[str, str]:
             return roles_by_repo(list(self.api.paginate(f"/orgs/{org.login}/teams/{team.slug}/repos")))
 
@@ -274,37 +335,125 @@ class Fetcher:
     # ------------------------------------------------------------ repositories
 
     def _repositories(self, org: OrgData) -> None:
+        """The repositories' names as a cursor chain (cheap, 100 a page), read in batches in the pool
+        as the names arrive: the chain is the snapshot's critical path, the batches are not."""
+        pager = RepoPager()
+
         def read() -> None:
-            first = True
-            for page in self._graphql_pages(REPOS_QUERY, {"org": org.login, "first": REPO_PAGE},
-                                            ["organization", "repositories"]):
-                wanted = [repo for repo in repos_from_graphql(page) if self._wanted(repo)]
+            first, waiting = True, []
+            for page in self._graphql_pages(REPO_NAMES_QUERY, {"org": org.login}, ["organization", "repositories"]):
+                nodes = page.get("nodes") or []
+                wanted = [n for n in nodes if n and n.get("nameWithOwner") and n.get("id") and self._wanted(n)]
                 with self._lock:  # the progress total: what the organisation has, less what is left out
                     if first:
                         self._repos_expected = int(page.get("totalCount") or 0)
                         first = False
-                    self._repos_expected -= len(page.get("nodes") or []) - len(wanted)
-                    org.repos += wanted
-                for repo in wanted:
-                    self._submit(self._read_repo, org, repo)
+                    self._repos_expected -= len(nodes) - len(wanted)
+                waiting += wanted
+                sizes = pager.sizes()
+                while len(waiting) >= sizes["first"]:
+                    batch, waiting = waiting[:sizes["first"]], waiting[sizes["first"]:]
+                    if pager.seen:
+                        self._submit(self._batch, org, batch, pager)
+                    else:  # the first batch teaches the page sizes: the others wait for it
+                        self._batch(org, batch, pager)
+                    sizes = pager.sizes()
+            if waiting:
+                self._submit(self._batch, org, waiting, pager)
 
         self.guard(org.gaps, org.key, "repositories (and everything about them)", read)
 
-    def _wanted(self, repo: RepoData) -> bool:
-        if repo.archived and not self.section.include_archived:
+    def _batch(self, org: OrgData, names: list[dict[str, Any]], pager: "RepoPager") -> None:
+        """One batch of repositories by node id. An error that concerns one repository stays with it
+        (a list it may not read); a batch that fails is a Gap on each of its repositories."""
+        sizes = pager.sizes(len(names))  # what the batches answered so far say, when this one starts
+        variables: dict[str, Any] = {"rules": sizes["rules"], "rulesets": sizes["rulesets"]}
+        variables.update({f"r{i}": n["id"] for i, n in enumerate(names)})
+        try:
+            data, errors = self.api.graphql(repos_query(len(names)), variables)
+        except ApiFailure as exc:
+            with self._lock:
+                org.gaps += [Gap("github", resource_key("github", "repo", n["nameWithOwner"]), str(exc),
+                                 "everything about this repository") for n in names]
+            return
+        per_repo: dict[int, list[dict[str, Any]]] = {}
+        for error in errors:
+            path = error.get("path") or []
+            alias = str(path[0]) if path else ""
+            if alias.startswith("r") and alias[1:].isdigit() and int(alias[1:]) < len(names):
+                per_repo.setdefault(int(alias[1:]), []).append({**error, "path": path[1:]})
+            else:  # an error about the whole query: nothing it returned can be trusted
+                with self._lock:
+                    org.gaps += [Gap("github", resource_key("github", "repo", n["nameWithOwner"]),
+                                     graphql_error([error]), "everything about this repository") for n in names]
+                return
+        nodes = [data.get(f"r{i}") for i in range(len(names))]
+        pager.saw(nodes)
+        for i, (listed, node) in enumerate(zip(names, nodes)):
+            if node and node.get("nameWithOwner"):
+                self._submit(self._read_repo, org, node, per_repo.get(i, []))
+                continue
+            why = graphql_error(per_repo[i]) if per_repo.get(i) else "GitHub returned nothing for it"
+            with self._lock:
+                org.gaps.append(Gap("github", resource_key("github", "repo", listed["nameWithOwner"]),
+                                    f"repository could not be read: {why}", "everything about this repository"))
+
+    def _wanted(self, node: dict[str, Any]) -> bool:
+        if node.get("isArchived") and not self.section.include_archived:
             return False
-        names = (repo.name, repo.full)
+        names = (node.get("name") or "", node["nameWithOwner"])
         if not any(fnmatch.fnmatchcase(n, p) for n in names for p in self.section.include):
             return False
         return not any(fnmatch.fnmatchcase(n, p) for n in names for p in self.section.exclude)
 
-    def _repo_details(self, org: OrgData, repo: RepoData) -> None:
-        def collaborators() -> dict[str, str]:
-            items = list(self.api.paginate(f"/repos/{repo.full}/collaborators", affiliation="direct"))
-            repo.collaborator_ids = ids_by_login(items)
-            return roles_by_login(items)
+    # ------------------------------------------------------------ the rest of truncated lists
 
-        repo.collaborators = self.guard(repo.gaps, repo.key, "direct collaborators and their roles", collaborators)
+    def _complete(self, node: dict[str, Any], key: str, gaps: list[Gap]) -> None:
+        """Read the rest of every list of a repository node that did not fit on its page, in place.
+        A list whose rest cannot be read stays as it is: translation sees it truncated (a Gap)."""
+        lists = [("Repository", node, name, "edges" if name == "collaborators" else "nodes")
+                 for name in ("branchProtectionRules", "rulesets", *REPO_LISTS)]
+        for owner, holder, name, items in lists:
+            self._complete_list(owner, holder, name, items, key, gaps)
+        for rule in (node.get("branchProtectionRules") or {}).get("nodes") or []:
+            for name in RULE_LISTS:
+                self._complete_list("BranchProtectionRule", rule or {}, name, "nodes", key, gaps)
+        for ruleset in (node.get("rulesets") or {}).get("nodes") or []:
+            for name in RULESET_LISTS:
+                self._complete_list("RepositoryRuleset", ruleset or {}, name, "nodes", key, gaps)
+
+    def _complete_list(self, owner: str, holder: dict[str, Any], name: str, items: str, key: str,
+                       gaps: list[Gap]) -> None:
+        conn = holder.get(name)
+        info = (conn or {}).get("pageInfo") or {}
+        if not conn or not info.get("hasNextPage") or not info.get("endCursor") or not holder.get("id"):
+            return
+        rest = self.guard(gaps, key, f"{name} beyond the first page", lambda: self._rest_of(
+            str(holder["id"]), owner, name, info["endCursor"], MORE_QUERIES[(owner, name)], items))
+        if rest is not None:
+            conn[items] = list(conn.get(items) or []) + rest
+            conn["pageInfo"] = {**info, "hasNextPage": False}
+
+    def _rest_of(self, node_id: str, owner: str, name: str, after: str | None, query: str, items: str) -> list[Any]:
+        """Every item after ``after`` of list ``name`` of node ``node_id`` (read once per node and list:
+        an organisation ruleset appears on every repository it covers)."""
+        with self._lock:
+            future = self._more.get((node_id, name))
+            mine = future is None
+            if mine:
+                future = self._more[(node_id, name)] = Future()
+        assert future is not None
+        if mine:
+            try:
+                out: list[Any] = []
+                for page in self._graphql_pages(query, {"id": node_id, "after": after}, ["node", name]):
+                    out += page.get(items) or []
+                future.set_result({"items": out})
+            except ApiFailure as exc:
+                future.set_exception(exc)
+        return list(future.result()["items"])
+
+    def _repo_details(self, org: OrgData, repo: RepoData) -> None:
         if org.actions_can_approve is not False:
             data = self.guard(repo.gaps, repo.key, "whether GitHub Actions may approve pull requests here (a workflow's "
                               "token then counts as one approval)",
@@ -317,8 +466,10 @@ class Fetcher:
             source = ruleset.get("source") or {}
             if source.get("__typename") == "Organization":
                 repo.ruleset_details[rid] = self._org_ruleset(org, repo, rid, ruleset["name"])
-            else:
-                repo.ruleset_details[rid] = self._ruleset(repo, f"/repos/{repo.full}/rulesets/{rid}", ruleset["name"])
+                continue
+            path = f"/repos/{repo.full}/rulesets/{rid}"
+            repo.ruleset_details[rid] = self._bypass.detail(
+                bypass_from_graphql(ruleset.get("bypassActors")), lambda: self._ruleset(repo, path, ruleset["name"]))
 
     def _ruleset(self, repo: RepoData, path: str, name: str) -> dict[str, Any] | None:
         detail = self.guard(repo.gaps, repo.key, f"bypass actors of ruleset '{name}' (who may merge without review)",
@@ -384,3 +535,125 @@ class Fetcher:
         if scan_repo(repo).uses_oidc:
             repo.oidc = self.guard(repo.gaps, repo.key, "the repository's OIDC subject template",
                                    lambda: api.get(f"/repos/{repo.full}/actions/oidc/customization/sub"), missing_ok=True)
+
+
+# ---------------------------------------------------------------- page sizes and bypass lists
+
+
+class RepoPager:
+    """The sizes of each repositories page: the fewest points per repository, by GitHub's score.
+
+    The score pays every list inside a repository once per repository, and each list inside a
+    protection rule or ruleset once per rule or ruleset asked for (`cost.py`); a repository whose
+    rules or rulesets do not fit costs a later query (a point) for the rest. So the sizes that
+    would have served the repositories seen so far best are chosen for the next page, within
+    `NODE_BUDGET` nodes. The score is rounded per query, so a smaller page can be a little
+    cheaper per repository; within `LENIENCE` of the cheapest, the largest page wins (fewer
+    pages: a shorter cursor chain, which is the snapshot's critical path).
+    """
+
+    LENIENCE = 1.15
+
+    def __init__(self) -> None:
+        self.rules: Counter[int] = Counter()
+        self.rulesets: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    def saw(self, nodes: list[dict[str, Any] | None]) -> None:
+        with self._lock:
+            for node in nodes:
+                if node:
+                    self.rules[int((node.get("branchProtectionRules") or {}).get("totalCount") or 0)] += 1
+                    self.rulesets[int((node.get("rulesets") or {}).get("totalCount") or 0)] += 1
+
+    @property
+    def seen(self) -> int:
+        with self._lock:
+            return sum(self.rules.values())
+
+    def sizes(self, first: int | None = None) -> dict[str, int]:
+        """The batch size and the rules and rulesets to ask per repository (``first``: a batch size already chosen)."""
+        with self._lock:  # before the first batch: room for two of each
+            rules, rulesets = dict(self.rules or {2: 1}), dict(self.rulesets or {2: 1})
+
+        def later(counts: dict[int, int], size: int, more: int) -> float:
+            """Points per repository for the rest of the lists that do not fit in ``size``."""
+            return sum(-(-(c - size) // more) * n for c, n in counts.items() if c > size) / sum(counts.values())
+
+        scored: list[tuple[float, int, int, int]] = []
+        for b in NESTED:
+            for r in NESTED:
+                extra = later(rules, b, RULES_MORE) + later(rulesets, r, RULESETS_MORE)
+                for size in ([first] if first else REPO_PAGES):
+                    cost = _repos_cost(size, b, r)
+                    if cost.nodes <= NODE_BUDGET or size == first:
+                        scored.append((cost.points / size + extra, size, b, r))
+        cheapest = min(score for score, *_ in scored)
+        _, size, b, r = max((s for s in scored if s[0] <= cheapest * self.LENIENCE), key=lambda s: (s[1], -s[0]))
+        return {"first": size, "rules": b, "rulesets": r}
+
+
+@lru_cache(maxsize=1)
+def _per_repository() -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """A batch's requests and nodes per repository, as ``a + b·rules + c·rulesets`` each: every
+    alias is scored alone, so a batch of n costs n times one (checked on a batch of three)."""
+    def one(rules: int, rulesets: int) -> QueryCost:
+        return query_cost(repos_query(1), {"rules": rules, "rulesets": rulesets})
+
+    base, more_rules, more_rulesets = one(1, 1), one(2, 1), one(1, 2)
+    requests = (base.requests - (more_rules.requests - base.requests) - (more_rulesets.requests - base.requests),
+                more_rules.requests - base.requests, more_rulesets.requests - base.requests)
+    nodes = (base.nodes - (more_rules.nodes - base.nodes) - (more_rulesets.nodes - base.nodes),
+             more_rules.nodes - base.nodes, more_rulesets.nodes - base.nodes)
+    check = query_cost(repos_query(3), {"rules": 4, "rulesets": 5})
+    assert check == QueryCost(3 * (requests[0] + 4 * requests[1] + 5 * requests[2]),
+                              3 * (nodes[0] + 4 * nodes[1] + 5 * nodes[2])), "a batch is not n single repositories"
+    return requests, nodes
+
+
+def _repos_cost(first: int, rules: int, rulesets: int) -> QueryCost:
+    """What `repos_query(first)` costs with these sizes (GitHub's score, `cost.py`)."""
+    (r0, r1, r2), (n0, n1, n2) = _per_repository()
+    return QueryCost(first * (r0 + r1 * rules + r2 * rulesets), first * (n0 + n1 * rules + n2 * rulesets))
+
+
+class BypassTrust:
+    """Whether GraphQL's bypass lists can stand in for REST's ruleset detail, for this token.
+
+    GitHub documents who may see ``bypass_actors`` over REST (whoever may edit the ruleset) but
+    not what GraphQL's ``bypassActors`` shows a token that may not: if it were an empty list, it
+    would read as "nobody may bypass". So an empty GraphQL list is never believed (REST says
+    whether it is empty or hidden), and the first non-empty one is read over REST as well: GraphQL
+    is used for the others only if REST showed that list and both said the same. Until that is
+    known the others wait; if REST hides the list or disagrees, every one is read over REST.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.trusted: bool | None = None
+        self._probing = False
+
+    def detail(self, graphql: list[dict[str, Any]] | None,
+               rest: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        if not graphql:
+            return rest()
+        with self._cond:
+            while self.trusted is None and self._probing:
+                self._cond.wait()
+            if self.trusted is None:
+                self._probing = True
+            elif self.trusted:
+                return {"bypass_actors": graphql, "read_from": "graphql"}
+            else:
+                return rest()
+        detail = None
+        try:
+            detail = rest()
+            return detail
+        finally:
+            with self._cond:
+                self._probing = False
+                if detail is not None:  # a failed read decides nothing: the next ruleset asks again
+                    shown = detail.get("bypass_actors")
+                    self.trusted = shown is not None and same_bypass(shown, graphql)
+                self._cond.notify_all()

@@ -26,6 +26,8 @@ class TeamData:
     id: int = 0
     members: list[tuple[str, str]] = field(default_factory=list)  # (login, MEMBER|MAINTAINER), immediate
     repos: dict[str, str] | None = None  # full name -> role_name; None: could not be read
+    node_id: str = ""  # GraphQL id, to read the rest of a list
+    graphql_repos: dict[str, Any] | None = None  # the first page of Team.repositories (built-in roles only)
     idp_groups: list[dict[str, str]] = field(default_factory=list)  # IdP groups that set its members
 
 
@@ -199,6 +201,8 @@ def team_from_graphql(node: dict[str, Any]) -> TeamData:
                     privacy=str(node.get("privacy") or "VISIBLE").lower(),
                     id=int(node.get("databaseId") or 0))
     team.members = team_members((node.get("members") or {}).get("edges"))
+    team.node_id = str(node.get("id") or "")
+    team.graphql_repos = node.get("repositories")
     return team
 
 
@@ -218,6 +222,88 @@ def team_members(edges: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
     """``TeamMemberEdge``s: (login, MEMBER | MAINTAINER)."""
     return [(e["node"]["login"], e.get("role") or "MEMBER") for e in edges or []
             if e and e.get("node") and e["node"].get("login")]
+
+
+def team_repos_from_graphql(edges: list[dict[str, Any]] | None) -> dict[str, str]:
+    """``TeamRepositoryEdge``s: repository full name -> the team's role. GraphQL names built-in roles
+    only (``RepositoryPermission``), so a team's custom role is read over REST (`fetch.Fetcher`)."""
+    return {e["node"]["nameWithOwner"]: str(e.get("permission") or "READ").lower() for e in edges or []
+            if e and (e.get("node") or {}).get("nameWithOwner")}
+
+
+def collaborators_from_graphql(edges: list[dict[str, Any]] | None) -> tuple[dict[str, str], dict[int, str]]:
+    """``Repository.collaborators(affiliation: DIRECT)`` edges: (login -> role, user id -> login).
+
+    The role is the one the repository itself grants (the ``permissionSources`` entry whose source
+    is the Repository, by ``roleName``: custom roles by name, built-in ones as GitHub spells them);
+    the edge's ``permission``, the highest of all sources, only when no source says.
+    """
+    roles: dict[str, str] = {}
+    ids: dict[int, str] = {}
+    for edge in edges or []:
+        user = (edge or {}).get("node") or {}
+        login = user.get("login")
+        if not login:
+            continue
+        own = [s for s in edge.get("permissionSources") or []
+               if s and (s.get("source") or {}).get("__typename") == "Repository" and s.get("roleName")]
+        if own:
+            name = str(own[0]["roleName"])
+            role = {"pull": "read", "push": "write"}.get(name.lower(), name.lower())
+            roles[login] = role if role in ROLE_RANK else name
+        else:
+            roles[login] = str(edge.get("permission") or "READ").lower()
+        if user.get("databaseId"):
+            ids[int(user["databaseId"])] = login
+    return roles, ids
+
+
+_BYPASS_MODES = {"ALWAYS": "always", "PULL_REQUEST": "pull_request"}
+
+
+def bypass_from_graphql(conn: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """``RepositoryRuleset.bypassActors`` in the shape of REST's ``bypass_actors``, or None when GraphQL
+    cannot say all of it: no list, a page that is not the whole list, or an actor GraphQL cannot name
+    (its ``BypassActor`` union holds apps and teams: a user or enterprise role comes back as nothing,
+    the ``exempt`` mode as a null mode). REST's ruleset detail is then the one to read."""
+    if conn is None:
+        return None
+    nodes = conn.get("nodes")
+    if nodes is None or (conn.get("totalCount") or 0) != len(nodes):
+        return None
+    out = []
+    for node in nodes:
+        mode = _BYPASS_MODES.get(str((node or {}).get("bypassMode")))
+        if node is None or mode is None:
+            return None
+        actor = node.get("actor") or {}
+        kind = actor.get("__typename")
+        if node.get("organizationAdmin"):
+            entry = {"actor_type": "OrganizationAdmin", "actor_id": None}
+        elif node.get("deployKey"):
+            entry = {"actor_type": "DeployKey", "actor_id": None}
+        elif node.get("enterpriseOwner"):
+            entry = {"actor_type": "EnterpriseOwner", "actor_id": None}
+        elif node.get("repositoryRoleDatabaseId") is not None:
+            entry = {"actor_type": "RepositoryRole", "actor_id": int(node["repositoryRoleDatabaseId"])}
+        elif kind == "Team" and actor.get("databaseId") is not None:
+            entry = {"actor_type": "Team", "actor_id": int(actor["databaseId"])}
+        elif kind == "App" and actor.get("databaseId") is not None:
+            entry = {"actor_type": "Integration", "actor_id": int(actor["databaseId"])}
+        else:
+            return None
+        out.append({**entry, "bypass_mode": mode})
+    return out
+
+
+def same_bypass(rest: list[dict[str, Any]], graphql: list[dict[str, Any]]) -> bool:
+    """Whether REST's ``bypass_actors`` and `bypass_from_graphql`'s say the same (ids only where they name someone)."""
+    def key(entry: dict[str, Any]) -> tuple[str, Any, str]:
+        kind = str(entry.get("actor_type"))
+        ident = entry.get("actor_id") if kind in ("Team", "Integration", "RepositoryRole", "User") else None
+        return kind, None if ident is None else int(ident), str(entry.get("bypass_mode") or "always")
+
+    return sorted(map(key, rest)) == sorted(map(key, graphql))
 
 
 def role_of(item: dict[str, Any]) -> str:
@@ -275,18 +361,23 @@ def repo_from_graphql(node: dict[str, Any]) -> RepoData:
                                ("CODEOWNERS", node.get("codeownersRoot")),
                                ("docs/CODEOWNERS", node.get("codeownersDocs"))]),
     )
+    if node.get("collaborators") is not None:  # None: not asked, or not readable (a Gap from fetch)
+        repo.collaborators, repo.collaborator_ids = collaborators_from_graphql(node["collaborators"].get("edges"))
     key = repo.key
-    for label, conn in (("branch protection rules", node.get("branchProtectionRules")),
-                        ("rulesets", node.get("rulesets")), ("environments", node.get("environments"))):
-        if conn and (conn.get("totalCount") or 0) > len(conn.get("nodes") or []):
-            repo.gaps.append(Gap("github", key, f"more than {len(conn.get('nodes') or [])} {label}; the rest were not read",
+    for label, conn, items in (("branch protection rules", node.get("branchProtectionRules"), "nodes"),
+                               ("rulesets", node.get("rulesets"), "nodes"),
+                               ("environments", node.get("environments"), "nodes"),
+                               ("direct collaborators", node.get("collaborators"), "edges")):
+        if conn and (conn.get("totalCount") or 0) > len(conn.get(items) or []):
+            repo.gaps.append(Gap("github", key, f"more than {len(conn.get(items) or [])} {label}; the rest were not read",
                                  f"{label} beyond the first page"))
     for rule in repo.classic:
-        for label in ("pushAllowances", "bypassPullRequestAllowances"):
+        for label in ("pushAllowances", "bypassPullRequestAllowances", "matchingRefs"):
             conn = rule.get(label) or {}
             if (conn.get("totalCount") or 0) > len(conn.get("nodes") or []):
                 repo.gaps.append(Gap("github", key, f"branch rule {rule.get('pattern')}: {label} truncated",
-                                     "actors allowed to push or bypass reviews"))
+                                     "branches the rule protects" if label == "matchingRefs"
+                                     else "actors allowed to push or bypass reviews"))
     for ruleset in repo.rulesets:
         rules = ruleset.get("rules") or {}
         if (rules.get("totalCount") or 0) > len(rules.get("nodes") or []):

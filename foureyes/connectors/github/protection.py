@@ -184,10 +184,7 @@ class BranchGuard:
 
     def _code_owners(self) -> Coverage:
         ctx, owners = self.ctx, self.repo.codeowners
-        emails = {email.lower(): login for login, email in ctx.org.saml.items()}
-        emails.update({str(m.get("email")).lower(): login for login, m in ctx.org.members.items()
-                       if m.get("email") and str(m.get("email")).lower() not in emails})
-        return coverage(owners, org=ctx.org.login, email_logins=emails,
+        return coverage(owners, org=ctx.org.login, email_logins=ctx.email_logins,
                         user_writes=lambda login: self.user_actor(login).writes,
                         team_writes=lambda slug: slug in ctx.org.teams and self._team_writes(slug))
 
