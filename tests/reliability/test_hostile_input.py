@@ -139,10 +139,13 @@ def test_a_50_mb_page_is_read_or_refused_without_a_crash(monkeypatch, tmp_path):
 
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_hostile_test_token")
     fixture = load_fixture("scenarios.yaml")
-    huge = [{"login": f"flood{i}-" + "x" * 250_000, "id": 10_000 + i, "type": "User",
-             "role_name": "write", "permissions": {"push": True, "pull": True}} for i in range(200)]
+    # 200 outside collaborators of storefront with 250 kB logins: 50 MB of names, which the
+    # connector reads over GraphQL with the repository (REST once did it; the fault was put there)
+    flood = [f"flood{i}-" + "x" * 250_000 for i in range(200)]
+    fixture["people"] += [{"login": login, "role": "outside"} for login in flood]
+    repo = next(r for r in fixture["repos"] if r["name"] == "storefront")
+    repo["collaborators"] = {**repo.get("collaborators", {}), **{login: "write" for login in flood}}
     with FakeGitHub(fixture) as gh:
-        gh.faults.add("/repos/acme/storefront/collaborators", status=200, body=huge)
         config = github_config(gh.url)
         started = time.monotonic()
         result = GitHubConnector(config.sources.github, config=config).collect(lambda e: None)
