@@ -37,9 +37,10 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Exposure, Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
-from .stored_form import Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach, kept_attrs, placer
+from .stored_form import (MATRIX_NODE, Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach,
+                          kept_attrs, placer, tier_counts)
 
-FORMAT = 3  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 4  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
@@ -138,6 +139,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
     people_rows: list[tuple[Any, ...]] = []
     holding_rows: list[tuple[Any, ...]] = []
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    matrix: list[list[Any]] = []  # [person, [[capability, `tier_counts`], ...]] of everyone holding anything
     total = 0
     with gc_paused():
         by_person = graph.by_person()
@@ -153,6 +155,8 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                 grouped.setdefault(h.capability, []).append(h)
             for capability in sorted(grouped, key=_capability_rank):
                 holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
+            if grouped:  # the matrix's counts, read without the holdings (`matrix_counts`)
+                matrix.append([person.key, [[c, tier_counts(grouped[c])] for c in sorted(grouped, key=_capability_rank)]])
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -160,6 +164,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
             finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
                                  json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
         node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
+        node_rows.append((MATRIX_NODE, _pack(matrix)))
         maintainers = graph.team_maintainers()
         team_rows = []
         for key, principal in analysis.snapshot.principals.items():
@@ -556,6 +561,13 @@ class StoredAnalysis(Analysis):
         for person, capability, blob in analyses.holdings(self._store, self.row.id):
             yield person, capability, cells(blob, place)
 
+    def matrix_counts(self) -> list[list[Any]] | None:
+        """[person, [[capability, [[tier, standing, only through an emergency path], ...]], ...]] for
+        everyone holding anything (`stored_form.tier_counts`), read from one row; None when the
+        stored form has none (a stale analysis of an older form)."""
+        blob = analyses.node(self._store, self.row.id, MATRIX_NODE)
+        return _unpack(blob) if blob is not None else None
+
     def _place(self) -> Place:
         with self._lock:
             if self._placer is None:
@@ -596,6 +608,8 @@ class StoredAnalysis(Analysis):
             if self._closures is None:
                 self._closures = {}
                 for name, blob in analyses.nodes(self._store, self.row.id):
+                    if name == MATRIX_NODE:  # not a closure: the matrix's counts
+                        continue
                     self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
             return self._closures.get(node, {})
 

@@ -164,6 +164,29 @@ def cells(blob: bytes, place: Place) -> list[tuple[str, str, str, bool]]:
     return list(found)
 
 
+# ---------------------------------------------------------------- the matrix's counts
+
+# The node row holding every person's matrix counts: a name no principal key has ("system:ident").
+MATRIX_NODE = "#matrix"
+
+
+def tier_counts(held: Sequence[Holding]) -> list[list[Any]]:
+    """One person's holdings of one capability as the matrix counts them, per tier: [tier,
+    resources held standing, resources reached only through an emergency path]. A resource has
+    one tier, so the counts of every tier add up to those of "any" (the matrix's cells, counted)."""
+    if not any(h.emergency for h in held):
+        found: dict[str, int] = {}
+        for tier, _ in {(h.tier, h.resource) for h in held}:
+            found[tier] = found.get(tier, 0) + 1
+        return [[tier, n, 0] for tier, n in found.items()]
+    standing: dict[str, set[str]] = {}
+    emergency: dict[str, set[str]] = {}
+    for h in held:
+        (emergency if h.emergency else standing).setdefault(h.tier, set()).add(h.resource)
+    return [[tier, len(standing.get(tier, ())), len(emergency.get(tier, set()) - standing.get(tier, set()))]
+            for tier in dict.fromkeys([*standing, *emergency])]
+
+
 # ---------------------------------------------------------------- a person's reach
 
 

@@ -201,7 +201,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
         workspace.check_tier(tier, analysis)
     completeness = workspace.completeness(analysis)
     code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
-    rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+    # a table shows how many resources: counted, read without the holdings; JSON lists them
+    rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name,
+                            counts=fmt != "json")
     if fmt == "json":
         print_json({"snapshot": analysis.snapshot.id, **completeness.to_json(), "tier": tier,
                     "capabilities": list(CAPABILITIES), "rows": rows})
@@ -228,8 +230,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
 
 
 def _cell(row: dict[str, Any], capability: str) -> str | int:
-    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency")."""
-    standing, emergency = len(row["capabilities"][capability]), len(row.get("emergency", {}).get(capability, ()))
+    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency"),
+    from a row of counts (`Workspace.matrix(counts=True)`)."""
+    standing, emergency = row["capabilities"][capability], row.get("emergency", {}).get(capability, 0)
     if not emergency:
         return standing or ""
     return f"{standing} +{emergency} emergency" if standing else f"{emergency} emergency"

@@ -209,6 +209,12 @@ def nodes(store: Store, analysis_id: int) -> list[tuple[str, bytes]]:
     return _select(store, t.analysis_nodes, "node, closure", analysis_id)
 
 
+def node(store: Store, analysis_id: int, name: str) -> bytes | None:
+    """One row of the nodes table by name (a closure, or a summary stored under a name no node has)."""
+    found = _select(store, t.analysis_nodes, "closure", analysis_id, " AND node = ?", [name])
+    return found[0][0] if found else None
+
+
 def teams(store: Store, analysis_id: int) -> list[tuple[str, str, str]]:
     return _select(store, t.analysis_teams, "team, members, maintainers", analysis_id)
 
