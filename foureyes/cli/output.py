@@ -22,7 +22,7 @@ from rich import box
 from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from ..textsafe import csv_cell, json_text, safe_text
 from ..tui.rows import Column, Row, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
@@ -197,18 +197,28 @@ def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[in
     if bottom:
         wrapped = [[""] * (height - len(parts)) + parts for parts in wrapped]
     out = []
+    gutter = " " * GUTTER
     for at in range(height):
-        line = Text()
+        # the line's text and its styled spans at once (`Text.append` per piece was most of the time)
+        pieces: list[str] = []
+        spans: list[Span] = []
+        at_char = 0
         for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
             part = parts[at] if at < len(parts) else ""
             room = width - cell_len(part)
             left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
-            if n:
-                line.append(" " * GUTTER)
-            line.append(" " * left)
-            line.append(part, style=value.style if styled else "")
-            line.append(" " * (room - left))
-        out.append(line)
+            pad = (gutter if n else "") + " " * left
+            pieces.append(pad)
+            at_char += len(pad)
+            if part:
+                if styled and value.style:
+                    spans.append(Span(at_char, at_char + len(part), value.style))
+                pieces.append(part)
+                at_char += len(part)
+            right = " " * (room - left)
+            pieces.append(right)
+            at_char += len(right)
+        out.append(Text("".join(pieces), spans=spans))
     return out
 
 
