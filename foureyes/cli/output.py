@@ -223,7 +223,40 @@ def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[in
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Words to lines of ``width`` cells; a word longer than that is folded."""
+    """Words to lines of ``width`` cells; a word longer than that is folded.
+
+    Each word is measured once: without a zero-width joiner or a variation selector (which can
+    join characters across a space) a line's width is the sum of its words' and spaces', as Rich
+    measures it. A path's arrows are not in Rich's quick single-cell set, so measuring every
+    candidate line character by character was most of printing `who-can`."""
+    if "\u200d" in text or "\ufe0f" in text:
+        return _wrap_measured(text, width)
+    words = text.split(" ")
+    sizes = [cell_len(word) for word in words]
+    if sum(sizes) + len(words) - 1 <= width:
+        return [text]
+    lines: list[str] = []
+    current, used = "", 0
+    for word, size in zip(words, sizes):
+        candidate = used + 1 + size if current else size
+        if candidate <= width:
+            current, used = (f"{current} {word}" if current else word), candidate
+            continue
+        if current:
+            lines.append(current)
+        while size > width:
+            head = chop_cells(word, width)[0]
+            lines.append(head)
+            word = word[len(head):]
+            size = cell_len(word)
+        current, used = word, size
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _wrap_measured(text: str, width: int) -> list[str]:
+    """`_wrap` measuring each candidate line whole (joiners make widths not add up)."""
     if cell_len(text) <= width:
         return [text]
     lines: list[str] = []
