@@ -19,7 +19,7 @@ import threading
 import zlib
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,17 +37,16 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Exposure, Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
-from .stored_form import (MATRIX_NODE, Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach,
-                          kept_attrs, placer, tier_counts)
+from .stored_form import (MATRIX_NODE, Decoded, Place, cells, decode_holdings, decode_reach, encode_holdings,
+                          encode_reach, holding_of, kept_attrs, placer, stored_evidence, tier_counts)
 
-FORMAT = 4  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 5  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
                     "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.emergency")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
 
 
@@ -192,15 +191,21 @@ def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) ->
     out: dict[str, Any] = {}
     if f.settings:
         out["settings"] = [[k, v] for k, v in f.settings]
-    if f.exposed:
-        out["exposed"] = [[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
-                           [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)] if e.holding else 0]
-                          for e in f.exposed]
+    if f.exposed:  # JSON in the JSON: read with the finding, decoded when first asked for (thousands of people)
+        out["exposed"] = json.dumps([[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
+                                      [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)]
+                                      if e.holding else 0] for e in f.exposed], ensure_ascii=False, default=_jsonable)
     if f.facts:
         out["facts"] = dict(f.facts)
     if f.fact is not None:
         out["fact"] = canonical(f.fact)
     return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
+
+
+def _exposures(found: str | list[Any]) -> tuple[Exposure, ...]:
+    """A posture finding's exposed people from `_details` (its JSON, or a stale older form's list)."""
+    return tuple(Exposure(who, tuple(Step(*s) for s in steps), holding_of(h[0], h[1], h[2:]) if h else None)
+                 for who, steps, h in (json.loads(found) if isinstance(found, str) else found))
 
 
 def _fact(data: Mapping[str, Any] | None) -> Fact | None:
@@ -486,15 +491,13 @@ class StoredAnalysis(Analysis):
             rule = self._pack.get(rule_id)
             if rule is None:  # a stale analysis of a rule removed since
                 continue
-            requirements = rule.requirements
-            parts = tuple((requirements[index], tuple(_holding(person, h[0], h[1:]) for h in held))
-                          for index, held in json.loads(evidence) if index < len(requirements))
+            parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements))  # decoded when first read
             matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
                                                          key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]
             extra = json.loads(details) if details else {}
-            exposed = tuple(Exposure(who, tuple(Step(*s) for s in steps), _holding(h[0], h[1], h[2:]) if h else None)
-                            for who, steps, h in extra.get("exposed", ()))
+            exposed = extra.get("exposed", ())
+            exposed = Decoded(exposed, _exposures) if isinstance(exposed, str) else _exposures(exposed)
             out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
                                subject_label=label, evidence=parts, waiver=active[0] if active else None,
                                expired_waivers=tuple(w for w in matching if not w.active(today)),
@@ -751,12 +754,6 @@ class StoredAnalysis(Analysis):
             for row in analyses.holdings(self._store, self.row.id, people=batch):
                 out[row[0]].extend(self._decode(row))
         return out
-
-
-def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:
-    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
-    return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
-                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
 
 
 def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import zlib
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence as SequenceABC
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .graph import Holding
 from .model import Resource
@@ -162,6 +163,57 @@ def cells(blob: bytes, place: Place) -> list[tuple[str, str, str, bool]]:
         tier, app, _ = place(resource, repo)
         found[(resource, tier, app, emergency[n] == "1")] = None
     return list(found)
+
+
+# ---------------------------------------------------------------- findings' evidence
+
+
+class Decoded(SequenceABC):
+    """A stored finding's evidence, decoded from its JSON when first read: listing findings (a
+    table's rows, their severities and people) does not build their holdings. Equal to the tuple
+    it decodes to, as a computed finding's evidence is."""
+
+    __slots__ = ("_text", "_decode", "_value")
+
+    def __init__(self, text: str, decode: Callable[[str], tuple[Any, ...]]):
+        self._text, self._decode, self._value = text, decode, None
+
+    def _get(self) -> tuple[Any, ...]:
+        value = self._value
+        if value is None:  # two threads may both decode: the same value, either one kept
+            value = self._value = self._decode(self._text)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return self._get() == (other._get() if isinstance(other, Decoded) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+def stored_evidence(person: str, requirements: Sequence[Any], text: str) -> tuple[Any, ...]:
+    """A finding's evidence from its JSON: (requirement, holdings) per requirement."""
+    return tuple((requirements[index], tuple(holding_of(person, h[0], h[1:]) for h in held))
+                 for index, held in json.loads(text) if index < len(requirements))
+
+
+def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
+    """A holding of a finding's evidence or exposure from its JSON (`stored._held`)."""
+    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
+    return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
+                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
 
 
 # ---------------------------------------------------------------- the matrix's counts
