@@ -35,9 +35,9 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
     period = analysis.snapshot.period
     if counts:
         stored = getattr(analysis, "matrix_counts", None)
-        found = stored() if stored is not None and period is None and not app_name else None
-        if found is not None:
-            return _count_rows(analysis, found, tier, in_conflict, members, conflicts_only)
+        read = stored(tier) if stored is not None and period is None and not app_name else None
+        if read is not None:
+            return _count_rows(analysis, *read, in_conflict, members, conflicts_only)
         return [_counted(row) for row in matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team,
                                                      app_name=app_name)]
     usage = UsageIndex(analysis.snapshot) if period is not None else None
@@ -110,34 +110,20 @@ def _counted(row: dict[str, Any]) -> dict[str, Any]:
                       for part in ("capabilities", "emergency", "used")}}
 
 
-def _count_rows(analysis: Analysis, found: list[list[Any]], tier: str, in_conflict: set[str],
+def _count_rows(analysis: Analysis, people_keys: list[str], counts: list[int], in_conflict: set[str],
                 members: set[str] | None, conflicts_only: bool) -> list[dict[str, Any]]:
-    """`matrix_rows(counts=True)` from stored counts: [person, [[capability, [[tier, standing,
-    only through an emergency path], ...]], ...]] (`stored_form.tier_counts`)."""
+    """`matrix_rows(counts=True)` from a stored analysis's counts of one tier: each person's six
+    standing counts, then six only through an emergency path (`StoredAnalysis.matrix_counts`)."""
     people = analysis.identities.people
+    width = len(CAPABILITIES)
     rows = []
-    for person_key, held in found:
+    for n, person_key in enumerate(people_keys):
         if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
             continue
-        standing = dict.fromkeys(CAPABILITIES, 0)
-        emergency: dict[str, int] = {}
-        for capability, tiers in held:
-            if capability not in standing:
-                continue
-            every = tier == "any" or capability.startswith("code.")  # code counts for every tier
-            n = e = 0
-            for cell_tier, held_standing, only_emergency in tiers:
-                if every or cell_tier == tier:
-                    n += held_standing
-                    e += only_emergency
-            standing[capability] = n
-            if e:
-                emergency[capability] = e
-        if not any(standing.values()) and not emergency:
-            continue
+        found = counts[2 * width * n:2 * width * (n + 1)]
         person = people[person_key]
         rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
-                     "conflict": person_key in in_conflict, "capabilities": standing,
-                     "emergency": {c: emergency[c] for c in CAPABILITIES if c in emergency}, "used": {}})
+                     "conflict": person_key in in_conflict, "capabilities": dict(zip(CAPABILITIES, found)),
+                     "emergency": {c: e for c, e in zip(CAPABILITIES, found[width:]) if e}, "used": {}})
     rows.sort(key=lambda r: (not r["conflict"], r["person"]))
     return rows

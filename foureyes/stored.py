@@ -37,10 +37,11 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Exposure, Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
-from .stored_form import (MATRIX_NODE, Decoded, Place, cells, decode_holdings, decode_reach, encode_holdings,
-                          encode_reach, holding_of, kept_attrs, placer, stored_evidence, tier_counts)
+from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, Place, cells, code_only, decode_holdings, decode_reach,
+                          encode_holdings, encode_reach, holding_of, kept_attrs, matrix_node, placer, stored_evidence,
+                          tier_counts)
 
-FORMAT = 5  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
@@ -138,7 +139,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
     people_rows: list[tuple[Any, ...]] = []
     holding_rows: list[tuple[Any, ...]] = []
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
-    matrix: list[list[Any]] = []  # [person, [[capability, `tier_counts`], ...]] of everyone holding anything
+    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
     total = 0
     with gc_paused():
         by_person = graph.by_person()
@@ -154,8 +155,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                 grouped.setdefault(h.capability, []).append(h)
             for capability in sorted(grouped, key=_capability_rank):
                 holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
-            if grouped:  # the matrix's counts, read without the holdings (`matrix_counts`)
-                matrix.append([person.key, [[c, tier_counts(grouped[c])] for c in sorted(grouped, key=_capability_rank)]])
+                matrix.add(person.key, capability, tier_counts(grouped[capability]))
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -163,7 +163,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
             finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
                                  json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
         node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
-        node_rows.append((MATRIX_NODE, _pack(matrix)))
+        node_rows.extend(matrix.rows())
         maintainers = graph.team_maintainers()
         team_rows = []
         for key, principal in analysis.snapshot.principals.items():
@@ -398,8 +398,11 @@ class StoredAnalysis(Analysis):
                 blob = analyses.roster(self._store, self.row.id)
                 roster = _roster_of(_unpack(blob)) if blob is not None else Roster()
                 people: dict[str, Person] = {}
-                for key, name, linked, external, accounts, count in analyses.people(self._store, self.row.id):
-                    links = tuple(AccountLink(p, m, e) for p, m, e in json.loads(accounts))
+                rows = analyses.people(self._store, self.row.id)
+                # every person's accounts parsed in one call (one each was most of reading 29,400 people)
+                every = json.loads("[" + ",".join(row[4] for row in rows) + "]")
+                for (key, name, linked, external, _, count), accounts in zip(rows, every):
+                    links = tuple(AccountLink(p, m, e) for p, m, e in accounts)
                     record = roster.record_for(key if linked else "", name) if roster.configured else None
                     people[key] = Person(key, name, links, bool(linked), bool(external), record)
                     self._holding_counts[key] = count
@@ -564,12 +567,19 @@ class StoredAnalysis(Analysis):
         for person, capability, blob in analyses.holdings(self._store, self.row.id):
             yield person, capability, cells(blob, place)
 
-    def matrix_counts(self) -> list[list[Any]] | None:
-        """[person, [[capability, [[tier, standing, only through an emergency path], ...]], ...]] for
-        everyone holding anything (`stored_form.tier_counts`), read from one row; None when the
-        stored form has none (a stale analysis of an older form)."""
+    def matrix_counts(self, tier: str) -> tuple[list[str], list[int]] | None:
+        """The people holding anything in ``tier`` ("any": anywhere) and their counts, six standing
+        then six only through an emergency path each (`stored_form.MatrixCounts`), read from one
+        row; None when the stored form has none (a stale analysis of an older form)."""
+        blob = analyses.node(self._store, self.row.id, matrix_node(tier))
+        if blob is not None:
+            people, counts = _unpack(blob)
+            return people, counts
         blob = analyses.node(self._store, self.row.id, MATRIX_NODE)
-        return _unpack(blob) if blob is not None else None
+        if blob is None:
+            return None
+        people, counts = _unpack(blob)
+        return code_only(people, counts, CAPABILITIES)  # a tier nothing but code capabilities counts in
 
     def _place(self) -> Place:
         with self._lock:
@@ -611,7 +621,7 @@ class StoredAnalysis(Analysis):
             if self._closures is None:
                 self._closures = {}
                 for name, blob in analyses.nodes(self._store, self.row.id):
-                    if name == MATRIX_NODE:  # not a closure: the matrix's counts
+                    if name.startswith(MATRIX_NODE):  # not a closure: the matrix's counts
                         continue
                     self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
             return self._closures.get(node, {})

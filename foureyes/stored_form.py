@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from types import MappingProxyType
 from collections.abc import Sequence as SequenceABC
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .graph import Holding
@@ -218,8 +218,13 @@ def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
 
 # ---------------------------------------------------------------- the matrix's counts
 
-# The node row holding every person's matrix counts: a name no principal key has ("system:ident").
+# The node rows holding the matrix's counts: "#matrix" for every tier, "#matrix:TIER" for one;
+# names no principal key has ("system:ident").
 MATRIX_NODE = "#matrix"
+
+
+def matrix_node(tier: str) -> str:
+    return MATRIX_NODE if tier == "any" else f"{MATRIX_NODE}:{tier}"
 
 
 def tier_counts(held: Sequence[Holding]) -> list[list[Any]]:
@@ -237,6 +242,65 @@ def tier_counts(held: Sequence[Holding]) -> list[list[Any]]:
         (emergency if h.emergency else standing).setdefault(h.tier, set()).add(h.resource)
     return [[tier, len(standing.get(tier, ())), len(emergency.get(tier, set()) - standing.get(tier, set()))]
             for tier in dict.fromkeys([*standing, *emergency])]
+
+
+class MatrixCounts:
+    """The matrix's counts of everyone, per tier, as `encode` stores them: for each tier (and
+    "any") the people holding anything there, each with six standing counts and six emergency-only
+    counts in `CAPABILITIES` order. Code capabilities count in every tier, as the matrix has it."""
+
+    def __init__(self, capabilities: Sequence[str]):
+        self._index = {c: n for n, c in enumerate(capabilities)}
+        self._width = len(capabilities)
+        self._code = [c.startswith("code.") for c in capabilities]
+        self._tiers: dict[str, dict[str, list[int]]] = {"any": {}}
+
+    def add(self, person: str, capability: str, counts: list[list[Any]]) -> None:
+        """One person's `tier_counts` of one capability (none of a capability outside the vocabulary)."""
+        at = self._index.get(capability)
+        if at is None:
+            return
+        if self._code[at]:  # every tier's row gets the capability's total; tiers seen later too (`rows`)
+            counts = [["", sum(c[1] for c in counts), sum(c[2] for c in counts)]]
+        for tier, standing, emergency in counts:
+            for name in (("any",) if self._code[at] else ("any", tier)):
+                row = self._tiers.setdefault(name, {}).get(person)
+                if row is None:
+                    row = self._tiers[name][person] = [0] * (2 * self._width)
+                row[at] += standing
+                row[self._width + at] += emergency
+
+    def rows(self) -> list[tuple[str, bytes]]:
+        """(node name, packed [people, flat counts]) per tier: code capabilities copied into each."""
+        every = self._tiers["any"]
+        code = [n for n, c in enumerate(self._code) if c]
+        out = []
+        for tier, people in self._tiers.items():
+            if tier != "any":
+                for person, counts in every.items():
+                    if any(counts[n] or counts[self._width + n] for n in code):
+                        row = people.setdefault(person, [0] * (2 * self._width))
+                        for n in code:
+                            row[n], row[self._width + n] = counts[n], counts[self._width + n]
+            keys = list(people)
+            out.append((matrix_node(tier), zlib.compress(json.dumps(
+                [keys, [n for key in keys for n in people[key]]], separators=(",", ":"), ensure_ascii=False)
+                .encode("utf-8", "surrogatepass"), 1)))
+        return out
+
+
+def code_only(people: list[str], counts: list[int], capabilities: Sequence[str]) -> tuple[list[str], list[int]]:
+    """The "any" row's people and counts with only code capabilities left: a tier where nothing
+    else is held (one the config names that no resource has)."""
+    width = len(capabilities)
+    keep = [c.startswith("code.") for c in capabilities] * 2
+    found_people, found = [], []
+    for n, person in enumerate(people):
+        row = [v if k else 0 for v, k in zip(counts[2 * width * n:2 * width * (n + 1)], keep)]
+        if any(row):
+            found_people.append(person)
+            found.extend(row)
+    return found_people, found
 
 
 # ---------------------------------------------------------------- a person's reach

@@ -205,7 +205,7 @@ def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[in
         at_char = 0
         for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
             part = parts[at] if at < len(parts) else ""
-            room = width - cell_len(part)
+            room = width - (len(part) if part.isascii() and part.isprintable() else cell_len(part))
             left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
             pad = (gutter if n else "") + " " * left
             pieces.append(pad)
@@ -229,6 +229,8 @@ def _wrap(text: str, width: int) -> list[str]:
     join characters across a space) a line's width is the sum of its words' and spaces', as Rich
     measures it. A path's arrows are not in Rich's quick single-cell set, so measuring every
     candidate line character by character was most of printing `who-can`."""
+    if len(text) <= width and text.isascii():  # an ASCII character takes at most one cell
+        return [text]
     if "\u200d" in text or "\ufe0f" in text:
         return _wrap_measured(text, width)
     words = text.split(" ")

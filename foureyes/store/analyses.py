@@ -164,7 +164,12 @@ def _select(store: Store, table: Table, columns: str, analysis_id: int, where: s
         cursor = conn.connection.cursor()
         try:
             cursor.execute(sql, (analysis_id, *params))
-            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+            # blobs as bytes on every backend (PostgreSQL's driver gives memoryviews); a column's
+            # values are all of one type, so the first row says whether there is any to convert
+            if rows and any(isinstance(v, memoryview) for v in rows[0]):
+                return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+            return [tuple(row) for row in rows]
         finally:
             cursor.close()
 
