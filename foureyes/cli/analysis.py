@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import click
-from rich.text import Text
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
@@ -24,7 +23,7 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import Col, cell, counted, note, print_csv, print_json, print_table
+from .output import Cell, Col, cell, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -123,8 +122,8 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
 # ---------------------------------------------------------------- conflicts
 
 
-def _severity_cell(severity: str) -> Text:
-    return Text(severity, style=SEVERITY_STYLE.get(severity, ""))
+def _severity_cell(severity: str) -> Cell:
+    return Cell(severity, SEVERITY_STYLE.get(severity, ""))
 
 
 @main.command()

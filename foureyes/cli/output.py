@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import click
 from rich import box
@@ -108,9 +108,22 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, soft_wrap=False, width=terminal_width())
 
 
-def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
+class Cell(NamedTuple):
+    """A table cell: its text, neutralised, and its style (what `print_table` reads of a `Text`).
+    Rich's `Text` scans its text for control codes when made, character by character: a who-can
+    table's paths made that most of printing it, and `safe_text` has already escaped them."""
+
+    plain: str
+    style: str = ""
+
+
+def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Cell:
     """A table cell that shows untrusted text literally (no markup, no escapes)."""
-    return Text(safe_text(value, limit=limit), style=style or "")
+    return Cell(safe_text(value, limit=limit), style or "")
+
+
+def _as_text(value: Text | Cell) -> Text:
+    return value if isinstance(value, Text) else Text(value.plain, style=value.style)
 
 
 Col = Column  # a column of a printed table: what matters most and how it gives way (foureyes.tui.rows)
@@ -123,7 +136,7 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
     word, and when even the narrowest layout does not fit, the columns that matter least are
     left out (and a line on stderr names them)."""
     specs = [c if isinstance(c, Column) else Column(c, c) for c in columns]
-    cells = [[v if isinstance(v, Text) else cell(v) for v in row] for row in rows]
+    cells = [[v if isinstance(v, (Text, Cell)) else cell(v) for v in row] for row in rows]
     plain = [Row(key="", cells=tuple(t.plain for t in row), sort=()) for row in cells]
     natural = natural_widths(specs, plain)
     for n, spec in enumerate(specs):  # a header's longest word is never cut: it is the least a column takes
@@ -144,7 +157,7 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
     console = stdout_console()
     if len(cells) >= LARGE_TABLE:  # laid out here, as Rich would: its per-cell measuring took 20 s
         lines = large_table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
-                                  [[row[n] if n < len(row) else Text("") for n in shown] for row in cells],
+                                  [[row[n] if n < len(row) else Cell("") for n in shown] for row in cells],
                                   styled=console.is_terminal)
         if console.is_terminal:
             console.print(Text("\n").join(lines), soft_wrap=True)
@@ -153,7 +166,7 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
             sys.stdout.flush()
     else:
         for row in cells:
-            table.add_row(*(row[n] if n < len(row) else Text("") for n in shown))
+            table.add_row(*(_as_text(row[n]) if n < len(row) else Text("") for n in shown))
         with console.capture() as captured:
             console.print(table)
         # no trailing blanks: a table copied into a document or compared in a test is what it shows
@@ -172,8 +185,8 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
 LARGE_TABLE = 500
 
 
-def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int], rows: Sequence[Sequence[Text]],
-                      *, styled: bool = True) -> list[Text]:
+def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int],
+                      rows: Sequence[Sequence[Text | Cell]], *, styled: bool = True) -> list[Text]:
     """`print_table`'s table as lines: the title, bold headers, a rule, the rows; columns two
     spaces apart, words wrapped and long words folded within each column's width."""
     table_width = sum(widths) + GUTTER * (len(widths) - 1)
@@ -188,7 +201,7 @@ def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequen
     return lines
 
 
-def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
+def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
                bottom: bool = False) -> list[Text]:
     """One row's lines; a cell shorter than the row sits at its top (a header at its bottom)."""
     wrapped = [[part for text in value.plain.split("\n") for part in _wrap(text, width)]
