@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Span, Text
 
 from ..textsafe import csv_cell, json_text, safe_text
-from ..tui.rows import Column, Row, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
+from ..tui.rows import Column, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
 
 PREFIX = "foureyes"
 
@@ -137,8 +137,7 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
     left out (and a line on stderr names them)."""
     specs = [c if isinstance(c, Column) else Column(c, c) for c in columns]
     cells = [[v if isinstance(v, (Text, Cell)) else cell(v) for v in row] for row in rows]
-    plain = [Row(key="", cells=tuple(t.plain for t in row), sort=()) for row in cells]
-    natural = natural_widths(specs, plain)
+    natural = natural_widths(specs, [_Plain(tuple(t.plain for t in row)) for row in cells])
     for n, spec in enumerate(specs):  # a header's longest word is never cut: it is the least a column takes
         word = max((len(w) for w in spec.label.split()), default=0)
         if word > spec.min_width:
@@ -156,13 +155,14 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
                          no_wrap=spec.whole, overflow="fold")
     console = stdout_console()
     if len(cells) >= LARGE_TABLE:  # laid out here, as Rich would: its per-cell measuring took 20 s
-        lines = large_table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
-                                  [[row[n] if n < len(row) else Cell("") for n in shown] for row in cells],
-                                  styled=console.is_terminal)
+        found = _table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
+                             [[row[n] if n < len(row) else Cell("") for n in shown] for row in cells],
+                             styled=console.is_terminal)
+        lines = [Text(line, style=style, spans=spans) for line, style, spans in found] if console.is_terminal else found
         if console.is_terminal:
             console.print(Text("\n").join(lines), soft_wrap=True)
         else:
-            sys.stdout.write("".join(line.plain.rstrip() + "\n" for line in lines))
+            sys.stdout.write("".join(line.rstrip() + "\n" for line, _, _ in lines))
             sys.stdout.flush()
     else:
         for row in cells:
@@ -189,20 +189,28 @@ def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequen
                       rows: Sequence[Sequence[Text | Cell]], *, styled: bool = True) -> list[Text]:
     """`print_table`'s table as lines: the title, bold headers, a rule, the rows; columns two
     spaces apart, words wrapped and long words folded within each column's width."""
+    return [Text(line, style=style, spans=spans) for line, style, spans in _table_lines(title, specs, widths, rows,
+                                                                                        styled=styled)]
+
+
+def _table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int],
+                 rows: Sequence[Sequence[Text | Cell]], *, styled: bool) -> list[tuple[str, str, list[Span]]]:
+    """`large_table_lines` as (text, style, styled spans): a piped table never becomes Rich's `Text`
+    (which scans every line for control codes the cells have already had escaped)."""
     table_width = sum(widths) + GUTTER * (len(widths) - 1)
-    lines: list[Text] = []
+    lines: list[tuple[str, str, list[Span]]] = []
     if title:
-        lines.extend(Text(part, style="bold" if styled else "") for part in _wrap(safe_text(title), table_width))
-    lines.extend(_row_lines([Text(s.label, style="bold" if styled else "") for s in specs], specs, widths, styled,
+        lines.extend((part, "bold" if styled else "", []) for part in _wrap(safe_text(title), table_width))
+    lines.extend(_row_lines([Cell(s.label, "bold" if styled else "") for s in specs], specs, widths, styled,
                             bottom=True))
-    lines.append(Text("─" * table_width))
+    lines.append(("─" * table_width, "", []))
     for row in rows:
         lines.extend(_row_lines(row, specs, widths, styled))
     return lines
 
 
 def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
-               bottom: bool = False) -> list[Text]:
+               bottom: bool = False) -> list[tuple[str, str, list[Span]]]:
     """One row's lines; a cell shorter than the row sits at its top (a header at its bottom)."""
     wrapped = [[part for text in value.plain.split("\n") for part in _wrap(text, width)]
                for value, width in zip(row, widths)]
@@ -218,7 +226,7 @@ def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequ
         at_char = 0
         for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
             part = parts[at] if at < len(parts) else ""
-            room = width - (len(part) if part.isascii() and part.isprintable() else cell_len(part))
+            room = width - _cells(part)
             left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
             pad = (gutter if n else "") + " " * left
             pieces.append(pad)
@@ -231,8 +239,29 @@ def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequ
             right = " " * (room - left)
             pieces.append(right)
             at_char += len(right)
-        out.append(Text("".join(pieces), spans=spans))
+        out.append(("".join(pieces), "", spans))
     return out
+
+
+_ARROW = "→"
+_ARROW_CELLS = cell_len(_ARROW)
+
+
+def _cells(text: str) -> int:
+    """`cell_len`, quick for ASCII and for a path's arrows: Rich measures a line that is not all in
+    its single-cell set (an arrow is not) character by character. Without a zero-width joiner or a
+    variation selector a text's width is the sum of its characters', so the arrows are counted apart."""
+    if text.isascii():
+        return len(text) if text.isprintable() else cell_len(text)
+    if _ARROW not in text or "\u200d" in text or "\ufe0f" in text:
+        return cell_len(text)
+    return cell_len(text.replace(_ARROW, "")) + text.count(_ARROW) * _ARROW_CELLS
+
+
+class _Plain(NamedTuple):
+    """A row's cells as text, for `natural_widths`."""
+
+    cells: tuple[str, ...]
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -247,7 +276,7 @@ def _wrap(text: str, width: int) -> list[str]:
     if "\u200d" in text or "\ufe0f" in text:
         return _wrap_measured(text, width)
     words = text.split(" ")
-    sizes = [cell_len(word) for word in words]
+    sizes = [_cells(word) for word in words]
     if sum(sizes) + len(words) - 1 <= width:
         return [text]
     lines: list[str] = []
