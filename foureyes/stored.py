@@ -496,7 +496,7 @@ class StoredAnalysis(Analysis):
             matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
                                                          key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]
-            extra = json.loads(details) if details else {}
+            extra = json.loads(details) if details and details != "{}" else {}  # most have nothing more
             exposed = extra.get("exposed", ())
             exposed = Decoded(exposed, _exposures) if isinstance(exposed, str) else _exposures(exposed)
             out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
