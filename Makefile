@@ -37,4 +37,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py --scale 1.0
 
 bench-small: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py --scale 0.02
+	$(BIN)/python benchmarks/run.py --scale 0.01
