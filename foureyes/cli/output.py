@@ -276,7 +276,11 @@ def _wrap(text: str, width: int) -> list[str]:
     if "\u200d" in text or "\ufe0f" in text:
         return _wrap_measured(text, width)
     words = text.split(" ")
-    sizes = [_cells(word) for word in words]
+    bare = text.replace(_ARROW, "")
+    if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable():  # a path: one cell a character
+        sizes = list(map(len, words))
+    else:
+        sizes = [_cells(word) for word in words]
     if sum(sizes) + len(words) - 1 <= width:
         return [text]
     lines: list[str] = []
