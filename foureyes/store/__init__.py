@@ -14,7 +14,8 @@ import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from types import MappingProxyType
+from dataclasses import fields
+from types import MappingProxyType, MemberDescriptorType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine, create_engine, event, func, select
@@ -525,6 +526,26 @@ class Store:
 SNAPSHOT_PARTS = ("principals", "resources", "grants", "edges", "gaps", "activity")
 
 
+def _maker(cls: type) -> Callable[..., Any]:
+    """A constructor of a frozen, slotted dataclass that sets its fields straight through their
+    slots: the dataclass's own ``__init__`` goes through ``object.__setattr__`` once per field,
+    a third of loading a million grants. Only where ``__init__`` does nothing else: a class with
+    ``__post_init__`` (or without slots) is constructed as usual."""
+    names = [f.name for f in fields(cls)]
+    if hasattr(cls, "__post_init__") or not all(isinstance(getattr(cls, n, None), MemberDescriptorType) for n in names):
+        return cls
+    setters = [getattr(cls, n).__set__ for n in names]
+    new = object.__new__
+    namespace: dict[str, Any] = {"new": new, "cls": cls, **{f"set{i}": f for i, f in enumerate(setters)}}
+    arguments = ", ".join(f"a{i}" for i in range(len(names)))
+    body = "".join(f"    set{i}(obj, a{i})\n" for i in range(len(names)))
+    exec(f"def make({arguments}):\n    obj = new(cls)\n{body}    return obj\n", namespace)  # noqa: S102
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+_grant, _principal, _edge, _resource = _maker(Grant), _maker(Principal), _maker(Edge), _maker(Resource)
+
+
 def _appender(buckets: dict[str, dict[str, list[Any]]], part: str) -> Callable[[str], Callable[[Any], None]]:
     """The ``append`` of each source's list of ``part``, found once per source (rows come a
     source at a time, a million of them)."""
@@ -543,14 +564,14 @@ def _load_principals(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> Non
     intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "principals")
     for src, system, ident, kind, display, email, home, attrs in rows(
             "principals", "system, ident, kind, display_name, email, home, attrs"):
-        add(src)(Principal(system, intern(ident), kind, display, email, home, loads(attrs)))
+        add(src)(_principal(system, intern(ident), kind, display, email, home, loads(attrs)))
 
 
 def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
     intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "resources")
     for src, system, kind, ident, name, tier, app, parent, attrs in rows(
             "resources", "system, kind, ident, name, tier, app, parent, attrs"):
-        add(src)(Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
+        add(src)(_resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
 
 
 def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
@@ -566,14 +587,14 @@ def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
         if src != current:
             current, keys, grants = src, add_key(src), add_grant(src)
         keys(key)
-        grants(Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
+        grants(_grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
                      via, detail, condition, expires, last_used, loads(attrs)))
 
 
 def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
     intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "edges")
     for src, s_key, d_key, kind, label, condition, attrs in rows("edges", "src, dst, kind, label, condition, attrs"):
-        add(src)(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
+        add(src)(_edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
 
 
 def _load_gaps(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
