@@ -130,10 +130,11 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
+def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
     People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
-    at a million holdings their rows would otherwise all be held at the peak."""
+    at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
+    analysis is not used afterwards, and each person's holdings are let go once written."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
@@ -159,7 +160,7 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop),
+    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume),
                  finding_rows, _node_rows(graph), team_rows, roster_rows), summary
 
 
@@ -173,11 +174,12 @@ def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str,
 
 
 def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-                  hop: Callable[[Holding], Any]) -> Iterator[tuple[Any, ...]]:
+                  hop: Callable[[Holding], Any], consume: bool = False) -> Iterator[tuple[Any, ...]]:
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     for person in people:
         grouped: dict[str, list[Holding]] = {}
-        for h in by_person.get(person.key, ()):
+        for h in taken(person.key, ()):
             grouped.setdefault(h.capability, []).append(h)
         for capability in sorted(grouped, key=_capability_rank):
             yield person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)
@@ -288,7 +290,7 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
         computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
         progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed)
+        parts, summary = encode(computed, consume=True)
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)
