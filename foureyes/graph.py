@@ -178,6 +178,7 @@ class Graph:
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
         self._holdings: dict[str, list[Holding]] | None = None
         self._members_of: dict[str, list[str]] | None = None  # principal -> its direct members (member-of)
+        self._succ: dict[str, list[tuple[str, str]]] | None = None  # `_successors`, built on first use
 
     # ------------------------------------------------------------ public
 
@@ -259,16 +260,23 @@ class Graph:
             if account not in where:
                 where[account] = len(out)
                 out.append([account, -1, ""])
+        successors = self._successors()
         at = 0
         while at < len(out):
-            node = out[at][0]
-            for index in self._out.get(node, ()):
-                edge = self._edges[index]
-                if edge.dst not in where:
-                    where[edge.dst] = len(out)
-                    out.append([edge.dst, at, edge.kind])
+            for dst, kind in successors.get(out[at][0], ()):
+                if dst not in where:
+                    where[dst] = len(out)
+                    out.append([dst, at, kind])
             at += 1
         return out
+
+    def _successors(self) -> dict[str, list[tuple[str, str]]]:
+        """(destination, kind) of the edges leaving each principal, in `_out`'s order: `reach` runs
+        once per person."""
+        if self._succ is None:
+            edges = self._edges
+            self._succ = {src: [(edges[i].dst, edges[i].kind) for i in indexes] for src, indexes in self._out.items()}
+        return self._succ
 
     def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
         """The edges of the holding's shortest path, from its account, and the grant it ends in."""
@@ -525,8 +533,14 @@ class Graph:
                     best = merged.get(key)
                     if best is None or entry[0] < best[0]:
                         merged[key] = (entry[0], link.principal, entry)
-            result[person.key] = [make(person.key, key, account, entry)
-                                  for key, (_, account, entry) in merged.items()]
+            key_of = person.key
+            result[key_of] = [  # as above
+                new(Holding, (key_of, key[0], key[1], key[2], *where[key], grant_key(entry[3]), account,
+                              entry[0] + 1, bool(attrs.get("latent", False)) if attrs else False, attrs,
+                              (entry[1], entry[2]), False, False, False))
+                if entry[0] < ESCALATION and (attrs := grants[entry[3]].attrs) is not None
+                else make(key_of, key, account, entry)
+                for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
         for node in self._sources_only:
