@@ -130,36 +130,22 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
-    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary."""
+def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[str, Any]]:
+    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
+    People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
+    at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
+    analysis is not used afterwards, and each person's holdings are let go once written."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
-    people_rows: list[tuple[Any, ...]] = []
-    holding_rows: list[tuple[Any, ...]] = []
-    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
-    total = 0
     with gc_paused():
         by_person = graph.by_person()
-        for seq, person in enumerate(identities.people.values()):
-            held = by_person.get(person.key, ())
-            total += len(held)
-            accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
-            people_rows.append((seq, person.key, person.display_name, person.linked, person.external,
-                                json.dumps(accounts, ensure_ascii=False), len(held),
-                                encode_reach(graph.reach(a.principal for a in person.accounts))))
-            grouped: dict[str, list[Holding]] = {}
-            for h in held:
-                grouped.setdefault(h.capability, []).append(h)
-            for capability in sorted(grouped, key=_capability_rank):
-                holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
                         for req, holdings in f.evidence]
             finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
                                  json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
-        node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
         maintainers = graph.team_maintainers()
         team_rows = []
         for key, principal in analysis.snapshot.principals.items():
@@ -167,13 +153,41 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
+    people = list(identities.people.values())
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
     found = analysis.emergency
-    summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows),
-               "marked": bool(found.marks),
+    summary = {"people": len(people), "holdings": sum(len(by_person.get(p.key, ())) for p in people),
+               "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
+    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume),
+                 finding_rows, _node_rows(graph), team_rows, roster_rows), summary
+
+
+def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]
+                 ) -> Iterator[tuple[Any, ...]]:
+    for seq, person in enumerate(people):
+        accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
+        yield (seq, person.key, person.display_name, person.linked, person.external,
+               json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
+               encode_reach(graph.reach(a.principal for a in person.accounts)))
+
+
+def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+                  hop: Callable[[Holding], Any], consume: bool = False) -> Iterator[tuple[Any, ...]]:
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
+    for person in people:
+        grouped: dict[str, list[Holding]] = {}
+        for h in taken(person.key, ()):
+            grouped.setdefault(h.capability, []).append(h)
+        for capability in sorted(grouped, key=_capability_rank):
+            yield person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)
+
+
+def _node_rows(graph: Graph) -> Iterator[tuple[Any, ...]]:
+    for node, entries in graph.shared_closures():
+        yield node, _pack(entries)
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
@@ -276,7 +290,7 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
         computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
         progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed)
+        parts, summary = encode(computed, consume=True)
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)

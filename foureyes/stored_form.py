@@ -75,23 +75,25 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
     repository; holdings through one team share it)."""
     columns = list(zip(*held))
     hops = []
+    add = hops.append
     clean = True
     seen = {} if seen is None else seen
-    for h in held:
-        ref, following = h.first_hop
+    for h, (ref, following) in zip(held, columns[12]):
         if ref is not None and ref < 0:  # the grant itself (graph refs below 0 are grants)
-            hops.append("")
+            add("")
             continue
         key = (ref, following[2] if following else None)
         text = seen.get(key)
         if text is None:
             hop = hop_of(h)
-            text = seen[key] = hop_text(hop)
-            if hop and any(s in part for part in hop for s in _SEPARATORS):
-                seen[key] = text = "\x00" + text  # marks it: this blob goes to JSON
+            text = hop_text(hop)
+            # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
+            if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
+                text = "\x00" + text  # marks it
+            seen[key] = text
         if text[:1] == "\x00":
             clean = False
-        hops.append(text)
+        add(text)
     texts = [SEP_VALUE.join(columns[2]), SEP_VALUE.join(columns[3]), SEP_VALUE.join(columns[7]),
              SEP_VALUE.join(columns[8]), SEP_VALUE.join(hops)]
     if clean and _clean(texts, len(held)):
