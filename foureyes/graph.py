@@ -122,6 +122,10 @@ class Holding(NamedTuple):
         return self[:4]
 
 
+_NO_CLOSURE: Mapping[HoldKey, Entry] = MappingProxyType({})
+_new_holding = tuple.__new__  # a `Holding` from all its fields at once (`Graph._holding`)
+
+
 class Graph:
     """Capabilities of every person in a snapshot, with shortest explaining paths."""
 
@@ -174,6 +178,7 @@ class Graph:
         self._closure: dict[str, dict[HoldKey, Entry]] = {}
         self._holdings: dict[str, list[Holding]] | None = None
         self._members_of: dict[str, list[str]] | None = None  # principal -> its direct members (member-of)
+        self._succ: dict[str, list[tuple[str, str]]] | None = None  # `_successors`, built on first use
 
     # ------------------------------------------------------------ public
 
@@ -255,16 +260,23 @@ class Graph:
             if account not in where:
                 where[account] = len(out)
                 out.append([account, -1, ""])
+        successors = self._successors()
         at = 0
         while at < len(out):
-            node = out[at][0]
-            for index in self._out.get(node, ()):
-                edge = self._edges[index]
-                if edge.dst not in where:
-                    where[edge.dst] = len(out)
-                    out.append([edge.dst, at, edge.kind])
+            for dst, kind in successors.get(out[at][0], ()):
+                if dst not in where:
+                    where[dst] = len(out)
+                    out.append([dst, at, kind])
             at += 1
         return out
+
+    def _successors(self) -> dict[str, list[tuple[str, str]]]:
+        """(destination, kind) of the edges leaving each principal, in `_out`'s order: `reach` runs
+        once per person."""
+        if self._succ is None:
+            edges = self._edges
+            self._succ = {src: [(edges[i].dst, edges[i].kind) for i in indexes] for src, indexes in self._out.items()}
+        return self._succ
 
     def route(self, holding: Holding) -> tuple[list[Edge], Grant | None]:
         """The edges of the holding's shortest path, from its account, and the grant it ends in."""
@@ -499,12 +511,21 @@ class Graph:
         self._build_closures()
         result: dict[str, list[Holding]] = {}
         make = self._holding
+        # `_holding`'s common case (no escalation, emergency or time-bound hop), inlined: this builds
+        # every holding of the organisation, a million and more
+        grants, new, where = self._grants, _new_holding, _Places(self)
+        grant_key = self._known_keys.__getitem__ if self._known_keys is not None else self._grant_key
         for person in self.identities.people.values():
             accounts = person.accounts
             if len(accounts) == 1:  # most people: one account's closure, nothing to merge
-                account = accounts[0].principal
-                result[person.key] = [make(person.key, key, account, entry)
-                                      for key, entry in self._closure_of(account).items()]
+                account, key_of = accounts[0].principal, person.key
+                result[key_of] = [
+                    new(Holding, (key_of, key[0], key[1], key[2], *where[key], grant_key(entry[3]), account,
+                                  entry[0] + 1, bool(attrs.get("latent", False)) if attrs else False, attrs,
+                                  (entry[1], entry[2]), False, False, False))
+                    if entry[0] < ESCALATION and (attrs := grants[entry[3]].attrs) is not None
+                    else make(key_of, key, account, entry)
+                    for key, entry in self._closure_of(account).items()]
                 continue
             merged: dict[HoldKey, tuple[int, str, Entry]] = {}
             for link in accounts:
@@ -512,8 +533,14 @@ class Graph:
                     best = merged.get(key)
                     if best is None or entry[0] < best[0]:
                         merged[key] = (entry[0], link.principal, entry)
-            result[person.key] = [make(person.key, key, account, entry)
-                                  for key, (_, account, entry) in merged.items()]
+            key_of = person.key
+            result[key_of] = [  # as above
+                new(Holding, (key_of, key[0], key[1], key[2], *where[key], grant_key(entry[3]), account,
+                              entry[0] + 1, bool(attrs.get("latent", False)) if attrs else False, attrs,
+                              (entry[1], entry[2]), False, False, False))
+                if entry[0] < ESCALATION and (attrs := grants[entry[3]].attrs) is not None
+                else make(key_of, key, account, entry)
+                for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
         for node in self._sources_only:
@@ -525,12 +552,13 @@ class Graph:
         where = self._where.get((resource_key, repo))
         if where is None:
             where = self._where[(resource_key, repo)] = self._place(resource_key, repo)
-        grant = self._grants[entry[3]]
-        attrs = grant.attrs
-        # positional: a million named tuples are built here, and keywords cost twice as much
-        holding = Holding(person, capability, resource_key, repo, where[0], where[1], where[2],
-                          self._grant_key(entry[3]), account, entry[0] + 1,
-                          bool(attrs.get("latent", False)) if attrs else False, attrs, (entry[1], entry[2]))
+        attrs = self._grants[entry[3]].attrs
+        # every field, straight into the tuple (a million named tuples are built here: the named
+        # tuple's own __new__, a Python function, cost a third of it)
+        holding = _new_holding(Holding, (person, capability, resource_key, repo, where[0], where[1], where[2],
+                                         self._grant_key(entry[3]), account, entry[0] + 1,
+                                         bool(attrs.get("latent", False)) if attrs else False, attrs,
+                                         (entry[1], entry[2]), False, False, False))
         if entry[0] >= ESCALATION:  # rare: keep the common case to one construction
             cost = entry[0]
             emergency, cost = cost >= EMERGENCY, cost % EMERGENCY
@@ -627,16 +655,20 @@ class Graph:
                     key = self._retag(node, (capability, grant.resource, repo))
                     if key not in closure or start < closure[key][0]:
                         closure[key] = (start, -grant_index - 1, None, grant_index)
+            # `_retag`, inlined: what it adds to a key without a repository depends on the node alone
+            node_repo = self._retag(node, ("", "", ""))[2]
+            get = closure.get
             for edge_index in self._out.get(node, ()):
                 succ = self._edges[edge_index].dst
                 if succ in members:
                     continue
                 cost = self._cost[edge_index]
-                for key, entry in self._closure.get(succ, {}).items():
-                    mine = self._retag(node, key)
-                    best = closure.get(mine)
-                    if best is None or entry[0] + cost < best[0]:
-                        closure[mine] = (entry[0] + cost, edge_index, key, entry[3])
+                for key, entry in self._closure.get(succ, _NO_CLOSURE).items():
+                    mine = key if key[2] or not node_repo else (key[0], key[1], node_repo)
+                    best = get(mine)
+                    distance = entry[0] + cost
+                    if best is None or distance < best[0]:
+                        closure[mine] = (distance, edge_index, key, entry[3])
             closures[node] = closure
         if len(component) > 1 or any(self._edges[e].dst == component[0] for e in self._out.get(component[0], ())):
             changed = True
@@ -753,6 +785,18 @@ class Graph:
                 break
             repo = self._retag(node, ("", "", ""))[2]
         return repo
+
+
+class _Places(dict):  # type: ignore[type-arg]
+    """(tier, app, system) of a holding by its key (capability, resource, repo), from `Graph._place`."""
+
+    def __init__(self, graph: Graph):
+        super().__init__()
+        self._graph = graph
+
+    def __missing__(self, key: HoldKey) -> tuple[str, str, str]:
+        found = self[key] = self._graph._place(key[1], key[2])
+        return found
 
 
 def _label(principal: Principal) -> str:

@@ -25,22 +25,22 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
-from .changes import Fact, ProofStep, population
+from .changes import population
 from .emergency import Emergency, prepare, with_uses
 from .bulk import gc_paused
 from .config import Config
 from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
                     match_edge)
 from .identity import Identities
-from .model import CAPABILITIES, Edge, EdgeKind, Kind, RosterEntry, RosterPerson, SnapshotInfo
+from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
-from .rules import Exposure, Finding, RulePack, Waiver
+from .rules import Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.view import WHOLE_READ
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, cells, code_only,
-                          decode_holdings, decode_reach, encode_holdings, encode_reach, holding_of, kept_attrs,
-                          matrix_node, placer, stored_evidence, tier_counts)
+                          decode_holdings, decode_reach, encode_holdings, encode_reach, exposures_of, fact_of,
+                          kept_attrs, matrix_node, placer, stored_evidence, tier_counts)
 
 FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
@@ -135,39 +135,23 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
-    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary."""
+def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[str, Any]]:
+    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
+    People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
+    at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
+    analysis is not used afterwards, and each person's holdings are let go once written."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
-    people_rows: list[tuple[Any, ...]] = []
-    holding_rows: list[tuple[Any, ...]] = []
-    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
     matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
-    total = 0
     with gc_paused():
         by_person = graph.by_person()
-        for seq, person in enumerate(identities.people.values()):
-            held = by_person.get(person.key, ())
-            total += len(held)
-            accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
-            people_rows.append((seq, person.key, person.display_name, person.linked, person.external,
-                                json.dumps(accounts, ensure_ascii=False), len(held),
-                                encode_reach(graph.reach(a.principal for a in person.accounts))))
-            grouped: dict[str, list[Holding]] = {}
-            for h in held:
-                grouped.setdefault(h.capability, []).append(h)
-            for capability in sorted(grouped, key=_capability_rank):
-                holding_rows.append((person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)))
-                matrix.add(person.key, capability, tier_counts(grouped[capability]))
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
                         for req, holdings in f.evidence]
             finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
                                  json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
-        node_rows = [(node, _pack(entries)) for node, entries in graph.shared_closures()]
-        node_rows.extend(matrix.rows())
         maintainers = graph.team_maintainers()
         team_rows = []
         for key, principal in analysis.snapshot.principals.items():
@@ -175,13 +159,53 @@ def encode(analysis: Analysis) -> tuple[Parts, dict[str, Any]]:
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
+    people = list(identities.people.values())
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
     found = analysis.emergency
-    summary = {"people": len(people_rows), "holdings": total, "findings": len(finding_rows),
-               "marked": bool(found.marks),
+    summary = {"people": len(people), "holdings": sum(len(by_person.get(p.key, ())) for p in people),
+               "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(people_rows, holding_rows, finding_rows, node_rows, team_rows, roster_rows), summary
+    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume, matrix),
+                 finding_rows, _node_rows(graph, matrix), team_rows, roster_rows), summary
+
+
+def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]
+                 ) -> Iterator[tuple[Any, ...]]:
+    for seq, person in enumerate(people):
+        accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
+        yield (seq, person.key, person.display_name, person.linked, person.external,
+               json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
+               encode_reach(graph.reach(a.principal for a in person.accounts)))
+
+
+def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+                  hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
+                  ) -> Iterator[tuple[Any, ...]]:
+    """Each person's holdings of each capability; ``matrix`` counts them on the way."""
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
+    for person in people:
+        grouped: dict[str, list[Holding]] = {}
+        for h in taken(person.key, ()):
+            grouped.setdefault(h.capability, []).append(h)
+        for capability in sorted(grouped, key=_capability_rank):
+            if matrix is not None:
+                matrix.add(person.key, capability, tier_counts(grouped[capability]))
+            yield person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)
+    if matrix is not None:
+        matrix.finished = True
+
+
+def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
+    """The shared closures, then the matrix's counts (counted while the holdings were written,
+    which `Parts` lists before the nodes)."""
+    for node, entries in graph.shared_closures():
+        yield node, _pack(entries)
+    if matrix is not None:
+        if not matrix.finished:
+            raise RuntimeError("the matrix's counts are read before the holdings were all written")
+        yield from matrix.rows()
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
@@ -204,19 +228,6 @@ def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) ->
     if f.fact is not None:
         out["fact"] = canonical(f.fact)
     return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
-
-
-def _exposures(found: str | list[Any]) -> tuple[Exposure, ...]:
-    """A posture finding's exposed people from `_details` (its JSON, or a stale older form's list)."""
-    return tuple(Exposure(who, tuple(Step(*s) for s in steps), holding_of(h[0], h[1], h[2:]) if h else None)
-                 for who, steps, h in (json.loads(found) if isinstance(found, str) else found))
-
-
-def _fact(data: Mapping[str, Any] | None) -> Fact | None:
-    if not data:
-        return None
-    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
-                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
 
 
 def _jsonable(value: Any) -> Any:
@@ -290,7 +301,7 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
         computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
         progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed)
+        parts, summary = encode(computed, consume=True)
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)
@@ -498,12 +509,12 @@ class StoredAnalysis(Analysis):
             active = [w for w in matching if w.active(today)]
             extra = json.loads(details) if details and details != "{}" else {}  # most have nothing more
             exposed = extra.get("exposed", ())
-            exposed = Decoded(exposed, _exposures) if isinstance(exposed, str) else _exposures(exposed)
+            exposed = Decoded(exposed, exposures_of) if isinstance(exposed, str) else exposures_of(exposed)
             out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
                                subject_label=label, evidence=parts, waiver=active[0] if active else None,
                                expired_waivers=tuple(w for w in matching if not w.active(today)),
                                settings=tuple((k, v) for k, v in extra.get("settings", ())), exposed=exposed,
-                               facts=extra.get("facts", {}), fact=_fact(extra.get("fact"))))
+                               facts=extra.get("facts", {}), fact=fact_of(extra.get("fact"))))
         return out
 
     def _coverage(self) -> dict[str, list[int]]:

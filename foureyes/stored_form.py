@@ -19,9 +19,11 @@ from collections.abc import Sequence as SequenceABC
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .graph import Holding
+from .changes import Fact, ProofStep
+from .graph import Holding, Step
 from .model import AccountLink, Person, Resource
 from .roster import Roster
+from .rules import Exposure
 
 COLUMNS, JSON_FORM = b"C", b"J"
 SEP_COLUMN, SEP_VALUE, SEP_HOP = "\x1e", "\x1f", "\x1d"
@@ -78,23 +80,25 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
     repository; holdings through one team share it)."""
     columns = list(zip(*held))
     hops = []
+    add = hops.append
     clean = True
     seen = {} if seen is None else seen
-    for h in held:
-        ref, following = h.first_hop
+    for h, (ref, following) in zip(held, columns[12]):
         if ref is not None and ref < 0:  # the grant itself (graph refs below 0 are grants)
-            hops.append("")
+            add("")
             continue
         key = (ref, following[2] if following else None)
         text = seen.get(key)
         if text is None:
             hop = hop_of(h)
-            text = seen[key] = hop_text(hop)
-            if hop and any(s in part for part in hop for s in _SEPARATORS):
-                seen[key] = text = "\x00" + text  # marks it: this blob goes to JSON
+            text = hop_text(hop)
+            # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
+            if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
+                text = "\x00" + text  # marks it
+            seen[key] = text
         if text[:1] == "\x00":
             clean = False
-        hops.append(text)
+        add(text)
     texts = [SEP_VALUE.join(columns[2]), SEP_VALUE.join(columns[3]), SEP_VALUE.join(columns[7]),
              SEP_VALUE.join(columns[8]), SEP_VALUE.join(hops)]
     if clean and _clean(texts, len(held)):
@@ -312,6 +316,20 @@ def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
                    attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
 
 
+def exposures_of(found: str | list[Any]) -> tuple[Exposure, ...]:
+    """A posture finding's exposed people from `_details` (its JSON, or a stale older form's list)."""
+    return tuple(Exposure(who, tuple(Step(*s) for s in steps), holding_of(h[0], h[1], h[2:]) if h else None)
+                 for who, steps, h in (json.loads(found) if isinstance(found, str) else found))
+
+
+def fact_of(data: Mapping[str, Any] | None) -> Fact | None:
+    """An activity finding's fact from its details (`stored._details`)."""
+    if not data:
+        return None
+    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
+                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
+
+
 # ---------------------------------------------------------------- the matrix's counts
 
 # The node rows holding the matrix's counts: "#matrix" for every tier, "#matrix:TIER" for one;
@@ -350,6 +368,7 @@ class MatrixCounts:
         self._width = len(capabilities)
         self._code = [c.startswith("code.") for c in capabilities]
         self._tiers: dict[str, dict[str, list[int]]] = {"any": {}}
+        self.finished = False  # every holding added (`rows` may be asked for)
 
     def add(self, person: str, capability: str, counts: list[list[Any]]) -> None:
         """One person's `tier_counts` of one capability (none of a capability outside the vocabulary)."""

@@ -118,6 +118,7 @@ def evaluate(
     exposing_capabilities = {rule.exposes.capability for rule, subjects in posture
                              if subjects and rule.exposes and rule.exposes.capability}
     on_subject: dict[str, list[Holding]] = defaultdict(list)
+    scopes: dict[tuple[str, str, str], frozenset[str]] = {}  # `scopes_of` by (same, repo, app), this pack's run
     for person in people:
         holdings = holdings_of.get(person.key, ())
         if not holdings:
@@ -138,7 +139,8 @@ def evaluate(
                 by_capability[holding.capability].append(holding)
         found: list[Finding] = []
         for rule in conflict_rules:
-            found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability))
+            found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability,
+                                           scopes=scopes))
         for rule in people_rules:
             assert roster is not None
             made = person_findings(rule, person, holdings, roster, peers, satisfies)
@@ -183,7 +185,10 @@ def _fact_value(fact: Fact, key: str) -> Any:
 
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
                       repo_app: Mapping[str, str], *,
-                      by_capability: Mapping[str, Sequence[Holding]] | None = None) -> list[Finding]:
+                      by_capability: Mapping[str, Sequence[Holding]] | None = None,
+                      scopes: dict[tuple[str, str, str], frozenset[str]] | None = None) -> list[Finding]:
+    """The rule's findings for one person. ``scopes`` caches `scopes_of` by (same, repo, app) across
+    the calls of one evaluation (the same ``repo_app``): a million holdings share a few thousand."""
     if rule.subject == "linked" and not person.linked:
         return []
     if rule.subject == "unlinked" and person.linked:
@@ -200,12 +205,23 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     if rule.all_of and any(not candidates(r) for r in rule.all_of):
         return []  # a capability is missing altogether: nothing to combine
     per_requirement: list[tuple[Requirement, dict[str, list[Holding]]]] = []
+    same = rule.same
+    known = {} if scopes is None else scopes
     for requirement in rule.requirements:
         by_scope: dict[str, list[Holding]] = defaultdict(list)
+        # `satisfies`, inlined: this loop runs once per holding, rule and requirement
+        capability, tier, systems, where = requirement.capability, requirement.tier, requirement.systems, \
+            requirement.where
         for holding in candidates(requirement):
-            if satisfies(holding, requirement):
-                for key in scopes_of(holding, rule.same, repo_app):
-                    by_scope[key].append(holding)
+            if ((capability != "*" and holding.capability != capability) or (tier != ANY and holding.tier != tier)
+                    or (systems and holding.system not in systems) or (where and not _where_holds(holding, where))):
+                continue
+            key = (same, holding.repo, holding.app)
+            found_scopes = known.get(key)
+            if found_scopes is None:
+                found_scopes = known[key] = frozenset(scopes_of(holding, same, repo_app))
+            for scope in found_scopes:
+                by_scope[scope].append(holding)
         per_requirement.append((requirement, by_scope))
     if rule.all_of:
         if any(not scopes for _, scopes in per_requirement):
@@ -245,13 +261,18 @@ def takes_part(finding: Finding, holding: Holding, repo_app: Mapping[str, str]) 
 
 
 def satisfies(holding: Holding, requirement: Requirement) -> bool:
+    """Does the holding meet the requirement (`conflict_findings` inlines this test)?"""
     if requirement.capability != "*" and holding.capability != requirement.capability:
         return False
     if requirement.tier != ANY and holding.tier != requirement.tier:
         return False
     if requirement.systems and holding.system not in requirement.systems:
         return False
-    for key, wanted in requirement.where.items():
+    return _where_holds(holding, requirement.where) if requirement.where else True
+
+
+def _where_holds(holding: Holding, where: Mapping[str, Any]) -> bool:
+    for key, wanted in where.items():
         value = getattr(holding, key) if key in _HOLDING_FLAGS else holding.attrs.get(key)
         if value != wanted:
             return False

@@ -6,6 +6,7 @@ so an interrupted write never leaves a snapshot that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,8 @@ import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from types import MappingProxyType
+from dataclasses import fields
+from types import MappingProxyType, MemberDescriptorType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine, create_engine, event, func, select
@@ -236,66 +238,79 @@ class Store:
         taken_at: str | None = None,
         label: str = "",
     ) -> SnapshotInfo:
-        """Store the results of one run as one snapshot, all or nothing."""
+        """Store the results of one run as one snapshot, all or nothing, with the content digest a
+        campaign's creation commits to (`written_digest`: computed from the rows as they are written)."""
         taken = taken_at or now_iso()
         grant_keys = [[g.key for g in r.grants] for r in results]  # hashed once, used twice
         texts = [[canonical(a) for a in r.activity] for r in results]  # encoded once: stored and hashed
         digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        row = {"taken_at": taken, "label": label, "digest": digest, "status": "writing", "stored_at": now_iso()}
+        hasher = RowHasher()
         with self.engine.begin() as conn:
-            snapshot_id = conn.execute(
-                t.snapshots.insert().values(
-                    taken_at=taken, label=label, digest=digest, status="writing", stored_at=now_iso()
-                )
-            ).inserted_primary_key[0]
-            for result, keys, activity_texts in zip(results, grant_keys, texts):
-                self._write_source(conn, snapshot_id, result, keys, activity_texts)
+            snapshot_id = conn.execute(t.snapshots.insert().values(**row)).inserted_primary_key[0]
+            for result, activity_texts in zip(results, texts):
+                self._write_source(conn, snapshot_id, result, activity_texts, hasher)
+            self._write_grants(conn, snapshot_id, results, grant_keys, hasher)
             conn.execute(
                 t.snapshots.update().where(t.snapshots.c.id == snapshot_id).values(status="complete")
             )
+            content = written_digest(snapshot_id, {**row, "status": "complete"}, hasher.hashes())
+            conn.execute(t.snapshot_digests.insert().values(
+                snapshot_id=snapshot_id, digest=json.dumps(content, sort_keys=True, ensure_ascii=False),
+                created_at=now_iso()))
         return self.snapshot_info(snapshot_id)
 
-    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, grant_keys: list[str],
-                      activity_texts: list[str]) -> None:
+    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, activity_texts: list[str],
+                      hasher: "RowHasher") -> None:
         counts = r.counts()
-        conn.execute(
-            t.sources.insert().values(
-                snapshot_id=snapshot_id,
-                name=r.name,
-                system=r.system,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                error=r.error.replace("\x00", "\ufffd") if r.error else r.error,
-                stats=_dumps(r.stats),
-                activity=len(r.activity),
-                period_start=r.period.start if r.period else None,
-                period_end=r.period.end if r.period else None,
-                **counts,
-            )
-        )
         sid, name = snapshot_id, r.name
+
+        self.insert_rows(conn, t.sources, [(
+            sid, name, r.system, r.started_at, r.finished_at,
+            r.error.replace("\x00", "\ufffd") if r.error else r.error, _dumps(r.stats),
+            counts["principals"], counts["resources"], counts["grants"], counts["edges"], counts["gaps"],
+            len(r.activity), r.period.start if r.period else None, r.period.end if r.period else None,
+        )], written=hasher.written(t.sources))
         # Plain tuples through the driver's executemany: the ORM-free fast path for big snapshots.
+        # Attributes are encoded once per distinct mapping (connectors share them between rows).
+        dumps = _dumps_shared()
         self.insert_rows(conn, t.principals, (
-            (sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, _dumps(p.attrs))
+            (sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, dumps(p.attrs))
             for p in r.principals
-        ))
+        ), written=hasher.written(t.principals))
         self.insert_rows(conn, t.resources, (
-            (sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, _dumps(x.attrs))
+            (sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, dumps(x.attrs))
             for x in r.resources
-        ))
-        self.insert_rows(conn, t.grants, (
-            (sid, name, key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities), g.via,
-             g.detail, g.condition, g.expires, g.last_used, _dumps(g.attrs))
-            for g, key in zip(r.grants, grant_keys)
-        ))
+        ), written=hasher.written(t.resources))
         self.insert_rows(conn, t.edges, (
-            (sid, name, e.src, e.dst, e.kind, e.label, e.condition, _dumps(e.attrs)) for e in r.edges
-        ))
-        self.insert_rows(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps))
+            (sid, name, e.src, e.dst, e.kind, e.label, e.condition, dumps(e.attrs)) for e in r.edges
+        ), written=hasher.written(t.edges))
+        self.insert_rows(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps),
+                         written=hasher.written(t.gaps))
         self.insert_rows(conn, t.activity, (
             (sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text) for a, text in zip(r.activity, activity_texts)
-        ))
+        ), written=hasher.written(t.activity))
 
-    def insert_rows(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]]) -> None:
+    def _write_grants(self, conn: Any, snapshot_id: int, results: Sequence[SourceResult],
+                      grant_keys: list[list[str]], hasher: "RowHasher") -> None:
+        """Every source's grants, in the order of their keys: the order the (snapshot, key) index
+        reads them back in, so a load reads the table front to back instead of a row here and
+        there, and the index grows at its end."""
+        sid, dumps = snapshot_id, _dumps_shared()
+        keys = [key for found in grant_keys for key in found]
+        grants = [g for r in results for g in r.grants]
+        names = [r.name for r in results for _ in r.grants]
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: equal keys in source order
+        self.insert_rows(conn, t.grants, (
+            (sid, names[n], keys[n], g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
+             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs))
+            for n in order for g in (grants[n],)
+        ), written=hasher.written(t.grants))
+
+    def insert_rows(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]], *,
+                    written: Callable[[list[tuple[Any, ...]]], None] | None = None) -> None:
+        """Insert rows (tuples in the table's column order) in batches; ``written`` is given each
+        batch as inserted (the values as they read back: a digest is computed from them)."""
         if not self.is_sqlite:
             # PostgreSQL text cannot hold NUL; a NUL from an audited system becomes U+FFFD
             # (SQLite keeps it, and every renderer shows it escaped).
@@ -309,9 +324,13 @@ class Store:
             batch.append(row)
             if len(batch) >= BATCH:
                 conn.exec_driver_sql(sql, batch)
+                if written is not None:
+                    written(batch)
                 batch = []
         if batch:
             conn.exec_driver_sql(sql, batch)
+            if written is not None:
+                written(batch)
 
     # -- reading ----------------------------------------------------------------
 
@@ -507,36 +526,75 @@ class Store:
 SNAPSHOT_PARTS = ("principals", "resources", "grants", "edges", "gaps", "activity")
 
 
+def _maker(cls: type) -> Callable[..., Any]:
+    """A constructor of a frozen, slotted dataclass that sets its fields straight through their
+    slots: the dataclass's own ``__init__`` goes through ``object.__setattr__`` once per field,
+    a third of loading a million grants. Only where ``__init__`` does nothing else: a class with
+    ``__post_init__`` (or without slots) is constructed as usual."""
+    names = [f.name for f in fields(cls)]
+    if hasattr(cls, "__post_init__") or not all(isinstance(getattr(cls, n, None), MemberDescriptorType) for n in names):
+        return cls
+    setters = [getattr(cls, n).__set__ for n in names]
+    new = object.__new__
+    namespace: dict[str, Any] = {"new": new, "cls": cls, **{f"set{i}": f for i, f in enumerate(setters)}}
+    arguments = ", ".join(f"a{i}" for i in range(len(names)))
+    body = "".join(f"    set{i}(obj, a{i})\n" for i in range(len(names)))
+    exec(f"def make({arguments}):\n    obj = new(cls)\n{body}    return obj\n", namespace)  # noqa: S102
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+_grant, _principal, _edge, _resource = _maker(Grant), _maker(Principal), _maker(Edge), _maker(Resource)
+
+
+def _appender(buckets: dict[str, dict[str, list[Any]]], part: str) -> Callable[[str], Callable[[Any], None]]:
+    """The ``append`` of each source's list of ``part``, found once per source (rows come a
+    source at a time, a million of them)."""
+    found: dict[str, Callable[[Any], None]] = {}
+
+    def of(src: str) -> Callable[[Any], None]:
+        append = found.get(src)
+        if append is None:
+            append = found[src] = buckets[src][part].append
+        return append
+
+    return of
+
+
 def _load_principals(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads = sys.intern, _loads
+    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "principals")
     for src, system, ident, kind, display, email, home, attrs in rows(
             "principals", "system, ident, kind, display_name, email, home, attrs"):
-        buckets[src]["principals"].append(Principal(system, intern(ident), kind, display, email, home, loads(attrs)))
+        add(src)(_principal(system, intern(ident), kind, display, email, home, loads(attrs)))
 
 
 def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads = sys.intern, _loads
+    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "resources")
     for src, system, kind, ident, name, tier, app, parent, attrs in rows(
             "resources", "system, kind, ident, name, tier, app, parent, attrs"):
-        buckets[src]["resources"].append(Resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
+        add(src)(_resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
 
 
 def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, caps, loads = sys.intern, _caps, _loads
+    intern, caps, loads = sys.intern, _caps, _loads_shared()
+    add_key, add_grant = _appender(buckets, "keys"), _appender(buckets, "grants")
+    current: Any = None
+    keys: Any = None
+    grants: Any = None
     for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
          last_used, attrs) in rows(
             "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
                       "expires, last_used, attrs"):
-        buckets[src]["keys"].append(key)
-        buckets[src]["grants"].append(
-            Grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
-                  via, detail, condition, expires, last_used, loads(attrs)))
+        if src != current:
+            current, keys, grants = src, add_key(src), add_grant(src)
+        keys(key)
+        grants(_grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
+                     via, detail, condition, expires, last_used, loads(attrs)))
 
 
 def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads = sys.intern, _loads
+    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "edges")
     for src, s_key, d_key, kind, label, condition, attrs in rows("edges", "src, dst, kind, label, condition, attrs"):
-        buckets[src]["edges"].append(Edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
+        add(src)(_edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
 
 
 def _load_gaps(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
@@ -582,12 +640,109 @@ def _caps(text: str) -> tuple[str, ...]:
     return found
 
 
+class RowHasher:
+    """Each written row's hash (`row_hashes`, or ``hash_rows``), per table, as `insert_rows` writes it.
+    (Hashing in a thread beside the inserts was slower: the two threads pass the GIL to and fro.)"""
+
+    def __init__(self, hash_rows: Callable[[list[tuple[Any, ...]]], list[bytes]] | None = None):
+        self._hash_rows = hash_rows or row_hashes
+        self._found: dict[str, list[bytes]] = {}
+
+    def written(self, table: Any) -> Callable[[list[tuple[Any, ...]]], None]:
+        """An `insert_rows` ``written``: the batch is hashed for ``table``."""
+        found = self._found.setdefault(table.name, [])
+        hash_rows = self._hash_rows
+        return lambda batch: found.extend(hash_rows(batch))
+
+    def hashes(self) -> dict[str, list[bytes]]:
+        """Every table's row hashes."""
+        return self._found
+
+
+def _dumps_shared() -> Callable[[Mapping[str, Any]], str]:
+    """`_dumps`, each mapping encoded once: connectors share one attributes mapping between many
+    rows (a million grants carry a few hundred distinct ones). Keyed by identity, so use it only
+    while the mappings live (one write)."""
+    seen: dict[int, str] = {}
+
+    def dumps(value: Mapping[str, Any]) -> str:
+        if not value:
+            return ""
+        found = seen.get(id(value))
+        if found is None:
+            found = seen[id(value)] = _dumps(value)
+        return found
+
+    return dumps
+
+
+# ---------------------------------------------------------------- the content digest, as written
+
+def _row_encoder() -> Callable[[list[Any]], str]:
+    """``records``' JSON of a row (compact, not ASCII-escaped), its C encoder made once: made per
+    call (what ``JSONEncoder.encode`` does), it costs as much as the encoding of a short row."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has it
+        return encode
+    chunks = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda row: join(chunks(row, 0))
+
+
+_encode_row = _row_encoder()
+
+
+def row_hashes(rows: Sequence[Sequence[Any]], *, skip: int = 1) -> list[bytes]:
+    """Each row's SHA-256 as `records.rows_digest` computes it (a JSON array), without its first
+    ``skip`` columns (the snapshot or analysis id)."""
+    sha256, encode = hashlib.sha256, _encode_row
+    return [sha256(encode(list(row[skip:])).encode("utf-8", "surrogatepass")).digest() for row in rows]
+
+
+def hashes_digest(hashes: Iterable[bytes]) -> dict[str, Any]:
+    """`records.rows_digest` of rows given by their `row_hashes`: the count and a digest of the sorted hashes."""
+    found = sorted(hashes)
+    whole = hashlib.sha256(len(found).to_bytes(8, "big"))
+    for h in found:
+        whole.update(h)
+    return {"rows": len(found), "digest": whole.hexdigest()}
+
+
+def written_digest(snapshot_id: int, row: Mapping[str, Any], hashes: Mapping[str, list[bytes]]) -> dict[str, Any]:
+    """`records.snapshot_digest` of a snapshot from what was written: ``row`` its row in `snapshots`
+    (every column but id, as it reads back) and ``hashes`` its rows' digests per table (`row_hashes`).
+    Computed while the rows are at hand, it saves reading a million rows back for the first campaign;
+    `audit verify` still recomputes it from the tables."""
+    tables = {table.name: hashes_digest(hashes.get(table.name, ())) for table in t.SNAPSHOT_TABLES}
+    row = dict(row)
+    digest = hashlib.sha256(json.dumps([row, tables], sort_keys=True, ensure_ascii=False)
+                            .encode("utf-8", "surrogatepass")).hexdigest()
+    return {"id": snapshot_id, "row": row, "tables": tables, "digest": digest}
+
+
 def _dumps(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
 
 
 def _loads(text: str) -> Mapping[str, Any]:
     return json.loads(text) if text else _EMPTY
+
+
+def _loads_shared() -> Callable[[str], Mapping[str, Any]]:
+    """`_loads`, each distinct text parsed once and its mapping shared by the rows that carry it
+    (a million grants carry a few hundred distinct attributes; nothing changes a loaded mapping)."""
+    seen: dict[str, Mapping[str, Any]] = {}
+
+    def loads(text: str) -> Mapping[str, Any]:
+        if not text:
+            return _EMPTY
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = json.loads(text)
+        return found
+
+    return loads
 
 
 def _info(row: Any, sources: tuple[SourceSummary, ...]) -> SnapshotInfo:

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Boolean, LargeBinary, Table, select
 
-from . import Store, now_iso
+from ..bulk import gc_paused
+from . import Store, hashes_digest, now_iso, row_hashes
 from . import schema as t
 
 KEEP = 3  # analyses kept per snapshot (another config, a CI run with its own exception file)
@@ -36,16 +37,16 @@ class AnalysisRow:
 @dataclass(frozen=True)
 class Parts:
     """The rows of one analysis, as `foureyes.stored` encodes them (tuples in table column order,
-    without analysis_id)."""
+    without analysis_id): lists, or iterators read once (encoded as they are written)."""
 
-    people: Sequence[tuple[Any, ...]]
-    holdings: Sequence[tuple[Any, ...]]
-    findings: Sequence[tuple[Any, ...]]
-    nodes: Sequence[tuple[Any, ...]]
-    teams: Sequence[tuple[Any, ...]]
-    roster: Sequence[tuple[Any, ...]] = ()  # one row (the roster's blob) where identity sources are read
+    people: Iterable[tuple[Any, ...]]
+    holdings: Iterable[tuple[Any, ...]]
+    findings: Iterable[tuple[Any, ...]]
+    nodes: Iterable[tuple[Any, ...]]
+    teams: Iterable[tuple[Any, ...]]
+    roster: Iterable[tuple[Any, ...]] = ()  # one row (the roster's blob) where identity sources are read
 
-    def tables(self) -> Iterator[tuple[Table, Sequence[tuple[Any, ...]]]]:
+    def tables(self) -> Iterator[tuple[Table, Iterable[tuple[Any, ...]]]]:
         yield t.analysis_people, self.people
         yield t.analysis_holdings, self.holdings
         yield t.analysis_findings, self.findings
@@ -94,23 +95,30 @@ def get(store: Store, analysis_id: int) -> AnalysisRow | None:
 
 def write(store: Store, snapshot_id: int, *, base_key: str, inputs: Mapping[str, str], format: int,
           summary: Mapping[str, Any], parts: Parts) -> AnalysisRow:
-    """Store an analysis in one transaction; older ones of the snapshot beyond `KEEP` go."""
-    digest = parts_digest(base_key, parts)
-    with store.engine.begin() as conn:
+    """Store an analysis in one transaction; older ones of the snapshot beyond `KEEP` go. The parts
+    may be iterators: their rows are encoded as they are written and never all held, and the
+    content digest (`parts_digest`) is computed from them on the way."""
+    hashes: dict[str, list[bytes]] = {}
+    with gc_paused(), store.engine.begin() as conn:
         analysis_id = conn.execute(t.analyses.insert().values(
             snapshot_id=snapshot_id, base_key=base_key, inputs=json.dumps(dict(inputs), sort_keys=True),
-            format=format, status="writing", created_at=now_iso(), digest=digest,
+            format=format, status="writing", created_at=now_iso(), digest="",
             summary=json.dumps(dict(summary), sort_keys=True))).inserted_primary_key[0]
         for table, rows in parts.tables():
-            store.insert_rows(conn, table, ((analysis_id, *row) for row in rows))
-        conn.execute(t.analyses.update().where(t.analyses.c.id == analysis_id).values(status="complete"))
+            found = hashes[table.name] = []
+            store.insert_rows(conn, table, ((analysis_id, *row) for row in rows),
+                              written=lambda batch, table=table, found=found: found.extend(
+                                  row_hashes([_hashable(table, row[1:]) for row in batch], skip=0)))
+        digest = _digest_of(base_key, {name: hashes_digest(found) for name, found in hashes.items()})
+        conn.execute(t.analyses.update().where(t.analyses.c.id == analysis_id).values(status="complete",
+                                                                                      digest=digest))
         older = [r.id for r in conn.execute(select(t.analyses.c.id).where(
             t.analyses.c.snapshot_id == snapshot_id, t.analyses.c.id != analysis_id)
             .order_by(t.analyses.c.id.desc()))][KEEP - 1:]
         _delete(conn, older)
-    found = get(store, analysis_id)
-    assert found is not None
-    return found
+    found_row = get(store, analysis_id)
+    assert found_row is not None
+    return found_row
 
 
 def _delete(conn: Any, ids: Sequence[int]) -> None:
@@ -249,6 +257,10 @@ def parts_digest(base_key: str, parts: Parts) -> str:
     from .records import rows_digest  # the audit's own row digest
 
     digests = {table.name: rows_digest(_hashable(table, row) for row in rows) for table, rows in parts.tables()}
+    return _digest_of(base_key, digests)
+
+
+def _digest_of(base_key: str, digests: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps([base_key, digests], sort_keys=True).encode()).hexdigest()
 
 
