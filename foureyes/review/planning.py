@@ -77,6 +77,10 @@ def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
     return hashlib.sha256(dumps(data).encode()).hexdigest()
 
 
+_Parts = tuple[tuple[str, ...], str, str, tuple[str, ...]]
+_NO_ROUTE: _Parts = ((), "", "", ())
+
+
 class _RouteTexts:
     """A route's steps as an item keeps them (text, JSON, the fingerprint's [kind, key]), worked
     out once per step: a stored analysis hands out the same step objects for every route that
@@ -86,24 +90,38 @@ class _RouteTexts:
     def __init__(self, principals: Mapping[str, Any]):
         self._principals = principals
         self._steps: dict[int, tuple[Step, str, str, str, str]] = {}  # id -> (step, text, JSON, [kind, key], team)
+        self._values: dict[Step, tuple[Step, str, str, str, str]] = {}  # the same, by value (an edge's, for anyone)
         self._grants: dict[str, tuple[str, str]] = {}  # grant key -> the fingerprint's JSON before and after the route
 
     def _step(self, step: Step) -> tuple[Step, str, str, str, str]:
         found = self._steps.get(id(step))
         if found is None or found[0] is not step:  # (kept with the step: an id is only unique while it lives)
-            text = str(step)
-            team = step.key if step.kind == EdgeKind.MEMBER_OF and getattr(
-                self._principals.get(step.key), "kind", "") == Kind.TEAM else ""
-            found = self._steps[id(step)] = (step, text, dumps(text), dumps([step.kind, step.key]), team)
+            found = self._values.get(step)
+            if found is None:
+                text = str(step)
+                team = step.key if step.kind == EdgeKind.MEMBER_OF and getattr(
+                    self._principals.get(step.key), "kind", "") == Kind.TEAM else ""
+                found = self._values[step] = (step, text, dumps(text), dumps([step.kind, step.key]), team)
+            found = self._steps[id(step)] = (step, *found[1:])
         return found
 
-    def of(self, route: Sequence[Step]) -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
-        """The route's texts, their JSON list (as `dumps` writes it), its hops as the fingerprint
-        lists them (JSON, without the brackets) and the teams it goes through, in order."""
-        parts = [self._step(s) for s in route]
-        teams = tuple(dict.fromkeys(p[4] for p in parts if p[4]))
-        return (tuple(p[1] for p in parts), "[" + ", ".join(p[2] for p in parts) + "]",
-                ", ".join(p[3] for p in parts), teams)
+    def parts(self, steps: Sequence[Step]) -> "_Parts":
+        """Part of a route: its texts, their JSON (as `dumps` writes a list's items), its hops as
+        the fingerprint lists them (JSON, without the brackets) and the teams it goes through."""
+        found = [self._step(s) for s in steps]
+        return (tuple(p[1] for p in found), ", ".join(p[2] for p in found), ", ".join(p[3] for p in found),
+                tuple(dict.fromkeys(p[4] for p in found if p[4])))
+
+    @staticmethod
+    def join(head: "_Parts", tail: "_Parts | None") -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
+        """The whole route's texts, their JSON list, its hops (for `fingerprint`) and its teams."""
+        if tail is None or head is _NO_ROUTE:
+            return (), "[]", "", ()
+        if not head[0] or not tail[0]:  # (a route has the person and the grant's steps: not seen)
+            return (head[0] + tail[0], f"[{head[1]}{tail[1]}]", head[2] + tail[2],
+                    tuple(dict.fromkeys(head[3] + tail[3])))
+        teams = head[3] if not tail[3] else tuple(dict.fromkeys(head[3] + tail[3]))
+        return head[0] + tail[0], f"[{head[1]}, {tail[1]}]", f"{head[2]}, {tail[2]}", teams
 
     def fingerprint(self, grant: Grant, key: str, hops: str) -> str:
         """`_fingerprint(grant, route, key)`, from the route's hops as `of` gives them."""
@@ -199,10 +217,12 @@ def plan_items(
     used_at = {resource for _, resource in usage_of.by_principal}
     resource_app: dict[str, str] = {}
     drafts: list[ItemDraft] = []
+    tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
     for person in identities.people.values():
         grants = reach[person.key]
         if not grants:
             continue
+        heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
         if scope.kind == "leavers" and not person.is_leaver:
             continue
         if scope.kind == "movers" and person.key not in moved:
@@ -244,13 +264,22 @@ def plan_items(
                     usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
             if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
                 continue
-            route = analysis.grant_route(person.key, grant)
+            # the route: the person's hops to the grant's principal (the same for each of its grants),
+            # then the grant's own two steps (the same for everyone); drawn once per person and principal
+            head, tail = heads.get(grant.principal), tails.get(key)
+            if head is None or tail is None:
+                route = analysis.grant_route(person.key, grant)
+                if route:
+                    head = heads[grant.principal] = texts.parts(route[:-2])
+                    tail = tails[key] = texts.parts(route[-2:])
+                else:  # (not reached: no route to any grant of that principal)
+                    head = heads[grant.principal] = _NO_ROUTE
             app = resource_app.get(grant.resource)
             if app is None:  # the resource's app, else its repository's: the same for every item on it
                 app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
                     _grant_repo(resource), "")
             if not app:
-                app = _item_app(resource, route, principals, repo_app)
+                app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
             if scope.apps and app not in scope.apps:
                 continue
             conflicts: tuple[ConflictRef, ...] = ()
@@ -261,7 +290,7 @@ def plan_items(
                                   for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
             if scope.kind == "conflicts" and not conflicts:
                 continue
-            path, path_json, hops, teams = texts.of(route)
+            path, path_json, hops, teams = texts.join(head, tail)
             principal = principals.get(grant.principal)
             if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
                 teams = teams + (grant.principal,)

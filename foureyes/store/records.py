@@ -69,6 +69,15 @@ def capture(conn: Connection, *, campaigns: Iterable[int] = (), items: Iterable[
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+try:  # `_encode` of a row without building the C encoder again for each of 500,000 rows
+    from json.encoder import c_make_encoder, encode_basestring
+
+    _rows_encoder = c_make_encoder(None, _encode.__self__.default, encode_basestring, None, ":", ",", False, False, True)
+
+    def _encode_row(row: list[Any]) -> str:
+        return "".join(_rows_encoder(row, 0))
+except ImportError:  # pragma: no cover - CPython has the C encoder
+    _encode_row = _encode
 
 
 def rows_digest(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def rows_digest(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     array, the hashes sorted): the database may return rows in any order, and text sorts
     differently in SQLite and PostgreSQL."""
     sha256 = hashlib.sha256
-    return _hashes_digest([sha256(_encode(list(r)).encode("utf-8", "surrogatepass")).digest() for r in rows])
+    return _hashes_digest([sha256(_encode_row(list(r)).encode("utf-8", "surrogatepass")).digest() for r in rows])
 
 
 def _hashes_digest(hashes: list[bytes]) -> dict[str, Any]:
@@ -108,7 +117,7 @@ def items_digest(ids: Sequence[int], rows: Iterable[Sequence[Any]], columns: Seq
         for n in flags:  # as `_stream` reads them back
             if values[n] is not None:
                 values[n] = bool(values[n])
-        hashes.append(sha256(_encode(values).encode("utf-8", "surrogatepass")).digest())
+        hashes.append(sha256(_encode_row(values).encode("utf-8", "surrogatepass")).digest())
         starts.add(pick_state(row))
     if len(starts) > 1:  # pragma: no cover - every item is created in the same state
         raise ValueError("a campaign's items do not start in one state")
