@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
+from ..bulk import gc_paused
 from ..config import Config
 from ..errors import InputError, NotFound
 from ..identity import link
@@ -117,8 +118,9 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
         baseline = held_pairs(analysis_of(baseline_id), tier=tier)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
-    drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
-                        previous=_previous_decisions(store), aliases=aliases)
+    with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
+        item_rows = _draft_rows(plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
+                                           previous=_previous_decisions(store), aliases=aliases))
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -130,8 +132,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
             people_frozen=True,
         ))
-        item_rows = _draft_rows(campaign_id, drafts)
-        written = rows.insert_items(conn, campaign_id, item_rows)
+        with gc_paused():
+            written = rows.insert_items(conn, campaign_id, item_rows)
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
@@ -235,19 +237,19 @@ def _json_list(values: tuple[str, ...]) -> str:
     return dumps(list(values))
 
 
-# `_draft_row`'s values, in this order: the table's columns but the id (`rows.ITEM_COLUMNS`)
+# `_draft_rows`' values, in this order: the table's columns but the id and the campaign's (`rows.ITEM_COLUMNS`)
 _ROW_COLUMNS = (
-    "campaign_id", "grant_key", "person", "person_name", "accounts", "system", "principal", "principal_name",
+    "grant_key", "person", "person_name", "accounts", "system", "principal", "principal_name",
     "entitlement", "resource", "resource_name", "tier", "app", "capabilities", "via", "detail", "condition",
     "expires", "last_used", "path", "teams", "conflicts", "holders", "is_new", "previous", "fingerprint", "reviewer",
     "reviewer_key", "reviewer_rule", "state", "decision_id", "decided_by", "decided_at", "version", "person_status",
     "person_manager", "person_department", "usage")
-assert _ROW_COLUMNS == rows.ITEM_COLUMNS, "campaign_items' columns changed: change _draft_row with them"
+assert _ROW_COLUMNS == rows.ITEM_COLUMNS[1:], "campaign_items' columns changed: change _draft_rows with them"
 
 
-def _draft_rows(campaign_id: int, drafts: list[ItemDraft]) -> list[tuple[Any, ...]]:
-    """Each draft as its item row (`_ROW_COLUMNS`); what many items share (a usage, a grant's
-    capabilities) is written once."""
+def _draft_rows(drafts: list[ItemDraft]) -> list[tuple[Any, ...]]:
+    """Each draft as its item row (`_ROW_COLUMNS`: the campaign's id is added as they are
+    written); what many items share (a usage, a grant's capabilities) is written once."""
     usage_json: dict[Any, str] = {}
     capabilities: dict[tuple[str, ...], str] = {}
     out = []
@@ -265,7 +267,7 @@ def _draft_rows(campaign_id: int, drafts: list[ItemDraft]) -> list[tuple[Any, ..
         if caps is None:
             caps = capabilities[g.capabilities] = " ".join(g.capabilities)
         out.append((
-            campaign_id, d.grant_key, d.person, d.person_name, _json_list(d.accounts), g.system, g.principal,
+            d.grant_key, d.person, d.person_name, _json_list(d.accounts), g.system, g.principal,
             d.principal_name, g.entitlement, g.resource, d.resource_name, d.tier, d.app, caps, g.via, g.detail,
             g.condition, g.expires, g.last_used, d.path_json or dumps(list(d.path)), _json_list(d.teams),
             dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", d.holders, bool(d.is_new), previous,
@@ -337,7 +339,8 @@ def items(store: Store, campaign_id: int, *, reviewer: str | None = None,
     """A campaign's items in queue order (person, resource, entitlement); ``reviewer``'s, by any
     spelling of theirs."""
     key = who_is(store, campaign_id, reviewer).key if reviewer is not None else None
-    return items_of(*rows.item_values(store, campaign_id, states=states, reviewer_key=key))
+    with gc_paused(keep=True):  # a queue of 500,000 items lives on in the TUI
+        return items_of(*rows.item_values(store, campaign_id, states=states, reviewer_key=key))
 
 
 def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item]:
@@ -353,7 +356,8 @@ def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item
             if not mine:
                 out.append(i)
         return out
-    return items_of(*rows.item_values(store, campaign.id, reviewer_key=me.key))
+    with gc_paused(keep=True):
+        return items_of(*rows.item_values(store, campaign.id, reviewer_key=me.key))
 
 
 def get_item(store: Store, item_id: int) -> Item:

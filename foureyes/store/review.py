@@ -51,8 +51,8 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in t.campaign_items.columns i
 
 
 def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    """A campaign's items, in bulk (tuples in `ITEM_COLUMNS` order, all of ``campaign_id``): plain
-    tuples through the driver's executemany (SQLAlchemy's per-row parameter processing cost more
+    """A campaign's items, in bulk (tuples in `ITEM_COLUMNS` order without the first, the campaign's
+    id: ``campaign_id``): plain tuples through the driver's executemany (SQLAlchemy's per-row parameter processing cost more
     than the insert on a campaign of 500,000 items).
 
     Returns what the campaign's creation commits to about them (`records.ItemsDigest`), worked
@@ -63,17 +63,18 @@ def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     clean = conn.dialect.name != "sqlite"  # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
     for start in range(0, len(rows), ITEM_BATCH):
-        batch = rows[start:start + ITEM_BATCH]
+        batch = [(campaign_id, *row) for row in rows[start:start + ITEM_BATCH]]
         if clean:
             batch = [_clean(row) for row in batch]
-        conn.exec_driver_sql(sql, batch if isinstance(batch, list) else list(batch))
+        conn.exec_driver_sql(sql, batch)
     # each row's id: handed out in insertion order (SQLite's rowid inside this write transaction,
     # PostgreSQL's sequence), and only this transaction writes this campaign's items
     ids = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM campaign_items WHERE campaign_id = {mark} ORDER BY id",
                                               (campaign_id,))]
     if len(ids) != len(rows):  # pragma: no cover - the campaign was created in this transaction
         raise ValueError(f"campaign {campaign_id} has {len(ids)} items, {len(rows)} were written")
-    return records.items_digest(ids, (_clean(row) for row in rows) if clean else rows, ITEM_COLUMNS)
+    written = ((campaign_id, *row) for row in rows)
+    return records.items_digest(ids, (_clean(row) for row in written) if clean else written, ITEM_COLUMNS)
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:
