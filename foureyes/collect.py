@@ -111,7 +111,10 @@ def collect(config: Config, names: Sequence[str], progress: Progress = no_progre
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        # Joined in short waits: the kernel may deliver SIGINT to a source thread, and then a main
+        # thread blocked in an endless join would not run Python's handler until that source ended.
+        while thread.is_alive():
+            thread.join(0.1)
     for name in chosen:
         if name in raised:
             raise raised[name]

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_small_runs_and_writes_its_table(tmp_path):
     readme = tmp_path / "README.md"
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "0.02",
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "0.01",
                              "--readme", str(readme)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     text = readme.read_text()

@@ -121,6 +121,9 @@ def test_the_graphql_budget_is_waited_for_not_overrun(clean):
     assert content(result) == content(clean)
     assert result.stats["retries"] == 0 and result.stats["graphql_points"] == 6  # never refused, nothing asked twice
     assert result.stats["rate_limit_wait_s"] > 0
+    # the points used count across the reset: every REST call and query score, each window once
+    gh.settle()
+    assert result.stats["rate_limit_points"] == gh.stats.points + gh.stats.rest
     (wait,) = [e.message for e in events if "rate limit" in e.message]
     assert wait.startswith("GitHub graphql rate limit exhausted: waiting until ")
 

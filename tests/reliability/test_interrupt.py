@@ -6,18 +6,36 @@ server that stalls, that is never), and a half-read organisation must never beco
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from fakes import config_toml
 from fakes.github_server import FakeGitHub, load_fixture
 from foureyes.store import Store
 
 
-def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_path):
+def _to_a_source_thread(pid: int) -> None:
+    """SIGINT delivered to one of the process's other threads, as the kernel may choose to: Python
+    runs its handler in the main thread only, so a main thread blocked in an endless wait never
+    saw it until the stalled source ended (a load-dependent failure of the fresh-clone runs)."""
+    tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert tids, "the snapshot has no source thread"
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(234, pid, tids[-1], signal.SIGINT) == 0, os.strerror(ctypes.get_errno())  # tgkill
+
+
+TARGETS = ["process"] + (["a-source-thread"] if sys.platform == "linux" and platform.machine() == "x86_64" else [])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_path, target):
     store = tmp_path / "interrupt.db"
     gh = FakeGitHub(load_fixture("scenarios.yaml")).start()
     try:
@@ -33,7 +51,10 @@ def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_
                 time.sleep(0.05)
             assert gh.stats.in_flight > 0, "the snapshot never reached the fake"
             interrupted = time.monotonic()
-            proc.send_signal(signal.SIGINT)
+            if target == "process":
+                proc.send_signal(signal.SIGINT)
+            else:
+                _to_a_source_thread(proc.pid)
             out, err = proc.communicate(timeout=15)
             took = time.monotonic() - interrupted
         finally:

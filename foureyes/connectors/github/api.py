@@ -62,8 +62,8 @@ class Meter:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._rest = self._graphql = self._graphql_points = 0  # answered: REST calls, GraphQL queries and scores
-        self._spent: dict[str, list[int]] = {}  # resource -> [used before the first answer, most used seen]
-        self._points = 0  # points of windows that reset while reading
+        # (resource, reset) -> [used before the lowest answer, most used seen], per rate-limit window
+        self._spent: dict[tuple[str, str], list[int]] = {}
 
     def page(self) -> None:
         """A page of a list (a REST page or a GraphQL query) was read."""
@@ -71,22 +71,29 @@ class Meter:
 
     def spent(self, headers: Any) -> None:
         """Rate-limit points, from GitHub's ``x-ratelimit-used`` (points used in the current
-        window, per ``x-ratelimit-resource``): the rise of that count while this source reads.
-        Another client on the same token in the same window counts too."""
+        window, per ``x-ratelimit-resource``; a window is known by its ``x-ratelimit-reset``): the
+        rise of that count while this source reads. Another client on the same token in the same
+        window counts too. Answers arrive out of order (a query charged first may answer last), so
+        each window's span is the lowest count seen less a point to the highest; and what this
+        source itself was charged (`charged`) is a floor, since the first answer of a window may
+        have cost more than the point assumed for it."""
         try:
             used = int(str(headers.get("x-ratelimit-used", "")).strip())
         except ValueError:
             return
-        resource = str(headers.get("x-ratelimit-resource", "core"))
+        window = (str(headers.get("x-ratelimit-resource", "core")), str(headers.get("x-ratelimit-reset", "")))
         with self._lock:
-            span = self._spent.get(resource)
-            if span is None or used < span[0]:  # the first answer, or a window that reset
-                if span is not None:
-                    self._points += span[1] - span[0]
-                self._spent[resource] = [used - 1, used]  # an answer costs at least a point
+            span = self._spent.get(window)
+            if span is None:
+                self._spent[window] = [used - 1, used]  # an answer costs at least a point
             else:
-                span[1] = max(span[1], used)
-            self.watch.rate_limit_points = self._points + sum(hi - lo for lo, hi in self._spent.values())
+                span[0], span[1] = min(span[0], used - 1), max(span[1], used)
+            self._tally()
+
+    def _tally(self) -> None:
+        seen = sum(hi - lo for lo, hi in self._spent.values())
+        self.watch.rate_limit_points = max(seen, self._rest + self._graphql_points)
+
     def started(self) -> None:
         with self._lock:
             self.watch.requests += 1
@@ -116,6 +123,8 @@ class Meter:
                 self._graphql_points += points
             else:
                 self._rest += 1
+            if self._spent:
+                self._tally()
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
