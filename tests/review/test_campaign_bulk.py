@@ -122,3 +122,13 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     # and from the analysis computed now (no step shared between routes): the same items
     again = plan_items(computed, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
+
+
+def test_rows_are_encoded_as_the_json_encoder_does():
+    """Row digests build the C encoder once (`records._encode_row`): the same JSON as `_encode`."""
+    from foureyes.store.records import _encode, _encode_row
+
+    for row in ([1, "é\x00\u202e", None, True, False, 2.5, '"q"\\', ""], [], [[1, "a"], {"b": 1, "a": [None]}]):
+        assert _encode_row(list(row)) == _encode(list(row))
+    with pytest.raises(TypeError):
+        _encode_row([object()])
