@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
+from ..bulk import gc_paused
 from ..config import Config
 from ..errors import InputError, NotFound
 from ..identity import link
@@ -36,6 +37,7 @@ from .values import (
     decision_of,
     exception_of,
     item_of,
+    items_of,
 )
 from .vocabulary import (
     CERTIFY,
@@ -116,8 +118,9 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
         baseline = held_pairs(analysis_of(baseline_id), tier=tier)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
-    drafts = plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
-                        previous=_previous_decisions(store), aliases=aliases)
+    with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
+        item_rows = _draft_rows(plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
+                                           previous=_previous_decisions(store), aliases=aliases))
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -129,8 +132,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
             people_frozen=True,
         ))
-        item_rows = [_draft_row(campaign_id, d) for d in drafts]
-        rows.insert_items(conn, item_rows)
+        with gc_paused():
+            written = rows.insert_items(conn, campaign_id, item_rows)
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
@@ -140,7 +143,7 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         rows.insert_people(conn, campaign_id, aliases)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
-                     frozen=records.freeze(conn, campaign_id, sid),
+                     frozen=records.freeze(conn, campaign_id, sid, items=written),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": len(item_rows), "template": spec.template,
@@ -234,27 +237,44 @@ def _json_list(values: tuple[str, ...]) -> str:
     return dumps(list(values))
 
 
-def _draft_row(campaign_id: int, d: ItemDraft) -> dict[str, Any]:
-    g = d.grant
-    previous = ""
-    if d.previous is not None:
-        p = d.previous
-        previous = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name, "decision": p.decision,
-                          "by": p.by, "at": p.at, "unchanged": p.unchanged})
-    return {
-        "campaign_id": campaign_id, "grant_key": d.grant_key, "person": d.person, "person_name": d.person_name,
-        "accounts": _json_list(d.accounts), "system": g.system, "principal": g.principal,
-        "principal_name": d.principal_name, "entitlement": g.entitlement, "resource": g.resource,
-        "resource_name": d.resource_name, "tier": d.tier, "app": d.app, "capabilities": " ".join(g.capabilities),
-        "via": g.via, "detail": g.detail, "condition": g.condition, "expires": g.expires,
-        "last_used": g.last_used, "path": dumps(list(d.path)), "teams": _json_list(d.teams),
-        "conflicts": dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", "holders": d.holders,
-        "is_new": d.is_new,
-        "previous": previous, "fingerprint": d.fingerprint, "reviewer": d.reviewer,
-        "reviewer_key": d.reviewer_key, "reviewer_rule": d.reviewer_rule, "state": PENDING, "decision_id": None, "decided_by": None,
-        "decided_at": None, "version": 0, "person_status": d.person_status, "person_manager": d.person_manager,
-        "person_department": d.person_department, "usage": d.usage.to_json(),
-    }
+# `_draft_rows`' values, in this order: the table's columns but the id and the campaign's (`rows.ITEM_COLUMNS`)
+_ROW_COLUMNS = (
+    "grant_key", "person", "person_name", "accounts", "system", "principal", "principal_name",
+    "entitlement", "resource", "resource_name", "tier", "app", "capabilities", "via", "detail", "condition",
+    "expires", "last_used", "path", "teams", "conflicts", "holders", "is_new", "previous", "fingerprint", "reviewer",
+    "reviewer_key", "reviewer_rule", "state", "decision_id", "decided_by", "decided_at", "version", "person_status",
+    "person_manager", "person_department", "usage")
+assert _ROW_COLUMNS == rows.ITEM_COLUMNS[1:], "campaign_items' columns changed: change _draft_rows with them"
+
+
+def _draft_rows(drafts: list[ItemDraft]) -> list[tuple[Any, ...]]:
+    """Each draft as its item row (`_ROW_COLUMNS`: the campaign's id is added as they are
+    written); what many items share (a usage, a grant's capabilities) is written once."""
+    usage_json: dict[Any, str] = {}
+    capabilities: dict[tuple[str, ...], str] = {}
+    out = []
+    for d in drafts:
+        g = d.grant
+        previous = ""
+        if d.previous is not None:
+            p = d.previous
+            previous = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name,
+                              "decision": p.decision, "by": p.by, "at": p.at, "unchanged": p.unchanged})
+        usage = usage_json.get(d.usage)
+        if usage is None:
+            usage = usage_json[d.usage] = d.usage.to_json()
+        caps = capabilities.get(g.capabilities)
+        if caps is None:
+            caps = capabilities[g.capabilities] = " ".join(g.capabilities)
+        out.append((
+            d.grant_key, d.person, d.person_name, _json_list(d.accounts), g.system, g.principal,
+            d.principal_name, g.entitlement, g.resource, d.resource_name, d.tier, d.app, caps, g.via, g.detail,
+            g.condition, g.expires, g.last_used, d.path_json or dumps(list(d.path)), _json_list(d.teams),
+            dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", d.holders, bool(d.is_new), previous,
+            d.fingerprint, d.reviewer, d.reviewer_key, d.reviewer_rule, PENDING, None, None, None, 0,
+            d.person_status, d.person_manager, d.person_department, usage,
+        ))
+    return out
 
 
 # ---------------------------------------------------------------- reading campaigns
@@ -319,15 +339,25 @@ def items(store: Store, campaign_id: int, *, reviewer: str | None = None,
     """A campaign's items in queue order (person, resource, entitlement); ``reviewer``'s, by any
     spelling of theirs."""
     key = who_is(store, campaign_id, reviewer).key if reviewer is not None else None
-    return [item_of(row) for row in rows.items(store, campaign_id, states=states, reviewer_key=key)]
+    with gc_paused(keep=True):  # a queue of 500,000 items lives on in the TUI
+        return items_of(*rows.item_values(store, campaign_id, states=states, reviewer_key=key))
 
 
 def reviewer_queue(store: Store, campaign: Campaign, reviewer: str) -> list[Item]:
     """What a reviewer may decide: their items, or every item (not about them) for the fallback reviewer."""
     me = who_is(store, campaign.id, reviewer)
     if me.key and me.is_(who_is(store, campaign.id, campaign.reviewers.fallback)):
-        return [i for i in items(store, campaign.id) if not i.is_about(me)]
-    return [item_of(row) for row in rows.items(store, campaign.id, reviewer_key=me.key)]
+        about: dict[tuple[str, tuple[str, ...]], bool] = {}  # (person, accounts) -> about me: the same on their items
+        out = []
+        for i in items(store, campaign.id):
+            mine = about.get((i.person, i.accounts))
+            if mine is None:
+                mine = about[(i.person, i.accounts)] = i.is_about(me)
+            if not mine:
+                out.append(i)
+        return out
+    with gc_paused(keep=True):
+        return items_of(*rows.item_values(store, campaign.id, reviewer_key=me.key))
 
 
 def get_item(store: Store, item_id: int) -> Item:
@@ -393,25 +423,25 @@ def campaign_finding_records(store: Store, campaign_id: int) -> list[CampaignFin
 
 def progress(store: Store, campaign_id: int, *, reviewer: str | None = None) -> Progress:
     counts: Counter[str] = Counter()
-    waiting = 0
     key = who_is(store, campaign_id, reviewer).key if reviewer is not None else None
-    states = [r for r in rows.item_states(store, campaign_id) if key is None or r.reviewer_key == key]
+    for reviewer_key, state, count in rows.state_counts(store, campaign_id, by="reviewer_key"):
+        if key is None or reviewer_key == key:
+            counts[state] += count
+    # an exception awaiting its second approver is counted apart
     pending_ex = rows.items_with_exception(store, campaign_id, status=EX_PENDING)
-    for row in states:
-        if row.state == EXCEPTION and row.id in pending_ex:
-            waiting += 1
-        else:
-            counts[row.state] += 1
-    return Progress(total=len(states), pending=counts[PENDING], certified=counts[CERTIFY], revoked=counts[REVOKE],
-                    deferred=counts[DEFER], exception_waiting=waiting, excepted=counts[EXCEPTION],
+    waiting = sum(1 for r in rows.item_states(store, campaign_id, ids=pending_ex)
+                  if r.state == EXCEPTION and (key is None or r.reviewer_key == key))
+    counts[EXCEPTION] -= waiting
+    return Progress(total=sum(counts.values()) + waiting, pending=counts[PENDING], certified=counts[CERTIFY],
+                    revoked=counts[REVOKE], deferred=counts[DEFER], exception_waiting=waiting, excepted=counts[EXCEPTION],
                     skipped=counts[SKIPPED])
 
 
 def reviewer_counts(store: Store, campaign_id: int) -> dict[str, Counter[str]]:
     """Reviewer -> item states, for `campaign show`."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in rows.item_states(store, campaign_id):
-        out[row.reviewer][row.state] += 1
+    for reviewer, state, count in rows.state_counts(store, campaign_id):
+        out[reviewer][state] += count
     return dict(out)
 
 

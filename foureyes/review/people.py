@@ -97,6 +97,9 @@ def aliases_of(snapshot: Snapshot, identities: Identities, identity: IdentityCon
         email = normalise(raw)[0]
         if email in identities.people:
             add(raw, email, f"[identity.people.\"{raw}\"]")
+    read_ahead = getattr(snapshot, "principals_by_key", None)  # a stored snapshot's: in batches, not key by key
+    if read_ahead is not None:
+        read_ahead(link.principal for person in identities.people.values() for link in person.accounts)
     for person in identities.people.values():
         add(person.key, person.key, "the person's key")
         emails = {person.key} if _EMAIL.match(person.key) else set()

@@ -56,10 +56,12 @@ class ItemDraft:
     person_department: str = ""
     key: str = ""  # the grant's key (as stored; computed from the grant when not given)
 
+    usage: Usage = Usage()
+    path_json: str = ""  # `path` as stored (JSON), when planning wrote it already
+
     @property
     def grant_key(self) -> str:
         return self.key or self.grant.key
-    usage: Usage = Usage()
 
 
 def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
@@ -73,6 +75,62 @@ def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
     data = [key or grant.key, sorted(grant.capabilities), [[s.kind, s.key] for s in route], grant.condition,
             grant.expires or ""]
     return hashlib.sha256(dumps(data).encode()).hexdigest()
+
+
+_Parts = tuple[tuple[str, ...], str, str, tuple[str, ...]]
+_NO_ROUTE: _Parts = ((), "", "", ())
+
+
+class _RouteTexts:
+    """A route's steps as an item keeps them (text, JSON, the fingerprint's [kind, key]), worked
+    out once per step: a stored analysis hands out the same step objects for every route that
+    shares them (a person's hops to a principal, a grant's own two steps), and a campaign has
+    hundreds of thousands of items over a few thousand of those."""
+
+    def __init__(self, principals: Mapping[str, Any]):
+        self._principals = principals
+        self._steps: dict[int, tuple[Step, str, str, str, str]] = {}  # id -> (step, text, JSON, [kind, key], team)
+        self._values: dict[Step, tuple[Step, str, str, str, str]] = {}  # the same, by value (an edge's, for anyone)
+        self._grants: dict[str, tuple[str, str]] = {}  # grant key -> the fingerprint's JSON before and after the route
+
+    def _step(self, step: Step) -> tuple[Step, str, str, str, str]:
+        found = self._steps.get(id(step))
+        if found is None or found[0] is not step:  # (kept with the step: an id is only unique while it lives)
+            found = self._values.get(step)
+            if found is None:
+                text = str(step)
+                team = step.key if step.kind == EdgeKind.MEMBER_OF and getattr(
+                    self._principals.get(step.key), "kind", "") == Kind.TEAM else ""
+                found = self._values[step] = (step, text, dumps(text), dumps([step.kind, step.key]), team)
+            found = self._steps[id(step)] = (step, *found[1:])
+        return found
+
+    def parts(self, steps: Sequence[Step]) -> "_Parts":
+        """Part of a route: its texts, their JSON (as `dumps` writes a list's items), its hops as
+        the fingerprint lists them (JSON, without the brackets) and the teams it goes through."""
+        found = [self._step(s) for s in steps]
+        return (tuple(p[1] for p in found), ", ".join(p[2] for p in found), ", ".join(p[3] for p in found),
+                tuple(dict.fromkeys(p[4] for p in found if p[4])))
+
+    @staticmethod
+    def join(head: "_Parts", tail: "_Parts | None") -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
+        """The whole route's texts, their JSON list, its hops (for `fingerprint`) and its teams."""
+        if tail is None or head is _NO_ROUTE:
+            return (), "[]", "", ()
+        if not head[0] or not tail[0]:  # (a route has the person and the grant's steps: not seen)
+            return (head[0] + tail[0], f"[{head[1]}{tail[1]}]", head[2] + tail[2],
+                    tuple(dict.fromkeys(head[3] + tail[3])))
+        teams = head[3] if not tail[3] else tuple(dict.fromkeys(head[3] + tail[3]))
+        return head[0] + tail[0], f"[{head[1]}, {tail[1]}]", f"{head[2]}, {tail[2]}", teams
+
+    def fingerprint(self, grant: Grant, key: str, hops: str) -> str:
+        """`_fingerprint(grant, route, key)`, from the route's hops as `of` gives them."""
+        around = self._grants.get(key)
+        if around is None:
+            around = self._grants[key] = (
+                "[" + dumps(key) + ", " + dumps(sorted(grant.capabilities)) + ", [",
+                "], " + dumps(grant.condition) + ", " + dumps(grant.expires or "") + "]")
+        return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
 
 
 def _grant_repo(resource: Resource | None) -> str:
@@ -153,11 +211,18 @@ def plan_items(
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
+    texts = _RouteTexts(principals)
+    usage_memo: dict[str, Usage] = {}  # grant key -> its usage, where no account's own use can answer
+    # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
+    used_at = {resource for _, resource in usage_of.by_principal}
+    resource_app: dict[str, str] = {}
     drafts: list[ItemDraft] = []
+    tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
     for person in identities.people.values():
         grants = reach[person.key]
         if not grants:
             continue
+        heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
         if scope.kind == "leavers" and not person.is_leaver:
             continue
         if scope.kind == "movers" and person.key not in moved:
@@ -191,11 +256,30 @@ def plan_items(
                 continue
             if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
                 continue
-            usage = usage_of.of(grant, accounts).suggest(idle_days)
+            if grant.resource in used_at:
+                usage = usage_of.of(grant, accounts).suggest(idle_days)
+            else:
+                usage = usage_memo.get(key)
+                if usage is None:
+                    usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
             if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
                 continue
-            route = analysis.grant_route(person.key, grant)
-            app = _item_app(resource, route, principals, repo_app)
+            # the route: the person's hops to the grant's principal (the same for each of its grants),
+            # then the grant's own two steps (the same for everyone); drawn once per person and principal
+            head, tail = heads.get(grant.principal), tails.get(key)
+            if head is None or tail is None:
+                route = analysis.grant_route(person.key, grant)
+                if route:
+                    head = heads[grant.principal] = texts.parts(route[:-2])
+                    tail = tails[key] = texts.parts(route[-2:])
+                else:  # (not reached: no route to any grant of that principal)
+                    head = heads[grant.principal] = _NO_ROUTE
+            app = resource_app.get(grant.resource)
+            if app is None:  # the resource's app, else its repository's: the same for every item on it
+                app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
+                    _grant_repo(resource), "")
+            if not app:
+                app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
             if scope.apps and app not in scope.apps:
                 continue
             conflicts: tuple[ConflictRef, ...] = ()
@@ -206,10 +290,7 @@ def plan_items(
                                   for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
             if scope.kind == "conflicts" and not conflicts:
                 continue
-            teams = tuple(dict.fromkeys(
-                s.key for s in route
-                if s.kind == EdgeKind.MEMBER_OF and getattr(principals.get(s.key), "kind", "") == Kind.TEAM
-            ))
+            path, path_json, hops, teams = texts.join(head, tail)
             principal = principals.get(grant.principal)
             if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
                 teams = teams + (grant.principal,)
@@ -218,11 +299,11 @@ def plan_items(
                 principal_name=principal.label if principal else grant.principal,
                 resource_name=resource.label if resource else grant.resource,
                 tier=resource.tier if resource else "", app=app,
-                path=tuple(str(s) for s in route), teams=teams, conflicts=conflicts,
+                path=path, teams=teams, conflicts=conflicts,
                 holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
-                fingerprint=_fingerprint(grant, route, key), key=key,
+                fingerprint=texts.fingerprint(grant, key, hops), key=key,
                 person_status=status, person_manager=manager, person_department=department,
-                usage=usage,
+                usage=usage, path_json=path_json,
             ))
     assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
     if previous:
@@ -300,7 +381,17 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         return resolved[candidate]
 
     subjects: dict[str, set[str]] = {}
+    # what the rules decide depends on the subject, the app and the teams alone, but for the
+    # fixed list's rotation: the same answer for the person's other items of that app and route
+    decided: dict[tuple[str, str, tuple[str, ...]], tuple[str, str, str]] | None = (
+        None if "fixed" in reviewers.rules else {})
     for draft in drafts:
+        if decided is not None:
+            found = decided.get((draft.person, draft.app, draft.teams))
+            if found is not None:
+                draft.reviewer, draft.reviewer_key, draft.reviewer_rule = found
+                out.append(draft)
+                continue
         subject = subjects.get(draft.person)
         if subject is None:
             subject = subjects[draft.person] = {fold(draft.person), *(fold(a) for a in draft.accounts)}
@@ -335,6 +426,8 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         if not chosen:
             why = "unassigned: " + _nobody(draft, config, reviewers, maintainers, eligible)
         draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
+        if decided is not None:
+            decided[(draft.person, draft.app, draft.teams)] = (draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
         out.append(draft)
     return out
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from functools import lru_cache
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InputError
 from ..model import RosterStatus
@@ -443,6 +444,52 @@ def item_of(row: Any) -> Item:
         person_status=row.person_status, person_manager=row.person_manager, person_department=row.person_department,
         usage=Usage.from_json(getattr(row, "usage", ""), row.last_used),
     )
+
+
+@lru_cache(maxsize=1 << 14)
+def _strings(text: str) -> tuple[str, ...]:
+    """A JSON list of strings as stored (accounts, teams): the same few recur on many items."""
+    return tuple(json.loads(text))
+
+
+@lru_cache(maxsize=1 << 12)
+def _conflicts(text: str) -> tuple[ConflictRef, ...]:
+    return tuple(ConflictRef(**c) for c in json.loads(text))
+
+
+@lru_cache(maxsize=1 << 12)
+def _usage(text: str, last_used: str | None) -> Usage:
+    return Usage.from_json(text, last_used)
+
+
+def items_of(names: Sequence[str], values: Iterable[Sequence[Any]]) -> list[Item]:
+    """`item_of` for many rows given as plain tuples (``names``: their columns): what many items
+    share (a person's accounts, a route's teams, a usage, a conflict list) is decoded once."""
+    loads = json.loads
+    out = []
+    for row in values:
+        v = dict(zip(names, row))
+        previous = None
+        if v["previous"]:
+            p = loads(v["previous"])
+            previous = PreviousDecision(campaign_id=p["campaign_id"], campaign_name=p["campaign_name"],
+                                        decision=p["decision"], by=p["by"], at=p["at"], unchanged=p["unchanged"])
+        capabilities = v["capabilities"]
+        out.append(Item(
+            id=v["id"], campaign_id=v["campaign_id"], grant_key=v["grant_key"], person=v["person"],
+            person_name=v["person_name"], accounts=_strings(v["accounts"]), system=v["system"],
+            principal=v["principal"], principal_name=v["principal_name"], entitlement=v["entitlement"],
+            resource=v["resource"], resource_name=v["resource_name"], tier=v["tier"], app=v["app"],
+            capabilities=tuple(capabilities.split()) if capabilities else (), via=v["via"], detail=v["detail"],
+            condition=v["condition"], expires=v["expires"], last_used=v["last_used"], path=tuple(loads(v["path"])),
+            teams=_strings(v["teams"]), conflicts=_conflicts(v["conflicts"]) if v["conflicts"] != "[]" else (),
+            holders=v["holders"], is_new=bool(v["is_new"]), previous=previous, fingerprint=v["fingerprint"],
+            reviewer=v["reviewer"], reviewer_rule=v["reviewer_rule"], state=v["state"], decision_id=v["decision_id"],
+            decided_by=v["decided_by"], decided_at=v["decided_at"], version=v["version"],
+            reviewer_key=v["reviewer_key"], person_status=v["person_status"], person_manager=v["person_manager"],
+            person_department=v["person_department"], usage=_usage(v["usage"] or "", v["last_used"]),
+        ))
+    return out
 
 
 def decision_of(row: Any) -> Decision:

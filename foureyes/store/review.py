@@ -9,13 +9,12 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 from __future__ import annotations
 
 from contextlib import contextmanager
-from operator import itemgetter
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import Store
+from . import Store, records
 from . import schema as t
 
 ITEM_BATCH = 2000
@@ -47,26 +46,39 @@ def insert_campaign(conn: Connection, values: Mapping[str, Any]) -> int:
         raise PeriodTaken(str(exc.orig)) from exc
 
 
-def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """A campaign's items, in bulk: plain tuples through the driver's executemany (SQLAlchemy's
-    per-row parameter processing cost more than the insert on a campaign of 500,000 items)."""
-    columns = [c for c in t.campaign_items.columns if c.name != "id"]
-    defaults = {c.name: c.default.arg if c.default is not None and not callable(c.default.arg) else None
-                for c in columns}
-    names = [c.name for c in columns]
+# An item row as `insert_items` takes it: every column but the id, in the table's order.
+ITEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in t.campaign_items.columns if c.name != "id")
+
+
+def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """A campaign's items, in bulk (tuples in `ITEM_COLUMNS` order without the first, the campaign's
+    id: ``campaign_id``): plain tuples through the driver's executemany (SQLAlchemy's per-row parameter processing cost more
+    than the insert on a campaign of 500,000 items).
+
+    Returns what the campaign's creation commits to about them (`records.ItemsDigest`), worked
+    out from the rows as written and the ids they were given: reading 500,000 rows back for it
+    took as long as writing them."""
+    names = list(ITEM_COLUMNS)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     clean = conn.dialect.name != "sqlite"  # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
-    whole = itemgetter(*names)  # rows that name every column (a campaign's), in C
     for start in range(0, len(rows), ITEM_BATCH):
-        try:
-            batch = [whole(row) for row in rows[start:start + ITEM_BATCH]]
-        except KeyError:
-            batch = [tuple(row.get(n, defaults[n]) for n in names) for row in rows[start:start + ITEM_BATCH]]
+        batch = [(campaign_id, *row) for row in rows[start:start + ITEM_BATCH]]
         if clean:
-            batch = [tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
-                     for row in batch]
+            batch = [_clean(row) for row in batch]
         conn.exec_driver_sql(sql, batch)
+    # each row's id: handed out in insertion order (SQLite's rowid inside this write transaction,
+    # PostgreSQL's sequence), and only this transaction writes this campaign's items
+    ids = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM campaign_items WHERE campaign_id = {mark} ORDER BY id",
+                                              (campaign_id,))]
+    if len(ids) != len(rows):  # pragma: no cover - the campaign was created in this transaction
+        raise ValueError(f"campaign {campaign_id} has {len(ids)} items, {len(rows)} were written")
+    written = ((campaign_id, *row) for row in rows)
+    return records.items_digest(ids, (_clean(row) for row in written) if clean else written, ITEM_COLUMNS)
+
+
+def _clean(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
 
 
 def insert_findings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -110,10 +122,12 @@ def last_closed_snapshot(db: Db, snapshot_id: int, *, closed: str) -> int | None
 
 def insert_people(conn: Connection, campaign_id: int, aliases: Mapping[str, Mapping[str, str]]) -> None:
     """A campaign's identities: folded alias -> {folded person: how it was linked}."""
-    rows = [{"campaign_id": campaign_id, "alias": alias, "person": person, "via": via}
+    rows = [(campaign_id, alias, person, via)
             for alias, people in sorted(aliases.items()) for person, via in sorted(people.items())]
-    for start in range(0, len(rows), ITEM_BATCH):
-        conn.execute(t.campaign_people.insert(), rows[start:start + ITEM_BATCH])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO campaign_people (campaign_id, alias, person, via) VALUES ({mark}, {mark}, {mark}, {mark})"
+    for start in range(0, len(rows), ITEM_BATCH):  # plain tuples, as items (50,000 people have 100,000 spellings)
+        conn.exec_driver_sql(sql, rows[start:start + ITEM_BATCH])
 
 
 def people_named(db: Db, campaign_id: int, aliases: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -157,6 +171,33 @@ def items(db: Db, campaign_id: int, *, reviewer_key: str | None = None,
         return list(conn.execute(query))
 
 
+def item_values(db: Db, campaign_id: int, *, reviewer_key: str | None = None,
+                states: Iterable[str] | None = None) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """`items` as the column names and plain tuples, through the driver's own cursor: a queue of
+    500,000 items read as SQLAlchemy rows cost more than the reading."""
+    names = tuple(c.name for c in t.campaign_items.columns)
+    mark = "?" if (db.dialect if isinstance(db, Connection) else db.engine.dialect).paramstyle == "qmark" else "%s"
+    where, params = f"campaign_id = {mark}", [campaign_id]
+    if states is not None:
+        wanted = list(states)
+        if not wanted:
+            return names, []
+        where += f" AND state IN ({', '.join([mark] * len(wanted))})"
+        params += wanted
+    if reviewer_key is not None:
+        where += f" AND reviewer_key = {mark}"
+        params.append(reviewer_key)
+    sql = (f"SELECT {', '.join(names)} FROM campaign_items WHERE {where} "
+           "ORDER BY person, resource, entitlement, id")
+    with _reading(db) as conn:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return names, cursor.fetchall()
+        finally:
+            cursor.close()
+
+
 def item(db: Db, item_id: int, *, lock: bool = False) -> Row[Any] | None:
     query = select(t.campaign_items).where(t.campaign_items.c.id == item_id)
     if lock:
@@ -171,13 +212,26 @@ def items_to_close(conn: Connection, campaign_id: int) -> list[Row[Any]]:
                              .order_by(t.campaign_items.c.id).with_for_update()))
 
 
-def item_states(db: Db, campaign_id: int) -> list[Row[Any]]:
-    """(id, state, reviewer, reviewer_key) of each item of the campaign."""
+def item_states(db: Db, campaign_id: int, *, ids: Iterable[int] | None = None) -> list[Row[Any]]:
+    """(id, state, reviewer, reviewer_key) of each item of the campaign (of those in ``ids``)."""
+    query = select(t.campaign_items.c.id, t.campaign_items.c.state, t.campaign_items.c.reviewer,
+                   t.campaign_items.c.reviewer_key).where(t.campaign_items.c.campaign_id == campaign_id)
     with _reading(db) as conn:
-        return list(conn.execute(
-            select(t.campaign_items.c.id, t.campaign_items.c.state, t.campaign_items.c.reviewer,
-                   t.campaign_items.c.reviewer_key)
-            .where(t.campaign_items.c.campaign_id == campaign_id)))
+        if ids is None:
+            return list(conn.execute(query))
+        wanted = sorted(set(ids))
+        return [row for start in range(0, len(wanted), 500)
+                for row in conn.execute(query.where(t.campaign_items.c.id.in_(wanted[start:start + 500])))]
+
+
+def state_counts(db: Db, campaign_id: int, *, by: str = "reviewer") -> list[tuple[str, str, int]]:
+    """(``by``: reviewer or reviewer_key, state, how many items) of the campaign, counted by the
+    database; each reviewer's states in the order of their first item."""
+    c = t.campaign_items.c
+    with _reading(db) as conn:
+        found = conn.execute(select(c[by], c.state, func.count(), func.min(c.id))
+                             .where(c.campaign_id == campaign_id).group_by(c[by], c.state)).all()
+    return [(r[0], r[1], r[2]) for r in sorted(found, key=lambda r: (r[0], r[3]))]
 
 
 def set_item(conn: Connection, item_id: int, version: int, *, state: str, decision_id: int | None,

@@ -1,0 +1,134 @@
+"""Creating a campaign in bulk (issue 19): what planning works out once and shares (a route's
+texts, a grant's part of the fingerprint, a usage, a reviewer) gives each item what working it
+out item by item gives, from a stored analysis as from a computed one; and the items' digest the
+creation entry commits to, worked out as the items are written, is the one `audit verify` reads
+back, so an item row edited afterwards is still caught."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from foureyes import review
+from foureyes.analysis import analyze
+from foureyes.config import parse_config
+from foureyes.model import EdgeKind, Kind
+from foureyes.review.campaigns import NEW
+from foureyes.review.people import aliases_of, dict_lookup
+from foureyes.review.vocabulary import dumps
+from foureyes.review.planning import _assign, _fingerprint, _item_app, plan_items
+from foureyes.store import Store, audit, records
+from foureyes.workspace import Workspace
+
+from .conftest import TODAY
+
+ROOT = Path(__file__).resolve().parents[2]
+BIG_CONFIG = """
+[identity]
+email_domains = ["bigco.example"]
+
+[campaigns]
+fallback_reviewer = "ciso@bigco.example"
+"""
+
+
+def _frozen_items(store: Store, campaign_id: int) -> dict[str, Any]:
+    entry = next(e for e in audit.entries(store, campaign_id=campaign_id) if e.action == NEW)
+    return dict(entry.state["frozen"]["items"])
+
+
+def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config):
+    spec = review.spec_from_config(review_config, name="Q4", today=TODAY)
+    campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
+    said = _frozen_items(store, campaign.id)
+    with store.engine.connect() as conn:
+        read = records.freeze(conn, campaign.id, campaign.snapshot_id)["items"]
+    assert said == read and said["rows"] == len(review.items(store, campaign.id)) > 10
+    assert said["start"] == {"state": "pending", "decision_id": None, "decided_by": None, "decided_at": None,
+                             "version": 0}
+    assert review.verify_audit(store).differences == ()
+
+    with store.engine.begin() as conn:  # a frozen column edited behind the log's back
+        conn.execute(text("UPDATE campaign_items SET reviewer = 'mallory@acme.com' WHERE id = "
+                          "(SELECT min(id) FROM campaign_items)"))
+    differences = review.verify_audit(store).differences
+    assert [(d.table, d.id) for d in differences] == [("campaign_items", f"campaign {campaign.id}")]
+    assert "rows deleted, added or edited since" in differences[0].describe()
+
+
+@pytest.fixture(scope="module")
+def enterprise(tmp_path_factory) -> Any:
+    """A generated enterprise (1/100th of the benchmark's) with its analysis stored, as `foureyes
+    snapshot` leaves it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    directory = tmp_path_factory.mktemp("bulk")
+    config = parse_config(BIG_CONFIG, "<bulk test config>")
+    url = f"sqlite:///{directory / 'big.db'}"
+    with Store(url) as store:
+        results, _ = generate(0.01)
+        store.write_snapshot(results, label="generated")
+    with Workspace.open(config, url=url) as workspace:
+        yield workspace, config
+
+
+def _reference(analysis: Any, draft: Any) -> tuple[Any, ...]:
+    """The item's route-derived parts as planning worked them out item by item before."""
+    route = analysis.grant_route(draft.person, draft.grant)
+    principals, resources = analysis.snapshot.principals, analysis.snapshot.resources
+    teams = tuple(dict.fromkeys(s.key for s in route if s.kind == EdgeKind.MEMBER_OF
+                                and getattr(principals.get(s.key), "kind", "") == Kind.TEAM))
+    principal = principals.get(draft.grant.principal)
+    if principal is not None and principal.kind == Kind.TEAM and draft.grant.principal not in teams:
+        teams += (draft.grant.principal,)
+    from foureyes.rules.engine import repo_apps
+    app = _item_app(resources.get(draft.grant.resource), route, principals, repo_apps(resources))
+    return tuple(str(s) for s in route), _fingerprint(draft.grant, route, draft.key), teams, app
+
+
+def _shown(draft: Any) -> tuple[Any, ...]:
+    return (draft.person, draft.key, draft.path, draft.path_json, draft.fingerprint, draft.teams, draft.app,
+            draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
+
+
+def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
+    workspace, config = enterprise
+    stored = workspace.analysis()
+    snapshot = workspace.load_snapshot()
+    computed = analyze(snapshot, config, waivers=[])
+    rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
+    aliases = aliases_of(snapshot, computed.identities, config.identity)
+    drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
+    assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)
+
+    for draft in drafts:
+        path, fingerprint, teams, app = _reference(stored, draft)
+        assert (draft.path, draft.fingerprint, draft.teams, draft.app) == (path, fingerprint, teams, app)
+        assert draft.path_json == dumps(list(path))
+    # each reviewer as the rules name them for that item alone
+    lookup = dict_lookup(aliases)
+    maintainers = stored.team_maintainers()
+    for draft in drafts[::7]:
+        alone = _assign([replace(draft, reviewer="", reviewer_key="", reviewer_rule="")], config, rules,
+                        maintainers, lookup, stored.identities.roster)[0]
+        assert (alone.reviewer, alone.reviewer_key, alone.reviewer_rule) == (
+            draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
+    # and from the analysis computed now (no step shared between routes): the same items
+    again = plan_items(computed, config, review.Scope(kind="production"), rules, aliases=aliases)
+    assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
+
+
+def test_rows_are_encoded_as_the_json_encoder_does():
+    """Row digests build the C encoder once (`records._encode_row`): the same JSON as `_encode`."""
+    from foureyes.store.records import _encode, _encode_row
+
+    for row in ([1, "é\x00\u202e", None, True, False, 2.5, '"q"\\', ""], [], [[1, "a"], {"b": 1, "a": [None]}]):
+        assert _encode_row(list(row)) == _encode(list(row))
+    with pytest.raises(TypeError):
+        _encode_row([object()])
