@@ -18,7 +18,7 @@ def team_members(analysis: Analysis, team: str) -> set[str]:
 
 
 def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
-                app_name: str = "") -> list[dict[str, Any]]:
+                app_name: str = "", counts: bool = False) -> list[dict[str, Any]]:
     """One row per person holding anything in scope: the resources behind each capability.
 
     Code capabilities have no deployment tier of their own, so they count for every tier.
@@ -26,10 +26,20 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
     never among the standing ``capabilities``. Rows with a conflict finding come first. Without
     activity the rows come from the analysis's matrix cells (stored or computed); with it, from
     the holdings, each checked for use in the period (``used``).
+
+    ``counts``: each capability's number of resources instead of the resources (what a table
+    shows); a stored analysis reads them from its stored counts without its holdings.
     """
     in_conflict = analysis.people_in_conflict()
     members = team_members(analysis, team) if team else None
     period = analysis.snapshot.period
+    if counts:
+        stored = getattr(analysis, "matrix_counts", None)
+        read = stored(tier) if stored is not None and period is None and not app_name else None
+        if read is not None:
+            return _count_rows(analysis, *read, in_conflict, members, conflicts_only)
+        return [_counted(row) for row in matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team,
+                                                     app_name=app_name)]
     usage = UsageIndex(analysis.snapshot) if period is not None else None
     grants = {g.key: g for g in analysis.snapshot.grants()} if usage is not None else {}
     found: dict[str, tuple[dict[str, dict[str, None]], ...]] = {}
@@ -90,5 +100,30 @@ def matrix_rows(analysis: Analysis, *, tier: str, conflicts_only: bool = False, 
                      "emergency": {c: list(resources) for c, resources in emergency.items() if resources},
                      # resources where a grant behind the capability was used in the activity period
                      "used": {c: list(resources) for c, resources in used.items() if resources}})
+    rows.sort(key=lambda r: (not r["conflict"], r["person"]))
+    return rows
+
+
+def _counted(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of resources as a row of counts."""
+    return {**row, **{part: {c: len(resources) for c, resources in row[part].items()}
+                      for part in ("capabilities", "emergency", "used")}}
+
+
+def _count_rows(analysis: Analysis, people_keys: list[str], counts: list[int], in_conflict: set[str],
+                members: set[str] | None, conflicts_only: bool) -> list[dict[str, Any]]:
+    """`matrix_rows(counts=True)` from a stored analysis's counts of one tier: each person's six
+    standing counts, then six only through an emergency path (`StoredAnalysis.matrix_counts`)."""
+    people = analysis.identities.people
+    width = len(CAPABILITIES)
+    rows = []
+    for n, person_key in enumerate(people_keys):
+        if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
+            continue
+        found = counts[2 * width * n:2 * width * (n + 1)]
+        person = people[person_key]
+        rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
+                     "conflict": person_key in in_conflict, "capabilities": dict(zip(CAPABILITIES, found)),
+                     "emergency": {c: e for c, e in zip(CAPABILITIES, found[width:]) if e}, "used": {}})
     rows.sort(key=lambda r: (not r["conflict"], r["person"]))
     return rows

@@ -19,35 +19,40 @@ import threading
 import zlib
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
-from .changes import Fact, ProofStep, population
+from .changes import population
 from .emergency import Emergency, prepare, with_uses
 from .bulk import gc_paused
 from .config import Config
 from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
                     match_edge)
 from .identity import Identities
-from .model import CAPABILITIES, AccountLink, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
+from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
-from .rules import Exposure, Finding, RulePack, Waiver
+from .rules import Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
-from .stored_form import Place, cells, decode_holdings, decode_reach, encode_holdings, encode_reach, kept_attrs, placer
+from .store.view import WHOLE_READ
+from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, cells, code_only,
+                          decode_holdings, decode_reach, encode_holdings, encode_reach, exposures_of, fact_of,
+                          kept_attrs, matrix_node, placer, stored_evidence, tier_counts)
 
-FORMAT = 3  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
                     "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.emergency")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
+# Paths through up to this many principals read their edges by index (a who-can's 10,000 are a
+# fraction of the snapshot's 209,000 edges: reading every edge cost three times as much).
+EDGES_BY_INDEX_UP_TO = 25_000
 
 
 # ---------------------------------------------------------------- the key
@@ -138,6 +143,7 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
+    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
     with gc_paused():
         by_person = graph.by_person()
         finding_rows = []
@@ -160,8 +166,8 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume),
-                 finding_rows, _node_rows(graph), team_rows, roster_rows), summary
+    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume, matrix),
+                 finding_rows, _node_rows(graph, matrix), team_rows, roster_rows), summary
 
 
 def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]
@@ -174,7 +180,9 @@ def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str,
 
 
 def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-                  hop: Callable[[Holding], Any], consume: bool = False) -> Iterator[tuple[Any, ...]]:
+                  hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
+                  ) -> Iterator[tuple[Any, ...]]:
+    """Each person's holdings of each capability; ``matrix`` counts them on the way."""
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
     taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     for person in people:
@@ -182,12 +190,22 @@ def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding
         for h in taken(person.key, ()):
             grouped.setdefault(h.capability, []).append(h)
         for capability in sorted(grouped, key=_capability_rank):
+            if matrix is not None:
+                matrix.add(person.key, capability, tier_counts(grouped[capability]))
             yield person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)
+    if matrix is not None:
+        matrix.finished = True
 
 
-def _node_rows(graph: Graph) -> Iterator[tuple[Any, ...]]:
+def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
+    """The shared closures, then the matrix's counts (counted while the holdings were written,
+    which `Parts` lists before the nodes)."""
     for node, entries in graph.shared_closures():
         yield node, _pack(entries)
+    if matrix is not None:
+        if not matrix.finished:
+            raise RuntimeError("the matrix's counts are read before the holdings were all written")
+        yield from matrix.rows()
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
@@ -201,22 +219,15 @@ def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) ->
     out: dict[str, Any] = {}
     if f.settings:
         out["settings"] = [[k, v] for k, v in f.settings]
-    if f.exposed:
-        out["exposed"] = [[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
-                           [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)] if e.holding else 0]
-                          for e in f.exposed]
+    if f.exposed:  # JSON in the JSON: read with the finding, decoded when first asked for (thousands of people)
+        out["exposed"] = json.dumps([[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
+                                      [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)]
+                                      if e.holding else 0] for e in f.exposed], ensure_ascii=False, default=_jsonable)
     if f.facts:
         out["facts"] = dict(f.facts)
     if f.fact is not None:
         out["fact"] = canonical(f.fact)
     return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
-
-
-def _fact(data: Mapping[str, Any] | None) -> Fact | None:
-    if not data:
-        return None
-    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
-                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
 
 
 def _jsonable(value: Any) -> Any:
@@ -401,13 +412,10 @@ class StoredAnalysis(Analysis):
             if self._identities is None:
                 blob = analyses.roster(self._store, self.row.id)
                 roster = _roster_of(_unpack(blob)) if blob is not None else Roster()
-                people: dict[str, Person] = {}
-                for key, name, linked, external, accounts, count in analyses.people(self._store, self.row.id):
-                    links = tuple(AccountLink(p, m, e) for p, m, e in json.loads(accounts))
-                    record = roster.record_for(key if linked else "", name) if roster.configured else None
-                    people[key] = Person(key, name, links, bool(linked), bool(external), record)
-                    self._holding_counts[key] = count
-                person_of = {a.principal: p.key for p in people.values() for a in p.accounts}
+                rows = analyses.people(self._store, self.row.id)
+                self._holding_counts.update((row[0], row[5]) for row in rows)
+                people = StoredPeople(rows, roster)  # each person made when first asked for
+                person_of = PersonOf(rows)
                 self._identities = Identities(people=people, person_of=person_of, roster=roster)
             return self._identities
 
@@ -495,20 +503,18 @@ class StoredAnalysis(Analysis):
             rule = self._pack.get(rule_id)
             if rule is None:  # a stale analysis of a rule removed since
                 continue
-            requirements = rule.requirements
-            parts = tuple((requirements[index], tuple(_holding(person, h[0], h[1:]) for h in held))
-                          for index, held in json.loads(evidence) if index < len(requirements))
+            parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements))  # decoded when first read
             matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
                                                          key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]
-            extra = json.loads(details) if details else {}
-            exposed = tuple(Exposure(who, tuple(Step(*s) for s in steps), _holding(h[0], h[1], h[2:]) if h else None)
-                            for who, steps, h in extra.get("exposed", ()))
+            extra = json.loads(details) if details and details != "{}" else {}  # most have nothing more
+            exposed = extra.get("exposed", ())
+            exposed = Decoded(exposed, exposures_of) if isinstance(exposed, str) else exposures_of(exposed)
             out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
                                subject_label=label, evidence=parts, waiver=active[0] if active else None,
                                expired_waivers=tuple(w for w in matching if not w.active(today)),
                                settings=tuple((k, v) for k, v in extra.get("settings", ())), exposed=exposed,
-                               facts=extra.get("facts", {}), fact=_fact(extra.get("fact"))))
+                               facts=extra.get("facts", {}), fact=fact_of(extra.get("fact"))))
         return out
 
     def _coverage(self) -> dict[str, list[int]]:
@@ -570,6 +576,20 @@ class StoredAnalysis(Analysis):
         for person, capability, blob in analyses.holdings(self._store, self.row.id):
             yield person, capability, cells(blob, place)
 
+    def matrix_counts(self, tier: str) -> tuple[list[str], list[int]] | None:
+        """The people holding anything in ``tier`` ("any": anywhere) and their counts, six standing
+        then six only through an emergency path each (`stored_form.MatrixCounts`), read from one
+        row; None when the stored form has none (a stale analysis of an older form)."""
+        blob = analyses.node(self._store, self.row.id, matrix_node(tier))
+        if blob is not None:
+            people, counts = _unpack(blob)
+            return people, counts
+        blob = analyses.node(self._store, self.row.id, MATRIX_NODE)
+        if blob is None:
+            return None
+        people, counts = _unpack(blob)
+        return code_only(people, counts, CAPABILITIES)  # a tier nothing but code capabilities counts in
+
     def _place(self) -> Place:
         with self._lock:
             if self._placer is None:
@@ -610,6 +630,8 @@ class StoredAnalysis(Analysis):
             if self._closures is None:
                 self._closures = {}
                 for name, blob in analyses.nodes(self._store, self.row.id):
+                    if name.startswith(MATRIX_NODE):  # not a closure: the matrix's counts
+                        continue
                     self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
             return self._closures.get(node, {})
 
@@ -643,7 +665,12 @@ class StoredAnalysis(Analysis):
                 named.add(dst)
                 if kind != EdgeKind.MATCHES:
                     sources.add(src)
-        self.snapshot.edges_from(sources)
+        ordered = sorted(sources)
+        if len(ordered) > EDGES_BY_INDEX_UP_TO:
+            self.snapshot.edges_from(ordered)  # most of the snapshot's principals: every edge, in one pass
+        else:  # the edges leaving these principals by index, in batches the view reads that way
+            for start in range(0, len(ordered), WHOLE_READ):
+                self.snapshot.edges_from(ordered[start:start + WHOLE_READ])
         self.snapshot.grants_by_key(grants)
         self.snapshot.principals_by_key(named)
 
@@ -751,12 +778,6 @@ class StoredAnalysis(Analysis):
             for row in analyses.holdings(self._store, self.row.id, people=batch):
                 out[row[0]].extend(self._decode(row))
         return out
-
-
-def _holding(person: str, capability: str, h: Sequence[Any]) -> Holding:
-    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
-    return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
-                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
 
 
 def verify(store: Store, config: Config, analysis: StoredAnalysis) -> list[str]:

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import ItemsView, ValuesView
+from collections.abc import Sequence as SequenceABC
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .graph import Holding
-from .model import Resource
+from .changes import Fact, ProofStep
+from .graph import Holding, Step
+from .model import AccountLink, Person, Resource
+from .roster import Roster
+from .rules import Exposure
 
 COLUMNS, JSON_FORM = b"C", b"J"
 SEP_COLUMN, SEP_VALUE, SEP_HOP = "\x1e", "\x1f", "\x1d"
@@ -164,6 +169,253 @@ def cells(blob: bytes, place: Place) -> list[tuple[str, str, str, bool]]:
         tier, app, _ = place(resource, repo)
         found[(resource, tier, app, emergency[n] == "1")] = None
     return list(found)
+
+
+# ---------------------------------------------------------------- people
+
+
+class StoredPeople(Mapping[str, Person]):
+    """The people of a stored analysis by key, in their order, each made (its accounts parsed,
+    its roster record found) when first asked for: a table of 20,000 people, or who-can's
+    9,000, does not make all 29,400. Rows: (person, name, linked, external, accounts JSON, ...)."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], roster: Roster):
+        self._rows = {row[0]: row for row in rows}
+        self._roster = roster
+        self._made: dict[str, Person] = {}
+
+    def __getitem__(self, key: str) -> Person:
+        found = self._made.get(key)
+        if found is None:
+            row = self._rows[key]
+            found = self._make(row, json.loads(row[4]))
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def values(self) -> ValuesView[Person]:
+        self._make_all()
+        return ValuesView(self)
+
+    def items(self) -> ItemsView[str, Person]:
+        self._make_all()
+        return ItemsView(self)
+
+    def _make_all(self) -> None:
+        """Everyone not made yet, their accounts parsed in one call (one call each cost most)."""
+        missing = [row for key, row in self._rows.items() if key not in self._made]
+        if missing:
+            for row, accounts in zip(missing, json.loads("[" + ",".join(row[4] for row in missing) + "]")):
+                self._make(row, accounts)
+
+    def _make(self, row: Sequence[Any], accounts: list[list[str]]) -> Person:
+        key, name, linked, external = row[:4]
+        roster = self._roster
+        record = roster.record_for(key if linked else "", name) if roster.configured else None
+        person = Person(key, name, tuple(AccountLink(p, m, e) for p, m, e in accounts), bool(linked), bool(external),
+                        record)
+        return self._made.setdefault(key, person)  # two threads may make one: the first is everyone's
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<StoredPeople of {len(self)}>"
+
+
+class PersonOf(Mapping[str, str]):
+    """Principal key -> person key, from the stored people's accounts, parsed when first asked for."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]]):
+        self._rows: Sequence[Sequence[Any]] | None = rows
+        self._found: dict[str, str] = {}
+
+    def _all(self) -> dict[str, str]:
+        rows = self._rows
+        if rows is not None:
+            every = json.loads("[" + ",".join(row[4] for row in rows) + "]")
+            self._found = {account[0]: row[0] for row, accounts in zip(rows, every) for account in accounts}
+            self._rows = None
+        return self._found
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._all()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._all() == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- findings' evidence
+
+
+class Decoded(SequenceABC):
+    """A stored finding's evidence, decoded from its JSON when first read: listing findings (a
+    table's rows, their severities and people) does not build their holdings. Equal to the tuple
+    it decodes to, as a computed finding's evidence is."""
+
+    __slots__ = ("_text", "_decode", "_value")
+
+    def __init__(self, text: str, decode: Callable[[str], tuple[Any, ...]]):
+        self._text, self._decode, self._value = text, decode, None
+
+    def _get(self) -> tuple[Any, ...]:
+        value = self._value
+        if value is None:  # two threads may both decode: the same value, either one kept
+            value = self._value = self._decode(self._text)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return self._get() == (other._get() if isinstance(other, Decoded) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+def stored_evidence(person: str, requirements: Sequence[Any], text: str) -> tuple[Any, ...]:
+    """A finding's evidence from its JSON: (requirement, holdings) per requirement."""
+    return tuple((requirements[index], tuple(holding_of(person, h[0], h[1:]) for h in held))
+                 for index, held in json.loads(text) if index < len(requirements))
+
+
+def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
+    """A holding of a finding's evidence or exposure from its JSON (`stored._held`)."""
+    resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
+    return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
+                   attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
+
+
+def exposures_of(found: str | list[Any]) -> tuple[Exposure, ...]:
+    """A posture finding's exposed people from `_details` (its JSON, or a stale older form's list)."""
+    return tuple(Exposure(who, tuple(Step(*s) for s in steps), holding_of(h[0], h[1], h[2:]) if h else None)
+                 for who, steps, h in (json.loads(found) if isinstance(found, str) else found))
+
+
+def fact_of(data: Mapping[str, Any] | None) -> Fact | None:
+    """An activity finding's fact from its details (`stored._details`)."""
+    if not data:
+        return None
+    return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),
+                   "attrs": MappingProxyType(dict(data.get("attrs") or {}))})
+
+
+# ---------------------------------------------------------------- the matrix's counts
+
+# The node rows holding the matrix's counts: "#matrix" for every tier, "#matrix:TIER" for one;
+# names no principal key has ("system:ident").
+MATRIX_NODE = "#matrix"
+
+
+def matrix_node(tier: str) -> str:
+    return MATRIX_NODE if tier == "any" else f"{MATRIX_NODE}:{tier}"
+
+
+def tier_counts(held: Sequence[Holding]) -> list[list[Any]]:
+    """One person's holdings of one capability as the matrix counts them, per tier: [tier,
+    resources held standing, resources reached only through an emergency path]. A resource has
+    one tier, so the counts of every tier add up to those of "any" (the matrix's cells, counted)."""
+    if not any(h.emergency for h in held):
+        found: dict[str, int] = {}
+        for tier, _ in {(h.tier, h.resource) for h in held}:
+            found[tier] = found.get(tier, 0) + 1
+        return [[tier, n, 0] for tier, n in found.items()]
+    standing: dict[str, set[str]] = {}
+    emergency: dict[str, set[str]] = {}
+    for h in held:
+        (emergency if h.emergency else standing).setdefault(h.tier, set()).add(h.resource)
+    return [[tier, len(standing.get(tier, ())), len(emergency.get(tier, set()) - standing.get(tier, set()))]
+            for tier in dict.fromkeys([*standing, *emergency])]
+
+
+class MatrixCounts:
+    """The matrix's counts of everyone, per tier, as `encode` stores them: for each tier (and
+    "any") the people holding anything there, each with six standing counts and six emergency-only
+    counts in `CAPABILITIES` order. Code capabilities count in every tier, as the matrix has it."""
+
+    def __init__(self, capabilities: Sequence[str]):
+        self._index = {c: n for n, c in enumerate(capabilities)}
+        self._width = len(capabilities)
+        self._code = [c.startswith("code.") for c in capabilities]
+        self._tiers: dict[str, dict[str, list[int]]] = {"any": {}}
+        self.finished = False  # every holding added (`rows` may be asked for)
+
+    def add(self, person: str, capability: str, counts: list[list[Any]]) -> None:
+        """One person's `tier_counts` of one capability (none of a capability outside the vocabulary)."""
+        at = self._index.get(capability)
+        if at is None:
+            return
+        if self._code[at]:  # every tier's row gets the capability's total; tiers seen later too (`rows`)
+            counts = [["", sum(c[1] for c in counts), sum(c[2] for c in counts)]]
+        for tier, standing, emergency in counts:
+            for name in (("any",) if self._code[at] else ("any", tier)):
+                row = self._tiers.setdefault(name, {}).get(person)
+                if row is None:
+                    row = self._tiers[name][person] = [0] * (2 * self._width)
+                row[at] += standing
+                row[self._width + at] += emergency
+
+    def rows(self) -> list[tuple[str, bytes]]:
+        """(node name, packed [people, flat counts]) per tier: code capabilities copied into each."""
+        every = self._tiers["any"]
+        code = [n for n, c in enumerate(self._code) if c]
+        out = []
+        for tier, people in self._tiers.items():
+            if tier != "any":
+                for person, counts in every.items():
+                    if any(counts[n] or counts[self._width + n] for n in code):
+                        row = people.setdefault(person, [0] * (2 * self._width))
+                        for n in code:
+                            row[n], row[self._width + n] = counts[n], counts[self._width + n]
+            keys = list(people)
+            out.append((matrix_node(tier), zlib.compress(json.dumps(
+                [keys, [n for key in keys for n in people[key]]], separators=(",", ":"), ensure_ascii=False)
+                .encode("utf-8", "surrogatepass"), 1)))
+        return out
+
+
+def code_only(people: list[str], counts: list[int], capabilities: Sequence[str]) -> tuple[list[str], list[int]]:
+    """The "any" row's people and counts with only code capabilities left: a tier where nothing
+    else is held (one the config names that no resource has)."""
+    width = len(capabilities)
+    keep = [c.startswith("code.") for c in capabilities] * 2
+    found_people, found = [], []
+    for n, person in enumerate(people):
+        row = [v if k else 0 for v, k in zip(counts[2 * width * n:2 * width * (n + 1)], keep)]
+        if any(row):
+            found_people.append(person)
+            found.extend(row)
+    return found_people, found
 
 
 # ---------------------------------------------------------------- a person's reach

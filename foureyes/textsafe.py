@@ -38,8 +38,9 @@ def safe_text(value: object, *, limit: int | None = None) -> str:
     that many characters with an ellipsis (for table cells only).
     """
     text = "" if value is None else str(value)
-    text = _CONTROL.sub(_visible, text)
-    text = _BIDI.sub(_visible, text)
+    if not text.isprintable():  # (printable text holds no control (Cc) or format (Cf) character: no bidi)
+        text = _CONTROL.sub(_visible, text)
+        text = _BIDI.sub(_visible, text)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text

@@ -293,10 +293,11 @@ class Workspace:
 
     @staticmethod
     def matrix(analysis: Analysis, *, tier: str, conflicts_only: bool = False, team: str = "",
-               app_name: str = "") -> list[dict[str, Any]]:
+               app_name: str = "", counts: bool = False) -> list[dict[str, Any]]:
         """People × capabilities (`foureyes.matrix`), the same cells for the CLI and the TUI
-        (`check_tier` first for a tier a user typed)."""
-        return matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+        (`check_tier` first for a tier a user typed); ``counts``: how many resources, not which."""
+        return matrix_rows(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name,
+                           counts=counts)
 
     # ------------------------------------------------------------ names a user types
 

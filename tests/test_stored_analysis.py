@@ -138,6 +138,12 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
         assert sorted(stored.matrix_cells()) == sorted(computed.matrix_cells())
         for tier in ("production", "staging"):
             assert workspace.matrix(stored, tier=tier) == workspace.matrix(computed, tier=tier)
+            # what a table shows, counted from the stored counts (emergency-only resources apart)
+            rows = workspace.matrix(computed, tier=tier)
+            assert workspace.matrix(stored, tier=tier, counts=True) == [
+                {**r, **{part: {c: len(v) for c, v in r[part].items()} for part in ("capabilities", "emergency", "used")}}
+                for r in rows]
+        assert any(r["emergency"] for r in workspace.matrix(stored, tier="production", counts=True))
         assert stored.feeds == computed.feeds and stored.baseline == computed.baseline
         assert stored.emergency == computed.emergency and stored.changes == computed.changes
     assert verify(workspace._store, workspace.config, stored) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import click
-from rich.text import Text
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE
 from ..model import CAPABILITIES, SEVERITIES, severity_rank
@@ -24,7 +23,7 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import Col, cell, counted, note, print_csv, print_json, print_table
+from .output import Cell, Col, cell, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -123,8 +122,8 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
 # ---------------------------------------------------------------- conflicts
 
 
-def _severity_cell(severity: str) -> Text:
-    return Text(severity, style=SEVERITY_STYLE.get(severity, ""))
+def _severity_cell(severity: str) -> Cell:
+    return Cell(severity, SEVERITY_STYLE.get(severity, ""))
 
 
 @main.command()
@@ -201,7 +200,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
         workspace.check_tier(tier, analysis)
     completeness = workspace.completeness(analysis)
     code = announce(completeness, allow_gaps=allow_gaps, strict=strict)
-    rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name)
+    # a table shows how many resources: counted, read without the holdings; JSON lists them
+    rows = workspace.matrix(analysis, tier=tier, conflicts_only=conflicts_only, team=team, app_name=app_name,
+                            counts=fmt != "json")
     if fmt == "json":
         print_json({"snapshot": analysis.snapshot.id, **completeness.to_json(), "tier": tier,
                     "capabilities": list(CAPABILITIES), "rows": rows})
@@ -228,8 +229,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
 
 
 def _cell(row: dict[str, Any], capability: str) -> str | int:
-    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency")."""
-    standing, emergency = len(row["capabilities"][capability]), len(row.get("emergency", {}).get(capability, ()))
+    """Resources held standing, and those reached only through an emergency path ("2 +1 emergency"),
+    from a row of counts (`Workspace.matrix(counts=True)`)."""
+    standing, emergency = row["capabilities"][capability], row.get("emergency", {}).get(capability, 0)
     if not emergency:
         return standing or ""
     return f"{standing} +{emergency} emergency" if standing else f"{emergency} emergency"

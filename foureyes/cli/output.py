@@ -15,17 +15,17 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import click
 from rich import box
 from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from ..textsafe import csv_cell, json_text, safe_text
-from ..tui.rows import Column, Row, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
+from ..tui.rows import Column, layout, natural_widths  # pure Python: the TUI's column layout, no Textual
 
 PREFIX = "foureyes"
 
@@ -108,9 +108,22 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, soft_wrap=False, width=terminal_width())
 
 
-def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Text:
+class Cell(NamedTuple):
+    """A table cell: its text, neutralised, and its style (what `print_table` reads of a `Text`).
+    Rich's `Text` scans its text for control codes when made, character by character: a who-can
+    table's paths made that most of printing it, and `safe_text` has already escaped them."""
+
+    plain: str
+    style: str = ""
+
+
+def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Cell:
     """A table cell that shows untrusted text literally (no markup, no escapes)."""
-    return Text(safe_text(value, limit=limit), style=style or "")
+    return Cell(safe_text(value, limit=limit), style or "")
+
+
+def _as_text(value: Text | Cell) -> Text:
+    return value if isinstance(value, Text) else Text(value.plain, style=value.style)
 
 
 Col = Column  # a column of a printed table: what matters most and how it gives way (foureyes.tui.rows)
@@ -123,9 +136,8 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
     word, and when even the narrowest layout does not fit, the columns that matter least are
     left out (and a line on stderr names them)."""
     specs = [c if isinstance(c, Column) else Column(c, c) for c in columns]
-    cells = [[v if isinstance(v, Text) else cell(v) for v in row] for row in rows]
-    plain = [Row(key="", cells=tuple(t.plain for t in row), sort=()) for row in cells]
-    natural = natural_widths(specs, plain)
+    cells = [[v if isinstance(v, (Text, Cell)) else cell(v) for v in row] for row in rows]
+    natural = natural_widths(specs, [_Plain(tuple(t.plain for t in row)) for row in cells])
     for n, spec in enumerate(specs):  # a header's longest word is never cut: it is the least a column takes
         word = max((len(w) for w in spec.label.split()), default=0)
         if word > spec.min_width:
@@ -143,17 +155,18 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
                          no_wrap=spec.whole, overflow="fold")
     console = stdout_console()
     if len(cells) >= LARGE_TABLE:  # laid out here, as Rich would: its per-cell measuring took 20 s
-        lines = large_table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
-                                  [[row[n] if n < len(row) else Text("") for n in shown] for row in cells],
-                                  styled=console.is_terminal)
+        found = _table_lines(title, [specs[n] for n in shown], [widths[n] for n in shown],  # type: ignore[misc]
+                             [[row[n] if n < len(row) else Cell("") for n in shown] for row in cells],
+                             styled=console.is_terminal)
+        lines = [Text(line, style=style, spans=spans) for line, style, spans in found] if console.is_terminal else found
         if console.is_terminal:
             console.print(Text("\n").join(lines), soft_wrap=True)
         else:
-            sys.stdout.write("".join(line.plain.rstrip() + "\n" for line in lines))
+            sys.stdout.write("".join(line.rstrip() + "\n" for line, _, _ in lines))
             sys.stdout.flush()
     else:
         for row in cells:
-            table.add_row(*(row[n] if n < len(row) else Text("") for n in shown))
+            table.add_row(*(_as_text(row[n]) if n < len(row) else Text("") for n in shown))
         with console.capture() as captured:
             console.print(table)
         # no trailing blanks: a table copied into a document or compared in a test is what it shows
@@ -172,24 +185,32 @@ def print_table(title: str | None, columns: Sequence[str | Column], rows: Iterab
 LARGE_TABLE = 500
 
 
-def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int], rows: Sequence[Sequence[Text]],
-                      *, styled: bool = True) -> list[Text]:
+def large_table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int],
+                      rows: Sequence[Sequence[Text | Cell]], *, styled: bool = True) -> list[Text]:
     """`print_table`'s table as lines: the title, bold headers, a rule, the rows; columns two
     spaces apart, words wrapped and long words folded within each column's width."""
+    return [Text(line, style=style, spans=spans) for line, style, spans in _table_lines(title, specs, widths, rows,
+                                                                                        styled=styled)]
+
+
+def _table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[int],
+                 rows: Sequence[Sequence[Text | Cell]], *, styled: bool) -> list[tuple[str, str, list[Span]]]:
+    """`large_table_lines` as (text, style, styled spans): a piped table never becomes Rich's `Text`
+    (which scans every line for control codes the cells have already had escaped)."""
     table_width = sum(widths) + GUTTER * (len(widths) - 1)
-    lines: list[Text] = []
+    lines: list[tuple[str, str, list[Span]]] = []
     if title:
-        lines.extend(Text(part, style="bold" if styled else "") for part in _wrap(safe_text(title), table_width))
-    lines.extend(_row_lines([Text(s.label, style="bold" if styled else "") for s in specs], specs, widths, styled,
+        lines.extend((part, "bold" if styled else "", []) for part in _wrap(safe_text(title), table_width))
+    lines.extend(_row_lines([Cell(s.label, "bold" if styled else "") for s in specs], specs, widths, styled,
                             bottom=True))
-    lines.append(Text("─" * table_width))
+    lines.append(("─" * table_width, "", []))
     for row in rows:
         lines.extend(_row_lines(row, specs, widths, styled))
     return lines
 
 
-def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
-               bottom: bool = False) -> list[Text]:
+def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,
+               bottom: bool = False) -> list[tuple[str, str, list[Span]]]:
     """One row's lines; a cell shorter than the row sits at its top (a header at its bottom)."""
     wrapped = [[part for text in value.plain.split("\n") for part in _wrap(text, width)]
                for value, width in zip(row, widths)]
@@ -197,23 +218,93 @@ def _row_lines(row: Sequence[Text], specs: Sequence[Column], widths: Sequence[in
     if bottom:
         wrapped = [[""] * (height - len(parts)) + parts for parts in wrapped]
     out = []
+    gutter = " " * GUTTER
     for at in range(height):
-        line = Text()
+        # the line's text and its styled spans at once (`Text.append` per piece was most of the time)
+        pieces: list[str] = []
+        spans: list[Span] = []
+        at_char = 0
         for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
             part = parts[at] if at < len(parts) else ""
-            room = width - cell_len(part)
+            room = width - _cells(part)
             left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
-            if n:
-                line.append(" " * GUTTER)
-            line.append(" " * left)
-            line.append(part, style=value.style if styled else "")
-            line.append(" " * (room - left))
-        out.append(line)
+            pad = (gutter if n else "") + " " * left
+            pieces.append(pad)
+            at_char += len(pad)
+            if part:
+                if styled and value.style:
+                    spans.append(Span(at_char, at_char + len(part), value.style))
+                pieces.append(part)
+                at_char += len(part)
+            right = " " * (room - left)
+            pieces.append(right)
+            at_char += len(right)
+        out.append(("".join(pieces), "", spans))
     return out
 
 
+_ARROW = "→"
+_ARROW_CELLS = cell_len(_ARROW)
+
+
+def _cells(text: str) -> int:
+    """`cell_len`, quick for ASCII and for a path's arrows: Rich measures a line that is not all in
+    its single-cell set (an arrow is not) character by character. Without a zero-width joiner or a
+    variation selector a text's width is the sum of its characters', so the arrows are counted apart."""
+    if text.isascii():
+        return len(text) if text.isprintable() else cell_len(text)
+    if _ARROW not in text or "\u200d" in text or "\ufe0f" in text:
+        return cell_len(text)
+    return cell_len(text.replace(_ARROW, "")) + text.count(_ARROW) * _ARROW_CELLS
+
+
+class _Plain(NamedTuple):
+    """A row's cells as text, for `natural_widths`."""
+
+    cells: tuple[str, ...]
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """Words to lines of ``width`` cells; a word longer than that is folded."""
+    """Words to lines of ``width`` cells; a word longer than that is folded.
+
+    Each word is measured once: without a zero-width joiner or a variation selector (which can
+    join characters across a space) a line's width is the sum of its words' and spaces', as Rich
+    measures it. A path's arrows are not in Rich's quick single-cell set, so measuring every
+    candidate line character by character was most of printing `who-can`."""
+    if len(text) <= width and text.isascii():  # an ASCII character takes at most one cell
+        return [text]
+    if "\u200d" in text or "\ufe0f" in text:
+        return _wrap_measured(text, width)
+    words = text.split(" ")
+    bare = text.replace(_ARROW, "")
+    if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable():  # a path: one cell a character
+        sizes = list(map(len, words))
+    else:
+        sizes = [_cells(word) for word in words]
+    if sum(sizes) + len(words) - 1 <= width:
+        return [text]
+    lines: list[str] = []
+    current, used = "", 0
+    for word, size in zip(words, sizes):
+        candidate = used + 1 + size if current else size
+        if candidate <= width:
+            current, used = (f"{current} {word}" if current else word), candidate
+            continue
+        if current:
+            lines.append(current)
+        while size > width:
+            head = chop_cells(word, width)[0]
+            lines.append(head)
+            word = word[len(head):]
+            size = cell_len(word)
+        current, used = word, size
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _wrap_measured(text: str, width: int) -> list[str]:
+    """`_wrap` measuring each candidate line whole (joiners make widths not add up)."""
     if cell_len(text) <= width:
         return [text]
     lines: list[str] = []

@@ -172,7 +172,12 @@ def _select(store: Store, table: Table, columns: str, analysis_id: int, where: s
         cursor = conn.connection.cursor()
         try:
             cursor.execute(sql, (analysis_id, *params))
-            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+            # blobs as bytes on every backend (PostgreSQL's driver gives memoryviews); a column's
+            # values are all of one type, so the first row says whether there is any to convert
+            if rows and any(isinstance(v, memoryview) for v in rows[0]):
+                return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+            return [tuple(row) for row in rows]
         finally:
             cursor.close()
 
@@ -215,6 +220,12 @@ def finding_people(store: Store, analysis_id: int) -> list[tuple[str, str]]:
 
 def nodes(store: Store, analysis_id: int) -> list[tuple[str, bytes]]:
     return _select(store, t.analysis_nodes, "node, closure", analysis_id)
+
+
+def node(store: Store, analysis_id: int, name: str) -> bytes | None:
+    """One row of the nodes table by name (a closure, or a summary stored under a name no node has)."""
+    found = _select(store, t.analysis_nodes, "closure", analysis_id, " AND node = ?", [name])
+    return found[0][0] if found else None
 
 
 def teams(store: Store, analysis_id: int) -> list[tuple[str, str, str]]:

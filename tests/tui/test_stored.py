@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from textual.worker import WorkerCancelled
@@ -89,5 +90,57 @@ def test_a_filter_on_a_big_table_is_computed_in_a_worker_and_lands(demo_url, mon
             await type_text(app, pilot, "zzz-nobody")
             await settle(app, pilot)
             assert app.screen.table.row_count == 0
+
+    asyncio.run(main())
+
+
+def test_a_filter_no_longer_wanted_stops_between_chunks_of_rows(monkeypatch):
+    """A thread cannot be cancelled: a filter left testing 500,000 rows after a newer key was
+    typed slowed every key after it. Asked whether it is still wanted, it stops."""
+    from foureyes.tui import rows as rows_module
+
+    monkeypatch.setattr(rows_module, "FILTER_CHUNK", 64)
+    rows = [SimpleNamespace(key=n) for n in range(3 * 64 + 5)]
+    tested: list[int] = []
+
+    def even(row: Any) -> bool:
+        tested.append(row.key)
+        return row.key % 2 == 0
+
+    assert rows_module.apply_filter(rows, even, stop=lambda: False) == list(range(0, 3 * 64 + 5, 2))
+    assert tested == list(range(3 * 64 + 5))
+    tested.clear()
+    wanted = iter([False, True])
+    assert rows_module.apply_filter(rows, even, stop=lambda: next(wanted)) is None
+    assert tested == list(range(64))  # one chunk, then it stopped
+
+
+def test_a_review_filter_in_a_worker_counts_what_it_shows(demo_url, monkeypatch):
+    """The queue's summary ("N of M items match … · K pending") is counted with the view, in the
+    filter's worker, not over the whole queue on the UI thread after it."""
+    from foureyes import review
+
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)  # every table counts as big
+    config = demo.demo_config()
+    config = dataclasses.replace(config, campaigns=dataclasses.replace(config.campaigns,
+                                                                        fallback_reviewer="ciso@acme.com"))
+    with Workspace.open(config, url=demo_url) as workspace:
+        workspace.create_campaign(workspace.campaign_spec(name="Q4", scope=review.Scope(kind="production")),
+                                  actor="security@acme.com")
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, config=config, reviewer="ciso@acme.com", review=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            table = app.screen.table
+            everyone = table.row_count
+            pending = sum(1 for r in table.visible_rows if r.data.state == review.PENDING)
+            assert everyone > 10 and f"{everyone} items in your queue · {pending} pending" in screen_text(app)
+            await press(app, pilot, "f")
+            await type_text(app, pilot, "aws")
+            shown = table.visible_rows
+            assert 0 < len(shown) < everyone and table.view_summary is not None
+            pending = sum(1 for r in shown if r.data.state == review.PENDING)
+            assert f"{len(shown)} of {everyone} items match aws · {pending} pending" in screen_text(app)
 
     asyncio.run(main())

@@ -155,6 +155,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         return getattr(self.app, "reviewer", "") or ""
 
     def on_mount(self) -> None:
+        self.table.summarise = _pending  # counted with each view: in the filter's worker for a long queue
         self.table.sort_by("person")
         self.table.focus()
         if not self.reviewer and os.environ.get(REVIEWER_ENV):
@@ -284,7 +285,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             text.append(safe_text(table.row_filter.text, limit=60), style="bold")
         else:
             text.append(f" {noun} in {'this list' if self.approvals else 'your queue'}")
-        pending = sum(1 for r in table.visible_rows if r.data.state == review.PENDING)
+        pending = table.view_summary if table.view_summary is not None else _pending(table.rows, table.view)
         text.append(f" · {pending} pending")
         if self.marked:
             text.append(f" · {len(self.marked)} selected (c/v/d decide them all)", style="bold cyan")
@@ -656,6 +657,11 @@ class CampaignClosed(Message):
     campaign_id: int
     decided: int
     policy: str
+
+
+def _pending(rows: Sequence[Row], view: list[int]) -> int:
+    """How many items in view are still pending (the summary line says so)."""
+    return sum(1 for i in view if rows[i].data.state == review.PENDING)
 
 
 def _count(n: int, noun: str) -> str:

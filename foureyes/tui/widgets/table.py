@@ -6,7 +6,7 @@ keeps plain `Row` tuples, sorts and filters index lists, and draws lines on dema
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -92,9 +92,12 @@ class RecordTable(ScrollView, can_focus=True):
     class ViewReady(Message):
         """A filter computed in a worker (`filter_later`); the table handles it itself."""
 
-        def __init__(self, ticket: int, rows: list[Row], row_filter: object, view: list[int]) -> None:
+        def __init__(self, ticket: int, rows: list[Row], row_filter: object, view: list[int], summary: Any,
+                     keep: tuple[str | None, int | None]) -> None:
             super().__init__()
             self.ticket, self.rows, self.row_filter, self.view = ticket, rows, row_filter, view
+            self.summary = summary  # `summarise` of the view
+            self.keep = keep  # the row under the cursor when it was asked for, and its place in the view
 
     class Selected(Message):
         """The row under the cursor was chosen (enter or double click)."""
@@ -125,6 +128,10 @@ class RecordTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._last_highlight: str | None = "\x00unset"
         self._ticket = 0  # the latest filter asked for (`filter_later`)
+        # What a screen counts over the rows in view (its summary line): computed with each view,
+        # in the worker for a big table, and kept in `view_summary` (None without `summarise`).
+        self.summarise: Callable[[Sequence[Row], list[int]], Any] | None = None
+        self.view_summary: Any = None
 
     # ------------------------------------------------------------ data
 
@@ -185,12 +192,16 @@ class RecordTable(ScrollView, can_focus=True):
         if len(self.rows) < self.BACKGROUND_FROM:
             self.set_filter(make_filter())
             return
-        ticket, rows, sort = self._ticket, self.rows, (self.sort_column, self.sort_reverse)
+        ticket, rows, sort, keep = self._ticket, self.rows, (self.sort_column, self.sort_reverse), self.current_key
 
         def compute() -> None:
             row_filter = make_filter()
-            view = self._view_of(rows, row_filter, *sort)
-            self.post_message(self.ViewReady(ticket, rows, row_filter, view))
+            view = self._view_of(rows, row_filter, *sort, stop=lambda: self._ticket != ticket)
+            if view is None:  # a newer filter was asked for meanwhile
+                return
+            # what the UI thread would otherwise scan the view for: where the cursor's row is, the counts
+            at = next((n for n, i in enumerate(view) if rows[i].key == keep), None) if keep is not None else None
+            self.post_message(self.ViewReady(ticket, rows, row_filter, view, self._summary(rows, view), (keep, at)))
 
         self.run_worker(compute, thread=True, exclusive=True, group="filter", description="filter the table",
                         exit_on_error=False)
@@ -200,11 +211,15 @@ class RecordTable(ScrollView, can_focus=True):
         if message.ticket != self._ticket or message.rows is not self.rows:
             return  # a newer filter, or other rows, since
         self.row_filter = message.row_filter
-        self._show_view(message.view, self.current_key)
+        keep, at = message.keep
+        self._show_view(message.view, self.current_key, summary=message.summary,
+                        at=at if keep == self.current_key else None)
 
     def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
-                 sort_column: str | None, sort_reverse: bool) -> list[int]:
-        view = apply_filter(rows, row_filter)
+                 sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None) -> list[int] | None:
+        view = apply_filter(rows, row_filter, stop)
+        if view is None:
+            return None
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
             if position is not None:
@@ -213,12 +228,21 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _rebuild(self, keep: str | None) -> None:
         self._ticket += 1  # a filter still being computed in a worker is for the old state
-        self._show_view(self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse), keep)
+        view = self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse)
+        assert view is not None
+        self._show_view(view, keep, summary=self._summary(self.rows, view))
 
-    def _show_view(self, view: list[int], keep: str | None) -> None:
+    def _summary(self, rows: Sequence[Row], view: list[int]) -> Any:
+        return self.summarise(rows, view) if self.summarise is not None else None
+
+    def _show_view(self, view: list[int], keep: str | None, *, summary: Any = None, at: int | None = None) -> None:
+        """Show a view; ``at`` is where ``keep`` is in it when already known (found in the worker)."""
         self.view = view
+        self.view_summary = summary
         index = 0
-        if keep is not None:
+        if at is not None and at < len(view) and self.rows[view[at]].key == keep:
+            index = at
+        elif keep is not None:
             index = next((n for n, i in enumerate(view) if self.rows[i].key == keep), 0)
         self.cursor = index
         self._layout()
