@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import sys
+import threading
 
 import click
 
@@ -22,6 +23,21 @@ from .common import AppContext, pass_app
 INTERNAL_ERROR = 70
 CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
 _QUIET_LIBRARIES = logging.NullHandler()
+
+
+def _leave_now_if_threads_would_hold(code: int) -> None:
+    """Exit at once when threads still work: a connector's pool threads are joined when the
+    interpreter exits (`concurrent.futures` joins its workers at exit even when they are daemon
+    threads, as they are when a source's daemon thread made the pool), so after Ctrl-C a worker
+    waiting on a server that stalls held foureyes for as long as the server did. Nothing is half-written (a snapshot is stored in one transaction
+    after every source finished), so leaving without the interpreter's clean-up loses nothing."""
+    if any(t.is_alive() and t is not threading.main_thread() for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
 
 
 class FoureyesGroup(click.Group):
@@ -38,6 +54,7 @@ class FoureyesGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             output.note("foureyes: interrupted")
+            _leave_now_if_threads_would_hold(130)
             ctx.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise

@@ -31,15 +31,20 @@ def _to_a_source_thread(pid: int) -> None:
     assert libc.syscall(234, pid, tids[-1], signal.SIGINT) == 0, os.strerror(ctypes.get_errno())  # tgkill
 
 
-TARGETS = ["process"] + (["a-source-thread"] if sys.platform == "linux" and platform.machine() == "x86_64" else [])
+# (where SIGINT goes, which answers stall): "*" stalls the first request, before the connector's
+# pool exists; "/graphql" lets the organisation's REST reads answer, so the pool's workers are the
+# ones waiting (concurrent.futures joins them at exit: foureyes waited for the server).
+CASES = [("process", "*"), ("process", "/graphql")]
+if sys.platform == "linux" and platform.machine() == "x86_64":
+    CASES.append(("a-source-thread", "*"))
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_path, target):
+@pytest.mark.parametrize(("target", "stall"), CASES)
+def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_path, target, stall):
     store = tmp_path / "interrupt.db"
     gh = FakeGitHub(load_fixture("scenarios.yaml")).start()
     try:
-        gh.faults.add("*", action="delay", delay=20.0, times=1000)  # every answer takes 20 s
+        gh.faults.add(stall, action="delay", delay=20.0, times=1000)  # those answers take 20 s
         config = tmp_path / "foureyes.toml"
         config.write_text(config_toml(gh.url).replace("timeout = 5.0", "timeout = 60.0"))
         env = {**os.environ, "FOUREYES_STORE_URL": f"sqlite:///{store}", "GITHUB_TOKEN": "ghp_" + "x" * 36}
@@ -49,6 +54,8 @@ def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_
             deadline = time.monotonic() + 30
             while gh.stats.in_flight == 0 and time.monotonic() < deadline:  # the read has begun
                 time.sleep(0.05)
+            while stall != "*" and gh.stats.in_flight < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the organisation's lists are being read, in the pool's threads
             assert gh.stats.in_flight > 0, "the snapshot never reached the fake"
             interrupted = time.monotonic()
             if target == "process":
