@@ -48,8 +48,11 @@ def test_ctrl_c_while_a_source_stalls_exits_130_promptly_and_writes_nothing(tmp_
         config = tmp_path / "foureyes.toml"
         config.write_text(config_toml(gh.url).replace("timeout = 5.0", "timeout = 60.0"))
         env = {**os.environ, "FOUREYES_STORE_URL": f"sqlite:///{store}", "GITHUB_TOKEN": "ghp_" + "x" * 36}
+        # Ctrl-C's default disposition, as a terminal's foreground job has it: a run started in the
+        # background of a non-interactive shell (`make test &`, nohup) inherits SIGINT ignored.
         proc = subprocess.Popen([sys.executable, "-m", "foureyes", "-c", str(config), "snapshot"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + 30
             while gh.stats.in_flight == 0 and time.monotonic() < deadline:  # the read has begun
