@@ -48,7 +48,6 @@ import io
 import json
 import logging
 import math
-import multiprocessing
 import os
 import random
 import re
@@ -66,6 +65,7 @@ for path in (str(ROOT), str(ROOT / "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+import serverproc  # noqa: E402
 from run import Row, fmt_s  # noqa: E402
 
 FULL_ACCOUNTS = 300
@@ -327,26 +327,10 @@ def _serve(scale: float, conn: Any) -> None:
             return
 
 
-class ServerProcess:
+class ServerProcess(serverproc.ServerProcess):
     def __init__(self, scale: float):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(scale, child), daemon=True)
-        self._process.start()
-        self.url, self.summary = self._conn.recv()
-
-    def call(self, command: str) -> Any:
-        self._conn.send(command)
-        return self._conn.recv()
-
-    def __enter__(self) -> "ServerProcess":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self.call("stop")
-        finally:
-            self._process.join(10)
+        super().__init__(_serve, scale)
+        self.url, self.summary = self.hello
 
 
 # ---------------------------------------------------------------- the lower bound

@@ -57,7 +57,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import sys
 import time
@@ -69,6 +68,8 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (str(ROOT), str(ROOT / "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+import serverproc  # noqa: E402  (benchmarks/, beside this script)
 
 FULL_REPOS, FULL_MEMBERS, FULL_TEAMS = 2000, 5000, 250  # one team per 20 people, as in generate.py
 LATENCY = 0.05
@@ -292,27 +293,16 @@ def _serve(scale: float, latency: float, conn: Any, activity: bool = False, now:
             return
 
 
-class ServerProcess:
+def _serve_last(scale: float, latency: float, activity: bool, now: str, budgets: tuple[int, int],
+                conn: Any) -> None:
+    _serve(scale, latency, conn, activity, now, budgets)
+
+
+class ServerProcess(serverproc.ServerProcess):
     def __init__(self, scale: float, latency: float, *, activity: bool = False, now: str = "",
                  budgets: tuple[int, int] = (5000, 5000)):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(scale, latency, child, activity, now, budgets), daemon=True)
-        self._process.start()
-        self.url: str = self._conn.recv()
-
-    def call(self, command: str) -> Any:
-        self._conn.send(command)
-        return self._conn.recv()
-
-    def __enter__(self) -> "ServerProcess":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self.call("stop")
-        finally:
-            self._process.join(10)
+        super().__init__(_serve_last, scale, latency, activity, now, budgets)
+        self.url: str = self.hello
 
 
 # ---------------------------------------------------------------- one run
