@@ -1,8 +1,8 @@
 """Planning a campaign: which grants of which people it reviews, why each is there (path,
 conflicts, drift, earlier decisions) and who reviews it. Pure: an analysis in, item drafts out.
 
-Whether a grant takes part in a conflict is the rules engine's answer (`takes_part`), not
-decided again here.
+Whether a grant takes part in a conflict is the rules engine's answer (`takes_part`, through its
+two tests `satisfies` and `scopes_of`, asked once per rule and holding), not decided again here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..errors import ConfigError, InputError
 from ..graph import Step
 from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
 from ..roster import Roster
-from ..rules.engine import repo_apps, takes_part
+from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
 from ..store.keys import fold
 from ..usage import Usage, UsageIndex
@@ -133,6 +133,58 @@ class _RouteTexts:
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
 
 
+class _Conflicts:
+    """The conflict findings of one person each of their grants takes part in: those any holding
+    the grant gives takes part in (`takes_part`), its own holdings and those it also confers by
+    another route (the same resource and capability). Each holding is tested once, each kind of
+    holding (what the tests read of it) once per rule, however many items share them."""
+
+    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str]):
+        # `takes_part` per rule: a holding meets one of its requirements (whatever the scope), then
+        # the scopes it counts in are worked out once for each of the rule's findings (their scopes)
+        rules: dict[str, tuple[Any, list[tuple[int, str]]]] = {}
+        for n, f in enumerate(findings):
+            rules.setdefault(f.rule.id, (f.rule, []))[1].append((n, f.scope))
+        # those two tests read only a holding's capability, tier, system, repo, app and what a `where` names
+        named = tuple(dict.fromkeys(k for rule, _ in rules.values() for req in rule.requirements for k in req.where))
+        self._refs = [ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings]
+        self._by_grant: dict[str, int] = defaultdict(int)  # grant key -> its holdings' findings (bit n: finding n)
+        self._on: dict[tuple[str, str], int] = defaultdict(int)  # (resource, capability) -> the same
+        masks: dict[Any, int] = {}
+        for h in holdings:
+            seen: Any = (h.capability, h.tier, h.system, h.repo, h.app, *(where_value(h, k) for k in named))
+            try:
+                mask = masks.get(seen)
+            except TypeError:  # (an attribute that is a list or a table: this holding alone)
+                seen = id(h)
+                mask = masks.get(seen)
+            if mask is None:
+                mask = 0
+                scopes: dict[str, set[str]] = {}
+                for rule, scoped in rules.values():
+                    if any(satisfies(h, req) for req in rule.requirements):
+                        within = scopes.get(rule.same)
+                        if within is None:
+                            within = scopes[rule.same] = scopes_of(h, rule.same, repo_app)
+                        for n, scope in scoped:
+                            if scope in within:
+                                mask |= 1 << n
+                masks[seen] = mask
+            if mask:
+                self._by_grant[h.grant] |= mask
+                self._on[(h.resource, h.capability)] |= mask
+        self._answers: dict[int, tuple[ConflictRef, ...]] = {0: ()}
+
+    def of(self, key: str, grant: Grant) -> tuple[ConflictRef, ...]:
+        found = self._by_grant.get(key, 0)
+        for capability in grant.capabilities:
+            found |= self._on.get((grant.resource, capability), 0)
+        answer = self._answers.get(found)
+        if answer is None:
+            answer = self._answers[found] = tuple(r for n, r in enumerate(self._refs) if found >> n & 1)
+        return answer
+
+
 def _grant_repo(resource: Resource | None) -> str:
     """The GitHub repository a resource is or belongs to ("" for anything else)."""
     if resource is None or resource.system != "github":
@@ -234,12 +286,7 @@ def plan_items(
                 people_filter & {norm(a) for a in accounts}):
             continue
         conflicts_of = findings_of.get(person.key, ())
-        # the holdings each grant gives: its own, and those it also confers by another route
-        gives_by_grant: dict[str, list[Any]] = defaultdict(list)
-        gives_on: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for h in holdings_of.get(person.key, ()):
-            gives_by_grant[h.grant].append(h)
-            gives_on[(h.resource, h.capability)].append(h)
+        in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
         if scope.kind == "conflicts" and not conflicts_of:
             continue
         status = person.status
@@ -282,12 +329,7 @@ def plan_items(
                 app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
             if scope.apps and app not in scope.apps:
                 continue
-            conflicts: tuple[ConflictRef, ...] = ()
-            if conflicts_of:
-                gives = [*gives_by_grant.get(key, ()), *(h for c in grant.capabilities
-                                                         for h in gives_on.get((grant.resource, c), ()) if h.grant != key)]
-                conflicts = tuple(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
-                                  for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
+            conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
             if scope.kind == "conflicts" and not conflicts:
                 continue
             path, path_json, hops, teams = texts.join(head, tail)

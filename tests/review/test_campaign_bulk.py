@@ -92,6 +92,26 @@ def _reference(analysis: Any, draft: Any) -> tuple[Any, ...]:
     return tuple(str(s) for s in route), _fingerprint(draft.grant, route, draft.key), teams, app
 
 
+def _reference_conflicts(analysis: Any) -> Any:
+    """An item's conflicts as planning worked them out item by item before: each finding of the
+    person that any holding the grant gives (its own, or on its resource and capability by another
+    grant) takes part in, by the rules engine's `takes_part`."""
+    from foureyes.rules.engine import repo_apps, takes_part
+
+    repo_app = repo_apps(analysis.snapshot.resources)
+    findings = [f for f in analysis.findings if f.person and f.rule.kind == "conflict"]
+    holdings = analysis.holdings_of_people({f.person for f in findings})
+    assert any(r.where for f in findings for r in f.rule.requirements)  # (the rules a `where` narrows are met)
+
+    def of(draft: Any) -> tuple[Any, ...]:
+        grant = draft.grant
+        gives = [h for h in holdings.get(draft.person, ())
+                 if h.grant == draft.key or (h.resource == grant.resource and h.capability in grant.capabilities)]
+        return tuple(review.ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings
+                     if f.person == draft.person and any(takes_part(f, h, repo_app) for h in gives))
+    return of
+
+
 def _shown(draft: Any) -> tuple[Any, ...]:
     return (draft.person, draft.key, draft.path, draft.path_json, draft.fingerprint, draft.teams, draft.app,
             draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
@@ -107,10 +127,12 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)
 
+    conflicts_of = _reference_conflicts(stored)
     for draft in drafts:
         path, fingerprint, teams, app = _reference(stored, draft)
         assert (draft.path, draft.fingerprint, draft.teams, draft.app) == (path, fingerprint, teams, app)
         assert draft.path_json == dumps(list(path))
+        assert draft.conflicts == conflicts_of(draft)
     # each reviewer as the rules name them for that item alone
     lookup = dict_lookup(aliases)
     maintainers = stored.team_maintainers()
