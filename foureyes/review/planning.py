@@ -260,6 +260,8 @@ def plan_items(
     # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
     holdings_of = analysis.holdings_of_people(findings_of)
     analysis.prepare_routes()
+    # a stored analysis draws the hops to each principal once per person, each edge's step once
+    route_hops = getattr(analysis, "route_hops", None)
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
@@ -275,6 +277,7 @@ def plan_items(
         if not grants:
             continue
         heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
+        hops_to = route_hops(person.key) if route_hops is not None else None
         if scope.kind == "leavers" and not person.is_leaver:
             continue
         if scope.kind == "movers" and person.key not in moved:
@@ -314,7 +317,13 @@ def plan_items(
             # the route: the person's hops to the grant's principal (the same for each of its grants),
             # then the grant's own two steps (the same for everyone); drawn once per person and principal
             head, tail = heads.get(grant.principal), tails.get(key)
-            if head is None or tail is None:
+            if hops_to is not None and (head is None or tail is None):  # (a stored analysis)
+                if head is None:
+                    hops = hops_to(grant.principal)
+                    head = heads[grant.principal] = _NO_ROUTE if hops is None else texts.parts(hops)
+                if tail is None and head is not _NO_ROUTE:
+                    tail = tails[key] = texts.parts(analysis.grant_steps(grant))  # type: ignore[attr-defined]
+            elif head is None or tail is None:
                 route = analysis.grant_route(person.key, grant)
                 if route:
                     head = heads[grant.principal] = texts.parts(route[:-2])
