@@ -150,8 +150,14 @@ class _Conflicts:
         self._refs = [ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings]
         self._by_grant: dict[str, int] = defaultdict(int)  # grant key -> its holdings' findings (bit n: finding n)
         self._on: dict[tuple[str, str], int] = defaultdict(int)  # (resource, capability) -> the same
+        # (a holding of a capability no requirement names meets none: skipped without a look)
+        named_capabilities: set[str] | None = {req.capability for rule, _ in rules.values() for req in rule.requirements}
+        if "*" in named_capabilities:
+            named_capabilities = None
         masks: dict[Any, int] = {}
         for h in holdings:
+            if named_capabilities is not None and h.capability not in named_capabilities:
+                continue
             seen: Any = (h.capability, h.tier, h.system, h.repo, h.app, *(where_value(h, k) for k in named))
             try:
                 mask = masks.get(seen)
