@@ -807,6 +807,10 @@ class StoredAnalysis(Analysis):
             return drawn[at]
         return hops
 
+    def reached_principals(self, person: str) -> list[str]:
+        """The principals the person's accounts reach (what `reachable_grants` looks grants up by)."""
+        return [row[0] for row in self._reach_of(person)]
+
     def grant_steps(self, grant: Any) -> tuple[Step, Step]:
         """A grant's own two steps at the end of a route to it (`grant_route`'s last two)."""
         tail = self._grant_steps.get(id(grant))

@@ -64,11 +64,20 @@ class ItemDraft:
         return self.key or self.grant.key
 
 
-def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
+def held_pairs(analysis: Analysis, *, tier: str | None = None,
+               grant_principals: Sequence[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     """(person, grant key) for every capability-conferring grant (on a resource of ``tier``)
-    every person reaches."""
+    every person reaches. ``grant_principals`` (a stored analysis's: `store.review.grant_principals`
+    of its snapshot) spares decoding the grants: which principal holds which is all it takes."""
+    reached = getattr(analysis, "reached_principals", None)
+    if grant_principals is None or reached is None:
+        return {(person, key) for person in analysis.identities.people
+                for key in analysis.reachable_grants(person, tier=tier)}
+    keys_of: dict[str, list[str]] = defaultdict(list)
+    for key, principal in grant_principals:
+        keys_of[principal].append(key)
     return {(person, key) for person in analysis.identities.people
-            for key in analysis.reachable_grants(person, tier=tier)}
+            for node in reached(person) for key in keys_of.get(node, ())}
 
 
 def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:

@@ -146,6 +146,20 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
 
 
+def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
+    """A campaign's baseline (who held which grant then) read as keys and principals only is the one
+    `reachable_grants` gives from the decoded grants, for a tier and for all."""
+    from foureyes.review.planning import held_pairs
+    from foureyes.store import review as rows
+
+    workspace, _ = enterprise
+    stored = workspace.analysis()
+    snapshot_id = stored.row.snapshot_id
+    for tier in ("production", None):
+        light = held_pairs(stored, tier=tier, grant_principals=rows.grant_principals(workspace._store, snapshot_id, tier))
+        assert light == held_pairs(stored, tier=tier) and len(light) > 1000
+
+
 def test_rows_are_encoded_as_the_json_encoder_does():
     """Row digests build the C encoder once (`records._encode_row`): the same JSON as `_encode`."""
     from foureyes.store.records import _encode, _encode_row
