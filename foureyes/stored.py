@@ -768,58 +768,6 @@ class StoredAnalysis(Analysis):
         """Read every principal and edge at once: routes are about to be drawn for everyone."""
         self.snapshot.edges_from(self.snapshot.all_principals())
 
-    def route_hops(self, person: str) -> Callable[[str], tuple[Step, ...] | None] | None:
-        """Campaign planning's `grant_route` for many grants: the person's hops to a principal (the
-        route without the grant's two steps, `grant_steps`), None where they do not reach it. Each
-        hop is drawn once per edge for everyone (the same step object), each principal's hops from its
-        parent's on the breadth-first reach. None when the graph must draw routes (``marked``)."""
-        if self.marked:
-            return None
-        reach = self._reach_of(person)
-        where = {row[0]: n for n, row in enumerate(reach)}
-        drawn: dict[int, tuple[Step, ...]] = {}
-        found = self.identities.people.get(person)
-        principals = self.snapshot.principals
-        with self._lock:
-            steps = self.__dict__.setdefault("_hop_steps", {})  # (src, dst, kind) -> its step
-
-        def hop(src: str, dst: str, kind: str) -> Step:
-            step = steps.get((src, dst, kind))
-            if step is None:
-                out_edges = self.snapshot.edges_from(() if kind == EdgeKind.MATCHES else (src,))
-                step = steps[(src, dst, kind)] = edge_step(self._edge(src, dst, kind, out_edges), principals)
-            return step
-
-        def hops(principal: str) -> tuple[Step, ...] | None:
-            at = where.get(principal)
-            if at is None:
-                return None
-            chain = []
-            n = at
-            while n not in drawn and reach[n][1] >= 0:
-                chain.append(n)
-                n = reach[n][1]
-            if n not in drawn:
-                drawn[n] = tuple(head_steps(found, person, reach[n][0], principals))
-            for child in reversed(chain):
-                parent = reach[child][1]
-                drawn[child] = (*drawn[parent], hop(reach[parent][0], reach[child][0], reach[child][2]))
-            return drawn[at]
-        return hops
-
-    def reached_principals(self, person: str) -> list[str]:
-        """The principals the person's accounts reach (what `reachable_grants` looks grants up by)."""
-        return [row[0] for row in self._reach_of(person)]
-
-    def grant_steps(self, grant: Any) -> tuple[Step, Step]:
-        """A grant's own two steps at the end of a route to it (`grant_route`'s last two)."""
-        tail = self._grant_steps.get(id(grant))
-        if tail is None or tail[0] is not grant:
-            resources = self.snapshot.resources
-            tail = self._grant_steps[id(grant)] = (grant, grant_step(grant, resources),
-                                                   grant_capability_step(grant, resources))
-        return tail[1], tail[2]
-
     def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
         wanted = list(dict.fromkeys(people))
         if self._by_person is not None or len(wanted) > len(self.identities.people) // 2:

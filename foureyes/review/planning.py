@@ -24,6 +24,7 @@ from ..rules.pack import MOVER
 from ..store.keys import fold
 from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
+from .routes import RouteHops, reached_principals
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
@@ -67,9 +68,9 @@ class ItemDraft:
 def held_pairs(analysis: Analysis, *, tier: str | None = None,
                grant_principals: Sequence[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     """(person, grant key) for every capability-conferring grant (on a resource of ``tier``)
-    every person reaches. ``grant_principals`` (a stored analysis's: `store.review.grant_principals`
+    every person reaches. ``grant_principals`` (for a stored analysis: `store.review.grant_principals`
     of its snapshot) spares decoding the grants: which principal holds which is all it takes."""
-    reached = getattr(analysis, "reached_principals", None)
+    reached = reached_principals(analysis)
     if grant_principals is None or reached is None:
         return {(person, key) for person in analysis.identities.people
                 for key in analysis.reachable_grants(person, tier=tier)}
@@ -276,7 +277,7 @@ def plan_items(
     holdings_of = analysis.holdings_of_people(findings_of)
     analysis.prepare_routes()
     # a stored analysis draws the hops to each principal once per person, each edge's step once
-    route_hops = getattr(analysis, "route_hops", None)
+    routes = RouteHops(analysis)
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
@@ -292,7 +293,7 @@ def plan_items(
         if not grants:
             continue
         heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
-        hops_to = route_hops(person.key) if route_hops is not None else None
+        hops_to = routes.of(person.key)
         if scope.kind == "leavers" and not person.is_leaver:
             continue
         if scope.kind == "movers" and person.key not in moved:
@@ -337,7 +338,7 @@ def plan_items(
                     hops = hops_to(grant.principal)
                     head = heads[grant.principal] = _NO_ROUTE if hops is None else texts.parts(hops)
                 if tail is None and head is not _NO_ROUTE:
-                    tail = tails[key] = texts.parts(analysis.grant_steps(grant))  # type: ignore[attr-defined]
+                    tail = tails[key] = texts.parts(routes.grant_steps(grant))
             elif head is None or tail is None:
                 route = analysis.grant_route(person.key, grant)
                 if route:

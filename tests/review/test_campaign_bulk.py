@@ -22,6 +22,7 @@ from foureyes.review.campaigns import NEW
 from foureyes.review.people import aliases_of, dict_lookup
 from foureyes.review.vocabulary import dumps
 from foureyes.review.planning import _assign, _fingerprint, _item_app, plan_items
+from foureyes.review.routes import RouteHops
 from foureyes.store import Store, audit, records
 from foureyes.workspace import Workspace
 
@@ -125,6 +126,7 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
     aliases = aliases_of(snapshot, computed.identities, config.identity)
     drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
+    assert RouteHops(stored).of(drafts[0].person) is not None  # (routes drawn from the stored reach)
     assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)
 
     conflicts_of = _reference_conflicts(stored)
