@@ -122,6 +122,15 @@ class _RouteTexts:
         return (tuple(p[1] for p in found), ", ".join(p[2] for p in found), ", ".join(p[3] for p in found),
                 tuple(dict.fromkeys(p[4] for p in found if p[4])))
 
+    def extend(self, parts: "_Parts", step: Step) -> "_Parts":
+        """`parts` of a route part and one more step, from the part's."""
+        _, text, json, hop, team = self._step(step)
+        texts, jsons, hops, teams = parts
+        if not texts:
+            return self.parts((step,))
+        return ((*texts, text), f"{jsons}, {json}", f"{hops}, {hop}",
+                teams if not team or team in teams else (*teams, team))
+
     @staticmethod
     def join(head: "_Parts", tail: "_Parts | None") -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
         """The whole route's texts, their JSON list, its hops (for `fingerprint`) and its teams."""
@@ -276,12 +285,13 @@ def plan_items(
     # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
     holdings_of = analysis.holdings_of_people(findings_of)
     analysis.prepare_routes()
-    # a stored analysis draws the hops to each principal once per person, each edge's step once
-    routes = RouteHops(analysis)
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     texts = _RouteTexts(principals)
+    # a stored analysis draws the hops to each principal once per person, each from its parent's
+    # (their texts extended by a step), each edge's step once for everyone
+    routes = RouteHops(analysis, texts.parts, texts.extend)
     usage_memo: dict[str, Usage] = {}  # grant key -> its usage, where no account's own use can answer
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
@@ -335,8 +345,7 @@ def plan_items(
             head, tail = heads.get(grant.principal), tails.get(key)
             if hops_to is not None and (head is None or tail is None):  # (a stored analysis)
                 if head is None:
-                    hops = hops_to(grant.principal)
-                    head = heads[grant.principal] = _NO_ROUTE if hops is None else texts.parts(hops)
+                    head = heads[grant.principal] = hops_to(grant.principal) or _NO_ROUTE
                 if tail is None and head is not _NO_ROUTE:
                     tail = tails[key] = texts.parts(routes.grant_steps(grant))
             elif head is None or tail is None:

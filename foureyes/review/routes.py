@@ -6,24 +6,38 @@ stored analysis's reach and edges as that method does, so the two stay one readi
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from ..graph import Step
 from ..graph.steps import edge_step, grant_capability_step, grant_step, head_steps
 from ..model import EdgeKind, Grant
 from ..stored import StoredAnalysis
 
-Hops = Callable[[str], "tuple[Step, ...] | None"]
+P = TypeVar("P")
 
 
-class RouteHops:
+def _steps(steps: Sequence[Step]) -> tuple[Step, ...]:
+    return tuple(steps)
+
+
+def _add(steps: tuple[Step, ...], step: Step) -> tuple[Step, ...]:
+    return (*steps, step)
+
+
+class RouteHops(Generic[P]):
     """``of(person)``: the person's hops to a principal (`grant_route` without the grant's two
-    steps, `grant_steps`), None where they do not reach it. None for an analysis whose routes the
-    graph must draw (computed, or stored with hops the stored form does not annotate)."""
+    steps, `grant_steps`), None where they do not reach it; None for an analysis whose routes the
+    graph must draw (computed, or stored with hops the stored form does not annotate).
 
-    def __init__(self, analysis: Any):
+    The hops come as ``start`` makes them of the first steps (the person, the account) and
+    ``extend`` of a parent's and one more step: by default the steps themselves; planning keeps
+    their texts, extended hop by hop rather than worked out again for each principal."""
+
+    def __init__(self, analysis: Any, start: Callable[[Sequence[Step]], P] = _steps,  # type: ignore[assignment]
+                 extend: Callable[[P, Step], P] = _add):  # type: ignore[assignment]
         self._analysis = analysis if isinstance(analysis, StoredAnalysis) and not analysis.marked else None
         self._steps: dict[tuple[str, str, str], Step] = {}  # (src, dst, kind) -> its step
+        self._start, self._extend = start, extend
 
     def _hop(self, src: str, dst: str, kind: str) -> Step:
         step = self._steps.get((src, dst, kind))
@@ -35,17 +49,17 @@ class RouteHops:
                                                              analysis.snapshot.principals)
         return step
 
-    def of(self, person: str) -> Hops | None:
+    def of(self, person: str) -> Callable[[str], P | None] | None:
         analysis = self._analysis
         if analysis is None:
             return None
         reach = analysis._reach_of(person)
         where = {row[0]: n for n, row in enumerate(reach)}
-        drawn: dict[int, tuple[Step, ...]] = {}
+        drawn: dict[int, P] = {}
         found = analysis.identities.people.get(person)
         principals = analysis.snapshot.principals
 
-        def hops(principal: str) -> tuple[Step, ...] | None:
+        def hops(principal: str) -> P | None:
             at = where.get(principal)
             if at is None:
                 return None
@@ -55,10 +69,11 @@ class RouteHops:
                 chain.append(n)
                 n = reach[n][1]
             if n not in drawn:  # the account the route starts from
-                drawn[n] = tuple(head_steps(found, person, reach[n][0], principals))
+                drawn[n] = self._start(head_steps(found, person, reach[n][0], principals))
             for child in reversed(chain):
                 parent = reach[child][1]
-                drawn[child] = (*drawn[parent], self._hop(reach[parent][0], reach[child][0], reach[child][2]))
+                drawn[child] = self._extend(drawn[parent], self._hop(reach[parent][0], reach[child][0],
+                                                                     reach[child][2]))
             return drawn[at]
         return hops
 
