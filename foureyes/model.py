@@ -22,7 +22,6 @@ import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
-from hashlib import sha256 as _sha256
 from itertools import chain, compress
 from operator import not_
 from types import MappingProxyType
@@ -208,9 +207,7 @@ class Grant:
 
     @property
     def key(self) -> str:
-        # `stable_hash` of (system, principal, entitlement, resource), inlined: a million grants are keyed per write
-        return _sha256("\x00".join((self.system, self.principal, self.entitlement, self.resource))
-                       .encode("utf-8", "surrogatepass")).hexdigest()[:20]
+        return stable_hash(self.system, self.principal, self.entitlement, self.resource)
 
 
 @dataclass(frozen=True, slots=True)
