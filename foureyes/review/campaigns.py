@@ -18,6 +18,7 @@ from ..errors import InputError, NotFound
 from ..identity import link
 from ..rules import Waiver
 from ..store import Store, now_iso
+from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
@@ -116,7 +117,9 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     if baseline_id is not None:
         # new grants are measured against what people reached then (production ones suffice for those scopes)
         tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
-        baseline = held_pairs(analysis_of(baseline_id), tier=tier)
+        earlier = analysis_of(baseline_id)
+        baseline = held_pairs(earlier, tier=tier, grant_principals=rows.grant_principals(store, baseline_id, tier)
+                              if isinstance(earlier, StoredAnalysis) else None)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
         item_rows = _draft_rows(plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,

@@ -1,8 +1,8 @@
 """Planning a campaign: which grants of which people it reviews, why each is there (path,
 conflicts, drift, earlier decisions) and who reviews it. Pure: an analysis in, item drafts out.
 
-Whether a grant takes part in a conflict is the rules engine's answer (`takes_part`), not
-decided again here.
+Whether a grant takes part in a conflict is the rules engine's answer (`takes_part`, through its
+two tests `satisfies` and `scopes_of`, asked once per rule and holding), not decided again here.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from ..errors import ConfigError, InputError
 from ..graph import Step
 from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
 from ..roster import Roster
-from ..rules.engine import repo_apps, takes_part
+from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
 from ..store.keys import fold
 from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
+from .routes import RouteHops, reached_principals
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PRODUCTION, dumps, norm, utc_today
 
@@ -64,11 +65,20 @@ class ItemDraft:
         return self.key or self.grant.key
 
 
-def held_pairs(analysis: Analysis, *, tier: str | None = None) -> set[tuple[str, str]]:
+def held_pairs(analysis: Analysis, *, tier: str | None = None,
+               grant_principals: Sequence[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     """(person, grant key) for every capability-conferring grant (on a resource of ``tier``)
-    every person reaches."""
+    every person reaches. ``grant_principals`` (for a stored analysis: `store.review.grant_principals`
+    of its snapshot) spares decoding the grants: which principal holds which is all it takes."""
+    reached = reached_principals(analysis)
+    if grant_principals is None or reached is None:
+        return {(person, key) for person in analysis.identities.people
+                for key in analysis.reachable_grants(person, tier=tier)}
+    keys_of: dict[str, list[str]] = defaultdict(list)
+    for key, principal in grant_principals:
+        keys_of[principal].append(key)
     return {(person, key) for person in analysis.identities.people
-            for key in analysis.reachable_grants(person, tier=tier)}
+            for node in reached(person) for key in keys_of.get(node, ())}
 
 
 def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
@@ -112,6 +122,15 @@ class _RouteTexts:
         return (tuple(p[1] for p in found), ", ".join(p[2] for p in found), ", ".join(p[3] for p in found),
                 tuple(dict.fromkeys(p[4] for p in found if p[4])))
 
+    def extend(self, parts: "_Parts", step: Step) -> "_Parts":
+        """`parts` of a route part and one more step, from the part's."""
+        _, text, json, hop, team = self._step(step)
+        texts, jsons, hops, teams = parts
+        if not texts:
+            return self.parts((step,))
+        return ((*texts, text), f"{jsons}, {json}", f"{hops}, {hop}",
+                teams if not team or team in teams else (*teams, team))
+
     @staticmethod
     def join(head: "_Parts", tail: "_Parts | None") -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
         """The whole route's texts, their JSON list, its hops (for `fingerprint`) and its teams."""
@@ -131,6 +150,64 @@ class _RouteTexts:
                 "[" + dumps(key) + ", " + dumps(sorted(grant.capabilities)) + ", [",
                 "], " + dumps(grant.condition) + ", " + dumps(grant.expires or "") + "]")
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
+
+
+class _Conflicts:
+    """The conflict findings of one person each of their grants takes part in: those any holding
+    the grant gives takes part in (`takes_part`), its own holdings and those it also confers by
+    another route (the same resource and capability). Each holding is tested once, each kind of
+    holding (what the tests read of it) once per rule, however many items share them."""
+
+    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str]):
+        # `takes_part` per rule: a holding meets one of its requirements (whatever the scope), then
+        # the scopes it counts in are worked out once for each of the rule's findings (their scopes)
+        rules: dict[str, tuple[Any, list[tuple[int, str]]]] = {}
+        for n, f in enumerate(findings):
+            rules.setdefault(f.rule.id, (f.rule, []))[1].append((n, f.scope))
+        # those two tests read only a holding's capability, tier, system, repo, app and what a `where` names
+        named = tuple(dict.fromkeys(k for rule, _ in rules.values() for req in rule.requirements for k in req.where))
+        self._refs = [ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings]
+        self._by_grant: dict[str, int] = defaultdict(int)  # grant key -> its holdings' findings (bit n: finding n)
+        self._on: dict[tuple[str, str], int] = defaultdict(int)  # (resource, capability) -> the same
+        # (a holding of a capability no requirement names meets none: skipped without a look)
+        named_capabilities: set[str] | None = {req.capability for rule, _ in rules.values() for req in rule.requirements}
+        if "*" in named_capabilities:
+            named_capabilities = None
+        masks: dict[Any, int] = {}
+        for h in holdings:
+            if named_capabilities is not None and h.capability not in named_capabilities:
+                continue
+            seen: Any = (h.capability, h.tier, h.system, h.repo, h.app, *(where_value(h, k) for k in named))
+            try:
+                mask = masks.get(seen)
+            except TypeError:  # (an attribute that is a list or a table: this holding alone)
+                seen = id(h)
+                mask = masks.get(seen)
+            if mask is None:
+                mask = 0
+                scopes: dict[str, set[str]] = {}
+                for rule, scoped in rules.values():
+                    if any(satisfies(h, req) for req in rule.requirements):
+                        within = scopes.get(rule.same)
+                        if within is None:
+                            within = scopes[rule.same] = scopes_of(h, rule.same, repo_app)
+                        for n, scope in scoped:
+                            if scope in within:
+                                mask |= 1 << n
+                masks[seen] = mask
+            if mask:
+                self._by_grant[h.grant] |= mask
+                self._on[(h.resource, h.capability)] |= mask
+        self._answers: dict[int, tuple[ConflictRef, ...]] = {0: ()}
+
+    def of(self, key: str, grant: Grant) -> tuple[ConflictRef, ...]:
+        found = self._by_grant.get(key, 0)
+        for capability in grant.capabilities:
+            found |= self._on.get((grant.resource, capability), 0)
+        answer = self._answers.get(found)
+        if answer is None:
+            answer = self._answers[found] = tuple(r for n, r in enumerate(self._refs) if found >> n & 1)
+        return answer
 
 
 def _grant_repo(resource: Resource | None) -> str:
@@ -212,6 +289,9 @@ def plan_items(
     # a production grant unused this many days is suggested for revocation in every campaign
     idle_days = scope.unused_days if scope.kind == "unused" else config.campaigns.unused_days
     texts = _RouteTexts(principals)
+    # a stored analysis draws the hops to each principal once per person, each from its parent's
+    # (their texts extended by a step), each edge's step once for everyone
+    routes = RouteHops(analysis, texts.parts, texts.extend)
     usage_memo: dict[str, Usage] = {}  # grant key -> its usage, where no account's own use can answer
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
@@ -223,6 +303,7 @@ def plan_items(
         if not grants:
             continue
         heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
+        hops_to = routes.of(person.key)
         if scope.kind == "leavers" and not person.is_leaver:
             continue
         if scope.kind == "movers" and person.key not in moved:
@@ -234,12 +315,7 @@ def plan_items(
                 people_filter & {norm(a) for a in accounts}):
             continue
         conflicts_of = findings_of.get(person.key, ())
-        # the holdings each grant gives: its own, and those it also confers by another route
-        gives_by_grant: dict[str, list[Any]] = defaultdict(list)
-        gives_on: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for h in holdings_of.get(person.key, ()):
-            gives_by_grant[h.grant].append(h)
-            gives_on[(h.resource, h.capability)].append(h)
+        in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
         if scope.kind == "conflicts" and not conflicts_of:
             continue
         status = person.status
@@ -267,7 +343,12 @@ def plan_items(
             # the route: the person's hops to the grant's principal (the same for each of its grants),
             # then the grant's own two steps (the same for everyone); drawn once per person and principal
             head, tail = heads.get(grant.principal), tails.get(key)
-            if head is None or tail is None:
+            if hops_to is not None and (head is None or tail is None):  # (a stored analysis)
+                if head is None:
+                    head = heads[grant.principal] = hops_to(grant.principal) or _NO_ROUTE
+                if tail is None and head is not _NO_ROUTE:
+                    tail = tails[key] = texts.parts(routes.grant_steps(grant))
+            elif head is None or tail is None:
                 route = analysis.grant_route(person.key, grant)
                 if route:
                     head = heads[grant.principal] = texts.parts(route[:-2])
@@ -282,12 +363,7 @@ def plan_items(
                 app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
             if scope.apps and app not in scope.apps:
                 continue
-            conflicts: tuple[ConflictRef, ...] = ()
-            if conflicts_of:
-                gives = [*gives_by_grant.get(key, ()), *(h for c in grant.capabilities
-                                                         for h in gives_on.get((grant.resource, c), ()) if h.grant != key)]
-                conflicts = tuple(ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope)
-                                  for f in conflicts_of if any(takes_part(f, h, repo_app) for h in gives))
+            conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
             if scope.kind == "conflicts" and not conflicts:
                 continue
             path, path_json, hops, teams = texts.join(head, tail)

@@ -273,10 +273,14 @@ def satisfies(holding: Holding, requirement: Requirement) -> bool:
 
 def _where_holds(holding: Holding, where: Mapping[str, Any]) -> bool:
     for key, wanted in where.items():
-        value = getattr(holding, key) if key in _HOLDING_FLAGS else holding.attrs.get(key)
-        if value != wanted:
+        if where_value(holding, key) != wanted:
             return False
     return True
+
+
+def where_value(holding: Holding, key: str) -> Any:
+    """What a requirement's ``where`` compares for ``key``: a holding's flag, else its attribute."""
+    return getattr(holding, key) if key in _HOLDING_FLAGS else holding.attrs.get(key)
 
 
 def scopes_of(holding: Holding, same: str, repo_app: Mapping[str, str]) -> set[str]:

@@ -38,6 +38,26 @@ def _reading(db: Db) -> Iterator[Connection]:
 # ---------------------------------------------------------------- campaigns
 
 
+def grant_principals(db: Db, snapshot_id: int, tier: str | None = None) -> list[tuple[str, str]]:
+    """(key, principal) of every grant of a snapshot that confers a capability (on a resource of
+    ``tier``): the grants `StoredSnapshot.capability_grants` reads, without decoding them (what a
+    campaign's baseline needs of an earlier snapshot is who held which grant)."""
+    mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    sql = f"SELECT key, principal FROM grants WHERE snapshot_id = {mark} AND capabilities <> ''"
+    params: list[Any] = [snapshot_id]
+    if tier is not None:
+        sql += (f" AND resource IN (SELECT system || ':' || kind || ':' || ident FROM resources"
+                f" WHERE snapshot_id = {mark} AND tier = {mark})")
+        params += [snapshot_id, tier]
+    with _reading(db) as conn:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return [(key, principal) for key, principal in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+
 def insert_campaign(conn: Connection, values: Mapping[str, Any]) -> int:
     """A new campaign row; `PeriodTaken` when its (template, period) exists already."""
     try:

@@ -22,6 +22,7 @@ from foureyes.review.campaigns import NEW
 from foureyes.review.people import aliases_of, dict_lookup
 from foureyes.review.vocabulary import dumps
 from foureyes.review.planning import _assign, _fingerprint, _item_app, plan_items
+from foureyes.review.routes import RouteHops
 from foureyes.store import Store, audit, records
 from foureyes.workspace import Workspace
 
@@ -92,6 +93,26 @@ def _reference(analysis: Any, draft: Any) -> tuple[Any, ...]:
     return tuple(str(s) for s in route), _fingerprint(draft.grant, route, draft.key), teams, app
 
 
+def _reference_conflicts(analysis: Any) -> Any:
+    """An item's conflicts as planning worked them out item by item before: each finding of the
+    person that any holding the grant gives (its own, or on its resource and capability by another
+    grant) takes part in, by the rules engine's `takes_part`."""
+    from foureyes.rules.engine import repo_apps, takes_part
+
+    repo_app = repo_apps(analysis.snapshot.resources)
+    findings = [f for f in analysis.findings if f.person and f.rule.kind == "conflict"]
+    holdings = analysis.holdings_of_people({f.person for f in findings})
+    assert any(r.where for f in findings for r in f.rule.requirements)  # (the rules a `where` narrows are met)
+
+    def of(draft: Any) -> tuple[Any, ...]:
+        grant = draft.grant
+        gives = [h for h in holdings.get(draft.person, ())
+                 if h.grant == draft.key or (h.resource == grant.resource and h.capability in grant.capabilities)]
+        return tuple(review.ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings
+                     if f.person == draft.person and any(takes_part(f, h, repo_app) for h in gives))
+    return of
+
+
 def _shown(draft: Any) -> tuple[Any, ...]:
     return (draft.person, draft.key, draft.path, draft.path_json, draft.fingerprint, draft.teams, draft.app,
             draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
@@ -105,12 +126,15 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
     aliases = aliases_of(snapshot, computed.identities, config.identity)
     drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
+    assert RouteHops(stored).of(drafts[0].person) is not None  # (routes drawn from the stored reach)
     assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)
 
+    conflicts_of = _reference_conflicts(stored)
     for draft in drafts:
         path, fingerprint, teams, app = _reference(stored, draft)
         assert (draft.path, draft.fingerprint, draft.teams, draft.app) == (path, fingerprint, teams, app)
         assert draft.path_json == dumps(list(path))
+        assert draft.conflicts == conflicts_of(draft)
     # each reviewer as the rules name them for that item alone
     lookup = dict_lookup(aliases)
     maintainers = stored.team_maintainers()
@@ -122,6 +146,20 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     # and from the analysis computed now (no step shared between routes): the same items
     again = plan_items(computed, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
+
+
+def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
+    """A campaign's baseline (who held which grant then) read as keys and principals only is the one
+    `reachable_grants` gives from the decoded grants, for a tier and for all."""
+    from foureyes.review.planning import held_pairs
+    from foureyes.store import review as rows
+
+    workspace, _ = enterprise
+    stored = workspace.analysis()
+    snapshot_id = stored.row.snapshot_id
+    for tier in ("production", None):
+        light = held_pairs(stored, tier=tier, grant_principals=rows.grant_principals(workspace._store, snapshot_id, tier))
+        assert light == held_pairs(stored, tier=tier) and len(light) > 1000
 
 
 def test_rows_are_encoded_as_the_json_encoder_does():
