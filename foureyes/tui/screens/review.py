@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ... import review
+from ...bulk import gc_paused
 from ...errors import FoureyesError
 from ...textsafe import safe_text
 from ..actions import Action
@@ -33,8 +34,9 @@ from ..review_state import (
     item_row,
     load_queue,
     progress_bar,
+    queue_rows,
 )
-from ..rows import Row
+from ..rows import CellCache, Row
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command, FilterActions, FoureyesScreen
@@ -215,7 +217,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
           description="load the review queue")
     def load(self, reviewer: str, campaign_id: int | None, approvals: bool, by: str) -> None:
         queue = load_queue(self.app.workspace, reviewer, campaign_id, approvals=approvals)  # type: ignore[attr-defined]
-        rows = [item_row(i, queue.waiting, by=by, marked=str(i.id) in self.marked) for i in queue.items]
+        rows = queue_rows(queue, by=by, marked=self.marked)
         if not get_current_worker().is_cancelled:
             self.post_message(QueueLoaded(queue, rows))
 
@@ -421,8 +423,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         current = self.table.current_key
         self.table.set_rows(rows, keep=current)
         if was_marked:  # the selection marks went with the decision
-            self.table.set_rows([item_row(r.data, message.waiting, by=self.by, marked=r.key in self.marked)
-                                 for r in self.table.rows], keep=current)
+            self._redraw_marks()
         if message.advance:
             self.table.action_cursor(1)
         elif current is not None:
@@ -514,19 +515,30 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             self.marked.discard(row.key)
         else:
             self.marked.add(row.key)
-        self._redraw_marks()
+        self._redraw_marks([row])
         self.table.action_cursor(1)
 
     def action_mark_all(self) -> None:
         shown = {r.key for r in self.table.visible_rows}
+        before = self.marked
         self.marked = set() if shown and shown <= self.marked else shown
-        self._redraw_marks()
+        changed = before ^ self.marked
+        self._redraw_marks([r for r in self.table.rows if r.key in changed])
 
-    def _redraw_marks(self) -> None:
+    def _redraw_marks(self, changed: Sequence[Row] | None = None) -> None:
+        """Redraw the rows whose mark changed (a mark is neither filtered nor sorted on), or with
+        ``changed`` None every row (the grouping changed)."""
         if self.queue is None:
             return
-        self.table.set_rows([item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked)
-                             for r in self.table.rows], keep=self.table.current_key)
+        cache = CellCache()
+        if changed is not None:
+            self.table.replace_rows(item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked,
+                                             cache=cache) for r in changed)
+        else:
+            with gc_paused(keep=True):
+                rows = [item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked, cache=cache)
+                        for r in self.table.rows]
+            self.table.set_rows(rows, keep=self.table.current_key)
         self.update_summary()
 
     def action_group(self) -> None:
