@@ -226,8 +226,13 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if queue.campaign is not None:
             self.app.review_campaign_id = queue.campaign.id  # type: ignore[attr-defined]
         self.marked &= {r.key for r in message.rows}
-        self.table.set_rows(message.rows)
-        self.apply_filter()
+        row_filter = self._queue_filter()
+        if row_filter.empty:  # nothing to filter: the rows are sorted once, here, not again in a worker
+            self.table.row_filter = row_filter
+            self.table.set_rows(message.rows)
+        else:
+            self.table.set_rows(message.rows)
+            self.table.filter_later(lambda: row_filter)
         self.show_head()
         self._show_guide()
 
@@ -553,9 +558,11 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     def apply_filter(self) -> None:
         """Filter the queue; a long one in a worker (`RecordTable.filter_later`), the summary
         following when the rows show."""
-        row_filter = QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
-                                       self._filter_fields)
+        row_filter = self._queue_filter()
         self.table.filter_later(lambda: row_filter)
+
+    def _queue_filter(self) -> QueueFilter:
+        return QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting, self._filter_fields)
 
     @on(RecordTable.ViewChanged, "#table")
     def _view_changed(self, event: RecordTable.ViewChanged) -> None:
