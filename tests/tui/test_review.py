@@ -82,6 +82,10 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
         await press(app, pilot, "enter")
         shown = [r.data.id for r in app.screen.table.visible_rows]
         assert len(shown) >= 10 and all(not items[i].conflicts for i in shown)
+        await press(app, pilot, "space")  # one mark: its row redrawn (only it), the cursor on to the next
+        table = app.screen.table
+        assert [r.cells[0] for r in table.visible_rows[:3]] == ["●", " ", " "] and table.cursor == 1
+        assert "1 selected" in screen_text(app)
         await press(app, pilot, "asterisk")
         assert f"{len(shown)} selected" in screen_text(app)
         await press(app, pilot, "c")

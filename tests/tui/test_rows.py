@@ -8,7 +8,7 @@ from foureyes.analysis import analyze
 from foureyes.connectors.demo import build, demo_config
 from foureyes.matrix import matrix_rows
 from foureyes.model import CAPABILITIES, Gap, Snapshot, SnapshotInfo, SourceResult
-from foureyes.tui.rows import make_row, parse_filter
+from foureyes.tui.rows import CellCache, make_row, parse_filter
 from foureyes.tui.state import (
     CONFLICT_FIELDS,
     Triage,
@@ -45,6 +45,20 @@ def test_filter_words_fields_negation_and_quotes():
 def test_cells_are_neutralised_once_when_rows_are_built():
     row = make_row("k", ("\x1b[31mred", "[b]x[/b]", "\u202eevil"))
     assert row.cells == ("\\x1b[31mred", "[b]x[/b]", "\\u202eevil")
+
+
+def test_rows_made_with_a_cell_cache_are_the_rows_made_without():
+    """A review queue's rows neutralise each distinct text once: the same cells, sort and text
+    looked in as one text at a time, for untrusted text, long text, repeats and non-text values."""
+    cache = CellCache(limit=12)
+    batches = [("\x1b[31mred", "[b]x[/b]", "\u202eevil", "Paul Platt"), ("Paul Platt", "x" * 40, 1, True),
+               ("1", "True", None, "\x1b[31mred"), ("PAUL PLATT", "paul platt", "", "x" * 40)]
+    for n, values in enumerate(batches):
+        plain = make_row(str(n), values, limit=12, cell_styles=("bold", "", "", ""), style="bold", data=values)
+        cached = make_row(str(n), values, limit=12, cell_styles=("bold", "", "", ""), style="bold", data=values,
+                          cache=cache)
+        assert cached == plain
+    assert make_row("k", ("1", 1, True), limit=12, cache=cache).cells == ("1", "1", "True")
 
 
 def test_conflict_rows_carry_every_finding_and_filter_by_field(triage):
