@@ -7,6 +7,7 @@ tests can measure filtering without a terminal.
 from __future__ import annotations
 
 import shlex
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -45,9 +46,10 @@ def natural_widths(columns: Sequence[Column], rows: Sequence["Row"]) -> list[int
     """Each column's longest cell (with its header), in characters; one pass per column."""
     widest = [max(map(len, c.label.split("\n"))) for c in columns]
     if rows:
-        for n, cells in enumerate(zip(*(r.cells for r in rows))):
-            if n < len(widest):
-                widest[n] = max(widest[n], max(map(len, cells)))
+        cells = list(map(attrgetter("cells"), rows))
+        # (the columns every row has; each distinct text measured once: a queue repeats its names)
+        for n in range(min(len(widest), min(map(len, cells)))):
+            widest[n] = max(widest[n], max(map(len, set(map(itemgetter(n), cells)))))
     return widest
 
 
