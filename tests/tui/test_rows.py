@@ -127,3 +127,35 @@ def test_columns_give_way_by_priority_and_ids_are_never_cut():
     # narrower than the ids and titles need: they stay (the table scrolls sideways)
     tiny = layout(columns, natural, 30)
     assert tiny[0] == 21 and tiny[1] == 10 and tiny[2] is None and tiny[3] is None
+
+
+def test_a_text_column_sorts_as_the_general_order_and_widths_are_each_columns_longest():
+    """The quick paths for a long queue: a column of text sorted on the text (empty ones last,
+    ties in view order, either direction) as `_sortable` orders any column; the natural widths
+    are each column's longest cell over the columns every row has, header lines included."""
+    import random
+
+    from foureyes.tui.rows import Column, Row, natural_widths
+    from foureyes.tui.widgets.table import _sortable, _sorted
+
+    rng = random.Random(2)
+    texts = ["", "a", "b", "B", "ab", "é", "z", "a b"]
+    for _ in range(3000):
+        n = rng.randint(0, 12)
+        pool = texts[1:] if rng.random() < 0.3 else texts if rng.random() < 0.6 else texts + [None, 1, 2.5, ("a",), 0]
+        values = [rng.choice(pool) for _ in range(n)]
+        view = [i for i in range(n) if rng.random() < 0.8]
+        if rng.random() < 0.3:
+            rng.shuffle(view)
+        for reverse in (False, True):
+            assert _sorted(list(view), values, reverse) == sorted(view, key=lambda i: _sortable(values[i]),
+                                                                  reverse=reverse)
+    for _ in range(500):
+        columns = [Column(str(i), "x" * rng.randint(0, 6) + ("\nyyyyyyy" if rng.random() < 0.2 else ""))
+                   for i in range(rng.randint(1, 5))]
+        rows = [Row("k", tuple("z" * rng.randint(0, 9) for _ in range(rng.randint(0, 6))), ())
+                for _ in range(rng.randint(0, 6))]
+        shared = min((len(r.cells) for r in rows), default=0)
+        assert natural_widths(columns, rows) == [
+            max([max(map(len, c.label.split("\n")))] + [len(r.cells[n]) for r in rows if n < shared])
+            for n, c in enumerate(columns)]

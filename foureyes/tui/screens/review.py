@@ -680,7 +680,7 @@ class CampaignClosed(Message):
 
 def _pending(rows: Sequence[Row], view: list[int]) -> int:
     """How many items in view are still pending (the summary line says so)."""
-    return sum(1 for i in view if rows[i].data.state == review.PENDING)
+    return [rows[i].data.state for i in view].count(review.PENDING)
 
 
 def _count(n: int, noun: str) -> str:

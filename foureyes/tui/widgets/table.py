@@ -244,7 +244,7 @@ class RecordTable(ScrollView, can_focus=True):
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
             if position is not None:
-                view.sort(key=lambda i: _sortable(rows[i].sort[position]), reverse=sort_reverse)
+                view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
         return view
 
     def _rebuild(self, keep: str | None) -> None:
@@ -463,6 +463,23 @@ def _fit(text: str, width: int, align: str) -> str:
     if align == "center":
         return " " * (pad // 2) + text + " " * (pad - pad // 2)
     return text + " " * pad
+
+
+def _sorted(view: list[int], values: Sequence[object], reverse: bool) -> list[int]:
+    """``view`` sorted by ``values[i]`` as `_sortable` orders them (stable). A column of text only
+    (a queue's names) is sorted on the text itself with the empty ones last: the same order
+    without a key tuple made and compared per row (a third of a second per 100,000 rows)."""
+    if values and set(map(type, values)) == {str}:
+        get = values.__getitem__
+        if "" not in values:
+            view.sort(key=get, reverse=reverse)
+            return view
+        filled = [i for i in view if get(i)]
+        empty = [i for i in view if not get(i)]
+        filled.sort(key=get, reverse=reverse)
+        return empty + filled if reverse else filled + empty
+    view.sort(key=lambda i: _sortable(values[i]), reverse=reverse)
+    return view
 
 
 def _sortable(value: object) -> tuple[int, object]:
