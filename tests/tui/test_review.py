@@ -206,11 +206,21 @@ def test_conflicted_reviewer_grouping_undo_and_notes(demo_url):
         assert "wanda.webb@acme.com: [bold red]ask[/] lead" in text
         # grouped by resource
         app.screen.set_filter_text("")
+        by_person = [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows]
         await press(app, pilot, "g")
         text = screen_text(app)
         assert "Resource ▲" in text and "grouped by resource" in text
         first = app.screen.table.visible_rows[0].data
         assert first.resource_name == min(r.data.resource_name for r in app.screen.table.visible_rows)
+        by_resource = [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows]
+        # a long queue is regrouped in a worker: the same rows, there and back
+        app.screen.table.BACKGROUND_FROM = 1
+        await press(app, pilot, "g")
+        assert "grouped by person" in screen_text(app)
+        assert [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows] == by_person
+        await press(app, pilot, "g")
+        assert [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows] == by_resource
+        del app.screen.table.BACKGROUND_FROM
 
     run(demo_url, scenario, reviewer="wanda.webb@acme.com", review=True, campaign_id=campaign_id)
 

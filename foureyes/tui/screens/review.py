@@ -52,6 +52,15 @@ class QueueLoaded(Message):
 
 
 @dataclass
+class Regrouped(Message):
+    """A long queue's rows for the other grouping, made in a worker from ``rows``."""
+
+    by: str
+    rows: list[Row]
+    regrouped: list[Row]
+
+
+@dataclass
 class ItemsChanged(Message):
     """Items after a decision, undo or approval, with the campaign's progress."""
 
@@ -131,6 +140,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.marked: set[str] = set()
         self.approvals = False
         self._filter_fields: dict[Any, Any] = {}  # each item's filterable fields, kept across keystrokes
+        self._grouping: str | None = None  # the grouping a worker is making rows for
 
     # ------------------------------------------------------------ layout
 
@@ -547,10 +557,44 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.update_summary()
 
     def action_group(self) -> None:
-        self.by = "resource" if self.by == "person" else "person"
-        self.table.set_columns(BY_RESOURCE if self.by == "resource" else BY_PERSON)
-        self.table.sort_column = self.by
-        self._redraw_marks()
+        """The other grouping; a long queue's rows are made in a worker (all of them change)."""
+        by = "resource" if (self._grouping or self.by) == "person" else "person"
+        if self.queue is None or len(self.table.rows) < self.table.BACKGROUND_FROM:
+            self._grouping = None
+            self._regroup(by, None)
+            return
+        self._grouping = by
+        self.regroup(by, self.table.rows, self.queue.waiting)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review-group",
+          description="group the review queue")
+    def regroup(self, by: str, rows: list[Row], waiting: dict[int, review.ExceptionRequest]) -> None:
+        cache = CellCache()
+        marked = set(self.marked)
+        with gc_paused(keep=True):
+            regrouped = [item_row(r.data, waiting, by=by, marked=r.key in marked, cache=cache) for r in rows]
+        if not get_current_worker().is_cancelled:
+            self.post_message(Regrouped(by, rows, regrouped))
+
+    def on_regrouped(self, message: Regrouped) -> None:
+        if message.by != self._grouping:
+            return  # pressed again meanwhile: a newer worker has it
+        self._grouping = None
+        if message.rows is not self.table.rows:  # other rows since (reloaded, decided): made again here
+            self._regroup(message.by, None)
+            return
+        self._regroup(message.by, message.regrouped)
+
+    def _regroup(self, by: str, rows: list[Row] | None) -> None:
+        self.by = by
+        self.table.set_columns(BY_RESOURCE if by == "resource" else BY_PERSON)
+        self.table.sort_column = by
+        if rows is None:
+            self._redraw_marks()
+            return
+        self.table.set_rows(rows, keep=self.table.current_key)
+        stale = [r for r in rows if (r.cells[0] == "●") != (r.key in self.marked)]  # marked meanwhile
+        self._redraw_marks(stale)
 
     def _awaiting(self, item_id: int) -> bool:
         return self.queue is not None and item_id in self.queue.waiting
