@@ -514,12 +514,23 @@ def snapshot_digest(sources: Iterable[SourceResult], *, grant_keys: list[list[st
             ("e", sorted(e.key for e in source.edges)),
             ("x", sorted(g.key for g in source.gaps)),
         ):
-            for key in keys:
-                h.update(f"{tag}\x00{key}\n".encode("utf-8", "surrogatepass"))
+            # the lines of a part in batches (one ``update`` per key cost a third of the digest): the same bytes
+            for start in range(0, len(keys), _DIGEST_BATCH):
+                h.update(_key_lines(tag, keys[start:start + _DIGEST_BATCH]).encode("utf-8", "surrogatepass"))
         if source.period is not None or source.activity:
             for line in _activity_lines(source, texts_of[id(source)]):
                 h.update(line.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+_DIGEST_BATCH = 10000  # keys hashed per ``update``: a few hundred kilobytes of text at a time
+
+
+def _key_lines(tag: str, keys: list[str]) -> str:
+    """``"{tag}\\x00{key}\\n"`` for each key, as one text."""
+    if not keys:
+        return ""
+    return f"{tag}\x00" + f"\n{tag}\x00".join(keys) + "\n"
 
 
 def _activity_lines(source: SourceResult, texts: list[str] | None) -> list[str]:

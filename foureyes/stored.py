@@ -190,9 +190,10 @@ def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding
         for h in taken(person.key, ()):
             grouped.setdefault(h.capability, []).append(h)
         for capability in sorted(grouped, key=_capability_rank):
+            columns = list(zip(*(held := grouped[capability])))  # transposed once: the counts and the blob
             if matrix is not None:
-                matrix.add(person.key, capability, tier_counts(grouped[capability]))
-            yield person.key, capability, encode_holdings(grouped[capability], keep, hop, hops)
+                matrix.add(person.key, capability, tier_counts(held, columns))
+            yield person.key, capability, encode_holdings(held, keep, hop, hops, columns)
     if matrix is not None:
         matrix.finished = True
 

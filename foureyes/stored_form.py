@@ -74,11 +74,13 @@ def _clean(texts: Iterable[str], count: int) -> bool:
 
 
 def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Callable[[Holding], Any],
-                    seen: dict[Any, str] | None = None) -> bytes:
+                    seen: dict[Any, str] | None = None, columns: Sequence[Sequence[Any]] | None = None) -> bytes:
     """One person's holdings of one capability (non-empty), columnar when every value allows.
     ``seen`` caches first hops as text across calls (a graph's hop is its edge and the next
-    repository; holdings through one team share it)."""
-    columns = list(zip(*held))
+    repository; holdings through one team share it), and each edge's part of them. ``columns``:
+    ``list(zip(*held))``, if at hand."""
+    if columns is None:
+        columns = list(zip(*held))
     hops = []
     add = hops.append
     clean = True
@@ -87,14 +89,23 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
         if ref is not None and ref < 0:  # the grant itself (graph refs below 0 are grants)
             add("")
             continue
-        key = (ref, following[2] if following else None)
+        repo = following[2] if following else ""
+        key = (ref, repo)
         text = seen.get(key)
         if text is None:
-            hop = hop_of(h)
-            text = hop_text(hop)
-            # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
-            if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
-                text = "\x00" + text  # marks it
+            # A graph's hop through edge ``ref`` is [the edge's destination, its kind, the next
+            # repository]: the text before the repository is the edge's, kept once per edge.
+            head = seen.get(ref) if ref is not None else None
+            if head is not None and not (SEP_HOP in repo or SEP_VALUE in repo or SEP_COLUMN in repo):
+                text = head + repo
+            else:
+                hop = hop_of(h)
+                text = hop_text(hop)
+                # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
+                if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
+                    text = "\x00" + text  # marks it
+                elif ref is not None and hop and len(hop) == 3 and hop[2] == repo:
+                    seen[ref] = text[:len(text) - len(repo)]
             seen[key] = text
         if text[:1] == "\x00":
             clean = False
@@ -341,14 +352,18 @@ def matrix_node(tier: str) -> str:
     return MATRIX_NODE if tier == "any" else f"{MATRIX_NODE}:{tier}"
 
 
-def tier_counts(held: Sequence[Holding]) -> list[list[Any]]:
+def tier_counts(held: Sequence[Holding], columns: Sequence[Sequence[Any]] | None = None) -> list[list[Any]]:
     """One person's holdings of one capability as the matrix counts them, per tier: [tier,
     resources held standing, resources reached only through an emergency path]. A resource has
-    one tier, so the counts of every tier add up to those of "any" (the matrix's cells, counted)."""
-    if not any(h.emergency for h in held):
+    one tier, so the counts of every tier add up to those of "any" (the matrix's cells, counted).
+    ``columns``: ``list(zip(*held))``, if at hand."""
+    if columns is None:
+        columns = list(zip(*held))
+    if not any(columns[15]):  # no emergency path
         found: dict[str, int] = {}
-        for tier, _ in {(h.tier, h.resource) for h in held}:
-            found[tier] = found.get(tier, 0) + 1
+        get = found.get
+        for tier, _ in set(zip(columns[4], columns[2])):
+            found[tier] = get(tier, 0) + 1
         return [[tier, n, 0] for tier, n in found.items()]
     standing: dict[str, set[str]] = {}
     emergency: dict[str, set[str]] = {}

@@ -294,3 +294,38 @@ def test_a_generated_enterprise_reads_back_as_computed(tmp_path):
         assert [_finding(f) for f in stored.findings] == [_finding(f) for f in computed.findings]
         assert _by_capability(stored.by_person()) == _by_capability(computed.by_person())
         assert sorted(stored.matrix_cells()) == sorted(computed.matrix_cells())
+
+
+def test_first_hops_through_one_edge_read_back_whatever_their_repositories_hold():
+    """`encode_holdings` builds a hop's text from its edge's part, worked out once per edge and kept
+    across calls: each hop still reads back as the graph names it (the grant itself as 0), and a
+    repository name holding a separator still sends its blob to the JSON form."""
+    from foureyes.graph import Holding
+    from foureyes.stored_form import JSON_FORM, SEP_HOP, decode_holdings, encode_holdings
+
+    edges = [("github:team/acme/platform", "member-of"), ("aws:role/deploy", "can-assume")]
+
+    def hop_of(h: Any) -> Any:  # `Graph.stored_hop`'s form: 0, or [next principal, edge kind, next repo]
+        ref, following = h.first_hop
+        return 0 if ref < 0 else [*edges[ref], following[2] if following else ""]
+
+    def held(*hops: tuple[int, Any]) -> list[Any]:
+        return [Holding("p", "code.push", f"github:repo:acme/r{n}", f"acme/r{n}", "production", "", "github",
+                        f"g{n}", "github:alice", 2, first_hop=hop) for n, hop in enumerate(hops)]
+
+    def place(resource: str, repo: str) -> tuple[str, str, str]:
+        return ("production", "", "github")
+
+    seen: dict[Any, str] = {}
+    batches = [
+        held((0, ("code.push", "github:repo:acme/r0", "acme/r0")), (0, ("code.push", "x", "acme/r1")), (-3, None),
+             (1, None), (0, None)),
+        held((0, ("code.push", "x", "acme/r2")), (1, ("deploy.run", "x", "acme/api"))),
+        held((0, ("code.push", "x", f"acme/odd{SEP_HOP}name")), (0, ("code.push", "x", "acme/r3"))),
+    ]
+    for batch in batches:
+        blob = encode_holdings(batch, frozenset(), hop_of, seen)
+        assert [h.first_hop for h in decode_holdings("p", "code.push", blob, place)] == [
+            (None, tuple(hop_of(h)) if hop_of(h) else 0) for h in batch]
+    assert blob[:1] == JSON_FORM  # the separator inside a name: this blob is JSON
+    assert encode_holdings(batches[1], frozenset(), hop_of, seen)[:1] != JSON_FORM

@@ -242,14 +242,30 @@ def roster(store: Store, analysis_id: int) -> bytes | None:
 
 def _hashable(table: Table, row: Sequence[Any]) -> list[Any]:
     """A row as the digest reads it: booleans as booleans on both backends, blobs by their SHA-256."""
+    kinds = _KINDS.get(table.name)
+    if kinds is None:
+        kinds = _KINDS[table.name] = _column_kinds(table)
+    if not any(kinds):
+        out = list(row)
+        del out[len(kinds):]
+        return out
     out: list[Any] = []
-    for column, value in zip([c for c in table.columns if c.name != "analysis_id"], row):
-        if isinstance(column.type, LargeBinary):
+    for kind, value in zip(kinds, row):
+        if kind == _BLOB:
             value = hashlib.sha256(bytes(value)).hexdigest()
-        elif isinstance(column.type, Boolean) and value is not None:
+        elif kind == _BOOL and value is not None:
             value = bool(value)
         out.append(value)
     return out
+
+
+_BLOB, _BOOL = 1, 2
+_KINDS: dict[str, tuple[int, ...]] = {}  # per table: each column's kind (0, _BLOB, _BOOL), analysis_id left out
+
+
+def _column_kinds(table: Table) -> tuple[int, ...]:
+    return tuple(_BLOB if isinstance(c.type, LargeBinary) else _BOOL if isinstance(c.type, Boolean) else 0
+                 for c in table.columns if c.name != "analysis_id")
 
 
 def parts_digest(base_key: str, parts: Parts) -> str:
