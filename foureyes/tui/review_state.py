@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import review
+from ..bulk import gc_paused
 from ..errors import NotFound
 from ..textsafe import safe_multiline, safe_text
 from ..workspace import USE_VIA, Workspace
-from .rows import Column, Row, make_row
+from .rows import CellCache, Column, Row, make_row
 from .state import SEVERITY_STYLE, roster_style, when
 
 STATE_STYLE = {"certify": "green", "revoke": "bold red", "defer": "cyan", "exception": "yellow",
@@ -138,41 +139,40 @@ def state_text(item: review.Item, waiting: dict[int, review.ExceptionRequest]) -
 
 
 def item_row(item: review.Item, waiting: dict[int, review.ExceptionRequest], *, by: str = "person",
-             marked: bool = False) -> Row:
+             marked: bool = False, cache: CellCache | None = None) -> Row:
+    """One queue row. The filter box tests the item's own fields (`QueueFilter`), so the row
+    carries no `fields` of its own; ``cache`` (one per batch of rows) neutralises each distinct
+    text once."""
     person = item.person_name or item.person
     state = state_text(item, waiting)
-    grant = item.label if by == "person" else item.entitlement
     used = last_used_cell(item)
     idle = -(item.usage.idle_days or 0)  # sorted ascending: the longest unused first
-    if by == "person":
-        values = ["●" if marked else " ", person, grant, item.app, used, state, flags(item)]
-        sort = ["", item.person.lower(), (item.resource, item.entitlement), item.app, idle, state, flags(item)]
-    else:
-        values = ["●" if marked else " ", item.resource_name or item.resource, grant, person, used, state, flags(item)]
-        sort = ["", (item.resource_name or item.resource).lower(), item.entitlement, item.person.lower(), idle, state,
-                flags(item)]
+    flagged = flags(item)
     left = "bold red" if item.person_left else ""
-    styles = ["bold cyan" if marked else "", left if by == "person" else "", "", left if by != "person" else "",
+    if by == "person":
+        values = ["●" if marked else " ", person, item.label, item.app, used, state, flagged]
+        sort = ["", item.person.lower(), (item.resource, item.entitlement), item.app, idle, state, flagged]
+        person_style, resource_style = left, ""
+    else:
+        resource = item.resource_name or item.resource
+        values = ["●" if marked else " ", resource, item.entitlement, person, used, state, flagged]
+        sort = ["", resource.lower(), item.entitlement, item.person.lower(), idle, state, flagged]
+        person_style, resource_style = "", left
+    styles = ["bold cyan" if marked else "", person_style, "", resource_style,
               USED_STYLE.get(item.usage.state, ""), STATE_STYLE.get(item.state, ""),
-              "bold red" if item.person_left else "bold yellow" if item.is_new else ""]
-    return make_row(
-        str(item.id), values, sort=sort, data=item, cell_styles=styles,
-        style="bold" if item.conflicts and item.state == review.PENDING else "",
-        fields={"person": f"{item.person} {item.person_name}", "app": item.app, "system": item.system,
-                "resource": f"{item.resource} {item.resource_name}", "entitlement": item.entitlement,
-                "state": f"{item.state} {state}", "team": " ".join(t.rsplit("/", 1)[-1] for t in item.teams),
-                "conflict": "yes" if item.conflicts else "no", "new": "yes" if item.is_new else "no",
-                "unchanged": "yes" if item.unchanged_since_certified else "no",
-                "rule": " ".join(c.rule for c in item.conflicts), "reviewer": item.reviewer, "tier": item.tier,
-                "used": item.usage.state or "untracked", "unused": "yes" if item.usage.suggestion else "no",
-                "status": item.person_status + (" left" if item.person_left else ""),
-                "manager": item.person_manager, "department": item.person_department},
-    )
+              left or ("bold yellow" if item.is_new else "")]
+    return make_row(str(item.id), values, sort=sort, data=item, cell_styles=styles,
+                    style="bold" if item.conflicts and item.state == review.PENDING else "",
+                    cache=cache if cache is not None else CellCache())
 
 
 def queue_rows(queue: Queue, *, by: str = "person", marked: set[str] | None = None) -> list[Row]:
+    """Every item's row (in a worker): each distinct text neutralised once, and no collection
+    walking the heap while hundreds of thousands of rows are made (they live on in the table)."""
     marked = marked or set()
-    return [item_row(i, queue.waiting, by=by, marked=str(i.id) in marked) for i in queue.items]
+    cache = CellCache()
+    with gc_paused(keep=True):
+        return [item_row(i, queue.waiting, by=by, marked=str(i.id) in marked, cache=cache) for i in queue.items]
 
 
 # ---------------------------------------------------------------- the detail pane

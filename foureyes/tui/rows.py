@@ -7,6 +7,7 @@ tests can measure filtering without a terminal.
 from __future__ import annotations
 
 import shlex
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -45,9 +46,10 @@ def natural_widths(columns: Sequence[Column], rows: Sequence["Row"]) -> list[int
     """Each column's longest cell (with its header), in characters; one pass per column."""
     widest = [max(map(len, c.label.split("\n"))) for c in columns]
     if rows:
-        for n, cells in enumerate(zip(*(r.cells for r in rows))):
-            if n < len(widest):
-                widest[n] = max(widest[n], max(map(len, cells)))
+        cells = list(map(attrgetter("cells"), rows))
+        # (the columns every row has; each distinct text measured once: a queue repeats its names)
+        for n in range(min(len(widest), min(map(len, cells)))):
+            widest[n] = max(widest[n], max(map(len, set(map(itemgetter(n), cells)))))
     return widest
 
 
@@ -119,10 +121,42 @@ class Row:
     data: Any = None  # what the row stands for (a Finding, a Person, …)
 
 
+class CellCache:
+    """`safe_text` once per distinct text while many rows are made (a review queue's 500,000 items
+    name a few thousand people, grants and apps): text -> (cell, cell lowercased). One per batch of
+    rows, dropped with it."""
+
+    __slots__ = ("limit", "cells")
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self.cells: dict[str, tuple[str, str]] = {}
+
+    def cell(self, value: Any) -> tuple[str, str]:
+        if type(value) is not str:  # 1 and True are equal keys with different texts: never cached
+            text = safe_text(value, limit=self.limit)
+            return text, text.lower()
+        found = self.cells.get(value)
+        if found is None:
+            text = safe_text(value, limit=self.limit)
+            found = self.cells[value] = (text, text.lower())
+        return found
+
+
 def make_row(key: str, values: Sequence[Any], *, sort: Sequence[Any] | None = None,
              fields: Mapping[str, Any] | None = None, style: str = "", cell_styles: Sequence[str] = (),
-             data: Any = None, limit: int = 200) -> Row:
-    """A row from raw values: every value is neutralised (audited text is never markup)."""
+             data: Any = None, limit: int = 200, cache: CellCache | None = None) -> Row:
+    """A row from raw values: every value is neutralised (audited text is never markup).
+    With ``cache`` (made with the same ``limit``), each distinct text is neutralised once."""
+    if cache is not None and not fields:
+        assert cache.limit == limit
+        known = cache.cells.get
+        pairs = [(known(v) or cache.cell(v)) if type(v) is str else cache.cell(v) for v in values]
+        cells = tuple([p[0] for p in pairs])
+        lowered_cells = [p[1] for p in pairs]
+        return Row(key=key, cells=cells, sort=tuple(sort) if sort is not None else tuple(lowered_cells),
+                   fields={}, haystack="\x00".join(lowered_cells), style=style, cell_styles=tuple(cell_styles),
+                   data=data)
     cells = tuple(safe_text(v, limit=limit) for v in values)
     lowered = {k: safe_text(v).lower() for k, v in (fields or {}).items()}
     haystack = "\x00".join(c.lower() for c in cells)

@@ -82,6 +82,10 @@ def test_a_full_campaign_on_the_demo_organisation(demo_url, monkeypatch):
         await press(app, pilot, "enter")
         shown = [r.data.id for r in app.screen.table.visible_rows]
         assert len(shown) >= 10 and all(not items[i].conflicts for i in shown)
+        await press(app, pilot, "space")  # one mark: its row redrawn (only it), the cursor on to the next
+        table = app.screen.table
+        assert [r.cells[0] for r in table.visible_rows[:3]] == ["●", " ", " "] and table.cursor == 1
+        assert "1 selected" in screen_text(app)
         await press(app, pilot, "asterisk")
         assert f"{len(shown)} selected" in screen_text(app)
         await press(app, pilot, "c")
@@ -202,11 +206,21 @@ def test_conflicted_reviewer_grouping_undo_and_notes(demo_url):
         assert "wanda.webb@acme.com: [bold red]ask[/] lead" in text
         # grouped by resource
         app.screen.set_filter_text("")
+        by_person = [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows]
         await press(app, pilot, "g")
         text = screen_text(app)
         assert "Resource ▲" in text and "grouped by resource" in text
         first = app.screen.table.visible_rows[0].data
         assert first.resource_name == min(r.data.resource_name for r in app.screen.table.visible_rows)
+        by_resource = [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows]
+        # a long queue is regrouped in a worker: the same rows, there and back
+        app.screen.table.BACKGROUND_FROM = 1
+        await press(app, pilot, "g")
+        assert "grouped by person" in screen_text(app)
+        assert [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows] == by_person
+        await press(app, pilot, "g")
+        assert [(r.cells, r.cell_styles) for r in app.screen.table.visible_rows] == by_resource
+        del app.screen.table.BACKGROUND_FROM
 
     run(demo_url, scenario, reviewer="wanda.webb@acme.com", review=True, campaign_id=campaign_id)
 

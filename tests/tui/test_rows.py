@@ -8,7 +8,7 @@ from foureyes.analysis import analyze
 from foureyes.connectors.demo import build, demo_config
 from foureyes.matrix import matrix_rows
 from foureyes.model import CAPABILITIES, Gap, Snapshot, SnapshotInfo, SourceResult
-from foureyes.tui.rows import make_row, parse_filter
+from foureyes.tui.rows import CellCache, make_row, parse_filter
 from foureyes.tui.state import (
     CONFLICT_FIELDS,
     Triage,
@@ -45,6 +45,20 @@ def test_filter_words_fields_negation_and_quotes():
 def test_cells_are_neutralised_once_when_rows_are_built():
     row = make_row("k", ("\x1b[31mred", "[b]x[/b]", "\u202eevil"))
     assert row.cells == ("\\x1b[31mred", "[b]x[/b]", "\\u202eevil")
+
+
+def test_rows_made_with_a_cell_cache_are_the_rows_made_without():
+    """A review queue's rows neutralise each distinct text once: the same cells, sort and text
+    looked in as one text at a time, for untrusted text, long text, repeats and non-text values."""
+    cache = CellCache(limit=12)
+    batches = [("\x1b[31mred", "[b]x[/b]", "\u202eevil", "Paul Platt"), ("Paul Platt", "x" * 40, 1, True),
+               ("1", "True", None, "\x1b[31mred"), ("PAUL PLATT", "paul platt", "", "x" * 40)]
+    for n, values in enumerate(batches):
+        plain = make_row(str(n), values, limit=12, cell_styles=("bold", "", "", ""), style="bold", data=values)
+        cached = make_row(str(n), values, limit=12, cell_styles=("bold", "", "", ""), style="bold", data=values,
+                          cache=cache)
+        assert cached == plain
+    assert make_row("k", ("1", 1, True), limit=12, cache=cache).cells == ("1", "1", "True")
 
 
 def test_conflict_rows_carry_every_finding_and_filter_by_field(triage):
@@ -113,3 +127,35 @@ def test_columns_give_way_by_priority_and_ids_are_never_cut():
     # narrower than the ids and titles need: they stay (the table scrolls sideways)
     tiny = layout(columns, natural, 30)
     assert tiny[0] == 21 and tiny[1] == 10 and tiny[2] is None and tiny[3] is None
+
+
+def test_a_text_column_sorts_as_the_general_order_and_widths_are_each_columns_longest():
+    """The quick paths for a long queue: a column of text sorted on the text (empty ones last,
+    ties in view order, either direction) as `_sortable` orders any column; the natural widths
+    are each column's longest cell over the columns every row has, header lines included."""
+    import random
+
+    from foureyes.tui.rows import Column, Row, natural_widths
+    from foureyes.tui.widgets.table import _sortable, _sorted
+
+    rng = random.Random(2)
+    texts = ["", "a", "b", "B", "ab", "é", "z", "a b"]
+    for _ in range(3000):
+        n = rng.randint(0, 12)
+        pool = texts[1:] if rng.random() < 0.3 else texts if rng.random() < 0.6 else texts + [None, 1, 2.5, ("a",), 0]
+        values = [rng.choice(pool) for _ in range(n)]
+        view = [i for i in range(n) if rng.random() < 0.8]
+        if rng.random() < 0.3:
+            rng.shuffle(view)
+        for reverse in (False, True):
+            assert _sorted(list(view), values, reverse) == sorted(view, key=lambda i: _sortable(values[i]),
+                                                                  reverse=reverse)
+    for _ in range(500):
+        columns = [Column(str(i), "x" * rng.randint(0, 6) + ("\nyyyyyyy" if rng.random() < 0.2 else ""))
+                   for i in range(rng.randint(1, 5))]
+        rows = [Row("k", tuple("z" * rng.randint(0, 9) for _ in range(rng.randint(0, 6))), ())
+                for _ in range(rng.randint(0, 6))]
+        shared = min((len(r.cells) for r in rows), default=0)
+        assert natural_widths(columns, rows) == [
+            max([max(map(len, c.label.split("\n")))] + [len(r.cells[n]) for r in rows if n < shared])
+            for n, c in enumerate(columns)]

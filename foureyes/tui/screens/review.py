@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ... import review
+from ...bulk import gc_paused
 from ...errors import FoureyesError
 from ...textsafe import safe_text
 from ..actions import Action
@@ -33,8 +34,9 @@ from ..review_state import (
     item_row,
     load_queue,
     progress_bar,
+    queue_rows,
 )
-from ..rows import Row
+from ..rows import CellCache, Row
 from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command, FilterActions, FoureyesScreen
@@ -47,6 +49,15 @@ REVIEWER_ENV = "FOUREYES_REVIEWER"
 class QueueLoaded(Message):
     queue: Queue
     rows: list[Row]
+
+
+@dataclass
+class Regrouped(Message):
+    """A long queue's rows for the other grouping, made in a worker from ``rows``."""
+
+    by: str
+    rows: list[Row]
+    regrouped: list[Row]
 
 
 @dataclass
@@ -129,6 +140,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         self.marked: set[str] = set()
         self.approvals = False
         self._filter_fields: dict[Any, Any] = {}  # each item's filterable fields, kept across keystrokes
+        self._grouping: str | None = None  # the grouping a worker is making rows for
 
     # ------------------------------------------------------------ layout
 
@@ -215,7 +227,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
           description="load the review queue")
     def load(self, reviewer: str, campaign_id: int | None, approvals: bool, by: str) -> None:
         queue = load_queue(self.app.workspace, reviewer, campaign_id, approvals=approvals)  # type: ignore[attr-defined]
-        rows = [item_row(i, queue.waiting, by=by, marked=str(i.id) in self.marked) for i in queue.items]
+        rows = queue_rows(queue, by=by, marked=self.marked)
         if not get_current_worker().is_cancelled:
             self.post_message(QueueLoaded(queue, rows))
 
@@ -224,8 +236,13 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if queue.campaign is not None:
             self.app.review_campaign_id = queue.campaign.id  # type: ignore[attr-defined]
         self.marked &= {r.key for r in message.rows}
-        self.table.set_rows(message.rows)
-        self.apply_filter()
+        row_filter = self._queue_filter()
+        if row_filter.empty:  # nothing to filter: the rows are sorted once, here, not again in a worker
+            self.table.row_filter = row_filter
+            self.table.set_rows(message.rows)
+        else:
+            self.table.set_rows(message.rows)
+            self.table.filter_later(lambda: row_filter)
         self.show_head()
         self._show_guide()
 
@@ -421,8 +438,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         current = self.table.current_key
         self.table.set_rows(rows, keep=current)
         if was_marked:  # the selection marks went with the decision
-            self.table.set_rows([item_row(r.data, message.waiting, by=self.by, marked=r.key in self.marked)
-                                 for r in self.table.rows], keep=current)
+            self._redraw_marks()
         if message.advance:
             self.table.action_cursor(1)
         elif current is not None:
@@ -514,26 +530,71 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             self.marked.discard(row.key)
         else:
             self.marked.add(row.key)
-        self._redraw_marks()
+        self._redraw_marks([row])
         self.table.action_cursor(1)
 
     def action_mark_all(self) -> None:
         shown = {r.key for r in self.table.visible_rows}
+        before = self.marked
         self.marked = set() if shown and shown <= self.marked else shown
-        self._redraw_marks()
+        changed = before ^ self.marked
+        self._redraw_marks([r for r in self.table.rows if r.key in changed])
 
-    def _redraw_marks(self) -> None:
+    def _redraw_marks(self, changed: Sequence[Row] | None = None) -> None:
+        """Redraw the rows whose mark changed (a mark is neither filtered nor sorted on), or with
+        ``changed`` None every row (the grouping changed)."""
         if self.queue is None:
             return
-        self.table.set_rows([item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked)
-                             for r in self.table.rows], keep=self.table.current_key)
+        cache = CellCache()
+        if changed is not None:
+            self.table.replace_rows(item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked,
+                                             cache=cache) for r in changed)
+        else:
+            with gc_paused(keep=True):
+                rows = [item_row(r.data, self.queue.waiting, by=self.by, marked=r.key in self.marked, cache=cache)
+                        for r in self.table.rows]
+            self.table.set_rows(rows, keep=self.table.current_key)
         self.update_summary()
 
     def action_group(self) -> None:
-        self.by = "resource" if self.by == "person" else "person"
-        self.table.set_columns(BY_RESOURCE if self.by == "resource" else BY_PERSON)
-        self.table.sort_column = self.by
-        self._redraw_marks()
+        """The other grouping; a long queue's rows are made in a worker (all of them change)."""
+        by = "resource" if (self._grouping or self.by) == "person" else "person"
+        if self.queue is None or len(self.table.rows) < self.table.BACKGROUND_FROM:
+            self._grouping = None
+            self._regroup(by, None)
+            return
+        self._grouping = by
+        self.regroup(by, self.table.rows, self.queue.waiting)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review-group",
+          description="group the review queue")
+    def regroup(self, by: str, rows: list[Row], waiting: dict[int, review.ExceptionRequest]) -> None:
+        cache = CellCache()
+        marked = set(self.marked)
+        with gc_paused(keep=True):
+            regrouped = [item_row(r.data, waiting, by=by, marked=r.key in marked, cache=cache) for r in rows]
+        if not get_current_worker().is_cancelled:
+            self.post_message(Regrouped(by, rows, regrouped))
+
+    def on_regrouped(self, message: Regrouped) -> None:
+        if message.by != self._grouping:
+            return  # pressed again meanwhile: a newer worker has it
+        self._grouping = None
+        if message.rows is not self.table.rows:  # other rows since (reloaded, decided): made again here
+            self._regroup(message.by, None)
+            return
+        self._regroup(message.by, message.regrouped)
+
+    def _regroup(self, by: str, rows: list[Row] | None) -> None:
+        self.by = by
+        self.table.set_columns(BY_RESOURCE if by == "resource" else BY_PERSON)
+        self.table.sort_column = by
+        if rows is None:
+            self._redraw_marks()
+            return
+        self.table.set_rows(rows, keep=self.table.current_key)
+        stale = [r for r in rows if (r.cells[0] == "●") != (r.key in self.marked)]  # marked meanwhile
+        self._redraw_marks(stale)
 
     def _awaiting(self, item_id: int) -> bool:
         return self.queue is not None and item_id in self.queue.waiting
@@ -541,9 +602,11 @@ class ReviewScreen(FilterActions, FoureyesScreen):
     def apply_filter(self) -> None:
         """Filter the queue; a long one in a worker (`RecordTable.filter_later`), the summary
         following when the rows show."""
-        row_filter = QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting,
-                                       self._filter_fields)
+        row_filter = self._queue_filter()
         self.table.filter_later(lambda: row_filter)
+
+    def _queue_filter(self) -> QueueFilter:
+        return QueueFilter.parse(self.query_one("#filter", FilterBox).value, self._awaiting, self._filter_fields)
 
     @on(RecordTable.ViewChanged, "#table")
     def _view_changed(self, event: RecordTable.ViewChanged) -> None:
@@ -661,7 +724,7 @@ class CampaignClosed(Message):
 
 def _pending(rows: Sequence[Row], view: list[int]) -> int:
     """How many items in view are still pending (the summary line says so)."""
-    return sum(1 for i in view if rows[i].data.state == review.PENDING)
+    return [rows[i].data.state for i in view].count(review.PENDING)
 
 
 def _count(n: int, noun: str) -> str:

@@ -6,7 +6,7 @@ keeps plain `Row` tuples, sorts and filters index lists, and draws lines on dema
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -132,6 +132,7 @@ class RecordTable(ScrollView, can_focus=True):
         # in the worker for a big table, and kept in `view_summary` (None without `summarise`).
         self.summarise: Callable[[Sequence[Row], list[int]], Any] | None = None
         self.view_summary: Any = None
+        self._index: dict[str, int] | None = None  # row key -> place in rows, made when first needed
 
     # ------------------------------------------------------------ data
 
@@ -139,8 +140,28 @@ class RecordTable(ScrollView, can_focus=True):
         """Replace the rows; the cursor stays on ``keep`` (or the current row) when it is still there."""
         current = keep if keep is not None else self.current_key
         self.rows = list(rows)
+        self._index = None
         self._natural = natural_widths(self.columns, self.rows)
         self._rebuild(current)
+
+    def replace_rows(self, rows: Iterable[Row]) -> None:
+        """Put each row in the place of the row with its key, keeping the view: for changes that
+        neither filter nor sort sees (a selection mark), so one key need not rebuild, filter and
+        sort 500,000 rows. Column widths only grow here (as wide as the widest cell shown)."""
+        index = self._index
+        if index is None:
+            index = self._index = {row.key: n for n, row in enumerate(self.rows)}
+        natural = self._natural
+        for row in rows:
+            at = index.get(row.key)
+            if at is None:
+                continue
+            self.rows[at] = row
+            for n, cell in enumerate(row.cells[: len(natural)]):
+                if len(cell) > natural[n]:
+                    natural[n] = len(cell)
+        self._layout()
+        self.refresh()
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         """Other columns for the same rows (which the caller sets next)."""
@@ -223,7 +244,7 @@ class RecordTable(ScrollView, can_focus=True):
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
             if position is not None:
-                view.sort(key=lambda i: _sortable(rows[i].sort[position]), reverse=sort_reverse)
+                view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
         return view
 
     def _rebuild(self, keep: str | None) -> None:
@@ -442,6 +463,23 @@ def _fit(text: str, width: int, align: str) -> str:
     if align == "center":
         return " " * (pad // 2) + text + " " * (pad - pad // 2)
     return text + " " * pad
+
+
+def _sorted(view: list[int], values: Sequence[object], reverse: bool) -> list[int]:
+    """``view`` sorted by ``values[i]`` as `_sortable` orders them (stable). A column of text only
+    (a queue's names) is sorted on the text itself with the empty ones last: the same order
+    without a key tuple made and compared per row (a third of a second per 100,000 rows)."""
+    if values and set(map(type, values)) == {str}:
+        get = values.__getitem__
+        if "" not in values:
+            view.sort(key=get, reverse=reverse)
+            return view
+        filled = [i for i in view if get(i)]
+        empty = [i for i in view if not get(i)]
+        filled.sort(key=get, reverse=reverse)
+        return empty + filled if reverse else filled + empty
+    view.sort(key=lambda i: _sortable(values[i]), reverse=reverse)
+    return view
 
 
 def _sortable(value: object) -> tuple[int, object]:
