@@ -193,9 +193,9 @@ def test_the_content_digest_written_with_a_snapshot_is_the_one_read_back(store_u
 
 
 def test_the_forked_digest_worker_answers_what_is_computed_here():
-    """The content digests of a big snapshot's rows come from a forked child (`DigestWorker`): its
-    answer is the child's, and equal to `content_digests` computed in this process, on SQLite's rows
-    and on PostgreSQL's (where NUL becomes U+FFFD)."""
+    """A big snapshot's grant keys (in their order) and the content digests of its rows come from a
+    forked child (`DigestWorker`): its answers are the child's, and equal to what is computed in this
+    process, on SQLite's rows and on PostgreSQL's (where NUL becomes U+FFFD)."""
     from foureyes.activity import canonical
     from foureyes.store import writing
 
@@ -207,17 +207,22 @@ def test_the_forked_digest_worker_answers_what_is_computed_here():
                                      ("code.push",), detail="ü ✓", attrs={"latent": True}), *odd.grants),
                        edges=odd.edges, gaps=odd.gaps)
     results = [*demo.build("after"), odd]
-    keys = [[g.key for g in r.grants] for r in results]
     texts = [[canonical(a) for a in r.activity] for r in results]
+    keys = [g.key for r in results for g in r.grants]
+    order = writing.key_order(keys)
+    assert keys != sorted(keys), "the sources' grants are not in key order already"
     for is_sqlite in (True, False):
-        here = writing.content_digests(results, keys, texts, is_sqlite)
-        worker = writing.DigestWorker(results, keys, texts, is_sqlite)
+        here = writing.content_digests(results, texts, is_sqlite)
+        worker = writing.DigestWorker(results, texts, is_sqlite)
+        sent_keys, sent_order = worker.keys()
+        assert sent_keys == sorted(keys) and list(sent_order) == order
         assert worker.result() == here and worker.from_child
-        assert here[1]["grants"]["rows"] == sum(len(r.grants) for r in results)
-    on_sqlite = writing.content_digests(results, keys, texts, True)
+        assert here[1]["grants"]["rows"] == len(keys)
+    on_sqlite = writing.content_digests(results, texts, True)
     assert on_sqlite[1]["grants"] != here[1]["grants"], "a NUL reads back otherwise on PostgreSQL"
-    stopped = writing.DigestWorker(results, keys, texts, True)
-    stopped.cancel()  # a failed write stops its worker: nothing is left running
+    stopped = writing.DigestWorker(results, texts, True)
+    stopped.cancel()  # a failed write stops its worker: nothing is left running; what it would say is computed here
+    assert stopped.keys() == (sorted(keys), order)
     assert stopped.result() == on_sqlite and not stopped.from_child
 
 

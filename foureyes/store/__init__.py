@@ -47,8 +47,10 @@ from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the stor
     _dumps,
     _dumps_shared,
     for_backend,
+    grant_keys_of,
     grant_rows,
     hashes_digest,
+    key_order,
     row_hashes,
     source_rows,
     written_digest,
@@ -254,12 +256,15 @@ class Store:
         campaign's creation commits to (`written_digest`: computed from the rows as they are written;
         for a big snapshot on the other core, by a forked `DigestWorker`, while the rows are inserted)."""
         taken = taken_at or now_iso()
-        grant_keys = [[g.key for g in r.grants] for r in results]  # hashed once, used twice
         texts = [[canonical(a) for a in r.activity] for r in results]  # encoded once: stored and hashed
         size = sum(len(r.grants) + len(r.principals) + len(r.resources) + len(r.edges) for r in results)
-        worker = DigestWorker(results, grant_keys, texts, self.is_sqlite) if size >= writing.PARALLEL_ROWS else None
-        hasher = RowHasher() if worker is None else None
-        digest = "" if worker else snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        worker = DigestWorker(results, texts, self.is_sqlite) if size >= writing.PARALLEL_ROWS else None
+        if worker is None:
+            hasher: RowHasher | None = RowHasher()
+            grant_keys = grant_keys_of(results)  # hashed once, used twice
+            digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        else:  # the keys and every digest are worked out beside this process's inserts
+            hasher, digest = None, ""
         row = {"taken_at": taken, "label": label, "digest": digest, "status": "writing", "stored_at": now_iso()}
         try:
             with self.engine.begin() as conn:
@@ -270,7 +275,13 @@ class Store:
                         self.insert_rows(conn, table, rows, written=hasher and hasher.written(table))
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
-                self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, grant_keys, _dumps_shared()),
+                if worker is not None:
+                    keys, order = worker.keys()
+                else:
+                    keys = [key for found in grant_keys for key in found]
+                    order = key_order(keys)
+                    keys = [keys[n] for n in order]
+                self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
                                  written=hasher and hasher.written(t.grants))
                 if worker is not None:
                     row["digest"], tables = worker.result()

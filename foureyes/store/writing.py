@@ -13,11 +13,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import mmap
 import os
 import pickle
 import signal
 import sys
 import threading
+from array import array
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -77,16 +79,25 @@ def source_rows(sid: int, r: SourceResult, activity_texts: list[str],
     ]
 
 
-def grant_rows(sid: int, results: Sequence[SourceResult], grant_keys: list[list[str]],
-               dumps: Callable[[Mapping[str, Any]], str], *, ordered: bool = True) -> Iterator[tuple[Any, ...]]:
-    """Every source's grant rows; ``ordered``: in the order of their keys (equal keys in source order)."""
-    keys = [key for found in grant_keys for key in found]
+def grant_keys_of(results: Sequence[SourceResult]) -> list[list[str]]:
+    """Each source's grants' keys, in the order of its grants (a SHA-256 each)."""
+    return [[g.key for g in r.grants] for r in results]
+
+
+def key_order(keys: list[str]) -> list[int]:
+    """The grants' positions in the order of their keys (equal keys in source order): the order
+    the (snapshot, key) index reads them back in, so a load reads the table front to back."""
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def grant_rows(sid: int, results: Sequence[SourceResult], keys: Sequence[str], order: Iterable[int],
+               dumps: Callable[[Mapping[str, Any]], str]) -> Iterator[tuple[Any, ...]]:
+    """The grant rows, ``keys`` the grants' keys (in ``order``: positions in the sources' grants)."""
     grants = [g for r in results for g in r.grants]
     names = [r.name for r in results for _ in r.grants]
-    order: Iterable[int] = sorted(range(len(keys)), key=keys.__getitem__) if ordered else range(len(keys))
-    return ((sid, names[n], keys[n], g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
+    return ((sid, names[n], key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
              g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs))
-            for n in order for g in (grants[n],))
+            for n, key in zip(order, keys) for g in (grants[n],))
 
 
 def for_backend(rows: Iterable[tuple[Any, ...]], is_sqlite: bool) -> Iterable[tuple[Any, ...]]:
@@ -160,15 +171,18 @@ class RowHasher:
         return {name: hashes_digest(found) for name, found in self._found.items()}
 
 
-def content_digests(results: Sequence[SourceResult], grant_keys: list[list[str]], texts: list[list[str]],
-                    is_sqlite: bool) -> tuple[str, dict[str, dict[str, Any]]]:
+def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool,
+                    grant_keys: list[list[str]] | None = None) -> tuple[str, dict[str, dict[str, Any]]]:
     """The snapshot's key digest (`model.snapshot_digest`) and each table's `hashes_digest` of the
     rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart."""
+    if grant_keys is None:
+        grant_keys = grant_keys_of(results)
     digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
     dumps = _dumps_shared()
     found: dict[str, list[bytes]] = {table.name: [] for table in t.SNAPSHOT_TABLES}
     parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)]
-    parts.append((t.grants, grant_rows(0, results, grant_keys, dumps, ordered=False)))  # the digest sorts
+    keys = [key for found_keys in grant_keys for key in found_keys]
+    parts.append((t.grants, grant_rows(0, results, keys, range(len(keys)), dumps)))  # the digest sorts
     for table, rows in parts:
         rows = iter(for_backend(rows, is_sqlite))
         while batch := list(islice(rows, 10_000)):
@@ -179,19 +193,26 @@ def content_digests(results: Sequence[SourceResult], grant_keys: list[list[str]]
 # ---------------------------------------------------------------- on the other core
 
 
-class DigestWorker:
-    """`content_digests` in a forked child while the caller inserts the rows; `result` waits for
-    it. Where no fork is safe (not Linux, or other threads running: a lock one of them holds
-    would never be released in the child) or the child fails, `result` computes it here."""
+_KEY = 20  # characters of a grant key (`model.stable_hash`): keys pass between the processes packed
 
-    def __init__(self, results: Sequence[SourceResult], grant_keys: list[list[str]], texts: list[list[str]],
-                 is_sqlite: bool):
-        self._args = (results, grant_keys, texts, is_sqlite)
+
+class DigestWorker:
+    """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
+    `keys` hands over the keys in their order as soon as the child has them (through memory
+    shared with it), `result` waits for the digests. Where no fork is safe (not Linux, or other
+    threads running: a lock one of them holds would never be released in the child) or the child
+    fails, both are computed here."""
+
+    def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
+        self._args = (results, texts, is_sqlite)
         self.from_child = False  # whether `result` was the child's answer
         self._pid = 0
         self._read = -1
+        self._keys: list[list[str]] | None = None
+        count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
+        shared = mmap.mmap(-1, max(1, count * (_KEY + 4)))  # MAP_SHARED: the child's writes are seen here
         read, write = os.pipe()
         try:
             pid = os.fork()
@@ -200,9 +221,25 @@ class DigestWorker:
             os.close(write)
             return
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            _child(write, read, self._args)
+            _child(write, read, shared, count, self._args)
         os.close(write)
-        self._pid, self._read = pid, read
+        self._pid, self._read, self._shared, self._count = pid, read, shared, count
+
+    def keys(self) -> tuple[list[str], Sequence[int]]:
+        """All grants' keys in their order (`key_order`), and their positions in the sources' grants."""
+        if self._pid:
+            said = os.read(self._read, 1)
+            if said == b"K":
+                count, shared = self._count, self._shared
+                packed = shared[:count * _KEY].decode("ascii")
+                order = array("I")
+                order.frombytes(shared[count * _KEY:count * (_KEY + 4)])
+                shared.close()
+                return [packed[i:i + _KEY] for i in range(0, count * _KEY, _KEY)], order
+        self._keys = grant_keys_of(self._args[0])
+        keys = [key for found in self._keys for key in found]
+        order = key_order(keys)
+        return [keys[n] for n in order], order
 
     def result(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """The snapshot's key digest and each table's digest."""
@@ -219,7 +256,7 @@ class DigestWorker:
                 found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
                 self.from_child = True
                 return found[0], found[1]
-        return content_digests(*self._args)
+        return content_digests(*self._args, grant_keys=self._keys)
 
     def cancel(self) -> None:
         """Stop the child (the write failed): nothing waits for its answer."""
@@ -240,14 +277,26 @@ def parallel_possible() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
-def _child(write: int, read: int, args: tuple[Any, ...]) -> None:  # pragma: no cover - runs in the child
+def _child(write: int, read: int, shared: mmap.mmap, count: int,
+           args: tuple[Any, ...]) -> None:  # pragma: no cover - runs in the child
     """Compute, send, and leave without running anything of the parent's (no atexit, no finalizers:
     the parent's database connections are not the child's to close)."""
     code = 1
     try:
         os.close(read)
         gc.disable()  # short-lived tuples only; a collection would walk (and copy) the parent's heap
-        data = pickle.dumps(content_digests(*args))
+        results = args[0]
+        grant_keys = grant_keys_of(results)
+        keys = [key for found in grant_keys for key in found]
+        order = key_order(keys)
+        packed = "".join([keys[n] for n in order]).encode("utf-8")
+        if len(packed) == count * _KEY and len(keys) == count and count < 1 << 32:
+            shared[:len(packed)] = packed
+            shared[len(packed):count * (_KEY + 4)] = array("I", order).tobytes()
+            os.write(write, b"K")
+        else:  # not the keys `model.stable_hash` makes: the parent computes them itself
+            os.write(write, b"k")
+        data = pickle.dumps(content_digests(*args, grant_keys=grant_keys))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -257,5 +306,5 @@ def _child(write: int, read: int, args: tuple[Any, ...]) -> None:  # pragma: no 
         os._exit(code)
 
 
-__all__ = ["DigestWorker", "PARALLEL_ROWS", "RowHasher", "content_digests", "for_backend", "grant_rows",
-           "hashes_digest", "row_hashes", "source_rows", "written_digest"]
+__all__ = ["DigestWorker", "PARALLEL_ROWS", "RowHasher", "content_digests", "for_backend", "grant_keys_of",
+           "grant_rows", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
