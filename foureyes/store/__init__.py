@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import sys
-from itertools import chain
+from itertools import chain, islice
 from datetime import datetime, timezone
 from pathlib import Path
 from dataclasses import fields
@@ -306,15 +306,8 @@ class Store:
         columns = [c.name for c in table.columns]
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                conn.exec_driver_sql(sql, batch)
-                if written is not None:
-                    written(batch)
-                batch = []
-        if batch:
+        rows = iter(rows)
+        while batch := list(islice(rows, BATCH)):  # (taken in C: no Python step per row)
             conn.exec_driver_sql(sql, batch)
             if written is not None:
                 written(batch)
@@ -566,20 +559,18 @@ def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None
 
 
 def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, caps, loads = sys.intern, _caps, _loads_shared()
-    add_key, add_grant = _appender(buckets, "keys"), _appender(buckets, "grants")
-    current: Any = None
-    keys: Any = None
-    grants: Any = None
+    intern, caps, known_caps, loads, empty = sys.intern, _caps, _caps_cache.get, _loads_shared(), _EMPTY
+    # rows come in key order, so the source changes from row to row: its lists are looked up per row
+    appenders = {name: (bucket["keys"].append, bucket["grants"].append) for name, bucket in buckets.items()}
     for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
          last_used, attrs) in rows(
             "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
                       "expires, last_used, attrs"):
-        if src != current:
-            current, keys, grants = src, add_key(src), add_grant(src)
+        keys, grants = appenders[src]
         keys(key)
-        grants(_grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
-                     via, detail, condition, expires, last_used, loads(attrs)))
+        grants(_grant(system, intern(principal), entitlement, intern(resource),
+                      known_caps(capabilities) or caps(capabilities), via, detail, condition, expires, last_used,
+                      loads(attrs) if attrs else empty))
 
 
 def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
