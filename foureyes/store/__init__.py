@@ -280,7 +280,6 @@ class Store:
                 else:
                     keys = [key for found in grant_keys for key in found]
                     order = key_order(keys)
-                    keys = [keys[n] for n in order]
                 self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
                                  written=hasher and hasher.written(t.grants))
                 if worker is not None:
