@@ -175,12 +175,15 @@ class RowHasher:
 
 
 def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool,
-                    grant_keys: list[list[str]] | None = None) -> tuple[str, dict[str, dict[str, Any]]]:
+                    grant_keys: list[list[str]] | None = None, *, sorted_keys: list[list[str]] | None = None
+                    ) -> tuple[str, dict[str, dict[str, Any]]]:
     """The snapshot's key digest (`model.snapshot_digest`) and each table's `hashes_digest` of the
-    rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart."""
+    rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart.
+    ``sorted_keys``: each source's ``grant_keys`` in order already (the digest sorts them again,
+    in one pass over a sorted list)."""
     if grant_keys is None:
         grant_keys = grant_keys_of(results)
-    digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+    digest = snapshot_digest(results, grant_keys=sorted_keys or grant_keys, activity_texts=texts)
     dumps = _dumps_shared()
     found: dict[str, list[bytes]] = {table.name: [] for table in t.SNAPSHOT_TABLES}
     parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)]
@@ -299,7 +302,12 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             os.write(write, b"K")
         else:  # not the keys `model.stable_hash` makes: the parent computes them itself
             os.write(write, b"k")
-        data = pickle.dumps(content_digests(*args, grant_keys=grant_keys))
+        owner = [i for i, r in enumerate(results) for _ in r.grants]
+        sorted_keys: list[list[str]] = [[] for _ in results]
+        adds = [found.append for found in sorted_keys]
+        for n in order:  # each source's keys in order, from the order of all of them
+            adds[owner[n]](keys[n])
+        data = pickle.dumps(content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
