@@ -209,6 +209,7 @@ def test_the_forked_digest_worker_answers_what_is_computed_here():
     results = [*demo.build("after"), odd]
     texts = [[canonical(a) for a in r.activity] for r in results]
     keys = [g.key for r in results for g in r.grants]
+    assert [key for found in writing.grant_keys_of(results) for key in found] == keys  # keyed in bulk, the same
     order = writing.key_order(keys)
     assert keys != sorted(keys), "the sources' grants are not in key order already"
     for is_sqlite in (True, False):

@@ -23,7 +23,7 @@ from array import array
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from ..model import SourceResult, snapshot_digest
+from ..model import SourceResult, grant_keys, snapshot_digest
 from . import schema as t
 
 # Rows (grants, principals, …) from which the content digest is computed in a forked worker:
@@ -81,7 +81,7 @@ def source_rows(sid: int, r: SourceResult, activity_texts: list[str],
 
 def grant_keys_of(results: Sequence[SourceResult]) -> list[list[str]]:
     """Each source's grants' keys, in the order of its grants (a SHA-256 each)."""
-    return [[g.key for g in r.grants] for r in results]
+    return [grant_keys(r.grants) for r in results]
 
 
 def key_order(keys: list[str]) -> list[int]:
