@@ -200,6 +200,7 @@ def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_
 
 
 _KEY = 20  # characters of a grant key (`model.stable_hash`): keys pass between the processes packed
+_AT = array("I").itemsize  # bytes of a grant's position in key order
 
 
 class DigestWorker:
@@ -218,7 +219,7 @@ class DigestWorker:
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
-        shared = mmap.mmap(-1, max(1, count * (_KEY + 4)))  # MAP_SHARED: the child's writes are seen here
+        shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))  # MAP_SHARED: the child's writes are seen here
         read, write = os.pipe()
         try:
             pid = os.fork()
@@ -239,7 +240,7 @@ class DigestWorker:
                 count, shared = self._count, self._shared
                 packed = shared[:count * _KEY].decode("ascii")
                 order = array("I")
-                order.frombytes(shared[count * _KEY:count * (_KEY + 4)])
+                order.frombytes(shared[count * _KEY:count * (_KEY + _AT)])
                 shared.close()
                 return [packed[i:i + _KEY] for i in range(0, count * _KEY, _KEY)], order
         self._keys = grant_keys_of(self._args[0])
@@ -255,10 +256,12 @@ class DigestWorker:
                     self._read = -1
                     data = pipe.read()
             finally:
-                _, status = os.waitpid(self._pid, 0)
-                self._pid = 0
-            if os.waitstatus_to_exitcode(status) == 0 and data:
+                self._reap()
+            try:  # the child writes its answer only once it has all of it
                 found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
+            except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): computed here
+                found = None
+            if found is not None:
                 self.from_child = True
                 return found[0], found[1]
         return content_digests(*self._args, grant_keys=self._keys)
@@ -273,8 +276,14 @@ class DigestWorker:
                 os.kill(self._pid, signal.SIGKILL)
             except ProcessLookupError:  # pragma: no cover - it had finished
                 pass
+            self._reap()
+
+    def _reap(self) -> None:
+        try:
             os.waitpid(self._pid, 0)
-            self._pid = 0
+        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
+            pass
+        self._pid = 0
 
 
 def parallel_possible() -> bool:
@@ -298,7 +307,7 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
         if fixed:
             shared[:len(packed)] = packed
-            shared[len(packed):count * (_KEY + 4)] = array("I", order).tobytes()
+            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
             os.write(write, b"K")
         else:  # not the keys `model.stable_hash` makes: the parent computes them itself
             os.write(write, b"k")
