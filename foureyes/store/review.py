@@ -8,6 +8,7 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -79,22 +80,50 @@ def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any
     out from the rows as written and the ids they were given: reading 500,000 rows back for it
     took as long as writing them."""
     names = list(ITEM_COLUMNS)
+    if conn.dialect.name == "sqlite":
+        return _insert_items_sqlite(conn, campaign_id, rows)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    clean = conn.dialect.name != "sqlite"  # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
     for start in range(0, len(rows), ITEM_BATCH):
-        batch = [(campaign_id, *row) for row in rows[start:start + ITEM_BATCH]]
-        if clean:
-            batch = [_clean(row) for row in batch]
-        conn.exec_driver_sql(sql, batch)
-    # each row's id: handed out in insertion order (SQLite's rowid inside this write transaction,
-    # PostgreSQL's sequence), and only this transaction writes this campaign's items
+        # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
+        conn.exec_driver_sql(sql, [_clean((campaign_id, *row)) for row in rows[start:start + ITEM_BATCH]])
+    # each row's id: handed out in insertion order (PostgreSQL's sequence), and only this
+    # transaction writes this campaign's items
     ids = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM campaign_items WHERE campaign_id = {mark} ORDER BY id",
                                               (campaign_id,))]
     if len(ids) != len(rows):  # pragma: no cover - the campaign was created in this transaction
         raise ValueError(f"campaign {campaign_id} has {len(ids)} items, {len(rows)} were written")
-    written = ((campaign_id, *row) for row in rows)
-    return records.items_digest(ids, (_clean(row) for row in written) if clean else written, ITEM_COLUMNS)
+    return records.items_digest(ids, (_clean((campaign_id, *row)) for row in rows), ITEM_COLUMNS)
+
+
+def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """`insert_items` on SQLite: the ids SQLite would hand out (one more than the largest, the
+    table having no AUTOINCREMENT) given explicitly, so that the digest is worked out in a thread
+    while the rows go in (SQLite releases the GIL while it writes a row). The write lock is held
+    (the campaign's row was written in this transaction), so no other writer takes an id between."""
+    start = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM campaign_items").scalar_one()) + 1
+    ids = range(start, start + len(rows))
+    done: dict[str, Any] = {}
+
+    def digest() -> None:
+        try:
+            done["items"] = records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+        except BaseException as exc:  # pragma: no cover - re-raised below
+            done["error"] = exc
+
+    worker = threading.Thread(target=digest, name="items-digest", daemon=True)
+    worker.start()
+    try:
+        sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
+               f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
+        for at in range(0, len(rows), ITEM_BATCH):
+            conn.exec_driver_sql(sql, [(start + at + n, campaign_id, *row)
+                                       for n, row in enumerate(rows[at:at + ITEM_BATCH])])
+    finally:
+        worker.join()
+    if "error" in done:  # pragma: no cover - the digest of rows that were written
+        raise done["error"]
+    return done["items"]
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:
