@@ -125,6 +125,7 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     computed = analyze(snapshot, config, waivers=[])
     rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
     aliases = aliases_of(snapshot, computed.identities, config.identity)
+    assert stored._by_person is None  # (conflicts from the holdings of the capabilities rules name, decoded alone)
     drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert RouteHops(stored).of(drafts[0].person) is not None  # (routes drawn from the stored reach)
     assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)
