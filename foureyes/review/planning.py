@@ -169,7 +169,7 @@ class _Conflicts:
         named = tuple(dict.fromkeys(k for rule, _ in rules.values() for req in rule.requirements for k in req.where))
         self._refs = [ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings]
         self._by_grant: dict[str, int] = defaultdict(int)  # grant key -> its holdings' findings (bit n: finding n)
-        self._on: dict[tuple[str, str], int] = defaultdict(int)  # (resource, capability) -> the same
+        self._on: dict[str, dict[str, int]] = {}  # resource -> capability -> the same
         # (a holding of a capability no requirement names meets none: skipped without a look)
         named_capabilities: set[str] | None = {req.capability for rule, _ in rules.values() for req in rule.requirements}
         if "*" in named_capabilities:
@@ -198,13 +198,18 @@ class _Conflicts:
                 masks[seen] = mask
             if mask:
                 self._by_grant[h.grant] |= mask
-                self._on[(h.resource, h.capability)] |= mask
+                on = self._on.get(h.resource)
+                if on is None:
+                    on = self._on[h.resource] = {}
+                on[h.capability] = on.get(h.capability, 0) | mask
         self._answers: dict[int, tuple[ConflictRef, ...]] = {0: ()}
 
     def of(self, key: str, grant: Grant) -> tuple[ConflictRef, ...]:
         found = self._by_grant.get(key, 0)
-        for capability in grant.capabilities:
-            found |= self._on.get((grant.resource, capability), 0)
+        on = self._on.get(grant.resource)
+        if on is not None:  # (a grant on a resource none of those holdings is on: nothing to look up)
+            for capability in grant.capabilities:
+                found |= on.get(capability, 0)
         answer = self._answers.get(found)
         if answer is None:
             answer = self._answers[found] = tuple(r for n, r in enumerate(self._refs) if found >> n & 1)
