@@ -53,6 +53,13 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
     assert said["start"] == {"state": "pending", "decision_id": None, "decided_by": None, "decided_at": None,
                              "version": 0}
     assert review.verify_audit(store).differences == ()
+    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read back
+    second = review.create_campaign(store, review_config, review.spec_from_config(review_config, name="Q4 again",
+                                                                                  today=TODAY),
+                                    actor="security@acme.com", today=TODAY)
+    with store.engine.connect() as conn:
+        assert _frozen_items(store, second.id) == records.freeze(conn, second.id, second.snapshot_id)["items"]
+    assert min(i.id for i in review.items(store, second.id)) > max(i.id for i in review.items(store, campaign.id))
 
     with store.engine.begin() as conn:  # a frozen column edited behind the log's back
         conn.execute(text("UPDATE campaign_items SET reviewer = 'mallory@acme.com' WHERE id = "
