@@ -77,14 +77,14 @@ class Policy:
     def planned(self, action: str, layer: str, level: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(Deny, Allow) statements covering ``action``, as `PolicySet` plans them in ``layer``: each
         with its `Statement`, whether it always applies, its resource matcher, whether that is
-        Resource (not NotResource), whether it has conditions. Worked out once per policy: the
+        Resource (not NotResource), its conditions' plans. Worked out once per policy: the
         principals that hold a policy share it."""
         key = (action, layer, level)
         found = self._planned.get(key)
         if found is None:
             found = tuple(tuple((Statement(self, stmt.index, layer, level), self, stmt, _always(self, stmt),
                                  stmt.resource_matcher(self.version), stmt.resources is not None,
-                                 bool(stmt.conditions)) for stmt in statements)
+                                 stmt.plans()) for stmt in statements)
                           for statements in self.candidates(action))  # type: ignore[assignment]
             if len(self._planned) < 65536:
                 self._planned[key] = found  # type: ignore[assignment]
@@ -1241,7 +1241,11 @@ def _decide(action: str, resource: str, ctx: RequestContext, scan: Callable[...,
 
 
 def _identity_reason(identity_allow: _LayerResult, boundary_allow: _LayerResult | None, action: str) -> str:
-    if not identity_allow.any:
+    return _no_allow_reason(identity_allow.any, action)
+
+
+def _no_allow_reason(identity_allows: bool, action: str) -> str:
+    if not identity_allows:
         return f"no identity policy allows {action}"
     return f"the permissions boundary does not allow {action}"
 
@@ -1341,7 +1345,7 @@ def _scan_planned(candidates: tuple[Any, ...], layer: str, level: int, resource:
     if not candidates:
         return _NOTHING
     out = _LayerResult()
-    for statement, policy, stmt, always, matcher, positive, conditional in candidates:
+    for statement, policy, stmt, always, matcher, positive, conditions in candidates:
         if always:
             out.certain.append(statement)
             continue
@@ -1353,13 +1357,19 @@ def _scan_planned(candidates: tuple[Any, ...], layer: str, level: int, resource:
             if matched is None:
                 unknown = True
                 notes.extend(found)
-        if conditional:
-            result, found = _conditions(stmt, ctx, policy.version, True)
+        if conditions:  # `_conditions`: one that fails rules the statement out, unknown ones are noted
+            version = policy.version
+            for condition in conditions:
+                result, found = _check_condition(condition, ctx, version)
+                if result is False:
+                    break
+                if result is None:
+                    unknown = True
+                    notes.extend(found)
+            else:
+                result = True
             if result is False:
                 continue
-            if result is None:
-                unknown = True
-                notes.extend(found)
         if unknown:
             where = statement.describe()  # `_located`, with the statement the plan holds
             out.maybe.append((statement, [f"{n} — {where}" for n in notes]))
@@ -1398,6 +1408,8 @@ def _decide_planned(plan: "_ActionPlan", action: str, resource: str, ctx: Reques
         if bounded is None:
             bounded = _scan_planned(plan.statements[(BOUNDARY, "Allow", -1)], BOUNDARY, -1, resource, ctx)
     if not (allowed.certain or allowed.maybe) or (bounded is not None and not bounded.any):
+        if not uncertain:  # the plan's: nothing in it depends on the request
+            return plan.no_identity_allow if not allowed.any else plan.no_boundary_allow
         return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
     if not uncertain and allowed.certain and (bounded is None or bounded.certain):  # nothing uncertain
         return Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
@@ -1430,7 +1442,7 @@ class _ActionPlan:
     refusable: bool  # AWS refuses this action on some resources whatever the policies (`refused_by_aws`)
     # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
     # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
-    # whether that is Resource (not NotResource), and whether it has conditions
+    # whether that is Resource (not NotResource), and its conditions' plans (`_Statement.plans`)
     statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool, bool], ...]] = \
         field(default_factory=dict)
     # the layers where every such statement always applies: their scan, done once (never changed)
@@ -1445,6 +1457,9 @@ class _ActionPlan:
     boundary_allow: "_LayerResult | None" = None
     # the decision without a resource policy when nothing in it depends on the resource or the context
     decided: Decision | None = None
+    # the implicit denies of identity policies and boundary with nothing uncertain (the same every time)
+    no_identity_allow: Decision | None = None
+    no_boundary_allow: Decision | None = None
 
     def prepare(self, has_boundary: bool, levels: int, action: str) -> None:
         """Work out `denies`, `scp_allows`, the constant Allows and `decided` from `statements`."""
@@ -1457,6 +1472,8 @@ class _ActionPlan:
                                                f"allows {action}")
             for i in range(levels) if (SCP, "Allow", i) not in constant)
         self.has_boundary = has_boundary
+        self.no_identity_allow = Decision(IMPLICIT_DENY, None, (), _no_allow_reason(False, action))
+        self.no_boundary_allow = Decision(IMPLICIT_DENY, None, (), _no_allow_reason(True, action))
         self.identity_allow = _NOTHING if not statements[(IDENTITY, "Allow", -1)] else constant.get((IDENTITY, "Allow", -1))
         if has_boundary:
             self.boundary_allow = (_NOTHING if not statements[(BOUNDARY, "Allow", -1)]
