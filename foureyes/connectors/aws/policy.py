@@ -454,6 +454,8 @@ def arn_matches(pattern: str, arn: str) -> bool:
     component (the resource part may contain colons); ``*`` alone matches anything."""
     if pattern == "*":
         return True
+    if "*" not in pattern and "?" not in pattern and "\x00" not in pattern:
+        return pattern == arn  # no wildcard: what the regex would match is the text itself
     return _arn_regex(pattern).match(arn) is not None
 
 
