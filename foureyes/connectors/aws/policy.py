@@ -1267,8 +1267,11 @@ class PolicySet:
     it on random policies and requests), but reads each policy once: per action, which statements
     cover it (a set look-up and a regex per service: `_ActionMatcher`), per statement its resources
     (a set of plain ARNs and one regex, remembered per resource: `_ResourceMatcher`) and its
-    conditions (operators parsed once: `_ConditionPlan`). An evaluation is then a few dictionary
-    look-ups and the statements that cover its action. The memo of each matcher is bounded.
+    conditions (operators parsed once: `_ConditionPlan`, each remembering its answer per request value).
+    Per action, the layers that can matter are listed once (`_ActionPlan.prepare`): SCP levels that allow
+    the action whatever the request are passed over, and a decision without a resource policy that
+    depends on nothing in the request is made once. An evaluation is then a few dictionary look-ups and
+    the statements that cover its action. The memo of each matcher is bounded.
     """
 
     def __init__(self, identity_policies: Sequence[PolicyInput] = (), boundary: PolicyInput | None = None,
@@ -1342,8 +1345,8 @@ class PolicySet:
 def _scan_planned(candidates: tuple[Any, ...], layer: str, level: int, resource: str,
                   ctx: RequestContext) -> _LayerResult:
     """`_scan` of one layer through its plan: `_applies` of each statement (outside a resource policy: no
-    principal), with what the plan knows: it covers the action, its resource matcher, whether it has
-    conditions."""
+    principal), with what the plan knows: it covers the action, its resource matcher, its conditions'
+    plans."""
     if not candidates:
         return _NOTHING
     out = _LayerResult()
@@ -1445,7 +1448,8 @@ class _ActionPlan:
     # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
     # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
     # whether that is Resource (not NotResource), and its conditions' plans (`_Statement.plans`)
-    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool, bool], ...]] = \
+    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool,
+                                                     tuple[_ConditionPlan, ...]], ...]] = \
         field(default_factory=dict)
     # the layers where every such statement always applies: their scan, done once (never changed)
     constant: dict[tuple[str, str, int], _LayerResult] = field(default_factory=dict)
