@@ -11,6 +11,8 @@ is used on the next; policies are shared between sets as the connector shares th
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -139,3 +141,104 @@ def test_compiled_and_uncompiled_evaluation_agree(identity, boundary, scps, reso
             found = policy_set.evaluate(action, resource_arn, resource_policy=resource_policy,
                                         resource_policy_required=required, context=context)
             assert seen(found) == seen(reference), (action, resource_arn, context)
+
+
+# ---------------------------------------------------------------- many requests through each set
+
+def _glob(rng: random.Random, text: str) -> str:
+    if not text or rng.randrange(3) == 0:
+        return text
+    mark = rng.choice(["*", "?", "\x00*", "${aws:username}", "${aws:PrincipalTag/team}"])
+    i = rng.randrange(len(text))
+    j = i + 1 if mark == "?" else rng.randint(i, len(text))
+    return text[:i] + mark + text[j:]
+
+
+def _statement(rng: random.Random, principal: bool) -> dict:
+    def action() -> str:
+        found = rng.choice(ACTIONS)
+        how = rng.randrange(4)
+        return found.swapcase() if how == 0 else _glob(rng, found) if how == 1 else (
+            found.split(":")[0] + ":" + rng.choice(["*", "Get*", "?et*", "*Role*"])) if how == 2 else found
+
+    def resource() -> str:
+        found = rng.choice(RESOURCES + ["*"])
+        if rng.randrange(3) == 0:
+            parts = found.split(":", 5)
+            k = rng.randrange(len(parts))
+            parts[k] = _glob(rng, parts[k])
+            return ":".join(parts)
+        return _glob(rng, found)
+
+    stmt: dict = {"Effect": rng.choice(["Allow", "Allow", "Deny"]),
+                  rng.choice(["Action", "Action", "Action", "NotAction"]): [action() for _ in range(rng.randint(1, 3))]}
+    which = rng.choice(["Resource", "Resource", "Resource", "NotResource", None])
+    if which:
+        stmt[which] = [resource() for _ in range(rng.randint(1, 3))]
+    for _ in range(rng.choice([0, 0, 1, 1, 2])):
+        operator = rng.choice(["", "", "ForAnyValue:", "ForAllValues:"]) + rng.choice(
+            ["StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "StringEqualsIgnoreCase", "IpAddress",
+             "DateGreaterThan", "NumericLessThan", "Bool", "ArnLike", "Null", "Odd"]) + rng.choice(["", "IfExists"])
+        stmt.setdefault("Condition", {}).setdefault(operator, {})[rng.choice(KEYS)] = rng.sample(TEXT, rng.randint(1, 3))
+    if principal:
+        stmt[rng.choice(["Principal", "Principal", "NotPrincipal"])] = rng.choice(
+            ["*", {"AWS": CALLER}, {"AWS": "111111111111"}, {"AWS": ["arn:aws:iam::111111111111:root", CALLER]},
+             {"AWS": "arn:aws:iam::999999999999:root"}])
+    return stmt
+
+
+def _document(rng: random.Random, principal: bool = False) -> dict:
+    return {"Version": rng.choice(["2012-10-17", "2012-10-17", "2008-10-17"]),
+            "Statement": [_statement(rng, principal) for _ in range(rng.randint(1, 4))]}
+
+
+REGIONS_SCP = {"Version": "2012-10-17", "Statement": [{  # as an OU's SCP: deny all but IAM outside two regions
+    "Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
+    "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}]}
+
+
+def test_compiled_and_uncompiled_agree_on_thousands_of_requests_through_shared_sets():
+    """Seeded random policy sets, each asked many requests in turn, so that what a set, its plans and
+    its condition plans remember from one request (per action, resource and context value) is used on
+    the next: every decision as `evaluate` makes it. SCP levels mix FullAWSAccess, a conditional
+    NotAction Deny and random SCPs, so that some levels are passed over and others scanned."""
+    rng = random.Random(19)
+    shared = [Policy.of(_document(rng), name=f"identity policy {i + 1}") for i in range(40)]
+    levels = [[FULL_ACCESS], [FULL_ACCESS, REGIONS_SCP], [FULL_ACCESS, _document(rng)], [_document(rng)]]
+    contexts = [{"aws:PrincipalArn": CALLER, "aws:username": "alice"},
+                {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/deploy", "aws:RequestedRegion": "us-east-1"}]
+    for _ in range(40):
+        contexts.append({"aws:PrincipalArn": rng.choice([CALLER, "arn:aws:iam::111111111111:role/deploy", None]),
+                         **{k: rng.choice([None, rng.choice(TEXT), rng.sample(TEXT, 2)])
+                            for k in rng.sample(KEYS + ["aws:RequestedRegion"], rng.randint(0, 4))}})
+    resource_policies = [_document(rng, principal=True) for _ in range(5)]
+    asked = 0
+    for _ in range(120):
+        identity = rng.sample(shared, rng.randint(0, 3)) + [_document(rng)] * rng.randint(0, 1)
+        boundary = _document(rng) if rng.randrange(4) == 0 else None
+        scps = [list(rng.choice(levels)) for _ in range(rng.choice([0, 1, 3]))]
+        policy_set = PolicySet(identity, boundary, scps)
+        for _ in range(30):
+            action, resource, context = rng.choice(ACTIONS), rng.choice(RESOURCES), rng.choice(contexts)
+            resource_policy = rng.choice(resource_policies) if rng.randrange(6) == 0 else None
+            required = rng.randrange(2) == 0
+            reference = evaluate(action, resource, identity_policies=identity, boundary=boundary, scps=scps,
+                                 resource_policy=resource_policy, resource_policy_required=required, context=context)
+            found = policy_set.evaluate(action, resource, resource_policy=resource_policy,
+                                        resource_policy_required=required, context=context)
+            assert seen(found) == seen(reference), (action, resource, context)
+            asked += 1
+    assert asked == 3600
+
+
+def test_arn_matching_without_wildcards_is_equality():
+    """`arn_matches` compares a pattern with no ``*``, ``?`` or escaped literal as text; the regex agrees."""
+    from foureyes.connectors.aws.policy import _arn_regex, arn_matches
+
+    arns = RESOURCES + ["arn:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/alice\n",
+                        "ARN:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/alicex", "a:b"]
+    for pattern in arns:
+        if any(c in pattern for c in "*?\x00"):
+            continue
+        for arn in arns:
+            assert arn_matches(pattern, arn) is (_arn_regex(pattern).match(arn) is not None) is (pattern == arn)

@@ -77,14 +77,14 @@ class Policy:
     def planned(self, action: str, layer: str, level: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(Deny, Allow) statements covering ``action``, as `PolicySet` plans them in ``layer``: each
         with its `Statement`, whether it always applies, its resource matcher, whether that is
-        Resource (not NotResource), whether it has conditions. Worked out once per policy: the
+        Resource (not NotResource), its conditions' plans. Worked out once per policy: the
         principals that hold a policy share it."""
         key = (action, layer, level)
         found = self._planned.get(key)
         if found is None:
             found = tuple(tuple((Statement(self, stmt.index, layer, level), self, stmt, _always(self, stmt),
                                  stmt.resource_matcher(self.version), stmt.resources is not None,
-                                 bool(stmt.conditions)) for stmt in statements)
+                                 stmt.plans()) for stmt in statements)
                           for statements in self.candidates(action))  # type: ignore[assignment]
             if len(self._planned) < 65536:
                 self._planned[key] = found  # type: ignore[assignment]
@@ -270,6 +270,10 @@ class Statement:
 
     def describe(self) -> str:
         """"policy DeployECS statement 2 (Sid AllowDeploy)", for paths and messages."""
+        return self._described
+
+    @cached_property
+    def _described(self) -> str:  # everything it reads is frozen: worked out once per statement
         where = {IDENTITY: "policy", BOUNDARY: "permissions boundary", SCP: "SCP",
                  RESOURCE: "resource policy"}[self.layer]
         text = f"{where} {self.policy.name}".rstrip() + f" statement {self.index + 1}"
@@ -450,6 +454,8 @@ def arn_matches(pattern: str, arn: str) -> bool:
     component (the resource part may contain colons); ``*`` alone matches anything."""
     if pattern == "*":
         return True
+    if "*" not in pattern and "?" not in pattern and "\x00" not in pattern:
+        return pattern == arn  # no wildcard: what the regex would match is the text itself
     return _arn_regex(pattern).match(arn) is not None
 
 
@@ -788,7 +794,7 @@ class _ConditionPlan:
     and the values as they are compared when no policy variable has to be put in."""
 
     __slots__ = ("key", "lowered", "values", "qualifier", "op", "if_exists", "text", "known", "negated", "variables",
-                 "literal", "match")
+                 "literal", "match", "memo")
 
     def __init__(self, operator: str, key: str, values: tuple[str, ...]):
         self.key, self.lowered, self.values = key, key.lower(), values
@@ -810,6 +816,9 @@ class _ConditionPlan:
             self.match = lambda have: regex.match(have) is not None
         elif self.op in ("stringlike", "stringnotlike"):
             self.match = lambda have: False
+        # `_check_condition`'s answers by the request's value (a text) or state (absent, unknown): without
+        # policy variables nothing else is read. The answers are shared: callers only read them.
+        self.memo: dict[Any, tuple[bool | None, list[str]]] | None = None if self.variables else {}
 
 
 def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
@@ -817,11 +826,30 @@ def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: Reques
     return _check_condition(_ConditionPlan(operator, key, values), ctx, version)
 
 
+_STATE_KEYS = {_ABSENT: (_ABSENT,), _UNKNOWN: (_UNKNOWN,)}  # memo keys apart from any text value
+
+
 def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
+    state, have = ctx.lookup_lowered(plan.lowered)
+    memo = plan.memo
+    if memo is None:
+        return _check_condition_now(plan, ctx, version, state, have)
+    key = have if state is _KNOWN else _STATE_KEYS[state]
+    if state is _KNOWN and type(have) is not str:  # several values, or not a text: not remembered
+        return _check_condition_now(plan, ctx, version, state, have)
+    found = memo.get(key)
+    if found is None:
+        found = _check_condition_now(plan, ctx, version, state, have)
+        if len(memo) < 4096:
+            memo[key] = found
+    return found
+
+
+def _check_condition_now(plan: _ConditionPlan, ctx: RequestContext, version: str, state: str,
+                         have: Any) -> tuple[bool | None, list[str]]:
     qualifier, op, if_exists, text = plan.qualifier, plan.op, plan.if_exists, plan.text
     if not plan.known:
         return None, [f"{text} (operator not understood)"]
-    state, have = ctx.lookup_lowered(plan.lowered)
     if op == "null":
         return _null(qualifier, plan.values, state, text)
     if state == _UNKNOWN:
@@ -952,11 +980,16 @@ def _located(policy: Policy, stmt: _Statement, layer: str, level: int, notes: It
     return [f"{n} — {where}" for n in notes]
 
 
-@dataclass
 class _LayerResult:
-    certain: list[Statement] = field(default_factory=list)
-    maybe: list[tuple[Statement, list[str]]] = field(default_factory=list)
-    principal: dict[int, str] = field(default_factory=dict)  # id(Statement) -> how named
+    """The statements of one layer that apply (certain) or may apply (maybe, with why unknown)."""
+
+    __slots__ = ("certain", "maybe", "principal")
+
+    def __init__(self, certain: list[Statement] | None = None,
+                 maybe: list[tuple[Statement, list[str]]] | None = None) -> None:
+        self.certain: list[Statement] = [] if certain is None else certain
+        self.maybe: list[tuple[Statement, list[str]]] = [] if maybe is None else maybe
+        self.principal: dict[int, str] = {}  # id(Statement) -> how named
 
     @property
     def any(self) -> bool:
@@ -1210,7 +1243,11 @@ def _decide(action: str, resource: str, ctx: RequestContext, scan: Callable[...,
 
 
 def _identity_reason(identity_allow: _LayerResult, boundary_allow: _LayerResult | None, action: str) -> str:
-    if not identity_allow.any:
+    return _no_allow_reason(identity_allow.any, action)
+
+
+def _no_allow_reason(identity_allows: bool, action: str) -> str:
+    if not identity_allows:
         return f"no identity policy allows {action}"
     return f"the permissions boundary does not allow {action}"
 
@@ -1230,8 +1267,11 @@ class PolicySet:
     it on random policies and requests), but reads each policy once: per action, which statements
     cover it (a set look-up and a regex per service: `_ActionMatcher`), per statement its resources
     (a set of plain ARNs and one regex, remembered per resource: `_ResourceMatcher`) and its
-    conditions (operators parsed once: `_ConditionPlan`). An evaluation is then a few dictionary
-    look-ups and the statements that cover its action. The memo of each matcher is bounded.
+    conditions (operators parsed once: `_ConditionPlan`, each remembering its answer per request value).
+    Per action, the layers that can matter are listed once (`_ActionPlan.prepare`): SCP levels that allow
+    the action whatever the request are passed over, and a decision without a resource policy that
+    depends on nothing in the request is made once. An evaluation is then a few dictionary look-ups and
+    the statements that cover its action. The memo of each matcher is bounded.
     """
 
     def __init__(self, identity_policies: Sequence[PolicyInput] = (), boundary: PolicyInput | None = None,
@@ -1266,8 +1306,7 @@ class PolicySet:
                     plan.statements[(layer, effect, level)] = found
                     if found and all(candidate[3] for candidate in found):  # whatever the resource and context
                         plan.constant[(layer, effect, level)] = _LayerResult(certain=[c[0] for c in found])
-            plan.scps_transparent = all(not plan.statements[(SCP, "Deny", i)] and (SCP, "Allow", i) in plan.constant
-                                        for i in range(len(self.scps)))
+            plan.prepare(self.boundary is not None, len(self.scps), action)
             if len(self._plans) < 4096:
                 self._plans[action] = plan
         return plan
@@ -1275,78 +1314,113 @@ class PolicySet:
     def evaluate(self, action: str, resource: str, *, resource_policy: PolicyInput | None = None,
                  context: ContextInput = None, resource_policy_required: bool = False) -> Decision:
         """`evaluate` with this set's identity policies, boundary and SCPs."""
-        plan = self._plan(action)
+        plan = self._plans.get(action)
+        if plan is None:
+            plan = self._plan(action)
         if plan.refusable:
             refusal = refused_by_aws(action, resource)
             if refusal is not None:
                 return Decision(IMPLICIT_DENY, None, (), refusal)
         ctx = RequestContext.of(context)
-        res = Policy.of(resource_policy, name="resource policy") if resource_policy is not None else None
+        if resource_policy is None:
+            if plan.decided is not None:  # the same whatever the resource and context
+                return plan.decided
+            return _decide_planned(plan, action, resource, ctx)
+        res = Policy.of(resource_policy, name="resource policy")
         has_boundary = self.boundary is not None
 
         def scan(layer: str, effect: str, level: int = -1) -> _LayerResult:
             if layer == RESOURCE:
-                assert res is not None
                 return _scan_resource_policy(res, effect, action, resource, ctx, has_boundary)
             key = (layer, effect, level)
             constant = plan.constant.get(key)
             if constant is not None:
                 return constant
-            candidates = plan.statements[key]
-            if not candidates:
-                return _NOTHING
-            # `_applies` of each statement (outside a resource policy: no principal), with what the
-            # plan knows: it covers the action, its resource matcher, whether it has conditions
-            out = _LayerResult()
-            for statement, policy, stmt, always, matcher, positive, conditional in candidates:
-                if always:
-                    out.certain.append(statement)
-                    continue
-                unknown, notes = False, []
-                if matcher is not None:
-                    matched, found = matcher.match(resource, ctx)
-                    if matched is (False if positive else True):  # a Resource that misses, a NotResource that hits
-                        continue
-                    if matched is None:
-                        unknown = True
-                        notes.extend(found)
-                if conditional:
-                    result, found = _conditions(stmt, ctx, policy.version, True)
-                    if result is False:
-                        continue
-                    if result is None:
-                        unknown = True
-                        notes.extend(found)
-                if unknown:
-                    out.maybe.append((statement, _located(policy, stmt, layer, level, notes)))
-                else:
-                    out.certain.append(statement)
-            return out
+            return _scan_planned(plan.statements[key], layer, level, resource, ctx)
 
-        if res is not None or not plan.scps_transparent:
-            return _decide(action, resource, ctx, scan, has_boundary=has_boundary, levels=len(self.scps),
-                           has_resource_policy=res is not None, resource_policy_required=resource_policy_required)
-        # No resource policy, and SCPs that deny nothing and allow everything of this action (or none):
-        # what `_decide` comes to with identity policies and the boundary alone.
-        uncertain: list[str] = []
-        statements = plan.statements
-        if statements[(IDENTITY, "Deny", -1)] or (has_boundary and statements[(BOUNDARY, "Deny", -1)]):
-            denies = [scan(layer, "Deny") for layer in ((IDENTITY, BOUNDARY) if has_boundary else (IDENTITY,))
-                      if statements[(layer, "Deny", -1)]]
-            for denied in denies:
-                if denied.certain:
-                    return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
-            for denied in denies:
-                uncertain.extend(n for _, ns in denied.maybe for n in ns)
-        allowed = scan(IDENTITY, "Allow")
-        bounded = scan(BOUNDARY, "Allow") if has_boundary else None
-        if not (allowed.certain or allowed.maybe) or (bounded is not None and not bounded.any):
-            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
-        if not uncertain and allowed.certain and (bounded is None or bounded.certain):  # nothing uncertain
-            return Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
-        return Decision(ALLOWED, allowed.first(),
-                        _dedupe(uncertain + allowed.notes() + (bounded.notes() if bounded is not None else [])),
-                        "allowed", tuple(allowed.statements()))
+        return _decide(action, resource, ctx, scan, has_boundary=has_boundary, levels=len(self.scps),
+                       has_resource_policy=True, resource_policy_required=resource_policy_required)
+
+
+def _scan_planned(candidates: tuple[Any, ...], layer: str, level: int, resource: str,
+                  ctx: RequestContext) -> _LayerResult:
+    """`_scan` of one layer through its plan: `_applies` of each statement (outside a resource policy: no
+    principal), with what the plan knows: it covers the action, its resource matcher, its conditions'
+    plans."""
+    if not candidates:
+        return _NOTHING
+    out = _LayerResult()
+    for statement, policy, stmt, always, matcher, positive, conditions in candidates:
+        if always:
+            out.certain.append(statement)
+            continue
+        unknown, notes = False, []
+        if matcher is not None:
+            matched, found = matcher.match(resource, ctx)
+            if matched is (False if positive else True):  # a Resource that misses, a NotResource that hits
+                continue
+            if matched is None:
+                unknown = True
+                notes.extend(found)
+        if conditions:  # `_conditions`: one that fails rules the statement out, unknown ones are noted
+            version = policy.version
+            for condition in conditions:
+                result, found = _check_condition(condition, ctx, version)
+                if result is False:
+                    break
+                if result is None:
+                    unknown = True
+                    notes.extend(found)
+            else:
+                result = True
+            if result is False:
+                continue
+        if unknown:
+            where = statement.describe()  # `_located`, with the statement the plan holds
+            out.maybe.append((statement, [f"{n} — {where}" for n in notes]))
+        else:
+            out.certain.append(statement)
+    return out
+
+
+def _decide_planned(plan: "_ActionPlan", action: str, resource: str, ctx: RequestContext) -> Decision:
+    """`_decide` without a resource policy, over the layers the plan says can matter: a layer whose
+    every statement always applies is its constant scan; an SCP level that allows the action whatever
+    the resource and context adds nothing (no note, no deny) and is passed over."""
+    uncertain: list[str] = []
+    if plan.denies:  # 1. an explicit Deny wins; one that may apply is noted
+        maybes: list[_LayerResult] = []
+        for candidates, constant, layer, level in plan.denies:
+            denied = constant if constant is not None else _scan_planned(candidates, layer, level, resource, ctx)
+            if denied.certain:
+                return Decision(EXPLICIT_DENY, denied.certain[0], (), "explicit deny")
+            if denied.maybe:
+                maybes.append(denied)
+        for denied in maybes:
+            uncertain.extend(n for _, ns in denied.maybe for n in ns)
+    for candidates, level, reason in plan.scp_allows:  # 2. every SCP level must allow
+        allowed = _scan_planned(candidates, SCP, level, resource, ctx)
+        if not allowed.any:
+            return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), reason)
+        uncertain.extend(allowed.notes())
+    # 4. identity policies, capped by the boundary
+    allowed = plan.identity_allow
+    if allowed is None:
+        allowed = _scan_planned(plan.statements[(IDENTITY, "Allow", -1)], IDENTITY, -1, resource, ctx)
+    bounded = None
+    if plan.has_boundary:
+        bounded = plan.boundary_allow
+        if bounded is None:
+            bounded = _scan_planned(plan.statements[(BOUNDARY, "Allow", -1)], BOUNDARY, -1, resource, ctx)
+    if not (allowed.certain or allowed.maybe) or (bounded is not None and not bounded.any):
+        if not uncertain:  # the plan's: nothing in it depends on the request
+            return plan.no_identity_allow if not allowed.any else plan.no_boundary_allow
+        return Decision(IMPLICIT_DENY, None, _dedupe(uncertain), _identity_reason(allowed, bounded, action))
+    if not uncertain and allowed.certain and (bounded is None or bounded.certain):  # nothing uncertain
+        return Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
+    return Decision(ALLOWED, allowed.first(),
+                    _dedupe(uncertain + allowed.notes() + (bounded.notes() if bounded is not None else [])),
+                    "allowed", tuple(allowed.statements()))
 
 
 def _scan_resource_policy(res: Policy, effect: str, action: str, resource: str, ctx: RequestContext,
@@ -1373,13 +1447,50 @@ class _ActionPlan:
     refusable: bool  # AWS refuses this action on some resources whatever the policies (`refused_by_aws`)
     # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
     # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
-    # whether that is Resource (not NotResource), and whether it has conditions
-    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool, bool], ...]] = \
+    # whether that is Resource (not NotResource), and its conditions' plans (`_Statement.plans`)
+    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool,
+                                                     tuple[_ConditionPlan, ...]], ...]] = \
         field(default_factory=dict)
     # the layers where every such statement always applies: their scan, done once (never changed)
     constant: dict[tuple[str, str, int], _LayerResult] = field(default_factory=dict)
-    # every SCP level denies nothing of the action and allows all of it, whatever the resource
-    scps_transparent: bool = False
+    # `_decide_planned`'s layers, in `_decide`'s order: those with a Deny covering the action (statements,
+    # constant scan or None, layer, level); the SCP levels whose Allow is not constant (statements, level,
+    # the implicit deny's reason when none applies)
+    denies: tuple[tuple[tuple[Any, ...], "_LayerResult | None", str, int], ...] = ()
+    scp_allows: tuple[tuple[tuple[Any, ...], int, str], ...] = ()
+    has_boundary: bool = False
+    identity_allow: "_LayerResult | None" = None  # the constant scans of the Allows, or None: scanned each time
+    boundary_allow: "_LayerResult | None" = None
+    # the decision without a resource policy when nothing in it depends on the resource or the context
+    decided: Decision | None = None
+    # the implicit denies of identity policies and boundary with nothing uncertain (the same every time)
+    no_identity_allow: Decision | None = None
+    no_boundary_allow: Decision | None = None
+
+    def prepare(self, has_boundary: bool, levels: int, action: str) -> None:
+        """Work out `denies`, `scp_allows`, the constant Allows and `decided` from `statements`."""
+        statements, constant = self.statements, self.constant
+        deny_layers = [(IDENTITY, -1)] + ([(BOUNDARY, -1)] if has_boundary else []) + [(SCP, i) for i in range(levels)]
+        self.denies = tuple((statements[(layer, "Deny", level)], constant.get((layer, "Deny", level)), layer, level)
+                            for layer, level in deny_layers if statements[(layer, "Deny", level)])
+        self.scp_allows = tuple(
+            (statements[(SCP, "Allow", i)], i, f"no SCP at {'the root' if i == 0 else f'organization level {i + 1}'} "
+                                               f"allows {action}")
+            for i in range(levels) if (SCP, "Allow", i) not in constant)
+        self.has_boundary = has_boundary
+        self.no_identity_allow = Decision(IMPLICIT_DENY, None, (), _no_allow_reason(False, action))
+        self.no_boundary_allow = Decision(IMPLICIT_DENY, None, (), _no_allow_reason(True, action))
+        self.identity_allow = _NOTHING if not statements[(IDENTITY, "Allow", -1)] else constant.get((IDENTITY, "Allow", -1))
+        if has_boundary:
+            self.boundary_allow = (_NOTHING if not statements[(BOUNDARY, "Allow", -1)]
+                                   else constant.get((BOUNDARY, "Allow", -1)))
+        if self.denies or self.scp_allows or self.identity_allow is None or (has_boundary and self.boundary_allow is None):
+            return
+        allowed, bounded = self.identity_allow, self.boundary_allow
+        if not allowed.any or (bounded is not None and not bounded.any):
+            self.decided = Decision(IMPLICIT_DENY, None, (), _identity_reason(allowed, bounded, action))
+        else:  # constant scans are certain
+            self.decided = Decision(ALLOWED, allowed.certain[0], (), "allowed", tuple(allowed.statements()))
 
 
 def _always(policy: Policy, stmt: _Statement) -> bool:
