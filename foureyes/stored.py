@@ -472,6 +472,10 @@ class StoredAnalysis(Analysis):
                 continue
             parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements),  # decoded when first read
                             partial(evidence_capabilities, len(rule.requirements)))  # (a table needs only these)
+            if (not details or details == "{}") and not coverage.get(str(seq)):  # most: no exception, nothing more
+                out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
+                                   subject_label=label, evidence=parts))
+                continue
             matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
                                                          key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]

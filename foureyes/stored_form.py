@@ -214,6 +214,12 @@ class StoredPeople(Mapping[str, Person]):
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
+    def label(self, key: str) -> tuple[str, bool]:
+        """A person's display name and whether their accounts are linked, without making them
+        (a matrix of 20,000 rows shows only these)."""
+        row = self._rows[key]
+        return row[1], bool(row[2])
+
     def values(self) -> ValuesView[Person]:
         self._make_all()
         return ValuesView(self)
