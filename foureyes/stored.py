@@ -341,6 +341,7 @@ class StoredAnalysis(Analysis):
         self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
         self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
+        self._edge_index: dict[str, tuple[Any, dict[tuple[str, str], Edge]]] = {}  # (`_edge`: a path's hops)
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -666,8 +667,14 @@ class StoredAnalysis(Analysis):
             pattern = self.snapshot.principals.get(dst)
             if pattern is not None:
                 return match_edge(src, pattern)
-        found = [e for e in out_edges.get(src, ()) if e.dst == dst and e.kind == kind]
-        return found[0] if found else Edge(src, dst, kind)
+        edges = out_edges.get(src, ())
+        index = self._edge_index.get(src)
+        if index is None or index[0] is not edges:  # each source's edges by (destination, kind), the first kept
+            index = self._edge_index[src] = (edges, {})
+            for e in edges:
+                index[1].setdefault((e.dst, e.kind), e)
+        found = index[1].get((dst, kind))
+        return found if found is not None else Edge(src, dst, kind)
 
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         return self.graph.paths(holding, limit=limit)
