@@ -210,6 +210,14 @@ class Grant:
         return stable_hash(self.system, self.principal, self.entitlement, self.resource)
 
 
+def grant_keys(grants: Iterable[Grant]) -> list[str]:
+    """Each grant's `Grant.key`, in bulk: the same hash of the same text, without two calls and
+    a tuple per grant (a million grants are keyed when a snapshot is written)."""
+    sha256 = hashlib.sha256
+    return [sha256(f"{g.system}\x00{g.principal}\x00{g.entitlement}\x00{g.resource}"
+                   .encode("utf-8", "surrogatepass")).hexdigest()[:20] for g in grants]
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     """The source principal can act as the destination principal."""

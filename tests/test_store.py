@@ -150,14 +150,23 @@ def test_grant_changes_in_sql_match_the_model(store_url):
     assert removed == sorted(g.key for g in in_memory_removed) and len(removed) == 2
 
 
-def test_the_content_digest_written_with_a_snapshot_is_the_one_read_back(store_url):
+@pytest.mark.parametrize("forked", [False, True], ids=["inline", "forked"])
+def test_the_content_digest_written_with_a_snapshot_is_the_one_read_back(store_url, forked, monkeypatch):
     """`write_snapshot` keeps the content digest campaigns commit to, computed from the rows as it
     writes them: it equals `records.snapshot_digest` recomputed from the tables, for the demo's
     snapshots (activity included) and for values that read back otherwise than given (NUL on
-    PostgreSQL, no expiry, text beyond ASCII, a source that failed)."""
+    PostgreSQL, no expiry, text beyond ASCII, a source that failed); whether the digests are
+    computed as the rows are inserted or by a forked worker beside the inserts (a big snapshot's)."""
     import json as _json
 
+    from foureyes.model import snapshot_digest as key_digest
+    from foureyes.store import writing
     from foureyes.store.records import remembered_snapshot_digest, snapshot_digest
+
+    if forked:
+        if not writing.parallel_possible():
+            pytest.skip("no fork here (not Linux, or other threads running)")
+        monkeypatch.setattr(writing, "PARALLEL_ROWS", 0)
 
     odd = _result(3)
     odd = SourceResult(name="odd", system="github", principals=odd.principals,
@@ -170,6 +179,7 @@ def test_the_content_digest_written_with_a_snapshot_is_the_one_read_back(store_u
     with Store(store_url) as store:
         ids = [info.id for info, _ in demo.load_into(store)]
         ids.append(store.write_snapshot([_result(), odd], label="odd ✓").id)
+        assert store.snapshot_info(ids[-1]).digest == key_digest([_result(), odd])
         with store.engine.begin() as conn:
             for snapshot_id in ids:
                 kept = conn.exec_driver_sql("SELECT digest FROM snapshot_digests WHERE snapshot_id = "
@@ -180,6 +190,56 @@ def test_the_content_digest_written_with_a_snapshot_is_the_one_read_back(store_u
                 assert remembered_snapshot_digest(conn, snapshot_id) == read_back
         activity = sum(s.activity for i in ids for s in store.snapshot_info(i).sources)
     assert activity > 0, "the demo's snapshots carry activity: its rows are digested too"
+
+
+def test_the_forked_digest_worker_answers_what_is_computed_here():
+    """A big snapshot's grant keys (in their order) and the content digests of its rows come from a
+    forked child (`DigestWorker`): its answers are the child's, and equal to what is computed in this
+    process, on SQLite's rows and on PostgreSQL's (where NUL becomes U+FFFD). The worker forks only a
+    process with one thread; a test worker that other tests left threads in checks it in a fresh one."""
+    import subprocess
+    import sys
+
+    from foureyes.store import writing
+
+    if writing.parallel_possible():
+        _check_the_forked_digest_worker()
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    done = subprocess.run([sys.executable, "-c", "import test_store; test_store._check_the_forked_digest_worker()"],
+                          cwd=here, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def _check_the_forked_digest_worker() -> None:
+    from foureyes.activity import canonical
+    from foureyes.store import writing
+
+    assert writing.parallel_possible(), "a fresh process has one thread"
+    odd = _result(3)
+    odd = SourceResult(name="odd", system="github", principals=odd.principals, resources=odd.resources,
+                       grants=(Grant("github", odd.principals[0].key, "admin\x00x", "github:repo:acme/api",
+                                     ("code.push",), detail="ü ✓", attrs={"latent": True}), *odd.grants),
+                       edges=odd.edges, gaps=odd.gaps)
+    results = [*demo.build("after"), odd]
+    texts = [[canonical(a) for a in r.activity] for r in results]
+    keys = [g.key for r in results for g in r.grants]
+    assert [key for found in writing.grant_keys_of(results) for key in found] == keys  # keyed in bulk, the same
+    order = writing.key_order(keys)
+    assert keys != sorted(keys), "the sources' grants are not in key order already"
+    for is_sqlite in (True, False):
+        here = writing.content_digests(results, texts, is_sqlite)
+        worker = writing.DigestWorker(results, texts, is_sqlite)
+        sent_keys, sent_order = worker.keys()
+        assert sent_keys == keys and list(sent_order) == order
+        assert worker.result() == here and worker.from_child
+        assert here[1]["grants"]["rows"] == len(keys)
+    on_sqlite = writing.content_digests(results, texts, True)
+    assert on_sqlite[1]["grants"] != here[1]["grants"], "a NUL reads back otherwise on PostgreSQL"
+    stopped = writing.DigestWorker(results, texts, True)
+    stopped.cancel()  # a failed write stops its worker: nothing is left running; what it would say is computed here
+    assert stopped.keys() == (keys, order)
+    assert stopped.result() == on_sqlite and not stopped.from_child
 
 
 def test_loaded_records_are_the_dataclasses_they_were_written_as():

@@ -21,6 +21,7 @@ from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
 from ..roster import Roster
 from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
+from ..store import analyses
 from ..store.keys import fold
 from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
@@ -168,7 +169,7 @@ class _Conflicts:
         named = tuple(dict.fromkeys(k for rule, _ in rules.values() for req in rule.requirements for k in req.where))
         self._refs = [ConflictRef(f.id, f.rule.id, f.rule.title, f.rule.severity, f.scope) for f in findings]
         self._by_grant: dict[str, int] = defaultdict(int)  # grant key -> its holdings' findings (bit n: finding n)
-        self._on: dict[tuple[str, str], int] = defaultdict(int)  # (resource, capability) -> the same
+        self._on: dict[str, dict[str, int]] = {}  # resource -> capability -> the same
         # (a holding of a capability no requirement names meets none: skipped without a look)
         named_capabilities: set[str] | None = {req.capability for rule, _ in rules.values() for req in rule.requirements}
         if "*" in named_capabilities:
@@ -197,17 +198,43 @@ class _Conflicts:
                 masks[seen] = mask
             if mask:
                 self._by_grant[h.grant] |= mask
-                self._on[(h.resource, h.capability)] |= mask
+                on = self._on.get(h.resource)
+                if on is None:
+                    on = self._on[h.resource] = {}
+                on[h.capability] = on.get(h.capability, 0) | mask
         self._answers: dict[int, tuple[ConflictRef, ...]] = {0: ()}
 
     def of(self, key: str, grant: Grant) -> tuple[ConflictRef, ...]:
         found = self._by_grant.get(key, 0)
-        for capability in grant.capabilities:
-            found |= self._on.get((grant.resource, capability), 0)
+        on = self._on.get(grant.resource)
+        if on is not None:  # (a grant on a resource none of those holdings is on: nothing to look up)
+            for capability in grant.capabilities:
+                found |= on.get(capability, 0)
         answer = self._answers.get(found)
         if answer is None:
             answer = self._answers[found] = tuple(r for n, r in enumerate(self._refs) if found >> n & 1)
         return answer
+
+
+def _conflict_holdings(analysis: Analysis, findings_of: Mapping[str, Sequence[Any]]) -> Mapping[str, Sequence[Any]]:
+    """The holdings `_Conflicts` looks at, of each person with a conflict finding: those of a
+    capability a requirement of their findings' rules names (any, where one names "*"); it skips
+    the others unseen. A stored analysis keeps holdings per person and capability and decodes
+    only those (a quarter of them); a computed one, or one that has decoded everyone's, has them."""
+    decode = getattr(analysis, "_decode", None)
+    if decode is None or getattr(analysis, "_by_person", None) is not None or not hasattr(analysis, "row"):
+        return analysis.holdings_of_people(findings_of)
+    named: dict[str, set[str] | None] = {}
+    for person, found in findings_of.items():
+        capabilities = {req.capability for f in found for req in f.rule.requirements}
+        named[person] = None if "*" in capabilities else capabilities
+    out: dict[str, list[Any]] = {person: [] for person in findings_of}
+    for batch in analyses.ids_in_chunks(list(findings_of)):
+        for row in analyses.holdings(analysis._store, analysis.row.id, people=batch):  # type: ignore[attr-defined]
+            wanted = named[row[0]]
+            if wanted is None or row[1] in wanted:
+                out[row[0]].extend(decode(row))
+    return out
 
 
 def _grant_repo(resource: Resource | None) -> str:
@@ -283,7 +310,7 @@ def plan_items(
     systems = set(scope.systems)
     maintainers = analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {}
     # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
-    holdings_of = analysis.holdings_of_people(findings_of)
+    holdings_of = _conflict_holdings(analysis, findings_of)
     analysis.prepare_routes()
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign

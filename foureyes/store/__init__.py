@@ -6,13 +6,12 @@ so an interrupted write never leaves a snapshot that looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import stat
 import sys
-from itertools import chain
+from itertools import chain, islice
 from datetime import datetime, timezone
 from pathlib import Path
 from dataclasses import fields
@@ -40,8 +39,22 @@ from ..model import (
     SourceSummary,
     snapshot_digest,
 )
-from . import migrations
+from . import migrations, writing
 from . import schema as t
+from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the store's (analyses.py)
+    DigestWorker,
+    RowHasher,
+    _dumps,
+    _dumps_shared,
+    for_backend,
+    grant_keys_of,
+    grant_rows,
+    hashes_digest,
+    key_order,
+    row_hashes,
+    source_rows,
+    written_digest,
+)
 
 BATCH = 5000
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -240,95 +253,60 @@ class Store:
         label: str = "",
     ) -> SnapshotInfo:
         """Store the results of one run as one snapshot, all or nothing, with the content digest a
-        campaign's creation commits to (`written_digest`: computed from the rows as they are written)."""
+        campaign's creation commits to (`written_digest`: computed from the rows as they are written;
+        for a big snapshot on the other core, by a forked `DigestWorker`, while the rows are inserted)."""
         taken = taken_at or now_iso()
-        grant_keys = [[g.key for g in r.grants] for r in results]  # hashed once, used twice
         texts = [[canonical(a) for a in r.activity] for r in results]  # encoded once: stored and hashed
-        digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        size = sum(len(r.grants) + len(r.principals) + len(r.resources) + len(r.edges) for r in results)
+        worker = DigestWorker(results, texts, self.is_sqlite) if size >= writing.PARALLEL_ROWS else None
+        if worker is None:
+            hasher: RowHasher | None = RowHasher()
+            grant_keys = grant_keys_of(results)  # hashed once, used twice
+            digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        else:  # the keys and every digest are worked out beside this process's inserts
+            hasher, digest = None, ""
         row = {"taken_at": taken, "label": label, "digest": digest, "status": "writing", "stored_at": now_iso()}
-        hasher = RowHasher()
-        with self.engine.begin() as conn:
-            snapshot_id = conn.execute(t.snapshots.insert().values(**row)).inserted_primary_key[0]
-            for result, activity_texts in zip(results, texts):
-                self._write_source(conn, snapshot_id, result, activity_texts, hasher)
-            self._write_grants(conn, snapshot_id, results, grant_keys, hasher)
-            conn.execute(
-                t.snapshots.update().where(t.snapshots.c.id == snapshot_id).values(status="complete")
-            )
-            content = written_digest(snapshot_id, {**row, "status": "complete"}, hasher.hashes())
-            conn.execute(t.snapshot_digests.insert().values(
-                snapshot_id=snapshot_id, digest=json.dumps(content, sort_keys=True, ensure_ascii=False),
-                created_at=now_iso()))
+        try:
+            with self.engine.begin() as conn:
+                snapshot_id = conn.execute(t.snapshots.insert().values(**row)).inserted_primary_key[0]
+                dumps = _dumps_shared()
+                for result, activity_texts in zip(results, texts):
+                    for table, rows in source_rows(snapshot_id, result, activity_texts, dumps):
+                        self.insert_rows(conn, table, rows, written=hasher and hasher.written(table))
+                # Grants in the order of their keys: the order the (snapshot, key) index reads them back
+                # in, so a load reads the table front to back, and the index grows at its end.
+                if worker is not None:
+                    keys, order = worker.keys()
+                else:
+                    keys = [key for found in grant_keys for key in found]
+                    order = key_order(keys)
+                self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
+                                 written=hasher and hasher.written(t.grants))
+                if worker is not None:
+                    row["digest"], tables = worker.result()
+                else:
+                    tables = hasher.digests()  # type: ignore[union-attr]
+                conn.execute(t.snapshots.update().where(t.snapshots.c.id == snapshot_id)
+                             .values(status="complete", digest=row["digest"]))
+                content = written_digest(snapshot_id, {**row, "status": "complete"}, tables)
+                conn.execute(t.snapshot_digests.insert().values(
+                    snapshot_id=snapshot_id, digest=json.dumps(content, sort_keys=True, ensure_ascii=False),
+                    created_at=now_iso()))
+        finally:
+            if worker is not None:
+                worker.cancel()  # (finished already unless the write failed)
         return self.snapshot_info(snapshot_id)
-
-    def _write_source(self, conn: Any, snapshot_id: int, r: SourceResult, activity_texts: list[str],
-                      hasher: "RowHasher") -> None:
-        counts = r.counts()
-        sid, name = snapshot_id, r.name
-
-        self.insert_rows(conn, t.sources, [(
-            sid, name, r.system, r.started_at, r.finished_at,
-            r.error.replace("\x00", "\ufffd") if r.error else r.error, _dumps(r.stats),
-            counts["principals"], counts["resources"], counts["grants"], counts["edges"], counts["gaps"],
-            len(r.activity), r.period.start if r.period else None, r.period.end if r.period else None,
-        )], written=hasher.written(t.sources))
-        # Plain tuples through the driver's executemany: the ORM-free fast path for big snapshots.
-        # Attributes are encoded once per distinct mapping (connectors share them between rows).
-        dumps = _dumps_shared()
-        self.insert_rows(conn, t.principals, (
-            (sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, dumps(p.attrs))
-            for p in r.principals
-        ), written=hasher.written(t.principals))
-        self.insert_rows(conn, t.resources, (
-            (sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, dumps(x.attrs))
-            for x in r.resources
-        ), written=hasher.written(t.resources))
-        self.insert_rows(conn, t.edges, (
-            (sid, name, e.src, e.dst, e.kind, e.label, e.condition, dumps(e.attrs)) for e in r.edges
-        ), written=hasher.written(t.edges))
-        self.insert_rows(conn, t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps),
-                         written=hasher.written(t.gaps))
-        self.insert_rows(conn, t.activity, (
-            (sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text) for a, text in zip(r.activity, activity_texts)
-        ), written=hasher.written(t.activity))
-
-    def _write_grants(self, conn: Any, snapshot_id: int, results: Sequence[SourceResult],
-                      grant_keys: list[list[str]], hasher: "RowHasher") -> None:
-        """Every source's grants, in the order of their keys: the order the (snapshot, key) index
-        reads them back in, so a load reads the table front to back instead of a row here and
-        there, and the index grows at its end."""
-        sid, dumps = snapshot_id, _dumps_shared()
-        keys = [key for found in grant_keys for key in found]
-        grants = [g for r in results for g in r.grants]
-        names = [r.name for r in results for _ in r.grants]
-        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: equal keys in source order
-        self.insert_rows(conn, t.grants, (
-            (sid, names[n], keys[n], g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
-             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs))
-            for n in order for g in (grants[n],)
-        ), written=hasher.written(t.grants))
 
     def insert_rows(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]], *,
                     written: Callable[[list[tuple[Any, ...]]], None] | None = None) -> None:
         """Insert rows (tuples in the table's column order) in batches; ``written`` is given each
         batch as inserted (the values as they read back: a digest is computed from them)."""
-        if not self.is_sqlite:
-            # PostgreSQL text cannot hold NUL; a NUL from an audited system becomes U+FFFD
-            # (SQLite keeps it, and every renderer shows it escaped).
-            rows = (tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
-                    for row in rows)
+        rows = for_backend(rows, self.is_sqlite)  # (PostgreSQL: NUL becomes U+FFFD)
         columns = [c.name for c in table.columns]
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                conn.exec_driver_sql(sql, batch)
-                if written is not None:
-                    written(batch)
-                batch = []
-        if batch:
+        rows = iter(rows)
+        while batch := list(islice(rows, BATCH)):  # (taken in C: no Python step per row)
             conn.exec_driver_sql(sql, batch)
             if written is not None:
                 written(batch)
@@ -580,20 +558,18 @@ def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None
 
 
 def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, caps, loads = sys.intern, _caps, _loads_shared()
-    add_key, add_grant = _appender(buckets, "keys"), _appender(buckets, "grants")
-    current: Any = None
-    keys: Any = None
-    grants: Any = None
+    intern, caps, known_caps, loads, empty = sys.intern, _caps, _caps_cache.get, _loads_shared(), _EMPTY
+    # rows come in key order, so the source changes from row to row: its lists are looked up per row
+    appenders = {name: (bucket["keys"].append, bucket["grants"].append) for name, bucket in buckets.items()}
     for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
          last_used, attrs) in rows(
             "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
                       "expires, last_used, attrs"):
-        if src != current:
-            current, keys, grants = src, add_key(src), add_grant(src)
+        keys, grants = appenders[src]
         keys(key)
-        grants(_grant(system, intern(principal), entitlement, intern(resource), caps(capabilities),
-                     via, detail, condition, expires, last_used, loads(attrs)))
+        grants(_grant(system, intern(principal), entitlement, intern(resource),
+                      known_caps(capabilities) or caps(capabilities), via, detail, condition, expires, last_used,
+                      loads(attrs) if attrs else empty))
 
 
 def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
@@ -647,93 +623,6 @@ def _caps(text: str) -> tuple[str, ...]:
     if found is None:
         found = _caps_cache[text] = tuple(text.split()) if text else ()
     return found
-
-
-class RowHasher:
-    """Each written row's hash (`row_hashes`, or ``hash_rows``), per table, as `insert_rows` writes it.
-    (Hashing in a thread beside the inserts was slower: the two threads pass the GIL to and fro.)"""
-
-    def __init__(self, hash_rows: Callable[[list[tuple[Any, ...]]], list[bytes]] | None = None):
-        self._hash_rows = hash_rows or row_hashes
-        self._found: dict[str, list[bytes]] = {}
-
-    def written(self, table: Any) -> Callable[[list[tuple[Any, ...]]], None]:
-        """An `insert_rows` ``written``: the batch is hashed for ``table``."""
-        found = self._found.setdefault(table.name, [])
-        hash_rows = self._hash_rows
-        return lambda batch: found.extend(hash_rows(batch))
-
-    def hashes(self) -> dict[str, list[bytes]]:
-        """Every table's row hashes."""
-        return self._found
-
-
-def _dumps_shared() -> Callable[[Mapping[str, Any]], str]:
-    """`_dumps`, each mapping encoded once: connectors share one attributes mapping between many
-    rows (a million grants carry a few hundred distinct ones). Keyed by identity, so use it only
-    while the mappings live (one write)."""
-    seen: dict[int, str] = {}
-
-    def dumps(value: Mapping[str, Any]) -> str:
-        if not value:
-            return ""
-        found = seen.get(id(value))
-        if found is None:
-            found = seen[id(value)] = _dumps(value)
-        return found
-
-    return dumps
-
-
-# ---------------------------------------------------------------- the content digest, as written
-
-def _row_encoder() -> Callable[[list[Any]], str]:
-    """``records``' JSON of a row (compact, not ASCII-escaped), its C encoder made once: made per
-    call (what ``JSONEncoder.encode`` does), it costs as much as the encoding of a short row."""
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython has it
-        return encode
-    chunks = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    join = "".join
-    return lambda row: join(chunks(row, 0))
-
-
-_encode_row = _row_encoder()
-
-
-def row_hashes(rows: Sequence[Sequence[Any]], *, skip: int = 1) -> list[bytes]:
-    """Each row's SHA-256 as `records.rows_digest` computes it (a JSON array), without its first
-    ``skip`` columns (the snapshot or analysis id)."""
-    sha256, encode = hashlib.sha256, _encode_row
-    # the C encoder writes a tuple as the JSON array it writes for a list: no list made per row
-    return [sha256(encode(row[skip:] if type(row) is tuple else list(row[skip:])).encode("utf-8", "surrogatepass"))
-            .digest() for row in rows]
-
-
-def hashes_digest(hashes: Iterable[bytes]) -> dict[str, Any]:
-    """`records.rows_digest` of rows given by their `row_hashes`: the count and a digest of the sorted hashes."""
-    found = sorted(hashes)
-    whole = hashlib.sha256(len(found).to_bytes(8, "big"))
-    for h in found:
-        whole.update(h)
-    return {"rows": len(found), "digest": whole.hexdigest()}
-
-
-def written_digest(snapshot_id: int, row: Mapping[str, Any], hashes: Mapping[str, list[bytes]]) -> dict[str, Any]:
-    """`records.snapshot_digest` of a snapshot from what was written: ``row`` its row in `snapshots`
-    (every column but id, as it reads back) and ``hashes`` its rows' digests per table (`row_hashes`).
-    Computed while the rows are at hand, it saves reading a million rows back for the first campaign;
-    `audit verify` still recomputes it from the tables."""
-    tables = {table.name: hashes_digest(hashes.get(table.name, ())) for table in t.SNAPSHOT_TABLES}
-    row = dict(row)
-    digest = hashlib.sha256(json.dumps([row, tables], sort_keys=True, ensure_ascii=False)
-                            .encode("utf-8", "surrogatepass")).hexdigest()
-    return {"id": snapshot_id, "row": row, "tables": tables, "digest": digest}
-
-
-def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
 
 
 def _loads(text: str) -> Mapping[str, Any]:

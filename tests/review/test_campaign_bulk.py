@@ -53,6 +53,13 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
     assert said["start"] == {"state": "pending", "decision_id": None, "decided_by": None, "decided_at": None,
                              "version": 0}
     assert review.verify_audit(store).differences == ()
+    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read back
+    second = review.create_campaign(store, review_config, review.spec_from_config(review_config, name="Q4 again",
+                                                                                  today=TODAY),
+                                    actor="security@acme.com", today=TODAY)
+    with store.engine.connect() as conn:
+        assert _frozen_items(store, second.id) == records.freeze(conn, second.id, second.snapshot_id)["items"]
+    assert min(i.id for i in review.items(store, second.id)) > max(i.id for i in review.items(store, campaign.id))
 
     with store.engine.begin() as conn:  # a frozen column edited behind the log's back
         conn.execute(text("UPDATE campaign_items SET reviewer = 'mallory@acme.com' WHERE id = "
@@ -125,6 +132,7 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     computed = analyze(snapshot, config, waivers=[])
     rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
     aliases = aliases_of(snapshot, computed.identities, config.identity)
+    assert stored._by_person is None  # (conflicts from the holdings of the capabilities rules name, decoded alone)
     drafts = plan_items(stored, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert RouteHops(stored).of(drafts[0].person) is not None  # (routes drawn from the stored reach)
     assert len(drafts) > 1000 and any(d.conflicts for d in drafts) and any(len(d.teams) > 1 for d in drafts)

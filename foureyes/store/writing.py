@@ -1,0 +1,330 @@
+"""A snapshot's rows as they are written, and the content digest a campaign commits to, computed
+from those rows (`records.snapshot_digest`'s format, which `audit verify` recomputes from the tables).
+
+The digest is a pure function of the rows, so a big snapshot's is worked out on the machine's
+other core: a forked worker builds the same rows, hashes them and hands back the few digests
+(`DigestWorker`) while this process inserts. Hashing in a thread beside the inserts was slower
+(the two threads pass the GIL to and fro); a forked process shares the results without copying
+them (copy on write) and sends back a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import mmap
+import os
+import pickle
+import signal
+import sys
+import threading
+from array import array
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from ..model import SourceResult, grant_keys, snapshot_digest
+from . import schema as t
+
+# Rows (grants, principals, …) from which the content digest is computed in a forked worker:
+# below it, a fork costs more than it saves.
+PARALLEL_ROWS = 50_000
+
+
+# ---------------------------------------------------------------- rows as written
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
+
+
+def _dumps_shared() -> Callable[[Mapping[str, Any]], str]:
+    """`_dumps`, each mapping encoded once: connectors share one attributes mapping between many
+    rows (a million grants carry a few hundred distinct ones). Keyed by identity, so use it only
+    while the mappings live (one write)."""
+    seen: dict[int, str] = {}
+
+    def dumps(value: Mapping[str, Any]) -> str:
+        if not value:
+            return ""
+        found = seen.get(id(value))
+        if found is None:
+            found = seen[id(value)] = _dumps(value)
+        return found
+
+    return dumps
+
+
+def source_rows(sid: int, r: SourceResult, activity_texts: list[str],
+                dumps: Callable[[Mapping[str, Any]], str]) -> list[tuple[Any, Iterable[tuple[Any, ...]]]]:
+    """A source's rows but its grants, per table (tuples in the table's column order)."""
+    counts = r.counts()
+    name = r.name
+    return [
+        (t.sources, [(
+            sid, name, r.system, r.started_at, r.finished_at,
+            r.error.replace("\x00", "\ufffd") if r.error else r.error, _dumps(r.stats),
+            counts["principals"], counts["resources"], counts["grants"], counts["edges"], counts["gaps"],
+            len(r.activity), r.period.start if r.period else None, r.period.end if r.period else None,
+        )]),
+        # Attributes are encoded once per distinct mapping (connectors share them between rows).
+        (t.principals, ((sid, name, p.system, p.id, p.kind, p.display_name, p.email, p.home, dumps(p.attrs))
+                        for p in r.principals)),
+        (t.resources, ((sid, name, x.system, x.kind, x.id, x.name, x.tier, x.app, x.parent, dumps(x.attrs))
+                       for x in r.resources)),
+        (t.edges, ((sid, name, e.src, e.dst, e.kind, e.label, e.condition, dumps(e.attrs)) for e in r.edges)),
+        (t.gaps, ((sid, name, g.system, g.resource, g.reason, g.hides, g.about) for g in r.gaps)),
+        (t.activity, ((sid, name, type(a).KIND, a.key, a.system, a.id, a.at, text)
+                      for a, text in zip(r.activity, activity_texts))),
+    ]
+
+
+def grant_keys_of(results: Sequence[SourceResult]) -> list[list[str]]:
+    """Each source's grants' keys, in the order of its grants (a SHA-256 each)."""
+    return [grant_keys(r.grants) for r in results]
+
+
+def key_order(keys: list[str]) -> list[int]:
+    """The grants' positions in the order of their keys (equal keys in source order): the order
+    the (snapshot, key) index reads them back in, so a load reads the table front to back."""
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def grant_rows(sid: int, results: Sequence[SourceResult], keys: Sequence[str], order: Sequence[int] | None,
+               dumps: Callable[[Mapping[str, Any]], str]) -> Iterator[tuple[Any, ...]]:
+    """The grant rows, ``keys`` the grants' keys (in the sources' order), in ``order`` (positions
+    in the sources' grants; None: the sources' order). The rows are built in the sources' order
+    and then put in ``order``: built in key order, each grant's fields were fetched from here
+    and there in memory, twice as slow at a million grants."""
+    names = [r.name for r in results for _ in r.grants]
+    rows = [(sid, name, key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
+             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs))
+            for name, key, g in zip(names, keys, (g for r in results for g in r.grants))]
+    return iter(rows) if order is None else map(rows.__getitem__, order)
+
+
+def for_backend(rows: Iterable[tuple[Any, ...]], is_sqlite: bool) -> Iterable[tuple[Any, ...]]:
+    """Rows as the database keeps them: PostgreSQL text cannot hold NUL, so a NUL from an audited
+    system becomes U+FFFD there (SQLite keeps it, and every renderer shows it escaped)."""
+    if is_sqlite:
+        return rows
+    return (tuple(v.replace("\x00", "\ufffd") if type(v) is str and "\x00" in v else v for v in row)
+            for row in rows)
+
+
+# ---------------------------------------------------------------- the content digest, as written
+
+def _row_encoder() -> Callable[[list[Any]], str]:
+    """``records``' JSON of a row (compact, not ASCII-escaped), its C encoder made once: made per
+    call (what ``JSONEncoder.encode`` does), it costs as much as the encoding of a short row."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has it
+        return encode
+    chunks = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda row: join(chunks(row, 0))
+
+
+_encode_row = _row_encoder()
+
+
+def row_hashes(rows: Sequence[Sequence[Any]], *, skip: int = 1) -> list[bytes]:
+    """Each row's SHA-256 as `records.rows_digest` computes it (a JSON array), without its first
+    ``skip`` columns (the snapshot or analysis id)."""
+    sha256, encode = hashlib.sha256, _encode_row
+    # the C encoder writes a tuple as the JSON array it writes for a list: no list made per row
+    return [sha256(encode(row[skip:] if type(row) is tuple else list(row[skip:])).encode("utf-8", "surrogatepass"))
+            .digest() for row in rows]
+
+
+def hashes_digest(hashes: Iterable[bytes]) -> dict[str, Any]:
+    """`records.rows_digest` of rows given by their `row_hashes`: the count and a digest of the sorted hashes."""
+    found = sorted(hashes)
+    whole = hashlib.sha256(len(found).to_bytes(8, "big"))
+    whole.update(b"".join(found))  # the same bytes as one update per hash
+    return {"rows": len(found), "digest": whole.hexdigest()}
+
+
+def written_digest(snapshot_id: int, row: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """`records.snapshot_digest` of a snapshot from what was written: ``row`` its row in `snapshots`
+    (every column but id, as it reads back) and ``tables`` its rows' `hashes_digest` per table.
+    Computed while the rows are at hand, it saves reading a million rows back for the first campaign;
+    `audit verify` still recomputes it from the tables."""
+    tables = {table.name: dict(tables.get(table.name) or hashes_digest(())) for table in t.SNAPSHOT_TABLES}
+    row = dict(row)
+    digest = hashlib.sha256(json.dumps([row, tables], sort_keys=True, ensure_ascii=False)
+                            .encode("utf-8", "surrogatepass")).hexdigest()
+    return {"id": snapshot_id, "row": row, "tables": tables, "digest": digest}
+
+
+class RowHasher:
+    """Each written row's hash (`row_hashes`), per table, as `Store.insert_rows` writes it."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, list[bytes]] = {}
+
+    def written(self, table: Any) -> Callable[[list[tuple[Any, ...]]], None]:
+        """An `insert_rows` ``written``: the batch is hashed for ``table``."""
+        found = self._found.setdefault(table.name, [])
+        return lambda batch: found.extend(row_hashes(batch))
+
+    def digests(self) -> dict[str, dict[str, Any]]:
+        """Every table's `hashes_digest`."""
+        return {name: hashes_digest(found) for name, found in self._found.items()}
+
+
+def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool,
+                    grant_keys: list[list[str]] | None = None, *, sorted_keys: list[list[str]] | None = None
+                    ) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The snapshot's key digest (`model.snapshot_digest`) and each table's `hashes_digest` of the
+    rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart.
+    ``sorted_keys``: each source's ``grant_keys`` in order already (the digest sorts them again,
+    in one pass over a sorted list)."""
+    if grant_keys is None:
+        grant_keys = grant_keys_of(results)
+    digest = snapshot_digest(results, grant_keys=sorted_keys or grant_keys, activity_texts=texts)
+    dumps = _dumps_shared()
+    found: dict[str, list[bytes]] = {table.name: [] for table in t.SNAPSHOT_TABLES}
+    parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)]
+    keys = [key for found_keys in grant_keys for key in found_keys]
+    parts.append((t.grants, grant_rows(0, results, keys, None, dumps)))  # (the digest sorts the hashes)
+    for table, rows in parts:
+        rows = iter(for_backend(rows, is_sqlite))
+        while batch := list(islice(rows, 10_000)):
+            found[table.name] += row_hashes(batch)
+    return digest, {name: hashes_digest(hashes) for name, hashes in found.items()}
+
+
+# ---------------------------------------------------------------- on the other core
+
+
+_KEY = 20  # characters of a grant key (`model.stable_hash`): keys pass between the processes packed
+_AT = array("I").itemsize  # bytes of a grant's position in key order
+
+
+class DigestWorker:
+    """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
+    `keys` hands over the keys in their order as soon as the child has them (through memory
+    shared with it), `result` waits for the digests. Where no fork is safe (not Linux, or other
+    threads running: a lock one of them holds would never be released in the child) or the child
+    fails, both are computed here."""
+
+    def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
+        self._args = (results, texts, is_sqlite)
+        self.from_child = False  # whether `result` was the child's answer
+        self._pid = 0
+        self._read = -1
+        self._keys: list[list[str]] | None = None
+        count = sum(len(r.grants) for r in results)
+        if not parallel_possible():
+            return
+        shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))  # MAP_SHARED: the child's writes are seen here
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            _child(write, read, shared, count, self._args)
+        os.close(write)
+        self._pid, self._read, self._shared, self._count = pid, read, shared, count
+
+    def keys(self) -> tuple[list[str], Sequence[int]]:
+        """All grants' keys (in the sources' order) and the grants' positions in key order (`key_order`)."""
+        if self._pid:
+            said = os.read(self._read, 1)
+            if said == b"K":
+                count, shared = self._count, self._shared
+                packed = shared[:count * _KEY].decode("ascii")
+                order = array("I")
+                order.frombytes(shared[count * _KEY:count * (_KEY + _AT)])
+                shared.close()
+                return [packed[i:i + _KEY] for i in range(0, count * _KEY, _KEY)], order
+        self._keys = grant_keys_of(self._args[0])
+        keys = [key for found in self._keys for key in found]
+        return keys, key_order(keys)
+
+    def result(self) -> tuple[str, dict[str, dict[str, Any]]]:
+        """The snapshot's key digest and each table's digest."""
+        if self._pid:
+            data = b""
+            try:
+                with os.fdopen(self._read, "rb") as pipe:
+                    self._read = -1
+                    data = pipe.read()
+            finally:
+                self._reap()
+            try:  # the child writes its answer only once it has all of it
+                found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
+            except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): computed here
+                found = None
+            if found is not None:
+                self.from_child = True
+                return found[0], found[1]
+        return content_digests(*self._args, grant_keys=self._keys)
+
+    def cancel(self) -> None:
+        """Stop the child (the write failed): nothing waits for its answer."""
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - it had finished
+                pass
+            self._reap()
+
+    def _reap(self) -> None:
+        try:
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
+            pass
+        self._pid = 0
+
+
+def parallel_possible() -> bool:
+    """A fork is safe here: Linux, and this thread the only one running."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _child(write: int, read: int, shared: mmap.mmap, count: int,
+           args: tuple[Any, ...]) -> None:  # pragma: no cover - runs in the child
+    """Compute, send, and leave without running anything of the parent's (no atexit, no finalizers:
+    the parent's database connections are not the child's to close)."""
+    code = 1
+    try:
+        os.close(read)
+        gc.disable()  # short-lived tuples only; a collection would walk (and copy) the parent's heap
+        results = args[0]
+        grant_keys = grant_keys_of(results)
+        keys = [key for found in grant_keys for key in found]
+        order = key_order(keys)
+        packed = "".join(keys).encode("utf-8")
+        fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
+        if fixed:
+            shared[:len(packed)] = packed
+            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
+            os.write(write, b"K")
+        else:  # not the keys `model.stable_hash` makes: the parent computes them itself
+            os.write(write, b"k")
+        owner = [i for i, r in enumerate(results) for _ in r.grants]
+        sorted_keys: list[list[str]] = [[] for _ in results]
+        adds = [found.append for found in sorted_keys]
+        for n in order:  # each source's keys in order, from the order of all of them
+            adds[owner[n]](keys[n])
+        data = pickle.dumps(content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys))
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent computes it itself
+        pass
+    finally:
+        os._exit(code)
+
+
+__all__ = ["DigestWorker", "PARALLEL_ROWS", "RowHasher", "content_digests", "for_backend", "grant_keys_of",
+           "grant_rows", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
