@@ -115,14 +115,15 @@ def _count_rows(analysis: Analysis, people_keys: list[str], counts: list[int], i
     """`matrix_rows(counts=True)` from a stored analysis's counts of one tier: each person's six
     standing counts, then six only through an emergency path (`StoredAnalysis.matrix_counts`)."""
     people = analysis.identities.people
+    label = getattr(people, "label", None) or (lambda key: (people[key].display_name, people[key].linked))
     width = len(CAPABILITIES)
     rows = []
     for n, person_key in enumerate(people_keys):
         if (members is not None and person_key not in members) or (conflicts_only and person_key not in in_conflict):
             continue
         found = counts[2 * width * n:2 * width * (n + 1)]
-        person = people[person_key]
-        rows.append({"person": person_key, "name": person.display_name, "linked": person.linked,
+        name, linked = label(person_key)  # (stored people: without making each person)
+        rows.append({"person": person_key, "name": name, "linked": linked,
                      "conflict": person_key in in_conflict, "capabilities": dict(zip(CAPABILITIES, found)),
                      "emergency": {c: e for c, e in zip(CAPABILITIES, found[width:]) if e}, "used": {}})
     rows.sort(key=lambda r: (not r["conflict"], r["person"]))

@@ -17,11 +17,10 @@ import importlib.util
 import json
 import threading
 import zlib
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import lru_cache, partial
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .analysis import Analysis, RosterBaseline, analyze, snapshot_day
@@ -32,15 +31,16 @@ from .config import Config
 from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
                     match_edge)
 from .identity import Identities
-from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, RosterEntry, RosterPerson, SnapshotInfo
+from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
 from .rules import Finding, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.view import WHOLE_READ
-from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, cells, code_only,
-                          decode_holdings, decode_reach, encode_holdings, encode_reach, exposures_of, fact_of,
-                          kept_attrs, matrix_node, placer, stored_evidence, tier_counts)
+from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
+                          code_only, decode_holdings, decode_reach, encode_holdings, encode_reach,
+                          evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
+                          roster_of, stored_evidence, tier_counts)
 
 FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
@@ -56,23 +56,6 @@ EDGES_BY_INDEX_UP_TO = 25_000
 
 
 # ---------------------------------------------------------------- the key
-
-
-def canonical(value: Any) -> Any:
-    """A value as plain JSON: dataclasses by field, mappings with sorted keys, dates in ISO."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: canonical(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(canonical(v) for v in value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def digest(value: Any) -> str:
@@ -158,7 +141,7 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
             if principal.kind == Kind.TEAM:
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
-    roster_rows = [(_pack(_roster_json(identities.roster)),)] if identities.roster.configured else []
+    roster_rows = [(_pack(roster_json(identities.roster)),)] if identities.roster.configured else []
     people = list(identities.people.values())
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
     found = analysis.emergency
@@ -237,23 +220,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _roster_json(roster: Roster) -> dict[str, Any]:
-    return {"sources": list(roster.sources), "unreadable": list(roster.unreadable),
-            "aliases": {k: list(v) for k, v in roster.aliases.items()},
-            "people": [canonical(p) for p in roster.people.values()]}
-
-
-def _roster_of(data: Mapping[str, Any]) -> Roster:
-    people = {}
-    for p in data["people"]:
-        entries = tuple(RosterEntry(**e) for e in p.pop("entries"))
-        record = RosterPerson(**{**p, "entries": entries, "groups": tuple(p["groups"]), "apps": tuple(p["apps"])})
-        people[record.email] = record
-    return Roster(configured=True, people=MappingProxyType(people),
-                  aliases=MappingProxyType({k: (v[0], v[1]) for k, v in data["aliases"].items()}),
-                  unreadable=tuple(data["unreadable"]), sources=tuple(data["sources"]))
 
 
 def _capability_rank(capability: str) -> tuple[int, str]:
@@ -375,6 +341,7 @@ class StoredAnalysis(Analysis):
         self._own: dict[str | None, dict[str, list[tuple[str, Any]]]] = {}
         self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
+        self._edge_index: dict[str, tuple[Any, dict[tuple[str, str], Edge]]] = {}  # (`_edge`: a path's hops)
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -412,7 +379,7 @@ class StoredAnalysis(Analysis):
         with self._lock:
             if self._identities is None:
                 blob = analyses.roster(self._store, self.row.id)
-                roster = _roster_of(_unpack(blob)) if blob is not None else Roster()
+                roster = roster_of(_unpack(blob)) if blob is not None else Roster()
                 rows = analyses.people(self._store, self.row.id)
                 self._holding_counts.update((row[0], row[5]) for row in rows)
                 people = StoredPeople(rows, roster)  # each person made when first asked for
@@ -504,7 +471,12 @@ class StoredAnalysis(Analysis):
             rule = self._pack.get(rule_id)
             if rule is None:  # a stale analysis of a rule removed since
                 continue
-            parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements))  # decoded when first read
+            parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements),  # decoded when first read
+                            partial(evidence_capabilities, len(rule.requirements)))  # (a table needs only these)
+            if (not details or details == "{}") and not coverage.get(str(seq)):  # most: no exception, nothing more
+                out.append(Finding(id=finding_id, rule=rule, person=person, scope=scope, subject=subject,
+                                   subject_label=label, evidence=parts))
+                continue
             matching = [self._waivers[i] for i in sorted((i for i in coverage.get(str(seq), ()) if i < len(self._waivers)),
                                                          key=self._given_order.__getitem__)]
             active = [w for w in matching if w.active(today)]
@@ -695,8 +667,14 @@ class StoredAnalysis(Analysis):
             pattern = self.snapshot.principals.get(dst)
             if pattern is not None:
                 return match_edge(src, pattern)
-        found = [e for e in out_edges.get(src, ()) if e.dst == dst and e.kind == kind]
-        return found[0] if found else Edge(src, dst, kind)
+        edges = out_edges.get(src, ())
+        index = self._edge_index.get(src)
+        if index is None or index[0] is not edges:  # each source's edges by (destination, kind), the first kept
+            index = self._edge_index[src] = (edges, {})
+            for e in edges:
+                index[1].setdefault((e.dst, e.kind), e)
+        found = index[1].get((dst, kind))
+        return found if found is not None else Edge(src, dst, kind)
 
     def paths(self, holding: Holding, *, limit: int = 8) -> list[tuple[Step, ...]]:
         return self.graph.paths(holding, limit=limit)

@@ -16,12 +16,15 @@ import json
 import zlib
 from collections.abc import ItemsView, ValuesView
 from collections.abc import Sequence as SequenceABC
+from dataclasses import fields, is_dataclass
+from datetime import date
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .changes import Fact, ProofStep
 from .graph import Holding, Step
-from .model import AccountLink, Person, Resource
+from .model import AccountLink, Person, Resource, RosterEntry, RosterPerson
 from .roster import Roster
 from .rules import Exposure
 
@@ -211,6 +214,12 @@ class StoredPeople(Mapping[str, Person]):
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
+    def label(self, key: str) -> tuple[str, bool]:
+        """A person's display name and whether their accounts are linked, without making them
+        (a matrix of 20,000 rows shows only these)."""
+        row = self._rows[key]
+        return row[1], bool(row[2])
+
     def values(self) -> ValuesView[Person]:
         self._make_all()
         return ValuesView(self)
@@ -284,10 +293,16 @@ class Decoded(SequenceABC):
     table's rows, their severities and people) does not build their holdings. Equal to the tuple
     it decodes to, as a computed finding's evidence is."""
 
-    __slots__ = ("_text", "_decode", "_value")
+    __slots__ = ("_text", "_decode", "_value", "_names")
 
-    def __init__(self, text: str, decode: Callable[[str], tuple[Any, ...]]):
-        self._text, self._decode, self._value = text, decode, None
+    def __init__(self, text: str, decode: Callable[[str], tuple[Any, ...]],
+                 names: Callable[[str], tuple[str, ...]] | None = None):
+        self._text, self._decode, self._value, self._names = text, decode, None, names
+
+    def capabilities(self) -> tuple[str, ...] | None:
+        """What ``names`` reads of the JSON without decoding it (a finding's capabilities, for a
+        table of thousands of findings); None when not given or decoded already."""
+        return self._names(self._text) if self._names is not None and self._value is None else None
 
     def _get(self) -> tuple[Any, ...]:
         value = self._value
@@ -318,6 +333,12 @@ def stored_evidence(person: str, requirements: Sequence[Any], text: str) -> tupl
     """A finding's evidence from its JSON: (requirement, holdings) per requirement."""
     return tuple((requirements[index], tuple(holding_of(person, h[0], h[1:]) for h in held))
                  for index, held in json.loads(text) if index < len(requirements))
+
+
+def evidence_capabilities(requirements: int, text: str) -> tuple[str, ...]:
+    """The capabilities a finding's evidence JSON names, in order (as `Finding.capabilities` lists
+    those of `stored_evidence`'s holdings), without making the holdings."""
+    return tuple(dict.fromkeys(h[0] for index, held in json.loads(text) if index < requirements for h in held))
 
 
 def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
@@ -453,3 +474,37 @@ def decode_reach(text: str) -> list[tuple[str, int, str]]:
         return [tuple(r) for r in json.loads(text)]  # type: ignore[misc]
     _, nodes, parents, kinds = text.split(SEP_COLUMN)
     return list(zip(nodes.split(SEP_VALUE), map(int, parents.split(",")), kinds.split(SEP_VALUE)))
+
+
+def roster_json(roster: Roster) -> dict[str, Any]:
+    return {"sources": list(roster.sources), "unreadable": list(roster.unreadable),
+            "aliases": {k: list(v) for k, v in roster.aliases.items()},
+            "people": [canonical(p) for p in roster.people.values()]}
+
+
+def roster_of(data: Mapping[str, Any]) -> Roster:
+    people = {}
+    for p in data["people"]:
+        entries = tuple(RosterEntry(**e) for e in p.pop("entries"))
+        record = RosterPerson(**{**p, "entries": entries, "groups": tuple(p["groups"]), "apps": tuple(p["apps"])})
+        people[record.email] = record
+    return Roster(configured=True, people=MappingProxyType(people),
+                  aliases=MappingProxyType({k: (v[0], v[1]) for k, v in data["aliases"].items()}),
+                  unreadable=tuple(data["unreadable"]), sources=tuple(data["sources"]))
+
+
+def canonical(value: Any) -> Any:
+    """A value as plain JSON: dataclasses by field, mappings with sorted keys, dates in ISO."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(canonical(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -109,6 +109,11 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
     for sid in (1, 2):
         stored, _ = _analysis(workspace, sid)
         computed = workspace.analyse_snapshot(workspace.load_snapshot(sid))
+        # a table's capabilities, read from the evidence JSON before any finding's holdings are made
+        assert [f.capabilities for f in stored.findings] == [f.capabilities for f in computed.findings]
+        people = stored.identities.people  # a matrix row's name and link, read without making the person
+        assert [people.label(k) for k in people] == [(p.display_name, p.linked)
+                                                      for p in computed.identities.people.values()]
         assert _people(stored) == _people(computed)
         roster, again = stored.identities.roster, computed.identities.roster
         assert (dict(roster.people), dict(roster.aliases), roster.unreadable, roster.sources) == (
@@ -291,6 +296,8 @@ def test_a_generated_enterprise_reads_back_as_computed(tmp_path):
         assert isinstance(stored, StoredAnalysis)
         assert verify(workspace._store, workspace.config, stored) == []
         assert len(stored.findings) > 10 and stored.row.summary["holdings"] > 1000
+        assert [f.capabilities for f in stored.findings] == [f.capabilities for f in computed.findings]  # not decoded
+        assert not any(f.evidence._value for f in stored.findings)  # (the capabilities were read without holdings)
         assert [_finding(f) for f in stored.findings] == [_finding(f) for f in computed.findings]
         assert _by_capability(stored.by_person()) == _by_capability(computed.by_person())
         assert sorted(stored.matrix_cells()) == sorted(computed.matrix_cells())

@@ -20,6 +20,7 @@ from .common import (
     gaps_options,
     pass_app,
     print_gaps,
+    reads_in_bulk,
     snapshot_option,
     worst,
 )
@@ -59,6 +60,7 @@ def load_analysis(app: AppContext, ref: str | None, exception_files: Sequence[st
 @gaps_options
 @format_option()
 @pass_app
+@reads_in_bulk
 def who_can(app: AppContext, capability: str, tier: str | None, scope: str, person: str, snapshot_ref: str | None,
             allow_gaps: bool, strict: bool, fmt: str) -> None:
     """People holding CAPABILITY, each with the path that explains it.
@@ -137,6 +139,7 @@ def _severity_cell(severity: str) -> Cell:
 @gaps_options
 @format_option()
 @pass_app
+@reads_in_bulk
 def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], person: str, open_only: bool,
               exception_files: tuple[str, ...], snapshot_ref: str | None, allow_gaps: bool, strict: bool,
               fmt: str) -> None:
@@ -189,6 +192,7 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
 @gaps_options
 @format_option()
 @pass_app
+@reads_in_bulk
 def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name: str, snapshot_ref: str | None,
            allow_gaps: bool, strict: bool, fmt: str) -> None:
     """People × capabilities: how many resources each person holds each capability on.

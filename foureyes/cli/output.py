@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import click
 from rich import box
@@ -204,9 +204,44 @@ def _table_lines(title: str | None, specs: Sequence[Column], widths: Sequence[in
     lines.extend(_row_lines([Cell(s.label, "bold" if styled else "") for s in specs], specs, widths, styled,
                             bottom=True))
     lines.append(("─" * table_width, "", []))
-    for row in rows:
-        lines.extend(_row_lines(row, specs, widths, styled))
+    if styled:
+        for row in rows:
+            lines.extend(_row_lines(row, specs, widths, styled))
+    else:
+        lines.extend((line, "", []) for line in _plain_lines(rows, specs, widths))
     return lines
+
+
+def _plain_lines(rows: Sequence[Sequence[Text | Cell]], specs: Sequence[Column], widths: Sequence[int]) -> Iterator[str]:
+    """`_row_lines` of rows without styles: each distinct text of a column is wrapped and padded
+    once (a matrix's counts, a who-can's people, tiers and resources repeat thousands of times)."""
+    made: dict[tuple[str, int, str], list[str]] = {}
+    blanks = [" " * width for width in widths]
+    gutter = " " * GUTTER
+    for row in rows:
+        cells = []
+        for value, spec, width in zip(row, specs, widths):
+            key = (value.plain, width, spec.align)
+            found = made.get(key)
+            if found is None:
+                found = made[key] = _padded(value.plain, width, spec.align)
+            cells.append(found)
+        height = max(map(len, cells))
+        if height == 1:
+            yield gutter.join([found[0] for found in cells])
+            continue
+        for at in range(height):
+            yield gutter.join([found[at] if at < len(found) else blank for found, blank in zip(cells, blanks)])
+
+
+def _padded(text: str, width: int, align: str) -> list[str]:
+    """A cell's lines (`_row_lines`' parts), each padded to ``width`` cells as ``align`` says."""
+    out = []
+    for part in (part for line in text.split("\n") for part in _wrap(line, width)):
+        room = width - _cells(part)
+        left = room if align == "right" else room // 2 if align == "center" else 0
+        out.append(" " * left + part + " " * (room - left))
+    return out
 
 
 def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequence[int], styled: bool, *,

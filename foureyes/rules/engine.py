@@ -67,7 +67,9 @@ class Finding:
 
     @property
     def capabilities(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(h.capability for _, hs in self.evidence for h in hs))
+        named = getattr(self.evidence, "capabilities", None)  # a stored finding's, read without its holdings
+        found = named() if named is not None else None
+        return found if found is not None else tuple(dict.fromkeys(h.capability for _, hs in self.evidence for h in hs))
 
     @property
     def holdings(self) -> tuple[Holding, ...]:

@@ -232,7 +232,12 @@ class _Principals(Mapping[str, Principal]):
 
     def __getitem__(self, key: str) -> Principal:
         whole = self._view._principals  # read already: a plain look-up (campaign planning asks millions)
-        found = whole.get(key) if whole is not None else self._view.principals_by_key((key,)).get(key)
+        if whole is not None:
+            found = whole.get(key)
+        else:  # read by key already (a path's hops, asked again for every path through them): a look-up
+            found = self._view._principal_cache.get(key)  # (None: not read, or not there; asked under the lock)
+            if found is None:
+                found = self._view.principals_by_key((key,)).get(key)
         if found is None:
             raise KeyError(key)
         return found
