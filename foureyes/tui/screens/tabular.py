@@ -57,6 +57,7 @@ class TableScreen(FilterActions, SectionScreen):
 
     def show_triage(self, triage: Triage) -> None:
         self.query_one("#summary", Static).update(Text(f"Building the {self.NOUN} table…", style="italic"))
+        self.building = True
         self.build_rows(triage)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rows",
@@ -87,8 +88,10 @@ class TableScreen(FilterActions, SectionScreen):
         if message.context is PARTIAL:
             if not self.table.rows:  # the first screenful; the whole table follows
                 self.table.set_rows(message.rows)
+                self.section_shown()
             return
         self.table.set_rows(message.rows)
+        self.section_shown()
         self.apply_filter()  # the filter may depend on the snapshot (a team's members)
         if self._pending_reveal is not None:
             key, self._pending_reveal = self._pending_reveal, None
