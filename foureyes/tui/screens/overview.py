@@ -36,6 +36,7 @@ class OverviewScreen(SectionScreen):
     drawn here when the Overview is next opened, and does not compete with that section's rows."""
 
     DESTINATION = "overview"
+    _undrawn: Triage | None = None  # a snapshot given while the Overview was not on screen
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="overview-grid"):
@@ -48,7 +49,6 @@ class OverviewScreen(SectionScreen):
                     yield entry(classes="-wide" if entry is PANELS[0] else "")
 
     def on_mount(self) -> None:
-        self._undrawn: Triage | None = None
         super().on_mount()
         self.app.drift_changed.subscribe(self, self._drift_changed)  # type: ignore[attr-defined]
 
