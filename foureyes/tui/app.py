@@ -11,7 +11,7 @@ import gc
 import sys
 import threading
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from textual import work
 from textual.app import App
@@ -27,7 +27,7 @@ from .actions import APP_ACTIONS, bindings
 from .commands import FoureyesCommands
 from .messages import DriftLoaded, LoadProgress, StoreEmpty, TriageLoaded
 from .navigation import DESTINATIONS, destination
-from .screens.base import ReportsWorkerFailures
+from .screens.base import ReportsWorkerFailures, SectionScreen
 from .screens.error import ErrorScreen
 from .state import Triage, load_drift, load_triage, stored_triage
 
@@ -44,6 +44,14 @@ def settle_garbage() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _prepare_help(width: int, console: Any) -> None:
+    """Lay the help out once, in a worker: opening it only draws it (its module, which imports
+    every screen's and Markdown's, loads here too, not on the UI thread)."""
+    from .screens.help import prepare_help
+
+    prepare_help(width, console)
 
 
 class FoureyesApp(ReportsWorkerFailures, App[None]):
@@ -81,6 +89,10 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         self.review_campaign_id = campaign_id
         self.open_review = review
         self.campaigns_changed: Signal[int] = Signal(self, "campaigns-changed")
+        # Started once the section on screen shows the loaded snapshot (`section_shown`), so the
+        # worker making what the user waits for does not share the CPU with them: the help's
+        # layout (for F1) and the drift from the previous snapshot (for the Overview).
+        self._held_back: list[Callable[[], object]] = [self._prepare_help]
         self.sub_title = "sample organisation Acme" if demo else ""
 
     def on_mount(self) -> None:
@@ -93,12 +105,9 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             self.switch_mode("review")
         # after the first paint: the loading thread competes with the UI thread for the GIL
         self.call_after_refresh(self.load_snapshot, None)
-        self.call_after_refresh(self._prepare_help)
 
     def _prepare_help(self) -> None:
-        from .screens.help import prepare_help  # laid out once, in a worker: opening it only draws it
-
-        self.run_worker(partial(prepare_help, self.size.width, self.console), thread=True, group="help",
+        self.run_worker(partial(_prepare_help, self.size.width, self.console), thread=True, group="help",
                         description="lay out the help", exit_on_error=False)
 
     def on_unmount(self) -> None:
@@ -166,6 +175,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
     def on_store_empty(self, message: StoreEmpty) -> None:
         self._set_status(f"No snapshots in {message.store} yet. Run `foureyes snapshot` to take one, "
                          "or `foureyes demo` to explore the sample organisation.")
+        self._start_held_back()
 
     def on_triage_loaded(self, message: TriageLoaded) -> None:
         triage = message.triage
@@ -176,9 +186,23 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         for warning in triage.warnings:
             self.notify(safe_text(warning), title="Store", severity="warning", markup=False)
         if triage.previous_id is not None:
-            self.load_drift(triage)
+            self._held_back.append(partial(self.load_drift, triage))
         else:
             self.drift_changed.publish(triage)
+        self.section_shown()
+
+    def section_shown(self) -> None:
+        """A section shows the loaded snapshot: what waited for the one on screen starts once that
+        one does (another section, a dialog or the review queue on screen: at once)."""
+        screen = self.screen
+        if isinstance(screen, SectionScreen) and (screen.shown is not self.triage or screen.building):
+            return
+        self._start_held_back()
+
+    def _start_held_back(self) -> None:
+        held, self._held_back = self._held_back, []
+        for start in held:
+            start()
 
     def on_drift_loaded(self, message: DriftLoaded) -> None:
         triage = self.triage
@@ -210,6 +234,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
             message = f"{type(error).__name__}: {error}"
         if worker.group == "snapshot" and self.triage is None:
             self._set_status(f"Could not load a snapshot: {message}")
+        self._start_held_back()
         self.push_screen(ErrorScreen(f"Could not finish: {what}", message))
 
     # ------------------------------------------------------------ navigation

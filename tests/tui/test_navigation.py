@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 
+from rich.console import Console
+
 from foureyes.tui import make_app
+from foureyes.tui.widgets.overview import OverviewPanel
 
 from .conftest import SIZE, press, screen_text, settle, type_text
 
@@ -248,3 +252,37 @@ def test_mouse_switches_sections_sorts_columns_and_opens_rows(demo_url):
         assert type(app.screen).__name__ == "PathScreen"
 
     run(demo_url, scenario)
+
+
+def test_opened_on_conflicts_the_overview_and_drift_follow_and_a_long_summary_wraps(demo_url):
+    """Opened straight on Conflicts: drift and the help's layout, held back while its rows are made,
+    still arrive, and the Overview (drawn only when shown) is whole when opened later. A summary
+    line too long for the width takes two lines, and one line again after."""
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=(80, 30)) as pilot:
+            await pilot.press("2")  # before the snapshot has loaded, most likely
+            await settle(app, pilot)
+            screen = app.screen
+            assert type(screen).__name__ == "ConflictsScreen" and screen.table.row_count == 44
+            assert app.triage.drift is not None  # started once the first rows showed
+            summary = screen.query_one("#summary")
+            assert summary.size.height == 1
+            screen.set_filter_text("nothing-matches-" + "x" * 40)
+            await settle(app, pilot)
+            assert summary.size.height == 2
+            text = screen_text(app)
+            assert re.search(r"0 of 44 findings match\s+\n\s*nothing-matches-x{40} · 0 open", text), text
+            screen.set_filter_text("")
+            await settle(app, pilot)
+            assert summary.size.height == 1 and "44 findings · 44 open" in screen_text(app)
+            await press(app, pilot, "1")
+            panels = {type(p).__name__: p.content for p in app.screen.query(OverviewPanel)}
+            assert "44 people: 39 linked across systems" in panels["PeoplePanel"].plain
+            drift = Console(width=80, file=io.StringIO(), record=True)
+            drift.print(panels["DriftPanel"])
+            assert "From snapshot 1 (2026-10-01 08:00 UTC) to 2" in drift.export_text()
+            assert "44 open (26 separation-of-duties" in screen_text(app)  # the findings panel, from the worker
+
+    asyncio.run(main())

@@ -96,8 +96,13 @@ class SectionScreen(FoureyesScreen):
             yield from self.compose_body()
         yield Footer(compact=True)
 
+    # The snapshot this section was last given (`show_triage`); None before the first.
+    shown: Triage | None = None
+    # True while this section makes its view of that snapshot in a worker: the app holds back
+    # other work (drift, the help's layout) until `section_shown`, so that worker has the CPU.
+    building = False
+
     def on_mount(self) -> None:
-        self._shown: Triage | None = None
         self.app.triage_changed.subscribe(self, self._triage_changed)  # type: ignore[attr-defined]
         self.app.status_changed.subscribe(self, self._status_changed)  # type: ignore[attr-defined]
         if self.triage is not None:
@@ -114,12 +119,21 @@ class SectionScreen(FoureyesScreen):
     def _triage_changed(self, triage: Triage) -> None:
         self.query_one("#status").display = False
         self.query_one("#body").display = True
-        if triage is not self._shown:  # a reload of the same snapshot is a new analysis too
-            self._shown = triage
+        if triage is not self.shown:  # a reload of the same snapshot is a new analysis too
+            self.shown = triage
+            self.building = False
             self.show_triage(triage)
+            if not self.building:
+                self.app.section_shown()  # type: ignore[attr-defined]
 
     def show_triage(self, triage: Triage) -> None:
         """Fill the screen for this snapshot."""
+
+    def section_shown(self) -> None:
+        """This section shows its snapshot now (its first rows, its panels)."""
+        if self.building:
+            self.building = False
+            self.app.section_shown()  # type: ignore[attr-defined]
 
 
 class DetailScreen(FoureyesScreen):

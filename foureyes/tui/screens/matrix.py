@@ -30,7 +30,7 @@ from ..rows import Row, RowFilter, parse_filter
 from ..state import CAPABILITY_STYLE, MATRIX_COLUMNS, MATRIX_FIELDS, Triage, matrix_table_rows
 from ..widgets.table import RecordTable
 from .base import Command
-from .tabular import TableScreen
+from .tabular import SummaryLine, TableScreen
 
 _PALETTE_NAME = re.compile(r"^[\w.\-/ ]{1,60}$")
 RESOURCES_LISTED = 6
@@ -126,7 +126,7 @@ class MatrixScreen(TableScreen):
             self.table.set_rows(cached)
             self.update_summary()
             return
-        self.query_one("#summary", Static).update(Text("Recomputing the matrix…", style="italic"))
+        self.query_one("#summary", SummaryLine).show(Text("Recomputing the matrix…", style="italic"))
         self.build_rows(triage)
 
     def summary_extra(self) -> Text:

@@ -41,6 +41,7 @@ from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command, FilterActions, FoureyesScreen
 from .review_dialogs import CloseScreen, ConfirmScreen, ExceptionScreen, TextScreen
+from .tabular import SummaryLine
 
 REVIEWER_ENV = "FOUREYES_REVIEWER"
 
@@ -152,7 +153,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
             yield Static(id="review-counts")
         yield FilterBox(placeholder="filter: words, person:…, app:…, state:pending, conflict:yes, new:yes, rule:…",
                         id="filter")
-        yield Static(id="summary", classes="summary")
+        yield SummaryLine(id="summary", classes="summary")
         yield RecordTable(BY_PERSON, empty_text="Nothing to review here.", id="table")
         with VerticalScroll(id="detail", classes="detail"):
             yield Static(Text("Select an item to read its grant, path and history.", style="italic"),
@@ -307,7 +308,7 @@ class ReviewScreen(FilterActions, FoureyesScreen):
         if self.marked:
             text.append(f" · {len(self.marked)} selected (c/v/d decide them all)", style="bold cyan")
         text.append(f" · grouped by {self.by}", style="dim")
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", SummaryLine).show(text)
 
     # ------------------------------------------------------------ detail
 

@@ -27,6 +27,20 @@ FIRST_ROWS = 100
 PARTIAL = "partial"
 
 
+class SummaryLine(Static):
+    """The line above a table: its counts, filter and sort."""
+
+    _one_line = False  # the text shown fits on one line
+
+    def show(self, text: Text) -> None:
+        """The screen is laid out again only when the line count may change: a layout is a good part
+        of a key's frame, and most keys change only the counts."""
+        width = self.content_region.width
+        fits = width > 0 and "\n" not in text.plain and text.cell_len <= width
+        self.update(text, layout=not (fits and self._one_line))
+        self._one_line = fits
+
+
 class TableScreen(FilterActions, SectionScreen):
     COLUMNS: ClassVar[Sequence[Column]] = ()
     FIELDS: ClassVar[Sequence[str]] = ()
@@ -37,7 +51,7 @@ class TableScreen(FilterActions, SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         yield FilterBox(placeholder=self.FILTER_HINT, id="filter")
-        yield Static(id="summary", classes="summary")
+        yield SummaryLine(id="summary", classes="summary")
         yield RecordTable(self.COLUMNS, empty_text=self.EMPTY, id="table")
         yield from self.compose_detail()
 
@@ -56,7 +70,8 @@ class TableScreen(FilterActions, SectionScreen):
     # ------------------------------------------------------------ rows
 
     def show_triage(self, triage: Triage) -> None:
-        self.query_one("#summary", Static).update(Text(f"Building the {self.NOUN} table…", style="italic"))
+        self.query_one("#summary", SummaryLine).show(Text(f"Building the {self.NOUN} table…", style="italic"))
+        self.building = True
         self.build_rows(triage)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rows",
@@ -87,8 +102,10 @@ class TableScreen(FilterActions, SectionScreen):
         if message.context is PARTIAL:
             if not self.table.rows:  # the first screenful; the whole table follows
                 self.table.set_rows(message.rows)
+                self.section_shown()
             return
         self.table.set_rows(message.rows)
+        self.section_shown()
         self.apply_filter()  # the filter may depend on the snapshot (a team's members)
         if self._pending_reveal is not None:
             key, self._pending_reveal = self._pending_reveal, None
@@ -123,7 +140,7 @@ class TableScreen(FilterActions, SectionScreen):
         if table.sort_column:
             label = next((c.label for c in self.COLUMNS if c.key == table.sort_column), table.sort_column)
             text.append(f" · sorted by {label.lower()}{' (reversed)' if table.sort_reverse else ''}", style="dim")
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", SummaryLine).show(text)
 
     def summary_extra(self) -> Text:
         return Text()

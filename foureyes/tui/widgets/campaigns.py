@@ -22,6 +22,7 @@ class CampaignsReady(Message):
 
 class CampaignsPanel(OverviewPanel):
     TITLE = "Open campaigns"
+    DRAWN_IN_WORKER = False  # reads the store in a worker of its own
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -5,6 +5,7 @@ here and one entry there."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import ClassVar
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -21,6 +22,9 @@ class OverviewPanel(Static):
     """A bordered panel that redraws from a `Triage`."""
 
     TITLE = ""
+    # Drawn by the Overview in a worker (`render_triage` only reads the triage); False: `show` on
+    # the UI thread (a panel that is quick to draw, or that reads in a worker of its own).
+    DRAWN_IN_WORKER: ClassVar[bool] = True
 
     DEFAULT_CSS = """
     OverviewPanel { border: round $primary 60%; padding: 0 1; height: auto; }
@@ -178,6 +182,7 @@ class FindingsPanel(OverviewPanel):
 class DriftPanel(OverviewPanel):
     TITLE = "Drift since the previous snapshot"
     LISTED = 6
+    DRAWN_IN_WORKER = False  # drift arrives later, on its own; a few lines
 
     def render_triage(self, triage: Triage) -> RenderableType:
         if triage.previous_id is None:
