@@ -239,7 +239,7 @@ def _padded(text: str, width: int, align: str) -> list[str]:
     out = []
     for part in (part for line in text.split("\n") for part in _wrap(line, width)):
         room = width - _cells(part)
-        left = room if align == "right" else room // 2 if align == "center" else 0
+        left = _left(room, align)
         out.append(" " * left + part + " " * (room - left))
     return out
 
@@ -262,7 +262,7 @@ def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequ
         for n, (value, parts, spec, width) in enumerate(zip(row, wrapped, specs, widths)):
             part = parts[at] if at < len(parts) else ""
             room = width - _cells(part)
-            left = room if spec.align == "right" else room // 2 if spec.align == "center" else 0
+            left = _left(room, spec.align)
             pad = (gutter if n else "") + " " * left
             pieces.append(pad)
             at_char += len(pad)
@@ -276,6 +276,11 @@ def _row_lines(row: Sequence[Text | Cell], specs: Sequence[Column], widths: Sequ
             at_char += len(right)
         out.append(("".join(pieces), "", spans))
     return out
+
+
+def _left(room: int, align: str) -> int:
+    """Of a cell's ``room`` spare columns, how many go before its text."""
+    return room if align == "right" else room // 2 if align == "center" else 0
 
 
 _ARROW = "→"
