@@ -136,8 +136,10 @@ class Analysis:
     def prepare_routes(self) -> None:
         """Nothing to read ahead: the graph is in memory."""
 
-    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
-        """The holdings of these people, by person."""
+    def holdings_of_people(self, people: Iterable[str],
+                           capabilities: Mapping[str, set[str] | None] | None = None) -> dict[str, list[Holding]]:
+        """The holdings of these people, by person; where ``capabilities`` names a person's (None:
+        all), holdings of other capabilities may be left out (a stored analysis decodes only those)."""
         by_person = self.graph.by_person()
         return {p: list(by_person.get(p, ())) for p in people}
 

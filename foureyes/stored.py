@@ -747,15 +747,18 @@ class StoredAnalysis(Analysis):
         """Read every principal and edge at once: routes are about to be drawn for everyone."""
         self.snapshot.edges_from(self.snapshot.all_principals())
 
-    def holdings_of_people(self, people: Iterable[str]) -> dict[str, list[Holding]]:
+    def holdings_of_people(self, people: Iterable[str],
+                           capabilities: Mapping[str, set[str] | None] | None = None) -> dict[str, list[Holding]]:
         wanted = list(dict.fromkeys(people))
-        if self._by_person is not None or len(wanted) > len(self.identities.people) // 2:
+        if self._by_person is not None or (capabilities is None and len(wanted) > len(self.identities.people) // 2):
             by_person = self.by_person()
             return {p: list(by_person.get(p, ())) for p in wanted}
         out: dict[str, list[Holding]] = {p: [] for p in wanted}
         for batch in analyses.ids_in_chunks(wanted):
-            for row in analyses.holdings(self._store, self.row.id, people=batch):
-                out[row[0]].extend(self._decode(row))
+            for row in analyses.holdings(self._store, self.row.id, people=batch):  # (person, capability, …)
+                named = capabilities.get(row[0]) if capabilities is not None else None
+                if named is None or row[1] in named:  # the others left encoded
+                    out[row[0]].extend(self._decode(row))
         return out
 
 

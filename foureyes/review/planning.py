@@ -21,7 +21,6 @@ from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
 from ..roster import Roster
 from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
-from ..store import analyses
 from ..store.keys import fold
 from ..usage import Usage, UsageIndex
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
@@ -216,25 +215,15 @@ class _Conflicts:
         return answer
 
 
-def _conflict_holdings(analysis: Analysis, findings_of: Mapping[str, Sequence[Any]]) -> Mapping[str, Sequence[Any]]:
-    """The holdings `_Conflicts` looks at, of each person with a conflict finding: those of a
-    capability a requirement of their findings' rules names (any, where one names "*"); it skips
-    the others unseen. A stored analysis keeps holdings per person and capability and decodes
-    only those (a quarter of them); a computed one, or one that has decoded everyone's, has them."""
-    decode = getattr(analysis, "_decode", None)
-    if decode is None or getattr(analysis, "_by_person", None) is not None or not hasattr(analysis, "row"):
-        return analysis.holdings_of_people(findings_of)
+def _conflict_capabilities(findings_of: Mapping[str, Sequence[Any]]) -> dict[str, set[str] | None]:
+    """Of each person with a conflict finding, the capabilities its rules' requirements name (None:
+    any, where one names "*"): `_Conflicts` skips holdings of the others unseen, so they need not
+    be decoded (a stored analysis's: about three quarters of them)."""
     named: dict[str, set[str] | None] = {}
     for person, found in findings_of.items():
         capabilities = {req.capability for f in found for req in f.rule.requirements}
         named[person] = None if "*" in capabilities else capabilities
-    out: dict[str, list[Any]] = {person: [] for person in findings_of}
-    for batch in analyses.ids_in_chunks(list(findings_of)):
-        for row in analyses.holdings(analysis._store, analysis.row.id, people=batch):  # type: ignore[attr-defined]
-            wanted = named[row[0]]
-            if wanted is None or row[1] in wanted:
-                out[row[0]].extend(decode(row))
-    return out
+    return named
 
 
 def _grant_repo(resource: Resource | None) -> str:
@@ -310,7 +299,7 @@ def plan_items(
     systems = set(scope.systems)
     maintainers = analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {}
     # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
-    holdings_of = _conflict_holdings(analysis, findings_of)
+    holdings_of = analysis.holdings_of_people(findings_of, _conflict_capabilities(findings_of))
     analysis.prepare_routes()
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
