@@ -24,6 +24,8 @@ from foureyes.review.vocabulary import dumps
 from foureyes.review.planning import _assign, _fingerprint, _item_app, plan_items
 from foureyes.review.routes import RouteHops
 from foureyes.store import Store, audit, records
+from foureyes.store import review as item_rows
+from foureyes.store.writing import parallel_possible
 from foureyes.workspace import Workspace
 
 from .conftest import TODAY
@@ -43,7 +45,7 @@ def _frozen_items(store: Store, campaign_id: int) -> dict[str, Any]:
     return dict(entry.state["frozen"]["items"])
 
 
-def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config):
+def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config, monkeypatch):
     spec = review.spec_from_config(review_config, name="Q4", today=TODAY)
     campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
     said = _frozen_items(store, campaign.id)
@@ -53,7 +55,19 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
     assert said["start"] == {"state": "pending", "decision_id": None, "decided_by": None, "decided_at": None,
                              "version": 0}
     assert review.verify_audit(store).differences == ()
-    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read back
+    # the digest worked out by a forked child while the rows go in (on SQLite, where a fork is safe): the same
+    first_rows = review.items(store, campaign.id)
+    with store.engine.connect() as conn:
+        written = [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {campaign.id} "
+            "ORDER BY id")]
+    start = min(i.id for i in first_rows)
+    child = item_rows._DigestChild(range(start, start + len(written)), campaign.id, written)
+    assert child.result() == (said if parallel_possible() else None)
+    assert child.from_child == parallel_possible()
+    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read
+    # back, here worked out beside the insert as a campaign of `PARALLEL_ITEMS` items has it
+    monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
     second = review.create_campaign(store, review_config, review.spec_from_config(review_config, name="Q4 again",
                                                                                   today=TODAY),
                                     actor="security@acme.com", today=TODAY)
