@@ -13,7 +13,7 @@ import os
 import pickle
 import signal
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
@@ -112,11 +112,15 @@ def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequ
     write lock is held (the campaign's row was written in this transaction): no other writer
     takes an id in between. With the ids known before the rows go in, a campaign of ``fork_from``
     items or more has its digest worked out by a forked child on the other core while SQLite
-    writes (`_DigestChild`; in a thread it was slower: SQLite lets go of the GIL for each row
+    writes (`Forked`; in a thread it was slower: SQLite lets go of the GIL for each row
     only, and waits up to the switch interval for it)."""
     start = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM campaign_items").scalar_one()) + 1
     ids = range(start, start + len(rows))
-    child = _DigestChild(ids, campaign_id, rows) if len(rows) >= fork_from else None
+
+    def digest() -> dict[str, Any]:
+        return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+
+    child = Forked(digest) if len(rows) >= fork_from else None
     try:
         sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
                f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
@@ -127,20 +131,21 @@ def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequ
         if child is not None:
             child.cancel()
         raise
-    found = child.result() if child is not None else None
-    return found if found is not None else records.items_digest(ids, ((campaign_id, *row) for row in rows),
-                                                                ITEM_COLUMNS)
+    done, found = child.result() if child is not None else (False, None)
+    return found if done else digest()
 
 
-class _DigestChild:
-    """`records.items_digest` of the rows about to be inserted, in a forked child (the rows are
-    shared with it, copy on write; a few hundred bytes come back through a pipe). Where no fork is
-    safe (`writing.parallel_possible`: not Linux, or other threads running) or the child fails,
-    `result` is None and the caller works it out itself."""
+class Forked:
+    """``work()`` done by a forked child on the machine's other core while this process goes on
+    (what it reads is shared with it, copy on write); its answer comes back pickled through a pipe.
+    `result` is (True, the answer), or (False, None) where no fork is safe (`writing.parallel_possible`:
+    not Linux, or other threads running: a lock one of them holds would never be released in the
+    child) or the child failed: the caller then does the work itself. The child leaves without
+    running anything of the parent's (no atexit, no finalizers: the parent's connections are not
+    its to close); ``work`` must not write, nor use a database connection opened before the fork."""
 
-    def __init__(self, ids: range, campaign_id: int, rows: Sequence[Sequence[Any]]):
+    def __init__(self, work: Callable[[], Any]):
         self._pid, self._read = 0, -1
-        self.from_child = False
         if not parallel_possible():
             return
         read, write = os.pipe()
@@ -154,21 +159,21 @@ class _DigestChild:
             code = 1
             try:
                 os.close(read)
-                gc.disable()  # short-lived values only; a collection would walk (and copy) the parent's heap
-                data = pickle.dumps(records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS))
+                gc.disable()  # a collection would walk (and copy) the parent's heap
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
                 code = 0
-            except BaseException:  # noqa: BLE001 - the parent works it out itself
+            except BaseException:  # noqa: BLE001 - the parent does the work itself
                 pass
             finally:
-                os._exit(code)  # nothing of the parent's runs here (atexit, its connections' finalizers)
+                os._exit(code)
         os.close(write)
         self._pid, self._read = pid, read
 
-    def result(self) -> dict[str, Any] | None:
+    def result(self) -> tuple[bool, Any]:
         if not self._pid:
-            return None
+            return False, None
         data = b""
         try:
             with os.fdopen(self._read, "rb") as pipe:
@@ -177,14 +182,12 @@ class _DigestChild:
         finally:
             self._reap()
         try:  # the child writes its answer only once it has all of it
-            found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
-        except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): worked out here
-            return None
-        self.from_child = True
-        return found
+            return True, pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
+        except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): done here
+            return False, None
 
     def cancel(self) -> None:
-        """Stop the child (the insert failed): nothing waits for its answer."""
+        """Stop the child: nothing waits for its answer."""
         if self._read >= 0:
             os.close(self._read)
             self._read = -1

@@ -18,6 +18,7 @@ from foureyes import review
 from foureyes.analysis import analyze
 from foureyes.config import parse_config
 from foureyes.model import EdgeKind, Kind
+from foureyes.review import campaigns
 from foureyes.review.campaigns import NEW
 from foureyes.review.people import aliases_of, dict_lookup
 from foureyes.review.vocabulary import dumps
@@ -62,9 +63,10 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
             f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {campaign.id} "
             "ORDER BY id")]
     start = min(i.id for i in first_rows)
-    child = item_rows._DigestChild(range(start, start + len(written)), campaign.id, written)
-    assert child.result() == (said if parallel_possible() else None)
-    assert child.from_child == parallel_possible()
+    ids = range(start, start + len(written))
+    child = item_rows.Forked(lambda: records.items_digest(ids, ((campaign.id, *row) for row in written),
+                                                          item_rows.ITEM_COLUMNS))
+    assert child.result() == ((True, said) if parallel_possible() else (False, None))
     # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read
     # back, here worked out beside the insert as a campaign of `PARALLEL_ITEMS` items has it
     monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
@@ -139,7 +141,7 @@ def _shown(draft: Any) -> tuple[Any, ...]:
             draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
 
 
-def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
+def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monkeypatch):
     workspace, config = enterprise
     stored = workspace.analysis()
     snapshot = workspace.load_snapshot()
@@ -168,6 +170,22 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     # and from the analysis computed now (no step shared between routes): the same items
     again = plan_items(computed, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
+    # and the people split in two, the later half's rows planned by a forked child (where a fork is safe), as a
+    # campaign of `PARALLEL_GRANTS` grants has them: the same rows, in the same order
+    answered = []
+
+    class Watched(item_rows.Forked):
+        def result(self) -> tuple[bool, Any]:
+            found = super().result()
+            answered.append(found[0])
+            return found
+
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    monkeypatch.setattr(item_rows, "Forked", Watched)
+    spec = review.spec_from_config(config, name="split", scope=review.Scope(kind="production"), reviewers=rules)
+    split = campaigns._planned_rows(workspace._store, stored, config, spec, baseline=None, previous={},
+                                    aliases=aliases)
+    assert split == campaigns._draft_rows(drafts) and answered == [parallel_possible()]
 
 
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
