@@ -317,8 +317,6 @@ def planner(
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
     maintainers = analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {}
-    # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
-    holdings_of = analysis.holdings_of_people(findings_of, _conflict_capabilities(findings_of))
     analysis.prepare_routes()
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
@@ -334,13 +332,15 @@ def planner(
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
 
     def plan(people: Sequence[tuple[Person, int]]) -> list[ItemDraft]:
-        drafts = _plan(people)
+        # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
+        with_findings = {p.key: findings_of[p.key] for p, _ in people if p.key in findings_of}
+        drafts = _plan(people, analysis.holdings_of_people(with_findings, _conflict_capabilities(with_findings)))
         assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
         if previous:
             assigned = [_with_previous(d, previous) for d in assigned]
         return assigned
 
-    def _plan(people: Sequence[tuple[Person, int]]) -> list[ItemDraft]:
+    def _plan(people: Sequence[tuple[Person, int]], holdings_of: Mapping[str, Sequence[Any]]) -> list[ItemDraft]:
         drafts: list[ItemDraft] = []
         for person, _ in people:
             grants = reach[person.key]
