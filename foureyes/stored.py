@@ -42,7 +42,7 @@ from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, S
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
                           roster_of, stored_evidence, tier_counts)
 
-FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 7  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
