@@ -393,3 +393,59 @@ def test_accounts_and_hops_written_once_per_blob_read_back_holding_by_holding():
     old = decode_holdings("p", "code.push", COLUMNS + zlib.compress(text.encode()), place)
     assert [(h.repo, h.account, h.first_hop, h.distance, h.latent) for h in old] == [
         ("acme/r0", "github:alice", (None, ("github:team/acme/platform", "member-of", "acme/r0")), 2, True)]
+
+
+def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here(monkeypatch):
+    """`stored_holdings.holding_rows` hands the second part of the people to a forked child: the
+    rows, their order and the matrix's counts are those of encoding everything here, also when
+    the child stops after its first chunk (the parent encodes the rest), and with the holdings let
+    go as they are written."""
+    import os as _os
+    import sys as _sys
+
+    from foureyes import stored_holdings
+    from foureyes.analysis import analyze
+    from foureyes.config import parse_config
+    from foureyes.model import CAPABILITIES, Snapshot
+    from foureyes.stored import attr_keys
+    from foureyes.stored_form import MatrixCounts
+    from foureyes.store.writing import parallel_possible
+
+    if not parallel_possible():
+        pytest.skip("no fork here: not Linux, or other threads run in this test process")
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    results, _ = generate(0.003)
+    config = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    analysis = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[])
+    people, keep, hop = list(analysis.identities.people.values()), attr_keys(analysis.pack), analysis.graph.stored_hop
+
+    def rows(consume: bool = False) -> tuple[list[Any], Any]:
+        matrix = MatrixCounts(CAPABILITIES)
+        by_person = dict(analysis.graph.by_person())
+        found = list(stored_holdings.holding_rows(people, by_person, keep, hop, consume, matrix))
+        assert not consume or not any(by_person.get(p.key) for p in people)
+        return found, matrix.rows()
+
+    here = rows()
+    assert len(here[0]) > 100
+    monkeypatch.setattr(stored_holdings, "PARALLEL_HOLDINGS", 0)
+    monkeypatch.setattr(stored_holdings, "CHUNK_PEOPLE", 5)
+    split = stored_holdings._split(people, analysis.graph.by_person())
+    assert 0 < split < len(people) - 10  # the child has people to encode
+    assert rows() == here
+    assert rows(consume=True) == here
+
+    parent, encode = _os.getpid(), stored_holdings.person_rows
+    calls = {"n": 0}
+
+    def failing(*args: Any) -> Any:  # the child stops after its first chunk
+        if _os.getpid() != parent:
+            calls["n"] += 1
+            if calls["n"] > 5:
+                raise MemoryError
+        return encode(*args)
+
+    monkeypatch.setattr(stored_holdings, "person_rows", failing)
+    assert rows() == here
