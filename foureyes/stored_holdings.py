@@ -4,11 +4,11 @@ other core.
 Encoding a million holdings is most of storing an analysis, and it is pure: a person's blobs
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
 `store.writing.parallel_possible`) and there are enough holdings, a forked child encodes the
-people from `SHARE` of the holdings on (it shares the analysis without copying it) and sends
-their rows through a pipe, a few hundred people at a time, while this process encodes the
-first people and writes rows. The rows, their order and the matrix's counts are the same as
-encoding everything here; if the child fails or dies, the people it did not send are encoded
-here.
+people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
+hundred people at a time, into a file of its own (their lengths told through a pipe), while
+this process encodes the first people and writes rows. The rows, their order and the matrix's
+counts are the same as encoding everything here; if the child fails or dies, the people it did
+not send are encoded here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import gc
 import os
 import pickle
 import signal
-from typing import Any, BinaryIO, Callable, Iterator, Mapping, Sequence
+import struct
+import tempfile
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .graph import Holding
 from .model import CAPABILITIES, Person
@@ -45,7 +47,8 @@ def person_rows(person: str, held: Sequence[Holding], keep: frozenset[str], hop:
     out = []
     for capability in sorted(grouped, key=capability_rank):
         columns = list(zip(*(chosen := grouped[capability])))  # transposed once: the counts and the blob
-        out.append((person, capability, tier_counts(chosen, columns), encode_holdings(chosen, keep, hop, hops, columns)))
+        out.append((person, capability, tier_counts(chosen, columns),
+                    encode_holdings(chosen, keep, hop, hops, columns)))
     return out
 
 
@@ -102,42 +105,50 @@ def _split(people: Sequence[Person], by_person: Mapping[str, list[Holding]]) -> 
 
 
 class _Worker:
-    """A forked child encoding ``people``'s rows; `chunks` yields (people done, their rows)."""
+    """A forked child encoding ``people``'s rows; `chunks` yields (people done, their rows). The
+    child writes each chunk to a file of its own (a pipe would stop it once this process, busy
+    with its own people, left 64 KiB unread) and tells its length through a pipe."""
 
     def __init__(self, people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
                  hop: Callable[[Holding], Any]):
         self.started = False
         self._pid = 0
-        self._pipe: BinaryIO | None = None
+        self._read = -1
+        self._file = tempfile.TemporaryFile()  # read here with `os.pread`: its offset is the child's
         read, write = os.pipe()
         try:
             pid = os.fork()
         except OSError:
             os.close(read)
             os.close(write)
+            self._file.close()
             return
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            _child(write, read, [p.key for p in people], by_person, keep, hop)
+            _child(write, read, self._file.fileno(), [p.key for p in people], by_person, keep, hop)
         os.close(write)
-        self._pid, self._pipe, self.started = pid, os.fdopen(read, "rb"), True
+        self._pid, self._read, self.started = pid, read, True
 
     def chunks(self) -> Iterator[tuple[int, list[Row]]]:
         """What the child sent, a chunk at a time, until its end mark; a chunk cut off ends it early."""
-        pipe = self._pipe
-        while pipe is not None:
-            try:
-                found = pickle.load(pipe)  # noqa: S301 - our own child's answer, through our own pipe
-            except Exception:  # noqa: BLE001 - it died on the way: the rest is encoded here
+        at = 0
+        while self._read >= 0:
+            size = _exactly(lambda n: os.read(self._read, n), _LENGTH.size)
+            if len(size) < _LENGTH.size:  # it died on the way: the rest is encoded here
                 return
-            if found is None:  # the end mark: everything sent
+            (length,) = _LENGTH.unpack(size)
+            if not length:  # the end mark: everything sent
+                return
+            fd = self._file.fileno()
+            data = _exactly(lambda n, at=at: os.pread(fd, n, at + length - n), length)
+            at += length
+            try:
+                found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own file
+            except Exception:  # noqa: BLE001 - cut off: the rest is encoded here
                 return
             yield found
 
     def stop(self) -> None:
-        """Close the pipe, stop the child if it still runs, and reap it."""
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
+        """Stop the child if it still runs, reap it, and close the pipe and the file."""
         if self._pid:
             try:
                 os.kill(self._pid, signal.SIGKILL)
@@ -148,10 +159,29 @@ class _Worker:
             except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
                 pass
             self._pid = 0
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
+        self._file.close()
 
 
-def _child(write: int, read: int, people: list[str], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-           hop: Callable[[Holding], Any]) -> None:  # pragma: no cover - runs in the child
+_LENGTH = struct.Struct("<Q")  # a chunk's length in the child's file (0: the end)
+
+
+def _exactly(read: Callable[[int], bytes], size: int) -> bytes:
+    """``size`` bytes from ``read`` (given how many are still wanted), fewer only at the end."""
+    parts, left = [], size
+    while left:
+        part = read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _child(write: int, read: int, out: int, people: list[str], by_person: Mapping[str, list[Holding]],
+           keep: frozenset[str], hop: Callable[[Holding], Any]) -> None:  # pragma: no cover - runs in the child
     """Encode, send, and leave without running anything of the parent's (no atexit, no finalizers:
     the parent's database connections are not the child's to close)."""
     code = 1
@@ -159,12 +189,15 @@ def _child(write: int, read: int, people: list[str], by_person: Mapping[str, lis
         os.close(read)
         gc.disable()  # short-lived objects only; a collection would walk (and copy) the parent's heap
         hops: dict[Any, str] = {}
-        with os.fdopen(write, "wb") as pipe:
-            for start in range(0, len(people), CHUNK_PEOPLE):
-                chunk = people[start:start + CHUNK_PEOPLE]
-                rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
-                pickle.dump((len(chunk), rows), pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(None, pipe)
+        for start in range(0, len(people), CHUNK_PEOPLE):
+            chunk = people[start:start + CHUNK_PEOPLE]
+            rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
+            data = pickle.dumps((len(chunk), rows), protocol=pickle.HIGHEST_PROTOCOL)
+            left = memoryview(data)
+            while left:
+                left = left[os.write(out, left):]
+            os.write(write, _LENGTH.pack(len(data)))
+        os.write(write, _LENGTH.pack(0))
         code = 0
     except BaseException:  # noqa: BLE001 - the parent encodes the rest itself
         pass
