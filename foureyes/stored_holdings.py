@@ -114,7 +114,10 @@ class _Worker:
         self.started = False
         self._pid = 0
         self._read = -1
-        self._file = tempfile.TemporaryFile()  # read here with `os.pread`: its offset is the child's
+        try:
+            self._file = tempfile.TemporaryFile()  # read here with `os.pread`: its offset is the child's
+        except OSError:  # no temporary directory to write to: everything is encoded here
+            return
         read, write = os.pipe()
         try:
             pid = os.fork()
