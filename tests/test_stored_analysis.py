@@ -395,11 +395,27 @@ def test_accounts_and_hops_written_once_per_blob_read_back_holding_by_holding():
         ("acme/r0", "github:alice", (None, ("github:team/acme/platform", "member-of", "acme/r0")), 2, True)]
 
 
-def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here(monkeypatch):
+def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here():
     """`stored_holdings.holding_rows` hands the second part of the people to a forked child: the
     rows, their order and the matrix's counts are those of encoding everything here, also when
     the child stops after its first chunk (the parent encodes the rest), and with the holdings let
-    go as they are written."""
+    go as they are written. The child forks only from a process with one thread: a test worker
+    that other tests left threads in checks it in a fresh process."""
+    import subprocess
+    import sys as _sys
+
+    from foureyes.store.writing import parallel_possible
+
+    if parallel_possible():
+        _check_forked_holdings()
+        return
+    here = Path(__file__).resolve().parent
+    done = subprocess.run([_sys.executable, "-c", "import test_stored_analysis as t; t._check_forked_holdings()"],
+                          cwd=here, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+
+
+def _check_forked_holdings() -> None:
     import os as _os
     import sys as _sys
 
@@ -411,8 +427,7 @@ def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here(monkeypatc
     from foureyes.stored_form import MatrixCounts
     from foureyes.store.writing import parallel_possible
 
-    if not parallel_possible():
-        pytest.skip("no fork here: not Linux, or other threads run in this test process")
+    assert parallel_possible(), "a fresh process has one thread"
     _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from generate import generate
 
@@ -430,22 +445,25 @@ def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here(monkeypatc
 
     here = rows()
     assert len(here[0]) > 100
-    monkeypatch.setattr(stored_holdings, "PARALLEL_HOLDINGS", 0)
-    monkeypatch.setattr(stored_holdings, "CHUNK_PEOPLE", 5)
-    split = stored_holdings._split(people, analysis.graph.by_person())
-    assert 0 < split < len(people) - 10  # the child has people to encode
-    assert rows() == here
-    assert rows(consume=True) == here
+    saved = stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows
+    try:
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE = 0, 5
+        split = stored_holdings._split(people, analysis.graph.by_person())
+        assert 0 < split < len(people) - 10  # the child has people to encode
+        assert rows() == here
+        assert rows(consume=True) == here
 
-    parent, encode = _os.getpid(), stored_holdings.person_rows
-    calls = {"n": 0}
+        parent, encode = _os.getpid(), stored_holdings.person_rows
+        calls = {"n": 0}
 
-    def failing(*args: Any) -> Any:  # the child stops after its first chunk
-        if _os.getpid() != parent:
-            calls["n"] += 1
-            if calls["n"] > 5:
-                raise MemoryError
-        return encode(*args)
+        def failing(*args: Any) -> Any:  # the child stops after its first chunk
+            if _os.getpid() != parent:
+                calls["n"] += 1
+                if calls["n"] > 5:
+                    raise MemoryError
+            return encode(*args)
 
-    monkeypatch.setattr(stored_holdings, "person_rows", failing)
-    assert rows() == here
+        stored_holdings.person_rows = failing
+        assert rows() == here
+    finally:
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows = saved
