@@ -41,12 +41,20 @@ fallback_reviewer = "ciso@bigco.example"
 """
 
 
+def _expect_fork() -> None:
+    """Run again in a fresh process (the last test), these tests must take the forked paths."""
+    import os
+
+    assert parallel_possible() or not os.environ.get("FOUREYES_TEST_EXPECT_FORK"), "a fresh process forks"
+
+
 def _frozen_items(store: Store, campaign_id: int) -> dict[str, Any]:
     entry = next(e for e in audit.entries(store, campaign_id=campaign_id) if e.action == NEW)
     return dict(entry.state["frozen"]["items"])
 
 
 def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config, monkeypatch):
+    _expect_fork()
     spec = review.spec_from_config(review_config, name="Q4", today=TODAY)
     campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
     said = _frozen_items(store, campaign.id)
@@ -142,6 +150,7 @@ def _shown(draft: Any) -> tuple[Any, ...]:
 
 
 def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monkeypatch):
+    _expect_fork()
     workspace, config = enterprise
     stored = workspace.analysis()
     snapshot = workspace.load_snapshot()
@@ -210,3 +219,25 @@ def test_rows_are_encoded_as_the_json_encoder_does():
         assert _encode_row(list(row)) == _encode(list(row))
     with pytest.raises(TypeError):
         _encode_row([object()])
+
+
+_FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
+                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one")
+
+
+def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
+    """The two tests above check a big campaign's forked paths (the items' digest beside the insert,
+    the later half planned by a child) only where a fork is safe; a test worker that other tests left
+    threads in checks the fallback alone. Here they run again in a fresh process, which must fork."""
+    import os
+    import subprocess
+
+    if parallel_possible():
+        pytest.skip("this process forks: the tests above checked the forked paths themselves")
+    here = Path(__file__).resolve()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+                           *(f"{here}::{name}" for name in _FORKED_PATHS)],
+                          cwd=here.parent.parent.parent, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "FOUREYES_TEST_EXPECT_FORK": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
