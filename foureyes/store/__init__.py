@@ -606,6 +606,7 @@ def _unpack_grants(data: bytes, count: int, sources: Mapping[str, int],
     """`_load_grants` from a pack (`writing.pack_grants`): the same values decoded the same way, each
     distinct value once, the grants made by `map` over the columns (in C). False, with nothing loaded,
     when the pack does not fit the snapshot (its sources, their grant counts) or cannot be read."""
+    intern, loads, empty = sys.intern, _loads_shared(), _EMPTY
     try:
         fmt, itemsize, parts = marshal.loads(data)
         if (fmt != writing.PACK_FORMAT or itemsize != array("I").itemsize or len(parts) != len(sources)
@@ -613,34 +614,35 @@ def _unpack_grants(data: bytes, count: int, sources: Mapping[str, int],
                 or any(p[1] != sources[p[0]] for p in parts)):
             return False
         decoded = []
-        for name, size, keys, principals, resources, shapes in parts:
+        for name, size, keys, *columns in parts:
             keys = (keys.split("\n") if size else []) if type(keys) is str else list(keys)
-            columns = []
-            for distinct, packed in (principals, resources, shapes):
+            indexes = []
+            for distinct, packed in columns:
                 index = array("I")
                 index.frombytes(packed)
                 if len(index) != size or (size and max(index) >= len(distinct)):
                     return False
-                columns.append((distinct, index))
+                indexes.append(index)
+            (principals, _), (resources, _), (shapes, _) = columns
             if len(keys) != size:
                 return False
-            decoded.append((name, keys, columns))
-    except (ValueError, EOFError, TypeError):
+            # a shape: system, entitlement, capabilities, via, detail, condition, expires, last_used, attrs
+            made = [(system, entitlement, _caps(caps), via, detail, condition, expires, last_used,
+                     loads(attrs) if attrs else empty)
+                    for system, entitlement, caps, via, detail, condition, expires, last_used, attrs in shapes]
+            decoded.append((name, keys, tuple(map(intern, principals)), tuple(map(intern, resources)), made,
+                            indexes))
+    except (ValueError, EOFError, TypeError, AttributeError):  # (a JSON error is a ValueError)
         return False
-    intern, loads, empty = sys.intern, _loads_shared(), _EMPTY
-    for name, keys, ((principals, p_index), (resources, r_index), (shapes, s_index)) in decoded:
+    for name, keys, principals, resources, made, (p_index, r_index, s_index) in decoded:
         if not keys:
             continue
-        # a shape: system, entitlement, capabilities, via, detail, condition, expires, last_used, attrs
-        made = [(system, entitlement, _caps(caps), via, detail, condition, expires, last_used,
-                 loads(attrs) if attrs else empty)
-                for system, entitlement, caps, via, detail, condition, expires, last_used, attrs in shapes]
         each = list(map(made.__getitem__, s_index))
         column = [list(map(itemgetter(i), each)) for i in range(9)]
         buckets[name]["keys"].extend(keys)
         buckets[name]["grants"].extend(map(
-            _grant, column[0], map(tuple(map(intern, principals)).__getitem__, p_index), column[1],
-            map(tuple(map(intern, resources)).__getitem__, r_index), *column[2:]))
+            _grant, column[0], map(principals.__getitem__, p_index), column[1],
+            map(resources.__getitem__, r_index), *column[2:]))
     return True
 
 
