@@ -117,7 +117,7 @@ def verify_audit(store: Store, *, expect_head: str | None = None,
 def _key_digest(store: Store, snapshot_id: int) -> str:
     """A snapshot's key digest (`model.snapshot_digest`) recomputed from its stored rows."""
     try:
-        return snapshot_digest(store.load_snapshot(snapshot_id).sources)
+        return snapshot_digest(store.load_snapshot(snapshot_id, packed=False).sources)
     except NotFound:
         return "(no such snapshot)"
 

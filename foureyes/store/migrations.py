@@ -488,6 +488,18 @@ def _v7_analyses(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_principals_key ON principals (snapshot_id, system, ident)")
 
 
+def _v8_snapshot_packs(conn: Connection) -> None:
+    """A snapshot's grants packed for loading in one read (derived from its grant rows; snapshots
+    written before have none and are loaded from the rows)."""
+    metadata = MetaData()
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+    Table("snapshot_packs", metadata,
+          Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+          Column("format", Integer, nullable=False), Column("grants", Integer, nullable=False),
+          Column("data", LargeBinary, nullable=False))
+    metadata.create_all(conn, tables=[metadata.tables["snapshot_packs"]])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
@@ -496,6 +508,7 @@ MIGRATIONS: list[Migration] = [
     (5, "activity in the review period: changes, deployments, bypasses, audit events, last use", _v5_activity),
     (6, "campaign items: last use and its evidence", _v6_item_usage),
     (7, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source, principals by key", _v7_analyses),
+    (8, "a snapshot's grants packed for loading in one read", _v8_snapshot_packs),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -286,8 +286,21 @@ snapshot_digests = Table(
     Column("created_at", String(40), nullable=False),
 )
 
+# A snapshot's grants packed for loading in one read (migration 8): the grant rows as written, per
+# source in stored order, as columns (`writing.GrantPacker`). Derived from the rows and written with
+# them; a snapshot without one (written before migration 8) or with one that does not fit is loaded
+# from the rows, and `audit verify` checks the rows.
+snapshot_packs = Table(
+    "snapshot_packs",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("format", Integer, nullable=False),
+    Column("grants", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 # Tables deleted with a snapshot that are not part of its content (the digest leaves them out).
-DERIVED_TABLES = (analyses, snapshot_digests)
+DERIVED_TABLES = (analyses, snapshot_digests, snapshot_packs)
 
 # -- review (migration 2) ----------------------------------------------------
 

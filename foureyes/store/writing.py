@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import marshal
 import mmap
 import os
 import pickle
@@ -21,6 +22,7 @@ import sys
 import threading
 from array import array
 from itertools import islice
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..model import SourceResult, grant_keys, snapshot_digest
@@ -112,6 +114,61 @@ def for_backend(rows: Iterable[tuple[Any, ...]], is_sqlite: bool) -> Iterable[tu
             for row in rows)
 
 
+# ---------------------------------------------------------------- the grants packed for loading
+
+PACK_FORMAT = 1  # of `pack_grants`: a load reads a pack of this format only
+_SHAPE = itemgetter(3, 5, 7, 8, 9, 10, 11, 12, 13)  # a grant row's columns but its key, principal and resource
+
+
+def _indexed(column: Iterable[Any]) -> tuple[tuple[Any, ...], bytes]:
+    """A column as its distinct values (in order of appearance) and each row's index among them."""
+    values = list(column)
+    distinct = dict.fromkeys(values)
+    index = {value: i for i, value in enumerate(distinct)}
+    return tuple(distinct), array("I", map(index.__getitem__, values)).tobytes()
+
+
+def pack_grants(found: Mapping[str, Sequence[tuple[Any, ...]]]) -> bytes:
+    """A snapshot's grant rows as written (after `for_backend`), per source in stored order, packed for
+    loading in one read (`schema.snapshot_packs`): per source its keys (joined by newlines) and, for
+    the principals, the resources and the rest of the row (a few dozen distinct "shapes" per source),
+    the distinct values and each row's index among them; `marshal`led. The values are those of the
+    rows, so a snapshot loads the same from either."""
+    parts = []
+    for name, rows in found.items():
+        keys: Any = "\n".join(map(itemgetter(2), rows))
+        if keys.count("\n") != max(len(rows) - 1, 0):  # (never: keys are hex)
+            keys = tuple(map(itemgetter(2), rows))
+        parts.append((name, len(rows), keys, _indexed(map(itemgetter(4), rows)), _indexed(map(itemgetter(6), rows)),
+                      _indexed(map(_SHAPE, rows))))
+    return marshal.dumps((PACK_FORMAT, array("I").itemsize, parts), 4)
+
+
+class GrantPacker:
+    """`Store.insert_rows`' ``written`` for the grants: keeps the rows as inserted, for `pack_grants`."""
+
+    def __init__(self, then: Callable[[list[tuple[Any, ...]]], None] | None = None):
+        self._batches: list[list[tuple[Any, ...]]] = []
+        self._then = then
+        self.count = 0
+
+    def written(self, batch: list[tuple[Any, ...]]) -> None:
+        self._batches.append(batch)
+        self.count += len(batch)
+        if self._then is not None:
+            self._then(batch)
+
+    def data(self, sources: Sequence[str]) -> bytes:
+        """`pack_grants` of the rows inserted, ``sources`` the sources' names in order."""
+        found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in sources}
+        adds = {name: rows.append for name, rows in found.items()}
+        for batch in self._batches:  # (in key order: the source changes from row to row)
+            for row in batch:
+                adds[row[1]](row)
+        self._batches = []
+        return pack_grants(found)
+
+
 # ---------------------------------------------------------------- the content digest, as written
 
 def _row_encoder() -> Callable[[list[Any]], str]:
@@ -175,12 +232,12 @@ class RowHasher:
 
 
 def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool,
-                    grant_keys: list[list[str]] | None = None, *, sorted_keys: list[list[str]] | None = None
-                    ) -> tuple[str, dict[str, dict[str, Any]]]:
+                    grant_keys: list[list[str]] | None = None, *, sorted_keys: list[list[str]] | None = None,
+                    keep_grants: list[tuple[Any, ...]] | None = None) -> tuple[str, dict[str, dict[str, Any]]]:
     """The snapshot's key digest (`model.snapshot_digest`) and each table's `hashes_digest` of the
     rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart.
     ``sorted_keys``: each source's ``grant_keys`` in order already (the digest sorts them again,
-    in one pass over a sorted list)."""
+    in one pass over a sorted list). ``keep_grants`` gets the grant rows as hashed (the sources' order)."""
     if grant_keys is None:
         grant_keys = grant_keys_of(results)
     digest = snapshot_digest(results, grant_keys=sorted_keys or grant_keys, activity_texts=texts)
@@ -193,6 +250,8 @@ def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_
         rows = iter(for_backend(rows, is_sqlite))
         while batch := list(islice(rows, 10_000)):
             found[table.name] += row_hashes(batch)
+            if keep_grants is not None and table is t.grants:
+                keep_grants += batch
     return digest, {name: hashes_digest(hashes) for name, hashes in found.items()}
 
 
@@ -213,6 +272,7 @@ class DigestWorker:
     def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
         self._args = (results, texts, is_sqlite)
         self.from_child = False  # whether `result` was the child's answer
+        self.pack: bytes | None = None  # the child's `pack_grants` of the rows, with its answer
         self._pid = 0
         self._read = -1
         self._keys: list[list[str]] | None = None
@@ -263,6 +323,7 @@ class DigestWorker:
                 found = None
             if found is not None:
                 self.from_child = True
+                self.pack = found[2]
                 return found[0], found[1]
         return content_digests(*self._args, grant_keys=self._keys)
 
@@ -316,7 +377,15 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         adds = [found.append for found in sorted_keys]
         for n in order:  # each source's keys in order, from the order of all of them
             adds[owner[n]](keys[n])
-        data = pickle.dumps(content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys))
+        rows: list[tuple[Any, ...]] = []
+        digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, keep_grants=rows)
+        # the pack: each source's rows in the order they are stored (key order), as the parent inserts them
+        stored: list[list[tuple[Any, ...]]] = [[] for _ in results]
+        adds = [found.append for found in stored]
+        for n in order:
+            adds[owner[n]](rows[n])
+        pack = pack_grants({r.name: found for r, found in zip(results, stored)}) if len(rows) == len(order) else None
+        data = pickle.dumps((digest, tables, pack))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -326,5 +395,6 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         os._exit(code)
 
 
-__all__ = ["DigestWorker", "PARALLEL_ROWS", "RowHasher", "content_digests", "for_backend", "grant_keys_of",
+__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "RowHasher",
+           "content_digests", "for_backend", "grant_keys_of",
            "grant_rows", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]

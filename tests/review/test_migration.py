@@ -38,7 +38,7 @@ def test_a_version_1_store_upgrades_to_review_tables(store_url):
             assert migrations.current_version(conn) == migrations.LATEST
             versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY version"))]
         assert versions == list(range(1, migrations.LATEST + 1))
-        assert migrations.LATEST == 7
+        assert migrations.LATEST == 8
         assert "usage" in {c["name"] for c in inspect(store.engine).get_columns("campaign_items")}  # migration 6
         assert inspect(store.engine).has_table("analyses")  # 7: the analysis stored beside its snapshot
         assert {"campaigns", "campaign_items", "decisions", "exceptions", "audit_log", "audit_head"} <= set(
@@ -88,7 +88,7 @@ def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
 
     with Store(store_url) as store:
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == migrations.LATEST == 7
+            assert migrations.current_version(conn) == migrations.LATEST == 8
             items = {c["name"] for c in inspect(conn).get_columns("campaign_items")}
             sources = {c["name"] for c in inspect(conn).get_columns("sources")}
         assert {"person_status", "person_manager", "person_department"} <= items  # 4 kept
