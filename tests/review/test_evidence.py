@@ -309,3 +309,28 @@ def test_a_store_from_before_state_commitments_says_which_entries_predate_them(e
         downgraded = audit.verify(store)
         assert not downgraded.ok and downgraded.first_bad == last.seq
         assert "carries no state, yet entry 8 before it did" in downgraded.problem
+
+
+def test_a_grants_pack_that_says_otherwise_than_the_rows_fails_verify(evidence):
+    """A snapshot's grants are also packed for loading (migration 8), and analyses read the pack: one
+    edited to fit its snapshot yet say otherwise (a grant moved to another principal) would change what
+    every analysis shows while the rows stay as committed; `audit verify` compares the two."""
+    import marshal
+
+    store = evidence.store
+    with store.engine.connect() as conn:
+        data = bytes(conn.exec_driver_sql("SELECT data FROM snapshot_packs WHERE snapshot_id = 2").scalar())
+    fmt, itemsize, parts = marshal.loads(data)
+    name, size, keys, principals, *rest = next(p for p in parts if len(p[3][0]) > 1)
+    moved = (principals[0][1], principals[0][0], *principals[0][2:])  # the first two principals' grants swapped
+    parts = [(name, size, keys, (moved, principals[1]), *rest) if p[0] == name else p for p in parts]
+    _sql(store, "UPDATE snapshot_packs SET data = :d WHERE snapshot_id = 2",
+         d=marshal.dumps((fmt, itemsize, parts), 4))
+    assert store.load_snapshot(2) != store.load_snapshot(2, packed=False)  # the pack fits and is read
+
+    verdict = review.verify_audit(store)
+    assert not verdict.ok
+    assert any(m.startswith("snapshot 2: the grants packed for loading differ from its grant rows")
+               for m in verdict.mismatches), verdict.mismatches
+    result = evidence.run("audit", "verify")
+    assert result.returncode == 1 and "snapshot 2: the grants packed" in result.stderr, result.stderr
