@@ -461,13 +461,11 @@ class StoredAnalysis(Analysis):
         return self._holding_counts.get(person, 0)
 
     def person_names(self, keys: Iterable[str]) -> dict[str, tuple[str, bool]]:
-        """While everyone is unread, a few people's names are read from their rows alone (a table's
-        first screenful does not wait for 29,400 people)."""
+        """From those people's rows alone while everyone is unread (a table's first screenful)."""
         keys = list(dict.fromkeys(keys))
         if self._identities is not None or len(keys) > analyses.CHUNK:
             return super().person_names(keys)
-        rows = analyses.person_names(self._store, self.row.id, keys) if keys else []
-        return {key: (name, bool(linked)) for key, name, linked in rows}
+        return {k: (name, bool(linked)) for k, name, linked in analyses.person_names(self._store, self.row.id, keys)}
 
     # ------------------------------------------------------------ findings
 
