@@ -37,16 +37,18 @@ from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.view import WHOLE_READ
+from .stored_holdings import holding_rows
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
-                          code_only, decode_holdings, decode_reach, encode_holdings, encode_reach,
+                          code_only, decode_holdings, decode_reach, encode_reach,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
-                          roster_of, stored_evidence, tier_counts)
+                          roster_of, stored_evidence)
 
-FORMAT = 6  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 7  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
-                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.emergency")
+                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.stored_holdings",
+                    "foureyes.emergency")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
@@ -149,7 +151,7 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), _holding_rows(people, by_person, keep, hop, consume, matrix),
+    return Parts(_people_rows(graph, people, by_person), holding_rows(people, by_person, keep, hop, consume, matrix),
                  finding_rows, _node_rows(graph, matrix), team_rows, roster_rows), summary
 
 
@@ -160,25 +162,6 @@ def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str,
         yield (seq, person.key, person.display_name, person.linked, person.external,
                json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
                encode_reach(graph.reach(a.principal for a in person.accounts)))
-
-
-def _holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-                  hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
-                  ) -> Iterator[tuple[Any, ...]]:
-    """Each person's holdings of each capability; ``matrix`` counts them on the way."""
-    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
-    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
-    for person in people:
-        grouped: dict[str, list[Holding]] = {}
-        for h in taken(person.key, ()):
-            grouped.setdefault(h.capability, []).append(h)
-        for capability in sorted(grouped, key=_capability_rank):
-            columns = list(zip(*(held := grouped[capability])))  # transposed once: the counts and the blob
-            if matrix is not None:
-                matrix.add(person.key, capability, tier_counts(held, columns))
-            yield person.key, capability, encode_holdings(held, keep, hop, hops, columns)
-    if matrix is not None:
-        matrix.finished = True
 
 
 def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
@@ -220,10 +203,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _capability_rank(capability: str) -> tuple[int, str]:
-    return (CAPABILITIES.index(capability) if capability in CAPABILITIES else len(CAPABILITIES), capability)
 
 
 def _requirement_index(finding: Finding, requirement: Any) -> int:

@@ -4,7 +4,9 @@ A million holdings are written every time an analysis is stored, so the form is 
 string per field (resources, repositories, grants, accounts, first hops, distances, flags,
 attributes), each joined with a separator and the lot compressed once. Building and splitting
 those strings happens in C; JSON per holding cost more than computing the analysis. Tier, app
-and system are not stored: they follow from the resource and repository (`place`).
+and system are not stored: they follow from the resource and repository (`place`). Accounts
+and first hops are tables of a blob's distinct values and each holding's position in them
+(written out per holding they were two fifths of the text compressed).
 
 A value that contains a separator (text from an audited system can hold anything) sends that
 blob to the JSON form instead, which every reader also understands: the first byte says which.
@@ -28,7 +30,7 @@ from .model import AccountLink, Person, Resource, RosterEntry, RosterPerson
 from .roster import Roster
 from .rules import Exposure
 
-COLUMNS, JSON_FORM = b"C", b"J"
+COLUMNS, TABLES, JSON_FORM = b"C", b"T", b"J"  # C: FORMAT 6's columnar form
 SEP_COLUMN, SEP_VALUE, SEP_HOP = "\x1e", "\x1f", "\x1d"
 _SEPARATORS = (SEP_COLUMN, SEP_VALUE, SEP_HOP)
 _BIT = {False: "0", True: "1", 0: "0", 1: "1"}
@@ -81,47 +83,78 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
     """One person's holdings of one capability (non-empty), columnar when every value allows.
     ``seen`` caches first hops as text across calls (a graph's hop is its edge and the next
     repository; holdings through one team share it), and each edge's part of them. ``columns``:
-    ``list(zip(*held))``, if at hand."""
+    ``list(zip(*held))``, if at hand.
+
+    Accounts and first hops are written once each per blob (a table of the distinct values, then
+    each holding's position in it): a person has one or two accounts, and a hop is mostly its
+    edge's part followed by the holding's own repository, which is then left out of the table."""
     if columns is None:
         columns = list(zip(*held))
-    hops = []
-    add = hops.append
+    hop_table: list[str] = []
+    hop_pos: dict[str, str] = {}  # table entry -> its position as text
+    hop_index: list[str] = []  # per holding: its hop's position in the table
+    hop_same: list[str] = []  # per holding: "1" when the holding's repository follows its table entry
+    add_index, add_same = hop_index.append, hop_same.append
     clean = True
     seen = {} if seen is None else seen
-    for h, (ref, following) in zip(held, columns[12]):
+    for h, (ref, following), own in zip(held, columns[12], columns[3]):
         if ref is not None and ref < 0:  # the grant itself (graph refs below 0 are grants)
-            add("")
-            continue
-        repo = following[2] if following else ""
-        key = (ref, repo)
-        text = seen.get(key)
-        if text is None:
-            # A graph's hop through edge ``ref`` is [the edge's destination, its kind, the next
-            # repository]: the text before the repository is the edge's, kept once per edge.
-            head = seen.get(ref) if ref is not None else None
-            if head is not None and not (SEP_HOP in repo or SEP_VALUE in repo or SEP_COLUMN in repo):
-                text = head + repo
+            text = ""
+            add_same("0")
+        elif (following[2] if following else "") == own and (head := seen.get(ref)) is not None:
+            text = head  # the edge's part; the holding's repository follows it (a separator in one: JSON below)
+            add_same("1")
+        else:
+            repo = following[2] if following else ""
+            key = (ref, repo)
+            text = seen.get(key)
+            if text is None:
+                # A graph's hop through edge ``ref`` is [the edge's destination, its kind, the next
+                # repository]: the text before the repository is the edge's, kept once per edge.
+                head = seen.get(ref) if ref is not None else None
+                if head is not None and not (SEP_HOP in repo or SEP_VALUE in repo or SEP_COLUMN in repo):
+                    text = head + repo
+                else:
+                    hop = hop_of(h)
+                    text = hop_text(hop)
+                    # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
+                    if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
+                        text = "\x00" + text  # marks it
+                    elif ref is not None and hop and len(hop) == 3 and hop[2] == repo:
+                        seen[ref] = text[:len(text) - len(repo)]
+                seen[key] = text
+            if text[:1] == "\x00":
+                clean = False
+            if own and text.endswith(own):  # the table keeps what comes before the holding's repository
+                text = text[:len(text) - len(own)]
+                add_same("1")
             else:
-                hop = hop_of(h)
-                text = hop_text(hop)
-                # a separator inside a part (more SEP_HOPs than the joins put there): this blob goes to JSON
-                if hop and (text.count(SEP_HOP) != len(hop) - 1 or SEP_VALUE in text or SEP_COLUMN in text):
-                    text = "\x00" + text  # marks it
-                elif ref is not None and hop and len(hop) == 3 and hop[2] == repo:
-                    seen[ref] = text[:len(text) - len(repo)]
-            seen[key] = text
-        if text[:1] == "\x00":
-            clean = False
-        add(text)
-    texts = [SEP_VALUE.join(columns[2]), SEP_VALUE.join(columns[3]), SEP_VALUE.join(columns[7]),
-             SEP_VALUE.join(columns[8]), SEP_VALUE.join(hops)]
-    if clean and _clean(texts, len(held)):
+                add_same("0")
+        position = hop_pos.get(text)
+        if position is None:
+            position = hop_pos[text] = str(len(hop_table))
+            hop_table.append(text)
+        add_index(position)
+    accounts = columns[8]
+    account_table = list(dict.fromkeys(accounts))
+    if len(account_table) == 1:
+        account_index = ""  # every holding through the one account
+    else:
+        account_pos = {a: str(n) for n, a in enumerate(account_table)}
+        account_index = ",".join(map(account_pos.__getitem__, accounts))
+    texts = [SEP_VALUE.join(columns[2]), SEP_VALUE.join(columns[3]), SEP_VALUE.join(columns[7])]
+    if SEP_HOP in texts[1]:  # a repository holding the hops' separator: its hop would not split back
+        clean = False
+    tables = [SEP_VALUE.join(account_table), SEP_VALUE.join(hop_table)]
+    if (clean and _clean(texts, len(held)) and _clean(tables[:1], len(account_table))
+            and _clean(tables[1:], len(hop_table))):
         attrs = ([kept_attrs(a, keep) for a in columns[11]] if any(columns[11]) else None)
-        texts += [",".join(map(str, columns[9])), "".join(map(_BIT.__getitem__, columns[10])),
+        texts += [tables[0], account_index, tables[1], ",".join(hop_index), "".join(hop_same),
+                  ",".join(map(str, columns[9])), "".join(map(_BIT.__getitem__, columns[10])),
                   "".join(map(_BIT.__getitem__, columns[13])), "".join(map(_BIT.__getitem__, columns[14])),
                   "".join(map(_BIT.__getitem__, columns[15])),
                   json.dumps(attrs, separators=(",", ":"), ensure_ascii=False) if attrs and any(attrs) else ""]
-        return COLUMNS + zlib.compress(SEP_COLUMN.join(texts).encode("utf-8", "surrogatepass"), 1)
+        return TABLES + zlib.compress(SEP_COLUMN.join(texts).encode("utf-8", "surrogatepass"), 1)
     rows = [[h.resource, h.repo, h.grant, h.account, h.distance, int(h.latent), kept_attrs(h.attrs, keep),
              hop_of(h) or 0, int(h.escalation), int(h.time_bound), int(h.emergency)] for h in held]
     return JSON_FORM + zlib.compress(json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
@@ -132,7 +165,24 @@ def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
     """The columns of a blob: resources, repos, grants, accounts, first hops, distances, and the
     flags latent, escalation, time-bound and emergency (strings of 0 and 1), attrs. ``hops`` false:
     resources, repos and the emergency flags only, the rest empty."""
-    if blob[:1] == COLUMNS:
+    form = blob[:1]
+    if form == TABLES:
+        text = zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass")
+        (resources, repos, grants, account_table, account_index, hop_table, hop_index, hop_same, distances, latent,
+         escalation, time_bound, emergency, attrs) = text.split(SEP_COLUMN)
+        repo_list = repos.split(SEP_VALUE)
+        if not hops:
+            return resources.split(SEP_VALUE), repo_list, [], [], [], [], "", "", "", emergency, None
+        table = account_table.split(SEP_VALUE)
+        accounts = ([table[int(n)] for n in account_index.split(",")] if account_index
+                    else [table[0]] * len(repo_list))
+        entries = hop_table.split(SEP_VALUE)
+        hop_list = [_first_hop(entries[int(n)] + own if same == "1" else entries[int(n)])
+                    for n, same, own in zip(hop_index.split(","), hop_same, repo_list)]
+        return (resources.split(SEP_VALUE), repo_list, grants.split(SEP_VALUE), accounts, hop_list,
+                [int(d) for d in distances.split(",")], latent, escalation, time_bound, emergency,
+                json.loads(attrs) if attrs else None)
+    if form == COLUMNS:  # FORMAT 6: every value written out (a stale analysis is still read)
         text = zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass")
         (resources, repos, grants, accounts, hop_texts, distances, latent, escalation, time_bound, emergency,
          attrs) = text.split(SEP_COLUMN)

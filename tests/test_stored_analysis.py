@@ -336,3 +336,134 @@ def test_first_hops_through_one_edge_read_back_whatever_their_repositories_hold(
             (None, tuple(hop_of(h)) if hop_of(h) else 0) for h in batch]
     assert blob[:1] == JSON_FORM  # the separator inside a name: this blob is JSON
     assert encode_holdings(batches[1], frozenset(), hop_of, seen)[:1] != JSON_FORM
+
+
+def test_accounts_and_hops_written_once_per_blob_read_back_holding_by_holding():
+    """FORMAT 7 writes a blob's accounts and first hops as tables of distinct values (a hop whose
+    text ends with the holding's own repository keeps only what comes before it): every holding
+    reads back with its own account and hop, whether or not its hop's repository is its own, one
+    account or several; a repository holding the hops' separator sends the blob to JSON; and a
+    blob in FORMAT 6's columnar form (a stale analysis, still shown) reads as before."""
+    import zlib
+
+    from foureyes.graph import Holding
+    from foureyes.stored_form import (COLUMNS, JSON_FORM, SEP_COLUMN, SEP_HOP, TABLES, cells,
+                                      decode_holdings, encode_holdings)
+
+    edges = [("github:team/acme/platform", "member-of"), ("aws:role/deploy", "can-assume")]
+
+    def hop_of(h: Any) -> Any:
+        ref, following = h.first_hop
+        return 0 if ref < 0 else [*edges[ref], following[2] if following else ""]
+
+    def held(*rows: tuple[str, str, Any]) -> list[Any]:  # (repo, account, first hop)
+        return [Holding("p", "code.push", f"github:repo:{repo or 'none'}", repo, "production", "", "github",
+                        f"g{n}", account, n, first_hop=hop) for n, (repo, account, hop) in enumerate(rows)]
+
+    def place(resource: str, repo: str) -> tuple[str, str, str]:
+        return ("production", "", "github")
+
+    def expected(batch: list[Any]) -> list[tuple[Any, ...]]:
+        return [(h.repo, h.account, (None, tuple(hop_of(h)) if hop_of(h) else 0), h.distance) for h in batch]
+
+    seen: dict[Any, str] = {}
+    one_account = held(("acme/r0", "github:alice", (0, ("code.push", "x", "acme/r0"))),
+                       ("acme/r1", "github:alice", (0, ("code.push", "x", "acme/r1"))),  # the edge's part, known
+                       ("acme/r2", "github:alice", (-1, None)),  # the grant itself
+                       ("acme/r3", "github:alice", (0, ("code.push", "x", "acme/other"))),  # another repository
+                       ("", "github:alice", (1, None)))  # no repository at all
+    several = held(("acme/r0", "aws:alice", (1, ("deploy.run", "x", "acme/r0"))),
+                   ("acme/r4", "github:alice", (0, ("code.push", "x", "acme/r4"))),
+                   ("r0", "aws:alice", (0, ("code.push", "x", "acme/r0"))),  # the hop ends with the repository
+                   ("acme/r5", "github:bob", (0, ("code.push", "x", ""))))
+    for batch in (one_account, several, list(reversed(several))):
+        blob = encode_holdings(batch, frozenset(), hop_of, seen)
+        assert blob[:1] == TABLES
+        back = decode_holdings("p", "code.push", blob, place)
+        assert [(h.repo, h.account, h.first_hop, h.distance) for h in back] == expected(batch)
+        assert cells(blob, place) == list(dict.fromkeys((h.resource, "production", "", False) for h in batch))
+    odd = held((f"acme/odd{SEP_HOP}name", "github:alice", (-1, None)))
+    assert encode_holdings(odd, frozenset(), hop_of, seen)[:1] == JSON_FORM
+    assert decode_holdings("p", "code.push", encode_holdings(odd, frozenset(), hop_of, seen), place)[0].repo == \
+        f"acme/odd{SEP_HOP}name"
+    # FORMAT 6's form: every value written out
+    text = SEP_COLUMN.join(["github:repo:acme/r0", "acme/r0", "g0", "github:alice",
+                            SEP_HOP.join(["github:team/acme/platform", "member-of", "acme/r0"]), "2", "1", "0", "0",
+                            "0", ""])
+    old = decode_holdings("p", "code.push", COLUMNS + zlib.compress(text.encode()), place)
+    assert [(h.repo, h.account, h.first_hop, h.distance, h.latent) for h in old] == [
+        ("acme/r0", "github:alice", (None, ("github:team/acme/platform", "member-of", "acme/r0")), 2, True)]
+
+
+def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here():
+    """`stored_holdings.holding_rows` hands the second part of the people to a forked child: the
+    rows, their order and the matrix's counts are those of encoding everything here, also when
+    the child stops after its first chunk (the parent encodes the rest), and with the holdings let
+    go as they are written. The child forks only from a process with one thread: a test worker
+    that other tests left threads in checks it in a fresh process."""
+    import subprocess
+    import sys as _sys
+
+    from foureyes.store.writing import parallel_possible
+
+    if parallel_possible():
+        _check_forked_holdings()
+        return
+    here = Path(__file__).resolve().parent
+    done = subprocess.run([_sys.executable, "-c", "import test_stored_analysis as t; t._check_forked_holdings()"],
+                          cwd=here, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+
+
+def _check_forked_holdings() -> None:
+    import os as _os
+    import sys as _sys
+
+    from foureyes import stored_holdings
+    from foureyes.analysis import analyze
+    from foureyes.config import parse_config
+    from foureyes.model import CAPABILITIES, Snapshot
+    from foureyes.stored import attr_keys
+    from foureyes.stored_form import MatrixCounts
+    from foureyes.store.writing import parallel_possible
+
+    assert parallel_possible(), "a fresh process has one thread"
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    results, _ = generate(0.003)
+    config = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    analysis = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[])
+    people, keep, hop = list(analysis.identities.people.values()), attr_keys(analysis.pack), analysis.graph.stored_hop
+
+    def rows(consume: bool = False) -> tuple[list[Any], Any]:
+        matrix = MatrixCounts(CAPABILITIES)
+        by_person = dict(analysis.graph.by_person())
+        found = list(stored_holdings.holding_rows(people, by_person, keep, hop, consume, matrix))
+        assert not consume or not any(by_person.get(p.key) for p in people)
+        return found, matrix.rows()
+
+    here = rows()
+    assert len(here[0]) > 100
+    saved = stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows
+    try:
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE = 0, 5
+        split = stored_holdings._split(people, analysis.graph.by_person())
+        assert 0 < split < len(people) - 10  # the child has people to encode
+        assert rows() == here
+        assert rows(consume=True) == here
+
+        parent, encode = _os.getpid(), stored_holdings.person_rows
+        calls = {"n": 0}
+
+        def failing(*args: Any) -> Any:  # the child stops after its first chunk
+            if _os.getpid() != parent:
+                calls["n"] += 1
+                if calls["n"] > 5:
+                    raise MemoryError
+            return encode(*args)
+
+        stored_holdings.person_rows = failing
+        assert rows() == here
+    finally:
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows = saved

@@ -1,0 +1,211 @@
+"""The holdings rows of a stored analysis (`stored.encode`), their second half encoded on the
+other core.
+
+Encoding a million holdings is most of storing an analysis, and it is pure: a person's blobs
+depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
+`store.writing.parallel_possible`) and there are enough holdings, a forked child encodes the
+people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
+hundred people at a time, into a file of its own (their lengths told through a pipe), while
+this process encodes the first people and writes rows. The rows, their order and the matrix's
+counts are the same as encoding everything here; if the child fails or dies, the people it did
+not send are encoded here.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import struct
+import tempfile
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from .graph import Holding
+from .model import CAPABILITIES, Person
+from .store.writing import parallel_possible
+from .stored_form import MatrixCounts, encode_holdings, tier_counts
+
+# Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
+PARALLEL_HOLDINGS = 50_000
+SHARE = 0.4  # of the holdings encoded here (this process also writes the rows and hashes them)
+CHUNK_PEOPLE = 500  # people a message from the child holds
+
+Row = tuple[str, str, list[list[Any]], bytes]  # person, capability, tier counts, blob
+
+
+def capability_rank(capability: str) -> tuple[int, str]:
+    return (CAPABILITIES.index(capability) if capability in CAPABILITIES else len(CAPABILITIES), capability)
+
+
+def person_rows(person: str, held: Sequence[Holding], keep: frozenset[str], hop: Callable[[Holding], Any],
+                hops: dict[Any, str]) -> list[Row]:
+    """One person's holdings of each capability (in capability order), with their tier counts."""
+    grouped: dict[str, list[Holding]] = {}
+    for h in held:
+        grouped.setdefault(h.capability, []).append(h)
+    out = []
+    for capability in sorted(grouped, key=capability_rank):
+        columns = list(zip(*(chosen := grouped[capability])))  # transposed once: the counts and the blob
+        out.append((person, capability, tier_counts(chosen, columns),
+                    encode_holdings(chosen, keep, hop, hops, columns)))
+    return out
+
+
+def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+                 hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
+                 ) -> Iterator[tuple[str, str, bytes]]:
+    """Each person's holdings of each capability; ``matrix`` counts them on the way. ``consume``:
+    each person's holdings are let go once written."""
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
+    split = _split(people, by_person)
+    worker = _Worker(people[split:], by_person, keep, hop) if split < len(people) else None
+    if worker is not None and not worker.started:
+        worker, split = None, len(people)
+    try:
+        for person in people[:split]:
+            for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
+                if matrix is not None:
+                    matrix.add(key, capability, counts)
+                yield key, capability, blob
+        done = split
+        if worker is not None:
+            for count, rows in worker.chunks():
+                for key, capability, counts, blob in rows:
+                    if matrix is not None:
+                        matrix.add(key, capability, counts)
+                    yield key, capability, blob
+                for person in people[done:done + count]:
+                    taken(person.key, ())
+                done += count
+        for person in people[done:]:  # no child, or it stopped early: the rest here
+            for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
+                if matrix is not None:
+                    matrix.add(key, capability, counts)
+                yield key, capability, blob
+    finally:
+        if worker is not None:
+            worker.stop()
+    if matrix is not None:
+        matrix.finished = True
+
+
+def _split(people: Sequence[Person], by_person: Mapping[str, list[Holding]]) -> int:
+    """Where the child's people start: after `SHARE` of the holdings (all of them here if few)."""
+    sizes = [len(by_person.get(p.key, ())) for p in people]
+    total = sum(sizes)
+    if total < PARALLEL_HOLDINGS or len(people) < 2 or not parallel_possible():
+        return len(people)
+    mine, at = 0, 0
+    while at < len(people) - 1 and mine < total * SHARE:
+        mine += sizes[at]
+        at += 1
+    return at
+
+
+class _Worker:
+    """A forked child encoding ``people``'s rows; `chunks` yields (people done, their rows). The
+    child writes each chunk to a file of its own (a pipe would stop it once this process, busy
+    with its own people, left 64 KiB unread) and tells its length through a pipe."""
+
+    def __init__(self, people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+                 hop: Callable[[Holding], Any]):
+        self.started = False
+        self._pid = 0
+        self._read = -1
+        try:
+            self._file = tempfile.TemporaryFile()  # read here with `os.pread`: its offset is the child's
+        except OSError:  # no temporary directory to write to: everything is encoded here
+            return
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            self._file.close()
+            return
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            _child(write, read, self._file.fileno(), [p.key for p in people], by_person, keep, hop)
+        os.close(write)
+        self._pid, self._read, self.started = pid, read, True
+
+    def chunks(self) -> Iterator[tuple[int, list[Row]]]:
+        """What the child sent, a chunk at a time, until its end mark; a chunk cut off ends it early."""
+        at = 0
+        while self._read >= 0:
+            size = _exactly(lambda n: os.read(self._read, n), _LENGTH.size)
+            if len(size) < _LENGTH.size:  # it died on the way: the rest is encoded here
+                return
+            (length,) = _LENGTH.unpack(size)
+            if not length:  # the end mark: everything sent
+                return
+            fd = self._file.fileno()
+            data = _exactly(lambda n, at=at: os.pread(fd, n, at + length - n), length)
+            at += length
+            try:
+                found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own file
+            except Exception:  # noqa: BLE001 - cut off: the rest is encoded here
+                return
+            yield found
+
+    def stop(self) -> None:
+        """Stop the child if it still runs, reap it, and close the pipe and the file."""
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - it had finished
+                pass
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
+                pass
+            self._pid = 0
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
+        self._file.close()
+
+
+_LENGTH = struct.Struct("<Q")  # a chunk's length in the child's file (0: the end)
+
+
+def _exactly(read: Callable[[int], bytes], size: int) -> bytes:
+    """``size`` bytes from ``read`` (given how many are still wanted), fewer only at the end."""
+    parts, left = [], size
+    while left:
+        part = read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _child(write: int, read: int, out: int, people: list[str], by_person: Mapping[str, list[Holding]],
+           keep: frozenset[str], hop: Callable[[Holding], Any]) -> None:  # pragma: no cover - runs in the child
+    """Encode, send, and leave without running anything of the parent's (no atexit, no finalizers:
+    the parent's database connections are not the child's to close)."""
+    code = 1
+    try:
+        os.close(read)
+        gc.disable()  # short-lived objects only; a collection would walk (and copy) the parent's heap
+        hops: dict[Any, str] = {}
+        for start in range(0, len(people), CHUNK_PEOPLE):
+            chunk = people[start:start + CHUNK_PEOPLE]
+            rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
+            data = pickle.dumps((len(chunk), rows), protocol=pickle.HIGHEST_PROTOCOL)
+            left = memoryview(data)
+            while left:
+                left = left[os.write(out, left):]
+            os.write(write, _LENGTH.pack(len(data)))
+        os.write(write, _LENGTH.pack(0))
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent encodes the rest itself
+        pass
+    finally:
+        os._exit(code)
+
+
+__all__ = ["CHUNK_PEOPLE", "PARALLEL_HOLDINGS", "SHARE", "capability_rank", "holding_rows", "person_rows"]
