@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
 from ..bulk import gc_paused
@@ -22,7 +22,7 @@ from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
-from .planning import ItemDraft, held_pairs, plan_items, spec_from_template
+from .planning import ItemDraft, held_pairs, plan_items, planner, spec_from_template
 from .values import (
     Campaign,
     CampaignFinding,
@@ -122,8 +122,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                               if isinstance(earlier, StoredAnalysis) else None)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
-        item_rows = _draft_rows(plan_items(analysis, config, spec.scope, spec.reviewers, baseline=baseline,
-                                           previous=_previous_decisions(store), aliases=aliases))
+        item_rows = _planned_rows(store, analysis, config, spec, baseline=baseline,
+                                  previous=_previous_decisions(store), aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -163,6 +163,45 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                 return existing, False
         raise
     return get_campaign(store, campaign_id), True
+
+
+# Grants the people of a campaign reach from which the later half of them is planned by a forked
+# child (`rows.Forked`) while this process plans the first: below it, a fork costs more than it saves.
+PARALLEL_GRANTS = 50_000
+
+
+def _planned_rows(store: Store, analysis: Analysis, config: Config, spec: CampaignSpec, *,
+                  baseline: set[tuple[str, str]] | None, previous: Any,
+                  aliases: Mapping[str, Mapping[str, str]]) -> list[tuple[Any, ...]]:
+    """`_draft_rows(plan_items(...))`; for a big campaign, the people split in two runs of about as
+    many grants, the later run's rows planned by a forked child (from what `planner` worked out
+    once, shared with it) while this process plans the first's: the same rows in the same order."""
+    scope, reviewers = spec.scope, spec.reviewers
+    if scope.kind == "emergency" or "fixed" in reviewers.rules:  # (a fixed list's turn runs across people)
+        return _draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline, previous=previous,
+                                      aliases=aliases))
+    people, plan = planner(analysis, config, scope, reviewers, baseline=baseline, previous=previous, aliases=aliases)
+    total = sum(n for _, n in people)
+    if total < PARALLEL_GRANTS:
+        return _draft_rows(plan(people))
+    split, so_far = 0, 0
+    while split < len(people) and so_far < total // 2:
+        so_far += people[split][1]
+        split += 1
+    first, later = people[:split], people[split:]
+
+    def later_rows() -> list[tuple[Any, ...]]:
+        store.engine.dispose(close=False)  # the child opens connections of its own if it reads
+        return _draft_rows(plan(later))
+
+    child = rows.Forked(later_rows)
+    try:
+        mine = _draft_rows(plan(first))
+    except BaseException:
+        child.cancel()
+        raise
+    done, theirs = child.result()
+    return mine + (theirs if done else _draft_rows(plan(later)))
 
 
 def baseline_snapshot(store: Store, snapshot_id: int) -> tuple[int | None, str]:

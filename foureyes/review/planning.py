@@ -17,7 +17,7 @@ from ..analysis import Analysis
 from ..config import CampaignTemplate, Config
 from ..errors import ConfigError, InputError
 from ..graph import Step
-from ..model import EdgeKind, Grant, Kind, Resource, RosterStatus, subject_repo
+from ..model import EdgeKind, Grant, Kind, Person, Resource, RosterStatus, subject_repo
 from ..roster import Roster
 from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
@@ -270,15 +270,34 @@ def plan_items(
     ``aliases`` (`people.aliases_of`, computed when not given) says who each reviewer is.
     An item's path is the shortest route from the person to its grant.
     """
-    snapshot, identities = analysis.snapshot, analysis.identities
-    principals, resources = snapshot.principals, snapshot.resources
     if aliases is None:
-        aliases = aliases_of(snapshot, identities, config.identity)
+        aliases = aliases_of(analysis.snapshot, analysis.identities, config.identity)
     if scope.kind == "emergency":
         assigned = _assign(use_drafts(analysis, scope, aliases), config, reviewers,
                            analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {},
                            dict_lookup(aliases))
         return [_with_previous(d, previous) for d in assigned] if previous else assigned
+    people, plan = planner(analysis, config, scope, reviewers, baseline=baseline, previous=previous, aliases=aliases)
+    return plan(people)
+
+
+def planner(
+    analysis: Analysis,
+    config: Config,
+    scope: Scope,
+    reviewers: ReviewerRules,
+    *,
+    baseline: set[tuple[str, str]] | None,
+    previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]] | None,
+    aliases: Mapping[str, Mapping[str, str]],
+) -> tuple[list[tuple[Person, int]], Callable[[Sequence[tuple[Person, int]]], list[ItemDraft]]]:
+    """`plan_items` (any scope but "emergency") in two steps: what all items share worked out once,
+    then the people who may have items (with how many grants each reaches, in the order their items
+    come) and what plans the items of any run of them. The items of consecutive runs, put together,
+    are `plan_items`' but for a reviewer taken in turn from a fixed list (the turn runs on across
+    people): with that rule, plan everyone at once."""
+    snapshot, identities = analysis.snapshot, analysis.identities
+    principals, resources = snapshot.principals, snapshot.resources
     repo_app = repo_apps(resources)
     findings_of: dict[str, list[Any]] = defaultdict(list)
     moved: dict[str, set[str]] = defaultdict(set)  # mover -> grant keys behind the old team's capabilities
@@ -298,8 +317,6 @@ def plan_items(
     people_filter = {k for p in scope.people for k in (norm(p), *resolve(p, lookup).people)}
     systems = set(scope.systems)
     maintainers = analysis.team_maintainers() if "team-maintainer" in reviewers.rules else {}
-    # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
-    holdings_of = analysis.holdings_of_people(findings_of, _conflict_capabilities(findings_of))
     analysis.prepare_routes()
     usage_of = UsageIndex(snapshot)
     # a production grant unused this many days is suggested for revocation in every campaign
@@ -312,95 +329,103 @@ def plan_items(
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
     resource_app: dict[str, str] = {}
-    drafts: list[ItemDraft] = []
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
-    for person in identities.people.values():
-        grants = reach[person.key]
-        if not grants:
-            continue
-        heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
-        hops_to = routes.of(person.key)
-        if scope.kind == "leavers" and not person.is_leaver:
-            continue
-        if scope.kind == "movers" and person.key not in moved:
-            continue
-        accounts = tuple(a.principal for a in person.accounts)
-        if members is not None and person.key not in members:
-            continue
-        if people_filter and norm(person.key) not in people_filter and not (
-                people_filter & {norm(a) for a in accounts}):
-            continue
-        conflicts_of = findings_of.get(person.key, ())
-        in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
-        if scope.kind == "conflicts" and not conflicts_of:
-            continue
-        status = person.status
-        manager = person.roster.manager if person.roster else ""
-        department = person.roster.department if person.roster else ""
-        for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
-            grant = grants[key]
-            resource = resources.get(grant.resource)
-            if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+
+    def plan(people: Sequence[tuple[Person, int]]) -> list[ItemDraft]:
+        # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
+        with_findings = {p.key: findings_of[p.key] for p, _ in people if p.key in findings_of}
+        drafts = _plan(people, analysis.holdings_of_people(with_findings, _conflict_capabilities(with_findings)))
+        assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
+        if previous:
+            assigned = [_with_previous(d, previous) for d in assigned]
+        return assigned
+
+    def _plan(people: Sequence[tuple[Person, int]], holdings_of: Mapping[str, Sequence[Any]]) -> list[ItemDraft]:
+        drafts: list[ItemDraft] = []
+        for person, _ in people:
+            grants = reach[person.key]
+            heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
+            hops_to = routes.of(person.key)
+            if scope.kind == "leavers" and not person.is_leaver:
                 continue
-            if scope.kind == "movers" and key not in moved[person.key]:
+            if scope.kind == "movers" and person.key not in moved:
                 continue
-            if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
+            accounts = tuple(a.principal for a in person.accounts)
+            if members is not None and person.key not in members:
                 continue
-            if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
+            if people_filter and norm(person.key) not in people_filter and not (
+                    people_filter & {norm(a) for a in accounts}):
                 continue
-            if grant.resource in used_at:
-                usage = usage_of.of(grant, accounts).suggest(idle_days)
-            else:
-                usage = usage_memo.get(key)
-                if usage is None:
-                    usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
-            if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
+            conflicts_of = findings_of.get(person.key, ())
+            in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
+            if scope.kind == "conflicts" and not conflicts_of:
                 continue
-            # the route: the person's hops to the grant's principal (the same for each of its grants),
-            # then the grant's own two steps (the same for everyone); drawn once per person and principal
-            head, tail = heads.get(grant.principal), tails.get(key)
-            if hops_to is not None and (head is None or tail is None):  # (a stored analysis)
-                if head is None:
-                    head = heads[grant.principal] = hops_to(grant.principal) or _NO_ROUTE
-                if tail is None and head is not _NO_ROUTE:
-                    tail = tails[key] = texts.parts(routes.grant_steps(grant))
-            elif head is None or tail is None:
-                route = analysis.grant_route(person.key, grant)
-                if route:
-                    head = heads[grant.principal] = texts.parts(route[:-2])
-                    tail = tails[key] = texts.parts(route[-2:])
-                else:  # (not reached: no route to any grant of that principal)
-                    head = heads[grant.principal] = _NO_ROUTE
-            app = resource_app.get(grant.resource)
-            if app is None:  # the resource's app, else its repository's: the same for every item on it
-                app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
-                    _grant_repo(resource), "")
-            if not app:
-                app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
-            if scope.apps and app not in scope.apps:
-                continue
-            conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
-            if scope.kind == "conflicts" and not conflicts:
-                continue
-            path, path_json, hops, teams = texts.join(head, tail)
-            principal = principals.get(grant.principal)
-            if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
-                teams = teams + (grant.principal,)
-            drafts.append(ItemDraft(
-                grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
-                principal_name=principal.label if principal else grant.principal,
-                resource_name=resource.label if resource else grant.resource,
-                tier=resource.tier if resource else "", app=app,
-                path=path, teams=teams, conflicts=conflicts,
-                holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
-                fingerprint=texts.fingerprint(grant, key, hops), key=key,
-                person_status=status, person_manager=manager, person_department=department,
-                usage=usage, path_json=path_json,
-            ))
-    assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
-    if previous:
-        assigned = [_with_previous(d, previous) for d in assigned]
-    return assigned
+            status = person.status
+            manager = person.roster.manager if person.roster else ""
+            department = person.roster.department if person.roster else ""
+            for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
+                grant = grants[key]
+                resource = resources.get(grant.resource)
+                if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+                    continue
+                if scope.kind == "movers" and key not in moved[person.key]:
+                    continue
+                if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
+                    continue
+                if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
+                    continue
+                if grant.resource in used_at:
+                    usage = usage_of.of(grant, accounts).suggest(idle_days)
+                else:
+                    usage = usage_memo.get(key)
+                    if usage is None:
+                        usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
+                if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
+                    continue
+                # the route: the person's hops to the grant's principal (the same for each of its grants),
+                # then the grant's own two steps (the same for everyone); drawn once per person and principal
+                head, tail = heads.get(grant.principal), tails.get(key)
+                if hops_to is not None and (head is None or tail is None):  # (a stored analysis)
+                    if head is None:
+                        head = heads[grant.principal] = hops_to(grant.principal) or _NO_ROUTE
+                    if tail is None and head is not _NO_ROUTE:
+                        tail = tails[key] = texts.parts(routes.grant_steps(grant))
+                elif head is None or tail is None:
+                    route = analysis.grant_route(person.key, grant)
+                    if route:
+                        head = heads[grant.principal] = texts.parts(route[:-2])
+                        tail = tails[key] = texts.parts(route[-2:])
+                    else:  # (not reached: no route to any grant of that principal)
+                        head = heads[grant.principal] = _NO_ROUTE
+                app = resource_app.get(grant.resource)
+                if app is None:  # the resource's app, else its repository's: the same for every item on it
+                    app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
+                        _grant_repo(resource), "")
+                if not app:
+                    app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
+                if scope.apps and app not in scope.apps:
+                    continue
+                conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
+                if scope.kind == "conflicts" and not conflicts:
+                    continue
+                path, path_json, hops, teams = texts.join(head, tail)
+                principal = principals.get(grant.principal)
+                if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
+                    teams = teams + (grant.principal,)
+                drafts.append(ItemDraft(
+                    grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
+                    principal_name=principal.label if principal else grant.principal,
+                    resource_name=resource.label if resource else grant.resource,
+                    tier=resource.tier if resource else "", app=app,
+                    path=path, teams=teams, conflicts=conflicts,
+                    holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
+                    fingerprint=texts.fingerprint(grant, key, hops), key=key,
+                    person_status=status, person_manager=manager, person_department=department,
+                    usage=usage, path_json=path_json,
+                ))
+        return drafts
+
+    return [(p, len(reach[p.key])) for p in identities.people.values() if reach[p.key]], plan
 
 
 def use_drafts(analysis: Analysis, scope: Scope, aliases: Mapping[str, Mapping[str, str]]) -> list[ItemDraft]:

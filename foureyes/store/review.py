@@ -8,16 +8,24 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 
 from __future__ import annotations
 
+import gc
+import os
+import pickle
+import signal
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import Store, records
 from . import schema as t
+from .writing import parallel_possible
 
 ITEM_BATCH = 2000
+# Items from which, on SQLite, their digest is worked out in a forked child while they are inserted
+# (below it a fork costs more than it saves)
+PARALLEL_ITEMS = 50_000
 
 Db = Store | Connection
 
@@ -70,17 +78,19 @@ def insert_campaign(conn: Connection, values: Mapping[str, Any]) -> int:
 ITEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in t.campaign_items.columns if c.name != "id")
 
 
-def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]], *,
+                 fork_from: int | None = None) -> dict[str, Any]:
     """A campaign's items, in bulk (tuples in `ITEM_COLUMNS` order without the first, the campaign's
     id: ``campaign_id``): plain tuples through the driver's executemany (SQLAlchemy's per-row parameter processing cost more
     than the insert on a campaign of 500,000 items).
 
     Returns what the campaign's creation commits to about them (`records.ItemsDigest`), worked
     out from the rows as written and the ids they were given: reading 500,000 rows back for it
-    took as long as writing them."""
+    took as long as writing them. On SQLite, ``fork_from`` items or more (`PARALLEL_ITEMS` when not
+    given) have it worked out in a forked child while they are inserted."""
     names = list(ITEM_COLUMNS)
     if conn.dialect.name == "sqlite":
-        return _insert_items_sqlite(conn, campaign_id, rows)
+        return _insert_items_sqlite(conn, campaign_id, rows, PARALLEL_ITEMS if fork_from is None else fork_from)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     for start in range(0, len(rows), ITEM_BATCH):
@@ -95,20 +105,105 @@ def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any
     return records.items_digest(ids, (_clean((campaign_id, *row)) for row in rows), ITEM_COLUMNS)
 
 
-def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]],
+                         fork_from: int) -> dict[str, Any]:
     """`insert_items` on SQLite: the ids SQLite would hand out (one more than the largest, the
     table having no AUTOINCREMENT) given explicitly, so the digest needs no reading back. The
     write lock is held (the campaign's row was written in this transaction): no other writer
-    takes an id in between. (Working out the digest in a thread while SQLite writes was slower:
-    SQLite lets go of the GIL for each row only, and waits up to the switch interval for it.)"""
+    takes an id in between. With the ids known before the rows go in, a campaign of ``fork_from``
+    items or more has its digest worked out by a forked child on the other core while SQLite
+    writes (`Forked`; in a thread it was slower: SQLite lets go of the GIL for each row
+    only, and waits up to the switch interval for it)."""
     start = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM campaign_items").scalar_one()) + 1
-    sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
-           f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
-    for at in range(0, len(rows), ITEM_BATCH):
-        conn.exec_driver_sql(sql, [(start + at + n, campaign_id, *row)
-                                   for n, row in enumerate(rows[at:at + ITEM_BATCH])])
     ids = range(start, start + len(rows))
-    return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+
+    def digest() -> dict[str, Any]:
+        return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+
+    child = Forked(digest) if len(rows) >= fork_from else None
+    try:
+        sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
+               f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
+        for at in range(0, len(rows), ITEM_BATCH):
+            conn.exec_driver_sql(sql, [(start + at + n, campaign_id, *row)
+                                       for n, row in enumerate(rows[at:at + ITEM_BATCH])])
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    done, found = child.result() if child is not None else (False, None)
+    return found if done else digest()
+
+
+class Forked:
+    """``work()`` done by a forked child on the machine's other core while this process goes on
+    (what it reads is shared with it, copy on write); its answer comes back pickled through a pipe.
+    `result` is (True, the answer), or (False, None) where no fork is safe (`writing.parallel_possible`:
+    not Linux, or other threads running: a lock one of them holds would never be released in the
+    child) or the child failed: the caller then does the work itself. The child leaves without
+    running anything of the parent's (no atexit, no finalizers: the parent's connections are not
+    its to close); ``work`` must not write, nor use a database connection opened before the fork."""
+
+    def __init__(self, work: Callable[[], Any]):
+        self._pid, self._read = 0, -1
+        if not parallel_possible():
+            return
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            code = 1
+            try:
+                os.close(read)
+                gc.disable()  # a collection would walk (and copy) the parent's heap
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent does the work itself
+                pass
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def result(self) -> tuple[bool, Any]:
+        if not self._pid:
+            return False, None
+        data = b""
+        try:
+            with os.fdopen(self._read, "rb") as pipe:
+                self._read = -1
+                data = pipe.read()
+        finally:
+            self._reap()
+        try:  # the child writes its answer only once it has all of it
+            return True, pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
+        except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): done here
+            return False, None
+
+    def cancel(self) -> None:
+        """Stop the child: nothing waits for its answer."""
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - it had finished
+                pass
+            self._reap()
+
+    def _reap(self) -> None:
+        try:
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
+            pass
+        self._pid = 0
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -18,12 +18,15 @@ from foureyes import review
 from foureyes.analysis import analyze
 from foureyes.config import parse_config
 from foureyes.model import EdgeKind, Kind
+from foureyes.review import campaigns
 from foureyes.review.campaigns import NEW
 from foureyes.review.people import aliases_of, dict_lookup
 from foureyes.review.vocabulary import dumps
 from foureyes.review.planning import _assign, _fingerprint, _item_app, plan_items
 from foureyes.review.routes import RouteHops
 from foureyes.store import Store, audit, records
+from foureyes.store import review as item_rows
+from foureyes.store.writing import parallel_possible
 from foureyes.workspace import Workspace
 
 from .conftest import TODAY
@@ -38,12 +41,20 @@ fallback_reviewer = "ciso@bigco.example"
 """
 
 
+def _expect_fork() -> None:
+    """Run again in a fresh process (the last test), these tests must take the forked paths."""
+    import os
+
+    assert parallel_possible() or not os.environ.get("FOUREYES_TEST_EXPECT_FORK"), "a fresh process forks"
+
+
 def _frozen_items(store: Store, campaign_id: int) -> dict[str, Any]:
     entry = next(e for e in audit.entries(store, campaign_id=campaign_id) if e.action == NEW)
     return dict(entry.state["frozen"]["items"])
 
 
-def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config):
+def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config, monkeypatch):
+    _expect_fork()
     spec = review.spec_from_config(review_config, name="Q4", today=TODAY)
     campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
     said = _frozen_items(store, campaign.id)
@@ -53,7 +64,20 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
     assert said["start"] == {"state": "pending", "decision_id": None, "decided_by": None, "decided_at": None,
                              "version": 0}
     assert review.verify_audit(store).differences == ()
-    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read back
+    # the digest worked out by a forked child while the rows go in (on SQLite, where a fork is safe): the same
+    first_rows = review.items(store, campaign.id)
+    with store.engine.connect() as conn:
+        written = [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {campaign.id} "
+            "ORDER BY id")]
+    start = min(i.id for i in first_rows)
+    ids = range(start, start + len(written))
+    child = item_rows.Forked(lambda: records.items_digest(ids, ((campaign.id, *row) for row in written),
+                                                          item_rows.ITEM_COLUMNS))
+    assert child.result() == ((True, said) if parallel_possible() else (False, None))
+    # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read
+    # back, here worked out beside the insert as a campaign of `PARALLEL_ITEMS` items has it
+    monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
     second = review.create_campaign(store, review_config, review.spec_from_config(review_config, name="Q4 again",
                                                                                   today=TODAY),
                                     actor="security@acme.com", today=TODAY)
@@ -125,7 +149,8 @@ def _shown(draft: Any) -> tuple[Any, ...]:
             draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
 
 
-def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
+def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monkeypatch):
+    _expect_fork()
     workspace, config = enterprise
     stored = workspace.analysis()
     snapshot = workspace.load_snapshot()
@@ -154,6 +179,22 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise):
     # and from the analysis computed now (no step shared between routes): the same items
     again = plan_items(computed, config, review.Scope(kind="production"), rules, aliases=aliases)
     assert [_shown(d) for d in again] == [_shown(d) for d in drafts]
+    # and the people split in two, the later half's rows planned by a forked child (where a fork is safe), as a
+    # campaign of `PARALLEL_GRANTS` grants has them: the same rows, in the same order
+    answered = []
+
+    class Watched(item_rows.Forked):
+        def result(self) -> tuple[bool, Any]:
+            found = super().result()
+            answered.append(found[0])
+            return found
+
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    monkeypatch.setattr(item_rows, "Forked", Watched)
+    spec = review.spec_from_config(config, name="split", scope=review.Scope(kind="production"), reviewers=rules)
+    split = campaigns._planned_rows(workspace._store, stored, config, spec, baseline=None, previous={},
+                                    aliases=aliases)
+    assert split == campaigns._draft_rows(drafts) and answered == [parallel_possible()]
 
 
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
@@ -178,3 +219,25 @@ def test_rows_are_encoded_as_the_json_encoder_does():
         assert _encode_row(list(row)) == _encode(list(row))
     with pytest.raises(TypeError):
         _encode_row([object()])
+
+
+_FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
+                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one")
+
+
+def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
+    """The two tests above check a big campaign's forked paths (the items' digest beside the insert,
+    the later half planned by a child) only where a fork is safe; a test worker that other tests left
+    threads in checks the fallback alone. Here they run again in a fresh process, which must fork."""
+    import os
+    import subprocess
+
+    if parallel_possible():
+        pytest.skip("this process forks: the tests above checked the forked paths themselves")
+    here = Path(__file__).resolve()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+                           *(f"{here}::{name}" for name in _FORKED_PATHS)],
+                          cwd=here.parent.parent.parent, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "FOUREYES_TEST_EXPECT_FORK": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
