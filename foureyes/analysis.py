@@ -88,6 +88,11 @@ class Analysis:
     def holding_count(self, person: str) -> int:
         return len(self.graph.by_person().get(person, ()))
 
+    def person_names(self, keys: Iterable[str]) -> dict[str, tuple[str, bool]]:
+        """(display name, linked) of each of these people there is."""
+        people = self.identities.people
+        return {key: (people[key].display_name, people[key].linked) for key in keys if key in people}
+
     def holdings_of(self, capability: str) -> dict[str, list[Holding]]:
         """Everyone's holdings of one capability, by person."""
         out: dict[str, list[Holding]] = {}

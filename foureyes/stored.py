@@ -33,7 +33,7 @@ from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step
 from .identity import Identities
 from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
-from .rules import Finding, RulePack, Waiver
+from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.view import WHOLE_READ
@@ -439,15 +439,23 @@ class StoredAnalysis(Analysis):
         self.identities
         return self._holding_counts.get(person, 0)
 
+    def person_names(self, keys: Iterable[str]) -> dict[str, tuple[str, bool]]:
+        """From those people's rows alone while everyone is unread (a table's first screenful)."""
+        keys = list(dict.fromkeys(keys))
+        if self._identities is not None or len(keys) > analyses.CHUNK:
+            return super().person_names(keys)
+        return {k: (name, bool(linked)) for k, name, linked in analyses.person_names(self._store, self.row.id, keys)}
+
     # ------------------------------------------------------------ findings
 
     def _read_findings(self) -> list[Finding]:
         coverage = self._coverage()
         today = self._today
         out: list[Finding] = []
+        rules: dict[str, Rule | None] = {}  # `RulePack.get` scans the pack: once per rule here
         for seq, finding_id, rule_id, person, scope, subject, label, evidence, details in analyses.findings(
                 self._store, self.row.id):
-            rule = self._pack.get(rule_id)
+            rule = rules[rule_id] if rule_id in rules else rules.setdefault(rule_id, self._pack.get(rule_id))
             if rule is None:  # a stale analysis of a rule removed since
                 continue
             parts = Decoded(evidence, partial(stored_evidence, person, rule.requirements),  # decoded when first read

@@ -58,3 +58,31 @@ def test_the_matrix_counted_from_the_stored_counts_is_the_computed_one(enterpris
     production = workspace.matrix(stored, tier="production", counts=True)
     assert len(production) > 20 and any(r["conflict"] for r in production)
     assert sum(r["capabilities"]["deploy.run"] for r in production) > 0
+
+
+def test_the_conflicts_tables_first_people_are_named_from_their_rows_alone_as_when_computed(enterprise):
+    """The Conflicts table's first screenful names its people from their rows alone, before
+    everyone is read: the names the computed analysis gives (unlinked accounts marked as such),
+    and the table built so is the one built from the analysis computed now."""
+    from foureyes.tui.state import conflict_rows, iter_conflict_rows
+
+    workspace, _, computed = enterprise
+    people = computed.identities.people
+    linked = [k for k, p in people.items() if p.linked]
+    unlinked = [k for k, p in people.items() if not p.linked]
+    keys = [*linked[:40], *unlinked[:40], "nobody@bigco.example"]
+    fresh = workspace.stored_analysis()
+    names = fresh.person_names(keys)
+    assert fresh._identities is None  # their rows alone were read
+    assert names == computed.person_names(keys)
+    assert len(names) == 80 and [names[k][1] for k in keys[:80]] == [True] * 40 + [False] * 40
+    assert fresh.person_names(keys) == names and fresh.person_names([]) == {}
+    _ = fresh.identities  # everyone read: the names come from the people themselves
+    assert fresh.person_names(keys) == names
+
+    def shown(rows: list[Any]) -> list[tuple[Any, ...]]:
+        return [(r.key, r.cells, r.sort, r.fields, r.haystack, r.style, r.cell_styles) for r in rows]
+
+    first_named_alone = list(iter_conflict_rows(workspace.stored_analysis(), 100))
+    assert shown(first_named_alone) == shown(conflict_rows(computed))
+    assert any(r.data.person in unlinked and f"({r.data.person})" in r.cells[3] for r in first_named_alone[:100])

@@ -187,6 +187,14 @@ def people(store: Store, analysis_id: int) -> list[tuple[Any, ...]]:
                    order=" ORDER BY seq")
 
 
+def person_names(store: Store, analysis_id: int, keys: Sequence[str]) -> list[tuple[str, str, Any]]:
+    """(person, name, linked) of a few people (up to `CHUNK`)."""
+    if not keys:
+        return []
+    return _select(store, t.analysis_people, "person, name, linked", analysis_id,
+                   f" AND person IN ({', '.join('?' * len(keys))})", list(keys))
+
+
 def reach(store: Store, analysis_id: int) -> list[tuple[str, str]]:
     """(person, reach JSON) of everyone, in person order."""
     return _select(store, t.analysis_people, "person, reach", analysis_id, order=" ORDER BY seq")

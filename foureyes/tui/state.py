@@ -70,7 +70,12 @@ def when(iso: str) -> str:
 def person_label(person: Person | None, key: str = "") -> str:
     if person is None:
         return key
-    return person.display_name if person.linked else f"{person.display_name} ({person.key})"
+    return name_label(person.display_name, person.linked, person.key)
+
+
+def name_label(name: str, linked: bool, key: str) -> str:
+    """A person's label from their name: an unlinked account's says which one it is."""
+    return name if linked else f"{name} ({key})"
 
 
 def chain(steps: Iterable[Step]) -> str:
@@ -225,13 +230,20 @@ def conflict_rows(analysis: Analysis) -> list[Row]:
     return list(iter_conflict_rows(analysis))
 
 
-def iter_conflict_rows(analysis: Analysis) -> Iterator[Row]:
-    """The rows in table order, one at a time (the first screenful shows before the rest is built)."""
+def iter_conflict_rows(analysis: Analysis, first: int = 0) -> Iterator[Row]:
+    """The rows in table order, one at a time (the first screenful shows before the rest is built);
+    the people of the ``first`` rows are named from a read of them alone, the rest from everyone's."""
     findings = sorted(analysis.findings, key=lambda f: (-severity_rank(f.severity), f.rule.id, f.subject_label,
                                                         f.scope))
-    for f in findings:
-        person = analysis.identities.people.get(f.person) if f.person else None
-        subject = person_label(person, f.subject) if f.person else f.subject_label
+    names = analysis.person_names(f.person for f in findings[:first] if f.person)
+    for n, f in enumerate(findings):
+        if not f.person:
+            subject = f.subject_label
+        elif n < first:
+            name = names.get(f.person)
+            subject = name_label(*name, f.person) if name is not None else f.subject
+        else:
+            subject = person_label(analysis.identities.people.get(f.person), f.subject)
         scope = finding_scope(analysis, f)
         systems = finding_systems(analysis, f)
         status = finding_status(f)

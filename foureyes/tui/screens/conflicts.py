@@ -21,7 +21,7 @@ from ..state import CONFLICT_COLUMNS, CONFLICT_FIELDS, Triage, conflict_rows, it
 from ..widgets.finding import finding_detail
 from ..widgets.table import RecordTable
 from .base import Command
-from .tabular import TableScreen
+from .tabular import FIRST_ROWS, TableScreen
 
 
 class ConflictsScreen(TableScreen):
@@ -57,7 +57,7 @@ class ConflictsScreen(TableScreen):
         return conflict_rows(triage.analysis)
 
     def iter_rows(self, triage: Triage) -> Iterable[Row]:
-        return iter_conflict_rows(triage.analysis)
+        return iter_conflict_rows(triage.analysis, FIRST_ROWS)
 
     def summary_extra(self) -> Text:
         open_count = self.table.count_visible("status", "excepted", equal=False)
