@@ -392,6 +392,12 @@ def _check_the_pack(store_url: str, forked: bool) -> None:
             ids.append(store.write_snapshot([_result(), odd, SourceResult("empty", "aws", error="denied")],
                                             label=f"odd {forked}").id)
             ids.append(store.write_snapshot(big, label=f"big {forked}").id)
+            if forked:  # a child that dies: the rows it would have packed are packed here
+                real, writing._child = writing._child, lambda *args: os._exit(3)
+                try:
+                    ids.append(store.write_snapshot(big, label="big, its child died").id)
+                finally:
+                    writing._child = real
         finally:
             writing.PARALLEL_ROWS = saved
         for snapshot_id in ids:

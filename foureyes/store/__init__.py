@@ -259,6 +259,12 @@ class Store:
         """Store the results of one run as one snapshot, all or nothing, with the content digest a
         campaign's creation commits to (`written_digest`: computed from the rows as they are written;
         for a big snapshot on the other core, by a forked `DigestWorker`, while the rows are inserted)."""
+        # The cyclic GC paused: the rows are acyclic tuples, and each automatic collection walked the
+        # caller's million grants again (2-4 s of a full-size write).
+        with gc_paused():
+            return self._write_snapshot(results, taken_at, label)
+
+    def _write_snapshot(self, results: Sequence[SourceResult], taken_at: str | None, label: str) -> SnapshotInfo:
         taken = taken_at or now_iso()
         texts = [[canonical(a) for a in r.activity] for r in results]  # encoded once: stored and hashed
         size = sum(len(r.grants) + len(r.principals) + len(r.resources) + len(r.edges) for r in results)
@@ -284,7 +290,8 @@ class Store:
                 else:
                     keys = [key for found in grant_keys for key in found]
                     order = key_order(keys)
-                packer = GrantPacker(hasher and hasher.written(t.grants))
+                # the rows inserted kept for the pack only where no child packs them (it keeps its own)
+                packer = GrantPacker(hasher and hasher.written(t.grants), keep=worker is None)
                 self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
                                  written=packer.written)
                 if worker is not None:
@@ -292,8 +299,17 @@ class Store:
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]
                 # the grants packed for loading in one read: the child's, else from the rows inserted here
-                pack = worker.pack if worker is not None and worker.pack is not None else \
-                    packer.data([r.name for r in results])
+                # (made again, as they were inserted, where the child failed)
+                names = [r.name for r in results]
+                if worker is not None and worker.pack is not None:
+                    pack = worker.pack
+                elif packer.kept:
+                    pack = packer.data(names)
+                else:
+                    again = GrantPacker()
+                    again.written(list(for_backend(grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
+                                                   self.is_sqlite)))
+                    pack = again.data(names)
                 conn.execute(t.snapshot_packs.insert().values(
                     snapshot_id=snapshot_id, format=writing.PACK_FORMAT, grants=packer.count, data=pack))
                 conn.execute(t.snapshots.update().where(t.snapshots.c.id == snapshot_id)

@@ -147,13 +147,15 @@ def pack_grants(found: Mapping[str, Sequence[tuple[Any, ...]]]) -> bytes:
 class GrantPacker:
     """`Store.insert_rows`' ``written`` for the grants: keeps the rows as inserted, for `pack_grants`."""
 
-    def __init__(self, then: Callable[[list[tuple[Any, ...]]], None] | None = None):
+    def __init__(self, then: Callable[[list[tuple[Any, ...]]], None] | None = None, *, keep: bool = True):
         self._batches: list[list[tuple[Any, ...]]] = []
         self._then = then
+        self.kept = keep  # False: only counted (a forked `DigestWorker` packs its own copy of the rows)
         self.count = 0
 
     def written(self, batch: list[tuple[Any, ...]]) -> None:
-        self._batches.append(batch)
+        if self.kept:
+            self._batches.append(batch)
         self.count += len(batch)
         if self._then is not None:
             self._then(batch)
