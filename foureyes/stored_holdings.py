@@ -3,7 +3,7 @@ other core.
 
 Encoding a million holdings is most of storing an analysis, and it is pure: a person's blobs
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
-`store.writing.parallel_possible`) and there are enough holdings, a forked child encodes the
+`store.forking.parallel_possible`) and there are enough holdings, a forked child encodes the
 people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
 hundred people at a time, into a file of its own (their lengths told through a pipe), while
 this process encodes the first people and writes rows. The rows, their order and the matrix's
@@ -16,14 +16,13 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import signal
 import struct
 import tempfile
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .graph import Holding
 from .model import CAPABILITIES, Person
-from .store.writing import parallel_possible
+from .store.forking import parallel_possible, stop
 from .stored_form import MatrixCounts, encode_holdings, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
@@ -153,14 +152,7 @@ class _Worker:
     def stop(self) -> None:
         """Stop the child if it still runs, reap it, and close the pipe and the file."""
         if self._pid:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - it had finished
-                pass
-            try:
-                os.waitpid(self._pid, 0)
-            except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
-                pass
+            stop(self._pid)
             self._pid = 0
         if self._read >= 0:
             os.close(self._read)

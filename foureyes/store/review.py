@@ -8,19 +8,15 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 
 from __future__ import annotations
 
-import gc
-import os
-import pickle
-import signal
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import Store, records
 from . import schema as t
-from .writing import parallel_possible
+from .forking import Forked  # (`campaigns` forks through this module)
 
 ITEM_BATCH = 2000
 # Items from which, on SQLite, their digest is worked out in a forked child while they are inserted
@@ -133,77 +129,6 @@ def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequ
         raise
     done, found = child.result() if child is not None else (False, None)
     return found if done else digest()
-
-
-class Forked:
-    """``work()`` done by a forked child on the machine's other core while this process goes on
-    (what it reads is shared with it, copy on write); its answer comes back pickled through a pipe.
-    `result` is (True, the answer), or (False, None) where no fork is safe (`writing.parallel_possible`:
-    not Linux, or other threads running: a lock one of them holds would never be released in the
-    child) or the child failed: the caller then does the work itself. The child leaves without
-    running anything of the parent's (no atexit, no finalizers: the parent's connections are not
-    its to close); ``work`` must not write, nor use a database connection opened before the fork."""
-
-    def __init__(self, work: Callable[[], Any]):
-        self._pid, self._read = 0, -1
-        if not parallel_possible():
-            return
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            code = 1
-            try:
-                os.close(read)
-                gc.disable()  # a collection would walk (and copy) the parent's heap
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(data)
-                code = 0
-            except BaseException:  # noqa: BLE001 - the parent does the work itself
-                pass
-            finally:
-                os._exit(code)
-        os.close(write)
-        self._pid, self._read = pid, read
-
-    def result(self) -> tuple[bool, Any]:
-        if not self._pid:
-            return False, None
-        data = b""
-        try:
-            with os.fdopen(self._read, "rb") as pipe:
-                self._read = -1
-                data = pipe.read()
-        finally:
-            self._reap()
-        try:  # the child writes its answer only once it has all of it
-            return True, pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
-        except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): done here
-            return False, None
-
-    def cancel(self) -> None:
-        """Stop the child: nothing waits for its answer."""
-        if self._read >= 0:
-            os.close(self._read)
-            self._read = -1
-        if self._pid:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - it had finished
-                pass
-            self._reap()
-
-    def _reap(self) -> None:
-        try:
-            os.waitpid(self._pid, 0)
-        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
-            pass
-        self._pid = 0
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:

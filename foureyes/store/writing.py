@@ -17,9 +17,6 @@ import marshal
 import mmap
 import os
 import pickle
-import signal
-import sys
-import threading
 from array import array
 from itertools import islice
 from operator import itemgetter
@@ -27,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..model import SourceResult, grant_keys, snapshot_digest
 from . import schema as t
+from .forking import parallel_possible, reap, stop
 
 # Rows (grants, principals, …) from which the content digest is computed in a forked worker:
 # below it, a fork costs more than it saves.
@@ -335,23 +333,12 @@ class DigestWorker:
             os.close(self._read)
             self._read = -1
         if self._pid:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - it had finished
-                pass
-            self._reap()
+            stop(self._pid)
+            self._pid = 0
 
     def _reap(self) -> None:
-        try:
-            os.waitpid(self._pid, 0)
-        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
-            pass
+        reap(self._pid)
         self._pid = 0
-
-
-def parallel_possible() -> bool:
-    """A fork is safe here: Linux, and this thread the only one running."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _child(write: int, read: int, shared: mmap.mmap, count: int,
