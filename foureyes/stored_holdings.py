@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .graph import Holding
 from .model import CAPABILITIES, Person
-from .store.forking import parallel_possible, stop
+from .store.forking import fork_with_pipe, parallel_possible, stop
 from .stored_form import MatrixCounts, encode_holdings, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
@@ -117,14 +117,10 @@ class _Worker:
             self._file = tempfile.TemporaryFile()  # read here with `os.pread`: its offset is the child's
         except OSError:  # no temporary directory to write to: everything is encoded here
             return
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
+        if (forked := fork_with_pipe()) is None:
             self._file.close()
             return
+        pid, read, write = forked
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
             _child(write, read, self._file.fileno(), [p.key for p in people], by_person, keep, hop)
         os.close(write)

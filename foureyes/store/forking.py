@@ -41,43 +41,32 @@ def stop(pid: int) -> None:
     reap(pid)
 
 
-class Forked:
-    """``work()`` done by a forked child on the machine's other core while this process goes on
-    (what it reads is shared with it, copy on write); its answer comes back pickled through a pipe.
-    `result` is (True, the answer), or (False, None) where no fork is safe (`parallel_possible`:
-    not Linux, or other threads running: a lock one of them holds would never be released in the
-    child) or the child failed: the caller then does the work itself. The child leaves without
-    running anything of the parent's (no atexit, no finalizers: the parent's connections are not
-    its to close); ``work`` must not write, nor use a database connection opened before the fork."""
+def fork_with_pipe() -> tuple[int, int, int] | None:
+    """Fork, with a pipe from the child to this process: (pid, read end, write end), pid 0 in
+    the child; None where the fork failed (both ends closed)."""
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    return pid, read, write
 
-    def __init__(self, work: Callable[[], Any]):
-        self._pid, self._read = 0, -1
-        if not parallel_possible():
-            return
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            code = 1
-            try:
-                os.close(read)
-                gc.disable()  # a collection would walk (and copy) the parent's heap
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(data)
-                code = 0
-            except BaseException:  # noqa: BLE001 - the parent does the work itself
-                pass
-            finally:
-                os._exit(code)
+
+class Child:
+    """This process's end of a forked child whose answer comes back pickled through a pipe once
+    the child has all of it: `answer` waits for it, `cancel` stops a child nothing waits for."""
+
+    _pid = 0
+    _read = -1
+
+    def _started(self, pid: int, read: int, write: int) -> None:
         os.close(write)
         self._pid, self._read = pid, read
 
-    def result(self) -> tuple[bool, Any]:
+    def answer(self) -> tuple[bool, Any]:
+        """(True, the child's answer), or (False, None) where there was no child or it failed."""
         if not self._pid:
             return False, None
         data = b""
@@ -106,4 +95,33 @@ class Forked:
         self._pid = 0
 
 
-__all__ = ["Forked", "parallel_possible", "reap", "stop"]
+class Forked(Child):
+    """``work()`` done by a forked child on the machine's other core while this process goes on
+    (what it reads is shared with it, copy on write). `result` is (True, the answer), or (False,
+    None) where no fork is safe (`parallel_possible`) or the child failed: the caller then does the
+    work itself. ``work`` must not write, nor use a database connection opened before the fork."""
+
+    def __init__(self, work: Callable[[], Any]):
+        if not parallel_possible() or (forked := fork_with_pipe()) is None:
+            return
+        pid, read, write = forked
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            code = 1
+            try:
+                os.close(read)
+                gc.disable()  # a collection would walk (and copy) the parent's heap
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent does the work itself
+                pass
+            finally:
+                os._exit(code)
+        self._started(pid, read, write)
+
+    def result(self) -> tuple[bool, Any]:
+        return self.answer()
+
+
+__all__ = ["Child", "Forked", "fork_with_pipe", "parallel_possible", "reap", "stop"]

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..model import SourceResult, grant_keys, snapshot_digest
 from . import schema as t
-from .forking import parallel_possible, reap, stop
+from .forking import Child, fork_with_pipe, parallel_possible
 
 # Rows (grants, principals, …) from which the content digest is computed in a forked worker:
 # below it, a fork costs more than it saves.
@@ -262,7 +262,7 @@ _KEY = 20  # characters of a grant key (`model.stable_hash`): keys pass between 
 _AT = array("I").itemsize  # bytes of a grant's position in key order
 
 
-class DigestWorker:
+class DigestWorker(Child):
     """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
     `keys` hands over the keys in their order as soon as the child has them (through memory
     shared with it), `result` waits for the digests. Where no fork is safe (not Linux, or other
@@ -273,24 +273,18 @@ class DigestWorker:
         self._args = (results, texts, is_sqlite)
         self.from_child = False  # whether `result` was the child's answer
         self.pack: bytes | None = None  # the child's `pack_grants` of the rows, with its answer
-        self._pid = 0
-        self._read = -1
         self._keys: list[list[str]] | None = None
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
         shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))  # MAP_SHARED: the child's writes are seen here
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
+        if (forked := fork_with_pipe()) is None:
             return
+        pid, read, write = forked
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
             _child(write, read, shared, count, self._args)
-        os.close(write)
-        self._pid, self._read, self._shared, self._count = pid, read, shared, count
+        self._started(pid, read, write)
+        self._shared, self._count = shared, count
 
     def keys(self) -> tuple[list[str], Sequence[int]]:
         """All grants' keys (in the sources' order) and the grants' positions in key order (`key_order`)."""
@@ -309,36 +303,14 @@ class DigestWorker:
 
     def result(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """The snapshot's key digest and each table's digest."""
-        if self._pid:
-            data = b""
-            try:
-                with os.fdopen(self._read, "rb") as pipe:
-                    self._read = -1
-                    data = pipe.read()
-            finally:
-                self._reap()
-            try:  # the child writes its answer only once it has all of it
-                found = pickle.loads(data)  # noqa: S301 - our own child's answer, through our own pipe
-            except Exception:  # noqa: BLE001 - it died on the way (killed, out of memory): computed here
-                found = None
-            if found is not None:
-                self.from_child = True
-                self.pack = found[2]
-                return found[0], found[1]
+        done, found = self.answer()
+        if done:
+            self.from_child = True
+            self.pack = found[2]
+            return found[0], found[1]
         return content_digests(*self._args, grant_keys=self._keys)
 
-    def cancel(self) -> None:
-        """Stop the child (the write failed): nothing waits for its answer."""
-        if self._read >= 0:
-            os.close(self._read)
-            self._read = -1
-        if self._pid:
-            stop(self._pid)
-            self._pid = 0
-
-    def _reap(self) -> None:
-        reap(self._pid)
-        self._pid = 0
+    # `cancel` (the write failed: nothing waits for its answer) is `Child`'s
 
 
 def _child(write: int, read: int, shared: mmap.mmap, count: int,
