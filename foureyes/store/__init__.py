@@ -285,15 +285,21 @@ class Store:
                         self.insert_rows(conn, table, rows, written=hasher and hasher.written(table))
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
-                if worker is not None:
-                    keys, order = worker.keys()
+                made: list[tuple[Any, ...]] = []
+                if worker is not None:  # the rows made while the child sorts the keys
+                    keys = worker.keys()
+                    made = list(grant_rows(snapshot_id, results, keys, None, _dumps_shared()))
+                    order = worker.order(keys)
+                    rows: Iterable[tuple[Any, ...]] = map(made.__getitem__, order)
                 else:
                     keys = [key for found in grant_keys for key in found]
                     order = key_order(keys)
+                    rows = grant_rows(snapshot_id, results, keys, order, _dumps_shared())
                 # the rows inserted kept for the pack only where no child packs them (it keeps its own)
                 packer = GrantPacker(hasher and hasher.written(t.grants), keep=worker is None)
-                self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
-                                 written=packer.written)
+                self.insert_rows(conn, t.grants, rows, written=packer.written)
+                del rows
+                made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
                     row["digest"], tables = worker.result()
                 else:

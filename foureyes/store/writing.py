@@ -34,8 +34,35 @@ PARALLEL_ROWS = 50_000
 # ---------------------------------------------------------------- rows as written
 
 
+def _attrs_encoder() -> Callable[[dict[str, Any]], str]:
+    """``json.dumps(value, sort_keys=True, ensure_ascii=False)``, its C encoder made once: ``dumps``
+    makes an encoder per call (a third of the cost of a short mapping's text, and a million-grant
+    snapshot has ~140,000 distinct attribute mappings). The same arguments ``JSONEncoder.iterencode``
+    gives it, so the same text and the same errors."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has it
+        return lambda value: json.dumps(value, sort_keys=True, ensure_ascii=False)
+    like = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    markers: dict[int, Any] = {}  # (check_circular, as dumps: emptied again after each mapping)
+    chunks = make(markers, like.default, json.encoder.encode_basestring, like.indent, like.key_separator,
+                  like.item_separator, like.sort_keys, like.skipkeys, like.allow_nan)
+    join = "".join
+
+    def encode(value: dict[str, Any]) -> str:
+        try:
+            return join(chunks(value, 0))
+        except BaseException:
+            markers.clear()  # (what a failed encoding left marked must not fail the next one)
+            raise
+
+    return encode
+
+
+_encode_attrs = _attrs_encoder()
+
+
 def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
+    return _encode_attrs(dict(value)) if value else ""
 
 
 def _dumps_shared() -> Callable[[Mapping[str, Any]], str]:
@@ -264,8 +291,8 @@ _AT = array("I").itemsize  # bytes of a grant's position in key order
 
 class DigestWorker(Child):
     """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
-    `keys` hands over the keys in their order as soon as the child has them (through memory
-    shared with it), `result` waits for the digests. Where no fork is safe (not Linux, or other
+    `keys` hands over the keys as soon as the child has them (through memory shared with it),
+    `order` their order once it has sorted them, `result` waits for the digests. Where no fork is safe (not Linux, or other
     threads running: a lock one of them holds would never be released in the child) or the child
     fails, both are computed here."""
 
@@ -274,6 +301,7 @@ class DigestWorker(Child):
         self.from_child = False  # whether `result` was the child's answer
         self.pack: bytes | None = None  # the child's `pack_grants` of the rows, with its answer
         self._keys: list[list[str]] | None = None
+        self._ordering = False  # the child sent the keys: their order follows
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
@@ -286,20 +314,29 @@ class DigestWorker(Child):
         self._started(pid, read, write)
         self._shared, self._count = shared, count
 
-    def keys(self) -> tuple[list[str], Sequence[int]]:
-        """All grants' keys (in the sources' order) and the grants' positions in key order (`key_order`)."""
+    def keys(self) -> list[str]:
+        """All grants' keys, in the sources' order (as soon as the child has hashed them: their
+        order, `order`, comes after it has sorted them, while the caller makes the rows)."""
         if self._pid:
             said = os.read(self._read, 1)
             if said == b"K":
+                self._ordering = True
+                packed = self._shared[:self._count * _KEY].decode("ascii")
+                return [packed[i:i + _KEY] for i in range(0, self._count * _KEY, _KEY)]
+        self._keys = grant_keys_of(self._args[0])
+        return [key for found in self._keys for key in found]
+
+    def order(self, keys: list[str]) -> Sequence[int]:
+        """The grants' positions in key order (`key_order` of ``keys``, what `keys` returned)."""
+        if self._ordering:
+            self._ordering = False
+            if os.read(self._read, 1) == b"O":
                 count, shared = self._count, self._shared
-                packed = shared[:count * _KEY].decode("ascii")
                 order = array("I")
                 order.frombytes(shared[count * _KEY:count * (_KEY + _AT)])
                 shared.close()
-                return [packed[i:i + _KEY] for i in range(0, count * _KEY, _KEY)], order
-        self._keys = grant_keys_of(self._args[0])
-        keys = [key for found in self._keys for key in found]
-        return keys, key_order(keys)
+                return order
+        return key_order(keys)
 
     def result(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """The snapshot's key digest and each table's digest."""
@@ -324,15 +361,17 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         results = args[0]
         grant_keys = grant_keys_of(results)
         keys = [key for found in grant_keys for key in found]
-        order = key_order(keys)
         packed = "".join(keys).encode("utf-8")
         fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
-        if fixed:
+        if fixed:  # the keys first: the parent makes the rows while their order is sorted out here
             shared[:len(packed)] = packed
-            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
             os.write(write, b"K")
         else:  # not the keys `model.stable_hash` makes: the parent computes them itself
             os.write(write, b"k")
+        order = key_order(keys)
+        if fixed:
+            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
+            os.write(write, b"O")
         owner = [i for i, r in enumerate(results) for _ in r.grants]
         sorted_keys: list[list[str]] = [[] for _ in results]
         adds = [found.append for found in sorted_keys]
