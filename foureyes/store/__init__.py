@@ -53,9 +53,11 @@ from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the stor
     for_backend,
     grant_keys_of,
     grant_rows,
+    grant_tails,
     hashes_digest,
     key_order,
     row_hashes,
+    rows_of_tails,
     source_rows,
     written_digest,
 )
@@ -286,9 +288,11 @@ class Store:
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
                 made: list[tuple[Any, ...]] = []
-                if worker is not None:  # the rows made while the child sorts the keys
+                if worker is not None:  # the rows made while the child hashes the keys, then sorts them
+                    tails = grant_tails(results, _dumps_shared())
                     keys = worker.keys()
-                    made = list(grant_rows(snapshot_id, results, keys, None, _dumps_shared()))
+                    made = rows_of_tails(snapshot_id, results, keys, tails)
+                    del tails
                     order = worker.order(keys)
                     rows: Iterable[tuple[Any, ...]] = map(made.__getitem__, order)
                 else:

@@ -130,6 +130,21 @@ def grant_rows(sid: int, results: Sequence[SourceResult], keys: Sequence[str], o
     return iter(rows) if order is None else map(rows.__getitem__, order)
 
 
+def grant_tails(results: Sequence[SourceResult],
+                dumps: Callable[[Mapping[str, Any]], str]) -> list[tuple[Any, ...]]:
+    """Each grant's row from its system on (`grant_rows`' columns after the key), in the sources'
+    order: what the write makes while the digest worker hashes the keys."""
+    return [(g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
+             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs)) for r in results for g in r.grants]
+
+
+def rows_of_tails(sid: int, results: Sequence[SourceResult], keys: Sequence[str],
+                  tails: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`grant_rows` (in the sources' order) of `grant_tails` and the keys."""
+    names = [r.name for r in results for _ in r.grants]
+    return [(sid, name, key, *tail) for name, key, tail in zip(names, keys, tails)]
+
+
 def for_backend(rows: Iterable[tuple[Any, ...]], is_sqlite: bool) -> Iterable[tuple[Any, ...]]:
     """Rows as the database keeps them: PostgreSQL text cannot hold NUL, so a NUL from an audited
     system becomes U+FFFD there (SQLite keeps it, and every renderer shows it escaped)."""
@@ -397,4 +412,4 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
 
 __all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
-           "grant_rows", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
+           "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
