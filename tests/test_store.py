@@ -254,6 +254,10 @@ def _check_the_forked_digest_worker() -> None:
         assert sent_keys == keys and list(sent_order) == order
         assert isinstance(sent_order, array), "the order is the child's (sent through shared memory)"
         assert worker.result() == here and worker.from_child
+        # the child packs the biggest sources (at least half of the grants); the writing process the others
+        assert worker.pack is not None and sorted(worker.pack) == writing.packed_by_child(results)
+        assert 2 * sum(len(results[i].grants) for i in worker.pack) >= len(keys) > sum(
+            len(results[i].grants) for i in worker.pack) and len(worker.pack) < len(results)
         assert here[1]["grants"]["rows"] == len(keys)
     on_sqlite = writing.content_digests(results, texts, True)
     assert on_sqlite[1]["grants"] != here[1]["grants"], "a NUL reads back otherwise on PostgreSQL"

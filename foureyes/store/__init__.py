@@ -303,16 +303,20 @@ class Store:
                 packer = GrantPacker(hasher and hasher.written(t.grants), keep=worker is None)
                 self.insert_rows(conn, t.grants, rows, written=packer.written)
                 del rows
+                # the grants packed for loading in one read: the sources the child does not pack, packed
+                # here while it finishes the digests
+                ours = writing.pack_others(results, made, order, self.is_sqlite) if worker is not None else {}
                 made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
                     row["digest"], tables = worker.result()
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]
-                # the grants packed for loading in one read: the child's, else from the rows inserted here
-                # (made again, as they were inserted, where the child failed)
+                # and the child's part, else from the rows inserted here (made again, as they were
+                # inserted, where the child failed)
                 names = [r.name for r in results]
-                if worker is not None and worker.pack is not None:
-                    pack = worker.pack
+                parts = {**(worker.pack or {}), **ours} if worker is not None else {}
+                if len(parts) == len(results) == len(set(names)) and worker is not None and worker.pack is not None:
+                    pack = writing.packed_parts([parts[i] for i in range(len(results))])
                 elif packer.kept:
                     pack = packer.data(names)
                 else:

@@ -174,14 +174,51 @@ def pack_grants(found: Mapping[str, Sequence[tuple[Any, ...]]]) -> bytes:
     the principals, the resources and the rest of the row (a few dozen distinct "shapes" per source),
     the distinct values and each row's index among them; `marshal`led. The values are those of the
     rows, so a snapshot loads the same from either."""
-    parts = []
-    for name, rows in found.items():
-        keys: Any = "\n".join(map(itemgetter(2), rows))
-        if keys.count("\n") != max(len(rows) - 1, 0):  # (never: keys are hex)
-            keys = tuple(map(itemgetter(2), rows))
-        parts.append((name, len(rows), keys, _indexed(map(itemgetter(4), rows)), _indexed(map(itemgetter(6), rows)),
-                      _indexed(map(_SHAPE, rows))))
+    return packed_parts([pack_part(name, rows) for name, rows in found.items()])
+
+
+def pack_part(name: str, rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """One source's part of `pack_grants` (sources are packed apart: the write packs some on each core)."""
+    keys: Any = "\n".join(map(itemgetter(2), rows))
+    if keys.count("\n") != max(len(rows) - 1, 0):  # (never: keys are hex)
+        keys = tuple(map(itemgetter(2), rows))
+    return (name, len(rows), keys, _indexed(map(itemgetter(4), rows)), _indexed(map(itemgetter(6), rows)),
+            _indexed(map(_SHAPE, rows)))
+
+
+def packed_parts(parts: list[tuple[Any, ...]]) -> bytes:
+    """`pack_grants` of its sources' `pack_part` (in the sources' order)."""
     return marshal.dumps((PACK_FORMAT, array("I").itemsize, parts), 4)
+
+
+def packed_by_child(results: Sequence[SourceResult]) -> list[int]:
+    """The sources (their positions) whose grants a `DigestWorker` packs: the biggest first, until it
+    has at least half of the grants; the writing process packs the others from its rows while the
+    child finishes the digests (it waited idle for them as long as the child packed)."""
+    sizes = [len(r.grants) for r in results]
+    mine, count = [], 0
+    for i in sorted(range(len(results)), key=lambda i: -sizes[i]):
+        if 2 * count >= sum(sizes):
+            break
+        mine.append(i)
+        count += sizes[i]
+    return sorted(mine)
+
+
+def pack_others(results: Sequence[SourceResult], rows: Sequence[tuple[Any, ...]], order: Sequence[int],
+                is_sqlite: bool) -> dict[int, tuple[Any, ...]]:
+    """`pack_part` of the sources a `DigestWorker` leaves to the writing process (not `packed_by_child`),
+    by position: ``rows`` the grant rows in the sources' order, ``order`` their positions in key order
+    (the order they are stored in), the values as written (`for_backend`)."""
+    theirs = set(packed_by_child(results))
+    parts, start = {}, 0
+    for i, r in enumerate(results):
+        end = start + len(r.grants)
+        if i not in theirs:
+            stored = [rows[n] for n in order if start <= n < end]
+            parts[i] = pack_part(r.name, list(for_backend(stored, is_sqlite)))
+        start = end
+    return parts
 
 
 class GrantPacker:
@@ -314,7 +351,8 @@ class DigestWorker(Child):
     def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
         self._args = (results, texts, is_sqlite)
         self.from_child = False  # whether `result` was the child's answer
-        self.pack: bytes | None = None  # the child's `pack_grants` of the rows, with its answer
+        # the child's `pack_part` of the sources it packs (`packed_by_child`), by position, with its answer
+        self.pack: dict[int, tuple[Any, ...]] | None = None
         self._keys: list[list[str]] | None = None
         self._ordering = False  # the child sent the keys: their order follows
         count = sum(len(r.grants) for r in results)
@@ -394,13 +432,15 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             adds[owner[n]](keys[n])
         rows: list[tuple[Any, ...]] = []
         digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, keep_grants=rows)
-        # the pack: each source's rows in the order they are stored (key order), as the parent inserts them
+        # the pack of the sources the child packs (`packed_by_child`): each source's rows in the order they
+        # are stored (key order), as the parent inserts them
+        mine = packed_by_child(results)
         stored: list[list[tuple[Any, ...]]] = [[] for _ in results]
         adds = [found.append for found in stored]
         for n in order:
             adds[owner[n]](rows[n])
-        pack = pack_grants({r.name: found for r, found in zip(results, stored)}) if len(rows) == len(order) else None
-        data = pickle.dumps((digest, tables, pack))
+        parts = {i: pack_part(results[i].name, stored[i]) for i in mine} if len(rows) == len(order) else None
+        data = pickle.dumps((digest, tables, parts))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -410,6 +450,7 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         os._exit(code)
 
 
-__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "RowHasher",
+__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
+           "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
            "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
