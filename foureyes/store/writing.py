@@ -344,9 +344,9 @@ _AT = array("I").itemsize  # bytes of a grant's position in key order
 class DigestWorker(Child):
     """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
     `keys` hands over the keys as soon as the child has them (through memory shared with it),
-    `order` their order once it has sorted them, `result` waits for the digests. Where no fork is safe (not Linux, or other
-    threads running: a lock one of them holds would never be released in the child) or the child
-    fails, both are computed here."""
+    `order` their order once it has sorted them, `result` waits for the digests. Where no fork is
+    safe (not Linux, or other threads running: a lock one of them holds would never be released in
+    the child) or the child fails, all are computed here."""
 
     def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
         self._args = (results, texts, is_sqlite)
@@ -453,4 +453,5 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
 __all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
            "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
-           "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
+           "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows",
+           "written_digest"]
