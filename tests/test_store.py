@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from dataclasses import replace
 
 import pytest
@@ -248,15 +249,21 @@ def _check_the_forked_digest_worker() -> None:
     for is_sqlite in (True, False):
         here = writing.content_digests(results, texts, is_sqlite)
         worker = writing.DigestWorker(results, texts, is_sqlite)
-        sent_keys, sent_order = worker.keys()
+        sent_keys = worker.keys()  # the keys first, their order once the child has sorted them
+        sent_order = worker.order(sent_keys)
         assert sent_keys == keys and list(sent_order) == order
+        assert isinstance(sent_order, array), "the order is the child's (sent through shared memory)"
         assert worker.result() == here and worker.from_child
+        # the child packs the biggest sources (at least half of the grants); the writing process the others
+        assert worker.pack is not None and sorted(worker.pack) == writing.packed_by_child(results)
+        assert 2 * sum(len(results[i].grants) for i in worker.pack) >= len(keys) > sum(
+            len(results[i].grants) for i in worker.pack) and len(worker.pack) < len(results)
         assert here[1]["grants"]["rows"] == len(keys)
     on_sqlite = writing.content_digests(results, texts, True)
     assert on_sqlite[1]["grants"] != here[1]["grants"], "a NUL reads back otherwise on PostgreSQL"
     stopped = writing.DigestWorker(results, texts, True)
     stopped.cancel()  # a failed write stops its worker: nothing is left running; what it would say is computed here
-    assert stopped.keys() == (keys, order)
+    assert stopped.keys() == keys and stopped.order(keys) == order
     assert stopped.result() == on_sqlite and not stopped.from_child
 
 

@@ -53,9 +53,11 @@ from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the stor
     for_backend,
     grant_keys_of,
     grant_rows,
+    grant_tails,
     hashes_digest,
     key_order,
     row_hashes,
+    rows_of_tails,
     source_rows,
     written_digest,
 )
@@ -285,24 +287,36 @@ class Store:
                         self.insert_rows(conn, table, rows, written=hasher and hasher.written(table))
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
-                if worker is not None:
-                    keys, order = worker.keys()
+                made: list[tuple[Any, ...]] = []
+                if worker is not None:  # the rows made while the child hashes the keys, then sorts them
+                    tails = grant_tails(results, _dumps_shared())
+                    keys = worker.keys()
+                    made = rows_of_tails(snapshot_id, results, keys, tails)
+                    del tails
+                    order = worker.order(keys)
+                    rows: Iterable[tuple[Any, ...]] = map(made.__getitem__, order)
                 else:
                     keys = [key for found in grant_keys for key in found]
                     order = key_order(keys)
+                    rows = grant_rows(snapshot_id, results, keys, order, _dumps_shared())
                 # the rows inserted kept for the pack only where no child packs them (it keeps its own)
                 packer = GrantPacker(hasher and hasher.written(t.grants), keep=worker is None)
-                self.insert_rows(conn, t.grants, grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
-                                 written=packer.written)
+                self.insert_rows(conn, t.grants, rows, written=packer.written)
+                del rows
+                # the grants packed for loading in one read: the sources the child does not pack, packed
+                # here while it finishes the digests
+                ours = writing.pack_others(results, made, order, self.is_sqlite) if worker is not None else {}
+                made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
                     row["digest"], tables = worker.result()
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]
-                # the grants packed for loading in one read: the child's, else from the rows inserted here
-                # (made again, as they were inserted, where the child failed)
+                # and the child's part, else from the rows inserted here (made again, as they were
+                # inserted, where the child failed)
                 names = [r.name for r in results]
-                if worker is not None and worker.pack is not None:
-                    pack = worker.pack
+                parts = {**(worker.pack or {}), **ours} if worker is not None else {}
+                if len(parts) == len(results) == len(set(names)) and worker is not None and worker.pack is not None:
+                    pack = writing.packed_parts([parts[i] for i in range(len(results))])
                 elif packer.kept:
                     pack = packer.data(names)
                 else:

@@ -34,8 +34,35 @@ PARALLEL_ROWS = 50_000
 # ---------------------------------------------------------------- rows as written
 
 
+def _attrs_encoder() -> Callable[[dict[str, Any]], str]:
+    """``json.dumps(value, sort_keys=True, ensure_ascii=False)``, its C encoder made once: ``dumps``
+    makes an encoder per call (a third of the cost of a short mapping's text, and a million-grant
+    snapshot has ~140,000 distinct attribute mappings). The same arguments ``JSONEncoder.iterencode``
+    gives it, so the same text and the same errors."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has it
+        return lambda value: json.dumps(value, sort_keys=True, ensure_ascii=False)
+    like = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    markers: dict[int, Any] = {}  # (check_circular, as dumps: emptied again after each mapping)
+    chunks = make(markers, like.default, json.encoder.encode_basestring, like.indent, like.key_separator,
+                  like.item_separator, like.sort_keys, like.skipkeys, like.allow_nan)
+    join = "".join
+
+    def encode(value: dict[str, Any]) -> str:
+        try:
+            return join(chunks(value, 0))
+        except BaseException:
+            markers.clear()  # (what a failed encoding left marked must not fail the next one)
+            raise
+
+    return encode
+
+
+_encode_attrs = _attrs_encoder()
+
+
 def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), sort_keys=True, ensure_ascii=False) if value else ""
+    return _encode_attrs(dict(value)) if value else ""
 
 
 def _dumps_shared() -> Callable[[Mapping[str, Any]], str]:
@@ -103,6 +130,21 @@ def grant_rows(sid: int, results: Sequence[SourceResult], keys: Sequence[str], o
     return iter(rows) if order is None else map(rows.__getitem__, order)
 
 
+def grant_tails(results: Sequence[SourceResult],
+                dumps: Callable[[Mapping[str, Any]], str]) -> list[tuple[Any, ...]]:
+    """Each grant's row from its system on (`grant_rows`' columns after the key), in the sources'
+    order: what the write makes while the digest worker hashes the keys."""
+    return [(g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
+             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs)) for r in results for g in r.grants]
+
+
+def rows_of_tails(sid: int, results: Sequence[SourceResult], keys: Sequence[str],
+                  tails: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`grant_rows` (in the sources' order) of `grant_tails` and the keys."""
+    names = [r.name for r in results for _ in r.grants]
+    return [(sid, name, key, *tail) for name, key, tail in zip(names, keys, tails)]
+
+
 def for_backend(rows: Iterable[tuple[Any, ...]], is_sqlite: bool) -> Iterable[tuple[Any, ...]]:
     """Rows as the database keeps them: PostgreSQL text cannot hold NUL, so a NUL from an audited
     system becomes U+FFFD there (SQLite keeps it, and every renderer shows it escaped)."""
@@ -132,14 +174,51 @@ def pack_grants(found: Mapping[str, Sequence[tuple[Any, ...]]]) -> bytes:
     the principals, the resources and the rest of the row (a few dozen distinct "shapes" per source),
     the distinct values and each row's index among them; `marshal`led. The values are those of the
     rows, so a snapshot loads the same from either."""
-    parts = []
-    for name, rows in found.items():
-        keys: Any = "\n".join(map(itemgetter(2), rows))
-        if keys.count("\n") != max(len(rows) - 1, 0):  # (never: keys are hex)
-            keys = tuple(map(itemgetter(2), rows))
-        parts.append((name, len(rows), keys, _indexed(map(itemgetter(4), rows)), _indexed(map(itemgetter(6), rows)),
-                      _indexed(map(_SHAPE, rows))))
+    return packed_parts([pack_part(name, rows) for name, rows in found.items()])
+
+
+def pack_part(name: str, rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """One source's part of `pack_grants` (sources are packed apart: the write packs some on each core)."""
+    keys: Any = "\n".join(map(itemgetter(2), rows))
+    if keys.count("\n") != max(len(rows) - 1, 0):  # (never: keys are hex)
+        keys = tuple(map(itemgetter(2), rows))
+    return (name, len(rows), keys, _indexed(map(itemgetter(4), rows)), _indexed(map(itemgetter(6), rows)),
+            _indexed(map(_SHAPE, rows)))
+
+
+def packed_parts(parts: list[tuple[Any, ...]]) -> bytes:
+    """`pack_grants` of its sources' `pack_part` (in the sources' order)."""
     return marshal.dumps((PACK_FORMAT, array("I").itemsize, parts), 4)
+
+
+def packed_by_child(results: Sequence[SourceResult]) -> list[int]:
+    """The sources (their positions) whose grants a `DigestWorker` packs: the biggest first, until it
+    has at least half of the grants; the writing process packs the others from its rows while the
+    child finishes the digests (it waited idle for them as long as the child packed)."""
+    sizes = [len(r.grants) for r in results]
+    mine, count = [], 0
+    for i in sorted(range(len(results)), key=lambda i: -sizes[i]):
+        if 2 * count >= sum(sizes):
+            break
+        mine.append(i)
+        count += sizes[i]
+    return sorted(mine)
+
+
+def pack_others(results: Sequence[SourceResult], rows: Sequence[tuple[Any, ...]], order: Sequence[int],
+                is_sqlite: bool) -> dict[int, tuple[Any, ...]]:
+    """`pack_part` of the sources a `DigestWorker` leaves to the writing process (not `packed_by_child`),
+    by position: ``rows`` the grant rows in the sources' order, ``order`` their positions in key order
+    (the order they are stored in), the values as written (`for_backend`)."""
+    theirs = set(packed_by_child(results))
+    parts, start = {}, 0
+    for i, r in enumerate(results):
+        end = start + len(r.grants)
+        if i not in theirs:
+            stored = [rows[n] for n in order if start <= n < end]
+            parts[i] = pack_part(r.name, list(for_backend(stored, is_sqlite)))
+        start = end
+    return parts
 
 
 class GrantPacker:
@@ -264,16 +343,18 @@ _AT = array("I").itemsize  # bytes of a grant's position in key order
 
 class DigestWorker(Child):
     """The grants' keys and `content_digests` in a forked child while the caller inserts the rows:
-    `keys` hands over the keys in their order as soon as the child has them (through memory
-    shared with it), `result` waits for the digests. Where no fork is safe (not Linux, or other
-    threads running: a lock one of them holds would never be released in the child) or the child
-    fails, both are computed here."""
+    `keys` hands over the keys as soon as the child has them (through memory shared with it),
+    `order` their order once it has sorted them, `result` waits for the digests. Where no fork is
+    safe (not Linux, or other threads running: a lock one of them holds would never be released in
+    the child) or the child fails, all are computed here."""
 
     def __init__(self, results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool):
         self._args = (results, texts, is_sqlite)
         self.from_child = False  # whether `result` was the child's answer
-        self.pack: bytes | None = None  # the child's `pack_grants` of the rows, with its answer
+        # the child's `pack_part` of the sources it packs (`packed_by_child`), by position, with its answer
+        self.pack: dict[int, tuple[Any, ...]] | None = None
         self._keys: list[list[str]] | None = None
+        self._ordering = False  # the child sent the keys: their order follows
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
@@ -286,20 +367,29 @@ class DigestWorker(Child):
         self._started(pid, read, write)
         self._shared, self._count = shared, count
 
-    def keys(self) -> tuple[list[str], Sequence[int]]:
-        """All grants' keys (in the sources' order) and the grants' positions in key order (`key_order`)."""
+    def keys(self) -> list[str]:
+        """All grants' keys, in the sources' order (as soon as the child has hashed them: their
+        order, `order`, comes after it has sorted them, while the caller makes the rows)."""
         if self._pid:
             said = os.read(self._read, 1)
             if said == b"K":
+                self._ordering = True
+                packed = self._shared[:self._count * _KEY].decode("ascii")
+                return [packed[i:i + _KEY] for i in range(0, self._count * _KEY, _KEY)]
+        self._keys = grant_keys_of(self._args[0])
+        return [key for found in self._keys for key in found]
+
+    def order(self, keys: list[str]) -> Sequence[int]:
+        """The grants' positions in key order (`key_order` of ``keys``, what `keys` returned)."""
+        if self._ordering:
+            self._ordering = False
+            if os.read(self._read, 1) == b"O":
                 count, shared = self._count, self._shared
-                packed = shared[:count * _KEY].decode("ascii")
                 order = array("I")
                 order.frombytes(shared[count * _KEY:count * (_KEY + _AT)])
                 shared.close()
-                return [packed[i:i + _KEY] for i in range(0, count * _KEY, _KEY)], order
-        self._keys = grant_keys_of(self._args[0])
-        keys = [key for found in self._keys for key in found]
-        return keys, key_order(keys)
+                return order
+        return key_order(keys)
 
     def result(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """The snapshot's key digest and each table's digest."""
@@ -324,15 +414,17 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         results = args[0]
         grant_keys = grant_keys_of(results)
         keys = [key for found in grant_keys for key in found]
-        order = key_order(keys)
         packed = "".join(keys).encode("utf-8")
         fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
-        if fixed:
+        if fixed:  # the keys first: the parent makes the rows while their order is sorted out here
             shared[:len(packed)] = packed
-            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
             os.write(write, b"K")
         else:  # not the keys `model.stable_hash` makes: the parent computes them itself
             os.write(write, b"k")
+        order = key_order(keys)
+        if fixed:
+            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
+            os.write(write, b"O")
         owner = [i for i, r in enumerate(results) for _ in r.grants]
         sorted_keys: list[list[str]] = [[] for _ in results]
         adds = [found.append for found in sorted_keys]
@@ -340,13 +432,15 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             adds[owner[n]](keys[n])
         rows: list[tuple[Any, ...]] = []
         digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, keep_grants=rows)
-        # the pack: each source's rows in the order they are stored (key order), as the parent inserts them
+        # the pack of the sources the child packs (`packed_by_child`): each source's rows in the order they
+        # are stored (key order), as the parent inserts them
+        mine = packed_by_child(results)
         stored: list[list[tuple[Any, ...]]] = [[] for _ in results]
         adds = [found.append for found in stored]
         for n in order:
             adds[owner[n]](rows[n])
-        pack = pack_grants({r.name: found for r, found in zip(results, stored)}) if len(rows) == len(order) else None
-        data = pickle.dumps((digest, tables, pack))
+        parts = {i: pack_part(results[i].name, stored[i]) for i in mine} if len(rows) == len(order) else None
+        data = pickle.dumps((digest, tables, parts))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -356,6 +450,8 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         os._exit(code)
 
 
-__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "RowHasher",
+__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
+           "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
-           "grant_rows", "hashes_digest", "key_order", "row_hashes", "source_rows", "written_digest"]
+           "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows",
+           "written_digest"]
