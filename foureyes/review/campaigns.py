@@ -294,6 +294,7 @@ def _draft_rows(drafts: list[ItemDraft]) -> list[tuple[Any, ...]]:
     written); what many items share (a usage, a grant's capabilities) is written once."""
     usage_json: dict[Any, str] = {}
     capabilities: dict[tuple[str, ...], str] = {}
+    conflicts_json: dict[tuple[Any, ...], str] = {(): "[]"}  # (a few thousand lists over all items)
     out = []
     for d in drafts:
         g = d.grant
@@ -308,11 +309,14 @@ def _draft_rows(drafts: list[ItemDraft]) -> list[tuple[Any, ...]]:
         caps = capabilities.get(g.capabilities)
         if caps is None:
             caps = capabilities[g.capabilities] = " ".join(g.capabilities)
+        conflicts = conflicts_json.get(d.conflicts)
+        if conflicts is None:
+            conflicts = conflicts_json[d.conflicts] = dumps([c.__dict__ for c in d.conflicts])
         out.append((
             d.grant_key, d.person, d.person_name, _json_list(d.accounts), g.system, g.principal,
             d.principal_name, g.entitlement, g.resource, d.resource_name, d.tier, d.app, caps, g.via, g.detail,
             g.condition, g.expires, g.last_used, d.path_json or dumps(list(d.path)), _json_list(d.teams),
-            dumps([c.__dict__ for c in d.conflicts]) if d.conflicts else "[]", d.holders, bool(d.is_new), previous,
+            conflicts, d.holders, bool(d.is_new), previous,
             d.fingerprint, d.reviewer, d.reviewer_key, d.reviewer_rule, PENDING, None, None, None, 0,
             d.person_status, d.person_manager, d.person_department, usage,
         ))

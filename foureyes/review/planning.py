@@ -330,6 +330,9 @@ def planner(
     used_at = {resource for _, resource in usage_of.by_principal}
     resource_app: dict[str, str] = {}
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
+    # grant key -> its resource, the item's principal and resource names, tier and the team holding
+    # it ("" for no team): the same on every item of that grant, looked up once
+    about: dict[str, tuple[Resource | None, str, str, str, str]] = {}
 
     def plan(people: Sequence[tuple[Person, int]]) -> list[ItemDraft]:
         # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
@@ -365,7 +368,15 @@ def planner(
             department = person.roster.department if person.roster else ""
             for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
                 grant = grants[key]
-                resource = resources.get(grant.resource)
+                known = about.get(key)
+                if known is None:
+                    resource = resources.get(grant.resource)
+                    principal = principals.get(grant.principal)
+                    known = about[key] = (
+                        resource, principal.label if principal else grant.principal,
+                        resource.label if resource else grant.resource, resource.tier if resource else "",
+                        grant.principal if principal is not None and principal.kind == Kind.TEAM else "")
+                resource = known[0]
                 if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
                     continue
                 if scope.kind == "movers" and key not in moved[person.key]:
@@ -409,14 +420,12 @@ def planner(
                 if scope.kind == "conflicts" and not conflicts:
                     continue
                 path, path_json, hops, teams = texts.join(head, tail)
-                principal = principals.get(grant.principal)
-                if principal is not None and principal.kind == Kind.TEAM and grant.principal not in teams:
-                    teams = teams + (grant.principal,)
+                team = known[4]
+                if team and team not in teams:
+                    teams = teams + (team,)
                 drafts.append(ItemDraft(
                     grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
-                    principal_name=principal.label if principal else grant.principal,
-                    resource_name=resource.label if resource else grant.resource,
-                    tier=resource.tier if resource else "", app=app,
+                    principal_name=known[1], resource_name=known[2], tier=known[3], app=app,
                     path=path, teams=teams, conflicts=conflicts,
                     holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
                     fingerprint=texts.fingerprint(grant, key, hops), key=key,
@@ -497,6 +506,19 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
             resolved[candidate] = resolve(candidate, lookup)
         return resolved[candidate]
 
+    def eligible_to(candidate: str, subject: set[str]) -> bool:
+        found = who(candidate)
+        return bool(found.key) and found.key not in subject and not found.people & subject
+
+    owners: dict[str, str] = {}  # app -> its owner in the config ("": none)
+
+    def owner_of(app_name: str) -> str:
+        owner = owners.get(app_name)
+        if owner is None:
+            app = config.app(app_name)
+            owner = owners[app_name] = (app.owner or "") if app else ""
+        return owner
+
     subjects: dict[str, set[str]] = {}
     # what the rules decide depends on the subject, the app and the teams alone, but for the
     # fixed list's rotation: the same answer for the person's other items of that app and route
@@ -512,36 +534,35 @@ def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
         subject = subjects.get(draft.person)
         if subject is None:
             subject = subjects[draft.person] = {fold(draft.person), *(fold(a) for a in draft.accounts)}
-
-        def eligible(candidate: str) -> bool:
-            found = who(candidate)
-            return bool(found.key) and found.key not in subject and not found.people & subject
-
         chosen, why = "", ""
         for rule in reviewers.rules:
-            if rule == "app-owner" and draft.app:
-                app = config.app(draft.app)
-                if app and app.owner and eligible(app.owner):
-                    chosen, why = app.owner.strip().lower(), f"owner of app {draft.app}"
+            if rule == "app-owner":
+                if draft.app:
+                    owner = owner_of(draft.app)
+                    if owner and eligible_to(owner, subject):
+                        chosen, why = owner.strip().lower(), f"owner of app {draft.app}"
             elif rule == "team-maintainer":
                 for team in reversed(draft.teams):  # the team that holds the grant first
-                    candidates = [m for m in maintainers.get(team, ()) if eligible(m)]
-                    if candidates:
-                        chosen, why = candidates[0], f"maintainer of team {team.rsplit('/', 1)[-1]}"
+                    for candidate in maintainers.get(team, ()):  # (the first eligible one)
+                        if eligible_to(candidate, subject):
+                            chosen, why = candidate, f"maintainer of team {team.rsplit('/', 1)[-1]}"
+                            break
+                    if chosen:
                         break
             elif rule == "manager":
-                chosen, why = manager_for(draft.person, roster, eligible)
+                chosen, why = manager_for(draft.person, roster, lambda c, s=subject: eligible_to(c, s))
             elif rule == "fixed":
-                candidates = [r.strip().lower() for r in reviewers.fixed if eligible(r)]
+                candidates = [r.strip().lower() for r in reviewers.fixed if eligible_to(r, subject)]
                 if candidates:
                     chosen, why = candidates[rotation % len(candidates)], "fixed reviewer list"
                     rotation += 1
             if chosen:
                 break
-        if not chosen and reviewers.fallback and eligible(reviewers.fallback):
+        if not chosen and reviewers.fallback and eligible_to(reviewers.fallback, subject):
             chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
         if not chosen:
-            why = "unassigned: " + _nobody(draft, config, reviewers, maintainers, eligible)
+            why = "unassigned: " + _nobody(draft, config, reviewers, maintainers,
+                                           lambda c, s=subject: eligible_to(c, s))
         draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
         if decided is not None:
             decided[(draft.person, draft.app, draft.teams)] = (draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
