@@ -131,6 +131,9 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
     matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
     with gc_paused():
         by_person = graph.by_person()
+        people = list(identities.people.values())
+        # first: where a child encodes part of the holdings, it starts now, beside everything below
+        holding_part = holding_rows(people, by_person, keep, hop, consume, matrix)
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -144,15 +147,14 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(roster_json(identities.roster)),)] if identities.roster.configured else []
-    people = list(identities.people.values())
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
     found = analysis.emergency
     summary = {"people": len(people), "holdings": sum(len(by_person.get(p.key, ())) for p in people),
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), holding_rows(people, by_person, keep, hop, consume, matrix),
-                 finding_rows, _node_rows(graph, matrix), team_rows, roster_rows), summary
+    return Parts(_people_rows(graph, people, by_person), holding_part, finding_rows, _node_rows(graph, matrix),
+                 team_rows, roster_rows), summary
 
 
 def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]

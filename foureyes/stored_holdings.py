@@ -27,7 +27,8 @@ from .stored_form import MatrixCounts, encode_holdings, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
 PARALLEL_HOLDINGS = 50_000
-SHARE = 0.4  # of the holdings encoded here (this process also writes the rows and hashes them)
+SHARE = 0.3  # of the holdings encoded here (this process also writes every row, hashes it, and encodes
+# the people and findings while the child, forked first, encodes the rest)
 CHUNK_PEOPLE = 500  # people a message from the child holds
 
 Row = tuple[str, str, list[list[Any]], bytes]  # person, capability, tier counts, blob
@@ -55,13 +56,21 @@ def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]
                  hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
                  ) -> Iterator[tuple[str, str, bytes]]:
     """Each person's holdings of each capability; ``matrix`` counts them on the way. ``consume``:
-    each person's holdings are let go once written."""
-    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
-    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
+    each person's holdings are let go once written. The child (where there is one) is forked
+    here, not when the rows are first read: it encodes its people while this process writes
+    what comes before the holdings (the people, `stored.encode`'s findings)."""
     split = _split(people, by_person)
     worker = _Worker(people[split:], by_person, keep, hop) if split < len(people) else None
     if worker is not None and not worker.started:
         worker, split = None, len(people)
+    return _rows(people, by_person, keep, hop, consume, matrix, split, worker)
+
+
+def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+          hop: Callable[[Holding], Any], consume: bool, matrix: MatrixCounts | None, split: int,
+          worker: "_Worker | None") -> Iterator[tuple[str, str, bytes]]:
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     try:
         for person in people[:split]:
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
@@ -111,6 +120,7 @@ class _Worker:
     def __init__(self, people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
                  hop: Callable[[Holding], Any]):
         self.started = False
+        self._owner = os.getpid()  # a process forked later (a campaign's child) leaves this child alone
         self._pid = 0
         self._read = -1
         try:
@@ -144,6 +154,10 @@ class _Worker:
             except Exception:  # noqa: BLE001 - cut off: the rest is encoded here
                 return
             yield found
+
+    def __del__(self) -> None:  # rows never read (a write failed before the holdings): no child left behind
+        if (getattr(self, "_pid", 0) or getattr(self, "_read", -1) >= 0) and os.getpid() == self._owner:
+            self.stop()
 
     def stop(self) -> None:
         """Stop the child if it still runs, reap it, and close the pipe and the file."""

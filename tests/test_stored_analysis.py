@@ -453,6 +453,18 @@ def _check_forked_holdings() -> None:
         assert rows() == here
         assert rows(consume=True) == here
 
+        # the child is forked when the rows are asked for (it encodes while the people and findings
+        # are written); rows never read (a write failed before the holdings) leave no child behind
+        unread = stored_holdings.holding_rows(people, dict(analysis.graph.by_person()), keep, hop)
+        child = unread.gi_frame.f_locals["worker"]._pid
+        assert child
+        del unread
+        try:
+            _os.waitpid(child, _os.WNOHANG)
+            raise AssertionError("the child of unread rows was not reaped")
+        except ChildProcessError:
+            pass
+
         parent, encode = _os.getpid(), stored_holdings.person_rows
         calls = {"n": 0}
 
