@@ -120,20 +120,33 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[str, Any]]:
+def start_holdings(graph: Graph, identities: Identities, pack: RulePack, *, consume: bool = False
+                   ) -> tuple[Iterator[tuple[str, str, bytes]], MatrixCounts]:
+    """The holdings' rows of `encode` (and the matrix's counts, counted as they are read), begun:
+    where a child encodes part of them, it starts now. `open_stored` begins them as soon as the
+    holdings are known (`analyze`'s ``holdings_ready``), so the child encodes while the rules run."""
+    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
+    rows = holding_rows(list(identities.people.values()), graph.by_person(), attr_keys(pack), graph.stored_hop,
+                        consume, matrix)
+    return rows, matrix
+
+
+def encode(analysis: Analysis, *, consume: bool = False,
+           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts] | None = None
+           ) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
     People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
     at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
-    analysis is not used afterwards, and each person's holdings are let go once written."""
+    analysis is not used afterwards, and each person's holdings are let go once written.
+    ``started``: the analysis's `start_holdings` (with the same ``consume``), begun earlier."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
-    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
     with gc_paused():
         by_person = graph.by_person()
         people = list(identities.people.values())
         # first: where a child encodes part of the holdings, it starts now, beside everything below
-        holding_part = holding_rows(people, by_person, keep, hop, consume, matrix)
+        holding_part, matrix = started or start_holdings(graph, identities, analysis.pack, consume=consume)
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -247,9 +260,15 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Loading snapshot {snapshot_id}…")
         snapshot = store.load_snapshot(snapshot_id)
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
+        started: list[Any] = []
+
+        def holdings_ready(graph: Graph, identities: Identities, pack: RulePack) -> None:
+            started.append(start_holdings(graph, identities, pack, consume=True))
+
+        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline,
+                           holdings_ready=holdings_ready)
         progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed, consume=True)
+        parts, summary = encode(computed, consume=True, started=started.pop() if started else None)
         del computed, snapshot
         row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                              parts=parts)

@@ -1,12 +1,13 @@
-"""The holdings rows of a stored analysis (`stored.encode`), their second half encoded on the
-other core.
+"""The holdings rows of a stored analysis (`stored.encode`), most of them encoded on the other
+core.
 
 Encoding a million holdings is most of storing an analysis, and it is pure: a person's blobs
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
 `store.forking.parallel_possible`) and there are enough holdings, a forked child encodes the
 people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
 hundred people at a time, into a file of its own (their lengths told through a pipe), while
-this process encodes the first people and writes rows. The rows, their order and the matrix's
+this process encodes the first people and writes rows. Storing a computed analysis starts the
+child as soon as the holdings are known, before the rules run (`stored.start_holdings`). The rows, their order and the matrix's
 counts are the same as encoding everything here; if the child fails or dies, the people it did
 not send are encoded here.
 """
@@ -27,8 +28,8 @@ from .stored_form import MatrixCounts, encode_holdings, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
 PARALLEL_HOLDINGS = 50_000
-SHARE = 0.3  # of the holdings encoded here (this process also writes every row, hashes it, and encodes
-# the people and findings while the child, forked first, encodes the rest)
+SHARE = 0.15  # of the holdings encoded here: this process also writes and hashes every row, encodes the people
+# and findings, and (`stored.open_stored`) runs the rules while the child, forked first, encodes the rest
 CHUNK_PEOPLE = 500  # people a message from the child holds
 
 Row = tuple[str, str, list[list[Any]], bytes]  # person, capability, tier counts, blob

@@ -423,7 +423,7 @@ def _check_forked_holdings() -> None:
     from foureyes.analysis import analyze
     from foureyes.config import parse_config
     from foureyes.model import CAPABILITIES, Snapshot
-    from foureyes.stored import attr_keys
+    from foureyes.stored import attr_keys, encode, start_holdings
     from foureyes.stored_form import MatrixCounts
     from foureyes.store.writing import parallel_possible
 
@@ -445,6 +445,7 @@ def _check_forked_holdings() -> None:
 
     here = rows()
     assert len(here[0]) > 100
+    everything = [list(rows) for _, rows in encode(analysis)[0].tables()]  # encoded here alone
     saved = stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows
     try:
         stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE = 0, 5
@@ -452,6 +453,14 @@ def _check_forked_holdings() -> None:
         assert 0 < split < len(people) - 10  # the child has people to encode
         assert rows() == here
         assert rows(consume=True) == here
+
+        # begun as soon as the holdings are known, before the rules run (as `open_stored` does):
+        # every table the same as encoding everything here afterwards
+        started: list[Any] = []
+        again = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[],
+                        holdings_ready=lambda g, i, p: started.append(start_holdings(g, i, p)))
+        assert len(started) == 1 and started[0][0].gi_frame.f_locals["worker"] is not None  # a child encodes
+        assert [list(rows) for _, rows in encode(again, started=started[0])[0].tables()] == everything
 
         # the child is forked when the rows are asked for (it encodes while the people and findings
         # are written); rows never read (a write failed before the holdings) leave no child behind
