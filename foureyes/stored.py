@@ -36,10 +36,11 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
+from .store.forking import Forked
 from .store.view import WHOLE_READ
-from .stored_holdings import holding_rows
+from .stored_holdings import holding_rows, people_rows, start_reach
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
-                          code_only, decode_holdings, decode_reach, encode_reach,
+                          code_only, decode_holdings, decode_reach,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
                           roster_of, stored_evidence)
 
@@ -132,13 +133,13 @@ def start_holdings(graph: Graph, identities: Identities, pack: RulePack, *, cons
 
 
 def encode(analysis: Analysis, *, consume: bool = False,
-           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts] | None = None
-           ) -> tuple[Parts, dict[str, Any]]:
+           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts] | None = None,
+           reach: Forked | None = None) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
     People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
     at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
     analysis is not used afterwards, and each person's holdings are let go once written.
-    ``started``: the analysis's `start_holdings` (with the same ``consume``), begun earlier."""
+    ``started``, ``reach``: the analysis's `start_holdings` (the same ``consume``) and `start_reach`."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
@@ -166,17 +167,8 @@ def encode(analysis: Analysis, *, consume: bool = False,
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), holding_part, finding_rows, _node_rows(graph, matrix),
+    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, _node_rows(graph, matrix),
                  team_rows, roster_rows), summary
-
-
-def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]
-                 ) -> Iterator[tuple[Any, ...]]:
-    for seq, person in enumerate(people):
-        accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
-        yield (seq, person.key, person.display_name, person.linked, person.external,
-               json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
-               encode_reach(graph.reach(a.principal for a in person.accounts)))
 
 
 def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
@@ -261,17 +253,22 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         snapshot = store.load_snapshot(snapshot_id)
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
         started: list[Any] = []
-
-        def holdings_ready(graph: Graph, identities: Identities, pack: RulePack) -> None:
-            started.append(start_holdings(graph, identities, pack, consume=True))
-
-        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline,
-                           holdings_ready=holdings_ready)
-        progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed, consume=True, started=started.pop() if started else None)
-        del computed, snapshot
-        row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
-                             parts=parts)
+        reach: list[Forked | None] = []
+        try:
+            computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline,
+                               graph_ready=lambda graph, identities: reach.append(start_reach(graph, identities)),
+                               holdings_ready=lambda graph, identities, pack: started.append(
+                                   start_holdings(graph, identities, pack, consume=True)))
+            progress(f"Storing the analysis of snapshot {snapshot_id}…")
+            parts, summary = encode(computed, consume=True, started=started.pop() if started else None,
+                                    reach=reach[0] if reach else None)
+            del computed, snapshot
+            row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
+                                 parts=parts)
+        finally:
+            for child in reach:  # not asked for (something failed on the way): stopped
+                if child is not None:
+                    child.cancel()
     return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline,
                           config=config)
 
