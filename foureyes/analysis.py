@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .bulk import gc_paused
 from .changes import Population, population
@@ -191,11 +191,16 @@ def analyze(
     extra_waivers: Iterable[Waiver] = (),
     today: date | None = None,
     baseline: RosterBaseline | None = None,
+    graph_ready: Callable[[Graph, Identities], None] | None = None,
+    holdings_ready: Callable[[Graph, Identities, RulePack], None] | None = None,
 ) -> Analysis:
     """``extra_waivers`` add to the file ones: exceptions approved in review campaigns
     (`review.approved_waivers`), which count like file-based exceptions. ``baseline``: the
     roster's departments to measure movers against. ``today`` decides end dates and days
-    since leaving (default: the day the snapshot was taken, so an analysis never changes)."""
+    since leaving (default: the day the snapshot was taken, so an analysis never changes).
+    ``graph_ready`` is called once the graph is built, before the holdings are resolved, and
+    ``holdings_ready`` once every holding is known, before the rules run: storing the analysis
+    starts working out the people's reach and encoding the holdings there, on the other core."""
     pack = pack or rule_pack(config)
     waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
     waiver_list += list(extra_waivers)
@@ -216,10 +221,15 @@ def analyze(
                 baseline=baseline.label if baseline else "", feeds=tuple(feeds),
                 departments_now={k: p.roster.department for k, p in identities.people.items()
                                  if p.roster is not None and p.roster.department})
+        if graph_ready is not None:
+            graph_ready(graph, identities)
+        holdings = graph.by_person()
+        if holdings_ready is not None:
+            holdings_ready(graph, identities, pack)
         findings = evaluate(
             pack,
             people=identities.people.values(),
-            holdings_of=graph.by_person(),
+            holdings_of=holdings,
             resources=snapshot.resources,
             principals=emergency.principals(snapshot.principals),
             waivers=waiver_list,

@@ -36,10 +36,11 @@ from .roster import GroupFeed, Roster, group_feeds
 from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
+from .store.forking import Forked
 from .store.view import WHOLE_READ
-from .stored_holdings import holding_rows
+from .stored_holdings import holding_rows, people_rows, start_reach
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
-                          code_only, decode_holdings, decode_reach, encode_reach,
+                          code_only, decode_holdings, decode_reach,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
                           roster_of, stored_evidence)
 
@@ -120,17 +121,33 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
     return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
 
 
-def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[str, Any]]:
+def start_holdings(graph: Graph, identities: Identities, pack: RulePack, *, consume: bool = False
+                   ) -> tuple[Iterator[tuple[str, str, bytes]], MatrixCounts]:
+    """The holdings' rows of `encode` (and the matrix's counts, counted as they are read), begun:
+    where a child encodes part of them, it starts now. `open_stored` begins them as soon as the
+    holdings are known (`analyze`'s ``holdings_ready``), so the child encodes while the rules run."""
+    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
+    rows = holding_rows(list(identities.people.values()), graph.by_person(), attr_keys(pack), graph.stored_hop,
+                        consume, matrix)
+    return rows, matrix
+
+
+def encode(analysis: Analysis, *, consume: bool = False,
+           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts] | None = None,
+           reach: Forked | None = None) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
     People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
     at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
-    analysis is not used afterwards, and each person's holdings are let go once written."""
+    analysis is not used afterwards, and each person's holdings are let go once written.
+    ``started``, ``reach``: the analysis's `start_holdings` (the same ``consume``) and `start_reach`."""
     graph, identities = analysis.graph, analysis.identities
     keep = attr_keys(analysis.pack)
     hop = graph.stored_hop
-    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
     with gc_paused():
         by_person = graph.by_person()
+        people = list(identities.people.values())
+        # first: where a child encodes part of the holdings, it starts now, beside everything below
+        holding_part, matrix = started or start_holdings(graph, identities, analysis.pack, consume=consume)
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -144,24 +161,14 @@ def encode(analysis: Analysis, *, consume: bool = False) -> tuple[Parts, dict[st
                 team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
                                   json.dumps(maintainers.get(key, []))))
     roster_rows = [(_pack(roster_json(identities.roster)),)] if identities.roster.configured else []
-    people = list(identities.people.values())
     # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
     found = analysis.emergency
     summary = {"people": len(people), "holdings": sum(len(by_person.get(p.key, ())) for p in people),
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(_people_rows(graph, people, by_person), holding_rows(people, by_person, keep, hop, consume, matrix),
-                 finding_rows, _node_rows(graph, matrix), team_rows, roster_rows), summary
-
-
-def _people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]]
-                 ) -> Iterator[tuple[Any, ...]]:
-    for seq, person in enumerate(people):
-        accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
-        yield (seq, person.key, person.display_name, person.linked, person.external,
-               json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
-               encode_reach(graph.reach(a.principal for a in person.accounts)))
+    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, _node_rows(graph, matrix),
+                 team_rows, roster_rows), summary
 
 
 def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
@@ -245,12 +252,23 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         progress(f"Loading snapshot {snapshot_id}…")
         snapshot = store.load_snapshot(snapshot_id)
         progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-        computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline)
-        progress(f"Storing the analysis of snapshot {snapshot_id}…")
-        parts, summary = encode(computed, consume=True)
-        del computed, snapshot
-        row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
-                             parts=parts)
+        started: list[Any] = []
+        reach: list[Forked | None] = []
+        try:
+            computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline,
+                               graph_ready=lambda graph, identities: reach.append(start_reach(graph, identities)),
+                               holdings_ready=lambda graph, identities, pack: started.append(
+                                   start_holdings(graph, identities, pack, consume=True)))
+            progress(f"Storing the analysis of snapshot {snapshot_id}…")
+            parts, summary = encode(computed, consume=True, started=started.pop() if started else None,
+                                    reach=reach[0] if reach else None)
+            del computed, snapshot
+            row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
+                                 parts=parts)
+        finally:
+            for child in reach:  # not asked for (something failed on the way): stopped
+                if child is not None:
+                    child.cancel()
     return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline,
                           config=config)
 

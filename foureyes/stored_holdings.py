@@ -1,33 +1,39 @@
-"""The holdings rows of a stored analysis (`stored.encode`), their second half encoded on the
-other core.
+"""The holdings and people rows of a stored analysis (`stored.encode`), most of their work done
+on the other core.
 
 Encoding a million holdings is most of storing an analysis, and it is pure: a person's blobs
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
 `store.forking.parallel_possible`) and there are enough holdings, a forked child encodes the
 people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
 hundred people at a time, into a file of its own (their lengths told through a pipe), while
-this process encodes the first people and writes rows. The rows, their order and the matrix's
-counts are the same as encoding everything here; if the child fails or dies, the people it did
-not send are encoded here.
+this process encodes the first people and writes rows. Storing a computed analysis starts that
+child as soon as the holdings are known, before the rules run (`stored.start_holdings`), and
+another, earlier, for the people's reach (`start_reach`: while the holdings are resolved). The
+rows, their order and the matrix's counts are the same as encoding everything here; if a child
+fails or dies, what it did not send is done here.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import pickle
 import struct
 import tempfile
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .graph import Holding
+from .graph import Graph, Holding
+from .identity import Identities
 from .model import CAPABILITIES, Person
-from .store.forking import fork_with_pipe, parallel_possible, stop
-from .stored_form import MatrixCounts, encode_holdings, tier_counts
+from .store.forking import Forked, fork_with_pipe, parallel_possible, stop
+from .stored_form import MatrixCounts, encode_holdings, encode_reach, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
 PARALLEL_HOLDINGS = 50_000
-SHARE = 0.4  # of the holdings encoded here (this process also writes the rows and hashes them)
+SHARE = 0.15  # of the holdings encoded here: this process also writes and hashes every row, encodes the people
+# and findings, and (`stored.open_stored`) runs the rules while the child, forked first, encodes the rest
+PARALLEL_PEOPLE = 2_000  # people from whom their reach is worked out by a forked child (`start_reach`)
 CHUNK_PEOPLE = 500  # people a message from the child holds
 
 Row = tuple[str, str, list[list[Any]], bytes]  # person, capability, tier counts, blob
@@ -55,13 +61,21 @@ def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]
                  hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
                  ) -> Iterator[tuple[str, str, bytes]]:
     """Each person's holdings of each capability; ``matrix`` counts them on the way. ``consume``:
-    each person's holdings are let go once written."""
-    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
-    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
+    each person's holdings are let go once written. The child (where there is one) is forked
+    here, not when the rows are first read: it encodes its people while this process writes
+    what comes before the holdings (the people, `stored.encode`'s findings)."""
     split = _split(people, by_person)
     worker = _Worker(people[split:], by_person, keep, hop) if split < len(people) else None
     if worker is not None and not worker.started:
         worker, split = None, len(people)
+    return _rows(people, by_person, keep, hop, consume, matrix, split, worker)
+
+
+def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
+          hop: Callable[[Holding], Any], consume: bool, matrix: MatrixCounts | None, split: int,
+          worker: "_Worker | None") -> Iterator[tuple[str, str, bytes]]:
+    hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
+    taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     try:
         for person in people[:split]:
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
@@ -90,6 +104,28 @@ def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]
         matrix.finished = True
 
 
+def people_rows(graph: Graph, people: Sequence[Person], by_person: Mapping[str, list[Holding]],
+                reach: Forked | None) -> Iterator[tuple[Any, ...]]:
+    """The people's rows of `stored.encode`, with their reach (`start_reach`'s where it worked)."""
+    done, found = reach.result() if reach is not None else (False, None)  # the child's: `start_reach`
+    texts = found if done and len(found) == len(people) else None
+    for seq, person in enumerate(people):
+        accounts = [[a.principal, a.method, a.evidence] for a in person.accounts]
+        yield (seq, person.key, person.display_name, person.linked, person.external,
+               json.dumps(accounts, ensure_ascii=False), len(by_person.get(person.key, ())),
+               texts[seq] if texts is not None else encode_reach(graph.reach(a.principal for a in person.accounts)))
+
+
+def start_reach(graph: Graph, identities: Identities) -> Forked | None:
+    """Each person's `Graph.reach` (encoded), worked out by a forked child while this process
+    resolves the holdings (`analyze`'s ``graph_ready``): `people_rows` takes it, or works it out
+    itself where there was no child or it failed."""
+    people = list(identities.people.values())
+    if len(people) < PARALLEL_PEOPLE:
+        return None
+    return Forked(lambda: [encode_reach(graph.reach(a.principal for a in p.accounts)) for p in people])
+
+
 def _split(people: Sequence[Person], by_person: Mapping[str, list[Holding]]) -> int:
     """Where the child's people start: after `SHARE` of the holdings (all of them here if few)."""
     sizes = [len(by_person.get(p.key, ())) for p in people]
@@ -111,6 +147,7 @@ class _Worker:
     def __init__(self, people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
                  hop: Callable[[Holding], Any]):
         self.started = False
+        self._owner = os.getpid()  # a process forked later (a campaign's child) leaves this child alone
         self._pid = 0
         self._read = -1
         try:
@@ -144,6 +181,10 @@ class _Worker:
             except Exception:  # noqa: BLE001 - cut off: the rest is encoded here
                 return
             yield found
+
+    def __del__(self) -> None:  # rows never read (a write failed before the holdings): no child left behind
+        if (getattr(self, "_pid", 0) or getattr(self, "_read", -1) >= 0) and os.getpid() == self._owner:
+            self.stop()
 
     def stop(self) -> None:
         """Stop the child if it still runs, reap it, and close the pipe and the file."""
@@ -196,4 +237,5 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         os._exit(code)
 
 
-__all__ = ["CHUNK_PEOPLE", "PARALLEL_HOLDINGS", "SHARE", "capability_rank", "holding_rows", "person_rows"]
+__all__ = ["CHUNK_PEOPLE", "PARALLEL_HOLDINGS", "PARALLEL_PEOPLE", "SHARE", "capability_rank", "holding_rows",
+           "people_rows", "person_rows", "start_reach"]

@@ -423,7 +423,9 @@ def _check_forked_holdings() -> None:
     from foureyes.analysis import analyze
     from foureyes.config import parse_config
     from foureyes.model import CAPABILITIES, Snapshot
-    from foureyes.stored import attr_keys
+    from foureyes.store.forking import Forked
+    from foureyes.stored import attr_keys, encode, start_holdings
+    from foureyes.stored_holdings import start_reach
     from foureyes.stored_form import MatrixCounts
     from foureyes.store.writing import parallel_possible
 
@@ -445,13 +447,42 @@ def _check_forked_holdings() -> None:
 
     here = rows()
     assert len(here[0]) > 100
-    saved = stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows
+    everything = [list(rows) for _, rows in encode(analysis)[0].tables()]  # encoded here alone
+    saved = (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
+             stored_holdings.PARALLEL_PEOPLE)
     try:
-        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE = 0, 5
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.PARALLEL_PEOPLE = 0, 5, 0
         split = stored_holdings._split(people, analysis.graph.by_person())
         assert 0 < split < len(people) - 10  # the child has people to encode
         assert rows() == here
         assert rows(consume=True) == here
+
+        # begun as soon as the holdings are known, before the rules run (as `open_stored` does):
+        # every table the same as encoding everything here afterwards
+        # and the people's reach worked out by another child while the holdings are resolved
+        started: list[Any] = []
+        reach: list[Any] = []
+        again = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[],
+                        graph_ready=lambda g, i: reach.append(start_reach(g, i)),
+                        holdings_ready=lambda g, i, p: started.append(start_holdings(g, i, p)))
+        assert len(started) == 1 and started[0][0].gi_frame.f_locals["worker"] is not None  # a child encodes
+        assert len(reach) == 1 and reach[0]._pid  # a child works the reach out
+        assert [list(rows) for _, rows in encode(again, started=started[0], reach=reach[0])[0].tables()] == everything
+        # a reach child that failed, or answered for other people: worked out here
+        for failed in (Forked(lambda: 1 / 0), Forked(lambda: ["C\x1e"])):
+            assert [list(rows) for _, rows in encode(analysis, reach=failed)[0].tables()] == everything
+
+        # the child is forked when the rows are asked for (it encodes while the people and findings
+        # are written); rows never read (a write failed before the holdings) leave no child behind
+        unread = stored_holdings.holding_rows(people, dict(analysis.graph.by_person()), keep, hop)
+        child = unread.gi_frame.f_locals["worker"]._pid
+        assert child
+        del unread
+        try:
+            _os.waitpid(child, _os.WNOHANG)
+            raise AssertionError("the child of unread rows was not reaped")
+        except ChildProcessError:
+            pass
 
         parent, encode = _os.getpid(), stored_holdings.person_rows
         calls = {"n": 0}
@@ -466,4 +497,5 @@ def _check_forked_holdings() -> None:
         stored_holdings.person_rows = failing
         assert rows() == here
     finally:
-        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows = saved
+        (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
+         stored_holdings.PARALLEL_PEOPLE) = saved
