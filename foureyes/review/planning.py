@@ -12,6 +12,7 @@ from json.encoder import encode_basestring as _encode_str
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any, Callable, Mapping, Sequence
 
 from ..analysis import Analysis
@@ -93,6 +94,13 @@ def _json_text(value: Any) -> str:
     return _encode_str(value) if type(value) is str else dumps(value)
 
 
+def _json_list(values: list[Any]) -> str:
+    """`dumps(values)`, for a list of str written item by item as `_json_text` does."""
+    if all(type(v) is str for v in values):
+        return "[" + ", ".join(map(_encode_str, values)) + "]"
+    return dumps(values)
+
+
 _Parts = tuple[tuple[str, ...], str, str, tuple[str, ...]]
 _NO_ROUTE: _Parts = ((), "", "", ())
 
@@ -157,9 +165,14 @@ class _RouteTexts:
         around = self._grants.get(key)
         if around is None:
             around = self._grants[key] = (
-                "[" + _json_text(key) + ", " + dumps(sorted(grant.capabilities)) + ", [",
+                "[" + _json_text(key) + ", " + _json_list(sorted(grant.capabilities)) + ", [",
                 "], " + _json_text(grant.condition) + ", " + _json_text(grant.expires or "") + "]")
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
+
+
+# a holding's capability, repo, tier, app and system (`Holding`'s fields 1, 3, 4, 5, 6): what
+# `_Conflicts` tests read of it besides the attributes a `where` names
+_HOLDING_KIND = itemgetter(1, 3, 4, 5, 6)
 
 
 class _Conflicts:
@@ -184,10 +197,11 @@ class _Conflicts:
         if "*" in named_capabilities:
             named_capabilities = None
         masks: dict[Any, int] = {}
+        kind_of = _HOLDING_KIND
         for h in holdings:
             if named_capabilities is not None and h.capability not in named_capabilities:
                 continue
-            seen: Any = (h.capability, h.tier, h.system, h.repo, h.app, *(where_value(h, k) for k in named))
+            seen: Any = kind_of(h) if not named else (*kind_of(h), *(where_value(h, k) for k in named))
             try:
                 mask = masks.get(seen)
             except TypeError:  # (an attribute that is a list or a table: this holding alone)
