@@ -132,9 +132,10 @@ def edge_step(edge: Edge, principals: Mapping[str, Principal], marks: Marks | No
 
 
 def grant_step(grant: Grant, resources: Mapping[str, Resource], emergency: str = "",
-               timed: str | None = None) -> Step:
+               timed: str | None = None, key: str = "") -> Step:
     """The grant a path ends in; ``emergency`` the declared path it is part of, ``timed`` its expiry
-    when it is time-bound ("" unknown; None: it is not)."""
+    when it is time-bound ("" unknown; None: it is not); ``key`` the grant's key when the caller
+    knows it (`Grant.key` hashes the grant each time)."""
     resource = resources.get(grant.resource)
     where = resource.label if resource else grant.resource
     how = grant.detail or grant.via
@@ -146,7 +147,7 @@ def grant_step(grant: Grant, resources: Mapping[str, Resource], emergency: str =
         how += f"; time-bound until {timed}" if timed else "; time-bound (expiry unknown)"
     if emergency:
         how += f"; declared emergency path {emergency}"
-    return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, grant.key)
+    return Step(grant.system, "grant", f"{grant.entitlement} on {where}", how, key or grant.key)
 
 
 def capability_step(holding: Holding) -> Step:
@@ -157,15 +158,16 @@ def capability_step(holding: Holding) -> Step:
     return Step(holding.system, "capability", holding.capability, how, holding.grant)
 
 
-def grant_capability_step(grant: Grant, resources: Mapping[str, Resource]) -> Step:
-    """The capability a grant confers (its first), as the last step of a route to the grant."""
+def grant_capability_step(grant: Grant, resources: Mapping[str, Resource], key: str = "") -> Step:
+    """The capability a grant confers (its first), as the last step of a route to the grant
+    (``key``: the grant's key, when the caller knows it)."""
     resource = resources.get(grant.resource)
     system = resource.system if resource else grant.resource.split(":", 1)[0]
     actions = grant.attrs.get("actions") or []
     how = ", ".join(str(a) for a in list(actions)[:4]) if actions else ""
     if grant.attrs.get("latent", False):
         how = (how + "; " if how else "") + "latent: needs a setting changed first"
-    return Step(system, "capability", grant.capabilities[0] if grant.capabilities else "", how, grant.key)
+    return Step(system, "capability", grant.capabilities[0] if grant.capabilities else "", how, key or grant.key)
 
 
 def match_edge(context: str, pattern: Principal) -> Edge:

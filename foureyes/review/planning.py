@@ -8,9 +8,11 @@ two tests `satisfies` and `scopes_of`, asked once per rule and holding), not dec
 from __future__ import annotations
 
 import hashlib
+from json.encoder import encode_basestring as _encode_str
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any, Callable, Mapping, Sequence
 
 from ..analysis import Analysis
@@ -87,6 +89,18 @@ def _fingerprint(grant: Grant, route: Sequence[Step], key: str = "") -> str:
     return hashlib.sha256(dumps(data).encode()).hexdigest()
 
 
+def _json_text(value: Any) -> str:
+    """`dumps(value)`, for a str without the encoder's Python layers (the same C function writes it)."""
+    return _encode_str(value) if type(value) is str else dumps(value)
+
+
+def _json_list(values: list[Any]) -> str:
+    """`dumps(values)`, for a list of str written item by item as `_json_text` does."""
+    if all(type(v) is str for v in values):
+        return "[" + ", ".join(map(_encode_str, values)) + "]"
+    return dumps(values)
+
+
 _Parts = tuple[tuple[str, ...], str, str, tuple[str, ...]]
 _NO_ROUTE: _Parts = ((), "", "", ())
 
@@ -111,7 +125,11 @@ class _RouteTexts:
                 text = str(step)
                 team = step.key if step.kind == EdgeKind.MEMBER_OF and getattr(
                     self._principals.get(step.key), "kind", "") == Kind.TEAM else ""
-                found = self._values[step] = (step, text, dumps(text), dumps([step.kind, step.key]), team)
+                kind, key = step.kind, step.key
+                found = self._values[step] = (
+                    step, text, _json_text(text),
+                    f"[{_json_text(kind)}, {_json_text(key)}]" if type(kind) is str and type(key) is str
+                    else dumps([kind, key]), team)
             found = self._steps[id(step)] = (step, *found[1:])
         return found
 
@@ -147,9 +165,14 @@ class _RouteTexts:
         around = self._grants.get(key)
         if around is None:
             around = self._grants[key] = (
-                "[" + dumps(key) + ", " + dumps(sorted(grant.capabilities)) + ", [",
-                "], " + dumps(grant.condition) + ", " + dumps(grant.expires or "") + "]")
+                "[" + _json_text(key) + ", " + _json_list(sorted(grant.capabilities)) + ", [",
+                "], " + _json_text(grant.condition) + ", " + _json_text(grant.expires or "") + "]")
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
+
+
+# a holding's capability, repo, tier, app and system (`Holding`'s fields 1, 3, 4, 5, 6): what
+# `_Conflicts` tests read of it besides the attributes a `where` names
+_HOLDING_KIND = itemgetter(1, 3, 4, 5, 6)
 
 
 class _Conflicts:
@@ -174,10 +197,11 @@ class _Conflicts:
         if "*" in named_capabilities:
             named_capabilities = None
         masks: dict[Any, int] = {}
+        kind_of = _HOLDING_KIND
         for h in holdings:
             if named_capabilities is not None and h.capability not in named_capabilities:
                 continue
-            seen: Any = (h.capability, h.tier, h.system, h.repo, h.app, *(where_value(h, k) for k in named))
+            seen: Any = kind_of(h) if not named else (*kind_of(h), *(where_value(h, k) for k in named))
             try:
                 mask = masks.get(seen)
             except TypeError:  # (an attribute that is a list or a table: this holding alone)
@@ -400,7 +424,7 @@ def planner(
                     if head is None:
                         head = heads[grant.principal] = hops_to(grant.principal) or _NO_ROUTE
                     if tail is None and head is not _NO_ROUTE:
-                        tail = tails[key] = texts.parts(routes.grant_steps(grant))
+                        tail = tails[key] = texts.parts(routes.grant_steps(grant, key))
                 elif head is None or tail is None:
                     route = analysis.grant_route(person.key, grant)
                     if route:

@@ -77,10 +77,12 @@ class RouteHops(Generic[P]):
             return drawn[at]
         return hops
 
-    def grant_steps(self, grant: Grant) -> tuple[Step, Step]:
-        """A grant's own two steps at the end of a route to it (`grant_route`'s last two)."""
+    def grant_steps(self, grant: Grant, key: str = "") -> tuple[Step, Step]:
+        """A grant's own two steps at the end of a route to it (`grant_route`'s last two); ``key``
+        the grant's key when the caller knows it."""
         resources = self._analysis.snapshot.resources if self._analysis is not None else {}
-        return grant_step(grant, resources), grant_capability_step(grant, resources)
+        key = key or grant.key
+        return grant_step(grant, resources, key=key), grant_capability_step(grant, resources, key)
 
 
 def reached_principals(analysis: Any) -> Callable[[str], list[str]] | None:
