@@ -122,8 +122,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                               if isinstance(earlier, StoredAnalysis) else None)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
-        item_rows = _planned_rows(store, analysis, config, spec, baseline=baseline,
-                                  previous=_previous_decisions(store), aliases=aliases)
+        planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
+                                previous=_previous_decisions(store), aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -135,8 +135,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
             people_frozen=True,
         ))
-        with gc_paused():
-            written = rows.insert_items(conn, campaign_id, item_rows)
+        with gc_paused():  # the first run's rows go in while a forked child may still plan the later run's
+            written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest)
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
@@ -149,7 +149,7 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                      frozen=records.freeze(conn, campaign_id, sid, items=written),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
-                             "due": due.isoformat(), "items": len(item_rows), "template": spec.template,
+                             "due": due.isoformat(), "items": written["rows"], "template": spec.template,
                              "period": spec.period, "baseline_snapshot": baseline_id})
         return campaign_id
 
@@ -162,46 +162,82 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             if existing is not None:
                 return existing, False
         raise
+    finally:
+        planned.cancel()  # (a child still planning when the transaction failed: nothing waits for it)
     return get_campaign(store, campaign_id), True
 
 
-# Grants the people of a campaign reach from which the later half of them is planned by a forked
+# Grants the people of a campaign reach from which the later run of them is planned by a forked
 # child (`rows.Forked`) while this process plans the first: below it, a fork costs more than it saves.
 PARALLEL_GRANTS = 50_000
+# The first run's share of the grants (per cent): this process plans it and then inserts its rows
+# while the child still plans the later run, so the child takes the larger share.
+FIRST_SHARE = 45
+
+
+class _Planned:
+    """A campaign's item rows: ``first``, then what `rest` gives (the later run's rows, from the
+    child planning them or planned here where it failed; none where there was no split)."""
+
+    def __init__(self, first: list[tuple[Any, ...]], child: Any = None,
+                 later: Callable[[], list[tuple[Any, ...]]] | None = None):
+        self.first, self._child, self._later = first, child, later
+        self._rest: list[tuple[Any, ...]] | None = None if later is not None else []
+
+    def rest(self) -> list[tuple[Any, ...]]:
+        if self._rest is None:  # (once: a transaction retried inserts the same rows)
+            child, self._child = self._child, None
+            done, theirs = child.result() if child is not None else (False, None)
+            later = self._later
+            assert later is not None  # (set wherever `_rest` is not)
+            self._rest = theirs if done else later()
+        return self._rest
+
+    def cancel(self) -> None:
+        """Stop a child nothing will wait for (the campaign's transaction failed before its rows)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.cancel()
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return self.first + self.rest()
 
 
 def _planned_rows(store: Store, analysis: Analysis, config: Config, spec: CampaignSpec, *,
                   baseline: set[tuple[str, str]] | None, previous: Any,
-                  aliases: Mapping[str, Mapping[str, str]]) -> list[tuple[Any, ...]]:
-    """`_draft_rows(plan_items(...))`; for a big campaign, the people split in two runs of about as
-    many grants, the later run's rows planned by a forked child (from what `planner` worked out
-    once, shared with it) while this process plans the first's: the same rows in the same order."""
+                  aliases: Mapping[str, Mapping[str, str]]) -> _Planned:
+    """`_draft_rows(plan_items(...))`; for a big campaign, the people split in two runs, the later
+    run's rows planned by a forked child (from what `planner` worked out once, shared with it) while
+    this process plans the first's and then inserts them (`_Planned.rest` waits for the child's):
+    the same rows in the same order."""
     scope, reviewers = spec.scope, spec.reviewers
     if scope.kind == "emergency" or "fixed" in reviewers.rules:  # (a fixed list's turn runs across people)
-        return _draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline, previous=previous,
-                                      aliases=aliases))
+        return _Planned(_draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline,
+                                               previous=previous, aliases=aliases)))
     people, plan = planner(analysis, config, scope, reviewers, baseline=baseline, previous=previous, aliases=aliases)
     total = sum(n for _, n in people)
     if total < PARALLEL_GRANTS:
-        return _draft_rows(plan(people))
+        return _Planned(_draft_rows(plan(people)))
     split, so_far = 0, 0
-    while split < len(people) and so_far < total // 2:
+    while split < len(people) and so_far < total * FIRST_SHARE // 100:
         so_far += people[split][1]
         split += 1
     first, later = people[:split], people[split:]
 
     def later_rows() -> list[tuple[Any, ...]]:
-        store.engine.dispose(close=False)  # the child opens connections of its own if it reads
         return _draft_rows(plan(later))
 
-    child = rows.Forked(later_rows)
+    def in_child() -> list[tuple[Any, ...]]:
+        store.engine.dispose(close=False)  # the child opens connections of its own if it reads
+        return later_rows()
+
+    child = rows.Forked(in_child)
     try:
         mine = _draft_rows(plan(first))
     except BaseException:
         child.cancel()
         raise
-    done, theirs = child.result()
-    return mine + (theirs if done else _draft_rows(plan(later)))
+    return _Planned(mine, child, later_rows)
 
 
 def baseline_snapshot(store: Store, snapshot_id: int) -> tuple[int | None, str]:

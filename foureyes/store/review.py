@@ -9,7 +9,7 @@ States and statuses are the review's words (`review.vocabulary`), passed in, nev
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
@@ -75,10 +75,12 @@ ITEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in t.campaign_items.columns i
 
 
 def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]], *,
+                 more: Callable[[], Sequence[Sequence[Any]]] | None = None,
                  fork_from: int | None = None) -> dict[str, Any]:
     """A campaign's items, in bulk (tuples in `ITEM_COLUMNS` order without the first, the campaign's
     id: ``campaign_id``): plain tuples through the driver's executemany (SQLAlchemy's per-row parameter processing cost more
-    than the insert on a campaign of 500,000 items).
+    than the insert on a campaign of 500,000 items). ``more`` gives the rows that follow ``rows``,
+    called once ``rows`` are in (a forked child may still be planning them meanwhile).
 
     Returns what the campaign's creation commits to about them (`records.ItemsDigest`), worked
     out from the rows as written and the ids they were given: reading 500,000 rows back for it
@@ -86,49 +88,86 @@ def insert_items(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any
     given) have it worked out in a forked child while they are inserted."""
     names = list(ITEM_COLUMNS)
     if conn.dialect.name == "sqlite":
-        return _insert_items_sqlite(conn, campaign_id, rows, PARALLEL_ITEMS if fork_from is None else fork_from)
+        return _insert_items_sqlite(conn, campaign_id, rows, more, PARALLEL_ITEMS if fork_from is None else fork_from)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO campaign_items ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    for start in range(0, len(rows), ITEM_BATCH):
-        # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
-        conn.exec_driver_sql(sql, [_clean((campaign_id, *row)) for row in rows[start:start + ITEM_BATCH]])
+    parts = [rows]
+    for part in range(2):
+        for start in range(0, len(parts[part]), ITEM_BATCH):
+            # PostgreSQL text cannot hold NUL (U+FFFD, as snapshots do)
+            conn.exec_driver_sql(sql, [_clean((campaign_id, *row)) for row in parts[part][start:start + ITEM_BATCH]])
+        if part == 0:
+            parts.append(more() if more is not None else ())
+    everything = [*parts[0], *parts[1]] if parts[1] else parts[0]
     # each row's id: handed out in insertion order (PostgreSQL's sequence), and only this
     # transaction writes this campaign's items
     ids = [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM campaign_items WHERE campaign_id = {mark} ORDER BY id",
                                               (campaign_id,))]
-    if len(ids) != len(rows):  # pragma: no cover - the campaign was created in this transaction
-        raise ValueError(f"campaign {campaign_id} has {len(ids)} items, {len(rows)} were written")
-    return records.items_digest(ids, (_clean((campaign_id, *row)) for row in rows), ITEM_COLUMNS)
+    if len(ids) != len(everything):  # pragma: no cover - the campaign was created in this transaction
+        raise ValueError(f"campaign {campaign_id} has {len(ids)} items, {len(everything)} were written")
+    return records.items_digest(ids, (_clean((campaign_id, *row)) for row in everything), ITEM_COLUMNS)
 
 
 def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequence[Any]],
-                         fork_from: int) -> dict[str, Any]:
+                         more: Callable[[], Sequence[Sequence[Any]]] | None, fork_from: int) -> dict[str, Any]:
     """`insert_items` on SQLite: the ids SQLite would hand out (one more than the largest, the
     table having no AUTOINCREMENT) given explicitly, so the digest needs no reading back. The
     write lock is held (the campaign's row was written in this transaction): no other writer
     takes an id in between. With the ids known before the rows go in, a campaign of ``fork_from``
     items or more has its digest worked out by a forked child on the other core while SQLite
     writes (`Forked`; in a thread it was slower: SQLite lets go of the GIL for each row
-    only, and waits up to the switch interval for it)."""
+    only, and waits up to the switch interval for it). With ``more``, each part's rows have their
+    hashes worked out by a child of their own while they go in (`records.item_hashes`), the later
+    part's once ``more`` gave them."""
     start = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM campaign_items").scalar_one()) + 1
-    ids = range(start, start + len(rows))
+    sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
+           f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
 
-    def digest() -> dict[str, Any]:
-        return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+    def insert(part: Sequence[Sequence[Any]], first: int) -> None:
+        for at in range(0, len(part), ITEM_BATCH):
+            conn.exec_driver_sql(sql, [(first + at + n, campaign_id, *row)
+                                       for n, row in enumerate(part[at:at + ITEM_BATCH])])
 
-    child = Forked(digest) if len(rows) >= fork_from else None
+    if more is None:
+        ids = range(start, start + len(rows))
+
+        def digest() -> dict[str, Any]:
+            return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
+
+        child = Forked(digest) if len(rows) >= fork_from else None
+        try:
+            insert(rows, start)
+        except BaseException:
+            if child is not None:
+                child.cancel()
+            raise
+        done, found = child.result() if child is not None else (False, None)
+        return found if done else digest()
+    # each part's hashes worked out by a child while this process inserts that part
+    parts: list[tuple[Sequence[Sequence[Any]], int]] = [(rows, start)]
+    children: list[Forked | None] = []
     try:
-        sql = (f"INSERT INTO campaign_items (id, {', '.join(ITEM_COLUMNS)}) "
-               f"VALUES ({', '.join(['?'] * (len(ITEM_COLUMNS) + 1))})")
-        for at in range(0, len(rows), ITEM_BATCH):
-            conn.exec_driver_sql(sql, [(start + at + n, campaign_id, *row)
-                                       for n, row in enumerate(rows[at:at + ITEM_BATCH])])
+        for n in range(2):
+            part, first = parts[n]
+            children.append(Forked(_hashes_of(campaign_id, part, first)) if len(part) * 2 >= fork_from else None)
+            insert(part, first)
+            if n == 0:
+                parts.append((more(), start + len(rows)))
     except BaseException:
-        if child is not None:
-            child.cancel()
+        for child in children:
+            if child is not None:
+                child.cancel()
         raise
-    done, found = child.result() if child is not None else (False, None)
-    return found if done else digest()
+    found = []
+    for child, (part, first) in zip(children, parts):
+        done, hashes = child.result() if child is not None else (False, None)
+        found.append(hashes if done else _hashes_of(campaign_id, part, first)())
+    return records.items_digest_of(found)
+
+
+def _hashes_of(campaign_id: int, rows: Sequence[Sequence[Any]], first: int) -> Callable[[], Any]:
+    return lambda: records.item_hashes(range(first, first + len(rows)), ((campaign_id, *row) for row in rows),
+                                       ITEM_COLUMNS)
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -194,7 +194,23 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
     spec = review.spec_from_config(config, name="split", scope=review.Scope(kind="production"), reviewers=rules)
     split = campaigns._planned_rows(workspace._store, stored, config, spec, baseline=None, previous={},
                                     aliases=aliases)
-    assert split == campaigns._draft_rows(drafts) and answered == [parallel_possible()]
+    assert split.rows() == campaigns._draft_rows(drafts) and answered == [parallel_possible()]
+    assert 0 < len(split.first) < len(drafts)
+    # and created so (the first run's rows inserted while the child plans the later run's, each run's part of the
+    # digest worked out by a child of its own as a campaign of `PARALLEL_ITEMS` items has it): the same rows, in
+    # the same order, and the digest the creation entry commits to is the one read back
+    answered.clear()
+    monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
+    created = campaigns.create_campaign(workspace._store, config, spec, actor="security@bigco.example",
+                                        analysis_of=workspace.analysis)
+    assert answered == [parallel_possible()] * 3
+    with workspace._store.engine.connect() as conn:
+        written = [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {created.id} "
+            "ORDER BY id")]
+        read = records.freeze(conn, created.id, created.snapshot_id)["items"]
+    assert written == split.rows()
+    assert _frozen_items(workspace._store, created.id) == read and read["rows"] == len(drafts)
 
 
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
