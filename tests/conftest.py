@@ -271,6 +271,20 @@ def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreT
     templates.drop_all()
 
 
+def store_at_version(url: str, version: int) -> Any:
+    """A store at schema ``version`` (migrations 1 to ``version`` applied, as an older release left
+    it), opened without migrating; the caller closes it."""
+    from foureyes.store import Store, migrations
+
+    old = Store(url, migrate=False)
+    with old.engine.begin() as conn:
+        for number, description, step in migrations.MIGRATIONS:
+            if number <= version:
+                step(conn)
+                migrations.record(conn, number, description)
+    return old
+
+
 def load_demo(store: Any) -> None:
     """The two Acme snapshots (October and November), as `foureyes demo --load` stores them."""
     from foureyes.connectors import demo

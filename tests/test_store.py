@@ -10,6 +10,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import event, inspect, text
 
+from conftest import store_at_version
+
 from foureyes.connectors import demo
 from foureyes.errors import StoreError
 from foureyes.model import Edge, Gap, Grant, Principal, Resource, SourceResult
@@ -445,13 +447,8 @@ def test_a_version_7_store_gains_snapshot_packs_and_loads_its_snapshots_from_the
     written, and a snapshot written after it has its grants packed too."""
     from foureyes.model import snapshot_digest as model_digest
 
-    old = Store(store_url, migrate=False)
-    with old.engine.begin() as conn:
-        for number, description, step in migrations.MIGRATIONS:
-            if number <= 7:
-                step(conn)
-                migrations.record(conn, number, description)
-        assert not inspect(conn).has_table("snapshot_packs")
+    old = store_at_version(store_url, 7)
+    assert not inspect(old.engine).has_table("snapshot_packs")
     results = demo.build("after")
     with Store("sqlite://") as current:
         info = current.write_snapshot(results, label="from version 7")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
+from conftest import store_at_version
+
 from foureyes.store import audit
 from foureyes.connectors import demo
 from foureyes.store import Store, migrations
@@ -71,13 +73,8 @@ def _small(activity: bool) -> list:
 def test_a_version_4_store_gains_activity_and_keeps_its_snapshots(store_url):
     """A store the roster's release wrote (version 4: items with roster columns, no activity) upgrades
     to 5 (activity) and 6 (item usage): snapshots keep their digests, then take activity with their period."""
-    old = Store(store_url, migrate=False)
-    with old.engine.begin() as conn:
-        for number, description, step in migrations.MIGRATIONS:
-            if number <= 4:
-                step(conn)
-                migrations.record(conn, number, description)
-        assert not inspect(conn).has_table("activity")
+    old = store_at_version(store_url, 4)
+    assert not inspect(old.engine).has_table("activity")
     with Store("sqlite://") as current:
         info = current.write_snapshot(_small(activity=False), label="from version 4")
         _copy_as_version_1(old, current)  # the columns both have
