@@ -123,10 +123,7 @@ def grant_rows(sid: int, results: Sequence[SourceResult], keys: Sequence[str], o
     in the sources' grants; None: the sources' order). The rows are built in the sources' order
     and then put in ``order``: built in key order, each grant's fields were fetched from here
     and there in memory, twice as slow at a million grants."""
-    names = [r.name for r in results for _ in r.grants]
-    rows = [(sid, name, key, g.system, g.principal, g.entitlement, g.resource, " ".join(g.capabilities),
-             g.via, g.detail, g.condition, g.expires, g.last_used, dumps(g.attrs))
-            for name, key, g in zip(names, keys, (g for r in results for g in r.grants))]
+    rows = rows_of_tails(sid, results, keys, grant_tails(results, dumps))
     return iter(rows) if order is None else map(rows.__getitem__, order)
 
 
