@@ -128,30 +128,17 @@ def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequ
             conn.exec_driver_sql(sql, [(first + at + n, campaign_id, *row)
                                        for n, row in enumerate(part[at:at + ITEM_BATCH])])
 
-    if more is None:
-        ids = range(start, start + len(rows))
-
-        def digest() -> dict[str, Any]:
-            return records.items_digest(ids, ((campaign_id, *row) for row in rows), ITEM_COLUMNS)
-
-        child = Forked(digest) if len(rows) >= fork_from else None
-        try:
-            insert(rows, start)
-        except BaseException:
-            if child is not None:
-                child.cancel()
-            raise
-        done, found = child.result() if child is not None else (False, None)
-        return found if done else digest()
-    # each part's hashes worked out by a child while this process inserts that part
+    # each part's hashes worked out by a child while this process inserts that part (a part of a
+    # campaign in two counts double against ``fork_from``: about half of the items)
     parts: list[tuple[Sequence[Sequence[Any]], int]] = [(rows, start)]
     children: list[Forked | None] = []
+    halves = 1 if more is None else 2
     try:
-        for n in range(2):
+        for n in range(halves):
             part, first = parts[n]
-            children.append(Forked(_hashes_of(campaign_id, part, first)) if len(part) * 2 >= fork_from else None)
+            children.append(Forked(_hashes_of(campaign_id, part, first)) if len(part) * halves >= fork_from else None)
             insert(part, first)
-            if n == 0:
+            if n + 1 < halves and more is not None:
                 parts.append((more(), start + len(rows)))
     except BaseException:
         for child in children:
