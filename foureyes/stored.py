@@ -37,10 +37,9 @@ from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.forking import Forked
-from .store.view import WHOLE_READ
 from .stored_holdings import holding_rows, people_rows, start_reach
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
-                          code_only, decode_holdings, decode_reach,
+                          code_only, decode_holdings, decode_reach, hop_edges,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
                           roster_of, stored_evidence)
 
@@ -53,7 +52,7 @@ ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", 
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
-# Paths through up to this many principals read their edges by index (a who-can's 10,000 are a
+# Paths through up to this many principals read their hops' edges by index (a who-can's 10,000 are a
 # fraction of the snapshot's 209,000 edges: reading every edge cost three times as much).
 EDGES_BY_INDEX_UP_TO = 25_000
 
@@ -339,6 +338,8 @@ class StoredAnalysis(Analysis):
         self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
         self._edge_index: dict[str, tuple[Any, dict[tuple[str, str], Edge]]] = {}  # (`_edge`: a path's hops)
+        self._tails: dict[tuple[str, tuple[str, str, str]], tuple[tuple[str, str, str], ...]] = {}  # (`_tail`)
+        self._hop_steps: dict[tuple[str, str, str], Step] = {}  # each hop's step, drawn once (`path`)
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -613,59 +614,72 @@ class StoredAnalysis(Analysis):
                     self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
             return self._closures.get(node, {})
 
-    def _walk(self, holding: Holding) -> list[tuple[str, str, str]]:
+    def _walk(self, holding: Holding) -> tuple[tuple[str, str, str], ...]:
         """The edges of the holding's stored path, by (source, destination, kind)."""
         ref, hop = holding.first_hop
         if ref is not None:  # a holding of a computed graph
-            return [(e.src, e.dst, e.kind) for e in self.graph.route(holding)[0]]
-        node, key, edges = holding.account, (holding.capability, holding.resource, holding.repo), []
-        for _ in range(64):
-            if not hop:
-                break
-            dst, kind, next_repo = hop
-            edges.append((node, dst, kind))
-            key = (key[0], key[1], next_repo)
-            entry = self._closure_of(dst).get(key)
-            if entry is None:
-                break
-            node, hop = dst, entry[1]
-        return edges
+            return tuple((e.src, e.dst, e.kind) for e in self.graph.route(holding)[0])
+        if not hop:
+            return ()
+        dst, kind, next_repo = hop
+        return ((holding.account, dst, kind), *self._tail(dst, (holding.capability, holding.resource, next_repo)))[:64]
+
+    def _tail(self, node: str, key: tuple[str, str, str]) -> tuple[tuple[str, str, str], ...]:
+        """The stored path's edges on from ``node`` (at most 64), kept: paths share their tails."""
+        found = self._tails.get((node, key))
+        if found is None:
+            edges, at, on, entry = [], node, key, self._closure_of(node).get(key)
+            while entry is not None and entry[1] and len(edges) < 64:
+                dst, kind, next_repo = entry[1]
+                edges.append((at, dst, kind))
+                on = (on[0], on[1], next_repo)
+                at, entry = dst, self._closure_of(dst).get(on)
+            found = self._tails[node, key] = tuple(edges)
+        return found
 
     def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
-        """Read what the paths of these holdings name (edges, grants) in a few queries."""
-        sources: set[str] = set()
+        """Read what the paths of these holdings name (the edges of their hops, grants) in a few queries."""
+        hops: set[tuple[str, str, str]] = set()
         grants: set[str] = set()
         named: set[str] = set()
         for holding in holdings:
             grants.add(holding.grant)
             named.add(holding.account)
-            for src, dst, kind in self._walk(holding):
-                named.add(dst)
-                if kind != EdgeKind.MATCHES:
-                    sources.add(src)
-        ordered = sorted(sources)
-        if len(ordered) > EDGES_BY_INDEX_UP_TO:
-            self.snapshot.edges_from(ordered)  # most of the snapshot's principals: every edge, in one pass
-        else:  # the edges leaving these principals by index, in batches the view reads that way
-            for start in range(0, len(ordered), WHOLE_READ):
-                self.snapshot.edges_from(ordered[start:start + WHOLE_READ])
+            for hop in self._walk(holding):
+                named.add(hop[1])
+                if hop[2] != EdgeKind.MATCHES and hop not in self._hop_steps:
+                    hops.add(hop)
         self.snapshot.grants_by_key(grants)
         self.snapshot.principals_by_key(named)
+        if len({src for src, _, _ in hops}) > EDGES_BY_INDEX_UP_TO:  # most of the snapshot's principals:
+            self.snapshot.edges_from({src for src, _, _ in hops})  # every edge, in one pass (`path` draws them)
+            return
+        for hop, edge in hop_edges(self._store, self.snapshot.info, hops).items():  # each hop's one edge
+            self._hop_steps[hop] = edge_step(edge, self.snapshot.principals)
 
     def path(self, holding: Holding) -> tuple[Step, ...]:
         if self.marked and (holding.emergency or holding.time_bound):  # hops the stored form does not annotate
             return self.graph.path(holding)
         principals = self.snapshot.principals
         steps = head_steps(self.identities.people.get(holding.person), holding.person, holding.account, principals)
-        walked = self._walk(holding)
-        out_edges = self.snapshot.edges_from({src for src, _, kind in walked if kind != EdgeKind.MATCHES})
-        for src, dst, kind in walked:
-            steps.append(edge_step(self._edge(src, dst, kind, out_edges), principals))
+        walked, drawn = self._walk(holding), self._hop_steps
+        if any(hop not in drawn for hop in walked):  # the edges leaving the hops not drawn yet, in one read
+            self.snapshot.edges_from({s for s, d, k in walked if k != EdgeKind.MATCHES and (s, d, k) not in drawn})
+        steps += [drawn.get(hop) or self._hop_step(hop, walked) for hop in walked]
         grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
         if grant is not None:
             steps.append(grant_step(grant, self.snapshot.resources))
         steps.append(capability_step(holding))
         return tuple(steps)
+
+    def _hop_step(self, hop: tuple[str, str, str], walked: Sequence[tuple[str, str, str]]) -> Step:
+        view = self.snapshot  # each hop's step is drawn once and kept (`prefetch_paths` draws many at a time)
+        if hop[2] == EdgeKind.MATCHES and view.principals.get(hop[1]) is None:  # among the walk's edges, as ever
+            return edge_step(self._edge(*hop, view.edges_from({s for s, _, k in walked if k != EdgeKind.MATCHES})),
+                             view.principals)
+        edges = view.edges_from(() if hop[2] == EdgeKind.MATCHES else (hop[0],))
+        step = self._hop_steps[hop] = edge_step(self._edge(*hop, edges), view.principals)
+        return step
 
     def _edge(self, src: str, dst: str, kind: str, out_edges: Mapping[str, list[Edge]]) -> Edge:
         if kind == EdgeKind.MATCHES:
