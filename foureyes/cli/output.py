@@ -318,6 +318,10 @@ def _wrap(text: str, width: int) -> list[str]:
     words = text.split(" ")
     bare = text.replace(_ARROW, "")
     if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable():  # a path: one cell a character
+        if "  " not in text and text[0] != " " and text[-1] != " ":  # one space between words
+            found = _wrap_spaced(text, width)
+            if found is not None:
+                return found
         sizes = list(map(len, words))
     else:
         sizes = [_cells(word) for word in words]
@@ -340,6 +344,21 @@ def _wrap(text: str, width: int) -> list[str]:
         current, used = word, size
     if current or not lines:
         lines.append(current)
+    return lines
+
+
+def _wrap_spaced(text: str, width: int) -> list[str] | None:
+    """`_wrap` of a text of one-cell characters and words one space apart: each line ends at the
+    last space that lets it fit (found by `str.rfind`, not word by word). None when a word is wider
+    than ``width`` (it is folded: `_wrap` does that)."""
+    lines, start, end = [], 0, len(text)
+    while end - start > width:
+        at = text.rfind(" ", start, start + width + 1)
+        if at <= start:
+            return None
+        lines.append(text[start:at])
+        start = at + 1
+    lines.append(text[start:])
     return lines
 
 
