@@ -24,7 +24,7 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import Cell, Col, cell, counted, note, print_csv, print_json, print_table
+from .output import Cell, Col, cell, cells_of, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -97,10 +97,11 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
         finish(code)
         return
     rows = []
+    resources = analysis.snapshot.resources
     for p in people:
         # standing access first, then what expires, then what only an emergency path gives
         for h in sorted(by_person[p.key], key=lambda h: (h.emergency, h.time_bound)):
-            resource = analysis.snapshot.resources.get(h.resource)
+            resource = resources.get(h.resource)
             rows.append([p.display_name if p.linked else p.key, resource.label if resource else h.resource,
                          h.tier, access_text(analysis, h), " → ".join(path_json(analysis.path(h))[1:])])
     if fmt == "csv":
@@ -108,11 +109,12 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
+    short = cells_of()  # people, resources, tiers and access repeat: each made once
     print_table(title, [Col("person", "person", priority=0, min_width=12),
                         Col("resource", "resource", priority=0, min_width=20, grow=1),
                         Col("tier", "tier", priority=3), Col("access", "access", priority=2, min_width=8),
                         Col("path", "path", priority=0, min_width=30, grow=3)],
-                [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3]), cell(r[4], limit=None)] for r in rows])
+                [[*map(short, r[:4]), cell(r[4], limit=None)] for r in rows])
     standing = sum(1 for p in people if any(not h.emergency for h in by_person[p.key]))
     note(counted(len(people), "person", "people")
          + (f" ({standing} standing, {len(people) - standing} through an emergency path only)"

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import click
 from rich import box
@@ -120,6 +120,21 @@ class Cell(NamedTuple):
 def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Cell:
     """A table cell that shows untrusted text literally (no markup, no escapes)."""
     return Cell(safe_text(value, limit=limit), style or "")
+
+
+def cells_of(*, limit: int | None = 80) -> Callable[[Any], Cell]:
+    """`cell` made once for each distinct text (a column whose values repeat thousands of times)."""
+    made: dict[str, Cell] = {}
+
+    def of(value: Any) -> Cell:
+        if type(value) is not str:
+            return cell(value, limit=limit)
+        found = made.get(value)
+        if found is None:
+            found = made[value] = cell(value, limit=limit)
+        return found
+
+    return of
 
 
 def _as_text(value: Text | Cell) -> Text:
@@ -237,8 +252,10 @@ def _plain_lines(rows: Sequence[Sequence[Text | Cell]], specs: Sequence[Column],
 def _padded(text: str, width: int, align: str) -> list[str]:
     """A cell's lines (`_row_lines`' parts), each padded to ``width`` cells as ``align`` says."""
     out = []
+    bare = text.replace(_ARROW, "")  # a part of a text of one-cell characters is as wide as it is long
+    measure = len if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable() else _cells
     for part in (part for line in text.split("\n") for part in _wrap(line, width)):
-        room = width - _cells(part)
+        room = width - measure(part)
         left = _left(room, align)
         out.append(" " * left + part + " " * (room - left))
     return out
