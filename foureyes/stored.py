@@ -55,6 +55,7 @@ INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inp
 # Paths through up to this many principals read their hops' edges by index (a who-can's 10,000 are a
 # fraction of the snapshot's 209,000 edges: reading every edge cost three times as much).
 EDGES_BY_INDEX_UP_TO = 25_000
+_NO_CLOSURE: dict[tuple[str, str, str], list[Any]] = {}  # a node no path passes (never written)
 
 
 # ---------------------------------------------------------------- the key
@@ -329,7 +330,7 @@ class StoredAnalysis(Analysis):
         self._findings: list[Finding] | None = None
         self._graph: Graph | None = None
         self._by_person: dict[str, list[Holding]] | None = None
-        self._closures: dict[str, dict[tuple[str, str, str], list[Any]]] | None = None
+        self._closures: dict[str, Any] | None = None  # a node's closure, or its blob until first read
         self._teams: dict[str, tuple[list[str], list[str]]] | None = None
         self._holding_counts: dict[str, int] = {}
         self._placer: Place | None = None
@@ -340,6 +341,7 @@ class StoredAnalysis(Analysis):
         self._edge_index: dict[str, tuple[Any, dict[tuple[str, str], Edge]]] = {}  # (`_edge`: a path's hops)
         self._tails: dict[tuple[str, tuple[str, str, str]], tuple[tuple[str, str, str], ...]] = {}  # (`_tail`)
         self._hop_steps: dict[tuple[str, str, str], Step] = {}  # each hop's step, drawn once (`path`)
+        self._grant_ends: dict[str, tuple[Step, ...]] = {}  # each grant's step, by key (`path`)
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -606,23 +608,22 @@ class StoredAnalysis(Analysis):
 
     def _closure_of(self, node: str) -> dict[tuple[str, str, str], list[Any]]:
         with self._lock:
-            if self._closures is None:
-                self._closures = {}
-                for name, blob in analyses.nodes(self._store, self.row.id):
-                    if name.startswith(MATRIX_NODE):  # not a closure: the matrix's counts
-                        continue
-                    self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
-            return self._closures.get(node, {})
+            if self._closures is None:  # each node's closure decoded when a path first passes it
+                self._closures = {name: blob for name, blob in analyses.nodes(self._store, self.row.id)
+                                  if not name.startswith(MATRIX_NODE)}  # (not a closure: the matrix's counts)
+            found = self._closures.get(node, _NO_CLOSURE)
+            if isinstance(found, bytes):
+                found = self._closures[node] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(found)}
+            return found
 
     def _walk(self, holding: Holding) -> tuple[tuple[str, str, str], ...]:
-        """The edges of the holding's stored path, by (source, destination, kind)."""
+        """The edges of the holding's stored path, by (source, destination, kind) (first hop: dst, kind, repo)."""
         ref, hop = holding.first_hop
         if ref is not None:  # a holding of a computed graph
             return tuple((e.src, e.dst, e.kind) for e in self.graph.route(holding)[0])
         if not hop:
             return ()
-        dst, kind, next_repo = hop
-        return ((holding.account, dst, kind), *self._tail(dst, (holding.capability, holding.resource, next_repo)))[:64]
+        return ((holding.account, hop[0], hop[1]), *self._tail(hop[0], (*holding[1:3], hop[2])))[:64]
 
     def _tail(self, node: str, key: tuple[str, str, str]) -> tuple[tuple[str, str, str], ...]:
         """The stored path's edges on from ``node`` (at most 64), kept: paths share their tails."""
@@ -666,11 +667,11 @@ class StoredAnalysis(Analysis):
         if any(hop not in drawn for hop in walked):  # the edges leaving the hops not drawn yet, in one read
             self.snapshot.edges_from({s for s, d, k in walked if k != EdgeKind.MATCHES and (s, d, k) not in drawn})
         steps += [drawn.get(hop) or self._hop_step(hop, walked) for hop in walked]
-        grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
-        if grant is not None:
-            steps.append(grant_step(grant, self.snapshot.resources))
-        steps.append(capability_step(holding))
-        return tuple(steps)
+        ends = self._grant_ends.get(holding.grant)
+        if ends is None:  # a grant's step is drawn once too
+            grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
+            ends = self._grant_ends[holding.grant] = () if grant is None else (grant_step(grant, self.snapshot.resources),)
+        return (*steps, *ends, capability_step(holding))
 
     def _hop_step(self, hop: tuple[str, str, str], walked: Sequence[tuple[str, str, str]]) -> Step:
         view = self.snapshot  # each hop's step is drawn once and kept (`prefetch_paths` draws many at a time)
@@ -678,8 +679,7 @@ class StoredAnalysis(Analysis):
             return edge_step(self._edge(*hop, view.edges_from({s for s, _, k in walked if k != EdgeKind.MATCHES})),
                              view.principals)
         edges = view.edges_from(() if hop[2] == EdgeKind.MATCHES else (hop[0],))
-        step = self._hop_steps[hop] = edge_step(self._edge(*hop, edges), view.principals)
-        return step
+        return self._hop_steps.setdefault(hop, edge_step(self._edge(*hop, edges), view.principals))
 
     def _edge(self, src: str, dst: str, kind: str, out_edges: Mapping[str, list[Edge]]) -> Edge:
         if kind == EdgeKind.MATCHES:
