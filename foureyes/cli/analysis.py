@@ -174,8 +174,9 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
         print_csv(columns, rows)
         finish(code)
         return
+    short = cells_of()  # rules, titles, scopes, capabilities and status repeat: each made once
     print_table(f"conflicts (snapshot {analysis.snapshot.id})", FINDING_COLUMNS,
-                [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
+                [[cell(r[0]), _severity_cell(r[1]), *map(short, r[2:])] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
     incomplete = " (incomplete: a source failed)" if completeness.failed else ""
     note(f"{len(findings)} findings, {open_count} open{incomplete}; `foureyes conflicts --format json` shows every path")
@@ -224,8 +225,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
     headers = [Col("person", "person", priority=0, min_width=14, grow=1),
                *(Col(c, c.replace(".", "\n", 1), align="center", priority=0) for c in CAPABILITIES),
                Col("conflict", "conflict", whole=True, priority=0)]
+    plain, bold = cells_of(), cells_of(style="bold")  # counts repeat: each cell made once
     print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", headers,
-                [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+                [[*map(bold if r[-1] else plain, r)] for r in table_rows])
     everyone = len(analysis.identities.people)
     where = "in any tier" if tier == "any" else f"in {tier}"
     note(f"{len(rows)} of {everyone} people hold a capability {where}"

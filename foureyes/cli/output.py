@@ -122,16 +122,16 @@ def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Cel
     return Cell(safe_text(value, limit=limit), style or "")
 
 
-def cells_of(*, limit: int | None = 80) -> Callable[[Any], Cell]:
-    """`cell` made once for each distinct text (a column whose values repeat thousands of times)."""
-    made: dict[str, Cell] = {}
+def cells_of(*, limit: int | None = 80, style: str | None = None) -> Callable[[Any], Cell]:
+    """`cell` made once for each distinct text or number (columns whose values repeat thousands of times)."""
+    made: dict[tuple[type, Any], Cell] = {}
 
     def of(value: Any) -> Cell:
-        if type(value) is not str:
-            return cell(value, limit=limit)
-        found = made.get(value)
+        if type(value) is not str and type(value) is not int:  # (True is not 1 here: its own type)
+            return cell(value, limit=limit, style=style)
+        found = made.get((type(value), value))
         if found is None:
-            found = made[value] = cell(value, limit=limit)
+            found = made[type(value), value] = cell(value, limit=limit, style=style)
         return found
 
     return of
