@@ -174,6 +174,19 @@ def test_paths_drawn_hop_by_hop_or_a_few_hops_a_read_are_the_graphs(acme: Any, m
         assert not analysis.graph_loaded
 
 
+def test_who_can_draws_the_graphs_paths_on_either_backend(store_url: str, store_templates: Any) -> None:
+    """who-can's paths (their hops' edges read by source and destination) on SQLite and PostgreSQL."""
+    url = store_templates.copy("demo", load_demo, store_url)
+    with Workspace.open(demo.demo_config(), url=url) as workspace:
+        computed = workspace.analyse_snapshot(workspace.load_snapshot())
+        for capability in ("code.push", "deploy.run", "access.admin"):
+            found = workspace.who_can(capability)
+            assert isinstance(found.analysis, StoredAnalysis) and found.people
+            drawn = {(_holding(h), found.analysis.path(h)) for _, held in found.people for h in held}
+            assert drawn == {(_holding(h), computed.path(h)) for held in computed.holdings_of(capability).values()
+                             for h in held}
+
+
 def test_unchanged_inputs_read_the_stored_analysis(acme):
     first, computed = _analysis(acme.open())
     assert computed  # the demo's snapshots are stored without one: the first command computes it
