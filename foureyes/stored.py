@@ -37,10 +37,9 @@ from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.forking import Forked
-from .store.view import WHOLE_READ
 from .stored_holdings import holding_rows, people_rows, start_reach
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
-                          code_only, decode_holdings, decode_reach,
+                          code_only, decode_holdings, decode_reach, hop_edges,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
                           roster_of, stored_evidence)
 
@@ -53,9 +52,10 @@ ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", 
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
-# Paths through up to this many principals read their edges by index (a who-can's 10,000 are a
+# Paths through up to this many principals read their hops' edges by index (a who-can's 10,000 are a
 # fraction of the snapshot's 209,000 edges: reading every edge cost three times as much).
 EDGES_BY_INDEX_UP_TO = 25_000
+_NO_CLOSURE: dict[tuple[str, str, str], list[Any]] = {}  # a node no path passes (never written)
 
 
 # ---------------------------------------------------------------- the key
@@ -330,7 +330,7 @@ class StoredAnalysis(Analysis):
         self._findings: list[Finding] | None = None
         self._graph: Graph | None = None
         self._by_person: dict[str, list[Holding]] | None = None
-        self._closures: dict[str, dict[tuple[str, str, str], list[Any]]] | None = None
+        self._closures: dict[str, Any] | None = None  # a node's closure, or its blob until first read
         self._teams: dict[str, tuple[list[str], list[str]]] | None = None
         self._holding_counts: dict[str, int] = {}
         self._placer: Place | None = None
@@ -339,6 +339,9 @@ class StoredAnalysis(Analysis):
         self._grant_steps: dict[int, tuple[Any, Step, Step]] = {}  # a grant's last two steps, by grant
         self._route_memo: tuple[str, dict[str, int], dict[int, tuple[Step, ...]]] = ("", {}, {})
         self._edge_index: dict[str, tuple[Any, dict[tuple[str, str], Edge]]] = {}  # (`_edge`: a path's hops)
+        self._tails: dict[tuple[str, tuple[str, str, str]], tuple[tuple[str, str, str], ...]] = {}  # (`_tail`)
+        self._hop_steps: dict[tuple[str, str, str], Step] = {}  # each hop's step, drawn once (`path`)
+        self._grant_ends: dict[str, tuple[Step, ...]] = {}  # each grant's step, by key (`path`)
 
     def __repr__(self) -> str:
         return f"<StoredAnalysis {self.row.id} of snapshot {self.row.snapshot_id}>"
@@ -605,67 +608,78 @@ class StoredAnalysis(Analysis):
 
     def _closure_of(self, node: str) -> dict[tuple[str, str, str], list[Any]]:
         with self._lock:
-            if self._closures is None:
-                self._closures = {}
-                for name, blob in analyses.nodes(self._store, self.row.id):
-                    if name.startswith(MATRIX_NODE):  # not a closure: the matrix's counts
-                        continue
-                    self._closures[name] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(blob)}
-            return self._closures.get(node, {})
+            if self._closures is None:  # each node's closure decoded when a path first passes it
+                self._closures = {name: blob for name, blob in analyses.nodes(self._store, self.row.id)
+                                  if not name.startswith(MATRIX_NODE)}  # (not a closure: the matrix's counts)
+            found = self._closures.get(node, _NO_CLOSURE)
+            if isinstance(found, bytes):
+                found = self._closures[node] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(found)}
+            return found
 
-    def _walk(self, holding: Holding) -> list[tuple[str, str, str]]:
-        """The edges of the holding's stored path, by (source, destination, kind)."""
+    def _walk(self, holding: Holding) -> tuple[tuple[str, str, str], ...]:
+        """The edges of the holding's stored path, by (source, destination, kind) (first hop: dst, kind, repo)."""
         ref, hop = holding.first_hop
         if ref is not None:  # a holding of a computed graph
-            return [(e.src, e.dst, e.kind) for e in self.graph.route(holding)[0]]
-        node, key, edges = holding.account, (holding.capability, holding.resource, holding.repo), []
-        for _ in range(64):
-            if not hop:
-                break
-            dst, kind, next_repo = hop
-            edges.append((node, dst, kind))
-            key = (key[0], key[1], next_repo)
-            entry = self._closure_of(dst).get(key)
-            if entry is None:
-                break
-            node, hop = dst, entry[1]
-        return edges
+            return tuple((e.src, e.dst, e.kind) for e in self.graph.route(holding)[0])
+        if not hop:
+            return ()
+        return ((holding.account, hop[0], hop[1]), *self._tail(hop[0], (*holding[1:3], hop[2])))[:64]
+
+    def _tail(self, node: str, key: tuple[str, str, str]) -> tuple[tuple[str, str, str], ...]:
+        """The stored path's edges on from ``node`` (at most 64), kept: paths share their tails."""
+        found = self._tails.get((node, key))
+        if found is None:
+            edges, at, on, entry = [], node, key, self._closure_of(node).get(key)
+            while entry is not None and entry[1] and len(edges) < 64:
+                dst, kind, next_repo = entry[1]
+                edges.append((at, dst, kind))
+                on = (on[0], on[1], next_repo)
+                at, entry = dst, self._closure_of(dst).get(on)
+            found = self._tails[node, key] = tuple(edges)
+        return found
 
     def prefetch_paths(self, holdings: Iterable[Holding]) -> None:
-        """Read what the paths of these holdings name (edges, grants) in a few queries."""
-        sources: set[str] = set()
+        """Read what the paths of these holdings name (the edges of their hops, grants) in a few queries."""
+        hops: set[tuple[str, str, str]] = set()
         grants: set[str] = set()
         named: set[str] = set()
         for holding in holdings:
             grants.add(holding.grant)
             named.add(holding.account)
-            for src, dst, kind in self._walk(holding):
-                named.add(dst)
-                if kind != EdgeKind.MATCHES:
-                    sources.add(src)
-        ordered = sorted(sources)
-        if len(ordered) > EDGES_BY_INDEX_UP_TO:
-            self.snapshot.edges_from(ordered)  # most of the snapshot's principals: every edge, in one pass
-        else:  # the edges leaving these principals by index, in batches the view reads that way
-            for start in range(0, len(ordered), WHOLE_READ):
-                self.snapshot.edges_from(ordered[start:start + WHOLE_READ])
+            for hop in self._walk(holding):
+                named.add(hop[1])
+                if hop[2] != EdgeKind.MATCHES and hop not in self._hop_steps:
+                    hops.add(hop)
         self.snapshot.grants_by_key(grants)
         self.snapshot.principals_by_key(named)
+        if len({src for src, _, _ in hops}) > EDGES_BY_INDEX_UP_TO:  # most of the snapshot's principals:
+            self.snapshot.edges_from({src for src, _, _ in hops})  # every edge, in one pass (`path` draws them)
+            return
+        for hop, edge in hop_edges(self._store, self.snapshot.info, hops).items():  # each hop's one edge
+            self._hop_steps[hop] = edge_step(edge, self.snapshot.principals)
 
     def path(self, holding: Holding) -> tuple[Step, ...]:
         if self.marked and (holding.emergency or holding.time_bound):  # hops the stored form does not annotate
             return self.graph.path(holding)
         principals = self.snapshot.principals
         steps = head_steps(self.identities.people.get(holding.person), holding.person, holding.account, principals)
-        walked = self._walk(holding)
-        out_edges = self.snapshot.edges_from({src for src, _, kind in walked if kind != EdgeKind.MATCHES})
-        for src, dst, kind in walked:
-            steps.append(edge_step(self._edge(src, dst, kind, out_edges), principals))
-        grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
-        if grant is not None:
-            steps.append(grant_step(grant, self.snapshot.resources))
-        steps.append(capability_step(holding))
-        return tuple(steps)
+        walked, drawn = self._walk(holding), self._hop_steps
+        if any(hop not in drawn for hop in walked):  # the edges leaving the hops not drawn yet, in one read
+            self.snapshot.edges_from({s for s, d, k in walked if k != EdgeKind.MATCHES and (s, d, k) not in drawn})
+        steps += [drawn.get(hop) or self._hop_step(hop, walked) for hop in walked]
+        ends = self._grant_ends.get(holding.grant)
+        if ends is None:  # a grant's step is drawn once too
+            grant = self.snapshot.grants_by_key([holding.grant]).get(holding.grant)
+            ends = self._grant_ends[holding.grant] = () if grant is None else (grant_step(grant, self.snapshot.resources),)
+        return (*steps, *ends, capability_step(holding))
+
+    def _hop_step(self, hop: tuple[str, str, str], walked: Sequence[tuple[str, str, str]]) -> Step:
+        view = self.snapshot  # each hop's step is drawn once and kept (`prefetch_paths` draws many at a time)
+        if hop[2] == EdgeKind.MATCHES and view.principals.get(hop[1]) is None:  # among the walk's edges, as ever
+            return edge_step(self._edge(*hop, view.edges_from({s for s, _, k in walked if k != EdgeKind.MATCHES})),
+                             view.principals)
+        edges = view.edges_from(() if hop[2] == EdgeKind.MATCHES else (hop[0],))
+        return self._hop_steps.setdefault(hop, edge_step(self._edge(*hop, edges), view.principals))
 
     def _edge(self, src: str, dst: str, kind: str, out_edges: Mapping[str, list[Edge]]) -> Edge:
         if kind == EdgeKind.MATCHES:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .changes import Fact, ProofStep
 from .graph import Holding, Step
-from .model import AccountLink, Person, Resource, RosterEntry, RosterPerson
+from .model import AccountLink, Edge, Person, Resource, RosterEntry, RosterPerson
 from .roster import Roster
 from .rules import Exposure
 
@@ -558,3 +558,43 @@ def canonical(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+# ---------------------------------------------------------------- the edges of paths' hops
+
+HOPS_PER_READ = 900  # sources and destinations bound in one read: under every backend's limit on parameters
+
+
+def hop_edges(store: Any, info: Any, hops: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], Edge]:
+    """Each (source, destination, kind) hop's edge: the first the snapshot lists from that source to
+    that destination of that kind, as a read of all the source's edges finds it (`StoredAnalysis._edge`;
+    made from the hop when there is none). Read by source and destination: a path names one of the
+    hundreds of edges a principal may have (a person's memberships)."""
+    wanted = set(hops)
+    by_src: dict[str, set[str]] = {}
+    for src, dst, _ in wanted:
+        by_src.setdefault(src, set()).add(dst)
+    found: dict[tuple[str, str, str], Edge] = {}
+
+    def read(sources: list[str], destinations: list[str]) -> None:
+        where = f" AND src IN ({', '.join('?' * len(sources))})" + (
+            f" AND dst IN ({', '.join('?' * len(destinations))})" if destinations else "")
+        parts = store.read_parts(info, ("edges",), where=where, params=[*sources, *destinations])
+        for source in info.sources:  # in the order a whole read lists them: the first edge is kept
+            for e in parts[source.name]["edges"]:
+                found.setdefault((e.src, e.dst, e.kind), e)
+
+    sources: list[str] = []
+    destinations: set[str] = set()
+    for src in sorted(by_src):
+        if len(by_src[src]) >= HOPS_PER_READ // 2:  # many hops leave it: all its edges
+            read([src], [])
+            continue
+        if len(sources) + 1 + len(destinations | by_src[src]) > HOPS_PER_READ:
+            read(sources, sorted(destinations))
+            sources, destinations = [], set()
+        sources.append(src)
+        destinations |= by_src[src]
+    if sources:
+        read(sources, sorted(destinations))
+    return {hop: e if (e := found.get(hop)) is not None else Edge(*hop) for hop in wanted}

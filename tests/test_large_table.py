@@ -6,6 +6,7 @@ as two, a title wider than the table wrapped."""
 from __future__ import annotations
 
 import io
+import random
 
 from rich import box
 from rich.console import Console
@@ -39,3 +40,25 @@ def test_a_large_table_reads_as_rich_draws_it():
         mine = [line.plain.rstrip() for line in output.large_table_lines(
             "who can code.push, a title longer than some tables are wide", specs, widths, rows, styled=False)]
         assert mine == _rich("who can code.push, a title longer than some tables are wide", specs, widths, rows, width)
+
+
+def test_a_path_wraps_as_its_lines_measured_whole():
+    """A path of one-cell characters and single spaces is wrapped at the last space that fits
+    (`str.rfind`); the same lines as measuring each candidate line whole, words too long folded."""
+    rnd = random.Random(19)
+    words = ["→", "team", "web", "(member", "of", "team", "web)", "x" * 30, "policy", "P0-0", "on", "a"]
+    for _ in range(3000):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 30)))
+        width = rnd.randint(1, 90)
+        assert output._wrap(text, width) == output._wrap_measured(text, width), (text, width)
+
+
+def test_a_repeated_cell_is_the_cell_of_its_value():
+    """`cells_of` makes each distinct text or number's cell once: the same cell `cell` makes, with
+    True and 1 apart, untrusted text escaped and cut, and a style kept."""
+    values = ["web", 1, True, 1, "web", "", 0, False, None, 2.5, "\x1b[31mred", "x" * 200, ("a", 1), "web"]
+    for style in (None, "bold"):
+        of = output.cells_of(style=style)
+        assert [of(v) for v in values] == [output.cell(v, style=style) for v in values]
+    of = output.cells_of()
+    assert (of(1).plain, of(True).plain, of(1.0).plain) == ("1", "True", "1.0")  # equal keys, other texts

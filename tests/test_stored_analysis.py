@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import load_demo
-from foureyes import review
+from foureyes import review, stored_form
 from foureyes.config import load_config_file
 from foureyes.connectors import demo
 from foureyes.stored import StoredAnalysis, verify
@@ -152,6 +152,39 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
         assert stored.feeds == computed.feeds and stored.baseline == computed.baseline
         assert stored.emergency == computed.emergency and stored.changes == computed.changes
     assert verify(workspace._store, workspace.config, stored) == []
+
+
+def test_paths_drawn_hop_by_hop_or_a_few_hops_a_read_are_the_graphs(acme: Any, monkeypatch: Any) -> None:
+    """A stored path's hop is drawn once and kept: drawn when first met (no `prefetch_paths`: its
+    source's edges read then) or by a prefetch reading a few hops' sources and destinations at a
+    time, every standing holding's path is the computed graph's, and drawn again the same."""
+    workspace = acme.open()
+    _analysis(workspace, 2)
+    computed = workspace.analyse_snapshot(workspace.load_snapshot(2))
+    expected = {(_holding(h), computed.path(h)) for h in computed.holdings() if not (h.emergency or h.time_bound)}
+    assert any(s.kind == "matches" for _, steps in expected for s in steps)  # a pattern's hop is drawn too
+    lazy = acme.open().analysis(2)
+    monkeypatch.setattr(stored_form, "HOPS_PER_READ", 4)  # a read per few hops, or all of one source's edges
+    batched = acme.open().analysis(2)
+    batched.prefetch_paths(batched.holdings())
+    for analysis in (lazy, batched):
+        standing = [h for h in analysis.holdings() if not (h.emergency or h.time_bound)]
+        assert {(_holding(h), analysis.path(h)) for h in standing} == expected
+        assert [analysis.path(h) for h in standing] == [analysis.path(h) for h in standing]
+        assert not analysis.graph_loaded
+
+
+def test_who_can_draws_the_graphs_paths_on_either_backend(store_url: str, store_templates: Any) -> None:
+    """who-can's paths (their hops' edges read by source and destination) on SQLite and PostgreSQL."""
+    url = store_templates.copy("demo", load_demo, store_url)
+    with Workspace.open(demo.demo_config(), url=url) as workspace:
+        computed = workspace.analyse_snapshot(workspace.load_snapshot())
+        for capability in ("code.push", "deploy.run", "access.admin"):
+            found = workspace.who_can(capability)
+            assert isinstance(found.analysis, StoredAnalysis) and found.people
+            drawn = {(_holding(h), found.analysis.path(h)) for _, held in found.people for h in held}
+            assert drawn == {(_holding(h), computed.path(h)) for held in computed.holdings_of(capability).values()
+                             for h in held}
 
 
 def test_unchanged_inputs_read_the_stored_analysis(acme):

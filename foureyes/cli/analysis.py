@@ -24,7 +24,7 @@ from .common import (
     snapshot_option,
     worst,
 )
-from .output import Cell, Col, cell, counted, note, print_csv, print_json, print_table
+from .output import Cell, Col, cell, cells_of, counted, note, print_csv, print_json, print_table
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -97,10 +97,11 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
         finish(code)
         return
     rows = []
+    resources = analysis.snapshot.resources
     for p in people:
         # standing access first, then what expires, then what only an emergency path gives
         for h in sorted(by_person[p.key], key=lambda h: (h.emergency, h.time_bound)):
-            resource = analysis.snapshot.resources.get(h.resource)
+            resource = resources.get(h.resource)
             rows.append([p.display_name if p.linked else p.key, resource.label if resource else h.resource,
                          h.tier, access_text(analysis, h), " → ".join(path_json(analysis.path(h))[1:])])
     if fmt == "csv":
@@ -108,11 +109,12 @@ def who_can(app: AppContext, capability: str, tier: str | None, scope: str, pers
         finish(code)
         return
     title = f"who can {capability}" + (f" in {tier}" if tier else "") + f" (snapshot {analysis.snapshot.id})"
+    short = cells_of()  # people, resources, tiers and access repeat: each made once
     print_table(title, [Col("person", "person", priority=0, min_width=12),
                         Col("resource", "resource", priority=0, min_width=20, grow=1),
                         Col("tier", "tier", priority=3), Col("access", "access", priority=2, min_width=8),
                         Col("path", "path", priority=0, min_width=30, grow=3)],
-                [[cell(r[0]), cell(r[1]), cell(r[2]), cell(r[3]), cell(r[4], limit=None)] for r in rows])
+                [[*map(short, r[:4]), cell(r[4], limit=None)] for r in rows])
     standing = sum(1 for p in people if any(not h.emergency for h in by_person[p.key]))
     note(counted(len(people), "person", "people")
          + (f" ({standing} standing, {len(people) - standing} through an emergency path only)"
@@ -172,8 +174,9 @@ def conflicts(app: AppContext, min_severity: str, rule_ids: tuple[str, ...], per
         print_csv(columns, rows)
         finish(code)
         return
+    short = cells_of()  # rules, titles, scopes, capabilities and status repeat: each made once
     print_table(f"conflicts (snapshot {analysis.snapshot.id})", FINDING_COLUMNS,
-                [[cell(r[0]), _severity_cell(r[1])] + [cell(v) for v in r[2:]] for r in rows])
+                [[cell(r[0]), _severity_cell(r[1]), *map(short, r[2:])] for r in rows])
     open_count = sum(1 for f in findings if not f.covered)
     incomplete = " (incomplete: a source failed)" if completeness.failed else ""
     note(f"{len(findings)} findings, {open_count} open{incomplete}; `foureyes conflicts --format json` shows every path")
@@ -222,8 +225,9 @@ def matrix(app: AppContext, tier: str, conflicts_only: bool, team: str, app_name
     headers = [Col("person", "person", priority=0, min_width=14, grow=1),
                *(Col(c, c.replace(".", "\n", 1), align="center", priority=0) for c in CAPABILITIES),
                Col("conflict", "conflict", whole=True, priority=0)]
+    plain, bold = cells_of(), cells_of(style="bold")  # counts repeat: each cell made once
     print_table(f"capability matrix, tier {tier} (snapshot {analysis.snapshot.id})", headers,
-                [[cell(v, style="bold" if r[-1] else None) for v in r] for r in table_rows])
+                [[*map(bold if r[-1] else plain, r)] for r in table_rows])
     everyone = len(analysis.identities.people)
     where = "in any tier" if tier == "any" else f"in {tier}"
     note(f"{len(rows)} of {everyone} people hold a capability {where}"

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import click
 from rich import box
@@ -120,6 +120,21 @@ class Cell(NamedTuple):
 def cell(value: Any, *, limit: int | None = 80, style: str | None = None) -> Cell:
     """A table cell that shows untrusted text literally (no markup, no escapes)."""
     return Cell(safe_text(value, limit=limit), style or "")
+
+
+def cells_of(*, limit: int | None = 80, style: str | None = None) -> Callable[[Any], Cell]:
+    """`cell` made once for each distinct text or number (columns whose values repeat thousands of times)."""
+    made: dict[tuple[type, Any], Cell] = {}
+
+    def of(value: Any) -> Cell:
+        if type(value) is not str and type(value) is not int:  # (True is not 1 here: its own type)
+            return cell(value, limit=limit, style=style)
+        found = made.get((type(value), value))
+        if found is None:
+            found = made[type(value), value] = cell(value, limit=limit, style=style)
+        return found
+
+    return of
 
 
 def _as_text(value: Text | Cell) -> Text:
@@ -237,8 +252,10 @@ def _plain_lines(rows: Sequence[Sequence[Text | Cell]], specs: Sequence[Column],
 def _padded(text: str, width: int, align: str) -> list[str]:
     """A cell's lines (`_row_lines`' parts), each padded to ``width`` cells as ``align`` says."""
     out = []
+    bare = text.replace(_ARROW, "")  # a part of a text of one-cell characters is as wide as it is long
+    measure = len if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable() else _cells
     for part in (part for line in text.split("\n") for part in _wrap(line, width)):
-        room = width - _cells(part)
+        room = width - measure(part)
         left = _left(room, align)
         out.append(" " * left + part + " " * (room - left))
     return out
@@ -318,6 +335,10 @@ def _wrap(text: str, width: int) -> list[str]:
     words = text.split(" ")
     bare = text.replace(_ARROW, "")
     if _ARROW_CELLS == 1 and bare.isascii() and bare.isprintable():  # a path: one cell a character
+        if "  " not in text and text[0] != " " and text[-1] != " ":  # one space between words
+            found = _wrap_spaced(text, width)
+            if found is not None:
+                return found
         sizes = list(map(len, words))
     else:
         sizes = [_cells(word) for word in words]
@@ -340,6 +361,21 @@ def _wrap(text: str, width: int) -> list[str]:
         current, used = word, size
     if current or not lines:
         lines.append(current)
+    return lines
+
+
+def _wrap_spaced(text: str, width: int) -> list[str] | None:
+    """`_wrap` of a text of one-cell characters and words one space apart: each line ends at the
+    last space that lets it fit (found by `str.rfind`, not word by word). None when a word is wider
+    than ``width`` (it is folded: `_wrap` does that)."""
+    lines, start, end = [], 0, len(text)
+    while end - start > width:
+        at = text.rfind(" ", start, start + width + 1)
+        if at <= start:
+            return None
+        lines.append(text[start:at])
+        start = at + 1
+    lines.append(text[start:])
     return lines
 
 
