@@ -6,6 +6,7 @@ The SQL is in `foureyes.store.review`; this module turns rows into `values`.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter, defaultdict
 from contextlib import suppress
@@ -124,9 +125,9 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         baseline = held_pairs(earlier, tier=tier, grant_principals=rows.grant_principals(store, baseline_id, tier)
                               if isinstance(earlier, StoredAnalysis) else None)
     aliases = aliases_of(snapshot, analysis.identities, config.identity)
-    with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
-        planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
-                                previous=_previous_decisions(store), aliases=aliases)
+    with gc_paused():
+        previous = _previous_decisions(store)
+    planned = _planned_rows(store, analysis, config, spec, baseline=baseline, previous=previous, aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -166,7 +167,7 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
                 return existing, False
         raise
     finally:
-        planned.close()  # (a child still planning when the transaction failed: nothing waits for it)
+        planned.close()  # (a child still planning when the transaction failed, the later run's file, the GC's pause)
     return get_campaign(store, campaign_id), True
 
 
@@ -176,7 +177,7 @@ PARALLEL_GRANTS = 50_000
 # The first run's share of the grants (per cent): this process plans it and then inserts its rows
 # while the child plans the later run, and (in a SQLite file store) writes that run's rows into a
 # file of its own and hashes them; this process then copies them in with one statement.
-FIRST_SHARE = 50
+FIRST_SHARE = 45
 
 
 class _Planned:
@@ -187,6 +188,7 @@ class _Planned:
     def __init__(self, first: list[tuple[Any, ...]], child: Any = None,
                  later: Callable[[], list[tuple[Any, ...]]] | None = None, file: str | None = None):
         self.first, self._child, self._later, self._file = first, child, later, file
+        self._gc = False  # (the cyclic GC to be let run again by `close`)
         self._rest: rows.Later | None = None if later is not None else []
 
     def ids(self, campaign_id: int, first: int) -> None:
@@ -205,7 +207,8 @@ class _Planned:
 
     def close(self) -> None:
         """Stop a child nothing will wait for (the campaign's transaction failed before its rows),
-        and remove the file the later run's rows were written into (whatever happened)."""
+        remove the file the later run's rows were written into (whatever happened), let the rows
+        go and let the cyclic GC run again (`_planned_rows` paused it)."""
         child, self._child = self._child, None
         if child is not None:
             child.cancel()
@@ -213,6 +216,10 @@ class _Planned:
         if file is not None:
             with suppress(FileNotFoundError):
                 os.remove(file)
+        self.first, self._rest, self._later = [], [], None
+        if self._gc:
+            self._gc = False
+            gc.enable()
 
     def rows(self) -> list[tuple[Any, ...]]:
         rest = self.rest()
@@ -220,6 +227,24 @@ class _Planned:
 
 
 def _planned_rows(store: Store, analysis: Analysis, config: Config, spec: CampaignSpec, *,
+                  baseline: set[tuple[str, str]] | None, previous: Any,
+                  aliases: Mapping[str, Mapping[str, str]]) -> _Planned:
+    """`_rows_planned`, with the cyclic GC paused until `_Planned.close`: hundreds of thousands of
+    items, none in a cycle, that live until they are written. A collection in between walked them
+    all (and the planner's state) each time: ~1 s at full size, twice (`bulk.gc_paused`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        planned = _rows_planned(store, analysis, config, spec, baseline=baseline, previous=previous, aliases=aliases)
+    except BaseException:
+        if enabled:
+            gc.enable()
+        raise
+    planned._gc = enabled
+    return planned
+
+
+def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: CampaignSpec, *,
                   baseline: set[tuple[str, str]] | None, previous: Any,
                   aliases: Mapping[str, Mapping[str, str]]) -> _Planned:
     """`_draft_rows(plan_items(...))`; for a big campaign, the people split in two runs, the later

@@ -6,6 +6,7 @@ back, so an item row edited afterwards is still caught."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from dataclasses import replace
@@ -217,6 +218,7 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
     # fork is safe; else planned and hashed here)
     assert answered == [parallel_possible()] * (2 if parallel_possible() else 3)
     assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert gc.isenabled()
     with workspace._store.engine.connect() as conn:
         written = [tuple(r) for r in conn.exec_driver_sql(
             f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {created.id} "
@@ -264,6 +266,7 @@ def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no
         campaigns.create_campaign(store, config, spec, actor="security@bigco.example", analysis_of=workspace.analysis)
     assert len(copied) == len(files) == int(parallel_possible())
     assert all(n > 100 for n in copied) and not any(map(os.path.exists, files))
+    assert gc.isenabled()  # (paused from planning until the rows were let go)
     assert review.list_campaigns(store) == before
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM campaign_items").scalar_one() == items_before
@@ -308,6 +311,7 @@ def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_
     again = campaigns.create_campaign(store, config, replace(spec, name="hashed again"), actor="security@bigco.example",
                                       analysis_of=workspace.analysis)
     assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert gc.isenabled()
     with store.engine.connect() as conn:
         for made in (failed, again):
             assert _frozen_items(store, made.id) == records.freeze(conn, made.id, made.snapshot_id)["items"]
