@@ -130,8 +130,9 @@ def read_items_file(part: ItemsFile) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def item_hashes(campaign_id: int, rows: Sequence[Sequence[Any]], first: int) -> tuple[list[bytes], set[tuple[Any, ...]]]:
-    """`records.item_hashes` of rows as `insert_items` takes them, given the ids from ``first`` on."""
+def item_hashes(campaign_id: int, rows: Sequence[Sequence[Any]],
+                first: int) -> tuple[list[bytes], set[tuple[Any, ...]]]:
+    """`records.item_hashes` of rows as `insert_items` takes them, given the ids from ``first`` on (sorted)."""
     return _hashes_of(campaign_id, rows, first)()
 
 
@@ -250,8 +251,12 @@ def _copy_in(conn: Connection, campaign_id: int, part: ItemsFile, first: int) ->
 
 
 def _hashes_of(campaign_id: int, rows: Sequence[Sequence[Any]], first: int) -> Callable[[], Any]:
-    return lambda: records.item_hashes(range(first, first + len(rows)), ((campaign_id, *row) for row in rows),
-                                       ITEM_COLUMNS)
+    def hashes() -> tuple[list[bytes], set[tuple[Any, ...]]]:
+        found, starts = records.item_hashes(range(first, first + len(rows)), ((campaign_id, *row) for row in rows),
+                                            ITEM_COLUMNS)
+        found.sort()  # (in the child: the digest sorts all the hashes, and two sorted runs sort 3× faster)
+        return found, starts
+    return hashes
 
 
 def _clean(row: Sequence[Any]) -> tuple[Any, ...]:
