@@ -99,10 +99,22 @@ class Forked(Child):
     """``work()`` done by a forked child on the machine's other core while this process goes on
     (what it reads is shared with it, copy on write). `result` is (True, the answer), or (False,
     None) where no fork is safe (`parallel_possible`) or the child failed: the caller then does the
-    work itself. ``work`` must not write, nor use a database connection opened before the fork."""
+    work itself. ``work`` must not write, nor use a database connection opened before the fork.
 
-    def __init__(self, work: Callable[[], Any]):
-        if not parallel_possible() or (forked := fork_with_pipe()) is None:
+    With ``told``, ``work`` is called with ``heard``: a function that waits for what this process
+    sends once with `tell` (something it learns only after the fork) and raises where it sends
+    nothing (`result` or `cancel` came first: the child then fails, and the caller does the work)."""
+
+    _tell = -1
+
+    def __init__(self, work: Callable[..., Any], *, told: bool = False):
+        if not parallel_possible():
+            return
+        hear, tell = os.pipe() if told else (-1, -1)
+        if (forked := fork_with_pipe()) is None:
+            for end in (hear, tell):
+                if end >= 0:
+                    os.close(end)
             return
         pid, read, write = forked
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
@@ -110,7 +122,12 @@ class Forked(Child):
             try:
                 os.close(read)
                 gc.disable()  # a collection would walk (and copy) the parent's heap
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                if told:
+                    os.close(tell)  # (else the pipe never ends for `heard` where nothing is told)
+                    answer = work(lambda: _heard(hear))
+                else:
+                    answer = work()
+                data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
                 code = 0
@@ -118,10 +135,41 @@ class Forked(Child):
                 pass
             finally:
                 os._exit(code)
+        if told:
+            os.close(hear)
+            self._tell = tell
         self._started(pid, read, write)
 
+    def tell(self, value: Any) -> None:
+        """Send the child what its ``heard`` waits for (once; nothing where there is no child)."""
+        end, self._tell = self._tell, -1
+        if end >= 0:
+            try:
+                with os.fdopen(end, "wb") as pipe:
+                    pipe.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:  # pragma: no cover - the child died: `result` says so
+                pass
+
     def result(self) -> tuple[bool, Any]:
+        self._untold()
         return self.answer()
+
+    def cancel(self) -> None:
+        self._untold()
+        super().cancel()
+
+    def _untold(self) -> None:
+        if self._tell >= 0:
+            os.close(self._tell)
+            self._tell = -1
+
+
+def _heard(end: int) -> Any:  # pragma: no cover - in the child
+    with os.fdopen(end, "rb") as pipe:
+        data = pipe.read()
+    if not data:
+        raise EOFError("the parent told the child nothing")
+    return pickle.loads(data)  # noqa: S301 - our own parent's word, through our own pipe
 
 
 __all__ = ["Child", "Forked", "fork_with_pipe", "parallel_possible", "reap", "stop"]

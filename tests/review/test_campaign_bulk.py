@@ -6,6 +6,8 @@ back, so an item row edited afterwards is still caught."""
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -194,23 +196,128 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
     spec = review.spec_from_config(config, name="split", scope=review.Scope(kind="production"), reviewers=rules)
     split = campaigns._planned_rows(workspace._store, stored, config, spec, baseline=None, previous={},
                                     aliases=aliases)
-    assert split.rows() == campaigns._draft_rows(drafts) and answered == [parallel_possible()]
+    split.ids(7, 100)  # (as `insert_items` tells it: the child hashes the rows it wrote for those ids)
+    later = split.rest()
+    expected = campaigns._draft_rows(drafts)
+    if parallel_possible():  # the child wrote its rows into a file of its own (a SQLite file store) and hashed them
+        assert isinstance(later, item_rows.ItemsFile) and later.ids == (7, 100) and os.path.exists(later.path)
+        assert later.hashes == item_rows.item_hashes(7, expected[len(split.first):], 100)
+    assert split.rows() == expected and answered == [parallel_possible()]
     assert 0 < len(split.first) < len(drafts)
+    split.close()
+    assert not isinstance(later, item_rows.ItemsFile) or not os.path.exists(later.path)
     # and created so (the first run's rows inserted while the child plans the later run's, each run's part of the
     # digest worked out by a child of its own as a campaign of `PARALLEL_ITEMS` items has it): the same rows, in
     # the same order, and the digest the creation entry commits to is the one read back
     answered.clear()
     monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
+    files, copied = _watch_files(monkeypatch)
     created = campaigns.create_campaign(workspace._store, config, spec, actor="security@bigco.example",
                                         analysis_of=workspace.analysis)
-    assert answered == [parallel_possible()] * 3
+    # planning, the first run's hashes, and the later run's (written into a file and copied in from it, where a
+    # fork is safe; else planned and hashed here)
+    assert answered == [parallel_possible()] * (2 if parallel_possible() else 3)
+    assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert gc.isenabled()
     with workspace._store.engine.connect() as conn:
         written = [tuple(r) for r in conn.exec_driver_sql(
             f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {created.id} "
             "ORDER BY id")]
         read = records.freeze(conn, created.id, created.snapshot_id)["items"]
-    assert written == split.rows()
+    assert written == expected
     assert _frozen_items(workspace._store, created.id) == read and read["rows"] == len(drafts)
+
+
+def _watch_files(monkeypatch) -> tuple[list[str], list[int]]:
+    """The files made for a later run's rows, and how many rows were copied in from one."""
+    files: list[str] = []
+    copied: list[int] = []
+    made, copy_in = item_rows.new_items_file, item_rows._copy_in
+
+    def new_items_file(store: Store) -> str | None:
+        found = made(store)
+        files.extend([found] if found else [])
+        return found
+
+    def _copy_in(conn: Any, campaign_id: int, part: Any, first: int) -> None:
+        copy_in(conn, campaign_id, part, first)
+        copied.append(part.count)
+    monkeypatch.setattr(item_rows, "new_items_file", new_items_file)
+    monkeypatch.setattr(item_rows, "_copy_in", _copy_in)
+    return files, copied
+
+
+def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file(
+        enterprise, monkeypatch):
+    _expect_fork()
+    workspace, config = enterprise
+    store = workspace._store
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    files, copied = _watch_files(monkeypatch)
+
+    def fails(*args: Any) -> None:
+        raise RuntimeError("the disk is full")
+    monkeypatch.setattr(item_rows, "insert_findings", fails)
+    before = review.list_campaigns(store)
+    with store.engine.connect() as conn:
+        items_before = conn.exec_driver_sql("SELECT count(*) FROM campaign_items").scalar_one()
+    spec = review.spec_from_config(config, name="fails", scope=review.Scope(kind="production"))
+    with pytest.raises(RuntimeError, match="disk is full"):
+        campaigns.create_campaign(store, config, spec, actor="security@bigco.example", analysis_of=workspace.analysis)
+    assert len(copied) == len(files) == int(parallel_possible())
+    assert all(n > 100 for n in copied) and not any(map(os.path.exists, files))
+    assert gc.isenabled()  # (paused from planning until the rows were let go)
+    assert review.list_campaigns(store) == before
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM campaign_items").scalar_one() == items_before
+    # and the store goes on: the same campaign created afterwards
+    monkeypatch.undo()
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    created = campaigns.create_campaign(store, config, spec, actor="security@bigco.example",
+                                        analysis_of=workspace.analysis)
+    with store.engine.connect() as conn:
+        assert _frozen_items(store, created.id) == records.freeze(conn, created.id, created.snapshot_id)["items"]
+
+
+def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same(enterprise, monkeypatch):
+    """The child that plans the later run fails writing its file: this process plans and inserts
+    those rows itself. The child hashed its rows for other ids than they get (a retried
+    transaction): they are hashed again from the file. Either way the same items, the digest read
+    back, and no file left."""
+    _expect_fork()
+    workspace, config = enterprise
+    store = workspace._store
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    files, copied = _watch_files(monkeypatch)
+    spec = review.spec_from_config(config, name="child fails", scope=review.Scope(kind="production"))
+
+    def full() -> None:
+        raise OSError("no space left on device")
+    monkeypatch.setattr(item_rows, "write_items_file", lambda *args: full())  # (in the child, which forks after this)
+    failed = campaigns.create_campaign(store, config, spec, actor="security@bigco.example",
+                                       analysis_of=workspace.analysis)
+    assert copied == [] and len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    monkeypatch.undo()
+
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
+    files, copied = _watch_files(monkeypatch)
+    planned = campaigns._planned_rows
+
+    def told_other_ids(*args: Any, **kwargs: Any) -> Any:
+        split = planned(*args, **kwargs)
+        split.ids(1, 1)  # (not the ids its rows will get)
+        return split
+    monkeypatch.setattr(campaigns, "_planned_rows", told_other_ids)
+    again = campaigns.create_campaign(store, config, replace(spec, name="hashed again"), actor="security@bigco.example",
+                                      analysis_of=workspace.analysis)
+    assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert gc.isenabled()
+    with store.engine.connect() as conn:
+        for made in (failed, again):
+            assert _frozen_items(store, made.id) == records.freeze(conn, made.id, made.snapshot_id)["items"]
+        made = [[r[2:] for r in conn.exec_driver_sql(f"SELECT * FROM campaign_items WHERE campaign_id = {c.id} "
+                                                     "ORDER BY id")] for c in (failed, again)]
+    assert made[0] == made[1] and len(made[0]) > 1000
 
 
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
@@ -238,7 +345,9 @@ def test_rows_are_encoded_as_the_json_encoder_does():
 
 
 _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
-                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one")
+                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
+                 "test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file",
+                 "test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same")
 
 
 def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
