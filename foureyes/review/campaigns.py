@@ -21,7 +21,7 @@ from ..store import Store, now_iso
 from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
-from .people import Lookup, Who, aliases_of, dict_lookup, resolve
+from .people import AliasesAhead, Lookup, Who, aliases_of, dict_lookup, resolve
 from .planning import ItemDraft, held_pairs, plan_items, planner, spec_from_template
 from .values import (
     Campaign,
@@ -102,6 +102,17 @@ def _computed(store: Store, config: Config, today: date | None) -> AnalysisOf:
 
 def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
             today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
+    # The cyclic GC paused from the analysis to the commit: what a campaign makes is acyclic, and
+    # each pause that ended on the way (after planning, after the items' insert) let a collection
+    # walk the hundreds of thousands of rows and drafts still alive (a second each at full size).
+    # It resumes once they are freed (`_creating`'s frame gone).
+    with gc_paused():
+        return _creating(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
+                         analysis_of=analysis_of)
+
+
+def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
+              today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     actor = actor_name(actor)
     if not spec.name.strip():
         raise InputError("a campaign needs a name")
@@ -111,7 +122,7 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     info = store.snapshot_info(sid)
     analysis_of = analysis_of or _computed(store, config, today)
     analysis = analysis_of(sid)
-    snapshot = analysis.snapshot
+    aliases = _aliases_ahead(store, analysis, config)  # worked out by a child meanwhile
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     baseline = None
     if baseline_id is not None:
@@ -120,7 +131,6 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
         earlier = analysis_of(baseline_id)
         baseline = held_pairs(earlier, tier=tier, grant_principals=rows.grant_principals(store, baseline_id, tier)
                               if isinstance(earlier, StoredAnalysis) else None)
-    aliases = aliases_of(snapshot, analysis.identities, config.identity)
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
         planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
                                 previous=_previous_decisions(store), aliases=aliases)
@@ -135,8 +145,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
             people_frozen=True,
         ))
-        with gc_paused():  # the first run's rows go in while a forked child may still plan the later run's
-            written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest)
+        # the findings and identities first: a forked child may still be planning the later run's
+        # items, and this process would otherwise wait for them after inserting the first run's
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
@@ -144,6 +154,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             for f in analysis.findings if f.person and f.rule.kind == "conflict"
         ])
         rows.insert_people(conn, campaign_id, aliases)
+        with gc_paused():  # the first run's rows go in while a forked child may still plan the later run's
+            written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
                      frozen=records.freeze(conn, campaign_id, sid, items=written),
@@ -165,6 +177,16 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     finally:
         planned.cancel()  # (a child still planning when the transaction failed: nothing waits for it)
     return get_campaign(store, campaign_id), True
+
+
+def _aliases_ahead(store: Store, analysis: Analysis, config: Config) -> AliasesAhead:
+    """The campaign's identities (`aliases_of`), worked out by a forked child while this process
+    measures the baseline and sets planning up. A stored snapshot's principals are read whole
+    first, in one query, shared with the child: planning looks up most of them too."""
+    snapshot = analysis.snapshot
+    whole = getattr(snapshot, "all_principals", None)
+    return AliasesAhead(snapshot, analysis.identities, config.identity, whole,
+                        forget=lambda: store.engine.dispose(close=False))
 
 
 # Grants the people of a campaign reach from which the later run of them is planned by a forked

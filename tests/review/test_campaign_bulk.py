@@ -227,6 +227,38 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
         assert light == held_pairs(stored, tier=tier) and len(light) > 1000
 
 
+def test_identities_worked_out_by_a_child_are_those_worked_out_here_and_a_later_fork_reads_them_too(enterprise,
+                                                                                                     monkeypatch):
+    """A campaign's identities (`people.AliasesAhead`) are worked out by a forked child while the
+    creation goes on: the same as `aliases_of` here; a process forked meanwhile (the planning
+    child) reads them without working them out again (this process takes the answer before any
+    fork: the child's pipe is its alone); where the child fails, they are worked out here."""
+    _expect_fork()
+    from foureyes.review import people
+    from foureyes.store.forking import Forked
+
+    workspace, config = enterprise
+    stored = workspace.analysis()
+    expected = aliases_of(stored.snapshot, stored.identities, config.identity)
+    assert len(expected) > 1000
+    forget = lambda: workspace._store.engine.dispose(close=False)  # noqa: E731
+    ahead = people.AliasesAhead(stored.snapshot, stored.identities, config.identity, forget=forget)
+    if parallel_possible():  # the child's answer, from here on: never worked out in this process again
+        monkeypatch.setattr(people, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
+    done, seen = Forked(lambda: {k: dict(v) for k, v in ahead.items()}).result()
+    assert done == parallel_possible() and (seen == expected or not done)
+    assert {k: dict(v) for k, v in ahead.items()} == expected and len(ahead) == len(expected)
+    some = next(iter(expected))
+    assert some in ahead and ahead[some] == expected[some] and "nobody@nowhere" not in ahead
+    # a child that fails: worked out here
+    monkeypatch.undo()
+
+    def fails() -> None:
+        raise RuntimeError("no connection")
+
+    assert dict(people.AliasesAhead(stored.snapshot, stored.identities, config.identity, forget=fails).items()) == expected
+
+
 def test_rows_are_encoded_as_the_json_encoder_does():
     """Row digests build the C encoder once (`records._encode_row`): the same JSON as `_encode`."""
     from foureyes.store.records import _encode, _encode_row
@@ -238,7 +270,8 @@ def test_rows_are_encoded_as_the_json_encoder_does():
 
 
 _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
-                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one")
+                 "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
+                 "test_identities_worked_out_by_a_child_are_those_worked_out_here_and_a_later_fork_reads_them_too")
 
 
 def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
