@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Mapping
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
@@ -21,7 +22,8 @@ from ..store import Store, now_iso
 from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
-from .people import AliasesAhead, Lookup, Who, aliases_of, dict_lookup, resolve
+from .ahead import Ahead, AheadMapping, AheadSet
+from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .planning import ItemDraft, held_pairs, plan_items, planner, spec_from_template
 from .values import (
     Campaign,
@@ -122,15 +124,11 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
     info = store.snapshot_info(sid)
     analysis_of = analysis_of or _computed(store, config, today)
     analysis = analysis_of(sid)
-    aliases = _aliases_ahead(store, analysis, config)  # worked out by a child meanwhile
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
-    baseline = None
-    if baseline_id is not None:
-        # new grants are measured against what people reached then (production ones suffice for those scopes)
-        tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
-        earlier = analysis_of(baseline_id)
-        baseline = held_pairs(earlier, tier=tier, grant_principals=rows.grant_principals(store, baseline_id, tier)
-                              if isinstance(earlier, StoredAnalysis) else None)
+    # new grants are measured against what people reached then (production ones suffice for those scopes)
+    tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
+    baseline, aliases = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
+        baseline_id, tier, analysis_of(baseline_id)))
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
         planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
                                 previous=_previous_decisions(store), aliases=aliases)
@@ -179,14 +177,28 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
     return get_campaign(store, campaign_id), True
 
 
-def _aliases_ahead(store: Store, analysis: Analysis, config: Config) -> AliasesAhead:
-    """The campaign's identities (`aliases_of`), worked out by a forked child while this process
-    measures the baseline and sets planning up. A stored snapshot's principals are read whole
-    first, in one query, shared with the child: planning looks up most of them too."""
-    snapshot = analysis.snapshot
+def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
+                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadSet | None, AheadMapping]:
+    """The campaign's baseline (`held_pairs` of ``earlier``: its snapshot, the tier, its analysis)
+    and identities (`aliases_of`), worked out by a forked child (`ahead.Ahead`) while this process
+    sets planning up, which needs them only then. The analyses are opened here (opening one may
+    store it); a stored snapshot's principals are read whole first, in one query, shared with the
+    child: planning looks up most of them too."""
+    snapshot, identities = analysis.snapshot, analysis.identities
     whole = getattr(snapshot, "all_principals", None)
-    return AliasesAhead(snapshot, analysis.identities, config.identity, whole,
-                        forget=lambda: store.engine.dispose(close=False))
+    if whole is not None:
+        whole()
+
+    def work() -> tuple[set[tuple[str, str]] | None, dict[str, dict[str, str]]]:
+        baseline = None
+        if earlier is not None:
+            snapshot_id, tier, then = earlier
+            baseline = held_pairs(then, tier=tier, grant_principals=rows.grant_principals(store, snapshot_id, tier)
+                                  if isinstance(then, StoredAnalysis) else None)
+        return baseline, aliases_of(snapshot, identities, config.identity)
+
+    ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False))
+    return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1))
 
 
 # Grants the people of a campaign reach from which the later run of them is planned by a forked

@@ -14,16 +14,13 @@ audit chain commits to them.
 
 from __future__ import annotations
 
-import os
 import re
-import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Mapping
 
 from ..config import IdentityConfig
 from ..identity import EmailNormaliser, Identities
 from ..model import Snapshot
-from ..store.forking import Forked
 from ..store.keys import fold
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -128,91 +125,3 @@ def aliases_of(snapshot: Snapshot, identities: Identities, identity: IdentityCon
         if person_keys in identities.people:
             add(key, person_keys, f"linked account {key}")
     return out
-
-
-Aliases = Mapping[str, Mapping[str, str]]
-
-
-class AliasesAhead(Mapping[str, Mapping[str, str]]):
-    """`aliases_of(snapshot, identities, identity)`, worked out by a forked child (`Forked`) while
-    this process goes on with what does not need them (a campaign's baseline, its planning's
-    set-up): at full size they take seconds, and only the reviewers' resolution and the frozen
-    identities need them. Read through as a mapping; the first read waits for the child's answer
-    (or works them out here, where no fork was safe or the child failed).
-
-    A fork of this process while the child still works (the planning child, a digest child) first
-    takes the answer (`os.register_at_fork`): a forked process must never read this one's pipe.
-
-    ``prepare`` is called before the fork (what the child reads, read once and shared with it:
-    a stored snapshot's principals, the analysis's people)."""
-
-    def __init__(self, snapshot: Snapshot, identities: Identities, identity: IdentityConfig,
-                 prepare: Callable[[], Any] | None = None, *, forget: Callable[[], Any] | None = None):
-        self._args = (snapshot, identities, identity)
-        self._found: dict[str, dict[str, str]] | None = None
-        self._child: Forked | None = None
-        self._pid = os.getpid()
-        if prepare is not None:
-            prepare()
-
-        def work() -> dict[str, dict[str, str]]:
-            if forget is not None:
-                forget()  # (the parent's database connections are not the child's)
-            return aliases_of(*self._args)
-
-        child = Forked(work)
-        if child._pid:
-            self._child = child
-            _PENDING[id(self)] = weakref.ref(self)
-            weakref.finalize(self, _dropped, id(self), child, self._pid)  # (nothing read them: the creation failed first)
-
-    def _aliases(self) -> dict[str, dict[str, str]]:
-        found = self._found
-        if found is None:
-            child, self._child = self._child, None
-            _PENDING.pop(id(self), None)
-            done, theirs = child.result() if child is not None and os.getpid() == self._pid else (False, None)
-            found = self._found = theirs if done else aliases_of(*self._args)
-        return found
-
-    def cancel(self) -> None:
-        """Stop a child nothing will wait for."""
-        child, self._child = self._child, None
-        _PENDING.pop(id(self), None)
-        if child is not None and os.getpid() == self._pid:
-            child.cancel()
-
-    def __getitem__(self, key: str) -> Mapping[str, str]:
-        return self._aliases()[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._aliases()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._aliases())
-
-    def __len__(self) -> int:
-        return len(self._aliases())
-
-    def items(self) -> Any:
-        return self._aliases().items()
-
-
-_PENDING: dict[int, "weakref.ref[AliasesAhead]"] = {}  # (by id: a mapping is compared by its contents)
-
-
-def _dropped(key: int, child: Forked, parent: int) -> None:
-    _PENDING.pop(key, None)
-    if os.getpid() == parent:
-        child.cancel()  # (nothing once the answer was read)
-
-
-def _answer_before_fork() -> None:
-    for ref in list(_PENDING.values()):
-        ahead = ref()
-        if ahead is not None:
-            ahead._aliases()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_answer_before_fork)

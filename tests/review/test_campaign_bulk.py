@@ -227,36 +227,42 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
         assert light == held_pairs(stored, tier=tier) and len(light) > 1000
 
 
-def test_identities_worked_out_by_a_child_are_those_worked_out_here_and_a_later_fork_reads_them_too(enterprise,
-                                                                                                     monkeypatch):
-    """A campaign's identities (`people.AliasesAhead`) are worked out by a forked child while the
-    creation goes on: the same as `aliases_of` here; a process forked meanwhile (the planning
-    child) reads them without working them out again (this process takes the answer before any
-    fork: the child's pipe is its alone); where the child fails, they are worked out here."""
+def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
+        enterprise, monkeypatch):
+    """A campaign's baseline and identities (`campaigns._worked_out_ahead`) are worked out by a
+    forked child while its creation goes on: the same as `held_pairs` and `aliases_of` here; a
+    process forked meanwhile (the planning child) reads them without working them out again (this
+    process takes the answer before any fork: the child's pipe is its alone); where the child fails,
+    they are worked out here."""
     _expect_fork()
-    from foureyes.review import people
+    from foureyes.review import ahead as ahead_module
+    from foureyes.review.planning import held_pairs
     from foureyes.store.forking import Forked
 
     workspace, config = enterprise
     stored = workspace.analysis()
+    snapshot_id = stored.row.snapshot_id
     expected = aliases_of(stored.snapshot, stored.identities, config.identity)
-    assert len(expected) > 1000
-    forget = lambda: workspace._store.engine.dispose(close=False)  # noqa: E731
-    ahead = people.AliasesAhead(stored.snapshot, stored.identities, config.identity, forget=forget)
+    pairs = held_pairs(stored, tier="production")
+    assert len(expected) > 1000 and len(pairs) > 1000
+    baseline, aliases = campaigns._worked_out_ahead(workspace._store, config, stored,
+                                                    (snapshot_id, "production", stored))
     if parallel_possible():  # the child's answer, from here on: never worked out in this process again
-        monkeypatch.setattr(people, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
-    done, seen = Forked(lambda: {k: dict(v) for k, v in ahead.items()}).result()
-    assert done == parallel_possible() and (seen == expected or not done)
-    assert {k: dict(v) for k, v in ahead.items()} == expected and len(ahead) == len(expected)
-    some = next(iter(expected))
-    assert some in ahead and ahead[some] == expected[some] and "nobody@nowhere" not in ahead
-    # a child that fails: worked out here
+        monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
+        monkeypatch.setattr(campaigns, "held_pairs", lambda *_, **__: pytest.fail("baseline worked out again"))
+    done, seen = Forked(lambda: ({k: dict(v) for k, v in aliases.items()}, set(baseline))).result()
+    assert done == parallel_possible() and (seen == (expected, pairs) or not done)
+    assert {k: dict(v) for k, v in aliases.items()} == expected and len(aliases) == len(expected)
+    some, pair = next(iter(expected)), next(iter(pairs))
+    assert some in aliases and aliases[some] == expected[some] and "nobody@nowhere" not in aliases
+    assert pair in baseline and ("nobody", "no grant") not in baseline
+    assert baseline == pairs and len(baseline) == len(pairs)
+    # no baseline where there is no earlier snapshot; and a child that fails: worked out here
     monkeypatch.undo()
-
-    def fails() -> None:
-        raise RuntimeError("no connection")
-
-    assert dict(people.AliasesAhead(stored.snapshot, stored.identities, config.identity, forget=fails).items()) == expected
+    failing = ahead_module.Ahead(lambda: "here", forget=lambda: 1 / 0)
+    assert failing.value() == "here"
+    none, aliases = campaigns._worked_out_ahead(workspace._store, config, stored, None)
+    assert none is None and dict(aliases.items()) == expected
 
 
 def test_rows_are_encoded_as_the_json_encoder_does():
@@ -271,7 +277,7 @@ def test_rows_are_encoded_as_the_json_encoder_does():
 
 _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
                  "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
-                 "test_identities_worked_out_by_a_child_are_those_worked_out_here_and_a_later_fork_reads_them_too")
+                 "test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them")
 
 
 def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
