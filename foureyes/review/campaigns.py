@@ -127,7 +127,7 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     # new grants are measured against what people reached then (production ones suffice for those scopes)
     tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
-    baseline, aliases = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
+    baseline, aliases, people = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
         baseline_id, tier, analysis_of(baseline_id)))
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
         planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
@@ -156,7 +156,7 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
             written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
-                     frozen=records.freeze(conn, campaign_id, sid, items=written),
+                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=people.value()[2]),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": written["rows"], "template": spec.template,
@@ -178,27 +178,29 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
 
 
 def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
-                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadSet | None, AheadMapping]:
+                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadSet | None, AheadMapping, Ahead]:
     """The campaign's baseline (`held_pairs` of ``earlier``: its snapshot, the tier, its analysis)
-    and identities (`aliases_of`), worked out by a forked child (`ahead.Ahead`) while this process
-    sets planning up, which needs them only then. The analyses are opened here (opening one may
-    store it); a stored snapshot's principals are read whole first, in one query, shared with the
-    child: planning looks up most of them too."""
+    and identities (`aliases_of`, and the digest of their rows the creation commits to), worked out
+    by a forked child (`ahead.Ahead`: the third) while this process sets planning up, which needs
+    them only then. The analyses are opened here (opening one may store it); a stored snapshot's
+    principals are read whole first, in one query, shared with the child: planning looks up most
+    of them too."""
     snapshot, identities = analysis.snapshot, analysis.identities
     whole = getattr(snapshot, "all_principals", None)
     if whole is not None:
         whole()
 
-    def work() -> tuple[set[tuple[str, str]] | None, dict[str, dict[str, str]]]:
+    def work() -> tuple[set[tuple[str, str]] | None, dict[str, dict[str, str]], dict[str, Any]]:
         baseline = None
         if earlier is not None:
             snapshot_id, tier, then = earlier
             baseline = held_pairs(then, tier=tier, grant_principals=rows.grant_principals(store, snapshot_id, tier)
                                   if isinstance(then, StoredAnalysis) else None)
-        return baseline, aliases_of(snapshot, identities, config.identity)
+        aliases = aliases_of(snapshot, identities, config.identity)
+        return baseline, aliases, rows.people_digest(aliases)
 
     ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False))
-    return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1))
+    return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1)), ahead
 
 
 # Grants the people of a campaign reach from which the later run of them is planned by a forked

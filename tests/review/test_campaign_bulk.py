@@ -209,8 +209,12 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
             f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {created.id} "
             "ORDER BY id")]
         read = records.freeze(conn, created.id, created.snapshot_id)["items"]
+        people = records.people_digest(conn, created.id)
     assert written == split.rows()
     assert _frozen_items(workspace._store, created.id) == read and read["rows"] == len(drafts)
+    # the identities' digest, worked out from them beside planning, is the one read back
+    entry = next(e for e in audit.entries(workspace._store, campaign_id=created.id) if e.action == NEW)
+    assert entry.state["frozen"]["people"] == people and people["rows"] > 1000
 
 
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
@@ -245,7 +249,7 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     expected = aliases_of(stored.snapshot, stored.identities, config.identity)
     pairs = held_pairs(stored, tier="production")
     assert len(expected) > 1000 and len(pairs) > 1000
-    baseline, aliases = campaigns._worked_out_ahead(workspace._store, config, stored,
+    baseline, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored,
                                                     (snapshot_id, "production", stored))
     if parallel_possible():  # the child's answer, from here on: never worked out in this process again
         monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
@@ -261,7 +265,7 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     monkeypatch.undo()
     failing = ahead_module.Ahead(lambda: "here", forget=lambda: 1 / 0)
     assert failing.value() == "here"
-    none, aliases = campaigns._worked_out_ahead(workspace._store, config, stored, None)
+    none, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored, None)
     assert none is None and dict(aliases.items()) == expected
 
 
