@@ -127,7 +127,7 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
     # new grants are measured against what people reached then (production ones suffice for those scopes)
     tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
-    baseline, aliases, people = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
+    baseline, aliases, ahead = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
         baseline_id, tier, analysis_of(baseline_id)))
     with gc_paused():  # hundreds of thousands of items, none in a cycle: no collection need walk them
         planned = _planned_rows(store, analysis, config, spec, baseline=baseline,
@@ -156,7 +156,7 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
             written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
-                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=people.value()[2]),
+                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.value()[2]),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": written["rows"], "template": spec.template,
