@@ -147,6 +147,7 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
         print_json({**review.campaign_json(found), "created": created,
                     "items": sum(sum(c.values()) for c in counts.values()),
                     "by_reviewer": {r: sum(c.values()) for r, c in sorted(counts.items())}})
+        app.leave()
         return
     verb = "created" if created else "already exists for this period:"
     total = sum(sum(c.values()) for c in counts.values())
@@ -161,6 +162,7 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
             warning(f"{counted(n, 'item')} without a reviewer: {reason}")
         warning("name reviewers with app owners ([[apps]] owner), --reviewers, or a fallback reviewer "
                 "(--fallback or [campaigns] fallback_reviewer); nobody reviews their own access")
+    app.leave()  # (what is left of the process is freeing the campaign's objects one by one)
 
 
 @campaign.command("list")

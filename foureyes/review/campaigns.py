@@ -13,6 +13,7 @@ from contextlib import suppress
 from dataclasses import replace
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Mapping
 
 from ..analysis import Analysis, RosterBaseline, analyze, roster_baseline
@@ -25,6 +26,7 @@ from ..store import Store, now_iso
 from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
+from .ahead import Ahead, AheadMapping, AheadSet
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
 from .planning import ItemDraft, held_pairs, plan_items, planner, spec_from_template
 from .values import (
@@ -106,6 +108,17 @@ def _computed(store: Store, config: Config, today: date | None) -> AnalysisOf:
 
 def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
             today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
+    # The cyclic GC paused from the analysis to the commit: what a campaign makes is acyclic, and
+    # each pause that ended on the way (after planning, after the items' insert) let a collection
+    # walk the hundreds of thousands of rows and drafts still alive (a second each at full size).
+    # It resumes once they are freed (`_creating`'s frame gone).
+    with gc_paused():
+        return _creating(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
+                         analysis_of=analysis_of)
+
+
+def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
+              today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
     actor = actor_name(actor)
     if not spec.name.strip():
         raise InputError("a campaign needs a name")
@@ -115,19 +128,13 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     info = store.snapshot_info(sid)
     analysis_of = analysis_of or _computed(store, config, today)
     analysis = analysis_of(sid)
-    snapshot = analysis.snapshot
     baseline_id = _baseline_snapshot(store, sid, drift=spec.scope.kind == "drift")
-    baseline = None
-    if baseline_id is not None:
-        # new grants are measured against what people reached then (production ones suffice for those scopes)
-        tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
-        earlier = analysis_of(baseline_id)
-        baseline = held_pairs(earlier, tier=tier, grant_principals=rows.grant_principals(store, baseline_id, tier)
-                              if isinstance(earlier, StoredAnalysis) else None)
-    aliases = aliases_of(snapshot, analysis.identities, config.identity)
-    with gc_paused():
-        previous = _previous_decisions(store)
-    planned = _planned_rows(store, analysis, config, spec, baseline=baseline, previous=previous, aliases=aliases)
+    # new grants are measured against what people reached then (production ones suffice for those scopes)
+    tier = PRODUCTION if spec.scope.kind in ("production", "drift") else None
+    baseline, aliases, ahead = _worked_out_ahead(store, config, analysis, None if baseline_id is None else (
+        baseline_id, tier, analysis_of(baseline_id)))
+    planned = _planned_rows(store, analysis, config, spec, baseline=baseline, previous=_previous_decisions(store),
+                            aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
 
@@ -139,8 +146,8 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             due=due.isoformat(), template=spec.template, period=spec.period, baseline_snapshot_id=baseline_id,
             people_frozen=True,
         ))
-        with gc_paused():  # the first run's rows go in while a forked child may still plan the later run's
-            written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
+        # the findings and identities first: a forked child may still be planning the later run's
+        # items, and this process would otherwise wait for them after inserting the first run's
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
@@ -148,9 +155,11 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
             for f in analysis.findings if f.person and f.rule.kind == "conflict"
         ])
         rows.insert_people(conn, campaign_id, aliases)
+        # the first run's rows go in while a forked child may still plan the later run's
+        written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
-                     frozen=records.freeze(conn, campaign_id, sid, items=written),
+                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.value()[2]),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": written["rows"], "template": spec.template,
@@ -169,6 +178,32 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     finally:
         planned.close()  # (a child still planning when the transaction failed, the later run's file, the GC's pause)
     return get_campaign(store, campaign_id), True
+
+
+def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
+                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadSet | None, AheadMapping, Ahead]:
+    """The campaign's baseline (`held_pairs` of ``earlier``: its snapshot, the tier, its analysis)
+    and identities (`aliases_of`, and the digest of their rows the creation commits to), worked out
+    by a forked child (`ahead.Ahead`: the third) while this process sets planning up, which needs
+    them only then. The analyses are opened here (opening one may store it); a stored snapshot's
+    principals are read whole first, in one query, shared with the child: planning looks up most
+    of them too."""
+    snapshot, identities = analysis.snapshot, analysis.identities
+    whole = getattr(snapshot, "all_principals", None)
+    if whole is not None:
+        whole()
+
+    def work() -> tuple[set[tuple[str, str]] | None, dict[str, dict[str, str]], dict[str, Any]]:
+        baseline = None
+        if earlier is not None:
+            snapshot_id, tier, then = earlier
+            baseline = held_pairs(then, tier=tier, grant_principals=rows.grant_principals(store, snapshot_id, tier)
+                                  if isinstance(then, StoredAnalysis) else None)
+        aliases = aliases_of(snapshot, identities, config.identity)
+        return baseline, aliases, rows.people_digest(aliases)
+
+    ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False))
+    return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1)), ahead
 
 
 # Grants the people of a campaign reach from which the later run of them is planned by a forked

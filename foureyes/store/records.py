@@ -200,13 +200,14 @@ def people_digest(conn: Connection, campaign_id: int) -> dict[str, Any]:
 
 
 def freeze(conn: Connection, campaign_id: int, snapshot_id: int, *, creating: bool = True,
-           items: Mapping[str, Any] | None = None) -> dict[str, Any]:
+           items: Mapping[str, Any] | None = None, people: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What a campaign's creation commits to: its snapshot's content, its items' frozen
     columns and (``creating``) the state they start in, its frozen findings and its identities.
-    ``items``: the items' part as `items_digest` worked it out when writing them (else read back)."""
+    ``items``: the items' part as `items_digest` worked it out when writing them (else read back);
+    ``people``: the identities' part as worked out from the rows written (`review.people_digest`)."""
     if items is not None:
         return {"snapshot": remembered_snapshot_digest(conn, snapshot_id), "items": dict(items),
-                **_frozen_rest(conn, campaign_id)}
+                **_frozen_rest(conn, campaign_id, people)}
     found = rows_digest(_stream(conn, t.campaign_items, _frozen_item_columns(), "campaign_id", campaign_id))
     starts: set[str] = set()
     if creating:
@@ -222,10 +223,10 @@ def freeze(conn: Connection, campaign_id: int, snapshot_id: int, *, creating: bo
     }
 
 
-def _frozen_rest(conn: Connection, campaign_id: int) -> dict[str, Any]:
+def _frozen_rest(conn: Connection, campaign_id: int, people: Mapping[str, Any] | None = None) -> dict[str, Any]:
     finding_columns = [c.name for c in t.campaign_findings.columns if c.name != "campaign_id"]
     return {"findings": rows_digest(_stream(conn, t.campaign_findings, finding_columns, "campaign_id", campaign_id)),
-            "people": people_digest(conn, campaign_id)}
+            "people": dict(people) if people is not None else people_digest(conn, campaign_id)}
 
 
 # ---------------------------------------------------------------- comparing the tables with the chain

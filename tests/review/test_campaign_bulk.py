@@ -224,8 +224,12 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
             f"SELECT {', '.join(item_rows.ITEM_COLUMNS[1:])} FROM campaign_items WHERE campaign_id = {created.id} "
             "ORDER BY id")]
         read = records.freeze(conn, created.id, created.snapshot_id)["items"]
+        people = records.people_digest(conn, created.id)
     assert written == expected
     assert _frozen_items(workspace._store, created.id) == read and read["rows"] == len(drafts)
+    # the identities' digest, worked out from them beside planning, is the one read back
+    entry = next(e for e in audit.entries(workspace._store, campaign_id=created.id) if e.action == NEW)
+    assert entry.state["frozen"]["people"] == people and people["rows"] > 1000
 
 
 def _watch_files(monkeypatch) -> tuple[list[str], list[int]]:
@@ -255,9 +259,9 @@ def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no
     monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
     files, copied = _watch_files(monkeypatch)
 
-    def fails(*args: Any) -> None:
+    def fails(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the disk is full")
-    monkeypatch.setattr(item_rows, "insert_findings", fails)
+    monkeypatch.setattr(campaigns.records, "freeze", fails)  # (after the items: findings and people go in first)
     before = review.list_campaigns(store)
     with store.engine.connect() as conn:
         items_before = conn.exec_driver_sql("SELECT count(*) FROM campaign_items").scalar_one()
@@ -334,6 +338,44 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
         assert light == held_pairs(stored, tier=tier) and len(light) > 1000
 
 
+def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
+        enterprise, monkeypatch):
+    """A campaign's baseline and identities (`campaigns._worked_out_ahead`) are worked out by a
+    forked child while its creation goes on: the same as `held_pairs` and `aliases_of` here; a
+    process forked meanwhile (the planning child) reads them without working them out again (this
+    process takes the answer before any fork: the child's pipe is its alone); where the child fails,
+    they are worked out here."""
+    _expect_fork()
+    from foureyes.review import ahead as ahead_module
+    from foureyes.review.planning import held_pairs
+    from foureyes.store.forking import Forked
+
+    workspace, config = enterprise
+    stored = workspace.analysis()
+    snapshot_id = stored.row.snapshot_id
+    expected = aliases_of(stored.snapshot, stored.identities, config.identity)
+    pairs = held_pairs(stored, tier="production")
+    assert len(expected) > 1000 and len(pairs) > 1000
+    baseline, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored,
+                                                    (snapshot_id, "production", stored))
+    if parallel_possible():  # the child's answer, from here on: never worked out in this process again
+        monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
+        monkeypatch.setattr(campaigns, "held_pairs", lambda *_, **__: pytest.fail("baseline worked out again"))
+    done, seen = Forked(lambda: ({k: dict(v) for k, v in aliases.items()}, set(baseline))).result()
+    assert done == parallel_possible() and (seen == (expected, pairs) or not done)
+    assert {k: dict(v) for k, v in aliases.items()} == expected and len(aliases) == len(expected)
+    some, pair = next(iter(expected)), next(iter(pairs))
+    assert some in aliases and aliases[some] == expected[some] and "nobody@nowhere" not in aliases
+    assert pair in baseline and ("nobody", "no grant") not in baseline
+    assert baseline == pairs and len(baseline) == len(pairs)
+    # no baseline where there is no earlier snapshot; and a child that fails: worked out here
+    monkeypatch.undo()
+    failing = ahead_module.Ahead(lambda: "here", forget=lambda: 1 / 0)
+    assert failing.value() == "here"
+    none, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored, None)
+    assert none is None and dict(aliases.items()) == expected
+
+
 def test_rows_are_encoded_as_the_json_encoder_does():
     """Row digests build the C encoder once (`records._encode_row`): the same JSON as `_encode`."""
     from foureyes.store.records import _encode, _encode_row
@@ -347,7 +389,8 @@ def test_rows_are_encoded_as_the_json_encoder_does():
 _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
                  "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
                  "test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file",
-                 "test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same")
+                 "test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same",
+                 "test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them")
 
 
 def test_the_forked_paths_are_checked_in_a_process_with_one_thread():

@@ -105,6 +105,33 @@ def test_campaign_lifecycle_from_the_command_line(run):
     assert "'=HYPERLINK" in csv.stdout  # a formula in a note stays text in a spreadsheet
 
 
+def test_campaign_new_in_a_process_of_its_own_leaves_its_answer_whole_and_the_store_closed(
+        store, store_url, review_config_file, cli_process):
+    """`python -m foureyes campaign new` skips the interpreter's clean-up once it has answered
+    (`AppContext.leave`): exit 0, the whole answer on stdout, and the store closed as at any close
+    (SQLite's write-ahead log checkpointed into the database and removed); the campaign and its
+    audit entry are there."""
+    from pathlib import Path
+
+    def run(*args: str):
+        return cli_process("-c", str(review_config_file), *args, env={"FOUREYES_STORE_URL": store_url})
+
+    store.close()  # (a connection open here would keep the log: only the last one to close removes it)
+    made = _json(run("campaign", "new", "--name", "Q4", "--as", "security@acme.com", "--format", "json"))
+    shown = run("campaign", "new", "--name", "Q4 again", "--as", "security@acme.com")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"campaign {made['id'] + 1} created 'Q4 again': {made['items']} items")
+    assert lines[1].split() == ["reviewer", "items"] and len(lines) == 3 + len(made["by_reviewer"])
+    if store_url.startswith("sqlite:///"):
+        database = Path(store_url.removeprefix("sqlite:///"))
+        assert database.exists() and not Path(f"{database}-wal").exists()
+    verified = run("audit", "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("audit log intact:"), verified.stderr
+    listed = _json(run("campaign", "list", "--format", "json"))["campaigns"]
+    assert [c["name"] for c in listed][-2:] == ["Q4", "Q4 again"]
+
+
 def test_guards_are_one_line_errors(run_here):
     run = run_here
     cid = _json(run("campaign", "new", "--as", "security@acme.com", "--format", "json"))["id"]

@@ -1,0 +1,126 @@
+"""What a campaign's creation needs only later, worked out now by a forked child on the other core.
+
+Creating a campaign at full size spends seconds on parts that planning reads only once its own
+set-up is done: the identities (`people.aliases_of`, for the reviewers' resolution and the frozen
+identities) and the baseline (who held which grant in the earlier snapshot, for "new"). `Ahead`
+hands such work to a forked child (`store.forking.Forked`: shared copy on write, the answer comes
+back pickled) while this process goes on; the first read waits for the answer, or does the work
+here where no fork was safe or the child failed.
+
+A fork of this process while such a child still works (the planning child, a digest child) first
+takes the answer (`os.register_at_fork`): the child's pipe is this process's alone, and the forked
+process then reads what this one does, without working it out again.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import AbstractSet, Any, Callable, Iterator, Mapping
+
+from ..store.forking import Forked
+
+
+class Ahead:
+    """``work()`` done by a forked child from now on; `value` is its answer (the work done here
+    where no child answered). ``forget`` runs first in the child alone (the parent's database
+    connections are not the child's: `engine.dispose(close=False)`)."""
+
+    def __init__(self, work: Callable[[], Any], *, forget: Callable[[], Any] | None = None):
+        self._work = work
+        self._done = False
+        self._value: Any = None
+        self._pid = os.getpid()
+
+        def in_child() -> Any:
+            if forget is not None:
+                forget()
+            return work()
+
+        child = Forked(in_child)
+        self._child: Forked | None = child
+        _PENDING[id(self)] = weakref.ref(self)
+        weakref.finalize(self, _dropped, id(self), child, self._pid)  # (nothing read it: the creation failed first)
+
+    def value(self) -> Any:
+        if not self._done:
+            child, self._child = self._child, None
+            _PENDING.pop(id(self), None)
+            done, answer = child.result() if child is not None and os.getpid() == self._pid else (False, None)
+            self._value, self._done = (answer if done else self._work()), True
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop a child nothing will wait for."""
+        child, self._child = self._child, None
+        _PENDING.pop(id(self), None)
+        if child is not None and os.getpid() == self._pid:
+            child.cancel()
+
+
+class AheadMapping(Mapping[str, Any]):
+    """A mapping that is ``pick(ahead.value())``, read when first asked."""
+
+    def __init__(self, ahead: Ahead, pick: Callable[[Any], Mapping[str, Any]]):
+        self._ahead, self._pick = ahead, pick
+
+    def _mapping(self) -> Mapping[str, Any]:
+        return self._pick(self._ahead.value())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def items(self) -> Any:
+        return self._mapping().items()
+
+
+class AheadSet(AbstractSet[Any]):
+    """A set that is ``pick(ahead.value())``, read when first asked."""
+
+    def __init__(self, ahead: Ahead, pick: Callable[[Any], AbstractSet[Any]]):
+        self._ahead, self._pick = ahead, pick
+        self._set: AbstractSet[Any] | None = None
+
+    def __contains__(self, item: object) -> bool:
+        found = self._set
+        if found is None:
+            found = self._set = self._pick(self._ahead.value())
+        return item in found
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._pick(self._ahead.value()))
+
+    def __len__(self) -> int:
+        return len(self._pick(self._ahead.value()))
+
+
+_PENDING: dict[int, "weakref.ref[Ahead]"] = {}
+
+
+def _dropped(key: int, child: Forked, parent: int) -> None:
+    _PENDING.pop(key, None)
+    if os.getpid() == parent:
+        child.cancel()  # (nothing once the answer was read)
+
+
+def _answer_before_fork() -> None:
+    for ref in list(_PENDING.values()):
+        ahead = ref()
+        if ahead is not None:
+            ahead.value()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_answer_before_fork)
+
+
+__all__ = ["Ahead", "AheadMapping", "AheadSet"]
