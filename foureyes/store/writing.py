@@ -268,6 +268,11 @@ SHAPE_COLUMNS = ("source", "system", "entitlement", "capabilities", "via", "deta
                  "last_used", "attrs")  # a grant's columns but its snapshot, key, principal and resource (`_SHAPE`)
 
 
+def form_keys(form: tuple[list[tuple[Any, ...]], bytes]) -> list[list[str]]:
+    """Each source's grant keys in a `grant_form`, sorted (the order they are stored in)."""
+    return [(keys.split("\n") if count else []) if type(keys) is str else list(keys) for _, count, keys, *_ in form[0]]
+
+
 def form_rows(form: tuple[list[tuple[Any, ...]], bytes]) -> Iterator[tuple[Any, ...]]:
     """The grant rows (without their snapshot) a `grant_form` stands for, in stored order."""
     shapes, principals, resources, rows = form_parts(form)
@@ -422,10 +427,12 @@ def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_
     ``sorted_keys``: each source's ``grant_keys`` in order already (the digest sorts them again,
     in one pass over a sorted list). ``keep_grants`` gets the grant rows as hashed (the sources' order);
     ``grants_made``: those rows made already (`grant_rows` in the sources' order, for SQLite).
-    ``grants_only``: the grants' digest only (SQLite's write hashes the other tables as it inserts them)."""
+    ``grants_only``: the grants' digest only, and no key digest ("": SQLite's write hashes the other tables as it
+    inserts them, and computes the key digest from the keys sorted in a `grant_form`)."""
     if grant_keys is None:
         grant_keys = grant_keys_of(results)
-    digest = snapshot_digest(results, grant_keys=sorted_keys or grant_keys, activity_texts=texts)
+    digest = "" if grants_only else snapshot_digest(results, grant_keys=sorted_keys or grant_keys,
+                                                    activity_texts=texts)
     dumps = _dumps_shared()
     found: dict[str, list[bytes]] = {table.name: [] for table in t.SNAPSHOT_TABLES}
     parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)
@@ -567,7 +574,6 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         keys = [key for found in grant_keys for key in found]
         rows: list[tuple[Any, ...]] = []
         owner = [i for i, r in enumerate(results) for _ in r.grants]
-        sorted_keys: list[list[str]] = [[] for _ in results]
         if is_sqlite:  # the pack first, sent as the grants' `grant_form` (the parent waits for it), then the digests
             order: Sequence[int] = key_order(keys)
             rows = list(grant_rows(0, results, keys, None, _dumps_shared()))  # (as SQLite keeps them)
@@ -575,6 +581,7 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             parts: dict[int, tuple[Any, ...]] | None = {i: pack_part(r.name, stored[i]) for i, r in enumerate(results)}
             form = grant_form(list(parts.values()), array("H", map(owner.__getitem__, order))) \
                 if len(keys) == count and parts else None
+            sent = form is not None
             if form is None:
                 os.write(write, b"g")
             else:
@@ -583,10 +590,10 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
                 _write_all(write, data)
                 parts = None  # (the parent packs the parts it has)
                 del data, form
-            sorted_keys = [list(map(itemgetter(2), found)) for found in stored]
             del stored
-            digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, grants_made=rows,
-                                             grants_only=True)
+            digest, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
+            if not sent:  # (the key digest is the parent's where it has the form's sorted keys)
+                digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=args[1])
         else:
             packed = "".join(keys).encode("utf-8")
             fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
@@ -599,6 +606,7 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             if fixed:
                 shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
                 os.write(write, b"O")
+            sorted_keys: list[list[str]] = [[] for _ in results]
             adds = [found.append for found in sorted_keys]
             for n in order:  # each source's keys in order, from the order of all of them
                 adds[owner[n]](keys[n])
@@ -621,6 +629,6 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
 __all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
            "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
-           "grant_form", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",
+           "grant_form", "form_keys", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",
            "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows",
            "written_digest"]
