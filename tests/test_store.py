@@ -256,8 +256,9 @@ def _check_the_forked_digest_worker() -> None:
     assert [key for found in writing.grant_keys_of(results) for key in found] == keys  # keyed in bulk, the same
     order = writing.key_order(keys)
     assert keys != sorted(keys), "the sources' grants are not in key order already"
-    # SQLite: the child sends the grants in their form (the pack's parts and each stored row's source) before
-    # its digests, and hashes the grants only (the writing process hashes the other tables as it inserts them)
+    # SQLite: the child sends the keys, then the grants' form (the pack's parts and each stored row's source:
+    # the parts of the sources it packs, the others packed here from the keys) before its digests, and hashes
+    # the grants only (the writing process hashes the other tables as it inserts them)
     here = writing.content_digests(results, texts, True)
     worker = writing.DigestWorker(results, texts, True)
     form = worker.form()
@@ -271,7 +272,10 @@ def _check_the_forked_digest_worker() -> None:
     assert model_digest(results, grant_keys=writing.form_keys(form)) == here[0] == model_digest(results), \
         "the key digest is computed from the form's keys"
     assert writing.form_keys(form) == [sorted(g.key for g in r.grants) for r in results]
-    assert worker.pack is None, "the writing process packs the form's parts"
+    # the child packs the biggest sources (at least half of the grants), this process the others from the keys
+    assert worker.pack is not None
+    assert sorted(worker.pack) == writing.packed_by_child(results) != list(range(len(results)))
+    assert all(form[0][i] == part for i, part in worker.pack.items())
     refused = writing.pack_part("x", [(0, "x", "k" * 20, "github", "p", "e", "r", "", "", "", "", 1, None, "")])
     assert writing.grant_form([refused], [0]) is None, "a value neither text nor NULL: the rows are bound as they are"
     for is_sqlite in (False,):  # PostgreSQL: the keys, their order, every digest and a part of the pack

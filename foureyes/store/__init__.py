@@ -322,7 +322,8 @@ class Store:
                 made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
                     digest, tables = worker.result()
-                    row["digest"] = digest or row["digest"]  # (the child's, but from a form: computed here)
+                    # the child's, but SQLite's: computed here (from the form's sorted keys, else from the keys)
+                    row["digest"] = digest or row["digest"] or snapshot_digest(results, activity_texts=texts)
                     tables = {**(hasher.digests() if hasher is not None else {}), **tables}
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]

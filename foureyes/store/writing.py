@@ -222,7 +222,8 @@ def pack_others(results: Sequence[SourceResult], rows: Sequence[tuple[Any, ...]]
 # ---------------------------------------------------------------- SQLite's grants from their pack
 
 
-def grant_form(parts: list[tuple[Any, ...]], sources: Sequence[int]) -> tuple[list[tuple[Any, ...]], bytes] | None:
+def grant_form(parts: list[tuple[Any, ...]],
+               sources: Sequence[int] | bytes) -> tuple[list[tuple[Any, ...]], bytes] | None:
     """The grant rows as SQLite's write inserts them from a `DigestWorker`: every source's `pack_part`
     (its rows in stored order: keys, and the distinct principals, resources and shapes with each
     row's index among them) and ``sources``, each stored row's source (its position), in the order
@@ -237,7 +238,7 @@ def grant_form(parts: list[tuple[Any, ...]], sources: Sequence[int]) -> tuple[li
             return None
     if len(parts) > 1 << 16:  # (never: a source per connector)
         return None
-    return parts, array("H", sources).tobytes()
+    return parts, sources if type(sources) is bytes else array("H", sources).tobytes()
 
 
 def form_parts(form: tuple[list[tuple[Any, ...]], bytes]) -> tuple[list[tuple[Any, ...]], list[str], list[str],
@@ -471,12 +472,13 @@ class DigestWorker(Child):
         self.pack: dict[int, tuple[Any, ...]] | None = None
         self._keys: list[list[str]] | None = None
         self._ordering = False  # the child sent the keys: their order follows
-        self._signals = not is_sqlite  # the child sends the keys, then their order (SQLite: the `form` instead)
+        self._signals = True  # the child sends the keys (then their order, or, SQLite, its `form`)
+        self._known: list[str] | None = None  # the keys `form` read (where it did not make the form)
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
         # MAP_SHARED: the child's writes are seen here (the keys and their order; SQLite's `form` comes by the pipe)
-        shared = mmap.mmap(-1, 1 if is_sqlite else max(1, count * (_KEY + _AT)))
+        shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))
         if (forked := fork_with_pipe()) is None:
             return
         pid, read, write = forked
@@ -486,24 +488,45 @@ class DigestWorker(Child):
         self._shared, self._count = shared, count
 
     def form(self) -> tuple[Any, ...] | None:
-        """SQLite: the grant rows as stored, in their `grant_form`, made by the child (after the keys, their
-        order and the rows, before the digests); None where there is no child or it did not make it (the
-        caller then makes the rows from `keys` and `order`, computed here)."""
-        if not self._pid or self._signals:
+        """SQLite: the grant rows as stored, in their `grant_form`: the child packs the biggest sources
+        (`packed_by_child`) and sends them with each stored row's source; the others are packed here
+        from the keys the child sent first, while it packs its own. None where there is no child or no
+        form (the caller then makes the rows from `keys` and `order`)."""
+        if not self._pid or not self._args[2]:
             return None
-        if os.read(self._read, 1) != b"G":  # (b"g": the child did not make it; b"": it died)
+        keys = self._known = self.keys()
+        if not self._ordering:  # (the child did not send the keys: it sends no form either)
+            return None
+        self._ordering = False
+        results = self._args[0]
+        theirs, ours, start, dumps = set(packed_by_child(results)), {}, 0, _dumps_shared()
+        for i, r in enumerate(results):
+            end = start + len(r.grants)
+            if i not in theirs:  # (SQLite keeps the rows as made: no `for_backend`)
+                own = keys[start:end]
+                ours[i] = pack_part(r.name, list(grant_rows(0, (r,), own, key_order(own), dumps)))
+            start = end
+        if os.read(self._read, 1) != b"G":  # (b"": the child died)
             return None
         size = int.from_bytes(_read_exactly(self._read, 8), "big")
         data = _read_exactly(self._read, size)
         try:
-            return marshal.loads(data) if len(data) == size else None
+            theirs_packed, sources = marshal.loads(data) if len(data) == size else ({}, b"")
         except (EOFError, ValueError, TypeError):  # pragma: no cover - cut off: the child died
             return None
+        self.pack = theirs_packed  # (if the form is refused: the pack's parts all the same)
+        parts = {**theirs_packed, **ours}
+        if sorted(parts) != list(range(len(results))):  # pragma: no cover - never
+            return None
+        return grant_form([parts[i] for i in range(len(results))], sources)
 
     def keys(self) -> list[str]:
         """All grants' keys, in the sources' order (as soon as the child has hashed them: their
         order, `order`, comes after it has sorted them, while the caller makes the rows)."""
+        if self._known is not None:
+            return self._known
         if self._pid and self._signals:
+            self._signals = False
             said = os.read(self._read, 1)
             if said == b"K":
                 self._ordering = True
@@ -514,7 +537,7 @@ class DigestWorker(Child):
 
     def order(self, keys: list[str]) -> Sequence[int]:
         """The grants' positions in key order (`key_order` of ``keys``, what `keys` returned)."""
-        if self._ordering:
+        if self._ordering and not self._args[2]:
             self._ordering = False
             if os.read(self._read, 1) == b"O":
                 count, shared = self._count, self._shared
@@ -529,11 +552,20 @@ class DigestWorker(Child):
         done, found = self.answer()
         if done:
             self.from_child = True
-            self.pack = found[2]
+            self.pack = found[2] if found[2] is not None else self.pack
             return found[0], found[1]
         return content_digests(*self._args, grant_keys=self._keys)
 
     # `cancel` (the write failed: nothing waits for its answer) is `Child`'s
+
+
+def _share_keys(keys: list[str], count: int, shared: mmap.mmap) -> bool:
+    """Put the keys in the memory shared with the parent, if they are ``count`` keys of `_KEY` ASCII characters."""
+    packed = "".join(keys).encode("utf-8")
+    fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
+    if fixed:
+        shared[:len(packed)] = packed
+    return fixed
 
 
 def _stored(results: Sequence[SourceResult], rows: list[tuple[Any, ...]], order: Sequence[int],
@@ -574,37 +606,29 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         keys = [key for found in grant_keys for key in found]
         rows: list[tuple[Any, ...]] = []
         owner = [i for i, r in enumerate(results) for _ in r.grants]
-        if is_sqlite:  # the pack first, sent as the grants' `grant_form` (the parent waits for it), then the digests
+        if is_sqlite:  # the keys, then the biggest sources' pack parts for the parent's `form`, then the digests
+            fixed = _share_keys(keys, count, shared)
+            os.write(write, b"K" if fixed else b"k")
             order: Sequence[int] = key_order(keys)
             rows = list(grant_rows(0, results, keys, None, _dumps_shared()))  # (as SQLite keeps them)
-            stored = _stored(results, rows, order, owner)
-            parts: dict[int, tuple[Any, ...]] | None = {i: pack_part(r.name, stored[i]) for i, r in enumerate(results)}
-            form = grant_form(list(parts.values()), array("H", map(owner.__getitem__, order))) \
-                if len(keys) == count and parts else None
-            sent = form is not None
-            if form is None:
-                os.write(write, b"g")
-            else:
-                data = marshal.dumps(form, 4)
+            if fixed:  # (else the parent reads no form: it computes the keys and makes the rows itself)
+                stored = _stored(results, rows, order, owner)
+                mine = {i: pack_part(results[i].name, stored[i]) for i in packed_by_child(results)}
+                data = marshal.dumps((mine, array("H", map(owner.__getitem__, order)).tobytes()), 4)
                 _write_all(write, b"G" + len(data).to_bytes(8, "big"))
                 _write_all(write, data)
-                parts = None  # (the parent packs the parts it has)
-                del data, form
-            del stored
+                del stored, data, mine
+            parts: dict[int, tuple[Any, ...]] | None = None  # (the parent packs the form's parts)
+            # (the key digest is the parent's: from the form's sorted keys, else from the keys)
             digest, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
-            if not sent:  # (the key digest is the parent's where it has the form's sorted keys)
-                digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=args[1])
         else:
-            packed = "".join(keys).encode("utf-8")
-            fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
-            if fixed:  # the keys first: the parent makes the rows while their order is sorted out here
-                shared[:len(packed)] = packed
-                os.write(write, b"K")
-            else:  # not the keys `model.stable_hash` makes: the parent computes them itself
-                os.write(write, b"k")
+            # the keys first: the parent makes the rows while their order is sorted out here (not the keys
+            # `model.stable_hash` makes: the parent computes them itself)
+            fixed = _share_keys(keys, count, shared)
+            os.write(write, b"K" if fixed else b"k")
             order = key_order(keys)
             if fixed:
-                shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
+                shared[count * _KEY:count * (_KEY + _AT)] = array("I", order).tobytes()
                 os.write(write, b"O")
             sorted_keys: list[list[str]] = [[] for _ in results]
             adds = [found.append for found in sorted_keys]
