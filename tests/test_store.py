@@ -344,7 +344,8 @@ def _check_forked_and_inline_rows(folder: str) -> None:
             writing.PARALLEL_ROWS = 0 if forked else 10**9
             path = os.path.join(folder, f"{forked}.db")
             with Store(f"sqlite:///{path}") as store:
-                for results in (demo.build("before"), [*demo.build("after"), odd], [_result(), numbers]):
+                for results in (demo.build("before"), [*demo.build("after"), odd], [_result(), numbers],
+                                [SourceResult("empty", "aws", principals=numbers.principals, error="denied")]):
                     store.write_snapshot(results, taken_at="2026-01-01T00:00:00+00:00", label="x")
             with sqlite3.connect(path) as conn:
                 written[forked] = {table: conn.execute(f"SELECT rowid, * FROM {table} ORDER BY rowid").fetchall()

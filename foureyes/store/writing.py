@@ -610,14 +610,26 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             fixed = _share_keys(keys, count, shared)
             os.write(write, b"K" if fixed else b"k")
             order: Sequence[int] = key_order(keys)
-            rows = list(grant_rows(0, results, keys, None, _dumps_shared()))  # (as SQLite keeps them)
-            if fixed:  # (else the parent reads no form: it computes the keys and makes the rows itself)
+            # the rows (as SQLite keeps them) of the sources packed here first, the others' after the form
+            rows = [()] * len(keys)
+            dumps, at = _dumps_shared(), [0]
+            for r in results:
+                at.append(at[-1] + len(r.grants))
+            mine = packed_by_child(results)
+
+            def send() -> None:  # the form: the parts of the sources packed here, and each stored row's source
                 stored = _stored(results, rows, order, owner)
-                mine = {i: pack_part(results[i].name, stored[i]) for i in packed_by_child(results)}
-                data = marshal.dumps((mine, array("H", map(owner.__getitem__, order)).tobytes()), 4)
+                packed = {i: pack_part(results[i].name, stored[i]) for i in mine}
+                data = marshal.dumps((packed, array("H", map(owner.__getitem__, order)).tobytes()), 4)
                 _write_all(write, b"G" + len(data).to_bytes(8, "big"))
                 _write_all(write, data)
-                del stored, data, mine
+
+            if fixed and not mine:  # (not fixed: the parent reads no form, it makes the rows itself)
+                send()
+            for i in (*mine, *(i for i in range(len(results)) if i not in mine)):
+                rows[at[i]:at[i + 1]] = grant_rows(0, (results[i],), keys[at[i]:at[i + 1]], None, dumps)
+                if fixed and i == mine[-1]:
+                    send()
             parts: dict[int, tuple[Any, ...]] | None = None  # (the parent packs the form's parts)
             # (the key digest is the parent's: from the form's sorted keys, else from the keys)
             digest, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
