@@ -239,8 +239,6 @@ def test_the_forked_digest_worker_answers_what_is_computed_here():
 def _check_the_forked_digest_worker() -> None:
     import marshal
 
-    from foureyes.model import snapshot_digest as model_digest
-
     from foureyes.activity import canonical
     from foureyes.store import writing
 
@@ -268,10 +266,7 @@ def _check_the_forked_digest_worker() -> None:
     assert list(writing.form_rows(form)) == [row[1:] for row in stored], "the rows as stored, in their order"
     assert marshal.loads(writing.packed_parts(form[0])) == marshal.loads(writing.pack_grants(
         {r.name: [row for row in stored if row[1] == r.name] for r in results})), "the form is the pack's parts"
-    assert worker.result() == ("", {"grants": here[1]["grants"]}) and worker.from_child
-    assert model_digest(results, grant_keys=writing.form_keys(form)) == here[0] == model_digest(results), \
-        "the key digest is computed from the form's keys"
-    assert writing.form_keys(form) == [sorted(g.key for g in r.grants) for r in results]
+    assert worker.result() == (here[0], {"grants": here[1]["grants"]}) and worker.from_child
     # the child packs the biggest sources (at least half of the grants), this process the others from the keys
     assert worker.pack is not None
     assert sorted(worker.pack) == writing.packed_by_child(results) != list(range(len(results)))

@@ -313,17 +313,13 @@ class Store:
                 if form is not None:
                     packer.count = writing.insert_grant_form(conn, snapshot_id, form)
                     ours = dict(enumerate(form[0]))  # (the form is the pack's parts: packed here)
-                    # the key digest here, from the form's keys (sorted), while the child hashes the grants
-                    row["digest"] = snapshot_digest(results, grant_keys=writing.form_keys(form), activity_texts=texts)
                 else:  # the grants packed for loading in one read: the sources the child does not pack, packed
                     # here while it finishes the digests
                     ours = writing.pack_others(results, made, order, self.is_sqlite) if made else {}
                 del rows, form
                 made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
-                    digest, tables = worker.result()
-                    # the child's, but SQLite's: computed here (from the form's sorted keys, else from the keys)
-                    row["digest"] = digest or row["digest"] or snapshot_digest(results, activity_texts=texts)
+                    row["digest"], tables = worker.result()
                     tables = {**(hasher.digests() if hasher is not None else {}), **tables}
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]
