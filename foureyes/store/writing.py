@@ -611,10 +611,13 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             for r in results:
                 at.append(at[-1] + len(r.grants))
             mine = packed_by_child(results)
+            sorted_keys: list[list[str] | None] = [None] * len(results)  # (the key digest's: the form's, else sorted)
 
             def send() -> None:  # the form: the parts of the sources packed here, and each stored row's source
                 stored = _stored(results, rows, order, owner)
                 packed = {i: pack_part(results[i].name, stored[i]) for i in mine}
+                for i in mine:
+                    sorted_keys[i] = list(map(itemgetter(2), stored[i]))
                 data = marshal.dumps((packed, array("H", map(owner.__getitem__, order)).tobytes()), 4)
                 _write_all(write, b"G" + len(data).to_bytes(8, "big"))
                 _write_all(write, data)
@@ -627,7 +630,8 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
                     send()
             parts: dict[int, tuple[Any, ...]] | None = None  # (the parent packs the form's parts)
             _, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
-            digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=args[1])
+            digest = snapshot_digest(results, activity_texts=args[1], grant_keys=[
+                sorted(found) if known is None else known for found, known in zip(grant_keys, sorted_keys)])
         else:
             # the keys first: the parent makes the rows while their order is sorted out here (not the keys
             # `model.stable_hash` makes: the parent computes them itself)
