@@ -266,7 +266,8 @@ def _check_the_forked_digest_worker() -> None:
     assert list(writing.form_rows(form)) == [row[1:] for row in stored], "the rows as stored, in their order"
     assert marshal.loads(writing.packed_parts(form[0])) == marshal.loads(writing.pack_grants(
         {r.name: [row for row in stored if row[1] == r.name] for r in results})), "the form is the pack's parts"
-    assert worker.result() == (here[0], {"grants": here[1]["grants"]}) and worker.from_child
+    assert worker.result() == ("", {"grants": here[1]["grants"]}) and worker.from_child
+    assert writing.form_keys(form) == [sorted(g.key for g in r.grants) for r in results], "the key digest's keys"
     # the child packs the biggest sources (at least half of the grants), this process the others from the keys
     assert worker.pack is not None
     assert sorted(worker.pack) == writing.packed_by_child(results) != list(range(len(results)))
@@ -340,7 +341,8 @@ def _check_forked_and_inline_rows(folder: str) -> None:
             path = os.path.join(folder, f"{forked}.db")
             with Store(f"sqlite:///{path}") as store:
                 for results in (demo.build("before"), [*demo.build("after"), odd], [_result(), numbers],
-                                [SourceResult("empty", "aws", principals=numbers.principals, error="denied")]):
+                                [SourceResult("empty", "aws", principals=numbers.principals, error="denied")],
+                                [_result(3), _result(5)]):  # (two sources of one name: packed from the rows)
                     store.write_snapshot(results, taken_at="2026-01-01T00:00:00+00:00", label="x")
             with sqlite3.connect(path) as conn:
                 written[forked] = {table: conn.execute(f"SELECT rowid, * FROM {table} ORDER BY rowid").fetchall()

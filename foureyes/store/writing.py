@@ -269,6 +269,11 @@ SHAPE_COLUMNS = ("source", "system", "entitlement", "capabilities", "via", "deta
                  "last_used", "attrs")  # a grant's columns but its snapshot, key, principal and resource (`_SHAPE`)
 
 
+def form_keys(form: tuple[list[tuple[Any, ...]], bytes]) -> list[list[str]]:
+    """Each source's grant keys in a `grant_form`, sorted (the order they are stored in)."""
+    return [(keys.split("\n") if count else []) if type(keys) is str else list(keys) for _, count, keys, *_ in form[0]]
+
+
 def form_rows(form: tuple[list[tuple[Any, ...]], bytes]) -> Iterator[tuple[Any, ...]]:
     """The grant rows (without their snapshot) a `grant_form` stands for, in stored order."""
     shapes, principals, resources, rows = form_parts(form)
@@ -424,7 +429,7 @@ def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_
     in one pass over a sorted list). ``keep_grants`` gets the grant rows as hashed (the sources' order);
     ``grants_made``: those rows made already (`grant_rows` in the sources' order, for SQLite).
     ``grants_only``: the grants' digest only, and no key digest ("": SQLite's write hashes the other tables as it
-    inserts them; its child computes the key digest after the rest)."""
+    inserts them, and computes the key digest from the keys sorted in a `grant_form`)."""
     if grant_keys is None:
         grant_keys = grant_keys_of(results)
     digest = "" if grants_only else snapshot_digest(results, grant_keys=sorted_keys or grant_keys,
@@ -611,13 +616,10 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
             for r in results:
                 at.append(at[-1] + len(r.grants))
             mine = packed_by_child(results)
-            sorted_keys: list[list[str] | None] = [None] * len(results)  # (the key digest's: the form's, else sorted)
 
             def send() -> None:  # the form: the parts of the sources packed here, and each stored row's source
                 stored = _stored(results, rows, order, owner)
                 packed = {i: pack_part(results[i].name, stored[i]) for i in mine}
-                for i in mine:
-                    sorted_keys[i] = list(map(itemgetter(2), stored[i]))
                 data = marshal.dumps((packed, array("H", map(owner.__getitem__, order)).tobytes()), 4)
                 _write_all(write, b"G" + len(data).to_bytes(8, "big"))
                 _write_all(write, data)
@@ -629,9 +631,10 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
                 if fixed and i == mine[-1]:
                     send()
             parts: dict[int, tuple[Any, ...]] | None = None  # (the parent packs the form's parts)
-            _, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
-            digest = snapshot_digest(results, activity_texts=args[1], grant_keys=[
-                sorted(found) if known is None else known for found, known in zip(grant_keys, sorted_keys)])
+            # (the key digest is the parent's where it has a form: from its keys, sorted)
+            digest, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
+            if not fixed:
+                digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=args[1])
         else:
             # the keys first: the parent makes the rows while their order is sorted out here (not the keys
             # `model.stable_hash` makes: the parent computes them itself)
@@ -664,6 +667,6 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
 __all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
            "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
-           "grant_form", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",
+           "grant_form", "form_keys", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",
            "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows",
            "written_digest"]
