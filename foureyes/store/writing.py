@@ -18,7 +18,7 @@ import mmap
 import os
 import pickle
 from array import array
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import add, itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -282,6 +282,9 @@ def form_rows(form: tuple[list[tuple[Any, ...]], bytes]) -> Iterator[tuple[Any, 
         yield (source, key, system, principals[principal], entitlement, resources[resource], *rest)
 
 
+_FORM_ROWS = 100  # rows a statement `insert_grant_form` binds (400 values: SQLite allows 32,766)
+
+
 def insert_grant_form(conn: Any, snapshot_id: int, form: tuple[Any, ...]) -> int:
     """SQLite: a snapshot's grants from their `grant_form` (made by the write's forked child), in
     its order; the number of rows. Four values are bound a row (its key and three indexes) into a
@@ -307,7 +310,13 @@ def insert_grant_form(conn: Any, snapshot_id: int, form: tuple[Any, ...]) -> int
         for table, values in (("principals", principals), ("resources", resources)):
             cursor.executemany(f"INSERT INTO temp.foureyes_grant_{table} (rowid, value) VALUES (?, ?)",
                                enumerate(values))
-        cursor.executemany("INSERT INTO temp.foureyes_grant_rows VALUES (?, ?, ?, ?)", rows)
+        # 100 rows a statement (a statement per row cost twice as much), the rest one by one
+        many, stored = _FORM_ROWS, len(form[1]) // 2
+        flat = chain.from_iterable(rows)
+        cursor.executemany("INSERT INTO temp.foureyes_grant_rows VALUES " + ", ".join(["(?, ?, ?, ?)"] * many),
+                           (tuple(islice(flat, 4 * many)) for _ in range(stored // many)))
+        cursor.executemany("INSERT INTO temp.foureyes_grant_rows VALUES (?, ?, ?, ?)",
+                           (tuple(islice(flat, 4)) for _ in range(stored % many)))
         columns = [c.name for c in t.grants.columns]
         made = {"snapshot_id": "?", "key": "g.key", "principal": "p.value", "resource": "r.value",
                 **{name: f"s.{name}" for name in SHAPE_COLUMNS}}
