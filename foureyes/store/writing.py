@@ -290,7 +290,8 @@ def insert_grant_form(conn: Any, snapshot_id: int, form: tuple[Any, ...]) -> int
     its order; the number of rows. Four values are bound a row (its key and three indexes) into a
     temporary table, and SQLite puts each row together from the distinct shapes, principals and
     resources (temporary tables too) as it inserts them: the same rows in the same order as binding
-    all fourteen values a row, at a third of the cost (SQLite's insert costs mostly per bound value)."""
+    all fourteen values a row, at half the cost (a million grants: ~3.3 s CPU instead of ~6.8 s; an
+    insert's cost is mostly per bound value and per statement, SQLite's own work the smaller part)."""
     shapes, principals, resources, rows = form_parts(form)
     if not form[1]:
         return 0
