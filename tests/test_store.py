@@ -237,6 +237,8 @@ def test_the_forked_digest_worker_answers_what_is_computed_here():
 
 
 def _check_the_forked_digest_worker() -> None:
+    import marshal
+
     from foureyes.activity import canonical
     from foureyes.store import writing
 
@@ -252,7 +254,27 @@ def _check_the_forked_digest_worker() -> None:
     assert [key for found in writing.grant_keys_of(results) for key in found] == keys  # keyed in bulk, the same
     order = writing.key_order(keys)
     assert keys != sorted(keys), "the sources' grants are not in key order already"
-    for is_sqlite in (True, False):
+    # SQLite: the child sends the keys, then the grants' form (the pack's parts and each stored row's source:
+    # the parts of the sources it packs, the others packed here from the keys) before its digests, and hashes
+    # the grants only (the writing process hashes the other tables as it inserts them)
+    here = writing.content_digests(results, texts, True)
+    worker = writing.DigestWorker(results, texts, True)
+    form = worker.form()
+    assert form is not None, "the form is the child's"
+    made = list(writing.grant_rows(0, results, keys, None, writing._dumps_shared()))
+    stored = [made[n] for n in order]
+    assert list(writing.form_rows(form)) == [row[1:] for row in stored], "the rows as stored, in their order"
+    assert marshal.loads(writing.packed_parts(form[0])) == marshal.loads(writing.pack_grants(
+        {r.name: [row for row in stored if row[1] == r.name] for r in results})), "the form is the pack's parts"
+    assert worker.result() == ("", {"grants": here[1]["grants"]}) and worker.from_child
+    assert writing.form_keys(form) == [sorted(g.key for g in r.grants) for r in results], "the key digest's keys"
+    # the child packs the biggest sources (at least half of the grants), this process the others from the keys
+    assert worker.pack is not None
+    assert sorted(worker.pack) == writing.packed_by_child(results) != list(range(len(results)))
+    assert all(form[0][i] == part for i, part in worker.pack.items())
+    refused = writing.pack_part("x", [(0, "x", "k" * 20, "github", "p", "e", "r", "", "", "", "", 1, None, "")])
+    assert writing.grant_form([refused], [0]) is None, "a value neither text nor NULL: the rows are bound as they are"
+    for is_sqlite in (False,):  # PostgreSQL: the keys, their order, every digest and a part of the pack
         here = writing.content_digests(results, texts, is_sqlite)
         worker = writing.DigestWorker(results, texts, is_sqlite)
         sent_keys = worker.keys()  # the keys first, their order once the child has sorted them
@@ -267,10 +289,87 @@ def _check_the_forked_digest_worker() -> None:
         assert here[1]["grants"]["rows"] == len(keys)
     on_sqlite = writing.content_digests(results, texts, True)
     assert on_sqlite[1]["grants"] != here[1]["grants"], "a NUL reads back otherwise on PostgreSQL"
-    stopped = writing.DigestWorker(results, texts, True)
-    stopped.cancel()  # a failed write stops its worker: nothing is left running; what it would say is computed here
-    assert stopped.keys() == keys and stopped.order(keys) == order
-    assert stopped.result() == on_sqlite and not stopped.from_child
+    for is_sqlite in (True, False):
+        stopped = writing.DigestWorker(results, texts, is_sqlite)
+        stopped.cancel()  # a failed write stops its worker: nothing is left running; what it would say is computed here
+        assert stopped.form() is None
+        assert stopped.keys() == keys and stopped.order(keys) == order
+        assert stopped.result() == writing.content_digests(results, texts, is_sqlite) and not stopped.from_child
+
+
+def test_a_forked_write_stores_the_rows_an_inline_write_stores(tmp_path):
+    """A big snapshot's grants go into SQLite from the forked child's compact form (`writing.grant_form`):
+    every table's rows (in their order), the digests and the pack are those of a write that binds every
+    value of every row here, for text beyond ASCII, NUL, no expiry, and for a value that is not text (the
+    form is refused: 1 and 1.0 are one value to it; the rows are then bound as they are)."""
+    import subprocess
+    import sys
+
+    from foureyes.store import writing
+
+    if writing.parallel_possible():
+        _check_forked_and_inline_rows(str(tmp_path))
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = "import sys, test_store; test_store._check_forked_and_inline_rows(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=here, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def _check_forked_and_inline_rows(folder: str) -> None:
+    import marshal
+    import sqlite3
+
+    from foureyes.store import writing
+
+    assert writing.parallel_possible(), "a fresh process has one thread"
+    odd = _result(3)
+    odd = SourceResult(name="odd", system="github", principals=odd.principals, resources=odd.resources,
+                       grants=(Grant("github", odd.principals[0].key, "admin\x00x", "github:repo:acme/ü",
+                                     ("code.push", "access.admin"), detail="ü ✓", expires="2027-01-01",
+                                     attrs={"latent": True}), *odd.grants),
+                       edges=odd.edges, gaps=odd.gaps, error="403")
+    numbers = _result(4, name="numbers")
+    numbers = replace(numbers, grants=(replace(numbers.grants[0], detail=1), replace(numbers.grants[1], detail=1.0),
+                                       *numbers.grants[2:]))
+    written = {}
+    saved = writing.PARALLEL_ROWS
+    try:
+        for forked in (False, True):
+            writing.PARALLEL_ROWS = 0 if forked else 10**9
+            path = os.path.join(folder, f"{forked}.db")
+            with Store(f"sqlite:///{path}") as store:
+                for results in (demo.build("before"), [*demo.build("after"), odd], [_result(), numbers],
+                                [SourceResult("empty", "aws", principals=numbers.principals, error="denied")],
+                                [_result(3), _result(5)]):  # (two sources of one name: packed from the rows)
+                    store.write_snapshot(results, taken_at="2026-01-01T00:00:00+00:00", label="x")
+            with sqlite3.connect(path) as conn:
+                written[forked] = {table: conn.execute(f"SELECT rowid, * FROM {table} ORDER BY rowid").fetchall()
+                                   for table in ("snapshots", "sources", "principals", "resources", "grants", "edges",
+                                                 "gaps", "activity", "snapshot_packs")}
+                written[forked]["digests"] = [_json_loads(text) for (text,) in conn.execute(
+                    "SELECT digest FROM snapshot_digests ORDER BY snapshot_id")]
+    finally:
+        writing.PARALLEL_ROWS = saved
+    inline, forked_rows = written[False], written[True]
+    for rows in (inline, forked_rows):  # (a TEXT column keeps a number as its text)
+        assert {row[10] for row in rows["grants"] if row[2] == "numbers"} == {"1", "1.0", "direct"}
+    for table in inline:
+        if table in ("snapshots", "digests", "snapshot_packs"):
+            continue
+        assert forked_rows[table] == inline[table], table
+    assert [(*row[:4], marshal.loads(row[4])) for row in forked_rows["snapshot_packs"]] == [
+        (*row[:4], marshal.loads(row[4])) for row in inline["snapshot_packs"]]
+    assert [row[:5] for row in forked_rows["snapshots"]] == [row[:5] for row in inline["snapshots"]]
+    assert [d["tables"] for d in forked_rows["digests"]] == [d["tables"] for d in inline["digests"]]
+    assert sum(row[2] == "numbers" for row in inline["grants"]) == 4
+
+
+def _json_loads(text: str) -> dict:
+    import json as _json
+
+    return _json.loads(text)
 
 
 def test_loaded_records_are_the_dataclasses_they_were_written_as():

@@ -275,6 +275,9 @@ class Store:
             hasher: RowHasher | None = RowHasher()
             grant_keys = grant_keys_of(results)  # hashed once, used twice
             digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=texts)
+        elif self.is_sqlite:  # the keys and the grants' digests are worked out beside this process's inserts (the
+            # other tables' are computed here as they are inserted, while the child makes the grants' form)
+            hasher, digest = RowHasher(), ""
         else:  # the keys and every digest are worked out beside this process's inserts
             hasher, digest = None, ""
         row = {"taken_at": taken, "label": label, "digest": digest, "status": "writing", "stored_at": now_iso()}
@@ -288,7 +291,10 @@ class Store:
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
                 made: list[tuple[Any, ...]] = []
-                if worker is not None:  # the rows made while the child hashes the keys, then sorts them
+                form = worker.form() if worker is not None else None  # (SQLite's; else None)
+                if form is not None:  # SQLite: the rows from the child's compact form, put together by SQLite
+                    keys, order, rows = [], [], iter(())
+                elif worker is not None:  # the rows made while the child hashes the keys, then sorts them
                     tails = grant_tails(results, _dumps_shared())
                     keys = worker.keys()
                     made = rows_of_tails(snapshot_id, results, keys, tails)
@@ -300,32 +306,50 @@ class Store:
                     order = key_order(keys)
                     rows = grant_rows(snapshot_id, results, keys, order, _dumps_shared())
                 # the rows inserted kept for the pack only where no child packs them (it keeps its own)
-                packer = GrantPacker(hasher and hasher.written(t.grants), keep=worker is None)
+                packer = GrantPacker(hasher.written(t.grants) if hasher is not None and worker is None else None,
+                                     keep=worker is None)
                 self.insert_rows(conn, t.grants, rows, written=packer.written)
-                del rows
-                # the grants packed for loading in one read: the sources the child does not pack, packed
-                # here while it finishes the digests
-                ours = writing.pack_others(results, made, order, self.is_sqlite) if worker is not None else {}
+                names = [r.name for r in results]
+                packed = False  # (the pack row inserted)
+                if form is not None:
+                    packer.count = writing.insert_grant_form(conn, snapshot_id, form)
+                    # while the child hashes the grants: the pack (the form is its parts; by source name, so
+                    # two sources of one name are packed from the rows below) and the key digest
+                    if len(set(names)) == len(names):
+                        self._insert_pack(conn, snapshot_id, packer.count, writing.packed_parts(form[0]))
+                        packed = True
+                    else:
+                        keys = [key for found in grant_keys_of(results) for key in found]
+                        order = key_order(keys)
+                    row["digest"] = snapshot_digest(results, grant_keys=writing.form_keys(form), activity_texts=texts)
+                    ours: dict[int, tuple[Any, ...]] = {}
+                else:  # the grants packed for loading in one read: the sources the child does not pack, packed
+                    # here while it finishes the digests
+                    ours = writing.pack_others(results, made, order, self.is_sqlite) if worker is not None else {}
+                del rows, form
                 made.clear()  # (inserted: not kept while the child finishes)
                 if worker is not None:
-                    row["digest"], tables = worker.result()
+                    digest, tables = worker.result()
+                    # (from a form: computed here; where the form was refused, the child's is not made either)
+                    row["digest"] = row["digest"] or digest or snapshot_digest(results, activity_texts=texts)
+                    tables = {**(hasher.digests() if hasher is not None else {}), **tables}
                 else:
                     tables = hasher.digests()  # type: ignore[union-attr]
                 # and the child's part, else from the rows inserted here (made again, as they were
                 # inserted, where the child failed)
-                names = [r.name for r in results]
                 parts = {**(worker.pack or {}), **ours} if worker is not None else {}
-                if len(parts) == len(results) == len(set(names)) and worker is not None and worker.pack is not None:
-                    pack = writing.packed_parts([parts[i] for i in range(len(results))])
+                if packed:
+                    pass
+                elif len(parts) == len(results) == len(set(names)) and worker is not None and worker.pack is not None:
+                    self._insert_pack(conn, snapshot_id, packer.count,
+                                      writing.packed_parts([parts[i] for i in range(len(results))]))
                 elif packer.kept:
-                    pack = packer.data(names)
+                    self._insert_pack(conn, snapshot_id, packer.count, packer.data(names))
                 else:
                     again = GrantPacker()
                     again.written(list(for_backend(grant_rows(snapshot_id, results, keys, order, _dumps_shared()),
                                                    self.is_sqlite)))
-                    pack = again.data(names)
-                conn.execute(t.snapshot_packs.insert().values(
-                    snapshot_id=snapshot_id, format=writing.PACK_FORMAT, grants=packer.count, data=pack))
+                    self._insert_pack(conn, snapshot_id, packer.count, again.data(names))
                 conn.execute(t.snapshots.update().where(t.snapshots.c.id == snapshot_id)
                              .values(status="complete", digest=row["digest"]))
                 content = written_digest(snapshot_id, {**row, "status": "complete"}, tables)
@@ -336,6 +360,11 @@ class Store:
             if worker is not None:
                 worker.cancel()  # (finished already unless the write failed)
         return self.snapshot_info(snapshot_id)
+
+    @staticmethod
+    def _insert_pack(conn: Any, snapshot_id: int, count: int, pack: bytes) -> None:
+        conn.execute(t.snapshot_packs.insert().values(snapshot_id=snapshot_id, format=writing.PACK_FORMAT,
+                                                      grants=count, data=pack))
 
     def insert_rows(self, conn: Any, table: Any, rows: Iterable[tuple[Any, ...]], *,
                     written: Callable[[list[tuple[Any, ...]]], None] | None = None) -> None:

@@ -18,10 +18,11 @@ import mmap
 import os
 import pickle
 from array import array
-from itertools import islice
-from operator import itemgetter
+from itertools import chain, islice, repeat
+from operator import add, itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from ..errors import StoreError
 from ..model import SourceResult, grant_keys, snapshot_digest
 from . import schema as t
 from .forking import Child, fork_with_pipe, parallel_possible
@@ -218,6 +219,126 @@ def pack_others(results: Sequence[SourceResult], rows: Sequence[tuple[Any, ...]]
     return parts
 
 
+# ---------------------------------------------------------------- SQLite's grants from their pack
+
+
+def grant_form(parts: list[tuple[Any, ...]],
+               sources: Sequence[int] | bytes) -> tuple[list[tuple[Any, ...]], bytes] | None:
+    """The grant rows as SQLite's write inserts them from a `DigestWorker`: every source's `pack_part`
+    (its rows in stored order: keys, and the distinct principals, resources and shapes with each
+    row's index among them) and ``sources``, each stored row's source (its position), in the order
+    the rows are stored. `form_rows` puts the rows together again; `Store` binds four values a row
+    (SQLite's cost of an insert is mostly per bound value) and SQLite joins the rest. None where a
+    value is neither text nor NULL: distinct values are told apart by Python's equality, which
+    holds 1 and 1.0 equal (the pack's values are compared decoded; the rows must be the same)."""
+    for part in parts:
+        (principals, _), (resources, _), (shapes, _) = part[3:6]
+        if not (all(type(v) is str for v in principals) and all(type(v) is str for v in resources)
+                and all(type(v) is str or v is None for shape in shapes for v in shape)):
+            return None
+    if len(parts) > 1 << 16:  # (never: a source per connector)
+        return None
+    return parts, sources if type(sources) is bytes else array("H", sources).tobytes()
+
+
+def form_parts(form: tuple[list[tuple[Any, ...]], bytes]) -> tuple[list[tuple[Any, ...]], list[str], list[str],
+                                                                   Iterator[tuple[str, int, int, int]]]:
+    """A `grant_form` as four tables: the shapes (the source's name, then the pack's shape: `SHAPE_COLUMNS`),
+    the principals and resources (each source's distinct ones, one after the other), and each row in
+    stored order as its key and the positions of its shape, principal and resource among them."""
+    parts, sources = form
+    shapes: list[tuple[Any, ...]] = []
+    principals: list[str] = []
+    resources: list[str] = []
+    rows = []
+    for name, count, keys, (found_principals, principal_at), (found_resources, resource_at), (found_shapes, shape_at) \
+            in parts:
+        if type(keys) is str:
+            keys = keys.split("\n") if count else []
+        at = [map(add, array("I", data), repeat(len(found)))
+              for data, found in ((shape_at, shapes), (principal_at, principals), (resource_at, resources))]
+        rows.append(zip(keys, *at))
+        shapes += [(name, *shape) for shape in found_shapes]
+        principals += found_principals
+        resources += found_resources
+    # (in C: each stored row taken from its source's rows, in order)
+    return shapes, principals, resources, map(next, map(rows.__getitem__, array("H", sources)))
+
+
+SHAPE_COLUMNS = ("source", "system", "entitlement", "capabilities", "via", "detail", "condition", "expires",
+                 "last_used", "attrs")  # a grant's columns but its snapshot, key, principal and resource (`_SHAPE`)
+
+
+def form_keys(form: tuple[list[tuple[Any, ...]], bytes]) -> list[list[str]]:
+    """Each source's grant keys in a `grant_form`, sorted (the order they are stored in)."""
+    return [(keys.split("\n") if count else []) if type(keys) is str else list(keys) for _, count, keys, *_ in form[0]]
+
+
+def form_rows(form: tuple[list[tuple[Any, ...]], bytes]) -> Iterator[tuple[Any, ...]]:
+    """The grant rows (without their snapshot) a `grant_form` stands for, in stored order."""
+    shapes, principals, resources, rows = form_parts(form)
+    for key, shape, principal, resource in rows:
+        source, system, entitlement, *rest = shapes[shape]
+        yield (source, key, system, principals[principal], entitlement, resources[resource], *rest)
+
+
+_FORM_ROWS = 100  # rows a statement `insert_grant_form` binds (400 values: SQLite allows 32,766)
+
+
+def insert_grant_form(conn: Any, snapshot_id: int, form: tuple[Any, ...]) -> int:
+    """SQLite: a snapshot's grants from their `grant_form` (made by the write's forked child), in
+    its order; the number of rows. Four values are bound a row (its key and three indexes) into a
+    temporary table, and SQLite puts each row together from the distinct shapes, principals and
+    resources (temporary tables too) as it inserts them: the same rows in the same order as binding
+    all fourteen values a row, at half the cost (a million grants: ~3.3 s CPU instead of ~6.8 s; an
+    insert's cost is mostly per bound value and per statement, SQLite's own work the smaller part)."""
+    shapes, principals, resources, rows = form_parts(form)
+    if not form[1]:
+        return 0
+    cursor = conn.connection.driver_connection.cursor()
+    # the temporary tables cached like the store's tables (default 2 MiB: a million rows went to a file and back)
+    cache = cursor.execute("PRAGMA temp.cache_size").fetchone()[0]
+    cursor.execute("PRAGMA temp.cache_size=-131072")
+    try:
+        shape = ", ".join(SHAPE_COLUMNS)
+        cursor.execute(f"CREATE TEMP TABLE foureyes_grant_shapes ({shape})")
+        cursor.execute("CREATE TEMP TABLE foureyes_grant_principals (value)")
+        cursor.execute("CREATE TEMP TABLE foureyes_grant_resources (value)")
+        cursor.execute("CREATE TEMP TABLE foureyes_grant_rows (key, shape, principal, resource)")
+        marks = ", ".join("?" * (1 + len(SHAPE_COLUMNS)))
+        cursor.executemany(f"INSERT INTO temp.foureyes_grant_shapes (rowid, {shape}) VALUES ({marks})",
+                           ((i, *values) for i, values in enumerate(shapes)))
+        for table, values in (("principals", principals), ("resources", resources)):
+            cursor.executemany(f"INSERT INTO temp.foureyes_grant_{table} (rowid, value) VALUES (?, ?)",
+                               enumerate(values))
+        # 100 rows a statement (a statement per row cost twice as much), the rest one by one
+        many, stored = _FORM_ROWS, len(form[1]) // 2
+        flat = chain.from_iterable(rows)
+        cursor.executemany("INSERT INTO temp.foureyes_grant_rows VALUES " + ", ".join(["(?, ?, ?, ?)"] * many),
+                           (tuple(islice(flat, 4 * many)) for _ in range(stored // many)))
+        cursor.executemany("INSERT INTO temp.foureyes_grant_rows VALUES (?, ?, ?, ?)",
+                           (tuple(islice(flat, 4)) for _ in range(stored % many)))
+        columns = [c.name for c in t.grants.columns]
+        made = {"snapshot_id": "?", "key": "g.key", "principal": "p.value", "resource": "r.value",
+                **{name: f"s.{name}" for name in SHAPE_COLUMNS}}
+        # (CROSS JOIN: the rows read in their order, each shape, principal and resource found by its rowid)
+        cursor.execute(
+            f"INSERT INTO grants ({', '.join(columns)}) SELECT {', '.join(made[name] for name in columns)} "
+            "FROM temp.foureyes_grant_rows AS g CROSS JOIN temp.foureyes_grant_shapes AS s ON s.rowid = g.shape "
+            "CROSS JOIN temp.foureyes_grant_principals AS p ON p.rowid = g.principal "
+            "CROSS JOIN temp.foureyes_grant_resources AS r ON r.rowid = g.resource ORDER BY g.rowid",
+            (snapshot_id,))
+        count = cursor.rowcount
+        if count != sum(part[1] for part in form[0]) or 2 * count != len(form[1]):  # pragma: no cover - never
+            raise StoreError("the grants' form is not the snapshot's grants")
+        for table in ("rows", "shapes", "principals", "resources"):
+            cursor.execute(f"DROP TABLE temp.foureyes_grant_{table}")
+    finally:
+        cursor.execute(f"PRAGMA temp.cache_size={int(cache)}")
+        cursor.close()
+    return count
+
+
 class GrantPacker:
     """`Store.insert_rows`' ``written`` for the grants: keeps the rows as inserted, for `pack_grants`."""
 
@@ -309,26 +430,35 @@ class RowHasher:
 
 def content_digests(results: Sequence[SourceResult], texts: list[list[str]], is_sqlite: bool,
                     grant_keys: list[list[str]] | None = None, *, sorted_keys: list[list[str]] | None = None,
-                    keep_grants: list[tuple[Any, ...]] | None = None) -> tuple[str, dict[str, dict[str, Any]]]:
+                    keep_grants: list[tuple[Any, ...]] | None = None,
+                    grants_made: list[tuple[Any, ...]] | None = None,
+                    grants_only: bool = False) -> tuple[str, dict[str, dict[str, Any]]]:
     """The snapshot's key digest (`model.snapshot_digest`) and each table's `hashes_digest` of the
     rows `Store.write_snapshot` writes: what the write computes as it goes, worked out apart.
     ``sorted_keys``: each source's ``grant_keys`` in order already (the digest sorts them again,
-    in one pass over a sorted list). ``keep_grants`` gets the grant rows as hashed (the sources' order)."""
+    in one pass over a sorted list). ``keep_grants`` gets the grant rows as hashed (the sources' order);
+    ``grants_made``: those rows made already (`grant_rows` in the sources' order, for SQLite).
+    ``grants_only``: the grants' digest only, and no key digest ("": SQLite's write hashes the other tables as it
+    inserts them, and computes the key digest from the keys sorted in a `grant_form`)."""
     if grant_keys is None:
         grant_keys = grant_keys_of(results)
-    digest = snapshot_digest(results, grant_keys=sorted_keys or grant_keys, activity_texts=texts)
+    digest = "" if grants_only else snapshot_digest(results, grant_keys=sorted_keys or grant_keys,
+                                                    activity_texts=texts)
     dumps = _dumps_shared()
     found: dict[str, list[bytes]] = {table.name: [] for table in t.SNAPSHOT_TABLES}
-    parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)]
+    parts = [part for r, activity_texts in zip(results, texts) for part in source_rows(0, r, activity_texts, dumps)
+             if not grants_only]
     keys = [key for found_keys in grant_keys for key in found_keys]
-    parts.append((t.grants, grant_rows(0, results, keys, None, dumps)))  # (the digest sorts the hashes)
+    made = grant_rows(0, results, keys, None, dumps) if grants_made is None else grants_made
+    parts.append((t.grants, made))  # (the digest sorts the hashes)
     for table, rows in parts:
         rows = iter(for_backend(rows, is_sqlite))
         while batch := list(islice(rows, 10_000)):
             found[table.name] += row_hashes(batch)
             if keep_grants is not None and table is t.grants:
                 keep_grants += batch
-    return digest, {name: hashes_digest(hashes) for name, hashes in found.items()}
+    return digest, {name: hashes_digest(hashes) for name, hashes in found.items()
+                    if not grants_only or name == "grants"}
 
 
 # ---------------------------------------------------------------- on the other core
@@ -352,10 +482,13 @@ class DigestWorker(Child):
         self.pack: dict[int, tuple[Any, ...]] | None = None
         self._keys: list[list[str]] | None = None
         self._ordering = False  # the child sent the keys: their order follows
+        self._signals = True  # the child sends the keys (then their order, or, SQLite, its `form`)
+        self._known: list[str] | None = None  # the keys `form` read (where it did not make the form)
         count = sum(len(r.grants) for r in results)
         if not parallel_possible():
             return
-        shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))  # MAP_SHARED: the child's writes are seen here
+        # MAP_SHARED: the child's writes are seen here (the keys and their order; SQLite's `form` comes by the pipe)
+        shared = mmap.mmap(-1, max(1, count * (_KEY + _AT)))
         if (forked := fork_with_pipe()) is None:
             return
         pid, read, write = forked
@@ -364,10 +497,46 @@ class DigestWorker(Child):
         self._started(pid, read, write)
         self._shared, self._count = shared, count
 
+    def form(self) -> tuple[Any, ...] | None:
+        """SQLite: the grant rows as stored, in their `grant_form`: the child packs the biggest sources
+        (`packed_by_child`) and sends them with each stored row's source; the others are packed here
+        from the keys the child sent first, while it packs its own. None where there is no child or no
+        form (the caller then makes the rows from `keys` and `order`)."""
+        if not self._pid or not self._args[2]:
+            return None
+        keys = self._known = self.keys()
+        if not self._ordering:  # (the child did not send the keys: it sends no form either)
+            return None
+        self._ordering = False
+        results = self._args[0]
+        theirs, ours, start, dumps = set(packed_by_child(results)), {}, 0, _dumps_shared()
+        for i, r in enumerate(results):
+            end = start + len(r.grants)
+            if i not in theirs:  # (SQLite keeps the rows as made: no `for_backend`)
+                own = keys[start:end]
+                ours[i] = pack_part(r.name, list(grant_rows(0, (r,), own, key_order(own), dumps)))
+            start = end
+        if os.read(self._read, 1) != b"G":  # (b"": the child died)
+            return None
+        size = int.from_bytes(_read_exactly(self._read, 8), "big")
+        data = _read_exactly(self._read, size)
+        try:
+            theirs_packed, sources = marshal.loads(data) if len(data) == size else ({}, b"")
+        except (EOFError, ValueError, TypeError):  # pragma: no cover - cut off: the child died
+            return None
+        self.pack = theirs_packed  # (if the form is refused: the pack's parts all the same)
+        parts = {**theirs_packed, **ours}
+        if sorted(parts) != list(range(len(results))):  # pragma: no cover - never
+            return None
+        return grant_form([parts[i] for i in range(len(results))], sources)
+
     def keys(self) -> list[str]:
         """All grants' keys, in the sources' order (as soon as the child has hashed them: their
         order, `order`, comes after it has sorted them, while the caller makes the rows)."""
-        if self._pid:
+        if self._known is not None:
+            return self._known
+        if self._pid and self._signals:
+            self._signals = False
             said = os.read(self._read, 1)
             if said == b"K":
                 self._ordering = True
@@ -378,7 +547,7 @@ class DigestWorker(Child):
 
     def order(self, keys: list[str]) -> Sequence[int]:
         """The grants' positions in key order (`key_order` of ``keys``, what `keys` returned)."""
-        if self._ordering:
+        if self._ordering and not self._args[2]:
             self._ordering = False
             if os.read(self._read, 1) == b"O":
                 count, shared = self._count, self._shared
@@ -393,11 +562,45 @@ class DigestWorker(Child):
         done, found = self.answer()
         if done:
             self.from_child = True
-            self.pack = found[2]
+            self.pack = found[2] if found[2] is not None else self.pack
             return found[0], found[1]
         return content_digests(*self._args, grant_keys=self._keys)
 
     # `cancel` (the write failed: nothing waits for its answer) is `Child`'s
+
+
+def _share_keys(keys: list[str], count: int, shared: mmap.mmap) -> bool:
+    """Put the keys in the memory shared with the parent, if they are ``count`` keys of `_KEY` ASCII characters."""
+    packed = "".join(keys).encode("utf-8")
+    fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
+    if fixed:
+        shared[:len(packed)] = packed
+    return fixed
+
+
+def _stored(results: Sequence[SourceResult], rows: list[tuple[Any, ...]], order: Sequence[int],
+            owner: list[int]) -> list[list[tuple[Any, ...]]]:
+    """Each source's grant rows in the order they are stored (key order), ``rows`` in the sources' order."""
+    stored: list[list[tuple[Any, ...]]] = [[] for _ in results]
+    if len(rows) == len(order):
+        adds = [found.append for found in stored]
+        for n in order:
+            adds[owner[n]](rows[n])
+    return stored
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes from a pipe (fewer where the other end closed it first)."""
+    data = bytearray()
+    while len(data) < size and (more := os.read(fd, min(size - len(data), 1 << 20))):
+        data += more
+    return bytes(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _child(write: int, read: int, shared: mmap.mmap, count: int,
@@ -408,35 +611,59 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
     try:
         os.close(read)
         gc.disable()  # short-lived tuples only; a collection would walk (and copy) the parent's heap
-        results = args[0]
+        results, is_sqlite = args[0], args[2]
         grant_keys = grant_keys_of(results)
         keys = [key for found in grant_keys for key in found]
-        packed = "".join(keys).encode("utf-8")
-        fixed = len(keys) == count < 1 << 32 and packed.isascii() and all(map(_KEY.__eq__, map(len, keys)))
-        if fixed:  # the keys first: the parent makes the rows while their order is sorted out here
-            shared[:len(packed)] = packed
-            os.write(write, b"K")
-        else:  # not the keys `model.stable_hash` makes: the parent computes them itself
-            os.write(write, b"k")
-        order = key_order(keys)
-        if fixed:
-            shared[len(packed):count * (_KEY + _AT)] = array("I", order).tobytes()
-            os.write(write, b"O")
-        owner = [i for i, r in enumerate(results) for _ in r.grants]
-        sorted_keys: list[list[str]] = [[] for _ in results]
-        adds = [found.append for found in sorted_keys]
-        for n in order:  # each source's keys in order, from the order of all of them
-            adds[owner[n]](keys[n])
         rows: list[tuple[Any, ...]] = []
-        digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, keep_grants=rows)
-        # the pack of the sources the child packs (`packed_by_child`): each source's rows in the order they
-        # are stored (key order), as the parent inserts them
-        mine = packed_by_child(results)
-        stored: list[list[tuple[Any, ...]]] = [[] for _ in results]
-        adds = [found.append for found in stored]
-        for n in order:
-            adds[owner[n]](rows[n])
-        parts = {i: pack_part(results[i].name, stored[i]) for i in mine} if len(rows) == len(order) else None
+        owner = [i for i, r in enumerate(results) for _ in r.grants]
+        if is_sqlite:  # the keys, then the biggest sources' pack parts for the parent's `form`, then the digests
+            fixed = _share_keys(keys, count, shared)
+            os.write(write, b"K" if fixed else b"k")
+            order: Sequence[int] = key_order(keys)
+            # the rows (as SQLite keeps them) of the sources packed here first, the others' after the form
+            rows = [()] * len(keys)
+            dumps, at = _dumps_shared(), [0]
+            for r in results:
+                at.append(at[-1] + len(r.grants))
+            mine = packed_by_child(results)
+
+            def send() -> None:  # the form: the parts of the sources packed here, and each stored row's source
+                stored = _stored(results, rows, order, owner)
+                packed = {i: pack_part(results[i].name, stored[i]) for i in mine}
+                data = marshal.dumps((packed, array("H", map(owner.__getitem__, order)).tobytes()), 4)
+                _write_all(write, b"G" + len(data).to_bytes(8, "big"))
+                _write_all(write, data)
+
+            if fixed and not mine:  # (not fixed: the parent reads no form, it makes the rows itself)
+                send()
+            for i in (*mine, *(i for i in range(len(results)) if i not in mine)):
+                rows[at[i]:at[i + 1]] = grant_rows(0, (results[i],), keys[at[i]:at[i + 1]], None, dumps)
+                if fixed and i == mine[-1]:
+                    send()
+            parts: dict[int, tuple[Any, ...]] | None = None  # (the parent packs the form's parts)
+            # (the key digest is the parent's where it has a form: from its keys, sorted)
+            digest, tables = content_digests(*args, grant_keys=grant_keys, grants_made=rows, grants_only=True)
+            if not fixed:
+                digest = snapshot_digest(results, grant_keys=grant_keys, activity_texts=args[1])
+        else:
+            # the keys first: the parent makes the rows while their order is sorted out here (not the keys
+            # `model.stable_hash` makes: the parent computes them itself)
+            fixed = _share_keys(keys, count, shared)
+            os.write(write, b"K" if fixed else b"k")
+            order = key_order(keys)
+            if fixed:
+                shared[count * _KEY:count * (_KEY + _AT)] = array("I", order).tobytes()
+                os.write(write, b"O")
+            sorted_keys: list[list[str]] = [[] for _ in results]
+            adds = [found.append for found in sorted_keys]
+            for n in order:  # each source's keys in order, from the order of all of them
+                adds[owner[n]](keys[n])
+            digest, tables = content_digests(*args, grant_keys=grant_keys, sorted_keys=sorted_keys, keep_grants=rows)
+            # the pack of the sources the child packs (`packed_by_child`): each source's rows in the order they
+            # are stored (key order), as the parent inserts them
+            stored = _stored(results, rows, order, owner)
+            parts = {i: pack_part(results[i].name, stored[i]) for i in packed_by_child(results)} \
+                if len(rows) == len(order) else None
         data = pickle.dumps((digest, tables, parts))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
@@ -450,5 +677,6 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
 __all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
            "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
+           "grant_form", "form_keys", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",
            "grant_rows", "grant_tails", "rows_of_tails", "hashes_digest", "key_order", "row_hashes", "source_rows",
            "written_digest"]
