@@ -33,6 +33,8 @@ from .state import Triage, load_drift, load_triage, stored_triage
 
 
 UI_SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
+# The oldest generation's threshold while the app runs (`on_mount`): never reached in practice.
+NO_FULL_COLLECTION = 1_000_000_000
 
 
 def settle_garbage() -> None:
@@ -100,6 +102,14 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
         # prompt while they run (the UI thread waits at most this long for its turn).
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL)
+        # No automatic full collection while the app runs: what a stored analysis decodes lazily,
+        # a tier's matrix, a search index live on unfrozen, and each full collection walked them
+        # all, on whichever thread allocated next (200 ms to 3 s at full scale, growing through a
+        # session: the single slow keys and Help opens of the benchmark's runs). Young cycles are
+        # still collected (generations 0 and 1); what reaches the oldest one is collected when
+        # the next snapshot is loaded (`settle_garbage`) and when the app ends.
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], NO_FULL_COLLECTION)
         self._apply_keymap()
         if self.open_review:
             self.switch_mode("review")
@@ -112,6 +122,7 @@ class FoureyesApp(ReportsWorkerFailures, App[None]):
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
+        gc.set_threshold(*self._gc_threshold)
         gc.unfreeze()
         if self._owns_workspace and self._workspace is not None:
             self._workspace.close()
