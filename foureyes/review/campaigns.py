@@ -200,7 +200,7 @@ def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
             baseline = held_pairs(then, tier=tier, grant_principals=rows.grant_principals(store, snapshot_id, tier)
                                   if isinstance(then, StoredAnalysis) else None)
         aliases = aliases_of(snapshot, identities, config.identity)
-        return baseline, aliases, rows.people_digest(aliases)
+        return baseline, aliases, rows.people_digest_of(aliases)
 
     ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False))
     return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1)), ahead

@@ -204,7 +204,7 @@ def freeze(conn: Connection, campaign_id: int, snapshot_id: int, *, creating: bo
     """What a campaign's creation commits to: its snapshot's content, its items' frozen
     columns and (``creating``) the state they start in, its frozen findings and its identities.
     ``items``: the items' part as `items_digest` worked it out when writing them (else read back);
-    ``people``: the identities' part as worked out from the rows written (`review.people_digest`)."""
+    ``people``: the identities' part as worked out from the rows written (`review.people_digest_of`)."""
     if items is not None:
         return {"snapshot": remembered_snapshot_digest(conn, snapshot_id), "items": dict(items),
                 **_frozen_rest(conn, campaign_id, people)}
