@@ -167,19 +167,16 @@ def encode(analysis: Analysis, *, consume: bool = False,
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, _node_rows(graph, matrix),
-                 team_rows, roster_rows), summary
+    closures = ((node, _pack(entries)) for node, entries in graph.shared_closures())  # (nodes: the counts come last)
+    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, closures,
+                 team_rows, roster_rows, counts=_count_rows(matrix)), summary
 
 
-def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
-    """The shared closures, then the matrix's counts (counted while the holdings were written,
-    which `Parts` lists before the nodes)."""
-    for node, entries in graph.shared_closures():
-        yield node, _pack(entries)
-    if matrix is not None:
-        if not matrix.finished:
-            raise RuntimeError("the matrix's counts are read before the holdings were all written")
-        yield from matrix.rows()
+def _count_rows(matrix: MatrixCounts) -> Iterator[tuple[Any, ...]]:
+    """The nodes table's last rows: the matrix's counts, counted while the holdings were written."""
+    if not matrix.finished:
+        raise RuntimeError("the matrix's counts are read before the holdings were all written")
+    yield from matrix.rows()
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:

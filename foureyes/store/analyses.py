@@ -45,14 +45,20 @@ class Parts:
     nodes: Iterable[tuple[Any, ...]]
     teams: Iterable[tuple[Any, ...]]
     roster: Iterable[tuple[Any, ...]] = ()  # one row (the roster's blob) where identity sources are read
+    counts: Iterable[tuple[Any, ...]] = ()  # the nodes table's last rows, known once the holdings are written
 
     def tables(self) -> Iterator[tuple[Table, Iterable[tuple[Any, ...]]]]:
+        """Each table's rows in the order they are written: the holdings, which a forked child
+        encodes for the most part (`stored_holdings`), as late as they can be, so that this process
+        writes everything else while the child works and waits for it the least; the nodes table's
+        ``counts`` after them. Each table's rows keep their order."""
         yield t.analysis_people, self.people
-        yield t.analysis_holdings, self.holdings
         yield t.analysis_findings, self.findings
         yield t.analysis_nodes, self.nodes
         yield t.analysis_teams, self.teams
         yield t.analysis_roster, self.roster
+        yield t.analysis_holdings, self.holdings
+        yield t.analysis_nodes, self.counts
 
 
 def _row(row: Any) -> AnalysisRow:
@@ -105,7 +111,7 @@ def write(store: Store, snapshot_id: int, *, base_key: str, inputs: Mapping[str,
             format=format, status="writing", created_at=now_iso(), digest="",
             summary=json.dumps(dict(summary), sort_keys=True))).inserted_primary_key[0]
         for table, rows in parts.tables():
-            found = hashes[table.name] = []
+            found = hashes.setdefault(table.name, [])
             store.insert_rows(conn, table, ((analysis_id, *row) for row in rows),
                               written=lambda batch, table=table, found=found: found.extend(
                                   row_hashes([_hashable(table, row[1:]) for row in batch], skip=0)))
@@ -280,8 +286,10 @@ def parts_digest(base_key: str, parts: Parts) -> str:
     """A digest of every row, independent of row order (`records.rows_digest` per table)."""
     from .records import rows_digest  # the audit's own row digest
 
-    digests = {table.name: rows_digest(_hashable(table, row) for row in rows) for table, rows in parts.tables()}
-    return _digest_of(base_key, digests)
+    rows_of: dict[str, list[Any]] = {}  # a table listed twice (the nodes): its rows together
+    for table, rows in parts.tables():
+        rows_of.setdefault(table.name, []).extend(_hashable(table, row) for row in rows)
+    return _digest_of(base_key, {name: rows_digest(rows) for name, rows in rows_of.items()})
 
 
 def _digest_of(base_key: str, digests: Mapping[str, Any]) -> str:
