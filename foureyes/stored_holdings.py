@@ -21,11 +21,13 @@ import os
 import pickle
 import struct
 import tempfile
+from collections import deque
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .graph import Graph, Holding
 from .identity import Identities
 from .model import CAPABILITIES, Person
+from .store.analyses import holding_hashes
 from .store.forking import Forked, fork_with_pipe, parallel_possible, stop
 from .stored_form import MatrixCounts, encode_holdings, encode_reach, tier_counts
 
@@ -57,10 +59,25 @@ def person_rows(person: str, held: Sequence[Holding], keep: frozenset[str], hop:
     return out
 
 
+class KnownHashes:
+    """The row hashes (`analyses.holding_hashes`) of the holdings' rows, in the order they are
+    read: the child's, hashed beside its rows, or None for those encoded here (`Parts.hashed`)."""
+
+    def __init__(self) -> None:
+        self._found: deque[bytes | None] = deque()
+        self.add, self.extend = self._found.append, self._found.extend
+
+    def __call__(self, count: int) -> list[bytes | None]:
+        """Those of the next ``count`` rows read."""
+        found = self._found
+        return [found.popleft() if found else None for _ in range(count)]
+
+
 def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-                 hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
-                 ) -> Iterator[tuple[str, str, bytes]]:
-    """Each person's holdings of each capability; ``matrix`` counts them on the way. ``consume``:
+                 hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None,
+                 known: KnownHashes | None = None) -> Iterator[tuple[str, str, bytes]]:
+    """Each person's holdings of each capability; ``matrix`` counts them on the way, ``known``
+    takes the row hashes the child sends with its rows. ``consume``:
     each person's holdings are let go once written. The child (where there is one) is forked
     here, not when the rows are first read: it encodes its people while this process writes
     what comes before the holdings (the people, `stored.encode`'s findings)."""
@@ -68,12 +85,12 @@ def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]
     worker = _Worker(people[split:], by_person, keep, hop) if split < len(people) else None
     if worker is not None and not worker.started:
         worker, split = None, len(people)
-    return _rows(people, by_person, keep, hop, consume, matrix, split, worker)
+    return _rows(people, by_person, keep, hop, consume, matrix, split, worker, known or KnownHashes())
 
 
 def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
           hop: Callable[[Holding], Any], consume: bool, matrix: MatrixCounts | None, split: int,
-          worker: "_Worker | None") -> Iterator[tuple[str, str, bytes]]:
+          worker: "_Worker | None", known: KnownHashes) -> Iterator[tuple[str, str, bytes]]:
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
     taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     try:
@@ -81,10 +98,12 @@ def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
                 if matrix is not None:
                     matrix.add(key, capability, counts)
+                known.add(None)
                 yield key, capability, blob
         done = split
         if worker is not None:
-            for count, rows in worker.chunks():
+            for count, rows, hashes in worker.chunks():
+                known.extend(hashes)
                 for key, capability, counts, blob in rows:
                     if matrix is not None:
                         matrix.add(key, capability, counts)
@@ -96,6 +115,7 @@ def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
                 if matrix is not None:
                     matrix.add(key, capability, counts)
+                known.add(None)
                 yield key, capability, blob
     finally:
         if worker is not None:
@@ -163,8 +183,9 @@ class _Worker:
         os.close(write)
         self._pid, self._read, self.started = pid, read, True
 
-    def chunks(self) -> Iterator[tuple[int, list[Row]]]:
-        """What the child sent, a chunk at a time, until its end mark; a chunk cut off ends it early."""
+    def chunks(self) -> Iterator[tuple[int, list[Row], list[bytes]]]:
+        """What the child sent, a chunk at a time (people done, their rows, the rows' hashes),
+        until its end mark; a chunk cut off ends it early."""
         at = 0
         while self._read >= 0:
             size = _exactly(lambda n: os.read(self._read, n), _LENGTH.size)
@@ -224,7 +245,8 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         for start in range(0, len(people), CHUNK_PEOPLE):
             chunk = people[start:start + CHUNK_PEOPLE]
             rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
-            data = pickle.dumps((len(chunk), rows), protocol=pickle.HIGHEST_PROTOCOL)
+            hashes = holding_hashes([(key, capability, blob) for key, capability, _, blob in rows])
+            data = pickle.dumps((len(chunk), rows, hashes), protocol=pickle.HIGHEST_PROTOCOL)
             left = memoryview(data)
             while left:
                 left = left[os.write(out, left):]
@@ -237,5 +259,5 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         os._exit(code)
 
 
-__all__ = ["CHUNK_PEOPLE", "PARALLEL_HOLDINGS", "PARALLEL_PEOPLE", "SHARE", "capability_rank", "holding_rows",
+__all__ = ["CHUNK_PEOPLE", "KnownHashes", "PARALLEL_HOLDINGS", "PARALLEL_PEOPLE", "SHARE", "capability_rank", "holding_rows",
            "people_rows", "person_rows", "start_reach"]

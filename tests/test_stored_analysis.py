@@ -557,6 +557,27 @@ def _check_forked_holdings() -> None:
 
         stored_holdings.person_rows = failing
         assert rows() == here
+        stored_holdings.person_rows = encode
+
+        # stored: the content digest takes the row hashes the child works out beside its rows
+        # (wrong ones are caught by `verify`), and holds for the rows written
+        import tempfile
+
+        from foureyes import stored
+        from foureyes.store import Store
+        from foureyes.store import analyses as store_analyses
+
+        with tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{folder}/generated.db") as store:
+            snapshot_id = store.write_snapshot(results, label="generated").id
+            hashes = stored_holdings.holding_hashes
+            for wrong in (True, False):
+                stored_holdings.holding_hashes = (lambda rows: [bytes(32)] * len(rows)) if wrong else hashes
+                store_analyses.delete_all(store)
+                found = stored.open_stored(store, config, snapshot_id, pack=analysis.pack, waivers=[])
+                assert found is not None
+                problems = stored.verify(store, config, found)
+                assert bool(problems) == wrong, problems
+            stored_holdings.holding_hashes = hashes
     finally:
         (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
          stored_holdings.PARALLEL_PEOPLE) = saved
