@@ -5,8 +5,9 @@ Encoding a million holdings is most of storing an analysis, and it is pure: a pe
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
 `store.forking.parallel_possible`) and there are enough holdings, a forked child encodes the
 people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
-hundred people at a time, into a file of its own (their lengths told through a pipe), while
-this process encodes the first people and writes rows. Storing a computed analysis starts that
+hundred people at a time, into a file of its own (their lengths told through a pipe), with
+their row hashes for the content digest (`KnownHashes`) and their matrix counts, while this
+process encodes the first people and writes rows. Storing a computed analysis starts that
 child as soon as the holdings are known, before the rules run (`stored.start_holdings`), and
 another, earlier, for the people's reach (`start_reach`: while the holdings are resolved). The
 rows, their order and the matrix's counts are the same as encoding everything here; if a child
@@ -102,12 +103,11 @@ def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep
                 yield key, capability, blob
         done = split
         if worker is not None:
-            for count, rows, hashes in worker.chunks():
+            for count, rows, hashes, tiers in worker.chunks():
                 known.extend(hashes)
-                for key, capability, counts, blob in rows:
-                    if matrix is not None:
-                        matrix.add(key, capability, counts)
-                    yield key, capability, blob
+                if matrix is not None:  # counted by the child, as `add` counts them here
+                    matrix.merge(tiers)
+                yield from rows
                 for person in people[done:done + count]:
                     taken(person.key, ())
                 done += count
@@ -183,9 +183,9 @@ class _Worker:
         os.close(write)
         self._pid, self._read, self.started = pid, read, True
 
-    def chunks(self) -> Iterator[tuple[int, list[Row], list[bytes]]]:
-        """What the child sent, a chunk at a time (people done, their rows, the rows' hashes),
-        until its end mark; a chunk cut off ends it early."""
+    def chunks(self) -> Iterator[tuple[int, list[tuple[str, str, bytes]], list[bytes], dict[str, Any]]]:
+        """What the child sent, a chunk at a time (people done, their rows, the rows' hashes, their
+        `MatrixCounts.tiers`), until its end mark; a chunk cut off ends it early."""
         at = 0
         while self._read >= 0:
             size = _exactly(lambda n: os.read(self._read, n), _LENGTH.size)
@@ -244,9 +244,14 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         hops: dict[Any, str] = {}
         for start in range(0, len(people), CHUNK_PEOPLE):
             chunk = people[start:start + CHUNK_PEOPLE]
-            rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
-            hashes = holding_hashes([(key, capability, blob) for key, capability, _, blob in rows])
-            data = pickle.dumps((len(chunk), rows, hashes), protocol=pickle.HIGHEST_PROTOCOL)
+            matrix = MatrixCounts(CAPABILITIES)  # the chunk's counts: merged into this process's in order
+            rows = []
+            for key in chunk:
+                for person, capability, counts, blob in person_rows(key, by_person.get(key, ()), keep, hop, hops):
+                    matrix.add(person, capability, counts)
+                    rows.append((person, capability, blob))
+            data = pickle.dumps((len(chunk), rows, holding_hashes(rows), matrix.tiers),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             left = memoryview(data)
             while left:
                 left = left[os.write(out, left):]

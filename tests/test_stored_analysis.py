@@ -154,10 +154,11 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
     assert verify(workspace._store, workspace.config, stored) == []
 
 
-def test_the_holdings_are_written_after_the_other_tables_and_before_the_matrix_counts(acme, monkeypatch):
-    """Storing writes the holdings (encoded for the most part by a forked child) after the people,
-    findings, closures and teams, which this process writes meanwhile; the matrix's counts, known
-    once every holding is counted, come last. Every row is covered by the content digest."""
+def test_the_people_and_holdings_are_written_after_the_other_tables_and_before_the_matrix_counts(acme, monkeypatch):
+    """Storing writes the holdings (encoded for the most part by a forked child) after the findings,
+    closures and teams, which this process writes meanwhile, and the people (their reach worked out
+    by another child); the matrix's counts, known once every holding is counted, come last. Every
+    row is covered by the content digest."""
     from foureyes.store import Store
 
     written: list[tuple[str, list[Any]]] = []
@@ -173,8 +174,8 @@ def test_the_holdings_are_written_after_the_other_tables_and_before_the_matrix_c
     stored, computed = _analysis(workspace, 2)
     assert computed
     order = [name for name, rows in written if rows]
-    assert order[-2:] == ["analysis_holdings", "analysis_nodes"]
-    assert {"analysis_people", "analysis_findings", "analysis_nodes", "analysis_teams"} <= set(order[:-2])
+    assert order[-3:] == ["analysis_people", "analysis_holdings", "analysis_nodes"]
+    assert {"analysis_findings", "analysis_nodes", "analysis_teams"} <= set(order[:-3])
     nodes = [row[1] for name, rows in written if name == "analysis_nodes" for row in rows]
     counts = [node for node in nodes if node.startswith(stored_form.MATRIX_NODE)]
     assert counts and nodes[-len(counts):] == counts  # the closures first, then the counts

@@ -52,15 +52,17 @@ class Parts:
     hashed: Callable[[int], list[bytes | None]] | None = None
 
     def tables(self) -> Iterator[tuple[Table, Iterable[tuple[Any, ...]]]]:
-        """Each table's rows in the order they are written: the holdings, which a forked child
-        encodes for the most part (`stored_holdings`), as late as they can be, so that this process
-        writes everything else while the child works and waits for it the least; the nodes table's
-        ``counts`` after them. Each table's rows keep their order."""
-        yield t.analysis_people, self.people
+        """Each table's rows in the order they are written. What forked children work out comes
+        as late as it can, so that this process writes the rest meanwhile and waits for them the
+        least: the people (their reach) just before the holdings (which a child encodes for the most
+        part, `stored_holdings`; the people's rows count each one's holdings, which writing them
+        may let go), then the nodes table's ``counts``, known once the holdings are. Each table's
+        rows keep their order."""
         yield t.analysis_findings, self.findings
         yield t.analysis_nodes, self.nodes
         yield t.analysis_teams, self.teams
         yield t.analysis_roster, self.roster
+        yield t.analysis_people, self.people
         yield t.analysis_holdings, self.holdings
         yield t.analysis_nodes, self.counts
 
