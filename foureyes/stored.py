@@ -37,7 +37,7 @@ from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow, Parts
 from .store.forking import Forked
-from .stored_holdings import holding_rows, people_rows, start_reach
+from .stored_holdings import KnownHashes, holding_rows, people_rows, start_reach
 from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
                           code_only, decode_holdings, decode_reach, hop_edges,
                           evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
@@ -122,18 +122,19 @@ def attr_keys(pack: RulePack) -> frozenset[str]:
 
 
 def start_holdings(graph: Graph, identities: Identities, pack: RulePack, *, consume: bool = False
-                   ) -> tuple[Iterator[tuple[str, str, bytes]], MatrixCounts]:
+                   ) -> tuple[Iterator[tuple[str, str, bytes]], MatrixCounts, KnownHashes]:
     """The holdings' rows of `encode` (and the matrix's counts, counted as they are read), begun:
     where a child encodes part of them, it starts now. `open_stored` begins them as soon as the
     holdings are known (`analyze`'s ``holdings_ready``), so the child encodes while the rules run."""
     matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
+    known = KnownHashes()  # the row hashes the child works out beside its rows
     rows = holding_rows(list(identities.people.values()), graph.by_person(), attr_keys(pack), graph.stored_hop,
-                        consume, matrix)
-    return rows, matrix
+                        consume, matrix, known)
+    return rows, matrix, known
 
 
 def encode(analysis: Analysis, *, consume: bool = False,
-           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts] | None = None,
+           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts, KnownHashes] | None = None,
            reach: Forked | None = None) -> tuple[Parts, dict[str, Any]]:
     """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
     People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
@@ -147,7 +148,7 @@ def encode(analysis: Analysis, *, consume: bool = False,
         by_person = graph.by_person()
         people = list(identities.people.values())
         # first: where a child encodes part of the holdings, it starts now, beside everything below
-        holding_part, matrix = started or start_holdings(graph, identities, analysis.pack, consume=consume)
+        holding_part, matrix, known = started or start_holdings(graph, identities, analysis.pack, consume=consume)
         finding_rows = []
         for seq, f in enumerate(analysis.findings):
             evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
@@ -167,19 +168,16 @@ def encode(analysis: Analysis, *, consume: bool = False,
                "findings": len(finding_rows), "marked": bool(found.marks),
                # anything declared, time-bound or used: else the emergency view is empty, read as such
                "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, _node_rows(graph, matrix),
-                 team_rows, roster_rows), summary
+    closures = ((node, _pack(entries)) for node, entries in graph.shared_closures())  # (nodes: the counts come last)
+    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, closures,
+                 team_rows, roster_rows, counts=_count_rows(matrix), hashed=known), summary
 
 
-def _node_rows(graph: Graph, matrix: MatrixCounts | None = None) -> Iterator[tuple[Any, ...]]:
-    """The shared closures, then the matrix's counts (counted while the holdings were written,
-    which `Parts` lists before the nodes)."""
-    for node, entries in graph.shared_closures():
-        yield node, _pack(entries)
-    if matrix is not None:
-        if not matrix.finished:
-            raise RuntimeError("the matrix's counts are read before the holdings were all written")
-        yield from matrix.rows()
+def _count_rows(matrix: MatrixCounts) -> Iterator[tuple[Any, ...]]:
+    """The nodes table's last rows: the matrix's counts, counted while the holdings were written."""
+    if not matrix.finished:
+        raise RuntimeError("the matrix's counts are read before the holdings were all written")
+    yield from matrix.rows()
 
 
 def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:

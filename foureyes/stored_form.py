@@ -471,6 +471,17 @@ class MatrixCounts:
                 row[at] += standing
                 row[self._width + at] += emergency
 
+    @property
+    def tiers(self) -> dict[str, dict[str, list[int]]]:
+        """Each tier's people and their counts so far (a forked child's, for `merge`)."""
+        return self._tiers
+
+    def merge(self, tiers: Mapping[str, Mapping[str, list[int]]]) -> None:
+        """Other people's counts (another `MatrixCounts`' `tiers`: a forked child's), as if each
+        person's holdings had been added here now: every person is counted in one place."""
+        for name, people in tiers.items():
+            self._tiers.setdefault(name, {}).update(people)
+
     def rows(self) -> list[tuple[str, bytes]]:
         """(node name, packed [people, flat counts]) per tier: code capabilities copied into each."""
         every = self._tiers["any"]

@@ -5,8 +5,9 @@ Encoding a million holdings is most of storing an analysis, and it is pure: a pe
 depend on their holdings only. Where a fork is safe (Linux, the calling thread the only one:
 `store.forking.parallel_possible`) and there are enough holdings, a forked child encodes the
 people from `SHARE` of the holdings on (it shares the analysis without copying it), a few
-hundred people at a time, into a file of its own (their lengths told through a pipe), while
-this process encodes the first people and writes rows. Storing a computed analysis starts that
+hundred people at a time, into a file of its own (their lengths told through a pipe), with
+their row hashes for the content digest (`KnownHashes`) and their matrix counts, while this
+process encodes the first people and writes rows. Storing a computed analysis starts that
 child as soon as the holdings are known, before the rules run (`stored.start_holdings`), and
 another, earlier, for the people's reach (`start_reach`: while the holdings are resolved). The
 rows, their order and the matrix's counts are the same as encoding everything here; if a child
@@ -21,11 +22,13 @@ import os
 import pickle
 import struct
 import tempfile
+from collections import deque
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .graph import Graph, Holding
 from .identity import Identities
 from .model import CAPABILITIES, Person
+from .store.analyses import holding_hashes
 from .store.forking import Forked, fork_with_pipe, parallel_possible, stop
 from .stored_form import MatrixCounts, encode_holdings, encode_reach, tier_counts
 
@@ -57,10 +60,25 @@ def person_rows(person: str, held: Sequence[Holding], keep: frozenset[str], hop:
     return out
 
 
+class KnownHashes:
+    """The row hashes (`analyses.holding_hashes`) of the holdings' rows, in the order they are
+    read: the child's, hashed beside its rows, or None for those encoded here (`Parts.hashed`)."""
+
+    def __init__(self) -> None:
+        self._found: deque[bytes | None] = deque()
+        self.add, self.extend = self._found.append, self._found.extend
+
+    def __call__(self, count: int) -> list[bytes | None]:
+        """Those of the next ``count`` rows read."""
+        found = self._found
+        return [found.popleft() if found else None for _ in range(count)]
+
+
 def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
-                 hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None
-                 ) -> Iterator[tuple[str, str, bytes]]:
-    """Each person's holdings of each capability; ``matrix`` counts them on the way. ``consume``:
+                 hop: Callable[[Holding], Any], consume: bool = False, matrix: MatrixCounts | None = None,
+                 known: KnownHashes | None = None) -> Iterator[tuple[str, str, bytes]]:
+    """Each person's holdings of each capability; ``matrix`` counts them on the way, ``known``
+    takes the row hashes the child sends with its rows. ``consume``:
     each person's holdings are let go once written. The child (where there is one) is forked
     here, not when the rows are first read: it encodes its people while this process writes
     what comes before the holdings (the people, `stored.encode`'s findings)."""
@@ -68,12 +86,12 @@ def holding_rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]
     worker = _Worker(people[split:], by_person, keep, hop) if split < len(people) else None
     if worker is not None and not worker.started:
         worker, split = None, len(people)
-    return _rows(people, by_person, keep, hop, consume, matrix, split, worker)
+    return _rows(people, by_person, keep, hop, consume, matrix, split, worker, known or KnownHashes())
 
 
 def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep: frozenset[str],
           hop: Callable[[Holding], Any], consume: bool, matrix: MatrixCounts | None, split: int,
-          worker: "_Worker | None") -> Iterator[tuple[str, str, bytes]]:
+          worker: "_Worker | None", known: KnownHashes) -> Iterator[tuple[str, str, bytes]]:
     hops: dict[Any, str] = {}  # first hops as text, shared by every holding through the same edge
     taken: Any = by_person.pop if consume else by_person.get  # type: ignore[attr-defined]
     try:
@@ -81,14 +99,15 @@ def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
                 if matrix is not None:
                     matrix.add(key, capability, counts)
+                known.add(None)
                 yield key, capability, blob
         done = split
         if worker is not None:
-            for count, rows in worker.chunks():
-                for key, capability, counts, blob in rows:
-                    if matrix is not None:
-                        matrix.add(key, capability, counts)
-                    yield key, capability, blob
+            for count, rows, hashes, tiers in worker.chunks():
+                known.extend(hashes)
+                if matrix is not None:  # counted by the child, as `add` counts them here
+                    matrix.merge(tiers)
+                yield from rows
                 for person in people[done:done + count]:
                     taken(person.key, ())
                 done += count
@@ -96,6 +115,7 @@ def _rows(people: Sequence[Person], by_person: Mapping[str, list[Holding]], keep
             for key, capability, counts, blob in person_rows(person.key, taken(person.key, ()), keep, hop, hops):
                 if matrix is not None:
                     matrix.add(key, capability, counts)
+                known.add(None)
                 yield key, capability, blob
     finally:
         if worker is not None:
@@ -163,8 +183,9 @@ class _Worker:
         os.close(write)
         self._pid, self._read, self.started = pid, read, True
 
-    def chunks(self) -> Iterator[tuple[int, list[Row]]]:
-        """What the child sent, a chunk at a time, until its end mark; a chunk cut off ends it early."""
+    def chunks(self) -> Iterator[tuple[int, list[tuple[str, str, bytes]], list[bytes], dict[str, Any]]]:
+        """What the child sent, a chunk at a time (people done, their rows, the rows' hashes, their
+        `MatrixCounts.tiers`), until its end mark; a chunk cut off ends it early."""
         at = 0
         while self._read >= 0:
             size = _exactly(lambda n: os.read(self._read, n), _LENGTH.size)
@@ -223,8 +244,14 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         hops: dict[Any, str] = {}
         for start in range(0, len(people), CHUNK_PEOPLE):
             chunk = people[start:start + CHUNK_PEOPLE]
-            rows = [row for key in chunk for row in person_rows(key, by_person.get(key, ()), keep, hop, hops)]
-            data = pickle.dumps((len(chunk), rows), protocol=pickle.HIGHEST_PROTOCOL)
+            matrix = MatrixCounts(CAPABILITIES)  # the chunk's counts: merged into this process's in order
+            rows = []
+            for key in chunk:
+                for person, capability, counts, blob in person_rows(key, by_person.get(key, ()), keep, hop, hops):
+                    matrix.add(person, capability, counts)
+                    rows.append((person, capability, blob))
+            data = pickle.dumps((len(chunk), rows, holding_hashes(rows), matrix.tiers),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             left = memoryview(data)
             while left:
                 left = left[os.write(out, left):]
@@ -237,5 +264,5 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
         os._exit(code)
 
 
-__all__ = ["CHUNK_PEOPLE", "PARALLEL_HOLDINGS", "PARALLEL_PEOPLE", "SHARE", "capability_rank", "holding_rows",
+__all__ = ["CHUNK_PEOPLE", "KnownHashes", "PARALLEL_HOLDINGS", "PARALLEL_PEOPLE", "SHARE", "capability_rank", "holding_rows",
            "people_rows", "person_rows", "start_reach"]

@@ -154,6 +154,35 @@ def test_the_stored_analysis_answers_as_the_computed_one(acme):
     assert verify(workspace._store, workspace.config, stored) == []
 
 
+def test_the_people_and_holdings_are_written_after_the_other_tables_and_before_the_matrix_counts(acme, monkeypatch):
+    """Storing writes the holdings (encoded for the most part by a forked child) after the findings,
+    closures and teams, which this process writes meanwhile, and the people (their reach worked out
+    by another child); the matrix's counts, known once every holding is counted, come last. Every
+    row is covered by the content digest."""
+    from foureyes.store import Store
+
+    written: list[tuple[str, list[Any]]] = []
+    insert = Store.insert_rows
+
+    def recording(self: Any, conn: Any, table: Any, rows: Any, **kwargs: Any) -> None:
+        rows = list(rows)
+        written.append((table.name, rows))
+        insert(self, conn, table, rows, **kwargs)
+
+    monkeypatch.setattr(Store, "insert_rows", recording)
+    workspace = acme.open()
+    stored, computed = _analysis(workspace, 2)
+    assert computed
+    order = [name for name, rows in written if rows]
+    assert order[-3:] == ["analysis_people", "analysis_holdings", "analysis_nodes"]
+    assert {"analysis_findings", "analysis_nodes", "analysis_teams"} <= set(order[:-3])
+    nodes = [row[1] for name, rows in written if name == "analysis_nodes" for row in rows]
+    counts = [node for node in nodes if node.startswith(stored_form.MATRIX_NODE)]
+    assert counts and nodes[-len(counts):] == counts  # the closures first, then the counts
+    assert [row[1] for row in written[-1][1]] == counts
+    assert verify(workspace._store, workspace.config, stored) == []
+
+
 def test_paths_drawn_hop_by_hop_or_a_few_hops_a_read_are_the_graphs(acme: Any, monkeypatch: Any) -> None:
     """A stored path's hop is drawn once and kept: drawn when first met (no `prefetch_paths`: its
     source's edges read then) or by a prefetch reading a few hops' sources and destinations at a
@@ -529,6 +558,27 @@ def _check_forked_holdings() -> None:
 
         stored_holdings.person_rows = failing
         assert rows() == here
+        stored_holdings.person_rows = encode
+
+        # stored: the content digest takes the row hashes the child works out beside its rows
+        # (wrong ones are caught by `verify`), and holds for the rows written
+        import tempfile
+
+        from foureyes import stored
+        from foureyes.store import Store
+        from foureyes.store import analyses as store_analyses
+
+        with tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{folder}/generated.db") as store:
+            snapshot_id = store.write_snapshot(results, label="generated").id
+            hashes = stored_holdings.holding_hashes
+            for wrong in (True, False):
+                stored_holdings.holding_hashes = (lambda rows: [bytes(32)] * len(rows)) if wrong else hashes
+                store_analyses.delete_all(store)
+                found = stored.open_stored(store, config, snapshot_id, pack=analysis.pack, waivers=[])
+                assert found is not None
+                problems = stored.verify(store, config, found)
+                assert bool(problems) == wrong, problems
+            stored_holdings.holding_hashes = hashes
     finally:
         (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
          stored_holdings.PARALLEL_PEOPLE) = saved

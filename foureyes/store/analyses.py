@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Boolean, LargeBinary, Table, select
 
@@ -45,14 +46,25 @@ class Parts:
     nodes: Iterable[tuple[Any, ...]]
     teams: Iterable[tuple[Any, ...]]
     roster: Iterable[tuple[Any, ...]] = ()  # one row (the roster's blob) where identity sources are read
+    counts: Iterable[tuple[Any, ...]] = ()  # the nodes table's last rows, known once the holdings are written
+    # the row hashes (`holding_hashes`) of the holdings' rows last read, where known already (a
+    # forked child's, worked out beside its rows), else None: the others are hashed here
+    hashed: Callable[[int], list[bytes | None]] | None = None
 
     def tables(self) -> Iterator[tuple[Table, Iterable[tuple[Any, ...]]]]:
-        yield t.analysis_people, self.people
-        yield t.analysis_holdings, self.holdings
+        """Each table's rows in the order they are written. What forked children work out comes
+        as late as it can, so that this process writes the rest meanwhile and waits for them the
+        least: the people (their reach) just before the holdings (which a child encodes for the most
+        part, `stored_holdings`; the people's rows count each one's holdings, which writing them
+        may let go), then the nodes table's ``counts``, known once the holdings are. Each table's
+        rows keep their order."""
         yield t.analysis_findings, self.findings
         yield t.analysis_nodes, self.nodes
         yield t.analysis_teams, self.teams
         yield t.analysis_roster, self.roster
+        yield t.analysis_people, self.people
+        yield t.analysis_holdings, self.holdings
+        yield t.analysis_nodes, self.counts
 
 
 def _row(row: Any) -> AnalysisRow:
@@ -105,10 +117,10 @@ def write(store: Store, snapshot_id: int, *, base_key: str, inputs: Mapping[str,
             format=format, status="writing", created_at=now_iso(), digest="",
             summary=json.dumps(dict(summary), sort_keys=True))).inserted_primary_key[0]
         for table, rows in parts.tables():
-            found = hashes[table.name] = []
+            found = hashes.setdefault(table.name, [])
+            known = parts.hashed if table is t.analysis_holdings else None
             store.insert_rows(conn, table, ((analysis_id, *row) for row in rows),
-                              written=lambda batch, table=table, found=found: found.extend(
-                                  row_hashes([_hashable(table, row[1:]) for row in batch], skip=0)))
+                              written=partial(_hash_rows, table, found, known, store.is_sqlite))
         digest = _digest_of(base_key, {name: hashes_digest(found) for name, found in hashes.items()})
         conn.execute(t.analyses.update().where(t.analyses.c.id == analysis_id).values(status="complete",
                                                                                       digest=digest))
@@ -119,6 +131,25 @@ def write(store: Store, snapshot_id: int, *, base_key: str, inputs: Mapping[str,
     found_row = get(store, analysis_id)
     assert found_row is not None
     return found_row
+
+
+def _hash_rows(table: Table, found: list[bytes], known: Callable[[int], list[bytes | None]] | None, as_given: bool,
+               batch: list[tuple[Any, ...]]) -> None:
+    """The row hashes of a batch as written (analysis id first), for the content digest: those
+    known already taken where the rows are written as given (SQLite: PostgreSQL replaces NUL)."""
+    given = known(len(batch)) if known is not None else None
+    if given is None or not as_given:
+        found.extend(row_hashes([_hashable(table, row[1:]) for row in batch], skip=0))
+        return
+    missing = [n for n, h in enumerate(given) if h is None]
+    for n, h in zip(missing, row_hashes([_hashable(table, batch[n][1:]) for n in missing], skip=0)):
+        given[n] = h
+    found.extend(given)  # type: ignore[arg-type]
+
+
+def holding_hashes(rows: Sequence[tuple[str, str, bytes]]) -> list[bytes]:
+    """The holdings' rows (person, capability, blob) hashed as `write` hashes them for the content digest."""
+    return row_hashes([_hashable(t.analysis_holdings, row) for row in rows], skip=0)
 
 
 def _delete(conn: Any, ids: Sequence[int]) -> None:
@@ -280,8 +311,10 @@ def parts_digest(base_key: str, parts: Parts) -> str:
     """A digest of every row, independent of row order (`records.rows_digest` per table)."""
     from .records import rows_digest  # the audit's own row digest
 
-    digests = {table.name: rows_digest(_hashable(table, row) for row in rows) for table, rows in parts.tables()}
-    return _digest_of(base_key, digests)
+    rows_of: dict[str, list[Any]] = {}  # a table listed twice (the nodes): its rows together
+    for table, rows in parts.tables():
+        rows_of.setdefault(table.name, []).extend(_hashable(table, row) for row in rows)
+    return _digest_of(base_key, {name: rows_digest(rows) for name, rows in rows_of.items()})
 
 
 def _digest_of(base_key: str, digests: Mapping[str, Any]) -> str:
