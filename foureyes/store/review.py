@@ -12,7 +12,7 @@ import os
 import sqlite3
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from operator import eq, itemgetter
 from pathlib import Path
@@ -131,13 +131,25 @@ class ItemsFile:
     """Item rows another process wrote into a SQLite file of their own (`write_items_file`), for
     `insert_items` to copy in with one statement: ``count`` rows, the values of the columns every
     row shared (``shared``: name, value; not in the file), and their hashes
-    (`records.item_hashes`) where it worked them out for the ids in ``ids`` (campaign, first item)."""
+    (`records.item_hashes`) where it worked them out for the ids in ``ids`` (campaign, first item),
+    or ``hashed``, which gives both once they are (None where they are not): the writer may still
+    be hashing them while they are copied in."""
 
     path: str
     count: int
     ids: tuple[int, int] | None = None
     hashes: tuple[list[bytes], set[tuple[Any, ...]]] | None = None
     shared: tuple[tuple[str, Any], ...] = ()
+    hashed: Callable[[], tuple[tuple[int, int], tuple[list[bytes], set[tuple[Any, ...]]]] | None] | None = field(
+        default=None, compare=False)
+
+    def worked_out(self) -> tuple[tuple[int, int] | None, tuple[list[bytes], set[tuple[Any, ...]]] | None]:
+        """(the ids the rows were hashed for, their hashes), (None, None) where nobody hashed them."""
+        if self.hashes is None and self.hashed is not None:
+            found = self.hashed()
+            if found is not None:
+                return found
+        return self.ids, self.hashes
 
     def select(self) -> tuple[str, list[Any]]:
         """The file's rows as `insert_items` takes them, as a SELECT's list (its table ``items``)
@@ -284,7 +296,8 @@ def _insert_items_sqlite(conn: Connection, campaign_id: int, rows: Sequence[Sequ
     found = []
     for child, (part, first) in zip(children, parts):
         if isinstance(part, ItemsFile):
-            found.append(part.hashes if part.hashes is not None and part.ids == (campaign_id, first)
+            ids, hashes = part.worked_out()
+            found.append(hashes if hashes is not None and ids == (campaign_id, first)
                          else item_hashes(campaign_id, read_items_file(part), first))
             continue
         done, hashes = child.result() if child is not None else (False, None)
