@@ -14,7 +14,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import eq, itemgetter
+from operator import countOf, eq, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -100,7 +100,8 @@ def _shared(rows: Sequence[Sequence[Any]], *, literal: bool) -> dict[int, Any]:
     if not rows:
         return {}
     first = rows[0]
-    if len(set(map(itemgetter(*_SHARED_AT), rows))) == 1:
+    pick = itemgetter(*_SHARED_AT)
+    if countOf(map(pick, rows), pick(first)) == len(rows):
         found = list(_SHARED_AT)
     else:  # (each column on its own, stopping at its first other value)
         found = [i for i in _SHARED_AT if all(map(eq, map(itemgetter(i), rows), repeat(first[i])))]
