@@ -227,6 +227,7 @@ class _Planned:
         self.first, self._child, self._later, self._file = first, child, later, file
         self._gc = False  # (the cyclic GC to be let run again by `close`)
         self._rest: rows.Later | None = None if later is not None else []
+        self._hashes: Any = None
 
     def ids(self, campaign_id: int, first: int) -> None:
         """Tell the child the campaign's id and the later run's first id (its rows' hashes need them)."""
@@ -235,12 +236,27 @@ class _Planned:
 
     def rest(self) -> rows.Later:
         if self._rest is None:  # (once: a transaction retried inserts the same rows)
-            child, self._child = self._child, None
+            child = self._child
+            if child is not None and self._file is not None:  # (the file, once written; its hashes later)
+                done, theirs = child.early()
+                if done:
+                    self._rest = replace(theirs, hashed=self._hashed)
+                    return self._rest
+            self._child = None
             done, theirs = child.result() if child is not None else (False, None)
             later = self._later
             assert later is not None  # (set wherever `_rest` is not)
             self._rest = theirs if done else later()
         return self._rest
+
+    def _hashed(self) -> Any:
+        """The ids the child hashed the rows of its file for and their hashes (None if it failed):
+        it hashes them while this process copies them in."""
+        child, self._child = self._child, None
+        if child is not None:
+            done, answer = child.result()
+            self._hashes = answer if done else None
+        return self._hashes
 
     def close(self) -> None:
         """Stop a child nothing will wait for (the campaign's transaction failed before its rows),
@@ -288,8 +304,9 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     run's rows planned by a forked child (from what `planner` worked out once, shared with it) while
     this process plans the first's and then inserts them (`_Planned.rest` waits for the child's):
     the same rows in the same order. In a SQLite file store the child writes its rows into a file
-    of its own (`rows.write_items_file`) and, once told their ids, hashes them: what comes back is
-    that file and the hashes, not the rows."""
+    of its own (`rows.write_items_file`), says so (`rows.Forked`'s ``early``: this process copies
+    them in meanwhile) and, once told their ids, hashes them: what comes back is that file, then
+    the hashes, not the rows."""
     scope, reviewers = spec.scope, spec.reviewers
     if scope.kind == "emergency" or "fixed" in reviewers.rules:  # (a fixed list's turn runs across people)
         return _Planned(_draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline,
@@ -313,15 +330,15 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
 
     file = rows.new_items_file(store)
 
-    def into_file(heard: Callable[[], tuple[int, int]]) -> rows.ItemsFile:
+    def into_file(heard: Callable[[], tuple[int, int]], say: Callable[[rows.ItemsFile], None]) -> Any:
         assert file is not None
         theirs = in_child()
-        written = rows.write_items_file(file, theirs)
+        say(rows.write_items_file(file, theirs))  # (copied in while the rows are hashed here)
         campaign_id, start = heard()
-        return replace(written, ids=(campaign_id, start), hashes=rows.item_hashes(campaign_id, theirs, start))
+        return (campaign_id, start), rows.item_hashes(campaign_id, theirs, start)
 
     try:
-        child = rows.Forked(into_file, told=True) if file is not None else rows.Forked(in_child)
+        child = rows.Forked(into_file, told=True, early=True) if file is not None else rows.Forked(in_child)
         try:
             mine = _draft_rows(plan(first))
         except BaseException:

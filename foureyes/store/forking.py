@@ -103,11 +103,13 @@ class Forked(Child):
 
     With ``told``, ``work`` is called with ``heard``: a function that waits for what this process
     sends once with `tell` (something it learns only after the fork) and raises where it sends
-    nothing (`result` or `cancel` came first: the child then fails, and the caller does the work)."""
+    nothing (`result` or `cancel` came first: the child then fails, and the caller does the work).
+    With ``early``, ``work`` is also called with ``say`` (after ``heard`` where ``told``): it sends
+    this process a first answer before the whole one, which `early` waits for."""
 
     _tell = -1
 
-    def __init__(self, work: Callable[..., Any], *, told: bool = False):
+    def __init__(self, work: Callable[..., Any], *, told: bool = False, early: bool = False):
         if not parallel_possible():
             return
         hear, tell = os.pipe() if told else (-1, -1)
@@ -122,11 +124,12 @@ class Forked(Child):
             try:
                 os.close(read)
                 gc.disable()  # a collection would walk (and copy) the parent's heap
+                given: list[Any] = [lambda: _heard(hear)] if told else []
                 if told:
                     os.close(tell)  # (else the pipe never ends for `heard` where nothing is told)
-                    answer = work(lambda: _heard(hear))
-                else:
-                    answer = work()
+                if early:
+                    given.append(lambda value: _say(write, value))
+                answer = work(*given)
                 data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
@@ -150,6 +153,19 @@ class Forked(Child):
             except OSError:  # pragma: no cover - the child died: `result` says so
                 pass
 
+    def early(self) -> tuple[bool, Any]:
+        """(True, what the child sent with ``say``), or (False, None) where there is no child or it
+        failed before (`result` then says (False, None) too)."""
+        if not self._pid:
+            return False, None
+        try:
+            size = int.from_bytes(_read(self._read, 8), "big")
+            return True, pickle.loads(_read(self._read, size))  # noqa: S301 - our own child's word
+        except Exception:  # noqa: BLE001 - it died on the way: `result` reaps it
+            self._untold()
+            self.cancel()
+            return False, None
+
     def result(self) -> tuple[bool, Any]:
         self._untold()
         return self.answer()
@@ -162,6 +178,24 @@ class Forked(Child):
         if self._tell >= 0:
             os.close(self._tell)
             self._tell = -1
+
+
+def _read(end: int, size: int) -> bytes:
+    """``size`` bytes from the pipe (EOFError where it ends first)."""
+    data = b""
+    while len(data) < size:
+        more = os.read(end, size - len(data))
+        if not more:
+            raise EOFError("the child ended before it said it")
+        data += more
+    return data
+
+
+def _say(end: int, value: Any) -> None:  # pragma: no cover - in the child
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    data = len(data).to_bytes(8, "big") + data
+    while data:
+        data = data[os.write(end, data):]
 
 
 def _heard(end: int) -> Any:  # pragma: no cover - in the child
