@@ -46,8 +46,32 @@ def reviewer_of(config: Config, reviewers: ReviewerRules, maintainers: Mapping[s
         return owner
 
     subjects: dict[str, set[str]] = {}
+    # where no app owner and no team maintainer may answer (no owner of the app, no maintainer of any
+    # of the teams: whoever the subject is), the rules after them decide by the person alone, but for
+    # the fixed list's turn: a person's answer there, once it names someone
+    by_owner, by_maintainer = "app-owner" in reviewers.rules, "team-maintainer" in reviewers.rules
+    alike: dict[str, tuple[str, str, str]] | None = None if "fixed" in reviewers.rules else {}
+    maintained: dict[tuple[str, ...], bool] = {}  # teams -> does any of them have a maintainer
 
     def decide(person: str, accounts: tuple[str, ...], app: str, teams: tuple[str, ...]) -> tuple[str, str, str]:
+        plain = False
+        if alike is not None and not (by_owner and app and owner_of(app)):
+            plain = not by_maintainer or not teams
+            if not plain:
+                found = maintained.get(teams)
+                if found is None:
+                    found = maintained[teams] = any(maintainers.get(t) for t in teams)
+                plain = not found
+            if plain:
+                answer = alike.get(person)
+                if answer is not None:
+                    return answer
+        answer = _decided(person, accounts, app, teams)
+        if plain and answer[0]:
+            alike[person] = answer  # type: ignore[index]  # (plain only where alike is a dict)
+        return answer
+
+    def _decided(person: str, accounts: tuple[str, ...], app: str, teams: tuple[str, ...]) -> tuple[str, str, str]:
         nonlocal rotation
         subject = subjects.get(person)
         if subject is None:
