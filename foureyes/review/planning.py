@@ -180,7 +180,12 @@ class _Conflicts:
     another route (the same resource and capability). Each holding is tested once, each kind of
     holding (what the tests read of it) once per rule, however many items share them."""
 
-    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str]):
+    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str],
+                 tested: dict[Any, Any] | None = None):
+        # ``tested``: (rule id, what a `where` names, kind of holding) -> the scopes the holding counts in
+        # for that rule where it meets one of its requirements, else None; shared by everyone's
+        # `_Conflicts` (people hold the same kinds of holdings: the same repositories and apps)
+        tested = {} if tested is None else tested
         # `takes_part` per rule: a holding meets one of its requirements (whatever the scope), then
         # the scopes it counts in are worked out once for each of the rule's findings (their scopes)
         rules: dict[str, tuple[Any, list[tuple[int, str]]]] = {}
@@ -208,14 +213,16 @@ class _Conflicts:
                 mask = masks.get(seen)
             if mask is None:
                 mask = 0
-                scopes: dict[str, set[str]] = {}
                 for rule, scoped in rules.values():
-                    if any(satisfies(h, req) for req in rule.requirements):
-                        within = scopes.get(rule.same)
-                        if within is None:
-                            within = scopes[rule.same] = scopes_of(h, rule.same, repo_app)
+                    found = tested.get((rule.id, named, seen), False) if type(seen) is tuple else False
+                    if found is False:
+                        found = scopes_of(h, rule.same, repo_app) if any(
+                            satisfies(h, req) for req in rule.requirements) else None
+                        if type(seen) is tuple:
+                            tested[(rule.id, named, seen)] = found
+                    if found:
                         for n, scope in scoped:
-                            if scope in within:
+                            if scope in found:
                                 mask |= 1 << n
                 masks[seen] = mask
             if mask:
@@ -358,6 +365,7 @@ def planner(
     # the same on every item of that grant, looked up once
     about: dict[str, tuple[Resource | None, str, str, str, str, str, int]] = {}
     order: dict[str, tuple[str, str, str]] = {}  # grant key -> where its items come among a person's
+    tested: dict[Any, Any] = {}  # what `_Conflicts` found of a kind of holding for a rule, for everyone
     usage_texts: dict[Any, str] = {}  # a usage (or, where it is the grant's alone, its grant key) -> its JSON
     lists: dict[tuple[Any, ...], str] = {(): "[]"}  # teams, conflicts -> their JSON (a few thousand lists)
 
@@ -394,7 +402,8 @@ def planner(
                     people_filter & {norm(a) for a in accounts}):
                 continue
             conflicts_of = findings_of.get(person.key, ())
-            in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
+            in_conflicts = (_Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app, tested)
+                            if conflicts_of else None)
             if kind == "conflicts" and not conflicts_of:
                 continue
             pk, name, status = person.key, person.display_name, person.status
