@@ -355,18 +355,17 @@ def planner(
     # a stored analysis draws the hops to each principal once per person, each from its parent's
     # (their texts extended by a step), each edge's step once for everyone
     routes = RouteHops(analysis, texts.parts, texts.extend)
-    usage_memo: dict[str, Usage] = {}  # grant key -> its usage, where no account's own use can answer
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
-    resource_app: dict[str, str] = {}
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
     # grant key -> its resource, the item's principal and resource names, tier, the team holding
-    # it ("" for no team), its capabilities as an item row has them and how many others reach it:
-    # the same on every item of that grant, looked up once
-    about: dict[str, tuple[Resource | None, str, str, str, str, str, int]] = {}
+    # it ("" for no team), its capabilities as an item row has them, how many others reach it, the
+    # resource's app, and its usage and that usage's JSON where the usage is the grant's alone (else
+    # None): the same on every item of that grant, looked up once
+    about: dict[str, tuple[Resource | None, str, str, str, str, str, int, str, Usage | None, str | None]] = {}
     order: dict[str, tuple[str, str, str]] = {}  # grant key -> where its items come among a person's
     tested: dict[Any, Any] = {}  # what `_Conflicts` found of a kind of holding for a rule, for everyone
-    usage_texts: dict[Any, str] = {}  # a usage (or, where it is the grant's alone, its grant key) -> its JSON
+    usage_texts: dict[Usage, str] = {}  # a usage -> its JSON (`Usage.to_json`)
     lists: dict[tuple[Any, ...], str] = {(): "[]"}  # teams, conflicts -> their JSON (a few thousand lists)
 
     def plan(people: Sequence[tuple[Person, int]], *, rows: bool = False) -> list[Any]:
@@ -420,11 +419,18 @@ def planner(
                 if known is None:
                     resource = resources.get(grant.resource)
                     principal = principals.get(grant.principal)
+                    # its usage where no account's own use can answer (the grant's alone), and that as stored
+                    usage = None if grant.resource in used_at else usage_of.of(grant, accounts).suggest(idle_days)
+                    text = None if usage is None else usage_texts.get(usage)
+                    if usage is not None and text is None:
+                        text = usage_texts[usage] = usage.to_json()
                     known = about[key] = (
                         resource, principal.label if principal else grant.principal,
                         resource.label if resource else grant.resource, resource.tier if resource else "",
                         grant.principal if principal is not None and principal.kind == Kind.TEAM else "",
-                        " ".join(grant.capabilities), holders[key] - 1)
+                        " ".join(grant.capabilities), holders[key] - 1,
+                        # the resource's app, else its repository's: the same for every item on it
+                        (resource.app if resource else "") or repo_app.get(_grant_repo(resource), ""), usage, text)
                 resource = known[0]
                 if kind == "drift" and baseline is not None and (pk, key) in baseline:
                     continue
@@ -434,14 +440,9 @@ def planner(
                     continue
                 if apps and resource is not None and resource.app and resource.app not in apps:
                     continue
-                if grant.resource in used_at:
+                usage, usage_text = known[8], known[9]
+                if usage is None:  # (an account's own use may answer)
                     usage = usage_of.of(grant, accounts).suggest(idle_days)
-                    seen: Any = usage
-                else:
-                    usage = usage_memo.get(key)
-                    if usage is None:
-                        usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
-                    seen = key
                 if kind == "unused" and not usage.unused_for(scope.unused_days):
                     continue
                 # the route: the person's hops to the grant's principal (the same for each of its grants),
@@ -459,10 +460,7 @@ def planner(
                         tail = tails[key] = texts.parts(route[-2:])
                     else:  # (not reached: no route to any grant of that principal)
                         head = heads[grant.principal] = _NO_ROUTE
-                app = resource_app.get(grant.resource)
-                if app is None:  # the resource's app, else its repository's: the same for every item on it
-                    app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
-                        _grant_repo(resource), "")
+                app = known[7]
                 if not app:
                     app = _item_app(resource, analysis.grant_route(pk, grant), principals, repo_app)
                 if apps and app not in apps:
@@ -499,13 +497,14 @@ def planner(
                         earlier = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name,
                                          "decision": p.decision, "by": p.by, "at": p.at,
                                          "unchanged": was[1] == fingerprint})
-                usage_text = usage_texts.get(seen)
                 if usage_text is None:
-                    usage_text = usage_texts[seen] = usage.to_json()
+                    usage_text = usage_texts.get(usage)
+                    if usage_text is None:
+                        usage_text = usage_texts[usage] = usage.to_json()
                 teams_json = lists.get(teams)
                 if teams_json is None:
                     teams_json = lists[teams] = dumps(list(teams))
-                conflicts_json = lists.get(conflicts)  # (ConflictRefs: never equal to a tuple of teams)
+                conflicts_json = lists.get(conflicts) if conflicts else "[]"  # (ConflictRefs: never teams)
                 if conflicts_json is None:
                     conflicts_json = lists[conflicts] = dumps([c.__dict__ for c in conflicts])
                 out.append((
