@@ -168,6 +168,15 @@ class _RouteTexts:
                 "], " + _json_text(grant.condition) + ", " + _json_text(grant.expires or "") + "]")
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
 
+    def ends(self, grant: Grant, key: str, tail: "_Parts") -> tuple[str, str, str]:
+        """Of a grant and its own steps (``tail``, not empty): what follows a head's JSON in the
+        route's JSON list (`join`), and what comes before and after a head's hops in the text the
+        fingerprint hashes (`fingerprint`): a route's are then `"[" + head JSON + ends[0]` and
+        `ends[1] + head hops + ends[2]`."""
+        self.fingerprint(grant, key, "")  # (what goes around the hops, worked out once per grant)
+        around = self._grants[key]
+        return f", {tail[1]}]", around[0], f", {tail[2]}{around[1]}"
+
 
 # a holding's capability, repo, tier, app and system (`Holding`'s fields 1, 3, 4, 5, 6): what
 # `_Conflicts` tests read of it besides the attributes a `where` names
@@ -358,6 +367,7 @@ def planner(
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
+    tail_ends: dict[str, tuple[str, str, str]] = {}  # grant key -> `_RouteTexts.ends` of them
     # grant key -> its resource, the item's principal and resource names, tier, the team holding
     # it ("" for no team), its capabilities as an item row has them, how many others reach it, the
     # resource's app, and its usage and that usage's JSON where the usage is the grant's alone (else
@@ -385,6 +395,7 @@ def planner(
               decide: Decide | None) -> list[Any]:
         out: list[Any] = []
         kind, apps = scope.kind, scope.apps
+        sha256 = hashlib.sha256
         memo = "fixed" not in reviewers.rules  # (a fixed list's turn runs on from item to item)
         for person, _ in people:
             grants = reach[person.key]
@@ -468,11 +479,19 @@ def planner(
                 conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
                 if kind == "conflicts" and not conflicts:
                     continue
-                path, path_json, hops, teams = texts.join(head, tail)
+                if decide is not None and tail is not None and head[0] and tail[0]:  # (a row: no path tuple)
+                    ends = tail_ends.get(key)
+                    if ends is None:
+                        ends = tail_ends[key] = texts.ends(grant, key, tail)
+                    path_json = "[" + head[1] + ends[0]
+                    teams = head[3] if not tail[3] else tuple(dict.fromkeys(head[3] + tail[3]))
+                    fingerprint = sha256((ends[1] + head[2] + ends[2]).encode()).hexdigest()
+                else:
+                    path, path_json, hops, teams = texts.join(head, tail)
+                    fingerprint = texts.fingerprint(grant, key, hops)
                 team = known[4]
                 if team and team not in teams:
                     teams = teams + (team,)
-                fingerprint = texts.fingerprint(grant, key, hops)
                 is_new = baseline is not None and (pk, key) not in baseline
                 if decide is None:
                     out.append(ItemDraft(
