@@ -314,7 +314,7 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     people, plan = planner(analysis, config, scope, reviewers, baseline=baseline, previous=previous, aliases=aliases)
     total = sum(n for _, n in people)
     if total < PARALLEL_GRANTS:
-        return _Planned(_draft_rows(plan(people)))
+        return _Planned(plan(people, rows=True))
     split, so_far = 0, 0
     while split < len(people) and so_far < total * FIRST_SHARE // 100:
         so_far += people[split][1]
@@ -322,7 +322,7 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     first, later = people[:split], people[split:]
 
     def later_rows() -> list[tuple[Any, ...]]:
-        return _draft_rows(plan(later))
+        return plan(later, rows=True)
 
     def in_child() -> list[tuple[Any, ...]]:
         store.engine.dispose(close=False)  # the child opens connections of its own if it reads
@@ -340,7 +340,7 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     try:
         child = rows.Forked(into_file, told=True, early=True) if file is not None else rows.Forked(in_child)
         try:
-            mine = _draft_rows(plan(first))
+            mine = plan(first, rows=True)
         except BaseException:
             child.cancel()
             raise

@@ -19,16 +19,15 @@ from ..analysis import Analysis
 from ..config import CampaignTemplate, Config
 from ..errors import ConfigError, InputError
 from ..graph import Step
-from ..model import EdgeKind, Grant, Kind, Person, Resource, RosterStatus, subject_repo
-from ..roster import Roster
+from ..model import EdgeKind, Grant, Kind, Person, Resource, subject_repo
 from ..rules.engine import repo_apps, satisfies, scopes_of, where_value
 from ..rules.pack import MOVER
-from ..store.keys import fold
 from ..usage import Usage, UsageIndex
-from .people import Lookup, Who, aliases_of, dict_lookup, resolve
+from .assigning import Decide, _assign, manager_for, reviewer_of  # noqa: F401 (`_assign`, `manager_for`: moved there)
+from .people import aliases_of, dict_lookup, resolve
 from .routes import RouteHops, reached_principals
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
-from .vocabulary import PRODUCTION, dumps, norm, utc_today
+from .vocabulary import PENDING, PRODUCTION, dumps, norm, utc_today
 
 
 @dataclass(slots=True)
@@ -169,6 +168,15 @@ class _RouteTexts:
                 "], " + _json_text(grant.condition) + ", " + _json_text(grant.expires or "") + "]")
         return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
 
+    def ends(self, grant: Grant, key: str, tail: "_Parts") -> tuple[str, str, str]:
+        """Of a grant and its own steps (``tail``, not empty): what follows a head's JSON in the
+        route's JSON list (`join`), and what comes before and after a head's hops in the text the
+        fingerprint hashes (`fingerprint`): a route's are then `"[" + head JSON + ends[0]` and
+        `ends[1] + head hops + ends[2]`."""
+        self.fingerprint(grant, key, "")  # (what goes around the hops, worked out once per grant)
+        around = self._grants[key]
+        return f", {tail[1]}]", around[0], f", {tail[2]}{around[1]}"
+
 
 # a holding's capability, repo, tier, app and system (`Holding`'s fields 1, 3, 4, 5, 6): what
 # `_Conflicts` tests read of it besides the attributes a `where` names
@@ -181,7 +189,12 @@ class _Conflicts:
     another route (the same resource and capability). Each holding is tested once, each kind of
     holding (what the tests read of it) once per rule, however many items share them."""
 
-    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str]):
+    def __init__(self, findings: Sequence[Any], holdings: Sequence[Any], repo_app: Mapping[str, str],
+                 tested: dict[Any, Any] | None = None):
+        # ``tested``: (rule id, what a `where` names, kind of holding) -> the scopes the holding counts in
+        # for that rule where it meets one of its requirements, else None; shared by everyone's
+        # `_Conflicts` (people hold the same kinds of holdings: the same repositories and apps)
+        tested = {} if tested is None else tested
         # `takes_part` per rule: a holding meets one of its requirements (whatever the scope), then
         # the scopes it counts in are worked out once for each of the rule's findings (their scopes)
         rules: dict[str, tuple[Any, list[tuple[int, str]]]] = {}
@@ -209,14 +222,16 @@ class _Conflicts:
                 mask = masks.get(seen)
             if mask is None:
                 mask = 0
-                scopes: dict[str, set[str]] = {}
                 for rule, scoped in rules.values():
-                    if any(satisfies(h, req) for req in rule.requirements):
-                        within = scopes.get(rule.same)
-                        if within is None:
-                            within = scopes[rule.same] = scopes_of(h, rule.same, repo_app)
+                    found = tested.get((rule.id, named, seen), False) if type(seen) is tuple else False
+                    if found is False:
+                        found = scopes_of(h, rule.same, repo_app) if any(
+                            satisfies(h, req) for req in rule.requirements) else None
+                        if type(seen) is tuple:
+                            tested[(rule.id, named, seen)] = found
+                    if found:
                         for n, scope in scoped:
-                            if scope in within:
+                            if scope in found:
                                 mask |= 1 << n
                 masks[seen] = mask
             if mask:
@@ -314,7 +329,7 @@ def planner(
     baseline: set[tuple[str, str]] | None,
     previous: Mapping[tuple[str, str], tuple[PreviousDecision, str]] | None,
     aliases: Mapping[str, Mapping[str, str]],
-) -> tuple[list[tuple[Person, int]], Callable[[Sequence[tuple[Person, int]]], list[ItemDraft]]]:
+) -> tuple[list[tuple[Person, int]], Callable[..., list[Any]]]:
     """`plan_items` (any scope but "emergency") in two steps: what all items share worked out once,
     then the people who may have items (with how many grants each reaches, in the order their items
     come) and what plans the items of any run of them. The items of consecutive runs, put together,
@@ -349,33 +364,46 @@ def planner(
     # a stored analysis draws the hops to each principal once per person, each from its parent's
     # (their texts extended by a step), each edge's step once for everyone
     routes = RouteHops(analysis, texts.parts, texts.extend)
-    usage_memo: dict[str, Usage] = {}  # grant key -> its usage, where no account's own use can answer
     # places where an account's own use may answer: elsewhere a grant's usage is the grant's alone
     used_at = {resource for _, resource in usage_of.by_principal}
-    resource_app: dict[str, str] = {}
     tails: dict[str, _Parts] = {}  # grant key -> its own two steps' parts
-    # grant key -> its resource, the item's principal and resource names, tier and the team holding
-    # it ("" for no team): the same on every item of that grant, looked up once
-    about: dict[str, tuple[Resource | None, str, str, str, str]] = {}
+    tail_ends: dict[str, tuple[str, str, str]] = {}  # grant key -> `_RouteTexts.ends` of them
+    # grant key -> its resource, the item's principal and resource names, tier, the team holding
+    # it ("" for no team), its capabilities as an item row has them, how many others reach it, the
+    # resource's app, and its usage and that usage's JSON where the usage is the grant's alone (else
+    # None): the same on every item of that grant, looked up once
+    about: dict[str, tuple[Resource | None, str, str, str, str, str, int, str, Usage | None, str | None]] = {}
+    order: dict[str, tuple[str, str, str]] = {}  # grant key -> where its items come among a person's
+    tested: dict[Any, Any] = {}  # what `_Conflicts` found of a kind of holding for a rule, for everyone
+    usage_texts: dict[Usage, str] = {}  # a usage -> its JSON (`Usage.to_json`)
+    lists: dict[tuple[Any, ...], str] = {(): "[]"}  # teams, conflicts -> their JSON (a few thousand lists)
 
-    def plan(people: Sequence[tuple[Person, int]]) -> list[ItemDraft]:
+    def plan(people: Sequence[tuple[Person, int]], *, rows: bool = False) -> list[Any]:
+        """The items of a run of people: drafts, or (``rows``) straight away the rows a campaign
+        stores (`campaigns._ROW_COLUMNS`, as `campaigns._draft_rows` makes of the drafts)."""
         # whether a grant takes part in a conflict needs the person's holdings: read those of people with one
         with_findings = {p.key: findings_of[p.key] for p, _ in people if p.key in findings_of}
-        drafts = _plan(people, analysis.holdings_of_people(with_findings, _conflict_capabilities(with_findings)))
-        assigned = _assign(drafts, config, reviewers, maintainers, lookup, identities.roster)
+        holdings_of = analysis.holdings_of_people(with_findings, _conflict_capabilities(with_findings))
+        if rows:
+            return _plan(people, holdings_of, reviewer_of(config, reviewers, maintainers, lookup, identities.roster))
+        assigned = _assign(_plan(people, holdings_of, None), config, reviewers, maintainers, lookup, identities.roster)
         if previous:
             assigned = [_with_previous(d, previous) for d in assigned]
         return assigned
 
-    def _plan(people: Sequence[tuple[Person, int]], holdings_of: Mapping[str, Sequence[Any]]) -> list[ItemDraft]:
-        drafts: list[ItemDraft] = []
+    def _plan(people: Sequence[tuple[Person, int]], holdings_of: Mapping[str, Sequence[Any]],
+              decide: Decide | None) -> list[Any]:
+        out: list[Any] = []
+        kind, apps = scope.kind, scope.apps
+        sha256 = hashlib.sha256
+        memo = "fixed" not in reviewers.rules  # (a fixed list's turn runs on from item to item)
         for person, _ in people:
             grants = reach[person.key]
             heads: dict[str, _Parts] = {}  # principal -> the parts of the person's route to it
             hops_to = routes.of(person.key)
-            if scope.kind == "leavers" and not person.is_leaver:
+            if kind == "leavers" and not person.is_leaver:
                 continue
-            if scope.kind == "movers" and person.key not in moved:
+            if kind == "movers" and person.key not in moved:
                 continue
             accounts = tuple(a.principal for a in person.accounts)
             if members is not None and person.key not in members:
@@ -384,38 +412,49 @@ def planner(
                     people_filter & {norm(a) for a in accounts}):
                 continue
             conflicts_of = findings_of.get(person.key, ())
-            in_conflicts = _Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app) if conflicts_of else None
-            if scope.kind == "conflicts" and not conflicts_of:
+            in_conflicts = (_Conflicts(conflicts_of, holdings_of.get(person.key, ()), repo_app, tested)
+                            if conflicts_of else None)
+            if kind == "conflicts" and not conflicts_of:
                 continue
-            status = person.status
+            pk, name, status = person.key, person.display_name, person.status
             manager = person.roster.manager if person.roster else ""
             department = person.roster.department if person.roster else ""
-            for key in sorted(grants, key=lambda k: (grants[k].resource, grants[k].entitlement, k)):
+            accounts_json = dumps(list(accounts))
+            decided: dict[tuple[str, tuple[str, ...]], tuple[str, str, str]] = {}  # (app, teams) -> reviewer
+            for key in [k for k in grants if k not in order]:
+                grant = grants[key]
+                order[key] = (grant.resource, grant.entitlement, key)
+            for key in sorted(grants, key=order.__getitem__):
                 grant = grants[key]
                 known = about.get(key)
                 if known is None:
                     resource = resources.get(grant.resource)
                     principal = principals.get(grant.principal)
+                    # its usage where no account's own use can answer (the grant's alone), and that as stored
+                    usage = None if grant.resource in used_at else usage_of.of(grant, accounts).suggest(idle_days)
+                    text = None if usage is None else usage_texts.get(usage)
+                    if usage is not None and text is None:
+                        text = usage_texts[usage] = usage.to_json()
                     known = about[key] = (
                         resource, principal.label if principal else grant.principal,
                         resource.label if resource else grant.resource, resource.tier if resource else "",
-                        grant.principal if principal is not None and principal.kind == Kind.TEAM else "")
+                        grant.principal if principal is not None and principal.kind == Kind.TEAM else "",
+                        " ".join(grant.capabilities), holders[key] - 1,
+                        # the resource's app, else its repository's: the same for every item on it
+                        (resource.app if resource else "") or repo_app.get(_grant_repo(resource), ""), usage, text)
                 resource = known[0]
-                if scope.kind == "drift" and baseline is not None and (person.key, key) in baseline:
+                if kind == "drift" and baseline is not None and (pk, key) in baseline:
                     continue
-                if scope.kind == "movers" and key not in moved[person.key]:
+                if kind == "movers" and key not in moved[pk]:
                     continue
                 if systems and not systems & {grant.system, grant.resource.split(":", 1)[0]}:
                     continue
-                if scope.apps and resource is not None and resource.app and resource.app not in scope.apps:
+                if apps and resource is not None and resource.app and resource.app not in apps:
                     continue
-                if grant.resource in used_at:
+                usage, usage_text = known[8], known[9]
+                if usage is None:  # (an account's own use may answer)
                     usage = usage_of.of(grant, accounts).suggest(idle_days)
-                else:
-                    usage = usage_memo.get(key)
-                    if usage is None:
-                        usage = usage_memo[key] = usage_of.of(grant, accounts).suggest(idle_days)
-                if scope.kind == "unused" and not usage.unused_for(scope.unused_days):
+                if kind == "unused" and not usage.unused_for(scope.unused_days):
                     continue
                 # the route: the person's hops to the grant's principal (the same for each of its grants),
                 # then the grant's own two steps (the same for everyone); drawn once per person and principal
@@ -426,37 +465,73 @@ def planner(
                     if tail is None and head is not _NO_ROUTE:
                         tail = tails[key] = texts.parts(routes.grant_steps(grant, key))
                 elif head is None or tail is None:
-                    route = analysis.grant_route(person.key, grant)
+                    route = analysis.grant_route(pk, grant)
                     if route:
                         head = heads[grant.principal] = texts.parts(route[:-2])
                         tail = tails[key] = texts.parts(route[-2:])
                     else:  # (not reached: no route to any grant of that principal)
                         head = heads[grant.principal] = _NO_ROUTE
-                app = resource_app.get(grant.resource)
-                if app is None:  # the resource's app, else its repository's: the same for every item on it
-                    app = resource_app[grant.resource] = (resource.app if resource else "") or repo_app.get(
-                        _grant_repo(resource), "")
+                app = known[7]
                 if not app:
-                    app = _item_app(resource, analysis.grant_route(person.key, grant), principals, repo_app)
-                if scope.apps and app not in scope.apps:
+                    app = _item_app(resource, analysis.grant_route(pk, grant), principals, repo_app)
+                if apps and app not in apps:
                     continue
                 conflicts = in_conflicts.of(key, grant) if in_conflicts is not None else ()
-                if scope.kind == "conflicts" and not conflicts:
+                if kind == "conflicts" and not conflicts:
                     continue
-                path, path_json, hops, teams = texts.join(head, tail)
+                if decide is not None and tail is not None and head[0] and tail[0]:  # (a row: no path tuple)
+                    ends = tail_ends.get(key)
+                    if ends is None:
+                        ends = tail_ends[key] = texts.ends(grant, key, tail)
+                    path_json = "[" + head[1] + ends[0]
+                    teams = head[3] if not tail[3] else tuple(dict.fromkeys(head[3] + tail[3]))
+                    fingerprint = sha256((ends[1] + head[2] + ends[2]).encode()).hexdigest()
+                else:
+                    path, path_json, hops, teams = texts.join(head, tail)
+                    fingerprint = texts.fingerprint(grant, key, hops)
                 team = known[4]
                 if team and team not in teams:
                     teams = teams + (team,)
-                drafts.append(ItemDraft(
-                    grant=grant, person=person.key, person_name=person.display_name, accounts=accounts,
-                    principal_name=known[1], resource_name=known[2], tier=known[3], app=app,
-                    path=path, teams=teams, conflicts=conflicts,
-                    holders=holders[key] - 1, is_new=baseline is not None and (person.key, key) not in baseline,
-                    fingerprint=texts.fingerprint(grant, key, hops), key=key,
-                    person_status=status, person_manager=manager, person_department=department,
-                    usage=usage, path_json=path_json,
-                ))
-        return drafts
+                is_new = baseline is not None and (pk, key) not in baseline
+                if decide is None:
+                    out.append(ItemDraft(
+                        grant=grant, person=pk, person_name=name, accounts=accounts,
+                        principal_name=known[1], resource_name=known[2], tier=known[3], app=app,
+                        path=path, teams=teams, conflicts=conflicts, holders=known[6], is_new=is_new,
+                        fingerprint=fingerprint, key=key, person_status=status, person_manager=manager,
+                        person_department=department, usage=usage, path_json=path_json,
+                    ))
+                    continue
+                # the row: `campaigns._draft_rows` of the draft above, after `_assign` and `_with_previous`
+                found = decided.get((app, teams)) if memo else None
+                if found is None:
+                    found = decide(pk, accounts, app, teams)
+                    if memo:
+                        decided[(app, teams)] = found
+                earlier = ""
+                if previous:
+                    was = previous.get((pk, key))
+                    if was is not None:
+                        p = was[0]
+                        earlier = dumps({"campaign_id": p.campaign_id, "campaign_name": p.campaign_name,
+                                         "decision": p.decision, "by": p.by, "at": p.at,
+                                         "unchanged": was[1] == fingerprint})
+                if usage_text is None:
+                    usage_text = usage_texts.get(usage)
+                    if usage_text is None:
+                        usage_text = usage_texts[usage] = usage.to_json()
+                teams_json = lists.get(teams)
+                if teams_json is None:
+                    teams_json = lists[teams] = dumps(list(teams))
+                conflicts_json = lists.get(conflicts) if conflicts else "[]"  # (ConflictRefs: never teams)
+                if conflicts_json is None:
+                    conflicts_json = lists[conflicts] = dumps([c.__dict__ for c in conflicts])
+                out.append((
+                    key, pk, name, accounts_json, grant.system, grant.principal, known[1], grant.entitlement,
+                    grant.resource, known[2], known[3], app, known[5], grant.via, grant.detail, grant.condition,
+                    grant.expires, grant.last_used, path_json, teams_json, conflicts_json, known[6], is_new, earlier,
+                    fingerprint, *found, PENDING, None, None, None, 0, status, manager, department, usage_text))
+        return out
 
     return [(p, len(reach[p.key])) for p in identities.people.values() if reach[p.key]], plan
 
@@ -513,134 +588,6 @@ def _with_previous(draft: ItemDraft, previous: Mapping[tuple[str, str], tuple[Pr
     decision, fingerprint = found
     draft.previous = replace(decision, unchanged=fingerprint == draft.fingerprint)
     return draft
-
-
-def _assign(drafts: list[ItemDraft], config: Config, reviewers: ReviewerRules,
-            maintainers: Mapping[str, list[str]], lookup: Lookup,
-            roster: Roster | None = None) -> list[ItemDraft]:
-    """The first rule that names someone other than the item's subject reviews it: other
-    than the subject under any of their spellings (a linked account, an alias)."""
-    rotation = 0
-    out = []
-    roster = roster or Roster()
-    resolved: dict[str, Who] = {}
-
-    def who(candidate: str) -> Who:
-        if candidate not in resolved:
-            resolved[candidate] = resolve(candidate, lookup)
-        return resolved[candidate]
-
-    def eligible_to(candidate: str, subject: set[str]) -> bool:
-        found = who(candidate)
-        return bool(found.key) and found.key not in subject and not found.people & subject
-
-    owners: dict[str, str] = {}  # app -> its owner in the config ("": none)
-
-    def owner_of(app_name: str) -> str:
-        owner = owners.get(app_name)
-        if owner is None:
-            app = config.app(app_name)
-            owner = owners[app_name] = (app.owner or "") if app else ""
-        return owner
-
-    subjects: dict[str, set[str]] = {}
-    # what the rules decide depends on the subject, the app and the teams alone, but for the
-    # fixed list's rotation: the same answer for the person's other items of that app and route
-    decided: dict[tuple[str, str, tuple[str, ...]], tuple[str, str, str]] | None = (
-        None if "fixed" in reviewers.rules else {})
-    for draft in drafts:
-        if decided is not None:
-            found = decided.get((draft.person, draft.app, draft.teams))
-            if found is not None:
-                draft.reviewer, draft.reviewer_key, draft.reviewer_rule = found
-                out.append(draft)
-                continue
-        subject = subjects.get(draft.person)
-        if subject is None:
-            subject = subjects[draft.person] = {fold(draft.person), *(fold(a) for a in draft.accounts)}
-        chosen, why = "", ""
-        for rule in reviewers.rules:
-            if rule == "app-owner":
-                if draft.app:
-                    owner = owner_of(draft.app)
-                    if owner and eligible_to(owner, subject):
-                        chosen, why = owner.strip().lower(), f"owner of app {draft.app}"
-            elif rule == "team-maintainer":
-                for team in reversed(draft.teams):  # the team that holds the grant first
-                    for candidate in maintainers.get(team, ()):  # (the first eligible one)
-                        if eligible_to(candidate, subject):
-                            chosen, why = candidate, f"maintainer of team {team.rsplit('/', 1)[-1]}"
-                            break
-                    if chosen:
-                        break
-            elif rule == "manager":
-                chosen, why = manager_for(draft.person, roster, lambda c, s=subject: eligible_to(c, s))
-            elif rule == "fixed":
-                candidates = [r.strip().lower() for r in reviewers.fixed if eligible_to(r, subject)]
-                if candidates:
-                    chosen, why = candidates[rotation % len(candidates)], "fixed reviewer list"
-                    rotation += 1
-            if chosen:
-                break
-        if not chosen and reviewers.fallback and eligible_to(reviewers.fallback, subject):
-            chosen, why = reviewers.fallback.strip().lower(), "fallback reviewer"
-        if not chosen:
-            why = "unassigned: " + _nobody(draft, config, reviewers, maintainers,
-                                           lambda c, s=subject: eligible_to(c, s))
-        draft.reviewer, draft.reviewer_key, draft.reviewer_rule = chosen, who(chosen).key if chosen else "", why
-        if decided is not None:
-            decided[(draft.person, draft.app, draft.teams)] = (draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
-        out.append(draft)
-    return out
-
-
-def _nobody(draft: ItemDraft, config: Config, reviewers: ReviewerRules, maintainers: Mapping[str, list[str]],
-            eligible: Callable[[str], bool]) -> str:
-    """Why no rule named a reviewer, rule by rule: an owner missing from the config reads
-    differently from an owner who is the item's subject."""
-    said = []
-    for rule in reviewers.rules:
-        if rule == "app-owner":
-            app = config.app(draft.app) if draft.app else None
-            said.append("no app owner (" + ("the grant is in no configured app" if app is None
-                                            else f"app {draft.app} has no owner in [[apps]]" if not app.owner
-                                            else f"the owner of app {draft.app} is the subject") + ")")
-        elif rule == "team-maintainer":
-            with_maintainers = [t for t in draft.teams if maintainers.get(t)]
-            said.append("no team maintainer (" + ("the grant comes through no team" if not draft.teams
-                                                  else "its teams have no maintainers" if not with_maintainers
-                                                  else "each maintainer is the subject") + ")")
-        elif rule == "manager":
-            said.append("no manager in the roster who may review it")
-        elif rule == "fixed":
-            said.append("no fixed reviewer" if not reviewers.fixed else "each fixed reviewer is the subject")
-    if not reviewers.fallback:
-        said.append("no fallback reviewer")
-    elif not eligible(reviewers.fallback):
-        said.append("the fallback reviewer is the subject")
-    return "; ".join(said)
-
-
-def manager_for(person: str, roster: Roster, eligible: Callable[[str], bool]) -> tuple[str, str]:
-    """The person's manager from the roster; the next manager up when a manager has left (or is
-    the subject, or otherwise not eligible). ("", "") when the roster names no one who can review."""
-    record = roster.people.get(person)
-    if record is None or not record.manager:
-        return "", ""
-    skipped: list[str] = []
-    for manager in roster.manager_chain(person):
-        found = roster.people.get(manager)
-        if found is not None and found.is_leaver:
-            skipped.append(f"{manager} has left")
-        elif not eligible(manager):
-            skipped.append(f"{manager} is the subject")
-        else:
-            # an unknown status (a source could not be read) is said, not skipped: they may well be there
-            doubt = "; their status is unknown" if found is not None and found.status == RosterStatus.UNKNOWN else ""
-            if not skipped:
-                return manager, f"manager (roster{doubt})"
-            return manager, f"next manager up (roster{doubt}): {'; '.join(skipped)}"
-    return "", ""
 
 
 # ---------------------------------------------------------------- campaign specs

@@ -324,6 +324,43 @@ def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_
     assert made[0] == made[1] and len(made[0]) > 1000
 
 
+def test_rows_planned_straight_away_are_the_rows_of_the_drafts(enterprise):
+    """A campaign's rows planned without drafts (`plan(people, rows=True)`, what `campaign new`
+    stores) are the rows `_draft_rows` makes of the drafts after their reviewers and earlier
+    decisions are set: every scope, new grants against a baseline, earlier decisions on an
+    unchanged and a changed grant, a fixed reviewer list taken in turn; from the stored analysis
+    and from one computed now."""
+    from foureyes.review.planning import planner
+    from foureyes.review.values import PreviousDecision
+
+    workspace, config = enterprise
+    stored = workspace.analysis()
+    computed = analyze(workspace.load_snapshot(), config, waivers=[])
+    aliases = aliases_of(stored.snapshot, stored.identities, config.identity)
+    everyone = plan_items(stored, config, review.Scope(kind="all"), review.ReviewerRules(fallback="ciso@bigco.example"),
+                          aliases=aliases)
+    baseline = {(d.person, d.key) for d in everyone[::2]}
+    previous = {(d.person, d.key): (PreviousDecision(3, "Q3", "certify", "ciso@bigco.example", "2024-01-02", False),
+                                    d.fingerprint if n % 2 else "changed") for n, d in enumerate(everyone[::5])}
+    rules = review.ReviewerRules(rules=("app-owner", "team-maintainer", "manager"), fallback="ciso@bigco.example")
+    fixed = review.ReviewerRules(rules=("fixed",), fixed=("ciso@bigco.example", "cto@bigco.example"))
+    seen = set()
+    for analysis in (stored, computed):
+        for scope, reviewers in [(review.Scope(kind=k), rules) for k in (
+                "production", "all", "drift", "unused", "conflicts", "leavers", "movers")] + [
+                (review.Scope(kind="all"), fixed), (review.Scope(kind="all", apps=("payments",), systems=("github",)),
+                                                    rules)]:
+            people, plan = planner(analysis, config, scope, reviewers, baseline=baseline, previous=previous,
+                                   aliases=aliases)
+            straight = plan(people, rows=True)
+            assert straight == campaigns._draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline,
+                                                                previous=previous, aliases=aliases)), scope
+            seen.update((scope.kind, bool(r[22]), r[23][-5:-1]) for r in straight)
+    # (new and not new items, earlier decisions unchanged and changed, in the scopes that have them)
+    assert {("all", True, "true"), ("all", False, "alse"), ("all", True, "")} <= seen
+    assert {k for k, *_ in seen} >= {"production", "all", "drift", "conflicts"}
+
+
 def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(enterprise):
     """A campaign's baseline (who held which grant then) read as keys and principals only is the one
     `reachable_grants` gives from the decoded grants, for a tier and for all."""
