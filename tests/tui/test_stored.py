@@ -144,3 +144,53 @@ def test_a_review_filter_in_a_worker_counts_what_it_shows(demo_url, monkeypatch)
             assert f"{len(shown)} of {everyone} items match aws · {pending} pending" in screen_text(app)
 
     asyncio.run(main())
+
+
+def test_a_team_chosen_on_a_big_matrix_shows_its_rows_at_once_as_testing_every_row_would(demo_url, monkeypatch):
+    """A team narrows the matrix to its members: only their rows are tested, so a team smaller than
+    `BACKGROUND_FROM` is applied in the handler of the choice (drawn in the same frame) and a larger
+    one in a worker; either way the rows, their order and the summary are what testing every row
+    gives, with a typed filter and "conflicts only" on top."""
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 4)  # the matrix (38 people) counts as big
+
+    def every_row(table: RecordTable) -> list[int]:
+        return [n for n, row in enumerate(table.rows) if table.row_filter(row)]
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "3")
+            screen = app.screen
+            table = screen.table
+            sizes = {team: len(Workspace.team_members(app.triage.analysis, team)) for team in app.triage.teams}
+            small = "sre"
+            large = next(team for team, size in sizes.items() if size >= 4)
+            assert sizes[small] == 3
+
+            screen.set_scope(team=small)  # no await: the rows are there when the handler returns
+            assert {row.cells[0] for row in table.visible_rows} == {"Sam Sato", "Sid Shah", "Sue Sorensen"}
+            assert table.view == every_row(table)
+            await settle(app, pilot)
+            assert f"3 of {len(table.rows)} people" in screen_text(app) and "team sre" in screen_text(app)
+
+            await press(app, pilot, "f")
+            await type_text(app, pilot, "sam")
+            assert [row.cells[0] for row in table.visible_rows] == ["Sam Sato"]
+            await press(app, pilot, "escape")
+            await press(app, pilot, "c")  # conflicts only, within the team and the filter
+            assert table.view == every_row(table)
+
+            screen.set_scope(team=large)  # as many as BACKGROUND_FROM: in a worker, landing the same
+            await settle(app, pilot)
+            assert table.row_filter.keys is not None and len(table.row_filter.keys) == sizes[large]
+            assert table.view == every_row(table)
+            assert all(row.key in table.row_filter.keys for row in table.visible_rows)
+
+            table.sort_by("name", reverse=True)  # sorted after the members' rows are picked
+            screen.set_scope(team=small)
+            before = [table.rows[n].cells[0] for n in table.view]
+            assert before == sorted(before, reverse=True)
+            assert sorted(table.view) == every_row(table)
+
+    asyncio.run(main())

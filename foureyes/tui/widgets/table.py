@@ -132,7 +132,9 @@ class RecordTable(ScrollView, can_focus=True):
         # in the worker for a big table, and kept in `view_summary` (None without `summarise`).
         self.summarise: Callable[[Sequence[Row], list[int]], Any] | None = None
         self.view_summary: Any = None
-        self._index: dict[str, int] | None = None  # row key -> place in rows, made when first needed
+        # row key -> place in rows, made when first needed, with the rows it is for and whether no key
+        # repeats (one tuple, so a worker reading it never sees an index of other rows)
+        self._keyed: tuple[list[Row], dict[str, int], bool] | None = None
 
     # ------------------------------------------------------------ data
 
@@ -140,7 +142,7 @@ class RecordTable(ScrollView, can_focus=True):
         """Replace the rows; the cursor stays on ``keep`` (or the current row) when it is still there."""
         current = keep if keep is not None else self.current_key
         self.rows = list(rows)
-        self._index = None
+        self._keyed = None
         self._natural = natural_widths(self.columns, self.rows)
         self._rebuild(current)
 
@@ -148,9 +150,7 @@ class RecordTable(ScrollView, can_focus=True):
         """Put each row in the place of the row with its key, keeping the view: for changes that
         neither filter nor sort sees (a selection mark), so one key need not rebuild, filter and
         sort 500,000 rows. Column widths only grow here (as wide as the widest cell shown)."""
-        index = self._index
-        if index is None:
-            index = self._index = {row.key: n for n, row in enumerate(self.rows)}
+        index = self._index_of(self.rows)[0]
         natural = self._natural
         for row in rows:
             at = index.get(row.key)
@@ -205,6 +205,37 @@ class RecordTable(ScrollView, can_focus=True):
         at = keys.index(self.sort_column) + 1 if self.sort_column in keys else 0
         self.sort_by(keys[at % len(keys)])
 
+    def _index_of(self, rows: list[Row]) -> tuple[dict[str, int], bool]:
+        """Row key -> place in ``rows`` (the last one when a key repeats), and whether none repeats."""
+        keyed = self._keyed
+        if keyed is None or keyed[0] is not rows:
+            index = {row.key: n for n, row in enumerate(rows)}
+            keyed = (rows, index, len(index) == len(rows))
+            if rows is self.rows:
+                self._keyed = keyed
+        return keyed[1], keyed[2]
+
+    def _candidates(self, rows: list[Row], row_filter: object) -> list[int] | None:
+        """The places of the rows a filter narrowed to keys (a team's members) can pass, ascending:
+        only those are tested. None when the filter is not narrowed, or keys repeat."""
+        keys = getattr(row_filter, "keys", None)
+        if keys is None:
+            return None
+        index, unique = self._index_of(rows)
+        if not unique:
+            return None
+        return sorted(index[key] for key in keys if key in index)
+
+    def filter_made(self, row_filter: RowFilter) -> None:
+        """Like `filter_later`, for a filter already made: one narrowed to fewer than `BACKGROUND_FROM`
+        keys (a team's members) is applied at once, testing only those rows (a millisecond), so what
+        it changes shows in the same frame as the key that asked; any other as `filter_later`."""
+        keys = row_filter.keys
+        if keys is not None and len(keys) < self.BACKGROUND_FROM:
+            self.set_filter(row_filter)
+        else:
+            self.filter_later(lambda: row_filter)
+
     def filter_later(self, make_filter: Callable[[], RowFilter | Callable[[Row], bool] | None]) -> None:
         """Filter (and sort) in a worker thread, then show the result (`ViewChanged` says when): a
         key typed into a filter never waits for 20,000 rows to be tested. Below `BACKGROUND_FROM`
@@ -238,7 +269,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
                  sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None) -> list[int] | None:
-        view = apply_filter(rows, row_filter, stop)
+        view = apply_filter(rows, row_filter, stop, self._candidates(rows, row_filter))
         if view is None:
             return None
         if sort_column is not None:
