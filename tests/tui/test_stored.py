@@ -194,3 +194,52 @@ def test_a_team_chosen_on_a_big_matrix_shows_its_rows_at_once_as_testing_every_r
             assert sorted(table.view) == every_row(table)
 
     asyncio.run(main())
+
+
+def test_a_filter_on_a_sorted_big_table_takes_the_rows_in_the_sorts_order_without_sorting_again(demo_url,
+                                                                                                  monkeypatch):
+    """Once the rows are sorted without a filter, a filter picks the rows that pass in that order
+    (a sort of 500,000 rows holds the GIL, and the UI thread with it, throughout): the view is what
+    filtering then sorting gives, for every column and both directions, empty cells included."""
+    from foureyes.tui import rows as rows_module
+    from foureyes.tui.widgets import table as table_module
+
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)  # every table counts as big: filters in a worker
+    sorts: list[int] = []
+    real_sorted = table_module._sorted
+
+    def counted(view, values, reverse):
+        sorts.append(len(view))
+        return real_sorted(view, values, reverse)
+
+    monkeypatch.setattr(table_module, "_sorted", counted)
+
+    def filtered_then_sorted(table: RecordTable) -> list[int]:
+        view = rows_module.apply_filter(table.rows, table.row_filter)
+        position = [c.key for c in table.columns].index(table.sort_column)
+        return real_sorted(view, [row.sort[position] for row in table.rows], table.sort_reverse)
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            for section, text in (("2", "sod"), ("3", "sa")):
+                await press(app, pilot, section)
+                table = app.screen.table
+                for column in [c.key for c in table.columns][:4]:
+                    for reverse in (False, True):
+                        table.set_filter(None)
+                        table.sort_by(column, reverse=reverse)  # sorted once, without a filter
+                        sorts.clear()
+                        await press(app, pilot, "f")
+                        await type_text(app, pilot, text)
+                        await settle(app, pilot)
+                        assert sorts == []  # not sorted again
+                        assert 0 < table.row_count < len(table.rows)
+                        assert table.view == filtered_then_sorted(table), (section, column, reverse)
+                        box = app.screen.query_one("#filter")
+                        box.value = ""
+                        await settle(app, pilot)
+                        await press(app, pilot, "escape")
+
+    asyncio.run(main())

@@ -6,6 +6,7 @@ keeps plain `Row` tuples, sorts and filters index lists, and draws lines on dema
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from rich.cells import cell_len, set_cell_size
@@ -39,6 +40,8 @@ class RecordTable(ScrollView, can_focus=True):
 
     # From this many rows a filter typed is computed in a worker (`filter_later`): about a frame's work.
     BACKGROUND_FROM: ClassVar[int] = 5000
+    # How long (seconds) such a worker waits at most for the key's frame to be drawn before it starts.
+    FRAME_WAIT: ClassVar[float] = 0.1
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "recordtable--header",
@@ -135,6 +138,10 @@ class RecordTable(ScrollView, can_focus=True):
         # row key -> place in rows, made when first needed, with the rows it is for and whether no key
         # repeats (one tuple, so a worker reading it never sees an index of other rows)
         self._keyed: tuple[list[Row], dict[str, int], bool] | None = None
+        # every row's place in the order of a sort (rows, column, reversed, places), kept from the view
+        # without a filter: a filter then picks rows in that order instead of sorting what passes again
+        # (one sort of 500,000 rows is C code that holds the GIL, and the UI thread with it, throughout)
+        self._ordered: tuple[list[Row], str, bool, tuple[int, ...]] | None = None
 
     # ------------------------------------------------------------ data
 
@@ -143,6 +150,7 @@ class RecordTable(ScrollView, can_focus=True):
         current = keep if keep is not None else self.current_key
         self.rows = list(rows)
         self._keyed = None
+        self._ordered = None
         self._natural = natural_widths(self.columns, self.rows)
         self._rebuild(current)
 
@@ -166,6 +174,7 @@ class RecordTable(ScrollView, can_focus=True):
     def set_columns(self, columns: Sequence[Column]) -> None:
         """Other columns for the same rows (which the caller sets next)."""
         self.columns = tuple(columns)
+        self._ordered = None
         self._natural = natural_widths(self.columns, self.rows)
         self._layout()
         self.refresh()
@@ -245,18 +254,40 @@ class RecordTable(ScrollView, can_focus=True):
             self.set_filter(make_filter())
             return
         ticket, rows, sort, keep = self._ticket, self.rows, (self.sort_column, self.sort_reverse), self.current_key
+        drawn = threading.Event()
+        self.call_after_refresh(drawn.set)
 
         def compute() -> None:
+            # The key's frame is drawn first: testing the rows would share the GIL with it (and the
+            # answer of a table this big comes frames later anyway).
+            drawn.wait(self.FRAME_WAIT)
+            if self._ticket != ticket:  # a newer filter was asked for meanwhile
+                return
             row_filter = make_filter()
             view = self._view_of(rows, row_filter, *sort, stop=lambda: self._ticket != ticket)
-            if view is None:  # a newer filter was asked for meanwhile
+            if view is None or self._ticket != ticket:  # a newer filter was asked for meanwhile
                 return
             # what the UI thread would otherwise scan the view for: where the cursor's row is, the counts
-            at = next((n for n, i in enumerate(view) if rows[i].key == keep), None) if keep is not None else None
+            at = self._place_in(view, rows, keep)
+            if self._ticket != ticket:
+                return
             self.post_message(self.ViewReady(ticket, rows, row_filter, view, self._summary(rows, view), (keep, at)))
 
         self.run_worker(compute, thread=True, exclusive=True, group="filter", description="filter the table",
                         exit_on_error=False)
+
+    def _place_in(self, view: list[int], rows: list[Row], key: str | None) -> int | None:
+        """Where the row with ``key`` is in ``view`` (None when it is not there)."""
+        if key is None:
+            return None
+        index, unique = self._index_of(rows)
+        if not unique:
+            return next((n for n, i in enumerate(view) if rows[i].key == key), None)
+        place = index.get(key)
+        try:
+            return view.index(place) if place is not None else None
+        except ValueError:
+            return None
 
     def on_record_table_view_ready(self, message: "ViewReady") -> None:
         message.stop()
@@ -269,13 +300,23 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
                  sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None) -> list[int] | None:
-        view = apply_filter(rows, row_filter, stop, self._candidates(rows, row_filter))
-        if view is None:
-            return None
+        position = None
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
-            if position is not None:
-                view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
+        candidates = self._candidates(rows, row_filter)
+        ordered = self._ordered
+        if (candidates is None and position is not None and ordered is not None and ordered[0] is rows
+                and ordered[1] == sort_column and ordered[2] == sort_reverse):
+            # Sorting is stable, so the rows that pass, taken in the order of all of them, are in the
+            # order a sort of those rows alone gives.
+            return apply_filter(rows, row_filter, stop, ordered[3])
+        view = apply_filter(rows, row_filter, stop, candidates)
+        if view is None:
+            return None
+        if position is not None:
+            view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
+            if row_filter is None or getattr(row_filter, "empty", False):
+                self._ordered = (rows, sort_column, sort_reverse, tuple(view))
         return view
 
     def _rebuild(self, keep: str | None) -> None:
