@@ -243,3 +243,36 @@ def test_a_filter_on_a_sorted_big_table_takes_the_rows_in_the_sorts_order_withou
                         await press(app, pilot, "escape")
 
     asyncio.run(main())
+
+
+def test_a_row_replaced_with_another_value_in_the_sorted_column_is_sorted_again_by_the_next_filter(demo_url,
+                                                                                                 monkeypatch):
+    """`replace_rows` keeps the view (a selection mark); if the sorted column is the one whose value
+    changed (sorted by the mark), the kept order is dropped and the next filter sorts as main did."""
+    from foureyes.tui import rows as rows_module
+    from foureyes.tui.widgets import table as table_module
+
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "3")
+            table = app.screen.table
+            table.sort_by("name")
+            first = table.rows[table.view[0]]
+            renamed = dataclasses.replace(first, sort=("zz last",) + tuple(first.sort[1:]))
+            same = table.rows[table.view[1]]
+            table.replace_rows([dataclasses.replace(same, cells=same.cells)])  # nothing sorted changed
+            assert table._ordered is not None
+            table.replace_rows([renamed])
+            assert table._ordered is None
+            await press(app, pilot, "f")
+            await type_text(app, pilot, "a")
+            await settle(app, pilot)
+            view = rows_module.apply_filter(table.rows, table.row_filter)
+            assert table.view == table_module._sorted(view, [row.sort[0] for row in table.rows], False)
+            assert table.rows[table.view[-1]].key == first.key  # "zz last" sorts last now
+
+    asyncio.run(main())

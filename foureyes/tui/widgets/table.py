@@ -160,10 +160,17 @@ class RecordTable(ScrollView, can_focus=True):
         sort 500,000 rows. Column widths only grow here (as wide as the widest cell shown)."""
         index = self._index_of(self.rows)[0]
         natural = self._natural
+        ordered = self._ordered
+        position = None
+        if ordered is not None:  # the kept order holds while no row's value in the sorted column changes
+            position = next((i for i, c in enumerate(self.columns) if c.key == ordered[1]), None)
         for row in rows:
             at = index.get(row.key)
             if at is None:
                 continue
+            if position is not None and self.rows[at].sort[position] != row.sort[position]:
+                self._ordered = ordered = None
+                position = None
             self.rows[at] = row
             for n, cell in enumerate(row.cells[: len(natural)]):
                 if len(cell) > natural[n]:
