@@ -306,7 +306,10 @@ class RecordTable(ScrollView, can_focus=True):
                         at=at if keep == self.current_key else None)
 
     def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
-                 sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None) -> list[int] | None:
+                 sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None,
+                 keep_order: bool = False) -> list[int] | None:
+        """The view: the rows that pass, sorted. ``keep_order`` (the UI thread only, which alone
+        replaces rows) keeps the order of an unfiltered sort for the filters after it."""
         position = None
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
@@ -322,13 +325,13 @@ class RecordTable(ScrollView, can_focus=True):
             return None
         if position is not None:
             view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
-            if row_filter is None or getattr(row_filter, "empty", False):
+            if keep_order and (row_filter is None or getattr(row_filter, "empty", False)):
                 self._ordered = (rows, sort_column, sort_reverse, tuple(view))
         return view
 
     def _rebuild(self, keep: str | None) -> None:
         self._ticket += 1  # a filter still being computed in a worker is for the old state
-        view = self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse)
+        view = self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse, keep_order=True)
         assert view is not None
         self._show_view(view, keep, summary=self._summary(self.rows, view))
 
