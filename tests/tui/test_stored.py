@@ -144,3 +144,135 @@ def test_a_review_filter_in_a_worker_counts_what_it_shows(demo_url, monkeypatch)
             assert f"{len(shown)} of {everyone} items match aws · {pending} pending" in screen_text(app)
 
     asyncio.run(main())
+
+
+def test_a_team_chosen_on_a_big_matrix_shows_its_rows_at_once_as_testing_every_row_would(demo_url, monkeypatch):
+    """A team narrows the matrix to its members: only their rows are tested, so a team smaller than
+    `BACKGROUND_FROM` is applied in the handler of the choice (drawn in the same frame) and a larger
+    one in a worker; either way the rows, their order and the summary are what testing every row
+    gives, with a typed filter and "conflicts only" on top."""
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 4)  # the matrix (38 people) counts as big
+
+    def every_row(table: RecordTable) -> list[int]:
+        return [n for n, row in enumerate(table.rows) if table.row_filter(row)]
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "3")
+            screen = app.screen
+            table = screen.table
+            sizes = {team: len(Workspace.team_members(app.triage.analysis, team)) for team in app.triage.teams}
+            small = "sre"
+            large = next(team for team, size in sizes.items() if size >= 4)
+            assert sizes[small] == 3
+
+            screen.set_scope(team=small)  # no await: the rows are there when the handler returns
+            assert {row.cells[0] for row in table.visible_rows} == {"Sam Sato", "Sid Shah", "Sue Sorensen"}
+            assert table.view == every_row(table)
+            await settle(app, pilot)
+            assert f"3 of {len(table.rows)} people" in screen_text(app) and "team sre" in screen_text(app)
+
+            await press(app, pilot, "f")
+            await type_text(app, pilot, "sam")
+            assert [row.cells[0] for row in table.visible_rows] == ["Sam Sato"]
+            await press(app, pilot, "escape")
+            await press(app, pilot, "c")  # conflicts only, within the team and the filter
+            assert table.view == every_row(table)
+
+            screen.set_scope(team=large)  # as many as BACKGROUND_FROM: in a worker, landing the same
+            await settle(app, pilot)
+            assert table.row_filter.keys is not None and len(table.row_filter.keys) == sizes[large]
+            assert table.view == every_row(table)
+            assert all(row.key in table.row_filter.keys for row in table.visible_rows)
+
+            table.sort_by("name", reverse=True)  # sorted after the members' rows are picked
+            screen.set_scope(team=small)
+            before = [table.rows[n].cells[0] for n in table.view]
+            assert before == sorted(before, reverse=True)
+            assert sorted(table.view) == every_row(table)
+
+    asyncio.run(main())
+
+
+def test_a_filter_on_a_sorted_big_table_takes_the_rows_in_the_sorts_order_without_sorting_again(demo_url,
+                                                                                                  monkeypatch):
+    """Once the rows are sorted without a filter, a filter picks the rows that pass in that order
+    (a sort of 500,000 rows holds the GIL, and the UI thread with it, throughout): the view is what
+    filtering then sorting gives, for every column and both directions, empty cells included."""
+    from foureyes.tui import rows as rows_module
+    from foureyes.tui.widgets import table as table_module
+
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)  # every table counts as big: filters in a worker
+    sorts: list[int] = []
+    real_sorted = table_module._sorted
+
+    def counted(view, values, reverse):
+        sorts.append(len(view))
+        return real_sorted(view, values, reverse)
+
+    monkeypatch.setattr(table_module, "_sorted", counted)
+
+    def filtered_then_sorted(table: RecordTable) -> list[int]:
+        view = rows_module.apply_filter(table.rows, table.row_filter)
+        position = [c.key for c in table.columns].index(table.sort_column)
+        return real_sorted(view, [row.sort[position] for row in table.rows], table.sort_reverse)
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            for section, text in (("2", "sod"), ("3", "sa")):
+                await press(app, pilot, section)
+                table = app.screen.table
+                for column in [c.key for c in table.columns][:4]:
+                    for reverse in (False, True):
+                        table.set_filter(None)
+                        table.sort_by(column, reverse=reverse)  # sorted once, without a filter
+                        sorts.clear()
+                        await press(app, pilot, "f")
+                        await type_text(app, pilot, text)
+                        await settle(app, pilot)
+                        assert sorts == []  # not sorted again
+                        assert 0 < table.row_count < len(table.rows)
+                        assert table.view == filtered_then_sorted(table), (section, column, reverse)
+                        box = app.screen.query_one("#filter")
+                        box.value = ""
+                        await settle(app, pilot)
+                        await press(app, pilot, "escape")
+
+    asyncio.run(main())
+
+
+def test_a_row_replaced_with_another_value_in_the_sorted_column_is_sorted_again_by_the_next_filter(demo_url,
+                                                                                                 monkeypatch):
+    """`replace_rows` keeps the view (a selection mark); if the sorted column is the one whose value
+    changed (sorted by the mark), the kept order is dropped and the next filter sorts as main did."""
+    from foureyes.tui import rows as rows_module
+    from foureyes.tui.widgets import table as table_module
+
+    monkeypatch.setattr(RecordTable, "BACKGROUND_FROM", 0)
+
+    async def main() -> None:
+        app = make_app(store_url=demo_url, demo=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await press(app, pilot, "3")
+            table = app.screen.table
+            table.sort_by("name")
+            first = table.rows[table.view[0]]
+            renamed = dataclasses.replace(first, sort=("zz last",) + tuple(first.sort[1:]))
+            same = table.rows[table.view[1]]
+            table.replace_rows([dataclasses.replace(same, cells=same.cells)])  # nothing sorted changed
+            assert table._ordered is not None
+            table.replace_rows([renamed])
+            assert table._ordered is None
+            await press(app, pilot, "f")
+            await type_text(app, pilot, "a")
+            await settle(app, pilot)
+            view = rows_module.apply_filter(table.rows, table.row_filter)
+            assert table.view == table_module._sorted(view, [row.sort[0] for row in table.rows], False)
+            assert table.rows[table.view[-1]].key == first.key  # "zz last" sorts last now
+
+    asyncio.run(main())

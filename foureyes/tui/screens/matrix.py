@@ -28,6 +28,7 @@ from ...workspace import Workspace
 from ..actions import Action
 from ..rows import Row, RowFilter, parse_filter
 from ..state import CAPABILITY_STYLE, MATRIX_COLUMNS, MATRIX_FIELDS, Triage, matrix_table_rows
+from ..widgets.inputs import FilterBox
 from ..widgets.table import RecordTable
 from .base import Command
 from .tabular import SummaryLine, TableScreen
@@ -153,6 +154,16 @@ class MatrixScreen(TableScreen):
     def filter_for(self, text: str) -> RowFilter:
         row_filter = parse_filter(text + (" conflict:yes" if self.conflicts_only else ""), self.FIELDS)
         return replace(row_filter, keys=self._team_members()) if self.team else row_filter
+
+    def apply_filter(self) -> None:
+        """With a team chosen, the filter is made here (a team's members are kept once read) and only
+        the members' rows are tested: at once for a team smaller than `RecordTable.BACKGROUND_FROM`,
+        so the choice, the rows, the detail pane and the summary are laid out and drawn in one frame
+        (a worker's answer came a frame later, with a layout of its own); else in a worker."""
+        if not self.team or self.triage is None:
+            super().apply_filter()
+            return
+        self.table.filter_made(self.filter_for(self.query_one("#filter", FilterBox).value))
 
     def _team_members(self) -> frozenset[str] | None:
         triage = self.triage

@@ -6,6 +6,7 @@ keeps plain `Row` tuples, sorts and filters index lists, and draws lines on dema
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from rich.cells import cell_len, set_cell_size
@@ -39,6 +40,8 @@ class RecordTable(ScrollView, can_focus=True):
 
     # From this many rows a filter typed is computed in a worker (`filter_later`): about a frame's work.
     BACKGROUND_FROM: ClassVar[int] = 5000
+    # How long (seconds) such a worker waits at most for the key's frame to be drawn before it starts.
+    FRAME_WAIT: ClassVar[float] = 0.1
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "recordtable--header",
@@ -132,7 +135,13 @@ class RecordTable(ScrollView, can_focus=True):
         # in the worker for a big table, and kept in `view_summary` (None without `summarise`).
         self.summarise: Callable[[Sequence[Row], list[int]], Any] | None = None
         self.view_summary: Any = None
-        self._index: dict[str, int] | None = None  # row key -> place in rows, made when first needed
+        # row key -> place in rows, made when first needed, with the rows it is for and whether no key
+        # repeats (one tuple, so a worker reading it never sees an index of other rows)
+        self._keyed: tuple[list[Row], dict[str, int], bool] | None = None
+        # every row's place in the order of a sort (rows, column, reversed, places), kept from the view
+        # without a filter: a filter then picks rows in that order instead of sorting what passes again
+        # (one sort of 500,000 rows is C code that holds the GIL, and the UI thread with it, throughout)
+        self._ordered: tuple[list[Row], str, bool, tuple[int, ...]] | None = None
 
     # ------------------------------------------------------------ data
 
@@ -140,7 +149,8 @@ class RecordTable(ScrollView, can_focus=True):
         """Replace the rows; the cursor stays on ``keep`` (or the current row) when it is still there."""
         current = keep if keep is not None else self.current_key
         self.rows = list(rows)
-        self._index = None
+        self._keyed = None
+        self._ordered = None
         self._natural = natural_widths(self.columns, self.rows)
         self._rebuild(current)
 
@@ -148,14 +158,19 @@ class RecordTable(ScrollView, can_focus=True):
         """Put each row in the place of the row with its key, keeping the view: for changes that
         neither filter nor sort sees (a selection mark), so one key need not rebuild, filter and
         sort 500,000 rows. Column widths only grow here (as wide as the widest cell shown)."""
-        index = self._index
-        if index is None:
-            index = self._index = {row.key: n for n, row in enumerate(self.rows)}
+        index = self._index_of(self.rows)[0]
         natural = self._natural
+        ordered = self._ordered
+        position = None
+        if ordered is not None:  # the kept order holds while no row's value in the sorted column changes
+            position = next((i for i, c in enumerate(self.columns) if c.key == ordered[1]), None)
         for row in rows:
             at = index.get(row.key)
             if at is None:
                 continue
+            if position is not None and self.rows[at].sort[position] != row.sort[position]:
+                self._ordered = ordered = None
+                position = None
             self.rows[at] = row
             for n, cell in enumerate(row.cells[: len(natural)]):
                 if len(cell) > natural[n]:
@@ -166,6 +181,7 @@ class RecordTable(ScrollView, can_focus=True):
     def set_columns(self, columns: Sequence[Column]) -> None:
         """Other columns for the same rows (which the caller sets next)."""
         self.columns = tuple(columns)
+        self._ordered = None
         self._natural = natural_widths(self.columns, self.rows)
         self._layout()
         self.refresh()
@@ -205,6 +221,37 @@ class RecordTable(ScrollView, can_focus=True):
         at = keys.index(self.sort_column) + 1 if self.sort_column in keys else 0
         self.sort_by(keys[at % len(keys)])
 
+    def _index_of(self, rows: list[Row]) -> tuple[dict[str, int], bool]:
+        """Row key -> place in ``rows`` (the last one when a key repeats), and whether none repeats."""
+        keyed = self._keyed
+        if keyed is None or keyed[0] is not rows:
+            index = {row.key: n for n, row in enumerate(rows)}
+            keyed = (rows, index, len(index) == len(rows))
+            if rows is self.rows:
+                self._keyed = keyed
+        return keyed[1], keyed[2]
+
+    def _candidates(self, rows: list[Row], row_filter: object) -> list[int] | None:
+        """The places of the rows a filter narrowed to keys (a team's members) can pass, ascending:
+        only those are tested. None when the filter is not narrowed, or keys repeat."""
+        keys = getattr(row_filter, "keys", None)
+        if keys is None:
+            return None
+        index, unique = self._index_of(rows)
+        if not unique:
+            return None
+        return sorted(index[key] for key in keys if key in index)
+
+    def filter_made(self, row_filter: RowFilter) -> None:
+        """Like `filter_later`, for a filter already made: one narrowed to fewer than `BACKGROUND_FROM`
+        keys (a team's members) is applied at once, testing only those rows (a millisecond), so what
+        it changes shows in the same frame as the key that asked; any other as `filter_later`."""
+        keys = row_filter.keys
+        if keys is not None and len(keys) < self.BACKGROUND_FROM:
+            self.set_filter(row_filter)
+        else:
+            self.filter_later(lambda: row_filter)
+
     def filter_later(self, make_filter: Callable[[], RowFilter | Callable[[Row], bool] | None]) -> None:
         """Filter (and sort) in a worker thread, then show the result (`ViewChanged` says when): a
         key typed into a filter never waits for 20,000 rows to be tested. Below `BACKGROUND_FROM`
@@ -214,18 +261,40 @@ class RecordTable(ScrollView, can_focus=True):
             self.set_filter(make_filter())
             return
         ticket, rows, sort, keep = self._ticket, self.rows, (self.sort_column, self.sort_reverse), self.current_key
+        drawn = threading.Event()
+        self.call_after_refresh(drawn.set)
 
         def compute() -> None:
+            # The key's frame is drawn first: testing the rows would share the GIL with it (and the
+            # answer of a table this big comes frames later anyway).
+            drawn.wait(self.FRAME_WAIT)
+            if self._ticket != ticket:  # a newer filter was asked for meanwhile
+                return
             row_filter = make_filter()
             view = self._view_of(rows, row_filter, *sort, stop=lambda: self._ticket != ticket)
-            if view is None:  # a newer filter was asked for meanwhile
+            if view is None or self._ticket != ticket:  # a newer filter was asked for meanwhile
                 return
             # what the UI thread would otherwise scan the view for: where the cursor's row is, the counts
-            at = next((n for n, i in enumerate(view) if rows[i].key == keep), None) if keep is not None else None
+            at = self._place_in(view, rows, keep)
+            if self._ticket != ticket:
+                return
             self.post_message(self.ViewReady(ticket, rows, row_filter, view, self._summary(rows, view), (keep, at)))
 
         self.run_worker(compute, thread=True, exclusive=True, group="filter", description="filter the table",
                         exit_on_error=False)
+
+    def _place_in(self, view: list[int], rows: list[Row], key: str | None) -> int | None:
+        """Where the row with ``key`` is in ``view`` (None when it is not there)."""
+        if key is None:
+            return None
+        index, unique = self._index_of(rows)
+        if not unique:
+            return next((n for n, i in enumerate(view) if rows[i].key == key), None)
+        place = index.get(key)
+        try:
+            return view.index(place) if place is not None else None
+        except ValueError:
+            return None
 
     def on_record_table_view_ready(self, message: "ViewReady") -> None:
         message.stop()
@@ -237,19 +306,32 @@ class RecordTable(ScrollView, can_focus=True):
                         at=at if keep == self.current_key else None)
 
     def _view_of(self, rows: Sequence[Row], row_filter: RowFilter | Callable[[Row], bool] | None,
-                 sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None) -> list[int] | None:
-        view = apply_filter(rows, row_filter, stop)
-        if view is None:
-            return None
+                 sort_column: str | None, sort_reverse: bool, stop: Callable[[], bool] | None = None,
+                 keep_order: bool = False) -> list[int] | None:
+        """The view: the rows that pass, sorted. ``keep_order`` (the UI thread only, which alone
+        replaces rows) keeps the order of an unfiltered sort for the filters after it."""
+        position = None
         if sort_column is not None:
             position = next((i for i, c in enumerate(self.columns) if c.key == sort_column), None)
-            if position is not None:
-                view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
+        candidates = self._candidates(rows, row_filter)
+        ordered = self._ordered
+        if (candidates is None and position is not None and ordered is not None and ordered[0] is rows
+                and ordered[1] == sort_column and ordered[2] == sort_reverse):
+            # Sorting is stable, so the rows that pass, taken in the order of all of them, are in the
+            # order a sort of those rows alone gives.
+            return apply_filter(rows, row_filter, stop, ordered[3])
+        view = apply_filter(rows, row_filter, stop, candidates)
+        if view is None:
+            return None
+        if position is not None:
+            view = _sorted(view, [row.sort[position] for row in rows], sort_reverse)
+            if keep_order and (row_filter is None or getattr(row_filter, "empty", False)):
+                self._ordered = (rows, sort_column, sort_reverse, tuple(view))
         return view
 
     def _rebuild(self, keep: str | None) -> None:
         self._ticket += 1  # a filter still being computed in a worker is for the old state
-        view = self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse)
+        view = self._view_of(self.rows, self.row_filter, self.sort_column, self.sort_reverse, keep_order=True)
         assert view is not None
         self._show_view(view, keep, summary=self._summary(self.rows, view))
 
