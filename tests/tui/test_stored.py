@@ -226,21 +226,26 @@ def test_a_filter_on_a_sorted_big_table_takes_the_rows_in_the_sorts_order_withou
             for section, text in (("2", "sod"), ("3", "sa")):
                 await press(app, pilot, section)
                 table = app.screen.table
+                box = app.screen.query_one("#filter")
+                typed = False
                 for column in [c.key for c in table.columns][:4]:
                     for reverse in (False, True):
                         table.set_filter(None)
                         table.sort_by(column, reverse=reverse)  # sorted once, without a filter
                         sorts.clear()
-                        await press(app, pilot, "f")
-                        await type_text(app, pilot, text)
+                        if not typed:  # the first filter typed key by key (a worker per key), the rest set whole
+                            await press(app, pilot, "f")
+                            await type_text(app, pilot, text)
+                            typed = True
+                        else:
+                            box.value = text
                         await settle(app, pilot)
                         assert sorts == []  # not sorted again
                         assert 0 < table.row_count < len(table.rows)
                         assert table.view == filtered_then_sorted(table), (section, column, reverse)
-                        box = app.screen.query_one("#filter")
                         box.value = ""
                         await settle(app, pilot)
-                        await press(app, pilot, "escape")
+                await press(app, pilot, "escape")
 
     asyncio.run(main())
 
