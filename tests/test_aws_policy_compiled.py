@@ -233,7 +233,7 @@ def test_compiled_and_uncompiled_agree_on_thousands_of_requests_through_shared_s
 
 def test_arn_matching_without_wildcards_is_equality():
     """`arn_matches` compares a pattern with no ``*``, ``?`` or escaped literal as text; the regex agrees."""
-    from foureyes.connectors.aws.policy import _arn_regex, arn_matches
+    from foureyes.connectors.aws.policy_matching import arn_matches, arn_regex
 
     arns = RESOURCES + ["arn:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/alice\n",
                         "ARN:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/alicex", "a:b"]
@@ -241,4 +241,4 @@ def test_arn_matching_without_wildcards_is_equality():
         if any(c in pattern for c in "*?\x00"):
             continue
         for arn in arns:
-            assert arn_matches(pattern, arn) is (_arn_regex(pattern).match(arn) is not None) is (pattern == arn)
+            assert arn_matches(pattern, arn) is (arn_regex(pattern).match(arn) is not None) is (pattern == arn)

@@ -30,13 +30,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .policy_conditions import _check_condition, _ConditionPlan, _conditions
+from .policy_conditions import check_condition, ConditionPlan
 from .policy_context import (ALLOWED, BOUNDARY, EXPLICIT_DENY, IDENTITY, IMPLICIT_DENY, OUTCOMES, RESOURCE, SCP,
                              ContextInput, PolicyError, RequestContext)
-from .policy_documents import Decision, Policy, PolicyInput, Statement, _Statement
-from .policy_matching import _arn_regex  # noqa: F401 - read by the tests of compiled ARN patterns
-from .policy_matching import (_ACCOUNT, _DIRECT, _ROLE, _account_of, _not_principal_excludes,
-                              _principal_forms, _principal_kind, _resource_match, _substitute, action_matches,
+from .policy_documents import Decision, Policy, PolicyInput, Statement, ParsedStatement
+from .policy_matching import (ACCOUNT, DIRECT, ROLE, account_of, not_principal_excludes,
+                              principal_forms, principal_kind_of, resource_match, substitute, action_matches,
                               arn_matches, arn_witness, glob_witness)
 
 # what callers import from here (the evaluator's parts live in policy_context, policy_documents,
@@ -49,7 +48,25 @@ __all__ = ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "OUTCOMES", "Decision", 
 # ---------------------------------------------------------------- statement applicability
 
 
-def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: RequestContext,
+def _conditions(stmt: ParsedStatement, ctx: RequestContext, version: str,
+                compiled: bool = False) -> tuple[bool | None, list[str]]:
+    notes: list[str] = []
+    unknown = False
+    plans = stmt.plans() if compiled else (ConditionPlan(operator, key, values)
+                                           for operator, block in stmt.conditions.items()
+                                           for key, values in block.items())
+    for plan in plans:
+        result, found = check_condition(plan, ctx, version)
+        if result is False:
+            return False, []
+        if result is None:
+            unknown = True
+            notes.extend(found)
+    return (None, notes) if unknown else (True, [])
+
+
+
+def _applies(policy: Policy, stmt: ParsedStatement, action: str, resource: str, ctx: RequestContext,
              *, with_principal: bool, has_boundary: bool = False,
              compiled: bool = False) -> tuple[bool | None, list[str], str | None]:
     """Does the statement apply? (True/None for unknown/False, notes, how the principal is named).
@@ -62,7 +79,7 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
     unknown = False
     if stmt.resources is not None:
         matched, found = (stmt.resource_matcher(policy.version).match(resource, ctx) if compiled  # type: ignore[union-attr]
-                          else _resource_match(stmt.resources, resource, ctx, policy.version))
+                          else resource_match(stmt.resources, resource, ctx, policy.version))
         if matched is False:
             return False, [], None
         if matched is None:
@@ -70,7 +87,7 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
             notes.extend(found)
     elif stmt.not_resources is not None:
         matched, found = (stmt.resource_matcher(policy.version).match(resource, ctx) if compiled  # type: ignore[union-attr]
-                          else _resource_match(stmt.not_resources, resource, ctx, policy.version))
+                          else resource_match(stmt.not_resources, resource, ctx, policy.version))
         if matched is True:
             return False, [], None
         if matched is None:
@@ -79,7 +96,7 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
     principal_kind = None
     if with_principal:
         if stmt.principals is not None:
-            principal_kind, found = _principal_kind(stmt.principals, ctx)
+            principal_kind, found = principal_kind_of(stmt.principals, ctx)
             if principal_kind is None:
                 return False, [], None
             if found:
@@ -88,9 +105,9 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
         elif stmt.not_principals is not None:
             # AWS: a Deny with NotPrincipal in a resource policy always denies a caller that has a
             # permissions boundary, whatever NotPrincipal names (reference_policies_elements_notprincipal).
-            if not (has_boundary and stmt.effect == "Deny") and _not_principal_excludes(stmt.not_principals, ctx):
+            if not (has_boundary and stmt.effect == "Deny") and not_principal_excludes(stmt.not_principals, ctx):
                 return False, [], None
-            principal_kind = _DIRECT
+            principal_kind = DIRECT
         else:
             return False, [], None
     if not stmt.conditions:
@@ -104,7 +121,7 @@ def _applies(policy: Policy, stmt: _Statement, action: str, resource: str, ctx: 
     return (None if unknown else True), notes, principal_kind
 
 
-def _located(policy: Policy, stmt: _Statement, layer: str, level: int, notes: Iterable[str]) -> list[str]:
+def _located(policy: Policy, stmt: ParsedStatement, layer: str, level: int, notes: Iterable[str]) -> list[str]:
     where = Statement(policy, stmt.index, layer, level).describe()
     return [f"{n} — {where}" for n in notes]
 
@@ -324,14 +341,14 @@ def _decide(action: str, resource: str, ctx: RequestContext, scan: Callable[...,
 
     # 3. The resource (or trust) policy.
     if has_resource_policy:
-        caller, role_arn, caller_account = _principal_forms(ctx)
-        resource_account = _account_of(resource)
+        caller, role_arn, caller_account = principal_forms(ctx)
+        resource_account = account_of(resource)
         cross_account = bool(caller_account and resource_account and caller_account != resource_account)
         res_allow = scan(RESOURCE, "Allow")
         kinds = res_allow.principal
-        direct = [s for s in res_allow.statements() if kinds.get(id(s)) == _DIRECT]
-        as_role = [s for s in res_allow.statements() if kinds.get(id(s)) == _ROLE]
-        by_account = [s for s in res_allow.statements() if kinds.get(id(s)) == _ACCOUNT]
+        direct = [s for s in res_allow.statements() if kinds.get(id(s)) == DIRECT]
+        as_role = [s for s in res_allow.statements() if kinds.get(id(s)) == ROLE]
+        by_account = [s for s in res_allow.statements() if kinds.get(id(s)) == ACCOUNT]
         if cross_account:
             if not res_allow.any:
                 return Decision(IMPLICIT_DENY, None, _dedupe(uncertain),
@@ -394,9 +411,9 @@ class PolicySet:
     ``PolicySet(identity_policies, boundary, scps).evaluate(action, resource, context=...)`` decides
     exactly as `evaluate` with the same arguments does (tests/test_aws_policy_properties.py checks
     it on random policies and requests), but reads each policy once: per action, which statements
-    cover it (a set look-up and a regex per service: `_ActionMatcher`), per statement its resources
-    (a set of plain ARNs and one regex, remembered per resource: `_ResourceMatcher`) and its
-    conditions (operators parsed once: `_ConditionPlan`, each remembering its answer per request value).
+    cover it (a set look-up and a regex per service: `ActionMatcher`), per statement its resources
+    (a set of plain ARNs and one regex, remembered per resource: `ResourceMatcher`) and its
+    conditions (operators parsed once: `ConditionPlan`, each remembering its answer per request value).
     Per action, the layers that can matter are listed once (`_ActionPlan.prepare`): SCP levels that allow
     the action whatever the request are passed over, and a decision without a resource policy that
     depends on nothing in the request is made once. An evaluation is then a few dictionary look-ups and
@@ -494,7 +511,7 @@ def _scan_planned(candidates: tuple[Any, ...], layer: str, level: int, resource:
         if conditions:  # `_conditions`: one that fails rules the statement out, unknown ones are noted
             version = policy.version
             for condition in conditions:
-                result, found = _check_condition(condition, ctx, version)
+                result, found = check_condition(condition, ctx, version)
                 if result is False:
                     break
                 if result is None:
@@ -576,9 +593,9 @@ class _ActionPlan:
     refusable: bool  # AWS refuses this action on some resources whatever the policies (`refused_by_aws`)
     # (layer, effect, SCP level) -> the statements covering the action, each with its `Statement`, its
     # policy, whether it applies whatever the resource and context (`_always`), its resource matcher,
-    # whether that is Resource (not NotResource), and its conditions' plans (`_Statement.plans`)
-    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, _Statement, bool, Any, bool,
-                                                     tuple[_ConditionPlan, ...]], ...]] = \
+    # whether that is Resource (not NotResource), and its conditions' plans (`ParsedStatement.plans`)
+    statements: dict[tuple[str, str, int], tuple[tuple[Statement, Policy, ParsedStatement, bool, Any, bool,
+                                                     tuple[ConditionPlan, ...]], ...]] = \
         field(default_factory=dict)
     # the layers where every such statement always applies: their scan, done once (never changed)
     constant: dict[tuple[str, str, int], _LayerResult] = field(default_factory=dict)
@@ -645,7 +662,7 @@ def allow_resource_patterns(policies: Sequence[PolicyInput], action: str,
                 out.append("*")
                 continue
             for pattern in stmt.resources:
-                text, _ = _substitute(pattern, ctx, policy.version)
+                text, _ = substitute(pattern, ctx, policy.version)
                 if text is not None:
                     out.append(text)
     return list(dict.fromkeys(out))

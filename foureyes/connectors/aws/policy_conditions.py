@@ -1,5 +1,5 @@
 """Condition blocks for the AWS policy evaluator (`policy`): the operators and their set and
-IfExists forms, each condition planned once (`_ConditionPlan`) and answered true, false or
+IfExists forms, each condition planned once (`ConditionPlan`) and answered true, false or
 unknown against a `RequestContext` (unknown keeps a decision uncertain, never allowed)."""
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ import math
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-from .policy_context import _ABSENT, _KNOWN, _MULTI, _UNKNOWN, _VARIABLES_VERSION, RequestContext, _scalar
-from .policy_matching import _glob_regex_with_literals, _substitute, arn_matches
+from .policy_context import ABSENT, KNOWN, MULTI, UNKNOWN, VARIABLES_VERSION, RequestContext, scalar
+from .policy_matching import glob_regex_with_literals, substitute, arn_matches
 
-if TYPE_CHECKING:
-    from .policy_documents import _Statement
 
 # ---------------------------------------------------------------- conditions
 
@@ -68,7 +66,7 @@ def _to_date(value: str) -> datetime | None:
 
 @lru_cache(maxsize=16384)
 def _string_like_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(_glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
+    return re.compile(glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
 
 
 _BOOLEANS = ("true", "false")
@@ -148,14 +146,14 @@ def _null(qualifier: str, values: tuple[str, ...], state: str, text: str) -> tup
             return False
         return ("true" if absent else "false") in wanted
 
-    if state != _UNKNOWN:
-        return outcome(state == _ABSENT), []
+    if state != UNKNOWN:
+        return outcome(state == ABSENT), []
     if outcome(True) == outcome(False):
         return outcome(True), []
     return None, [f"{text} (unknown at snapshot time)"]
 
 
-class _ConditionPlan:
+class ConditionPlan:
     """One condition (operator, key, values) read once: its operator parsed, its text for notes,
     and the values as they are compared when no policy variable has to be put in."""
 
@@ -182,26 +180,26 @@ class _ConditionPlan:
             self.match = lambda have: regex.match(have) is not None
         elif self.op in ("stringlike", "stringnotlike"):
             self.match = lambda have: False
-        # `_check_condition`'s answers by the request's value (a text) or state (absent, unknown): without
+        # `check_condition`'s answers by the request's value (a text) or state (absent, unknown): without
         # policy variables nothing else is read. The answers are shared: callers only read them.
         self.memo: dict[Any, tuple[bool | None, list[str]]] | None = None if self.variables else {}
 
 
 def _one_condition(operator: str, key: str, values: tuple[str, ...], ctx: RequestContext,
                    version: str) -> tuple[bool | None, list[str]]:
-    return _check_condition(_ConditionPlan(operator, key, values), ctx, version)
+    return check_condition(ConditionPlan(operator, key, values), ctx, version)
 
 
-_STATE_KEYS = {_ABSENT: (_ABSENT,), _UNKNOWN: (_UNKNOWN,)}  # memo keys apart from any text value
+_STATE_KEYS = {ABSENT: (ABSENT,), UNKNOWN: (UNKNOWN,)}  # memo keys apart from any text value
 
 
-def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
+def check_condition(plan: ConditionPlan, ctx: RequestContext, version: str) -> tuple[bool | None, list[str]]:
     state, have = ctx.lookup_lowered(plan.lowered)
     memo = plan.memo
     if memo is None:
         return _check_condition_now(plan, ctx, version, state, have)
-    key = have if state is _KNOWN else _STATE_KEYS[state]
-    if state is _KNOWN and type(have) is not str:  # several values, or not a text: not remembered
+    key = have if state is KNOWN else _STATE_KEYS[state]
+    if state is KNOWN and type(have) is not str:  # several values, or not a text: not remembered
         return _check_condition_now(plan, ctx, version, state, have)
     found = memo.get(key)
     if found is None:
@@ -211,17 +209,17 @@ def _check_condition(plan: _ConditionPlan, ctx: RequestContext, version: str) ->
     return found
 
 
-def _check_condition_now(plan: _ConditionPlan, ctx: RequestContext, version: str, state: str,
+def _check_condition_now(plan: ConditionPlan, ctx: RequestContext, version: str, state: str,
                          have: Any) -> tuple[bool | None, list[str]]:
     qualifier, op, if_exists, text = plan.qualifier, plan.op, plan.if_exists, plan.text
     if not plan.known:
         return None, [f"{text} (operator not understood)"]
     if op == "null":
         return _null(qualifier, plan.values, state, text)
-    if state == _UNKNOWN:
+    if state == UNKNOWN:
         return None, [f"{text} (unknown at snapshot time)"]
     negated = plan.negated
-    if state == _ABSENT:
+    if state == ABSENT:
         if if_exists or qualifier == "forallvalues":
             return True, []
         if qualifier == "foranyvalue":
@@ -230,17 +228,17 @@ def _check_condition_now(plan: _ConditionPlan, ctx: RequestContext, version: str
     wanted: list[str] = []
     notes: list[str] = []
     broken = False  # a value whose variable cannot be resolved: it never matches
-    if not plan.variables or version != _VARIABLES_VERSION:
+    if not plan.variables or version != VARIABLES_VERSION:
         if plan.match is not None:  # a string operator: one look-up per request value
             matches = plan.match
-            request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
+            request_values = [scalar(v) for v in have] if isinstance(have, MULTI) else [scalar(have)]
             if qualifier == "forallvalues":
                 return all((not matches(v)) if negated else matches(v) for v in request_values), []
             return any((not matches(v)) if negated else matches(v) for v in request_values), []
         wanted = plan.literal
     else:
         for value in plan.values:
-            substituted, var_notes = _substitute(value, ctx, version)
+            substituted, var_notes = substitute(value, ctx, version)
             if substituted is None:
                 broken = True
                 continue
@@ -248,7 +246,7 @@ def _check_condition_now(plan: _ConditionPlan, ctx: RequestContext, version: str
                 notes.extend(var_notes)
                 continue  # a value we cannot compute: this comparison is unknown
             wanted.append(substituted if op in _KEEP_ESCAPES else substituted.replace("\x00", ""))
-    request_values = [_scalar(v) for v in have] if isinstance(have, _MULTI) else [_scalar(have)]
+    request_values = [scalar(v) for v in have] if isinstance(have, MULTI) else [scalar(have)]
 
     def holds(value: str) -> bool:
         found = [_compare(op, value, w) for w in wanted]
@@ -264,21 +262,3 @@ def _check_condition_now(plan: _ConditionPlan, ctx: RequestContext, version: str
     if notes and result == negated:
         return None, [f"{text} ({'; '.join(notes)})"]
     return result, []
-
-
-def _conditions(stmt: _Statement, ctx: RequestContext, version: str,
-                compiled: bool = False) -> tuple[bool | None, list[str]]:
-    notes: list[str] = []
-    unknown = False
-    plans = stmt.plans() if compiled else (_ConditionPlan(operator, key, values)
-                                           for operator, block in stmt.conditions.items()
-                                           for key, values in block.items())
-    for plan in plans:
-        result, found = _check_condition(plan, ctx, version)
-        if result is False:
-            return False, []
-        if result is None:
-            unknown = True
-            notes.extend(found)
-    return (None, notes) if unknown else (True, [])
-

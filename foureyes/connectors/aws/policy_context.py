@@ -13,22 +13,22 @@ OUTCOMES = (ALLOWED, IMPLICIT_DENY, EXPLICIT_DENY)
 IDENTITY, BOUNDARY, SCP, RESOURCE = "identity", "boundary", "scp", "resource"
 
 # The only policy language version that knows policy variables; older documents match `${` literally.
-_VARIABLES_VERSION = "2012-10-17"
+VARIABLES_VERSION = "2012-10-17"
 
 
 class PolicyError(ValueError):
     """A policy document that cannot be read (not JSON, not an object, no statements)."""
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def strings(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, (list, tuple)):
-        return tuple(_scalar(v) for v in value)
-    return (_scalar(value),)
+        return tuple(scalar(v) for v in value)
+    return (scalar(value),)
 
 
-def _scalar(value: Any) -> str:
+def scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -36,9 +36,9 @@ def _scalar(value: Any) -> str:
 
 # ---------------------------------------------------------------- request context
 
-_KNOWN, _ABSENT, _UNKNOWN = "known", "absent", "unknown"
+KNOWN, ABSENT, UNKNOWN = "known", "absent", "unknown"
 _MISSING = object()
-_MULTI = (list, tuple, set, frozenset)  # a context value of several values (a multivalued key)
+MULTI = (list, tuple, set, frozenset)  # a context value of several values (a multivalued key)
 
 
 class RequestContext:
@@ -71,10 +71,10 @@ class RequestContext:
         """`lookup` of a key already in lower case."""
         found = self._values.get(k, _MISSING)
         if found is not _MISSING:
-            return _KNOWN, found
+            return KNOWN, found
         if k in self._absent or (self._absent_prefixes and any(k.startswith(p) for p in self._absent_prefixes)):
-            return _ABSENT, None
-        return _UNKNOWN, None
+            return ABSENT, None
+        return UNKNOWN, None
 
     def with_values(self, values: Mapping[str, Any]) -> "RequestContext":
         """A copy with more (or overriding) values."""
@@ -91,7 +91,7 @@ class RequestContext:
 
     def get(self, key: str) -> Any:
         state, value = self.lookup(key)
-        return value if state == _KNOWN else None
+        return value if state == KNOWN else None
 
 
 ContextInput = Union[RequestContext, Mapping[str, Any], None]

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping, Union
 
-from .policy_conditions import _ConditionPlan
-from .policy_context import ALLOWED, BOUNDARY, IDENTITY, RESOURCE, SCP, PolicyError, _strings
-from .policy_matching import _ActionMatcher, _ResourceMatcher, action_matches
+from .policy_conditions import ConditionPlan
+from .policy_context import ALLOWED, BOUNDARY, IDENTITY, RESOURCE, SCP, PolicyError, strings
+from .policy_matching import ActionMatcher, ResourceMatcher, action_matches
 
 # ---------------------------------------------------------------- documents
 
@@ -26,9 +26,9 @@ class Policy:
     document: Mapping[str, Any]
     name: str = ""
     source: Any = None
-    statements: tuple["_Statement", ...] = field(init=False, repr=False)
+    statements: tuple["ParsedStatement", ...] = field(init=False, repr=False)
     # action -> (Deny statements, Allow statements) whose Action/NotAction covers it (`candidates`)
-    _by_action: dict[str, tuple[tuple["_Statement", ...], tuple["_Statement", ...]]] = field(
+    _by_action: dict[str, tuple[tuple["ParsedStatement", ...], tuple["ParsedStatement", ...]]] = field(
         init=False, repr=False, default_factory=dict)
     # (action, layer, level) -> `planned`: this object's own (a `Statement` names the policy it is in)
     _planned: dict[tuple[str, str, int], tuple[tuple[Any, ...], tuple[Any, ...]]] = field(
@@ -53,7 +53,7 @@ class Policy:
                 self._planned[key] = found  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 
-    def candidates(self, action: str) -> tuple[tuple["_Statement", ...], tuple["_Statement", ...]]:
+    def candidates(self, action: str) -> tuple[tuple["ParsedStatement", ...], tuple["ParsedStatement", ...]]:
         """(Deny, Allow) statements whose Action or NotAction covers ``action``, worked out once per action."""
         found = self._by_action.get(action)
         if found is None:
@@ -95,7 +95,7 @@ PolicyInput = Union[Mapping[str, Any], str, bytes, Policy]
 
 
 @dataclass(frozen=True, eq=False)
-class _Statement:
+class ParsedStatement:
     index: int
     effect: str  # "Allow" | "Deny"
     sid: str
@@ -128,7 +128,7 @@ class _Statement:
     def covers_compiled(self, action: str) -> bool:
         matcher = self._compiled.get("actions")
         if matcher is None:
-            matcher = self._compiled["actions"] = _ActionMatcher(self.actions if self.actions is not None
+            matcher = self._compiled["actions"] = ActionMatcher(self.actions if self.actions is not None
                                                                  else self.not_actions or ())
         if self.actions is not None:
             return matcher.matches(action)
@@ -136,17 +136,17 @@ class _Statement:
             return not matcher.matches(action)
         return False
 
-    def resource_matcher(self, version: str) -> "_ResourceMatcher | None":
+    def resource_matcher(self, version: str) -> "ResourceMatcher | None":
         """Resource (or NotResource) patterns compiled; None when the statement has neither."""
         if "resources" not in self._compiled:
             patterns = self.resources if self.resources is not None else self.not_resources
-            self._compiled["resources"] = _ResourceMatcher(patterns, version) if patterns is not None else None
+            self._compiled["resources"] = ResourceMatcher(patterns, version) if patterns is not None else None
         return self._compiled["resources"]
 
-    def plans(self) -> "tuple[_ConditionPlan, ...]":
+    def plans(self) -> "tuple[ConditionPlan, ...]":
         found = self._compiled.get("plans")
         if found is None:
-            found = self._compiled["plans"] = tuple(_ConditionPlan(operator, key, values)
+            found = self._compiled["plans"] = tuple(ConditionPlan(operator, key, values)
                                                     for operator, block in self.conditions.items()
                                                     for key, values in block.items())
         return found
@@ -158,11 +158,11 @@ def _principal_map(value: Any) -> Mapping[str, tuple[str, ...]] | None:
     if value == "*":
         return {"AWS": ("*",)}
     if isinstance(value, Mapping):
-        return {str(k): _strings(v) for k, v in value.items()}
-    return {"AWS": _strings(value)}
+        return {str(k): strings(v) for k, v in value.items()}
+    return {"AWS": strings(value)}
 
 
-def _parse_statements(document: Mapping[str, Any], name: str) -> tuple[_Statement, ...]:
+def _parse_statements(document: Mapping[str, Any], name: str) -> tuple[ParsedStatement, ...]:
     raw = document.get("Statement")
     if raw is None:
         raise PolicyError(f"policy {name or '(unnamed)'} has no Statement")
@@ -179,15 +179,15 @@ def _parse_statements(document: Mapping[str, Any], name: str) -> tuple[_Statemen
             if not isinstance(block, Mapping):
                 raise PolicyError(f"policy {name or '(unnamed)'} statement {index + 1}: condition "
                                   f"{operator} is not an object")
-            conditions[str(operator)] = {str(k): _strings(v) for k, v in block.items()}
-        out.append(_Statement(
+            conditions[str(operator)] = {str(k): strings(v) for k, v in block.items()}
+        out.append(ParsedStatement(
             index=index,
             effect=effect,
             sid=str(item.get("Sid", "")),
-            actions=_strings(item["Action"]) if "Action" in item else None,
-            not_actions=_strings(item["NotAction"]) if "NotAction" in item else None,
-            resources=_strings(item["Resource"]) if "Resource" in item else None,
-            not_resources=_strings(item["NotResource"]) if "NotResource" in item else None,
+            actions=strings(item["Action"]) if "Action" in item else None,
+            not_actions=strings(item["NotAction"]) if "NotAction" in item else None,
+            resources=strings(item["Resource"]) if "Resource" in item else None,
+            not_resources=strings(item["NotResource"]) if "NotResource" in item else None,
             principals=_principal_map(item.get("Principal")),
             not_principals=_principal_map(item.get("NotPrincipal")),
             conditions=conditions,
@@ -251,7 +251,7 @@ class Decision:
         return self.outcome == ALLOWED
 
 
-def _always(policy: Policy, stmt: _Statement) -> bool:
+def _always(policy: Policy, stmt: ParsedStatement) -> bool:
     """Does a statement that covers the action apply to any resource in any context (outside a
     resource policy)? No condition, and ``Resource`` holds ``*`` (or no Resource element at all)."""
     if stmt.conditions or stmt.not_resources is not None:

@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from typing import Iterator, Mapping, Sequence
 
-from .policy_context import _ABSENT, _KNOWN, _MULTI, _VARIABLES_VERSION, RequestContext, _scalar
+from .policy_context import ABSENT, KNOWN, MULTI, VARIABLES_VERSION, RequestContext, scalar
 
 # ---------------------------------------------------------------- matching
 
@@ -29,9 +29,9 @@ def action_matches(pattern: str, action: str) -> bool:
     return _action_regex(pattern).match(action) is not None
 
 
-def _substitute(pattern: str, ctx: RequestContext, version: str) -> tuple[str | None, list[str]]:
+def substitute(pattern: str, ctx: RequestContext, version: str) -> tuple[str | None, list[str]]:
     """Policy variables replaced by glob-safe text; unknown ones become ``*`` (noted)."""
-    if "${" not in pattern or version != _VARIABLES_VERSION:
+    if "${" not in pattern or version != VARIABLES_VERSION:
         return pattern, []
     notes: list[str] = []
     out = []
@@ -47,13 +47,13 @@ def _substitute(pattern: str, ctx: RequestContext, version: str) -> tuple[str | 
         name = name.strip()
         default = default.strip().strip("'\"") if default else None
         state, value = ctx.lookup(name)
-        if state == _KNOWN and isinstance(value, _MULTI):
+        if state == KNOWN and isinstance(value, MULTI):
             # AWS: a multivalued context key cannot be used as a policy variable; the element
             # never matches (reference_policies_variables.md, "multivalued context keys").
             return None, []
-        if state == _KNOWN:
-            out.append(_literal_text(_scalar(value)))
-        elif state == _ABSENT:
+        if state == KNOWN:
+            out.append(_literal_text(scalar(value)))
+        elif state == ABSENT:
             if default is None:
                 return None, []  # AWS: a variable without a value makes the element not match
             out.append(_literal_text(default))
@@ -67,7 +67,7 @@ def _literal_text(text: str) -> str:
     return text.replace("*", "\x00*").replace("?", "\x00?")
 
 
-def _glob_regex_with_literals(pattern: str, *, segment: bool) -> str:
+def glob_regex_with_literals(pattern: str, *, segment: bool) -> str:
     """Regex for a glob in which ``\\x00X`` is a literal X; ``segment`` keeps ``*`` off ``:``."""
     parts = []
     i = 0
@@ -85,13 +85,13 @@ def _glob_regex_with_literals(pattern: str, *, segment: bool) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _arn_regex(pattern: str) -> re.Pattern[str]:
+def arn_regex(pattern: str) -> re.Pattern[str]:
     segments = pattern.split(":", 5)
     if len(segments) < 6:
-        return re.compile(_glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
+        return re.compile(glob_regex_with_literals(pattern, segment=False) + r"\Z", re.DOTALL)
     # Each of the six ARN components matches on its own; the last one may hold colons.
-    head = ":".join(_glob_regex_with_literals(s, segment=True) for s in segments[:5])
-    return re.compile(head + ":" + _glob_regex_with_literals(segments[5], segment=False) + r"\Z", re.DOTALL)
+    head = ":".join(glob_regex_with_literals(s, segment=True) for s in segments[:5])
+    return re.compile(head + ":" + glob_regex_with_literals(segments[5], segment=False) + r"\Z", re.DOTALL)
 
 
 def arn_matches(pattern: str, arn: str) -> bool:
@@ -101,14 +101,14 @@ def arn_matches(pattern: str, arn: str) -> bool:
         return True
     if "*" not in pattern and "?" not in pattern and "\x00" not in pattern:
         return pattern == arn  # no wildcard: what the regex would match is the text itself
-    return _arn_regex(pattern).match(arn) is not None
+    return arn_regex(pattern).match(arn) is not None
 
 
-def _resource_match(patterns: Sequence[str], resource: str, ctx: RequestContext,
+def resource_match(patterns: Sequence[str], resource: str, ctx: RequestContext,
                     version: str) -> tuple[bool | None, list[str]]:
     unknown_notes: list[str] = []
     for pattern in patterns:
-        text, notes = _substitute(pattern, ctx, version)
+        text, notes = substitute(pattern, ctx, version)
         if text is None:
             continue
         if arn_matches(text, resource):
@@ -120,7 +120,7 @@ def _resource_match(patterns: Sequence[str], resource: str, ctx: RequestContext,
     return False, []
 
 
-class _ActionMatcher:
+class ActionMatcher:
     """Action or NotAction patterns compiled: `action_matches` against any of them, as a set look-up
     for plain names and one regex per service for the rest, answered once per action.
 
@@ -183,8 +183,8 @@ def _alternatives(globs: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{_glob_to_regex(g)})" for g in globs), re.IGNORECASE | re.DOTALL)
 
 
-class _ResourceMatcher:
-    """Resource or NotResource patterns compiled: `_resource_match`, with the patterns that hold no
+class ResourceMatcher:
+    """Resource or NotResource patterns compiled: `resource_match`, with the patterns that hold no
     policy variable as a set of plain ARNs and one regex, remembered per resource (that part does
     not depend on the request's context); patterns with variables are matched as before."""
 
@@ -197,14 +197,14 @@ class _ResourceMatcher:
         regexes: list[str] = []
         self.variable: list[str] = []
         for pattern in patterns:
-            if "${" in pattern and version == _VARIABLES_VERSION:
+            if "${" in pattern and version == VARIABLES_VERSION:
                 self.variable.append(pattern)
             elif pattern == "*":
                 self.everything = True
             elif not any(c in pattern for c in "*?\x00"):
                 self.exact.add(pattern)
             else:
-                regexes.append(_arn_regex(pattern).pattern)
+                regexes.append(arn_regex(pattern).pattern)
         self.regex = re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
         self.memo: dict[str, bool] = {}
 
@@ -219,21 +219,21 @@ class _ResourceMatcher:
             return True, []
         if not self.variable:
             return False, []
-        return _resource_match(self.variable, resource, ctx, self.version)
+        return resource_match(self.variable, resource, ctx, self.version)
 
 
 # ---------------------------------------------------------------- principals
 
 
-def _account_of(arn: str) -> str:
+def account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
-def _principal_forms(ctx: RequestContext) -> tuple[str, str, str]:
+def principal_forms(ctx: RequestContext) -> tuple[str, str, str]:
     """(caller ARN, role ARN when the caller is a role or role session, caller account)."""
     arn = str(ctx.get("aws:PrincipalArn") or "")
-    account = str(ctx.get("aws:PrincipalAccount") or _account_of(arn))
+    account = str(ctx.get("aws:PrincipalAccount") or account_of(arn))
     role_arn = ""
     if ":role/" in arn:
         role_arn = arn
@@ -246,15 +246,15 @@ def _principal_forms(ctx: RequestContext) -> tuple[str, str, str]:
 
 # How a resource policy's Principal names the caller. DIRECT: the user, the role session or
 # everyone ("*"); ROLE: the role ARN (its boundary still applies); ACCOUNT: the caller's account.
-_DIRECT, _ROLE, _ACCOUNT = "direct", "role", "account"
+DIRECT, ROLE, ACCOUNT = "direct", "role", "account"
 
 
-def _principal_kind(entries: Mapping[str, tuple[str, ...]] | None, ctx: RequestContext) -> tuple[str | None, list[str]]:
+def principal_kind_of(entries: Mapping[str, tuple[str, ...]] | None, ctx: RequestContext) -> tuple[str | None, list[str]]:
     """How a Principal element names the caller: directly, as its role, by account, or not at all."""
     if not entries:
         return None, []
-    arn, role_arn, account = _principal_forms(ctx)
-    rank = {_DIRECT: 3, _ROLE: 2, _ACCOUNT: 1}
+    arn, role_arn, account = principal_forms(ctx)
+    rank = {DIRECT: 3, ROLE: 2, ACCOUNT: 1}
     best: str | None = None
     notes: list[str] = []
 
@@ -265,22 +265,22 @@ def _principal_kind(entries: Mapping[str, tuple[str, ...]] | None, ctx: RequestC
 
     for value in entries.get("AWS", ()):
         if value == "*":
-            better(_DIRECT)
+            better(DIRECT)
         elif arn and value == arn:
-            better(_ROLE if value == role_arn else _DIRECT)
+            better(ROLE if value == role_arn else DIRECT)
         elif role_arn and value == role_arn:
-            better(_ROLE)
-        elif role_arn and ":assumed-role/" in value and _account_of(value) == account:
+            better(ROLE)
+        elif role_arn and ":assumed-role/" in value and account_of(value) == account:
             name = role_arn.rsplit("/", 1)[-1]
             if value.split(":assumed-role/", 1)[1].split("/", 1)[0] == name:
-                better(_DIRECT)
+                better(DIRECT)
                 notes.append(f"names a session of role {name} (the session name is the caller's choice)")
         elif account and (value == account or value.endswith(f":iam::{account}:root")):
-            better(_ACCOUNT)
+            better(ACCOUNT)
     return best, notes
 
 
-def _not_principal_excludes(entries: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
+def not_principal_excludes(entries: Mapping[str, tuple[str, ...]], ctx: RequestContext) -> bool:
     """Does NotPrincipal spare the caller? Only when it names the caller's account *and* the
     caller (user, role or role session): AWS checks the account, then the principal, so
     naming one alone excludes nobody (reference_policies_elements_notprincipal, "denies all
@@ -289,10 +289,10 @@ def _not_principal_excludes(entries: Mapping[str, tuple[str, ...]], ctx: Request
     values = entries.get("AWS", ())
     if "*" in values:
         return True
-    kind, _ = _principal_kind({"AWS": values}, ctx)
-    if kind not in (_DIRECT, _ROLE):
+    kind, _ = principal_kind_of({"AWS": values}, ctx)
+    if kind not in (DIRECT, ROLE):
         return False
-    _, _, account = _principal_forms(ctx)
+    _, _, account = principal_forms(ctx)
     return any(v == account or v.endswith(f":iam::{account}:root") for v in values) if account else True
 
 
