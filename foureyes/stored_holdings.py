@@ -29,7 +29,7 @@ from .graph import Graph, Holding
 from .identity import Identities
 from .model import CAPABILITIES, Person
 from .store.analyses import holding_hashes
-from .store.forking import Forked, fork_with_pipe, parallel_possible, stop
+from .store.forking import Forked, fork_with_pipe, parallel_possible, stop, write_all
 from .stored_form import MatrixCounts, encode_holdings, encode_reach, tier_counts
 
 # Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
@@ -252,9 +252,7 @@ def _child(write: int, read: int, out: int, people: list[str], by_person: Mappin
                     rows.append((person, capability, blob))
             data = pickle.dumps((len(chunk), rows, holding_hashes(rows), matrix.tiers),
                                 protocol=pickle.HIGHEST_PROTOCOL)
-            left = memoryview(data)
-            while left:
-                left = left[os.write(out, left):]
+            write_all(out, data)
             os.write(write, _LENGTH.pack(len(data)))
         os.write(write, _LENGTH.pack(0))
         code = 0

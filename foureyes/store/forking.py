@@ -180,22 +180,31 @@ class Forked(Child):
             self._tell = -1
 
 
+def read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes from a pipe (fewer where the other end closed it first)."""
+    data = bytearray()
+    while len(data) < size and (more := os.read(fd, min(size - len(data), 1 << 20))):
+        data += more
+    return bytes(data)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _read(end: int, size: int) -> bytes:
     """``size`` bytes from the pipe (EOFError where it ends first)."""
-    data = b""
-    while len(data) < size:
-        more = os.read(end, size - len(data))
-        if not more:
-            raise EOFError("the child ended before it said it")
-        data += more
+    data = read_exactly(end, size)
+    if len(data) < size:
+        raise EOFError("the child ended before it said it")
     return data
 
 
 def _say(end: int, value: Any) -> None:  # pragma: no cover - in the child
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    data = len(data).to_bytes(8, "big") + data
-    while data:
-        data = data[os.write(end, data):]
+    write_all(end, len(data).to_bytes(8, "big") + data)
 
 
 def _heard(end: int) -> Any:  # pragma: no cover - in the child

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from ..errors import StoreError
 from ..model import SourceResult, grant_keys, snapshot_digest
 from . import schema as t
-from .forking import Child, fork_with_pipe, parallel_possible
+from .forking import Child, fork_with_pipe, parallel_possible, read_exactly, write_all
 
 # Rows (grants, principals, …) from which the content digest is computed in a forked worker:
 # below it, a fork costs more than it saves.
@@ -518,8 +518,8 @@ class DigestWorker(Child):
             start = end
         if os.read(self._read, 1) != b"G":  # (b"": the child died)
             return None
-        size = int.from_bytes(_read_exactly(self._read, 8), "big")
-        data = _read_exactly(self._read, size)
+        size = int.from_bytes(read_exactly(self._read, 8), "big")
+        data = read_exactly(self._read, size)
         try:
             theirs_packed, sources = marshal.loads(data) if len(data) == size else ({}, b"")
         except (EOFError, ValueError, TypeError):  # pragma: no cover - cut off: the child died
@@ -589,20 +589,6 @@ def _stored(results: Sequence[SourceResult], rows: list[tuple[Any, ...]], order:
     return stored
 
 
-def _read_exactly(fd: int, size: int) -> bytes:
-    """``size`` bytes from a pipe (fewer where the other end closed it first)."""
-    data = bytearray()
-    while len(data) < size and (more := os.read(fd, min(size - len(data), 1 << 20))):
-        data += more
-    return bytes(data)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
 def _child(write: int, read: int, shared: mmap.mmap, count: int,
            args: tuple[Any, ...]) -> None:  # pragma: no cover - runs in the child
     """Compute, send, and leave without running anything of the parent's (no atexit, no finalizers:
@@ -631,8 +617,8 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
                 stored = _stored(results, rows, order, owner)
                 packed = {i: pack_part(results[i].name, stored[i]) for i in mine}
                 data = marshal.dumps((packed, array("H", map(owner.__getitem__, order)).tobytes()), 4)
-                _write_all(write, b"G" + len(data).to_bytes(8, "big"))
-                _write_all(write, data)
+                write_all(write, b"G" + len(data).to_bytes(8, "big"))
+                write_all(write, data)
 
             if fixed and not mine:  # (not fixed: the parent reads no form, it makes the rows itself)
                 send()
