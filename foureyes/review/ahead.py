@@ -9,7 +9,9 @@ here where no fork was safe or the child failed.
 
 A fork of this process while such a child still works (the planning child, a digest child) first
 takes the answer (`os.register_at_fork`): the child's pipe is this process's alone, and the forked
-process then reads what this one does, without working it out again.
+process then reads what this one does, without working it out again. What only this process reads
+at the end (the identities' digest) the child works out after sending that answer (``then``): a
+fork waits for the answer alone.
 """
 
 from __future__ import annotations
@@ -24,31 +26,55 @@ from ..store.forking import Forked
 class Ahead:
     """``work()`` done by a forked child from now on; `value` is its answer (the work done here
     where no child answered). ``forget`` runs first in the child alone (the parent's database
-    connections are not the child's: `engine.dispose(close=False)`)."""
+    connections are not the child's: `engine.dispose(close=False)`).
 
-    def __init__(self, work: Callable[[], Any], *, forget: Callable[[], Any] | None = None):
-        self._work = work
-        self._done = False
+    With ``then``, the child goes on after sending that answer: ``then(answer)`` is what `later`
+    gives (worked out here where the child fails). What a fork reads (`value`) then comes back
+    before what only this process reads later, so taking it before a fork waits for less."""
+
+    def __init__(self, work: Callable[[], Any], *, forget: Callable[[], Any] | None = None,
+                 then: Callable[[Any], Any] | None = None):
+        self._work, self._then = work, then
+        self._done = self._later_done = False
         self._value: Any = None
+        self._later: Any = None
         self._pid = os.getpid()
 
-        def in_child() -> Any:
+        def in_child(*say: Callable[[Any], None]) -> Any:
             if forget is not None:
                 forget()
-            return work()
+            if then is None:
+                return work()
+            answer = work()
+            say[0](answer)
+            return then(answer)
 
-        child = Forked(in_child)
+        child = Forked(in_child, early=then is not None)
         self._child: Forked | None = child
         _PENDING[id(self)] = weakref.ref(self)
         weakref.finalize(self, _dropped, id(self), child, self._pid)  # (nothing read it: the creation failed first)
 
     def value(self) -> Any:
         if not self._done:
-            child, self._child = self._child, None
             _PENDING.pop(id(self), None)
-            done, answer = child.result() if child is not None and os.getpid() == self._pid else (False, None)
+            mine = self._child is not None and os.getpid() == self._pid
+            if self._then is None:
+                child, self._child = self._child, None
+                done, answer = child.result() if child is not None and mine else (False, None)
+            else:  # (the child goes on to `later`'s answer: kept, unless it failed: `early` stops it then)
+                done, answer = self._child.early() if self._child is not None and mine else (False, None)
             self._value, self._done = (answer if done else self._work()), True
         return self._value
+
+    def later(self) -> Any:
+        """``then(value())``, from the child where it answered (``then`` given)."""
+        if not self._later_done:
+            assert self._then is not None
+            answer = self.value()
+            child, self._child = self._child, None
+            done, theirs = child.result() if child is not None and os.getpid() == self._pid else (False, None)
+            self._later, self._later_done = (theirs if done else self._then(answer)), True
+        return self._later
 
     def cancel(self) -> None:
         """Stop a child nothing will wait for."""
