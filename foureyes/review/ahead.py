@@ -109,24 +109,33 @@ class AheadMapping(Mapping[str, Any]):
         return self._mapping().items()
 
 
-class AheadSet(AbstractSet[Any]):
-    """A set that is ``pick(ahead.value())``, read when first asked."""
+class AheadPairs(AbstractSet[tuple[str, str]]):
+    """A set of (first, second) pairs given by ``pick(ahead.value())``: each first -> its seconds
+    (a set each), read when first asked."""
 
-    def __init__(self, ahead: Ahead, pick: Callable[[Any], AbstractSet[Any]]):
+    def __init__(self, ahead: Ahead, pick: Callable[[Any], Mapping[str, AbstractSet[str]]]):
         self._ahead, self._pick = ahead, pick
-        self._set: AbstractSet[Any] | None = None
+        self._by: Mapping[str, AbstractSet[str]] | None = None
+
+    def _mapping(self) -> Mapping[str, AbstractSet[str]]:
+        found = self._by
+        if found is None:
+            found = self._by = self._pick(self._ahead.value())
+        return found
 
     def __contains__(self, item: object) -> bool:
-        found = self._set
+        found = self._by
         if found is None:
-            found = self._set = self._pick(self._ahead.value())
-        return item in found
+            found = self._mapping()
+        if type(item) is not tuple or len(item) != 2:
+            return False
+        return item[1] in found.get(item[0], ())
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._pick(self._ahead.value()))
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((first, second) for first, seconds in self._mapping().items() for second in seconds)
 
     def __len__(self) -> int:
-        return len(self._pick(self._ahead.value()))
+        return sum(map(len, self._mapping().values()))
 
 
 _PENDING: dict[int, "weakref.ref[Ahead]"] = {}
@@ -149,4 +158,4 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_answer_before_fork)
 
 
-__all__ = ["Ahead", "AheadMapping", "AheadSet"]
+__all__ = ["Ahead", "AheadMapping", "AheadPairs"]

@@ -12,6 +12,7 @@ from ..graph import Step
 from ..graph.steps import edge_step, grant_capability_step, grant_step, head_steps
 from ..model import EdgeKind, Grant
 from ..stored import StoredAnalysis
+from ..stored_form import SEP_COLUMN, SEP_VALUE
 
 P = TypeVar("P")
 
@@ -87,7 +88,17 @@ class RouteHops(Generic[P]):
 
 def reached_principals(analysis: Any) -> Callable[[str], list[str]] | None:
     """The principals a person's accounts reach (what `reachable_grants` looks their grants up by),
-    from a stored analysis; None for a computed one."""
+    from a stored analysis; None for a computed one. Taken from the stored reach's column of
+    principals where it was not decoded yet (`decode_reach`'s first column: its own texts)."""
     if not isinstance(analysis, StoredAnalysis):
         return None
-    return lambda person: [row[0] for row in analysis._reach_of(person)]
+    analysis._reach_of("")  # (reads every person's, as stored)
+    stored = analysis._reach
+    columns = "C" + SEP_COLUMN
+
+    def reached(person: str) -> list[str]:
+        found = stored.get(person) if stored is not None else None
+        if type(found) is str and found.startswith(columns):
+            return found.split(SEP_COLUMN, 2)[1].split(SEP_VALUE)
+        return [row[0] for row in analysis._reach_of(person)]
+    return reached

@@ -365,6 +365,7 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     """A campaign's baseline (who held which grant then) read as keys and principals only is the one
     `reachable_grants` gives from the decoded grants, for a tier and for all."""
     from foureyes.review.planning import held_pairs
+    from foureyes.review.routes import reached_principals
     from foureyes.store import review as rows
 
     workspace, _ = enterprise
@@ -373,6 +374,10 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     for tier in ("production", None):
         light = held_pairs(stored, tier=tier, grant_principals=rows.grant_principals(workspace._store, snapshot_id, tier))
         assert light == held_pairs(stored, tier=tier) and len(light) > 1000
+    # the principals each person reaches, read from the stored reach's texts: those decoding it gives
+    reached = reached_principals(stored)
+    decoded = {person: [row[0] for row in stored._reach_of(person)] for person in stored.identities.people}
+    assert {person: reached(person) for person in decoded} == decoded and sum(map(len, decoded.values())) > 1000
 
 
 def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
@@ -398,7 +403,7 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
                                                         (snapshot_id, "production", stored))
     if parallel_possible():  # the child's answer, from here on: never worked out in this process again
         monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
-        monkeypatch.setattr(campaigns, "held_pairs", lambda *_, **__: pytest.fail("baseline worked out again"))
+        monkeypatch.setattr(campaigns, "held_by_person", lambda *_, **__: pytest.fail("baseline worked out again"))
         monkeypatch.setattr(item_rows, "people_digest_of", lambda *_: pytest.fail("digest worked out again"))
     done, seen = Forked(lambda: ({k: dict(v) for k, v in aliases.items()}, set(baseline))).result()
     assert done == parallel_possible() and (seen == (expected, pairs) or not done)
