@@ -17,6 +17,7 @@ fork waits for the answer alone.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from typing import AbstractSet, Any, Callable, Iterator, Mapping
 
@@ -46,8 +47,24 @@ class Ahead:
             if then is None:
                 return work()
             answer = work()
-            say[0](answer)
-            return then(answer)
+            # (sent by a thread of this child: the answer waits in the pipe until this process reads
+            # it, and meanwhile the child works out the rest; sent whole before the rest is)
+            failed: list[BaseException] = []
+
+            def send() -> None:
+                try:
+                    say[0](answer)
+                except BaseException as exc:  # noqa: BLE001 - raised below: the child fails
+                    failed.append(exc)
+
+            sending = threading.Thread(target=send)
+            sending.start()
+            try:
+                return then(answer)
+            finally:
+                sending.join()
+                if failed:
+                    raise failed[0]
 
         child = Forked(in_child, early=then is not None)
         self._child: Forked | None = child

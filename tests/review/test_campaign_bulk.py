@@ -424,8 +424,8 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
 def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_this_process_reads_later():
     """`Ahead` with ``then``: the child sends its answer, then works out ``then(answer)``. A fork
     meanwhile (the planning child) takes the answer alone: it does not wait for the rest, which
-    comes from the child later; where the child fails after its answer, or before it, what it did
-    not send is worked out here."""
+    comes from the child later, worked out while the answer waits to be read; where the child fails
+    after its answer, or before it, what it did not send is worked out here."""
     _expect_fork()
     import select
 
@@ -448,6 +448,22 @@ def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_
         assert done == parallel_possible() and (seen == "baseline" or not done)
         assert ahead.value() == "baseline"
         assert ahead.later() == ("baseline", "from the child" if parallel_possible() else "here")
+    finally:
+        os.close(hear)
+        os.close(tell)
+    # the child works out the rest while its answer (more than a pipe holds) waits to be read
+    hear, tell = os.pipe()
+
+    def started(answer: bytes) -> int:
+        if os.getpid() != parent:
+            os.write(tell, b"started")
+        return len(answer)
+
+    try:
+        big = Ahead(lambda: b"x" * (4 << 20), then=started)
+        ready, _, _ = select.select([hear], [], [], 120 if parallel_possible() else 0)
+        assert bool(ready) == parallel_possible()
+        assert big.value() == b"x" * (4 << 20) and big.later() == 4 << 20
     finally:
         os.close(hear)
         os.close(tell)
