@@ -144,9 +144,11 @@ class AheadPairs(AbstractSet[tuple[str, str]]):
         found = self._by
         if found is None:
             found = self._mapping()
-        if type(item) is not tuple or len(item) != 2:
+        try:
+            first, second = item  # type: ignore[misc]
+        except (TypeError, ValueError):  # (not a pair)
             return False
-        return item[1] in found.get(item[0], ())
+        return second in found.get(first, ())
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return ((first, second) for first, seconds in self._mapping().items() for second in seconds)
