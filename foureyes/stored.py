@@ -762,7 +762,7 @@ class StoredAnalysis(Analysis):
 
     def prepare_routes(self) -> None:
         """Read every principal and edge at once: routes are about to be drawn for everyone."""
-        self.snapshot.edges_from(self.snapshot.all_principals())
+        self.snapshot.read_whole_graph()
 
     def holdings_of_people(self, people: Iterable[str],
                            capabilities: Mapping[str, set[str] | None] | None = None) -> dict[str, list[Holding]]:
