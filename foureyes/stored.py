@@ -725,8 +725,8 @@ class StoredAnalysis(Analysis):
         own = self._capability_grants(tier)
         out: dict[str, Any] = {}
         for node, _, _ in self._reach_of(person):
-            for key, grant in own.get(node, ()):
-                out[key] = grant
+            if found := own.get(node):
+                out.update(found)  # ((key, grant) pairs, in C)
         return out
 
     def grant_route(self, person: str, grant: Any) -> tuple[Step, ...]:
