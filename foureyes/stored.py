@@ -725,8 +725,8 @@ class StoredAnalysis(Analysis):
         own = self._capability_grants(tier)
         out: dict[str, Any] = {}
         for node, _, _ in self._reach_of(person):
-            if found := own.get(node):
-                out.update(found)  # ((key, grant) pairs, in C)
+            for key, grant in own.get(node, ()):
+                out[key] = grant
         return out
 
     def grant_route(self, person: str, grant: Any) -> tuple[Step, ...]:
@@ -762,7 +762,7 @@ class StoredAnalysis(Analysis):
 
     def prepare_routes(self) -> None:
         """Read every principal and edge at once: routes are about to be drawn for everyone."""
-        self.snapshot.read_whole_graph()
+        self.snapshot.edges_from(self.snapshot.all_principals())
 
     def holdings_of_people(self, people: Iterable[str],
                            capabilities: Mapping[str, set[str] | None] | None = None) -> dict[str, list[Holding]]:

@@ -164,9 +164,17 @@ class SnapshotView:
             if self._all_edges:
                 return {k: self._edges.get(k, []) for k in wanted}
             # (not `wanted - keys`: a set minus a dict's keys copies the keys, all of them)
-            missing = [k for k in wanted if k not in self._edges]
+            missing = [k for k in wanted if k not in self._edges]  # (sorted below, where read in batches)
             if len(missing) > WHOLE_READ:
-                self._read_every_edge()
+                self._all_edges = True
+                by_src: dict[str, list[Edge]] = {}
+                parts = self._store.read_parts(self.info, ("edges",))
+                for source in self.info.sources:
+                    for edge in parts[source.name]["edges"]:
+                        by_src.setdefault(edge.src, []).append(edge)
+                self._edges = by_src
+                missing = []
+            if self._all_edges:
                 return {k: self._edges.get(k, []) for k in wanted}
             missing.sort()
             for key in missing:
@@ -177,23 +185,6 @@ class SnapshotView:
                     for edge in parts[source.name]["edges"]:
                         self._edges[edge.src].append(edge)
             return {k: self._edges[k] for k in wanted}
-
-    def read_whole_graph(self) -> None:
-        """Read every principal and every edge at once (`edges_from` then reads none): routes are
-        about to be drawn for everyone."""
-        self.all_principals()
-        with self._lock:
-            if not self._all_edges:
-                self._read_every_edge()
-
-    def _read_every_edge(self) -> None:  # (under the lock)
-        by_src: dict[str, list[Edge]] = {}
-        parts = self._store.read_parts(self.info, ("edges",))
-        for source in self.info.sources:
-            for edge in parts[source.name]["edges"]:
-                by_src.setdefault(edge.src, []).append(edge)
-        self._edges = by_src
-        self._all_edges = True
 
     def grants_of(self, principals: Iterable[str]) -> list[Grant]:
         """Grants held by these principals themselves (not through anything)."""
