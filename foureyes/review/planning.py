@@ -26,7 +26,7 @@ from ..rules.pack import MOVER
 from ..usage import Usage, UsageIndex
 from .assigning import Decide, _assign, manager_for, reviewer_of  # noqa: F401 (`_assign`, `manager_for`: moved there)
 from .people import aliases_of, dict_lookup, resolve
-from .routes import RouteHops, reached_principals
+from .routes import RouteHops, reachable_grants_of, reached_principals
 from .values import CampaignSpec, ConflictRef, Policy, PreviousDecision, ReviewerRules, Scope
 from .vocabulary import PENDING, PRODUCTION, dumps, norm, utc_today
 
@@ -357,8 +357,8 @@ def planner(
         if finding.person and finding.rule.condition == MOVER and not finding.covered:
             moved[finding.person].update(h.grant for h in finding.holdings)
     tier = PRODUCTION if scope.kind in ("production", "drift", "unused") else None
-    reach: dict[str, dict[str, Grant]] = {key: analysis.reachable_grants(key, tier=tier) for key in identities.people}
-    holders = Counter(key for grants in reach.values() for key in grants)
+    reach: dict[str, dict[str, Grant]] = reachable_grants_of(analysis, identities.people, tier)
+    holders = Counter(chain.from_iterable(reach.values()))  # (each person's grant keys)
     members: set[str] | None = None
     if scope.teams:
         members = set().union(*(analysis.team_members(team) for team in scope.teams))

@@ -365,7 +365,7 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     """A campaign's baseline (who held which grant then) read as keys and principals only is the one
     `reachable_grants` gives from the decoded grants, for a tier and for all."""
     from foureyes.review.planning import held_pairs
-    from foureyes.review.routes import reached_principals
+    from foureyes.review.routes import reachable_grants_of, reached_principals
     from foureyes.store import review as rows
 
     workspace, _ = enterprise
@@ -378,6 +378,12 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     reached = reached_principals(stored)
     decoded = {person: [row[0] for row in stored._reach_of(person)] for person in stored.identities.people}
     assert {person: reached(person) for person in decoded} == decoded and sum(map(len, decoded.values())) > 1000
+    # everyone's reachable grants in one pass: each person's, in the same order
+    for tier in ("production", None):
+        one_by_one = {person: stored.reachable_grants(person, tier=tier) for person in stored.identities.people}
+        at_once = reachable_grants_of(stored, stored.identities.people, tier)
+        assert at_once == one_by_one and all(list(at_once[p]) == list(one_by_one[p]) for p in one_by_one)
+        assert sum(map(len, at_once.values())) > 1000
 
 
 def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
