@@ -9,12 +9,15 @@ here where no fork was safe or the child failed.
 
 A fork of this process while such a child still works (the planning child, a digest child) first
 takes the answer (`os.register_at_fork`): the child's pipe is this process's alone, and the forked
-process then reads what this one does, without working it out again.
+process then reads what this one does, without working it out again. What only this process reads
+at the end (the identities' digest) the child works out after sending that answer (``then``): a
+fork waits for the answer alone.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from typing import AbstractSet, Any, Callable, Iterator, Mapping
 
@@ -24,31 +27,71 @@ from ..store.forking import Forked
 class Ahead:
     """``work()`` done by a forked child from now on; `value` is its answer (the work done here
     where no child answered). ``forget`` runs first in the child alone (the parent's database
-    connections are not the child's: `engine.dispose(close=False)`)."""
+    connections are not the child's: `engine.dispose(close=False)`).
 
-    def __init__(self, work: Callable[[], Any], *, forget: Callable[[], Any] | None = None):
-        self._work = work
-        self._done = False
+    With ``then``, the child goes on after sending that answer: ``then(answer)`` is what `later`
+    gives (worked out here where the child fails). What a fork reads (`value`) then comes back
+    before what only this process reads later, so taking it before a fork waits for less."""
+
+    def __init__(self, work: Callable[[], Any], *, forget: Callable[[], Any] | None = None,
+                 then: Callable[[Any], Any] | None = None):
+        self._work, self._then = work, then
+        self._done = self._later_done = False
         self._value: Any = None
+        self._later: Any = None
         self._pid = os.getpid()
 
-        def in_child() -> Any:
+        def in_child(*say: Callable[[Any], None]) -> Any:
             if forget is not None:
                 forget()
-            return work()
+            if then is None:
+                return work()
+            answer = work()
+            # (sent by a thread of this child: the answer waits in the pipe until this process reads
+            # it, and meanwhile the child works out the rest; sent whole before the rest is)
+            failed: list[BaseException] = []
 
-        child = Forked(in_child)
+            def send() -> None:
+                try:
+                    say[0](answer)
+                except BaseException as exc:  # noqa: BLE001 - raised below: the child fails
+                    failed.append(exc)
+
+            sending = threading.Thread(target=send)
+            sending.start()
+            try:
+                return then(answer)
+            finally:
+                sending.join()
+                if failed:
+                    raise failed[0]
+
+        child = Forked(in_child, early=then is not None)
         self._child: Forked | None = child
         _PENDING[id(self)] = weakref.ref(self)
         weakref.finalize(self, _dropped, id(self), child, self._pid)  # (nothing read it: the creation failed first)
 
     def value(self) -> Any:
         if not self._done:
-            child, self._child = self._child, None
             _PENDING.pop(id(self), None)
-            done, answer = child.result() if child is not None and os.getpid() == self._pid else (False, None)
+            mine = self._child is not None and os.getpid() == self._pid
+            if self._then is None:
+                child, self._child = self._child, None
+                done, answer = child.result() if child is not None and mine else (False, None)
+            else:  # (the child goes on to `later`'s answer: kept, unless it failed: `early` stops it then)
+                done, answer = self._child.early() if self._child is not None and mine else (False, None)
             self._value, self._done = (answer if done else self._work()), True
         return self._value
+
+    def later(self) -> Any:
+        """``then(value())``, from the child where it answered (``then`` given)."""
+        if not self._later_done:
+            assert self._then is not None
+            answer = self.value()
+            child, self._child = self._child, None
+            done, theirs = child.result() if child is not None and os.getpid() == self._pid else (False, None)
+            self._later, self._later_done = (theirs if done else self._then(answer)), True
+        return self._later
 
     def cancel(self) -> None:
         """Stop a child nothing will wait for."""
@@ -83,24 +126,35 @@ class AheadMapping(Mapping[str, Any]):
         return self._mapping().items()
 
 
-class AheadSet(AbstractSet[Any]):
-    """A set that is ``pick(ahead.value())``, read when first asked."""
+class AheadPairs(AbstractSet[tuple[str, str]]):
+    """A set of (first, second) pairs given by ``pick(ahead.value())``: each first -> its seconds
+    (a set each), read when first asked."""
 
-    def __init__(self, ahead: Ahead, pick: Callable[[Any], AbstractSet[Any]]):
+    def __init__(self, ahead: Ahead, pick: Callable[[Any], Mapping[str, AbstractSet[str]]]):
         self._ahead, self._pick = ahead, pick
-        self._set: AbstractSet[Any] | None = None
+        self._by: Mapping[str, AbstractSet[str]] | None = None
+
+    def _mapping(self) -> Mapping[str, AbstractSet[str]]:
+        found = self._by
+        if found is None:
+            found = self._by = self._pick(self._ahead.value())
+        return found
 
     def __contains__(self, item: object) -> bool:
-        found = self._set
+        found = self._by
         if found is None:
-            found = self._set = self._pick(self._ahead.value())
-        return item in found
+            found = self._mapping()
+        try:
+            first, second = item  # type: ignore[misc]
+        except (TypeError, ValueError):  # (not a pair)
+            return False
+        return second in found.get(first, ())
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._pick(self._ahead.value()))
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((first, second) for first, seconds in self._mapping().items() for second in seconds)
 
     def __len__(self) -> int:
-        return len(self._pick(self._ahead.value()))
+        return sum(map(len, self._mapping().values()))
 
 
 _PENDING: dict[int, "weakref.ref[Ahead]"] = {}
@@ -123,4 +177,4 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_answer_before_fork)
 
 
-__all__ = ["Ahead", "AheadMapping", "AheadSet"]
+__all__ = ["Ahead", "AheadMapping", "AheadPairs"]

@@ -26,9 +26,9 @@ from ..store import Store, now_iso
 from ..stored import StoredAnalysis
 from ..store import audit, records
 from ..store import review as rows
-from .ahead import Ahead, AheadMapping, AheadSet
+from .ahead import Ahead, AheadMapping, AheadPairs
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
-from .planning import ItemDraft, held_pairs, plan_items, planner, spec_from_template
+from .planning import ItemDraft, held_by_person, plan_items, planner, spec_from_template
 from .values import (
     Campaign,
     CampaignFinding,
@@ -159,7 +159,7 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
         written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
-                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.value()[2]),
+                     frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.later()),
                      detail={"name": spec.name.strip(), "snapshot": sid, "scope": spec.scope.to_json(),
                              "reviewers": spec.reviewers.to_json(), "policy": spec.policy.to_json(),
                              "due": due.isoformat(), "items": written["rows"], "template": spec.template,
@@ -181,9 +181,10 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
 
 
 def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
-                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadSet | None, AheadMapping, Ahead]:
-    """The campaign's baseline (`held_pairs` of ``earlier``: its snapshot, the tier, its analysis)
-    and identities (`aliases_of`, and the digest of their rows the creation commits to), worked out
+                      earlier: tuple[int, str | None, Analysis] | None) -> tuple[AheadPairs | None, AheadMapping, Ahead]:
+    """The campaign's baseline (`held_pairs` of ``earlier``, its snapshot, the tier, its analysis, made
+    by person: `held_by_person`)
+    and identities (`aliases_of`; then the digest of their rows the creation commits to), worked out
     by a forked child (`ahead.Ahead`: the third) while this process sets planning up, which needs
     them only then. The analyses are opened here (opening one may store it); a stored snapshot's
     principals are read whole first, in one query, shared with the child: planning looks up most
@@ -193,17 +194,19 @@ def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,
     if whole is not None:
         whole()
 
-    def work() -> tuple[set[tuple[str, str]] | None, dict[str, dict[str, str]], dict[str, Any]]:
+    def work() -> tuple[dict[str, frozenset[str]] | None, dict[str, dict[str, str]]]:
         baseline = None
         if earlier is not None:
             snapshot_id, tier, then = earlier
-            baseline = held_pairs(then, tier=tier, grant_principals=rows.grant_principals(store, snapshot_id, tier)
-                                  if isinstance(then, StoredAnalysis) else None)
-        aliases = aliases_of(snapshot, identities, config.identity)
-        return baseline, aliases, rows.people_digest_of(aliases)
+            baseline = held_by_person(then, tier=tier, grant_principals=rows.grant_principals(
+                store, snapshot_id, tier) if isinstance(then, StoredAnalysis) else None)
+        return baseline, aliases_of(snapshot, identities, config.identity)
 
-    ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False))
-    return (None if earlier is None else AheadSet(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1)), ahead
+    # the digest of the identities' rows only once the rest is sent: planning (and its fork) waits
+    # for the baseline and the identities, the digest is read at the end (`Ahead.later`)
+    ahead = Ahead(work, forget=lambda: store.engine.dispose(close=False),
+                  then=lambda found: rows.people_digest_of(found[1]))
+    return (None if earlier is None else AheadPairs(ahead, itemgetter(0))), AheadMapping(ahead, itemgetter(1)), ahead
 
 
 # Grants the people of a campaign reach from which the later run of them is planned by a forked

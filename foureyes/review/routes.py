@@ -6,12 +6,13 @@ stored analysis's reach and edges as that method does, so the two stay one readi
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
 
 from ..graph import Step
 from ..graph.steps import edge_step, grant_capability_step, grant_step, head_steps
 from ..model import EdgeKind, Grant
 from ..stored import StoredAnalysis
+from ..stored_form import SEP_COLUMN, SEP_VALUE
 
 P = TypeVar("P")
 
@@ -87,7 +88,34 @@ class RouteHops(Generic[P]):
 
 def reached_principals(analysis: Any) -> Callable[[str], list[str]] | None:
     """The principals a person's accounts reach (what `reachable_grants` looks their grants up by),
-    from a stored analysis; None for a computed one."""
+    from a stored analysis; None for a computed one. Taken from the stored reach's column of
+    principals where it was not decoded yet (`decode_reach`'s first column: its own texts)."""
     if not isinstance(analysis, StoredAnalysis):
         return None
-    return lambda person: [row[0] for row in analysis._reach_of(person)]
+    analysis._reach_of("")  # (reads every person's, as stored)
+    stored = analysis._reach
+    columns = "C" + SEP_COLUMN
+
+    def reached(person: str) -> list[str]:
+        found = stored.get(person) if stored is not None else None
+        if type(found) is str and found.startswith(columns):
+            return found.split(SEP_COLUMN, 2)[1].split(SEP_VALUE)
+        return [row[0] for row in analysis._reach_of(person)]
+    return reached
+
+
+def reachable_grants_of(analysis: Any, people: Iterable[str], tier: str | None) -> dict[str, dict[str, Grant]]:
+    """`reachable_grants(person, tier=tier)` of each of ``people``; of a stored analysis in one pass
+    (its grants by principal looked up once, each principal's added with one `dict.update`: most
+    principals a person reaches hold none), the same grants in the same order."""
+    if not isinstance(analysis, StoredAnalysis):
+        return {person: analysis.reachable_grants(person, tier=tier) for person in people}
+    get, reach_of = analysis._capability_grants(tier).get, analysis._reach_of
+    out: dict[str, dict[str, Grant]] = {}
+    for person in people:
+        found = out[person] = {}
+        for node, _, _ in reach_of(person):
+            grants = get(node)
+            if grants:
+                found.update(grants)
+    return out

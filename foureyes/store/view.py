@@ -164,7 +164,7 @@ class SnapshotView:
             if self._all_edges:
                 return {k: self._edges.get(k, []) for k in wanted}
             # (not `wanted - keys`: a set minus a dict's keys copies the keys, all of them)
-            missing = sorted(k for k in wanted if k not in self._edges)
+            missing = [k for k in wanted if k not in self._edges]  # (sorted below, where read in batches)
             if len(missing) > WHOLE_READ:
                 self._all_edges = True
                 by_src: dict[str, list[Edge]] = {}
@@ -176,6 +176,7 @@ class SnapshotView:
                 missing = []
             if self._all_edges:
                 return {k: self._edges.get(k, []) for k in wanted}
+            missing.sort()
             for key in missing:
                 self._edges[key] = []
             for batch in ids_in_chunks(missing):

@@ -365,6 +365,7 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     """A campaign's baseline (who held which grant then) read as keys and principals only is the one
     `reachable_grants` gives from the decoded grants, for a tier and for all."""
     from foureyes.review.planning import held_pairs
+    from foureyes.review.routes import reachable_grants_of, reached_principals
     from foureyes.store import review as rows
 
     workspace, _ = enterprise
@@ -373,6 +374,16 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
     for tier in ("production", None):
         light = held_pairs(stored, tier=tier, grant_principals=rows.grant_principals(workspace._store, snapshot_id, tier))
         assert light == held_pairs(stored, tier=tier) and len(light) > 1000
+    # the principals each person reaches, read from the stored reach's texts: those decoding it gives
+    reached = reached_principals(stored)
+    decoded = {person: [row[0] for row in stored._reach_of(person)] for person in stored.identities.people}
+    assert {person: reached(person) for person in decoded} == decoded and sum(map(len, decoded.values())) > 1000
+    # everyone's reachable grants in one pass: each person's, in the same order
+    for tier in ("production", None):
+        one_by_one = {person: stored.reachable_grants(person, tier=tier) for person in stored.identities.people}
+        at_once = reachable_grants_of(stored, stored.identities.people, tier)
+        assert at_once == one_by_one and all(list(at_once[p]) == list(one_by_one[p]) for p in one_by_one)
+        assert sum(map(len, at_once.values())) > 1000
 
 
 def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
@@ -393,11 +404,13 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     expected = aliases_of(stored.snapshot, stored.identities, config.identity)
     pairs = held_pairs(stored, tier="production")
     assert len(expected) > 1000 and len(pairs) > 1000
-    baseline, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored,
-                                                    (snapshot_id, "production", stored))
+    digest = item_rows.people_digest_of(expected)
+    baseline, aliases, ahead = campaigns._worked_out_ahead(workspace._store, config, stored,
+                                                        (snapshot_id, "production", stored))
     if parallel_possible():  # the child's answer, from here on: never worked out in this process again
         monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
-        monkeypatch.setattr(campaigns, "held_pairs", lambda *_, **__: pytest.fail("baseline worked out again"))
+        monkeypatch.setattr(campaigns, "held_by_person", lambda *_, **__: pytest.fail("baseline worked out again"))
+        monkeypatch.setattr(item_rows, "people_digest_of", lambda *_: pytest.fail("digest worked out again"))
     done, seen = Forked(lambda: ({k: dict(v) for k, v in aliases.items()}, set(baseline))).result()
     assert done == parallel_possible() and (seen == (expected, pairs) or not done)
     assert {k: dict(v) for k, v in aliases.items()} == expected and len(aliases) == len(expected)
@@ -405,12 +418,65 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     assert some in aliases and aliases[some] == expected[some] and "nobody@nowhere" not in aliases
     assert pair in baseline and ("nobody", "no grant") not in baseline
     assert baseline == pairs and len(baseline) == len(pairs)
+    assert ahead.later() == digest  # (the identities' digest, sent after them)
     # no baseline where there is no earlier snapshot; and a child that fails: worked out here
     monkeypatch.undo()
     failing = ahead_module.Ahead(lambda: "here", forget=lambda: 1 / 0)
     assert failing.value() == "here"
     none, aliases, _ = campaigns._worked_out_ahead(workspace._store, config, stored, None)
     assert none is None and dict(aliases.items()) == expected
+
+
+def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_this_process_reads_later():
+    """`Ahead` with ``then``: the child sends its answer, then works out ``then(answer)``. A fork
+    meanwhile (the planning child) takes the answer alone: it does not wait for the rest, which
+    comes from the child later, worked out while the answer waits to be read; where the child fails
+    after its answer, or before it, what it did not send is worked out here."""
+    _expect_fork()
+    import select
+
+    from foureyes.review.ahead import Ahead
+    from foureyes.store.forking import Forked
+
+    parent = os.getpid()
+    hear, tell = os.pipe()
+
+    def then(answer: str) -> tuple[str, str]:  # in the child: only once this process has forked another
+        if os.getpid() == parent:
+            return answer, "here"
+        ready, _, _ = select.select([hear], [], [], 120)
+        return answer, "from the child" if ready else "never told"
+
+    try:
+        ahead = Ahead(lambda: "baseline", then=then)
+        done, seen = Forked(ahead.value).result()  # (a fork that waited for `then` would wait for ever)
+        os.write(tell, b"forked")
+        assert done == parallel_possible() and (seen == "baseline" or not done)
+        assert ahead.value() == "baseline"
+        assert ahead.later() == ("baseline", "from the child" if parallel_possible() else "here")
+    finally:
+        os.close(hear)
+        os.close(tell)
+    # the child works out the rest while its answer (more than a pipe holds) waits to be read
+    hear, tell = os.pipe()
+
+    def started(answer: bytes) -> int:
+        if os.getpid() != parent:
+            os.write(tell, b"started")
+        return len(answer)
+
+    try:
+        big = Ahead(lambda: b"x" * (4 << 20), then=started)
+        ready, _, _ = select.select([hear], [], [], 120 if parallel_possible() else 0)
+        assert bool(ready) == parallel_possible()
+        assert big.value() == b"x" * (4 << 20) and big.later() == 4 << 20
+    finally:
+        os.close(hear)
+        os.close(tell)
+    after = Ahead(lambda: "first", then=lambda answer: (answer, "here") if os.getpid() == parent else 1 / 0)
+    assert after.value() == "first" and after.later() == ("first", "here")
+    before = Ahead(lambda: "first", forget=lambda: 1 / 0, then=lambda answer: (answer, os.getpid() == parent))
+    assert before.later() == ("first", True) and before.value() == "first"
 
 
 def test_rows_are_encoded_as_the_json_encoder_does():
@@ -427,7 +493,8 @@ _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edit
                  "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
                  "test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file",
                  "test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same",
-                 "test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them")
+                 "test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them",
+                 "test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_this_process_reads_later")
 
 
 def test_the_forked_paths_are_checked_in_a_process_with_one_thread():
