@@ -54,10 +54,12 @@ class AppContext:
         elsewhere (a test's runner, a program calling the CLI) it returns and the command ends
         as any other. Where a flush fails (a reader that went away) it returns too: the usual
         ending says so."""
-        if not _own_process() or threading.active_count() > 1:
+        if not _own_process():
             return
         if self._workspace is not None:
-            self._workspace.close()
+            self._workspace.close()  # (waits for a checkpoint of the log still running beside)
+        if threading.active_count() > 1:
+            return
         try:
             sys.stdout.flush()
             sys.stderr.flush()

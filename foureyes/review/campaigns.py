@@ -24,7 +24,7 @@ from ..identity import link
 from ..rules import Waiver
 from ..store import Store, now_iso
 from ..stored import StoredAnalysis
-from ..store import audit, records
+from ..store import audit, records, wal
 from ..store import review as rows
 from .ahead import Ahead, AheadMapping, AheadSet
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
@@ -157,6 +157,8 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
         rows.insert_people(conn, campaign_id, aliases)
         # the first run's rows go in while a forked child may still plan the later run's
         written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
+        if written["rows"] >= wal.BIG:  # (the commit then leaves the log to a thread to checkpoint)
+            wal.defer(conn)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
                      frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.value()[2]),

@@ -1,0 +1,97 @@
+"""A big campaign's commit leaves SQLite's write-ahead log to a thread to checkpoint (`store.wal`):
+the campaign is committed and readable at once, the log is copied into the database beside the
+command's next steps, and the store's close waits for it."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from foureyes import review
+from foureyes.store import Store, audit, wal
+
+from .conftest import TODAY
+
+CREATOR = "security@acme.com"
+
+
+def _bytes_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _held_checkpoints(monkeypatch) -> tuple[threading.Event, list[threading.Thread]]:
+    """Checkpoints beside a commit wait for the gate before they run; the threads they run in."""
+    gate, started = threading.Event(), []
+    real = wal._checkpoint
+
+    def held(db):
+        started.append(threading.current_thread())
+        assert gate.wait(30)
+        real(db)
+
+    monkeypatch.setattr(wal, "_checkpoint", held)
+    return gate, started
+
+
+def test_a_big_campaigns_log_is_checkpointed_beside_its_commit_and_before_the_store_closes(
+        store, review_config, monkeypatch):
+    monkeypatch.setattr(wal, "BIG", 1)  # (the demo's 111 items count as big)
+    gate, started = _held_checkpoints(monkeypatch)
+    if store.is_sqlite:
+        # every commit checkpoints its log (the auto-checkpoint after 1 page, not 1000): unless deferred
+        store.engine.dispose()
+        event.listen(store.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA wal_autocheckpoint=1"))
+        assert store.path is not None
+        database, log = store.path, store.path.with_name(store.path.name + "-wal")
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = _bytes_of(database)
+    spec = review.spec_from_config(review_config, name="Q4", scope=review.Scope(kind="production"), today=TODAY)
+    campaign = review.create_campaign(store, review_config, spec, actor=CREATOR, today=TODAY)
+    # committed: the campaign, its items and its audit entry read back while the checkpoint waits
+    assert len(review.items(store, campaign.id)) == 111
+    assert [e.action for e in audit.entries(store, campaign_id=campaign.id)] == ["campaign.new"]
+    if not store.is_sqlite:  # (nothing to defer in PostgreSQL)
+        assert started == []
+        return
+    assert len(started) == 1 and started[0].is_alive()
+    # the commit wrote the log only; the database file is untouched until the checkpoint runs
+    assert _bytes_of(database) == before and log.stat().st_size > 0
+    # the committing connection's auto-checkpoint is back (a small commit checkpoints as before)
+    with audit.transaction(store) as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1
+        audit.append(conn, actor=CREATOR, action="note", campaign_id=campaign.id, reason="small")
+    gate.set()
+    store.close()  # waits for the checkpoint; the last connection closed removes the log
+    assert not started[0].is_alive() and not log.exists() and _bytes_of(database) != before
+    with Store(f"sqlite:///{database}") as again:
+        assert len(review.items(again, campaign.id)) == 111
+        assert audit.verify(again).ok
+
+
+def test_a_big_transaction_that_fails_leaves_no_checkpoint_behind_and_its_connection_as_it_was(
+        store, monkeypatch):
+    if not store.is_sqlite:
+        pytest.skip("SQLite's write-ahead log")
+    gate, started = _held_checkpoints(monkeypatch)
+    gate.set()
+    with pytest.raises(RuntimeError, match="failed"):
+        with audit.transaction(store) as conn:
+            raw = conn.connection.dbapi_connection
+            wal.defer(conn)
+            assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            audit.append(conn, actor=CREATOR, action="note", reason="rolled back")
+            raise RuntimeError("failed")
+    assert started == [] and raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert audit.entries(store) == []
+    # and one that commits: checkpointed by a thread, which the store's close waits for
+    with audit.transaction(store) as conn:
+        wal.defer(conn)
+        audit.append(conn, actor=CREATOR, action="note", reason="kept")
+    assert len(started) == 1
+    store.close()
+    assert not started[0].is_alive() and [e.reason for e in audit.entries(store)] == ["kept"]
