@@ -95,3 +95,64 @@ def test_a_big_transaction_that_fails_leaves_no_checkpoint_behind_and_its_connec
     assert len(started) == 1
     store.close()
     assert not started[0].is_alive() and [e.reason for e in audit.entries(store)] == ["kept"]
+
+
+def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_removed_before_it_returns(
+        store, review_config, monkeypatch):
+    """What a big campaign's creation leaves (its rows, planning's state) is freed by a daemon
+    thread while the caller goes on; the file a forked child wrote the later run's rows into is
+    removed before `create_campaign` returns (the process may end before the thread runs), and
+    the GC runs again."""
+    import gc
+    import os
+
+    from foureyes.review import campaigns
+    from foureyes.store import review as item_rows
+    from foureyes.store.forking import parallel_possible
+
+    if not store.is_sqlite:
+        pytest.skip("a SQLite file store's big campaign")
+    monkeypatch.setattr(wal, "BIG", 1)
+    monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)  # (the later run's rows planned by a forked child)
+    forked = parallel_possible()
+    files: list[str] = []
+    made = item_rows.new_items_file
+
+    def new_items_file(at):
+        found = made(at)
+        files.extend([found] if found else [])
+        return found
+
+    monkeypatch.setattr(item_rows, "new_items_file", new_items_file)
+    gate, threads, left = threading.Event(), [], []
+    let_go = campaigns._let_go
+
+    def held(things):
+        left.append(things)
+        threads.append(threading.current_thread())
+        assert gate.wait(30)
+        let_go(things)
+
+    monkeypatch.setattr(campaigns, "_let_go", lambda things: threading.Thread(target=held, args=(things,)).start())
+    closed_on: list[threading.Thread] = []
+    close = campaigns._Planned.close
+
+    def recorded_close(self):
+        closed_on.append(threading.current_thread())
+        close(self)
+
+    monkeypatch.setattr(campaigns._Planned, "close", recorded_close)
+    spec = review.spec_from_config(review_config, name="Q4", scope=review.Scope(kind="production"), today=TODAY)
+    campaign = review.create_campaign(store, review_config, spec, actor=CREATOR, today=TODAY)
+    assert gc.isenabled() and len(review.items(store, campaign.id)) == 111
+    planned = next(thing for thing in left[0] if isinstance(thing, campaigns._Planned))
+    assert len(planned.first) > 0  # (not let go yet)
+    assert len(files) == int(forked) and not any(map(os.path.exists, files))
+    assert closed_on == []
+    gate.set()
+    threads[0].join(30)
+    # closed (rows let go) by a daemon thread of its own: it never keeps the process from ending
+    assert len(closed_on) == 1 and closed_on[0].daemon and closed_on[0] is not threads[0]
+    closed_on[0].join(30)
+    assert planned.first == [] and left[0] == []
+    wal.settle()
