@@ -49,15 +49,18 @@ class AppContext:
         the store closed (with SQLite, the write-ahead log checkpointed into the database as at
         any close), stdout and stderr flushed, then `os._exit(0)`: the interpreter's clean-up
         would free every object one by one (seconds after a campaign of 500,000 items) and has
-        nothing else to do (no other thread runs, nothing is open for writing).
+        nothing else to do (no other thread runs but daemon ones, nothing is open for writing;
+        closing the store waits for a checkpoint of its log still running beside the command).
         Only where the process is foureyes' own (`python -m foureyes`, the `foureyes` script):
         elsewhere (a test's runner, a program calling the CLI) it returns and the command ends
         as any other. Where a flush fails (a reader that went away) it returns too: the usual
         ending says so."""
-        if not _own_process() or threading.active_count() > 1:
+        if not _own_process():
             return
         if self._workspace is not None:
-            self._workspace.close()
+            self._workspace.close()  # (waits for a checkpoint of the log still running beside)
+        if any(not thread.daemon for thread in threading.enumerate() if thread is not threading.current_thread()):
+            return  # (a daemon thread, such as one letting a campaign's rows go, ends with the process)
         try:
             sys.stdout.flush()
             sys.stderr.flush()

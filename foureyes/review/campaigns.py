@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections import Counter, defaultdict
 from contextlib import suppress
 from dataclasses import replace
@@ -24,7 +25,7 @@ from ..identity import link
 from ..rules import Waiver
 from ..store import Store, now_iso
 from ..stored import StoredAnalysis
-from ..store import audit, records
+from ..store import audit, records, wal
 from ..store import review as rows
 from .ahead import Ahead, AheadMapping, AheadPairs
 from .people import Lookup, Who, aliases_of, dict_lookup, resolve
@@ -113,12 +114,31 @@ def _create(store: Store, config: Config, spec: CampaignSpec, *, actor: str, sna
     # walk the hundreds of thousands of rows and drafts still alive (a second each at full size).
     # It resumes once they are freed (`_creating`'s frame gone).
     with gc_paused():
-        return _creating(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
-                         analysis_of=analysis_of)
+        campaign, created, left = _creating(store, config, spec, actor=actor, snapshot_id=snapshot_id, today=today,
+                                            analysis_of=analysis_of)
+        if left:
+            # A big campaign's rows, planning's state and identities are let go by a thread while the
+            # command reads the campaign back and answers (~1 s of freeing at full size, which a
+            # command that then ends skips), moved out of the GC's reach first: no collection walks
+            # them meanwhile (`gc.freeze`: nothing of a campaign's making is in a cycle).
+            gc.freeze()
+            _let_go(left)
+    return campaign, created
+
+
+def _let_go(left: list[Any]) -> None:
+    def run() -> None:
+        for thing in left:
+            if isinstance(thing, _Planned):
+                thing.close()
+        left.clear()
+
+    threading.Thread(target=run, name="foureyes-let-go", daemon=True).start()
 
 
 def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, snapshot_id: int | None,
-              today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool]:
+              today: date | None, analysis_of: AnalysisOf | None = None) -> tuple[Campaign, bool, list[Any] | None]:
+    """`_create`, and what a big campaign's creation leaves for a thread to let go (None: let go here)."""
     actor = actor_name(actor)
     if not spec.name.strip():
         raise InputError("a campaign needs a name")
@@ -137,8 +157,10 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
                             aliases=aliases)
     created = now_iso()
     due = spec.due or (today or utc_today()) + timedelta(days=config.campaigns.due_days)
+    big = False
 
     def work(conn: Any) -> int:
+        nonlocal big
         campaign_id = rows.insert_campaign(conn, dict(
             name=spec.name.strip(), snapshot_id=sid, snapshot_digest=info.digest,
             scope=dumps(spec.scope.to_json()), reviewer_rules=dumps(spec.reviewers.to_json()),
@@ -157,6 +179,9 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
         rows.insert_people(conn, campaign_id, aliases)
         # the first run's rows go in while a forked child may still plan the later run's
         written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
+        big = written["rows"] >= wal.BIG
+        if big:  # (the commit then leaves the log to a thread to checkpoint)
+            wal.defer(conn)
         audit.append(conn, actor=actor, action=NEW, campaign_id=campaign_id,
                      snapshot_digest=info.digest, campaigns=[campaign_id],
                      frozen=records.freeze(conn, campaign_id, sid, items=written, people=ahead.later()),
@@ -166,18 +191,27 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
                              "period": spec.period, "baseline_snapshot": baseline_id})
         return campaign_id
 
+    done = False
     try:
         campaign_id = audit.run(store, work)
+        done = True
     except rows.PeriodTaken:
         # another cron run created this period's campaign between our check and our insert
         if spec.template and spec.period:
             existing = find_campaign(store, template=spec.template, period=spec.period)
             if existing is not None:
-                return existing, False
+                return existing, False, None
         raise
     finally:
-        planned.close()  # (a child still planning when the transaction failed, the later run's file, the GC's pause)
-    return get_campaign(store, campaign_id), True
+        if not (done and big):
+            planned.close()  # (a child still planning when the transaction failed, the later run's file, the GC's pause)
+    if not big:
+        return get_campaign(store, campaign_id), True, None
+    later = planned.rest()  # (its file removed here, not by the thread: the process may end first)
+    if isinstance(later, rows.ItemsFile):
+        with suppress(FileNotFoundError):
+            os.remove(later.path)
+    return get_campaign(store, campaign_id), True, [planned, aliases, baseline, ahead]
 
 
 def _worked_out_ahead(store: Store, config: Config, analysis: Analysis,

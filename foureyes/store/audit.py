@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from . import Store, now_iso, records
+from . import Store, now_iso, records, wal
 from . import schema as t
 
 GENESIS = "0" * 64
@@ -88,12 +88,16 @@ def transaction(store: Store) -> Iterator[Connection]:
     with store.engine.connect() as conn:
         if store.is_sqlite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        committed = False
         try:
             yield conn
             conn.commit()
+            committed = True
         except BaseException:
             conn.rollback()
             raise
+        finally:
+            wal.after(conn, committed=committed)  # (a big one's log checkpointed beside it: `wal.defer`)
 
 
 def run(store: Store, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
