@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import countOf, eq, itemgetter
@@ -160,14 +161,46 @@ class ItemsFile:
                 [shared[name] for name in ITEM_COLUMNS[1:] if name in shared])
 
 
+# A file `new_items_file` made that its maker left behind (killed before it could remove it) is
+# removed by a later one once its maker is gone and it is this old (seconds): a campaign's creation
+# takes a minute at most, and a process of another PID namespace sharing the folder may look gone.
+STALE_ITEMS_FILE = 3600
+
+
 def new_items_file(store: Store) -> str | None:
     """An empty temporary file for a forked child's `write_items_file`, where the store can copy
-    rows from one (a SQLite file) and a fork is safe (None otherwise). The caller removes it."""
+    rows from one (a SQLite file) and a fork is safe (None otherwise). The caller removes it; one
+    a killed process left (hundreds of megabytes at full size) goes with the next one made
+    (`_remove_left_items_files`)."""
     if not store.is_sqlite or store.path is None or not parallel_possible():
         return None
-    handle, path = tempfile.mkstemp(prefix="foureyes-items-", suffix=".db")
+    _remove_left_items_files(tempfile.gettempdir())
+    handle, path = tempfile.mkstemp(prefix=f"foureyes-items-{os.getpid()}-", suffix=".db")
     os.close(handle)
     return path
+
+
+def _remove_left_items_files(folder: str) -> None:
+    """Remove the items files in ``folder`` whose maker (the PID in the name) is no longer running
+    and that were last written `STALE_ITEMS_FILE` seconds ago or more."""
+    now = time.time()
+    for path in Path(folder).glob("foureyes-items-*-*.db"):
+        pid = path.name.split("-")[2]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        with suppress(OSError):  # (gone meanwhile, or not ours to remove: left as it is)
+            if now - path.stat().st_mtime >= STALE_ITEMS_FILE:
+                path.unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (running, as another user's)
+        return True
+    return True
 
 
 def write_items_file(path: str, rows: Sequence[Sequence[Any]]) -> ItemsFile:
