@@ -102,35 +102,6 @@ def test_sqlite_file_is_private_and_a_wide_mode_is_warned(tmp_path):
     assert len(warnings) == 1 and "chmod 600" in warnings[0]
 
 
-def test_a_new_sqlite_store_has_big_pages_and_an_existing_one_keeps_its_own(tmp_path):
-    """A new store's pages are `PAGE_SIZE` (fewer to write and checkpoint); a store made with
-    SQLite's default 4 KiB pages opens, keeps them (SQLite changes a page size only by VACUUM) and
-    takes a snapshot as before."""
-    import sqlite3
-
-    from foureyes.store import PAGE_SIZE
-
-    from foureyes.model import snapshot_digest
-
-    new = tmp_path / "new.db"
-    with Store(f"sqlite:///{new}") as store:
-        demo.load_into(store)
-    with sqlite3.connect(new) as db:
-        assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-    old = tmp_path / "old.db"
-    with sqlite3.connect(old) as db:
-        db.execute("PRAGMA page_size=4096")
-        db.execute("CREATE TABLE before_foureyes (x)")  # (a file with pages already written)
-    with Store(f"sqlite:///{old}") as store:
-        for info, created in demo.load_into(store):
-            assert created and snapshot_digest(store.load_snapshot(info.id).sources) == info.digest
-    with sqlite3.connect(old) as db:
-        assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
 def test_schema_is_versioned_and_a_newer_schema_is_refused(store_url):
     url = store_url
     with Store(url) as store:

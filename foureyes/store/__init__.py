@@ -734,12 +734,6 @@ _LOADERS = {"principals": _load_principals, "resources": _load_resources, "grant
 # ---------------------------------------------------------------- helpers
 
 
-# A new SQLite store's page size (existing files keep theirs: SQLite changes it only by VACUUM):
-# 16 KiB instead of 4 KiB, fewer pages for a million grants and a campaign of 500,000 items to write,
-# log and checkpoint.
-PAGE_SIZE = 16384
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -749,8 +743,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-131072")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()
     if mode and str(mode[0]).lower() != "memory":
-        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:  # (a new file: before WAL and any table)
-            cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
