@@ -537,6 +537,14 @@ def decode_reach(text: str) -> list[tuple[str, int, str]]:
     return list(zip(nodes.split(SEP_VALUE), map(int, parents.split(",")), kinds.split(SEP_VALUE)))
 
 
+def reach_nodes(text: str) -> list[str] | None:
+    """`decode_reach`'s first column alone (the principals reached), without the rest; None for
+    a form that has no column of them to split off (decode it whole)."""
+    if not text.startswith("C" + SEP_COLUMN):
+        return None
+    return text.split(SEP_COLUMN, 2)[1].split(SEP_VALUE)
+
+
 def roster_json(roster: Roster) -> dict[str, Any]:
     return {"sources": list(roster.sources), "unreadable": list(roster.unreadable),
             "aliases": {k: list(v) for k, v in roster.aliases.items()},

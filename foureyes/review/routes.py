@@ -12,7 +12,7 @@ from ..graph import Step
 from ..graph.steps import edge_step, grant_capability_step, grant_step, head_steps
 from ..model import EdgeKind, Grant
 from ..stored import StoredAnalysis
-from ..stored_form import SEP_COLUMN, SEP_VALUE
+from ..stored_form import reach_nodes
 
 P = TypeVar("P")
 
@@ -94,13 +94,11 @@ def reached_principals(analysis: Any) -> Callable[[str], list[str]] | None:
         return None
     analysis._reach_of("")  # (reads every person's, as stored)
     stored = analysis._reach
-    columns = "C" + SEP_COLUMN
 
     def reached(person: str) -> list[str]:
         found = stored.get(person) if stored is not None else None
-        if type(found) is str and found.startswith(columns):
-            return found.split(SEP_COLUMN, 2)[1].split(SEP_VALUE)
-        return [row[0] for row in analysis._reach_of(person)]
+        nodes = reach_nodes(found) if type(found) is str else None
+        return nodes if nodes is not None else [row[0] for row in analysis._reach_of(person)]
     return reached
 
 
