@@ -371,8 +371,9 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
         assert file is not None
         theirs = in_child()
         say(rows.write_items_file(file, theirs))  # (copied in while the rows are hashed here)
+        worked = rows.item_tails(theirs)  # (most of the hashing: it needs no ids)
         campaign_id, start = heard()
-        return (campaign_id, start), rows.item_hashes(campaign_id, theirs, start)
+        return (campaign_id, start), rows.hashes_of_tails(campaign_id, worked, start)
 
     try:
         child = rows.Forked(into_file, told=True, early=True) if file is not None else rows.Forked(in_child)

@@ -243,6 +243,21 @@ def item_hashes(campaign_id: int, rows: Sequence[Sequence[Any]],
     return _hashes_of(campaign_id, rows, first)()
 
 
+def item_tails(rows: Sequence[Sequence[Any]]) -> tuple[list[bytes], set[tuple[Any, ...]]]:
+    """`records.item_tails` of rows as `insert_items` takes them: most of `item_hashes`' work, done
+    before their ids are known (`hashes_of_tails` finishes it)."""
+    return records.item_tails(rows, ITEM_COLUMNS[1:])
+
+
+def hashes_of_tails(campaign_id: int, worked: tuple[list[bytes], set[tuple[Any, ...]]],
+                    first: int) -> tuple[list[bytes], set[tuple[Any, ...]]]:
+    """`item_hashes` of the rows `item_tails` gave ``worked`` for, given the ids from ``first`` on."""
+    tails, starts = worked
+    found = records.hashes_of_tails(range(first, first + len(tails)), campaign_id, tails)
+    found.sort()  # (as `_hashes_of`)
+    return found, starts
+
+
 Later = Sequence[Sequence[Any]] | ItemsFile
 
 
