@@ -26,16 +26,23 @@ def _written(path: Path) -> tuple[int, int]:
 
 
 def _held_checkpoints(monkeypatch) -> tuple[threading.Event, list[threading.Thread]]:
-    """Checkpoints beside a commit wait for the gate before they run; the threads they run in."""
+    """Checkpoints beside a commit wait for the gate before they run; the threads they run in, each
+    as it is started (not once it runs: on a loaded machine it may not have yet when the commit returns)."""
     gate, started = threading.Event(), []
     real = wal._checkpoint
 
     def held(db):
-        started.append(threading.current_thread())
         assert gate.wait(30)
         real(db)
 
+    class Recorded(threading.Thread):
+        def start(self) -> None:
+            if self.name == "foureyes-wal-checkpoint":
+                started.append(self)
+            super().start()
+
     monkeypatch.setattr(wal, "_checkpoint", held)
+    monkeypatch.setattr(threading, "Thread", Recorded)
     return gate, started
 
 
