@@ -70,7 +70,8 @@ class Usage:
 
     def suggest(self, days: int) -> "Usage":
         """The same usage with its suggestion for a campaign that calls ``days`` days unused."""
-        return replace(self, suggestion=self.suggestion_for(days))
+        suggestion = self.suggestion_for(days)
+        return self if suggestion == self.suggestion else replace(self, suggestion=suggestion)
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": self.state or None, "last_used": self.last_used, "since": self.since or None,
@@ -103,7 +104,7 @@ class UsageIndex:
         account's in the same place for the services the grant allows, else a gap, else the grant's
         own ``last_used``."""
         found = self.by_grant.get(grant.key)
-        if not found:
+        if not found and self.by_principal:  # (a snapshot without activity has none to look through)
             services = _services(grant)
             for principal in [grant.principal, *[a for a in accounts if a != grant.principal]]:
                 records = self.by_principal.get((principal, grant.resource), [])
