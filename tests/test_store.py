@@ -102,6 +102,55 @@ def test_sqlite_file_is_private_and_a_wide_mode_is_warned(tmp_path):
     assert len(warnings) == 1 and "chmod 600" in warnings[0]
 
 
+def test_a_new_sqlite_store_has_big_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    """A new store's pages are `PAGE_SIZE` (fewer to write and checkpoint); a store made with
+    SQLite's default 4 KiB pages opens, keeps them (SQLite changes a page size only by VACUUM) and
+    takes a snapshot as before."""
+    import sqlite3
+
+    from foureyes.store import PAGE_SIZE
+
+    from foureyes.model import snapshot_digest
+
+    new = tmp_path / "new.db"
+    with Store(f"sqlite:///{new}") as store:
+        demo.load_into(store)
+    with sqlite3.connect(new) as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("CREATE TABLE before_foureyes (x)")  # (a file with pages already written)
+    with Store(f"sqlite:///{old}") as store:
+        for info, created in demo.load_into(store):
+            assert created and snapshot_digest(store.load_snapshot(info.id).sources) == info.digest
+    with sqlite3.connect(old) as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_new_sqlite_stores_page_cache_is_its_size_in_its_own_pages(tmp_path, monkeypatch):
+    """The connection that makes a new store (`PAGE_SIZE` pages) caches `CACHE_KIB` of them, not that size
+    counted in SQLite's default 4 KiB pages (four times the memory): a transaction that changes more than
+    the cache writes the rest to the log as it goes instead of keeping it all in memory."""
+    import foureyes.store as store_module
+
+    monkeypatch.setattr(store_module, "CACHE_KIB", 4096)  # 4 MiB: 16 MiB of 16 KiB pages counted at 4 KiB
+    path = tmp_path / "new.db"
+    with Store(f"sqlite:///{path}") as store, store.engine.connect() as conn:
+        db = conn.connection.driver_connection
+        assert db.execute("PRAGMA page_size").fetchone()[0] == store_module.PAGE_SIZE
+        logged = os.path.getsize(f"{path}-wal")
+        db.execute("BEGIN")
+        db.execute("CREATE TABLE filler (x)")
+        db.executemany("INSERT INTO filler VALUES (?)", (("x" * 1000,) for _ in range(10_000)))  # ~10 MB
+        logged = os.path.getsize(f"{path}-wal") - logged  # (before the commit: only what the cache let go)
+        db.execute("ROLLBACK")
+    assert logged >= 4 << 20
+
+
 def test_schema_is_versioned_and_a_newer_schema_is_refused(store_url):
     url = store_url
     with Store(url) as store:

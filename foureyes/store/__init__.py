@@ -734,17 +734,29 @@ _LOADERS = {"principals": _load_principals, "resources": _load_resources, "grant
 # ---------------------------------------------------------------- helpers
 
 
+# A new SQLite store's page size (existing files keep theirs: SQLite changes it only by VACUUM):
+# 16 KiB instead of 4 KiB, fewer pages for a million grants and a campaign of 500,000 items to write,
+# log and checkpoint.
+PAGE_SIZE = 16384
+# A connection's page cache in KiB (default 2 MiB): a million-grant snapshot inserts into indexes
+# larger than that, and writes it ~15% faster with them cached.
+CACHE_KIB = 131072
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Up to 128 MiB of page cache (default 2 MiB): a million-grant snapshot inserts into
-    # indexes larger than that, and writes it ~15% faster with them cached.
-    cursor.execute("PRAGMA cache_size=-131072")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()
     if mode and str(mode[0]).lower() != "memory":
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:  # (a new file: before WAL and any table)
+            cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+    # After the page size: SQLite counts a size in KiB in pages of the size of the moment and keeps that
+    # count when a new file's page size changes (128 MiB of 4 KiB pages became ~31,700 of 16 KiB, ~520 MB,
+    # that a connection's writes kept dirty in memory: the writer's second million grants peaked 300 MB higher).
+    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
 
 
