@@ -383,7 +383,8 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     def into_file(heard: Callable[[], tuple[int, int]], say: Callable[[rows.ItemsFile], None]) -> Any:
         assert file is not None
         theirs = in_child()
-        say(rows.write_items_file(file, theirs, rows.people_rows(aliases)))  # (copied in while the rows are hashed here)
+        # (the rows and the identities, copied in while the rows are hashed here)
+        say(rows.write_items_file(file, theirs, rows.people_rows(aliases)))
         worked = rows.item_tails(theirs)  # (most of the hashing: it needs no ids)
         campaign_id, start = heard()
         return (campaign_id, start), rows.hashes_of_tails(campaign_id, worked, start)

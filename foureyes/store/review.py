@@ -139,7 +139,7 @@ class ItemsFile:
 
     path: str
     count: int
-    people: int | None = None  # (how many identity rows, `people_rows`, it holds too, for `insert_items` to copy in)
+    people: int | None = None  # (how many identity rows, `people_rows`, it holds too: copied in with the items)
     ids: tuple[int, int] | None = None
     hashes: tuple[list[bytes], set[tuple[Any, ...]]] | None = None
     shared: tuple[tuple[str, Any], ...] = ()
@@ -230,7 +230,8 @@ def write_items_file(path: str, rows: Sequence[Sequence[Any]],
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return ItemsFile(path, len(rows), None if people is None else len(people), shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()))
+    return ItemsFile(path, len(rows), people=None if people is None else len(people),
+                     shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()))
 
 
 def read_items_file(part: ItemsFile) -> list[tuple[Any, ...]]:
@@ -387,9 +388,9 @@ def _insert_run(conn: Connection, campaign_id: int, part: Sequence[Sequence[Any]
 
 def _copy_in(conn: Connection, campaign_id: int, part: ItemsFile, first: int) -> None:
     """``part``'s rows into the campaign's, their ids from ``first`` on in the file's order, and the
-    identity rows it holds: one INSERT … SELECT each from the file attached to this transaction's connection. SQLite refuses to
-    DETACH inside a transaction, so the connection leaves the pool and is closed after it (the
-    file is never attached to a connection used again)."""
+    identity rows it holds: one INSERT … SELECT each from the file attached to this transaction's
+    connection. SQLite refuses to DETACH inside a transaction, so the connection leaves the pool
+    and is closed after it (the file is never attached to a connection used again)."""
     conn.detach()
     conn.exec_driver_sql("ATTACH DATABASE ? AS items_part", (part.path,))
     names, values = part.select()
