@@ -170,19 +170,15 @@ def _creating(store: Store, config: Config, spec: CampaignSpec, *, actor: str, s
         ))
         # the findings and identities first: a forked child may still be planning the later run's
         # items, and this process would otherwise wait for them after inserting the first run's
-        # (but for identities that child writes beside those items, copied in with them: below)
         rows.insert_findings(conn, [
             {"campaign_id": campaign_id, "finding_id": f.id, "rule": f.rule.id, "person": f.person,
              "person_key": norm(f.person), "scope": f.scope, "severity": f.rule.severity, "title": f.rule.title,
              "covered": f.covered}
             for f in analysis.findings if f.person and f.rule.kind == "conflict"
         ])
-        if not planned.into_file:
-            rows.insert_people(conn, campaign_id, aliases)
+        rows.insert_people(conn, campaign_id, aliases)
         # the first run's rows go in while a forked child may still plan the later run's
         written = rows.insert_items(conn, campaign_id, planned.first, more=planned.rest, told=planned.ids)
-        if planned.into_file and not planned.people_copied():
-            rows.insert_people(conn, campaign_id, aliases)
         big = written["rows"] >= wal.BIG
         if big:  # (the commit then leaves the log to a thread to checkpoint)
             wal.defer(conn)
@@ -269,15 +265,6 @@ class _Planned:
         self._gc = False  # (the cyclic GC to be let run again by `close`)
         self._rest: rows.Later | None = None if later is not None else []
         self._hashes: Any = None
-
-    @property
-    def into_file(self) -> bool:
-        """Whether a child writes the later run's rows, and the identities' (`rows.people_rows`), into a file."""
-        return self._file is not None
-
-    def people_copied(self) -> bool:
-        """Whether the identities came with the later run's file (once `rest` gave it): copied in with its items."""
-        return isinstance(self._rest, rows.ItemsFile) and self._rest.people is not None
 
     def ids(self, campaign_id: int, first: int) -> None:
         """Tell the child the campaign's id and the later run's first id (its rows' hashes need them)."""
@@ -383,11 +370,9 @@ def _rows_planned(store: Store, analysis: Analysis, config: Config, spec: Campai
     def into_file(heard: Callable[[], tuple[int, int]], say: Callable[[rows.ItemsFile], None]) -> Any:
         assert file is not None
         theirs = in_child()
-        # (the rows and the identities, copied in while the rows are hashed here)
-        say(rows.write_items_file(file, theirs, rows.people_rows(aliases)))
-        worked = rows.item_tails(theirs)  # (most of the hashing: it needs no ids)
+        say(rows.write_items_file(file, theirs))  # (copied in while the rows are hashed here)
         campaign_id, start = heard()
-        return (campaign_id, start), rows.hashes_of_tails(campaign_id, worked, start)
+        return (campaign_id, start), rows.item_hashes(campaign_id, theirs, start)
 
     try:
         child = rows.Forked(into_file, told=True, early=True) if file is not None else rows.Forked(in_child)

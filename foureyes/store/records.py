@@ -129,36 +129,6 @@ def item_hashes(ids: Sequence[int], rows: Iterable[Sequence[Any]],
     return hashes, starts
 
 
-def item_tails(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> tuple[list[bytes], set[tuple[Any, ...]]]:
-    """`item_hashes`' work on rows whose id and campaign's id are not known yet (``columns`` names
-    their values, both apart): each row's text but for those two, its first two values (the id, then
-    the campaign's: `item_hashes` encodes ``[id,campaign,…]``), and the states they start in.
-    `hashes_of_tails` finishes them once the ids are known: the encoding is ~4/5 of the work."""
-    frozen = _frozen_item_columns()
-    if frozen[:2] != ["id", "campaign_id"]:  # pragma: no cover - the schema's order
-        raise ValueError(f"an item's frozen columns start {frozen[:2]}, not the id and the campaign's")
-    where = [columns.index(c) for c in frozen[2:]]
-    flags = [n for n, i in enumerate(where) if isinstance(t.campaign_items.c[columns[i]].type, Boolean)]
-    pick, pick_state = itemgetter(*where), itemgetter(*[columns.index(c) for c in ITEM_STATE])
-    tails = []
-    starts = set()
-    for row in rows:
-        values = list(pick(row))
-        for n in flags:  # (as `item_hashes`)
-            if values[n] is not None:
-                values[n] = bool(values[n])
-        tails.append(_encode_row(values)[1:].encode("utf-8", "surrogatepass"))
-        starts.add(pick_state(row))
-    return tails, starts
-
-
-def hashes_of_tails(ids: Sequence[int], campaign_id: int, tails: Sequence[bytes]) -> list[bytes]:
-    """`item_hashes`' hashes of the rows `item_tails` encoded, given their ids and campaign's id."""
-    sha256 = hashlib.sha256
-    head = b",%d," % int(campaign_id)
-    return [sha256(b"[%d%s%s" % (row_id, head, tail)).digest() for row_id, tail in zip(ids, tails, strict=True)]
-
-
 def items_digest_of(parts: Sequence[tuple[list[bytes], set[tuple[Any, ...]]]]) -> dict[str, Any]:
     """`items_digest` of all the items from `item_hashes` of its parts."""
     hashes = parts[0][0] if len(parts) == 1 else [h for part, _ in parts for h in part]

@@ -139,7 +139,6 @@ class ItemsFile:
 
     path: str
     count: int
-    people: int | None = None  # (how many identity rows, `people_rows`, it holds too: copied in with the items)
     ids: tuple[int, int] | None = None
     hashes: tuple[list[bytes], set[tuple[Any, ...]]] | None = None
     shared: tuple[tuple[str, Any], ...] = ()
@@ -204,13 +203,11 @@ def _running(pid: int) -> bool:
     return True
 
 
-def write_items_file(path: str, rows: Sequence[Sequence[Any]],
-                     people: Sequence[tuple[str, str, str]] | None = None) -> ItemsFile:
+def write_items_file(path: str, rows: Sequence[Sequence[Any]]) -> ItemsFile:
     """Item rows (as `insert_items` takes them) into an empty SQLite file, in order, but for the
     columns all of them share (`_shared`: kept in the `ItemsFile`): no journal, no index, big
     pages, and columns without a type, so each value is kept as it was bound and the store's
-    columns convert it as they would have had it been bound there. ``people``: the campaign's
-    identity rows (`people_rows`), in a table of their own, copied in with the items."""
+    columns convert it as they would have had it been bound there."""
     shared = _shared(rows, literal=False)
     kept = [i for i in range(len(ITEM_COLUMNS) - 1) if i not in shared]
     conn = sqlite3.connect(path, isolation_level=None)
@@ -224,14 +221,10 @@ def write_items_file(path: str, rows: Sequence[Sequence[Any]],
         conn.execute("BEGIN")
         for at in range(0, len(rows), ITEM_BATCH):
             conn.executemany(sql, map(pick, rows[at:at + ITEM_BATCH]))
-        if people is not None:
-            conn.execute("CREATE TABLE people (alias, person, via)")
-            conn.executemany("INSERT INTO people VALUES (?, ?, ?)", people)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return ItemsFile(path, len(rows), people=None if people is None else len(people),
-                     shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()))
+    return ItemsFile(path, len(rows), shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()))
 
 
 def read_items_file(part: ItemsFile) -> list[tuple[Any, ...]]:
@@ -248,21 +241,6 @@ def item_hashes(campaign_id: int, rows: Sequence[Sequence[Any]],
                 first: int) -> tuple[list[bytes], set[tuple[Any, ...]]]:
     """`records.item_hashes` of rows as `insert_items` takes them, given the ids from ``first`` on (sorted)."""
     return _hashes_of(campaign_id, rows, first)()
-
-
-def item_tails(rows: Sequence[Sequence[Any]]) -> tuple[list[bytes], set[tuple[Any, ...]]]:
-    """`records.item_tails` of rows as `insert_items` takes them: most of `item_hashes`' work, done
-    before their ids are known (`hashes_of_tails` finishes it)."""
-    return records.item_tails(rows, ITEM_COLUMNS[1:])
-
-
-def hashes_of_tails(campaign_id: int, worked: tuple[list[bytes], set[tuple[Any, ...]]],
-                    first: int) -> tuple[list[bytes], set[tuple[Any, ...]]]:
-    """`item_hashes` of the rows `item_tails` gave ``worked`` for, given the ids from ``first`` on."""
-    tails, starts = worked
-    found = records.hashes_of_tails(range(first, first + len(tails)), campaign_id, tails)
-    found.sort()  # (as `_hashes_of`)
-    return found, starts
 
 
 Later = Sequence[Sequence[Any]] | ItemsFile
@@ -387,10 +365,10 @@ def _insert_run(conn: Connection, campaign_id: int, part: Sequence[Sequence[Any]
 
 
 def _copy_in(conn: Connection, campaign_id: int, part: ItemsFile, first: int) -> None:
-    """``part``'s rows into the campaign's, their ids from ``first`` on in the file's order, and the
-    identity rows it holds: one INSERT … SELECT each from the file attached to this transaction's
-    connection. SQLite refuses to DETACH inside a transaction, so the connection leaves the pool
-    and is closed after it (the file is never attached to a connection used again)."""
+    """``part``'s rows into the campaign's, their ids from ``first`` on in the file's order: one
+    INSERT … SELECT from the file attached to this transaction's connection. SQLite refuses to
+    DETACH inside a transaction, so the connection leaves the pool and is closed after it (the
+    file is never attached to a connection used again)."""
     conn.detach()
     conn.exec_driver_sql("ATTACH DATABASE ? AS items_part", (part.path,))
     names, values = part.select()
@@ -399,12 +377,6 @@ def _copy_in(conn: Connection, campaign_id: int, part: ItemsFile, first: int) ->
         f"SELECT rowid + ?, ?, {names} FROM items_part.items ORDER BY rowid", (first - 1, campaign_id, *values)).rowcount
     if copied != part.count:  # pragma: no cover - the file holds what its writer said
         raise ValueError(f"{part.path} held {copied} items, {part.count} were written")
-    if part.people is not None:
-        copied = conn.exec_driver_sql("INSERT INTO main.campaign_people (campaign_id, alias, person, via) "
-                                      "SELECT ?, alias, person, via FROM items_part.people ORDER BY rowid",
-                                      (campaign_id,)).rowcount
-        if copied != part.people:  # pragma: no cover - as the items
-            raise ValueError(f"{part.path} held {copied} identities, {part.people} were written")
 
 
 def _hashes_of(campaign_id: int, rows: Sequence[Sequence[Any]], first: int) -> Callable[[], Any]:

@@ -489,24 +489,6 @@ def test_rows_are_encoded_as_the_json_encoder_does():
         _encode_row([object()])
 
 
-def test_rows_hashed_before_their_ids_are_known_hash_as_with_them():
-    """A forked child encodes its rows before it hears their ids (`item_tails`) and hashes them once
-    it does (`hashes_of_tails`): the hashes and start states `item_hashes` gives, whatever the values
-    (a flag stored as 0/1 or None, NUL, quotes, a lone surrogate, big ids, a big campaign id)."""
-    base = dict.fromkeys(item_rows.ITEM_COLUMNS[1:], "v")
-    odd = [
-        {**base, "is_new": 1, "holders": 3, "expires": None, "path": '["a \\"b\\"", "é\\u0000"]', "version": 0},
-        {**base, "is_new": 0, "person": "x\x00\u202e\ud800", "decision_id": None, "state": "pending", "version": 0},
-        {**base, "is_new": None, "holders": 10**12, "last_used": "", "person_name": '"\\'},
-    ]
-    rows = [tuple(row[c] for c in item_rows.ITEM_COLUMNS[1:]) for row in odd]
-    for campaign_id, first in ((7, 100), (123456, 9_000_000_001)):
-        expected = item_rows.item_hashes(campaign_id, rows, first)
-        assert item_rows.hashes_of_tails(campaign_id, item_rows.item_tails(rows), first) == expected
-        # (and each hash is the one of that row for that id, not another's: the order follows the ids)
-        assert item_rows.hashes_of_tails(campaign_id, item_rows.item_tails(rows), first + 1) != expected
-
-
 _FORKED_PATHS = ("test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught",
                  "test_items_planned_in_bulk_are_those_worked_out_one_by_one",
                  "test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file",
