@@ -61,6 +61,15 @@ def after(conn: Any, *, committed: bool) -> None:
         _checkpoint_apart(conn.engine, path)
 
 
+def waited() -> None:
+    """Wait for the checkpoints running now, leaving them to `settle` too (the store's close still
+    waits for any started later)."""
+    with _lock:
+        running = list(_running)
+    for thread in running:
+        thread.join()
+
+
 def settle() -> None:
     """Wait for every checkpoint started beside a commit."""
     while True:

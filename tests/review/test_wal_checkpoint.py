@@ -163,3 +163,27 @@ def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_rem
     closed_on[0].join(30)
     assert planned.first == [] and left[0] == []
     wal.settle()
+
+
+def test_what_a_big_campaign_leaves_is_let_go_only_once_the_logs_checkpoint_is_done(monkeypatch):
+    """Freeing a big campaign's rows and planning's state is a second of CPU (one deallocation
+    holding the GIL): it waits for the checkpoint running beside the commit, which the command's
+    end waits for, and leaves that checkpoint to `settle` (the store's close) as well."""
+    from foureyes.review import campaigns
+
+    gate = threading.Event()
+    checkpoint = threading.Thread(target=gate.wait, args=(30,), name="checkpoint")
+    monkeypatch.setattr(wal, "_running", [checkpoint])
+    checkpoint.start()
+    planned = campaigns._Planned([("a row",)])
+    left: list = [planned, {"an identity": {}}]
+    campaigns._let_go(left)
+    letting_go = next(t for t in threading.enumerate() if t.name == "foureyes-let-go")
+    letting_go.join(0.3)
+    assert letting_go.is_alive() and planned.first == [("a row",)] and len(left) == 2  # (not before the checkpoint)
+    gate.set()
+    letting_go.join(30)
+    assert planned.first == [] and left == []
+    assert wal._running == [checkpoint]  # (still the store's close's to wait for)
+    wal.settle()
+    assert wal._running == [] and not checkpoint.is_alive()
