@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -25,6 +24,19 @@ results, _ = generate(0.15)
 store = Store({url!r})
 list(demo.load_into(store))          # two complete snapshots first
 print("ready", flush=True)
+inserting = Store.insert_rows
+
+
+def paused(self, conn, table, rows, **kwargs):
+    # in the middle of the write's transaction: the snapshot's row, principals, resources and edges
+    # are in, its grants next; held here until killed
+    if table.name == "grants":
+        print("inside", flush=True)
+        time.sleep(600)
+    return inserting(self, conn, table, rows, **kwargs)
+
+
+Store.insert_rows = paused
 store.write_snapshot(results, label="big")   # killed in the middle of this
 print("done", flush=True)
 """
@@ -35,8 +47,9 @@ def _run_and_kill(url: str, tmp_path: Path) -> None:
     script.write_text(WRITER.format(bench=str(ROOT / "benchmarks"), url=url))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)  # well into the big write (it takes several seconds)
-    assert proc.poll() is None, "the writer finished before it could be killed; make the snapshot bigger"
+    # held inside the write's transaction (a fixed sleep once let a faster write commit first)
+    assert proc.stdout.readline().strip() == "inside"
+    assert proc.poll() is None
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
