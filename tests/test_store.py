@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from array import array
 from dataclasses import replace
@@ -14,8 +15,8 @@ from conftest import store_at_version
 
 from foureyes.connectors import demo
 from foureyes.errors import StoreError
-from foureyes.model import Edge, Gap, Grant, Principal, Resource, SourceResult
-from foureyes.store import Store, migrations, schema
+from foureyes.model import Edge, Gap, Grant, Principal, Resource, SourceResult, snapshot_digest
+from foureyes.store import PAGE_SIZE, Store, migrations, schema
 
 
 def _result(n_grants: int = 10, name: str = "github") -> SourceResult:
@@ -48,7 +49,6 @@ def test_demo_round_trip_preserves_digest(store_url):
         infos = [info for info, _ in demo.load_into(store)]
         assert [created for _, created in demo.load_into(store)] == [False, False]  # idempotent
         assert len(store.list_snapshots()) == 2
-        from foureyes.model import snapshot_digest
 
         for info in infos:
             assert snapshot_digest(store.load_snapshot(info.id).sources) == info.digest
@@ -106,12 +106,6 @@ def test_a_new_sqlite_store_has_big_pages_and_an_existing_one_keeps_its_own(tmp_
     """A new store's pages are `PAGE_SIZE` (fewer to write and checkpoint); a store made with
     SQLite's default 4 KiB pages opens, keeps them (SQLite changes a page size only by VACUUM) and
     takes a snapshot as before."""
-    import sqlite3
-
-    from foureyes.store import PAGE_SIZE
-
-    from foureyes.model import snapshot_digest
-
     new = tmp_path / "new.db"
     with Store(f"sqlite:///{new}") as store:
         demo.load_into(store)
