@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import chain, repeat
 from operator import itemgetter
-from typing import Any, Callable, Mapping, Sequence
+from typing import AbstractSet, Any, Callable, Mapping, Sequence
 
 from ..analysis import Analysis
 from ..config import CampaignTemplate, Config
@@ -172,20 +172,24 @@ class _RouteTexts:
 
     def fingerprint(self, grant: Grant, key: str, hops: str) -> str:
         """`_fingerprint(grant, route, key)`, from the route's hops as `of` gives them."""
+        around = self._around(grant, key)
+        return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
+
+    def _around(self, grant: Grant, key: str) -> tuple[str, str]:
+        """What the text `fingerprint` hashes has before and after a route's hops, for this grant."""
         around = self._grants.get(key)
         if around is None:
             around = self._grants[key] = (
                 "[" + _json_text(key) + ", " + _json_list(sorted(grant.capabilities)) + ", [",
                 "], " + _json_text(grant.condition) + ", " + _json_text(grant.expires or "") + "]")
-        return hashlib.sha256((around[0] + hops + around[1]).encode()).hexdigest()
+        return around
 
     def ends(self, grant: Grant, key: str, tail: "_Parts") -> tuple[str, str, str]:
         """Of a grant and its own steps (``tail``, not empty): what follows a head's JSON in the
         route's JSON list (`join`), and what comes before and after a head's hops in the text the
         fingerprint hashes (`fingerprint`): a route's are then `"[" + head JSON + ends[0]` and
         `ends[1] + head hops + ends[2]`."""
-        self.fingerprint(grant, key, "")  # (what goes around the hops, worked out once per grant)
-        around = self._grants[key]
+        around = self._around(grant, key)
         return f", {tail[1]}]", around[0], f", {tail[2]}{around[1]}"
 
 
@@ -263,6 +267,22 @@ class _Conflicts:
         if answer is None:
             answer = self._answers[found] = tuple(r for n, r in enumerate(self._refs) if found >> n & 1)
         return answer
+
+
+def _keys_by_person(pairs: AbstractSet[tuple[str, str]] | None) -> Callable[[str], AbstractSet[str]] | None:
+    """Of a baseline's (person, grant key) pairs, a person's keys (empty where none): looked up once
+    per person rather than a pair per item (a campaign's baseline comes by person already:
+    `AheadPairs.seconds_of`)."""
+    if pairs is None:
+        return None
+    seconds_of = getattr(pairs, "seconds_of", None)
+    if seconds_of is not None:
+        return seconds_of  # type: ignore[no-any-return]
+    by: dict[str, set[str]] = defaultdict(set)
+    for person, key in pairs:
+        by[person].add(key)
+    none: frozenset[str] = frozenset()
+    return lambda person: by.get(person, none)
 
 
 def _conflict_capabilities(findings_of: Mapping[str, Sequence[Any]]) -> dict[str, set[str] | None]:
@@ -357,6 +377,7 @@ def planner(
         if finding.person and finding.rule.condition == MOVER and not finding.covered:
             moved[finding.person].update(h.grant for h in finding.holdings)
     tier = PRODUCTION if scope.kind in ("production", "drift", "unused") else None
+    baseline_of = _keys_by_person(baseline)
     reach: dict[str, dict[str, Grant]] = reachable_grants_of(analysis, identities.people, tier)
     holders = Counter(chain.from_iterable(reach.values()))  # (each person's grant keys)
     members: set[str] | None = None
@@ -428,6 +449,7 @@ def planner(
             if kind == "conflicts" and not conflicts_of:
                 continue
             pk, name, status = person.key, person.display_name, person.status
+            then = baseline_of(pk) if baseline_of is not None else None  # (the keys they reached then)
             manager = person.roster.manager if person.roster else ""
             department = person.roster.department if person.roster else ""
             accounts_json = dumps(list(accounts))
@@ -454,7 +476,7 @@ def planner(
                         # the resource's app, else its repository's: the same for every item on it
                         (resource.app if resource else "") or repo_app.get(_grant_repo(resource), ""), usage, text)
                 resource = known[0]
-                if kind == "drift" and baseline is not None and (pk, key) in baseline:
+                if kind == "drift" and then is not None and key in then:
                     continue
                 if kind == "movers" and key not in moved[pk]:
                     continue
@@ -503,7 +525,7 @@ def planner(
                 team = known[4]
                 if team and team not in teams:
                     teams = teams + (team,)
-                is_new = baseline is not None and (pk, key) not in baseline
+                is_new = then is not None and key not in then
                 if decide is None:
                     out.append(ItemDraft(
                         grant=grant, person=pk, person_name=name, accounts=accounts,

@@ -355,6 +355,9 @@ def test_rows_planned_straight_away_are_the_rows_of_the_drafts(enterprise):
             straight = plan(people, rows=True)
             assert straight == campaigns._draft_rows(plan_items(analysis, config, scope, reviewers, baseline=baseline,
                                                                 previous=previous, aliases=aliases)), scope
+            # new: not among the baseline's (person, grant) pairs; a drift campaign's items are all new
+            assert all(bool(r[22]) == ((r[1], r[0]) not in baseline) for r in straight), scope
+            assert scope.kind != "drift" or all(r[22] for r in straight)
             seen.update((scope.kind, bool(r[22]), r[23][-5:-1]) for r in straight)
     # (new and not new items, earlier decisions unchanged and changed, in the scopes that have them)
     assert {("all", True, "true"), ("all", False, "alse"), ("all", True, "")} <= seen
