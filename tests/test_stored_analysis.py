@@ -511,13 +511,15 @@ def _check_forked_holdings() -> None:
     assert len(here[0]) > 100
     everything = [list(rows) for _, rows in encode(analysis)[0].tables()]  # encoded here alone
     saved = (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
-             stored_holdings.PARALLEL_PEOPLE)
+             stored_holdings.PARALLEL_PEOPLE, stored_holdings.SHARE)
     try:
         stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.PARALLEL_PEOPLE = 0, 5, 0
-        split = stored_holdings._split(people, analysis.graph.by_person())
-        assert 0 < split < len(people) - 10  # the child has people to encode
-        assert rows() == here
-        assert rows(consume=True) == here
+        for share in (0.15, saved[-1]):  # the first people's encoded here, the rest by the child; then as by default
+            stored_holdings.SHARE = share
+            split = stored_holdings._split(people, analysis.graph.by_person())
+            assert (0 < split if share else split == 0) and split < len(people) - 10  # the child has people to encode
+            assert rows() == here
+            assert rows(consume=True) == here
 
         # begun as soon as the holdings are known, before the rules run (as `open_stored` does):
         # every table the same as encoding everything here afterwards
@@ -581,4 +583,4 @@ def _check_forked_holdings() -> None:
             stored_holdings.holding_hashes = hashes
     finally:
         (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
-         stored_holdings.PARALLEL_PEOPLE) = saved
+         stored_holdings.PARALLEL_PEOPLE, stored_holdings.SHARE) = saved
