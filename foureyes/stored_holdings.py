@@ -32,7 +32,8 @@ from .store.analyses import holding_hashes
 from .store.forking import Forked, fork_with_pipe, parallel_possible, stop, write_all
 from .stored_form import MatrixCounts, encode_holdings, encode_reach, tier_counts
 
-# Holdings from which the second half is encoded in a forked child: below it, a fork costs more than it saves.
+# Holdings from which they are encoded in a forked child (from `SHARE` of them on): below it, a fork costs
+# more than it saves.
 PARALLEL_HOLDINGS = 50_000
 # Of the holdings, the share encoded here: none. This process also runs the rules (`stored.open_stored`: the
 # child is forked first), encodes the findings and the people and writes and hashes every row; the child

@@ -141,22 +141,16 @@ class AheadPairs(AbstractSet[tuple[str, str]]):
         return found
 
     def __contains__(self, item: object) -> bool:
-        found = self._by
-        if found is None:
-            found = self._mapping()
         try:
             first, second = item  # type: ignore[misc]
         except (TypeError, ValueError):  # (not a pair)
             return False
-        return second in found.get(first, ())
+        return second in self.seconds_of(first)
 
     def seconds_of(self, first: str) -> AbstractSet[str]:
         """The seconds paired with ``first`` (empty where none): one look-up per first, the rest
         membership tests in a set of its own (planning's per person, not a pair per item)."""
-        found = self._by
-        if found is None:
-            found = self._mapping()
-        return found.get(first, frozenset())
+        return self._mapping().get(first, frozenset())
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return ((first, second) for first, seconds in self._mapping().items() for second in seconds)
