@@ -404,8 +404,15 @@ class Workspace:
     def progress(self, campaign_id: int) -> review.Progress:
         return review.progress(self._store, campaign_id)
 
-    def reviewer_counts(self, campaign_id: int) -> dict[str, Any]:
-        return review.reviewer_counts(self._store, campaign_id)
+    def reviewer_counts(self, campaign: int | review.Campaign) -> dict[str, Any]:
+        """Reviewer -> item states; of a campaign this process has just created (given as the
+        `Campaign` its creation returned), as its items were written, without reading them back."""
+        if isinstance(campaign, review.Campaign):
+            counted = review.created_counts(campaign)
+            if counted is not None:
+                return counted
+            campaign = campaign.id
+        return review.reviewer_counts(self._store, campaign)
 
     # ------------------------------------------------------------ items and decisions
 

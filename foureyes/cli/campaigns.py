@@ -141,7 +141,7 @@ def campaign_new(app: AppContext, name: str | None, template: str | None, scope_
                                        reviewers=reviewers, due=_date(due, "--due"), close_policy=close_policy)
         found = workspace.create_campaign(spec, actor=actor, snapshot=snapshot_id)
         created = True
-    counts = workspace.reviewer_counts(found.id)
+    counts = workspace.reviewer_counts(found)  # (as written, where created now)
     if fmt == "json":
         # per reviewer, "" for the unassigned (as an item's "reviewer" says); "reviewers" are the rules
         print_json({**review.campaign_json(found), "created": created,

@@ -19,6 +19,7 @@ from .campaigns import (
     choose_campaign,
     create_campaign,
     create_from_template,
+    created_counts,
     current_exception,
     decisions,
     exceptions,

@@ -147,6 +147,9 @@ class Campaign:
     closed_by: str | None = None
     close_reason: str | None = None
     people_frozen: bool = True  # false: created before identities were frozen with campaigns
+    # (reviewer, how many items name them), sorted, of a campaign this process has just created,
+    # as its items were written (all pending); None otherwise (`campaigns.created_counts`)
+    created_items: tuple[tuple[str, int], ...] | None = field(default=None, compare=False)
 
     @property
     def is_open(self) -> bool:

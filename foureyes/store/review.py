@@ -12,6 +12,7 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -142,6 +143,9 @@ class ItemsFile:
     ids: tuple[int, int] | None = None
     hashes: tuple[list[bytes], set[tuple[Any, ...]]] | None = None
     shared: tuple[tuple[str, Any], ...] = ()
+    # each reviewer the rows name and how many of them name it (None: not counted), for the
+    # creation's answer: read back, a campaign's counts took a scan of all its items
+    reviewers: tuple[tuple[str, int], ...] | None = None
     hashed: Callable[[], tuple[tuple[int, int], tuple[list[bytes], set[tuple[Any, ...]]]] | None] | None = field(
         default=None, compare=False)
 
@@ -224,7 +228,16 @@ def write_items_file(path: str, rows: Sequence[Sequence[Any]]) -> ItemsFile:
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return ItemsFile(path, len(rows), shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()))
+    return ItemsFile(path, len(rows), shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()),
+                     reviewers=tuple(reviewer_counts(rows).items()))
+
+
+_REVIEWER_AT = ITEM_COLUMNS.index("reviewer") - 1  # (in a row: no campaign id)
+
+
+def reviewer_counts(rows: Sequence[Sequence[Any]]) -> Counter[str]:
+    """How many of the item rows (as `insert_items` takes them) name each reviewer."""
+    return Counter(map(itemgetter(_REVIEWER_AT), rows))
 
 
 def read_items_file(part: ItemsFile) -> list[tuple[Any, ...]]:

@@ -227,6 +227,11 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
         people = records.people_digest(conn, created.id)
     assert written == expected
     assert _frozen_items(workspace._store, created.id) == read and read["rows"] == len(drafts)
+    # the reviewers' counts `campaign new` answers with, as the rows were written (the later run's
+    # counted by the child that wrote its file): those read back
+    counts = review.reviewer_counts(workspace._store, created.id)
+    assert review.created_counts(created) == counts and sum(sum(c.values()) for c in counts.values()) == len(drafts)
+    assert review.created_counts(review.get_campaign(workspace._store, created.id)) is None
     # the identities' digest, worked out from them beside planning, is the one read back
     entry = next(e for e in audit.entries(workspace._store, campaign_id=created.id) if e.action == NEW)
     assert entry.state["frozen"]["people"] == people and people["rows"] > 1000
@@ -301,6 +306,7 @@ def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_
     failed = campaigns.create_campaign(store, config, spec, actor="security@bigco.example",
                                        analysis_of=workspace.analysis)
     assert copied == [] and len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert review.created_counts(failed) == review.reviewer_counts(store, failed.id)  # (the later run's rows here)
     monkeypatch.undo()
 
     monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)
