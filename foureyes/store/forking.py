@@ -43,8 +43,8 @@ def reap_ended() -> None:
     for pid in list(_ending):
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # pragma: no cover - SIGCHLD ignored: the system reaped it
-            done = pid
+        except ChildProcessError:  # pragma: no cover - not this process's child (a forked child
+            done = pid  # inherits the list), or SIGCHLD ignored: the system reaped it
         if done:
             _ending.remove(pid)
 
