@@ -322,14 +322,14 @@ class _Planned:
 
     def reviewers(self) -> Counter[str] | None:
         """How many of the rows name each reviewer (None where the child's file did not say)."""
-        found = rows.reviewer_counts(self.first)
+        found = rows.reviewers_of(self.first)
         rest = self.rest()
         if isinstance(rest, rows.ItemsFile):
             if rest.reviewers is None:
                 return None
             found.update(dict(rest.reviewers))
         else:
-            found.update(rows.reviewer_counts(rest))
+            found.update(rows.reviewers_of(rest))
         return found
 
     def rows(self) -> list[tuple[Any, ...]]:

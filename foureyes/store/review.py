@@ -229,13 +229,13 @@ def write_items_file(path: str, rows: Sequence[Sequence[Any]]) -> ItemsFile:
     finally:
         conn.close()
     return ItemsFile(path, len(rows), shared=tuple((ITEM_COLUMNS[1 + i], v) for i, v in shared.items()),
-                     reviewers=tuple(reviewer_counts(rows).items()))
+                     reviewers=tuple(reviewers_of(rows).items()))
 
 
 _REVIEWER_AT = ITEM_COLUMNS.index("reviewer") - 1  # (in a row: no campaign id)
 
 
-def reviewer_counts(rows: Sequence[Sequence[Any]]) -> Counter[str]:
+def reviewers_of(rows: Sequence[Sequence[Any]]) -> Counter[str]:
     """How many of the item rows (as `insert_items` takes them) name each reviewer."""
     return Counter(map(itemgetter(_REVIEWER_AT), rows))
 
