@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from .bulk import gc_paused
 from .changes import Population, population
@@ -19,7 +19,8 @@ from .graph import Graph, Holding, RouteMarks, Step, edge_step, grant_capability
 from .identity import Identities, link
 from .model import Gap, Grant, Person, Snapshot
 from .roster import GroupFeed, build_roster, group_feeds
-from .rules import Finding, RulePack, Waiver, evaluate, load_pack, load_waivers
+from .rules import Finding, RulePack, Waiver, load_pack, load_waivers
+from .rules.engine import PeoplePass, Rules
 from .rules.roster_rules import RosterFacts
 
 
@@ -169,6 +170,21 @@ class Analysis:
                 yield person, capability, list(found)
 
 
+class Elsewhere(Protocol):
+    """The later run of the people, from `start` on, worked out elsewhere (`analyze`'s ``split``)."""
+
+    start: int
+
+    def result(self) -> PeoplePass | None:
+        """Their rules' person pass (`Rules.people`), None where it failed (it is then run here)."""
+
+
+# `analyze`'s ``split``: given the graph (its closures built), the identities and the work for a run of
+# people (their holdings resolved, then `Rules.people`), it starts the work for a later run of them
+# elsewhere (a forked child), or answers None (everyone here).
+Split = Callable[[Graph, Identities, Callable[[Sequence[Person]], PeoplePass]], Elsewhere | None]
+
+
 def rule_pack(config: Config, *, extra_paths: Sequence[str] = ()) -> RulePack:
     base = Path(config.path).parent if config.path and not config.path.startswith("<") else Path(".")
     paths = [_relative(base, p) for p in config.rules.paths] + list(extra_paths)
@@ -193,6 +209,7 @@ def analyze(
     baseline: RosterBaseline | None = None,
     graph_ready: Callable[[Graph, Identities], None] | None = None,
     holdings_ready: Callable[[Graph, Identities, RulePack], None] | None = None,
+    split: Split | None = None,
 ) -> Analysis:
     """``extra_waivers`` add to the file ones: exceptions approved in review campaigns
     (`review.approved_waivers`), which count like file-based exceptions. ``baseline``: the
@@ -200,7 +217,10 @@ def analyze(
     since leaving (default: the day the snapshot was taken, so an analysis never changes).
     ``graph_ready`` is called once the graph is built, before the holdings are resolved, and
     ``holdings_ready`` once every holding is known, before the rules run: storing the analysis
-    starts working out the people's reach and encoding the holdings there, on the other core."""
+    starts working out the people's reach and encoding the holdings there, on the other core.
+    ``split`` may take a later run of the people elsewhere (their holdings and their conflict and
+    roster rules; not where a person's findings depend on everyone's holdings): the analysis
+    then holds the holdings of the others only (`Graph.resolve`), what storing it needs."""
     pack = pack or rule_pack(config)
     waiver_list = list(waivers) if waivers is not None else waivers_for(config, pack, extra_files=exception_files)
     waiver_list += list(extra_waivers)
@@ -223,21 +243,26 @@ def analyze(
                                  if p.roster is not None and p.roster.department})
         if graph_ready is not None:
             graph_ready(graph, identities)
-        holdings = graph.by_person()
+        rules = Rules(pack, resources=snapshot.resources, principals=emergency.principals(snapshot.principals),
+                      roster=facts)
+        people = list(identities.people.values())
+        elsewhere = None
+        if split is not None and not rules.needs_everyone:
+            graph.build_closures()
+            elsewhere = split(graph, identities, lambda run: rules.people(run, graph.resolve(run)))
+        mine = people if elsewhere is None else people[:elsewhere.start]
+        holdings = graph.by_person() if elsewhere is None else graph.resolve(mine)
         if holdings_ready is not None:
             holdings_ready(graph, identities, pack)
-        findings = evaluate(
-            pack,
-            people=identities.people.values(),
-            holdings_of=holdings,
-            resources=snapshot.resources,
-            principals=emergency.principals(snapshot.principals),
-            waivers=waiver_list,
-            today=today,
-            facts=(changes.facts if changes is not None else ()) + emergency.facts,
-            graph=graph,
-            roster=facts,
-        )
+        passed = rules.people(mine, holdings, holdings)
+        if elsewhere is not None:
+            theirs = elsewhere.result()
+            if theirs is None:  # (it failed: those people here)
+                later = people[elsewhere.start:]
+                theirs = rules.people(later, graph.resolve(later))
+            passed = passed.merged(theirs)
+        findings = rules.finish(passed, waivers=waiver_list, today=today, graph=graph,
+                                facts=(changes.facts if changes is not None else ()) + emergency.facts)
     return Analysis(snapshot=snapshot, identities=identities, graph=graph, pack=pack, findings=findings,
                     waivers=waiver_list, changes=changes, feeds=feeds, baseline=baseline,
                     emergency=emergency)

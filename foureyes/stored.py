@@ -16,7 +16,6 @@ import hashlib
 import importlib.util
 import json
 import threading
-import zlib
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import lru_cache, partial
@@ -31,24 +30,23 @@ from .config import Config
 from .graph import (Graph, Holding, RouteMarks, Step, capability_step, edge_step, grant_capability_step, grant_step, head_steps,
                     match_edge)
 from .identity import Identities
-from .model import CAPABILITIES, Edge, EdgeKind, Kind, Person, SnapshotInfo
+from .model import CAPABILITIES, Edge, EdgeKind, SnapshotInfo
 from .roster import GroupFeed, Roster, group_feeds
 from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
-from .store.analyses import AnalysisRow, Parts
-from .store.forking import Forked
-from .stored_holdings import KnownHashes, holding_rows, people_rows, start_reach
-from .stored_form import (MATRIX_NODE, Decoded, MatrixCounts, PersonOf, Place, StoredPeople, canonical, cells,
+from .store.analyses import AnalysisRow
+from .stored_encode import computed_parts, encode, unpacked
+from .stored_form import (MATRIX_NODE, Decoded, PersonOf, Place, StoredPeople, canonical, cells,
                           code_only, decode_holdings, decode_reach, hop_edges,
-                          evidence_capabilities, exposures_of, fact_of, kept_attrs, matrix_node, placer, roster_json,
+                          evidence_capabilities, exposures_of, fact_of, matrix_node, placer,
                           roster_of, stored_evidence)
 
 FORMAT = 7  # the stored form's version: part of the key, so a new form is recomputed
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
-                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_form", "foureyes.stored_holdings",
-                    "foureyes.emergency")
+                    "foureyes.rules.waivers", "foureyes.stored", "foureyes.stored_encode", "foureyes.stored_form",
+                    "foureyes.stored_holdings", "foureyes.emergency")
 # Config sections an analysis never reads (where the store is, how campaigns and exports look).
 NOT_ANALYSIS_CONFIG = ("store", "campaigns", "export", "path")
 INPUTS = ("snapshot", "rules", "config", "code", "day", "baseline")  # what `inputs_of` names
@@ -104,120 +102,6 @@ def coverage_key(base: str, waivers: Sequence[Waiver]) -> str:
     return digest([base, [canonical(w) for w in ordered_waivers(waivers)]])
 
 
-# ---------------------------------------------------------------- encoding an analysis
-
-
-def _pack(value: Any) -> bytes:
-    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                         .encode("utf-8", "surrogatepass"), 1)
-
-
-def _unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
-
-
-def attr_keys(pack: RulePack) -> frozenset[str]:
-    """The grant attributes a holding keeps: those rules test (`where`), and the actions a path names."""
-    return frozenset({"actions"} | {k for rule in pack for r in rule.requirements for k in r.where})
-
-
-def start_holdings(graph: Graph, identities: Identities, pack: RulePack, *, consume: bool = False
-                   ) -> tuple[Iterator[tuple[str, str, bytes]], MatrixCounts, KnownHashes]:
-    """The holdings' rows of `encode` (and the matrix's counts, counted as they are read), begun:
-    where a child encodes part of them, it starts now. `open_stored` begins them as soon as the
-    holdings are known (`analyze`'s ``holdings_ready``), so the child encodes while the rules run."""
-    matrix = MatrixCounts(CAPABILITIES)  # the matrix's counts per tier, read without the holdings
-    known = KnownHashes()  # the row hashes the child works out beside its rows
-    rows = holding_rows(list(identities.people.values()), graph.by_person(), attr_keys(pack), graph.stored_hop,
-                        consume, matrix, known)
-    return rows, matrix, known
-
-
-def encode(analysis: Analysis, *, consume: bool = False,
-           started: tuple[Iterator[tuple[str, str, bytes]], MatrixCounts, KnownHashes] | None = None,
-           reach: Forked | None = None) -> tuple[Parts, dict[str, Any]]:
-    """An analysis (computed, without exceptions) as the rows of its stored form, and its summary.
-    People, holdings and closures are iterators, encoded as they are written (`analyses.write`):
-    at a million holdings their rows would otherwise all be held at the peak. ``consume``: the
-    analysis is not used afterwards, and each person's holdings are let go once written.
-    ``started``, ``reach``: the analysis's `start_holdings` (the same ``consume``) and `start_reach`."""
-    graph, identities = analysis.graph, analysis.identities
-    keep = attr_keys(analysis.pack)
-    hop = graph.stored_hop
-    with gc_paused():
-        by_person = graph.by_person()
-        people = list(identities.people.values())
-        # first: where a child encodes part of the holdings, it starts now, beside everything below
-        holding_part, matrix, known = started or start_holdings(graph, identities, analysis.pack, consume=consume)
-        finding_rows = []
-        for seq, f in enumerate(analysis.findings):
-            evidence = [[_requirement_index(f, req), [[h.capability, *_held(h, keep, hop)] for h in holdings]]
-                        for req, holdings in f.evidence]
-            finding_rows.append((seq, f.id, f.rule.id, f.person, f.scope, f.subject, f.subject_label,
-                                 json.dumps(evidence, ensure_ascii=False), _details(f, keep, hop)))
-        maintainers = graph.team_maintainers()
-        team_rows = []
-        for key, principal in analysis.snapshot.principals.items():
-            if principal.kind == Kind.TEAM:
-                team_rows.append((key, json.dumps(sorted(graph.members_of([key]))),
-                                  json.dumps(maintainers.get(key, []))))
-    roster_rows = [(_pack(roster_json(identities.roster)),)] if identities.roster.configured else []
-    # "marked": some hop is time-bound or a declared emergency path: such paths are drawn by the graph
-    found = analysis.emergency
-    summary = {"people": len(people), "holdings": sum(len(by_person.get(p.key, ())) for p in people),
-               "findings": len(finding_rows), "marked": bool(found.marks),
-               # anything declared, time-bound or used: else the emergency view is empty, read as such
-               "emergency": bool(found.paths or found.timed or found.uses or found.facts or found.annotations)}
-    closures = ((node, _pack(entries)) for node, entries in graph.shared_closures())  # (nodes: the counts come last)
-    return Parts(people_rows(graph, people, by_person, reach), holding_part, finding_rows, closures,
-                 team_rows, roster_rows, counts=_count_rows(matrix), hashed=known), summary
-
-
-def _count_rows(matrix: MatrixCounts) -> Iterator[tuple[Any, ...]]:
-    """The nodes table's last rows: the matrix's counts, counted while the holdings were written."""
-    if not matrix.finished:
-        raise RuntimeError("the matrix's counts are read before the holdings were all written")
-    yield from matrix.rows()
-
-
-def _held(h: Holding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> list[Any]:
-    """A holding of a finding's evidence or exposure, without its person and capability (JSON)."""
-    return [h.resource, h.repo, h.tier, h.app, h.system, h.grant, h.account, h.distance, int(h.latent),
-            kept_attrs(h.attrs, keep), hop(h), int(h.escalation), int(h.time_bound), int(h.emergency)]
-
-
-def _details(f: Finding, keep: frozenset[str], hop: Callable[[Holding], Any]) -> str:
-    """What a posture finding (settings, who it exposes) and a roster finding (facts) add."""
-    out: dict[str, Any] = {}
-    if f.settings:
-        out["settings"] = [[k, v] for k, v in f.settings]
-    if f.exposed:  # JSON in the JSON: read with the finding, decoded when first asked for (thousands of people)
-        out["exposed"] = json.dumps([[e.person, [[s.system, s.kind, s.node, s.how, s.key] for s in e.steps],
-                                      [e.holding.person, e.holding.capability, *_held(e.holding, keep, hop)]
-                                      if e.holding else 0] for e in f.exposed], ensure_ascii=False, default=_jsonable)
-    if f.facts:
-        out["facts"] = dict(f.facts)
-    if f.fact is not None:
-        out["fact"] = canonical(f.fact)
-    return json.dumps(out, ensure_ascii=False, default=_jsonable) if out else "{}"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _requirement_index(finding: Finding, requirement: Any) -> int:
-    requirements = finding.rule.requirements
-    for n, r in enumerate(requirements):
-        if r is requirement:
-            return n
-    return requirements.index(requirement)
-
-
 # ---------------------------------------------------------------- opening one
 
 
@@ -248,25 +132,10 @@ def open_stored(store: Store, config: Config, snapshot_id: int, *, pack: RulePac
         if not compute:
             return None
         progress(f"Loading snapshot {snapshot_id}…")
-        snapshot = store.load_snapshot(snapshot_id)
-        progress(f"Analysing snapshot {snapshot_id}: linking people, resolving paths, running rules…")
-        started: list[Any] = []
-        reach: list[Forked | None] = []
-        try:
-            computed = analyze(snapshot, config, pack=pack, waivers=[], today=today, baseline=baseline,
-                               graph_ready=lambda graph, identities: reach.append(start_reach(graph, identities)),
-                               holdings_ready=lambda graph, identities, pack: started.append(
-                                   start_holdings(graph, identities, pack, consume=True)))
-            progress(f"Storing the analysis of snapshot {snapshot_id}…")
-            parts, summary = encode(computed, consume=True, started=started.pop() if started else None,
-                                    reach=reach[0] if reach else None)
-            del computed, snapshot
+        with computed_parts(store.load_snapshot(snapshot_id), config, pack, today=today, baseline=baseline,
+                            progress=progress) as (parts, summary):
             row = analyses.write(store, snapshot_id, base_key=key, inputs=inputs, format=FORMAT, summary=summary,
                                  parts=parts)
-        finally:
-            for child in reach:  # not asked for (something failed on the way): stopped
-                if child is not None:
-                    child.cancel()
     return StoredAnalysis(store, row, store.snapshot_view(snapshot_id), pack, waivers, today=today, baseline=baseline,
                           config=config)
 
@@ -377,7 +246,7 @@ class StoredAnalysis(Analysis):
         with self._lock:
             if self._identities is None:
                 blob = analyses.roster(self._store, self.row.id)
-                roster = roster_of(_unpack(blob)) if blob is not None else Roster()
+                roster = roster_of(unpacked(blob)) if blob is not None else Roster()
                 rows = analyses.people(self._store, self.row.id)
                 self._holding_counts.update((row[0], row[5]) for row in rows)
                 people = StoredPeople(rows, roster)  # each person made when first asked for
@@ -561,12 +430,12 @@ class StoredAnalysis(Analysis):
         row; None when the stored form has none (a stale analysis of an older form)."""
         blob = analyses.node(self._store, self.row.id, matrix_node(tier))
         if blob is not None:
-            people, counts = _unpack(blob)
+            people, counts = unpacked(blob)
             return people, counts
         blob = analyses.node(self._store, self.row.id, MATRIX_NODE)
         if blob is None:
             return None
-        people, counts = _unpack(blob)
+        people, counts = unpacked(blob)
         return code_only(people, counts, CAPABILITIES)  # a tier nothing but code capabilities counts in
 
     def _place(self) -> Place:
@@ -611,7 +480,7 @@ class StoredAnalysis(Analysis):
                                   if not name.startswith(MATRIX_NODE)}  # (not a closure: the matrix's counts)
             found = self._closures.get(node, _NO_CLOSURE)
             if isinstance(found, bytes):
-                found = self._closures[node] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in _unpack(found)}
+                found = self._closures[node] = {(c, r, p): [d, hop, g] for c, r, p, d, hop, g in unpacked(found)}
             return found
 
     def _walk(self, holding: Holding) -> tuple[tuple[str, str, str], ...]:

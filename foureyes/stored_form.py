@@ -392,7 +392,7 @@ def evidence_capabilities(requirements: int, text: str) -> tuple[str, ...]:
 
 
 def holding_of(person: str, capability: str, h: Sequence[Any]) -> Holding:
-    """A holding of a finding's evidence or exposure from its JSON (`stored._held`)."""
+    """A holding of a finding's evidence or exposure from its JSON (`stored_encode._held`)."""
     resource, repo, tier, app, system, grant, account, distance, latent, attrs, hop, escalation, timed, emergency = h
     return Holding(person, capability, resource, repo, tier, app, system, grant, account, distance, bool(latent),
                    attrs or _EMPTY, (None, tuple(hop) if hop else 0), bool(escalation), bool(timed), bool(emergency))
@@ -405,7 +405,7 @@ def exposures_of(found: str | list[Any]) -> tuple[Exposure, ...]:
 
 
 def fact_of(data: Mapping[str, Any] | None) -> Fact | None:
-    """An activity finding's fact from its details (`stored._details`)."""
+    """An activity finding's fact from its details (`stored_encode._details`)."""
     if not data:
         return None
     return Fact(**{**data, "proof": tuple(ProofStep(**p) for p in data["proof"]),

@@ -486,7 +486,7 @@ def _check_forked_holdings() -> None:
     from foureyes.config import parse_config
     from foureyes.model import CAPABILITIES, Snapshot
     from foureyes.store.forking import Forked
-    from foureyes.stored import attr_keys, encode, start_holdings
+    from foureyes.stored_encode import attr_keys, encode, start_holdings
     from foureyes.stored_holdings import start_reach
     from foureyes.stored_form import MatrixCounts
     from foureyes.store.writing import parallel_possible
@@ -529,7 +529,7 @@ def _check_forked_holdings() -> None:
         again = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[],
                         graph_ready=lambda g, i: reach.append(start_reach(g, i)),
                         holdings_ready=lambda g, i, p: started.append(start_holdings(g, i, p)))
-        assert len(started) == 1 and started[0][0].gi_frame.f_locals["worker"] is not None  # a child encodes
+        assert len(started) == 1 and started[0][0].gi_frame.f_locals["runs"][1].worker is not None  # a child encodes
         assert len(reach) == 1 and reach[0]._pid  # a child works the reach out
         assert [list(rows) for _, rows in encode(again, started=started[0], reach=reach[0])[0].tables()] == everything
         # a reach child that failed, or answered for other people: worked out here
@@ -539,7 +539,7 @@ def _check_forked_holdings() -> None:
         # the child is forked when the rows are asked for (it encodes while the people and findings
         # are written); rows never read (a write failed before the holdings) leave no child behind
         unread = stored_holdings.holding_rows(people, dict(analysis.graph.by_person()), keep, hop)
-        child = unread.gi_frame.f_locals["worker"]._pid
+        child = unread.gi_frame.f_locals["runs"][1].worker._pid
         assert child
         del unread
         try:
@@ -584,3 +584,95 @@ def _check_forked_holdings() -> None:
     finally:
         (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
          stored_holdings.PARALLEL_PEOPLE, stored_holdings.SHARE) = saved
+
+
+def test_the_later_people_worked_out_by_a_forked_child_store_what_one_process_would():
+    """Storing a computed analysis (`stored_encode.computed_parts`) hands the later people to a forked
+    child (`stored_holdings.start_later`): it resolves their holdings, runs their conflict and roster
+    rules, sends those findings and encodes their rows. Every table and the summary are those of
+    analysing and encoding everything in one process; also when that child dies before it sends its
+    findings (its people are then worked out here), or after its first rows (the rest resolved and
+    encoded here). The child forks only from a process with one thread: a test worker that other
+    tests left threads in checks it in a fresh process."""
+    import subprocess
+    import sys as _sys
+
+    from foureyes.store.writing import parallel_possible
+
+    if parallel_possible():
+        _check_split_people()
+        return
+    here = Path(__file__).resolve().parent
+    done = subprocess.run([_sys.executable, "-c", "import test_stored_analysis as t; t._check_split_people()"],
+                          cwd=here, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+
+
+def _check_split_people() -> None:
+    import os as _os
+    import sys as _sys
+
+    from foureyes import stored_encode, stored_holdings
+    from foureyes.analysis import analyze
+    from foureyes.config import parse_config
+    from foureyes.model import Snapshot
+    from foureyes.store.writing import parallel_possible
+
+    assert parallel_possible(), "a fresh process has one thread"
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    results, _ = generate(0.003)
+    config = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    alone = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[])  # too small for any child
+    parts, summary = stored_encode.encode(alone)
+    everything = [list(rows) for _, rows in parts.tables()]
+    assert summary["findings"] > 10 and sum(len(rows) for rows in everything) > 300
+    people = list(alone.identities.people.values())
+    parent, real = _os.getpid(), stored_holdings.start_later
+    splits: list[Any] = []
+
+    def recorded(graph: Any, identities: Any, work: Any, keep: Any, hop: Any) -> Any:
+        found = real(graph, identities, work, keep, hop)
+        splits.append(found)
+        return found
+
+    def stored_tables() -> tuple[list[Any], dict[str, Any]]:
+        with stored_encode.computed_parts(Snapshot(1, "t", "", tuple(results)), config, alone.pack) as (found, told):
+            return [list(rows) for _, rows in found.tables()], told
+
+    saved = (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
+             stored_holdings.PARALLEL_PEOPLE, stored_encode.start_later)
+    try:
+        stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.PARALLEL_PEOPLE = 0, 5, 0
+        stored_encode.start_later = recorded
+        assert stored_tables() == (everything, summary)
+        later, = splits
+        assert later is not None and 0 < later.start < len(people) - 10  # the child had people of its own
+        assert len(later.counts) == len(people) - later.start  # and told how many holdings each has
+
+        def dying(graph: Any, identities: Any, work: Any, keep: Any, hop: Any) -> Any:  # before its findings
+            return recorded(graph, identities, lambda run: _os._exit(3) if _os.getpid() != parent else work(run),
+                            keep, hop)
+
+        stored_encode.start_later = dying
+        splits.clear()
+        assert stored_tables() == (everything, summary)
+        assert splits[0] is not None and not splits[0].counts  # it was forked, and said nothing
+
+        encode, calls = stored_holdings.person_rows, {"n": 0}
+
+        def failing(*args: Any) -> Any:  # each child stops after its first chunk
+            if _os.getpid() != parent:
+                calls["n"] += 1
+                if calls["n"] > 5:
+                    raise MemoryError
+            return encode(*args)
+
+        stored_encode.start_later, stored_holdings.person_rows = recorded, failing
+        splits.clear()
+        assert stored_tables() == (everything, summary)
+        assert splits[0].counts and calls["n"] == 0  # its findings came (in the children: most of the rows did not)
+    finally:
+        (stored_holdings.PARALLEL_HOLDINGS, stored_holdings.CHUNK_PEOPLE, stored_holdings.person_rows,
+         stored_holdings.PARALLEL_PEOPLE, stored_encode.start_later) = saved

@@ -11,7 +11,7 @@ import bisect
 import re
 from collections import defaultdict, deque
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..identity import Identities
 from ..model import (
@@ -134,6 +134,27 @@ class Graph:
             self._holdings = self._compute()
         return self._holdings
 
+    def build_closures(self) -> None:
+        """Every account's closure, built now rather than by the first `by_person` (a child forked
+        afterwards shares them)."""
+        self._build_closures()
+
+    def resolve(self, people: Sequence[Person]) -> Mapping[str, list[Holding]]:
+        """The holdings of these people, added to what `by_person` gives (which, until every
+        person is resolved, holds only those: the others' are worked out elsewhere, `analyze`'s
+        ``split``)."""
+        found = self._compute(people)
+        if self._holdings is None:
+            self._holdings = found
+        else:
+            self._holdings.update(found)
+        return found
+
+    def estimated_holdings(self, person: Person) -> int:
+        """About how many holdings the person has (each account's closure, overlaps counted twice),
+        once the closures are built: to share people out by their work."""
+        return sum(len(self._closure_of(a.principal)) for a in person.accounts)
+
     def path(self, holding: Holding) -> tuple[Step, ...]:
         """The shortest path from the person to the capability, hop by hop."""
         person = self.identities.people.get(holding.person)
@@ -186,6 +207,8 @@ class Graph:
         [capability, resource, repo, distance, hop, grant key] per entry. Paths continue through these."""
         self.by_person()
         for node, closure in self._closure.items():
+            if node in self._sources_only:  # (those of people resolved elsewhere: `resolve`)
+                continue
             yield node, [[key[0], key[1], key[2], entry[0], self._hop(entry[1], entry[2]),
                           self._grant_key(entry[3])] for key, entry in closure.items()]
 
@@ -446,7 +469,8 @@ class Graph:
 
     # ------------------------------------------------------------ closure
 
-    def _compute(self) -> dict[str, list[Holding]]:
+    def _compute(self, people: Sequence[Person] | None = None) -> dict[str, list[Holding]]:
+        """Every person's holdings (only those of ``people`` where given)."""
         self._build_closures()
         result: dict[str, list[Holding]] = {}
         make = self._holding
@@ -454,7 +478,7 @@ class Graph:
         # every holding of the organisation, a million and more
         grants, new, where = self._grants, _new_holding, _Places(self)
         grant_key = self._known_keys.__getitem__ if self._known_keys is not None else self._grant_key
-        for person in self.identities.people.values():
+        for person in self.identities.people.values() if people is None else people:
             accounts = person.accounts
             if len(accounts) == 1:  # most people: one account's closure, nothing to merge
                 account, key_of = accounts[0].principal, person.key
@@ -482,7 +506,9 @@ class Graph:
                 for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
-        for node in self._sources_only:
+        gone = self._sources_only if people is None else \
+            {a.principal for p in people for a in p.accounts} & self._sources_only
+        for node in gone:
             self._closure.pop(node, None)
         return result
 

@@ -87,6 +87,115 @@ def finding_id(rule_id: str, person: str, scope: str) -> str:
     return f"{rule_id}:{stable_hash(rule_id, person, scope, length=10)}"
 
 
+@dataclass
+class PeoplePass:
+    """What the rules find person by person, for a run of people: their findings (in people
+    order) and their holdings on the subjects of posture rules that expose a capability
+    (`on_subject`, resource key -> holdings, in people order). Runs of people passed in order
+    and `merged` make the pass over all of them."""
+
+    findings: list[Finding] = field(default_factory=list)
+    on_subject: dict[str, list[Holding]] = field(default_factory=dict)
+
+    def merged(self, later: "PeoplePass") -> "PeoplePass":
+        on_subject = {key: list(held) for key, held in self.on_subject.items()}
+        for key, held in later.on_subject.items():
+            on_subject.setdefault(key, []).extend(held)
+        return PeoplePass(self.findings + later.findings, on_subject)
+
+
+class Rules:
+    """A pack's rules over one organisation, in two steps: `people` (conflict and roster rules, a
+    person at a time: a run of people may be passed elsewhere, a forked child's) and `finish`
+    (posture, activity and group-drift rules, then the exceptions). `evaluate` is both."""
+
+    def __init__(self, pack: RulePack, *, resources: Mapping[str, Resource], principals: Mapping[str, Principal],
+                 roster: RosterFacts | None = None):
+        self.pack, self.resources, self.principals, self.roster = pack, resources, principals, roster
+        self.repo_app = repo_apps(resources)
+        self.conflict_rules = [r for r in pack if r.kind == CONFLICT]
+        self.people_rules = [r for r in pack if r.kind == ROSTER and r.condition != GROUP_DRIFT] if roster else []
+        self.posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind == POSTURE]
+        # Holdings on the subjects of posture rules that name a capability: their exposure.
+        self.exposing = {key for rule, subjects in self.posture if rule.exposes and rule.exposes.capability
+                         for key, _, _ in subjects}
+        self.exposing_capabilities = {rule.exposes.capability for rule, subjects in self.posture
+                                      if subjects and rule.exposes and rule.exposes.capability}
+        self._scopes: dict[tuple[str, str, str], frozenset[str]] = {}  # `scopes_of` by (same, repo, app)
+
+    @property
+    def needs_everyone(self) -> bool:
+        """Whether a person's findings depend on everyone's holdings (mover rules against a
+        baseline compare with the peers of both departments): then no run of people is passed alone."""
+        roster = self.roster
+        return bool(roster is not None and roster.departments_then
+                    and any(r.condition == MOVER for r in self.people_rules))
+
+    def people(self, people: Iterable[Person], holdings_of: Mapping[str, Sequence[Holding]],
+               everyone: Mapping[str, Sequence[Holding]] | None = None) -> PeoplePass:
+        """The conflict and roster rules over these people (``everyone``: all the people's
+        holdings, for `needs_everyone`; these people's otherwise)."""
+        roster = self.roster
+        conflict_rules, people_rules, repo_app, scopes = self.conflict_rules, self.people_rules, self.repo_app, self._scopes
+        exposing, exposing_capabilities = self.exposing, self.exposing_capabilities
+        peers = Peers(everyone if everyone is not None else holdings_of, roster.departments_now) \
+            if roster is not None and self.needs_everyone else None
+        findings: list[Finding] = []
+        on_subject: dict[str, list[Holding]] = defaultdict(list)
+        for person in people:
+            holdings = holdings_of.get(person.key, ())
+            if not holdings:
+                continue
+            by_capability: dict[str, list[Holding]] = defaultdict(list)
+            for holding in holdings:
+                by_capability[holding.capability].append(holding)
+            for capability in exposing_capabilities:
+                for holding in by_capability.get(capability, ()):
+                    if holding.resource in exposing:
+                        on_subject[holding.resource].append(holding)
+            # Reached only through a declared emergency path: not standing access, so no standing conflict
+            # (its uses are reviewed instead: foureyes.emergency).
+            if any(h.emergency for h in holdings):
+                holdings = [h for h in holdings if not h.emergency]
+                by_capability = defaultdict(list)
+                for holding in holdings:
+                    by_capability[holding.capability].append(holding)
+            found: list[Finding] = []
+            for rule in conflict_rules:
+                found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability,
+                                               scopes=scopes))
+            for rule in people_rules:
+                assert roster is not None
+                made = person_findings(rule, person, holdings, roster, peers, satisfies)
+                if made is not None:
+                    held, person_facts = made
+                    found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
+                                         scope=ANY, subject=person.key, subject_label=person.display_name,
+                                         evidence=((rule.any_of[0], held),), facts=person_facts))
+            if found:
+                findings.extend(_suppress(found))
+        return PeoplePass(findings, dict(on_subject))
+
+    def finish(self, passed: PeoplePass, *, waivers: Sequence[Waiver] = (), today: Any = None,
+               graph: Graph | None = None, facts: Sequence[Fact] = ()) -> list[Finding]:
+        """Everyone's findings: those ``passed`` (`people`, over everyone, in order), then the
+        posture, activity and group-drift rules', exceptions attached."""
+        findings = list(passed.findings)
+        for rule, subjects in self.posture:
+            findings.extend(posture_findings(rule, self.resources, self.principals, subjects=subjects,
+                                             on_subject=passed.on_subject, graph=graph))
+        roster = self.roster
+        for rule in self.pack:
+            if rule.kind == ACTIVITY:
+                findings.extend(activity_findings(rule, facts))
+            if rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
+                for feed, feed_facts in drift_findings(rule, roster):
+                    findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
+                                            rule=rule, person="", scope=feed.target, subject=feed.target,
+                                            subject_label=feed.target_label, facts=feed_facts))
+        return attach_waivers(findings, waivers, today=today)
+
+
 def evaluate(
     pack: RulePack,
     *,
@@ -106,65 +215,8 @@ def evaluate(
     ``facts`` (from the activity of the review period, `foureyes.changes`) feed the activity rules.
     Roster rules need ``roster`` (people carry their records; without it they stay silent).
     """
-    repo_app = repo_apps(resources)
-    findings: list[Finding] = []
-    conflict_rules = [r for r in pack if r.kind == CONFLICT]
-    people_rules = [r for r in pack if r.kind == ROSTER and r.condition != GROUP_DRIFT] if roster else []
-    peers = None
-    if roster is not None and any(r.condition == MOVER for r in people_rules) and roster.departments_then:
-        peers = Peers(holdings_of, roster.departments_now)
-    posture = [(r, posture_subjects(r, resources, principals)) for r in pack if r.kind == POSTURE]
-    # Holdings on the subjects of posture rules that name a capability: their exposure.
-    exposing = {key for rule, subjects in posture if rule.exposes and rule.exposes.capability
-                for key, _, _ in subjects}
-    exposing_capabilities = {rule.exposes.capability for rule, subjects in posture
-                             if subjects and rule.exposes and rule.exposes.capability}
-    on_subject: dict[str, list[Holding]] = defaultdict(list)
-    scopes: dict[tuple[str, str, str], frozenset[str]] = {}  # `scopes_of` by (same, repo, app), this pack's run
-    for person in people:
-        holdings = holdings_of.get(person.key, ())
-        if not holdings:
-            continue
-        by_capability: dict[str, list[Holding]] = defaultdict(list)
-        for holding in holdings:
-            by_capability[holding.capability].append(holding)
-        for capability in exposing_capabilities:
-            for holding in by_capability.get(capability, ()):
-                if holding.resource in exposing:
-                    on_subject[holding.resource].append(holding)
-        # Reached only through a declared emergency path: not standing access, so no standing conflict
-        # (its uses are reviewed instead: foureyes.emergency).
-        if any(h.emergency for h in holdings):
-            holdings = [h for h in holdings if not h.emergency]
-            by_capability = defaultdict(list)
-            for holding in holdings:
-                by_capability[holding.capability].append(holding)
-        found: list[Finding] = []
-        for rule in conflict_rules:
-            found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability,
-                                           scopes=scopes))
-        for rule in people_rules:
-            assert roster is not None
-            made = person_findings(rule, person, holdings, roster, peers, satisfies)
-            if made is not None:
-                held, person_facts = made
-                found.append(Finding(id=finding_id(rule.id, person.key, ANY), rule=rule, person=person.key,
-                                     scope=ANY, subject=person.key, subject_label=person.display_name,
-                                     evidence=((rule.any_of[0], held),), facts=person_facts))
-        if found:
-            findings.extend(_suppress(found))
-    for rule, subjects in posture:
-        findings.extend(posture_findings(rule, resources, principals, subjects=subjects, on_subject=on_subject,
-                                         graph=graph))
-    for rule in pack:
-        if rule.kind == ACTIVITY:
-            findings.extend(activity_findings(rule, facts))
-        if rule.kind == ROSTER and rule.condition == GROUP_DRIFT and roster is not None:
-            for feed, feed_facts in drift_findings(rule, roster):
-                findings.append(Finding(id=finding_id(rule.id, "", feed.target + "\x00" + feed.idp_group),
-                                        rule=rule, person="", scope=feed.target, subject=feed.target,
-                                        subject_label=feed.target_label, facts=feed_facts))
-    return attach_waivers(findings, waivers, today=today)
+    rules = Rules(pack, resources=resources, principals=principals, roster=roster)
+    return rules.finish(rules.people(people, holdings_of), waivers=waivers, today=today, graph=graph, facts=facts)
 
 
 def activity_findings(rule: Rule, facts: Sequence[Fact]) -> list[Finding]:
