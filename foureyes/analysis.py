@@ -179,9 +179,9 @@ class Elsewhere(Protocol):
         """Their rules' person pass (`Rules.people`), None where it failed (it is then run here)."""
 
 
-# `analyze`'s ``split``: given the graph (its closures built), the identities and the work for a run of
-# people (their holdings resolved, then `Rules.people`), it starts the work for a later run of them
-# elsewhere (a forked child), or answers None (everyone here).
+# `analyze`'s ``split``: given the graph (`Graph.build_closures` done), the identities and the work
+# for a run of people (their holdings resolved, then `Rules.people`), it starts the work for a later
+# run of them elsewhere (a forked child), or answers None (everyone here).
 Split = Callable[[Graph, Identities, Callable[[Sequence[Person]], PeoplePass]], Elsewhere | None]
 
 

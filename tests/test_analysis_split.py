@@ -75,3 +75,37 @@ def test_mover_rules_against_a_baseline_keep_everyone_here() -> None:
                     split=lambda *args: asked.append(args))
     assert not asked
     assert any(f.rule.id == "FE-ROS-003" for f in found.findings)  # the mover, found against everyone's holdings
+
+
+def test_the_closures_built_before_a_split_and_each_runs_own_give_the_whole_graphs() -> None:
+    """`Graph.build_closures` builds every closure but the accounts' own (each person's, most of the
+    work) in the traversal `by_person` makes; `Graph.resolve` then builds those of its people only.
+    Resolved run by run, every holding, in order, and the closures paths continue through, in
+    order, are the whole graph's: on the sample and on a generated enterprise."""
+    import sys
+    from pathlib import Path
+
+    from foureyes.config import parse_config
+    from foureyes.graph import Graph
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    demo = demo_config()
+    generated = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    for snapshot, config in ((_snapshot(2, "after", demo), demo),
+                             (Snapshot(1, "t", "", tuple(generate(0.003)[0])), generated)):
+        analysis = analyze(snapshot, config, waivers=[])
+        people = list(analysis.identities.people.values())
+        whole = Graph(snapshot, analysis.identities, analysis.emergency.marks)
+        holdings, closures = dict(whole.by_person()), list(whole.shared_closures())
+        parted = Graph(snapshot, analysis.identities, analysis.emergency.marks)
+        parted.build_closures()
+        # (what shares the people out: each account's own grants and next hops, overlaps counted twice)
+        assert sum(parted.estimated_size(p) for p in people) >= sum(map(len, holdings.values())) > 100
+        middle = len(people) // 2
+        first = parted.resolve(people[:middle])
+        assert list(first) == [p.key for p in people[:middle]]  # (the later people's not resolved yet)
+        parted.resolve(people[middle:])
+        assert parted.by_person() == holdings and list(parted.by_person()) == list(holdings)
+        assert list(parted.shared_closures()) == closures

@@ -135,9 +135,19 @@ class Graph:
         return self._holdings
 
     def build_closures(self) -> None:
-        """Every account's closure, built now rather than by the first `by_person` (a child forked
-        afterwards shares them)."""
-        self._build_closures()
+        """The closures of every node but the accounts nobody else reaches, built now as the first
+        `by_person` builds them (the same traversal, so the same closures in the same order; a child
+        forked afterwards shares them): each such account's own closure, most of the work, is left
+        to `resolve`, which builds those of its people only."""
+        self._build_closures(defer_sources=True)
+
+    def estimated_size(self, person: Person) -> int:
+        """About how many holdings the person has once `build_closures` ran: what each of their
+        accounts' own grants and next hops confer (overlaps counted twice)."""
+        own, grants, closure, edges = self._own, self._grants, self._closure, self._edges
+        return sum(sum(len(grants[g].capabilities) for g in own.get(a.principal, ()))
+                   + sum(len(closure.get(edges[e].dst, ())) for e in self._out.get(a.principal, ()))
+                   for a in person.accounts)
 
     def resolve(self, people: Sequence[Person]) -> Mapping[str, list[Holding]]:
         """The holdings of these people, added to what `by_person` gives (which, until every
@@ -149,11 +159,6 @@ class Graph:
         else:
             self._holdings.update(found)
         return found
-
-    def estimated_holdings(self, person: Person) -> int:
-        """About how many holdings the person has (each account's closure, overlaps counted twice),
-        once the closures are built: to share people out by their work."""
-        return sum(len(self._closure_of(a.principal)) for a in person.accounts)
 
     def path(self, holding: Holding) -> tuple[Step, ...]:
         """The shortest path from the person to the capability, hop by hop."""
@@ -471,7 +476,7 @@ class Graph:
 
     def _compute(self, people: Sequence[Person] | None = None) -> dict[str, list[Holding]]:
         """Every person's holdings (only those of ``people`` where given)."""
-        self._build_closures()
+        self._build_closures(None if people is None else sorted({a.principal for p in people for a in p.accounts}))
         result: dict[str, list[Holding]] = {}
         make = self._holding
         # `_holding`'s common case (no escalation, emergency or time-bound hop), inlined: this builds
@@ -557,8 +562,10 @@ class Graph:
             found = self._closure.get(node, {})
         return found
 
-    def _build_closures(self, roots: list[str] | None = None) -> None:
-        """Tarjan's SCCs, iteratively; each SCC is finished after everything it reaches."""
+    def _build_closures(self, roots: list[str] | None = None, *, defer_sources: bool = False) -> None:
+        """Tarjan's SCCs, iteratively; each SCC is finished after everything it reaches.
+        ``defer_sources``: an account nobody else reaches is left unfinished (nothing waits for
+        its closure; a later call finishes it alone, as this one would have)."""
         if roots is None:
             roots = sorted({a.principal for p in self.identities.people.values() for a in p.accounts})
         index: dict[str, int] = {}
@@ -605,7 +612,8 @@ class Graph:
                         component.append(member)
                         if member == node:
                             break
-                    self._finish_component(component)
+                    if not (defer_sources and len(component) == 1 and node in self._sources_only):
+                        self._finish_component(component)
 
     def _finish_component(self, component: list[str]) -> None:
         members = set(component)
