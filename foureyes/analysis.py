@@ -254,7 +254,7 @@ def analyze(
         holdings = graph.by_person() if elsewhere is None else graph.resolve(mine)
         if holdings_ready is not None:
             holdings_ready(graph, identities, pack)
-        passed = rules.people(mine, holdings, holdings)
+        passed = rules.people(mine, holdings)
         if elsewhere is not None:
             theirs = elsewhere.result()
             if theirs is None:  # (it failed: those people here)

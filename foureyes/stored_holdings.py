@@ -220,11 +220,7 @@ def start_later(graph: Graph, identities: Identities, work: Callable[[Sequence[P
     # shared out by their estimated holdings (`Graph.estimated_size`), every `SAMPLE`th person's
     # standing for those around them: one person each took 0.34 s at full size
     sizes = [graph.estimated_size(p) for p in people[::SAMPLE]]
-    total, mine, at = sum(sizes), 0, 0
-    while at < len(sizes) - 1 and mine < total * (1 - LATER_SHARE):
-        mine += sizes[at]
-        at += 1
-    start = min(len(people) - 1, max(1, at * SAMPLE))
+    start = min(len(people) - 1, max(1, _share_end(sizes, 1 - LATER_SHARE) * SAMPLE))
     theirs = people[start:]
 
     def prepare() -> tuple[Mapping[str, list[Holding]], Any]:  # pragma: no cover - in the child
@@ -242,8 +238,13 @@ def _split(people: Sequence[Person], by_person: Mapping[str, list[Holding]]) -> 
     total = sum(sizes)
     if total < PARALLEL_HOLDINGS or len(people) < 2 or not parallel_possible():
         return len(people)
-    mine, at = 0, 0
-    while at < len(people) - 1 and mine < total * SHARE:
+    return _share_end(sizes, SHARE)
+
+
+def _share_end(sizes: Sequence[int], share: float) -> int:
+    """How many of the first ``sizes`` make up ``share`` of their total (never all of them)."""
+    total, mine, at = sum(sizes), 0, 0
+    while at < len(sizes) - 1 and mine < total * share:
         mine += sizes[at]
         at += 1
     return at

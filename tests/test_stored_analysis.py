@@ -457,33 +457,48 @@ def test_accounts_and_hops_written_once_per_blob_read_back_holding_by_holding():
         ("acme/r0", "github:alice", (None, ("github:team/acme/platform", "member-of", "acme/r0")), 2, True)]
 
 
-def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here():
-    """`stored_holdings.holding_rows` hands the second part of the people to a forked child: the
-    rows, their order and the matrix's counts are those of encoding everything here, also when
-    the child stops after its first chunk (the parent encodes the rest), and with the holdings let
-    go as they are written. The child forks only from a process with one thread: a test worker
-    that other tests left threads in checks it in a fresh process."""
+def _in_one_thread(check: str) -> None:
+    """Run this module's ``check`` here where a fork is safe, else in a fresh process: the children
+    fork only from a process with one thread, and a test worker may hold threads other tests left."""
     import subprocess
     import sys as _sys
 
     from foureyes.store.writing import parallel_possible
 
     if parallel_possible():
-        _check_forked_holdings()
+        globals()[check]()
         return
-    here = Path(__file__).resolve().parent
-    done = subprocess.run([_sys.executable, "-c", "import test_stored_analysis as t; t._check_forked_holdings()"],
-                          cwd=here, capture_output=True, text=True, timeout=180)
+    done = subprocess.run([_sys.executable, "-c", f"import test_stored_analysis as t; t.{check}()"],
+                          cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
+
+
+def _generated() -> tuple[Any, Any]:
+    """A small generated enterprise's source results, and the config its people link by."""
+    import sys as _sys
+
+    from foureyes.config import parse_config
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    return generate(0.003)[0], parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+
+
+def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here():
+    """`stored_holdings.holding_rows` hands the second part of the people to a forked child: the
+    rows, their order and the matrix's counts are those of encoding everything here, also when
+    the child stops after its first chunk (the parent encodes the rest), and with the holdings let
+    go as they are written. The child forks only from a process with one thread: a test worker
+    that other tests left threads in checks it in a fresh process."""
+    _in_one_thread("_check_forked_holdings")
 
 
 def _check_forked_holdings() -> None:
     import os as _os
-    import sys as _sys
 
     from foureyes import stored_holdings
     from foureyes.analysis import analyze
-    from foureyes.config import parse_config
     from foureyes.model import CAPABILITIES, Snapshot
     from foureyes.store.forking import Forked
     from foureyes.stored_encode import attr_keys, encode, start_holdings
@@ -492,11 +507,7 @@ def _check_forked_holdings() -> None:
     from foureyes.store.writing import parallel_possible
 
     assert parallel_possible(), "a fresh process has one thread"
-    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from generate import generate
-
-    results, _ = generate(0.003)
-    config = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    results, config = _generated()
     analysis = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[])
     people, keep, hop = list(analysis.identities.people.values()), attr_keys(analysis.pack), analysis.graph.stored_hop
 
@@ -594,36 +605,19 @@ def test_the_later_people_worked_out_by_a_forked_child_store_what_one_process_wo
     findings (its people are then worked out here), or after its first rows (the rest resolved and
     encoded here). The child forks only from a process with one thread: a test worker that other
     tests left threads in checks it in a fresh process."""
-    import subprocess
-    import sys as _sys
-
-    from foureyes.store.writing import parallel_possible
-
-    if parallel_possible():
-        _check_split_people()
-        return
-    here = Path(__file__).resolve().parent
-    done = subprocess.run([_sys.executable, "-c", "import test_stored_analysis as t; t._check_split_people()"],
-                          cwd=here, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
+    _in_one_thread("_check_split_people")
 
 
 def _check_split_people() -> None:
     import os as _os
-    import sys as _sys
 
     from foureyes import stored_encode, stored_holdings
     from foureyes.analysis import analyze
-    from foureyes.config import parse_config
     from foureyes.model import Snapshot
     from foureyes.store.writing import parallel_possible
 
     assert parallel_possible(), "a fresh process has one thread"
-    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from generate import generate
-
-    results, _ = generate(0.003)
-    config = parse_config('[identity]\nemail_domains = ["bigco.example"]\n', "<generated>")
+    results, config = _generated()
     alone = analyze(Snapshot(1, "t", "", tuple(results)), config, waivers=[])  # too small for any child
     parts, summary = stored_encode.encode(alone)
     everything = [list(rows) for _, rows in parts.tables()]

@@ -131,15 +131,13 @@ class Rules:
         return bool(roster is not None and roster.departments_then
                     and any(r.condition == MOVER for r in self.people_rules))
 
-    def people(self, people: Iterable[Person], holdings_of: Mapping[str, Sequence[Holding]],
-               everyone: Mapping[str, Sequence[Holding]] | None = None) -> PeoplePass:
-        """The conflict and roster rules over these people (``everyone``: all the people's
-        holdings, for `needs_everyone`; these people's otherwise)."""
+    def people(self, people: Iterable[Person], holdings_of: Mapping[str, Sequence[Holding]]) -> PeoplePass:
+        """The conflict and roster rules over these people (all of them, with everyone's holdings,
+        where `needs_everyone`)."""
         roster = self.roster
         conflict_rules, people_rules, repo_app, scopes = self.conflict_rules, self.people_rules, self.repo_app, self._scopes
         exposing, exposing_capabilities = self.exposing, self.exposing_capabilities
-        peers = Peers(everyone if everyone is not None else holdings_of, roster.departments_now) \
-            if roster is not None and self.needs_everyone else None
+        peers = Peers(holdings_of, roster.departments_now) if roster is not None and self.needs_everyone else None
         findings: list[Finding] = []
         on_subject: dict[str, list[Holding]] = defaultdict(list)
         for person in people:
