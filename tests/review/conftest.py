@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -27,6 +29,38 @@ scope = "production"
 due_days = 21
 """
 TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running():
+    """A big campaign's rows are let go by a daemon thread that first waits for the log's checkpoint
+    (`campaigns._let_go`): wait for those a test started, and for its checkpoints, before the next
+    test runs. Left running, one keeps the next test from forking until it ends mid-test, or closes
+    its rows under that test's patched methods."""
+    yield
+    from foureyes.store import wal
+
+    for thread in threading.enumerate():
+        if thread.name == "foureyes-let-go":
+            thread.join(60)
+    wal.settle()
+
+
+@pytest.fixture
+def forks() -> Iterator[bool]:
+    """Whether the code under test may fork, decided once as the test starts: where it may not
+    (another thread is running, such as a fake server's a test in another folder left behind), it
+    may not until the test ends, even if that thread ends meanwhile and the test's expectations
+    were drawn from the first answer. (Its own patch: a test may undo its ``monkeypatch`` midway.)"""
+    import foureyes.stored_holdings as stored_holdings
+    from foureyes.store import forking, review, writing
+
+    possible = forking.parallel_possible()
+    with pytest.MonkeyPatch.context() as patch:
+        if not possible:
+            for module in (forking, review, writing, stored_holdings):
+                patch.setattr(module, "parallel_possible", lambda: False)
+        yield possible
 
 
 @pytest.fixture

@@ -55,7 +55,8 @@ def _frozen_items(store: Store, campaign_id: int) -> dict[str, Any]:
     return dict(entry.state["frozen"]["items"])
 
 
-def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config, monkeypatch):
+def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_caught(store, review_config, monkeypatch,
+                                                                                      forks):
     _expect_fork()
     spec = review.spec_from_config(review_config, name="Q4", today=TODAY)
     campaign = review.create_campaign(store, review_config, spec, actor="security@acme.com", today=TODAY)
@@ -76,7 +77,7 @@ def test_the_items_digest_written_is_the_one_read_back_and_an_edited_item_is_cau
     ids = range(start, start + len(written))
     child = item_rows.Forked(lambda: records.items_digest(ids, ((campaign.id, *row) for row in written),
                                                           item_rows.ITEM_COLUMNS))
-    assert child.result() == ((True, said) if parallel_possible() else (False, None))
+    assert child.result() == ((True, said) if forks else (False, None))
     # a second campaign's items take the ids after the first's (given explicitly on SQLite): the same digest read
     # back, here worked out beside the insert as a campaign of `PARALLEL_ITEMS` items has it
     monkeypatch.setattr(item_rows, "PARALLEL_ITEMS", 1)
@@ -151,7 +152,7 @@ def _shown(draft: Any) -> tuple[Any, ...]:
             draft.conflicts, draft.holders, draft.usage, draft.reviewer, draft.reviewer_key, draft.reviewer_rule)
 
 
-def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monkeypatch):
+def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monkeypatch, forks):
     _expect_fork()
     workspace, config = enterprise
     stored = workspace.analysis()
@@ -199,10 +200,10 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
     split.ids(7, 100)  # (as `insert_items` tells it: the child hashes the rows it wrote for those ids)
     later = split.rest()
     expected = campaigns._draft_rows(drafts)
-    if parallel_possible():  # the child wrote its rows into a file of its own (a SQLite file store) and hashed them
+    if forks:  # the child wrote its rows into a file of its own (a SQLite file store) and hashed them
         assert isinstance(later, item_rows.ItemsFile) and os.path.exists(later.path)
         assert later.worked_out() == ((7, 100), item_rows.item_hashes(7, expected[len(split.first):], 100))
-    assert split.rows() == expected and answered == [parallel_possible()]
+    assert split.rows() == expected and answered == [forks]
     assert 0 < len(split.first) < len(drafts)
     split.close()
     assert not isinstance(later, item_rows.ItemsFile) or not os.path.exists(later.path)
@@ -216,8 +217,8 @@ def test_items_planned_in_bulk_are_those_worked_out_one_by_one(enterprise, monke
                                         analysis_of=workspace.analysis)
     # planning, the first run's hashes, and the later run's (written into a file and copied in from it, where a
     # fork is safe; else planned and hashed here)
-    assert answered == [parallel_possible()] * (2 if parallel_possible() else 3)
-    assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert answered == [forks] * (2 if forks else 3)
+    assert len(copied) == len(files) == int(forks) and not any(map(os.path.exists, files))
     assert gc.isenabled()
     with workspace._store.engine.connect() as conn:
         written = [tuple(r) for r in conn.exec_driver_sql(
@@ -257,7 +258,7 @@ def _watch_files(monkeypatch) -> tuple[list[str], list[int]]:
 
 
 def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no_campaign_and_no_file(
-        enterprise, monkeypatch):
+        enterprise, monkeypatch, forks):
     _expect_fork()
     workspace, config = enterprise
     store = workspace._store
@@ -273,7 +274,7 @@ def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no
     spec = review.spec_from_config(config, name="fails", scope=review.Scope(kind="production"))
     with pytest.raises(RuntimeError, match="disk is full"):
         campaigns.create_campaign(store, config, spec, actor="security@bigco.example", analysis_of=workspace.analysis)
-    assert len(copied) == len(files) == int(parallel_possible())
+    assert len(copied) == len(files) == int(forks)
     assert all(n > 100 for n in copied) and not any(map(os.path.exists, files))
     assert gc.isenabled()  # (paused from planning until the rows were let go)
     assert review.list_campaigns(store) == before
@@ -288,7 +289,8 @@ def test_a_campaign_whose_creation_fails_after_its_items_are_copied_in_leaves_no
         assert _frozen_items(store, created.id) == records.freeze(conn, created.id, created.snapshot_id)["items"]
 
 
-def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same(enterprise, monkeypatch):
+def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_the_same(enterprise, monkeypatch,
+                                                                                         forks):
     """The child that plans the later run fails writing its file: this process plans and inserts
     those rows itself. The child hashed its rows for other ids than they get (a retried
     transaction): they are hashed again from the file. Either way the same items, the digest read
@@ -305,7 +307,7 @@ def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_
     monkeypatch.setattr(item_rows, "write_items_file", lambda *args: full())  # (in the child, which forks after this)
     failed = campaigns.create_campaign(store, config, spec, actor="security@bigco.example",
                                        analysis_of=workspace.analysis)
-    assert copied == [] and len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert copied == [] and len(files) == int(forks) and not any(map(os.path.exists, files))
     assert review.created_counts(failed) == review.reviewer_counts(store, failed.id)  # (the later run's rows here)
     monkeypatch.undo()
 
@@ -320,7 +322,7 @@ def test_where_the_child_fails_or_hashed_for_other_ids_the_items_and_digest_are_
     monkeypatch.setattr(campaigns, "_planned_rows", told_other_ids)
     again = campaigns.create_campaign(store, config, replace(spec, name="hashed again"), actor="security@bigco.example",
                                       analysis_of=workspace.analysis)
-    assert len(copied) == len(files) == int(parallel_possible()) and not any(map(os.path.exists, files))
+    assert len(copied) == len(files) == int(forks) and not any(map(os.path.exists, files))
     assert gc.isenabled()
     with store.engine.connect() as conn:
         for made in (failed, again):
@@ -396,7 +398,7 @@ def test_the_baseline_from_who_holds_which_grant_is_the_one_from_the_grants(ente
 
 
 def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_later_fork_reads_them(
-        enterprise, monkeypatch):
+        enterprise, monkeypatch, forks):
     """A campaign's baseline and identities (`campaigns._worked_out_ahead`) are worked out by a
     forked child while its creation goes on: the same as `held_pairs` and `aliases_of` here; a
     process forked meanwhile (the planning child) reads them without working them out again (this
@@ -416,12 +418,12 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     digest = item_rows.people_digest_of(expected)
     baseline, aliases, ahead = campaigns._worked_out_ahead(workspace._store, config, stored,
                                                         (snapshot_id, "production", stored))
-    if parallel_possible():  # the child's answer, from here on: never worked out in this process again
+    if forks:  # the child's answer, from here on: never worked out in this process again
         monkeypatch.setattr(campaigns, "aliases_of", lambda *_: pytest.fail("aliases worked out again"))
         monkeypatch.setattr(campaigns, "held_by_person", lambda *_, **__: pytest.fail("baseline worked out again"))
         monkeypatch.setattr(item_rows, "people_digest_of", lambda *_: pytest.fail("digest worked out again"))
     done, seen = Forked(lambda: ({k: dict(v) for k, v in aliases.items()}, set(baseline))).result()
-    assert done == parallel_possible() and (seen == (expected, pairs) or not done)
+    assert done == forks and (seen == (expected, pairs) or not done)
     assert {k: dict(v) for k, v in aliases.items()} == expected and len(aliases) == len(expected)
     some, pair = next(iter(expected)), next(iter(pairs))
     assert some in aliases and aliases[some] == expected[some] and "nobody@nowhere" not in aliases
@@ -436,7 +438,7 @@ def test_a_baseline_and_identities_from_a_child_are_those_worked_out_here_and_a_
     assert none is None and dict(aliases.items()) == expected
 
 
-def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_this_process_reads_later():
+def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_this_process_reads_later(forks):
     """`Ahead` with ``then``: the child sends its answer, then works out ``then(answer)``. A fork
     meanwhile (the planning child) takes the answer alone: it does not wait for the rest, which
     comes from the child later, worked out while the answer waits to be read; where the child fails
@@ -460,9 +462,9 @@ def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_
         ahead = Ahead(lambda: "baseline", then=then)
         done, seen = Forked(ahead.value).result()  # (a fork that waited for `then` would wait for ever)
         os.write(tell, b"forked")
-        assert done == parallel_possible() and (seen == "baseline" or not done)
+        assert done == forks and (seen == "baseline" or not done)
         assert ahead.value() == "baseline"
-        assert ahead.later() == ("baseline", "from the child" if parallel_possible() else "here")
+        assert ahead.later() == ("baseline", "from the child" if forks else "here")
     finally:
         os.close(hear)
         os.close(tell)
@@ -476,8 +478,8 @@ def test_a_fork_takes_the_answer_worked_out_ahead_without_waiting_for_what_only_
 
     try:
         big = Ahead(lambda: b"x" * (4 << 20), then=started)
-        ready, _, _ = select.select([hear], [], [], 120 if parallel_possible() else 0)
-        assert bool(ready) == parallel_possible()
+        ready, _, _ = select.select([hear], [], [], 120 if forks else 0)
+        assert bool(ready) == forks
         assert big.value() == b"x" * (4 << 20) and big.later() == 4 << 20
     finally:
         os.close(hear)

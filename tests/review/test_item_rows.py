@@ -83,7 +83,7 @@ def test_rows_are_stored_as_binding_each_of_them_whole_stores_whichever_columns_
                     assert records.freeze(conn, made, store.latest_id())["items"] == digest
 
 
-def test_a_forked_childs_first_answer_comes_before_its_whole_one_and_a_failure_either_side_is_seen():
+def test_a_forked_childs_first_answer_comes_before_its_whole_one_and_a_failure_either_side_is_seen(forks):
     def work(say: Any) -> str:
         say({"first": os.getpid()})
         return "whole"
@@ -96,7 +96,7 @@ def test_a_forked_childs_first_answer_comes_before_its_whole_one_and_a_failure_e
         raise RuntimeError("before")
 
     children = [Forked(w, early=True) for w in (work, fails_after, fails_before)]
-    if not parallel_possible():  # (no fork here: nothing answers, the callers do the work)
+    if not forks:  # (no fork here: nothing answers, the callers do the work)
         assert [c.early() for c in children] == [(False, None)] * 3
         return
     early = children[0].early()
@@ -117,18 +117,24 @@ def test_a_childs_answer_is_taken_without_waiting_for_it_to_end_and_it_is_reaped
 
     if not parallel_possible():
         pytest.skip("no fork here")
+    hold, release = os.pipe()  # (the child ends once this process closes ``release``)
     pid, read, write = forking.fork_with_pipe()
     if pid == 0:  # pragma: no cover - the child: answers, then takes a while to end
         os.close(read)
+        os.close(release)
         with os.fdopen(write, "wb") as pipe:
             pipe.write(pickle.dumps("answered"))
-        time.sleep(1.5)
+        os.read(hold, 1)
         os._exit(0)
-    child = forking.Child()
-    child._started(pid, read, write)
-    assert child.answer() == (True, "answered")
-    assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # (still running: not waited for)
-    assert pid in forking._ending
+    os.close(hold)
+    try:
+        child = forking.Child()
+        child._started(pid, read, write)
+        assert child.answer() == (True, "answered")
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # (still running: not waited for)
+        assert pid in forking._ending
+    finally:
+        os.close(release)
     deadline = time.monotonic() + 30
     while pid in forking._ending and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -106,7 +106,7 @@ def test_a_big_transaction_that_fails_leaves_no_checkpoint_behind_and_its_connec
 
 
 def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_removed_before_it_returns(
-        store, review_config, monkeypatch):
+        store, review_config, monkeypatch, forks):
     """What a big campaign's creation leaves (its rows, planning's state) is freed by a daemon
     thread while the caller goes on; the file a forked child wrote the later run's rows into is
     removed before `create_campaign` returns (the process may end before the thread runs), and
@@ -116,13 +116,11 @@ def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_rem
 
     from foureyes.review import campaigns
     from foureyes.store import review as item_rows
-    from foureyes.store.forking import parallel_possible
 
     if not store.is_sqlite:
         pytest.skip("a SQLite file store's big campaign")
     monkeypatch.setattr(wal, "BIG", 1)
     monkeypatch.setattr(campaigns, "PARALLEL_GRANTS", 1)  # (the later run's rows planned by a forked child)
-    forked = parallel_possible()
     files: list[str] = []
     made = item_rows.new_items_file
 
@@ -132,12 +130,13 @@ def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_rem
         return found
 
     monkeypatch.setattr(item_rows, "new_items_file", new_items_file)
-    gate, threads, left = threading.Event(), [], []
+    gate, entered, threads, left = threading.Event(), threading.Event(), [], []
     let_go = campaigns._let_go
 
     def held(things):
         left.append(things)
         threads.append(threading.current_thread())
+        entered.set()
         assert gate.wait(30)
         let_go(things)
 
@@ -153,9 +152,10 @@ def test_a_big_campaigns_rows_are_let_go_by_a_thread_and_the_later_runs_file_rem
     spec = review.spec_from_config(review_config, name="Q4", scope=review.Scope(kind="production"), today=TODAY)
     campaign = review.create_campaign(store, review_config, spec, actor=CREATOR, today=TODAY)
     assert gc.isenabled() and len(review.items(store, campaign.id)) == 111
+    assert entered.wait(30)  # (the thread given what is let go has started)
     planned = next(thing for thing in left[0] if isinstance(thing, campaigns._Planned))
     assert len(planned.first) > 0  # (not let go yet)
-    assert len(files) == int(forked) and not any(map(os.path.exists, files))
+    assert len(files) == int(forks) and not any(map(os.path.exists, files))
     assert [on for on, what in closed if what is planned] == []
     gate.set()
     threads[0].join(30)
@@ -182,8 +182,9 @@ def test_what_a_big_campaign_leaves_is_let_go_only_once_the_logs_checkpoint_is_d
     checkpoint.start()
     planned = campaigns._Planned([("a row",)])
     left: list = [planned, {"an identity": {}}]
+    before = set(threading.enumerate())
     campaigns._let_go(left)
-    letting_go = next(t for t in threading.enumerate() if t.name == "foureyes-let-go")
+    letting_go = next(t for t in threading.enumerate() if t.name == "foureyes-let-go" and t not in before)
     letting_go.join(0.3)
     assert letting_go.is_alive() and planned.first == [("a row",)] and len(left) == 2  # (not before the checkpoint)
     gate.set()
