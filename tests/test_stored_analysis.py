@@ -494,6 +494,22 @@ def test_holdings_encoded_by_a_forked_child_are_the_ones_encoded_here():
     _in_one_thread("_check_forked_holdings")
 
 
+def _failing_in_children(encode: Any) -> tuple[Any, dict[str, int]]:
+    """``encode`` (`stored_holdings.person_rows`) failing in a forked child after its first few
+    people, and the count of its calls there (each child counts its own)."""
+    import os
+
+    parent, calls = os.getpid(), {"n": 0}
+
+    def failing(*args: Any) -> Any:
+        if os.getpid() != parent:
+            calls["n"] += 1
+            if calls["n"] > 5:
+                raise MemoryError
+        return encode(*args)
+    return failing, calls
+
+
 def _check_forked_holdings() -> None:
     import os as _os
 
@@ -559,16 +575,8 @@ def _check_forked_holdings() -> None:
         except ChildProcessError:
             pass
 
-        parent, encode = _os.getpid(), stored_holdings.person_rows
-        calls = {"n": 0}
-
-        def failing(*args: Any) -> Any:  # the child stops after its first chunk
-            if _os.getpid() != parent:
-                calls["n"] += 1
-                if calls["n"] > 5:
-                    raise MemoryError
-            return encode(*args)
-
+        encode = stored_holdings.person_rows
+        failing, _ = _failing_in_children(encode)  # the child stops after its first chunk
         stored_holdings.person_rows = failing
         assert rows() == here
         stored_holdings.person_rows = encode
@@ -654,15 +662,7 @@ def _check_split_people() -> None:
         assert stored_tables() == (everything, summary)
         assert splits[0] is not None and not splits[0].counts  # it was forked, and said nothing
 
-        encode, calls = stored_holdings.person_rows, {"n": 0}
-
-        def failing(*args: Any) -> Any:  # each child stops after its first chunk
-            if _os.getpid() != parent:
-                calls["n"] += 1
-                if calls["n"] > 5:
-                    raise MemoryError
-            return encode(*args)
-
+        failing, calls = _failing_in_children(stored_holdings.person_rows)  # each child stops after its first chunk
         stored_encode.start_later, stored_holdings.person_rows = recorded, failing
         splits.clear()
         assert stored_tables() == (everything, summary)

@@ -476,7 +476,8 @@ class Graph:
 
     def _compute(self, people: Sequence[Person] | None = None) -> dict[str, list[Holding]]:
         """Every person's holdings (only those of ``people`` where given)."""
-        self._build_closures(None if people is None else sorted({a.principal for p in people for a in p.accounts}))
+        theirs = None if people is None else {a.principal for p in people for a in p.accounts}
+        self._build_closures(None if theirs is None else sorted(theirs))
         result: dict[str, list[Holding]] = {}
         make = self._holding
         # `_holding`'s common case (no escalation, emergency or time-bound hop), inlined: this builds
@@ -511,8 +512,7 @@ class Graph:
                 for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
         # its first hop, and paths continue through shared nodes whose closures stay.
-        gone = self._sources_only if people is None else \
-            {a.principal for p in people for a in p.accounts} & self._sources_only
+        gone = self._sources_only if theirs is None else theirs & self._sources_only
         for node in gone:
             self._closure.pop(node, None)
         return result
