@@ -7,6 +7,7 @@ import sqlite3
 import stat
 from array import array
 from dataclasses import replace
+from itertools import chain
 
 import pytest
 from sqlalchemy import event, inspect, text
@@ -421,7 +422,7 @@ def test_loaded_records_are_the_dataclasses_they_were_written_as():
     ``__init__`` does more (``__post_init__``) is constructed the usual way."""
     from dataclasses import dataclass, fields
 
-    from foureyes.store import _maker
+    from foureyes.store.loading import _maker
 
     made = (Grant("aws", "aws:role/x", "AdministratorAccess", "aws:account:1", ("access.admin",), "policy", "d", "c",
                   "2027-01-01", None, {"actions": ["*"]}),
@@ -444,48 +445,76 @@ def test_loaded_records_are_the_dataclasses_they_were_written_as():
     assert _maker(Checked) is Checked
 
 
-def _loads_the_same_from_its_pack_as_from_its_rows(store: Store, snapshot_id: int) -> None:
-    """The snapshot loads from its pack (`writing.pack_grants`, written with it) exactly as from its grant
-    rows: the same grants in the same order, keys, attributes, interned principal and resource keys."""
+def _loads_the_same_from_its_pack_as_from_its_rows(store: Store, snapshot_id: int) -> dict[str | None, list]:
+    """The snapshot loads from its packs (`writing.pack_grants`, `writing.pack_rows`: its grants, principals
+    and edges, written with it) exactly as from its rows: the same grants, principals and edges in the same
+    order, keys, attributes, interned principal, resource and edge keys; and the grants that confer a
+    capability (on one tier's resources) are picked from the pack as the rows' query gives them."""
     import sys
     from unittest import mock
 
-    import foureyes.store as store_module
+    import foureyes.store.loading as loading
 
     used: list[bool] = []
-    real = store_module._unpack_grants
+    used_parts: list[tuple[str, bool]] = []
+    real, real_part = loading.unpack_grants, loading.unpack_part
 
-    def unpack(*args):
-        used.append(real(*args))
+    def unpack(*args, **kwargs):
+        used.append(real(*args, **kwargs))
         return used[-1]
 
-    with mock.patch.object(store_module, "_unpack_grants", unpack):
+    def unpack_part(part, *args):
+        used_parts.append((part, real_part(part, *args)))
+        return used_parts[-1][1]
+
+    with mock.patch.object(loading, "unpack_grants", unpack), mock.patch.object(loading, "unpack_part", unpack_part):
         packed = store.load_snapshot(snapshot_id)
-    assert used == [True], "the grants were loaded from the pack"
+        assert used == [True], "the grants were loaded from the pack"
+        assert sorted(used_parts) == [("edges", True), ("principals", True)], "and the principals and edges"
+        capable = {tier: store.snapshot_view(snapshot_id).capability_grants(tier) for tier in (None, "production")}
+        assert used == [True] * 3, "the capability grants were picked from the pack"
+    where = f" WHERE snapshot_id = {int(snapshot_id)}"
     with store.engine.begin() as conn:
-        saved = conn.exec_driver_sql("SELECT format, grants, data FROM snapshot_packs WHERE snapshot_id = "
-                                     + str(int(snapshot_id))).one()
-        conn.exec_driver_sql(f"DELETE FROM snapshot_packs WHERE snapshot_id = {int(snapshot_id)}")
+        saved = conn.exec_driver_sql("SELECT format, grants, data FROM snapshot_packs" + where).one()
+        parts = conn.exec_driver_sql("SELECT snapshot_id, part, format, rows, data FROM snapshot_part_packs"
+                                     + where).all()
+        conn.exec_driver_sql("DELETE FROM snapshot_packs" + where)
+        conn.exec_driver_sql("DELETE FROM snapshot_part_packs" + where)
     try:
         rows = store.load_snapshot(snapshot_id)  # no pack: from the rows
+        from_rows = {tier: store.snapshot_view(snapshot_id).capability_grants(tier) for tier in (None, "production")}
     finally:
         with store.engine.begin() as conn:
             conn.execute(schema.snapshot_packs.insert().values(snapshot_id=snapshot_id, format=saved[0],
                                                                grants=saved[1], data=saved[2]))
+            conn.execute(schema.snapshot_part_packs.insert(), [dict(row._mapping) for row in parts])
     assert saved[1] == sum(len(s.grants) for s in rows.sources) > 0
+    assert {row.part: row.rows for row in parts} == {"principals": sum(len(s.principals) for s in rows.sources),
+                                                     "edges": sum(len(s.edges) for s in rows.sources)}
     if store.is_sqlite:  # the rows read back in the order they were written
         assert packed == rows
-    else:  # PostgreSQL returns them in an order of its choosing: the pack keeps the written one (key order)
+        assert capable == from_rows
+    else:  # PostgreSQL returns them in an order of its choosing: the packs keep the written one (key order)
         assert packed.id == rows.id and packed.digest == rows.digest
-        assert [replace(s, grants=(), grant_keys=()) for s in packed.sources] == [
-            replace(s, grants=(), grant_keys=()) for s in rows.sources]
+        assert [replace(s, grants=(), grant_keys=(), principals=(), edges=()) for s in packed.sources] == [
+            replace(s, grants=(), grant_keys=(), principals=(), edges=()) for s in rows.sources]
+        assert {tier: sorted(found, key=repr) for tier, found in capable.items()} == {
+            tier: sorted(found, key=repr) for tier, found in from_rows.items()}
     for ours, theirs in zip(packed.sources, rows.sources, strict=True):
         assert list(ours.grant_keys) == sorted(ours.grant_keys), "stored in key order"
         assert _grants_by_key(ours) == _grants_by_key(theirs)
+        assert sorted(map(repr, ours.principals)) == sorted(map(repr, theirs.principals))
+        assert sorted(map(repr, ours.edges)) == sorted(map(repr, theirs.edges))
         if store.is_sqlite:
             assert ours.grants == theirs.grants and ours.grant_keys == theirs.grant_keys
             assert [g.attrs for g in ours.grants] == [g.attrs for g in theirs.grants]
+            assert ours.principals == theirs.principals and ours.edges == theirs.edges
+            assert [p.attrs for p in ours.principals] == [p.attrs for p in theirs.principals]
+            assert [e.attrs for e in ours.edges] == [e.attrs for e in theirs.edges]
         assert all(g.principal is sys.intern(g.principal) and g.resource is sys.intern(g.resource) for g in ours.grants)
+        assert all(p.id is sys.intern(p.id) for p in ours.principals)
+        assert all(e.src is sys.intern(e.src) and e.dst is sys.intern(e.dst) for e in ours.edges)
+    return capable
 
 
 def _grants_by_key(source: SourceResult) -> list[tuple[str, str, str]]:
@@ -555,13 +584,18 @@ def _check_the_pack(store_url: str, forked: bool) -> None:
                     writing._child = real
         finally:
             writing.PARALLEL_ROWS = saved
-        for snapshot_id in ids:
-            _loads_the_same_from_its_pack_as_from_its_rows(store, snapshot_id)
+        capable = [_loads_the_same_from_its_pack_as_from_its_rows(store, snapshot_id) for snapshot_id in ids]
+        big_one = capable[ids.index(ids[-2] if forked else ids[-1])]
+        assert 0 < len(big_one["production"]) < len(big_one[None]), "a tier picks some of them"
         before, after = ids[:2]
         from_rows = store.load_snapshot(before)
         with store.engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE snapshot_packs SET data = (SELECT data FROM snapshot_packs WHERE snapshot_id"
                                  f" = {int(after)}) WHERE snapshot_id = {int(before)}")
+            # (another snapshot's principals and edges, under this one's row counts: their sources do not fit)
+            conn.exec_driver_sql(f"UPDATE snapshot_part_packs SET data = (SELECT p.data FROM snapshot_part_packs p "
+                                 f"WHERE p.snapshot_id = {int(after)} AND p.part = snapshot_part_packs.part) "
+                                 f"WHERE snapshot_id = {int(before)}")
             conn.exec_driver_sql(f"UPDATE snapshot_packs SET grants = grants + 1 WHERE snapshot_id = {int(ids[2])}")
         assert store.load_snapshot(before) == from_rows
         assert [s.grant_keys for s in store.load_snapshot(before).sources] == [s.grant_keys for s in from_rows.sources]
@@ -573,15 +607,43 @@ def _check_the_pack(store_url: str, forked: bool) -> None:
         loaded, from_rows = store.load_snapshot(after), _loaded_rows(store, after)
         assert [_grants_by_key(s) for s in loaded.sources] == [_grants_by_key(s) for s in from_rows.sources]
         assert not any(g.principal == "github:owen-it" for s in loaded.sources for g in s.grants)
+        # an edge deleted by hand: the edges' pack no longer fits, the edges come from the rows
+        assert any(e.src == "github:owen-it" for s in loaded.sources for e in s.edges)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(f"DELETE FROM edges WHERE snapshot_id = {int(after)} AND src = 'github:owen-it'")
+        loaded, from_rows = store.load_snapshot(after), _loaded_rows(store, after)
+        assert [sorted(map(repr, s.edges)) for s in loaded.sources] == [
+            sorted(map(repr, s.edges)) for s in from_rows.sources]
+        assert not any(e.src == "github:owen-it" for s in loaded.sources for e in s.edges)
 
 
 def _loaded_rows(store: Store, snapshot_id: int):
     from unittest import mock
 
-    import foureyes.store as store_module
+    import foureyes.store.loading as loading
 
-    with mock.patch.object(store_module, "_unpack_grants", return_value=False):
+    with mock.patch.object(loading, "unpack_grants", return_value=False), \
+            mock.patch.object(loading, "unpack_part", return_value=False):
         return store.load_snapshot(snapshot_id)
+
+
+def _copied_into(old: Store, results: list[SourceResult], label: str, tables: tuple[str, ...] = ()):
+    """``results`` written by this code into a new store, and its snapshot's rows (and ``tables``')
+    copied into ``old`` (a store at an earlier version) with their ids: (its info, the snapshot as loaded)."""
+    with Store("sqlite://") as current:
+        info = current.write_snapshot(results, label=label)
+        written = current.load_snapshot(info.id)
+        with current.engine.connect() as read, old.engine.begin() as write:
+            for table in ("snapshots", *(t.name for t in schema.SNAPSHOT_TABLES), *tables):
+                columns = [c["name"] for c in inspect(write).get_columns(table)]
+                rows = read.execute(text(f"SELECT {', '.join(columns)} FROM {table}")).all()
+                marks = ", ".join(f":{c}" for c in columns)
+                write.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
+                              [dict(zip(columns, row)) for row in rows])
+            if write.dialect.name == "postgresql":
+                write.execute(text("SELECT setval(pg_get_serial_sequence('snapshots', 'id'), "
+                                   "(SELECT max(id) FROM snapshots))"))
+    return info, written
 
 
 def test_a_version_7_store_gains_snapshot_packs_and_loads_its_snapshots_from_the_rows(store_url):
@@ -592,19 +654,7 @@ def test_a_version_7_store_gains_snapshot_packs_and_loads_its_snapshots_from_the
     old = store_at_version(store_url, 7)
     assert not inspect(old.engine).has_table("snapshot_packs")
     results = demo.build("after")
-    with Store("sqlite://") as current:
-        info = current.write_snapshot(results, label="from version 7")
-        written = current.load_snapshot(info.id)
-        with current.engine.connect() as read, old.engine.begin() as write:
-            for table in ("snapshots", *(t.name for t in schema.SNAPSHOT_TABLES)):
-                columns = [c["name"] for c in inspect(write).get_columns(table)]
-                rows = read.execute(text(f"SELECT {', '.join(columns)} FROM {table}")).all()
-                marks = ", ".join(f":{c}" for c in columns)
-                write.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"),
-                              [dict(zip(columns, row)) for row in rows])
-            if write.dialect.name == "postgresql":
-                write.execute(text("SELECT setval(pg_get_serial_sequence('snapshots', 'id'), "
-                                   "(SELECT max(id) FROM snapshots))"))
+    info, written = _copied_into(old, results, "from version 7")
     old.close()
     with Store(store_url) as store:
         with store.engine.connect() as conn:
@@ -620,3 +670,43 @@ def test_a_version_7_store_gains_snapshot_packs_and_loads_its_snapshots_from_the
         again = store.load_snapshot(after)
         assert [_grants_by_key(s) for s in again.sources] == [_grants_by_key(s) for s in written.sources]
         assert again.sources == written.sources or not store.is_sqlite
+
+
+def test_a_version_9_store_gains_part_packs_and_loads_older_snapshots_principals_and_edges_from_the_rows(
+        store_url):
+    """Migration 10: a snapshot written before it has its grants packed but not its principals and edges;
+    it loads them from its rows (its grants still from their pack), and its stored view reads every
+    principal and edge the same; a snapshot written after it has them packed too."""
+    from unittest import mock
+
+    import foureyes.store.loading as loading
+
+    old = store_at_version(store_url, 9)
+    assert inspect(old.engine).has_table("snapshot_packs")
+    assert not inspect(old.engine).has_table("snapshot_part_packs")
+    results = demo.build("after")
+    info, written = _copied_into(old, results, "from version 9", ("snapshot_packs",))
+    old.close()
+    with Store(store_url) as store:
+        with store.engine.connect() as conn:
+            assert migrations.current_version(conn) == migrations.LATEST >= 10
+            assert conn.exec_driver_sql("SELECT count(*) FROM snapshot_part_packs").scalar() == 0
+            assert conn.exec_driver_sql("SELECT count(*) FROM snapshot_packs").scalar() == 1
+        parts: list[str] = []
+        real = loading.unpack_part
+        with mock.patch.object(loading, "unpack_part", lambda part, *a: parts.append(part) or real(part, *a)):
+            loaded = store.load_snapshot(info.id)
+            view = store.snapshot_view(info.id)
+            principals, edges = view.all_principals(), view.edges_from(view.all_principals())
+        assert parts == [], "no part pack to read"
+        assert loaded.digest == info.digest
+        assert [sorted(map(repr, s.principals)) for s in loaded.sources] == [
+            sorted(map(repr, s.principals)) for s in written.sources]
+        assert [sorted(map(repr, s.edges)) for s in loaded.sources] == [sorted(map(repr, s.edges)) for s in written.sources]
+        assert principals == {p.key: p for s in written.sources for p in s.principals}
+        assert sorted(map(repr, chain.from_iterable(edges.values()))) == sorted(
+            repr(e) for s in written.sources for e in s.edges)
+        if store.is_sqlite:  # (PostgreSQL returns the copied rows in an order of its choosing)
+            assert loaded == written
+        after = store.write_snapshot(results, label="after migration 10").id
+        _loads_the_same_from_its_pack_as_from_its_rows(store, after)

@@ -124,26 +124,35 @@ def _key_digest(store: Store, snapshot_id: int) -> str:
         return "(no such snapshot)"
 
 
+# The parts of a snapshot packed for loading (`Store.read_parts`' ``packed``), as a problem names their rows.
+_PACKED = {"grants": "grant", "principals": "principal", "edges": "edge"}
+
+
 def _pack_problems(store: Store, snapshot_ids: Sequence[int]) -> list[str]:
-    """Snapshots a campaign commits to whose grants' pack (what their analyses load) says otherwise
-    than their rows (what the digests cover): edited outside foureyes. Only the grants are read."""
+    """Snapshots a campaign commits to whose packs (the grants, principals and edges their analyses load)
+    say otherwise than their rows (what the digests cover): edited outside foureyes. Only those parts
+    are read."""
     problems = []
     for snapshot_id in snapshot_ids:
         try:
             info = store.snapshot_info(snapshot_id)
         except NotFound:
             continue  # the campaign's own check names a missing snapshot
-        if _grants(store.read_parts(info, ("grants",), packed=True)) != \
-                _grants(store.read_parts(info, ("grants",), packed=False)):
-            problems.append(f"snapshot {snapshot_id}: the grants packed for loading differ from its grant rows "
-                            "(edited outside foureyes): its analyses read the pack, the digests the rows")
+        for part, row in _PACKED.items():
+            if _rows(store.read_parts(info, (part,), packed=True), part) != \
+                    _rows(store.read_parts(info, (part,), packed=False), part):
+                problems.append(f"snapshot {snapshot_id}: the {part} packed for loading differ from its {row} rows "
+                                "(edited outside foureyes): its analyses read the pack, the digests the rows")
     return problems
 
 
-def _grants(parts: Mapping[str, Mapping[str, list[Any]]]) -> list[list[Any]]:
-    """Each source's grants, in an order that does not depend on how the backend returned them
-    (compared as grants: their attributes as mappings, whatever order a backend keeps keys in)."""
-    return [sorted(part["grants"], key=lambda g: (g.key, repr(g))) for part in parts.values()]
+def _rows(parts: Mapping[str, Mapping[str, list[Any]]], part: str) -> list[list[Any]]:
+    """Each source's grants, principals or edges, in an order that does not depend on how the backend
+    returned them (compared as objects with their attributes as mappings, whatever order a backend keeps
+    keys in: the attributes are not part of an object's equality)."""
+    return [sorted(([found, dict(found.attrs)] for found in got[part]),
+                   key=lambda pair: (repr(pair[0]), repr(sorted(pair[1].items()))))
+            for got in parts.values()]
 
 
 def check_against_audit(store: Store, entries: Sequence[audit.AuditEntry] | None = None) -> list[str]:

@@ -7,42 +7,35 @@ so an interrupted write never leaves a snapshot that looks complete.
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import re
 import stat
-import sys
-from array import array
 from itertools import chain, islice
-from operator import itemgetter
 from datetime import datetime, timezone
 from pathlib import Path
-from dataclasses import fields
-from types import MappingProxyType, MemberDescriptorType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from ..activity import ActivityPeriod, activity_order, canonical, decode
+from ..activity import ActivityPeriod, canonical
 from ..bulk import gc_paused
 from ..config import STORE_ENV, Config, default_data_dir
 from ..errors import NotFound, StoreError
 from ..model import (
-    Edge,
     Gap,
     Grant,
     Principal,
-    Resource,
     Snapshot,
     SnapshotInfo,
     SourceResult,
     SourceSummary,
+    resource_key,
     snapshot_digest,
 )
-from . import migrations, writing
+from . import loading, migrations, writing
 from . import schema as t
 from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the store's (analyses.py)
     DigestWorker,
@@ -63,7 +56,6 @@ from .writing import (  # noqa: F401 - hashes_digest and row_hashes are the stor
 )
 
 BATCH = 5000
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def now_iso() -> str:
@@ -285,9 +277,10 @@ class Store:
             with self.engine.begin() as conn:
                 snapshot_id = conn.execute(t.snapshots.insert().values(**row)).inserted_primary_key[0]
                 dumps = _dumps_shared()
+                kept = writing.RowsKept()  # the principals and edges as inserted, packed for loading below
                 for result, activity_texts in zip(results, texts):
                     for table, rows in source_rows(snapshot_id, result, activity_texts, dumps):
-                        self.insert_rows(conn, table, rows, written=hasher and hasher.written(table))
+                        self.insert_rows(conn, table, rows, written=kept.written(table, hasher and hasher.written(table)))
                 # Grants in the order of their keys: the order the (snapshot, key) index reads them back
                 # in, so a load reads the table front to back, and the index grows at its end.
                 made: list[tuple[Any, ...]] = []
@@ -328,6 +321,11 @@ class Store:
                     ours = writing.pack_others(results, made, order, self.is_sqlite) if worker is not None else {}
                 del rows, form
                 made.clear()  # (inserted: not kept while the child finishes)
+                # the principals and edges packed for loading, while the child finishes the digests
+                for part, count, pack in kept.packs(snapshot_id, names):
+                    conn.execute(t.snapshot_part_packs.insert().values(
+                        snapshot_id=snapshot_id, part=part, format=writing.PART_PACK_FORMAT, rows=count, data=pack))
+                del kept
                 if worker is not None:
                     digest, tables = worker.result()
                     # (from a form: computed here; where the form was refused, the child's is not made either)
@@ -413,7 +411,7 @@ class Store:
                     name=row.name, system=row.system, principals=row.principals,
                     resources=row.resources, grants=row.grants, edges=row.edges, gaps=row.gaps,
                     started_at=row.started_at, finished_at=row.finished_at, error=row.error,
-                    stats=_loads(row.stats), activity=row.activity,
+                    stats=loading.loads(row.stats), activity=row.activity,
                     period=(row.period_start, row.period_end) if row.period_start is not None else None,
                 )
             )
@@ -492,7 +490,7 @@ class Store:
         """The whole snapshot; its grants from their pack where it has one that fits (``packed``), else
         from the rows (what checks the rows themselves, `audit verify`, asks for)."""
         info = self.snapshot_info(snapshot_id)
-        parts = self.read_parts(info, SNAPSHOT_PARTS, packed=packed)
+        parts = self.read_parts(info, loading.SNAPSHOT_PARTS, packed=packed)
         results = tuple(
             SourceResult(
                 name=s.name, system=s.system,
@@ -529,7 +527,7 @@ class Store:
                    params: Sequence[Any] = (), packed: bool = False) -> dict[str, dict[str, list[Any]]]:
         """Rows of a snapshot's tables as model objects, per source (in the snapshot's source order,
         each in stored order): ``where`` (``" AND key IN (?, ?)"``) narrows every table read. With
-        ``packed`` (and no ``where``), the grants come from their pack where one fits."""
+        ``packed`` (and no ``where``), the grants, principals and edges come from their packs where they fit."""
         buckets: dict[str, dict[str, list[Any]]] = {
             s.name: {"principals": [], "resources": [], "grants": [], "keys": [], "edges": [], "gaps": [],
                      "activity": []}
@@ -558,10 +556,14 @@ class Store:
             for table in tables:
                 if table == "grants" and packed and not where and self._load_packed_grants(conn, info, buckets):
                     continue
-                _LOADERS[table](rows, buckets)
+                if table in writing.PACKED_PARTS and packed and not where \
+                        and self._load_packed_part(conn, info, table, buckets):
+                    continue
+                loading.LOADERS[table](rows, buckets)
         return buckets
 
-    def _load_packed_grants(self, conn: Any, info: SnapshotInfo, buckets: dict[str, dict[str, list[Any]]]) -> bool:
+    def _load_packed_grants(self, conn: Any, info: SnapshotInfo, buckets: dict[str, dict[str, list[Any]]], *,
+                            capable_on: set[str] | None | bool = False) -> bool:
         """A snapshot's grants and keys from its pack (`writing.GrantPacker`), read in one go; False
         (nothing loaded) where it has none or one that does not fit its sources: then from the rows."""
         found = conn.execute(select(t.snapshot_packs.c.format, t.snapshot_packs.c.grants, t.snapshot_packs.c.data)
@@ -573,7 +575,40 @@ class Store:
         if conn.execute(select(func.count()).select_from(t.grants)
                         .where(t.grants.c.snapshot_id == info.id)).scalar() != found.grants:
             return False
-        return _unpack_grants(bytes(found.data), found.grants, {s.name: s.grants for s in info.sources}, buckets)
+        return loading.unpack_grants(bytes(found.data), found.grants, {s.name: s.grants for s in info.sources}, buckets,
+                              capable_on=capable_on)
+
+    def packed_capability_grants(self, info: SnapshotInfo, tier: str | None) -> list[tuple[str, Grant]] | None:
+        """(key, grant) of every grant that confers a capability (on a resource of ``tier``), per source in
+        stored order, as `SnapshotView.capability_grants` reads them from the rows, but picked from the
+        grants' pack (one read, and only the grants picked made); None where it has no pack that fits."""
+        buckets: dict[str, dict[str, list[Any]]] = {s.name: {"grants": [], "keys": []} for s in info.sources}
+        with gc_paused(keep=True), self.engine.connect() as conn:
+            capable_on: set[str] | None = None
+            if tier is not None:  # (every resource row of that tier, as the rows' query asks)
+                capable_on = {resource_key(*row) for row in conn.execute(
+                    select(t.resources.c.system, t.resources.c.kind, t.resources.c.ident)
+                    .where(t.resources.c.snapshot_id == info.id, t.resources.c.tier == tier))}
+            if not self._load_packed_grants(conn, info, buckets, capable_on=capable_on):
+                return None
+        return [kg for s in info.sources for kg in zip(buckets[s.name]["keys"], buckets[s.name]["grants"])]
+
+    def _load_packed_part(self, conn: Any, info: SnapshotInfo, part: str,
+                          buckets: dict[str, dict[str, list[Any]]]) -> bool:
+        """A snapshot's principals or edges (``part``) from their pack (`writing.pack_rows`), read in one
+        go; False (nothing loaded) where it has none or one that does not fit: then from the rows."""
+        packs = t.snapshot_part_packs
+        found = conn.execute(select(packs.c.format, packs.c.rows, packs.c.data)
+                             .where(packs.c.snapshot_id == info.id, packs.c.part == part)).first()
+        if found is None or found.format != writing.PART_PACK_FORMAT:
+            return False
+        table = t.principals if part == "principals" else t.edges
+        # (rows deleted or added since, by hand, leave the pack unused: an index count, milliseconds)
+        if conn.execute(select(func.count()).select_from(table)
+                        .where(table.c.snapshot_id == info.id)).scalar() != found.rows:
+            return False
+        return loading.unpack_part(part, info.id, bytes(found.data), found.rows,
+                            {s.name: getattr(s, part) for s in info.sources}, buckets)
 
     def load_people(self, snapshot_id: int) -> Snapshot:
         """A snapshot with only its person records (`Kind.PERSON` principals) and gaps: what the
@@ -585,151 +620,12 @@ class Store:
             for row in conn.execute(select(t.principals).where(t.principals.c.snapshot_id == snapshot_id,
                                                                t.principals.c.kind == "person")):
                 found[row.source].append(Principal(row.system, row.ident, row.kind, row.display_name, row.email,
-                                                   row.home, _loads(row.attrs)))
+                                                   row.home, loading.loads(row.attrs)))
             for row in conn.execute(select(t.gaps).where(t.gaps.c.snapshot_id == snapshot_id)):
                 gaps[row.source].append(Gap(row.system, row.resource, row.reason, row.hides))
         results = tuple(SourceResult(name=s.name, system=s.system, principals=tuple(found[s.name]),
                                      gaps=tuple(gaps[s.name]), error=s.error) for s in info.sources)
         return Snapshot(id=info.id, taken_at=info.taken_at, label=info.label, sources=results, digest=info.digest)
-
-# ---------------------------------------------------------------- reading rows into model objects
-
-SNAPSHOT_PARTS = ("principals", "resources", "grants", "edges", "gaps", "activity")
-
-
-def _maker(cls: type) -> Callable[..., Any]:
-    """A constructor of a frozen, slotted dataclass that sets its fields straight through their
-    slots: the dataclass's own ``__init__`` goes through ``object.__setattr__`` once per field,
-    a third of loading a million grants. Only where ``__init__`` does nothing else: a class with
-    ``__post_init__`` (or without slots) is constructed as usual."""
-    names = [f.name for f in fields(cls)]
-    if hasattr(cls, "__post_init__") or not all(isinstance(getattr(cls, n, None), MemberDescriptorType) for n in names):
-        return cls
-    setters = [getattr(cls, n).__set__ for n in names]
-    new = object.__new__
-    namespace: dict[str, Any] = {"new": new, "cls": cls, **{f"set{i}": f for i, f in enumerate(setters)}}
-    arguments = ", ".join(f"a{i}" for i in range(len(names)))
-    body = "".join(f"    set{i}(obj, a{i})\n" for i in range(len(names)))
-    exec(f"def make({arguments}):\n    obj = new(cls)\n{body}    return obj\n", namespace)  # noqa: S102
-    return namespace["make"]  # type: ignore[no-any-return]
-
-
-_grant, _principal, _edge, _resource = _maker(Grant), _maker(Principal), _maker(Edge), _maker(Resource)
-
-
-def _appender(buckets: dict[str, dict[str, list[Any]]], part: str) -> Callable[[str], Callable[[Any], None]]:
-    """The ``append`` of each source's list of ``part``, found once per source (rows come a
-    source at a time, a million of them)."""
-    found: dict[str, Callable[[Any], None]] = {}
-
-    def of(src: str) -> Callable[[Any], None]:
-        append = found.get(src)
-        if append is None:
-            append = found[src] = buckets[src][part].append
-        return append
-
-    return of
-
-
-def _load_principals(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "principals")
-    for src, system, ident, kind, display, email, home, attrs in rows(
-            "principals", "system, ident, kind, display_name, email, home, attrs"):
-        add(src)(_principal(system, intern(ident), kind, display, email, home, loads(attrs)))
-
-
-def _load_resources(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "resources")
-    for src, system, kind, ident, name, tier, app, parent, attrs in rows(
-            "resources", "system, kind, ident, name, tier, app, parent, attrs"):
-        add(src)(_resource(system, kind, intern(ident), name, tier, app, parent, loads(attrs)))
-
-
-def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, caps, known_caps, loads, empty = sys.intern, _caps, _caps_cache.get, _loads_shared(), _EMPTY
-    # rows come in key order, so the source changes from row to row: its lists are looked up per row
-    appenders = {name: (bucket["keys"].append, bucket["grants"].append) for name, bucket in buckets.items()}
-    for (src, key, system, principal, entitlement, resource, capabilities, via, detail, condition, expires,
-         last_used, attrs) in rows(
-            "grants", "key, system, principal, entitlement, resource, capabilities, via, detail, condition, "
-                      "expires, last_used, attrs"):
-        keys, grants = appenders[src]
-        keys(key)
-        grants(_grant(system, intern(principal), entitlement, intern(resource),
-                      known_caps(capabilities) or caps(capabilities), via, detail, condition, expires, last_used,
-                      loads(attrs) if attrs else empty))
-
-
-def _unpack_grants(data: bytes, count: int, sources: Mapping[str, int],
-                   buckets: dict[str, dict[str, list[Any]]]) -> bool:
-    """`_load_grants` from a pack (`writing.pack_grants`): the same values decoded the same way, each
-    distinct value once, the grants made by `map` over the columns (in C). False, with nothing loaded,
-    when the pack does not fit the snapshot (its sources, their grant counts) or cannot be read."""
-    intern, loads, empty = sys.intern, _loads_shared(), _EMPTY
-    try:
-        fmt, itemsize, parts = marshal.loads(data)
-        if (fmt != writing.PACK_FORMAT or itemsize != array("I").itemsize or len(parts) != len(sources)
-                or {p[0] for p in parts} != set(sources) or count != sum(sources.values())
-                or any(p[1] != sources[p[0]] for p in parts)):
-            return False
-        decoded = []
-        for name, size, keys, *columns in parts:
-            keys = (keys.split("\n") if size else []) if type(keys) is str else list(keys)
-            indexes = []
-            for distinct, packed in columns:
-                index = array("I")
-                index.frombytes(packed)
-                if len(index) != size or (size and max(index) >= len(distinct)):
-                    return False
-                indexes.append(index)
-            (principals, _), (resources, _), (shapes, _) = columns
-            if len(keys) != size:
-                return False
-            # a shape: system, entitlement, capabilities, via, detail, condition, expires, last_used, attrs
-            made = [(system, entitlement, _caps(caps), via, detail, condition, expires, last_used,
-                     loads(attrs) if attrs else empty)
-                    for system, entitlement, caps, via, detail, condition, expires, last_used, attrs in shapes]
-            decoded.append((name, keys, tuple(map(intern, principals)), tuple(map(intern, resources)), made,
-                            indexes))
-    except (ValueError, EOFError, TypeError, AttributeError):  # (a JSON error is a ValueError)
-        return False
-    for name, keys, principals, resources, made, (p_index, r_index, s_index) in decoded:
-        if not keys:
-            continue
-        each = list(map(made.__getitem__, s_index))
-        column = [list(map(itemgetter(i), each)) for i in range(9)]
-        buckets[name]["keys"].extend(keys)
-        buckets[name]["grants"].extend(map(
-            _grant, column[0], map(principals.__getitem__, p_index), column[1],
-            map(resources.__getitem__, r_index), *column[2:]))
-    return True
-
-
-def _load_edges(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    intern, loads, add = sys.intern, _loads_shared(), _appender(buckets, "edges")
-    current: Any = None
-    edges: Any = None
-    for src, s_key, d_key, kind, label, condition, attrs in rows("edges", "src, dst, kind, label, condition, attrs"):
-        if src != current:
-            current, edges = src, add(src)
-        edges(_edge(intern(s_key), intern(d_key), kind, label, condition, loads(attrs)))
-
-
-def _load_gaps(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    for src, system, resource, reason, hides, about in rows("gaps", "system, resource, reason, hides, about"):
-        buckets[src]["gaps"].append(Gap(system, resource, reason, hides, about))
-
-
-def _load_activity(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
-    for src, kind, content in rows("activity", "kind, content"):
-        buckets[src]["activity"].append(decode(kind, json.loads(content)))
-    for bucket in buckets.values():  # rows come back in no promised order: the builder's order
-        bucket["activity"].sort(key=activity_order)
-
-
-_LOADERS = {"principals": _load_principals, "resources": _load_resources, "grants": _load_grants,
-            "edges": _load_edges, "gaps": _load_gaps, "activity": _load_activity}
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -758,36 +654,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # that a connection's writes kept dirty in memory: the writer's second million grants peaked 300 MB higher).
     cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
-
-
-_caps_cache: dict[str, tuple[str, ...]] = {}
-
-
-def _caps(text: str) -> tuple[str, ...]:
-    found = _caps_cache.get(text)
-    if found is None:
-        found = _caps_cache[text] = tuple(text.split()) if text else ()
-    return found
-
-
-def _loads(text: str) -> Mapping[str, Any]:
-    return json.loads(text) if text else _EMPTY
-
-
-def _loads_shared() -> Callable[[str], Mapping[str, Any]]:
-    """`_loads`, each distinct text parsed once and its mapping shared by the rows that carry it
-    (a million grants carry a few hundred distinct attributes; nothing changes a loaded mapping)."""
-    seen: dict[str, Mapping[str, Any]] = {}
-
-    def loads(text: str) -> Mapping[str, Any]:
-        if not text:
-            return _EMPTY
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = json.loads(text)
-        return found
-
-    return loads
 
 
 def _info(row: Any, sources: tuple[SourceSummary, ...]) -> SnapshotInfo:

@@ -508,6 +508,18 @@ def _v9_item_indexes(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _v10_part_packs(conn: Connection) -> None:
+    """A snapshot's principals and edges packed for loading in one read (derived from their rows;
+    snapshots written before have none and load those parts from the rows)."""
+    metadata = MetaData()
+    Table("snapshots", metadata, Column("id", Integer, primary_key=True))
+    Table("snapshot_part_packs", metadata,
+          Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+          Column("part", String(20), primary_key=True), Column("format", Integer, nullable=False),
+          Column("rows", Integer, nullable=False), Column("data", LargeBinary, nullable=False))
+    metadata.create_all(conn, tables=[metadata.tables["snapshot_part_packs"]])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "snapshots with sources, principals, resources, grants, edges and gaps", _v1_initial),
     (2, "review campaigns, items, decisions, exceptions, notes, revocation checks and the audit log", _v2_review),
@@ -518,6 +530,7 @@ MIGRATIONS: list[Migration] = [
     (7, "the analysis stored beside its snapshot, keyed by its inputs; snapshot digests kept; edges by source, principals by key", _v7_analyses),
     (8, "a snapshot's grants packed for loading in one read", _v8_snapshot_packs),
     (9, "campaign items: the indexes no query used (by grant; by campaign and reviewer) dropped", _v9_item_indexes),
+    (10, "a snapshot's principals and edges packed for loading in one read", _v10_part_packs),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -299,8 +299,21 @@ snapshot_packs = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+# A snapshot's principals and its edges, each packed for loading in one read (migration 10) as its grants
+# are: the rows as written, per source in the order they were inserted, as columns (`writing.pack_rows`).
+# Derived from the rows and written with them; a part without a pack that fits is loaded from its rows.
+snapshot_part_packs = Table(
+    "snapshot_part_packs",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("part", String(20), primary_key=True),  # principals, edges
+    Column("format", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 # Tables deleted with a snapshot that are not part of its content (the digest leaves them out).
-DERIVED_TABLES = (analyses, snapshot_digests, snapshot_packs)
+DERIVED_TABLES = (analyses, snapshot_digests, snapshot_packs, snapshot_part_packs)
 
 # -- review (migration 2) ----------------------------------------------------
 

@@ -78,7 +78,7 @@ class SnapshotView:
     # ------------------------------------------------------------ small parts, read whole
 
     def _parts(self, table: str) -> list[Any]:
-        parts = self._store.read_parts(self.info, (table,))
+        parts = self._store.read_parts(self.info, (table,), packed=True)
         return list(chain.from_iterable(parts[s.name][table] for s in self.info.sources))
 
     @property
@@ -144,6 +144,12 @@ class SnapshotView:
     def capability_grants(self, tier: str | None = None) -> list[tuple[str, Grant]]:
         """(key, grant) of every grant that confers a capability (on a resource of ``tier``), in
         stored order; each is kept for `grants_by_key` too."""
+        packed = self._store.packed_capability_grants(self.info, tier)
+        if packed is not None:  # (picked from the grants' pack: the same grants in the same order)
+            with self._lock:
+                for key, grant in packed:
+                    self._grants.setdefault(key, grant)
+            return packed
         where, params = " AND capabilities <> ''", []
         if tier is not None:
             where += (" AND resource IN (SELECT system || ':' || kind || ':' || ident FROM resources"
@@ -168,7 +174,7 @@ class SnapshotView:
             if len(missing) > WHOLE_READ:
                 self._all_edges = True
                 by_src: dict[str, list[Edge]] = {}
-                parts = self._store.read_parts(self.info, ("edges",))
+                parts = self._store.read_parts(self.info, ("edges",), packed=True)
                 for source in self.info.sources:
                     for edge in parts[source.name]["edges"]:
                         by_src.setdefault(edge.src, []).append(edge)

@@ -219,6 +219,74 @@ def pack_others(results: Sequence[SourceResult], rows: Sequence[tuple[Any, ...]]
     return parts
 
 
+# ---------------------------------------------------------------- principals and edges packed for loading
+
+PART_PACK_FORMAT = 1  # of `pack_rows`: a load reads a part pack of this format only
+# The parts packed apart from the grants (`schema.snapshot_part_packs`), and how many columns their rows
+# have after (snapshot_id, source).
+PACKED_PARTS = {"principals": 7, "edges": 6}
+
+
+def _column(values: list[Any]) -> tuple[tuple[Any, ...], bytes | None]:
+    """A column of `pack_rows`: its distinct values and each row's index among them where values
+    repeat (kinds, systems, a few hundred attribute texts), else its values as they are (None)."""
+    distinct = dict.fromkeys(values)
+    if 2 * len(distinct) > len(values):
+        return tuple(values), None
+    index = {value: i for i, value in enumerate(distinct)}
+    return tuple(distinct), array("I", map(index.__getitem__, values)).tobytes()
+
+
+def pack_rows(part: str, snapshot_id: int, found: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> bytes:
+    """A snapshot's rows of ``part`` (principals, edges) as written (after `for_backend`), per source in
+    the order they were inserted (the order a load reads them back in), packed for loading in one read
+    (`schema.snapshot_part_packs`): the part and the snapshot it belongs to, then per source its name,
+    its row count and each column after the snapshot and source (`_column`); `marshal`led. The values
+    are those of the rows, so a snapshot loads the same from either."""
+    width = PACKED_PARTS[part]
+    parts = [(name, len(rows), [_column([row[2 + i] for row in rows]) for i in range(width)])
+             for name, rows in found]
+    return marshal.dumps((PART_PACK_FORMAT, array("I").itemsize, part, snapshot_id, parts), 4)
+
+
+class RowsKept:
+    """`Store.insert_rows`' ``written`` for the principals and edges: keeps each source's rows as inserted,
+    for `pack_rows` (a few hundred thousand tuples at full size, held until the snapshot's pack is made)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {part: [] for part in PACKED_PARTS}
+
+    def written(self, table: Any, then: Callable[[list[tuple[Any, ...]]], None] | None
+                ) -> Callable[[list[tuple[Any, ...]]], None] | None:
+        """``then`` (the hasher's, or None), and the rows kept where ``table`` is a packed part."""
+        found = self.rows.get(table.name)
+        if found is None:
+            return then
+        kept: list[tuple[Any, ...]] = []
+
+        def keep(batch: list[tuple[Any, ...]]) -> None:
+            if not kept:
+                found.append((batch[0][1], kept))
+            kept.extend(batch)
+            if then is not None:
+                then(batch)
+
+        return keep
+
+    def packs(self, snapshot_id: int, names: Sequence[str]) -> list[tuple[str, int, bytes]]:
+        """(part, rows, pack) of each packed part, its sources in ``names``' order (a source without rows
+        is in no batch: packed empty); none where two sources share a name (a load could not tell them
+        apart)."""
+        if len(set(names)) != len(names):
+            return []
+        out = []
+        for part, found in self.rows.items():
+            by_name = dict(found)
+            out.append((part, sum(map(len, by_name.values())),
+                        pack_rows(part, snapshot_id, [(name, by_name.get(name, [])) for name in names])))
+        return out
+
+
 # ---------------------------------------------------------------- SQLite's grants from their pack
 
 
@@ -660,7 +728,8 @@ def _child(write: int, read: int, shared: mmap.mmap, count: int,
         os._exit(code)
 
 
-__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PARALLEL_ROWS", "pack_grants", "pack_part",
+__all__ = ["DigestWorker", "GrantPacker", "PACK_FORMAT", "PACKED_PARTS", "PART_PACK_FORMAT", "RowsKept",
+           "pack_rows", "PARALLEL_ROWS", "pack_grants", "pack_part",
            "packed_by_child", "packed_parts", "pack_others", "RowHasher",
            "content_digests", "for_backend", "grant_keys_of",
            "grant_form", "form_keys", "form_parts", "form_rows", "insert_grant_form", "SHAPE_COLUMNS",

@@ -334,3 +334,36 @@ def test_a_grants_pack_that_says_otherwise_than_the_rows_fails_verify(evidence):
                for m in verdict.mismatches), verdict.mismatches
     result = evidence.run("audit", "verify")
     assert result.returncode == 1 and "snapshot 2: the grants packed" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("part", ["principals", "edges"])
+def test_a_principals_or_edges_pack_that_says_otherwise_than_the_rows_fails_verify(evidence, part):
+    """A snapshot's principals and edges are packed for loading too (migration 10): one edited to say
+    otherwise than its rows (a person's name, or an edge turned into another kind) fits its snapshot and
+    is read, so `audit verify` compares those parts as it does the grants."""
+    import marshal
+
+    store = evidence.store
+    with store.engine.connect() as conn:
+        data = bytes(conn.exec_driver_sql(f"SELECT data FROM snapshot_part_packs WHERE snapshot_id = 2 "
+                                          f"AND part = '{part}'").scalar())
+    fmt, itemsize, packed_part, snapshot_id, parts = marshal.loads(data)
+    assert (packed_part, snapshot_id) == (part, 2)
+    column = 3 if part == "principals" else 2  # a display name; an edge's kind
+    name, size, columns = next(p for p in parts if p[1] > 1)
+    values, index = columns[column]
+    edited = (("Someone Else", *values[1:]) if part == "principals" else tuple(reversed(values)), index)
+    assert edited != columns[column]
+    parts = [(name, size, [edited if n == column else c for n, c in enumerate(columns)]) if p[0] == name else p
+             for p in parts]
+    _sql(store, f"UPDATE snapshot_part_packs SET data = :d WHERE snapshot_id = 2 AND part = '{part}'",
+         d=marshal.dumps((fmt, itemsize, packed_part, snapshot_id, parts), 4))
+    assert store.load_snapshot(2) != store.load_snapshot(2, packed=False)  # the pack fits and is read
+
+    verdict = review.verify_audit(store)
+    assert not verdict.ok
+    assert any(m.startswith(f"snapshot 2: the {part} packed for loading differ from its "
+                            f"{part.removesuffix('s')} rows") for m in verdict.mismatches), verdict.mismatches
+    assert not any("grants packed" in m for m in verdict.mismatches)
+    result = evidence.run("audit", "verify")
+    assert result.returncode == 1 and f"snapshot 2: the {part} packed" in result.stderr, result.stderr
