@@ -422,7 +422,7 @@ def test_loaded_records_are_the_dataclasses_they_were_written_as():
     ``__init__`` does more (``__post_init__``) is constructed the usual way."""
     from dataclasses import dataclass, fields
 
-    from foureyes.store.loading import _maker
+    from foureyes.store.loading import _column_maker, _maker
 
     made = (Grant("aws", "aws:role/x", "AdministratorAccess", "aws:account:1", ("access.admin",), "policy", "d", "c",
                   "2027-01-01", None, {"actions": ["*"]}),
@@ -433,6 +433,11 @@ def test_loaded_records_are_the_dataclasses_they_were_written_as():
         again = _maker(type(record))(*(getattr(record, f.name) for f in fields(record)))
         assert type(again) is type(record) and again == record and hash(again) == hash(record)
         assert repr(again) == repr(record) and again.key == record.key
+        # made a field at a time from columns (a pack's load): the same records, each its own object
+        twice = _column_maker(type(record))(2, [[getattr(record, f.name)] * 2 for f in fields(record)])
+        assert [type(r) for r in twice] == [type(record)] * 2 and twice == [record, record]
+        assert twice[0] is not twice[1] and [r.attrs for r in twice] == [record.attrs] * 2
+        assert [repr(r) for r in twice] == [repr(record)] * 2 and {hash(r) for r in twice} == {hash(record)}
 
     @dataclass(frozen=True, slots=True)
     class Checked:
@@ -443,6 +448,11 @@ def test_loaded_records_are_the_dataclasses_they_were_written_as():
                 raise ValueError("negative")
 
     assert _maker(Checked) is Checked
+    assert _column_maker(Checked)(2, [[1, 2]]) == [Checked(1), Checked(2)]
+    with pytest.raises(ValueError, match="negative"):
+        _column_maker(Checked)(1, [[-1]])
+    with pytest.raises(TypeError, match="Grant has 11 fields, not 2"):
+        _column_maker(Grant)(1, [["aws"], ["aws:role/x"]])
 
 
 def _loads_the_same_from_its_pack_as_from_its_rows(store: Store, snapshot_id: int) -> dict[str | None, list]:
