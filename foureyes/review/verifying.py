@@ -16,6 +16,8 @@ be compared, and the verdict says so (`Verdict.legacy_note`) instead of passing 
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -146,13 +148,19 @@ def _pack_problems(store: Store, snapshot_ids: Sequence[int]) -> list[str]:
     return problems
 
 
-def _rows(parts: Mapping[str, Mapping[str, list[Any]]], part: str) -> list[list[Any]]:
-    """Each source's grants, principals or edges, in an order that does not depend on how the backend
-    returned them (compared as objects with their attributes as mappings, whatever order a backend keeps
-    keys in: the attributes are not part of an object's equality)."""
-    return [sorted(([found, dict(found.attrs)] for found in got[part]),
-                   key=lambda pair: (repr(pair[0]), repr(sorted(pair[1].items()))))
-            for got in parts.values()]
+def _rows(parts: Mapping[str, Mapping[str, list[Any]]], part: str) -> list[Counter[tuple[Any, str]]]:
+    """Each source's grants, principals or edges as a multiset, whatever order the backend returned them
+    in: each object with its attributes (no part of an object's equality) as their canonical text. A load
+    shares one mapping between the objects whose attributes read the same, so each is encoded once."""
+    texts: dict[int, tuple[Any, str]] = {}  # id of a mapping -> (the mapping, kept alive; its text)
+
+    def text(attrs: Mapping[str, Any]) -> str:
+        found = texts.get(id(attrs))
+        if found is None:
+            found = texts[id(attrs)] = (attrs, json.dumps(dict(attrs), sort_keys=True, ensure_ascii=False))
+        return found[1]
+
+    return [Counter(zip(got[part], map(text, (found.attrs for found in got[part])))) for got in parts.values()]
 
 
 def check_against_audit(store: Store, entries: Sequence[audit.AuditEntry] | None = None) -> list[str]:

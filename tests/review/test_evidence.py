@@ -336,6 +336,34 @@ def test_a_grants_pack_that_says_otherwise_than_the_rows_fails_verify(evidence):
     assert result.returncode == 1 and "snapshot 2: the grants packed" in result.stderr, result.stderr
 
 
+def test_a_grants_pack_whose_attributes_say_otherwise_than_the_rows_fails_verify(evidence):
+    """A grant's attributes are read by the analysis (whether it is latent, what a policy allows, its
+    conditions), but are no part of a grant's equality: `audit verify` compares them too, as mappings. A pack whose grant
+    attributes were edited (a shape's attribute text) fits its snapshot, is read, and is named."""
+    import json
+    import marshal
+
+    store = evidence.store
+    with store.engine.connect() as conn:
+        data = bytes(conn.exec_driver_sql("SELECT data FROM snapshot_packs WHERE snapshot_id = 2").scalar())
+    fmt, itemsize, parts = marshal.loads(data)
+    name, size, keys, principals, resources, (shapes, index) = parts[0]
+    first = shapes[0]
+    edited = (*first[:8], json.dumps({**json.loads(first[8] or "{}"), "condition": "none"}, sort_keys=True))
+    parts = [(name, size, keys, principals, resources, ((edited, *shapes[1:]), index)), *parts[1:]]
+    _sql(store, "UPDATE snapshot_packs SET data = :d WHERE snapshot_id = 2",
+         d=marshal.dumps((fmt, itemsize, parts), 4))
+    packed, rows = store.load_snapshot(2), store.load_snapshot(2, packed=False)
+    assert packed == rows, "equal as grants: the attributes are not compared"
+    assert [g.attrs for s in packed.sources for g in s.grants] != [g.attrs for s in rows.sources for g in s.grants]
+
+    verdict = review.verify_audit(store)
+    assert not verdict.ok
+    assert [m for m in verdict.mismatches if m.startswith("snapshot 2: the ")] == [
+        "snapshot 2: the grants packed for loading differ from its grant rows (edited outside foureyes): "
+        "its analyses read the pack, the digests the rows"], verdict.mismatches
+
+
 @pytest.mark.parametrize("part", ["principals", "edges"])
 def test_a_principals_or_edges_pack_that_says_otherwise_than_the_rows_fails_verify(evidence, part):
     """A snapshot's principals and edges are packed for loading too (migration 10): one edited to say
