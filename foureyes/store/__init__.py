@@ -26,7 +26,6 @@ from ..config import STORE_ENV, Config, default_data_dir
 from ..errors import NotFound, StoreError
 from ..model import (
     Gap,
-    Grant,
     Principal,
     Snapshot,
     SnapshotInfo,
@@ -563,35 +562,32 @@ class Store:
         return buckets
 
     def _load_packed_grants(self, conn: Any, info: SnapshotInfo, buckets: dict[str, dict[str, list[Any]]], *,
-                            capable_on: set[str] | None | bool = False) -> bool:
+                            capable_only: bool = False, on_resources: set[str] | None = None) -> bool:
         """A snapshot's grants and keys from its pack (`writing.GrantPacker`), read in one go; False
         (nothing loaded) where it has none or one that does not fit its sources: then from the rows."""
         found = conn.execute(select(t.snapshot_packs.c.format, t.snapshot_packs.c.grants, t.snapshot_packs.c.data)
                              .where(t.snapshot_packs.c.snapshot_id == info.id)).first()
         if found is None or found.format != writing.PACK_FORMAT:
             return False
-        # rows deleted or added since (by hand: a snapshot's rows are never changed) leave the pack unused
-        # (an index count, a few hundredths of a second at a million grants)
-        if conn.execute(select(func.count()).select_from(t.grants)
-                        .where(t.grants.c.snapshot_id == info.id)).scalar() != found.grants:
+        if _row_count(conn, t.grants, info.id) != found.grants:
             return False
-        return loading.unpack_grants(bytes(found.data), found.grants, {s.name: s.grants for s in info.sources}, buckets,
-                              capable_on=capable_on)
+        return loading.unpack_grants(bytes(found.data), found.grants, {s.name: s.grants for s in info.sources},
+                                     buckets, capable_only=capable_only, on_resources=on_resources)
 
-    def packed_capability_grants(self, info: SnapshotInfo, tier: str | None) -> list[tuple[str, Grant]] | None:
-        """(key, grant) of every grant that confers a capability (on a resource of ``tier``), per source in
-        stored order, as `SnapshotView.capability_grants` reads them from the rows, but picked from the
-        grants' pack (one read, and only the grants picked made); None where it has no pack that fits."""
+    def packed_capability_grants(self, info: SnapshotInfo, tier: str | None) -> dict[str, dict[str, list[Any]]] | None:
+        """`read_parts`' grants of the grants that confer a capability (on a resource of ``tier``), as
+        `SnapshotView.capability_grants` reads them from the rows, but picked from the grants' pack (one
+        read, and only the grants picked made); None where it has no pack that fits."""
         buckets: dict[str, dict[str, list[Any]]] = {s.name: {"grants": [], "keys": []} for s in info.sources}
         with gc_paused(keep=True), self.engine.connect() as conn:
-            capable_on: set[str] | None = None
+            on_resources: set[str] | None = None
             if tier is not None:  # (every resource row of that tier, as the rows' query asks)
-                capable_on = {resource_key(*row) for row in conn.execute(
+                on_resources = {resource_key(*row) for row in conn.execute(
                     select(t.resources.c.system, t.resources.c.kind, t.resources.c.ident)
                     .where(t.resources.c.snapshot_id == info.id, t.resources.c.tier == tier))}
-            if not self._load_packed_grants(conn, info, buckets, capable_on=capable_on):
+            if not self._load_packed_grants(conn, info, buckets, capable_only=True, on_resources=on_resources):
                 return None
-        return [kg for s in info.sources for kg in zip(buckets[s.name]["keys"], buckets[s.name]["grants"])]
+        return buckets
 
     def _load_packed_part(self, conn: Any, info: SnapshotInfo, part: str,
                           buckets: dict[str, dict[str, list[Any]]]) -> bool:
@@ -602,13 +598,10 @@ class Store:
                              .where(packs.c.snapshot_id == info.id, packs.c.part == part)).first()
         if found is None or found.format != writing.PART_PACK_FORMAT:
             return False
-        table = t.principals if part == "principals" else t.edges
-        # (rows deleted or added since, by hand, leave the pack unused: an index count, milliseconds)
-        if conn.execute(select(func.count()).select_from(table)
-                        .where(table.c.snapshot_id == info.id)).scalar() != found.rows:
+        if _row_count(conn, t.principals if part == "principals" else t.edges, info.id) != found.rows:
             return False
         return loading.unpack_part(part, info.id, bytes(found.data), found.rows,
-                            {s.name: getattr(s, part) for s in info.sources}, buckets)
+                                   {s.name: getattr(s, part) for s in info.sources}, buckets)
 
     def load_people(self, snapshot_id: int) -> Snapshot:
         """A snapshot with only its person records (`Kind.PERSON` principals) and gaps: what the
@@ -654,6 +647,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # that a connection's writes kept dirty in memory: the writer's second million grants peaked 300 MB higher).
     cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
+
+
+def _row_count(conn: Any, table: Any, snapshot_id: int) -> int:
+    """A snapshot's rows in ``table`` (an index count: a few hundredths of a second at a million grants).
+    A pack whose count differs is not used: rows deleted or added since, by hand (a snapshot's rows are
+    never changed otherwise)."""
+    return int(conn.execute(select(func.count()).select_from(table).where(table.c.snapshot_id == snapshot_id))
+               .scalar())
 
 
 def _info(row: Any, sources: tuple[SourceSummary, ...]) -> SnapshotInfo:

@@ -112,12 +112,13 @@ def _load_grants(rows: Any, buckets: dict[str, dict[str, list[Any]]]) -> None:
 
 
 def unpack_grants(data: bytes, count: int, sources: Mapping[str, int],
-                   buckets: dict[str, dict[str, list[Any]]], *, capable_on: set[str] | None | bool = False) -> bool:
+                   buckets: dict[str, dict[str, list[Any]]], *, capable_only: bool = False,
+                   on_resources: set[str] | None = None) -> bool:
     """`_load_grants` from a pack (`writing.pack_grants`): the same values decoded the same way, each
     distinct value once, the grants made by `map` over the columns (in C). False, with nothing loaded,
     when the pack does not fit the snapshot (its sources, their grant counts) or cannot be read.
-    ``capable_on`` (not False): only the grants that confer a capability (on a resource of that set, or
-    on any where it is None), as `SnapshotView.capability_grants` reads them from the rows."""
+    ``capable_only``: only the grants that confer a capability (on one of ``on_resources`` where given),
+    as `SnapshotView.capability_grants` reads them from the rows."""
     intern, loads, empty = sys.intern, _loads_shared(), _EMPTY
     try:
         fmt, itemsize, parts = marshal.loads(data)
@@ -149,8 +150,8 @@ def unpack_grants(data: bytes, count: int, sources: Mapping[str, int],
     for name, keys, principals, resources, made, (p_index, r_index, s_index), shape_ok in decoded:
         if not keys:
             continue
-        if capable_on is not False:  # the rows picked by their shape's capability text and their resource
-            resource_ok = bytes(1 if capable_on is None or key in capable_on else 0 for key in resources)
+        if capable_only:  # the rows picked by their shape's capability text and their resource
+            resource_ok = bytes(1 if on_resources is None or key in on_resources else 0 for key in resources)
             picked = list(compress(range(len(keys)), map(and_, map(shape_ok.__getitem__, s_index),
                                                           map(resource_ok.__getitem__, r_index))))
             keys = list(map(keys.__getitem__, picked))

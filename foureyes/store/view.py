@@ -144,18 +144,15 @@ class SnapshotView:
     def capability_grants(self, tier: str | None = None) -> list[tuple[str, Grant]]:
         """(key, grant) of every grant that confers a capability (on a resource of ``tier``), in
         stored order; each is kept for `grants_by_key` too."""
-        packed = self._store.packed_capability_grants(self.info, tier)
-        if packed is not None:  # (picked from the grants' pack: the same grants in the same order)
-            with self._lock:
-                for key, grant in packed:
-                    self._grants.setdefault(key, grant)
-            return packed
-        where, params = " AND capabilities <> ''", []
-        if tier is not None:
-            where += (" AND resource IN (SELECT system || ':' || kind || ':' || ident FROM resources"
-                      " WHERE snapshot_id = ? AND tier = ?)")
-            params = [self.info.id, tier]
-        parts = self._store.read_parts(self.info, ("grants",), where=where, params=params)
+        # picked from the grants' pack where it fits: the same grants in the same order as the rows' query
+        parts = self._store.packed_capability_grants(self.info, tier)
+        if parts is None:
+            where, params = " AND capabilities <> ''", []
+            if tier is not None:
+                where += (" AND resource IN (SELECT system || ':' || kind || ':' || ident FROM resources"
+                          " WHERE snapshot_id = ? AND tier = ?)")
+                params = [self.info.id, tier]
+            parts = self._store.read_parts(self.info, ("grants",), where=where, params=params)
         found = [kg for s in self.info.sources for kg in zip(parts[s.name]["keys"], parts[s.name]["grants"])]
         with self._lock:
             for key, grant in found:
