@@ -36,12 +36,12 @@ from .rules import Finding, Rule, RulePack, Waiver
 from .store import Store, analyses
 from .store.analyses import AnalysisRow
 from .stored_encode import computed_parts, encode, unpacked
-from .stored_form import (MATRIX_NODE, Decoded, PersonOf, Place, StoredPeople, canonical, cells,
+from .stored_form import (COMPRESSOR, MATRIX_NODE, Decoded, PersonOf, Place, StoredPeople, canonical, cells,
                           code_only, decode_holdings, decode_reach, hop_edges,
                           evidence_capabilities, exposures_of, fact_of, matrix_node, placer,
                           roster_of, stored_evidence)
 
-FORMAT = 7  # the stored form's version: part of the key, so a new form is recomputed
+FORMAT = 8  # the stored form's version: part of the key, so a new form is recomputed (8: zstd)
 # Modules whose code decides an analysis: a change to any of them recomputes stored analyses.
 ANALYSIS_MODULES = ("foureyes.analysis", "foureyes.graph", "foureyes.identity", "foureyes.model", "foureyes.roster",
                     "foureyes.rules.engine", "foureyes.rules.pack", "foureyes.rules.roster_rules",
@@ -66,8 +66,9 @@ def digest(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """The analysis code's own digest (and the stored form's version)."""
-    h = hashlib.sha256(f"format {FORMAT}\n".encode())
+    """The analysis code's own digest (with the stored form's version and the compressor that
+    decides its blobs' bytes)."""
+    h = hashlib.sha256(f"format {FORMAT}\n{COMPRESSOR}\n".encode())
     for name in ANALYSIS_MODULES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None

@@ -5,7 +5,6 @@ earlier run's holdings' rows are each worked out by a forked child (`stored_hold
 from __future__ import annotations
 
 import json
-import zlib
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Callable, Iterator
@@ -19,19 +18,18 @@ from .model import CAPABILITIES, Kind, Snapshot
 from .rules import Finding, RulePack
 from .store.analyses import Parts
 from .store.forking import Forked
-from .stored_form import MatrixCounts, canonical, kept_attrs, roster_json
+from .stored_form import MatrixCounts, canonical, kept_attrs, roster_json, squeeze, unsqueeze
 from .stored_holdings import KnownHashes, Later, holding_rows, people_rows, start_later, start_reach
 
 
 def packed(value: Any) -> bytes:
     """JSON, compressed: a closure's or a roster's row."""
-    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                         .encode("utf-8", "surrogatepass"), 1)
+    return squeeze(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def unpacked(blob: bytes) -> Any:
     """What `packed` packed."""
-    return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+    return json.loads(unsqueeze(blob).decode("utf-8", "surrogatepass"))
 
 
 def attr_keys(pack: RulePack) -> frozenset[str]:

@@ -10,11 +10,18 @@ and first hops are tables of a blob's distinct values and each holding's positio
 
 A value that contains a separator (text from an audited system can hold anything) sends that
 blob to the JSON form instead, which every reader also understands: the first byte says which.
+
+Every blob of a stored analysis (holdings, closures, the roster, the matrix's counts) is compressed
+by `squeeze` (zstd, level 1) and read by `unsqueeze`, which also reads the zlib streams of analyses
+stored before format 8 (shown while the current one is computed): at full size zstd took 0.6 s
+where zlib's fastest level took 1.6 s for the same 148 MB, into 46 MB rather than 50, and reads
+back in half the time.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections.abc import ItemsView, ValuesView
 from collections.abc import Sequence as SequenceABC
@@ -23,6 +30,8 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import zstandard
 
 from .changes import Fact, ProofStep
 from .graph import Holding, Step
@@ -35,6 +44,33 @@ SEP_COLUMN, SEP_VALUE, SEP_HOP = "\x1e", "\x1f", "\x1d"
 _SEPARATORS = (SEP_COLUMN, SEP_VALUE, SEP_HOP)
 _BIT = {False: "0", True: "1", 0: "0", 1: "1"}
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame's first bytes (a zlib stream's first is 0x78)
+_contexts = threading.local()  # a zstd context serves one thread at a time: one per thread
+# What decides the bytes `squeeze` writes: part of the stored analysis's key (`stored.code_digest`),
+# so that another zstd gives a new analysis, not a false "computing it again gives other rows".
+COMPRESSOR = f"zstd {zstandard.ZSTD_VERSION} level 1"
+
+
+def squeeze(data: bytes) -> bytes:
+    """A stored analysis's blob compressed (zstd, level 1)."""
+    try:
+        return _contexts.compressor.compress(data)  # type: ignore[no-any-return]
+    except AttributeError:
+        _contexts.compressor = zstandard.ZstdCompressor(level=1)
+        return _contexts.compressor.compress(data)  # type: ignore[no-any-return]
+
+
+def unsqueeze(blob: bytes) -> bytes:
+    """What `squeeze` (or, before format 8, zlib) compressed."""
+    if blob[:4] != _ZSTD_MAGIC:
+        return zlib.decompress(blob)
+    try:
+        return _contexts.decompressor.decompress(blob)  # type: ignore[no-any-return]
+    except AttributeError:
+        _contexts.decompressor = zstandard.ZstdDecompressor()
+        return _contexts.decompressor.decompress(blob)  # type: ignore[no-any-return]
+
 
 # (resource key, repo) -> (tier, app, system) of a holding there
 Place = Callable[[str, str], tuple[str, str, str]]
@@ -154,11 +190,11 @@ def encode_holdings(held: Sequence[Holding], keep: frozenset[str], hop_of: Calla
                   "".join(map(_BIT.__getitem__, columns[13])), "".join(map(_BIT.__getitem__, columns[14])),
                   "".join(map(_BIT.__getitem__, columns[15])),
                   json.dumps(attrs, separators=(",", ":"), ensure_ascii=False) if attrs and any(attrs) else ""]
-        return TABLES + zlib.compress(SEP_COLUMN.join(texts).encode("utf-8", "surrogatepass"), 1)
+        return TABLES + squeeze(SEP_COLUMN.join(texts).encode("utf-8", "surrogatepass"))
     rows = [[h.resource, h.repo, h.grant, h.account, h.distance, int(h.latent), kept_attrs(h.attrs, keep),
              hop_of(h) or 0, int(h.escalation), int(h.time_bound), int(h.emergency)] for h in held]
-    return JSON_FORM + zlib.compress(json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
-                                     .encode("utf-8", "surrogatepass"), 1)
+    return JSON_FORM + squeeze(json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+                               .encode("utf-8", "surrogatepass"))
 
 
 def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
@@ -167,7 +203,7 @@ def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
     resources, repos and the emergency flags only, the rest empty."""
     form = blob[:1]
     if form == TABLES:
-        text = zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass")
+        text = unsqueeze(blob[1:]).decode("utf-8", "surrogatepass")
         (resources, repos, grants, account_table, account_index, hop_table, hop_index, hop_same, distances, latent,
          escalation, time_bound, emergency, attrs) = text.split(SEP_COLUMN)
         repo_list = repos.split(SEP_VALUE)
@@ -183,7 +219,7 @@ def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
                 [int(d) for d in distances.split(",")], latent, escalation, time_bound, emergency,
                 json.loads(attrs) if attrs else None)
     if form == COLUMNS:  # FORMAT 6: every value written out (a stale analysis is still read)
-        text = zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass")
+        text = unsqueeze(blob[1:]).decode("utf-8", "surrogatepass")
         (resources, repos, grants, accounts, hop_texts, distances, latent, escalation, time_bound, emergency,
          attrs) = text.split(SEP_COLUMN)
         if not hops:
@@ -192,7 +228,7 @@ def _columns(blob: bytes, *, hops: bool = True) -> tuple[Any, ...]:
                 accounts.split(SEP_VALUE), [_first_hop(t) for t in hop_texts.split(SEP_VALUE)],
                 [int(d) for d in distances.split(",")], latent, escalation, time_bound, emergency,
                 json.loads(attrs) if attrs else None)
-    rows = json.loads(zlib.decompress(blob[1:]).decode("utf-8", "surrogatepass"))
+    rows = json.loads(unsqueeze(blob[1:]).decode("utf-8", "surrogatepass"))
     return ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
             [(None, tuple(r[7]) if r[7] else 0) for r in rows], [r[4] for r in rows],
             "".join(str(r[5]) for r in rows), "".join(str(r[8]) for r in rows), "".join(str(r[9]) for r in rows),
@@ -495,9 +531,9 @@ class MatrixCounts:
                         for n in code:
                             row[n], row[self._width + n] = counts[n], counts[self._width + n]
             keys = list(people)
-            out.append((matrix_node(tier), zlib.compress(json.dumps(
+            out.append((matrix_node(tier), squeeze(json.dumps(
                 [keys, [n for key in keys for n in people[key]]], separators=(",", ":"), ensure_ascii=False)
-                .encode("utf-8", "surrogatepass"), 1)))
+                .encode("utf-8", "surrogatepass"))))
         return out
 
 

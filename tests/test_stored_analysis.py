@@ -457,6 +457,42 @@ def test_accounts_and_hops_written_once_per_blob_read_back_holding_by_holding():
         ("acme/r0", "github:alice", (None, ("github:team/acme/platform", "member-of", "acme/r0")), 2, True)]
 
 
+def test_blobs_are_zstd_and_the_zlib_blobs_of_analyses_stored_before_format_8_still_read():
+    """Format 8 compresses every blob with zstd; an analysis stored before it (zlib: a stale one is
+    shown while the current one is computed) reads the same, holdings, closures and counts alike,
+    whichever thread reads it. The compressor's version is part of the analysis's key."""
+    import threading
+    import zlib
+
+    from foureyes.graph import Holding
+    from foureyes.stored import code_digest
+    from foureyes.stored_encode import packed, unpacked
+    from foureyes.stored_form import COMPRESSOR, TABLES, decode_holdings, encode_holdings, squeeze, unsqueeze
+
+    batch = [Holding("p", "code.push", f"github:repo:acme/r{n}", f"acme/r{n}", "production", "", "github", f"g{n}",
+                     "github:alice", 1, first_hop=(-1, None)) for n in range(50)]
+    blob = encode_holdings(batch, frozenset(), lambda h: 0, {})
+    assert blob[:1] == TABLES and blob[1:5] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+    text = unsqueeze(blob[1:])
+    old = TABLES + zlib.compress(text, 1)  # the same text as format 7 wrote it
+
+    def place(resource: str, repo: str) -> tuple[str, str, str]:
+        return ("production", "", "github")
+
+    back = decode_holdings("p", "code.push", blob, place)
+    assert decode_holdings("p", "code.push", old, place) == back
+    assert [(h.resource, h.repo, h.grant, h.account, h.distance) for h in back] == [
+        (h.resource, h.repo, h.grant, h.account, h.distance) for h in batch]
+    closure = [["code.push", "github:repo:acme/r0", "acme/r0", 0, 0, "g0"]]
+    assert unpacked(zlib.compress(unsqueeze(packed(closure)), 1)) == unpacked(packed(closure)) == closure
+    found: list[bytes] = []
+    reader = threading.Thread(target=lambda: found.append(unsqueeze(squeeze(text))))  # a context per thread
+    reader.start()
+    reader.join()
+    assert found == [text]
+    assert COMPRESSOR.startswith("zstd ") and code_digest()  # (`code_digest` hashes it with the code)
+
+
 def _in_one_thread(check: str) -> None:
     """Run this module's ``check`` here where a fork is safe, else in a fresh process: the children
     fork only from a process with one thread, and a test worker may hold threads other tests left."""

@@ -251,7 +251,7 @@ analysis_roster = Table(
     "analysis_roster",
     metadata,
     Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
-    Column("roster", LargeBinary, nullable=False),  # zlib(JSON)
+    Column("roster", LargeBinary, nullable=False),  # compressed JSON (zstd; zlib before analysis format 8)
     Index("ix_analysis_roster", "analysis_id"),
 )
 
@@ -261,7 +261,7 @@ analysis_nodes = Table(
     metadata,
     Column("analysis_id", Integer, ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
     Column("node", Text, nullable=False),
-    Column("closure", LargeBinary, nullable=False),  # zlib(JSON)
+    Column("closure", LargeBinary, nullable=False),  # compressed JSON (zstd; zlib before analysis format 8)
     Index("ix_analysis_nodes", "analysis_id"),
 )
 
