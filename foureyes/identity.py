@@ -107,7 +107,8 @@ def link(snapshot: Snapshot, config: Config, *, today: date | None = None) -> Id
     manager, department and end date (``today`` decides whether an end date has passed)."""
     roster = build_roster(snapshot, today=today)
     normalise = EmailNormaliser(config.identity, roster if roster.configured else None)
-    humans = sorted((p for p in snapshot.principals.values() if p.kind in Kind.HUMAN), key=lambda p: p.key)
+    # (key, account) of the human accounts, in key order (the index's keys: none made again per use)
+    humans = sorted((key, p) for key, p in snapshot.principals.items() if p.kind in Kind.HUMAN)
     links: dict[str, list[AccountLink]] = defaultdict(list)
     person_of: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -126,15 +127,15 @@ def link(snapshot: Snapshot, config: Config, *, today: date | None = None) -> Id
                 links[email].append(AccountLink(key, "config", f"[identity.people.\"{raw_email}\"] {system}"))
 
     # 2. emails read from a trusted source, 3. account names that are corporate emails
-    for principal in humans:
-        if principal.key in person_of:
+    for key, principal in humans:
+        if key in person_of:
             continue
         found = _email_evidence(principal, normalise)
         if found is None:
             continue
         email, method, evidence = found
-        person_of[principal.key] = email
-        links[email].append(AccountLink(principal.key, method, evidence))
+        person_of[key] = email
+        links[email].append(AccountLink(key, method, evidence))
 
     people: dict[str, Person] = {}
     for email, accounts in links.items():
@@ -149,12 +150,12 @@ def link(snapshot: Snapshot, config: Config, *, today: date | None = None) -> Id
             external=not normalise.is_corporate(email),
         )
     # an account that cannot be linked stays its own person, keyed SYSTEM:ID
-    for principal in humans:
-        if person_of.get(principal.key) in people:
+    for key, principal in humans:
+        if person_of.get(key) in people:
             continue
-        person_of[principal.key] = principal.key
-        people[principal.key] = Person(
-            key=principal.key,
+        person_of[key] = key
+        people[key] = Person(
+            key=key,
             display_name=principal.display_name or principal.id,
             accounts=(AccountLink(principal.key, "unlinked", "no trusted email and no [identity] entry"),),
             linked=False,

@@ -159,9 +159,10 @@ class Rules:
                 for holding in holdings:
                     by_capability[holding.capability].append(holding)
             found: list[Finding] = []
+            shared: dict[Any, dict[str, list[Holding]]] = {}  # a requirement's holdings by scope, once per person
             for rule in conflict_rules:
                 found.extend(conflict_findings(rule, person, holdings, repo_app, by_capability=by_capability,
-                                               scopes=scopes))
+                                               scopes=scopes, shared=shared))
             for rule in people_rules:
                 assert roster is not None
                 made = person_findings(rule, person, holdings, roster, peers, satisfies)
@@ -238,9 +239,12 @@ def _fact_value(fact: Fact, key: str) -> Any:
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
                       repo_app: Mapping[str, str], *,
                       by_capability: Mapping[str, Sequence[Holding]] | None = None,
-                      scopes: dict[tuple[str, str, str], frozenset[str]] | None = None) -> list[Finding]:
+                      scopes: dict[tuple[str, str, str], frozenset[str]] | None = None,
+                      shared: dict[Any, dict[str, list[Holding]]] | None = None) -> list[Finding]:
     """The rule's findings for one person. ``scopes`` caches `scopes_of` by (same, repo, app) across
-    the calls of one evaluation (the same ``repo_app``): a million holdings share a few thousand."""
+    the calls of one evaluation (the same ``repo_app``): a million holdings share a few thousand.
+    ``shared`` keeps, across the rules of one person, each requirement's holdings by scope: rules
+    that ask the same of the same scope (pushing anywhere, deploying to production) share them."""
     if rule.subject == "linked" and not person.linked:
         return []
     if rule.subject == "unlinked" and person.linked:
@@ -260,20 +264,14 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     same = rule.same
     known = {} if scopes is None else scopes
     for requirement in rule.requirements:
-        by_scope: dict[str, list[Holding]] = defaultdict(list)
-        # `satisfies`, inlined: this loop runs once per holding, rule and requirement
         capability, tier, systems, where = requirement.capability, requirement.tier, requirement.systems, \
             requirement.where
-        for holding in candidates(requirement):
-            if ((capability != "*" and holding.capability != capability) or (tier != ANY and holding.tier != tier)
-                    or (systems and holding.system not in systems) or (where and not _where_holds(holding, where))):
-                continue
-            key = (same, holding.repo, holding.app)
-            found_scopes = known.get(key)
-            if found_scopes is None:
-                found_scopes = known[key] = frozenset(scopes_of(holding, same, repo_app))
-            for scope in found_scopes:
-                by_scope[scope].append(holding)
+        signature = (capability, tier, systems, tuple(where.items()) if where else (), same)
+        by_scope = shared.get(signature) if shared is not None else None
+        if by_scope is None:
+            by_scope = _by_scope(candidates(requirement), capability, tier, systems, where, same, repo_app, known)
+            if shared is not None:
+                shared[signature] = by_scope  # (read only from here on)
         per_requirement.append((requirement, by_scope))
     if rule.all_of:
         if any(not scopes for _, scopes in per_requirement):
@@ -298,6 +296,31 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
             subject=person.key, subject_label=person.display_name, evidence=evidence,
         ))
     return out
+
+
+def _by_scope(candidates: Sequence[Holding], capability: str, tier: str, systems: Any, where: Mapping[str, Any],
+              same: str, repo_app: Mapping[str, str], known: dict[tuple[str, str, str], frozenset[str]]
+              ) -> dict[str, list[Holding]]:
+    """The candidates meeting a requirement (`satisfies`, inlined: this runs once per holding,
+    rule and requirement), by scope, each scope's in the candidates' order."""
+    if capability == "*" or tier != ANY or systems or where:
+        passing: Sequence[Holding] = [
+            h for h in candidates
+            if not ((capability != "*" and h.capability != capability) or (tier != ANY and h.tier != tier)
+                    or (systems and h.system not in systems) or (where and not _where_holds(h, where)))]
+    else:  # (every candidate holds the capability: nothing else is asked)
+        passing = candidates
+    if same == ANY:  # one scope (`scopes_of`)
+        return {ANY: list(passing)} if passing else {}
+    by_scope: dict[str, list[Holding]] = defaultdict(list)
+    for holding in passing:
+        key = (same, holding.repo, holding.app)
+        found_scopes = known.get(key)
+        if found_scopes is None:
+            found_scopes = known[key] = frozenset(scopes_of(holding, same, repo_app))
+        for scope in found_scopes:
+            by_scope[scope].append(holding)
+    return by_scope
 
 
 def repo_apps(resources: Mapping[str, Resource]) -> dict[str, str]:
