@@ -482,17 +482,15 @@ class Graph:
         make = self._holding
         # `_holding`'s common case (no escalation, emergency or time-bound hop), inlined: this builds
         # every holding of the organisation, a million and more
-        grants, new, where = self._grants, _new_holding, _Places(self)
-        grant_key = self._known_keys.__getitem__ if self._known_keys is not None else self._grant_key
+        new, where, granted = _new_holding, _Places(self), _Granted(self)
         for person in self.identities.people.values() if people is None else people:
             accounts = person.accounts
             if len(accounts) == 1:  # most people: one account's closure, nothing to merge
                 account, key_of = accounts[0].principal, person.key
                 result[key_of] = [
-                    new(Holding, (key_of, key[0], key[1], key[2], *where[key], grant_key(entry[3]), account,
-                                  entry[0] + 1, bool(attrs.get("latent", False)) if attrs else False, attrs,
-                                  (entry[1], entry[2]), False, False, False))
-                    if entry[0] < ESCALATION and (attrs := grants[entry[3]].attrs) is not None
+                    new(Holding, (key_of, *where[key], grant[0], account, entry[0] + 1,
+                                  grant[1], grant[2], (entry[1], entry[2]), False, False, False))
+                    if entry[0] < ESCALATION and (grant := granted[entry[3]]) is not None
                     else make(key_of, key, account, entry)
                     for key, entry in self._closure_of(account).items()]
                 continue
@@ -504,10 +502,9 @@ class Graph:
                         merged[key] = (entry[0], link.principal, entry)
             key_of = person.key
             result[key_of] = [  # as above
-                new(Holding, (key_of, key[0], key[1], key[2], *where[key], grant_key(entry[3]), account,
-                              entry[0] + 1, bool(attrs.get("latent", False)) if attrs else False, attrs,
-                              (entry[1], entry[2]), False, False, False))
-                if entry[0] < ESCALATION and (attrs := grants[entry[3]].attrs) is not None
+                new(Holding, (key_of, *where[key], grant[0], account, entry[0] + 1,
+                              grant[1], grant[2], (entry[1], entry[2]), False, False, False))
+                if entry[0] < ESCALATION and (grant := granted[entry[3]]) is not None
                 else make(key_of, key, account, entry)
                 for key, (_, account, entry) in merged.items()]
         # Closures of accounts nobody else reaches are not needed again: each holding keeps
@@ -761,12 +758,28 @@ class Graph:
 
 
 class _Places(dict):  # type: ignore[type-arg]
-    """(tier, app, system) of a holding by its key (capability, resource, repo), from `Graph._place`."""
+    """A holding's key (capability, resource, repo) followed by its tier, app and system, by its key
+    (`Graph._place`): the six fields of a `Holding` after its person."""
 
     def __init__(self, graph: Graph):
         super().__init__()
         self._graph = graph
 
-    def __missing__(self, key: HoldKey) -> tuple[str, str, str]:
-        found = self[key] = self._graph._place(key[1], key[2])
+    def __missing__(self, key: HoldKey) -> tuple[str, str, str, str, str, str]:
+        found = self[key] = (*key, *self._graph._place(key[1], key[2]))
+        return found
+
+
+class _Granted(dict):  # type: ignore[type-arg]
+    """A grant's key, whether it is latent and its attributes, by its index: the three fields of a
+    `Holding` that come from its grant, worked out once per grant (None where it has no attributes)."""
+
+    def __init__(self, graph: Graph):
+        super().__init__()
+        self._graph = graph
+
+    def __missing__(self, index: int) -> tuple[str, bool, Any] | None:
+        attrs = self._graph._grants[index].attrs
+        found = self[index] = None if attrs is None else (
+            self._graph._grant_key(index), bool(attrs.get("latent", False)) if attrs else False, attrs)
         return found
