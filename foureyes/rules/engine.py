@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from itertools import compress
+from operator import itemgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..changes import Fact, ProofStep
@@ -21,6 +23,8 @@ from .waivers import Waiver
 EVIDENCE_PER_REQUIREMENT = 5
 # Holding fields a requirement's `where` may name besides the grant's attributes.
 _HOLDING_FLAGS = frozenset({"latent", "escalation", "time_bound", "emergency"})
+_TIER = itemgetter(Holding._fields.index("tier"))
+_REPO_APP = itemgetter(Holding._fields.index("repo"), Holding._fields.index("app"))
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ class Rules:
                          for key, _, _ in subjects}
         self.exposing_capabilities = {rule.exposes.capability for rule, subjects in self.posture
                                       if subjects and rule.exposes and rule.exposes.capability}
-        self._scopes: dict[tuple[str, str, str], frozenset[str]] = {}  # `scopes_of` by (same, repo, app)
+        self._scopes: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {}  # `scopes_of` by same, (repo, app)
 
     @property
     def needs_everyone(self) -> bool:
@@ -239,9 +243,9 @@ def _fact_value(fact: Fact, key: str) -> Any:
 def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
                       repo_app: Mapping[str, str], *,
                       by_capability: Mapping[str, Sequence[Holding]] | None = None,
-                      scopes: dict[tuple[str, str, str], frozenset[str]] | None = None,
+                      scopes: dict[str, dict[tuple[str, str], tuple[str, ...]]] | None = None,
                       shared: dict[Any, dict[str, list[Holding]]] | None = None) -> list[Finding]:
-    """The rule's findings for one person. ``scopes`` caches `scopes_of` by (same, repo, app) across
+    """The rule's findings for one person. ``scopes`` caches `scopes_of` by same, then (repo, app), across
     the calls of one evaluation (the same ``repo_app``): a million holdings share a few thousand.
     ``shared`` keeps, across the rules of one person, each requirement's holdings by scope: rules
     that ask the same of the same scope (pushing anywhere, deploying to production) share them."""
@@ -260,26 +264,38 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
 
     if rule.all_of and any(not candidates(r) for r in rule.all_of):
         return []  # a capability is missing altogether: nothing to combine
-    per_requirement: list[tuple[Requirement, dict[str, list[Holding]]]] = []
     same = rule.same
     known = {} if scopes is None else scopes
-    for requirement in rule.requirements:
-        capability, tier, systems, where = requirement.capability, requirement.tier, requirement.systems, \
-            requirement.where
-        signature = (capability, tier, systems, tuple(where.items()) if where else (), same)
-        by_scope = shared.get(signature) if shared is not None else None
+    requirements = rule.requirements
+
+    def signature(requirement: Requirement) -> tuple[Any, ...]:
+        where = requirement.where
+        return (requirement.capability, requirement.tier, requirement.systems, tuple(where.items()) if where else (),
+                same)
+
+    found: list[dict[str, list[Holding]] | None] = [None] * len(requirements)
+    common: set[str] | None = None
+    order: Sequence[int] = range(len(requirements))
+    if rule.all_of:  # those already worked out first, then the fewest candidates: each next one
+        # keeps only the scopes all before it have, and none left ends the rule
+        order = sorted(order, key=lambda n: (shared is None or signature(requirements[n]) not in shared,
+                                             len(candidates(requirements[n]))))
+    for n in order:
+        requirement = requirements[n]
+        key = signature(requirement)
+        by_scope = shared.get(key) if shared is not None else None
         if by_scope is None:
-            by_scope = _by_scope(candidates(requirement), capability, tier, systems, where, same, repo_app, known)
-            if shared is not None:
-                shared[signature] = by_scope  # (read only from here on)
-        per_requirement.append((requirement, by_scope))
-    if rule.all_of:
-        if any(not scopes for _, scopes in per_requirement):
-            return []
-        common = set(per_requirement[0][1])
-        for _, scopes in per_requirement[1:]:
-            common &= set(scopes)
-    else:
+            by_scope = _by_scope(candidates(requirement), requirement, same, repo_app, known, only=common)
+            if shared is not None and common is None:
+                shared[key] = by_scope  # (read only from here on; one kept to `common` is not shared)
+        found[n] = by_scope
+        if rule.all_of:
+            common = set(by_scope) if common is None else common.intersection(by_scope)
+            if not common:
+                return []
+    per_requirement = [(requirement, by_scope) for requirement, by_scope in zip(requirements, found)
+                       if by_scope is not None]
+    if common is None:
         common = set().union(*(set(s) for _, s in per_requirement))
     if rule.same == "app":
         apps = {k.removeprefix("app:") for k in common if k.startswith("app:")}
@@ -298,28 +314,42 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     return out
 
 
-def _by_scope(candidates: Sequence[Holding], capability: str, tier: str, systems: Any, where: Mapping[str, Any],
-              same: str, repo_app: Mapping[str, str], known: dict[tuple[str, str, str], frozenset[str]]
+def _by_scope(candidates: Sequence[Holding], requirement: Requirement, same: str, repo_app: Mapping[str, str],
+              known: dict[str, dict[tuple[str, str], tuple[str, ...]]], *, only: set[str] | None = None
               ) -> dict[str, list[Holding]]:
     """The candidates meeting a requirement (`satisfies`, inlined: this runs once per holding,
-    rule and requirement), by scope, each scope's in the candidates' order."""
-    if capability == "*" or tier != ANY or systems or where:
-        passing: Sequence[Holding] = [
+    rule and requirement), by scope, each scope's in the candidates' order; only the scopes in
+    ``only`` where given. Candidates hold the requirement's capability unless it is "*"."""
+    capability, tier, systems, where = requirement.capability, requirement.tier, requirement.systems, \
+        requirement.where
+    passing: Sequence[Holding]
+    if capability == "*" or systems or where:
+        passing = [
             h for h in candidates
             if not ((capability != "*" and h.capability != capability) or (tier != ANY and h.tier != tier)
                     or (systems and h.system not in systems) or (where and not _where_holds(h, where)))]
+    elif tier != ANY:  # (the commonest test of all, made in C)
+        passing = list(compress(candidates, map(tier.__eq__, map(_TIER, candidates))))
     else:  # (every candidate holds the capability: nothing else is asked)
         passing = candidates
     if same == ANY:  # one scope (`scopes_of`)
-        return {ANY: list(passing)} if passing else {}
+        return {ANY: list(passing)} if passing and (only is None or ANY in only) else {}
     by_scope: dict[str, list[Holding]] = defaultdict(list)
-    for holding in passing:
-        key = (same, holding.repo, holding.app)
-        found_scopes = known.get(key)
+    known_same = known.get(same)
+    if known_same is None:
+        known_same = known[same] = {}
+    of = known_same.get
+    for holding, where_of in zip(passing, map(_REPO_APP, passing)):
+        found_scopes = of(where_of)
         if found_scopes is None:
-            found_scopes = known[key] = frozenset(scopes_of(holding, same, repo_app))
-        for scope in found_scopes:
-            by_scope[scope].append(holding)
+            found_scopes = known_same[where_of] = tuple(scopes_of(holding, same, repo_app))
+        if only is None:
+            for scope in found_scopes:
+                by_scope[scope].append(holding)
+        else:
+            for scope in found_scopes:
+                if scope in only:
+                    by_scope[scope].append(holding)
     return by_scope
 
 
