@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -36,6 +38,8 @@ USE_NOT_ALLOWED = "emergency-use-not-allowed"
 FACTS = (USE_WITHOUT_TICKET, USE_TOO_LONG, USE_NOT_ALLOWED)
 # What a role, team or account is called when it is meant for emergencies.
 BREAK_GLASS_NAME = re.compile(r"break[-_. ]?glass|fire[-_. ]?(?:call|fighter)|emergency[-_. ]?(?:access|admin)", re.I)
+_BREAK_GLASS_LOWER = re.compile(BREAK_GLASS_NAME.pattern)  # (for lower-cased ASCII text: the pattern is lower case)
+assert BREAK_GLASS_NAME.pattern == BREAK_GLASS_NAME.pattern.lower()
 # Identity Center's role for a permission set in an account (docs/sources/aws.md).
 _SSO_ROLE = re.compile(r":role/aws-reserved/sso\.amazonaws\.com/(?:[^/]+/)?AWSReservedSSO_(?P<ps>.+)_[0-9a-f]+$")
 _RULESET = re.compile(r"ruleset '(?P<name>[^']*)' bypass")
@@ -414,11 +418,9 @@ def _annotations(snapshot: Snapshot, paths: tuple[DeclaredPath, ...],
     for edge in snapshot.edges():
         if edge.kind == EdgeKind.CAN_ASSUME:
             inbound[edge.dst].append(edge)
-    for key, p in principals.items():
-        if p.kind in (Kind.ROLE, Kind.TEAM, Kind.GROUP, Kind.SERVICE_ACCOUNT, Kind.USER) and \
-                BREAK_GLASS_NAME.search(p.id.rsplit("/", 1)[-1] + " " + p.display_name):
-            out[key].update(break_glass_name=True, emergency_declared=key in declared,
-                            assumable_by=_assumers(inbound.get(key, ()), principals))
+    for key in _break_glass_named(principals):
+        out[key].update(break_glass_name=True, emergency_declared=key in declared,
+                        assumable_by=_assumers(inbound.get(key, ()), principals))
     for key in _admins_without_mfa(snapshot, inbound):
         out[key].update(admin_without_mfa=True, emergency_declared=key in declared,
                         assumable_by=_assumers(inbound.get(key, ()), principals, users_only=True))
@@ -429,6 +431,27 @@ def _annotations(snapshot: Snapshot, paths: tuple[DeclaredPath, ...],
     for key, labels in expired.items():
         out[key].update(holds_expired_grant=True, expired_grants=sorted(labels))
     return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+
+
+_NAMED_KINDS = frozenset({Kind.ROLE, Kind.TEAM, Kind.GROUP, Kind.SERVICE_ACCOUNT, Kind.USER})
+
+
+def _break_glass_named(principals: Mapping[str, Principal]) -> list[str]:
+    """The principals whose name (the last part of the id, then the display name, a space between)
+    `BREAK_GLASS_NAME` matches, in order. One search over all the names, a line each, rather than
+    one per principal (~90,000 at full size): no match of it can hold a line break, so none spans two
+    names, and each is told by where it starts (a name may hold line breaks of its own)."""
+    keys = [key for key, p in principals.items() if p.kind in _NAMED_KINDS]
+    names = [principals[key].id.rsplit("/", 1)[-1] + " " + principals[key].display_name for key in keys]
+    starts = list(accumulate((len(name) + 1 for name in names), initial=0))
+    text = "\n".join(names)
+    # ASCII text lower-cased matches the lower-case pattern where the text matches it ignoring case,
+    # at the same places, four times as fast; other text may fold otherwise (a long s, a Kelvin sign)
+    matches = _BREAK_GLASS_LOWER.finditer(text.lower()) if text.isascii() else BREAK_GLASS_NAME.finditer(text)
+    found: dict[str, None] = {}
+    for match in matches:
+        found[keys[bisect_right(starts, match.start()) - 1]] = None
+    return list(found)
 
 
 def _assumers(edges: Iterable[Edge], principals: Mapping[str, Principal], *, users_only: bool = False) -> list[str]:

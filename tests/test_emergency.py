@@ -102,3 +102,29 @@ def test_an_expired_grant_still_in_place_is_a_finding_not_a_capability():
 def test_declarations_are_checked_like_every_key(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(text, "f.toml")
+
+
+def test_break_glass_names_are_found_as_a_search_of_each_name_finds_them() -> None:
+    """`_annotations` searches every principal's name at once: the same principals, in the same order,
+    as `BREAK_GLASS_NAME` searched in each name alone, whatever the names hold (line breaks, a match
+    across the id and the display name, letters that fold to ASCII, upper case)."""
+    from foureyes.emergency import BREAK_GLASS_NAME, _break_glass_named
+
+    names = [
+        ("role/Break-Glass", ""), ("role/ops", "FireFighter access"), ("user/break", "glass"),  # across the two
+        ("role/glass", "break"), ("team/x", "line one\nbreak_glass\nline three"), ("team/break\n", "glass"),
+        ("role/emergencyadmin", "emergency access, twice: EMERGENCY-ADMIN"), ("role/plain", "nothing here"),
+        ("user/breakglaſs", ""), ("user/brea", "k glass"), ("user/ok", "fire call"),
+        ("role/\u212aelvin", "break glass \u212a"), ("role/fire", "\ncall"), ("group/ops", ""),
+    ]
+    kinds = [Kind.ROLE, Kind.USER, Kind.TEAM, Kind.GROUP, Kind.SERVICE_ACCOUNT]
+    for ascii_only in (True, False):
+        chosen = [(i, d) for i, d in names if not ascii_only or (i + d).isascii()]
+        principals = {p.key: p for n, (ident, display) in enumerate(chosen)
+                      for p in [Principal("aws", f"{ident}{n}" if ident.endswith("/ops") else ident,
+                                          kinds[n % len(kinds)], display_name=display)]}
+        principals["ci:x"] = Principal("github", "role/break-glass-ci", Kind.WORKLOAD)  # (a kind never named)
+        expected = [key for key, p in principals.items() if p.kind != Kind.WORKLOAD
+                    and BREAK_GLASS_NAME.search(p.id.rsplit("/", 1)[-1] + " " + p.display_name)]
+        assert _break_glass_named(principals) == expected
+        assert len(expected) >= (6 if ascii_only else 8)
