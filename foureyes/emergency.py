@@ -441,8 +441,9 @@ def _break_glass_named(principals: Mapping[str, Principal]) -> list[str]:
     `BREAK_GLASS_NAME` matches, in order. One search over all the names, a line each, rather than
     one per principal (~90,000 at full size): no match of it can hold a line break, so none spans two
     names, and each is told by where it starts (a name may hold line breaks of its own)."""
-    keys = [key for key, p in principals.items() if p.kind in _NAMED_KINDS]
-    names = [principals[key].id.rsplit("/", 1)[-1] + " " + principals[key].display_name for key in keys]
+    named = [(key, p) for key, p in principals.items() if p.kind in _NAMED_KINDS]
+    keys = [key for key, _ in named]
+    names = [p.id.rsplit("/", 1)[-1] + " " + p.display_name for _, p in named]
     starts = list(accumulate((len(name) + 1 for name in names), initial=0))
     text = "\n".join(names)
     # ASCII text lower-cased matches the lower-case pattern where the text matches it ignoring case,

@@ -157,7 +157,7 @@ def link(snapshot: Snapshot, config: Config, *, today: date | None = None) -> Id
         people[key] = Person(
             key=key,
             display_name=principal.display_name or principal.id,
-            accounts=(AccountLink(principal.key, "unlinked", "no trusted email and no [identity] entry"),),
+            accounts=(AccountLink(key, "unlinked", "no trusted email and no [identity] entry"),),
             linked=False,
         )
     for key in [k for k, v in person_of.items() if v not in people]:

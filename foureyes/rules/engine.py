@@ -268,22 +268,17 @@ def conflict_findings(rule: Rule, person: Person, holdings: Sequence[Holding],
     same = rule.same
     known = {} if scopes is None else scopes
     requirements = rule.requirements
-
-    def signature(requirement: Requirement) -> tuple[Any, ...]:
-        where = requirement.where
-        return (requirement.capability, requirement.tier, requirement.systems, tuple(where.items()) if where else (),
-                same)
-
+    signatures = [(r.capability, r.tier, r.systems, tuple(r.where.items()) if r.where else (), same)
+                  for r in requirements]
     found: list[dict[str, list[Holding]] | None] = [None] * len(requirements)
     common: set[str] | None = None
     order: Sequence[int] = range(len(requirements))
     if rule.all_of:  # those already worked out first, then the fewest candidates: each next one
         # keeps only the scopes all before it have, and none left ends the rule
-        order = sorted(order, key=lambda n: (shared is None or signature(requirements[n]) not in shared,
+        order = sorted(order, key=lambda n: (shared is None or signatures[n] not in shared,
                                              len(candidates(requirements[n]))))
     for n in order:
-        requirement = requirements[n]
-        key = signature(requirement)
+        requirement, key = requirements[n], signatures[n]
         by_scope = shared.get(key) if shared is not None else None
         if by_scope is None:
             by_scope = _by_scope(candidates(requirement), requirement, same, repo_app, known, only=common)
@@ -367,7 +362,7 @@ def takes_part(finding: Finding, holding: Holding, repo_app: Mapping[str, str]) 
 
 
 def satisfies(holding: Holding, requirement: Requirement) -> bool:
-    """Does the holding meet the requirement (`conflict_findings` inlines this test)?"""
+    """Does the holding meet the requirement (`_by_scope` inlines this test)?"""
     if requirement.capability != "*" and holding.capability != requirement.capability:
         return False
     if requirement.tier != ANY and holding.tier != requirement.tier:
@@ -435,7 +430,7 @@ def posture_subjects(rule: Rule, resources: Mapping[str, Resource],
             continue
         if subject.kind not in match.kinds:
             continue
-        if not all(key_ in attrs and attrs[key_] == wanted for key_, wanted in when):
+        if not all(key_ in attrs and attrs[key_] == wanted for key_, wanted in when[1:]):
             continue
         if match.system and subject.system != match.system:
             continue
